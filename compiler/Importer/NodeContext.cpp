@@ -1,0 +1,332 @@
+//===- NodeContext.cpp - what an import rule sees of one ONNX node --------===//
+#include "compiler/Importer/NodeContext.h"
+
+#include "onnx/onnx_pb.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace mlir::cleave;
+using namespace mlir::cleave::importer;
+
+static Location nodeLocation(const onnx::NodeProto &node, MLIRContext *context) {
+  std::string name = node.name().empty() ? node.op_type() : node.name();
+  return NameLoc::get(StringAttr::get(context, name));
+}
+
+NodeContext::NodeContext(const onnx::NodeProto &node, int64_t opset, ValueTable &table,
+                         OpBuilder &builder)
+    : node(node), opset(opset), table(table), builder(builder),
+      loc(nodeLocation(node, builder.getContext())) {}
+
+StringRef NodeContext::getOpType() const { return node.op_type(); }
+
+std::string NodeContext::describe() const {
+  std::string text = node.op_type() + " node";
+  if (!node.name().empty())
+    text += " '" + node.name() + "'";
+  else if (node.output_size() > 0)
+    text += " producing '" + node.output(0) + "'";
+  return text;
+}
+
+//===----------------------------------------------------------------------===//
+// Inputs and outputs
+//===----------------------------------------------------------------------===//
+
+size_t NodeContext::getNumInputs() const { return node.input_size(); }
+
+bool NodeContext::hasInput(size_t index) const {
+  return index < getNumInputs() && !node.input(index).empty();
+}
+
+static const ImportedValue &lookupValue(const ValueTable &table, const std::string &name) {
+  // The importer checks that every input exists before running a rule.
+  return table.values.at(name);
+}
+
+RankedTensorType NodeContext::getInputType(size_t index) const {
+  const ImportedValue &value = lookupValue(table, node.input(index));
+  if (value.value)
+    return cast<RankedTensorType>(value.value.getType());
+  return value.constant->getType();
+}
+
+const HostTensor *NodeContext::getConstantInput(size_t index) const {
+  if (!hasInput(index))
+    return nullptr;
+  const ImportedValue &value = lookupValue(table, node.input(index));
+  return value.constant ? &*value.constant : nullptr;
+}
+
+bool NodeContext::allInputsConstant() const {
+  for (size_t i = 0; i < getNumInputs(); ++i)
+    if (hasInput(i) && !getConstantInput(i))
+      return false;
+  return true;
+}
+
+Value NodeContext::getInput(size_t index) {
+  ImportedValue &value = table.values.at(node.input(index));
+  if (!value.value) {
+    // Materialise at the top of the function so that every later user sees it.
+    OpBuilder::InsertionGuard guard(builder);
+    Block *body = builder.getInsertionBlock();
+    builder.setInsertionPointToStart(body);
+    value.value = builder.create<ConstantOp>(loc, value.constant->toAttr());
+  }
+  return value.value;
+}
+
+FailureOr<std::vector<int64_t>> NodeContext::getConstantInts(size_t index, StringRef what) {
+  const HostTensor *constant = getConstantInput(index);
+  if (!constant) {
+    (void)fail(Twine(what) + " (input " + Twine(index) + ", '" +
+               (hasInput(index) ? node.input(index) : std::string()) +
+               "') must be known at compile time; Cleave needs static shapes, so compute "
+               "it from constants or shapes only");
+    return failure();
+  }
+  return constant->toInts();
+}
+
+size_t NodeContext::getNumOutputs() const { return node.output_size(); }
+
+bool NodeContext::hasOutput(size_t index) const {
+  return index < getNumOutputs() && !node.output(index).empty();
+}
+
+void NodeContext::setOutput(size_t index, Value value) {
+  if (!hasOutput(index))
+    return;
+  table.values[node.output(index)] = ImportedValue{value, std::nullopt};
+}
+
+void NodeContext::setOutput(size_t index, HostTensor value) {
+  if (!hasOutput(index))
+    return;
+  table.values[node.output(index)] = ImportedValue{Value(), std::move(value)};
+}
+
+//===----------------------------------------------------------------------===//
+// Attributes
+//===----------------------------------------------------------------------===//
+
+const onnx::AttributeProto *NodeContext::findAttr(StringRef name) const {
+  for (const onnx::AttributeProto &attr : node.attribute())
+    if (attr.name() == name)
+      return &attr;
+  return nullptr;
+}
+
+int64_t NodeContext::getAttrInt(StringRef name, int64_t defaultValue) const {
+  const onnx::AttributeProto *attr = findAttr(name);
+  return attr ? attr->i() : defaultValue;
+}
+
+double NodeContext::getAttrFloat(StringRef name, double defaultValue) const {
+  const onnx::AttributeProto *attr = findAttr(name);
+  return attr ? attr->f() : defaultValue;
+}
+
+std::vector<int64_t> NodeContext::getAttrInts(StringRef name,
+                                              std::vector<int64_t> defaultValue) const {
+  const onnx::AttributeProto *attr = findAttr(name);
+  if (!attr)
+    return defaultValue;
+  return std::vector<int64_t>(attr->ints().begin(), attr->ints().end());
+}
+
+std::string NodeContext::getAttrString(StringRef name, std::string defaultValue) const {
+  const onnx::AttributeProto *attr = findAttr(name);
+  return attr ? attr->s() : defaultValue;
+}
+
+LogicalResult NodeContext::fail(const Twine &message) {
+  if (error.empty())
+    error = describe() + ": " + message.str();
+  return failure();
+}
+
+FailureOr<int64_t> NodeContext::normalizeAxis(int64_t axis, int64_t rank, StringRef what) {
+  int64_t normalized = axis < 0 ? axis + rank : axis;
+  if (normalized < 0 || normalized >= rank) {
+    (void)fail(Twine(what) + " " + Twine(axis) + " is out of range for a rank-" + Twine(rank) +
+               " input");
+    return failure();
+  }
+  return normalized;
+}
+
+//===----------------------------------------------------------------------===//
+// IR helpers
+//===----------------------------------------------------------------------===//
+
+Value NodeContext::constant(const HostTensor &value) {
+  return builder.create<ConstantOp>(loc, value.toAttr());
+}
+
+Value NodeContext::scalar(Type elementType, double value) {
+  HostTensor tensor(elementType, {});
+  tensor.setDouble(0, value);
+  return constant(tensor);
+}
+
+static ArrayRef<int64_t> shapeOf(Value value) {
+  return cast<RankedTensorType>(value.getType()).getShape();
+}
+
+static Type elementTypeOf(Value value) {
+  return cast<RankedTensorType>(value.getType()).getElementType();
+}
+
+static std::string shapeText(ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  for (auto [i, size] : llvm::enumerate(shape))
+    text += (i ? ", " : "") + std::to_string(size);
+  return text + "]";
+}
+
+FailureOr<Value> NodeContext::binary(BinaryKind kind, Value lhs, Value rhs) {
+  std::vector<int64_t> shape;
+  if (!broadcastShapes(shapeOf(lhs), shapeOf(rhs), shape))
+    return fail("input shapes " + shapeText(shapeOf(lhs)) + " and " + shapeText(shapeOf(rhs)) +
+                " do not broadcast");
+  if (elementTypeOf(lhs) != elementTypeOf(rhs))
+    return fail("inputs have different element types");
+  auto type = RankedTensorType::get(shape, elementTypeOf(lhs));
+  return builder.create<BinaryOp>(loc, type, kind, lhs, rhs).getResult();
+}
+
+FailureOr<Value> NodeContext::compare(CompareKind kind, Value lhs, Value rhs) {
+  std::vector<int64_t> shape;
+  if (!broadcastShapes(shapeOf(lhs), shapeOf(rhs), shape))
+    return fail("input shapes " + shapeText(shapeOf(lhs)) + " and " + shapeText(shapeOf(rhs)) +
+                " do not broadcast");
+  if (elementTypeOf(lhs) != elementTypeOf(rhs))
+    return fail("inputs have different element types");
+  auto type = RankedTensorType::get(shape, builder.getI1Type());
+  return builder.create<CompareOp>(loc, type, kind, lhs, rhs).getResult();
+}
+
+FailureOr<Value> NodeContext::select(Value condition, Value onTrue, Value onFalse) {
+  std::vector<int64_t> partial, shape;
+  if (!broadcastShapes(shapeOf(condition), shapeOf(onTrue), partial) ||
+      !broadcastShapes(partial, shapeOf(onFalse), shape))
+    return fail("condition and branch shapes do not broadcast");
+  if (elementTypeOf(onTrue) != elementTypeOf(onFalse))
+    return fail("branches have different element types");
+  auto type = RankedTensorType::get(shape, elementTypeOf(onTrue));
+  return builder.create<SelectOp>(loc, type, condition, onTrue, onFalse).getResult();
+}
+
+Value NodeContext::unary(UnaryKind kind, Value input) {
+  return builder.create<UnaryOp>(loc, input.getType(), kind, input);
+}
+
+Value NodeContext::convert(Value input, Type elementType) {
+  if (elementTypeOf(input) == elementType)
+    return input;
+  auto type = RankedTensorType::get(shapeOf(input), elementType);
+  return builder.create<CastOp>(loc, type, input);
+}
+
+Value NodeContext::reshape(Value input, ArrayRef<int64_t> shape) {
+  if (shapeOf(input) == shape)
+    return input;
+  auto type = RankedTensorType::get(shape, elementTypeOf(input));
+  return builder.create<ReshapeOp>(loc, type, input);
+}
+
+Value NodeContext::transpose(Value input, ArrayRef<int64_t> permutation) {
+  SmallVector<int64_t> shape;
+  for (int64_t dim : permutation)
+    shape.push_back(shapeOf(input)[dim]);
+  auto type = RankedTensorType::get(shape, elementTypeOf(input));
+  return builder.create<TransposeOp>(loc, type, input, permutation);
+}
+
+Value NodeContext::broadcastTo(Value input, ArrayRef<int64_t> shape) {
+  if (shapeOf(input) == shape)
+    return input;
+  auto type = RankedTensorType::get(shape, elementTypeOf(input));
+  return builder.create<BroadcastOp>(loc, type, input);
+}
+
+Value NodeContext::reduce(ReduceKind kind, Value input, ArrayRef<int64_t> axes, bool keepDims) {
+  SmallVector<int64_t> shape;
+  for (auto [dim, size] : llvm::enumerate(shapeOf(input))) {
+    if (!llvm::is_contained(axes, (int64_t)dim))
+      shape.push_back(size);
+    else if (keepDims)
+      shape.push_back(1);
+  }
+  auto type = RankedTensorType::get(shape, elementTypeOf(input));
+  return builder.create<ReduceOp>(loc, type, kind, input, axes, keepDims);
+}
+
+//===----------------------------------------------------------------------===//
+// Rule table and types
+//===----------------------------------------------------------------------===//
+
+void RuleTable::add(StringRef opType, ImportRule rule) {
+  rules[opType.str()] = std::move(rule);
+}
+
+const ImportRule *RuleTable::lookup(StringRef opType) const {
+  auto it = rules.find(opType);
+  return it == rules.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> RuleTable::getOpTypes() const {
+  std::vector<std::string> names;
+  for (const auto &entry : rules)
+    names.push_back(entry.first);
+  return names;
+}
+
+const RuleTable &cleave::importer::getRuleTable() {
+  static const RuleTable table = [] {
+    RuleTable rules;
+    registerElementwiseRules(rules);
+    registerShapeRules(rules);
+    registerLinearRules(rules);
+    registerNormalizationRules(rules);
+    registerReductionRules(rules);
+    registerConvolutionRules(rules);
+    return rules;
+  }();
+  return table;
+}
+
+Type cleave::importer::convertElementType(int32_t onnxType, MLIRContext *context) {
+  Builder builder(context);
+  switch (onnxType) {
+  case onnx::TensorProto::FLOAT:
+    return builder.getF32Type();
+  case onnx::TensorProto::DOUBLE:
+    return builder.getF64Type();
+  case onnx::TensorProto::FLOAT16:
+    return builder.getF16Type();
+  case onnx::TensorProto::BFLOAT16:
+    return builder.getBF16Type();
+  case onnx::TensorProto::INT64:
+    return builder.getI64Type();
+  case onnx::TensorProto::INT32:
+    return builder.getI32Type();
+  case onnx::TensorProto::INT16:
+    return builder.getI16Type();
+  case onnx::TensorProto::INT8:
+    return builder.getI8Type();
+  case onnx::TensorProto::BOOL:
+    return builder.getI1Type();
+  default:
+    return Type();
+  }
+}
+
+std::string cleave::importer::onnxTypeName(int32_t onnxType) {
+  if (!onnx::TensorProto::DataType_IsValid(onnxType))
+    return "type #" + std::to_string(onnxType);
+  return onnx::TensorProto::DataType_Name(static_cast<onnx::TensorProto::DataType>(onnxType));
+}

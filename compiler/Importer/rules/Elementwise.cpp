@@ -1,0 +1,435 @@
+//===- Elementwise.cpp - import rules for elementwise ONNX ops ------------===//
+//
+// Arithmetic, comparison, logic and activation functions. When every input
+// is a compile-time constant (shape arithmetic) the result is computed here
+// instead of emitted.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Importer/NodeContext.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::cleave;
+using namespace mlir::cleave::importer;
+
+//===----------------------------------------------------------------------===//
+// Folding on the host
+//===----------------------------------------------------------------------===//
+
+static double applyBinary(BinaryKind kind, double a, double b) {
+  switch (kind) {
+  case BinaryKind::add: return a + b;
+  case BinaryKind::sub: return a - b;
+  case BinaryKind::mul: return a * b;
+  case BinaryKind::div: return a / b;
+  case BinaryKind::pow: return std::pow(a, b);
+  case BinaryKind::max: return std::max(a, b);
+  case BinaryKind::min: return std::min(a, b);
+  case BinaryKind::logical_and: return (a != 0) && (b != 0);
+  case BinaryKind::logical_or: return (a != 0) || (b != 0);
+  case BinaryKind::logical_xor: return (a != 0) != (b != 0);
+  }
+  llvm_unreachable("unknown binary kind");
+}
+
+// Integer arithmetic stays exact: shape values such as INT64_MAX sentinels
+// must not pass through double.
+static int64_t applyBinaryInt(BinaryKind kind, int64_t a, int64_t b) {
+  switch (kind) {
+  case BinaryKind::add: return a + b;
+  case BinaryKind::sub: return a - b;
+  case BinaryKind::mul: return a * b;
+  case BinaryKind::div: return b == 0 ? 0 : a / b;
+  case BinaryKind::pow: return static_cast<int64_t>(std::pow(a, b));
+  case BinaryKind::max: return std::max(a, b);
+  case BinaryKind::min: return std::min(a, b);
+  case BinaryKind::logical_and: return (a != 0) && (b != 0);
+  case BinaryKind::logical_or: return (a != 0) || (b != 0);
+  case BinaryKind::logical_xor: return (a != 0) != (b != 0);
+  }
+  llvm_unreachable("unknown binary kind");
+}
+
+static bool applyCompare(CompareKind kind, double a, double b) {
+  switch (kind) {
+  case CompareKind::eq: return a == b;
+  case CompareKind::ne: return a != b;
+  case CompareKind::lt: return a < b;
+  case CompareKind::le: return a <= b;
+  case CompareKind::gt: return a > b;
+  case CompareKind::ge: return a >= b;
+  }
+  llvm_unreachable("unknown compare kind");
+}
+
+static double applyUnary(UnaryKind kind, double x) {
+  switch (kind) {
+  case UnaryKind::neg: return -x;
+  case UnaryKind::abs: return std::fabs(x);
+  case UnaryKind::exp: return std::exp(x);
+  case UnaryKind::log: return std::log(x);
+  case UnaryKind::sqrt: return std::sqrt(x);
+  case UnaryKind::rsqrt: return 1.0 / std::sqrt(x);
+  case UnaryKind::reciprocal: return 1.0 / x;
+  case UnaryKind::tanh: return std::tanh(x);
+  case UnaryKind::erf: return std::erf(x);
+  case UnaryKind::relu: return x > 0 ? x : 0;
+  case UnaryKind::sigmoid: return 1.0 / (1.0 + std::exp(-x));
+  case UnaryKind::sin: return std::sin(x);
+  case UnaryKind::cos: return std::cos(x);
+  case UnaryKind::floor: return std::floor(x);
+  case UnaryKind::ceil: return std::ceil(x);
+  case UnaryKind::sign: return (x > 0) - (x < 0);
+  case UnaryKind::logical_not: return x == 0;
+  case UnaryKind::identity: return x;
+  case UnaryKind::softplus: return std::log1p(std::exp(x));
+  case UnaryKind::round: return std::nearbyint(x);
+  }
+  llvm_unreachable("unknown unary kind");
+}
+
+static bool resultFitsFolding(llvm::ArrayRef<int64_t> shape) {
+  int64_t count = 1;
+  for (int64_t size : shape)
+    count *= size;
+  return count <= kMaxFoldedElements;
+}
+
+//===----------------------------------------------------------------------===//
+// Rules
+//===----------------------------------------------------------------------===//
+
+static LogicalResult importBinary(NodeContext &ctx, BinaryKind kind) {
+  if (ctx.getNumInputs() != 2)
+    return ctx.fail("expects 2 inputs");
+  const HostTensor *lhs = ctx.getConstantInput(0);
+  const HostTensor *rhs = ctx.getConstantInput(1);
+  std::vector<int64_t> shape;
+  if (lhs && rhs && broadcastShapes(lhs->getShape(), rhs->getShape(), shape) &&
+      lhs->getElementType() == rhs->getElementType() && resultFitsFolding(shape)) {
+    HostTensor result(lhs->getElementType(), shape);
+    forEachBroadcastIndex(shape, {lhs->getShape(), rhs->getShape()},
+                          [&](int64_t flat, llvm::ArrayRef<int64_t> offsets) {
+                            if (result.isFloat())
+                              result.setDouble(flat, applyBinary(kind, lhs->getDouble(offsets[0]),
+                                                                 rhs->getDouble(offsets[1])));
+                            else
+                              result.setInt(flat, applyBinaryInt(kind, lhs->getInt(offsets[0]),
+                                                                 rhs->getInt(offsets[1])));
+                          });
+    ctx.setOutput(0, std::move(result));
+    return success();
+  }
+  FailureOr<Value> result = ctx.binary(kind, ctx.getInput(0), ctx.getInput(1));
+  if (failed(result))
+    return failure();
+  ctx.setOutput(0, *result);
+  return success();
+}
+
+static LogicalResult importCompare(NodeContext &ctx, CompareKind kind) {
+  if (ctx.getNumInputs() != 2)
+    return ctx.fail("expects 2 inputs");
+  const HostTensor *lhs = ctx.getConstantInput(0);
+  const HostTensor *rhs = ctx.getConstantInput(1);
+  std::vector<int64_t> shape;
+  if (lhs && rhs && broadcastShapes(lhs->getShape(), rhs->getShape(), shape) &&
+      resultFitsFolding(shape)) {
+    HostTensor result(ctx.getBuilder().getI1Type(), shape);
+    forEachBroadcastIndex(shape, {lhs->getShape(), rhs->getShape()},
+                          [&](int64_t flat, llvm::ArrayRef<int64_t> offsets) {
+                            bool value;
+                            if (lhs->isFloat() || rhs->isFloat()) {
+                              value = applyCompare(kind, lhs->getDouble(offsets[0]),
+                                                   rhs->getDouble(offsets[1]));
+                            } else {
+                              int64_t a = lhs->getInt(offsets[0]), b = rhs->getInt(offsets[1]);
+                              value = applyCompare(kind, a < b ? -1 : a == b ? 0 : 1, 0);
+                            }
+                            result.setInt(flat, value);
+                          });
+    ctx.setOutput(0, std::move(result));
+    return success();
+  }
+  FailureOr<Value> result = ctx.compare(kind, ctx.getInput(0), ctx.getInput(1));
+  if (failed(result))
+    return failure();
+  ctx.setOutput(0, *result);
+  return success();
+}
+
+static LogicalResult importUnary(NodeContext &ctx, UnaryKind kind) {
+  if (const HostTensor *input = ctx.getConstantInput(0)) {
+    HostTensor result(input->getElementType(), input->getShape());
+    for (int64_t i = 0; i < input->getNumElements(); ++i) {
+      if (input->isFloat())
+        result.setDouble(i, applyUnary(kind, input->getDouble(i)));
+      else if (kind == UnaryKind::neg)
+        result.setInt(i, -input->getInt(i));
+      else if (kind == UnaryKind::abs)
+        result.setInt(i, std::abs(input->getInt(i)));
+      else
+        result.setDouble(i, applyUnary(kind, input->getDouble(i)));
+    }
+    ctx.setOutput(0, std::move(result));
+    return success();
+  }
+  ctx.setOutput(0, ctx.unary(kind, ctx.getInput(0)));
+  return success();
+}
+
+/// Max, Min, Sum and Mean take any number of inputs and fold pairwise.
+static LogicalResult importVariadic(NodeContext &ctx, BinaryKind kind, bool mean) {
+  if (ctx.getNumInputs() == 0)
+    return ctx.fail("expects at least one input");
+  Value accumulated = ctx.getInput(0);
+  for (size_t i = 1; i < ctx.getNumInputs(); ++i) {
+    FailureOr<Value> next = ctx.binary(kind, accumulated, ctx.getInput(i));
+    if (failed(next))
+      return failure();
+    accumulated = *next;
+  }
+  if (mean && ctx.getNumInputs() > 1) {
+    Type elementType = cast<RankedTensorType>(accumulated.getType()).getElementType();
+    FailureOr<Value> scaled = ctx.binary(BinaryKind::div, accumulated,
+                                         ctx.scalar(elementType, ctx.getNumInputs()));
+    if (failed(scaled))
+      return failure();
+    accumulated = *scaled;
+  }
+  ctx.setOutput(0, accumulated);
+  return success();
+}
+
+static Type elementTypeOf(Value value) {
+  return cast<RankedTensorType>(value.getType()).getElementType();
+}
+
+static LogicalResult importWhere(NodeContext &ctx) {
+  const HostTensor *condition = ctx.getConstantInput(0);
+  const HostTensor *onTrue = ctx.getConstantInput(1);
+  const HostTensor *onFalse = ctx.getConstantInput(2);
+  std::vector<int64_t> partial, shape;
+  if (condition && onTrue && onFalse &&
+      broadcastShapes(condition->getShape(), onTrue->getShape(), partial) &&
+      broadcastShapes(partial, onFalse->getShape(), shape) && resultFitsFolding(shape)) {
+    HostTensor result(onTrue->getElementType(), shape);
+    forEachBroadcastIndex(
+        shape, {condition->getShape(), onTrue->getShape(), onFalse->getShape()},
+        [&](int64_t flat, llvm::ArrayRef<int64_t> offsets) {
+          const HostTensor *chosen = condition->getInt(offsets[0]) ? onTrue : onFalse;
+          int64_t offset = condition->getInt(offsets[0]) ? offsets[1] : offsets[2];
+          if (result.isFloat())
+            result.setDouble(flat, chosen->getDouble(offset));
+          else
+            result.setInt(flat, chosen->getInt(offset));
+        });
+    ctx.setOutput(0, std::move(result));
+    return success();
+  }
+  FailureOr<Value> result = ctx.select(ctx.getInput(0), ctx.getInput(1), ctx.getInput(2));
+  if (failed(result))
+    return failure();
+  ctx.setOutput(0, *result);
+  return success();
+}
+
+static LogicalResult importCast(NodeContext &ctx) {
+  int64_t to = ctx.getAttrInt("to", 0);
+  Type elementType = convertElementType(to, ctx.getContext());
+  if (!elementType)
+    return ctx.fail("cannot cast to " + onnxTypeName(to) +
+                    "; supported: FLOAT, DOUBLE, FLOAT16, BFLOAT16, INT64, INT32, INT16, INT8, BOOL");
+  if (const HostTensor *input = ctx.getConstantInput(0)) {
+    ctx.setOutput(0, input->castTo(elementType));
+    return success();
+  }
+  ctx.setOutput(0, ctx.convert(ctx.getInput(0), elementType));
+  return success();
+}
+
+static LogicalResult importIdentity(NodeContext &ctx) {
+  if (const HostTensor *input = ctx.getConstantInput(0))
+    ctx.setOutput(0, *input);
+  else
+    ctx.setOutput(0, ctx.getInput(0));
+  return success();
+}
+
+/// x < 0 ? alpha * f(x) : x, the shape of LeakyRelu and Elu.
+static LogicalResult importNegativeSlope(NodeContext &ctx, bool exponential, double alphaDefault) {
+  Value x = ctx.getInput(0);
+  Type elementType = elementTypeOf(x);
+  double alpha = ctx.getAttrFloat("alpha", alphaDefault);
+  Value negativePart = x;
+  if (exponential) {
+    FailureOr<Value> expMinusOne =
+        ctx.binary(BinaryKind::sub, ctx.unary(UnaryKind::exp, x), ctx.scalar(elementType, 1.0));
+    if (failed(expMinusOne))
+      return failure();
+    negativePart = *expMinusOne;
+  }
+  FailureOr<Value> scaled =
+      ctx.binary(BinaryKind::mul, negativePart, ctx.scalar(elementType, alpha));
+  FailureOr<Value> isNegative = ctx.compare(CompareKind::lt, x, ctx.scalar(elementType, 0.0));
+  if (failed(scaled) || failed(isNegative))
+    return failure();
+  FailureOr<Value> result = ctx.select(*isNegative, *scaled, x);
+  if (failed(result))
+    return failure();
+  ctx.setOutput(0, *result);
+  return success();
+}
+
+static LogicalResult importClip(NodeContext &ctx) {
+  Value x = ctx.getInput(0);
+  Type elementType = elementTypeOf(x);
+  std::optional<double> low, high;
+  if (ctx.getOpset() < 11) {
+    low = ctx.getAttrFloat("min", -std::numeric_limits<double>::infinity());
+    high = ctx.getAttrFloat("max", std::numeric_limits<double>::infinity());
+  }
+  Value result = x;
+  auto bound = [&](size_t index, std::optional<double> attrValue, BinaryKind kind) -> LogicalResult {
+    Value limit;
+    if (ctx.hasInput(index))
+      limit = ctx.getInput(index);
+    else if (attrValue && std::isfinite(*attrValue))
+      limit = ctx.scalar(elementType, *attrValue);
+    else
+      return success();
+    FailureOr<Value> clipped = ctx.binary(kind, result, limit);
+    if (failed(clipped))
+      return failure();
+    result = *clipped;
+    return success();
+  };
+  if (failed(bound(1, low, BinaryKind::max)) || failed(bound(2, high, BinaryKind::min)))
+    return failure();
+  ctx.setOutput(0, result);
+  return success();
+}
+
+static LogicalResult importHardSigmoid(NodeContext &ctx) {
+  Value x = ctx.getInput(0);
+  Type elementType = elementTypeOf(x);
+  FailureOr<Value> scaled =
+      ctx.binary(BinaryKind::mul, x, ctx.scalar(elementType, ctx.getAttrFloat("alpha", 0.2)));
+  if (failed(scaled))
+    return failure();
+  FailureOr<Value> shifted =
+      ctx.binary(BinaryKind::add, *scaled, ctx.scalar(elementType, ctx.getAttrFloat("beta", 0.5)));
+  if (failed(shifted))
+    return failure();
+  FailureOr<Value> low = ctx.binary(BinaryKind::max, *shifted, ctx.scalar(elementType, 0.0));
+  if (failed(low))
+    return failure();
+  FailureOr<Value> high = ctx.binary(BinaryKind::min, *low, ctx.scalar(elementType, 1.0));
+  if (failed(high))
+    return failure();
+  ctx.setOutput(0, *high);
+  return success();
+}
+
+static LogicalResult importDropout(NodeContext &ctx) {
+  // Opset < 12 carries the ratio as an attribute and has no training input;
+  // from 12 on, training_mode (input 2) defaults to false.
+  double ratio = ctx.getAttrFloat("ratio", 0.5);
+  bool training = ctx.getOpset() < 12 && !ctx.hasAttr("is_test");
+  if (ctx.getOpset() >= 12) {
+    ratio = 0.5;
+    if (ctx.hasInput(1)) {
+      const HostTensor *ratioInput = ctx.getConstantInput(1);
+      if (!ratioInput)
+        return ctx.fail("the dropout ratio must be a compile-time constant");
+      ratio = ratioInput->getDouble(0);
+    }
+    training = false;
+    if (ctx.hasInput(2)) {
+      const HostTensor *mode = ctx.getConstantInput(2);
+      if (!mode)
+        return ctx.fail("training_mode must be a compile-time constant");
+      training = mode->getInt(0) != 0;
+    }
+  } else if (ctx.getOpset() < 7) {
+    training = ctx.getAttrInt("is_test", 0) == 0;
+  } else {
+    // Opsets 7-11 define Dropout as an inference-time identity.
+    training = false;
+  }
+  Value x = ctx.getInput(0);
+  if (!training || ratio == 0.0) {
+    ctx.setOutput(0, x);
+    if (ctx.hasOutput(1)) {
+      auto shape = cast<RankedTensorType>(x.getType()).getShape();
+      ctx.setOutput(1, ctx.broadcastTo(ctx.scalar(ctx.getBuilder().getI1Type(), 1.0), shape));
+    }
+    return success();
+  }
+  // The mask output stays unbuilt: Cleave keeps dropout's mask internal to
+  // differentiate it, and the importer reports an error if a node reads it.
+  if (ratio < 0.0 || ratio >= 1.0)
+    return ctx.fail("ratio " + std::to_string(ratio) + " must lie in [0, 1)");
+  ctx.setOutput(0, ctx.getBuilder().create<DropoutOp>(ctx.getLoc(), x,
+                                                      ctx.getBuilder().getF64FloatAttr(ratio)));
+  return success();
+}
+
+void cleave::importer::registerElementwiseRules(RuleTable &table) {
+  auto binary = [&](StringRef name, BinaryKind kind) {
+    table.add(name, [kind](NodeContext &ctx) { return importBinary(ctx, kind); });
+  };
+  binary("Add", BinaryKind::add);
+  binary("Sub", BinaryKind::sub);
+  binary("Mul", BinaryKind::mul);
+  binary("Div", BinaryKind::div);
+  binary("Pow", BinaryKind::pow);
+  binary("And", BinaryKind::logical_and);
+  binary("Or", BinaryKind::logical_or);
+  binary("Xor", BinaryKind::logical_xor);
+
+  auto compare = [&](StringRef name, CompareKind kind) {
+    table.add(name, [kind](NodeContext &ctx) { return importCompare(ctx, kind); });
+  };
+  compare("Equal", CompareKind::eq);
+  compare("Less", CompareKind::lt);
+  compare("LessOrEqual", CompareKind::le);
+  compare("Greater", CompareKind::gt);
+  compare("GreaterOrEqual", CompareKind::ge);
+
+  auto unary = [&](StringRef name, UnaryKind kind) {
+    table.add(name, [kind](NodeContext &ctx) { return importUnary(ctx, kind); });
+  };
+  unary("Neg", UnaryKind::neg);
+  unary("Abs", UnaryKind::abs);
+  unary("Exp", UnaryKind::exp);
+  unary("Log", UnaryKind::log);
+  unary("Sqrt", UnaryKind::sqrt);
+  unary("Reciprocal", UnaryKind::reciprocal);
+  unary("Tanh", UnaryKind::tanh);
+  unary("Erf", UnaryKind::erf);
+  unary("Relu", UnaryKind::relu);
+  unary("Sigmoid", UnaryKind::sigmoid);
+  unary("Sin", UnaryKind::sin);
+  unary("Cos", UnaryKind::cos);
+  unary("Floor", UnaryKind::floor);
+  unary("Ceil", UnaryKind::ceil);
+  unary("Sign", UnaryKind::sign);
+  unary("Not", UnaryKind::logical_not);
+  unary("Softplus", UnaryKind::softplus);
+  unary("Round", UnaryKind::round);
+
+  table.add("Max", [](NodeContext &ctx) { return importVariadic(ctx, BinaryKind::max, false); });
+  table.add("Min", [](NodeContext &ctx) { return importVariadic(ctx, BinaryKind::min, false); });
+  table.add("Sum", [](NodeContext &ctx) { return importVariadic(ctx, BinaryKind::add, false); });
+  table.add("Mean", [](NodeContext &ctx) { return importVariadic(ctx, BinaryKind::add, true); });
+  table.add("Where", importWhere);
+  table.add("Cast", importCast);
+  table.add("Identity", importIdentity);
+  table.add("LeakyRelu", [](NodeContext &ctx) { return importNegativeSlope(ctx, false, 0.01); });
+  table.add("Elu", [](NodeContext &ctx) { return importNegativeSlope(ctx, true, 1.0); });
+  table.add("Clip", importClip);
+  table.add("HardSigmoid", importHardSigmoid);
+  table.add("Dropout", importDropout);
+}

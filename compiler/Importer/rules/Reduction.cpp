@@ -1,0 +1,87 @@
+//===- Reduction.cpp - import rules for ONNX reductions -------------------===//
+#include "compiler/Importer/NodeContext.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace mlir::cleave;
+using namespace mlir::cleave::importer;
+
+/// Sorted, non-negative axes, from the attribute (ReduceSum before opset
+/// 13, the others before 18) or from input 1.
+static FailureOr<SmallVector<int64_t>> getReductionAxes(NodeContext &ctx) {
+  int64_t rank = ctx.getInputType(0).getRank();
+  std::vector<int64_t> axes;
+  if (ctx.hasAttr("axes")) {
+    axes = ctx.getAttrInts("axes");
+  } else if (ctx.hasInput(1)) {
+    FailureOr<std::vector<int64_t>> values = ctx.getConstantInts(1, "axes");
+    if (failed(values))
+      return failure();
+    axes = *values;
+  }
+  SmallVector<int64_t> normalized;
+  if (axes.empty()) {
+    // No axes: reduce everything, unless noop_with_empty_axes says otherwise.
+    if (ctx.getAttrInt("noop_with_empty_axes", 0) != 0)
+      return normalized;
+    for (int64_t i = 0; i < rank; ++i)
+      normalized.push_back(i);
+    return normalized;
+  }
+  for (int64_t axis : axes) {
+    FailureOr<int64_t> value = ctx.normalizeAxis(axis, rank);
+    if (failed(value))
+      return failure();
+    if (llvm::is_contained(normalized, *value))
+      return ctx.fail("axis " + std::to_string(axis) + " appears twice"), failure();
+    normalized.push_back(*value);
+  }
+  llvm::sort(normalized);
+  return normalized;
+}
+
+/// Reduce `kind` after applying `pre` to each element (square for
+/// ReduceSumSquare/ReduceL2) and `post` to the result (sqrt for ReduceL2).
+static LogicalResult importReduce(NodeContext &ctx, ReduceKind kind,
+                                  std::optional<BinaryKind> squareWith = std::nullopt,
+                                  std::optional<UnaryKind> post = std::nullopt) {
+  if (ctx.getInputType(0).getRank() == 0) {
+    ctx.setOutput(0, ctx.getInput(0));
+    return success();
+  }
+  FailureOr<SmallVector<int64_t>> axes = getReductionAxes(ctx);
+  if (failed(axes))
+    return failure();
+  Value input = ctx.getInput(0);
+  if (axes->empty()) {
+    ctx.setOutput(0, input);
+    return success();
+  }
+  if (squareWith) {
+    FailureOr<Value> squared = ctx.binary(*squareWith, input, input);
+    if (failed(squared))
+      return failure();
+    input = *squared;
+  }
+  bool keepDims = ctx.getAttrInt("keepdims", 1) != 0;
+  Value result = ctx.reduce(kind, input, *axes, keepDims);
+  if (post)
+    result = ctx.unary(*post, result);
+  ctx.setOutput(0, result);
+  return success();
+}
+
+void cleave::importer::registerReductionRules(RuleTable &table) {
+  table.add("ReduceSum", [](NodeContext &ctx) { return importReduce(ctx, ReduceKind::sum); });
+  table.add("ReduceMean", [](NodeContext &ctx) { return importReduce(ctx, ReduceKind::mean); });
+  table.add("ReduceMax", [](NodeContext &ctx) { return importReduce(ctx, ReduceKind::max); });
+  table.add("ReduceMin", [](NodeContext &ctx) { return importReduce(ctx, ReduceKind::min); });
+  table.add("ReduceProd", [](NodeContext &ctx) { return importReduce(ctx, ReduceKind::prod); });
+  table.add("ReduceSumSquare", [](NodeContext &ctx) {
+    return importReduce(ctx, ReduceKind::sum, BinaryKind::mul);
+  });
+  table.add("ReduceL2", [](NodeContext &ctx) {
+    return importReduce(ctx, ReduceKind::sum, BinaryKind::mul, UnaryKind::sqrt);
+  });
+}

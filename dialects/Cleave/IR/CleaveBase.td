@@ -1,0 +1,161 @@
+//===- CleaveBase.td - the cleave dialect, its enums and attributes -------===//
+//
+// The `cleave` dialect is the compiler's core op set: a compact, static-shape
+// tensor IR that the ONNX importer targets and that autodiff, the sharding
+// search and codegen consume. Parameters are never carried as dense
+// attributes: a function argument names the ONNX initializer it stands for
+// (see ParamAttr), and the generated binary loads the values at start.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef CLEAVE_DIALECT_CLEAVEBASE_TD
+#define CLEAVE_DIALECT_CLEAVEBASE_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+def Cleave_Dialect : Dialect {
+  let name = "cleave";
+  let cppNamespace = "::mlir::cleave";
+  let summary = "Static-shape tensor ops for training and partitioning deep-learning models";
+  let description = [{
+    Ops work on ranked tensors with static shapes. Elementwise ops broadcast
+    like NumPy. A model becomes one `func.func` whose arguments are either
+    parameters (`{cleave.param = #cleave.param<"name", trainable>}`) or data
+    inputs (`{cleave.input = "name"}`), and whose results carry
+    `{cleave.output = "name"}`.
+
+    ```mlir
+    func.func @forward(%w: tensor<4x3xf32> {cleave.param = #cleave.param<"fc.weight", trainable>},
+                       %x: tensor<2x3xf32> {cleave.input = "x"})
+        -> (tensor<2x4xf32> {cleave.output = "y"}) {
+      %y = cleave.matmul %x, %w {transpose_b} : (tensor<2x3xf32>, tensor<4x3xf32>) -> tensor<2x4xf32>
+      return %y : tensor<2x4xf32>
+    }
+    ```
+  }];
+  let useDefaultAttributePrinterParser = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
+  let hasOperationAttrVerify = 1;
+  let extraClassDeclaration = [{
+    /// Argument attribute: this argument is a model parameter (ParamAttr).
+    static constexpr ::llvm::StringLiteral kParamAttrName = "cleave.param";
+    /// Argument attribute: this argument is a data input of that name.
+    static constexpr ::llvm::StringLiteral kInputAttrName = "cleave.input";
+    /// Result attribute: this result is the model output of that name.
+    static constexpr ::llvm::StringLiteral kOutputAttrName = "cleave.output";
+    /// Module attribute: path of the model file the parameters come from.
+    static constexpr ::llvm::StringLiteral kSourceAttrName = "cleave.source";
+    /// Module attribute: the ONNX default-domain opset the model was imported at.
+    static constexpr ::llvm::StringLiteral kOpsetAttrName = "cleave.opset";
+    /// Cost annotations written by -cleave-annotate-costs.
+    static constexpr ::llvm::StringLiteral kFlopsAttrName = "cleave.flops";
+    static constexpr ::llvm::StringLiteral kBytesAttrName = "cleave.bytes";
+    static constexpr ::llvm::StringLiteral kTotalFlopsAttrName = "cleave.total_flops";
+    static constexpr ::llvm::StringLiteral kTotalBytesAttrName = "cleave.total_bytes";
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Enums
+//===----------------------------------------------------------------------===//
+
+def Cleave_UnaryKind : I32EnumAttr<"UnaryKind", "elementwise unary function", [
+    I32EnumAttrCase<"neg", 0>, I32EnumAttrCase<"abs", 1>,
+    I32EnumAttrCase<"exp", 2>, I32EnumAttrCase<"log", 3>,
+    I32EnumAttrCase<"sqrt", 4>, I32EnumAttrCase<"rsqrt", 5>,
+    I32EnumAttrCase<"reciprocal", 6>, I32EnumAttrCase<"tanh", 7>,
+    I32EnumAttrCase<"erf", 8>, I32EnumAttrCase<"relu", 9>,
+    I32EnumAttrCase<"sigmoid", 10>, I32EnumAttrCase<"sin", 11>,
+    I32EnumAttrCase<"cos", 12>, I32EnumAttrCase<"floor", 13>,
+    I32EnumAttrCase<"ceil", 14>, I32EnumAttrCase<"sign", 15>,
+    I32EnumAttrCase<"logical_not", 16>, I32EnumAttrCase<"identity", 17>,
+    I32EnumAttrCase<"softplus", 18>, I32EnumAttrCase<"round", 19>]> {
+  let cppNamespace = "::mlir::cleave";
+  let genSpecializedAttr = 0;
+}
+def Cleave_UnaryKindAttr : EnumAttr<Cleave_Dialect, Cleave_UnaryKind, "unary_kind"> {
+  let assemblyFormat = "$value";
+}
+
+def Cleave_BinaryKind : I32EnumAttr<"BinaryKind", "elementwise binary function", [
+    I32EnumAttrCase<"add", 0>, I32EnumAttrCase<"sub", 1>,
+    I32EnumAttrCase<"mul", 2>, I32EnumAttrCase<"div", 3>,
+    I32EnumAttrCase<"pow", 4>, I32EnumAttrCase<"max", 5>,
+    I32EnumAttrCase<"min", 6>, I32EnumAttrCase<"logical_and", 7>,
+    I32EnumAttrCase<"logical_or", 8>, I32EnumAttrCase<"logical_xor", 9>]> {
+  let cppNamespace = "::mlir::cleave";
+  let genSpecializedAttr = 0;
+}
+def Cleave_BinaryKindAttr : EnumAttr<Cleave_Dialect, Cleave_BinaryKind, "binary_kind"> {
+  let assemblyFormat = "$value";
+}
+
+def Cleave_CompareKind : I32EnumAttr<"CompareKind", "elementwise comparison", [
+    I32EnumAttrCase<"eq", 0>, I32EnumAttrCase<"ne", 1>,
+    I32EnumAttrCase<"lt", 2>, I32EnumAttrCase<"le", 3>,
+    I32EnumAttrCase<"gt", 4>, I32EnumAttrCase<"ge", 5>]> {
+  let cppNamespace = "::mlir::cleave";
+  let genSpecializedAttr = 0;
+}
+def Cleave_CompareKindAttr : EnumAttr<Cleave_Dialect, Cleave_CompareKind, "compare_kind"> {
+  let assemblyFormat = "$value";
+}
+
+def Cleave_ReduceKind : I32EnumAttr<"ReduceKind", "reduction", [
+    I32EnumAttrCase<"sum", 0>, I32EnumAttrCase<"mean", 1>,
+    I32EnumAttrCase<"max", 2>, I32EnumAttrCase<"min", 3>,
+    I32EnumAttrCase<"prod", 4>]> {
+  let cppNamespace = "::mlir::cleave";
+  let genSpecializedAttr = 0;
+}
+def Cleave_ReduceKindAttr : EnumAttr<Cleave_Dialect, Cleave_ReduceKind, "reduce_kind"> {
+  let assemblyFormat = "$value";
+}
+
+def Cleave_PoolKind : I32EnumAttr<"PoolKind", "pooling window function", [
+    I32EnumAttrCase<"max", 0>, I32EnumAttrCase<"avg", 1>]> {
+  let cppNamespace = "::mlir::cleave";
+  let genSpecializedAttr = 0;
+}
+def Cleave_PoolKindAttr : EnumAttr<Cleave_Dialect, Cleave_PoolKind, "pool_kind"> {
+  let assemblyFormat = "$value";
+}
+
+def Cleave_ParamKind : I32EnumAttr<"ParamKind", "how training treats a parameter", [
+    // Updated by the optimizer from its gradient.
+    I32EnumAttrCase<"trainable", 0>,
+    // State updated by the forward pass itself (BatchNorm running statistics).
+    I32EnumAttrCase<"buffer", 1>]> {
+  let cppNamespace = "::mlir::cleave";
+}
+
+//===----------------------------------------------------------------------===//
+// Attributes
+//===----------------------------------------------------------------------===//
+
+class Cleave_Attr<string name, string attrMnemonic, list<Trait> traits = []>
+    : AttrDef<Cleave_Dialect, name, traits> {
+  let mnemonic = attrMnemonic;
+}
+
+def Cleave_ParamAttr : Cleave_Attr<"Param", "param"> {
+  let summary = "names a model parameter whose values live outside the IR";
+  let description = [{
+    Marks a function argument as the model parameter `name` (the ONNX
+    initializer of that name). The values stay in the model file (or its
+    external-data files); only the name, type and role travel in the IR, so
+    a 39B-parameter model imports and plans without reading its weights.
+
+    ```mlir
+    #cleave.param<"transformer.wte.weight", trainable>
+    #cleave.param<"bn1.running_mean", buffer>
+    ```
+  }];
+  let parameters = (ins "::mlir::StringAttr":$name, "::mlir::cleave::ParamKind":$kind);
+  let assemblyFormat = "`<` $name `,` $kind `>`";
+}
+
+#endif // CLEAVE_DIALECT_CLEAVEBASE_TD
