@@ -95,7 +95,7 @@ def Cleave_UnaryOp : Cleave_Op<"unary", [Cleave_Shardable, SameOperandsAndResult
   }];
   let arguments = (ins Cleave_UnaryKindAttr:$kind, Cleave_StaticTensor:$input);
   let results = (outs Cleave_StaticTensor:$result);
-  let assemblyFormat = "$kind $input attr-dict `:` type($result)";
+  let assemblyFormat = "``$kind $input attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
 
@@ -112,7 +112,7 @@ def Cleave_BinaryOp : Cleave_Op<"binary", [Cleave_Shardable]> {
   let arguments = (ins Cleave_BinaryKindAttr:$kind, Cleave_StaticTensor:$lhs,
                        Cleave_StaticTensor:$rhs);
   let results = (outs Cleave_StaticTensor:$result);
-  let assemblyFormat = "$kind $lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let assemblyFormat = "``$kind $lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 
@@ -126,7 +126,7 @@ def Cleave_CompareOp : Cleave_Op<"compare", [Cleave_Shardable]> {
   let arguments = (ins Cleave_CompareKindAttr:$kind, Cleave_StaticTensor:$lhs,
                        Cleave_StaticTensor:$rhs);
   let results = (outs Cleave_BoolTensor:$result);
-  let assemblyFormat = "$kind $lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let assemblyFormat = "``$kind $lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 
@@ -217,7 +217,7 @@ def Cleave_ReduceOp : Cleave_Op<"reduce", [Cleave_Shardable], ["getFlops"]> {
   let arguments = (ins Cleave_ReduceKindAttr:$kind, Cleave_StaticTensor:$input,
                        DenseI64ArrayAttr:$axes, UnitAttr:$keep_dims);
   let results = (outs Cleave_StaticTensor:$result);
-  let assemblyFormat = "$kind $input attr-dict `:` type($input) `->` type($result)";
+  let assemblyFormat = "``$kind $input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
 }
 
@@ -413,7 +413,7 @@ def Cleave_Pool2dOp : Cleave_Op<"pool2d", [], ["getFlops"]> {
                        DenseI64ArrayAttr:$padding, UnitAttr:$count_include_pad,
                        UnitAttr:$ceil_mode);
   let results = (outs Cleave_FloatTensor:$result);
-  let assemblyFormat = "$kind $input attr-dict `:` type($input) `->` type($result)";
+  let assemblyFormat = "``$kind $input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
 }
 
