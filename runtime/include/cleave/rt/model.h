@@ -1,0 +1,99 @@
+//===- model.h - the contract between generated code and the runtime ------===//
+//
+// cleavec emits one C++ (or CUDA C++) file per model: a ModelInfo table that
+// describes the train step's parameters, optimizer state and batch inputs,
+// and a step function. The runtime's driver (run_training) does everything
+// else: command line, loading the initial weights from the ONNX file, data,
+// the step loop, learning-rate schedule, checkpoints, metrics, ONNX export.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CLEAVE_RT_MODEL_H
+#define CLEAVE_RT_MODEL_H
+
+#include <cstdint>
+
+namespace cleave::rt {
+
+enum class DType : int32_t { f32, f64, f16, bf16, i64, i32, i8, i1 };
+
+/// Bytes per element (i1 is stored as one byte).
+int64_t dtype_bytes(DType dtype);
+const char *dtype_name(DType dtype);
+
+struct TensorSpec {
+  const char *name;     // ONNX name: initializer for parameters, graph input for data
+  DType dtype;
+  int32_t rank;
+  const int64_t *shape; // row-major, `rank` entries
+};
+
+enum class ParamKind : int32_t {
+  trainable, // updated by the optimizer from its gradient
+  buffer,    // state the step itself updates (BatchNorm running statistics)
+};
+
+struct ParamSpec {
+  TensorSpec tensor;
+  ParamKind kind;
+};
+
+enum class OptimizerKind : int32_t { sgd, adamw };
+enum class LrSchedule : int32_t { constant, cosine };
+
+/// Training hyper-parameters chosen at compile time; the executable's own
+/// command line may override the ones marked so.
+struct TrainDefaults {
+  OptimizerKind optimizer;
+  float lr;            // overridable: --lr
+  float beta1, beta2, eps, weight_decay, momentum;
+  float clip_grad_norm; // <= 0: no clipping
+  LrSchedule schedule;  // overridable: --schedule
+  int64_t warmup_steps; // overridable: --warmup
+  int64_t batch_size;   // rows of every data input per step (dimension 0)
+};
+
+/// Per-step values the driver computes on the host and passes in.
+struct StepScalars {
+  int64_t step;             // 1-based step number
+  float lr;                 // after the schedule
+  float bias_correction1;   // AdamW: 1 - beta1^step
+  float bias_correction2;   // AdamW: 1 - beta2^step
+};
+
+/// Pointers the step function reads and updates. Parameters, buffers and
+/// optimizer state are updated in place. Pointers are host pointers for the
+/// CPU target and device pointers for the CUDA target.
+struct StepBuffers {
+  void *const *params;      // ModelInfo::params order (trainable and buffers)
+  void *const *opt_state;   // ModelInfo::opt_state order
+  const void *const *inputs; // ModelInfo::inputs order, one batch each
+  float *loss;              // one float, written by the step
+  void *workspace;          // ModelInfo::workspace_bytes, reused every step
+};
+
+using StepFunction = void (*)(const StepScalars &, const StepBuffers &);
+
+struct ModelInfo {
+  const char *model_path;       // ONNX file holding the initial weights
+  const ParamSpec *params;
+  int32_t num_params;
+  /// Optimizer state tensors: for each trainable parameter in order, the
+  /// slots the optimizer keeps (AdamW: exp_avg then exp_avg_sq; SGD with
+  /// momentum: momentum_buffer; plain SGD: none). Names are
+  /// "<param>.<slot>", zero-initialised.
+  const TensorSpec *opt_state;
+  int32_t num_opt_state;
+  const TensorSpec *inputs;     // data inputs and labels, dimension 0 = batch
+  int32_t num_inputs;
+  int64_t workspace_bytes;      // from the buffer plan
+  TrainDefaults defaults;
+  const char *target;           // "cpu" or "cuda"
+};
+
+/// The driver: parses the executable's command line and trains. Returns
+/// the process exit code; never aborts on bad input.
+int run_training(int argc, char **argv, const ModelInfo &model, StepFunction step);
+
+} // namespace cleave::rt
+
+#endif // CLEAVE_RT_MODEL_H
