@@ -3,6 +3,7 @@
 
 #include "dialects/Cleave/IR/CleaveDialect.h"
 #include "passes/Passes.h"
+#include "passes/Pipelines.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -27,6 +28,7 @@ void mlir::cleave::loadAllDialects(mlir::MLIRContext &context) {
 
 void mlir::cleave::registerAllPasses() {
   mlir::cleave::registerCleavePasses();
+  mlir::cleave::registerCleavePipelines();
   mlir::shard::registerShardPasses();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();

@@ -39,4 +39,115 @@ def CleaveAnnotateCosts : Pass<"cleave-annotate-costs", "func::FuncOp"> {
   let dependentDialects = ["::mlir::cleave::CleaveDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// Train step construction
+//===----------------------------------------------------------------------===//
+
+def CleaveLowerDropout : Pass<"cleave-lower-dropout", "ModuleOp"> {
+  let summary = "Rewrite training-mode dropout as a product with a per-step random mask";
+  let description = [{
+    So that autodiff sees a multiplication whose gradient reuses the very
+    mask the forward pass drew. Each dropout gets its own mask stream.
+
+    ```mlir
+    %y = cleave.dropout %x {ratio = 1.0e-01 : f64} : tensor<2x16xf32>
+    // becomes
+    %m = cleave.random_mask {keep_probability = 9.0e-01 : f64, stream = 0 : i64} : tensor<2x16xf32>
+    %y = cleave.binary mul %x, %m : (tensor<2x16xf32>, tensor<2x16xf32>) -> tensor<2x16xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::cleave::CleaveDialect"];
+}
+
+def CleaveAttachLoss : Pass<"cleave-attach-loss", "ModuleOp"> {
+  let summary = "Build @loss from @forward: the model output compared with a labels input";
+  let description = [{
+    Clones `@forward` into `@loss`, appends a labels argument
+    (`{cleave.input = "<labels>"}`) and returns the scalar loss
+    (`{cleave.loss}`) followed by every BatchNorm running statistic the
+    step updates (`{cleave.updates = <buffer argument>}`). PyTorch
+    semantics: mean reduction; cross-entropy takes the class dimension
+    last, so [B, C] logits with [B] labels and [B, T, V] logits with [B, T]
+    labels both work. `loss=model` uses a scalar model output as the loss.
+
+    ```mlir
+    func.func @forward(%w: tensor<4x3xf32> {cleave.param = #cleave.param<"w", trainable>},
+                       %x: tensor<2x3xf32> {cleave.input = "x"}) -> (tensor<2x4xf32> {cleave.output = "logits"})
+    // cleave-attach-loss{loss=cross_entropy labels=y} adds
+    func.func @loss(%w: ..., %x: ..., %y: tensor<2xi64> {cleave.input = "y"}) -> (tensor<f32> {cleave.loss}) {
+      ...
+      %l = cleave.cross_entropy %logits, %y : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
+      return %l : tensor<f32>
+    }
+    ```
+  }];
+  let options = [
+    Option<"loss", "loss", "std::string", "\"cross_entropy\"",
+           "cross_entropy, mse, or model (a scalar model output is the loss)">,
+    Option<"labels", "labels", "std::string", "\"\"", "Name of the labels input to add">,
+    Option<"output", "output", "std::string", "\"\"",
+           "Model output the loss reads (default: the first)">,
+  ];
+  let dependentDialects = ["::mlir::cleave::CleaveDialect"];
+}
+
+def CleaveAutodiff : Pass<"cleave-autodiff", "ModuleOp"> {
+  let summary = "Reverse-mode differentiation of the loss with respect to the trainable parameters";
+  let description = [{
+    Clones the loss function (`source`, default `@loss`) into `result`
+    (default `@gradients`), which returns what the loss function returned
+    followed by one gradient per trainable parameter the loss depends on
+    (`{cleave.grad_of = <argument>}`). Gradient rules are kept per op family
+    in `passes/Autodiff/`; only values on a path from a trainable parameter
+    to the loss get gradient work, and a value with several users (a tied
+    embedding) sums its gradients.
+
+    ```mlir
+    func.func @loss(%w: tensor<3x4xf32> {cleave.param = #cleave.param<"w", trainable>},
+                    %x: tensor<2x3xf32> {cleave.input = "x"}, %y: tensor<2xi64> {cleave.input = "y"})
+        -> (tensor<f32> {cleave.loss})
+    // becomes additionally
+    func.func @gradients(...) -> (tensor<f32> {cleave.loss}, tensor<3x4xf32> {cleave.grad_of = 0 : i64})
+    ```
+  }];
+  let options = [
+    Option<"sourceFunction", "source", "std::string", "\"loss\"", "Function to differentiate">,
+    Option<"resultFunction", "result", "std::string", "\"gradients\"", "Function to create">,
+  ];
+  let dependentDialects = ["::mlir::cleave::CleaveDialect"];
+}
+
+def CleaveOptimizer : Pass<"cleave-optimizer", "ModuleOp"> {
+  let summary = "Build @train_step: gradients, optional clipping, and the optimizer update";
+  let description = [{
+    Creates `@train_step(params..., opt_state..., inputs..., lr[, bias
+    corrections]) -> (updated params, states and buffers..., loss)` from
+    `@gradients`. Updates follow torch.optim exactly: AdamW (decoupled
+    weight decay, bias correction supplied per step by the host) or SGD
+    (weight decay added to the gradient, momentum buffer). Every updated
+    tensor carries `{cleave.updates = <argument>}` so that codegen writes it
+    in place. With `clip-grad-norm` > 0 the gradients are scaled as
+    `torch.nn.utils.clip_grad_norm_` does.
+
+    ```mlir
+    func.func @train_step(%w: tensor<3x4xf32> {cleave.param = ...},
+                          %m: tensor<3x4xf32> {cleave.opt_state = "w.exp_avg"},
+                          %v: tensor<3x4xf32> {cleave.opt_state = "w.exp_avg_sq"},
+                          %x: ..., %y: ..., %lr: tensor<f32> {cleave.step_scalar = "lr"}, ...)
+        -> (tensor<3x4xf32> {cleave.updates = 0 : i64}, ..., tensor<f32> {cleave.loss})
+    ```
+  }];
+  let options = [
+    Option<"optimizer", "optimizer", "std::string", "\"adamw\"", "sgd or adamw">,
+    Option<"beta1", "beta1", "double", "0.9", "AdamW beta1">,
+    Option<"beta2", "beta2", "double", "0.999", "AdamW beta2">,
+    Option<"eps", "eps", "double", "1e-8", "AdamW epsilon">,
+    Option<"weightDecay", "weight-decay", "double", "0.0", "Weight decay (decoupled for AdamW)">,
+    Option<"momentum", "momentum", "double", "0.0", "SGD momentum">,
+    Option<"clipGradNorm", "clip-grad-norm", "double", "0.0",
+           "Clip gradients to this global L2 norm (0: no clipping)">,
+  ];
+  let dependentDialects = ["::mlir::cleave::CleaveDialect", "::mlir::func::FuncDialect"];
+}
+
 #endif // CLEAVE_PASSES_TD

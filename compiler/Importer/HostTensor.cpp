@@ -44,6 +44,20 @@ HostTensor HostTensor::fromDoubles(Type elementType, std::vector<int64_t> shape,
 
 int64_t HostTensor::getNumElements() const { return product(shape); }
 
+/// `value` rounded (to nearest, ties to even) to the precision of
+/// `floatType`, so that folded arithmetic sees what the program would.
+static double roundTo(FloatType floatType, double value) {
+  if (floatType.isF64())
+    return value;
+  if (floatType.isF32())
+    return static_cast<float>(value);
+  APFloat converted(value);
+  bool losesInfo = false;
+  converted.convert(floatType.getFloatSemantics(), APFloat::rmNearestTiesToEven, &losesInfo);
+  converted.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &losesInfo);
+  return converted.convertToDouble();
+}
+
 int64_t HostTensor::getInt(int64_t index) const {
   return isFloat() ? static_cast<int64_t>(doubles[index]) : ints[index];
 }
@@ -54,14 +68,14 @@ double HostTensor::getDouble(int64_t index) const {
 
 void HostTensor::setInt(int64_t index, int64_t value) {
   if (isFloat())
-    doubles[index] = static_cast<double>(value);
+    doubles[index] = roundTo(cast<FloatType>(elementType), static_cast<double>(value));
   else
     ints[index] = elementType.isSignlessInteger(1) ? (value != 0) : value;
 }
 
 void HostTensor::setDouble(int64_t index, double value) {
   if (isFloat())
-    doubles[index] = value;
+    doubles[index] = roundTo(cast<FloatType>(elementType), value);
   else
     ints[index] = elementType.isSignlessInteger(1) ? (value != 0.0) : static_cast<int64_t>(value);
 }

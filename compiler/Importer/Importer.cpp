@@ -203,7 +203,8 @@ llvm::Error GraphImporter::checkAgainstInference(const onnx::NodeProto &node,
 }
 
 llvm::Error GraphImporter::importNode(const onnx::NodeProto &node) {
-  std::string where = node.op_type() + " node" + (node.name().empty() ? "" : " '" + node.name() + "'");
+  NodeContext ctx(node, opset, table, builder);
+  std::string where = ctx.describe();
   if (!node.domain().empty() && node.domain() != "ai.onnx")
     return makeError("unsupported op '" + node.domain() + "." + node.op_type() + "' (" + where +
                      "): only the default ONNX domain is supported. Supported ops: " +
@@ -215,9 +216,24 @@ llvm::Error GraphImporter::importNode(const onnx::NodeProto &node) {
   for (const std::string &input : node.input())
     if (!input.empty() && !table.values.count(input))
       return makeError(where + " reads '" + input + "', which no earlier node or input defines");
-  NodeContext ctx(node, opset, table, builder);
+  Block *block = builder.getInsertionBlock();
+  Operation *last = block->empty() ? nullptr : &block->back();
   if (failed((*rule)(ctx)))
     return makeError(ctx.getError().empty() ? where + ": import failed" : ctx.getError());
+  // A rule that builds IR the verifiers refuse (an element type its op does
+  // not take, say) is reported here, naming the node, rather than as a
+  // whole-module verification failure at the end.
+  auto fresh = last ? std::next(last->getIterator()) : block->begin();
+  for (Operation &op : llvm::make_range(fresh, block->end())) {
+    std::string diagnostic;
+    ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
+      diagnostic = d.str();
+      return success();
+    });
+    if (failed(verify(&op)))
+      return makeError(where + ": Cleave cannot represent this node (" + diagnostic +
+                       "); if the model is valid ONNX, please report it");
+  }
   for (int i = 0; i < node.output_size(); ++i) {
     const std::string &output = node.output(i);
     if (output.empty())

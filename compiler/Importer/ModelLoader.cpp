@@ -11,6 +11,7 @@
 
 #include <google/protobuf/stubs/logging.h>
 
+#include <limits>
 #include <set>
 
 using namespace mlir::cleave;
@@ -40,6 +41,11 @@ llvm::Error mlir::cleave::importer::parseModelFile(const std::string &path, onnx
       return makeError("'" + path + "': " + llvm::toString(std::move(error)));
     return llvm::Error::success();
   }
+  if (bytes.empty())
+    return makeError("'" + path + "' is empty, not an ONNX model");
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
+    return makeError("'" + path + "' is larger than protobuf's 2 GiB limit; save the weights "
+                     "as external data (onnx.save_model(..., save_as_external_data=True))");
   // Protobuf reports parse failures on stderr too; our message says it better.
   google::protobuf::LogSilencer silencer;
   if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
@@ -191,12 +197,17 @@ static llvm::Error fixInputShapes(onnx::GraphProto &graph, const ImportOptions &
     }
     if (options.batchSize && shape->dim_size() > 0 && !shape->dim(0).has_dim_value())
       shape->mutable_dim(0)->set_dim_value(*options.batchSize);
-    for (int i = 0; i < shape->dim_size(); ++i)
-      if (!shape->dim(i).has_dim_value() || shape->dim(i).dim_value() <= 0)
+    for (int i = 0; i < shape->dim_size(); ++i) {
+      if (shape->dim(i).has_dim_value() && shape->dim(i).dim_value() == 0)
+        return makeError("input '" + input.name() + "' has shape " + shapeText(*shape) +
+                         " with a zero-size dimension " + std::to_string(i) +
+                         "; Cleave does not compile empty tensors");
+      if (!shape->dim(i).has_dim_value() || shape->dim(i).dim_value() < 0)
         return makeError("input '" + input.name() + "' has shape " + shapeText(*shape) +
                          " with a dynamic dimension " + std::to_string(i) +
                          "; Cleave compiles static shapes: pass --input-shape " + input.name() +
                          "=d0,d1,... (or --batch-size N for a dynamic first dimension)");
+    }
   }
   for (const auto &entry : options.inputShapes)
     if (!inputNames.count(entry.first)) {

@@ -5,6 +5,9 @@
 
 #include "llvm/ADT/STLExtras.h"
 
+#include <charconv>
+#include <cstdlib>
+
 using namespace mlir;
 using namespace mlir::cleave;
 using namespace mlir::cleave::importer;
@@ -90,6 +93,23 @@ FailureOr<std::vector<int64_t>> NodeContext::getConstantInts(size_t index, Strin
   return constant->toInts();
 }
 
+FailureOr<double> NodeContext::getConstantScalar(size_t index, StringRef what) {
+  const HostTensor *constant = getConstantInput(index);
+  if (!constant) {
+    (void)fail(Twine(what) + " (input " + Twine(index) + ", '" +
+               (hasInput(index) ? node.input(index) : std::string()) +
+               "') must be known at compile time");
+    return failure();
+  }
+  if (constant->getNumElements() != 1) {
+    (void)fail(Twine(what) + " (input " + Twine(index) + ") must hold one value, not " +
+               Twine(constant->getNumElements()));
+    return failure();
+  }
+  double value = constant->getDouble(0);
+  return constant->getElementType().isF32() ? asWrittenFloat(value) : value;
+}
+
 size_t NodeContext::getNumOutputs() const { return node.output_size(); }
 
 bool NodeContext::hasOutput(size_t index) const {
@@ -126,7 +146,7 @@ int64_t NodeContext::getAttrInt(StringRef name, int64_t defaultValue) const {
 
 double NodeContext::getAttrFloat(StringRef name, double defaultValue) const {
   const onnx::AttributeProto *attr = findAttr(name);
-  return attr ? attr->f() : defaultValue;
+  return attr ? asWrittenFloat(attr->f()) : defaultValue;
 }
 
 std::vector<int64_t> NodeContext::getAttrInts(StringRef name,
@@ -323,6 +343,15 @@ Type cleave::importer::convertElementType(int32_t onnxType, MLIRContext *context
   default:
     return Type();
   }
+}
+
+double cleave::importer::asWrittenFloat(double value) {
+  char text[32];
+  auto [end, error] = std::to_chars(text, text + sizeof(text), static_cast<float>(value));
+  if (error != std::errc())
+    return value;
+  *end = '\0';
+  return std::strtod(text, nullptr);
 }
 
 std::string cleave::importer::onnxTypeName(int32_t onnxType) {

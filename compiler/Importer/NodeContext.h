@@ -72,6 +72,9 @@ public:
   mlir::Value getInput(size_t index);
   /// An input that must be known at import time (a shape, axes, pads).
   mlir::FailureOr<std::vector<int64_t>> getConstantInts(size_t index, llvm::StringRef what);
+  /// A one-element input that must be known at import time (a ratio, a
+  /// bound, a mode flag).
+  mlir::FailureOr<double> getConstantScalar(size_t index, llvm::StringRef what);
 
   // Outputs.
   size_t getNumOutputs() const;
@@ -83,6 +86,8 @@ public:
   const onnx::AttributeProto *findAttr(llvm::StringRef name) const;
   bool hasAttr(llvm::StringRef name) const { return findAttr(name) != nullptr; }
   int64_t getAttrInt(llvm::StringRef name, int64_t defaultValue) const;
+  /// ONNX keeps float attributes in float32; this returns the decimal the
+  /// exporter wrote (1e-05, not 9.99999974e-06): see asWrittenFloat.
   double getAttrFloat(llvm::StringRef name, double defaultValue) const;
   std::vector<int64_t> getAttrInts(llvm::StringRef name, std::vector<int64_t> defaultValue = {}) const;
   std::string getAttrString(llvm::StringRef name, std::string defaultValue) const;
@@ -141,6 +146,12 @@ void registerLinearRules(RuleTable &table);
 void registerNormalizationRules(RuleTable &table);
 void registerReductionRules(RuleTable &table);
 void registerConvolutionRules(RuleTable &table);
+
+/// The shortest decimal that reads back as the same float32 as `value`.
+/// Exporters store Python doubles (eps=1e-5, momentum=0.1) as float32;
+/// carried into f64 attributes they should read as written, and
+/// arithmetic on them (1 - 0.9) should not show float32 noise.
+double asWrittenFloat(double value);
 
 /// ONNX data type -> MLIR element type, or null when unsupported.
 mlir::Type convertElementType(int32_t onnxType, mlir::MLIRContext *context);

@@ -1,17 +1,18 @@
 //===- cleavec.cpp - the Cleave compiler driver ---------------------------===//
 //
-// cleavec model.onnx --emit=mlir|summary [-o out] [--input-shape x=2,16]
-//
-// Each --emit stage prints what the compiler holds after that step, so a
-// user can see what the importer made of their model.
+//   cleavec model.onnx --emit=summary|mlir            what the importer made
+//   cleavec model.onnx --loss cross_entropy --labels y --optimizer adamw \
+//           --lr 3e-4 [--target cpu|cuda] -o train     a training executable
+//   ... --emit=train-mlir | --emit=cpp                 the stages in between
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/Codegen/Codegen.h"
+#include "compiler/Driver.h"
 #include "compiler/Importer/Importer.h"
 #include "compiler/ModelSummary.h"
 #include "compiler/Registration.h"
 
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/IR/OperationSupport.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -21,28 +22,62 @@
 
 #include <iostream>
 
+using namespace mlir;
+
+static int fail(const std::string &message) {
+  std::cerr << "cleavec: error: " << message << "\n";
+  return 1;
+}
+
+/// A visible NVIDIA GPU makes CUDA the default target.
+static bool gpuVisible() { return llvm::sys::fs::exists("/dev/nvidia0"); }
+
 int main(int argc, char **argv) {
   CLI::App app{"cleavec: compile an ONNX model into a training program"};
-  std::string modelPath, emit = "summary", outputPath = "-";
+  std::string modelPath, emit, outputPath = "-", target;
   std::vector<std::string> inputShapes;
   int64_t batchSize = 0;
   bool noWeights = false, listOps = false;
+  cleave::TrainOptions train;
+  std::string precision = "fp32";
   app.add_option("model", modelPath, "ONNX model (.onnx, or textual .onnxtext)");
-  app.add_option("--emit", emit, "What to print: mlir (the imported IR) or summary (a table)")
-      ->check(CLI::IsMember({"mlir", "summary"}));
+  app.add_option("--emit", emit,
+                 "What to produce: summary, mlir (imported IR), train-mlir (the train step), cpp "
+                 "(generated source) or exe (default with -o FILE)")
+      ->check(CLI::IsMember({"summary", "mlir", "train-mlir", "cpp", "exe"}));
   app.add_option("-o,--output", outputPath, "Output file ('-' for stdout)");
   app.add_option("--input-shape", inputShapes,
                  "Static shape for a data input, name=d0,d1,... (repeatable)");
   app.add_option("--batch-size", batchSize, "Fills a dynamic first dimension of every input")
       ->check(CLI::PositiveNumber);
   app.add_flag("--no-weights", noWeights,
-               "Import even if external-data weight files are missing (shapes only, for "
-               "planning)");
+               "Import even if external-data weight files are missing (shapes only, for planning)");
   app.add_flag("--list-ops", listOps, "Print the supported ONNX op types and exit");
+  app.add_option("--target", target, "cpu or cuda (default: cuda when a GPU is visible)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--loss", train.loss, "cross_entropy, mse, or model (a scalar model output)")
+      ->check(CLI::IsMember({"cross_entropy", "mse", "model"}));
+  app.add_option("--labels", train.labels, "Name of the labels input the loss adds");
+  app.add_option("--output-name", train.output, "Model output the loss reads (default: first)");
+  app.add_option("--optimizer", train.settings.optimizer, "sgd or adamw")
+      ->check(CLI::IsMember({"sgd", "adamw"}));
+  app.add_option("--lr", train.settings.lr, "Learning rate (the executable's default)");
+  app.add_option("--momentum", train.settings.momentum, "SGD momentum");
+  app.add_option("--weight-decay", train.settings.weightDecay, "Weight decay");
+  app.add_option("--beta1", train.settings.beta1, "AdamW beta1");
+  app.add_option("--beta2", train.settings.beta2, "AdamW beta2");
+  app.add_option("--eps", train.settings.eps, "AdamW epsilon");
+  app.add_option("--clip-grad-norm", train.settings.clipGradNorm,
+                 "Clip gradients to this global L2 norm (0: off)");
+  app.add_option("--schedule", train.settings.schedule, "Learning-rate schedule: constant or cosine")
+      ->check(CLI::IsMember({"constant", "cosine"}));
+  app.add_option("--warmup", train.settings.warmupSteps, "Linear warmup steps (cosine schedule)");
+  app.add_option("--precision", precision, "fp32, or bf16 (CUDA only: bf16 compute, fp32 masters)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   CLI11_PARSE(app, argc, argv);
 
   if (listOps) {
-    for (const std::string &op : mlir::cleave::getSupportedOnnxOps())
+    for (const std::string &op : cleave::getSupportedOnnxOps())
       std::cout << op << "\n";
     return 0;
   }
@@ -50,35 +85,74 @@ int main(int argc, char **argv) {
     std::cerr << "cleavec: error: no model given\n" << app.help();
     return 2;
   }
+  if (emit.empty())
+    emit = outputPath != "-" ? "exe" : "summary";
+  if (emit == "exe" && outputPath == "-")
+    return fail("--emit=exe needs -o FILE for the executable");
+  cleave::codegen::Target codegenTarget =
+      (target.empty() ? gpuVisible() : target == "cuda") ? cleave::codegen::Target::cuda
+                                                          : cleave::codegen::Target::cpu;
+  if (precision == "bf16" && codegenTarget != cleave::codegen::Target::cuda)
+    return fail("--precision bf16 needs --target cuda; the CPU target computes in fp32");
+  if (precision == "bf16")
+    return fail("--precision bf16 is not implemented yet; use fp32");
 
-  mlir::cleave::ImportOptions options;
+  cleave::ImportOptions options;
   options.requireWeights = !noWeights;
   if (batchSize > 0)
     options.batchSize = batchSize;
   for (const std::string &shape : inputShapes)
-    if (llvm::Error error = mlir::cleave::parseInputShape(shape, options)) {
-      std::cerr << "cleavec: error: " << llvm::toString(std::move(error)) << "\n";
-      return 2;
-    }
+    if (llvm::Error error = cleave::parseInputShape(shape, options))
+      return fail(llvm::toString(std::move(error)));
 
-  mlir::MLIRContext context;
-  mlir::cleave::loadAllDialects(context);
-  auto module = mlir::cleave::importOnnxFile(modelPath, options, context);
-  if (!module) {
-    std::cerr << "cleavec: error: " << llvm::toString(module.takeError()) << "\n";
-    return 1;
+  MLIRContext context;
+  cleave::loadAllDialects(context);
+  auto module = cleave::importOnnxFile(modelPath, options, context);
+  if (!module)
+    return fail(llvm::toString(module.takeError()));
+
+  bool training = emit == "train-mlir" || emit == "cpp" || emit == "exe";
+  if (training)
+    if (llvm::Error error = cleave::buildTrainStep(**module, train))
+      return fail(llvm::toString(std::move(error)));
+
+  std::string source;
+  if (emit == "cpp" || emit == "exe") {
+    cleave::codegen::CodegenOptions codegenOptions;
+    codegenOptions.target = codegenTarget;
+    codegenOptions.train = train.settings;
+    llvm::SmallString<256> absolute(modelPath);
+    llvm::sys::fs::make_absolute(absolute);
+    codegenOptions.modelPath = std::string(absolute);
+    llvm::raw_string_ostream os(source);
+    std::string diagnostics;
+    {
+      ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diagnostic) {
+        llvm::raw_string_ostream message(diagnostics);
+        message << diagnostic.getLocation() << ": " << diagnostic << "\n";
+        return success();
+      });
+      if (failed(cleave::codegen::emitTrainStep(**module, codegenOptions, os)))
+        return fail("code generation failed:\n" + diagnostics);
+    }
+  }
+  if (emit == "exe") {
+    if (llvm::Error error = cleave::compileExecutable(source, codegenTarget, outputPath,
+                                                      cleave::getBuiltInToolchain()))
+      return fail(llvm::toString(std::move(error)));
+    return 0;
   }
 
   std::string errorMessage;
-  auto output = mlir::openOutputFile(outputPath, &errorMessage);
-  if (!output) {
-    std::cerr << "cleavec: error: " << errorMessage << "\n";
-    return 1;
-  }
-  if (emit == "mlir")
+  auto output = openOutputFile(outputPath, &errorMessage);
+  if (!output)
+    return fail(errorMessage);
+  if (emit == "mlir" || emit == "train-mlir")
     (*module)->print(output->os());
+  else if (emit == "cpp")
+    output->os() << source;
   else
-    mlir::cleave::printModelSummary(**module, output->os());
+    cleave::printModelSummary(**module, output->os());
   output->keep();
   return 0;
 }

@@ -18,6 +18,8 @@ static FailureOr<Window> readWindow(NodeContext &ctx, ArrayRef<int64_t> kernel) 
     return ctx.fail("only 2-D windows over NCHW inputs are supported; input has rank " +
                     std::to_string(input.size())),
            failure();
+  if (!isa<FloatType>(ctx.getInputType(0).getElementType()))
+    return ctx.fail("only float inputs are supported"), failure();
   Window window;
   window.kernel.assign(kernel.begin(), kernel.end());
   std::vector<int64_t> strides = ctx.getAttrInts("strides", {1, 1});
@@ -27,6 +29,12 @@ static FailureOr<Window> readWindow(NodeContext &ctx, ArrayRef<int64_t> kernel) 
     return ctx.fail("kernel_shape, strides, dilations and pads must describe 2 spatial "
                     "dimensions"),
            failure();
+  for (int i = 0; i < 2; ++i)
+    if (kernel[i] < 1 || strides[i] < 1 || dilations[i] < 1)
+      return ctx.fail("kernel_shape, strides and dilations must be positive"), failure();
+  for (int64_t pad : pads)
+    if (pad < 0)
+      return ctx.fail("pads must not be negative"), failure();
   window.strides.assign(strides.begin(), strides.end());
   window.dilations.assign(dilations.begin(), dilations.end());
   window.padding.assign(pads.begin(), pads.end());
@@ -51,14 +59,21 @@ static FailureOr<Window> readWindow(NodeContext &ctx, ArrayRef<int64_t> kernel) 
   return window;
 }
 
-static SmallVector<int64_t> outputShape(ArrayRef<int64_t> input, int64_t channels,
-                                        const Window &window, bool ceilMode) {
+static FailureOr<RankedTensorType> outputType(NodeContext &ctx, int64_t channels,
+                                              const Window &window, bool ceilMode) {
+  ArrayRef<int64_t> input = ctx.getInputShape(0);
   SmallVector<int64_t> shape = {input[0], channels};
-  for (int i = 0; i < 2; ++i)
-    shape.push_back(windowOutputSize(input[2 + i], window.kernel[i], window.strides[i],
-                                     window.padding[i], window.padding[2 + i],
-                                     window.dilations[i], ceilMode));
-  return shape;
+  for (int i = 0; i < 2; ++i) {
+    int64_t size = windowOutputSize(input[2 + i], window.kernel[i], window.strides[i],
+                                    window.padding[i], window.padding[2 + i],
+                                    window.dilations[i], ceilMode);
+    if (size <= 0)
+      return ctx.fail("the window does not fit in spatial dimension " + std::to_string(i) +
+                      " (size " + std::to_string(input[2 + i]) + " with its padding)"),
+             failure();
+    shape.push_back(size);
+  }
+  return RankedTensorType::get(shape, ctx.getInputType(0).getElementType());
 }
 
 static LogicalResult importConv(NodeContext &ctx) {
@@ -77,11 +92,12 @@ static LogicalResult importConv(NodeContext &ctx) {
     return ctx.fail("filter channels " + std::to_string(filter[1]) + " x groups " +
                     std::to_string(groups) + " do not match input channels " +
                     std::to_string(input[1]));
-  auto type = RankedTensorType::get(outputShape(input, filter[0], *window, false),
-                                    ctx.getInputType(0).getElementType());
+  FailureOr<RankedTensorType> type = outputType(ctx, filter[0], *window, false);
+  if (failed(type))
+    return failure();
   Value bias = ctx.hasInput(2) ? ctx.getInput(2) : Value();
   ctx.setOutput(0, ctx.getBuilder().create<Conv2dOp>(
-                       ctx.getLoc(), type, ctx.getInput(0), ctx.getInput(1), bias,
+                       ctx.getLoc(), *type, ctx.getInput(0), ctx.getInput(1), bias,
                        window->strides, window->padding, window->dilations, groups));
   return success();
 }
@@ -97,10 +113,10 @@ static LogicalResult importPool(NodeContext &ctx, PoolKind kind) {
   if (ctx.getAttrInt("storage_order", 0) != 0)
     return ctx.fail("column-major storage_order is not supported");
   bool ceilMode = ctx.getAttrInt("ceil_mode", 0) != 0;
-  ArrayRef<int64_t> input = ctx.getInputShape(0);
-  auto type = RankedTensorType::get(outputShape(input, input[1], *window, ceilMode),
-                                    ctx.getInputType(0).getElementType());
-  auto op = ctx.getBuilder().create<Pool2dOp>(ctx.getLoc(), type, kind, ctx.getInput(0),
+  FailureOr<RankedTensorType> type = outputType(ctx, ctx.getInputShape(0)[1], *window, ceilMode);
+  if (failed(type))
+    return failure();
+  auto op = ctx.getBuilder().create<Pool2dOp>(ctx.getLoc(), *type, kind, ctx.getInput(0),
                                               window->kernel, window->strides, window->padding);
   op.setCeilMode(ceilMode);
   op.setCountIncludePad(kind == PoolKind::avg && ctx.getAttrInt("count_include_pad", 0) != 0);

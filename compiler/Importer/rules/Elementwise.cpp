@@ -100,31 +100,77 @@ static bool resultFitsFolding(llvm::ArrayRef<int64_t> shape) {
 // Rules
 //===----------------------------------------------------------------------===//
 
+/// The broadcast result of `kind` on two constants of one element type, or
+/// nothing when it should not fold (shapes do not broadcast, result large).
+static std::optional<HostTensor> foldBinary(BinaryKind kind, const HostTensor &lhs,
+                                            const HostTensor &rhs) {
+  std::vector<int64_t> shape;
+  if (!broadcastShapes(lhs.getShape(), rhs.getShape(), shape) ||
+      lhs.getElementType() != rhs.getElementType() || !resultFitsFolding(shape))
+    return std::nullopt;
+  HostTensor result(lhs.getElementType(), shape);
+  forEachBroadcastIndex(shape, {lhs.getShape(), rhs.getShape()},
+                        [&](int64_t flat, llvm::ArrayRef<int64_t> offsets) {
+                          if (result.isFloat())
+                            result.setDouble(flat, applyBinary(kind, lhs.getDouble(offsets[0]),
+                                                               rhs.getDouble(offsets[1])));
+                          else
+                            result.setInt(flat, applyBinaryInt(kind, lhs.getInt(offsets[0]),
+                                                               rhs.getInt(offsets[1])));
+                        });
+  return result;
+}
+
 static LogicalResult importBinary(NodeContext &ctx, BinaryKind kind) {
   if (ctx.getNumInputs() != 2)
     return ctx.fail("expects 2 inputs");
   const HostTensor *lhs = ctx.getConstantInput(0);
   const HostTensor *rhs = ctx.getConstantInput(1);
-  std::vector<int64_t> shape;
-  if (lhs && rhs && broadcastShapes(lhs->getShape(), rhs->getShape(), shape) &&
-      lhs->getElementType() == rhs->getElementType() && resultFitsFolding(shape)) {
-    HostTensor result(lhs->getElementType(), shape);
-    forEachBroadcastIndex(shape, {lhs->getShape(), rhs->getShape()},
-                          [&](int64_t flat, llvm::ArrayRef<int64_t> offsets) {
-                            if (result.isFloat())
-                              result.setDouble(flat, applyBinary(kind, lhs->getDouble(offsets[0]),
-                                                                 rhs->getDouble(offsets[1])));
-                            else
-                              result.setInt(flat, applyBinaryInt(kind, lhs->getInt(offsets[0]),
-                                                                 rhs->getInt(offsets[1])));
-                          });
-    ctx.setOutput(0, std::move(result));
-    return success();
-  }
+  if (lhs && rhs)
+    if (std::optional<HostTensor> folded = foldBinary(kind, *lhs, *rhs)) {
+      ctx.setOutput(0, std::move(*folded));
+      return success();
+    }
   FailureOr<Value> result = ctx.binary(kind, ctx.getInput(0), ctx.getInput(1));
   if (failed(result))
     return failure();
   ctx.setOutput(0, *result);
+  return success();
+}
+
+/// Since opset 12 Pow's exponent may have another element type than the
+/// base; the result has the base's. ONNX computes numpy.power and casts, so
+/// an integer base with a float exponent is raised in the exponent's float
+/// type and converted back (4 ** 0.5 is 2, not 4 ** 0); every other mix
+/// converts the exponent to the base's type, which is exact.
+static LogicalResult importPow(NodeContext &ctx) {
+  if (ctx.getNumInputs() != 2)
+    return ctx.fail("expects 2 inputs");
+  Type baseType = ctx.getInputType(0).getElementType();
+  Type exponentType = ctx.getInputType(1).getElementType();
+  if (baseType == exponentType)
+    return importBinary(ctx, BinaryKind::pow);
+  Type computeType =
+      !isa<FloatType>(baseType) && isa<FloatType>(exponentType) ? exponentType : baseType;
+  const HostTensor *base = ctx.getConstantInput(0);
+  const HostTensor *exponent = ctx.getConstantInput(1);
+  if (base && exponent)
+    if (std::optional<HostTensor> folded = foldBinary(BinaryKind::pow, base->castTo(computeType),
+                                                      exponent->castTo(computeType))) {
+      ctx.setOutput(0, folded->castTo(baseType));
+      return success();
+    }
+  // A constant operand (the usual exponent) converts here, not in the IR.
+  auto operand = [&](size_t index) {
+    const HostTensor *constant = ctx.getConstantInput(index);
+    if (constant && constant->getElementType() != computeType)
+      return ctx.constant(constant->castTo(computeType));
+    return ctx.convert(ctx.getInput(index), computeType);
+  };
+  FailureOr<Value> result = ctx.binary(BinaryKind::pow, operand(0), operand(1));
+  if (failed(result))
+    return failure();
+  ctx.setOutput(0, ctx.convert(*result, baseType));
   return success();
 }
 
@@ -159,6 +205,21 @@ static LogicalResult importCompare(NodeContext &ctx, CompareKind kind) {
   return success();
 }
 
+/// Whether cleave.unary `kind` takes integers too (the rest need floats).
+static bool acceptsIntegers(UnaryKind kind) {
+  switch (kind) {
+  case UnaryKind::neg:
+  case UnaryKind::abs:
+  case UnaryKind::sign:
+  case UnaryKind::relu:
+  case UnaryKind::identity:
+  case UnaryKind::logical_not:
+    return true;
+  default:
+    return false;
+  }
+}
+
 static LogicalResult importUnary(NodeContext &ctx, UnaryKind kind) {
   if (const HostTensor *input = ctx.getConstantInput(0)) {
     HostTensor result(input->getElementType(), input->getShape());
@@ -175,6 +236,8 @@ static LogicalResult importUnary(NodeContext &ctx, UnaryKind kind) {
     ctx.setOutput(0, std::move(result));
     return success();
   }
+  if (!isa<FloatType>(ctx.getInputType(0).getElementType()) && !acceptsIntegers(kind))
+    return ctx.fail("only float inputs are supported");
   ctx.setOutput(0, ctx.unary(kind, ctx.getInput(0)));
   return success();
 }
@@ -333,37 +396,37 @@ static LogicalResult importHardSigmoid(NodeContext &ctx) {
 }
 
 static LogicalResult importDropout(NodeContext &ctx) {
-  // Opset < 12 carries the ratio as an attribute and has no training input;
-  // from 12 on, training_mode (input 2) defaults to false.
-  double ratio = ctx.getAttrFloat("ratio", 0.5);
-  bool training = ctx.getOpset() < 12 && !ctx.hasAttr("is_test");
+  // Opsets 7-11 define Dropout as an inference-time identity (the ratio
+  // attribute only matters to trainers). From 12 on the ratio (input 1,
+  // default 0.5) and training_mode (input 2, default false) are inputs.
+  double ratio = 0.0;
+  bool training = false;
   if (ctx.getOpset() >= 12) {
     ratio = 0.5;
     if (ctx.hasInput(1)) {
-      const HostTensor *ratioInput = ctx.getConstantInput(1);
-      if (!ratioInput)
-        return ctx.fail("the dropout ratio must be a compile-time constant");
-      ratio = ratioInput->getDouble(0);
+      FailureOr<double> value = ctx.getConstantScalar(1, "the dropout ratio");
+      if (failed(value))
+        return failure();
+      ratio = *value;
     }
-    training = false;
     if (ctx.hasInput(2)) {
-      const HostTensor *mode = ctx.getConstantInput(2);
-      if (!mode)
-        return ctx.fail("training_mode must be a compile-time constant");
-      training = mode->getInt(0) != 0;
+      FailureOr<double> mode = ctx.getConstantScalar(2, "training_mode");
+      if (failed(mode))
+        return failure();
+      training = *mode != 0;
     }
-  } else if (ctx.getOpset() < 7) {
-    training = ctx.getAttrInt("is_test", 0) == 0;
-  } else {
-    // Opsets 7-11 define Dropout as an inference-time identity.
-    training = false;
   }
-  Value x = ctx.getInput(0);
+  RankedTensorType type = ctx.getInputType(0);
   if (!training || ratio == 0.0) {
-    ctx.setOutput(0, x);
+    if (const HostTensor *input = ctx.getConstantInput(0))
+      ctx.setOutput(0, *input);
+    else
+      ctx.setOutput(0, ctx.getInput(0));
     if (ctx.hasOutput(1)) {
-      auto shape = cast<RankedTensorType>(x.getType()).getShape();
-      ctx.setOutput(1, ctx.broadcastTo(ctx.scalar(ctx.getBuilder().getI1Type(), 1.0), shape));
+      // Nothing is dropped: the mask is all ones, bool from opset 10 on and
+      // of the input's type before.
+      Type maskType = ctx.getOpset() >= 10 ? ctx.getBuilder().getI1Type() : type.getElementType();
+      ctx.setOutput(1, ctx.broadcastTo(ctx.scalar(maskType, 1.0), type.getShape()));
     }
     return success();
   }
@@ -371,7 +434,9 @@ static LogicalResult importDropout(NodeContext &ctx) {
   // differentiate it, and the importer reports an error if a node reads it.
   if (ratio < 0.0 || ratio >= 1.0)
     return ctx.fail("ratio " + std::to_string(ratio) + " must lie in [0, 1)");
-  ctx.setOutput(0, ctx.getBuilder().create<DropoutOp>(ctx.getLoc(), x,
+  if (!isa<FloatType>(type.getElementType()))
+    return ctx.fail("training-mode dropout needs a float input");
+  ctx.setOutput(0, ctx.getBuilder().create<DropoutOp>(ctx.getLoc(), ctx.getInput(0),
                                                       ctx.getBuilder().getF64FloatAttr(ratio)));
   return success();
 }
@@ -384,10 +449,10 @@ void cleave::importer::registerElementwiseRules(RuleTable &table) {
   binary("Sub", BinaryKind::sub);
   binary("Mul", BinaryKind::mul);
   binary("Div", BinaryKind::div);
-  binary("Pow", BinaryKind::pow);
   binary("And", BinaryKind::logical_and);
   binary("Or", BinaryKind::logical_or);
   binary("Xor", BinaryKind::logical_xor);
+  table.add("Pow", importPow);
 
   auto compare = [&](StringRef name, CompareKind kind) {
     table.add(name, [kind](NodeContext &ctx) { return importCompare(ctx, kind); });

@@ -53,6 +53,8 @@ static LogicalResult importMatMul(NodeContext &ctx) {
 static LogicalResult importGemm(NodeContext &ctx) {
   if (ctx.getInputType(0).getRank() != 2 || ctx.getInputType(1).getRank() != 2)
     return ctx.fail("A and B must be matrices");
+  if (!isa<FloatType>(ctx.getInputType(0).getElementType()))
+    return ctx.fail("only float matrix products are supported");
   bool transposeA = ctx.getAttrInt("transA", 0) != 0;
   bool transposeB = ctx.getAttrInt("transB", 0) != 0;
   ArrayRef<int64_t> a = ctx.getInputShape(0), b = ctx.getInputShape(1);

@@ -104,20 +104,26 @@ static LogicalResult importBatchNormalization(NodeContext &ctx) {
     if (ctx.getInputShape(i) != ArrayRef<int64_t>{channels})
       return ctx.fail("scale, bias, mean and var must have shape [" + std::to_string(channels) +
                       "]");
+  // BatchNormalization-7 can normalise each activation on its own.
+  if (ctx.getOpset() < 9 && ctx.getAttrInt("spatial", 1) == 0)
+    return ctx.fail("spatial=0 (per-activation statistics) is not supported");
   // Opset 14 says so with training_mode; earlier opsets by asking for the
   // updated statistics as outputs.
   bool training = ctx.getOpset() >= 14 ? ctx.getAttrInt("training_mode", 0) != 0
                                        : ctx.hasOutput(1) || ctx.hasOutput(2);
   double epsilon = ctx.getAttrFloat("epsilon", 1e-5);
-  double onnxMomentum = ctx.getAttrFloat("momentum", 0.9);
+  // ONNX weights the old running value by `momentum`, PyTorch and Cleave
+  // the new batch statistic; rounded at float32 precision so that ONNX's
+  // 0.9 gives 0.1 rather than 0.100000024.
+  double momentum = asWrittenFloat(1.0 - ctx.getAttrFloat("momentum", 0.9));
   Builder &b = ctx.getBuilder();
   if (training) {
-    if (ctx.hasOutput(3) || ctx.hasOutput(4))
-      return ctx.fail("the saved_mean/saved_var outputs are not supported");
+    // Opsets 9-13 also list saved_mean/saved_var outputs (PyTorch exports
+    // them unused); the importer reports it if anything reads them.
     auto op = ctx.getBuilder().create<BatchNormOp>(
         ctx.getLoc(), TypeRange{type, ctx.getInputType(3), ctx.getInputType(4)}, ctx.getInput(0),
         ctx.getInput(1), ctx.getInput(2), ctx.getInput(3), ctx.getInput(4),
-        b.getF64FloatAttr(epsilon), b.getF64FloatAttr(1.0 - onnxMomentum));
+        b.getF64FloatAttr(epsilon), b.getF64FloatAttr(momentum));
     ctx.setOutput(0, op.getResult());
     ctx.setOutput(1, op.getNewRunningMean());
     ctx.setOutput(2, op.getNewRunningVar());

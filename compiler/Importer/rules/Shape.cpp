@@ -236,8 +236,12 @@ static SliceDim clampSlice(int64_t start, int64_t end, int64_t step, int64_t siz
     start = std::clamp<int64_t>(start, 0, size - 1);
     end = std::clamp<int64_t>(end, -1, size - 1);
   }
-  int64_t count = step > 0 ? (end - start + step - 1) / step : (start - end - step - 1) / -step;
-  return {start, step, std::max<int64_t>(count, 0)};
+  // Written so that no INT64_MAX/INT64_MIN step or sentinel can overflow.
+  int64_t distance = step > 0 ? end - start : start - end;
+  int64_t magnitude = step > 0 ? step : (step == INT64_MIN ? INT64_MAX : -step);
+  int64_t count = distance > 0 ? 1 + (distance - 1) / magnitude : 0;
+  // A single element needs no step; keep the op's strides small.
+  return {start, count > 1 ? step : 1, count};
 }
 
 static LogicalResult importSlice(NodeContext &ctx) {
@@ -486,34 +490,41 @@ static LogicalResult importExpand(NodeContext &ctx) {
 }
 
 static LogicalResult importRange(NodeContext &ctx) {
-  const HostTensor *start = ctx.getConstantInput(0);
-  const HostTensor *limit = ctx.getConstantInput(1);
-  const HostTensor *delta = ctx.getConstantInput(2);
-  if (!start || !limit || !delta)
-    return ctx.fail("start, limit and delta must be compile-time constants (static shapes)");
-  Type elementType = start->getElementType();
-  double first = start->getDouble(0), step = delta->getDouble(0);
-  if (step == 0)
+  // The bounds decide the result's length, so they must be known.
+  FailureOr<double> first = ctx.getConstantScalar(0, "start");
+  if (failed(first))
+    return failure();
+  FailureOr<double> limit = ctx.getConstantScalar(1, "limit");
+  if (failed(limit))
+    return failure();
+  FailureOr<double> step = ctx.getConstantScalar(2, "delta");
+  if (failed(step))
+    return failure();
+  Type elementType = elementTypeOf(ctx, 0);
+  if (*step == 0)
     return ctx.fail("delta must not be 0");
-  int64_t count =
-      std::max<int64_t>(0, static_cast<int64_t>(std::ceil((limit->getDouble(0) - first) / step)));
+  double length = std::ceil((*limit - *first) / *step);
+  if (!(length < 1e15))
+    return ctx.fail("the range holds too many elements");
+  int64_t count = std::max<int64_t>(0, static_cast<int64_t>(length));
   if (count <= kMaxFoldedElements) {
     HostTensor result(elementType, {count});
+    const HostTensor &start = *ctx.getConstantInput(0), &delta = *ctx.getConstantInput(2);
     for (int64_t i = 0; i < count; ++i) {
       if (result.isFloat())
-        result.setDouble(i, first + i * step);
+        result.setDouble(i, *first + i * *step);
       else
-        result.setInt(i, start->getInt(0) + i * delta->getInt(0));
+        result.setInt(i, start.getInt(0) + i * delta.getInt(0));
     }
     ctx.setOutput(0, std::move(result));
     return success();
   }
-  if (first != std::floor(first) || step != std::floor(step))
+  if (*first != std::floor(*first) || *step != std::floor(*step))
     return ctx.fail("a long Range needs integral start and delta");
   auto type = RankedTensorType::get({count}, elementType);
   ctx.setOutput(0, ctx.getBuilder().create<IotaOp>(ctx.getLoc(), type,
-                                                   static_cast<int64_t>(first),
-                                                   static_cast<int64_t>(step)));
+                                                   static_cast<int64_t>(*first),
+                                                   static_cast<int64_t>(*step)));
   return success();
 }
 
@@ -585,10 +596,10 @@ static LogicalResult importTrilu(NodeContext &ctx) {
     return ctx.fail("input needs rank >= 2");
   int64_t k = 0;
   if (ctx.hasInput(1)) {
-    FailureOr<std::vector<int64_t>> values = ctx.getConstantInts(1, "k");
-    if (failed(values))
+    FailureOr<double> value = ctx.getConstantScalar(1, "k");
+    if (failed(value))
       return failure();
-    k = values->at(0);
+    k = static_cast<int64_t>(*value);
   }
   bool upper = ctx.getAttrInt("upper", 1) != 0;
   int64_t rows = input[input.size() - 2], cols = input.back();

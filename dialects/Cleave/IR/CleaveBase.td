@@ -39,6 +39,9 @@ def Cleave_Dialect : Dialect {
   let hasRegionArgAttrVerify = 1;
   let hasRegionResultAttrVerify = 1;
   let hasOperationAttrVerify = 1;
+  // Folders that produce an attribute (a reshaped or broadcast constant)
+  // become cleave.constant ops through materializeConstant.
+  let hasConstantMaterializer = 1;
   let extraClassDeclaration = [{
     /// Argument attribute: this argument is a model parameter (ParamAttr).
     static constexpr ::llvm::StringLiteral kParamAttrName = "cleave.param";
@@ -50,6 +53,17 @@ def Cleave_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kSourceAttrName = "cleave.source";
     /// Module attribute: the ONNX default-domain opset the model was imported at.
     static constexpr ::llvm::StringLiteral kOpsetAttrName = "cleave.opset";
+    /// Train step roles, written by the training passes:
+    /// argument: optimizer state tensor "<param>.<slot>" (string);
+    static constexpr ::llvm::StringLiteral kOptStateAttrName = "cleave.opt_state";
+    /// argument: a per-step scalar the host computes ("lr", ...) (string);
+    static constexpr ::llvm::StringLiteral kStepScalarAttrName = "cleave.step_scalar";
+    /// result: the loss (unit);
+    static constexpr ::llvm::StringLiteral kLossAttrName = "cleave.loss";
+    /// result: the new value of that argument (i64 argument index);
+    static constexpr ::llvm::StringLiteral kUpdatesAttrName = "cleave.updates";
+    /// result: the gradient of that argument (i64 argument index).
+    static constexpr ::llvm::StringLiteral kGradOfAttrName = "cleave.grad_of";
     /// Cost annotations written by -cleave-annotate-costs.
     static constexpr ::llvm::StringLiteral kFlopsAttrName = "cleave.flops";
     static constexpr ::llvm::StringLiteral kBytesAttrName = "cleave.bytes";

@@ -5,6 +5,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -27,10 +28,22 @@ void CleaveDialect::initialize() {
       >();
 }
 
-// A parameter or input must be a statically shaped tensor: everything
-// downstream (sharding, memory planning, codegen) sizes buffers from it.
+Operation *CleaveDialect::materializeConstant(OpBuilder &builder, Attribute value, Type type,
+                                              Location loc) {
+  auto elements = dyn_cast<ElementsAttr>(value);
+  if (!elements || elements.getType() != type || !isa<RankedTensorType>(type) ||
+      !cast<RankedTensorType>(type).hasStaticShape())
+    return nullptr;
+  return ConstantOp::create(builder, loc, elements);
+}
+
+// A parameter, input or output must be a statically shaped tensor:
+// everything downstream (sharding, memory planning, codegen) sizes buffers
+// from it. A null `type` (not known here) passes.
 static LogicalResult verifyStaticTensor(Operation *op, Type type, StringRef what,
                                         unsigned index) {
+  if (!type)
+    return success();
   auto tensor = dyn_cast<RankedTensorType>(type);
   if (!tensor || !tensor.hasStaticShape())
     return op->emitOpError() << what << " #" << index
@@ -38,19 +51,43 @@ static LogicalResult verifyStaticTensor(Operation *op, Type type, StringRef what
   return success();
 }
 
+// The type of argument `argIndex`, from the function type where `op` is a
+// function (so that declarations, which have no block, are checked too).
+static Type getArgumentType(Operation *op, unsigned regionIndex, unsigned argIndex) {
+  if (auto function = dyn_cast<FunctionOpInterface>(op))
+    return function.getArgumentTypes()[argIndex];
+  if (op->getNumRegions() <= regionIndex || op->getRegion(regionIndex).empty())
+    return Type();
+  return op->getRegion(regionIndex).getArgument(argIndex).getType();
+}
+
 LogicalResult CleaveDialect::verifyRegionArgAttribute(Operation *op,
                                                       unsigned regionIndex,
                                                       unsigned argIndex,
                                                       NamedAttribute attribute) {
   StringRef name = attribute.getName().getValue();
-  if (op->getNumRegions() <= regionIndex || op->getRegion(regionIndex).empty())
-    return success();
-  Type argType = op->getRegion(regionIndex).getArgument(argIndex).getType();
+  Type argType = getArgumentType(op, regionIndex, argIndex);
   if (name == kParamAttrName) {
-    if (!isa<ParamAttr>(attribute.getValue()))
+    auto param = dyn_cast<ParamAttr>(attribute.getValue());
+    if (!param)
       return op->emitOpError() << "'" << kParamAttrName << "' on argument #" << argIndex
                                << " must be a #cleave.param attribute";
+    if (param.getName().getValue().empty())
+      return op->emitOpError() << "'" << kParamAttrName << "' on argument #" << argIndex
+                               << " must name the parameter";
+    auto function = dyn_cast<FunctionOpInterface>(op);
+    if (function && function.getArgAttr(argIndex, kInputAttrName))
+      return op->emitOpError() << "argument #" << argIndex << " cannot be both a parameter ('"
+                               << kParamAttrName << "') and a data input ('" << kInputAttrName
+                               << "')";
     return verifyStaticTensor(op, argType, "parameter argument", argIndex);
+  }
+  if (name == kOptStateAttrName || name == kStepScalarAttrName) {
+    auto text = dyn_cast<StringAttr>(attribute.getValue());
+    if (!text || text.getValue().empty())
+      return op->emitOpError() << "'" << name << "' on argument #" << argIndex
+                               << " must be a non-empty string";
+    return verifyStaticTensor(op, argType, "train step argument", argIndex);
   }
   if (name == kInputAttrName) {
     auto inputName = dyn_cast<StringAttr>(attribute.getValue());
@@ -67,18 +104,42 @@ LogicalResult CleaveDialect::verifyRegionResultAttribute(Operation *op,
                                                          unsigned resultIndex,
                                                          NamedAttribute attribute) {
   StringRef name = attribute.getName().getValue();
+  if (name == kLossAttrName) {
+    if (!isa<UnitAttr>(attribute.getValue()))
+      return op->emitOpError() << "'" << kLossAttrName << "' on result #" << resultIndex
+                               << " must be a unit attribute";
+    return success();
+  }
+  if (name == kUpdatesAttrName || name == kGradOfAttrName) {
+    auto index = dyn_cast<IntegerAttr>(attribute.getValue());
+    auto function = dyn_cast<FunctionOpInterface>(op);
+    if (!index || !function || index.getInt() < 0 ||
+        index.getInt() >= (int64_t)function.getNumArguments())
+      return op->emitOpError() << "'" << name << "' on result #" << resultIndex
+                               << " must be the index of an argument";
+    if (function.getArgumentTypes()[index.getInt()] != function.getResultTypes()[resultIndex])
+      return op->emitOpError() << "result #" << resultIndex << " ('" << name
+                               << "') must have the type of argument #" << index.getInt();
+    return success();
+  }
   if (name != kOutputAttrName)
     return op->emitOpError() << "unknown cleave result attribute '" << name << "'";
   auto outputName = dyn_cast<StringAttr>(attribute.getValue());
   if (!outputName || outputName.getValue().empty())
     return op->emitOpError() << "'" << kOutputAttrName << "' on result #" << resultIndex
                              << " must be a non-empty string";
+  if (auto function = dyn_cast<FunctionOpInterface>(op))
+    return verifyStaticTensor(op, function.getResultTypes()[resultIndex], "output result",
+                              resultIndex);
   return success();
 }
 
 LogicalResult CleaveDialect::verifyOperationAttribute(Operation *op,
                                                       NamedAttribute attribute) {
   StringRef name = attribute.getName().getValue();
+  if ((name == kSourceAttrName || name == kOpsetAttrName) && !isa<ModuleOp>(op))
+    return op->emitOpError() << "'" << name << "' belongs on the module, not on '"
+                             << op->getName() << "'";
   if (name == kSourceAttrName) {
     if (!isa<StringAttr>(attribute.getValue()))
       return op->emitOpError() << "'" << kSourceAttrName << "' must be a string (a file path)";

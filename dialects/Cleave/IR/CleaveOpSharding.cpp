@@ -4,16 +4,170 @@
 // `shard` dialect expects: one iterator type per loop (parallel loops may be
 // split freely, reduction loops leave partial results to be all-reduced)
 // and one affine map per operand and result from loops to tensor indices.
-// Upstream's default getShardingOption / partition logic works from these.
+//
+// A map result is either a loop (an AffineDimExpr) or the constant 0: a
+// size-1 dimension that broadcasting stretches or `keep_dims` keeps. No loop
+// indexes such a dimension, so no sharding may split it. Upstream's default
+// implementations reject constants: one in an operand map fails
+// getShardingOption ("fail to get sharding option"), one in a result map
+// fails verifyShardingInterfaceImpl ("invalid sharding interface
+// implementation"). So the shardable ops derive their sharding options and
+// annotations with the helpers below, which follow upstream's defaults
+// otherwise. Partitioning still uses upstream's default (full replication).
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Cleave/IR/CleaveOps.h"
 
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/AffineMap.h"
 
 using namespace mlir;
 using namespace mlir::cleave;
+using shard::GridAxesAttr;
+using shard::GridAxis;
 using utils::IteratorType;
+
+//===----------------------------------------------------------------------===//
+// Sharding options and annotations from loops and indexing maps
+//===----------------------------------------------------------------------===//
+
+/// The loop that indexes a tensor dimension, or none for a constant result.
+static std::optional<unsigned> loopOf(AffineExpr expr) {
+  if (auto dim = dyn_cast<AffineDimExpr>(expr))
+    return dim.getPosition();
+  return std::nullopt;
+}
+
+/// Records in `option` the split of the value that `map` indexes. Fails on a
+/// split of a dimension no loop indexes, on a loop split two different ways,
+/// and on a grid axis that would split two loops.
+static LogicalResult addToOption(shard::ShardingOption &option, Sharding sharding,
+                                 AffineMap map) {
+  if (!sharding)
+    return success();
+  if (option.grid && option.grid != sharding.getGridAttr())
+    return failure();
+  option.grid = sharding.getGridAttr();
+  for (auto [expr, axesAttr] : llvm::zip(map.getResults(), sharding.getSplitAxes())) {
+    ArrayRef<GridAxis> axes = axesAttr.asArrayRef();
+    if (axes.empty())
+      continue;
+    std::optional<unsigned> loop = loopOf(expr);
+    if (!loop)
+      return failure();
+    SmallVector<GridAxis> &assigned = option.shardingArray[*loop];
+    if (!assigned.empty() && ArrayRef<GridAxis>(assigned) != axes)
+      return failure();
+    for (auto [other, otherAxes] : llvm::enumerate(option.shardingArray))
+      if (other != *loop && llvm::any_of(axes, [&, &otherAxes = otherAxes](GridAxis axis) {
+            return llvm::is_contained(otherAxes, axis);
+          }))
+        return failure();
+    assigned.assign(axes.begin(), axes.end());
+  }
+  return success();
+}
+
+/// How the ShardingInterface op `op` is split, from whichever of its operands
+/// and results carry a sharding: results first, then operands.
+static FailureOr<shard::ShardingOption>
+getOptionFromMaps(Operation *op, ArrayRef<Sharding> operandShardings,
+                  ArrayRef<Sharding> resultShardings) {
+  auto shardingOp = cast<shard::ShardingInterface>(op);
+  SmallVector<AffineMap> maps = shardingOp.getIndexingMaps();
+  unsigned numOperands = op->getNumOperands();
+  shard::ShardingOption option;
+  option.shardingArray.resize(shardingOp.getLoopIteratorTypes().size());
+  bool anySharding = false;
+  for (auto [index, sharding] : llvm::enumerate(resultShardings)) {
+    anySharding |= static_cast<bool>(sharding);
+    if (failed(addToOption(option, sharding, maps[numOperands + index])))
+      return failure();
+  }
+  for (auto [index, sharding] : llvm::enumerate(operandShardings)) {
+    anySharding |= static_cast<bool>(sharding);
+    if (failed(addToOption(option, sharding, maps[index])))
+      return failure();
+  }
+  shard::removeTrailingEmptySubArray(option.shardingArray);
+  option.empty = !anySharding;
+  return option;
+}
+
+/// The sharding of the value of `type` that `map` indexes under `option`.
+static Sharding getShardingFromMap(Type type, AffineMap map,
+                                   const shard::ShardingOption &option) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor)
+    return Sharding();
+  SmallVector<SmallVector<GridAxis>> splitAxes(tensor.getRank());
+  for (auto [dim, expr] : llvm::enumerate(map.getResults())) {
+    std::optional<unsigned> loop = loopOf(expr);
+    if (loop && *loop < option.shardingArray.size())
+      splitAxes[dim] = option.shardingArray[*loop];
+  }
+  shard::removeTrailingEmptySubArray(splitAxes);
+  SmallVector<GridAxesAttr> axesAttrs;
+  for (ArrayRef<GridAxis> axes : splitAxes)
+    axesAttrs.push_back(GridAxesAttr::get(type.getContext(), axes));
+  return Sharding::get(option.grid, axesAttrs);
+}
+
+/// The shardings of all operands, then all results, under `option`.
+static std::vector<Sharding> getAnnotationsFromMaps(Operation *op,
+                                                    const shard::ShardingOption &option) {
+  SmallVector<AffineMap> maps = cast<shard::ShardingInterface>(op).getIndexingMaps();
+  std::vector<Sharding> shardings;
+  for (auto [type, map] : llvm::zip(op->getOperandTypes(), maps))
+    shardings.push_back(getShardingFromMap(type, map, option));
+  for (auto [type, map] :
+       llvm::zip(op->getResultTypes(), ArrayRef<AffineMap>(maps).drop_front(op->getNumOperands())))
+    shardings.push_back(getShardingFromMap(type, map, option));
+  return shardings;
+}
+
+/// Inserts `shard.shard` ops for the results and operands of `op` that do
+/// not already carry the sharding `option` asks for.
+static LogicalResult addAnnotationsFromMaps(Operation *op, OpBuilder &builder,
+                                            const shard::ShardingOption &option) {
+  std::vector<Sharding> shardings = getAnnotationsFromMaps(op, option);
+  unsigned numOperands = op->getNumOperands();
+  for (OpResult result : op->getResults())
+    shard::maybeInsertTargetShardingAnnotation(
+        shardings[numOperands + result.getResultNumber()], result, builder);
+  for (OpOperand &operand : op->getOpOperands()) {
+    OpBuilder::InsertionGuard guard(builder);
+    shard::maybeInsertSourceShardingAnnotation(shardings[operand.getOperandNumber()], operand,
+                                               builder);
+  }
+  return success();
+}
+
+#define CLEAVE_SHARDING_FROM_MAPS(OpClass)                                                         \
+  FailureOr<ShardingOption> OpClass::getShardingOption(ArrayRef<Sharding> operandShardings,       \
+                                                       ArrayRef<Sharding> resultShardings) {      \
+    return getOptionFromMaps(*this, operandShardings, resultShardings);                            \
+  }                                                                                                \
+  FailureOr<std::vector<Sharding>> OpClass::getShardingAnnotations(                                \
+      const ShardingOption &option) {                                                              \
+    return getAnnotationsFromMaps(*this, option);                                                  \
+  }                                                                                                \
+  LogicalResult OpClass::addShardingAnnotations(OpBuilder &builder,                                \
+                                                const ShardingOption &option) {                    \
+    return addAnnotationsFromMaps(*this, builder, option);                                         \
+  }
+
+CLEAVE_SHARDING_FROM_MAPS(UnaryOp)
+CLEAVE_SHARDING_FROM_MAPS(BinaryOp)
+CLEAVE_SHARDING_FROM_MAPS(CompareOp)
+CLEAVE_SHARDING_FROM_MAPS(SelectOp)
+CLEAVE_SHARDING_FROM_MAPS(CastOp)
+CLEAVE_SHARDING_FROM_MAPS(MatmulOp)
+CLEAVE_SHARDING_FROM_MAPS(ReduceOp)
+CLEAVE_SHARDING_FROM_MAPS(SoftmaxOp)
+CLEAVE_SHARDING_FROM_MAPS(LayerNormOp)
+CLEAVE_SHARDING_FROM_MAPS(TransposeOp)
+#undef CLEAVE_SHARDING_FROM_MAPS
 
 /// Map from the `loopCount` loops of a broadcasting op onto an operand of
 /// `shape`: dimensions align on the right, and a dimension of size 1 that

@@ -53,12 +53,8 @@ static LogicalResult verifyAxis(Operation *op, int64_t axis, int64_t rank, Strin
 // Leaves
 //===----------------------------------------------------------------------===//
 
-LogicalResult ConstantOp::verify() {
-  auto valueType = cast<ShapedType>(getValue().getType());
-  if (valueType != getType())
-    return emitOpError() << "value type " << valueType << " differs from result type " << getType();
-  return success();
-}
+// ConstantOp needs no verifier of its own: AllTypesMatch<["value", "result"]>
+// already makes the value's type the result type.
 
 OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
@@ -142,8 +138,6 @@ LogicalResult DropoutOp::verify() {
   double ratio = getRatio().convertToDouble();
   if (!(ratio >= 0.0 && ratio < 1.0))
     return emitOpError() << "ratio must lie in [0, 1), got " << ratio;
-  if (getInput().getType() != getType())
-    return emitOpError() << "result type must equal the input type";
   return success();
 }
 
@@ -220,6 +214,10 @@ LogicalResult LayerNormOp::verify() {
   if (failed(verifyAxis(*this, getAxis(), input.getRank())))
     return failure();
   ArrayRef<int64_t> normalized = input.getShape().drop_front(getAxis());
+  Type elementType = input.getElementType();
+  if (getScale().getType().getElementType() != elementType ||
+      (getBias() && cast<RankedTensorType>(getBias().getType()).getElementType() != elementType))
+    return emitOpError() << "scale and bias must have the input element type " << elementType;
   if (getScale().getType().getShape() != normalized)
     return emitOpError() << "scale shape " << shapeString(getScale().getType().getShape())
                          << " must equal the normalised dimensions " << shapeString(normalized);
@@ -376,7 +374,8 @@ LogicalResult ConcatOp::verify() {
   if (getInputs().empty())
     return emitOpError() << "needs at least one input";
   int64_t rank = getType().getRank();
-  if (failed(verifyAxis(*this, getAxis(), rank)))
+  int64_t axis = getAxis();
+  if (failed(verifyAxis(*this, axis, rank)))
     return failure();
   int64_t joined = 0;
   for (Value input : getInputs()) {
@@ -385,13 +384,13 @@ LogicalResult ConcatOp::verify() {
       return emitOpError() << "inputs must share the result's rank and element type, got "
                            << type;
     for (int64_t dim = 0; dim < rank; ++dim)
-      if (dim != getAxis() && type.getDimSize(dim) != getType().getDimSize(dim))
+      if (dim != axis && type.getDimSize(dim) != getType().getDimSize(dim))
         return emitOpError() << "input " << type << " differs from the result outside axis "
-                             << getAxis();
-    joined += type.getDimSize(getAxis());
+                             << axis;
+    joined += type.getDimSize(axis);
   }
-  if (joined != getType().getDimSize(getAxis()))
-    return emitOpError() << "result axis size " << getType().getDimSize(getAxis())
+  if (joined != getType().getDimSize(axis))
+    return emitOpError() << "result axis size " << getType().getDimSize(axis)
                          << " should be the sum of the inputs' sizes " << joined;
   return success();
 }
@@ -400,23 +399,42 @@ LogicalResult ConcatOp::verify() {
 // Convolutional networks
 //===----------------------------------------------------------------------===//
 
-static LogicalResult verifyWindowAttrs(Operation *op, ArrayRef<int64_t> window,
+/// Checks the window attributes of conv2d/pool2d on the NCHW `input`:
+/// counts, signs, and that the (dilated) window fits into the padded input.
+/// `windowName` names where the window sizes come from in messages.
+static LogicalResult verifyWindowAttrs(Operation *op, ArrayRef<int64_t> input,
+                                       StringRef windowName, ArrayRef<int64_t> window,
                                        ArrayRef<int64_t> strides, ArrayRef<int64_t> padding,
                                        ArrayRef<int64_t> dilations) {
-  if (window.size() != 2 || strides.size() != 2 || dilations.size() != 2 || padding.size() != 4)
-    return op->emitOpError() << "needs 2 window sizes, 2 strides, 2 dilations and 4 paddings";
+  auto checkCount = [&](StringRef name, ArrayRef<int64_t> values, size_t count) -> LogicalResult {
+    if (values.size() == count)
+      return success();
+    return op->emitOpError() << name << " needs " << count << " entries, got " << values.size();
+  };
+  if (failed(checkCount(windowName, window, 2)) || failed(checkCount("strides", strides, 2)) ||
+      failed(checkCount("dilations", dilations, 2)) ||
+      failed(checkCount("padding ([top, left, bottom, right])", padding, 4)))
+    return failure();
   for (int64_t v : strides)
     if (v <= 0)
-      return op->emitOpError() << "strides must be positive";
+      return op->emitOpError() << "strides must be positive, got " << shapeString(strides);
   for (int64_t v : dilations)
     if (v <= 0)
-      return op->emitOpError() << "dilations must be positive";
+      return op->emitOpError() << "dilations must be positive, got " << shapeString(dilations);
   for (int64_t v : window)
     if (v <= 0)
-      return op->emitOpError() << "window sizes must be positive";
+      return op->emitOpError() << windowName << " sizes must be positive, got "
+                               << shapeString(window);
   for (int64_t v : padding)
     if (v < 0)
-      return op->emitOpError() << "padding must not be negative";
+      return op->emitOpError() << "padding must not be negative, got " << shapeString(padding);
+  for (int i = 0; i < 2; ++i) {
+    int64_t span = dilations[i] * (window[i] - 1) + 1;
+    int64_t padded = input[2 + i] + padding[i] + padding[2 + i];
+    if (span > padded)
+      return op->emitOpError() << "window of " << span << " elements along spatial dimension "
+                               << i << " is larger than the padded input (" << padded << ")";
+  }
   return success();
 }
 
@@ -425,11 +443,19 @@ LogicalResult Conv2dOp::verify() {
   ArrayRef<int64_t> filter = getFilter().getType().getShape();
   if (input.size() != 4 || filter.size() != 4)
     return emitOpError() << "input and filter must have rank 4 (NCHW, FCHW)";
-  if (failed(verifyWindowAttrs(*this, filter.drop_front(2), getStrides(), getPadding(),
-                               getDilations())))
+  Type elementType = getInput().getType().getElementType();
+  if (getFilter().getType().getElementType() != elementType ||
+      (getBias() && cast<RankedTensorType>(getBias().getType()).getElementType() != elementType) ||
+      getType().getElementType() != elementType)
+    return emitOpError() << "filter, bias and result must have the input element type "
+                         << elementType;
+  if (failed(verifyWindowAttrs(*this, input, "filter window", filter.drop_front(2), getStrides(),
+                               getPadding(), getDilations())))
     return failure();
   int64_t groups = getGroups();
-  if (groups <= 0 || input[1] % groups != 0 || filter[0] % groups != 0)
+  if (groups <= 0)
+    return emitOpError() << "groups must be positive, got " << groups;
+  if (input[1] % groups != 0 || filter[0] % groups != 0)
     return emitOpError() << "groups " << groups << " must divide input channels " << input[1]
                          << " and filters " << filter[0];
   if (filter[1] * groups != input[1])
@@ -453,8 +479,11 @@ LogicalResult Pool2dOp::verify() {
   ArrayRef<int64_t> input = getInput().getType().getShape();
   if (input.size() != 4)
     return emitOpError() << "input must have rank 4 (NCHW)";
+  if (getType().getElementType() != getInput().getType().getElementType())
+    return emitOpError() << "result must keep the input element type";
   SmallVector<int64_t> unitDilations = {1, 1};
-  if (failed(verifyWindowAttrs(*this, getKernel(), getStrides(), getPadding(), unitDilations)))
+  if (failed(verifyWindowAttrs(*this, input, "kernel", getKernel(), getStrides(), getPadding(),
+                               unitDilations)))
     return failure();
   for (int i = 0; i < 2; ++i)
     if (getPadding()[i] >= getKernel()[i] || getPadding()[2 + i] >= getKernel()[i])

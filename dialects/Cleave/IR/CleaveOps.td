@@ -25,11 +25,15 @@ class Cleave_Op<string mnemonic, list<Trait> traits = [], list<string> costMetho
 
 defvar Cleave_MovesDataOnly = ["getFlops"];
 
-// Ops whose loops, and so whose dimensions, a sharding may split. The three
-// methods describe the iteration space; upstream's defaults derive sharding
-// options and annotations from them.
+// Ops whose loops, and so whose dimensions, a sharding may split. The first
+// three methods describe the iteration space. The other three derive sharding
+// options and annotations from it like upstream's defaults do, but also
+// accept a constant 0 in an indexing map: a size-1 dimension that
+// broadcasting stretches or `keep_dims` keeps, which no loop indexes and no
+// sharding may split (upstream's defaults reject such maps).
 defvar Cleave_Shardable = DeclareOpInterfaceMethods<ShardingInterface,
-    ["getLoopIteratorTypes", "getReductionLoopIteratorKinds", "getIndexingMaps"]>;
+    ["getLoopIteratorTypes", "getReductionLoopIteratorKinds", "getIndexingMaps",
+     "getShardingOption", "getShardingAnnotations", "addShardingAnnotations"]>;
 
 def Cleave_StaticTensor : Type<And<[AnyRankedTensor.predicate,
                                      HasStaticShapePred]>,
@@ -63,7 +67,6 @@ def Cleave_ConstantOp : Cleave_Op<"constant", [ConstantLike, AllTypesMatch<["val
   let results = (outs Cleave_StaticTensor:$result);
   let assemblyFormat = "$value attr-dict";
   let hasFolder = 1;
-  let hasVerifier = 1;
 }
 
 def Cleave_IotaOp : Cleave_Op<"iota", [], Cleave_MovesDataOnly> {
@@ -85,6 +88,10 @@ def Cleave_IotaOp : Cleave_Op<"iota", [], Cleave_MovesDataOnly> {
 //===----------------------------------------------------------------------===//
 // Elementwise
 //===----------------------------------------------------------------------===//
+
+// In the formats below, "``$kind" drops the space the op printer would put
+// before the enum: the enum attribute prints its own, and both together gave
+// `cleave.unary  erf`.
 
 def Cleave_UnaryOp : Cleave_Op<"unary", [Cleave_Shardable, SameOperandsAndResultType]> {
   let summary = "elementwise unary function";
@@ -198,6 +205,8 @@ def Cleave_MatmulOp : Cleave_Op<"matmul", [Cleave_Shardable], ["getFlops"]> {
   let results = (outs Cleave_FloatTensor:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
+  // Absorbs a transpose of an operand's last two dimensions into its flag.
+  let hasCanonicalizer = 1;
   let extraClassDeclaration = [{
     /// Size of the contracted dimension.
     int64_t getContractionSize();
@@ -339,7 +348,10 @@ def Cleave_TransposeOp : Cleave_Op<"transpose", [Cleave_Shardable], Cleave_Moves
   let results = (outs Cleave_StaticTensor:$result);
   let assemblyFormat = "$input $permutation attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
+  // The folder removes an identity permutation; the canonicalizer composes a
+  // transpose of a transpose into one.
   let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Cleave_SliceOp : Cleave_Op<"slice", [], Cleave_MovesDataOnly> {
@@ -416,5 +428,7 @@ def Cleave_Pool2dOp : Cleave_Op<"pool2d", [], ["getFlops"]> {
   let assemblyFormat = "``$kind $input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
 }
+
+include "dialects/Cleave/IR/CleaveTrainingOps.td"
 
 #endif // CLEAVE_DIALECT_CLEAVEOPS_TD

@@ -58,6 +58,7 @@ struct StepScalars {
   float lr;                 // after the schedule
   float bias_correction1;   // AdamW: 1 - beta1^step
   float bias_correction2;   // AdamW: 1 - beta2^step
+  uint64_t seed;            // --seed: keys the dropout masks (with step)
 };
 
 /// Pointers the step function reads and updates. Parameters, buffers and
@@ -69,6 +70,10 @@ struct StepBuffers {
   const void *const *inputs; // ModelInfo::inputs order, one batch each
   float *loss;              // one float, written by the step
   void *workspace;          // ModelInfo::workspace_bytes, reused every step
+  /// Host int32 the step sets to 1 when data holds an out-of-range index
+  /// (a token id >= the vocabulary, a label >= the class count); the
+  /// driver checks it after each step and stops with a clear message.
+  int32_t *invalid_index;
 };
 
 using StepFunction = void (*)(const StepScalars &, const StepBuffers &);

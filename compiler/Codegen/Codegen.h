@@ -1,0 +1,58 @@
+//===- Codegen.h - train step -> C++ or CUDA C++ source -------------------===//
+//
+// Turns the module's @train_step into one source file that defines the
+// runtime's ModelInfo table and StepFunction (runtime/include/cleave/rt/
+// model.h) and a main() that hands both to run_training. Library ops call
+// the runtime's kernels (cleave::rt::cpu or cleave::rt::cuda); chains of
+// elementwise ops become one fused loop (CPU) or kernel (CUDA); every
+// intermediate lives in one workspace whose offsets come from a liveness
+// plan.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CLEAVE_COMPILER_CODEGEN_CODEGEN_H
+#define CLEAVE_COMPILER_CODEGEN_CODEGEN_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+
+namespace mlir::cleave::codegen {
+
+enum class Target { cpu, cuda };
+
+/// Training settings baked into the executable as its defaults
+/// (TrainDefaults in model.h).
+struct TrainSettings {
+  std::string optimizer = "adamw";
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0.0, momentum = 0.0;
+  double clipGradNorm = 0.0;
+  std::string schedule = "constant";
+  int64_t warmupSteps = 0;
+};
+
+struct CodegenOptions {
+  Target target = Target::cpu;
+  TrainSettings train;
+  /// The ONNX file the executable loads its initial weights from.
+  std::string modelPath;
+};
+
+/// What the memory plan decided, for reports (cleavec prints it).
+struct CodegenReport {
+  int64_t workspaceBytes = 0;
+  int64_t naiveBytes = 0; // one buffer per value, no reuse
+  int64_t fusedLoops = 0;
+  int64_t fusedOps = 0;
+  int64_t libraryCalls = 0;
+};
+
+/// Writes the source for @train_step of `module` to `os`. The module is
+/// rewritten in place first (codegen legalisation). Errors are emitted as
+/// diagnostics on the offending op.
+LogicalResult emitTrainStep(ModuleOp module, const CodegenOptions &options, llvm::raw_ostream &os,
+                            CodegenReport *report = nullptr);
+
+} // namespace mlir::cleave::codegen
+
+#endif // CLEAVE_COMPILER_CODEGEN_CODEGEN_H

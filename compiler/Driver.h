@@ -1,0 +1,52 @@
+//===- Driver.h - from an imported model to a training executable ---------===//
+//
+// The steps cleavec runs after importing: the train pipeline, codegen and
+// the host compiler. Kept out of the tool so that tests drive the same code.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CLEAVE_COMPILER_DRIVER_H
+#define CLEAVE_COMPILER_DRIVER_H
+
+#include "compiler/Codegen/Codegen.h"
+#include "passes/Pipelines.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+
+namespace mlir::cleave {
+
+struct TrainOptions {
+  std::string loss = "cross_entropy";
+  std::string labels;
+  std::string output;
+  codegen::TrainSettings settings;
+};
+
+/// Runs the train pipeline on an imported module (adds @loss, @gradients,
+/// @train_step). The error names the failing pass's diagnostic.
+llvm::Error buildTrainStep(ModuleOp module, const TrainOptions &options);
+
+/// Where the runtime's headers and libraries are, and how to link them.
+struct Toolchain {
+  std::string cxx = "c++";
+  std::string nvcc = "nvcc";
+  std::string runtimeInclude;
+  std::string runtimeLibraryDir;
+  std::string cpuLinkFlags;  // libraries after the runtime's, for the CPU target
+  std::string cudaLinkFlags; // likewise for CUDA
+  std::string cudaArchitectures = "80;90";
+};
+
+/// The toolchain cleavec was built with (paths of this build tree).
+Toolchain getBuiltInToolchain();
+
+/// Compiles generated `source` (C++ for cpu, CUDA C++ for cuda) into the
+/// executable `output`. The compiler's output is returned in the error.
+llvm::Error compileExecutable(const std::string &source, codegen::Target target,
+                              const std::string &output, const Toolchain &toolchain);
+
+} // namespace mlir::cleave
+
+#endif // CLEAVE_COMPILER_DRIVER_H

@@ -1,0 +1,37 @@
+//===- ConvolutionGradients.cpp - gradients of conv2d and pool2d ----------===//
+#include "passes/Autodiff/GradientRules.h"
+
+using namespace mlir;
+using namespace mlir::cleave;
+using namespace mlir::cleave::autodiff;
+
+static void conv2dGradient(GradientContext &ctx) {
+  auto op = ctx.getOp<Conv2dOp>();
+  OpBuilder &builder = ctx.b().getBuilder();
+  Location loc = ctx.b().getLoc();
+  Value g = ctx.resultGrad();
+  if (ctx.needs(0))
+    ctx.setGrad(0, builder.create<Conv2dGradInputOp>(
+                       loc, op.getInput().getType(), g, op.getFilter(), op.getStridesAttr(),
+                       op.getPaddingAttr(), op.getDilationsAttr(), op.getGroupsAttr()));
+  if (ctx.needs(1))
+    ctx.setGrad(1, builder.create<Conv2dGradFilterOp>(
+                       loc, op.getFilter().getType(), op.getInput(), g, op.getStridesAttr(),
+                       op.getPaddingAttr(), op.getDilationsAttr(), op.getGroupsAttr()));
+  if (op.getBias() && ctx.needs(2))
+    ctx.setGrad(2, ctx.b().reduce(ReduceKind::sum, g, {0, 2, 3}, /*keepDims=*/false));
+}
+
+static void pool2dGradient(GradientContext &ctx) {
+  auto op = ctx.getOp<Pool2dOp>();
+  auto grad = ctx.b().getBuilder().create<Pool2dGradOp>(
+      ctx.b().getLoc(), op.getInput().getType(), op.getKindAttr(), op.getInput(),
+      ctx.resultGrad(), op.getKernelAttr(), op.getStridesAttr(), op.getPaddingAttr(),
+      op.getCountIncludePadAttr(), op.getCeilModeAttr());
+  ctx.setGrad(0, grad);
+}
+
+void mlir::cleave::autodiff::registerConvolutionGradients(GradientTable &table) {
+  table.add<Conv2dOp>(conv2dGradient);
+  table.add<Pool2dOp>(pool2dGradient);
+}

@@ -1,0 +1,49 @@
+//===- TrainStepAttrs.h - reading the roles of function arguments ---------===//
+//
+// The training passes hand functions to each other; the role of every
+// argument and result is carried by the cleave argument/result attributes
+// (see CleaveBase.td). These helpers read and write them.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CLEAVE_PASSES_TRAINSTEPATTRS_H
+#define CLEAVE_PASSES_TRAINSTEPATTRS_H
+
+#include "dialects/Cleave/IR/CleaveOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+namespace mlir::cleave {
+
+/// The parameter attribute of argument `index`, or null.
+inline ParamAttr getParamAttr(func::FuncOp function, unsigned index) {
+  return function.getArgAttrOfType<ParamAttr>(index, CleaveDialect::kParamAttrName);
+}
+
+inline bool isTrainableParam(func::FuncOp function, unsigned index) {
+  ParamAttr param = getParamAttr(function, index);
+  return param && param.getKind() == ParamKind::trainable;
+}
+
+/// Index of the result marked as the loss, or -1.
+inline int findLossResult(func::FuncOp function) {
+  for (unsigned i = 0; i < function.getNumResults(); ++i)
+    if (function.getResultAttr(i, CleaveDialect::kLossAttrName))
+      return i;
+  return -1;
+}
+
+/// The argument index a result overwrites (`cleave.updates`), or -1.
+inline int64_t getUpdatedArgument(func::FuncOp function, unsigned result) {
+  auto attr = function.getResultAttrOfType<IntegerAttr>(result, CleaveDialect::kUpdatesAttrName);
+  return attr ? attr.getInt() : -1;
+}
+
+/// The argument index whose gradient a result is (`cleave.grad_of`), or -1.
+inline int64_t getGradientOf(func::FuncOp function, unsigned result) {
+  auto attr = function.getResultAttrOfType<IntegerAttr>(result, CleaveDialect::kGradOfAttrName);
+  return attr ? attr.getInt() : -1;
+}
+
+} // namespace mlir::cleave
+
+#endif // CLEAVE_PASSES_TRAINSTEPATTRS_H

@@ -1,0 +1,397 @@
+//===- driver.cpp - the training loop ---------------------------------------===//
+//
+// train():
+//  1. check the ModelInfo the code generator wrote;
+//  2. open and verify the checkpoint to resume from, if any, then bind the
+//     data (both before anything heavy, so a mistake fails fast);
+//  3. allocate parameters, optimizer state, one batch per input, the loss
+//     and the workspace in the target's memory;
+//  4. fill parameters from the checkpoint, the ONNX file or --init random
+//     (optimizer state starts zero, as DeviceMemory::alloc returns it);
+//  5. per step: schedule scalars, next batch, step(), loss read-back and
+//     check, metrics, progress, periodic checkpoint;
+//  6. final checkpoint and ONNX export.
+// A resumed run restores the step counter and the data position; shuffle
+// orders and the schedule are pure functions of (seed, epoch) and step, so
+// later steps see exactly what an uninterrupted run would.
+//
+//===----------------------------------------------------------------------===//
+#include "cleave/rt/driver.h"
+
+#include "cleave/rt/checkpoint.h"
+#include "cleave/rt/metrics.h"
+#include "cleave/rt/onnx_export.h"
+#include "cleave/rt/schedule.h"
+#include "cleave/rt/tensor.h"
+#include "cleave/rt/threads.h"
+
+#include <chrono>
+#include <cmath>
+#include <new>
+
+namespace cleave::rt {
+
+namespace {
+
+void check_spec(const TensorSpec &spec, const char *what) {
+  CLEAVE_CHECK(spec.name && *spec.name, what, " tensor without a name");
+  CLEAVE_CHECK(spec.rank >= 0 && (spec.rank == 0 || spec.shape), what, " '", spec.name,
+               "' has a bad rank or no shape");
+  for (int32_t d = 0; d < spec.rank; ++d)
+    CLEAVE_CHECK(spec.shape[d] >= 0, what, " '", spec.name, "' has a negative dimension");
+}
+
+/// The ModelInfo comes from the code generator; a violation is its bug.
+void check_model(const ModelInfo &model) {
+  CLEAVE_CHECK(model.model_path && model.target, "ModelInfo without model_path or target");
+  CLEAVE_CHECK(model.num_params >= 0 && (model.num_params == 0 || model.params),
+               "ModelInfo params");
+  CLEAVE_CHECK(model.num_opt_state >= 0 && (model.num_opt_state == 0 || model.opt_state),
+               "ModelInfo opt_state");
+  CLEAVE_CHECK(model.num_inputs >= 0 && (model.num_inputs == 0 || model.inputs),
+               "ModelInfo inputs");
+  CLEAVE_CHECK(model.workspace_bytes >= 0, "negative workspace_bytes");
+  CLEAVE_CHECK(model.defaults.batch_size >= 1, "batch_size ", model.defaults.batch_size);
+  for (int32_t i = 0; i < model.num_params; ++i)
+    check_spec(model.params[i].tensor, "parameter");
+  for (int32_t i = 0; i < model.num_opt_state; ++i)
+    check_spec(model.opt_state[i], "optimizer state");
+  checkpoint_specs(model); // checks that parameter and optimizer state names are unique
+  for (int32_t i = 0; i < model.num_inputs; ++i) {
+    check_spec(model.inputs[i], "input");
+    CLEAVE_CHECK(model.inputs[i].rank >= 1 && model.inputs[i].shape[0] == model.defaults.batch_size,
+                 "input '", model.inputs[i].name, "' has dimension 0 ",
+                 model.inputs[i].rank ? model.inputs[i].shape[0] : 0, ", not the batch size ",
+                 model.defaults.batch_size);
+  }
+}
+
+/// "gpt_toy" for "models/onnx/gpt_toy.onnx".
+std::string model_name(const ModelInfo &model) {
+  std::string name = model.model_path;
+  size_t slash = name.find_last_of('/');
+  if (slash != std::string::npos)
+    name = name.substr(slash + 1);
+  if (name.size() > 5 && name.compare(name.size() - 5, 5, ".onnx") == 0)
+    name.resize(name.size() - 5);
+  return name;
+}
+
+/// The model's tensors in one place, allocated in the target's memory.
+struct ModelState {
+  std::vector<DeviceBuffer> params, opt_state, inputs;
+  DeviceBuffer loss, workspace;
+  std::vector<void *> param_ptrs, opt_state_ptrs;
+  std::vector<const void *> input_ptrs;
+
+  ModelState(const ModelInfo &model, DeviceMemory &memory) {
+    for (int32_t i = 0; i < model.num_params; ++i)
+      params.emplace_back(memory, byte_size(model.params[i].tensor));
+    for (int32_t i = 0; i < model.num_opt_state; ++i)
+      opt_state.emplace_back(memory, byte_size(model.opt_state[i]));
+    for (int32_t i = 0; i < model.num_inputs; ++i)
+      inputs.emplace_back(memory, byte_size(model.inputs[i]));
+    loss = DeviceBuffer(memory, sizeof(float));
+    workspace = DeviceBuffer(memory, model.workspace_bytes);
+    for (DeviceBuffer &buffer : params)
+      param_ptrs.push_back(buffer.data());
+    for (DeviceBuffer &buffer : opt_state)
+      opt_state_ptrs.push_back(buffer.data());
+    for (DeviceBuffer &buffer : inputs)
+      input_ptrs.push_back(buffer.data());
+  }
+
+  /// Parameters then optimizer state: checkpoint_specs order.
+  std::vector<BoundTensor> checkpoint_tensors(const ModelInfo &model) {
+    std::vector<BoundTensor> tensors = param_tensors(model);
+    for (int32_t i = 0; i < model.num_opt_state; ++i)
+      tensors.push_back({&model.opt_state[i], opt_state_ptrs[static_cast<size_t>(i)]});
+    return tensors;
+  }
+
+  std::vector<BoundTensor> param_tensors(const ModelInfo &model) {
+    std::vector<BoundTensor> tensors;
+    for (int32_t i = 0; i < model.num_params; ++i)
+      tensors.push_back({&model.params[i].tensor, param_ptrs[static_cast<size_t>(i)]});
+    return tensors;
+  }
+};
+
+/// Fills every parameter from the ONNX file or the random rule, staging
+/// through a host buffer when the target's memory is not host memory.
+void initialize_params(const TrainConfig &config, const ModelInfo &model, ModelState &state,
+                       DeviceMemory &memory) {
+  std::optional<WeightReader> reader;
+  if (config.init == WeightInit::onnx && model.num_params > 0)
+    reader.emplace(model.model_path);
+  std::vector<uint8_t> staging;
+  for (int32_t i = 0; i < model.num_params; ++i) {
+    const TensorSpec &spec = model.params[i].tensor;
+    void *device = state.param_ptrs[static_cast<size_t>(i)];
+    void *host = device;
+    if (!memory.is_host()) {
+      staging.resize(static_cast<size_t>(byte_size(spec)));
+      host = staging.data();
+    }
+    if (reader)
+      reader->read(spec, host);
+    else
+      init_random(spec, config.seed, i, host);
+    if (!memory.is_host())
+      memory.copy_to_device(device, host, byte_size(spec));
+  }
+}
+
+void warn(std::FILE *log, const std::string &message) {
+  std::fflush(log);
+  std::fprintf(stderr, "warning: %s\n", message.c_str());
+}
+
+/// A resumed run should normally repeat the interrupted run's settings;
+/// say which ones differ, since each changes what the later steps compute.
+void compare_with_checkpoint(const TrainConfig &config, const CheckpointMeta &meta,
+                             const SampleSource &source, const ModelInfo &model, std::FILE *log) {
+  auto differs = [&](const char *flag, const std::string &now, const std::string &then) {
+    if (now != then)
+      warn(log, std::string("resuming with ") + flag + " " + now + ", but the checkpoint's run had " +
+                    then + "; later steps differ from an uninterrupted run");
+  };
+  auto real = [](float value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.9g", static_cast<double>(value));
+    return std::string(text);
+  };
+  differs("--steps", std::to_string(config.steps), std::to_string(meta.steps));
+  differs("--lr", real(config.lr), real(meta.lr));
+  differs("--min-lr", real(config.min_lr), real(meta.min_lr));
+  differs("--schedule", schedule_name(config.schedule), meta.schedule);
+  differs("--warmup", std::to_string(config.warmup_steps), std::to_string(meta.warmup));
+  differs("--seed", std::to_string(config.seed), std::to_string(meta.seed));
+  differs("--shuffle", config.shuffle ? "on" : "off", meta.shuffle ? "on" : "off");
+  if (source.num_samples() != meta.data_samples)
+    warn(log, "the data has " + std::to_string(source.num_samples()) +
+                  " samples per epoch, the checkpoint's run had " +
+                  std::to_string(meta.data_samples) + " (" + meta.data + ")");
+  if (meta.model != model_name(model))
+    warn(log, "the checkpoint was written by model '" + meta.model + "', this is '" +
+                  model_name(model) + "' (its tensors match)");
+}
+
+/// The checkpoint `--resume` names, verified against the model; or none,
+/// after making sure a fresh run will not overwrite an earlier run's.
+std::optional<Checkpoint> open_resume_checkpoint(const TrainConfig &config,
+                                                 const ModelInfo &model) {
+  if (!config.resume) {
+    if (!config.checkpoint_dir.empty() && has_checkpoints(config.checkpoint_dir))
+      fail("'", config.checkpoint_dir, "' already holds checkpoints of an earlier run; pass "
+           "--resume to continue it, or choose another --checkpoint-dir");
+    return std::nullopt;
+  }
+  std::optional<Checkpoint> checkpoint;
+  checkpoint.emplace(resolve_checkpoint(config.resume_path, config.checkpoint_dir));
+  checkpoint->verify(checkpoint_specs(model));
+  if (checkpoint->meta().optimizer != optimizer_name(model.defaults.optimizer))
+    fail("checkpoint '", checkpoint->path(), "' was written by a run with optimizer ",
+         checkpoint->meta().optimizer, "; this model trains with ",
+         optimizer_name(model.defaults.optimizer));
+  return checkpoint;
+}
+
+/// What a checkpoint taken after `step` records besides the tensors.
+CheckpointMeta checkpoint_meta(const TrainConfig &config, const ModelInfo &model,
+                               const BatchIterator &batches, int64_t step) {
+  CheckpointMeta meta;
+  meta.step = step;
+  meta.model = model_name(model);
+  meta.optimizer = optimizer_name(model.defaults.optimizer);
+  meta.seed = config.seed;
+  meta.data_position = batches.position();
+  meta.data = batches.source().describe();
+  meta.data_samples = batches.source().num_samples();
+  meta.shuffle = config.shuffle;
+  meta.steps = config.steps;
+  meta.lr = config.lr;
+  meta.min_lr = config.min_lr;
+  meta.schedule = schedule_name(config.schedule);
+  meta.warmup = config.warmup_steps;
+  return meta;
+}
+
+} // namespace
+
+void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
+           DeviceMemory &memory, std::FILE *log) {
+  check_model(model);
+  bool verbose = config.log_every > 0;
+  if (config.threads > 0 && set_thread_count(config.threads) == 0)
+    warn(log, "--threads has no effect: this executable uses neither OpenMP nor OpenBLAS");
+
+  std::optional<Checkpoint> checkpoint = open_resume_checkpoint(config, model);
+
+  std::unique_ptr<SampleSource> source = config.tokens.empty()
+                                             ? open_arrays(model, config.data)
+                                             : open_token_stream(model, config.tokens);
+  if (checkpoint)
+    compare_with_checkpoint(config, checkpoint->meta(), *source, model, log);
+
+  ModelState state(model, memory);
+  int64_t start_step = 0;
+  BatchIterator batches(std::move(source), model.defaults.batch_size, config.shuffle, config.seed);
+  if (checkpoint) {
+    checkpoint->load(state.checkpoint_tensors(model), memory);
+    start_step = checkpoint->meta().step;
+    batches.seek(checkpoint->meta().data_position);
+  } else {
+    initialize_params(config, model, state, memory);
+  }
+
+  if (verbose) {
+    std::fprintf(log, "model %s: %d parameter tensors, optimizer %s, batch %lld, target %s (%s memory)\n",
+                 model_name(model).c_str(), model.num_params,
+                 optimizer_name(model.defaults.optimizer),
+                 static_cast<long long>(model.defaults.batch_size), model.target, memory.name());
+    std::fprintf(log, "data: %s%s\n", batches.source().describe().c_str(),
+                 config.shuffle ? ", shuffled" : "");
+    if (checkpoint)
+      std::fprintf(log, "resumed from %s at step %lld\n", checkpoint->path().c_str(),
+                   static_cast<long long>(start_step));
+    std::fflush(log);
+  }
+
+  // Host-side batch buffers: the device's own when it is host memory.
+  std::vector<std::vector<uint8_t>> staging;
+  std::vector<void *> batch_ptrs;
+  for (int32_t i = 0; i < model.num_inputs; ++i) {
+    if (memory.is_host()) {
+      batch_ptrs.push_back(state.inputs[static_cast<size_t>(i)].data());
+    } else {
+      staging.emplace_back(static_cast<size_t>(byte_size(model.inputs[i])));
+      batch_ptrs.push_back(staging.back().data());
+    }
+  }
+
+  LrScheduleConfig schedule{config.schedule, config.lr, config.min_lr, config.warmup_steps,
+                            config.steps};
+  auto save_checkpoint = [&](int64_t step_number) {
+    std::string path =
+        write_checkpoint(config.checkpoint_dir, checkpoint_meta(config, model, batches, step_number),
+                         state.checkpoint_tensors(model), memory);
+    if (verbose) {
+      std::fprintf(log, "saved checkpoint %s\n", path.c_str());
+      std::fflush(log);
+    }
+  };
+
+  std::optional<MetricsWriter> metrics;
+  if (!config.metrics_path.empty())
+    metrics.emplace(config.metrics_path, start_step);
+  ProgressPrinter progress(start_step + 1, config.steps, config.log_every,
+                           batches.source().tokens_per_sample() > 0, log);
+  int32_t invalid_index = 0;
+  StepBuffers buffers{state.param_ptrs.data(), state.opt_state_ptrs.data(),
+                      state.input_ptrs.data(), static_cast<float *>(state.loss.data()),
+                      state.workspace.data(), &invalid_index};
+  int64_t samples_per_step = model.defaults.batch_size;
+  int64_t tokens_per_step = samples_per_step * batches.source().tokens_per_sample();
+
+  if (start_step >= config.steps && verbose)
+    std::fprintf(log, "the checkpoint is at step %lld, --steps is %lld: nothing to train\n",
+                 static_cast<long long>(start_step), static_cast<long long>(config.steps));
+  float loss = 0;
+  int64_t last_checkpoint = start_step;
+  auto run_start = std::chrono::steady_clock::now();
+  for (int64_t step_number = start_step + 1; step_number <= config.steps; ++step_number) {
+    auto begin = std::chrono::steady_clock::now();
+    StepScalars scalars = step_scalars(schedule, model.defaults, step_number);
+    scalars.seed = config.seed;
+    batches.next(batch_ptrs.data());
+    if (!memory.is_host())
+      for (int32_t i = 0; i < model.num_inputs; ++i)
+        memory.copy_to_device(state.inputs[static_cast<size_t>(i)].data(),
+                              batch_ptrs[static_cast<size_t>(i)], byte_size(model.inputs[i]));
+    step(scalars, buffers);
+    memory.copy_to_host(&loss, state.loss.data(), sizeof loss);
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin)
+                    .count();
+    if (invalid_index)
+      fail("step ", step_number, ": the batch holds an index out of range for the model (a token "
+           "id not below the vocabulary size, or a label not below the number of classes); "
+           "check the data (", batches.source().describe(), ")");
+    if (!std::isfinite(loss))
+      fail("the loss is ", std::isnan(loss) ? "NaN" : loss > 0 ? "inf" : "-inf", " at step ",
+           step_number, ": training diverged; try a lower --lr or a --warmup");
+
+    StepRecord record;
+    record.step = step_number;
+    record.loss = loss;
+    record.lr = scalars.lr;
+    record.step_time_ms = ms;
+    double seconds = ms > 0 ? ms / 1000.0 : 1e-9;
+    record.samples_per_s = static_cast<double>(samples_per_step) / seconds;
+    record.tokens_per_s = static_cast<double>(tokens_per_step) / seconds;
+    if (metrics)
+      metrics->write(record);
+    progress.record(record);
+    if (config.checkpoint_every > 0 && step_number % config.checkpoint_every == 0) {
+      save_checkpoint(step_number);
+      last_checkpoint = step_number;
+    }
+  }
+  double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+  if (!config.checkpoint_dir.empty() && last_checkpoint < config.steps && start_step < config.steps)
+    save_checkpoint(config.steps);
+  if (!config.save_onnx.empty()) {
+    export_onnx(model.model_path, config.save_onnx, state.param_tensors(model), memory);
+    if (verbose)
+      std::fprintf(log, "saved %s\n", config.save_onnx.c_str());
+  }
+  if (verbose && start_step < config.steps)
+    std::fprintf(log, "trained steps %lld..%lld in %s, final loss %.6f\n",
+                 static_cast<long long>(start_step + 1), static_cast<long long>(config.steps),
+                 format_duration(elapsed).c_str(), static_cast<double>(loss));
+  std::fflush(log);
+}
+
+int run_training(int argc, char **argv, const ModelInfo &model, StepFunction step,
+                 DeviceMemory &memory) {
+  std::string program = argc > 0 && argv[0] ? argv[0] : "train";
+  size_t slash = program.find_last_of('/');
+  if (slash != std::string::npos)
+    program = program.substr(slash + 1);
+  auto report = [&](const char *message) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "%s: error: %s\n", program.c_str(), message);
+  };
+  try {
+    std::optional<TrainConfig> config = parse_command_line(argc, argv, model);
+    if (!config)
+      return 0;
+    train(*config, model, step, memory);
+    return 0;
+  } catch (const UsageError &error) {
+    report(error.what());
+    std::fprintf(stderr, "Run '%s --help' for the options.\n", program.c_str());
+    return 2;
+  } catch (const std::bad_alloc &) {
+    report("out of host memory");
+    return 1;
+  } catch (const std::exception &error) {
+    // Error, and the std::filesystem errors the checkpoint code can raise.
+    report(error.what());
+    return 1;
+  }
+}
+
+int run_training(int argc, char **argv, const ModelInfo &model, StepFunction step) {
+  if (model.target && std::string(model.target) != "cpu") {
+    std::fprintf(stderr,
+                 "%s: error: the model was compiled for target '%s', but this executable "
+                 "links only the CPU runtime\n",
+                 argc > 0 && argv[0] ? argv[0] : "train", model.target);
+    return 1;
+  }
+  return run_training(argc, argv, model, step, host_memory());
+}
+
+} // namespace cleave::rt

@@ -1,0 +1,154 @@
+//===- onnx_tensor.cpp - reading ONNX models and their tensors' bytes ------===//
+#include "onnx_tensor.h"
+
+#include "cleave/rt/check.h"
+
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+
+namespace cleave::rt {
+
+using onnx::TensorProto;
+
+onnx::ModelProto load_model_proto(const std::string &path) {
+  File file = File::open_read(path);
+  google::protobuf::io::FileInputStream stream(file.fd());
+  onnx::ModelProto model;
+  if (!model.ParseFromZeroCopyStream(&stream))
+    fail("'", path, "' is not a valid ONNX model (the protobuf does not parse)");
+  return model;
+}
+
+std::optional<DType> dtype_from_onnx(int32_t data_type) {
+  switch (data_type) {
+  case TensorProto::FLOAT: return DType::f32;
+  case TensorProto::DOUBLE: return DType::f64;
+  case TensorProto::FLOAT16: return DType::f16;
+  case TensorProto::BFLOAT16: return DType::bf16;
+  case TensorProto::INT64: return DType::i64;
+  case TensorProto::INT32: return DType::i32;
+  case TensorProto::INT8: return DType::i8;
+  case TensorProto::BOOL: return DType::i1;
+  default: return std::nullopt;
+  }
+}
+
+int32_t onnx_from_dtype(DType dtype) {
+  switch (dtype) {
+  case DType::f32: return TensorProto::FLOAT;
+  case DType::f64: return TensorProto::DOUBLE;
+  case DType::f16: return TensorProto::FLOAT16;
+  case DType::bf16: return TensorProto::BFLOAT16;
+  case DType::i64: return TensorProto::INT64;
+  case DType::i32: return TensorProto::INT32;
+  case DType::i8: return TensorProto::INT8;
+  case DType::i1: return TensorProto::BOOL;
+  }
+  CLEAVE_CHECK(false, "unknown DType ", static_cast<int>(dtype));
+}
+
+std::string onnx_type_name(int32_t data_type) {
+  if (std::optional<DType> dtype = dtype_from_onnx(data_type))
+    return dtype_name(*dtype);
+  switch (data_type) {
+  case TensorProto::UINT8: return "uint8";
+  case TensorProto::UINT16: return "uint16";
+  case TensorProto::INT16: return "int16";
+  case TensorProto::UINT32: return "uint32";
+  case TensorProto::UINT64: return "uint64";
+  case TensorProto::STRING: return "string";
+  case TensorProto::COMPLEX64: return "complex64";
+  case TensorProto::COMPLEX128: return "complex128";
+  default: return "ONNX data type " + std::to_string(data_type);
+  }
+}
+
+/// Bytes per element of an ONNX data type; 0 when it has no fixed size.
+static int64_t onnx_type_bytes(int32_t data_type) {
+  switch (data_type) {
+  case TensorProto::UINT8: case TensorProto::INT8: case TensorProto::BOOL: return 1;
+  case TensorProto::UINT16: case TensorProto::INT16: case TensorProto::FLOAT16:
+  case TensorProto::BFLOAT16: return 2;
+  case TensorProto::FLOAT: case TensorProto::INT32: case TensorProto::UINT32: return 4;
+  case TensorProto::DOUBLE: case TensorProto::INT64: case TensorProto::UINT64:
+  case TensorProto::COMPLEX64: return 8;
+  case TensorProto::COMPLEX128: return 16;
+  default: return 0;
+  }
+}
+
+bool is_external(const TensorProto &tensor) {
+  return tensor.data_location() == TensorProto::EXTERNAL;
+}
+
+ExternalData::ExternalData(const std::string &model_path) : model_path_(model_path) {}
+
+static int64_t parse_byte_count(const std::string &text, const std::string &key,
+                                const TensorProto &tensor, const std::string &model_path) {
+  size_t used = 0;
+  long long value = -1;
+  try {
+    value = std::stoll(text, &used);
+  } catch (const std::exception &) {
+    used = 0;
+  }
+  if (used != text.size() || value < 0)
+    fail("initializer '", tensor.name(), "' in '", model_path, "' has external_data ", key, " '",
+         text, "', which is not a byte count");
+  return value;
+}
+
+ExternalData::Location ExternalData::locate(const TensorProto &tensor) {
+  Location where;
+  std::string location;
+  for (const auto &entry : tensor.external_data()) {
+    if (entry.key() == "location")
+      location = entry.value();
+    else if (entry.key() == "offset")
+      where.offset = parse_byte_count(entry.value(), "offset", tensor, model_path_);
+    else if (entry.key() == "length")
+      where.length = parse_byte_count(entry.value(), "length", tensor, model_path_);
+  }
+  if (location.empty())
+    fail("initializer '", tensor.name(), "' in '", model_path_,
+         "' is stored externally but has no external_data 'location'");
+  where.path = join_path(directory_of(model_path_), location);
+  return where;
+}
+
+int64_t ExternalData::length(const TensorProto &tensor) {
+  Location where = locate(tensor);
+  if (where.length)
+    return *where.length;
+  int64_t element_bytes = onnx_type_bytes(tensor.data_type());
+  if (element_bytes == 0)
+    fail("initializer '", tensor.name(), "' in '", model_path_, "' holds ",
+         onnx_type_name(tensor.data_type()),
+         " data externally without a 'length'; its size is unknown");
+  int64_t count = 1;
+  for (int64_t dim : tensor.dims())
+    count *= dim;
+  return count * element_bytes;
+}
+
+void ExternalData::read(const TensorProto &tensor, void *dst) {
+  Location where = locate(tensor);
+  int64_t bytes = length(tensor);
+  auto found = files_.find(where.path);
+  if (found == files_.end()) {
+    try {
+      found = files_.emplace(where.path, File::open_read(where.path)).first;
+    } catch (const Error &error) {
+      fail("initializer '", tensor.name(), "' in '", model_path_, "' keeps its data in '",
+           where.path, "', which cannot be read (", error.what(), ")");
+    }
+  }
+  const File &file = found->second;
+  int64_t size = file.size();
+  if (where.offset + bytes > size)
+    fail("initializer '", tensor.name(), "' in '", model_path_, "': external data file '",
+         where.path, "' is truncated: the data is at bytes [", where.offset, ", ",
+         where.offset + bytes, ") but the file has ", size, " bytes");
+  file.read_at(where.offset, dst, bytes);
+}
+
+} // namespace cleave::rt

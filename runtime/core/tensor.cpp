@@ -1,0 +1,131 @@
+//===- tensor.cpp - sizes, shapes and element conversions ------------------===//
+#include "cleave/rt/tensor.h"
+
+#include "cleave/rt/check.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace cleave::rt {
+
+int64_t dtype_bytes(DType dtype) {
+  switch (dtype) {
+  case DType::f64:
+  case DType::i64:
+    return 8;
+  case DType::f32:
+  case DType::i32:
+    return 4;
+  case DType::f16:
+  case DType::bf16:
+    return 2;
+  case DType::i8:
+  case DType::i1:
+    return 1;
+  }
+  CLEAVE_CHECK(false, "unknown DType ", static_cast<int>(dtype));
+}
+
+const char *dtype_name(DType dtype) {
+  switch (dtype) {
+  case DType::f32: return "float32";
+  case DType::f64: return "float64";
+  case DType::f16: return "float16";
+  case DType::bf16: return "bfloat16";
+  case DType::i64: return "int64";
+  case DType::i32: return "int32";
+  case DType::i8: return "int8";
+  case DType::i1: return "bool";
+  }
+  CLEAVE_CHECK(false, "unknown DType ", static_cast<int>(dtype));
+}
+
+int64_t num_elements(const std::vector<int64_t> &shape) {
+  int64_t count = 1;
+  for (int64_t dim : shape)
+    count *= dim;
+  return count;
+}
+
+int64_t num_elements(const TensorSpec &spec) { return num_elements(shape_of(spec)); }
+
+int64_t byte_size(const TensorSpec &spec) { return num_elements(spec) * dtype_bytes(spec.dtype); }
+
+std::vector<int64_t> shape_of(const TensorSpec &spec) {
+  return std::vector<int64_t>(spec.shape, spec.shape + spec.rank);
+}
+
+std::string shape_string(const std::vector<int64_t> &shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+std::string shape_string(const TensorSpec &spec) { return shape_string(shape_of(spec)); }
+
+std::string type_string(const TensorSpec &spec) {
+  return dtype_name(spec.dtype) + shape_string(spec);
+}
+
+bool is_integer(DType dtype) {
+  return dtype == DType::i64 || dtype == DType::i32 || dtype == DType::i8 || dtype == DType::i1;
+}
+
+bool is_floating(DType dtype) { return !is_integer(dtype); }
+
+static uint32_t float_bits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  return bits;
+}
+
+static float bits_float(uint32_t bits) {
+  float value;
+  std::memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
+uint16_t float_to_half(float value) {
+  uint32_t bits = float_bits(value);
+  uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000);
+  uint32_t magnitude = bits & 0x7FFFFFFF;
+  if (magnitude >= 0x7F800000) // inf stays inf, NaN stays a (quiet) NaN
+    return sign | 0x7C00 | (magnitude > 0x7F800000 ? 0x200 : 0);
+  if (magnitude >= 0x477FF000) // 65520 and above round to inf
+    return sign | 0x7C00;
+  if (magnitude < 0x38800000) {
+    // Below the smallest normal half (2^-14): a subnormal, in units of 2^-24.
+    // Scaling by 2^24 is exact; nearbyint rounds half to even.
+    float units = std::nearbyint(bits_float(magnitude) * 16777216.0f);
+    return sign | static_cast<uint16_t>(units);
+  }
+  // Normal: rebias the exponent (127 -> 15) and round the mantissa from 23
+  // to 10 bits; a carry correctly bumps the exponent.
+  uint32_t rounded = magnitude + 0xFFF + ((magnitude >> 13) & 1);
+  return sign | static_cast<uint16_t>((rounded - 0x38000000) >> 13);
+}
+
+float half_to_float(uint16_t bits) {
+  uint32_t sign = static_cast<uint32_t>(bits & 0x8000) << 16;
+  uint32_t exponent = (bits >> 10) & 0x1F;
+  uint32_t mantissa = bits & 0x3FF;
+  if (exponent == 0) {
+    float magnitude = std::ldexp(static_cast<float>(mantissa), -24);
+    return sign ? -magnitude : magnitude;
+  }
+  if (exponent == 31)
+    return bits_float(sign | 0x7F800000 | (mantissa << 13));
+  return bits_float(sign | ((exponent + 112) << 23) | (mantissa << 13));
+}
+
+uint16_t float_to_bfloat16(float value) {
+  uint32_t bits = float_bits(value);
+  if ((bits & 0x7FFFFFFF) > 0x7F800000) // NaN: keep it a quiet NaN
+    return static_cast<uint16_t>((bits >> 16) | 0x40);
+  return static_cast<uint16_t>((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
+}
+
+float bfloat16_to_float(uint16_t bits) { return bits_float(static_cast<uint32_t>(bits) << 16); }
+
+} // namespace cleave::rt

@@ -1,0 +1,86 @@
+//===- loss.cpp - softmax cross-entropy and its gradient ------------------===//
+
+#include "cleave/rt/kernels.h"
+
+#include "check.h"
+#include "parallel.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace cleave::rt::cpu {
+namespace {
+
+struct LogSumExp {
+  float max;
+  float sum; // sum exp(x - max)
+};
+
+LogSumExp log_sum_exp(const float *row, int64_t classes) {
+  float max = -INFINITY;
+  for (int64_t v = 0; v < classes; ++v)
+    max = row[v] > max ? row[v] : max;
+  float sum = 0.0f;
+  for (int64_t v = 0; v < classes; ++v)
+    sum += std::exp(row[v] - max);
+  return {max, sum};
+}
+
+void check_sizes(int64_t rows, int64_t classes) {
+  KERNEL_CHECK(rows > 0 && classes > 0, "cross_entropy needs rows > 0 and classes > 0");
+}
+
+void flag_invalid(int32_t *invalid_flag) {
+  if (!invalid_flag)
+    return;
+#pragma omp atomic write
+  *invalid_flag = 1;
+}
+
+} // namespace
+
+void cross_entropy(const float *logits, const int64_t *labels, float *loss, int64_t rows,
+                   int64_t classes, int32_t *invalid_flag) {
+  check_sizes(rows, classes);
+  // Summed in double: a float sum over a large batch would lose the last
+  // digits that distinguish one step's loss from the next.
+  double total = 0.0;
+#pragma omp parallel for schedule(static) reduction(+ : total) if (worth_parallel(rows * classes))
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t label = labels[r];
+    if (label < 0 || label >= classes) {
+      flag_invalid(invalid_flag);
+      continue;
+    }
+    const float *row = logits + r * classes;
+    const LogSumExp lse = log_sum_exp(row, classes);
+    // (max - logit) first: both are large and close, their difference is
+    // exact, and the small log term then keeps its digits.
+    total += static_cast<double>((lse.max - row[label]) + std::log(lse.sum));
+  }
+  *loss = static_cast<float>(total / static_cast<double>(rows));
+}
+
+void cross_entropy_grad(const float *logits, const int64_t *labels, const float *dloss,
+                        float *dlogits, int64_t rows, int64_t classes, int32_t *invalid_flag) {
+  check_sizes(rows, classes);
+  const float scale = *dloss / static_cast<float>(rows);
+#pragma omp parallel for schedule(static) if (worth_parallel(rows * classes))
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t label = labels[r];
+    float *out = dlogits + r * classes;
+    if (label < 0 || label >= classes) {
+      flag_invalid(invalid_flag);
+      std::memset(out, 0, classes * sizeof(float));
+      continue;
+    }
+    const float *row = logits + r * classes;
+    const LogSumExp lse = log_sum_exp(row, classes);
+    const float probability_scale = scale / lse.sum;
+    for (int64_t v = 0; v < classes; ++v)
+      out[v] = std::exp(row[v] - lse.max) * probability_scale;
+    out[label] -= scale;
+  }
+}
+
+} // namespace cleave::rt::cpu

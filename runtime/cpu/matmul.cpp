@@ -1,0 +1,54 @@
+//===- matmul.cpp - batched sgemm -----------------------------------------===//
+
+#include "cleave/rt/kernels.h"
+
+#include "check.h"
+#include "parallel.h"
+
+#include <cblas.h>
+
+namespace cleave::rt::cpu {
+
+// OpenBLAS 0.3 runs an sgemm with m*n*k below 4 * 65536 on the calling
+// thread alone (GEMM_MULTITHREAD_THRESHOLD * SMP_THRESHOLD_MIN in
+// interface/gemm.c). Such small products gain from spreading the batch over
+// OpenMP threads instead; larger ones are left to OpenBLAS's own threads,
+// since nesting both would oversubscribe the cores.
+constexpr int64_t kSingleThreadedGemmVolume = 4 * 65536;
+
+void matmul(const float *a, const float *b, float *c, int64_t batch, int64_t m, int64_t n,
+            int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
+            int64_t batch_stride_b, bool accumulate) {
+  KERNEL_CHECK(batch >= 0 && m >= 0 && n >= 0 && k >= 0, "negative matmul size");
+  KERNEL_CHECK(batch_stride_a >= 0 && batch_stride_b >= 0, "negative batch stride");
+  if (batch == 0 || m == 0 || n == 0)
+    return;
+  if (k == 0) {
+    // BLAS would scale C by beta; spell the empty sum out instead so that
+    // an uninitialised C cannot leak NaN through 0 * NaN.
+    if (!accumulate)
+      for (int64_t i = 0; i < batch * m * n; ++i)
+        c[i] = 0.0f;
+    return;
+  }
+  KERNEL_CHECK(m <= INT32_MAX && n <= INT32_MAX && k <= INT32_MAX, "matrix too large for BLAS");
+  const int lda = static_cast<int>(transpose_a ? m : k);
+  const int ldb = static_cast<int>(transpose_b ? k : n);
+  const float beta = accumulate ? 1.0f : 0.0f;
+  auto multiply = [&](int64_t entry) {
+    cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,
+                transpose_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
+                static_cast<int>(k), 1.0f, a + entry * batch_stride_a, lda,
+                b + entry * batch_stride_b, ldb, beta, c + entry * m * n, static_cast<int>(n));
+  };
+  if (batch > 1 && m * n * k <= kSingleThreadedGemmVolume) {
+#pragma omp parallel for schedule(static) if (worth_parallel(batch * m * n * k))
+    for (int64_t entry = 0; entry < batch; ++entry)
+      multiply(entry);
+  } else {
+    for (int64_t entry = 0; entry < batch; ++entry)
+      multiply(entry);
+  }
+}
+
+} // namespace cleave::rt::cpu

@@ -1,0 +1,237 @@
+//===- reduce.cpp - sum/mean/max/min/prod over a set of axes --------------===//
+//
+// After dropping size-1 dimensions and merging neighbours that are both kept
+// or both reduced, the innermost dimension is either
+//   - reduced: each output element folds contiguous runs of the input
+//     (softmax-like row reductions), one output per work item; or
+//   - kept: each output row of that dimension accumulates whole input rows
+//     elementwise (bias-gradient-like column reductions), vectorised, with
+//     the rows cut into column blocks so that even one output row spreads
+//     over the threads.
+//
+//===----------------------------------------------------------------------===//
+
+#include "cleave/rt/kernels.h"
+
+#include "check.h"
+#include "parallel.h"
+#include "shape.h"
+
+#include <algorithm>
+#include <limits>
+#include <type_traits>
+
+namespace cleave::rt::cpu {
+namespace {
+
+// Column block of the kept-innermost case: big enough to stream, small
+// enough that a single output row still gives every thread a block.
+constexpr int64_t kColumnBlock = 1024;
+
+template <typename T> struct SumOp {
+  static T identity() { return T(0); }
+  static T combine(T acc, T value) { return acc + value; }
+};
+template <typename T> struct ProdOp {
+  static T identity() { return T(1); }
+  static T combine(T acc, T value) { return acc * value; }
+};
+// `value != value` is the NaN test: once acc is NaN no comparison replaces
+// it, so NaN propagates as it does in PyTorch.
+template <typename T> struct MaxOp {
+  static T identity() {
+    return std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
+                                                : std::numeric_limits<T>::lowest();
+  }
+  static T combine(T acc, T value) { return (value > acc || value != value) ? value : acc; }
+};
+template <typename T> struct MinOp {
+  static T identity() {
+    return std::numeric_limits<T>::has_infinity ? std::numeric_limits<T>::infinity()
+                                                : std::numeric_limits<T>::max();
+  }
+  static T combine(T acc, T value) { return (value < acc || value != value) ? value : acc; }
+};
+
+/// Folds n contiguous values into acc. Sums and products let the compiler
+/// reorder (vectorise) the fold; max/min keep their NaN-aware scalar loop.
+template <typename T, typename Op> T fold_run(const T *values, int64_t n, T acc) {
+  if constexpr (std::is_same_v<Op, SumOp<T>>) {
+#pragma omp simd reduction(+ : acc)
+    for (int64_t i = 0; i < n; ++i)
+      acc += values[i];
+  } else if constexpr (std::is_same_v<Op, ProdOp<T>>) {
+#pragma omp simd reduction(* : acc)
+    for (int64_t i = 0; i < n; ++i)
+      acc *= values[i];
+  } else {
+    for (int64_t i = 0; i < n; ++i)
+      acc = Op::combine(acc, values[i]);
+  }
+  return acc;
+}
+
+/// The simplified problem: kept and reduced dimensions with their input
+/// strides, in the input's order within each group.
+struct ReducePlan {
+  StridedShape kept;
+  StridedShape reduced;
+  bool innermost_reduced = false;
+};
+
+ReducePlan plan_reduction(int64_t rank, const int64_t *shape, const int64_t *axes,
+                          int64_t num_axes) {
+  KERNEL_CHECK(rank >= 0 && rank <= kMaxRank, "reduce rank out of range");
+  KERNEL_CHECK(num_axes >= 0 && num_axes <= rank, "too many reduce axes");
+  bool is_reduced[kMaxRank] = {};
+  for (int64_t i = 0; i < num_axes; ++i) {
+    KERNEL_CHECK(axes[i] >= 0 && axes[i] < rank, "reduce axis out of range");
+    KERNEL_CHECK(i == 0 || axes[i] > axes[i - 1], "reduce axes must be sorted and unique");
+    is_reduced[axes[i]] = true;
+  }
+  int64_t strides[kMaxRank];
+  contiguous_strides(shape, rank, strides);
+
+  ReducePlan plan;
+  bool last_reduced = false;
+  bool any = false;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (shape[d] == 1)
+      continue;
+    StridedShape &group = is_reduced[d] ? plan.reduced : plan.kept;
+    if (any && last_reduced == is_reduced[d]) {
+      // Same group as the previous surviving dimension, and contiguous with
+      // it (the dimensions between were size 1): merge.
+      group.sizes[group.rank - 1] *= shape[d];
+      group.strides[group.rank - 1] = strides[d];
+    } else {
+      group.push(shape[d], strides[d]);
+    }
+    last_reduced = is_reduced[d];
+    any = true;
+  }
+  plan.innermost_reduced = any && last_reduced;
+  return plan;
+}
+
+template <typename T, typename Op>
+void reduce_innermost_reduced(const T *input, T *output, const ReducePlan &plan,
+                              int64_t output_count) {
+  // The last reduced dimension is a contiguous run; the others walk around it.
+  StridedShape outer_reduced = plan.reduced;
+  const int64_t run = outer_reduced.sizes[--outer_reduced.rank];
+  const int64_t runs = product(outer_reduced.sizes, outer_reduced.rank);
+#pragma omp parallel for schedule(static) if (worth_parallel(output_count * runs * run))
+  for (int64_t out = 0; out < output_count; ++out) {
+    const T *base = input + plan.kept.offset_of(out);
+    T acc = Op::identity();
+    Odometer position(outer_reduced, 0);
+    for (int64_t r = 0; r < runs; ++r, position.next())
+      acc = fold_run<T, Op>(base + position.offset(), run, acc);
+    output[out] = acc;
+  }
+}
+
+template <typename T, typename Op>
+void reduce_innermost_kept(const T *input, T *output, const ReducePlan &plan) {
+  StridedShape outer_kept = plan.kept;
+  const int64_t row = outer_kept.sizes[--outer_kept.rank];
+  const int64_t rows = product(outer_kept.sizes, outer_kept.rank);
+  const int64_t blocks_per_row = (row + kColumnBlock - 1) / kColumnBlock;
+  const int64_t reduced_count = product(plan.reduced.sizes, plan.reduced.rank);
+#pragma omp parallel for schedule(static) if (worth_parallel(rows * row * reduced_count))
+  for (int64_t item = 0; item < rows * blocks_per_row; ++item) {
+    const int64_t out_row = item / blocks_per_row;
+    const int64_t begin = (item % blocks_per_row) * kColumnBlock;
+    const int64_t width = std::min(kColumnBlock, row - begin);
+    const T *base = input + outer_kept.offset_of(out_row) + begin;
+    T *out = output + out_row * row + begin;
+    for (int64_t i = 0; i < width; ++i)
+      out[i] = Op::identity();
+    Odometer position(plan.reduced, 0);
+    for (int64_t r = 0; r < reduced_count; ++r, position.next()) {
+      const T *in = base + position.offset();
+#pragma omp simd
+      for (int64_t i = 0; i < width; ++i)
+        out[i] = Op::combine(out[i], in[i]);
+    }
+  }
+}
+
+template <typename T, typename Op>
+void reduce_with(const T *input, T *output, const ReducePlan &plan, int64_t output_count) {
+  if (plan.innermost_reduced)
+    reduce_innermost_reduced<T, Op>(input, output, plan, output_count);
+  else
+    reduce_innermost_kept<T, Op>(input, output, plan);
+}
+
+template <typename T> T identity_of(ReduceKind kind) {
+  switch (kind) {
+  case ReduceKind::max:
+    return MaxOp<T>::identity();
+  case ReduceKind::min:
+    return MinOp<T>::identity();
+  case ReduceKind::prod:
+    return ProdOp<T>::identity();
+  case ReduceKind::mean:
+    // The mean of nothing: 0/0.
+    return std::numeric_limits<T>::has_quiet_NaN ? std::numeric_limits<T>::quiet_NaN() : T(0);
+  case ReduceKind::sum:
+    break;
+  }
+  return T(0);
+}
+
+template <typename T>
+void reduce_typed(const T *input, T *output, int64_t rank, const int64_t *shape,
+                  const int64_t *axes, int64_t num_axes, ReduceKind kind) {
+  ReducePlan plan = plan_reduction(rank, shape, axes, num_axes);
+  const int64_t output_count = product(plan.kept.sizes, plan.kept.rank);
+  const int64_t reduced_count = product(plan.reduced.sizes, plan.reduced.rank);
+  if (output_count == 0)
+    return;
+  if (reduced_count == 0) {
+    // An empty reduced dimension: the input has no elements to read.
+    for (int64_t i = 0; i < output_count; ++i)
+      output[i] = identity_of<T>(kind);
+    return;
+  }
+  if (plan.kept.rank == 0 && plan.reduced.rank == 0)
+    plan.kept.push(1, 1); // a single element: the kept path copies it
+  switch (kind) {
+  case ReduceKind::sum:
+  case ReduceKind::mean:
+    reduce_with<T, SumOp<T>>(input, output, plan, output_count);
+    break;
+  case ReduceKind::max:
+    reduce_with<T, MaxOp<T>>(input, output, plan, output_count);
+    break;
+  case ReduceKind::min:
+    reduce_with<T, MinOp<T>>(input, output, plan, output_count);
+    break;
+  case ReduceKind::prod:
+    reduce_with<T, ProdOp<T>>(input, output, plan, output_count);
+    break;
+  }
+  if (kind == ReduceKind::mean) {
+    const T count = static_cast<T>(reduced_count);
+#pragma omp parallel for simd schedule(static) if (worth_parallel(output_count))
+    for (int64_t i = 0; i < output_count; ++i)
+      output[i] /= count;
+  }
+}
+
+} // namespace
+
+void reduce(const float *input, float *output, int64_t rank, const int64_t *shape,
+            const int64_t *axes, int64_t num_axes, ReduceKind kind) {
+  reduce_typed(input, output, rank, shape, axes, num_axes, kind);
+}
+
+void reduce(const int64_t *input, int64_t *output, int64_t rank, const int64_t *shape,
+            const int64_t *axes, int64_t num_axes, ReduceKind kind) {
+  reduce_typed(input, output, rank, shape, axes, num_axes, kind);
+}
+
+} // namespace cleave::rt::cpu

@@ -1,0 +1,102 @@
+//===- softmax.cpp - softmax, log-softmax and their gradients -------------===//
+//
+// Every kernel handles one "line" (the n elements (o, 0..n, i), `inner`
+// apart) per work item; with inner == 1, the usual last-axis case, lines are
+// contiguous rows.
+//
+//===----------------------------------------------------------------------===//
+
+#include "cleave/rt/kernels.h"
+
+#include "check.h"
+#include "parallel.h"
+
+#include <cmath>
+
+namespace cleave::rt::cpu {
+namespace {
+
+void check_sizes(int64_t outer, int64_t n, int64_t inner) {
+  KERNEL_CHECK(outer >= 0 && n >= 0 && inner >= 0, "negative softmax size");
+}
+
+/// Calls line(offset of the line's first element, stride) for every line.
+template <typename Line> void for_each_line(int64_t outer, int64_t n, int64_t inner, Line line) {
+#pragma omp parallel for schedule(static) if (worth_parallel(outer * n * inner))
+  for (int64_t l = 0; l < outer * inner; ++l)
+    line((l / inner) * n * inner + l % inner, inner);
+}
+
+/// The largest element. A NaN is skipped here, but exp(NaN - max) still
+/// turns the line's sum, and so all of its outputs, into NaN.
+float line_max(const float *x, int64_t n, int64_t stride) {
+  float max = -INFINITY;
+  for (int64_t j = 0; j < n; ++j)
+    max = x[j * stride] > max ? x[j * stride] : max;
+  return max;
+}
+
+} // namespace
+
+void softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inner) {
+  check_sizes(outer, n, inner);
+  for_each_line(outer, n, inner, [=](int64_t start, int64_t stride) {
+    const float *in = x + start;
+    float *out = y + start;
+    // Subtracting the max keeps exp() finite; it cancels in the ratio.
+    const float max = line_max(in, n, stride);
+    float sum = 0.0f;
+    for (int64_t j = 0; j < n; ++j) {
+      out[j * stride] = std::exp(in[j * stride] - max);
+      sum += out[j * stride];
+    }
+    const float inverse = 1.0f / sum;
+    for (int64_t j = 0; j < n; ++j)
+      out[j * stride] *= inverse;
+  });
+}
+
+void log_softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inner) {
+  check_sizes(outer, n, inner);
+  for_each_line(outer, n, inner, [=](int64_t start, int64_t stride) {
+    const float *in = x + start;
+    float *out = y + start;
+    const float max = line_max(in, n, stride);
+    float sum = 0.0f;
+    for (int64_t j = 0; j < n; ++j)
+      sum += std::exp(in[j * stride] - max);
+    const float log_normaliser = max + std::log(sum);
+    for (int64_t j = 0; j < n; ++j)
+      out[j * stride] = in[j * stride] - log_normaliser;
+  });
+}
+
+void softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int64_t n,
+                  int64_t inner) {
+  check_sizes(outer, n, inner);
+  for_each_line(outer, n, inner, [=](int64_t start, int64_t stride) {
+    float dot = 0.0f;
+    for (int64_t j = 0; j < n; ++j)
+      dot += dy[start + j * stride] * y[start + j * stride];
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t at = start + j * stride;
+      dx[at] = y[at] * (dy[at] - dot);
+    }
+  });
+}
+
+void log_softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int64_t n,
+                      int64_t inner) {
+  check_sizes(outer, n, inner);
+  for_each_line(outer, n, inner, [=](int64_t start, int64_t stride) {
+    float sum = 0.0f;
+    for (int64_t j = 0; j < n; ++j)
+      sum += dy[start + j * stride];
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t at = start + j * stride;
+      dx[at] = dy[at] - std::exp(y[at]) * sum;
+    }
+  });
+}
+
+} // namespace cleave::rt::cpu

@@ -1,0 +1,75 @@
+//===- driver.h - the training driver behind run_training ------------------===//
+//
+// run_training (model.h) = parse_command_line + train on the CPU target.
+// The pieces are public so that tests drive them without a process, and so
+// that a non-CPU target calls run_training with its own DeviceMemory.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CLEAVE_RT_DRIVER_H
+#define CLEAVE_RT_DRIVER_H
+
+#include "cleave/rt/check.h"
+#include "cleave/rt/data.h"
+#include "cleave/rt/device_memory.h"
+#include "cleave/rt/model.h"
+#include "cleave/rt/weights.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cleave::rt {
+
+/// Everything the command line decides. Defaults come from the model's
+/// TrainDefaults (default_config).
+struct TrainConfig {
+  std::vector<DataBinding> data;  // --data NAME=FILE.npy, one per data input
+  std::string tokens;             // --tokens FILE: token stream for [B, T] id/label inputs
+  int64_t steps = 0;              // --steps: train up to this step number (required)
+  uint64_t seed = 0;              // --seed: shuffling and --init random
+  float lr = 0;                   // --lr: peak learning rate
+  LrSchedule schedule = LrSchedule::constant; // --schedule constant|cosine
+  int64_t warmup_steps = 0;       // --warmup: linear warmup steps
+  float min_lr = 0;               // --min-lr: where the cosine schedule ends
+  std::string checkpoint_dir;     // --checkpoint-dir: where checkpoints go ("" = none)
+  int64_t checkpoint_every = 0;   // --checkpoint-every: steps between checkpoints (0 = at the end only)
+  bool resume = false;            // --resume was given
+  std::string resume_path;        // --resume PATH; "" = --checkpoint-dir's latest
+  std::string metrics_path;       // --metrics: JSON lines, one per step ("" = none)
+  std::string save_onnx;          // --save-onnx: trained model as ONNX ("" = none)
+  WeightInit init = WeightInit::onnx; // --init onnx|random
+  bool shuffle = false;           // --shuffle: new sample order every epoch
+  int64_t log_every = 10;         // --log-every: progress line period (0 = quiet)
+  int threads = 0;                // --threads: OpenMP/OpenBLAS threads (0 = their default)
+};
+
+/// A command-line mistake (run_training exits 2 for these, 1 for others).
+class UsageError : public Error {
+public:
+  using Error::Error;
+};
+
+TrainConfig default_config(const ModelInfo &model);
+
+/// Parses argv (argv[0] is the program). Returns nullopt after printing
+/// --help to stdout; throws UsageError for a bad command line.
+std::optional<TrainConfig> parse_command_line(int argc, char **argv, const ModelInfo &model);
+
+/// Trains as `config` says: loads the data, initial weights or a
+/// checkpoint, runs the steps, writes metrics, checkpoints and the ONNX
+/// export. Progress goes to `log`. Throws Error for anything the user can
+/// fix, including a loss that becomes NaN or infinite.
+void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
+           DeviceMemory &memory, std::FILE *log = stdout);
+
+/// run_training with the memory of a given target: prints
+/// "<program>: error: <message>" on failure. Returns 0 on success (and
+/// after --help), 2 for a bad command line, 1 for any other error.
+int run_training(int argc, char **argv, const ModelInfo &model, StepFunction step,
+                 DeviceMemory &memory);
+
+} // namespace cleave::rt
+
+#endif // CLEAVE_RT_DRIVER_H
