@@ -27,12 +27,15 @@ import common  # noqa: E402
 
 
 def build_model(classes):
+    # No conv bias before BatchNorm (as in ResNet): BatchNorm subtracts any
+    # per-channel shift, so such a bias gets an exactly-zero gradient that
+    # adaptive optimizers turn into steps driven by rounding noise.
     model = nn.Sequential(
-        nn.Conv2d(3, 8, 3, padding=1),
+        nn.Conv2d(3, 8, 3, padding=1, bias=False),
         nn.BatchNorm2d(8),
         nn.ReLU(),
         nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3, padding=1),
+        nn.Conv2d(8, 16, 3, padding=1, bias=False),
         nn.BatchNorm2d(16),
         nn.ReLU(),
         nn.MaxPool2d(2),

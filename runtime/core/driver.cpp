@@ -4,12 +4,12 @@
 //  1. check the ModelInfo the code generator wrote;
 //  2. open and verify the checkpoint to resume from, if any, then bind the
 //     data (both before anything heavy, so a mistake fails fast);
-//  3. allocate parameters, optimizer state, one batch per input, the loss
-//     and the workspace in the target's memory;
+//  3. allocate parameters, optimizer state, one batch per input and the
+//     workspace in the target's memory;
 //  4. fill parameters from the checkpoint, the ONNX file or --init random
 //     (optimizer state starts zero, as DeviceMemory::alloc returns it);
-//  5. per step: schedule scalars, next batch, step(), loss read-back and
-//     check, metrics, progress, periodic checkpoint;
+//  5. per step: schedule scalars, next batch, step(), loss and index
+//     checks, metrics, progress, periodic checkpoint;
 //  6. final checkpoint and ONNX export.
 // A resumed run restores the step counter and the data position; shuffle
 // orders and the schedule are pure functions of (seed, epoch) and step, so
@@ -80,7 +80,7 @@ std::string model_name(const ModelInfo &model) {
 /// The model's tensors in one place, allocated in the target's memory.
 struct ModelState {
   std::vector<DeviceBuffer> params, opt_state, inputs;
-  DeviceBuffer loss, workspace;
+  DeviceBuffer workspace;
   std::vector<void *> param_ptrs, opt_state_ptrs;
   std::vector<const void *> input_ptrs;
 
@@ -91,7 +91,6 @@ struct ModelState {
       opt_state.emplace_back(memory, byte_size(model.opt_state[i]));
     for (int32_t i = 0; i < model.num_inputs; ++i)
       inputs.emplace_back(memory, byte_size(model.inputs[i]));
-    loss = DeviceBuffer(memory, sizeof(float));
     workspace = DeviceBuffer(memory, model.workspace_bytes);
     for (DeviceBuffer &buffer : params)
       param_ptrs.push_back(buffer.data());
@@ -287,17 +286,19 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
     metrics.emplace(config.metrics_path, start_step);
   ProgressPrinter progress(start_step + 1, config.steps, config.log_every,
                            batches.source().tokens_per_sample() > 0, log);
+  // The loss and the index flag are host memory on every target: the step
+  // copies its loss out itself (a CUDA step with a cudaMemcpy that also
+  // waits for the step's kernels).
+  float loss = 0;
   int32_t invalid_index = 0;
   StepBuffers buffers{state.param_ptrs.data(), state.opt_state_ptrs.data(),
-                      state.input_ptrs.data(), static_cast<float *>(state.loss.data()),
-                      state.workspace.data(), &invalid_index};
+                      state.input_ptrs.data(), &loss, state.workspace.data(), &invalid_index};
   int64_t samples_per_step = model.defaults.batch_size;
   int64_t tokens_per_step = samples_per_step * batches.source().tokens_per_sample();
 
   if (start_step >= config.steps && verbose)
     std::fprintf(log, "the checkpoint is at step %lld, --steps is %lld: nothing to train\n",
                  static_cast<long long>(start_step), static_cast<long long>(config.steps));
-  float loss = 0;
   int64_t last_checkpoint = start_step;
   auto run_start = std::chrono::steady_clock::now();
   for (int64_t step_number = start_step + 1; step_number <= config.steps; ++step_number) {
@@ -310,7 +311,6 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
         memory.copy_to_device(state.inputs[static_cast<size_t>(i)].data(),
                               batch_ptrs[static_cast<size_t>(i)], byte_size(model.inputs[i]));
     step(scalars, buffers);
-    memory.copy_to_host(&loss, state.loss.data(), sizeof loss);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin)
                     .count();
     if (invalid_index)
@@ -381,17 +381,6 @@ int run_training(int argc, char **argv, const ModelInfo &model, StepFunction ste
     report(error.what());
     return 1;
   }
-}
-
-int run_training(int argc, char **argv, const ModelInfo &model, StepFunction step) {
-  if (model.target && std::string(model.target) != "cpu") {
-    std::fprintf(stderr,
-                 "%s: error: the model was compiled for target '%s', but this executable "
-                 "links only the CPU runtime\n",
-                 argc > 0 && argv[0] ? argv[0] : "train", model.target);
-    return 1;
-  }
-  return run_training(argc, argv, model, step, host_memory());
 }
 
 } // namespace cleave::rt

@@ -162,7 +162,7 @@ TEST_CASE_METHOD(Fixture, "committed models import with their parameters named",
     unsigned buffers;
   };
   for (Case model : {Case{"mlp.onnx", 6, 0}, Case{"gpt_toy.onnx", 28, 0},
-                     Case{"cnn.onnx", 14, 4}}) {
+                     Case{"cnn.onnx", 12, 4}}) {
     INFO(model.file);
     auto module =
         importOnnxFile(std::string(CLEAVE_MODELS_DIR) + "/" + model.file, ImportOptions(), context);

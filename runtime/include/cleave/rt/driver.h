@@ -1,8 +1,14 @@
 //===- driver.h - the training driver behind run_training ------------------===//
 //
-// run_training (model.h) = parse_command_line + train on the CPU target.
+// run_training (model.h) = parse_command_line + train with host memory.
 // The pieces are public so that tests drive them without a process, and so
-// that a non-CPU target calls run_training with its own DeviceMemory.
+// that another target plugs in its memory: a CUDA runtime library defines
+// its own run_training(argc, argv, model, step) that calls the overload
+// below with its DeviceMemory; linked before cleave_rt_core, its definition
+// is the one generated programs get (run_training.cpp explains).
+//
+// Both targets hand the step host pointers for StepBuffers::loss and
+// StepBuffers::invalid_index; everything else is in the target's memory.
 //
 //===----------------------------------------------------------------------===//
 #ifndef CLEAVE_RT_DRIVER_H

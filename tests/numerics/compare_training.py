@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+"""Train a committed model with Cleave and with PyTorch; require the same numbers.
+
+PyTorch (Debian's python3-torch) is the oracle. Both sides start from the
+ONNX file's initializers, see the same batches in the same order (rows
+i*B .. i*B+B-1 of the data, wrapping around) and use the same optimizer
+settings. Per-step losses and every final parameter (and BatchNorm running
+statistic) must agree to a relative error of --tolerance (default 1e-4).
+
+    /usr/bin/python3 tests/numerics/compare_training.py --model gpt_toy \
+        --optimizer adamw --cleavec build/bin/cleavec --workdir /tmp/cmp
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import torch
+import torch.nn.functional as F
+from onnx import numpy_helper
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "models"))
+import gen_cnn  # noqa: E402
+import gen_gpt  # noqa: E402
+import gen_mlp  # noqa: E402
+
+# Each committed model: its file, how to build the same network in
+# PyTorch, and the data to train it on (inputs by ONNX name plus labels).
+MODELS = {
+    "mlp": ("mlp.onnx", lambda: gen_mlp.build_model(32, [64, 64], 10)),
+    "gpt_toy": ("gpt_toy.onnx", lambda: gen_gpt.GPT(gen_gpt.PRESETS["toy"].config)),
+    "gpt_toy_op13": ("gpt_toy_op13.onnx", lambda: gen_gpt.GPT(gen_gpt.PRESETS["toy"].config)),
+    "cnn": ("cnn.onnx", lambda: gen_cnn.build_model(10)),
+}
+
+OPTIMIZERS = {
+    # name: (cleavec flags, torch optimizer factory)
+    # AdamW with eps 1e-6 rather than 1e-8: attention's key bias has an exact
+    # gradient of zero (softmax ignores a shift shared by all keys), so both
+    # implementations only see rounding noise of ~1e-9 there, which an eps
+    # of 1e-8 would amplify into lr-sized steps of random sign. That would
+    # compare two noise sources, not two implementations.
+    "adamw": (["--optimizer", "adamw", "--lr", "3e-3", "--weight-decay", "0.1", "--eps", "1e-6"],
+              lambda params: torch.optim.AdamW(params, lr=3e-3, weight_decay=0.1, eps=1e-6)),
+    "sgd": (["--optimizer", "sgd", "--lr", "0.01", "--momentum", "0.9", "--weight-decay", "0.01"],
+            lambda params: torch.optim.SGD(params, lr=0.01, momentum=0.9, weight_decay=0.01)),
+}
+
+
+def input_specs(model_path):
+    graph = onnx.load(model_path, load_external_data=False).graph
+    initializers = {t.name for t in graph.initializer}
+    specs = []
+    for value in graph.input:
+        if value.name in initializers:
+            continue
+        tensor = value.type.tensor_type
+        specs.append((value.name, [d.dim_value for d in tensor.shape.dim], tensor.elem_type))
+    return specs
+
+
+def make_data(model_name, model_path, batches, rng):
+    """Inputs by name plus 'y' labels, `batches` batches long."""
+    data = {}
+    specs = input_specs(model_path)
+    for name, shape, elem_type in specs:
+        rows = [shape[0] * batches] + shape[1:]
+        if elem_type == onnx.TensorProto.INT64:
+            vocab = gen_gpt.PRESETS["toy"].config.vocab
+            data[name] = rng.integers(0, vocab, size=rows, dtype=np.int64)
+        else:
+            data[name] = rng.standard_normal(rows).astype(np.float32)
+    first = specs[0]
+    if model_name.startswith("gpt"):
+        vocab = gen_gpt.PRESETS["toy"].config.vocab
+        data["y"] = rng.integers(0, vocab, size=[first[1][0] * batches] + first[1][1:], dtype=np.int64)
+    else:
+        data["y"] = rng.integers(0, 10, size=[first[1][0] * batches], dtype=np.int64)
+    return data, first[1][0]
+
+
+def train_reference(model_name, model_path, optimizer, data, batch, steps):
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    model = MODELS[model_name][1]()
+    initial = {t.name: numpy_helper.to_array(t)
+               for t in onnx.load(model_path).graph.initializer}
+    state = model.state_dict()
+    for name in state:
+        if name in initial:
+            state[name] = torch.tensor(initial[name])
+    model.load_state_dict(state)
+    model.train()
+    opt = OPTIMIZERS[optimizer][1](model.parameters())
+    inputs = [name for name in data if name != "y"]
+    rows = len(data["y"])
+    losses = []
+    for step in range(steps):
+        start = (step * batch) % rows
+        args = [torch.tensor(data[name][start:start + batch]) for name in inputs]
+        labels = torch.tensor(data["y"][start:start + batch])
+        logits = model(*args)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses, {k: v.detach().numpy() for k, v in model.state_dict().items()}
+
+
+def relative_error(a, b):
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    return np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-12)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", choices=sorted(MODELS), required=True)
+    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), required=True)
+    parser.add_argument("--cleavec", required=True)
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--tolerance", type=float, default=1e-4)
+    args = parser.parse_args()
+
+    os.makedirs(args.workdir, exist_ok=True)
+    model_path = os.path.join(ROOT, "models", "onnx", MODELS[args.model][0])
+    rng = np.random.default_rng(1234)
+    batches = 4
+    data, batch = make_data(args.model, model_path, batches, rng)
+    data_flags = []
+    for name, array in data.items():
+        path = os.path.join(args.workdir, name + ".npy")
+        np.save(path, array)
+        data_flags.append(f"{name}={path}")
+
+    exe = os.path.join(args.workdir, "train")
+    subprocess.run([args.cleavec, model_path, "--target", "cpu", "--loss", "cross_entropy",
+                    "--labels", "y", *OPTIMIZERS[args.optimizer][0], "-o", exe], check=True)
+    metrics = os.path.join(args.workdir, "metrics.jsonl")
+    trained = os.path.join(args.workdir, "trained.onnx")
+    subprocess.run([exe, "--data", ",".join(data_flags), "--steps", str(args.steps),
+                    "--metrics", metrics, "--save-onnx", trained, "--log-every", "0"], check=True)
+    ours = [json.loads(line)["loss"] for line in open(metrics)]
+    cleave_weights = {t.name: numpy_helper.to_array(t) for t in onnx.load(trained).graph.initializer}
+
+    losses, weights = train_reference(args.model, model_path, args.optimizer, data, batch, args.steps)
+
+    failures = 0
+    print(f"{args.model} / {args.optimizer}: {args.steps} steps")
+    print(" step   pytorch       cleave        rel.err")
+    for step, (theirs, mine) in enumerate(zip(losses, ours), start=1):
+        error = abs(mine - theirs) / abs(theirs)
+        bad = error > args.tolerance
+        failures += bad
+        print(f" {step:4d}  {theirs:.8f}  {mine:.8f}  {error:.2e}{'  <-- too far' if bad else ''}")
+    if len(ours) != args.steps:
+        print(f"Cleave reported {len(ours)} steps, expected {args.steps}")
+        failures += 1
+    worst = ("", 0.0)
+    for name, value in cleave_weights.items():
+        if name not in weights:
+            continue
+        error = relative_error(value, weights[name])
+        worst = max(worst, (name, error), key=lambda item: item[1])
+        if error > args.tolerance:
+            print(f" weight {name}: relative L2 error {error:.2e}  <-- too far")
+            failures += 1
+    compared = sum(1 for name in cleave_weights if name in weights)
+    print(f" final weights: {compared} tensors, worst relative L2 error {worst[1]:.2e} ({worst[0]})")
+    print(f"numerics: {args.steps + compared - failures} passed, {failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
