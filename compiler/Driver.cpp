@@ -62,7 +62,7 @@ static void appendFlags(std::vector<std::string> &args, llvm::StringRef flags) {
 
 llvm::Error mlir::cleave::compileExecutable(const std::string &source, codegen::Target target,
                                             const std::string &output,
-                                            const Toolchain &toolchain) {
+                                            const Toolchain &toolchain, bool sharedLibrary) {
   bool cuda = target == codegen::Target::cuda;
   llvm::SmallString<128> sourcePath, logPath;
   if (auto error = llvm::sys::fs::createTemporaryFile("cleave-train", cuda ? "cu" : "cpp",
@@ -85,6 +85,10 @@ llvm::Error mlir::cleave::compileExecutable(const std::string &source, codegen::
   std::vector<std::string> args = {*program, "-O2", "-std=c++17", "-o", output,
                                    std::string(sourcePath), "-I" + toolchain.runtimeInclude,
                                    "-L" + toolchain.runtimeLibraryDir};
+  if (sharedLibrary) {
+    args.push_back("-shared");
+    args.push_back(cuda ? "-Xcompiler=-fPIC" : "-fPIC");
+  }
   if (cuda) {
     llvm::SmallVector<llvm::StringRef> archs;
     llvm::StringRef(toolchain.cudaArchitectures).split(archs, ';');

@@ -43,9 +43,11 @@ struct Toolchain {
 Toolchain getBuiltInToolchain();
 
 /// Compiles generated `source` (C++ for cpu, CUDA C++ for cuda) into the
-/// executable `output`. The compiler's output is returned in the error.
+/// executable `output`, or a shared library when `sharedLibrary` (source
+/// generated without main()). The compiler's output is returned in the error.
 llvm::Error compileExecutable(const std::string &source, codegen::Target target,
-                              const std::string &output, const Toolchain &toolchain);
+                              const std::string &output, const Toolchain &toolchain,
+                              bool sharedLibrary = false);
 
 } // namespace mlir::cleave
 

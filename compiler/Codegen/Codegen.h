@@ -36,6 +36,10 @@ struct CodegenOptions {
   TrainSettings train;
   /// The ONNX file the executable loads its initial weights from.
   std::string modelPath;
+  /// Emit main() (an executable). Without it the source exports
+  /// `cleave_model_info()` and `cleave_train_step()` with C linkage, for a
+  /// shared library that a host program (or a test) drives itself.
+  bool emitMain = true;
 };
 
 /// What the memory plan decided, for reports (cleavec prints it).

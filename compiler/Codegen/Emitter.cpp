@@ -900,8 +900,7 @@ LogicalResult Emitter::emitModelTable() {
       break;
     }
   const TrainSettings &train = options.train;
-  os << "\n} // namespace\n\n";
-  os << "int main(int argc, char **argv) {\n";
+  os << "\ncleave::rt::ModelInfo makeModelInfo() {\n";
   std::string scratch = "int64_t(0)";
   for (const std::string &expression : scratchExpressions)
     scratch = "std::max<int64_t>(" + scratch + ", " + expression + ")";
@@ -919,7 +918,17 @@ LogicalResult Emitter::emitModelTable() {
                       floatLiteral(train.clipGradNorm, true), train.schedule, train.warmupSteps,
                       batch);
   os << "  model.target = " << (cuda ? "\"cuda\"" : "\"cpu\"") << ";\n";
-  os << "  return cleave::rt::run_training(argc, argv, model, train_step);\n}\n";
+  os << "  return model;\n}\n\n} // namespace\n\n";
+  if (options.emitMain) {
+    os << "int main(int argc, char **argv) {\n";
+    os << "  return cleave::rt::run_training(argc, argv, makeModelInfo(), train_step);\n}\n";
+  } else {
+    os << "extern \"C\" const cleave::rt::ModelInfo *cleave_model_info() {\n";
+    os << "  static const cleave::rt::ModelInfo model = makeModelInfo();\n  return &model;\n}\n\n";
+    os << "extern \"C\" void cleave_train_step(const cleave::rt::StepScalars *s,\n"
+          "                                  const cleave::rt::StepBuffers *io) {\n";
+    os << "  train_step(*s, *io);\n}\n";
+  }
   return success();
 }
 

@@ -43,8 +43,9 @@ int main(int argc, char **argv) {
   app.add_option("model", modelPath, "ONNX model (.onnx, or textual .onnxtext)");
   app.add_option("--emit", emit,
                  "What to produce: summary, mlir (imported IR), train-mlir (the train step), cpp "
-                 "(generated source) or exe (default with -o FILE)")
-      ->check(CLI::IsMember({"summary", "mlir", "train-mlir", "cpp", "exe"}));
+                 "(generated source), exe (default with -o FILE) or lib (a shared library "
+                 "exporting cleave_model_info and cleave_train_step)")
+      ->check(CLI::IsMember({"summary", "mlir", "train-mlir", "cpp", "exe", "lib"}));
   app.add_option("-o,--output", outputPath, "Output file ('-' for stdout)");
   app.add_option("--input-shape", inputShapes,
                  "Static shape for a data input, name=d0,d1,... (repeatable)");
@@ -87,8 +88,9 @@ int main(int argc, char **argv) {
   }
   if (emit.empty())
     emit = outputPath != "-" ? "exe" : "summary";
-  if (emit == "exe" && outputPath == "-")
-    return fail("--emit=exe needs -o FILE for the executable");
+  bool binary = emit == "exe" || emit == "lib";
+  if (binary && outputPath == "-")
+    return fail("--emit=" + emit + " needs -o FILE");
   cleave::codegen::Target codegenTarget =
       (target.empty() ? gpuVisible() : target == "cuda") ? cleave::codegen::Target::cuda
                                                           : cleave::codegen::Target::cpu;
@@ -111,14 +113,15 @@ int main(int argc, char **argv) {
   if (!module)
     return fail(llvm::toString(module.takeError()));
 
-  bool training = emit == "train-mlir" || emit == "cpp" || emit == "exe";
+  bool training = emit == "train-mlir" || emit == "cpp" || binary;
   if (training)
     if (llvm::Error error = cleave::buildTrainStep(**module, train))
       return fail(llvm::toString(std::move(error)));
 
   std::string source;
-  if (emit == "cpp" || emit == "exe") {
+  if (emit == "cpp" || binary) {
     cleave::codegen::CodegenOptions codegenOptions;
+    codegenOptions.emitMain = emit != "lib";
     codegenOptions.target = codegenTarget;
     codegenOptions.train = train.settings;
     llvm::SmallString<256> absolute(modelPath);
@@ -136,9 +139,9 @@ int main(int argc, char **argv) {
         return fail("code generation failed:\n" + diagnostics);
     }
   }
-  if (emit == "exe") {
+  if (binary) {
     if (llvm::Error error = cleave::compileExecutable(source, codegenTarget, outputPath,
-                                                      cleave::getBuiltInToolchain()))
+                                                      cleave::getBuiltInToolchain(), emit == "lib"))
       return fail(llvm::toString(std::move(error)));
     return 0;
   }

@@ -62,8 +62,9 @@ struct StepScalars {
 };
 
 /// Pointers the step function reads and updates. Parameters, buffers and
-/// optimizer state are updated in place. Pointers are host pointers for the
-/// CPU target and device pointers for the CUDA target.
+/// optimizer state are updated in place. Tensor pointers are host pointers
+/// for the CPU target and device pointers for the CUDA target; `loss` and
+/// `invalid_index` are host pointers on every target.
 struct StepBuffers {
   void *const *params;      // ModelInfo::params order (trainable and buffers)
   void *const *opt_state;   // ModelInfo::opt_state order
@@ -96,7 +97,9 @@ struct ModelInfo {
 };
 
 /// The driver: parses the executable's command line and trains. Returns
-/// the process exit code; never aborts on bad input.
+/// the process exit code; never aborts on bad input. cleave_rt_core defines
+/// it for host memory; cleave_rt_cuda defines its own (linked first) that
+/// hands the core driver a device-memory allocator (see driver.h).
 int run_training(int argc, char **argv, const ModelInfo &model, StepFunction step);
 
 } // namespace cleave::rt
