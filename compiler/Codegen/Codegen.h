@@ -40,6 +40,13 @@ struct CodegenOptions {
   /// `cleave_model_info()` and `cleave_train_step()` with C linkage, for a
   /// shared library that a host program (or a test) drives itself.
   bool emitMain = true;
+  /// The function to compile: @train_step, or any function whose arguments
+  /// carry cleave.param / cleave.input and whose results cleave.output (a
+  /// forward pass, written to StepBuffers::outputs).
+  std::string function = "train_step";
+  /// Prefix of the exported C symbols without main() (`<prefix>model_info`,
+  /// `<prefix>train_step`), so that several programs share one library.
+  std::string symbolPrefix = "cleave_";
 };
 
 /// What the memory plan decided, for reports (cleavec prints it).

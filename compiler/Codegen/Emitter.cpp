@@ -161,7 +161,7 @@ FailureOr<std::string> Emitter::pointer(Value value) {
   Value storage = schedule.storageOf(value);
   auto constant = constantArrays.find(storage);
   if (constant != constantArrays.end())
-    return constant->second;
+    return cuda ? constant->second + "_device" : constant->second;
   auto it = plan.storage.find(storage);
   if (it == plan.storage.end())
     return function.emitOpError() << "internal codegen error: a value has no storage",
@@ -802,6 +802,16 @@ LogicalResult Emitter::emitStepFunction() {
     out << "  " << *type << " *const " << valueName(value) << " = reinterpret_cast<" << *type
         << " *>(workspace + " << storage.offset << ");\n";
   }
+  // Device code reads constants through their device addresses.
+  if (cuda)
+    for (auto &[value, name] : constantArrays) {
+      FailureOr<std::string> type = typeName(value);
+      if (failed(type))
+        return failure();
+      out << "  const " << *type << " *" << name << "_device = nullptr;\n";
+      out << "  CLEAVE_CUDA_CHECK(cudaGetSymbolAddress((void **)&" << name << "_device, " << name
+          << "));\n";
+    }
   out << "  void *const scratch = workspace + " << plan.workspaceBytes << ";\n";
   out << "  (void)scratch;\n\n";
   for (const Step &step : schedule.steps) {
@@ -821,7 +831,20 @@ LogicalResult Emitter::emitStepFunction() {
     else
       out << "  std::memcpy(" << to << ", " << *from << ", " << valueBytes(result) << ");\n";
   }
+  unsigned outputIndex = 0;
   for (auto [index, result] : llvm::enumerate(returnOp.getOperands())) {
+    if (function.getResultAttr(index, CleaveDialect::kOutputAttrName)) {
+      FailureOr<std::string> from = pointer(result);
+      if (failed(from))
+        return failure();
+      std::string to = "io.outputs[" + std::to_string(outputIndex++) + "]";
+      if (cuda)
+        out << "  CLEAVE_CUDA_CHECK(cudaMemcpyAsync(" << to << ", " << *from << ", "
+            << valueBytes(result) << ", cudaMemcpyDeviceToDevice));\n";
+      else
+        out << "  std::memcpy(" << to << ", " << *from << ", " << valueBytes(result) << ");\n";
+      continue;
+    }
     if (!function.getResultAttr(index, CleaveDialect::kLossAttrName))
       continue;
     FailureOr<std::string> from = pointer(result);
@@ -923,10 +946,11 @@ LogicalResult Emitter::emitModelTable() {
     os << "int main(int argc, char **argv) {\n";
     os << "  return cleave::rt::run_training(argc, argv, makeModelInfo(), train_step);\n}\n";
   } else {
-    os << "extern \"C\" const cleave::rt::ModelInfo *cleave_model_info() {\n";
+    const std::string &prefix = options.symbolPrefix;
+    os << "extern \"C\" const cleave::rt::ModelInfo *" << prefix << "model_info() {\n";
     os << "  static const cleave::rt::ModelInfo model = makeModelInfo();\n  return &model;\n}\n\n";
-    os << "extern \"C\" void cleave_train_step(const cleave::rt::StepScalars *s,\n"
-          "                                  const cleave::rt::StepBuffers *io) {\n";
+    os << "extern \"C\" void " << prefix
+       << "train_step(const cleave::rt::StepScalars *s, const cleave::rt::StepBuffers *io) {\n";
     os << "  train_step(*s, *io);\n}\n";
   }
   return success();
@@ -975,9 +999,10 @@ LogicalResult Emitter::run(CodegenReport *report) {
 
 LogicalResult codegen::emitTrainStep(ModuleOp module, const CodegenOptions &options,
                                      raw_ostream &os, CodegenReport *report) {
-  auto function = module.lookupSymbol<func::FuncOp>("train_step");
+  auto function = module.lookupSymbol<func::FuncOp>(options.function);
   if (!function)
-    return module.emitError() << "codegen needs a @train_step function (run the train pipeline)";
+    return module.emitError() << "codegen needs a @" << options.function
+                              << " function (run the train pipeline for @train_step)";
   Emitter emitter(function, options, os);
   return emitter.run(report);
 }

@@ -75,6 +75,9 @@ struct StepBuffers {
   /// (a token id >= the vocabulary, a label >= the class count); the
   /// driver checks it after each step and stops with a clear message.
   int32_t *invalid_index;
+  /// Functions other than a train step (a forward pass compiled as a
+  /// library): one pointer per result marked cleave.output, in order.
+  void *const *outputs;
 };
 
 using StepFunction = void (*)(const StepScalars &, const StepBuffers &);
