@@ -15,6 +15,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -119,6 +120,7 @@ int main(int argc, char **argv) {
       return fail(llvm::toString(std::move(error)));
 
   std::string source;
+  cleave::codegen::CodegenReport report;
   if (emit == "cpp" || binary) {
     cleave::codegen::CodegenOptions codegenOptions;
     codegenOptions.emitMain = emit != "lib";
@@ -135,9 +137,15 @@ int main(int argc, char **argv) {
         message << diagnostic.getLocation() << ": " << diagnostic << "\n";
         return success();
       });
-      if (failed(cleave::codegen::emitTrainStep(**module, codegenOptions, os)))
+      if (failed(cleave::codegen::emitTrainStep(**module, codegenOptions, os, &report)))
         return fail("code generation failed:\n" + diagnostics);
     }
+    // The memory plan's result, so that a user sees what reuse bought.
+    auto mib = [](int64_t bytes) { return llvm::formatv("{0:F2} MiB", bytes / 1048576.0).str(); };
+    std::cerr << "cleavec: train step: " << report.fusedLoops << " fused loops (" << report.fusedOps
+              << " elementwise ops), " << report.libraryCalls << " kernel calls; workspace peak "
+              << mib(report.workspaceBytes) << " (" << mib(report.naiveBytes)
+              << " without buffer reuse)\n";
   }
   if (binary) {
     if (llvm::Error error = cleave::compileExecutable(source, codegenTarget, outputPath,
