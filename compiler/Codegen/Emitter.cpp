@@ -437,6 +437,8 @@ LogicalResult Emitter::emitLoop(int loopIndex) {
       << llvm::join(opNames, ", ") << "\n";
   int64_t total = product(dims);
   if (cuda) {
+    if (total == 0)
+      return success(); // a launch of no blocks is a CUDA error
     std::string arguments;
     for (const LoopOperand &input : inputs)
       if (!input.isScalarExpression)
@@ -477,21 +479,40 @@ LogicalResult Emitter::emitLoopKernels() {
     SmallVector<LoopOperand> inputs, outputs;
     if (failed(collectLoopOperands(loop, dims, inputs, outputs)))
       return failure();
+    // Parameters get names of their own (in0.., out0..): a buffer updated in
+    // place (an optimizer step) is both an input and an output of the loop,
+    // and two parameters cannot share its name. Such a buffer's pointers
+    // must not be __restrict__ either.
+    auto aliased = [&](const LoopOperand &operand) {
+      int count = 0;
+      for (const LoopOperand &other : inputs)
+        count += !other.isScalarExpression && other.name == operand.name;
+      for (const LoopOperand &other : outputs)
+        count += other.name == operand.name;
+      return count > 1;
+    };
     std::string parameters;
-    for (const LoopOperand &input : inputs) {
-      if (input.isScalarExpression)
-        continue;
-      FailureOr<std::string> type = typeName(input.value);
+    auto addParameter = [&](const LoopOperand &operand, StringRef qualifier,
+                            const std::string &name) -> LogicalResult {
+      FailureOr<std::string> type = typeName(operand.value);
       if (failed(type))
         return failure();
-      parameters += "const " + *type + " *__restrict__ " + input.name + ", ";
-    }
-    for (const LoopOperand &output : outputs) {
-      FailureOr<std::string> type = typeName(output.value);
-      if (failed(type))
+      parameters += qualifier.str() + *type + (aliased(operand) ? " *" : " *__restrict__ ") +
+                    name + ", ";
+      return success();
+    };
+    for (auto [i, input] : llvm::enumerate(inputs))
+      if (!input.isScalarExpression &&
+          failed(addParameter(input, "const ", "in" + std::to_string(i))))
         return failure();
-      parameters += *type + " *__restrict__ " + output.name + ", ";
-    }
+    for (auto [i, output] : llvm::enumerate(outputs))
+      if (failed(addParameter(output, "", "out" + std::to_string(i))))
+        return failure();
+    for (auto [i, input] : llvm::enumerate(inputs))
+      if (!input.isScalarExpression)
+        input.name = "in" + std::to_string(i);
+    for (auto [i, output] : llvm::enumerate(outputs))
+      output.name = "out" + std::to_string(i);
     std::string saved = std::move(body);
     body.clear();
     llvm::raw_string_ostream out(body);
@@ -944,6 +965,7 @@ LogicalResult Emitter::emitModelTable() {
   os << "  return model;\n}\n\n} // namespace\n\n";
   if (options.emitMain) {
     os << "int main(int argc, char **argv) {\n";
+    os << "  cleave::rt::prepare_process(argv);\n";
     os << "  return cleave::rt::run_training(argc, argv, makeModelInfo(), train_step);\n}\n";
   } else {
     const std::string &prefix = options.symbolPrefix;

@@ -4,7 +4,9 @@
 #include "onnx/onnx_pb.h"
 
 #include "llvm/ADT/APFloat.h"
+#include "llvm/Support/MathExtras.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -15,6 +17,14 @@ static int64_t product(llvm::ArrayRef<int64_t> shape) {
   int64_t count = 1;
   for (int64_t size : shape)
     count *= size;
+  return count;
+}
+
+std::optional<int64_t> mlir::cleave::importer::getElementCount(llvm::ArrayRef<int64_t> shape) {
+  int64_t count = 1;
+  for (int64_t size : shape)
+    if (size < 0 || llvm::MulOverflow(count, size, count))
+      return std::nullopt;
   return count;
 }
 
@@ -58,26 +68,46 @@ static double roundTo(FloatType floatType, double value) {
   return converted.convertToDouble();
 }
 
+int64_t mlir::cleave::importer::truncateToInt64(double value) {
+  if (std::isnan(value))
+    return 0;
+  // 2^63 - 1024 is the largest double below 2^63.
+  return static_cast<int64_t>(std::clamp(value, -0x1p63, 0x1p63 - 1024));
+}
+
 int64_t HostTensor::getInt(int64_t index) const {
-  return isFloat() ? static_cast<int64_t>(doubles[index]) : ints[index];
+  return isFloat() ? truncateToInt64(doubles[index]) : ints[index];
 }
 
 double HostTensor::getDouble(int64_t index) const {
   return isFloat() ? doubles[index] : static_cast<double>(ints[index]);
 }
 
+/// `value` wrapped to the width of integer type `type` (i1: value != 0).
+static int64_t wrapTo(Type type, int64_t value) {
+  unsigned width = type.getIntOrFloatBitWidth();
+  if (width == 1)
+    return value != 0;
+  if (width >= 64)
+    return value;
+  return APInt(64, static_cast<uint64_t>(value)).trunc(width).getSExtValue();
+}
+
 void HostTensor::setInt(int64_t index, int64_t value) {
   if (isFloat())
     doubles[index] = roundTo(cast<FloatType>(elementType), static_cast<double>(value));
   else
-    ints[index] = elementType.isSignlessInteger(1) ? (value != 0) : value;
+    ints[index] = wrapTo(elementType, value);
 }
 
 void HostTensor::setDouble(int64_t index, double value) {
-  if (isFloat())
+  if (isFloat()) {
     doubles[index] = roundTo(cast<FloatType>(elementType), value);
-  else
-    ints[index] = elementType.isSignlessInteger(1) ? (value != 0.0) : static_cast<int64_t>(value);
+  } else if (elementType.isSignlessInteger(1)) {
+    ints[index] = value != 0.0;
+  } else {
+    ints[index] = wrapTo(elementType, truncateToInt64(value));
+  }
 }
 
 std::vector<int64_t> HostTensor::toInts() const {
@@ -87,9 +117,7 @@ std::vector<int64_t> HostTensor::toInts() const {
   return values;
 }
 
-RankedTensorType HostTensor::getType() const {
-  return RankedTensorType::get(shape, elementType);
-}
+RankedTensorType HostTensor::getType() const { return RankedTensorType::get(shape, elementType); }
 
 DenseElementsAttr HostTensor::toAttr() const {
   RankedTensorType type = getType();
@@ -147,11 +175,47 @@ static double halfBitsToDouble(uint16_t bits, const llvm::fltSemantics &semantic
   return value.convertToDouble();
 }
 
-llvm::Expected<HostTensor> HostTensor::fromProto(const onnx::TensorProto &proto,
-                                                 Type elementType) {
-  std::vector<int64_t> shape(proto.dims().begin(), proto.dims().end());
-  HostTensor tensor(elementType, shape);
-  int64_t count = tensor.getNumElements();
+/// How many values `proto` stores inline, or -1 for an element type the
+/// decoder below does not read.
+static int64_t storedValueCount(const onnx::TensorProto &proto) {
+  int64_t width;
+  switch (proto.data_type()) {
+  case onnx::TensorProto::DOUBLE:
+  case onnx::TensorProto::INT64:
+    width = 8;
+    break;
+  case onnx::TensorProto::FLOAT:
+  case onnx::TensorProto::INT32:
+    width = 4;
+    break;
+  case onnx::TensorProto::FLOAT16:
+  case onnx::TensorProto::BFLOAT16:
+  case onnx::TensorProto::INT16:
+    width = 2;
+    break;
+  case onnx::TensorProto::INT8:
+  case onnx::TensorProto::UINT8:
+  case onnx::TensorProto::BOOL:
+    width = 1;
+    break;
+  default:
+    return -1;
+  }
+  if (proto.has_raw_data())
+    return proto.raw_data().size() % width ? -1 : proto.raw_data().size() / width;
+  switch (proto.data_type()) {
+  case onnx::TensorProto::FLOAT:
+    return proto.float_data_size();
+  case onnx::TensorProto::DOUBLE:
+    return proto.double_data_size();
+  case onnx::TensorProto::INT64:
+    return proto.int64_data_size();
+  default: // the narrow types travel in int32_data
+    return proto.int32_data_size();
+  }
+}
+
+llvm::Expected<HostTensor> HostTensor::fromProto(const onnx::TensorProto &proto, Type elementType) {
   auto fail = [&](const std::string &why) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "tensor '" + proto.name() + "': " + why);
@@ -159,105 +223,60 @@ llvm::Expected<HostTensor> HostTensor::fromProto(const onnx::TensorProto &proto,
   if (proto.data_location() == onnx::TensorProto::EXTERNAL)
     return fail("its values are in an external-data file, but the importer needs them to "
                 "compute shapes");
+  if (storedValueCount(proto) < 0)
+    return fail("element type " +
+                onnx::TensorProto::DataType_Name(
+                    static_cast<onnx::TensorProto::DataType>(proto.data_type())) +
+                " is not supported, or its raw data is not a whole number of elements");
+  std::vector<int64_t> shape(proto.dims().begin(), proto.dims().end());
+  // Compare before allocating: the dims of a corrupt file can ask for
+  // anything.
+  std::optional<int64_t> count = getElementCount(shape);
+  if (!count)
+    return fail("its dimensions are negative or their product overflows");
+  if (storedValueCount(proto) != *count)
+    return fail("holds " + std::to_string(storedValueCount(proto)) +
+                " values but its shape needs " + std::to_string(*count));
+
+  HostTensor tensor(elementType, shape);
   const std::string &raw = proto.raw_data();
   bool hasRaw = proto.has_raw_data();
-  auto checkCount = [&](int64_t available) -> llvm::Error {
-    if (available != count)
-      return fail("holds " + std::to_string(available) + " values but its shape needs " +
-                  std::to_string(count));
-    return llvm::Error::success();
-  };
-
-  switch (proto.data_type()) {
-  case onnx::TensorProto::FLOAT:
-    if (hasRaw) {
-      if (auto error = checkCount(raw.size() / 4))
-        return std::move(error);
-      for (int64_t i = 0; i < count; ++i)
-        tensor.setDouble(i, readLittleEndian<float>(raw, i));
-    } else {
-      if (auto error = checkCount(proto.float_data_size()))
-        return std::move(error);
-      for (int64_t i = 0; i < count; ++i)
-        tensor.setDouble(i, proto.float_data(i));
+  int32_t type = proto.data_type();
+  for (int64_t i = 0; i < *count; ++i) {
+    switch (type) {
+    case onnx::TensorProto::FLOAT:
+      tensor.setDouble(i, hasRaw ? readLittleEndian<float>(raw, i) : proto.float_data(i));
+      break;
+    case onnx::TensorProto::DOUBLE:
+      tensor.setDouble(i, hasRaw ? readLittleEndian<double>(raw, i) : proto.double_data(i));
+      break;
+    case onnx::TensorProto::FLOAT16:
+    case onnx::TensorProto::BFLOAT16: {
+      const llvm::fltSemantics &semantics =
+          type == onnx::TensorProto::FLOAT16 ? APFloat::IEEEhalf() : APFloat::BFloat();
+      uint16_t bits =
+          hasRaw ? readLittleEndian<uint16_t>(raw, i) : static_cast<uint16_t>(proto.int32_data(i));
+      tensor.setDouble(i, halfBitsToDouble(bits, semantics));
+      break;
     }
-    return tensor;
-  case onnx::TensorProto::DOUBLE:
-    if (hasRaw) {
-      if (auto error = checkCount(raw.size() / 8))
-        return std::move(error);
-      for (int64_t i = 0; i < count; ++i)
-        tensor.setDouble(i, readLittleEndian<double>(raw, i));
-    } else {
-      if (auto error = checkCount(proto.double_data_size()))
-        return std::move(error);
-      for (int64_t i = 0; i < count; ++i)
-        tensor.setDouble(i, proto.double_data(i));
+    case onnx::TensorProto::INT64:
+      tensor.setInt(i, hasRaw ? readLittleEndian<int64_t>(raw, i) : proto.int64_data(i));
+      break;
+    case onnx::TensorProto::INT32:
+      tensor.setInt(i, hasRaw ? readLittleEndian<int32_t>(raw, i) : proto.int32_data(i));
+      break;
+    case onnx::TensorProto::INT16:
+      tensor.setInt(i, hasRaw ? readLittleEndian<int16_t>(raw, i) : proto.int32_data(i));
+      break;
+    case onnx::TensorProto::INT8:
+      tensor.setInt(i, hasRaw ? readLittleEndian<int8_t>(raw, i) : proto.int32_data(i));
+      break;
+    default: // UINT8, BOOL
+      tensor.setInt(i, hasRaw ? readLittleEndian<uint8_t>(raw, i) : proto.int32_data(i));
+      break;
     }
-    return tensor;
-  case onnx::TensorProto::FLOAT16:
-  case onnx::TensorProto::BFLOAT16: {
-    const llvm::fltSemantics &semantics = proto.data_type() == onnx::TensorProto::FLOAT16
-                                              ? APFloat::IEEEhalf()
-                                              : APFloat::BFloat();
-    if (hasRaw) {
-      if (auto error = checkCount(raw.size() / 2))
-        return std::move(error);
-      for (int64_t i = 0; i < count; ++i)
-        tensor.setDouble(i, halfBitsToDouble(readLittleEndian<uint16_t>(raw, i), semantics));
-    } else {
-      if (auto error = checkCount(proto.int32_data_size()))
-        return std::move(error);
-      for (int64_t i = 0; i < count; ++i)
-        tensor.setDouble(i, halfBitsToDouble(static_cast<uint16_t>(proto.int32_data(i)), semantics));
-    }
-    return tensor;
   }
-  case onnx::TensorProto::INT64:
-    if (hasRaw) {
-      if (auto error = checkCount(raw.size() / 8))
-        return std::move(error);
-      for (int64_t i = 0; i < count; ++i)
-        tensor.setInt(i, readLittleEndian<int64_t>(raw, i));
-    } else {
-      if (auto error = checkCount(proto.int64_data_size()))
-        return std::move(error);
-      for (int64_t i = 0; i < count; ++i)
-        tensor.setInt(i, proto.int64_data(i));
-    }
-    return tensor;
-  case onnx::TensorProto::INT32:
-  case onnx::TensorProto::INT16:
-  case onnx::TensorProto::INT8:
-  case onnx::TensorProto::UINT8:
-  case onnx::TensorProto::BOOL: {
-    int64_t width = proto.data_type() == onnx::TensorProto::INT32   ? 4
-                    : proto.data_type() == onnx::TensorProto::INT16 ? 2
-                                                                    : 1;
-    if (hasRaw) {
-      if (auto error = checkCount(raw.size() / width))
-        return std::move(error);
-      for (int64_t i = 0; i < count; ++i) {
-        int64_t value = width == 4   ? readLittleEndian<int32_t>(raw, i)
-                        : width == 2 ? readLittleEndian<int16_t>(raw, i)
-                        : proto.data_type() == onnx::TensorProto::INT8
-                            ? readLittleEndian<int8_t>(raw, i)
-                            : readLittleEndian<uint8_t>(raw, i);
-        tensor.setInt(i, value);
-      }
-    } else {
-      if (auto error = checkCount(proto.int32_data_size()))
-        return std::move(error);
-      for (int64_t i = 0; i < count; ++i)
-        tensor.setInt(i, proto.int32_data(i));
-    }
-    return tensor;
-  }
-  default:
-    return fail("element type " + onnx::TensorProto::DataType_Name(
-                                      static_cast<onnx::TensorProto::DataType>(proto.data_type())) +
-                " is not supported");
-  }
+  return tensor;
 }
 
 //===----------------------------------------------------------------------===//
@@ -274,7 +293,7 @@ std::vector<int64_t> computeStrides(llvm::ArrayRef<int64_t> shape) {
 }
 
 bool broadcastShapes(llvm::ArrayRef<int64_t> a, llvm::ArrayRef<int64_t> b,
-                                       std::vector<int64_t> &result) {
+                     std::vector<int64_t> &result) {
   size_t rank = std::max(a.size(), b.size());
   result.assign(rank, 1);
   for (size_t i = 0; i < rank; ++i) {
@@ -287,9 +306,9 @@ bool broadcastShapes(llvm::ArrayRef<int64_t> a, llvm::ArrayRef<int64_t> b,
   return true;
 }
 
-void forEachBroadcastIndex(
-    llvm::ArrayRef<int64_t> resultShape, llvm::ArrayRef<std::vector<int64_t>> operandShapes,
-    const std::function<void(int64_t, llvm::ArrayRef<int64_t>)> &visit) {
+void forEachBroadcastIndex(llvm::ArrayRef<int64_t> resultShape,
+                           llvm::ArrayRef<std::vector<int64_t>> operandShapes,
+                           const std::function<void(int64_t, llvm::ArrayRef<int64_t>)> &visit) {
   size_t rank = resultShape.size();
   // Per operand, the stride each result dimension advances it by (0 where
   // the operand is broadcast along that dimension).

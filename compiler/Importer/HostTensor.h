@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,16 @@ private:
   std::vector<int64_t> ints;   // integer and i1 elements
   std::vector<double> doubles; // float elements
 };
+
+/// `value` truncated toward zero, as ONNX Cast does. NaN and values beyond
+/// int64 have no defined result; they get a fixed one (0, saturation)
+/// instead of C++'s undefined behaviour.
+int64_t truncateToInt64(double value);
+
+/// The number of elements of `shape`, or nothing when a dimension is
+/// negative or the product overflows int64 (shapes from a file or from
+/// folded arithmetic are checked with this before anything is allocated).
+std::optional<int64_t> getElementCount(llvm::ArrayRef<int64_t> shape);
 
 /// Row-major strides of `shape`.
 std::vector<int64_t> computeStrides(llvm::ArrayRef<int64_t> shape);

@@ -1,13 +1,14 @@
 //===- Importer.cpp - ONNX graph -> cleave dialect ------------------------===//
 //
 // 1. Parse and validate (ModelLoader): opset, checker, static input shapes,
-//    external data, ONNX shape inference.
+//    external data; every op must have a rule.
 // 2. Sort initializers: float tensors become parameter arguments (their
 //    values stay in the file); integer/bool ones and exporter scalars
 //    become compile-time constants that fold shape arithmetic.
-// 3. Translate nodes in order through the rule table; cross-check every
-//    static type against ONNX shape inference.
-// 4. Return the graph outputs, drop dead IR, verify.
+// 3. Translate nodes in order through the rule table, verifying the IR
+//    each rule builds.
+// 4. Run ONNX shape inference and cross-check every static type with it.
+// 5. Return the graph outputs, drop dead IR, verify.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Importer/Importer.h"
@@ -27,7 +28,6 @@
 #include <set>
 
 using namespace mlir;
-using namespace mlir::cleave;
 using namespace mlir::cleave;
 using namespace mlir::cleave::importer;
 
@@ -63,9 +63,8 @@ static bool isFloatTensor(const onnx::TensorProto &tensor) {
   }
 }
 
-static llvm::Expected<RankedTensorType> convertTensorType(const onnx::TypeProto &type,
-                                                          const std::string &name,
-                                                          MLIRContext *context) {
+static llvm::Expected<RankedTensorType>
+convertTensorType(const onnx::TypeProto &type, const std::string &name, MLIRContext *context) {
   const onnx::TypeProto::Tensor &tensor = type.tensor_type();
   Type elementType = convertElementType(tensor.elem_type(), context);
   if (!elementType)
@@ -95,31 +94,44 @@ inferredType(const std::unordered_map<std::string, onnx::TypeProto> &inferred,
   return *type;
 }
 
-static std::string supportedOpsList() {
-  return llvm::join(getSupportedOnnxOps(), ", ");
+static std::string supportedOpsList() { return llvm::join(getSupportedOnnxOps(), ", "); }
+
+/// Every node must have an import rule; the first that does not is named
+/// with its opset and the list of supported ops.
+static llvm::Error checkSupportedOps(const onnx::GraphProto &graph, int64_t opset) {
+  for (const onnx::NodeProto &node : graph.node()) {
+    std::string where = describeNode(node);
+    if (!node.domain().empty() && node.domain() != "ai.onnx")
+      return makeError(
+          "unsupported op '" + node.domain() + "." + node.op_type() + "' (" + where +
+          "): only the default ONNX domain is supported. Supported ops: " + supportedOpsList());
+    if (!getRuleTable().lookup(node.op_type()))
+      return makeError("unsupported ONNX op '" + node.op_type() + "' (" + where + ", opset " +
+                       std::to_string(opset) + "). Supported ops: " + supportedOpsList());
+  }
+  return llvm::Error::success();
 }
 
 namespace {
 /// Builds the forward function of one model.
 class GraphImporter {
 public:
-  GraphImporter(onnx::ModelProto &model, int64_t opset, MLIRContext &context,
-                const std::unordered_map<std::string, onnx::TypeProto> &inferred)
-      : model(model), graph(model.graph()), opset(opset), context(context), inferred(inferred),
-        builder(&context) {}
+  GraphImporter(onnx::ModelProto &model, int64_t opset, MLIRContext &context)
+      : model(model), graph(model.graph()), opset(opset), context(context), builder(&context) {}
 
   llvm::Expected<OwningOpRef<ModuleOp>> run(const std::string &source);
 
 private:
   llvm::Error declareArguments(func::FuncOp function);
   llvm::Error importNode(const onnx::NodeProto &node);
-  llvm::Error checkAgainstInference(const onnx::NodeProto &node, const std::string &output);
+  llvm::Error checkAgainstInference();
 
   onnx::ModelProto &model;
   const onnx::GraphProto &graph;
   int64_t opset;
   MLIRContext &context;
-  const std::unordered_map<std::string, onnx::TypeProto> &inferred;
+  /// What ONNX shape inference says of each value it could type.
+  std::unordered_map<std::string, onnx::TypeProto> inferred;
   OpBuilder builder;
   ValueTable table;
   /// Names some node or graph output reads; other outputs may stay unbuilt.
@@ -154,6 +166,9 @@ llvm::Error GraphImporter::declareArguments(func::FuncOp function) {
       return makeError("initializer '" + tensor.name() + "' has element type " +
                        onnxTypeName(tensor.data_type()) + ", which Cleave does not support");
     std::vector<int64_t> shape(tensor.dims().begin(), tensor.dims().end());
+    if (!getElementCount(shape))
+      return makeError("initializer '" + tensor.name() +
+                       "' has negative dimensions or more elements than int64 can count");
     if (isFloatTensor(tensor) && !isExporterScalar(tensor)) {
       auto type = RankedTensorType::get(shape, elementType);
       ParamKind kind = buffers.count(tensor.name()) ? ParamKind::buffer : ParamKind::trainable;
@@ -188,31 +203,37 @@ llvm::Error GraphImporter::declareArguments(func::FuncOp function) {
   return llvm::Error::success();
 }
 
-llvm::Error GraphImporter::checkAgainstInference(const onnx::NodeProto &node,
-                                                 const std::string &output) {
-  const ImportedValue &value = table.values.at(output);
-  RankedTensorType ours = value.value ? cast<RankedTensorType>(value.value.getType())
-                                      : value.constant->getType();
-  std::optional<RankedTensorType> theirs = inferredType(inferred, output, &context);
-  if (theirs && *theirs != ours)
-    return makeError("internal importer error: for '" + output + "' (output of " +
-                     node.op_type() + " node '" + node.name() + "') Cleave built " +
-                     typeText(ours) + " but ONNX shape inference says " + typeText(*theirs) +
-                     "; please report this with the model");
+/// ONNX 1.12's shape inference trusts attributes it does not check: a zero
+/// Conv stride divides by zero, an out-of-range LayerNormalization axis
+/// reads out of bounds. So it runs only once every rule has accepted (and
+/// so validated) its node, as a cross-check: each type Cleave built must be
+/// the one ONNX infers.
+llvm::Error GraphImporter::checkAgainstInference() {
+  if (llvm::Error error = inferShapes(model, inferred))
+    return error;
+  for (const onnx::NodeProto &node : graph.node())
+    for (const std::string &output : node.output()) {
+      auto it = table.values.find(output);
+      if (output.empty() || it == table.values.end())
+        continue;
+      const ImportedValue &value = it->second;
+      RankedTensorType ours =
+          value.value ? cast<RankedTensorType>(value.value.getType()) : value.constant->getType();
+      std::optional<RankedTensorType> theirs = inferredType(inferred, output, &context);
+      if (theirs && *theirs != ours)
+        return makeError("internal importer error: for '" + output + "' (output of " +
+                         describeNode(node) + ") Cleave built " + typeText(ours) +
+                         " but ONNX shape inference says " + typeText(*theirs) +
+                         "; please report this with the model");
+    }
   return llvm::Error::success();
 }
 
 llvm::Error GraphImporter::importNode(const onnx::NodeProto &node) {
   NodeContext ctx(node, opset, table, builder);
   std::string where = ctx.describe();
-  if (!node.domain().empty() && node.domain() != "ai.onnx")
-    return makeError("unsupported op '" + node.domain() + "." + node.op_type() + "' (" + where +
-                     "): only the default ONNX domain is supported. Supported ops: " +
-                     supportedOpsList());
+  // checkSupportedOps has vetted every op type.
   const ImportRule *rule = getRuleTable().lookup(node.op_type());
-  if (!rule)
-    return makeError("unsupported ONNX op '" + node.op_type() + "' (" + where + ", opset " +
-                     std::to_string(opset) + "). Supported ops: " + supportedOpsList());
   for (const std::string &input : node.input())
     if (!input.empty() && !table.values.count(input))
       return makeError(where + " reads '" + input + "', which no earlier node or input defines");
@@ -245,8 +266,6 @@ llvm::Error GraphImporter::importNode(const onnx::NodeProto &node) {
                        "') is used, but Cleave's " + node.op_type() +
                        " import does not produce it");
     }
-    if (llvm::Error error = checkAgainstInference(node, output))
-      return error;
   }
   return llvm::Error::success();
 }
@@ -257,7 +276,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run(const std::string &sour
   (*module)->setAttr(CleaveDialect::kSourceAttrName, builder.getStringAttr(source));
   (*module)->setAttr(CleaveDialect::kOpsetAttrName, builder.getI64IntegerAttr(opset));
   builder.setInsertionPointToEnd(module->getBody());
-  auto function = builder.create<func::FuncOp>(loc, "forward", builder.getFunctionType({}, {}));
+  auto function = func::FuncOp::create(builder, loc, "forward", builder.getFunctionType({}, {}));
   Block *body = function.addEntryBlock();
   if (llvm::Error error = declareArguments(function))
     return std::move(error);
@@ -266,6 +285,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run(const std::string &sour
   for (const onnx::NodeProto &node : graph.node())
     if (llvm::Error error = importNode(node))
       return std::move(error);
+  if (llvm::Error error = checkAgainstInference())
+    return std::move(error);
 
   SmallVector<Value> results;
   SmallVector<Type> resultTypes;
@@ -275,11 +296,11 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run(const std::string &sour
       return makeError("graph output '" + output.name() + "' is never computed");
     ImportedValue &value = it->second;
     if (!value.value)
-      value.value = builder.create<ConstantOp>(loc, value.constant->toAttr());
+      value.value = ConstantOp::create(builder, loc, value.constant->toAttr());
     results.push_back(value.value);
     resultTypes.push_back(value.value.getType());
   }
-  builder.create<func::ReturnOp>(loc, results);
+  func::ReturnOp::create(builder, loc, results);
   function.setType(builder.getFunctionType(function.getArgumentTypes(), resultTypes));
   for (auto [i, output] : llvm::enumerate(graph.output()))
     function.setResultAttr(i, CleaveDialect::kOutputAttrName, builder.getStringAttr(output.name()));
@@ -296,8 +317,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run(const std::string &sour
       return success();
     });
     if (failed(verify(*module)))
-      return makeError("internal importer error: the imported IR does not verify:\n" +
-                       diagnostics + "please report this with the model");
+      return makeError("internal importer error: the imported IR does not verify:\n" + diagnostics +
+                       "please report this with the model");
   }
   return std::move(module);
 }
@@ -306,27 +327,25 @@ llvm::Expected<OwningOpRef<ModuleOp>> GraphImporter::run(const std::string &sour
 // Entry points
 //===----------------------------------------------------------------------===//
 
-static llvm::Expected<OwningOpRef<ModuleOp>> importModel(onnx::ModelProto &model,
-                                                         const ImportOptions &options,
-                                                         MLIRContext &context,
-                                                         const std::string &source,
-                                                         const std::string &baseDirectory) {
+static llvm::Expected<OwningOpRef<ModuleOp>>
+importModel(onnx::ModelProto &model, const ImportOptions &options, MLIRContext &context,
+            const std::string &source, const std::string &baseDirectory) {
   context.loadDialect<CleaveDialect, func::FuncDialect>();
   llvm::Expected<int64_t> opset = getCheckedOpset(model);
   if (!opset)
     return opset.takeError();
-  std::unordered_map<std::string, onnx::TypeProto> inferred;
-  if (llvm::Error error = prepareModel(model, options, baseDirectory, inferred))
+  if (llvm::Error error = checkModel(model, options, baseDirectory))
     return std::move(error);
-  GraphImporter importer(model, *opset, context, inferred);
+  if (llvm::Error error = checkSupportedOps(model.graph(), *opset))
+    return std::move(error);
+  GraphImporter importer(model, *opset, context);
   return importer.run(source);
 }
 
 namespace mlir::cleave {
 
-llvm::Expected<OwningOpRef<ModuleOp>> importOnnxFile(const std::string &path,
-                                                             const ImportOptions &options,
-                                                             MLIRContext &context) {
+llvm::Expected<OwningOpRef<ModuleOp>>
+importOnnxFile(const std::string &path, const ImportOptions &options, MLIRContext &context) {
   onnx::ModelProto model;
   if (llvm::Error error = parseModelFile(path, model))
     return std::move(error);
@@ -337,9 +356,9 @@ llvm::Expected<OwningOpRef<ModuleOp>> importOnnxFile(const std::string &path,
 }
 
 llvm::Expected<OwningOpRef<ModuleOp>> importOnnxText(const std::string &text,
-                                                             const ImportOptions &options,
-                                                             MLIRContext &context,
-                                                             const std::string &baseDirectory) {
+                                                     const ImportOptions &options,
+                                                     MLIRContext &context,
+                                                     const std::string &baseDirectory) {
   onnx::ModelProto model;
   if (llvm::Error error = parseModelText(text, model))
     return std::move(error);

@@ -1,6 +1,8 @@
 //===- ModelLoader.cpp - read and validate an ONNX model ------------------===//
 #include "compiler/Importer/ModelLoader.h"
 
+#include "compiler/Importer/HostTensor.h"
+
 #include "onnx/checker.h"
 #include "onnx/defs/parser.h"
 #include "onnx/shape_inference/implementation.h"
@@ -21,6 +23,43 @@ static llvm::Error makeError(const std::string &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
+/// ONNX's messages span several lines (node dumps, parse context); the
+/// importer reports one line per error.
+static std::string oneLine(llvm::StringRef text) {
+  llvm::SmallVector<llvm::StringRef> lines;
+  text.split(lines, '\n', /*MaxSplit=*/-1, /*KeepEmpty=*/false);
+  std::string joined;
+  for (llvm::StringRef line : lines) {
+    line = line.trim();
+    if (line.empty())
+      continue;
+    if (!joined.empty())
+      joined += ' ';
+    joined += line.str();
+  }
+  return joined;
+}
+
+/// ONNX's parser reports "[ParseError at position (line: L column: C)]",
+/// "Error context: <the line>" and the reason on three lines; this makes
+/// " at line L, column C: <reason> (near '<the line>')".
+static std::string describeParseError(llvm::StringRef message) {
+  llvm::SmallVector<llvm::StringRef, 3> lines;
+  message.trim().split(lines, '\n', /*MaxSplit=*/2);
+  llvm::StringRef position = lines[0].trim();
+  if (lines.size() != 3 || !position.consume_front("[ParseError at position (line: ") ||
+      !position.consume_back(")]"))
+    return ": " + oneLine(message);
+  auto [line, column] = position.split(" column: ");
+  llvm::StringRef context = lines[1].trim();
+  context.consume_front("Error context:");
+  std::string reason = oneLine(lines[2]);
+  if (llvm::StringRef(reason).ends_with("."))
+    reason.pop_back();
+  return " at line " + line.str() + ", column " + column.str() + ": " + reason + " (near '" +
+         context.trim().str() + "')";
+}
+
 /// A protobuf parse of arbitrary bytes can "succeed" with nothing in it;
 /// insist on the parts every ONNX model has.
 static llvm::Error checkLooksLikeModel(const onnx::ModelProto &model, const std::string &what) {
@@ -30,8 +69,10 @@ static llvm::Error checkLooksLikeModel(const onnx::ModelProto &model, const std:
   return llvm::Error::success();
 }
 
-llvm::Error mlir::cleave::importer::parseModelFile(const std::string &path, onnx::ModelProto &model) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/true);
+llvm::Error mlir::cleave::importer::parseModelFile(const std::string &path,
+                                                   onnx::ModelProto &model) {
+  auto buffer =
+      llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/true);
   if (!buffer)
     return makeError("cannot read '" + path + "': " + buffer.getError().message());
   llvm::StringRef bytes = (*buffer)->getBuffer();
@@ -44,7 +85,8 @@ llvm::Error mlir::cleave::importer::parseModelFile(const std::string &path, onnx
   if (bytes.empty())
     return makeError("'" + path + "' is empty, not an ONNX model");
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
-    return makeError("'" + path + "' is larger than protobuf's 2 GiB limit; save the weights "
+    return makeError("'" + path +
+                     "' is larger than protobuf's 2 GiB limit; save the weights "
                      "as external data (onnx.save_model(..., save_as_external_data=True))");
   // Protobuf reports parse failures on stderr too; our message says it better.
   google::protobuf::LogSilencer silencer;
@@ -53,10 +95,11 @@ llvm::Error mlir::cleave::importer::parseModelFile(const std::string &path, onnx
   return checkLooksLikeModel(model, "'" + path + "'");
 }
 
-llvm::Error mlir::cleave::importer::parseModelText(const std::string &text, onnx::ModelProto &model) {
+llvm::Error mlir::cleave::importer::parseModelText(const std::string &text,
+                                                   onnx::ModelProto &model) {
   onnx::Common::Status status = onnx::OnnxParser::Parse(model, text.c_str());
   if (!status.IsOK())
-    return makeError("textual ONNX does not parse: " + status.ErrorMessage());
+    return makeError("textual ONNX does not parse" + describeParseError(status.ErrorMessage()));
   return checkLooksLikeModel(model, "the textual model");
 }
 
@@ -125,23 +168,31 @@ static llvm::Error checkExternalData(const onnx::GraphProto &graph,
                        "' is marked external but names no location");
     llvm::SmallString<256> path(baseDirectory);
     llvm::sys::path::append(path, data.location);
-    int64_t needed = data.length;
-    if (needed < 0) {
-      needed = elementBytes(tensor.data_type());
-      for (int64_t dim : tensor.dims())
-        needed *= dim;
-    }
+    std::optional<int64_t> count =
+        getElementCount(std::vector<int64_t>(tensor.dims().begin(), tensor.dims().end()));
+    if (!count || *count > std::numeric_limits<int64_t>::max() / 8)
+      return makeError("initializer '" + tensor.name() +
+                       "' has negative dimensions or more elements than int64 can count");
+    int64_t needed = *count * elementBytes(tensor.data_type());
+    if (data.length >= 0 && data.length != needed)
+      return makeError("initializer '" + tensor.name() + "' declares " +
+                       std::to_string(data.length) +
+                       " bytes of external data but its shape needs " + std::to_string(needed));
+    if (data.offset < 0 || data.offset > std::numeric_limits<int64_t>::max() - needed)
+      return makeError("initializer '" + tensor.name() + "' has an invalid external_data offset " +
+                       std::to_string(data.offset));
     uint64_t size = 0;
     if (llvm::sys::fs::file_size(path, size))
-      return makeError("parameter '" + tensor.name() + "' keeps its values in external-data file '" +
-                       std::string(path) +
+      return makeError("parameter '" + tensor.name() +
+                       "' keeps its values in external-data file '" + std::string(path) +
                        "', which does not exist. Put the data file beside the model, or pass "
                        "--no-weights to import shapes only (enough for planning)");
     if (static_cast<int64_t>(size) < data.offset + needed)
       return makeError("external-data file '" + std::string(path) + "' holds " +
                        std::to_string(size) + " bytes but parameter '" + tensor.name() +
                        "' needs bytes " + std::to_string(data.offset) + " to " +
-                       std::to_string(data.offset + needed) + "; the file is truncated or belongs "
+                       std::to_string(data.offset + needed) +
+                       "; the file is truncated or belongs "
                        "to another model");
   }
   return llvm::Error::success();
@@ -153,7 +204,7 @@ static std::string shapeText(const onnx::TensorShapeProto &shape) {
     if (i)
       text += ", ";
     const auto &dim = shape.dim(i);
-    text += dim.has_dim_value() ? std::to_string(dim.dim_value())
+    text += dim.has_dim_value()   ? std::to_string(dim.dim_value())
             : dim.has_dim_param() ? dim.dim_param()
                                   : "?";
   }
@@ -165,27 +216,44 @@ static llvm::Error fixInputShapes(onnx::GraphProto &graph, const ImportOptions &
   std::set<std::string> initializers;
   for (const onnx::TensorProto &tensor : graph.initializer())
     initializers.insert(tensor.name());
+  // A misspelt --input-shape name is the first thing to report: every
+  // other message below would only be its consequence.
   std::set<std::string> inputNames;
+  std::string known;
+  for (const onnx::ValueInfoProto &input : graph.input())
+    if (!initializers.count(input.name()) && inputNames.insert(input.name()).second)
+      known += (known.empty() ? "" : ", ") + input.name();
+  for (const auto &entry : options.inputShapes)
+    if (!inputNames.count(entry.first))
+      return makeError("--input-shape names '" + entry.first +
+                       "', which is not a data input of the model (inputs: " + known + ")");
+
   for (onnx::ValueInfoProto &input : *graph.mutable_input()) {
     if (initializers.count(input.name()))
       continue;
-    inputNames.insert(input.name());
     if (!input.type().has_tensor_type())
-      return makeError("input '" + input.name() + "' is not a tensor; only tensor inputs are "
-                                                  "supported");
-    onnx::TypeProto::Tensor *tensorType = input.mutable_type()->mutable_tensor_type();
-    if (!tensorType->has_shape())
       return makeError("input '" + input.name() +
-                       "' has no shape (not even a rank); give it one with --input-shape " +
-                       input.name() + "=d0,d1,...");
-    onnx::TensorShapeProto *shape = tensorType->mutable_shape();
+                       "' is not a tensor; only tensor inputs are "
+                       "supported");
+    onnx::TypeProto::Tensor *tensorType = input.mutable_type()->mutable_tensor_type();
     auto requested = options.inputShapes.find(input.name());
+    if (!tensorType->has_shape()) {
+      if (requested == options.inputShapes.end())
+        return makeError("input '" + input.name() +
+                         "' has no shape (not even a rank); give it one with --input-shape " +
+                         input.name() + "=d0,d1,...");
+      // Without a declared rank, --input-shape supplies the whole shape.
+      for (size_t i = 0; i < requested->second.size(); ++i)
+        tensorType->mutable_shape()->add_dim();
+    }
+    onnx::TensorShapeProto *shape = tensorType->mutable_shape();
     if (requested != options.inputShapes.end()) {
       const std::vector<int64_t> &dims = requested->second;
       if (static_cast<int>(dims.size()) != shape->dim_size())
         return makeError("--input-shape for '" + input.name() + "' gives " +
-                         std::to_string(dims.size()) + " dimensions but the model's input " +
-                         shapeText(*shape) + " has " + std::to_string(shape->dim_size()));
+                         std::to_string(dims.size()) + " dimension" +
+                         (dims.size() == 1 ? "" : "s") + " but the model's input " +
+                         shapeText(*shape) + " has rank " + std::to_string(shape->dim_size()));
       for (int i = 0; i < shape->dim_size(); ++i) {
         auto *dim = shape->mutable_dim(i);
         if (dim->has_dim_value() && dim->dim_value() != dims[i])
@@ -208,21 +276,19 @@ static llvm::Error fixInputShapes(onnx::GraphProto &graph, const ImportOptions &
                          "; Cleave compiles static shapes: pass --input-shape " + input.name() +
                          "=d0,d1,... (or --batch-size N for a dynamic first dimension)");
     }
+    std::vector<int64_t> dims;
+    for (const auto &dim : shape->dim())
+      dims.push_back(dim.dim_value());
+    if (!getElementCount(dims))
+      return makeError("input '" + input.name() + "' has shape " + shapeText(*shape) +
+                       ", more elements than int64 can count");
   }
-  for (const auto &entry : options.inputShapes)
-    if (!inputNames.count(entry.first)) {
-      std::string known;
-      for (const std::string &name : inputNames)
-        known += (known.empty() ? "" : ", ") + name;
-      return makeError("--input-shape names '" + entry.first +
-                       "', which is not a data input of the model (inputs: " + known + ")");
-    }
   return llvm::Error::success();
 }
 
-llvm::Error mlir::cleave::importer::prepareModel(onnx::ModelProto &model, const ImportOptions &options,
-                                           const std::string &baseDirectory,
-                                           std::unordered_map<std::string, onnx::TypeProto> &inferredTypes) {
+llvm::Error mlir::cleave::importer::checkModel(onnx::ModelProto &model,
+                                               const ImportOptions &options,
+                                               const std::string &baseDirectory) {
   if (options.requireWeights)
     if (llvm::Error error = checkExternalData(model.graph(), baseDirectory))
       return error;
@@ -260,16 +326,19 @@ llvm::Error mlir::cleave::importer::prepareModel(onnx::ModelProto &model, const 
       onnx::checker::check_model(skeleton);
     }
   } catch (const std::exception &error) {
-    return makeError(std::string("the ONNX checker rejects the model: ") + error.what());
+    return makeError("the ONNX checker rejects the model: " + oneLine(error.what()));
   }
-  if (llvm::Error error = fixInputShapes(*model.mutable_graph(), options))
-    return error;
+  return fixInputShapes(*model.mutable_graph(), options);
+}
+
+llvm::Error mlir::cleave::importer::inferShapes(
+    onnx::ModelProto &model, std::unordered_map<std::string, onnx::TypeProto> &inferredTypes) {
   try {
     onnx::ShapeInferenceOptions inference(/*check_type=*/true, /*strict_mode=*/1,
                                           /*data_prop=*/true);
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), inference);
   } catch (const std::exception &error) {
-    return makeError(std::string("ONNX shape inference fails on the model: ") + error.what());
+    return makeError("ONNX shape inference fails on the model: " + oneLine(error.what()));
   }
   auto record = [&](const onnx::ValueInfoProto &info) { inferredTypes[info.name()] = info.type(); };
   for (const onnx::ValueInfoProto &info : model.graph().value_info())

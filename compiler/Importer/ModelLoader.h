@@ -25,12 +25,17 @@ llvm::Error parseModelText(const std::string &text, onnx::ModelProto &model);
 /// The default-domain opset, checked against [kMinOpset, kMaxOpset].
 llvm::Expected<int64_t> getCheckedOpset(const onnx::ModelProto &model);
 
-/// Runs ONNX's checker, makes every data input's shape static (from
-/// `options`), checks external-data files and runs shape inference. On
-/// return `inferredTypes` maps each value name ONNX could type statically.
-llvm::Error prepareModel(onnx::ModelProto &model, const ImportOptions &options,
-                         const std::string &baseDirectory,
-                         std::unordered_map<std::string, onnx::TypeProto> &inferredTypes);
+/// Checks external-data files (unless options say not to), runs ONNX's
+/// checker and makes every data input's shape static (from `options`).
+llvm::Error checkModel(onnx::ModelProto &model, const ImportOptions &options,
+                       const std::string &baseDirectory);
+
+/// Runs ONNX shape inference (strict, with data propagation). On return
+/// `inferredTypes` maps each value name ONNX could type. ONNX 1.12 does not
+/// validate every attribute it computes with: call it only on nodes the
+/// import rules have accepted.
+llvm::Error inferShapes(onnx::ModelProto &model,
+                        std::unordered_map<std::string, onnx::TypeProto> &inferredTypes);
 
 /// Where an external-data initializer keeps its bytes.
 struct ExternalData {

@@ -24,7 +24,9 @@ NodeContext::NodeContext(const onnx::NodeProto &node, int64_t opset, ValueTable 
 
 StringRef NodeContext::getOpType() const { return node.op_type(); }
 
-std::string NodeContext::describe() const {
+std::string NodeContext::describe() const { return describeNode(node); }
+
+std::string cleave::importer::describeNode(const onnx::NodeProto &node) {
   std::string text = node.op_type() + " node";
   if (!node.name().empty())
     text += " '" + node.name() + "'";
@@ -41,6 +43,16 @@ size_t NodeContext::getNumInputs() const { return node.input_size(); }
 
 bool NodeContext::hasInput(size_t index) const {
   return index < getNumInputs() && !node.input(index).empty();
+}
+
+LogicalResult NodeContext::requireAllInputs() {
+  if (getNumInputs() == 0)
+    return fail("needs at least one input");
+  for (size_t i = 0; i < getNumInputs(); ++i)
+    if (!hasInput(i))
+      return fail("input " + Twine(i) + " is empty, but " + node.op_type() +
+                  " has no optional inputs");
+  return success();
 }
 
 static const ImportedValue &lookupValue(const ValueTable &table, const std::string &name) {
@@ -76,7 +88,7 @@ Value NodeContext::getInput(size_t index) {
     OpBuilder::InsertionGuard guard(builder);
     Block *body = builder.getInsertionBlock();
     builder.setInsertionPointToStart(body);
-    value.value = builder.create<ConstantOp>(loc, value.constant->toAttr());
+    value.value = ConstantOp::create(builder, loc, value.constant->toAttr());
   }
   return value.value;
 }
@@ -91,6 +103,18 @@ FailureOr<std::vector<int64_t>> NodeContext::getConstantInts(size_t index, Strin
     return failure();
   }
   return constant->toInts();
+}
+
+FailureOr<std::vector<int64_t>> NodeContext::getConstantShape(size_t index, StringRef what) {
+  FailureOr<std::vector<int64_t>> shape = getConstantInts(index, what);
+  if (failed(shape))
+    return failure();
+  if (!getElementCount(*shape)) {
+    (void)fail(Twine(what) + " (input " + Twine(index) +
+               ") has a negative dimension or more elements than int64 can count");
+    return failure();
+  }
+  return shape;
 }
 
 FailureOr<double> NodeContext::getConstantScalar(size_t index, StringRef what) {
@@ -183,7 +207,7 @@ FailureOr<int64_t> NodeContext::normalizeAxis(int64_t axis, int64_t rank, String
 //===----------------------------------------------------------------------===//
 
 Value NodeContext::constant(const HostTensor &value) {
-  return builder.create<ConstantOp>(loc, value.toAttr());
+  return ConstantOp::create(builder, loc, value.toAttr());
 }
 
 Value NodeContext::scalar(Type elementType, double value) {
@@ -215,7 +239,7 @@ FailureOr<Value> NodeContext::binary(BinaryKind kind, Value lhs, Value rhs) {
   if (elementTypeOf(lhs) != elementTypeOf(rhs))
     return fail("inputs have different element types");
   auto type = RankedTensorType::get(shape, elementTypeOf(lhs));
-  return builder.create<BinaryOp>(loc, type, kind, lhs, rhs).getResult();
+  return BinaryOp::create(builder, loc, type, kind, lhs, rhs).getResult();
 }
 
 FailureOr<Value> NodeContext::compare(CompareKind kind, Value lhs, Value rhs) {
@@ -226,7 +250,7 @@ FailureOr<Value> NodeContext::compare(CompareKind kind, Value lhs, Value rhs) {
   if (elementTypeOf(lhs) != elementTypeOf(rhs))
     return fail("inputs have different element types");
   auto type = RankedTensorType::get(shape, builder.getI1Type());
-  return builder.create<CompareOp>(loc, type, kind, lhs, rhs).getResult();
+  return CompareOp::create(builder, loc, type, kind, lhs, rhs).getResult();
 }
 
 FailureOr<Value> NodeContext::select(Value condition, Value onTrue, Value onFalse) {
@@ -237,25 +261,25 @@ FailureOr<Value> NodeContext::select(Value condition, Value onTrue, Value onFals
   if (elementTypeOf(onTrue) != elementTypeOf(onFalse))
     return fail("branches have different element types");
   auto type = RankedTensorType::get(shape, elementTypeOf(onTrue));
-  return builder.create<SelectOp>(loc, type, condition, onTrue, onFalse).getResult();
+  return SelectOp::create(builder, loc, type, condition, onTrue, onFalse).getResult();
 }
 
 Value NodeContext::unary(UnaryKind kind, Value input) {
-  return builder.create<UnaryOp>(loc, input.getType(), kind, input);
+  return UnaryOp::create(builder, loc, input.getType(), kind, input);
 }
 
 Value NodeContext::convert(Value input, Type elementType) {
   if (elementTypeOf(input) == elementType)
     return input;
   auto type = RankedTensorType::get(shapeOf(input), elementType);
-  return builder.create<CastOp>(loc, type, input);
+  return CastOp::create(builder, loc, type, input);
 }
 
 Value NodeContext::reshape(Value input, ArrayRef<int64_t> shape) {
   if (shapeOf(input) == shape)
     return input;
   auto type = RankedTensorType::get(shape, elementTypeOf(input));
-  return builder.create<ReshapeOp>(loc, type, input);
+  return ReshapeOp::create(builder, loc, type, input);
 }
 
 Value NodeContext::transpose(Value input, ArrayRef<int64_t> permutation) {
@@ -263,14 +287,14 @@ Value NodeContext::transpose(Value input, ArrayRef<int64_t> permutation) {
   for (int64_t dim : permutation)
     shape.push_back(shapeOf(input)[dim]);
   auto type = RankedTensorType::get(shape, elementTypeOf(input));
-  return builder.create<TransposeOp>(loc, type, input, permutation);
+  return TransposeOp::create(builder, loc, type, input, permutation);
 }
 
 Value NodeContext::broadcastTo(Value input, ArrayRef<int64_t> shape) {
   if (shapeOf(input) == shape)
     return input;
   auto type = RankedTensorType::get(shape, elementTypeOf(input));
-  return builder.create<BroadcastOp>(loc, type, input);
+  return BroadcastOp::create(builder, loc, type, input);
 }
 
 Value NodeContext::reduce(ReduceKind kind, Value input, ArrayRef<int64_t> axes, bool keepDims) {
@@ -282,16 +306,14 @@ Value NodeContext::reduce(ReduceKind kind, Value input, ArrayRef<int64_t> axes, 
       shape.push_back(1);
   }
   auto type = RankedTensorType::get(shape, elementTypeOf(input));
-  return builder.create<ReduceOp>(loc, type, kind, input, axes, keepDims);
+  return ReduceOp::create(builder, loc, type, kind, input, axes, keepDims);
 }
 
 //===----------------------------------------------------------------------===//
 // Rule table and types
 //===----------------------------------------------------------------------===//
 
-void RuleTable::add(StringRef opType, ImportRule rule) {
-  rules[opType.str()] = std::move(rule);
-}
+void RuleTable::add(StringRef opType, ImportRule rule) { rules[opType.str()] = std::move(rule); }
 
 const ImportRule *RuleTable::lookup(StringRef opType) const {
   auto it = rules.find(opType);

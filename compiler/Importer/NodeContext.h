@@ -66,12 +66,18 @@ public:
   llvm::ArrayRef<int64_t> getInputShape(size_t index) const {
     return getInputType(index).getShape();
   }
+  /// Fails unless the node has at least one input and none is omitted (the
+  /// checker lets an empty name through among variadic inputs).
+  mlir::LogicalResult requireAllInputs();
   const HostTensor *getConstantInput(size_t index) const;
   bool allInputsConstant() const;
   /// The input as IR; a compile-time constant becomes a cleave.constant.
   mlir::Value getInput(size_t index);
   /// An input that must be known at import time (a shape, axes, pads).
   mlir::FailureOr<std::vector<int64_t>> getConstantInts(size_t index, llvm::StringRef what);
+  /// A constant input holding a shape: every dimension >= 0 and the element
+  /// count within int64.
+  mlir::FailureOr<std::vector<int64_t>> getConstantShape(size_t index, llvm::StringRef what);
   /// A one-element input that must be known at import time (a ratio, a
   /// bound, a mode flag).
   mlir::FailureOr<double> getConstantScalar(size_t index, llvm::StringRef what);
@@ -89,7 +95,8 @@ public:
   /// ONNX keeps float attributes in float32; this returns the decimal the
   /// exporter wrote (1e-05, not 9.99999974e-06): see asWrittenFloat.
   double getAttrFloat(llvm::StringRef name, double defaultValue) const;
-  std::vector<int64_t> getAttrInts(llvm::StringRef name, std::vector<int64_t> defaultValue = {}) const;
+  std::vector<int64_t> getAttrInts(llvm::StringRef name,
+                                   std::vector<int64_t> defaultValue = {}) const;
   std::string getAttrString(llvm::StringRef name, std::string defaultValue) const;
 
   /// Reports `message` about this node; returns failure for the rule to return.
@@ -100,9 +107,12 @@ public:
   // IR helpers that compute result types.
   mlir::Value constant(const HostTensor &value);
   mlir::Value scalar(mlir::Type elementType, double value);
-  mlir::FailureOr<mlir::Value> binary(mlir::cleave::BinaryKind kind, mlir::Value lhs, mlir::Value rhs);
-  mlir::FailureOr<mlir::Value> compare(mlir::cleave::CompareKind kind, mlir::Value lhs, mlir::Value rhs);
-  mlir::FailureOr<mlir::Value> select(mlir::Value condition, mlir::Value onTrue, mlir::Value onFalse);
+  mlir::FailureOr<mlir::Value> binary(mlir::cleave::BinaryKind kind, mlir::Value lhs,
+                                      mlir::Value rhs);
+  mlir::FailureOr<mlir::Value> compare(mlir::cleave::CompareKind kind, mlir::Value lhs,
+                                       mlir::Value rhs);
+  mlir::FailureOr<mlir::Value> select(mlir::Value condition, mlir::Value onTrue,
+                                      mlir::Value onFalse);
   mlir::Value unary(mlir::cleave::UnaryKind kind, mlir::Value input);
   mlir::Value convert(mlir::Value input, mlir::Type elementType);
   mlir::Value reshape(mlir::Value input, llvm::ArrayRef<int64_t> shape);
@@ -152,6 +162,10 @@ void registerConvolutionRules(RuleTable &table);
 /// carried into f64 attributes they should read as written, and
 /// arithmetic on them (1 - 0.9) should not show float32 noise.
 double asWrittenFloat(double value);
+
+/// "Relu node 'name'", or "Relu node producing 'y'" for an unnamed node:
+/// how every message refers to a node.
+std::string describeNode(const onnx::NodeProto &node);
 
 /// ONNX data type -> MLIR element type, or null when unsupported.
 mlir::Type convertElementType(int32_t onnxType, mlir::MLIRContext *context);

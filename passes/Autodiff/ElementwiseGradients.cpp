@@ -110,13 +110,25 @@ static void binaryGradient(GradientContext &ctx) {
     setLhs([&] { return b.div(g, rhs); });
     setRhs([&] { return b.neg(b.div(b.mul(g, y), rhs)); });
     return;
-  case BinaryKind::pow:
-    // d a^b/da = b a^(b-1); d a^b/db = a^b log(a)
+  case BinaryKind::pow: {
+    // d a^b/da = b a^(b-1), and 0 where b = 0 (a^0 is constant; at a = 0
+    // the formula would give 0 * inf = NaN). d a^b/db = a^b log(a), and 0
+    // where a = 0 and b >= 0 (0^b is 0 there; the formula gives
+    // 0 * -inf = NaN). Both masks are PyTorch's.
+    Value zero = b.scalar(type, 0.0);
     setLhs([&] {
-      return b.mul(g, b.mul(rhs, b.binary(BinaryKind::pow, lhs, b.sub(rhs, b.scalar(type, 1.0)))));
+      Value grad =
+          b.mul(g, b.mul(rhs, b.binary(BinaryKind::pow, lhs, b.sub(rhs, b.scalar(type, 1.0)))));
+      return b.select(b.compare(CompareKind::eq, rhs, zero), zero, grad);
     });
-    setRhs([&] { return b.mul(g, b.mul(y, b.unary(UnaryKind::log, lhs))); });
+    setRhs([&] {
+      Value grad = b.mul(g, b.mul(y, b.unary(UnaryKind::log, lhs)));
+      Value zeroBase = b.binary(BinaryKind::logical_and, b.compare(CompareKind::eq, lhs, zero),
+                                b.compare(CompareKind::ge, rhs, zero));
+      return b.select(zeroBase, zero, grad);
+    });
     return;
+  }
   case BinaryKind::max:
   case BinaryKind::min: {
     // The larger (smaller) operand takes the gradient; ties go to lhs.

@@ -50,13 +50,32 @@ static void reduceGradient(GradientContext &ctx) {
     ctx.setGrad(0, b.scale(g, 1.0 / count));
     return;
   case ReduceKind::max:
-  case ReduceKind::min:
-    // Every element equal to the extremum receives the gradient.
-    ctx.setGrad(0, b.select(b.compare(CompareKind::eq, x, y), g, b.scalar(type, 0.0)));
+  case ReduceKind::min: {
+    // The elements equal to the extremum share the gradient evenly (as
+    // PyTorch's amax/amin do), so that ties sum to g: giving each of them
+    // all of g would multiply it by the number of ties.
+    Value isExtremum = b.compare(CompareKind::eq, x, y);
+    Value ties = b.reduce(ReduceKind::sum, b.convert(isExtremum, type), op.getAxes(),
+                          /*keepDims=*/true);
+    ctx.setGrad(0, b.select(isExtremum, b.div(g, ties), b.scalar(type, 0.0)));
     return;
-  case ReduceKind::prod:
-    ctx.setGrad(0, b.div(b.mul(g, y), x));
+  }
+  case ReduceKind::prod: {
+    // d prod / d x_i is the product of the other elements: g * y / x_i
+    // where x_i != 0. A zero element gets the product of the non-zero
+    // elements when it is the only zero of its slice, else 0 (g * y / x_i
+    // would be 0 / 0 = NaN there).
+    Value zero = b.scalar(type, 0.0);
+    Value isZero = b.compare(CompareKind::eq, x, zero);
+    Value nonZero = b.select(isZero, b.scalar(type, 1.0), x);
+    Value nonZeroProduct = b.reduce(ReduceKind::prod, nonZero, op.getAxes(), /*keepDims=*/true);
+    Value zeroCount = b.reduce(ReduceKind::sum, b.convert(isZero, type), op.getAxes(),
+                               /*keepDims=*/true);
+    Value atZero = b.select(b.compare(CompareKind::eq, zeroCount, b.scalar(type, 1.0)),
+                            nonZeroProduct, zero);
+    ctx.setGrad(0, b.select(isZero, b.mul(g, atZero), b.div(b.mul(g, y), nonZero)));
     return;
+  }
   }
 }
 

@@ -96,7 +96,8 @@ static std::map<std::string, std::string> readExpectedFailures(const std::string
 /// test_data_set_0/<kind>_<index>.pb as a TensorProto, if it is one.
 static std::optional<onnx::TensorProto> readTestTensor(const fs::path &test, const char *kind,
                                                        int index) {
-  fs::path file = test / "test_data_set_0" / (std::string(kind) + "_" + std::to_string(index) + ".pb");
+  fs::path file =
+      test / "test_data_set_0" / (std::string(kind) + "_" + std::to_string(index) + ".pb");
   std::ifstream stream(file, std::ios::binary);
   onnx::TensorProto tensor;
   if (!stream || !tensor.ParseFromIstream(&stream))
@@ -258,7 +259,8 @@ static std::string checkOutputs(ModuleOp module, const onnx::GraphProto &graph,
     if (!constant)
       continue;
     auto attr = dyn_cast<DenseElementsAttr>(constant.getValue());
-    llvm::Expected<importer::HostTensor> values = importer::HostTensor::fromProto(*expected, elementType);
+    llvm::Expected<importer::HostTensor> values =
+        importer::HostTensor::fromProto(*expected, elementType);
     if (!attr || !values) {
       if (!values)
         llvm::consumeError(values.takeError());
@@ -313,8 +315,8 @@ struct Sweep {
     }
     ++(llvm::StringRef(name).ends_with("[folded]") ? foldedFailed : expectedFailed);
     if (verbose)
-      std::cout << "expected failure " << name << ":" << expected->second << "\n    got: "
-                << message << "\n";
+      std::cout << "expected failure " << name << ":" << expected->second
+                << "\n    got: " << message << "\n";
     return false;
   }
 };
@@ -424,14 +426,14 @@ int main(int argc, char **argv) {
   }
   std::cout << "\nfolding: " << foldModels << " imported models imported again with every "
             << "input constant; " << sweep.foldedChecked
-            << " outputs folded at import time matched the test's values; "
-            << sweep.foldedFailed << " known differences\n";
+            << " outputs folded at import time matched the test's values; " << sweep.foldedFailed
+            << " known differences\n";
   std::cout << "known gaps (expected-failures.txt): " << sweep.expectedFailed << "\n";
   for (const std::string &line : sweep.unexpected)
     std::cout << "UNEXPECTED " << line << "\n";
   int unexpectedCount = static_cast<int>(sweep.unexpected.size());
-  std::cout << "onnx-node-sweep: " << sweep.passed << " passed, " << unexpectedCount
-            << " failed, " << (notApplicable + sweep.expectedFailed) << " skipped ("
-            << notApplicable << " not applicable, " << sweep.expectedFailed << " known gaps)\n";
+  std::cout << "onnx-node-sweep: " << sweep.passed << " passed, " << unexpectedCount << " failed, "
+            << (notApplicable + sweep.expectedFailed) << " skipped (" << notApplicable
+            << " not applicable, " << sweep.expectedFailed << " known gaps)\n";
   return unexpectedCount == 0 ? 0 : 1;
 }

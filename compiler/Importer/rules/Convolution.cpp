@@ -16,10 +16,9 @@ static FailureOr<Window> readWindow(NodeContext &ctx, ArrayRef<int64_t> kernel) 
   ArrayRef<int64_t> input = ctx.getInputShape(0);
   if (input.size() != 4)
     return ctx.fail("only 2-D windows over NCHW inputs are supported; input has rank " +
-                    std::to_string(input.size())),
-           failure();
+                    std::to_string(input.size()));
   if (!isa<FloatType>(ctx.getInputType(0).getElementType()))
-    return ctx.fail("only float inputs are supported"), failure();
+    return ctx.fail("only float inputs are supported");
   Window window;
   window.kernel.assign(kernel.begin(), kernel.end());
   std::vector<int64_t> strides = ctx.getAttrInts("strides", {1, 1});
@@ -27,14 +26,13 @@ static FailureOr<Window> readWindow(NodeContext &ctx, ArrayRef<int64_t> kernel) 
   std::vector<int64_t> pads = ctx.getAttrInts("pads", {0, 0, 0, 0});
   if (kernel.size() != 2 || strides.size() != 2 || dilations.size() != 2 || pads.size() != 4)
     return ctx.fail("kernel_shape, strides, dilations and pads must describe 2 spatial "
-                    "dimensions"),
-           failure();
+                    "dimensions");
   for (int i = 0; i < 2; ++i)
     if (kernel[i] < 1 || strides[i] < 1 || dilations[i] < 1)
-      return ctx.fail("kernel_shape, strides and dilations must be positive"), failure();
+      return ctx.fail("kernel_shape, strides and dilations must be positive");
   for (int64_t pad : pads)
     if (pad < 0)
-      return ctx.fail("pads must not be negative"), failure();
+      return ctx.fail("pads must not be negative");
   window.strides.assign(strides.begin(), strides.end());
   window.dilations.assign(dilations.begin(), dilations.end());
   window.padding.assign(pads.begin(), pads.end());
@@ -54,7 +52,7 @@ static FailureOr<Window> readWindow(NodeContext &ctx, ArrayRef<int64_t> kernel) 
       window.padding[2 + i] = autoPad == "SAME_UPPER" ? large : small;
     }
   } else if (autoPad != "NOTSET") {
-    return ctx.fail("unknown auto_pad '" + autoPad + "'"), failure();
+    return ctx.fail("unknown auto_pad '" + autoPad + "'");
   }
   return window;
 }
@@ -64,13 +62,12 @@ static FailureOr<RankedTensorType> outputType(NodeContext &ctx, int64_t channels
   ArrayRef<int64_t> input = ctx.getInputShape(0);
   SmallVector<int64_t> shape = {input[0], channels};
   for (int i = 0; i < 2; ++i) {
-    int64_t size = windowOutputSize(input[2 + i], window.kernel[i], window.strides[i],
-                                    window.padding[i], window.padding[2 + i],
-                                    window.dilations[i], ceilMode);
+    int64_t size =
+        windowOutputSize(input[2 + i], window.kernel[i], window.strides[i], window.padding[i],
+                         window.padding[2 + i], window.dilations[i], ceilMode);
     if (size <= 0)
       return ctx.fail("the window does not fit in spatial dimension " + std::to_string(i) +
-                      " (size " + std::to_string(input[2 + i]) + " with its padding)"),
-             failure();
+                      " (size " + std::to_string(input[2 + i]) + " with its padding)");
     shape.push_back(size);
   }
   return RankedTensorType::get(shape, ctx.getInputType(0).getElementType());
@@ -96,9 +93,9 @@ static LogicalResult importConv(NodeContext &ctx) {
   if (failed(type))
     return failure();
   Value bias = ctx.hasInput(2) ? ctx.getInput(2) : Value();
-  ctx.setOutput(0, ctx.getBuilder().create<Conv2dOp>(
-                       ctx.getLoc(), *type, ctx.getInput(0), ctx.getInput(1), bias,
-                       window->strides, window->padding, window->dilations, groups));
+  ctx.setOutput(0, Conv2dOp::create(ctx.getBuilder(), ctx.getLoc(), *type, ctx.getInput(0),
+                                    ctx.getInput(1), bias, window->strides, window->padding,
+                                    window->dilations, groups));
   return success();
 }
 
@@ -116,8 +113,8 @@ static LogicalResult importPool(NodeContext &ctx, PoolKind kind) {
   FailureOr<RankedTensorType> type = outputType(ctx, ctx.getInputShape(0)[1], *window, ceilMode);
   if (failed(type))
     return failure();
-  auto op = ctx.getBuilder().create<Pool2dOp>(ctx.getLoc(), *type, kind, ctx.getInput(0),
-                                              window->kernel, window->strides, window->padding);
+  auto op = Pool2dOp::create(ctx.getBuilder(), ctx.getLoc(), *type, kind, ctx.getInput(0),
+                             window->kernel, window->strides, window->padding);
   op.setCeilMode(ceilMode);
   op.setCountIncludePad(kind == PoolKind::avg && ctx.getAttrInt("count_include_pad", 0) != 0);
   ctx.setOutput(0, op.getResult());
@@ -141,5 +138,6 @@ void cleave::importer::registerConvolutionRules(RuleTable &table) {
   table.add("AveragePool", [](NodeContext &ctx) { return importPool(ctx, PoolKind::avg); });
   table.add("GlobalAveragePool",
             [](NodeContext &ctx) { return importGlobalPool(ctx, ReduceKind::mean); });
-  table.add("GlobalMaxPool", [](NodeContext &ctx) { return importGlobalPool(ctx, ReduceKind::max); });
+  table.add("GlobalMaxPool",
+            [](NodeContext &ctx) { return importGlobalPool(ctx, ReduceKind::max); });
 }

@@ -33,15 +33,20 @@ static double applyBinary(BinaryKind kind, double a, double b) {
   llvm_unreachable("unknown binary kind");
 }
 
+/// Two's-complement wrap-around, as NumPy (and the generated code) compute;
+/// signed overflow in C++ itself would be undefined.
+static int64_t wrap(uint64_t value) { return static_cast<int64_t>(value); }
+
 // Integer arithmetic stays exact: shape values such as INT64_MAX sentinels
 // must not pass through double.
 static int64_t applyBinaryInt(BinaryKind kind, int64_t a, int64_t b) {
   switch (kind) {
-  case BinaryKind::add: return a + b;
-  case BinaryKind::sub: return a - b;
-  case BinaryKind::mul: return a * b;
-  case BinaryKind::div: return b == 0 ? 0 : a / b;
-  case BinaryKind::pow: return static_cast<int64_t>(std::pow(a, b));
+  case BinaryKind::add: return wrap(uint64_t(a) + uint64_t(b));
+  case BinaryKind::sub: return wrap(uint64_t(a) - uint64_t(b));
+  case BinaryKind::mul: return wrap(uint64_t(a) * uint64_t(b));
+  // x / 0 has no value; INT64_MIN / -1 would trap (SIGFPE) on x86.
+  case BinaryKind::div: return b == 0 ? 0 : b == -1 ? wrap(0 - uint64_t(a)) : a / b;
+  case BinaryKind::pow: return truncateToInt64(std::pow(a, b));
   case BinaryKind::max: return std::max(a, b);
   case BinaryKind::min: return std::min(a, b);
   case BinaryKind::logical_and: return (a != 0) && (b != 0);
@@ -109,15 +114,14 @@ static std::optional<HostTensor> foldBinary(BinaryKind kind, const HostTensor &l
       lhs.getElementType() != rhs.getElementType() || !resultFitsFolding(shape))
     return std::nullopt;
   HostTensor result(lhs.getElementType(), shape);
-  forEachBroadcastIndex(shape, {lhs.getShape(), rhs.getShape()},
-                        [&](int64_t flat, llvm::ArrayRef<int64_t> offsets) {
-                          if (result.isFloat())
-                            result.setDouble(flat, applyBinary(kind, lhs.getDouble(offsets[0]),
-                                                               rhs.getDouble(offsets[1])));
-                          else
-                            result.setInt(flat, applyBinaryInt(kind, lhs.getInt(offsets[0]),
-                                                               rhs.getInt(offsets[1])));
-                        });
+  forEachBroadcastIndex(
+      shape, {lhs.getShape(), rhs.getShape()}, [&](int64_t flat, llvm::ArrayRef<int64_t> offsets) {
+        if (result.isFloat())
+          result.setDouble(flat,
+                           applyBinary(kind, lhs.getDouble(offsets[0]), rhs.getDouble(offsets[1])));
+        else
+          result.setInt(flat, applyBinaryInt(kind, lhs.getInt(offsets[0]), rhs.getInt(offsets[1])));
+      });
   return result;
 }
 
@@ -155,8 +159,8 @@ static LogicalResult importPow(NodeContext &ctx) {
   const HostTensor *base = ctx.getConstantInput(0);
   const HostTensor *exponent = ctx.getConstantInput(1);
   if (base && exponent)
-    if (std::optional<HostTensor> folded = foldBinary(BinaryKind::pow, base->castTo(computeType),
-                                                      exponent->castTo(computeType))) {
+    if (std::optional<HostTensor> folded =
+            foldBinary(BinaryKind::pow, base->castTo(computeType), exponent->castTo(computeType))) {
       ctx.setOutput(0, folded->castTo(baseType));
       return success();
     }
@@ -227,9 +231,10 @@ static LogicalResult importUnary(NodeContext &ctx, UnaryKind kind) {
       if (input->isFloat())
         result.setDouble(i, applyUnary(kind, input->getDouble(i)));
       else if (kind == UnaryKind::neg)
-        result.setInt(i, -input->getInt(i));
+        result.setInt(i, wrap(0 - uint64_t(input->getInt(i))));
       else if (kind == UnaryKind::abs)
-        result.setInt(i, std::abs(input->getInt(i)));
+        result.setInt(i, input->getInt(i) < 0 ? wrap(0 - uint64_t(input->getInt(i)))
+                                              : input->getInt(i));
       else
         result.setDouble(i, applyUnary(kind, input->getDouble(i)));
     }
@@ -244,8 +249,8 @@ static LogicalResult importUnary(NodeContext &ctx, UnaryKind kind) {
 
 /// Max, Min, Sum and Mean take any number of inputs and fold pairwise.
 static LogicalResult importVariadic(NodeContext &ctx, BinaryKind kind, bool mean) {
-  if (ctx.getNumInputs() == 0)
-    return ctx.fail("expects at least one input");
+  if (failed(ctx.requireAllInputs()))
+    return failure();
   Value accumulated = ctx.getInput(0);
   for (size_t i = 1; i < ctx.getNumInputs(); ++i) {
     FailureOr<Value> next = ctx.binary(kind, accumulated, ctx.getInput(i));
@@ -255,8 +260,8 @@ static LogicalResult importVariadic(NodeContext &ctx, BinaryKind kind, bool mean
   }
   if (mean && ctx.getNumInputs() > 1) {
     Type elementType = cast<RankedTensorType>(accumulated.getType()).getElementType();
-    FailureOr<Value> scaled = ctx.binary(BinaryKind::div, accumulated,
-                                         ctx.scalar(elementType, ctx.getNumInputs()));
+    FailureOr<Value> scaled =
+        ctx.binary(BinaryKind::div, accumulated, ctx.scalar(elementType, ctx.getNumInputs()));
     if (failed(scaled))
       return failure();
     accumulated = *scaled;
@@ -278,16 +283,17 @@ static LogicalResult importWhere(NodeContext &ctx) {
       broadcastShapes(condition->getShape(), onTrue->getShape(), partial) &&
       broadcastShapes(partial, onFalse->getShape(), shape) && resultFitsFolding(shape)) {
     HostTensor result(onTrue->getElementType(), shape);
-    forEachBroadcastIndex(
-        shape, {condition->getShape(), onTrue->getShape(), onFalse->getShape()},
-        [&](int64_t flat, llvm::ArrayRef<int64_t> offsets) {
-          const HostTensor *chosen = condition->getInt(offsets[0]) ? onTrue : onFalse;
-          int64_t offset = condition->getInt(offsets[0]) ? offsets[1] : offsets[2];
-          if (result.isFloat())
-            result.setDouble(flat, chosen->getDouble(offset));
-          else
-            result.setInt(flat, chosen->getInt(offset));
-        });
+    forEachBroadcastIndex(shape, {condition->getShape(), onTrue->getShape(), onFalse->getShape()},
+                          [&](int64_t flat, llvm::ArrayRef<int64_t> offsets) {
+                            const HostTensor *chosen =
+                                condition->getInt(offsets[0]) ? onTrue : onFalse;
+                            int64_t offset =
+                                condition->getInt(offsets[0]) ? offsets[1] : offsets[2];
+                            if (result.isFloat())
+                              result.setDouble(flat, chosen->getDouble(offset));
+                            else
+                              result.setInt(flat, chosen->getInt(offset));
+                          });
     ctx.setOutput(0, std::move(result));
     return success();
   }
@@ -302,8 +308,9 @@ static LogicalResult importCast(NodeContext &ctx) {
   int64_t to = ctx.getAttrInt("to", 0);
   Type elementType = convertElementType(to, ctx.getContext());
   if (!elementType)
-    return ctx.fail("cannot cast to " + onnxTypeName(to) +
-                    "; supported: FLOAT, DOUBLE, FLOAT16, BFLOAT16, INT64, INT32, INT16, INT8, BOOL");
+    return ctx.fail(
+        "cannot cast to " + onnxTypeName(to) +
+        "; supported: FLOAT, DOUBLE, FLOAT16, BFLOAT16, INT64, INT32, INT16, INT8, BOOL");
   if (const HostTensor *input = ctx.getConstantInput(0)) {
     ctx.setOutput(0, input->castTo(elementType));
     return success();
@@ -354,7 +361,8 @@ static LogicalResult importClip(NodeContext &ctx) {
     high = ctx.getAttrFloat("max", std::numeric_limits<double>::infinity());
   }
   Value result = x;
-  auto bound = [&](size_t index, std::optional<double> attrValue, BinaryKind kind) -> LogicalResult {
+  auto bound = [&](size_t index, std::optional<double> attrValue,
+                   BinaryKind kind) -> LogicalResult {
     Value limit;
     if (ctx.hasInput(index))
       limit = ctx.getInput(index);
@@ -436,8 +444,8 @@ static LogicalResult importDropout(NodeContext &ctx) {
     return ctx.fail("ratio " + std::to_string(ratio) + " must lie in [0, 1)");
   if (!isa<FloatType>(type.getElementType()))
     return ctx.fail("training-mode dropout needs a float input");
-  ctx.setOutput(0, ctx.getBuilder().create<DropoutOp>(ctx.getLoc(), ctx.getInput(0),
-                                                      ctx.getBuilder().getF64FloatAttr(ratio)));
+  ctx.setOutput(0, DropoutOp::create(ctx.getBuilder(), ctx.getLoc(), ctx.getInput(0),
+                                     ctx.getBuilder().getF64FloatAttr(ratio)));
   return success();
 }
 

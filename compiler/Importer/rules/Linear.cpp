@@ -13,7 +13,7 @@ static Value buildMatmul(NodeContext &ctx, Value lhs, Value rhs, bool transposeA
   shape.push_back(transposeA ? a.back() : a[a.size() - 2]);
   shape.push_back(transposeB ? b[b.size() - 2] : b.back());
   auto type = RankedTensorType::get(shape, cast<RankedTensorType>(lhs.getType()).getElementType());
-  auto op = ctx.getBuilder().create<MatmulOp>(ctx.getLoc(), type, lhs, rhs);
+  auto op = MatmulOp::create(ctx.getBuilder(), ctx.getLoc(), type, lhs, rhs);
   op.setTransposeA(transposeA);
   op.setTransposeB(transposeB);
   return op;

@@ -18,7 +18,7 @@ static LogicalResult importSoftmax(NodeContext &ctx, bool log) {
   int64_t rank = type.getRank();
   Value input = ctx.getInput(0);
   auto build = [&](Value value, int64_t axis) {
-    auto op = ctx.getBuilder().create<SoftmaxOp>(ctx.getLoc(), value, axis);
+    auto op = SoftmaxOp::create(ctx.getBuilder(), ctx.getLoc(), value, axis);
     op.setLog(log);
     return op.getResult();
   };
@@ -37,7 +37,8 @@ static LogicalResult importSoftmax(NodeContext &ctx, bool log) {
   if (axis < 0 || axis > rank)
     return ctx.fail("axis is out of range");
   ArrayRef<int64_t> shape = type.getShape();
-  Value rows = ctx.reshape(input, {product(shape.take_front(axis)), product(shape.drop_front(axis))});
+  Value rows =
+      ctx.reshape(input, {product(shape.take_front(axis)), product(shape.drop_front(axis))});
   ctx.setOutput(0, ctx.reshape(build(rows, 1), shape));
   return success();
 }
@@ -53,7 +54,7 @@ static LogicalResult importLayerNormalization(NodeContext &ctx) {
   auto affine = [&](size_t index) -> FailureOr<Value> {
     if (!broadcastShapes(ctx.getInputShape(index), normalized, check) ||
         ArrayRef<int64_t>(check) != normalized)
-      return ctx.fail("scale and bias must broadcast to the normalised dimensions"), failure();
+      return ctx.fail("scale and bias must broadcast to the normalised dimensions");
     return ctx.broadcastTo(ctx.getInput(index), normalized);
   };
   FailureOr<Value> scale = affine(1);
@@ -68,9 +69,9 @@ static LogicalResult importLayerNormalization(NodeContext &ctx) {
   }
   double epsilon = ctx.getAttrFloat("epsilon", 1e-5);
   Value x = ctx.getInput(0);
-  auto op = ctx.getBuilder().create<LayerNormOp>(ctx.getLoc(), type, x, *scale, bias,
-                                                 ctx.getBuilder().getI64IntegerAttr(*axis),
-                                                 ctx.getBuilder().getF64FloatAttr(epsilon));
+  auto op = LayerNormOp::create(ctx.getBuilder(), ctx.getLoc(), type, x, *scale, bias,
+                                ctx.getBuilder().getI64IntegerAttr(*axis),
+                                ctx.getBuilder().getF64FloatAttr(epsilon));
   ctx.setOutput(0, op.getResult());
   // The optional Mean and InvStdDev outputs, kept with unit dimensions.
   if (ctx.hasOutput(1) || ctx.hasOutput(2)) {
@@ -120,9 +121,9 @@ static LogicalResult importBatchNormalization(NodeContext &ctx) {
   if (training) {
     // Opsets 9-13 also list saved_mean/saved_var outputs (PyTorch exports
     // them unused); the importer reports it if anything reads them.
-    auto op = ctx.getBuilder().create<BatchNormOp>(
-        ctx.getLoc(), TypeRange{type, ctx.getInputType(3), ctx.getInputType(4)}, ctx.getInput(0),
-        ctx.getInput(1), ctx.getInput(2), ctx.getInput(3), ctx.getInput(4),
+    auto op = BatchNormOp::create(
+        ctx.getBuilder(), ctx.getLoc(), TypeRange{type, ctx.getInputType(3), ctx.getInputType(4)},
+        ctx.getInput(0), ctx.getInput(1), ctx.getInput(2), ctx.getInput(3), ctx.getInput(4),
         b.getF64FloatAttr(epsilon), b.getF64FloatAttr(momentum));
     ctx.setOutput(0, op.getResult());
     ctx.setOutput(1, op.getNewRunningMean());

@@ -34,7 +34,7 @@ static FailureOr<SmallVector<int64_t>> getReductionAxes(NodeContext &ctx) {
     if (failed(value))
       return failure();
     if (llvm::is_contained(normalized, *value))
-      return ctx.fail("axis " + std::to_string(axis) + " appears twice"), failure();
+      return ctx.fail("axis " + std::to_string(axis) + " appears twice");
     normalized.push_back(*value);
   }
   llvm::sort(normalized);
@@ -64,8 +64,10 @@ static LogicalResult importReduce(NodeContext &ctx, ReduceKind kind,
       return failure();
     input = *squared;
   }
-  bool keepDims = ctx.getAttrInt("keepdims", 1) != 0;
-  Value result = ctx.reduce(kind, input, *axes, keepDims);
+  int64_t keepDims = ctx.getAttrInt("keepdims", 1);
+  if (keepDims != 0 && keepDims != 1)
+    return ctx.fail("keepdims must be 0 or 1, not " + std::to_string(keepDims));
+  Value result = ctx.reduce(kind, input, *axes, keepDims == 1);
   if (post)
     result = ctx.unary(*post, result);
   ctx.setOutput(0, result);
@@ -78,9 +80,8 @@ void cleave::importer::registerReductionRules(RuleTable &table) {
   table.add("ReduceMax", [](NodeContext &ctx) { return importReduce(ctx, ReduceKind::max); });
   table.add("ReduceMin", [](NodeContext &ctx) { return importReduce(ctx, ReduceKind::min); });
   table.add("ReduceProd", [](NodeContext &ctx) { return importReduce(ctx, ReduceKind::prod); });
-  table.add("ReduceSumSquare", [](NodeContext &ctx) {
-    return importReduce(ctx, ReduceKind::sum, BinaryKind::mul);
-  });
+  table.add("ReduceSumSquare",
+            [](NodeContext &ctx) { return importReduce(ctx, ReduceKind::sum, BinaryKind::mul); });
   table.add("ReduceL2", [](NodeContext &ctx) {
     return importReduce(ctx, ReduceKind::sum, BinaryKind::mul, UnaryKind::sqrt);
   });

@@ -10,6 +10,8 @@
 
 #include "onnx/onnx_pb.h"
 
+#include "llvm/Support/MathExtras.h"
+
 #include <numeric>
 
 using namespace mlir;
@@ -51,8 +53,8 @@ static LogicalResult importShape(NodeContext &ctx) {
 }
 
 static LogicalResult importSize(NodeContext &ctx) {
-  ctx.setOutput(0, HostTensor::fromInts(ctx.getBuilder().getI64Type(), {},
-                                        {product(ctx.getInputShape(0))}));
+  ctx.setOutput(
+      0, HostTensor::fromInts(ctx.getBuilder().getI64Type(), {}, {product(ctx.getInputShape(0))}));
   return success();
 }
 
@@ -79,7 +81,8 @@ static LogicalResult importReshape(NodeContext &ctx) {
     }
     if (shape[i] < 0)
       return ctx.fail("target shape has a negative dimension " + std::to_string(shape[i]));
-    known *= shape[i];
+    if (llvm::MulOverflow(known, shape[i], known))
+      return ctx.fail("target shape holds more elements than int64 can count");
   }
   int64_t total = product(input);
   if (inferred >= 0) {
@@ -320,14 +323,14 @@ static LogicalResult importSlice(NodeContext &ctx) {
     sliceStrides.push_back(std::max<int64_t>(dim.step, 1));
   }
   auto type = RankedTensorType::get(shape, elementTypeOf(ctx, 0));
-  ctx.setOutput(0, ctx.getBuilder().create<SliceOp>(ctx.getLoc(), type, ctx.getInput(0),
-                                                    sliceStarts, sliceStrides));
+  ctx.setOutput(0, SliceOp::create(ctx.getBuilder(), ctx.getLoc(), type, ctx.getInput(0),
+                                   sliceStarts, sliceStrides));
   return success();
 }
 
 static LogicalResult importConcat(NodeContext &ctx) {
-  if (ctx.getNumInputs() == 0)
-    return ctx.fail("needs at least one input");
+  if (failed(ctx.requireAllInputs()))
+    return failure();
   int64_t rank = ctx.getInputType(0).getRank();
   FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.getAttrInt("axis", 0), rank);
   if (failed(axis))
@@ -370,7 +373,7 @@ static LogicalResult importConcat(NodeContext &ctx) {
   for (size_t i = 0; i < ctx.getNumInputs(); ++i)
     inputs.push_back(ctx.getInput(i));
   auto type = RankedTensorType::get(shape, elementTypeOf(ctx, 0));
-  ctx.setOutput(0, ctx.getBuilder().create<ConcatOp>(ctx.getLoc(), type, inputs, *axis));
+  ctx.setOutput(0, ConcatOp::create(ctx.getBuilder(), ctx.getLoc(), type, inputs, *axis));
   return success();
 }
 
@@ -396,6 +399,8 @@ static LogicalResult importSplit(NodeContext &ctx) {
                       std::to_string(outputs) + " outputs");
     sizes.assign(outputs, input[*axis] / outputs);
   }
+  if (llvm::any_of(sizes, [&](int64_t size) { return size < 0 || size > input[*axis]; }))
+    return ctx.fail("split sizes must lie in [0, " + std::to_string(input[*axis]) + "]");
   if ((int64_t)sizes.size() != outputs ||
       std::accumulate(sizes.begin(), sizes.end(), int64_t{0}) != input[*axis])
     return ctx.fail("split sizes do not add up to dimension " + std::to_string(*axis));
@@ -407,7 +412,8 @@ static LogicalResult importSplit(NodeContext &ctx) {
     std::vector<int64_t> shape(input);
     shape[*axis] = sizes[i];
     auto type = RankedTensorType::get(shape, elementTypeOf(ctx, 0));
-    ctx.setOutput(i, ctx.getBuilder().create<SliceOp>(ctx.getLoc(), type, source, starts, strides));
+    ctx.setOutput(i,
+                  SliceOp::create(ctx.getBuilder(), ctx.getLoc(), type, source, starts, strides));
     offset += sizes[i];
   }
   return success();
@@ -460,13 +466,13 @@ static LogicalResult importGather(NodeContext &ctx) {
   }
   Value indexValue = normalizedIndices ? ctx.constant(*normalizedIndices) : ctx.getInput(1);
   auto type = RankedTensorType::get(shape, elementTypeOf(ctx, 0));
-  ctx.setOutput(0, ctx.getBuilder().create<GatherOp>(ctx.getLoc(), type, ctx.getInput(0),
-                                                     indexValue, *axis));
+  ctx.setOutput(0, GatherOp::create(ctx.getBuilder(), ctx.getLoc(), type, ctx.getInput(0),
+                                    indexValue, *axis));
   return success();
 }
 
 static LogicalResult importExpand(NodeContext &ctx) {
-  FailureOr<std::vector<int64_t>> requested = ctx.getConstantInts(1, "the target shape");
+  FailureOr<std::vector<int64_t>> requested = ctx.getConstantShape(1, "the target shape");
   if (failed(requested))
     return failure();
   std::vector<int64_t> shape;
@@ -475,13 +481,12 @@ static LogicalResult importExpand(NodeContext &ctx) {
   const HostTensor *input = ctx.getConstantInput(0);
   if (input && product(shape) <= kMaxFoldedElements) {
     HostTensor result(input->getElementType(), shape);
-    forEachBroadcastIndex(shape, {input->getShape()},
-                          [&](int64_t flat, ArrayRef<int64_t> offsets) {
-                            if (result.isFloat())
-                              result.setDouble(flat, input->getDouble(offsets[0]));
-                            else
-                              result.setInt(flat, input->getInt(offsets[0]));
-                          });
+    forEachBroadcastIndex(shape, {input->getShape()}, [&](int64_t flat, ArrayRef<int64_t> offsets) {
+      if (result.isFloat())
+        result.setDouble(flat, input->getDouble(offsets[0]));
+      else
+        result.setInt(flat, input->getInt(offsets[0]));
+    });
     ctx.setOutput(0, std::move(result));
     return success();
   }
@@ -506,7 +511,7 @@ static LogicalResult importRange(NodeContext &ctx) {
   double length = std::ceil((*limit - *first) / *step);
   if (!(length < 1e15))
     return ctx.fail("the range holds too many elements");
-  int64_t count = std::max<int64_t>(0, static_cast<int64_t>(length));
+  int64_t count = length > 0 ? static_cast<int64_t>(length) : 0;
   if (count <= kMaxFoldedElements) {
     HostTensor result(elementType, {count});
     const HostTensor &start = *ctx.getConstantInput(0), &delta = *ctx.getConstantInput(2);
@@ -514,7 +519,8 @@ static LogicalResult importRange(NodeContext &ctx) {
       if (result.isFloat())
         result.setDouble(i, *first + i * *step);
       else
-        result.setInt(i, start.getInt(0) + i * delta.getInt(0));
+        result.setInt(i, static_cast<int64_t>(uint64_t(start.getInt(0)) +
+                                              uint64_t(i) * uint64_t(delta.getInt(0))));
     }
     ctx.setOutput(0, std::move(result));
     return success();
@@ -522,25 +528,23 @@ static LogicalResult importRange(NodeContext &ctx) {
   if (*first != std::floor(*first) || *step != std::floor(*step))
     return ctx.fail("a long Range needs integral start and delta");
   auto type = RankedTensorType::get({count}, elementType);
-  ctx.setOutput(0, ctx.getBuilder().create<IotaOp>(ctx.getLoc(), type,
-                                                   static_cast<int64_t>(*first),
-                                                   static_cast<int64_t>(*step)));
+  ctx.setOutput(0, IotaOp::create(ctx.getBuilder(), ctx.getLoc(), type, truncateToInt64(*first),
+                                  truncateToInt64(*step)));
   return success();
 }
 
 static FailureOr<HostTensor> tensorAttr(NodeContext &ctx, const onnx::TensorProto &proto) {
   Type elementType = convertElementType(proto.data_type(), ctx.getContext());
   if (!elementType)
-    return ctx.fail("holds a tensor of unsupported type " + onnxTypeName(proto.data_type())),
-           failure();
+    return ctx.fail("holds a tensor of unsupported type " + onnxTypeName(proto.data_type()));
   llvm::Expected<HostTensor> value = HostTensor::fromProto(proto, elementType);
   if (!value)
-    return ctx.fail(llvm::toString(value.takeError())), failure();
+    return ctx.fail(llvm::toString(value.takeError()));
   return std::move(*value);
 }
 
 static LogicalResult importConstantOfShape(NodeContext &ctx) {
-  FailureOr<std::vector<int64_t>> shape = ctx.getConstantInts(0, "the shape");
+  FailureOr<std::vector<int64_t>> shape = ctx.getConstantShape(0, "the shape");
   if (failed(shape))
     return failure();
   HostTensor fill(ctx.getBuilder().getF32Type(), {1});
@@ -548,6 +552,9 @@ static LogicalResult importConstantOfShape(NodeContext &ctx) {
     FailureOr<HostTensor> tensor = tensorAttr(ctx, value->t());
     if (failed(tensor))
       return failure();
+    if (tensor->getNumElements() != 1)
+      return ctx.fail("value must hold one element, not " +
+                      std::to_string(tensor->getNumElements()));
     fill = *tensor;
   }
   if (product(*shape) <= kMaxFoldedElements) {
@@ -599,7 +606,7 @@ static LogicalResult importTrilu(NodeContext &ctx) {
     FailureOr<double> value = ctx.getConstantScalar(1, "k");
     if (failed(value))
       return failure();
-    k = static_cast<int64_t>(*value);
+    k = truncateToInt64(*value);
   }
   bool upper = ctx.getAttrInt("upper", 1) != 0;
   int64_t rows = input[input.size() - 2], cols = input.back();
@@ -620,20 +627,20 @@ static LogicalResult importTrilu(NodeContext &ctx) {
     // Large masks come from two iotas rather than a baked constant.
     Type i64 = ctx.getBuilder().getI64Type();
     Value rowIndex = ctx.reshape(
-        ctx.getBuilder().create<IotaOp>(ctx.getLoc(), RankedTensorType::get({rows}, i64), 0, 1),
+        IotaOp::create(ctx.getBuilder(), ctx.getLoc(), RankedTensorType::get({rows}, i64), 0, 1),
         {rows, 1});
     Value colIndex = ctx.reshape(
-        ctx.getBuilder().create<IotaOp>(ctx.getLoc(), RankedTensorType::get({cols}, i64), 0, 1),
+        IotaOp::create(ctx.getBuilder(), ctx.getLoc(), RankedTensorType::get({cols}, i64), 0, 1),
         {1, cols});
     FailureOr<Value> diagonal = ctx.binary(BinaryKind::sub, colIndex, rowIndex);
     if (failed(diagonal))
       return failure();
-    FailureOr<Value> keepMask = ctx.compare(upper ? CompareKind::ge : CompareKind::le, *diagonal,
-                                            ctx.scalar(i64, k));
+    FailureOr<Value> keepMask =
+        ctx.compare(upper ? CompareKind::ge : CompareKind::le, *diagonal, ctx.scalar(i64, k));
     if (failed(keepMask))
       return failure();
-    FailureOr<Value> result = ctx.select(*keepMask, ctx.getInput(0),
-                                         ctx.scalar(elementTypeOf(ctx, 0), 0.0));
+    FailureOr<Value> result =
+        ctx.select(*keepMask, ctx.getInput(0), ctx.scalar(elementTypeOf(ctx, 0), 0.0));
     if (failed(result))
       return failure();
     ctx.setOutput(0, *result);

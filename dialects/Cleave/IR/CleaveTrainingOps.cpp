@@ -27,8 +27,9 @@ LogicalResult CrossEntropyOp::verify() {
 LogicalResult CrossEntropyGradOp::verify() {
   if (getType() != getLogits().getType())
     return emitOpError() << "result must have the logits' type";
-  if (getResultGrad().getType().getRank() != 0)
-    return emitOpError() << "result_grad must be a scalar";
+  if (getResultGrad().getType().getRank() != 0 ||
+      getResultGrad().getType().getElementType() != getLogits().getType().getElementType())
+    return emitOpError() << "result_grad must be a scalar of the logits' element type";
   return verifyClassification(*this, getLogits().getType(), getLabels().getType());
 }
 
@@ -43,8 +44,11 @@ LogicalResult SoftmaxGradOp::verify() {
   if (getResult().getType() != getResultGrad().getType() ||
       getInputGrad().getType() != getResult().getType())
     return emitOpError() << "result, result_grad and input_grad must share one type";
-  if (getAxis() < 0 || getAxis() >= getResult().getType().getRank())
-    return emitOpError() << "axis " << getAxis() << " is out of range";
+  // I64Attr getters return uint64_t: read the axis signed, so that a
+  // negative one is reported as itself.
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= getResult().getType().getRank())
+    return emitOpError() << "axis " << axis << " is out of range";
   return success();
 }
 
@@ -61,9 +65,10 @@ static LogicalResult verifyNormGrad(Operation *op, RankedTensorType input, Ranke
 
 LogicalResult LayerNormGradOp::verify() {
   RankedTensorType input = getInput().getType();
-  if (getAxis() < 0 || getAxis() >= input.getRank())
-    return emitOpError() << "axis " << getAxis() << " is out of range";
-  if (getScale().getType().getShape() != input.getShape().drop_front(getAxis()))
+  int64_t axis = getAxis(); // signed: see SoftmaxGradOp::verify
+  if (axis < 0 || axis >= input.getRank())
+    return emitOpError() << "axis " << axis << " is out of range";
+  if (getScale().getType().getShape() != input.getShape().drop_front(axis))
     return emitOpError() << "scale must have the normalised dimensions' shape";
   return verifyNormGrad(*this, input, getScale().getType(), getResultGrad().getType(),
                         getResultTypes());
@@ -109,6 +114,22 @@ LogicalResult SliceScatterOp::verify() {
   return success();
 }
 
+/// What windowOutputSize needs: positive window sizes, strides and
+/// dilations (a zero stride would divide by zero) and no negative padding.
+/// The counts must have been checked.
+static LogicalResult verifyWindowValues(Operation *op, ArrayRef<int64_t> window,
+                                        ArrayRef<int64_t> strides, ArrayRef<int64_t> padding,
+                                        ArrayRef<int64_t> dilations) {
+  auto positive = [](ArrayRef<int64_t> values) {
+    return llvm::all_of(values, [](int64_t v) { return v > 0; });
+  };
+  if (!positive(window) || !positive(strides) || !positive(dilations))
+    return op->emitOpError() << "window sizes, strides and dilations must be positive";
+  if (!llvm::all_of(padding, [](int64_t v) { return v >= 0; }))
+    return op->emitOpError() << "padding must not be negative";
+  return success();
+}
+
 /// The forward convolution's output shape for `input` and `filter`.
 static SmallVector<int64_t> convOutputShape(ArrayRef<int64_t> input, ArrayRef<int64_t> filter,
                                             ArrayRef<int64_t> strides, ArrayRef<int64_t> padding,
@@ -127,20 +148,37 @@ static LogicalResult verifyConvGrad(Operation *op, ArrayRef<int64_t> input,
   if (input.size() != 4 || filter.size() != 4 || resultGrad.size() != 4 || strides.size() != 2 ||
       padding.size() != 4 || dilations.size() != 2)
     return op->emitOpError() << "needs rank-4 tensors, 2 strides, 4 paddings, 2 dilations";
+  if (failed(verifyWindowValues(op, filter.drop_front(2), strides, padding, dilations)))
+    return failure();
   if (groups <= 0 || filter[1] * groups != input[1])
     return op->emitOpError() << "filter channels times groups must equal input channels";
+  if (filter[0] % groups != 0)
+    return op->emitOpError() << "groups must divide the filter count";
   if (ArrayRef<int64_t>(convOutputShape(input, filter, strides, padding, dilations)) != resultGrad)
     return op->emitOpError() << "result_grad does not have the forward convolution's output shape";
   return success();
 }
 
+/// The forward convolution's tensors share one element type.
+static LogicalResult verifyConvGradElementTypes(Operation *op) {
+  Type element = cast<RankedTensorType>(op->getResult(0).getType()).getElementType();
+  for (Type type : op->getOperandTypes())
+    if (cast<RankedTensorType>(type).getElementType() != element)
+      return op->emitOpError() << "operands and result must share one element type";
+  return success();
+}
+
 LogicalResult Conv2dGradInputOp::verify() {
+  if (failed(verifyConvGradElementTypes(*this)))
+    return failure();
   return verifyConvGrad(*this, getType().getShape(), getFilter().getType().getShape(),
                         getResultGrad().getType().getShape(), getStrides(), getPadding(),
                         getDilations(), getGroups());
 }
 
 LogicalResult Conv2dGradFilterOp::verify() {
+  if (failed(verifyConvGradElementTypes(*this)))
+    return failure();
   return verifyConvGrad(*this, getInput().getType().getShape(), getType().getShape(),
                         getResultGrad().getType().getShape(), getStrides(), getPadding(),
                         getDilations(), getGroups());
@@ -151,6 +189,12 @@ LogicalResult Pool2dGradOp::verify() {
   if (input.size() != 4 || getKernel().size() != 2 || getStrides().size() != 2 ||
       getPadding().size() != 4)
     return emitOpError() << "needs a rank-4 input, 2 window sizes, 2 strides and 4 paddings";
+  SmallVector<int64_t> unitDilations = {1, 1};
+  if (failed(verifyWindowValues(*this, getKernel(), getStrides(), getPadding(), unitDilations)))
+    return failure();
+  for (int i = 0; i < 2; ++i)
+    if (getPadding()[i] >= getKernel()[i] || getPadding()[2 + i] >= getKernel()[i])
+      return emitOpError() << "padding must be smaller than the window";
   SmallVector<int64_t> expected = {input[0], input[1]};
   for (int i = 0; i < 2; ++i)
     expected.push_back(windowOutputSize(input[2 + i], getKernel()[i], getStrides()[i],
@@ -159,6 +203,8 @@ LogicalResult Pool2dGradOp::verify() {
     return emitOpError() << "result_grad does not have the forward pooling's output shape";
   if (getType() != getInput().getType())
     return emitOpError() << "input_grad must have the input's type";
+  if (getResultGrad().getType().getElementType() != getInput().getType().getElementType())
+    return emitOpError() << "result_grad must have the input's element type";
   return success();
 }
 

@@ -87,6 +87,40 @@ func.func @unary_softplus(%x: tensor<3x4xf32> {cleave.param = #cleave.param<"x",
   return %y : tensor<3x4xf32>
 }
 
+// identity: the gradient passes through.
+func.func @unary_identity(%x: tensor<3x4xf32> {cleave.param = #cleave.param<"x", trainable>}) -> tensor<3x4xf32> {
+  %y = cleave.unary identity %x : tensor<3x4xf32>
+  return %y : tensor<3x4xf32>
+}
+
+// floor: piecewise constant, so the gradient is 0 (the default inputs stay
+// more than eps away from every integer and half-integer).
+func.func @unary_floor(%x: tensor<3x4xf32> {cleave.param = #cleave.param<"x", trainable>}) -> tensor<3x4xf32> {
+  %y = cleave.unary floor %x : tensor<3x4xf32>
+  return %y : tensor<3x4xf32>
+}
+
+// ceil: piecewise constant, so the gradient is 0 (the default inputs stay
+// more than eps away from every integer and half-integer).
+func.func @unary_ceil(%x: tensor<3x4xf32> {cleave.param = #cleave.param<"x", trainable>}) -> tensor<3x4xf32> {
+  %y = cleave.unary ceil %x : tensor<3x4xf32>
+  return %y : tensor<3x4xf32>
+}
+
+// round: piecewise constant, so the gradient is 0 (the default inputs stay
+// more than eps away from every integer and half-integer).
+func.func @unary_round(%x: tensor<3x4xf32> {cleave.param = #cleave.param<"x", trainable>}) -> tensor<3x4xf32> {
+  %y = cleave.unary round %x : tensor<3x4xf32>
+  return %y : tensor<3x4xf32>
+}
+
+// sign: piecewise constant, so the gradient is 0 (the default inputs stay
+// more than eps away from every integer and half-integer).
+func.func @unary_sign(%x: tensor<3x4xf32> {cleave.param = #cleave.param<"x", trainable>}) -> tensor<3x4xf32> {
+  %y = cleave.unary sign %x : tensor<3x4xf32>
+  return %y : tensor<3x4xf32>
+}
+
 // add, rhs broadcast along the rows: the rhs gradient sums over them.
 func.func @binary_add_rhs_broadcast(%a: tensor<3x4xf32> {cleave.param = #cleave.param<"a", trainable>},
                                    %b: tensor<4xf32> {cleave.param = #cleave.param<"b", trainable>}) -> tensor<3x4xf32> {
@@ -185,6 +219,32 @@ func.func @binary_min_lhs_broadcast(%a: tensor<3x1xf32> {cleave.param = #cleave.
   return %y : tensor<2x3x4xf32>
 }
 
+// An outer sum: both operands broadcast ([3, 1] + [1, 4]), both gradients
+// are summed back.
+func.func @binary_add_outer(%a: tensor<3x1xf32> {cleave.param = #cleave.param<"a", trainable>},
+                            %b: tensor<1x4xf32> {cleave.param = #cleave.param<"b", trainable>}) -> tensor<3x4xf32> {
+  %y = cleave.binary add %a, %b : (tensor<3x1xf32>, tensor<1x4xf32>) -> tensor<3x4xf32>
+  %z = cleave.unary sin %y : tensor<3x4xf32>
+  return %z : tensor<3x4xf32>
+}
+
+// pow with a zero base and a trainable exponent: d 0^b / db = 0 for b > 0
+// (a^b log a would be 0 * -inf = NaN).
+func.func @binary_pow_zero_base(%a: tensor<2x3xf32> {cleave.input = "a", gradcheck.values = array<f64: 0.0, 0.5, 1.5, 0.0, 2.0, 0.0>},
+                                %b: tensor<2x3xf32> {cleave.param = #cleave.param<"b", trainable>, gradcheck.init = array<f64: 0.5, 2.0>}) -> tensor<2x3xf32> {
+  %y = cleave.binary pow %a, %b : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// pow with a zero exponent and a zero base: a^0 = 1 is constant, so its
+// base gradient is 0 (b a^(b-1) would be 0 * inf = NaN); the other pairs
+// cover 0^1, 0^2 and a negative base with an integer exponent.
+func.func @binary_pow_zero_exponent(%a: tensor<2x3xf32> {cleave.param = #cleave.param<"a", trainable>, gradcheck.values = array<f64: 0.0, 0.0, 0.0, 0.5, -0.7, 1.3>},
+                                    %b: tensor<2x3xf32> {cleave.input = "b", gradcheck.values = array<f64: 0.0, 1.0, 2.0, 0.0, 2.0, 1.5>}) -> tensor<2x3xf32> {
+  %y = cleave.binary pow %a, %b : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
 // The same value on both sides (x * x): the two operand gradients add up.
 func.func @binary_mul_same_operand(%x: tensor<3x4xf32> {cleave.param = #cleave.param<"x", trainable>}) -> tensor<3x4xf32> {
   %y = cleave.binary mul %x, %x : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
@@ -192,13 +252,14 @@ func.func @binary_mul_same_operand(%x: tensor<3x4xf32> {cleave.param = #cleave.p
 }
 
 // select with a data-dependent condition: each branch gets the gradient
-// where it was chosen; on_true broadcasts from [4] and is summed back.
+// where it was chosen; on_true broadcasts from [4], on_false from [3, 1],
+// and both are summed back.
 func.func @select(%c: tensor<3x4xf32> {cleave.input = "c"},
                   %t: tensor<4xf32> {cleave.param = #cleave.param<"t", trainable>},
-                  %f: tensor<3x4xf32> {cleave.param = #cleave.param<"f", trainable>}) -> tensor<3x4xf32> {
+                  %f: tensor<3x1xf32> {cleave.param = #cleave.param<"f", trainable>}) -> tensor<3x4xf32> {
   %zero = cleave.constant dense<0.0> : tensor<f32>
   %m = cleave.compare gt %c, %zero : (tensor<3x4xf32>, tensor<f32>) -> tensor<3x4xi1>
-  %y = cleave.select %m, %t, %f : (tensor<3x4xi1>, tensor<4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+  %y = cleave.select %m, %t, %f : (tensor<3x4xi1>, tensor<4xf32>, tensor<3x1xf32>) -> tensor<3x4xf32>
   return %y : tensor<3x4xf32>
 }
 
@@ -208,4 +269,12 @@ func.func @cast_f64_round_trip(%x: tensor<3x4xf32> {cleave.param = #cleave.param
   %e = cleave.unary exp %d : tensor<3x4xf64>
   %y = cleave.cast %e : tensor<3x4xf64> to tensor<3x4xf32>
   return %y : tensor<3x4xf32>
+}
+
+// Dropout (lowered to a product with a random mask): the gradient reuses
+// the forward's mask. Every step here has the same seed and step number,
+// so every evaluation draws the same mask.
+func.func @dropout(%x: tensor<4x8xf32> {cleave.param = #cleave.param<"x", trainable>}) -> tensor<4x8xf32> {
+  %y = cleave.dropout %x {ratio = 3.000000e-01 : f64} : tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
 }

@@ -45,6 +45,13 @@ func.func @matmul_batch_broadcast_both(%a: tensor<2x1x4x3xf32> {cleave.param = #
   return %c : tensor<2x3x3x5xf32>
 }
 
+// One lhs matrix against a batched rhs: the lhs gradient sums over the batch.
+func.func @matmul_batch_broadcast_lhs(%a: tensor<3x4xf32> {cleave.param = #cleave.param<"a", trainable>},
+                                      %b: tensor<2x4x5xf32> {cleave.param = #cleave.param<"b", trainable>}) -> tensor<2x3x5xf32> {
+  %c = cleave.matmul %a, %b : (tensor<3x4xf32>, tensor<2x4x5xf32>) -> tensor<2x3x5xf32>
+  return %c : tensor<2x3x5xf32>
+}
+
 // A weight used twice (tied): its gradients from both uses add up.
 func.func @matmul_tied_weight(%w: tensor<4x4xf32> {cleave.param = #cleave.param<"w", trainable>},
                               %x: tensor<3x4xf32> {cleave.input = "x"}) -> tensor<3x4xf32> {
@@ -117,4 +124,29 @@ func.func @reduce_prod_keep_dims(%x: tensor<2x3x4xf32> {cleave.param = #cleave.p
 func.func @reduce_mean_all(%x: tensor<3x4xf32> {cleave.param = #cleave.param<"x", trainable>}) -> tensor<f32> {
   %y = cleave.reduce mean %x {axes = array<i64: 0, 1>} : tensor<3x4xf32> -> tensor<f32>
   return %y : tensor<f32>
+}
+
+// reduce max over exact ties: every element of a row is the same
+// parameter, so max(row) = p is smooth in p. The tied elements must share
+// the gradient (summing to g), not each take all of it.
+func.func @reduce_max_ties(%p: tensor<3x1xf32> {cleave.param = #cleave.param<"p", trainable>}) -> tensor<3xf32> {
+  %x = cleave.broadcast %p : tensor<3x1xf32> to tensor<3x4xf32>
+  %y = cleave.reduce max %x {axes = array<i64: 1>} : tensor<3x4xf32> -> tensor<3xf32>
+  return %y : tensor<3xf32>
+}
+
+// reduce min over exact ties, keeping the dimension.
+func.func @reduce_min_ties_keep_dims(%p: tensor<1x4xf32> {cleave.param = #cleave.param<"p", trainable>}) -> tensor<1x4xf32> {
+  %x = cleave.broadcast %p : tensor<1x4xf32> to tensor<3x4xf32>
+  %y = cleave.reduce min %x {axes = array<i64: 0>, keep_dims} : tensor<3x4xf32> -> tensor<1x4xf32>
+  return %y : tensor<1x4xf32>
+}
+
+// reduce prod with exact zeros: d prod / d x_i is the product of the other
+// elements, which g * y / x_i cannot give at x_i = 0. Row 0 has one zero
+// (its gradient is the product of the rest), row 1 two (all gradients 0),
+// row 2 none.
+func.func @reduce_prod_zeros(%x: tensor<3x4xf32> {cleave.param = #cleave.param<"x", trainable>, gradcheck.values = array<f64: 0.8, 0.0, 1.2, -0.9, 0.0, 1.1, 0.0, 0.7, 1.3, -0.6, 0.9, 1.4>}) -> tensor<3xf32> {
+  %y = cleave.reduce prod %x {axes = array<i64: 1>} : tensor<3x4xf32> -> tensor<3xf32>
+  return %y : tensor<3xf32>
 }

@@ -70,3 +70,35 @@ func.func @cross_entropy(%z: tensor<4x5xf32> {cleave.param = #cleave.param<"logi
   %l = cleave.cross_entropy %z, %y : (tensor<4x5xf32>, tensor<4xi64>) -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// A small transformer-style block end to end: embedding (tied with the
+// output projection), layer norm, an MLP with an erf-GELU, a residual and
+// cross-entropy over [B*T, V] rows. Gradients from several ops meet in one
+// parameter (the tied table) and in the residual.
+func.func @composite_block(%wte: tensor<7x4xf32> {cleave.param = #cleave.param<"wte", trainable>},
+                           %g: tensor<4xf32> {cleave.param = #cleave.param<"ln.scale", trainable>, gradcheck.init = array<f64: 0.5, 1.5>},
+                           %bln: tensor<4xf32> {cleave.param = #cleave.param<"ln.bias", trainable>},
+                           %w1: tensor<8x4xf32> {cleave.param = #cleave.param<"fc1.weight", trainable>},
+                           %b1: tensor<8xf32> {cleave.param = #cleave.param<"fc1.bias", trainable>},
+                           %w2: tensor<4x8xf32> {cleave.param = #cleave.param<"fc2.weight", trainable>},
+                           %ids: tensor<2x3xi64> {cleave.input = "ids", gradcheck.values = array<i64: 1, 4, 4, 6, 0, 1>},
+                           %labels: tensor<6xi64> {cleave.input = "labels", gradcheck.values = array<i64: 4, 4, 6, 0, 1, 2>}) -> tensor<f32> {
+  %e = cleave.gather %wte[%ids] {axis = 0 : i64} : (tensor<7x4xf32>, tensor<2x3xi64>) -> tensor<2x3x4xf32>
+  %n = cleave.layer_norm %e, %g, %bln {axis = 2 : i64, epsilon = 1.0e-05 : f64} : (tensor<2x3x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x3x4xf32>
+  %h = cleave.matmul %n, %w1 {transpose_b} : (tensor<2x3x4xf32>, tensor<8x4xf32>) -> tensor<2x3x8xf32>
+  %hb = cleave.binary add %h, %b1 : (tensor<2x3x8xf32>, tensor<8xf32>) -> tensor<2x3x8xf32>
+  %c = cleave.constant dense<0.707106769> : tensor<f32>
+  %half = cleave.constant dense<0.5> : tensor<f32>
+  %one = cleave.constant dense<1.0> : tensor<f32>
+  %s = cleave.binary mul %hb, %c : (tensor<2x3x8xf32>, tensor<f32>) -> tensor<2x3x8xf32>
+  %erf = cleave.unary erf %s : tensor<2x3x8xf32>
+  %p = cleave.binary add %erf, %one : (tensor<2x3x8xf32>, tensor<f32>) -> tensor<2x3x8xf32>
+  %q = cleave.binary mul %hb, %p : (tensor<2x3x8xf32>, tensor<2x3x8xf32>) -> tensor<2x3x8xf32>
+  %gelu = cleave.binary mul %q, %half : (tensor<2x3x8xf32>, tensor<f32>) -> tensor<2x3x8xf32>
+  %o = cleave.matmul %gelu, %w2 {transpose_b} : (tensor<2x3x8xf32>, tensor<4x8xf32>) -> tensor<2x3x4xf32>
+  %r = cleave.binary add %e, %o : (tensor<2x3x4xf32>, tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+  %logits = cleave.matmul %r, %wte {transpose_b} : (tensor<2x3x4xf32>, tensor<7x4xf32>) -> tensor<2x3x7xf32>
+  %rows = cleave.reshape %logits : tensor<2x3x7xf32> to tensor<6x7xf32>
+  %l = cleave.cross_entropy %rows, %labels : (tensor<6x7xf32>, tensor<6xi64>) -> tensor<f32>
+  return %l : tensor<f32>
+}

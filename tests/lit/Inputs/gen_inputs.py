@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the binary ONNX inputs of the lit tests that textual ONNX cannot
-express (ONNX 1.12's parser takes only [A-Za-z0-9_] names, so no
-`onnx::...` initializers). Run with Debian's interpreter:
+express: ONNX 1.12's parser takes only [A-Za-z0-9_] names (no `onnx::...`
+initializers) and cannot name nodes. Run with Debian's interpreter:
     /usr/bin/python3 tests/lit/Inputs/gen_inputs.py
 """
 import os
@@ -31,5 +31,21 @@ def exporter_scalar():
     onnx.save(model, os.path.join(HERE, "exporter-scalar.onnx"))
 
 
+def unsupported_op():
+    # An op without an import rule, in a node with an exporter-style name.
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["h"], name="/blocks/act"),
+         helper.make_node("Hardmax", ["h"], ["y"], name="/head/Hardmax", axis=1)],
+        "torch_jit",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                              producer_name="gen_inputs.py")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(HERE, "unsupported-op.onnx"))
+
+
 if __name__ == "__main__":
     exporter_scalar()
+    unsupported_op()

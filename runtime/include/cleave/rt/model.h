@@ -99,6 +99,11 @@ struct ModelInfo {
   const char *target;           // "cpu" or "cuda"
 };
 
+/// Called first by generated main(): settles process-wide settings that
+/// must precede any library's initialisation (OpenMP's wait policy), by
+/// re-executing the program once if needed.
+void prepare_process(char **argv);
+
 /// The driver: parses the executable's command line and trains. Returns
 /// the process exit code; never aborts on bad input. cleave_rt_core defines
 /// it for host memory; cleave_rt_cuda defines its own (linked first) that

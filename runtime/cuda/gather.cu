@@ -1,0 +1,149 @@
+//===- gather.cu - ONNX Gather and its gradient (scatter-add) --------------===//
+//
+// One thread per element of the gathered slices (so a warp copies 32
+// consecutive elements of one slice). Elements move as 1-, 2-, 4- or 8-byte
+// words when element_bytes is one of those, byte by byte otherwise. The
+// gradient adds with atomicAdd: repeated indices (a token seen twice in a
+// batch) meet in the same output row, in no fixed order.
+//
+//===----------------------------------------------------------------------===//
+
+#include "common.cuh"
+
+namespace cleave::rt::cuda {
+namespace {
+
+void check_sizes(int64_t outer, int64_t axis_size, int64_t count, int64_t inner) {
+  KERNEL_CHECK(outer >= 0 && axis_size >= 0 && count >= 0 && inner >= 0, "negative gather size");
+}
+
+/// The slice an ONNX index selects, or -1 outside [-axis_size, axis_size).
+template <typename Index> __device__ int64_t resolve(Index index, int64_t axis_size) {
+  const int64_t i = static_cast<int64_t>(index);
+  if (i < -axis_size || i >= axis_size)
+    return -1;
+  return i < 0 ? i + axis_size : i;
+}
+
+/// Bad data, not a bad call: flag it and go on (every writer stores 1, so
+/// the race between them is harmless).
+__device__ inline void flag_invalid(int32_t *invalid_flag) {
+  if (invalid_flag)
+    *invalid_flag = 1;
+}
+
+/// Word: the unit one thread copies; `words` of them make one element.
+template <typename Word, typename Index>
+__global__ void gather_kernel(const Word *input, const Index *indices, Word *output, int64_t outer,
+                              int64_t axis_size, int64_t count, int64_t inner,
+                              int32_t *invalid_flag) {
+  const int64_t total = outer * count * inner;
+  for (int64_t i = global_thread(); i < total; i += grid_threads()) {
+    const int64_t item = i / inner, within = i % inner;
+    const int64_t o = item / count, j = item % count;
+    const int64_t selected = resolve(indices[j], axis_size);
+    if (selected < 0) {
+      flag_invalid(invalid_flag);
+      output[i] = Word(0);
+    } else {
+      output[i] = input[(o * axis_size + selected) * inner + within];
+    }
+  }
+}
+
+template <typename Index>
+__global__ void scatter_add_kernel(const float *updates, const Index *indices, float *output,
+                                   int64_t outer, int64_t axis_size, int64_t count, int64_t inner,
+                                   int32_t *invalid_flag) {
+  const int64_t total = outer * count * inner;
+  for (int64_t i = global_thread(); i < total; i += grid_threads()) {
+    const int64_t item = i / inner, within = i % inner;
+    const int64_t o = item / count, j = item % count;
+    const int64_t selected = resolve(indices[j], axis_size);
+    if (selected < 0) {
+      flag_invalid(invalid_flag);
+      continue;
+    }
+    atomicAdd(&output[(o * axis_size + selected) * inner + within], updates[i]);
+  }
+}
+
+template <typename Word, typename Index>
+void launch_gather(const void *input, const Index *indices, void *output, int64_t outer,
+                   int64_t axis_size, int64_t count, int64_t inner, int32_t *invalid_flag) {
+  const int64_t total = outer * count * inner;
+  gather_kernel<Word, Index><<<blocks_for(total), kBlockSize>>>(
+      static_cast<const Word *>(input), indices, static_cast<Word *>(output), outer, axis_size,
+      count, inner, invalid_flag);
+  CLEAVE_CUDA_CHECK_LAUNCH();
+}
+
+template <typename Index>
+void gather_typed(const void *input, const Index *indices, void *output, int64_t outer,
+                  int64_t axis_size, int64_t count, int64_t inner, int64_t element_bytes,
+                  int32_t *invalid_flag) {
+  check_sizes(outer, axis_size, count, inner);
+  KERNEL_CHECK(element_bytes > 0, "gather element size must be positive");
+  if (outer * count * inner == 0)
+    return; // nothing to copy (and the buffers may be null)
+  switch (element_bytes) {
+  case 1:
+    return launch_gather<uint8_t>(input, indices, output, outer, axis_size, count, inner,
+                                  invalid_flag);
+  case 2:
+    return launch_gather<uint16_t>(input, indices, output, outer, axis_size, count, inner,
+                                   invalid_flag);
+  case 4:
+    return launch_gather<uint32_t>(input, indices, output, outer, axis_size, count, inner,
+                                   invalid_flag);
+  case 8:
+    return launch_gather<uint64_t>(input, indices, output, outer, axis_size, count, inner,
+                                   invalid_flag);
+  default:
+    // Any other size: bytes, with the slice widened by the element size.
+    return launch_gather<uint8_t>(input, indices, output, outer, axis_size, count,
+                                  inner * element_bytes, invalid_flag);
+  }
+}
+
+template <typename Index>
+void scatter_add_typed(const float *updates, const Index *indices, float *output, int64_t outer,
+                       int64_t axis_size, int64_t count, int64_t inner, int32_t *invalid_flag) {
+  check_sizes(outer, axis_size, count, inner);
+  const int64_t output_size = outer * axis_size * inner;
+  if (output_size > 0)
+    CLEAVE_CUDA_CHECK(cudaMemsetAsync(output, 0, output_size * sizeof(float), 0));
+  const int64_t total = outer * count * inner;
+  if (total == 0)
+    return;
+  scatter_add_kernel<Index><<<blocks_for(total), kBlockSize>>>(updates, indices, output, outer,
+                                                               axis_size, count, inner,
+                                                               invalid_flag);
+  CLEAVE_CUDA_CHECK_LAUNCH();
+}
+
+} // namespace
+
+void gather(const void *input, const int64_t *indices, void *output, int64_t outer,
+            int64_t axis_size, int64_t count, int64_t inner, int64_t element_bytes,
+            int32_t *invalid_flag) {
+  gather_typed(input, indices, output, outer, axis_size, count, inner, element_bytes, invalid_flag);
+}
+
+void gather(const void *input, const int32_t *indices, void *output, int64_t outer,
+            int64_t axis_size, int64_t count, int64_t inner, int64_t element_bytes,
+            int32_t *invalid_flag) {
+  gather_typed(input, indices, output, outer, axis_size, count, inner, element_bytes, invalid_flag);
+}
+
+void scatter_add(const float *updates, const int64_t *indices, float *output, int64_t outer,
+                 int64_t axis_size, int64_t count, int64_t inner, int32_t *invalid_flag) {
+  scatter_add_typed(updates, indices, output, outer, axis_size, count, inner, invalid_flag);
+}
+
+void scatter_add(const float *updates, const int32_t *indices, float *output, int64_t outer,
+                 int64_t axis_size, int64_t count, int64_t inner, int32_t *invalid_flag) {
+  scatter_add_typed(updates, indices, output, outer, axis_size, count, inner, invalid_flag);
+}
+
+} // namespace cleave::rt::cuda

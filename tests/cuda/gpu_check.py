@@ -1,0 +1,325 @@
+#!/usr/bin/env python3
+"""The Python half of scripts/gpu-check: data, the PyTorch reference, the report.
+
+    gpu_check.py cleavec-flags                      the optimizer flags both sides use
+    gpu_check.py data --model M --onnx F --out D    batches as .npy files (prepare, here)
+    gpu_check.py reference --model M --onnx F --data D --steps N --device cuda --out R
+                                                    PyTorch trains the same steps (run, there)
+    gpu_check.py report --work W --steps N --models M,.. --out FILE.md
+                                                    compares Cleave CPU, Cleave CUDA, PyTorch
+
+The comparison follows tests/numerics/compare_training.py (which checks the
+CPU target against PyTorch on the CPU): both sides start from the ONNX
+file's initializers, see the same batches in the same order (rows
+i*B .. i*B+B-1, wrapping around) and use the same AdamW settings. Here
+PyTorch runs on the GPU, with TF32 off, so that it is an fp32 oracle.
+Needs numpy, onnx and torch, and the model generators (models/*.py) on
+sys.path: the repository's models/ or, in a gpu-check bundle, this folder.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+for candidate in (HERE, os.path.join(os.path.dirname(os.path.dirname(HERE)), "models")):
+    if os.path.exists(os.path.join(candidate, "gen_gpt.py")):
+        sys.path.insert(0, candidate)
+        break
+
+# AdamW as compare_training.py uses it, and for the same reason eps 1e-6:
+# attention's key bias has an exact zero gradient, so both sides only see
+# rounding noise there, which eps 1e-8 would amplify into lr-sized steps.
+LR, WEIGHT_DECAY, EPS = 3e-3, 0.1, 1e-6
+CLEAVEC_FLAGS = ["--optimizer", "adamw", "--lr", str(LR), "--weight-decay", str(WEIGHT_DECAY),
+                 "--eps", str(EPS)]
+
+# Batches of data per run; the steps cycle through them.
+BATCHES = 4
+# What the report calls a match: compare_training.py's default tolerance.
+TOLERANCE = 1e-4
+
+
+def build_model(name, initial):
+    """The PyTorch network the committed ONNX file was exported from.
+    `initial`: the file's initializers, which give a GPT's sizes
+    (models/generate_all.sh overrides some of a preset's: gpt_small's embd)."""
+    import dataclasses
+    import gen_cnn
+    import gen_gpt
+    import gen_mlp
+    if name == "mlp":
+        return gen_mlp.build_model(32, [64, 64], 10)
+    if name == "cnn":
+        return gen_cnn.build_model(10)
+    preset = gen_gpt.PRESETS[{"gpt_toy": "toy", "gpt_small": "small"}[name]].config
+    vocab, embd = initial["transformer.wte.weight"].shape
+    return gen_gpt.GPT(dataclasses.replace(
+        preset, vocab=vocab, embd=embd, block_size=initial["transformer.wpe.weight"].shape[0]))
+
+
+def vocabulary(onnx_path):
+    import onnx
+    from onnx import numpy_helper
+    for tensor in onnx.load(onnx_path).graph.initializer:
+        if tensor.name == "transformer.wte.weight":
+            return numpy_helper.to_array(tensor).shape[0]
+    raise SystemExit(f"{onnx_path}: no transformer.wte.weight to take the vocabulary from")
+
+
+def input_specs(onnx_path):
+    import onnx
+    graph = onnx.load(onnx_path, load_external_data=False).graph
+    initializers = {t.name for t in graph.initializer}
+    specs = []
+    for value in graph.input:
+        if value.name in initializers:
+            continue
+        tensor = value.type.tensor_type
+        specs.append((value.name, [d.dim_value for d in tensor.shape.dim], tensor.elem_type))
+    return specs
+
+
+def command_data(args):
+    """Inputs by ONNX name plus labels 'y', BATCHES batches, and spec.json."""
+    import onnx
+    os.makedirs(args.out, exist_ok=True)
+    rng = np.random.default_rng(1234)
+    specs = input_specs(args.onnx)
+    data = {}
+    gpt = args.model.startswith("gpt")
+    for name, shape, elem_type in specs:
+        rows = [shape[0] * BATCHES] + shape[1:]
+        if elem_type == onnx.TensorProto.INT64:
+            data[name] = rng.integers(0, vocabulary(args.onnx), size=rows, dtype=np.int64)
+        else:
+            data[name] = rng.standard_normal(rows).astype(np.float32)
+    first = specs[0][1]
+    if gpt:  # next-token labels for every position
+        data["y"] = rng.integers(0, vocabulary(args.onnx), size=[first[0] * BATCHES] + first[1:],
+                                 dtype=np.int64)
+    else:
+        data["y"] = rng.integers(0, 10, size=[first[0] * BATCHES], dtype=np.int64)
+    for name, array in data.items():
+        np.save(os.path.join(args.out, name + ".npy"), array)
+    with open(os.path.join(args.out, "spec.json"), "w") as f:
+        json.dump({"batch": first[0], "inputs": [s[0] for s in specs], "labels": "y"}, f)
+
+
+def command_reference(args):
+    """Trains the PyTorch model on args.device; writes losses, step times, weights."""
+    import torch
+    import torch.nn.functional as F
+    from onnx import numpy_helper
+    import onnx
+
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        # An fp32 oracle: no TF32 in matrix products or cuDNN convolutions.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    torch.manual_seed(0)
+    initial = {t.name: numpy_helper.to_array(t) for t in onnx.load(args.onnx).graph.initializer}
+    model = build_model(args.model, initial)
+    state = model.state_dict()
+    for name in state:
+        if name in initial:
+            state[name] = torch.tensor(initial[name])
+    model.load_state_dict(state)
+    model.to(device).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY, eps=EPS)
+
+    spec = json.load(open(os.path.join(args.data, "spec.json")))
+    batch = spec["batch"]
+    inputs = [torch.tensor(np.load(os.path.join(args.data, name + ".npy"))).to(device)
+              for name in spec["inputs"]]
+    labels = torch.tensor(np.load(os.path.join(args.data, "y.npy"))).to(device)
+    rows = labels.shape[0]
+    losses, step_ms = [], []
+    for step in range(args.steps):
+        start = (step * batch) % rows
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        begin = time.perf_counter()
+        logits = model(*[x[start:start + batch] for x in inputs])
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                               labels[start:start + batch].reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        value = loss.item()  # waits for the step
+        step_ms.append((time.perf_counter() - begin) * 1e3)
+        losses.append(value)
+    weights = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    np.savez(args.out + ".npz", **weights)
+    with open(args.out + ".json", "w") as f:
+        json.dump({"device": str(device), "losses": losses, "step_ms": step_ms,
+                   "torch": torch.__version__,
+                   "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else ""}, f)
+
+
+def read_metrics(path):
+    records = [json.loads(line) for line in open(path)] if os.path.exists(path) else []
+    return [r["loss"] for r in records], [r["step_time_ms"] for r in records]
+
+
+def read_onnx_weights(path):
+    if not os.path.exists(path):
+        return {}
+    import onnx
+    from onnx import numpy_helper
+    return {t.name: numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
+
+
+def max_relative(a, b):
+    """Largest |a - b| / |b| over steps; inf when a run is missing or short."""
+    if not a or len(a) != len(b):
+        return float("inf")
+    return max(abs(x - y) / max(abs(y), 1e-12) for x, y in zip(a, b))
+
+
+def worst_weight(a, b):
+    """(worst relative L2 error, its tensor, tensors compared) over shared names."""
+    worst, where, count = 0.0, "", 0
+    for name, value in a.items():
+        if name not in b or np.asarray(b[name]).shape != np.asarray(value).shape:
+            continue
+        x = np.asarray(value, dtype=np.float64)
+        y = np.asarray(b[name], dtype=np.float64)
+        error = np.linalg.norm(x - y) / max(np.linalg.norm(y), 1e-12)
+        count += 1
+        if error > worst:
+            worst, where = error, name
+    return (worst if count else float("inf")), where, count
+
+
+def median_after_first(values):
+    """Median step time without the first step (cuBLAS/cuDNN start-up)."""
+    rest = values[1:] or values
+    return statistics.median(rest) if rest else float("nan")
+
+
+def verdict(value):
+    return "ok" if value <= TOLERANCE else "**FAIL**"
+
+
+def command_report(args):
+    work = args.work
+    results = os.path.join(work, "results")
+    lines = ["# gpu-check report", ""]
+    machine = open(os.path.join(results, "machine.txt")).read().strip() \
+        if os.path.exists(os.path.join(results, "machine.txt")) else "(unknown)"
+    lines += ["Machine:", "", "```", machine, "```", ""]
+
+    failures = 0
+    kernel_rc_path = os.path.join(results, "kernel-tests.rc")
+    kernel_rc = open(kernel_rc_path).read().strip() if os.path.exists(kernel_rc_path) else "missing"
+    kernel_log = open(os.path.join(results, "kernel-tests.log")).read() \
+        if os.path.exists(os.path.join(results, "kernel-tests.log")) else ""
+    summary = [l for l in kernel_log.splitlines() if "passed" in l or "failed" in l][-3:]
+    kernel_ok = kernel_rc == "0"
+    failures += not kernel_ok
+    lines += ["## CUDA kernels vs CPU kernels (cleave-cuda-kernel-tests)", "",
+              f"Exit status {kernel_rc} ({'ok' if kernel_ok else '**FAIL**'}). " +
+              " ".join(summary), ""]
+
+    lines += ["## Training: Cleave CPU vs Cleave CUDA vs PyTorch on the GPU", "",
+              f"{args.steps} AdamW steps from the ONNX initializers, identical batches. "
+              f"Loss columns: the largest per-step relative difference; weight columns: the "
+              f"worst relative L2 error over all final parameters and buffers. A match is "
+              f"<= {TOLERANCE:g} (tests/numerics' tolerance).", "",
+              "| model | final loss CUDA | CUDA vs CPU loss | CUDA vs PyTorch loss | "
+              "CPU vs PyTorch loss | CUDA vs CPU weights | CUDA vs PyTorch weights |",
+              "|---|---|---|---|---|---|---|"]
+    timing = ["| model | Cleave CPU ms/step | Cleave CUDA ms/step | PyTorch GPU ms/step |",
+              "|---|---|---|---|"]
+    for model in args.models.split(","):
+        cpu_loss, cpu_ms = read_metrics(os.path.join(results, f"{model}-cpu.jsonl"))
+        cuda_loss, cuda_ms = read_metrics(os.path.join(results, f"{model}-cuda.jsonl"))
+        reference_path = os.path.join(results, f"{model}-torch.json")
+        reference = json.load(open(reference_path)) if os.path.exists(reference_path) else {}
+        torch_loss, torch_ms = reference.get("losses", []), reference.get("step_ms", [])
+        torch_weights_path = os.path.join(results, f"{model}-torch.npz")
+        torch_weights = dict(np.load(torch_weights_path)) if os.path.exists(torch_weights_path) else {}
+        cpu_weights = read_onnx_weights(os.path.join(results, f"{model}-cpu.onnx"))
+        cuda_weights = read_onnx_weights(os.path.join(results, f"{model}-cuda.onnx"))
+
+        cuda_cpu = max_relative(cuda_loss, cpu_loss)
+        cuda_torch = max_relative(cuda_loss, torch_loss)
+        cpu_torch = max_relative(cpu_loss, torch_loss)
+        weights_cpu = worst_weight(cuda_weights, cpu_weights)
+        weights_torch = worst_weight(cuda_weights, torch_weights)
+        for value in (cuda_cpu, cuda_torch, weights_cpu[0], weights_torch[0]):
+            failures += value > TOLERANCE
+        final = f"{cuda_loss[-1]:.6f}" if cuda_loss else "(no run)"
+        lines.append(
+            f"| {model} | {final} | {cuda_cpu:.2e} {verdict(cuda_cpu)} | "
+            f"{cuda_torch:.2e} {verdict(cuda_torch)} | {cpu_torch:.2e} | "
+            f"{weights_cpu[0]:.2e} {verdict(weights_cpu[0])} ({weights_cpu[2]} tensors) | "
+            f"{weights_torch[0]:.2e} {verdict(weights_torch[0])} ({weights_torch[2]} tensors) |")
+        timing.append(f"| {model} | {median_after_first(cpu_ms):.3f} | "
+                      f"{median_after_first(cuda_ms):.3f} | {median_after_first(torch_ms):.3f} |")
+        lines_per_step = [" step  cleave-cpu    cleave-cuda   pytorch-gpu"]
+        for step in range(args.steps):
+            def at(values):
+                return f"{values[step]:.8f}" if step < len(values) else "-"
+            lines_per_step.append(f" {step + 1:4d}  {at(cpu_loss):12s}  {at(cuda_loss):12s}  "
+                                  f"{at(torch_loss)}")
+        per_step_path = os.path.join(results, f"{model}-losses.txt")
+        with open(per_step_path, "w") as f:
+            f.write("\n".join(lines_per_step) + "\n")
+
+    lines += ["", "## Step time", "",
+              "Median wall time per step after the first (Cleave: the driver's step_time_ms, "
+              "which includes copying the batch to the GPU and waiting for the step; PyTorch: "
+              "forward, backward and optimizer step, synchronised).", ""] + timing
+    lines += ["", f"Per-step losses: results/<model>-losses.txt. Overall: "
+              f"{'PASS' if failures == 0 else f'{failures} check(s) FAILED'}.", ""]
+    with open(args.out, "w") as f:
+        f.write("\n".join(lines))
+    print("\n".join(lines))
+    return 1 if failures else 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("cleavec-flags")
+    data = commands.add_parser("data")
+    data.add_argument("--model", required=True)
+    data.add_argument("--onnx", required=True)
+    data.add_argument("--out", required=True)
+    reference = commands.add_parser("reference")
+    reference.add_argument("--model", required=True)
+    reference.add_argument("--onnx", required=True)
+    reference.add_argument("--data", required=True)
+    reference.add_argument("--steps", type=int, required=True)
+    reference.add_argument("--device", default="cuda")
+    reference.add_argument("--out", required=True, help="path prefix: .json and .npz")
+    report = commands.add_parser("report")
+    report.add_argument("--work", required=True)
+    report.add_argument("--steps", type=int, required=True)
+    report.add_argument("--models", required=True)
+    report.add_argument("--out", required=True)
+    args = parser.parse_args()
+
+    if args.command == "cleavec-flags":
+        print(" ".join(CLEAVEC_FLAGS))
+        return 0
+    if args.command == "data":
+        command_data(args)
+        return 0
+    if args.command == "reference":
+        command_reference(args)
+        return 0
+    return command_report(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

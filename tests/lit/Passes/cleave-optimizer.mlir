@@ -1,0 +1,205 @@
+// RUN: split-file %s %t
+// RUN: cleave-opt %t/adamw.mlir --cleave-optimizer | FileCheck %t/adamw.mlir
+// RUN: cleave-opt %t/adamw-decay.mlir --cleave-optimizer="weight-decay=0.1 beta1=0.8 beta2=0.99 eps=1e-6" | FileCheck %t/adamw-decay.mlir
+// RUN: cleave-opt %t/sgd.mlir --cleave-optimizer="optimizer=sgd" | FileCheck %t/sgd.mlir
+// RUN: cleave-opt %t/sgd-momentum.mlir --cleave-optimizer="optimizer=sgd momentum=0.9 weight-decay=0.01" | FileCheck %t/sgd-momentum.mlir
+// RUN: cleave-opt %t/clip.mlir --cleave-optimizer="optimizer=sgd clip-grad-norm=2.0" | FileCheck %t/clip.mlir
+// RUN: not cleave-opt %t/adamw.mlir --cleave-optimizer="optimizer=lion" 2>&1 | FileCheck %t/unknown-optimizer.mlir
+// RUN: not cleave-opt %t/no-gradients.mlir --cleave-optimizer 2>&1 | FileCheck %t/no-gradients.mlir
+
+// Every input is a @gradients function as cleave-autodiff makes it; its
+// "gradients" are stand-ins (exp of the parameter) so that the checks can
+// tell them apart.
+
+//--- adamw.mlir
+
+// AdamW: the signature is parameters (trainable and buffers), then
+// exp_avg and exp_avg_sq per trained parameter, named "<param>.<slot>",
+// then the data inputs, then the per-step scalars lr and the two bias
+// corrections. Results: new parameter, exp_avg, exp_avg_sq per trained
+// parameter (each `cleave.updates` its argument), the loss, then the
+// buffer updates of @gradients.
+// CHECK-LABEL: func.func @train_step(
+// CHECK-SAME:    %arg0: tensor<4x3xf32> {cleave.param = #cleave.param<"fc.weight", trainable>},
+// CHECK-SAME:    %arg1: tensor<4xf32> {cleave.param = #cleave.param<"fc.bias", trainable>},
+// CHECK-SAME:    %arg2: tensor<4xf32> {cleave.param = #cleave.param<"bn.running_mean", buffer>},
+// CHECK-SAME:    %arg3: tensor<4x3xf32> {cleave.opt_state = "fc.weight.exp_avg"},
+// CHECK-SAME:    %arg4: tensor<4x3xf32> {cleave.opt_state = "fc.weight.exp_avg_sq"},
+// CHECK-SAME:    %arg5: tensor<4xf32> {cleave.opt_state = "fc.bias.exp_avg"},
+// CHECK-SAME:    %arg6: tensor<4xf32> {cleave.opt_state = "fc.bias.exp_avg_sq"},
+// CHECK-SAME:    %arg7: tensor<2x3xf32> {cleave.input = "x"},
+// CHECK-SAME:    %arg8: tensor<2xi64> {cleave.input = "y"},
+// CHECK-SAME:    %arg9: tensor<f32> {cleave.step_scalar = "lr"},
+// CHECK-SAME:    %arg10: tensor<f32> {cleave.step_scalar = "bias_correction1"},
+// CHECK-SAME:    %arg11: tensor<f32> {cleave.step_scalar = "bias_correction2"})
+// CHECK-SAME:    -> (tensor<4x3xf32> {cleave.updates = 0 : i64}, tensor<4x3xf32> {cleave.updates = 3 : i64}, tensor<4x3xf32> {cleave.updates = 4 : i64},
+// CHECK-SAME:        tensor<4xf32> {cleave.updates = 1 : i64}, tensor<4xf32> {cleave.updates = 5 : i64}, tensor<4xf32> {cleave.updates = 6 : i64},
+// CHECK-SAME:        tensor<f32> {cleave.loss}, tensor<4xf32> {cleave.updates = 2 : i64})
+// The inlined @gradients:
+// CHECK:         %[[LOSS:.*]] = cleave.constant dense<1.000000e+00> : tensor<f32>
+// CHECK:         %[[RUNNING:.*]] = cleave.unary neg %arg2
+// CHECK:         %[[G:.*]] = cleave.unary exp %arg0
+// exp_avg.lerp_(grad, 1 - beta1) = m + 0.1 (g - m)
+// CHECK:         %[[D:.*]] = cleave.binary sub %[[G]], %arg3
+// CHECK:         %[[C1:.*]] = cleave.constant dense<1.000000e-01> : tensor<f32>
+// CHECK:         %[[DS:.*]] = cleave.binary mul %[[D]], %[[C1]]
+// CHECK:         %[[M:.*]] = cleave.binary add %arg3, %[[DS]]
+// exp_avg_sq * beta2 + (1 - beta2) g^2
+// CHECK:         %[[GG:.*]] = cleave.binary mul %[[G]], %[[G]]
+// CHECK:         %[[C2:.*]] = cleave.constant dense<1.000000e-03> : tensor<f32>
+// CHECK:         %[[GGS:.*]] = cleave.binary mul %[[GG]], %[[C2]]
+// CHECK:         %[[B2:.*]] = cleave.constant dense<9.990000e-01> : tensor<f32>
+// CHECK:         %[[VS:.*]] = cleave.binary mul %arg4, %[[B2]]
+// CHECK:         %[[V:.*]] = cleave.binary add %[[VS]], %[[GGS]]
+// denom = sqrt(v) / sqrt(bias_correction2) + eps
+// CHECK:         %[[EPS:.*]] = cleave.constant dense<9.99999993E-9> : tensor<f32>
+// CHECK:         %[[SQBC2:.*]] = cleave.unary sqrt %arg11 : tensor<f32>
+// CHECK:         %[[SQV:.*]] = cleave.unary sqrt %[[V]]
+// CHECK:         %[[Q:.*]] = cleave.binary div %[[SQV]], %[[SQBC2]]
+// CHECK:         %[[DENOM:.*]] = cleave.binary add %[[Q]], %[[EPS]]
+// param - (lr / bias_correction1) * m / denom
+// CHECK:         %[[STEP:.*]] = cleave.binary div %arg9, %arg10 : (tensor<f32>, tensor<f32>) -> tensor<f32>
+// CHECK:         %[[R:.*]] = cleave.binary div %[[M]], %[[DENOM]]
+// CHECK:         %[[U:.*]] = cleave.binary mul %[[STEP]], %[[R]]
+// CHECK:         %[[W:.*]] = cleave.binary sub %arg0, %[[U]]
+// The bias gets the same update from its own state.
+// CHECK:         cleave.binary sub %{{.*}}, %arg5
+// CHECK:         cleave.binary mul %arg6
+// CHECK:         %[[BIAS:.*]] = cleave.binary sub %arg1,
+// CHECK:         return %[[W]], %[[M]], %[[V]], %[[BIAS]], %{{.*}}, %{{.*}}, %[[LOSS]], %[[RUNNING]]
+func.func @gradients(%w: tensor<4x3xf32> {cleave.param = #cleave.param<"fc.weight", trainable>},
+                     %b: tensor<4xf32> {cleave.param = #cleave.param<"fc.bias", trainable>},
+                     %m: tensor<4xf32> {cleave.param = #cleave.param<"bn.running_mean", buffer>},
+                     %x: tensor<2x3xf32> {cleave.input = "x"},
+                     %y: tensor<2xi64> {cleave.input = "y"})
+    -> (tensor<f32> {cleave.loss}, tensor<4xf32> {cleave.updates = 2 : i64},
+        tensor<4x3xf32> {cleave.grad_of = 0 : i64}, tensor<4xf32> {cleave.grad_of = 1 : i64}) {
+  %l = cleave.constant dense<1.0> : tensor<f32>
+  %nm = cleave.unary neg %m : tensor<4xf32>
+  %gw = cleave.unary exp %w : tensor<4x3xf32>
+  %gb = cleave.unary exp %b : tensor<4xf32>
+  return %l, %nm, %gw, %gb : tensor<f32>, tensor<4xf32>, tensor<4x3xf32>, tensor<4xf32>
+}
+
+//--- adamw-decay.mlir
+
+// AdamW's weight decay is decoupled: the parameter is first scaled by
+// 1 - lr * weight_decay, the gradient is untouched. beta1, beta2 and eps
+// are options.
+// CHECK-LABEL: func.func @train_step(
+// CHECK:         %[[G:.*]] = cleave.unary exp %arg0
+// CHECK:         %[[WD:.*]] = cleave.constant dense<1.000000e-01> : tensor<f32>
+// CHECK:         %[[LRWD:.*]] = cleave.binary mul %arg3, %[[WD]]
+// CHECK:         %[[ONE:.*]] = cleave.constant dense<1.000000e+00> : tensor<f32>
+// CHECK:         %[[KEEP:.*]] = cleave.binary sub %[[ONE]], %[[LRWD]]
+// CHECK:         %[[DECAYED:.*]] = cleave.binary mul %arg0, %[[KEEP]]
+// CHECK:         %[[D:.*]] = cleave.binary sub %[[G]], %arg1
+// CHECK:         cleave.constant dense<2.000000e-01> : tensor<f32>
+// CHECK:         cleave.constant dense<0.00999999977> : tensor<f32>
+// CHECK:         cleave.constant dense<9.900000e-01> : tensor<f32>
+// CHECK:         cleave.constant dense<9.99999997E-7> : tensor<f32>
+// CHECK:         %[[U:.*]] = cleave.binary mul
+// CHECK:         %[[NEW:.*]] = cleave.binary sub %[[DECAYED]], %[[U]]
+// CHECK:         return %[[NEW]]
+func.func @gradients(%w: tensor<4xf32> {cleave.param = #cleave.param<"w", trainable>})
+    -> (tensor<f32> {cleave.loss}, tensor<4xf32> {cleave.grad_of = 0 : i64}) {
+  %l = cleave.constant dense<1.0> : tensor<f32>
+  %g = cleave.unary exp %w : tensor<4xf32>
+  return %l, %g : tensor<f32>, tensor<4xf32>
+}
+
+//--- sgd.mlir
+
+// Plain SGD: no optimizer state, no bias corrections; p - lr * g. A
+// trainable parameter without a gradient (the loss does not depend on it)
+// is neither updated nor given state.
+// CHECK-LABEL: func.func @train_step(
+// CHECK-SAME:    %arg0: tensor<4xf32> {cleave.param = #cleave.param<"w", trainable>},
+// CHECK-SAME:    %arg1: tensor<4xf32> {cleave.param = #cleave.param<"unused", trainable>},
+// CHECK-SAME:    %arg2: tensor<f32> {cleave.step_scalar = "lr"})
+// CHECK-SAME:    -> (tensor<4xf32> {cleave.updates = 0 : i64}, tensor<f32> {cleave.loss})
+// CHECK-NOT:     cleave.opt_state
+// CHECK:         %[[G:.*]] = cleave.unary exp %arg0
+// CHECK:         %[[STEP:.*]] = cleave.binary mul %arg2, %[[G]] : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
+// CHECK:         %[[NEW:.*]] = cleave.binary sub %arg0, %[[STEP]]
+// CHECK:         return %[[NEW]], %{{.*}} : tensor<4xf32>, tensor<f32>
+func.func @gradients(%w: tensor<4xf32> {cleave.param = #cleave.param<"w", trainable>},
+                     %u: tensor<4xf32> {cleave.param = #cleave.param<"unused", trainable>})
+    -> (tensor<f32> {cleave.loss}, tensor<4xf32> {cleave.grad_of = 0 : i64}) {
+  %l = cleave.constant dense<1.0> : tensor<f32>
+  %g = cleave.unary exp %w : tensor<4xf32>
+  return %l, %g : tensor<f32>, tensor<4xf32>
+}
+
+//--- sgd-momentum.mlir
+
+// SGD with momentum and weight decay (torch.optim.SGD): g + wd * p, then
+// buf = momentum * buf + g, p - lr * buf; the buffer is state
+// "<param>.momentum_buffer".
+// CHECK-LABEL: func.func @train_step(
+// CHECK-SAME:    %arg0: tensor<4xf32> {cleave.param = #cleave.param<"w", trainable>},
+// CHECK-SAME:    %arg1: tensor<4xf32> {cleave.opt_state = "w.momentum_buffer"},
+// CHECK-SAME:    %arg2: tensor<f32> {cleave.step_scalar = "lr"})
+// CHECK-SAME:    -> (tensor<4xf32> {cleave.updates = 0 : i64}, tensor<4xf32> {cleave.updates = 1 : i64}, tensor<f32> {cleave.loss})
+// CHECK:         %[[G:.*]] = cleave.unary exp %arg0
+// CHECK:         %[[WD:.*]] = cleave.constant dense<0.00999999977> : tensor<f32>
+// CHECK:         %[[DECAY:.*]] = cleave.binary mul %arg0, %[[WD]]
+// CHECK:         %[[GD:.*]] = cleave.binary add %[[G]], %[[DECAY]]
+// CHECK:         %[[MU:.*]] = cleave.constant dense<0.899999976> : tensor<f32>
+// CHECK:         %[[OLD:.*]] = cleave.binary mul %arg1, %[[MU]]
+// CHECK:         %[[BUF:.*]] = cleave.binary add %[[OLD]], %[[GD]]
+// CHECK:         %[[STEP:.*]] = cleave.binary mul %arg2, %[[BUF]]
+// CHECK:         %[[NEW:.*]] = cleave.binary sub %arg0, %[[STEP]]
+// CHECK:         return %[[NEW]], %[[BUF]], %{{.*}}
+func.func @gradients(%w: tensor<4xf32> {cleave.param = #cleave.param<"w", trainable>})
+    -> (tensor<f32> {cleave.loss}, tensor<4xf32> {cleave.grad_of = 0 : i64}) {
+  %l = cleave.constant dense<1.0> : tensor<f32>
+  %g = cleave.unary exp %w : tensor<4xf32>
+  return %l, %g : tensor<f32>, tensor<4xf32>
+}
+
+//--- clip.mlir
+
+// clip-grad-norm (torch.nn.utils.clip_grad_norm_): the global L2 norm over
+// every gradient, coefficient min(1, max_norm / (norm + 1e-6)), applied to
+// each gradient before the update.
+// CHECK-LABEL: func.func @train_step(
+// CHECK:         %[[GA:.*]] = cleave.unary exp %arg0
+// CHECK:         %[[GB:.*]] = cleave.unary exp %arg1
+// CHECK:         %[[SA:.*]] = cleave.binary mul %[[GA]], %[[GA]]
+// CHECK:         %[[NA:.*]] = cleave.reduce sum %[[SA]] {axes = array<i64: 0, 1>} : tensor<2x3xf32> -> tensor<f32>
+// CHECK:         %[[SB:.*]] = cleave.binary mul %[[GB]], %[[GB]]
+// CHECK:         %[[NB:.*]] = cleave.reduce sum %[[SB]] {axes = array<i64: 0>} : tensor<4xf32> -> tensor<f32>
+// CHECK:         %[[SUM:.*]] = cleave.binary add %[[NA]], %[[NB]]
+// CHECK:         %[[NORM:.*]] = cleave.unary sqrt %[[SUM]]
+// CHECK:         %[[EPS:.*]] = cleave.constant dense<9.99999997E-7> : tensor<f32>
+// CHECK:         %[[DEN:.*]] = cleave.binary add %[[NORM]], %[[EPS]]
+// CHECK:         %[[MAX:.*]] = cleave.constant dense<2.000000e+00> : tensor<f32>
+// CHECK:         %[[RATIO:.*]] = cleave.binary div %[[MAX]], %[[DEN]]
+// CHECK:         %[[ONE:.*]] = cleave.constant dense<1.000000e+00> : tensor<f32>
+// CHECK:         %[[COEF:.*]] = cleave.binary min %[[RATIO]], %[[ONE]]
+// CHECK:         %[[CA:.*]] = cleave.binary mul %[[GA]], %[[COEF]]
+// CHECK:         %[[CB:.*]] = cleave.binary mul %[[GB]], %[[COEF]]
+// CHECK:         cleave.binary mul %arg2, %[[CA]]
+// CHECK:         cleave.binary mul %arg2, %[[CB]]
+func.func @gradients(%a: tensor<2x3xf32> {cleave.param = #cleave.param<"a", trainable>},
+                     %b: tensor<4xf32> {cleave.param = #cleave.param<"b", trainable>})
+    -> (tensor<f32> {cleave.loss}, tensor<2x3xf32> {cleave.grad_of = 0 : i64}, tensor<4xf32> {cleave.grad_of = 1 : i64}) {
+  %l = cleave.constant dense<1.0> : tensor<f32>
+  %ga = cleave.unary exp %a : tensor<2x3xf32>
+  %gb = cleave.unary exp %b : tensor<4xf32>
+  return %l, %ga, %gb : tensor<f32>, tensor<2x3xf32>, tensor<4xf32>
+}
+
+//--- unknown-optimizer.mlir
+
+// Only sgd and adamw exist.
+// CHECK: error: cleave-optimizer: unknown optimizer 'lion'; choose sgd or adamw
+
+//--- no-gradients.mlir
+
+// The pass starts from @gradients.
+// CHECK: error: cleave-optimizer: no @gradients function (run cleave-autodiff first)
+func.func @loss(%x: tensor<f32>) -> tensor<f32> {
+  return %x : tensor<f32>
+}
