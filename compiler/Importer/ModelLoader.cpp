@@ -71,23 +71,26 @@ static llvm::Error checkLooksLikeModel(const onnx::ModelProto &model, const std:
 
 llvm::Error mlir::cleave::importer::parseModelFile(const std::string &path,
                                                    onnx::ModelProto &model) {
+  // Checked before reading, which would take a while for nothing.
+  uint64_t size = 0;
+  if (!llvm::sys::fs::file_size(path, size) &&
+      size > static_cast<uint64_t>(std::numeric_limits<int>::max()))
+    return makeError("'" + path +
+                     "' is larger than protobuf's 2 GiB limit; save the weights "
+                     "as external data (onnx.save_model(..., save_as_external_data=True))");
   auto buffer =
       llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/true);
   if (!buffer)
     return makeError("cannot read '" + path + "': " + buffer.getError().message());
   llvm::StringRef bytes = (*buffer)->getBuffer();
+  if (bytes.empty())
+    return makeError("'" + path + "' is empty, not an ONNX model");
   bool textual = llvm::StringRef(path).ends_with(".onnxtext") || bytes.ltrim().starts_with("<");
   if (textual) {
     if (llvm::Error error = parseModelText(bytes.str(), model))
       return makeError("'" + path + "': " + llvm::toString(std::move(error)));
     return llvm::Error::success();
   }
-  if (bytes.empty())
-    return makeError("'" + path + "' is empty, not an ONNX model");
-  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
-    return makeError("'" + path +
-                     "' is larger than protobuf's 2 GiB limit; save the weights "
-                     "as external data (onnx.save_model(..., save_as_external_data=True))");
   // Protobuf reports parse failures on stderr too; our message says it better.
   google::protobuf::LogSilencer silencer;
   if (!model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))

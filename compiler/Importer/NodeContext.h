@@ -46,6 +46,12 @@ struct ValueTable {
 /// stay as IR so that no big tensor is ever baked into the program.
 constexpr int64_t kMaxFoldedElements = 1 << 16;
 
+/// Whether a result of `shape` is small enough to fold.
+inline bool fitsFolding(llvm::ArrayRef<int64_t> shape) {
+  std::optional<int64_t> count = getElementCount(shape);
+  return count && *count <= kMaxFoldedElements;
+}
+
 class NodeContext {
 public:
   NodeContext(const onnx::NodeProto &node, int64_t opset, ValueTable &table,

@@ -160,8 +160,9 @@ struct ThreadGroup {
   __device__ int size() const { return 1; }
   __device__ int64_t first() const { return global_thread(); }
   __device__ int64_t stride() const { return grid_threads(); }
-  template <typename T, typename Combine>
-  __device__ T reduce(T value, Combine, T) const { return value; }
+  template <typename T, typename Combine> __device__ T reduce(T value, Combine, T) const {
+    return value;
+  }
   static int64_t lines_per_block(int threads) { return threads; }
 };
 
@@ -170,8 +171,9 @@ struct WarpGroup {
   __device__ int size() const { return kWarpSize; }
   __device__ int64_t first() const { return global_thread() / kWarpSize; }
   __device__ int64_t stride() const { return grid_threads() / kWarpSize; }
-  template <typename T, typename Combine>
-  __device__ T reduce(T value, Combine combine, T) const { return warp_reduce(value, combine); }
+  template <typename T, typename Combine> __device__ T reduce(T value, Combine combine, T) const {
+    return warp_reduce(value, combine);
+  }
   static int64_t lines_per_block(int threads) { return threads / kWarpSize; }
 };
 

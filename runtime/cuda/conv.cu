@@ -116,7 +116,8 @@ __global__ void fill_bias_kernel(const float *bias, float *out, int64_t filters,
 }
 
 void im2col(const float *image, float *col, const Conv2dParams &p) {
-  const int64_t total = p.in_channels * p.kernel_height * p.kernel_width * p.out_height * p.out_width;
+  const int64_t total =
+      p.in_channels * p.kernel_height * p.kernel_width * p.out_height * p.out_width;
   if (total == 0)
     return;
   im2col_kernel<<<blocks_for(total), kBlockSize>>>(image, col, p);

@@ -12,9 +12,9 @@
 //     the step is done, ORs it into the driver's host flag.
 //
 //===----------------------------------------------------------------------===//
+#include "cleave/rt/driver.h"
 #include "cleave/rt/cuda_check.h"
 #include "cleave/rt/cuda_memory.h"
-#include "cleave/rt/driver.h"
 
 #include <cuda_runtime.h>
 
@@ -59,9 +59,7 @@ int local_rank(const char **variable) {
   return -1;
 }
 
-std::string megabytes(size_t bytes) {
-  return std::to_string(bytes >> 20) + " MiB";
-}
+std::string megabytes(size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
 class CudaMemory final : public DeviceMemory {
 public:

@@ -116,9 +116,8 @@ void scatter_add_typed(const float *updates, const Index *indices, float *output
   const int64_t total = outer * count * inner;
   if (total == 0)
     return;
-  scatter_add_kernel<Index><<<blocks_for(total), kBlockSize>>>(updates, indices, output, outer,
-                                                               axis_size, count, inner,
-                                                               invalid_flag);
+  scatter_add_kernel<Index><<<blocks_for(total), kBlockSize>>>(
+      updates, indices, output, outer, axis_size, count, inner, invalid_flag);
   CLEAVE_CUDA_CHECK_LAUNCH();
 }
 

@@ -132,7 +132,8 @@ int64_t window_strides(int64_t rank, const int64_t *whole, const int64_t *starts
   return offset;
 }
 
-template <typename T> __global__ void iota_kernel(int64_t start, int64_t step, int64_t n, T *output) {
+template <typename T>
+__global__ void iota_kernel(int64_t start, int64_t step, int64_t n, T *output) {
   for (int64_t i = global_thread(); i < n; i += grid_threads())
     output[i] = static_cast<T>(start + i * step);
 }

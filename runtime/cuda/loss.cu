@@ -110,8 +110,8 @@ void cross_entropy(const float *logits, const int64_t *labels, float *loss, int6
   check_sizes(rows, classes);
   auto *row_loss = static_cast<double *>(detail::scratch(rows * sizeof(double)));
   for_lines(rows, classes, 1, [&](auto group, unsigned blocks, int threads) {
-    cross_entropy_rows_kernel<decltype(group)><<<blocks, threads>>>(logits, labels, row_loss, rows,
-                                                                    classes, invalid_flag);
+    cross_entropy_rows_kernel<decltype(group)>
+        <<<blocks, threads>>>(logits, labels, row_loss, rows, classes, invalid_flag);
   });
   mean_loss_kernel<<<1, kFoldBlockSize>>>(row_loss, loss, rows);
   CLEAVE_CUDA_CHECK_LAUNCH();
@@ -121,8 +121,8 @@ void cross_entropy_grad(const float *logits, const int64_t *labels, const float 
                         float *dlogits, int64_t rows, int64_t classes, int32_t *invalid_flag) {
   check_sizes(rows, classes);
   for_lines(rows, classes, 1, [&](auto group, unsigned blocks, int threads) {
-    cross_entropy_grad_kernel<decltype(group)><<<blocks, threads>>>(
-        logits, labels, dloss, dlogits, rows, classes, invalid_flag);
+    cross_entropy_grad_kernel<decltype(group)>
+        <<<blocks, threads>>>(logits, labels, dloss, dlogits, rows, classes, invalid_flag);
   });
 }
 

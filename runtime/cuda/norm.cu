@@ -57,8 +57,8 @@ __global__ void layer_norm_kernel(const float *x, const float *scale, const floa
 /// pass 2) and, when wanted, dx.
 template <typename Group>
 __global__ void layer_norm_grad_rows_kernel(const float *x, const float *scale, const float *dy,
-                                            float *dx, RowStats *stats, int64_t rows,
-                                            int64_t cols, float epsilon) {
+                                            float *dx, RowStats *stats, int64_t rows, int64_t cols,
+                                            float epsilon) {
   const Group group;
   const float inverse_cols = 1.0f / static_cast<float>(cols);
   for (int64_t r = group.first(); r < rows; r += group.stride()) {
@@ -185,8 +185,8 @@ __global__ void batch_norm_train_kernel(const float *x, const float *scale, cons
     if (threadIdx.x == 0) {
       // One thread reads and then writes: the outputs may alias the inputs.
       new_running_mean[c] = (1.0f - momentum) * running_mean[c] + momentum * stats.mean;
-      new_running_var[c] = (1.0f - momentum) * running_var[c] +
-                           momentum * static_cast<float>(stats.var * bessel);
+      new_running_var[c] =
+          (1.0f - momentum) * running_var[c] + momentum * static_cast<float>(stats.var * bessel);
     }
   }
 }
@@ -248,8 +248,8 @@ void layer_norm_grad(const float *x, const float *scale, const float *dy, float 
   KERNEL_CHECK(scratch || rows == 0, "layer_norm_grad needs layer_norm_grad_scratch_bytes()");
   auto *stats = static_cast<RowStats *>(scratch);
   for_lines(rows, cols, 1, [&](auto group, unsigned blocks, int threads) {
-    layer_norm_grad_rows_kernel<decltype(group)><<<blocks, threads>>>(x, scale, dy, dx, stats,
-                                                                      rows, cols, epsilon);
+    layer_norm_grad_rows_kernel<decltype(group)>
+        <<<blocks, threads>>>(x, scale, dy, dx, stats, rows, cols, epsilon);
   });
   if (!dscale && !dbias)
     return;
@@ -264,11 +264,12 @@ void layer_norm_grad(const float *x, const float *scale, const float *dy, float 
   // Enough row chunks for about two blocks per multiprocessor.
   const int64_t column_blocks = ceil_div(cols, kWarpSize);
   const int64_t wanted = 2 * detail::multiprocessors();
-  const int64_t chunks = std::clamp<int64_t>(ceil_div(wanted, column_blocks), 1,
-                                             std::min<int64_t>(65535, ceil_div(rows, kColumnSplit * kRowsPerThread)));
-  float *partials =
-      chunks > 1 ? static_cast<float *>(detail::scratch(2 * chunks * cols * sizeof(float)))
-                 : nullptr;
+  const int64_t chunks =
+      std::clamp<int64_t>(ceil_div(wanted, column_blocks), 1,
+                          std::min<int64_t>(65535, ceil_div(rows, kColumnSplit * kRowsPerThread)));
+  float *partials = chunks > 1
+                        ? static_cast<float *>(detail::scratch(2 * chunks * cols * sizeof(float)))
+                        : nullptr;
   const dim3 grid(static_cast<unsigned>(column_blocks), static_cast<unsigned>(chunks));
   layer_norm_grad_columns_kernel<<<grid, dim3(kWarpSize, kColumnSplit)>>>(
       x, dy, stats, dscale, dbias, partials, rows, cols, chunks);

@@ -106,11 +106,11 @@ __global__ void pool2d_grad_kernel(const float *x, const float *dy, float *dx, P
     const float *grad = dy + plane * out_plane;
     // The outputs whose unclipped window [o*s - pad, o*s - pad + k) holds
     // this pixel; clipping only shrinks windows, so check each.
-    const int64_t oh_first = ceil_div(max(ih + p.pad_top - p.kernel_height + 1, int64_t(0)),
-                                      p.stride_height);
+    const int64_t oh_first =
+        ceil_div(max(ih + p.pad_top - p.kernel_height + 1, int64_t(0)), p.stride_height);
     const int64_t oh_last = min64((ih + p.pad_top) / p.stride_height, p.out_height - 1);
-    const int64_t ow_first = ceil_div(max(iw + p.pad_left - p.kernel_width + 1, int64_t(0)),
-                                      p.stride_width);
+    const int64_t ow_first =
+        ceil_div(max(iw + p.pad_left - p.kernel_width + 1, int64_t(0)), p.stride_width);
     const int64_t ow_last = min64((iw + p.pad_left) / p.stride_width, p.out_width - 1);
     float sum = 0.0f;
     for (int64_t oh = oh_first; oh <= oh_last; ++oh)

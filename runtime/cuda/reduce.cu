@@ -134,8 +134,8 @@ __global__ void reduce_columns_kernel(const T *input, T *result, StridedShape ou
 
 /// Folds each output's `splits` partials in chunk order.
 template <typename T, typename Op>
-__global__ void reduce_finish_kernel(const T *partials, T *output, int64_t outputs,
-                                     int64_t splits, Finish<T> finish) {
+__global__ void reduce_finish_kernel(const T *partials, T *output, int64_t outputs, int64_t splits,
+                                     Finish<T> finish) {
   const Op op;
   for (int64_t out = global_thread(); out < outputs; out += grid_threads()) {
     T total = partials[out * splits];
@@ -165,7 +165,8 @@ void reduce_with(const T *input, T *output, const ReducePlan &plan, int64_t outp
     const int64_t per_block = short_lines ? threads / kWarpSize : 1;
     const int64_t group_threads = short_lines ? kWarpSize : threads;
     splits = choose_splits(ceil_div(outputs, per_block), reduced_count, group_threads);
-    T *result = splits == 1 ? output : static_cast<T *>(detail::scratch(outputs * splits * sizeof(T)));
+    T *result =
+        splits == 1 ? output : static_cast<T *>(detail::scratch(outputs * splits * sizeof(T)));
     const unsigned blocks = blocks_for(outputs * splits, per_block);
     if (short_lines)
       reduce_lines_kernel<T, Op, WarpGroup><<<blocks, threads>>>(
@@ -175,8 +176,8 @@ void reduce_with(const T *input, T *output, const ReducePlan &plan, int64_t outp
           input, result, plan.kept, plan.reduced, outputs, reduced_count, splits, finish);
     CLEAVE_CUDA_CHECK_LAUNCH();
     if (splits > 1) {
-      reduce_finish_kernel<T, Op><<<blocks_for(outputs), kBlockSize>>>(result, output, outputs,
-                                                                       splits, finish);
+      reduce_finish_kernel<T, Op>
+          <<<blocks_for(outputs), kBlockSize>>>(result, output, outputs, splits, finish);
       CLEAVE_CUDA_CHECK_LAUNCH();
     }
     return;
@@ -188,15 +189,16 @@ void reduce_with(const T *input, T *output, const ReducePlan &plan, int64_t outp
   const int64_t grid_y = std::min(rows, kMaxGridY);
   splits = std::min<int64_t>(choose_splits(column_blocks * grid_y, reduced_count, kColumnSplit),
                              kMaxGridY);
-  T *result = splits == 1 ? output : static_cast<T *>(detail::scratch(outputs * splits * sizeof(T)));
+  T *result =
+      splits == 1 ? output : static_cast<T *>(detail::scratch(outputs * splits * sizeof(T)));
   const dim3 grid(static_cast<unsigned>(column_blocks), static_cast<unsigned>(grid_y),
                   static_cast<unsigned>(splits));
   reduce_columns_kernel<T, Op><<<grid, dim3(kWarpSize, kColumnSplit)>>>(
       input, result, outer_kept, rows, row, plan.reduced, reduced_count, splits, finish);
   CLEAVE_CUDA_CHECK_LAUNCH();
   if (splits > 1) {
-    reduce_finish_kernel<T, Op><<<blocks_for(outputs), kBlockSize>>>(result, output, outputs,
-                                                                     splits, finish);
+    reduce_finish_kernel<T, Op>
+        <<<blocks_for(outputs), kBlockSize>>>(result, output, outputs, splits, finish);
     CLEAVE_CUDA_CHECK_LAUNCH();
   }
 }

@@ -88,8 +88,8 @@ void run_softmax_grad(const float *y, const float *dy, float *dx, int64_t outer,
                       int64_t inner, bool log) {
   check_sizes(outer, n, inner);
   for_lines(outer * inner, n, inner, [&](auto group, unsigned blocks, int threads) {
-    softmax_grad_kernel<decltype(group)><<<blocks, threads>>>(y, dy, dx, outer * inner, n, inner,
-                                                              log);
+    softmax_grad_kernel<decltype(group)>
+        <<<blocks, threads>>>(y, dy, dx, outer * inner, n, inner, log);
   });
 }
 

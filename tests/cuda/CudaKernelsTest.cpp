@@ -86,7 +86,8 @@ std::vector<uint8_t> random_bytes(int64_t n) {
   return values;
 }
 
-template <typename T> void require_equal(const std::vector<T> &actual, const std::vector<T> &expected) {
+template <typename T>
+void require_equal(const std::vector<T> &actual, const std::vector<T> &expected) {
   REQUIRE(actual.size() == expected.size());
   for (size_t i = 0; i < actual.size(); ++i)
     if (std::memcmp(&actual[i], &expected[i], sizeof(T)) != 0) {
@@ -108,14 +109,13 @@ int32_t take_flag(DeviceArray<int32_t> &flag) {
 
 void check_matmul(int64_t batch, int64_t m, int64_t n, int64_t k, bool ta, bool tb, bool share_a,
                   bool share_b, bool accumulate, double tolerance) {
-  INFO("matmul batch " << batch << " m " << m << " n " << n << " k " << k << " ta " << ta
-                       << " tb " << tb << " shared " << share_a << share_b << " accumulate "
-                       << accumulate);
+  INFO("matmul batch " << batch << " m " << m << " n " << n << " k " << k << " ta " << ta << " tb "
+                       << tb << " shared " << share_a << share_b << " accumulate " << accumulate);
   const std::vector<float> a = random_floats((share_a ? 1 : batch) * m * k);
   const std::vector<float> b = random_floats((share_b ? 1 : batch) * k * n);
   const int64_t stride_a = share_a ? 0 : m * k, stride_b = share_b ? 0 : k * n;
-  std::vector<float> expected = accumulate ? random_floats(batch * m * n)
-                                           : std::vector<float>(batch * m * n, NAN);
+  std::vector<float> expected =
+      accumulate ? random_floats(batch * m * n) : std::vector<float>(batch * m * n, NAN);
   DeviceArray<float> da(a), db(b), dc(batch * m * n);
   if (accumulate)
     dc.upload(expected);
@@ -157,17 +157,17 @@ struct ReduceCase {
 
 std::vector<ReduceCase> reduce_cases() {
   return {
-      {{64, 3000}, {1}},          // long rows: a block per row
-      {{300, 40}, {1}},           // short rows: a warp per row
-      {{5, 7, 9}, {0, 2}},        // reduced dims on both sides
-      {{2000, 96}, {0}},          // columns, split over blocks
-      {{300000}, {0}},            // everything into one value, split
-      {{7, 200, 33}, {0, 1}},     // columns after merging
-      {{4, 1, 6}, {1}},           // a size-1 reduced dimension
+      {{64, 3000}, {1}},      // long rows: a block per row
+      {{300, 40}, {1}},       // short rows: a warp per row
+      {{5, 7, 9}, {0, 2}},    // reduced dims on both sides
+      {{2000, 96}, {0}},      // columns, split over blocks
+      {{300000}, {0}},        // everything into one value, split
+      {{7, 200, 33}, {0, 1}}, // columns after merging
+      {{4, 1, 6}, {1}},       // a size-1 reduced dimension
       {{2, 3, 4, 5}, {1, 3}},
-      {{3, 4}, {}},               // no axes: a copy
-      {{3, 0, 4}, {1}},           // empty: the identity
-      {{}, {}},                   // a scalar
+      {{3, 4}, {}},     // no axes: a copy
+      {{3, 0, 4}, {1}}, // empty: the identity
+      {{}, {}},         // a scalar
   };
 }
 
@@ -273,8 +273,8 @@ TEST_CASE("cuda softmax and log_softmax match the cpu", "[cuda][softmax]") {
 
 TEST_CASE("cuda layer_norm and its gradient match the cpu", "[cuda][norm]") {
   seed(6);
-  for (auto [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{
-           {37, 50}, {5, 3000}, {3000, 64}, {1, 1}, {0, 8}})
+  for (auto [rows, cols] :
+       std::vector<std::pair<int64_t, int64_t>>{{37, 50}, {5, 3000}, {3000, 64}, {1, 1}, {0, 8}})
     for (bool with_bias : {true, false}) {
       INFO("rows " << rows << " cols " << cols << " bias " << with_bias);
       const std::vector<float> x = random_floats(rows * cols, -3.0f, 5.0f);
@@ -319,7 +319,8 @@ TEST_CASE("cuda batch_norm and its gradient match the cpu", "[cuda][norm]") {
     const int64_t size = batch * channels * spatial;
     const std::vector<float> x = random_floats(size, -2.0f, 6.0f), dy = random_floats(size);
     const std::vector<float> scale = random_floats(channels), bias = random_floats(channels);
-    const std::vector<float> mean = random_floats(channels), var = random_floats(channels, 0.5f, 2.0f);
+    const std::vector<float> mean = random_floats(channels),
+                             var = random_floats(channels, 0.5f, 2.0f);
     const float eps = 1e-5f, momentum = 0.1f;
     std::vector<float> y(size), new_mean(channels), new_var(channels);
     cpu::batch_norm_train(x.data(), scale.data(), bias.data(), mean.data(), var.data(), y.data(),
@@ -336,8 +337,8 @@ TEST_CASE("cuda batch_norm and its gradient match the cpu", "[cuda][norm]") {
     cpu::batch_norm_grad(x.data(), scale.data(), dy.data(), gx.data(), gscale.data(), gbias.data(),
                          batch, channels, spatial, eps);
     DeviceArray<float> ddy(dy), dgx(size), dgscale(channels), dgbias(channels);
-    cuda::batch_norm_grad(dx.get(), dscale.get(), ddy.get(), dgx.get(), dgscale.get(),
-                          dgbias.get(), batch, channels, spatial, eps);
+    cuda::batch_norm_grad(dx.get(), dscale.get(), ddy.get(), dgx.get(), dgscale.get(), dgbias.get(),
+                          batch, channels, spatial, eps);
     require_close(dgx.download(), gx, kTolerance);
     require_close(dgscale.download(), gscale, kTolerance);
     require_close(dgbias.download(), gbias, kTolerance);
@@ -514,9 +515,9 @@ cpu::Conv2dParams conv_params(int64_t batch, int64_t channels, int64_t height, i
                               int64_t filters, int64_t kernel_h, int64_t kernel_w, int64_t stride_h,
                               int64_t stride_w, std::vector<int64_t> padding, int64_t dilation_h,
                               int64_t dilation_w, int64_t groups) {
-  cpu::Conv2dParams p{batch, channels, height, width, filters, 0, 0, kernel_h, kernel_w,
-                      stride_h, stride_w, padding[0], padding[1], padding[2], padding[3],
-                      dilation_h, dilation_w, groups};
+  cpu::Conv2dParams p{batch,      channels,   height,     width,      filters,    0,
+                      0,          kernel_h,   kernel_w,   stride_h,   stride_w,   padding[0],
+                      padding[1], padding[2], padding[3], dilation_h, dilation_w, groups};
   p.out_height = cpu::window_output_size(height, kernel_h, stride_h, p.pad_top, p.pad_bottom,
                                          dilation_h, false);
   p.out_width = cpu::window_output_size(width, kernel_w, stride_w, p.pad_left, p.pad_right,
@@ -529,12 +530,12 @@ cpu::Conv2dParams conv_params(int64_t batch, int64_t channels, int64_t height, i
 TEST_CASE("cuda conv2d and its gradients match the cpu", "[cuda][conv]") {
   seed(12);
   const std::vector<cpu::Conv2dParams> cases = {
-      conv_params(2, 3, 7, 6, 4, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1), // "same" 3x3
-      conv_params(2, 3, 9, 8, 2, 3, 2, 2, 2, {1, 0, 2, 1}, 2, 1, 1), // asymmetric, dilated
-      conv_params(1, 4, 6, 7, 6, 2, 3, 1, 2, {0, 1, 1, 0}, 1, 1, 2), // two groups
-      conv_params(2, 3, 8, 8, 6, 3, 3, 2, 2, {1, 1, 1, 1}, 1, 1, 3), // depthwise
-      conv_params(2, 4, 5, 3, 6, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 1, 1), // pointwise
-      conv_params(2, 2, 7, 5, 3, 1, 1, 2, 2, {0, 0, 0, 0}, 1, 1, 1), // strided 1x1
+      conv_params(2, 3, 7, 6, 4, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1),     // "same" 3x3
+      conv_params(2, 3, 9, 8, 2, 3, 2, 2, 2, {1, 0, 2, 1}, 2, 1, 1),     // asymmetric, dilated
+      conv_params(1, 4, 6, 7, 6, 2, 3, 1, 2, {0, 1, 1, 0}, 1, 1, 2),     // two groups
+      conv_params(2, 3, 8, 8, 6, 3, 3, 2, 2, {1, 1, 1, 1}, 1, 1, 3),     // depthwise
+      conv_params(2, 4, 5, 3, 6, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 1, 1),     // pointwise
+      conv_params(2, 2, 7, 5, 3, 1, 1, 2, 2, {0, 0, 0, 0}, 1, 1, 1),     // strided 1x1
       conv_params(8, 16, 32, 32, 32, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1), // the cnn model's size
   };
   for (const cpu::Conv2dParams &p : cases)
@@ -543,8 +544,8 @@ TEST_CASE("cuda conv2d and its gradients match the cpu", "[cuda][conv]") {
                    << " filters " << p.out_channels << " kernel " << p.kernel_height << "x"
                    << p.kernel_width << " groups " << p.groups << " bias " << with_bias);
       const int64_t x_size = p.batch * p.in_channels * p.in_height * p.in_width;
-      const int64_t f_size = p.out_channels * (p.in_channels / p.groups) * p.kernel_height *
-                             p.kernel_width;
+      const int64_t f_size =
+          p.out_channels * (p.in_channels / p.groups) * p.kernel_height * p.kernel_width;
       const int64_t y_size = p.batch * p.out_channels * p.out_height * p.out_width;
       const std::vector<float> x = random_floats(x_size), filter = random_floats(f_size);
       const std::vector<float> bias = random_floats(p.out_channels), dy = random_floats(y_size);
@@ -577,9 +578,10 @@ cpu::Pool2dParams pool_params(cpu::PoolKind kind, int64_t batch, int64_t channel
                               int64_t width, int64_t kernel_h, int64_t kernel_w, int64_t stride_h,
                               int64_t stride_w, std::vector<int64_t> padding, bool ceil_mode,
                               bool count_include_pad) {
-  cpu::Pool2dParams p{kind, batch, channels, height, width, 0, 0, kernel_h, kernel_w,
-                      stride_h, stride_w, padding[0], padding[1], padding[2], padding[3],
-                      ceil_mode, count_include_pad};
+  cpu::Pool2dParams p{
+      kind,       batch,     channels,         height,   width,      0,          0,
+      kernel_h,   kernel_w,  stride_h,         stride_w, padding[0], padding[1], padding[2],
+      padding[3], ceil_mode, count_include_pad};
   p.out_height =
       cpu::window_output_size(height, kernel_h, stride_h, p.pad_top, p.pad_bottom, 1, ceil_mode);
   p.out_width =
@@ -593,12 +595,12 @@ TEST_CASE("cuda pool2d and its gradient match the cpu", "[cuda][pool]") {
   for (cpu::PoolKind kind : {cpu::PoolKind::max, cpu::PoolKind::avg})
     for (bool ceil_mode : {false, true})
       for (bool include_pad : {false, true}) {
-        cases.push_back(pool_params(kind, 2, 2, 7, 6, 3, 3, 2, 2, {1, 1, 1, 1}, ceil_mode,
-                                    include_pad));
-        cases.push_back(pool_params(kind, 1, 3, 6, 5, 2, 3, 2, 1, {1, 0, 0, 1}, ceil_mode,
-                                    include_pad));
-        cases.push_back(pool_params(kind, 8, 16, 32, 32, 2, 2, 2, 2, {0, 0, 0, 0}, ceil_mode,
-                                    include_pad));
+        cases.push_back(
+            pool_params(kind, 2, 2, 7, 6, 3, 3, 2, 2, {1, 1, 1, 1}, ceil_mode, include_pad));
+        cases.push_back(
+            pool_params(kind, 1, 3, 6, 5, 2, 3, 2, 1, {1, 0, 0, 1}, ceil_mode, include_pad));
+        cases.push_back(
+            pool_params(kind, 8, 16, 32, 32, 2, 2, 2, 2, {0, 0, 0, 0}, ceil_mode, include_pad));
         cases.push_back(pool_params(kind, 2, 3, 9, 9, 3, 3, 1, 1, {1, 1, 1, 1}, ceil_mode,
                                     include_pad)); // overlapping windows
       }
@@ -626,8 +628,8 @@ TEST_CASE("cuda pool2d and its gradient match the cpu", "[cuda][pool]") {
 
 TEST_CASE("cuda cross_entropy and its gradient match the cpu", "[cuda][loss]") {
   seed(14);
-  for (auto [rows, classes] : std::vector<std::pair<int64_t, int64_t>>{
-           {13, 10}, {5, 5000}, {512, 64}, {1, 1}})
+  for (auto [rows, classes] :
+       std::vector<std::pair<int64_t, int64_t>>{{13, 10}, {5, 5000}, {512, 64}, {1, 1}})
     for (bool invalid : {false, true}) {
       INFO("rows " << rows << " classes " << classes << " invalid " << invalid);
       const std::vector<float> logits = random_floats(rows * classes, -6.0f, 6.0f);

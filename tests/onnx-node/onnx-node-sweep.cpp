@@ -3,21 +3,24 @@
 // 1. For each test directory holding model.onnx, list the op types it uses.
 // 2. Models with an op outside the importer's table, or an opset outside
 //    the supported range, are counted as not applicable.
-// 3. Apply the static-shape policy (printed in the header): the node tests
-//    pass shape-like operands (Reshape shape, Slice starts, axes, Trilu k,
-//    ...) as graph inputs with values in test_data_set_0. A static-shape
-//    compiler needs them as constants, so integer and bool inputs, and the
-//    scalar operands of Dropout (ratio) and Range (bounds), become
-//    initializers holding those values; inputs with dynamic dimensions get
-//    the static shape of their test data through ImportOptions::inputShapes.
-//    The modified model is written to a temporary file and imported.
-// 4. The rest must import, unless expected-failures.txt names the test
-//    (with the reason); an expected failure that now imports is reported
-//    too, so the list stays honest.
+// 3. Apply the static-shape policy (kPolicy, printed in the header): the
+//    node tests pass shape-like operands (Reshape shape, Slice starts,
+//    axes, Trilu k, ...) as graph inputs with values in test_data_set_0. A
+//    static-shape compiler needs them as constants, so integer and bool
+//    inputs become initializers holding those values, and the scalar
+//    operands of Dropout (ratio) and Range (bounds) Constant nodes; inputs
+//    with dynamic dimensions get the static shape of their test data
+//    through ImportOptions::inputShapes. The modified model is written to a
+//    temporary file and imported.
+// 4. It must import, unless expected-failures.txt names the test (with the
+//    reason); an expected failure that now imports is reported too, so the
+//    list stays honest.
 // 5. Cross-check every imported model: each result type of @forward must
 //    equal the dims and element type of the test's output_N.pb, and a
 //    result the importer folded to a constant must hold the expected values.
-// 6. Print per-op results and a closing "N passed, M failed" line.
+// 6. Import each model that passed again with every input constant
+//    (TEST[folded]): whatever folds is checked against the test's outputs.
+// 7. Print per-op results and a closing "N passed, M failed" line.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Importer/Importer.h"

@@ -94,12 +94,6 @@ static double applyUnary(UnaryKind kind, double x) {
   llvm_unreachable("unknown unary kind");
 }
 
-static bool resultFitsFolding(llvm::ArrayRef<int64_t> shape) {
-  int64_t count = 1;
-  for (int64_t size : shape)
-    count *= size;
-  return count <= kMaxFoldedElements;
-}
 
 //===----------------------------------------------------------------------===//
 // Rules
@@ -111,7 +105,7 @@ static std::optional<HostTensor> foldBinary(BinaryKind kind, const HostTensor &l
                                             const HostTensor &rhs) {
   std::vector<int64_t> shape;
   if (!broadcastShapes(lhs.getShape(), rhs.getShape(), shape) ||
-      lhs.getElementType() != rhs.getElementType() || !resultFitsFolding(shape))
+      lhs.getElementType() != rhs.getElementType() || !fitsFolding(shape))
     return std::nullopt;
   HostTensor result(lhs.getElementType(), shape);
   forEachBroadcastIndex(
@@ -185,7 +179,7 @@ static LogicalResult importCompare(NodeContext &ctx, CompareKind kind) {
   const HostTensor *rhs = ctx.getConstantInput(1);
   std::vector<int64_t> shape;
   if (lhs && rhs && broadcastShapes(lhs->getShape(), rhs->getShape(), shape) &&
-      resultFitsFolding(shape)) {
+      fitsFolding(shape)) {
     HostTensor result(ctx.getBuilder().getI1Type(), shape);
     forEachBroadcastIndex(shape, {lhs->getShape(), rhs->getShape()},
                           [&](int64_t flat, llvm::ArrayRef<int64_t> offsets) {
@@ -281,7 +275,7 @@ static LogicalResult importWhere(NodeContext &ctx) {
   std::vector<int64_t> partial, shape;
   if (condition && onTrue && onFalse &&
       broadcastShapes(condition->getShape(), onTrue->getShape(), partial) &&
-      broadcastShapes(partial, onFalse->getShape(), shape) && resultFitsFolding(shape)) {
+      broadcastShapes(partial, onFalse->getShape(), shape) && fitsFolding(shape)) {
     HostTensor result(onTrue->getElementType(), shape);
     forEachBroadcastIndex(shape, {condition->getShape(), onTrue->getShape(), onFalse->getShape()},
                           [&](int64_t flat, llvm::ArrayRef<int64_t> offsets) {

@@ -347,7 +347,7 @@ static LogicalResult importConcat(NodeContext &ctx) {
                         std::to_string(d));
     shape[*axis] += part[*axis];
   }
-  if (ctx.allInputsConstant() && product(shape) <= kMaxFoldedElements) {
+  if (ctx.allInputsConstant() && fitsFolding(shape)) {
     HostTensor result(elementTypeOf(ctx, 0), shape);
     int64_t outer = product(ArrayRef<int64_t>(shape).take_front(*axis));
     int64_t inner = product(ArrayRef<int64_t>(shape).drop_front(*axis + 1));
@@ -446,7 +446,7 @@ static LogicalResult importGather(NodeContext &ctx) {
     }
   }
   const HostTensor *data = ctx.getConstantInput(0);
-  if (data && normalizedIndices && product(shape) <= kMaxFoldedElements) {
+  if (data && normalizedIndices && fitsFolding(shape)) {
     HostTensor result(data->getElementType(), shape);
     int64_t outer = product(input.take_front(*axis));
     int64_t inner = product(input.drop_front(*axis + 1));
@@ -479,7 +479,7 @@ static LogicalResult importExpand(NodeContext &ctx) {
   if (!broadcastShapes(ctx.getInputShape(0), *requested, shape))
     return ctx.fail("input does not broadcast to the requested shape");
   const HostTensor *input = ctx.getConstantInput(0);
-  if (input && product(shape) <= kMaxFoldedElements) {
+  if (input && fitsFolding(shape)) {
     HostTensor result(input->getElementType(), shape);
     forEachBroadcastIndex(shape, {input->getShape()}, [&](int64_t flat, ArrayRef<int64_t> offsets) {
       if (result.isFloat())
@@ -557,7 +557,7 @@ static LogicalResult importConstantOfShape(NodeContext &ctx) {
                       std::to_string(tensor->getNumElements()));
     fill = *tensor;
   }
-  if (product(*shape) <= kMaxFoldedElements) {
+  if (fitsFolding(*shape)) {
     HostTensor result(fill.getElementType(), *shape);
     for (int64_t i = 0; i < result.getNumElements(); ++i) {
       if (result.isFloat())
@@ -623,7 +623,7 @@ static LogicalResult importTrilu(NodeContext &ctx) {
     return success();
   }
   HostTensor mask(ctx.getBuilder().getI1Type(), {rows, cols});
-  if (rows * cols > kMaxFoldedElements) {
+  if (!fitsFolding({rows, cols})) {
     // Large masks come from two iotas rather than a baked constant.
     Type i64 = ctx.getBuilder().getI64Type();
     Value rowIndex = ctx.reshape(

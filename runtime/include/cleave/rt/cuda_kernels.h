@@ -21,7 +21,9 @@
 //   - The library keeps per-device state that no caller sees: a cuBLAS
 //     handle and a grow-only scratch buffer (cross_entropy's per-row
 //     losses, the partial results of long reductions). A mutex guards
-//     both, so any host thread may call any kernel.
+//     both, but the buffer is shared: one host thread per device calls the
+//     kernels at a time (a generated step runs on one thread). Kernels run
+//     on the calling thread's current device (cudaSetDevice).
 //   - matmul runs cuBLAS in plain fp32 (no TF32 tensor cores) so that its
 //     products match the CPU's to ~1e-6 relative; set_allow_tf32(true)
 //     trades that for speed (~1e-3 relative).
