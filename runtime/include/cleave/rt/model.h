@@ -63,15 +63,17 @@ struct StepScalars {
 
 /// Pointers the step function reads and updates. Parameters, buffers and
 /// optimizer state are updated in place. Tensor pointers are host pointers
-/// for the CPU target and device pointers for the CUDA target; `loss` and
-/// `invalid_index` are host pointers on every target.
+/// for the CPU target and device pointers for the CUDA target; `loss` is a
+/// host pointer on every target; `invalid_index` is host memory for the CPU
+/// target and device memory for the CUDA target (the CUDA run_training
+/// copies it back and reports it after each step).
 struct StepBuffers {
   void *const *params;      // ModelInfo::params order (trainable and buffers)
   void *const *opt_state;   // ModelInfo::opt_state order
   const void *const *inputs; // ModelInfo::inputs order, one batch each
   float *loss;              // one float, written by the step
   void *workspace;          // ModelInfo::workspace_bytes, reused every step
-  /// Host int32 the step sets to 1 when data holds an out-of-range index
+  /// int32 the step sets to 1 when data holds an out-of-range index
   /// (a token id >= the vocabulary, a label >= the class count); the
   /// driver checks it after each step and stops with a clear message.
   int32_t *invalid_index;
