@@ -100,7 +100,15 @@ llvm::Error mlir::cleave::importer::parseModelFile(const std::string &path,
 
 llvm::Error mlir::cleave::importer::parseModelText(const std::string &text,
                                                    onnx::ModelProto &model) {
-  onnx::Common::Status status = onnx::OnnxParser::Parse(model, text.c_str());
+  onnx::Common::Status status;
+  try {
+    status = onnx::OnnxParser::Parse(model, text.c_str());
+  } catch (const std::exception &error) {
+    // ONNX 1.12's parser converts literals with std::stoll/stof unguarded.
+    return makeError(
+        std::string("textual ONNX does not parse: a number is malformed or out of range (") +
+        error.what() + ")");
+  }
   if (!status.IsOK())
     return makeError("textual ONNX does not parse" + describeParseError(status.ErrorMessage()));
   return checkLooksLikeModel(model, "the textual model");
