@@ -3,6 +3,9 @@
 #include "KernelTestUtils.h"
 
 #include "cleave/rt/kernels.h"
+#include "cleave/rt/philox.h"
+
+#include <vector>
 
 using namespace cleave::rt;
 using namespace cleave::rt::test;
@@ -81,4 +84,20 @@ TEST_CASE("bernoulli_mask: different seeds and offsets give different masks", "[
   cpu::bernoulli_mask(1, 256, 256, 0.5f, c.data());
   REQUIRE(a != b);
   REQUIRE(a != c);
+}
+
+TEST_CASE("philox.h (used inside generated loops) draws the bernoulli_mask kernel's bits",
+          "[random]") {
+  // Generated fused loops compute dropout masks element by element with the
+  // inline header; the mask kernel must agree bit for bit, or a mask drawn
+  // by one and reused by the other would differ.
+  const uint64_t seed = 0x243f6a8885a308d3ull, offset = (uint64_t(3) << 40) + 5;
+  const float keep = 0.7f;
+  const int64_t n = 1027;
+  std::vector<uint8_t> mask(n);
+  cpu::bernoulli_mask(seed, offset, n, keep, mask.data());
+  for (int64_t i = 0; i < n; ++i) {
+    INFO("element " << i);
+    REQUIRE(static_cast<bool>(mask[i]) == philox_keep(seed, offset + i, keep));
+  }
 }
