@@ -1,0 +1,168 @@
+//===- communicator.cpp - argument checks shared by every communicator -----===//
+//
+// The public collectives check what the generated code or the driver hands
+// them once, here, so that each implementation only moves and adds bytes.
+//
+//===----------------------------------------------------------------------===//
+#include "cleave/rt/comm.h"
+#include "cleave/rt/check.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+namespace cleave::rt {
+namespace {
+
+bool overlap(const void *a, int64_t a_bytes, const void *b, int64_t b_bytes) {
+  const auto *pa = static_cast<const unsigned char *>(a);
+  const auto *pb = static_cast<const unsigned char *>(b);
+  return a_bytes > 0 && b_bytes > 0 && pa < pb + b_bytes && pb < pa + a_bytes;
+}
+
+} // namespace
+
+CommOptions CommOptions::from_environment() {
+  CommOptions options;
+  if (const char *value = std::getenv("CLEAVE_COMM_TIMEOUT"); value && *value) {
+    char *end = nullptr;
+    errno = 0;
+    const double seconds = std::strtod(value, &end);
+    if (*end != '\0' || errno != 0 || !std::isfinite(seconds))
+      fail("CLEAVE_COMM_TIMEOUT='", value,
+           "' is not a number of seconds (0 or less waits without limit)");
+    options.timeout_s = seconds;
+  }
+  return options;
+}
+
+size_t element_bytes(CommElement element) {
+  switch (element) {
+  case CommElement::f32:
+    return 4;
+  case CommElement::i64:
+    return 8;
+  case CommElement::u8:
+    return 1;
+  }
+  return 1;
+}
+
+const char *element_name(CommElement element) {
+  switch (element) {
+  case CommElement::f32:
+    return "f32";
+  case CommElement::i64:
+    return "i64";
+  case CommElement::u8:
+    return "u8";
+  }
+  return "?";
+}
+
+std::string Communicator::describe() const {
+  std::string ranks;
+  // Runs of consecutive world ranks print as "a-b": a 64-rank world is "0-63".
+  for (size_t i = 0; i < world_ranks_.size();) {
+    size_t j = i;
+    while (j + 1 < world_ranks_.size() && world_ranks_[j + 1] == world_ranks_[j] + 1)
+      ++j;
+    if (!ranks.empty())
+      ranks += ",";
+    ranks += std::to_string(world_ranks_[i]);
+    if (j > i + 1)
+      ranks += "-" + std::to_string(world_ranks_[j]);
+    else if (j == i + 1)
+      ranks += "," + std::to_string(world_ranks_[j]);
+    i = j + 1;
+  }
+  return "group '" + name_ + "' (rank" + (world_ranks_.size() == 1 ? " " : "s ") + ranks + ")";
+}
+
+void Communicator::all_reduce(void *data, int64_t count, CommElement element) {
+  if (count < 0)
+    fail("all_reduce over ", describe(), ": negative count ", count);
+  if (element == CommElement::u8)
+    fail("all_reduce over ", describe(), ": cannot add raw bytes (u8)");
+  if (count > 0 && !data)
+    fail("all_reduce over ", describe(), ": null buffer for ", count, " elements");
+  ++calls_;
+  if (count > 0)
+    do_all_reduce(data, count, element);
+}
+
+void Communicator::all_gather(const void *send, void *recv, int64_t send_count,
+                              CommElement element) {
+  if (send_count < 0)
+    fail("all_gather over ", describe(), ": negative count ", send_count);
+  const int64_t bytes = send_count * static_cast<int64_t>(element_bytes(element));
+  if (bytes > 0 && (!send || !recv))
+    fail("all_gather over ", describe(), ": null buffer for ", send_count, " elements");
+  const void *in_place = static_cast<const unsigned char *>(recv) + rank() * bytes;
+  if (send != in_place && overlap(send, bytes, recv, bytes * size()))
+    fail("all_gather over ", describe(),
+         ": the send buffer overlaps the receive buffer without being this rank's block");
+  ++calls_;
+  if (send_count > 0)
+    do_all_gather(send, recv, send_count, element);
+}
+
+void Communicator::reduce_scatter(const void *send, void *recv, int64_t recv_count,
+                                  CommElement element) {
+  if (recv_count < 0)
+    fail("reduce_scatter over ", describe(), ": negative count ", recv_count);
+  if (element == CommElement::u8)
+    fail("reduce_scatter over ", describe(), ": cannot add raw bytes (u8)");
+  const int64_t bytes = recv_count * static_cast<int64_t>(element_bytes(element));
+  if (bytes > 0 && (!send || !recv))
+    fail("reduce_scatter over ", describe(), ": null buffer for ", recv_count, " elements");
+  const void *in_place = static_cast<const unsigned char *>(send) + rank() * bytes;
+  if (recv != in_place && overlap(send, bytes * size(), recv, bytes))
+    fail("reduce_scatter over ", describe(),
+         ": the receive buffer overlaps the send buffer without being this rank's block");
+  ++calls_;
+  if (recv_count > 0)
+    do_reduce_scatter(send, recv, recv_count, element);
+}
+
+void Communicator::all_to_all(const void *send, void *recv, int64_t block_count,
+                              CommElement element) {
+  if (block_count < 0)
+    fail("all_to_all over ", describe(), ": negative count ", block_count);
+  const int64_t bytes = block_count * static_cast<int64_t>(element_bytes(element)) * size();
+  if (bytes > 0 && (!send || !recv))
+    fail("all_to_all over ", describe(), ": null buffer for ", block_count, " elements");
+  if (overlap(send, bytes, recv, bytes))
+    fail("all_to_all over ", describe(), ": the send and receive buffers overlap");
+  ++calls_;
+  if (block_count > 0)
+    do_all_to_all(send, recv, block_count, element);
+}
+
+void Communicator::broadcast(void *data, int64_t count, int root, CommElement element) {
+  if (count < 0)
+    fail("broadcast over ", describe(), ": negative count ", count);
+  if (root < 0 || root >= size())
+    fail("broadcast over ", describe(), ": root ", root, " is not a rank of the group (0..",
+         size() - 1, ")");
+  if (count > 0 && !data)
+    fail("broadcast over ", describe(), ": null buffer for ", count, " elements");
+  ++calls_;
+  if (count > 0)
+    do_broadcast(data, count, root, element);
+}
+
+void Communicator::barrier() {
+  ++calls_;
+  do_barrier();
+}
+
+void check_world_size(const Communicator &world, int expected) {
+  if (world.size() == expected)
+    return;
+  auto ranks = [](int n) { return std::to_string(n) + (n == 1 ? " rank" : " ranks"); };
+  fail("compiled for ", ranks(expected), ", launched with ", world.size(),
+       ": recompile with --devices ", world.size(), " or launch mpirun -np ", expected);
+}
+
+} // namespace cleave::rt

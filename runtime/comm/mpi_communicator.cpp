@@ -1,0 +1,433 @@
+//===- mpi_communicator.cpp - collectives from MPI point-to-point ----------===//
+//
+// Every collective is one or two rounds of "post a receive from and a send
+// to each peer, then wait" (exchange below). Rounds:
+//   all_reduce:     reduce_scatter of chunk p to rank p, add in rank order,
+//                   then all_gather of the summed chunks;
+//   reduce_scatter: block p to rank p, add in rank order;
+//   all_gather, all_to_all: one round; broadcast: root to each rank.
+// Waiting polls MPI_Testsome with a deadline instead of blocking in
+// MPI_Waitall: on timeout the unfinished receives name the peers that
+// never sent, and the job ends with that message (comm.h, "Failure").
+//
+//===----------------------------------------------------------------------===//
+#include "cleave/rt/check.h"
+#include "cleave/rt/mpi_comm.h"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+#include <unistd.h>
+
+namespace cleave::rt {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// MPI counts are ints: longer messages travel in pieces of this size.
+constexpr int64_t kMaxMessageBytes = int64_t(1) << 30;
+
+/// How long MPI_Abort may take before the process leaves on its own.
+constexpr auto kAbortFallback = std::chrono::seconds(10);
+
+std::string mpi_error_string(int code) {
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  if (MPI_Error_string(code, text, &length) != MPI_SUCCESS)
+    return "MPI error " + std::to_string(code);
+  return std::string(text, static_cast<size_t>(length));
+}
+
+int world_rank() {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+
+/// "rank 2", "ranks 1, 3".
+std::string rank_list(const std::vector<int> &ranks) {
+  std::string text = ranks.size() == 1 ? "rank " : "ranks ";
+  for (size_t i = 0; i < ranks.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(ranks[i]);
+  return text;
+}
+
+[[noreturn]] void abort_world(int exit_status) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  // MPI_Abort goes through the launcher, which could itself be gone.
+  std::thread([exit_status] {
+    std::this_thread::sleep_for(kAbortFallback);
+    _exit(exit_status);
+  }).detach();
+  MPI_Abort(MPI_COMM_WORLD, exit_status);
+  _exit(exit_status);
+}
+
+/// Adds `n` blocks of `count` elements, `stride` apart, into `out` in block
+/// order. Block-outer, element-inner: each element still sees
+/// ((b0 + b1) + b2) + ..., and the inner loop vectorises.
+template <typename T>
+void add_in_rank_order(T *out, const T *blocks, int n, int64_t stride, int64_t count) {
+  if (count == 0)
+    return;
+  std::memmove(out, blocks, static_cast<size_t>(count) * sizeof(T));
+  for (int r = 1; r < n; ++r) {
+    const T *block = blocks + r * stride;
+    for (int64_t i = 0; i < count; ++i)
+      out[i] += block[i];
+  }
+}
+
+void add_in_rank_order(void *out, const void *blocks, int n, int64_t stride, int64_t count,
+                       CommElement element) {
+  if (element == CommElement::f32)
+    add_in_rank_order(static_cast<float *>(out), static_cast<const float *>(blocks), n, stride,
+                      count);
+  else
+    add_in_rank_order(static_cast<int64_t *>(out), static_cast<const int64_t *>(blocks), n,
+                      stride, count);
+}
+
+class MpiCommunicator final : public Communicator {
+public:
+  MpiCommunicator(MPI_Comm comm, int rank, std::vector<int> world_ranks, std::string name,
+                  const CommOptions &options, bool finalize)
+      : Communicator(rank, std::move(world_ranks), std::move(name)), comm_(comm),
+        options_(options), finalize_(finalize) {
+    MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+  }
+
+  ~MpiCommunicator() override {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (finalized)
+      return;
+    MPI_Comm_free(&comm_);
+    if (finalize_)
+      MPI_Finalize();
+  }
+
+  bool is_host() const override { return true; }
+  const char *backend() const override { return "mpi"; }
+
+  std::unique_ptr<Communicator> split(int color, int key, const std::string &name) override {
+    if (color < 0)
+      fail("split of ", describe(), ": negative color ", color);
+    MPI_Comm child;
+    check_mpi(MPI_Comm_split(comm_, color, key, &child), "split");
+    int rank = 0, size = 0;
+    MPI_Comm_rank(child, &rank);
+    MPI_Comm_size(child, &size);
+    // World ranks of the child's members, through this group's ranks.
+    std::vector<int> child_ranks(size), parent_ranks(size);
+    for (int i = 0; i < size; ++i)
+      child_ranks[i] = i;
+    MPI_Group child_group, parent_group;
+    MPI_Comm_group(child, &child_group);
+    MPI_Comm_group(comm_, &parent_group);
+    MPI_Group_translate_ranks(child_group, size, child_ranks.data(), parent_group,
+                              parent_ranks.data());
+    MPI_Group_free(&child_group);
+    MPI_Group_free(&parent_group);
+    std::vector<int> world(size);
+    for (int i = 0; i < size; ++i)
+      world[i] = world_ranks()[parent_ranks[i]];
+    return std::make_unique<MpiCommunicator>(child, rank, std::move(world), name, options_,
+                                             false);
+  }
+
+  [[noreturn]] void abort_job(int exit_status) override { abort_world(exit_status); }
+
+protected:
+  void do_all_reduce(void *data, int64_t count, CommElement element) override {
+    const int n = size(), me = rank();
+    const int64_t width = static_cast<int64_t>(element_bytes(element));
+    auto *bytes = static_cast<unsigned char *>(data);
+    // Chunk p (rank p sums it): count/n elements, one more for the first count%n.
+    auto chunk_count = [&](int p) { return count / n + (p < count % n ? 1 : 0); };
+    auto chunk_offset = [&](int p) { return p * (count / n) + std::min<int64_t>(p, count % n); };
+    const int64_t mine = chunk_count(me) * width;
+    unsigned char *blocks = scratch(mine * n);
+    begin("all_reduce", element);
+    for (int p = 0; p < n; ++p)
+      if (p != me) {
+        post_receive(blocks + p * mine, mine, p);
+        post_send(bytes + chunk_offset(p) * width, chunk_count(p) * width, p);
+      }
+    std::memcpy(blocks + me * mine, bytes + chunk_offset(me) * width, static_cast<size_t>(mine));
+    wait();
+    add_in_rank_order(bytes + chunk_offset(me) * width, blocks, n, chunk_count(me),
+                      chunk_count(me), element);
+    for (int p = 0; p < n; ++p)
+      if (p != me) {
+        post_receive(bytes + chunk_offset(p) * width, chunk_count(p) * width, p);
+        post_send(bytes + chunk_offset(me) * width, mine, p);
+      }
+    wait();
+  }
+
+  void do_all_gather(const void *send, void *recv, int64_t send_count,
+                     CommElement element) override {
+    const int n = size(), me = rank();
+    const int64_t block = send_count * static_cast<int64_t>(element_bytes(element));
+    auto *out = static_cast<unsigned char *>(recv);
+    begin("all_gather", element);
+    for (int p = 0; p < n; ++p)
+      if (p != me) {
+        post_receive(out + p * block, block, p);
+        post_send(send, block, p);
+      }
+    if (send != out + me * block)
+      std::memcpy(out + me * block, send, static_cast<size_t>(block));
+    wait();
+  }
+
+  void do_reduce_scatter(const void *send, void *recv, int64_t recv_count,
+                         CommElement element) override {
+    const int n = size(), me = rank();
+    const int64_t block = recv_count * static_cast<int64_t>(element_bytes(element));
+    const auto *in = static_cast<const unsigned char *>(send);
+    unsigned char *blocks = scratch(block * n);
+    begin("reduce_scatter", element);
+    for (int p = 0; p < n; ++p)
+      if (p != me) {
+        post_receive(blocks + p * block, block, p);
+        post_send(in + p * block, block, p);
+      }
+    // Copied before any write to recv, which may be this very block.
+    std::memcpy(blocks + me * block, in + me * block, static_cast<size_t>(block));
+    wait();
+    add_in_rank_order(recv, blocks, n, recv_count, recv_count, element);
+  }
+
+  void do_all_to_all(const void *send, void *recv, int64_t block_count,
+                     CommElement element) override {
+    const int n = size(), me = rank();
+    const int64_t block = block_count * static_cast<int64_t>(element_bytes(element));
+    const auto *in = static_cast<const unsigned char *>(send);
+    auto *out = static_cast<unsigned char *>(recv);
+    begin("all_to_all", element);
+    for (int p = 0; p < n; ++p)
+      if (p != me) {
+        post_receive(out + p * block, block, p);
+        post_send(in + p * block, block, p);
+      }
+    std::memcpy(out + me * block, in + me * block, static_cast<size_t>(block));
+    wait();
+  }
+
+  void do_broadcast(void *data, int64_t count, int root, CommElement element) override {
+    const int64_t bytes = count * static_cast<int64_t>(element_bytes(element));
+    begin("broadcast", element);
+    if (rank() == root) {
+      for (int p = 0; p < size(); ++p)
+        if (p != root)
+          post_send(data, bytes, p);
+    } else {
+      post_receive(data, bytes, root);
+    }
+    wait();
+  }
+
+  void do_barrier() override {
+    begin("barrier", CommElement::u8);
+    for (int p = 0; p < size(); ++p)
+      if (p != rank()) {
+        post_receive(nullptr, 0, p);
+        post_send(nullptr, 0, p);
+      }
+    wait();
+  }
+
+private:
+  /// A posted message: the peer it goes to or comes from.
+  struct Pending {
+    MPI_Request request;
+    int peer;
+    bool receive;
+  };
+
+  void begin(const char *op, CommElement element) {
+    op_ = op;
+    element_ = element;
+    // The same on every rank (calls() counts collectives on this group),
+    // which keeps one collective's messages apart from the next one's.
+    tag_ = static_cast<int>(calls() % 32768);
+  }
+
+  unsigned char *scratch(int64_t bytes) {
+    if (scratch_.size() < static_cast<size_t>(bytes))
+      scratch_.resize(static_cast<size_t>(bytes));
+    return scratch_.data();
+  }
+
+  void post_send(const void *data, int64_t bytes, int peer) {
+    const auto *p = static_cast<const unsigned char *>(data);
+    int64_t offset = 0;
+    do {
+      const int piece = static_cast<int>(std::min(bytes - offset, kMaxMessageBytes));
+      pending_.push_back({MPI_REQUEST_NULL, peer, false});
+      check_mpi(MPI_Isend(p ? p + offset : nullptr, piece, MPI_BYTE, peer, tag_, comm_,
+                          &pending_.back().request),
+                op_);
+      offset += piece;
+    } while (offset < bytes);
+  }
+
+  void post_receive(void *data, int64_t bytes, int peer) {
+    auto *p = static_cast<unsigned char *>(data);
+    int64_t offset = 0;
+    do {
+      const int piece = static_cast<int>(std::min(bytes - offset, kMaxMessageBytes));
+      pending_.push_back({MPI_REQUEST_NULL, peer, true});
+      check_mpi(MPI_Irecv(p ? p + offset : nullptr, piece, MPI_BYTE, peer, tag_, comm_,
+                          &pending_.back().request),
+                op_);
+      offset += piece;
+    } while (offset < bytes);
+  }
+
+  /// Waits for every posted message, or ends the job at the deadline.
+  void wait() {
+    const size_t n = pending_.size();
+    requests_.resize(n);
+    for (size_t i = 0; i < n; ++i)
+      requests_[i] = pending_[i].request;
+    indices_.resize(n);
+    statuses_.resize(n);
+    const Clock::time_point start = Clock::now();
+    size_t remaining = n;
+    for (int64_t polls = 0; remaining > 0; ++polls) {
+      int done = 0;
+      const int rc = MPI_Testsome(static_cast<int>(n), requests_.data(), &done, indices_.data(),
+                                  statuses_.data());
+      if (rc != MPI_SUCCESS)
+        report_error(rc, done);
+      if (done == MPI_UNDEFINED)
+        break;
+      remaining -= static_cast<size_t>(done);
+      if (remaining == 0)
+        break;
+      const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+      if (options_.timeout_s > 0 && waited > options_.timeout_s)
+        report_timeout(waited);
+      // Spin briefly for small, fast collectives; then give the core away:
+      // ranks are often oversubscribed (several per core in tests).
+      if (polls < 64)
+        continue;
+      if (waited < 1e-3)
+        std::this_thread::yield();
+      else
+        std::this_thread::sleep_for(std::chrono::microseconds(waited < 0.1 ? 20 : 200));
+    }
+    pending_.clear();
+  }
+
+  /// The start of every failure message.
+  std::string what() const {
+    return "rank " + std::to_string(world_rank()) + ": " + op_ + " (" + element_name(element_) +
+           ", call " + std::to_string(calls()) + ") over " + describe();
+  }
+
+  [[noreturn]] void report_timeout(double waited) {
+    std::vector<int> silent, not_receiving;
+    for (size_t i = 0; i < requests_.size(); ++i) {
+      if (requests_[i] == MPI_REQUEST_NULL)
+        continue;
+      const int peer = world_ranks()[pending_[i].peer];
+      std::vector<int> &list = pending_[i].receive ? silent : not_receiving;
+      if (std::find(list.begin(), list.end(), peer) == list.end())
+        list.push_back(peer);
+    }
+    std::string message = what() + ": ";
+    if (!silent.empty())
+      message += "no data from " + rank_list(silent);
+    else
+      message += rank_list(not_receiving) + " did not take its data";
+    char times[96];
+    std::snprintf(times, sizeof times, " after %.3g s (timeout %g s, CLEAVE_COMM_TIMEOUT)", waited,
+                  options_.timeout_s);
+    message += std::string(times) +
+               ": it died, stopped, or is itself waiting on a lost rank; ending the job";
+    end_job(message);
+  }
+
+  [[noreturn]] void report_error(int rc, int done) {
+    std::vector<int> peers;
+    std::string detail = mpi_error_string(rc);
+    if (rc == MPI_ERR_IN_STATUS && done != MPI_UNDEFINED) {
+      for (int i = 0; i < done; ++i) {
+        const MPI_Status &status = statuses_[i];
+        if (status.MPI_ERROR == MPI_SUCCESS || status.MPI_ERROR == MPI_ERR_PENDING)
+          continue;
+        peers.push_back(world_ranks()[pending_[indices_[i]].peer]);
+        detail = mpi_error_string(status.MPI_ERROR);
+      }
+    }
+    end_job(what() + ": " + (peers.empty() ? "" : "lost " + rank_list(peers) + ": ") + detail +
+            "; ending the job");
+  }
+
+  [[noreturn]] void end_job(const std::string &message) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "cleave: error: %s\n", message.c_str());
+    std::fflush(stderr);
+    // Other ranks waiting on the same lost peer time out at about the same
+    // moment: a short grace lets their lines print too before the abort
+    // stops everyone.
+    const double grace = std::min(3.0, options_.timeout_s > 0 ? options_.timeout_s / 2 : 3.0);
+    std::this_thread::sleep_for(std::chrono::duration<double>(grace));
+    abort_world(kCommFailureExit);
+  }
+
+  void check_mpi(int rc, const char *op) {
+    if (rc != MPI_SUCCESS) {
+      op_ = op;
+      end_job(what() + ": " + mpi_error_string(rc) + "; ending the job");
+    }
+  }
+
+  MPI_Comm comm_;
+  CommOptions options_;
+  bool finalize_;
+  std::vector<unsigned char> scratch_;
+  std::vector<Pending> pending_;
+  std::vector<MPI_Request> requests_;
+  std::vector<int> indices_;
+  std::vector<MPI_Status> statuses_;
+  const char *op_ = "";
+  CommElement element_ = CommElement::u8;
+  int tag_ = 0;
+};
+
+} // namespace
+
+std::unique_ptr<Communicator> mpi_world(int *argc, char ***argv, const CommOptions &options) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    // FUNNELED: only the thread that runs the step calls MPI.
+    int provided = 0;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+      fail("MPI_Init failed: start the program directly or with mpirun");
+  }
+  MPI_Comm world;
+  if (MPI_Comm_dup(MPI_COMM_WORLD, &world) != MPI_SUCCESS)
+    fail("cannot duplicate MPI_COMM_WORLD");
+  int rank = 0, size = 0;
+  MPI_Comm_rank(world, &rank);
+  MPI_Comm_size(world, &size);
+  std::vector<int> ranks(size);
+  for (int i = 0; i < size; ++i)
+    ranks[i] = i;
+  return std::make_unique<MpiCommunicator>(world, rank, std::move(ranks), "world", options,
+                                           !initialized);
+}
+
+} // namespace cleave::rt

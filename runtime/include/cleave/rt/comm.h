@@ -1,0 +1,227 @@
+//===- comm.h - communicators: the collectives a sharded step calls --------===//
+//
+// A generated SPMD program runs once per rank (`mpirun -np N ./train`). Its
+// step calls collectives through a Communicator; the driver obtains one per
+// group of ranks that share a grid axis (CommGroups). Two implementations:
+//
+//   * MPI (mpi_comm.h, library cleave_rt_comm): host buffers; the CPU
+//     target's, and the CUDA target's through host staging (cuda_comm.h),
+//     which lets several ranks share one GPU for checks.
+//   * NCCL (cuda_comm.h, library cleave_rt_cuda_comm): device buffers, one
+//     rank per GPU, bootstrapped over an MPI communicator.
+//
+// Buffers live in the target's memory: is_host() says which. Counts are
+// elements. Every call is collective over the communicator: each rank of
+// the group makes the same calls in the same order with the same counts.
+//
+// Numerics. all_reduce_sum and reduce_scatter_sum add in group-rank order,
+// element by element: ((x_0 + x_1) + x_2) + ... + x_{n-1}, whatever the
+// message size, the MPI library's algorithm or the NCCL topology. Each
+// element is added once, on one rank, and copied byte for byte to the
+// others, so every rank of the group holds the same bits, and the MPI and
+// NCCL implementations give the same bits for the same inputs.
+//
+// Failure. A collective that does not finish within CommOptions::timeout_s
+// ends the whole job with exit status kCommFailureExit after printing which
+// collective on which group timed out and, where the implementation can
+// tell, which peer ranks sent nothing (docs/runtime-comm.md).
+//
+//===----------------------------------------------------------------------===//
+#ifndef CLEAVE_RT_COMM_H
+#define CLEAVE_RT_COMM_H
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cleave::rt {
+
+/// The exit status of every rank when a collective times out or a peer is
+/// lost (the driver uses 1 for errors and 2 for usage mistakes).
+constexpr int kCommFailureExit = 3;
+
+/// Settings shared by every implementation.
+struct CommOptions {
+  /// Seconds one collective may wait for its peers before the job is ended
+  /// with a message naming the ranks that did not arrive. <= 0: no limit.
+  double timeout_s = 60;
+
+  /// The defaults, with timeout_s taken from CLEAVE_COMM_TIMEOUT (seconds)
+  /// when set. Throws Error for a value that is not a number.
+  static CommOptions from_environment();
+};
+
+/// What the collectives carry. u8 is raw bytes: moved, never added.
+enum class CommElement { f32, i64, u8 };
+
+size_t element_bytes(CommElement element);
+const char *element_name(CommElement element);
+
+class Communicator {
+public:
+  virtual ~Communicator() = default;
+
+  int rank() const { return rank_; }
+  int size() const { return static_cast<int>(world_ranks_.size()); }
+  /// For messages: "world", "tp", "dp,tp".
+  const std::string &name() const { return name_; }
+  /// The world rank of each group rank, in group-rank order.
+  const std::vector<int> &world_ranks() const { return world_ranks_; }
+  /// "group 'tp' (ranks 2,3)", for messages.
+  std::string describe() const;
+  /// True when buffers are host memory; false for device memory.
+  virtual bool is_host() const = 0;
+  /// "mpi", "nccl", "mpi (host-staged)".
+  virtual const char *backend() const = 0;
+
+  /// data[i] = sum over the group of data[i], in rank order (see above).
+  void all_reduce_sum(float *data, int64_t count) { all_reduce(data, count, CommElement::f32); }
+  void all_reduce_sum(int64_t *data, int64_t count) { all_reduce(data, count, CommElement::i64); }
+
+  /// recv (size() * send_count elements) = the ranks' send buffers
+  /// concatenated in rank order. In place when send == recv + rank() * send_count.
+  void all_gather(const float *send, float *recv, int64_t send_count) {
+    all_gather(send, recv, send_count, CommElement::f32);
+  }
+  void all_gather(const int64_t *send, int64_t *recv, int64_t send_count) {
+    all_gather(send, recv, send_count, CommElement::i64);
+  }
+
+  /// send has size() * recv_count elements; recv = block rank() of the sum
+  /// over the group (rank order). In place when recv == send + rank() * recv_count.
+  void reduce_scatter_sum(const float *send, float *recv, int64_t recv_count) {
+    reduce_scatter(send, recv, recv_count, CommElement::f32);
+  }
+  void reduce_scatter_sum(const int64_t *send, int64_t *recv, int64_t recv_count) {
+    reduce_scatter(send, recv, recv_count, CommElement::i64);
+  }
+
+  /// send and recv have size() blocks of block_count elements: block j of
+  /// send goes to rank j, block i of recv comes from rank i. No overlap.
+  void all_to_all(const float *send, float *recv, int64_t block_count) {
+    all_to_all(send, recv, block_count, CommElement::f32);
+  }
+  void all_to_all(const int64_t *send, int64_t *recv, int64_t block_count) {
+    all_to_all(send, recv, block_count, CommElement::i64);
+  }
+
+  /// data on every rank = data on `root` (a group rank).
+  void broadcast(float *data, int64_t count, int root) {
+    broadcast(data, count, root, CommElement::f32);
+  }
+  void broadcast(int64_t *data, int64_t count, int root) {
+    broadcast(data, count, root, CommElement::i64);
+  }
+
+  /// Returns once every rank of the group has called it (device work
+  /// queued before it is finished too).
+  void barrier();
+
+  /// The element-type-erased collectives the typed calls above forward to.
+  /// They check their arguments (negative count, bad root, overlapping
+  /// buffers, u8 in a reduction) and throw Error.
+  void all_reduce(void *data, int64_t count, CommElement element);
+  void all_gather(const void *send, void *recv, int64_t send_count, CommElement element);
+  void reduce_scatter(const void *send, void *recv, int64_t recv_count, CommElement element);
+  void all_to_all(const void *send, void *recv, int64_t block_count, CommElement element);
+  void broadcast(void *data, int64_t count, int root, CommElement element);
+
+  /// Collective: a communicator per distinct `color` over the ranks that
+  /// passed it, ordered by (key, rank). `name` is for messages.
+  virtual std::unique_ptr<Communicator> split(int color, int key, const std::string &name) = 0;
+
+  /// Ends every rank of the job now with `exit_status`: for an error that
+  /// some ranks may see and others not (their collectives would wait for
+  /// the missing rank until the timeout otherwise). Print the message first.
+  [[noreturn]] virtual void abort_job(int exit_status) = 0;
+
+protected:
+  Communicator(int rank, std::vector<int> world_ranks, std::string name)
+      : rank_(rank), world_ranks_(std::move(world_ranks)), name_(std::move(name)) {}
+
+  /// Arguments already checked; count > 0 (zero-element calls return early).
+  virtual void do_all_reduce(void *data, int64_t count, CommElement element) = 0;
+  virtual void do_all_gather(const void *send, void *recv, int64_t send_count,
+                             CommElement element) = 0;
+  virtual void do_reduce_scatter(const void *send, void *recv, int64_t recv_count,
+                                 CommElement element) = 0;
+  virtual void do_all_to_all(const void *send, void *recv, int64_t block_count,
+                             CommElement element) = 0;
+  virtual void do_broadcast(void *data, int64_t count, int root, CommElement element) = 0;
+  virtual void do_barrier() = 0;
+
+  /// The number of collectives this communicator has started, for messages.
+  int64_t calls() const { return calls_; }
+
+private:
+  int rank_;
+  std::vector<int> world_ranks_;
+  std::string name_;
+  int64_t calls_ = 0;
+};
+
+/// A row-major grid of named axes over the world's ranks: the last axis
+/// varies fastest, so dp=2,tp=2 puts ranks {0,1} and {2,3} in tp groups
+/// and {0,2}, {1,3} in dp groups.
+class DeviceGrid {
+public:
+  /// Throws Error for no axes, an empty or repeated name, or a size < 1.
+  DeviceGrid(std::vector<std::string> names, std::vector<int> sizes);
+  /// "dp=2,tp=2" (the cleavec --grid syntax); throws Error when malformed.
+  static DeviceGrid parse(const std::string &text);
+
+  int num_axes() const { return static_cast<int>(names_.size()); }
+  int num_devices() const;
+  const std::string &axis_name(int axis) const { return names_[axis]; }
+  int axis_size(int axis) const { return sizes_[axis]; }
+  /// Throws Error naming the grid's axes when there is no such axis.
+  int axis_index(const std::string &name) const;
+
+  std::vector<int> coordinates(int rank) const;
+  int rank_of(const std::vector<int> &coordinates) const;
+  /// "dp=2,tp=2".
+  std::string to_string() const;
+
+private:
+  std::vector<std::string> names_;
+  std::vector<int> sizes_;
+};
+
+/// The communicators of a grid: the world and one per set of axes. Built
+/// once, collectively, by every rank with the same grid; all groups are
+/// created up front (at most 2^axes - 2 splits), so that later calls need
+/// no collective and cannot deadlock on rank-dependent control flow.
+class CommGroups {
+public:
+  /// Throws Error when the grid's device count is not world.size().
+  CommGroups(Communicator &world, DeviceGrid grid);
+  ~CommGroups();
+
+  Communicator &world() { return world_; }
+  const DeviceGrid &grid() const { return grid_; }
+  /// This rank's coordinates on the grid.
+  std::vector<int> coordinates() const { return grid_.coordinates(world_.rank()); }
+
+  /// The ranks that differ from this one only along `axis`, ordered by
+  /// their coordinate on it.
+  Communicator &axis(const std::string &axis);
+  /// The ranks that differ only along `axes` (in any order), ordered
+  /// row-major over those axes in grid order (ZeRO over dp and tp, say).
+  Communicator &axes(const std::vector<std::string> &axes);
+
+private:
+  Communicator &world_;
+  DeviceGrid grid_;
+  /// Indexed by the bit mask of the group's axes; the full mask is world_.
+  std::vector<std::unique_ptr<Communicator>> groups_;
+};
+
+/// Throws Error "compiled for 4 ranks, launched with 2: recompile with
+/// --devices 2 or launch mpirun -np 4" unless world.size() == expected.
+void check_world_size(const Communicator &world, int expected);
+
+} // namespace cleave::rt
+
+#endif // CLEAVE_RT_COMM_H
