@@ -1,0 +1,99 @@
+//===- CollectiveCost.h - how long a collective takes ---------------------===//
+//
+// The alpha-beta model: a message of S bytes over a link of bandwidth B
+// (times the cluster's collective efficiency) and latency alpha takes
+// alpha + S / B. For a group of n devices:
+//
+//   all-reduce, ring          2(n-1)/n * S/B + 2(n-1) * alpha
+//   all-reduce, tree          2 ceil(log2 n) * alpha + 2 * S/B
+//                             (pipelined double binary tree, as NCCL's:
+//                             log-depth latency for twice the ring's
+//                             traffic; wins on small messages)
+//   all-gather, ring          (n-1)/n * S/B + (n-1) * alpha   S = gathered bytes
+//   reduce-scatter, ring      (n-1)/n * S/B + (n-1) * alpha   S = bytes before
+//   all-to-all, pairwise      (n-1)/n * S/B + (n-1) * alpha   S = bytes held
+//   broadcast, ring           S/B + (n-1) * alpha             (pipelined chain)
+//   broadcast, tree           ceil(log2 n) * (alpha + S/B)
+//   send-recv                 alpha + S/B
+//
+// A group inside one node uses the intra-node link; a group that spans
+// nodes is bounded by its slowest link (the smaller bandwidth, the larger
+// latency). A group with the same number g > 1 of devices on each of its m
+// nodes may also run hierarchically, each phase on its own link:
+//   all-reduce      = reduce-scatter(g, S) + all-reduce(m, S/g) + all-gather(g, S)
+//   all-gather      = all-gather(m, S/g) across nodes, then all-gather(g, S) inside
+//   reduce-scatter  = the same in reverse
+// The time of a collective is the smallest over the algorithms that apply.
+//
+// Groups come from a device grid: named axes in row-major order over the
+// cluster's devices (rank = row-major index; node = rank / devicesPerNode),
+// so in dp=8,tp=8 on 8 nodes of 8 a tp group sits inside a node and a dp
+// group spans all 8 nodes.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CLEAVE_COMPILER_COST_COLLECTIVECOST_H
+#define CLEAVE_COMPILER_COST_COLLECTIVECOST_H
+
+#include "compiler/Cluster/Cluster.h"
+
+#include "llvm/ADT/SmallVector.h"
+
+namespace mlir::cleave {
+
+enum class CollectiveKind { allReduce, allGather, reduceScatter, allToAll, broadcast, sendRecv };
+enum class CollectiveAlgorithm { ring, tree, hierarchical, pairwise, direct };
+
+llvm::StringRef stringifyCollectiveKind(CollectiveKind kind);
+llvm::StringRef stringifyCollectiveAlgorithm(CollectiveAlgorithm algorithm);
+
+/// The devices a collective runs among: every group of devices that differ
+/// only in their coordinates along `axes` of the grid.
+struct GroupSpec {
+  /// Sizes of the grid's axes, outermost first (dp=8,tp=8 is {8, 8}).
+  llvm::SmallVector<int64_t, 4> gridShape;
+  /// Indices into gridShape of the axes the collective runs over.
+  llvm::SmallVector<int64_t, 4> axes;
+};
+
+/// Where the devices of a GroupSpec's groups sit.
+struct GroupPlacement {
+  /// Devices in one group (n).
+  int64_t size = 1;
+  /// The most nodes any group spans (m).
+  int64_t nodes = 1;
+  /// Devices of a group on each of its nodes (g = n / m) when every group
+  /// has the same number on each of its nodes; 0 when uneven.
+  int64_t devicesPerNode = 1;
+};
+
+/// Places the groups of `group` on `cluster`. Call once per axis set and
+/// reuse: it walks every device of the grid. Out-of-range axis indices are
+/// ignored; use checkGridFits first.
+GroupPlacement placeGroup(const GroupSpec &group, const Cluster &cluster);
+
+/// Fails unless `gridShape` has positive sizes whose product is the
+/// cluster's device count, naming both.
+llvm::Error checkGridFits(llvm::ArrayRef<int64_t> gridShape, const Cluster &cluster);
+
+/// Seconds `algorithm` takes for `kind` on `bytes` bytes (see the table
+/// above for what S is per kind); +infinity where the algorithm does not
+/// apply to the kind or placement; 0 for groups of one device.
+double collectiveTime(CollectiveKind kind, CollectiveAlgorithm algorithm, int64_t bytes,
+                      const GroupPlacement &placement, const Cluster &cluster);
+
+struct CollectiveCost {
+  double seconds = 0;
+  CollectiveAlgorithm algorithm = CollectiveAlgorithm::ring;
+};
+
+/// The fastest algorithm for `kind` on `bytes` bytes, and its time.
+CollectiveCost bestCollective(CollectiveKind kind, int64_t bytes,
+                              const GroupPlacement &placement, const Cluster &cluster);
+
+/// Seconds of the fastest algorithm (places the group on every call).
+double collectiveTime(CollectiveKind kind, int64_t bytes, const GroupSpec &group,
+                      const Cluster &cluster);
+
+} // namespace mlir::cleave
+
+#endif // CLEAVE_COMPILER_COST_COLLECTIVECOST_H

@@ -1,0 +1,40 @@
+//===- ComputeCost.h - how long one op computes on one device -------------===//
+//
+// The roofline: an op takes as long as the slower of its arithmetic and its
+// memory traffic, each at the rate real kernels reach (a measured or
+// estimated efficiency times the device's peak):
+//
+//   time = max(flops / (peak(dtype) * computeEfficiency),
+//              bytes / (memoryBandwidth * memoryEfficiency))
+//
+// FLOPs and bytes come from the op's CostOpInterface, counted on global
+// shapes; an op split `shardFactor` ways does 1/shardFactor of both.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CLEAVE_COMPILER_COST_COMPUTECOST_H
+#define CLEAVE_COMPILER_COST_COMPUTECOST_H
+
+#include "compiler/Cluster/Cluster.h"
+
+#include "mlir/IR/Operation.h"
+
+namespace mlir::cleave {
+
+/// Seconds for `flops` FLOPs touching `bytes` bytes in `type` arithmetic on
+/// one device of `cluster` (the roofline above).
+double rooflineTime(double flops, double bytes, DType type, const Cluster &cluster);
+
+/// The arithmetic `op` runs in: the narrowest floating-point element type
+/// among its tensor operands (a bf16 x bf16 matmul with an f32 result runs
+/// on bf16 units), else among its results; f32 when it has none (integer
+/// and index ops, f64).
+DType getComputeDType(Operation *op);
+
+/// Seconds `op` takes on one device when it is split evenly `shardFactor`
+/// ways (1: unsplit). 0 for ops without CostOpInterface (func.return,
+/// shard ops: the collective model prices those) and for shardFactor < 1.
+double computeTime(Operation *op, const Cluster &cluster, int64_t shardFactor = 1);
+
+} // namespace mlir::cleave
+
+#endif // CLEAVE_COMPILER_COST_COMPUTECOST_H

@@ -1,0 +1,85 @@
+// The roofline compute time, on a cluster with round numbers so that every
+// expected value is checkable by hand, and on ops parsed from IR so that the
+// FLOPs and bytes come through CostOpInterface as the search will get them.
+#include "compiler/Cost/ComputeCost.h"
+#include "compiler/Registration.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+
+#include <catch2/catch.hpp>
+
+using namespace mlir;
+using namespace mlir::cleave;
+
+namespace {
+/// f32 peak 100 TFLOP/s, bf16 200, reached at 50%: 50 and 100 TFLOP/s;
+/// 1 TB/s memory reached at 50%: 0.5 TB/s.
+Cluster roundCluster() {
+  Cluster cluster;
+  cluster.peakFlops = {100e12, 200e12, 200e12};
+  cluster.computeEfficiency = 0.5;
+  cluster.memoryBandwidth = 1e12;
+  cluster.memoryEfficiency = 0.5;
+  return cluster;
+}
+
+const char *kOps = R"mlir(
+func.func @f(%a: tensor<1024x1024xf32>, %b: tensor<1024x1024xf32>,
+             %c: tensor<1024x1024xbf16>, %d: tensor<1024x1024xbf16>) -> tensor<1024x1024xf32> {
+  %mm = cleave.matmul %a, %b : (tensor<1024x1024xf32>, tensor<1024x1024xf32>) -> tensor<1024x1024xf32>
+  %add = cleave.binary add %mm, %a : (tensor<1024x1024xf32>, tensor<1024x1024xf32>) -> tensor<1024x1024xf32>
+  %half = cleave.matmul %c, %d : (tensor<1024x1024xbf16>, tensor<1024x1024xbf16>) -> tensor<1024x1024xbf16>
+  return %add : tensor<1024x1024xf32>
+}
+)mlir";
+} // namespace
+
+TEST_CASE("roofline: the slower of arithmetic and memory traffic", "[cost]") {
+  Cluster cluster = roundCluster();
+  // 1e12 FLOPs at 50 TFLOP/s = 20 ms; 1e9 bytes at 0.5 TB/s = 2 ms.
+  CHECK(rooflineTime(1e12, 1e9, DType::f32, cluster) == Approx(20e-3));
+  // bf16 runs at 100 TFLOP/s: 10 ms.
+  CHECK(rooflineTime(1e12, 1e9, DType::bf16, cluster) == Approx(10e-3));
+  // 1e9 FLOPs (20 us) on 1e10 bytes (20 ms): memory bound.
+  CHECK(rooflineTime(1e9, 1e10, DType::f32, cluster) == Approx(20e-3));
+}
+
+TEST_CASE("compute time of ops through CostOpInterface", "[cost]") {
+  MLIRContext context;
+  loadAllDialects(context);
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(kOps, &context);
+  REQUIRE(module);
+  std::vector<Operation *> ops;
+  Operation *ret = nullptr;
+  module->walk([&](Operation *op) {
+    if (op->getName().getDialectNamespace() == "cleave")
+      ops.push_back(op);
+    if (op->getName().getStringRef() == "func.return")
+      ret = op;
+  });
+  REQUIRE(ret);
+  REQUIRE(ops.size() == 3);
+  Cluster cluster = roundCluster();
+  const double n = 1024;
+
+  // matmul f32: 2 n^3 = 2.147e9 FLOPs at 50 TFLOP/s = 42.95 us; 3 n^2 * 4
+  // bytes = 12.6 MB at 0.5 TB/s = 25.2 us: compute bound.
+  CHECK(getComputeDType(ops[0]) == DType::f32);
+  CHECK(computeTime(ops[0], cluster) == Approx(2 * n * n * n / 50e12));
+  // Split 4 ways: a quarter of both.
+  CHECK(computeTime(ops[0], cluster, 4) == Approx(2 * n * n * n / 50e12 / 4));
+
+  // add: n^2 FLOPs (21 ns) on 3 n^2 * 4 bytes (25.2 us): memory bound.
+  CHECK(computeTime(ops[1], cluster) == Approx(3 * n * n * 4 / 0.5e12));
+
+  // bf16 matmul: 2 n^3 at 100 TFLOP/s = 21.5 us; 3 n^2 * 2 bytes = 6.3 MB
+  // at 0.5 TB/s = 12.6 us: compute bound on the bf16 units.
+  CHECK(getComputeDType(ops[2]) == DType::bf16);
+  CHECK(computeTime(ops[2], cluster) == Approx(2 * n * n * n / 100e12));
+
+  // Ops without CostOpInterface and nonsense shard factors cost nothing.
+  CHECK(computeTime(ret, cluster) == 0);
+  CHECK(computeTime(ops[0], cluster, 0) == 0);
+}
