@@ -1,6 +1,7 @@
 //===- ComputeCost.cpp - how long one op computes on one device -----------===//
 #include "compiler/Cost/ComputeCost.h"
 
+#include "dialects/Cleave/IR/CleaveOps.h"
 #include "dialects/Cleave/Interfaces/CostInterface.h"
 
 #include "mlir/IR/BuiltinTypes.h"
@@ -29,7 +30,9 @@ static std::optional<DType> narrowFloat(Type type) {
   return std::nullopt;
 }
 
-DType cleave::getComputeDType(Operation *op) {
+DType cleave::getComputeDType(Operation *op, const ComputeOptions &options) {
+  if (options.matmulType && isa<MatmulOp>(op))
+    return *options.matmulType;
   for (Type type : op->getOperandTypes())
     if (std::optional<DType> narrow = narrowFloat(type))
       return *narrow;
@@ -39,11 +42,12 @@ DType cleave::getComputeDType(Operation *op) {
   return DType::f32;
 }
 
-double cleave::computeTime(Operation *op, const Cluster &cluster, int64_t shardFactor) {
+double cleave::computeTime(Operation *op, const Cluster &cluster, int64_t shardFactor,
+                           const ComputeOptions &options) {
   auto cost = dyn_cast<CostOpInterface>(op);
   if (!cost || shardFactor < 1)
     return 0;
   double flops = static_cast<double>(cost.getFlops()) / shardFactor;
   double bytes = static_cast<double>(cost.getBytesAccessed()) / shardFactor;
-  return rooflineTime(flops, bytes, getComputeDType(op), cluster);
+  return rooflineTime(flops, bytes, getComputeDType(op, options), cluster);
 }

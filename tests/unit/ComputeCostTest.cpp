@@ -79,6 +79,15 @@ TEST_CASE("compute time of ops through CostOpInterface", "[cost]") {
   CHECK(getComputeDType(ops[2]) == DType::bf16);
   CHECK(computeTime(ops[2], cluster) == Approx(2 * n * n * n / 100e12));
 
+  // cleavec --precision bf16 runs the f32 matmul on bf16 units; other ops
+  // keep their types. Its f32 operands still move 12.6 MB (25.2 us), now
+  // more than its 21.5 us of bf16 arithmetic: memory bound.
+  ComputeOptions bf16;
+  bf16.matmulType = DType::bf16;
+  CHECK(getComputeDType(ops[0], bf16) == DType::bf16);
+  CHECK(computeTime(ops[0], cluster, 1, bf16) == Approx(3 * n * n * 4 / 0.5e12));
+  CHECK(getComputeDType(ops[1], bf16) == DType::f32);
+
   // Ops without CostOpInterface and nonsense shard factors cost nothing.
   CHECK(computeTime(ret, cluster) == 0);
   CHECK(computeTime(ops[0], cluster, 0) == 0);
