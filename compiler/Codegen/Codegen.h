@@ -21,6 +21,13 @@ namespace mlir::cleave::codegen {
 
 enum class Target { cpu, cuda };
 
+/// What matrix products compute in (docs/training.md, "Precision").
+/// fp32: everything in fp32. bf16: matmul operands are rounded to bfloat16
+/// and multiplied with fp32 accumulation into fp32 results (PyTorch
+/// autocast's matmul, with an fp32 output); parameters, gradients,
+/// optimizer state and every other op stay fp32 (master weights).
+enum class Precision { fp32, bf16 };
+
 /// Training settings baked into the executable as its defaults
 /// (TrainDefaults in model.h).
 struct TrainSettings {
@@ -33,6 +40,7 @@ struct TrainSettings {
 
 struct CodegenOptions {
   Target target = Target::cpu;
+  Precision precision = Precision::fp32;
   TrainSettings train;
   /// The ONNX file the executable loads its initial weights from.
   std::string modelPath;

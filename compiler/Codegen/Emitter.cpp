@@ -600,11 +600,26 @@ LogicalResult Emitter::emitLibraryCall(Operation *op) {
     int64_t k = matmul.getContractionSize();
     int64_t strideA = product(a.drop_back(2)) == 1 ? 0 : a[a.size() - 1] * a[a.size() - 2];
     int64_t strideB = product(b.drop_back(2)) == 1 ? 0 : b[b.size() - 1] * b[b.size() - 2];
-    out << llvm::formatv("    K::matmul({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, {10}, "
-                         "false);\n",
-                         ptr(matmul.getLhs()), ptr(matmul.getRhs()), ptr(matmul.getResult()),
-                         batch, m, n, k, matmul.getTransposeA() ? "true" : "false",
-                         matmul.getTransposeB() ? "true" : "false", strideA, strideB);
+    if (options.precision == Precision::bf16) {
+      // Rounded operands live in the step's scratch, sized with the rest
+      // (once per distinct shape: a GPT repeats a handful of them).
+      std::string bytes = llvm::formatv("K::matmul_bf16_scratch_bytes({0}, {1}, {2}, {3}, {4}, {5})",
+                                        batch, m, n, k, strideA, strideB)
+                              .str();
+      if (!llvm::is_contained(scratchExpressions, bytes))
+        scratchExpressions.push_back(bytes);
+      out << llvm::formatv("    K::matmul_bf16({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, "
+                           "{10}, false, scratch);\n",
+                           ptr(matmul.getLhs()), ptr(matmul.getRhs()), ptr(matmul.getResult()),
+                           batch, m, n, k, matmul.getTransposeA() ? "true" : "false",
+                           matmul.getTransposeB() ? "true" : "false", strideA, strideB);
+    } else {
+      out << llvm::formatv("    K::matmul({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, {10}, "
+                           "false);\n",
+                           ptr(matmul.getLhs()), ptr(matmul.getRhs()), ptr(matmul.getResult()),
+                           batch, m, n, k, matmul.getTransposeA() ? "true" : "false",
+                           matmul.getTransposeB() ? "true" : "false", strideA, strideB);
+    }
   } else if (auto reduce = dyn_cast<ReduceOp>(op)) {
     Type element = reduce.getType().getElementType();
     if (!element.isF32() && !element.isSignlessInteger(64))
@@ -988,6 +1003,8 @@ LogicalResult Emitter::run(CodegenReport *report) {
   os << "// Train step: " << schedule.steps.size() << " steps (" << schedule.loops.size()
      << " fused loops), workspace " << plan.workspaceBytes << " bytes (" << plan.naiveBytes
      << " without reuse).\n";
+  if (options.precision == Precision::bf16)
+    os << "// Precision bf16: matmul operands rounded to bfloat16, fp32 sums; all else fp32.\n";
   os << "#include \"cleave/rt/model.h\"\n#include \"cleave/rt/philox.h\"\n";
   os << (cuda ? "#include \"cleave/rt/cuda_kernels.h\"\n" : "#include \"cleave/rt/kernels.h\"\n");
   os << "#include <algorithm>\n#include <cmath>\n#include <cstdint>\n#include <cstring>\n\n";

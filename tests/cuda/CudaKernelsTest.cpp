@@ -147,6 +147,52 @@ TEST_CASE("cuda matmul with TF32 stays close", "[cuda][matmul]") {
   REQUIRE_FALSE(cuda::allow_tf32());
 }
 
+/// matmul_bf16 on both backends: the same rounded operands (bf16.h), exact
+/// products, fp32 sums in different orders (tensor cores accumulate in
+/// fp32 but may align and truncate partial sums differently), so a little
+/// more than kTolerance. A guard band of NaN bytes behind the scratch must
+/// survive: the kernel stays inside matmul_bf16_scratch_bytes().
+void check_matmul_bf16(int64_t batch, int64_t m, int64_t n, int64_t k, bool ta, bool tb,
+                       bool share_a, bool share_b, bool accumulate) {
+  INFO("matmul_bf16 batch " << batch << " m " << m << " n " << n << " k " << k << " ta " << ta
+                            << " tb " << tb << " shared " << share_a << share_b << " accumulate "
+                            << accumulate);
+  const std::vector<float> a = random_floats((share_a ? 1 : batch) * m * k);
+  const std::vector<float> b = random_floats((share_b ? 1 : batch) * k * n);
+  const int64_t stride_a = share_a ? 0 : m * k, stride_b = share_b ? 0 : k * n;
+  std::vector<float> expected =
+      accumulate ? random_floats(batch * m * n) : std::vector<float>(batch * m * n, NAN);
+  DeviceArray<float> da(a), db(b), dc(batch * m * n);
+  if (accumulate)
+    dc.upload(expected);
+  const int64_t cpu_bytes = cpu::matmul_bf16_scratch_bytes(batch, m, n, k, stride_a, stride_b);
+  const int64_t gpu_bytes = cuda::matmul_bf16_scratch_bytes(batch, m, n, k, stride_a, stride_b);
+  std::vector<unsigned char> host_scratch(static_cast<size_t>(cpu_bytes));
+  constexpr int64_t kGuard = 1024;
+  DeviceArray<uint8_t> scratch(static_cast<size_t>(gpu_bytes + kGuard));
+  cpu::matmul_bf16(a.data(), b.data(), expected.data(), batch, m, n, k, ta, tb, stride_a, stride_b,
+                   accumulate, host_scratch.data());
+  cuda::matmul_bf16(da.get(), db.get(), dc.get(), batch, m, n, k, ta, tb, stride_a, stride_b,
+                    accumulate, scratch.get());
+  require_close(dc.download(), expected, 5e-5);
+  const std::vector<uint8_t> after = scratch.download();
+  for (int64_t i = gpu_bytes; i < gpu_bytes + kGuard; ++i)
+    REQUIRE(after[static_cast<size_t>(i)] == 0xFF);
+}
+
+TEST_CASE("cuda matmul_bf16 matches the cpu's", "[cuda][matmul]") {
+  seed(3);
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      check_matmul_bf16(3, 17, 33, 65, ta, tb, false, false, false);
+      check_matmul_bf16(3, 17, 33, 65, ta, tb, true, false, true);
+      check_matmul_bf16(2, 9, 5, 130, ta, tb, false, true, false);
+    }
+  check_matmul_bf16(1, 256, 384, 512, false, true, false, false, false);
+  check_matmul_bf16(4, 64, 64, 32, false, true, false, false, false); // attention-like
+  check_matmul_bf16(2, 4, 3, 0, false, false, false, false, false);   // empty sum: zeros
+}
+
 //===----------------------------------------------------------------------===//
 // Reductions
 //===----------------------------------------------------------------------===//

@@ -74,7 +74,9 @@ int main(int argc, char **argv) {
   app.add_option("--schedule", train.settings.schedule, "Learning-rate schedule: constant or cosine")
       ->check(CLI::IsMember({"constant", "cosine"}));
   app.add_option("--warmup", train.settings.warmupSteps, "Linear warmup steps (cosine schedule)");
-  app.add_option("--precision", precision, "fp32, or bf16 (CUDA only: bf16 compute, fp32 masters)")
+  app.add_option("--precision", precision,
+                 "fp32, or bf16: matrix products take bfloat16 operands and sum in fp32; "
+                 "weights, gradients, optimizer and all other ops stay fp32")
       ->check(CLI::IsMember({"fp32", "bf16"}));
   CLI11_PARSE(app, argc, argv);
 
@@ -95,10 +97,6 @@ int main(int argc, char **argv) {
   cleave::codegen::Target codegenTarget =
       (target.empty() ? gpuVisible() : target == "cuda") ? cleave::codegen::Target::cuda
                                                           : cleave::codegen::Target::cpu;
-  if (precision == "bf16" && codegenTarget != cleave::codegen::Target::cuda)
-    return fail("--precision bf16 needs --target cuda; the CPU target computes in fp32");
-  if (precision == "bf16")
-    return fail("--precision bf16 is not implemented yet; use fp32");
 
   cleave::ImportOptions options;
   options.requireWeights = !noWeights;
@@ -125,6 +123,8 @@ int main(int argc, char **argv) {
     cleave::codegen::CodegenOptions codegenOptions;
     codegenOptions.emitMain = emit != "lib";
     codegenOptions.target = codegenTarget;
+    codegenOptions.precision = precision == "bf16" ? cleave::codegen::Precision::bf16
+                                                   : cleave::codegen::Precision::fp32;
     codegenOptions.train = train.settings;
     llvm::SmallString<256> absolute(modelPath);
     llvm::sys::fs::make_absolute(absolute);

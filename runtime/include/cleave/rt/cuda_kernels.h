@@ -27,6 +27,8 @@
 //   - matmul runs cuBLAS in plain fp32 (no TF32 tensor cores) so that its
 //     products match the CPU's to ~1e-6 relative; set_allow_tf32(true)
 //     trades that for speed (~1e-3 relative).
+//     matmul_bf16 always uses tensor cores (bf16 inputs, fp32 sums); TF32
+//     does not apply to it.
 //   - scatter_add sums repeated indices with atomicAdd: the same sum as
 //     the CPU within rounding, but not bit-for-bit the same from run to run.
 //     Every other kernel is deterministic.
@@ -60,6 +62,17 @@ int64_t get_num_threads();
 void matmul(const float *a, const float *b, float *c, int64_t batch, int64_t m, int64_t n,
             int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
             int64_t batch_stride_b, bool accumulate);
+
+/// bf16 tensor-core GEMM with fp32 accumulation and fp32 C (`--precision
+/// bf16`): a conversion kernel rounds A and B into `scratch` (device memory
+/// of matmul_bf16_scratch_bytes(), which counts 2 bytes per element, not
+/// the CPU's 4), then cublasGemmStridedBatchedEx. Same operand bits as the
+/// CPU's matmul_bf16; only the order of the fp32 sums differs.
+int64_t matmul_bf16_scratch_bytes(int64_t batch, int64_t m, int64_t n, int64_t k,
+                                  int64_t batch_stride_a, int64_t batch_stride_b);
+void matmul_bf16(const float *a, const float *b, float *c, int64_t batch, int64_t m, int64_t n,
+                 int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
+                 int64_t batch_stride_b, bool accumulate, void *scratch);
 
 /// Lets matmul use TF32 tensor cores (10-bit mantissa inputs, fp32
 /// accumulation) on Ampere and later. Off by default; applies to later calls.

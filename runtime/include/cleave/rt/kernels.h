@@ -64,6 +64,18 @@ void matmul(const float *a, const float *b, float *c, int64_t batch, int64_t m, 
             int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
             int64_t batch_stride_b, bool accumulate);
 
+/// matmul with bfloat16 operands (`--precision bf16`): every element of A
+/// and B is first rounded to bfloat16 (round_to_bf16 in bf16.h), then
+/// multiplied and summed in fp32 into fp32 C. The product of two bfloat16
+/// values is exact in fp32, so this is the CUDA bf16 GEMM's arithmetic up
+/// to the order of the sums. `scratch` holds the rounded copies:
+/// matmul_bf16_scratch_bytes() with the same sizes and strides.
+int64_t matmul_bf16_scratch_bytes(int64_t batch, int64_t m, int64_t n, int64_t k,
+                                  int64_t batch_stride_a, int64_t batch_stride_b);
+void matmul_bf16(const float *a, const float *b, float *c, int64_t batch, int64_t m, int64_t n,
+                 int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
+                 int64_t batch_stride_b, bool accumulate, void *scratch);
+
 //===----------------------------------------------------------------------===//
 // Reductions
 //===----------------------------------------------------------------------===//

@@ -1,0 +1,164 @@
+//===- MatmulBf16Test.cpp - bf16 rounding and the bf16-operand matmul -----===//
+//
+// round_to_bf16 against hand-worked bit patterns (ties to even, carries
+// into the exponent, infinities, NaN), and cpu::matmul_bf16 against a
+// double triple loop over operands rounded by hand: every transpose, batch
+// broadcasting, accumulation, and a guard band behind the scratch that
+// matmul_bf16_scratch_bytes() sized.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelTestUtils.h"
+
+#include "cleave/rt/bf16.h"
+#include "cleave/rt/kernels.h"
+
+#include <cstring>
+#include <limits>
+
+using namespace cleave::rt;
+using namespace cleave::rt::test;
+
+namespace {
+
+float from_bits(uint32_t bits) {
+  float value;
+  std::memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
+uint32_t to_bits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  return bits;
+}
+
+struct Bf16Case {
+  int64_t batch, m, n, k;
+  bool transpose_a, transpose_b;
+  int64_t stride_a, stride_b; // in matrices: 0 broadcasts, 1 steps
+  bool accumulate;
+};
+
+void check_matmul_bf16(const Bf16Case &t) {
+  INFO("batch " << t.batch << " m " << t.m << " n " << t.n << " k " << t.k << " transpose "
+                << t.transpose_a << t.transpose_b << " strides " << t.stride_a << t.stride_b
+                << " accumulate " << t.accumulate);
+  const int64_t a_count = (t.stride_a ? t.batch : 1) * t.m * t.k;
+  const int64_t b_count = (t.stride_b ? t.batch : 1) * t.k * t.n;
+  const std::vector<float> a = random_floats(a_count), b = random_floats(b_count);
+  std::vector<float> c = random_floats(t.batch * t.m * t.n);
+  std::vector<double> expected(c.size());
+  for (int64_t e = 0; e < t.batch; ++e) {
+    const float *A = a.data() + e * t.stride_a * t.m * t.k;
+    const float *B = b.data() + e * t.stride_b * t.k * t.n;
+    for (int64_t i = 0; i < t.m; ++i)
+      for (int64_t j = 0; j < t.n; ++j) {
+        double sum = t.accumulate ? c[(e * t.m + i) * t.n + j] : 0.0;
+        for (int64_t p = 0; p < t.k; ++p) {
+          const float av = t.transpose_a ? A[p * t.m + i] : A[i * t.k + p];
+          const float bv = t.transpose_b ? B[j * t.k + p] : B[p * t.n + j];
+          sum += static_cast<double>(round_to_bf16(av)) * round_to_bf16(bv);
+        }
+        expected[(e * t.m + i) * t.n + j] = sum;
+      }
+  }
+  const int64_t stride_a = t.stride_a * t.m * t.k, stride_b = t.stride_b * t.k * t.n;
+  const int64_t bytes = cpu::matmul_bf16_scratch_bytes(t.batch, t.m, t.n, t.k, stride_a, stride_b);
+  REQUIRE(bytes >= int64_t(sizeof(float)) * (a_count + b_count));
+  // A guard band behind the scratch: the kernel must stay inside its size.
+  constexpr int64_t kGuard = 256;
+  std::vector<unsigned char> scratch(static_cast<size_t>(bytes + kGuard), 0xA5);
+  cpu::matmul_bf16(a.data(), b.data(), c.data(), t.batch, t.m, t.n, t.k, t.transpose_a,
+                   t.transpose_b, stride_a, stride_b, t.accumulate, scratch.data());
+  for (int64_t i = bytes; i < bytes + kGuard; ++i)
+    REQUIRE(scratch[static_cast<size_t>(i)] == 0xA5);
+  // Exact products, fp32 sums: fp32 rounding of the sum is all that differs.
+  require_close(c, expected, 1e-5);
+}
+
+} // namespace
+
+TEST_CASE("bf16: rounding to nearest, ties to even", "[bf16]") {
+  REQUIRE(round_to_bf16(1.0f) == 1.0f);
+  REQUIRE(round_to_bf16(-2.5f) == -2.5f);
+  // 1 + 2^-8 lies halfway between 1 and 1 + 2^-7: the even one, 1.
+  REQUIRE(round_to_bf16(1.0f + 0x1p-8f) == 1.0f);
+  // 1 + 3 * 2^-8 lies halfway between 1 + 2^-7 (odd) and 1 + 2^-6 (even).
+  REQUIRE(round_to_bf16(1.0f + 3 * 0x1p-8f) == 1.0f + 0x1p-6f);
+  // Just above halfway rounds up; just below rounds down.
+  REQUIRE(round_to_bf16(1.0f + 0x1p-8f + 0x1p-20f) == 1.0f + 0x1p-7f);
+  REQUIRE(round_to_bf16(1.0f + 0x1p-8f - 0x1p-20f) == 1.0f);
+  // A carry out of the mantissa bumps the exponent.
+  REQUIRE(round_to_bf16(from_bits(0x3FFFFFFFu)) == 2.0f);
+  REQUIRE(to_bits(round_to_bf16(-0.0f)) == 0x80000000u);
+  // Subnormals keep their top bits.
+  REQUIRE(to_bits(round_to_bf16(from_bits(0x00012345u))) == 0x00010000u);
+}
+
+TEST_CASE("bf16: infinities, overflow and NaN", "[bf16]") {
+  const float inf = std::numeric_limits<float>::infinity();
+  REQUIRE(round_to_bf16(inf) == inf);
+  REQUIRE(round_to_bf16(-inf) == -inf);
+  // The largest float is above bf16's largest finite value's halfway point.
+  REQUIRE(round_to_bf16(std::numeric_limits<float>::max()) == inf);
+  REQUIRE(round_to_bf16(-std::numeric_limits<float>::max()) == -inf);
+  // bf16's largest finite value stays.
+  REQUIRE(to_bits(round_to_bf16(from_bits(0x7F7F0000u))) == 0x7F7F0000u);
+  // A NaN whose payload lies only in the low bits must not round to inf.
+  const float nan_low = from_bits(0x7F800001u);
+  REQUIRE(std::isnan(round_to_bf16(nan_low)));
+  REQUIRE(float_to_bf16_bits(nan_low) == 0x7FC0u);
+  REQUIRE(float_to_bf16_bits(from_bits(0xFFFFFFFFu)) == 0xFFFFu);
+}
+
+TEST_CASE("matmul_bf16: every transpose combination on odd sizes", "[matmul_bf16]") {
+  seed(11);
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      check_matmul_bf16({1, 5, 7, 3, ta, tb, 1, 1, false});
+}
+
+TEST_CASE("matmul_bf16: broadcast batch strides and accumulation", "[matmul_bf16]") {
+  seed(12);
+  check_matmul_bf16({3, 4, 6, 5, false, false, 1, 1, false});
+  check_matmul_bf16({3, 4, 6, 5, false, true, 0, 1, false});
+  check_matmul_bf16({3, 4, 6, 5, true, false, 1, 0, true});
+  check_matmul_bf16({3, 4, 6, 5, true, true, 0, 0, true});
+  check_matmul_bf16({2, 97, 130, 71, false, true, 1, 0, false});
+}
+
+TEST_CASE("matmul_bf16: rounds, unlike matmul, and leaves its inputs alone", "[matmul_bf16]") {
+  seed(13);
+  const int64_t m = 8, n = 8, k = 64;
+  const std::vector<float> a = random_floats(m * k), b = random_floats(k * n);
+  const std::vector<float> a_copy = a, b_copy = b;
+  std::vector<float> fp32(m * n), bf16(m * n);
+  std::vector<unsigned char> scratch(
+      static_cast<size_t>(cpu::matmul_bf16_scratch_bytes(1, m, n, k, 0, 0)));
+  cpu::matmul(a.data(), b.data(), fp32.data(), 1, m, n, k, false, false, 0, 0, false);
+  cpu::matmul_bf16(a.data(), b.data(), bf16.data(), 1, m, n, k, false, false, 0, 0, false,
+                   scratch.data());
+  REQUIRE(a == a_copy);
+  REQUIRE(b == b_copy);
+  double largest = 0.0;
+  for (int64_t i = 0; i < m * n; ++i)
+    largest = std::max(largest, std::fabs(double(fp32[i]) - bf16[i]));
+  // Operands off by up to 2^-9 relative: sums of 64 products move ~1e-3.
+  REQUIRE(largest > 1e-4);
+  // On operands that are already bf16 values, both compute the same sums.
+  std::vector<float> ra(a), rb(b);
+  for (float &v : ra)
+    v = round_to_bf16(v);
+  for (float &v : rb)
+    v = round_to_bf16(v);
+  cpu::matmul(ra.data(), rb.data(), fp32.data(), 1, m, n, k, false, false, 0, 0, false);
+  REQUIRE(fp32 == bf16);
+}
+
+TEST_CASE("matmul_bf16: an empty contraction needs no scratch", "[matmul_bf16]") {
+  std::vector<float> c(6, NAN);
+  REQUIRE(cpu::matmul_bf16_scratch_bytes(1, 2, 3, 0, 0, 0) == 0);
+  cpu::matmul_bf16(nullptr, nullptr, c.data(), 1, 2, 3, 0, false, false, 0, 0, false, nullptr);
+  require_close(c, std::vector<float>(6, 0.0f), 0.0);
+}
