@@ -150,4 +150,93 @@ def CleaveOptimizer : Pass<"cleave-optimizer", "ModuleOp"> {
   let dependentDialects = ["::mlir::cleave::CleaveDialect", "::mlir::func::FuncDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// Sharding
+//===----------------------------------------------------------------------===//
+
+def CleaveSeedSharding : Pass<"cleave-seed-sharding", "ModuleOp"> {
+  let summary = "Lay a device grid over the train step and shard its arguments";
+  let description = [{
+    Adds the module's `shard.grid` (axes named by `grid`, e.g. `dp=2,tp=2`)
+    and a `cleave.sharding` on every argument and result of `function`:
+    batch inputs split their first dimension over `dp`; parameters and
+    optimizer state follow `shard` pins (`NAME=SPEC`, SPEC one grid axis,
+    `a*b` or `-` per dimension) and the ZeRO level over `dp` (2: optimizer
+    state and the update split, 3: parameters too); every updated tensor
+    keeps its argument's sharding. `cleave-propagate-sharding` then shards
+    the ops in between.
+
+    ```mlir
+    func.func @train_step(%w: tensor<8x4xf32> {cleave.param = ...}, %x: tensor<16x4xf32> {cleave.input = "x"}) ...
+    // with grid=dp=2 zero=3 becomes
+    shard.grid @grid(shape = 2) {cleave.axis_names = ["dp"]}
+    func.func @train_step(%w: tensor<8x4xf32> {cleave.param = ..., cleave.sharding = #shard<axisarray[[0], []]>},
+                          %x: tensor<16x4xf32> {cleave.input = "x", cleave.sharding = #shard<axisarray[[0], []]>}) ...
+    ```
+  }];
+  let options = [
+    Option<"function", "function", "std::string", "\"train_step\"", "The function to shard">,
+    Option<"gridSpec", "grid", "std::string", "\"dp=1\"", "Grid axes, e.g. dp=2,tp=2">,
+    Option<"zero", "zero", "int", "0", "ZeRO level over the dp axis: 0, 2 or 3">,
+    Option<"pins", "shard", "std::string", "\"\"",
+           "Pinned parameter shardings, NAME=SPEC separated by ';'">,
+  ];
+  let dependentDialects = ["::mlir::shard::ShardDialect"];
+}
+
+def CleavePropagateSharding : Pass<"cleave-propagate-sharding", "ModuleOp"> {
+  let summary = "Choose how every op of the train step is split, from its arguments' shardings";
+  let description = [{
+    Writes `cleave.factor_axes` on every op of `function` that has a
+    FactorRule. A forward walk splits each factor like the first operand
+    dimension that carries it (so a batch split flows through the forward
+    and backward passes); a backward walk then gives ops that are still
+    unsplit the layout their users want (so a ZeRO optimizer update runs on
+    shards and its gradient is reduce-scattered rather than all-reduced).
+    A factor that must stay whole, that an axis does not divide, or whose
+    axis the op already uses, stays unsplit.
+
+    ```mlir
+    // %x split on rows over axis 0:
+    %y = cleave.matmul %x, %w : (tensor<16x4xf32>, tensor<4x8xf32>) -> tensor<16x8xf32>
+    // gets (factors m, n, k)
+    %y = cleave.matmul %x, %w {cleave.factor_axes = #shard<axisarray[[0], [], []]>} : ...
+    ```
+  }];
+  let options = [
+    Option<"function", "function", "std::string", "\"train_step\"", "The function to shard">,
+  ];
+  let dependentDialects = ["::mlir::shard::ShardDialect"];
+}
+
+def CleavePartition : Pass<"cleave-partition", "ModuleOp"> {
+  let summary = "Rewrite a sharded function into the per-device program with collectives";
+  let description = [{
+    Reads the plan (`cleave.factor_axes` on ops, `cleave.sharding` on
+    arguments and results) and gives every value its per-device type.
+    Where a value's layout differs from what its user needs it inserts
+    `shard.all_reduce` / `shard.reduce_scatter` (partial sums),
+    `shard.all_gather` (dropped axes) and `shard.all_slice` (added axes,
+    no communication). A mean over a split dimension is rescaled so that
+    partial results add up to the global mean. A module without a
+    `shard.grid` is left alone.
+
+    ```mlir
+    shard.grid @grid(shape = 2)
+    func.func @f(%x: tensor<8x4xf32> {cleave.sharding = #shard<axisarray[[0], []]>}, %w: tensor<4x3xf32>)
+        -> tensor<4x3xf32> {
+      %g = cleave.matmul %x, %x {transpose_a, cleave.factor_axes = #shard<axisarray[[], [], [0]]>} ...
+    // becomes
+    func.func @f(%x: tensor<4x4xf32> ..., %w: tensor<4x3xf32>) -> tensor<4x3xf32> {
+      %g = cleave.matmul %x, %x {transpose_a} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+      %r = shard.all_reduce %g on @grid grid_axes = [0] : tensor<4x4xf32> -> tensor<4x4xf32>
+    ```
+  }];
+  let options = [
+    Option<"function", "function", "std::string", "\"train_step\"",
+           "The function to partition (others keep their global types)">,
+  ];
+  let dependentDialects = ["::mlir::shard::ShardDialect", "::mlir::cleave::CleaveDialect"];
+}
+
 #endif // CLEAVE_PASSES_TD

@@ -1,7 +1,9 @@
 //===- CleaveDialect.cpp - the cleave dialect and its attributes ----------===//
 #include "dialects/Cleave/IR/CleaveDialect.h"
 #include "dialects/Cleave/IR/CleaveOps.h"
+#include "dialects/Cleave/Interfaces/FactorRule.h"
 
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectImplementation.h"
@@ -26,6 +28,7 @@ void CleaveDialect::initialize() {
 #define GET_ATTRDEF_LIST
 #include "dialects/Cleave/IR/CleaveAttrs.cpp.inc"
       >();
+  attachFactorRules(getContext());
 }
 
 Operation *CleaveDialect::materializeConstant(OpBuilder &builder, Attribute value, Type type,
@@ -59,6 +62,21 @@ static Type getArgumentType(Operation *op, unsigned regionIndex, unsigned argInd
   if (op->getNumRegions() <= regionIndex || op->getRegion(regionIndex).empty())
     return Type();
   return op->getRegion(regionIndex).getArgument(argIndex).getType();
+}
+
+// A sharding names one list of grid axes per dimension of the tensor.
+static LogicalResult verifySharding(Operation *op, Type type, Attribute value, StringRef what,
+                                    unsigned index) {
+  auto axes = dyn_cast<shard::GridAxesArrayAttr>(value);
+  if (!axes)
+    return op->emitOpError() << "'" << CleaveDialect::kShardingAttrName << "' on " << what
+                             << " #" << index << " must be a grid axes array";
+  auto tensor = dyn_cast_or_null<RankedTensorType>(type);
+  if (tensor && static_cast<int64_t>(axes.size()) != tensor.getRank())
+    return op->emitOpError() << "'" << CleaveDialect::kShardingAttrName << "' on " << what
+                             << " #" << index << " lists " << axes.size()
+                             << " dimensions for a tensor of rank " << tensor.getRank();
+  return success();
 }
 
 LogicalResult CleaveDialect::verifyRegionArgAttribute(Operation *op,
@@ -96,6 +114,8 @@ LogicalResult CleaveDialect::verifyRegionArgAttribute(Operation *op,
                                << " must be a non-empty string";
     return verifyStaticTensor(op, argType, "input argument", argIndex);
   }
+  if (name == kShardingAttrName)
+    return verifySharding(op, argType, attribute.getValue(), "argument", argIndex);
   return op->emitOpError() << "unknown cleave argument attribute '" << name << "'";
 }
 
@@ -109,6 +129,11 @@ LogicalResult CleaveDialect::verifyRegionResultAttribute(Operation *op,
       return op->emitOpError() << "'" << kLossAttrName << "' on result #" << resultIndex
                                << " must be a unit attribute";
     return success();
+  }
+  if (name == kShardingAttrName) {
+    auto function = dyn_cast<FunctionOpInterface>(op);
+    Type type = function ? function.getResultTypes()[resultIndex] : Type();
+    return verifySharding(op, type, attribute.getValue(), "result", resultIndex);
   }
   if (name == kUpdatesAttrName || name == kGradOfAttrName) {
     auto index = dyn_cast<IntegerAttr>(attribute.getValue());
@@ -155,6 +180,20 @@ LogicalResult CleaveDialect::verifyOperationAttribute(Operation *op,
                          name)) {
     if (!isa<IntegerAttr>(attribute.getValue()))
       return op->emitOpError() << "'" << name << "' must be an integer";
+    return success();
+  }
+  if (name == kFactorAxesAttrName) {
+    if (!isa<shard::GridAxesArrayAttr>(attribute.getValue()))
+      return op->emitOpError() << "'" << name << "' must be a grid axes array";
+    return success();
+  }
+  if (name == kAxisNamesAttrName) {
+    auto names = dyn_cast<ArrayAttr>(attribute.getValue());
+    auto grid = dyn_cast<shard::GridOp>(op);
+    if (!grid || !names || names.size() != grid.getShape().size() ||
+        !llvm::all_of(names, [](Attribute a) { return isa<StringAttr>(a); }))
+      return op->emitOpError() << "'" << name
+                               << "' must be one string per axis on a shard.grid";
     return success();
   }
   return op->emitOpError() << "unknown cleave attribute '" << name << "'";

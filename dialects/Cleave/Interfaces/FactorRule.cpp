@@ -1,0 +1,4 @@
+//===- FactorRule.cpp - the factor-rule op interface ----------------------===//
+#include "dialects/Cleave/Interfaces/FactorRule.h"
+
+#include "dialects/Cleave/Interfaces/FactorRuleInterface.cpp.inc"

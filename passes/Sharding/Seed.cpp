@@ -1,0 +1,220 @@
+//===- Seed.cpp - a device grid and the shardings of the arguments --------===//
+#include "passes/Passes.h"
+#include "passes/Sharding/Sharding.h"
+#include "passes/TrainStepAttrs.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+
+namespace mlir::cleave {
+#define GEN_PASS_DEF_CLEAVESEEDSHARDING
+#include "passes/Passes.h.inc"
+} // namespace mlir::cleave
+
+using namespace mlir;
+using namespace mlir::cleave;
+
+namespace {
+
+struct ParsedGrid {
+  SmallVector<std::string> names;
+  SmallVector<int64_t> sizes;
+};
+
+FailureOr<ParsedGrid> parseGrid(StringRef spec, Operation *where) {
+  ParsedGrid grid;
+  SmallVector<StringRef> parts;
+  spec.split(parts, ',', -1, false);
+  for (StringRef part : parts) {
+    auto [name, size] = part.trim().split('=');
+    int64_t value = 0;
+    if (name.empty() || size.trim().getAsInteger(10, value) || value < 1)
+      return where->emitError() << "grid axis '" << part
+                                << "' is not NAME=SIZE with a positive size (e.g. dp=2,tp=2)",
+             failure();
+    if (llvm::is_contained(grid.names, name.trim()))
+      return where->emitError() << "grid axis '" << name.trim() << "' is named twice",
+             failure();
+    grid.names.push_back(name.trim().str());
+    grid.sizes.push_back(value);
+  }
+  if (grid.names.empty())
+    return where->emitError("the grid needs at least one axis, e.g. dp=4"), failure();
+  return grid;
+}
+
+/// "tp,-" or "dp*tp,-,-": one entry per dimension.
+FailureOr<SmallVector<AxisList, 4>> parseSpec(StringRef spec, const ParsedGrid &grid,
+                                              int64_t rank, StringRef name, Operation *where) {
+  SmallVector<StringRef> parts;
+  spec.split(parts, ',');
+  if (static_cast<int64_t>(parts.size()) != rank)
+    return where->emitError() << "--shard " << name << "=" << spec << ": the tensor has rank "
+                              << rank << " but the spec names " << parts.size()
+                              << " dimensions (one grid axis, a*b or - per dimension)",
+           failure();
+  SmallVector<AxisList, 4> dims;
+  for (StringRef part : parts) {
+    AxisList axes;
+    part = part.trim();
+    if (part != "-" && !part.empty()) {
+      SmallVector<StringRef> names;
+      part.split(names, '*');
+      for (StringRef axisName : names) {
+        auto it = llvm::find(grid.names, axisName.trim());
+        if (it == grid.names.end())
+          return where->emitError() << "--shard " << name << "=" << spec << ": '" << axisName
+                                    << "' is not a grid axis (" << llvm::join(grid.names, ", ")
+                                    << ")",
+                 failure();
+        axes.push_back(static_cast<int16_t>(it - grid.names.begin()));
+      }
+    }
+    dims.push_back(axes);
+  }
+  return dims;
+}
+
+/// Splits the first dimension of `type` that `axis` divides and that is
+/// not split yet; unchanged if none.
+void addAxisToFirstDivisible(SmallVector<AxisList, 4> &dims, RankedTensorType type, int16_t axis,
+                             int64_t axisSize, ArrayRef<int64_t> gridSizes) {
+  for (auto [dim, size] : llvm::enumerate(type.getShape())) {
+    for (const AxisList &axes : dims)
+      if (llvm::is_contained(axes, axis))
+        return;
+    int64_t parts = axisSize;
+    for (int16_t other : dims[dim])
+      parts *= gridSizes[other];
+    if (size % parts == 0 && size / parts >= 1) {
+      dims[dim].push_back(axis);
+      return;
+    }
+  }
+}
+
+struct SeedShardingPass : public mlir::cleave::impl::CleaveSeedShardingBase<SeedShardingPass> {
+  using CleaveSeedShardingBase::CleaveSeedShardingBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *context = module.getContext();
+    auto func = module.lookupSymbol<func::FuncOp>(function);
+    if (!func || func.isExternal()) {
+      module.emitError() << "cleave-seed-sharding: no function @" << function;
+      return signalPassFailure();
+    }
+    FailureOr<ParsedGrid> grid = parseGrid(gridSpec, module);
+    if (failed(grid))
+      return signalPassFailure();
+    if (zero != 0 && zero != 2 && zero != 3) {
+      module.emitError() << "ZeRO level " << zero.getValue() << " is not one of 0, 2, 3";
+      return signalPassFailure();
+    }
+    for (auto existing : llvm::make_early_inc_range(module.getOps<shard::GridOp>()))
+      existing.erase();
+    OpBuilder builder(context);
+    builder.setInsertionPointToStart(module.getBody());
+    auto gridOp = shard::GridOp::create(builder, module.getLoc(), "grid", grid->sizes);
+    SmallVector<Attribute> names;
+    for (const std::string &name : grid->names)
+      names.push_back(builder.getStringAttr(name));
+    gridOp->setAttr(kAxisNamesAttr, builder.getArrayAttr(names));
+
+    auto dpIt = llvm::find(grid->names, "dp");
+    int16_t dp = dpIt == grid->names.end() ? -1 : static_cast<int16_t>(dpIt - grid->names.begin());
+    if (zero != 0 && dp < 0) {
+      module.emitError("ZeRO shards over the data-parallel axis: name one grid axis dp");
+      return signalPassFailure();
+    }
+
+    // Pins by parameter name.
+    llvm::StringMap<std::string> pinned;
+    SmallVector<StringRef> pinList;
+    StringRef(pins).split(pinList, ';', -1, false);
+    for (StringRef pin : pinList) {
+      auto [name, spec] = pin.trim().split('=');
+      if (name.empty() || spec.empty()) {
+        module.emitError() << "--shard '" << pin << "' is not NAME=SPEC (e.g. fc1.weight=tp,-)";
+        return signalPassFailure();
+      }
+      pinned[name] = spec.str();
+    }
+
+    llvm::StringMap<SmallVector<AxisList, 4>> paramShardings;
+    unsigned count = func.getNumArguments();
+    SmallVector<SmallVector<AxisList, 4>> argShardings(count);
+    llvm::StringSet<> used;
+    auto argType = [&](unsigned i) { return cast<RankedTensorType>(func.getArgumentTypes()[i]); };
+
+    for (unsigned i = 0; i < count; ++i) {
+      RankedTensorType type = argType(i);
+      SmallVector<AxisList, 4> dims(type.getRank());
+      if (ParamAttr param = getParamAttr(func, i)) {
+        StringRef name = param.getName();
+        if (auto it = pinned.find(name); it != pinned.end()) {
+          FailureOr<SmallVector<AxisList, 4>> spec =
+              parseSpec(it->second, *grid, type.getRank(), name, module);
+          if (failed(spec))
+            return signalPassFailure();
+          dims = *spec;
+          used.insert(name);
+        }
+        if (zero == 3 && param.getKind() == ParamKind::trainable)
+          addAxisToFirstDivisible(dims, type, dp, grid->sizes[dp], grid->sizes);
+        paramShardings[name] = dims;
+      } else if (func.getArgAttr(i, CleaveDialect::kInputAttrName)) {
+        if (dp >= 0 && type.getRank() > 0) {
+          if (type.getDimSize(0) % grid->sizes[dp]) {
+            func.emitError() << "the batch (" << type.getDimSize(0) << " rows of input '"
+                             << cast<StringAttr>(func.getArgAttr(i, CleaveDialect::kInputAttrName))
+                                    .getValue()
+                             << "') cannot be split " << grid->sizes[dp]
+                             << " ways over dp: choose a batch size that dp divides";
+            return signalPassFailure();
+          }
+          dims[0].push_back(dp);
+        }
+      }
+      argShardings[i] = dims;
+    }
+    for (const auto &pin : pinned)
+      if (!used.contains(pin.getKey())) {
+        module.emitError() << "--shard " << pin.getKey() << ": no parameter has that name";
+        return signalPassFailure();
+      }
+    // Optimizer state follows its parameter ("w.exp_avg" belongs to "w"),
+    // split over dp as well from ZeRO-2 on.
+    for (unsigned i = 0; i < count; ++i) {
+      auto state = func.getArgAttrOfType<StringAttr>(i, CleaveDialect::kOptStateAttrName);
+      if (!state)
+        continue;
+      StringRef owner = state.getValue().rsplit('.').first;
+      RankedTensorType type = argType(i);
+      SmallVector<AxisList, 4> dims(type.getRank());
+      if (auto it = paramShardings.find(owner);
+          it != paramShardings.end() && it->second.size() == dims.size())
+        dims = it->second;
+      if (zero >= 2)
+        addAxisToFirstDivisible(dims, type, dp, grid->sizes[dp], grid->sizes);
+      argShardings[i] = dims;
+    }
+    // Scalars are always replicated and get no attribute (an empty axis
+    // array does not survive a print and parse round trip).
+    for (unsigned i = 0; i < count; ++i)
+      if (!argShardings[i].empty())
+        func.setArgAttr(i, kShardingAttr, toAttr(context, argShardings[i]));
+    for (unsigned r = 0; r < func.getNumResults(); ++r) {
+      int64_t updated = getUpdatedArgument(func, r);
+      auto type = cast<RankedTensorType>(func.getResultTypes()[r]);
+      SmallVector<AxisList, 4> dims(type.getRank());
+      if (updated >= 0)
+        dims = argShardings[updated];
+      if (!dims.empty())
+        func.setResultAttr(r, kShardingAttr, toAttr(context, dims));
+    }
+  }
+};
+
+} // namespace
