@@ -1,0 +1,274 @@
+//===- nccl_communicator.cpp - collectives over NCCL, one rank per GPU -----===//
+//
+// Bootstrap as llm.c does: rank 0 of an MPI communicator makes the NCCL
+// unique id, broadcasts it, and every rank joins with ncclCommInitRank.
+// Groups are split on the MPI side and bootstrapped the same way, so that
+// each NCCL communicator has an MPI twin over the same ranks (for barriers,
+// messages and abort_job).
+//
+// Rounds on the legacy default stream (kernels run there too):
+//   all_reduce:     grouped send/receive of chunk p to rank p, the
+//                   rank-order add kernel, grouped send/receive of the sums;
+//   reduce_scatter: grouped send/receive of block p to rank p, add kernel;
+//   all_to_all:     grouped send/receive; all_gather, broadcast: NCCL's own
+//                   (they only move bytes).
+//
+//===----------------------------------------------------------------------===//
+#include "cleave/rt/check.h"
+#include "cleave/rt/cuda_check.h"
+#include "cleave/rt/cuda_comm.h"
+#include "cleave/rt/cuda_memory.h"
+
+#ifdef CLEAVE_HAVE_NCCL
+
+#include "nccl_watchdog.h"
+#include "rank_order_add.h"
+
+#include <cuda_runtime.h>
+#include <nccl.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <unistd.h>
+#include <vector>
+
+namespace cleave::rt::cuda {
+namespace {
+
+ncclDataType_t nccl_type(CommElement element) {
+  switch (element) {
+  case CommElement::f32:
+    return ncclFloat32;
+  case CommElement::i64:
+    return ncclInt64;
+  case CommElement::u8:
+    return ncclUint8;
+  }
+  return ncclUint8;
+}
+
+/// What each rank tells the others about its GPU, to refuse two ranks on one.
+struct GpuIdentity {
+  unsigned char uuid[16];
+  char host[64];
+  int32_t device;
+};
+
+void check_one_rank_per_gpu(Communicator &host, int device) {
+  GpuIdentity mine{};
+  cudaDeviceProp properties;
+  CLEAVE_CUDA_CHECK(cudaGetDeviceProperties(&properties, device));
+  std::memcpy(mine.uuid, &properties.uuid, sizeof mine.uuid);
+  gethostname(mine.host, sizeof mine.host - 1);
+  mine.device = device;
+  std::vector<GpuIdentity> all(host.size());
+  host.all_gather(&mine, all.data(), sizeof mine, CommElement::u8);
+  for (int a = 0; a < host.size(); ++a)
+    for (int b = a + 1; b < host.size(); ++b)
+      if (std::memcmp(all[a].uuid, all[b].uuid, sizeof mine.uuid) == 0)
+        fail("ranks ", host.world_ranks()[a], " and ", host.world_ranks()[b],
+             " would both drive GPU ", all[a].device, " on host ", all[a].host,
+             ": NCCL needs one rank per GPU. Launch as many ranks per node as it has GPUs, "
+             "or use the host-staged MPI communicator, which lets ranks share a GPU");
+}
+
+class NcclCommunicator final : public Communicator {
+public:
+  /// Collective over `host`. `owned` keeps a split's MPI twin alive.
+  NcclCommunicator(Communicator &host, std::unique_ptr<Communicator> owned,
+                   const CommOptions &options, int device)
+      : Communicator(host.rank(), host.world_ranks(), host.name()), host_(host),
+        owned_host_(std::move(owned)), options_(options), device_(device) {
+    ncclUniqueId id;
+    if (host.rank() == 0)
+      check(ncclGetUniqueId(&id), "ncclGetUniqueId");
+    host.broadcast(&id, sizeof id, 0, CommElement::u8);
+    check(ncclCommInitRank(&comm_, host.size(), id, host.rank()), "ncclCommInitRank");
+    auto group = std::make_shared<detail::WatchedGroup>();
+    group->comm = comm_;
+    group->world_rank = world_ranks()[rank()];
+    group->description = describe();
+    group->timeout_s = options_.timeout_s;
+    watched_ = group;
+    detail::watch(watched_, device_);
+  }
+
+  ~NcclCommunicator() override {
+    detail::unwatch(watched_.get());
+    ncclCommDestroy(comm_);
+    if (scratch_)
+      (void)cudaFree(scratch_);
+  }
+
+  bool is_host() const override { return false; }
+  const char *backend() const override { return "nccl"; }
+
+  std::unique_ptr<Communicator> split(int color, int key, const std::string &name) override {
+    std::unique_ptr<Communicator> twin = host_.split(color, key, name);
+    Communicator &twin_ref = *twin;
+    return std::make_unique<NcclCommunicator>(twin_ref, std::move(twin), options_, device_);
+  }
+
+  [[noreturn]] void abort_job(int exit_status) override {
+    ncclCommAbort(comm_);
+    host_.abort_job(exit_status);
+    std::_Exit(exit_status); // not reached: the host's abort_job does not return
+  }
+
+protected:
+  void do_all_reduce(void *data, int64_t count, CommElement element) override {
+    const int n = size(), me = rank();
+    const int64_t width = static_cast<int64_t>(element_bytes(element));
+    auto *bytes = static_cast<unsigned char *>(data);
+    auto chunk_count = [&](int p) { return count / n + (p < count % n ? 1 : 0); };
+    auto chunk_offset = [&](int p) { return p * (count / n) + std::min<int64_t>(p, count % n); };
+    const int64_t mine = chunk_count(me);
+    unsigned char *blocks = scratch(mine * width * n);
+    const ncclDataType_t type = nccl_type(element);
+    check(ncclGroupStart(), "ncclGroupStart");
+    for (int p = 0; p < n; ++p)
+      if (p != me) {
+        if (mine > 0)
+          check(ncclRecv(blocks + p * mine * width, mine, type, p, comm_, nullptr), "ncclRecv");
+        if (chunk_count(p) > 0)
+          check(ncclSend(bytes + chunk_offset(p) * width, chunk_count(p), type, p, comm_, nullptr),
+                "ncclSend");
+      }
+    check(ncclGroupEnd(), "ncclGroupEnd");
+    copy(blocks + me * mine * width, bytes + chunk_offset(me) * width, mine * width);
+    detail::add_in_rank_order(bytes + chunk_offset(me) * width, blocks, n, mine, mine, element);
+    check(ncclGroupStart(), "ncclGroupStart");
+    for (int p = 0; p < n; ++p)
+      if (p != me) {
+        if (chunk_count(p) > 0)
+          check(ncclRecv(bytes + chunk_offset(p) * width, chunk_count(p), type, p, comm_, nullptr),
+                "ncclRecv");
+        if (mine > 0)
+          check(ncclSend(bytes + chunk_offset(me) * width, mine, type, p, comm_, nullptr),
+                "ncclSend");
+      }
+    check(ncclGroupEnd(), "ncclGroupEnd");
+    detail::queued(watched_, "all_reduce", element, calls());
+  }
+
+  void do_all_gather(const void *send, void *recv, int64_t send_count,
+                     CommElement element) override {
+    check(ncclAllGather(send, recv, send_count, nccl_type(element), comm_, nullptr),
+          "ncclAllGather");
+    detail::queued(watched_, "all_gather", element, calls());
+  }
+
+  void do_reduce_scatter(const void *send, void *recv, int64_t recv_count,
+                         CommElement element) override {
+    const int n = size(), me = rank();
+    const int64_t block = recv_count * static_cast<int64_t>(element_bytes(element));
+    const auto *in = static_cast<const unsigned char *>(send);
+    unsigned char *blocks = scratch(block * n);
+    const ncclDataType_t type = nccl_type(element);
+    check(ncclGroupStart(), "ncclGroupStart");
+    for (int p = 0; p < n; ++p)
+      if (p != me) {
+        check(ncclRecv(blocks + p * block, recv_count, type, p, comm_, nullptr), "ncclRecv");
+        check(ncclSend(in + p * block, recv_count, type, p, comm_, nullptr), "ncclSend");
+      }
+    check(ncclGroupEnd(), "ncclGroupEnd");
+    // Before the add writes recv, which may be this very block of send.
+    copy(blocks + me * block, in + me * block, block);
+    detail::add_in_rank_order(recv, blocks, n, recv_count, recv_count, element);
+    detail::queued(watched_, "reduce_scatter", element, calls());
+  }
+
+  void do_all_to_all(const void *send, void *recv, int64_t block_count,
+                     CommElement element) override {
+    const int n = size(), me = rank();
+    const int64_t block = block_count * static_cast<int64_t>(element_bytes(element));
+    const auto *in = static_cast<const unsigned char *>(send);
+    auto *out = static_cast<unsigned char *>(recv);
+    const ncclDataType_t type = nccl_type(element);
+    check(ncclGroupStart(), "ncclGroupStart");
+    for (int p = 0; p < n; ++p)
+      if (p != me) {
+        check(ncclRecv(out + p * block, block_count, type, p, comm_, nullptr), "ncclRecv");
+        check(ncclSend(in + p * block, block_count, type, p, comm_, nullptr), "ncclSend");
+      }
+    check(ncclGroupEnd(), "ncclGroupEnd");
+    copy(out + me * block, in + me * block, block);
+    detail::queued(watched_, "all_to_all", element, calls());
+  }
+
+  void do_broadcast(void *data, int64_t count, int root, CommElement element) override {
+    check(ncclBroadcast(data, data, count, nccl_type(element), root, comm_, nullptr),
+          "ncclBroadcast");
+    detail::queued(watched_, "broadcast", element, calls());
+  }
+
+  void do_barrier() override {
+    // The device work first (the watchdog guards the wait), then the ranks.
+    CLEAVE_CUDA_CHECK(cudaStreamSynchronize(nullptr));
+    host_.barrier();
+  }
+
+private:
+  void check(ncclResult_t result, const char *call) {
+    if (result == ncclSuccess)
+      return;
+    const char *last = comm_ ? ncclGetLastError(comm_) : ncclGetLastError(nullptr);
+    fail("rank ", world_ranks()[rank()], ": ", call, " failed on ", describe(), ": ",
+         ncclGetErrorString(result), last && *last ? std::string(" (") + last + ")" : "");
+  }
+
+  unsigned char *scratch(int64_t bytes) {
+    if (bytes > scratch_bytes_) {
+      if (scratch_)
+        CLEAVE_CUDA_CHECK(cudaFree(scratch_)); // waits for the collectives that used it
+      CLEAVE_CUDA_CHECK(cudaMalloc(&scratch_, static_cast<size_t>(bytes)));
+      scratch_bytes_ = bytes;
+    }
+    return static_cast<unsigned char *>(scratch_);
+  }
+
+  static void copy(void *dst, const void *src, int64_t bytes) {
+    if (bytes > 0 && dst != src)
+      CLEAVE_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<size_t>(bytes),
+                                        cudaMemcpyDeviceToDevice, nullptr));
+  }
+
+  Communicator &host_;
+  std::unique_ptr<Communicator> owned_host_;
+  CommOptions options_;
+  int device_;
+  ncclComm_t comm_ = nullptr;
+  std::shared_ptr<detail::WatchedGroup> watched_;
+  void *scratch_ = nullptr;
+  int64_t scratch_bytes_ = 0;
+};
+
+} // namespace
+
+bool have_nccl() { return true; }
+
+std::unique_ptr<Communicator> nccl_world(Communicator &host_world, const CommOptions &options) {
+  if (!host_world.is_host())
+    fail("nccl_world: bootstrap over a host (MPI) communicator, not ", host_world.backend());
+  const int device = select_device();
+  check_one_rank_per_gpu(host_world, device);
+  return std::make_unique<NcclCommunicator>(host_world, nullptr, options, device);
+}
+
+} // namespace cleave::rt::cuda
+
+#else // !CLEAVE_HAVE_NCCL
+
+namespace cleave::rt::cuda {
+
+bool have_nccl() { return false; }
+
+std::unique_ptr<Communicator> nccl_world(Communicator &, const CommOptions &) {
+  fail("this runtime was built without NCCL (no nccl.h and libnccl found): use the "
+       "host-staged MPI communicator, or rebuild where NCCL is installed");
+}
+
+} // namespace cleave::rt::cuda
+
+#endif // CLEAVE_HAVE_NCCL

@@ -1,0 +1,46 @@
+//===- nccl_watchdog.h - deadlines for asynchronous NCCL collectives -------===//
+//
+// NCCL collectives return at once and run later on the stream; a lost peer
+// shows up as a kernel that never ends, and the rank blocks in whatever
+// next waits for the stream. So one thread per process watches: after each
+// collective the communicator records an event; the thread polls the
+// oldest unfinished one and, once it has been the oldest (the stream has
+// reached it) for longer than the timeout, prints which collective on which
+// group is stuck and ends the process with kCommFailureExit, which makes
+// mpirun end the job. It also polls each communicator's asynchronous NCCL
+// error (a peer's connection lost, say).
+//
+//===----------------------------------------------------------------------===//
+#ifndef CLEAVE_RT_CUDA_NCCL_WATCHDOG_H
+#define CLEAVE_RT_CUDA_NCCL_WATCHDOG_H
+
+#include "cleave/rt/comm.h"
+
+#include <nccl.h>
+
+#include <memory>
+#include <string>
+
+namespace cleave::rt::cuda::detail {
+
+/// What a message needs to say about a communicator: "rank 3: ... over
+/// group 'tp' (ranks 2,3)".
+struct WatchedGroup {
+  ncclComm_t comm;
+  int world_rank;
+  std::string description;
+  double timeout_s;
+};
+
+/// Starts watching `group` (its asynchronous errors) on `device`.
+void watch(std::shared_ptr<const WatchedGroup> group, int device);
+/// Waits for the group's collectives and stops watching it.
+void unwatch(const WatchedGroup *group);
+/// Records that collective number `call` (`op`) was just queued on the
+/// legacy default stream for `group`.
+void queued(const std::shared_ptr<const WatchedGroup> &group, const char *op,
+            CommElement element, int64_t call);
+
+} // namespace cleave::rt::cuda::detail
+
+#endif // CLEAVE_RT_CUDA_NCCL_WATCHDOG_H

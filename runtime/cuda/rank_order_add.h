@@ -1,0 +1,21 @@
+//===- rank_order_add.h - the device half of a rank-order reduction --------===//
+#ifndef CLEAVE_RT_CUDA_RANK_ORDER_ADD_H
+#define CLEAVE_RT_CUDA_RANK_ORDER_ADD_H
+
+#include "cleave/rt/comm.h"
+
+#include <cstdint>
+
+namespace cleave::rt::cuda::detail {
+
+/// out[i] = ((b_0[i] + b_1[i]) + b_2[i]) + ... + b_{n-1}[i] for i < count,
+/// where b_r = blocks + r * stride elements (f32 or i64), on the legacy
+/// default stream: the same additions, in the same order, as the MPI
+/// communicator's host loop, hence the same bits. `out` may be one of the
+/// blocks' elements only when it is block 0's.
+void add_in_rank_order(void *out, const void *blocks, int n, int64_t stride, int64_t count,
+                       CommElement element);
+
+} // namespace cleave::rt::cuda::detail
+
+#endif // CLEAVE_RT_CUDA_RANK_ORDER_ADD_H
