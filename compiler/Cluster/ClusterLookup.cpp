@@ -226,6 +226,15 @@ llvm::Expected<Cluster> cleave::loadCluster(llvm::StringRef nameOrPath, int64_t 
       return makeError(llvm::formatv("cluster '{0}' names {1} nodes; it needs at least one",
                                      nameOrPath, *namedNodes));
     cluster.nodes = *namedNodes;
+    // Too few nodes named: say which name fits.
+    if (devices > cluster.numDevices() && !cluster.oversubscribe) {
+      llvm::StringRef base = nameOrPath.take_front(nameOrPath.rfind('x') + 1);
+      return makeError(llvm::formatv("{0} devices do not fit cluster '{1}': it has {2} ({3} "
+                                     "node(s) of {4}); name '{5}{6}' or '{5}N'",
+                                     devices, nameOrPath, cluster.numDevices(), cluster.nodes,
+                                     cluster.devicesPerNode, base,
+                                     llvm::divideCeil(devices, cluster.devicesPerNode)));
+    }
   } else if (isPattern) {
     if (devices == 0)
       return makeError(llvm::formatv("cluster profile '{0}' is a pattern: name its node count "

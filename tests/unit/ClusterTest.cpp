@@ -173,7 +173,8 @@ TEST_CASE("a plan uses a partial node or whole nodes", "[cluster]") {
 
   using Catch::Matchers::Contains;
   CHECK_THAT(errorOf(loadCluster("h100-sxm-8x1", 16)),
-             Contains("16 devices do not fit cluster 'h100-sxm-8x1': it has 8 (1 node(s) of 8)"));
+             Contains("16 devices do not fit cluster 'h100-sxm-8x1': it has 8 (1 node(s) of "
+                      "8); name 'h100-sxm-8x2' or 'h100-sxm-8xN'"));
   CHECK_THAT(errorOf(loadCluster("h100-sxm-8x2", 12)),
              Contains("12 devices do not fit cluster 'h100-sxm-8x2': a plan uses one partial "
                       "node (at most 8 devices) or whole nodes (a multiple of 8, up to 16)"));
@@ -241,7 +242,9 @@ TEST_CASE("profiles from a path or a directory of one's own", "[cluster]") {
              Contains("cluster 'odd-8x2' names 8 devices per node, but its profile"));
   CHECK_THAT(errorOf(loadCluster("broken", 4, {dir})),
              Contains("broken.json' is not valid JSON"));
+  // A profile with its own node count cannot name a bigger one.
   CHECK_THAT(errorOf(loadCluster("small", 8, {dir})),
-             Contains("8 devices do not fit cluster 'small': it has 4"));
+             Contains("8 devices do not fit cluster 'small': it has 4 (1 node(s) of 4); "
+                      "name a larger cluster"));
   llvm::sys::fs::remove_directories(dir);
 }
