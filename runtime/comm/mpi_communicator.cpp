@@ -29,9 +29,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// MPI counts are ints: longer messages travel in pieces of this size.
-constexpr int64_t kMaxMessageBytes = int64_t(1) << 30;
-
 /// How long MPI_Abort may take before the process leaves on its own.
 constexpr auto kAbortFallback = std::chrono::seconds(10);
 
@@ -99,7 +96,8 @@ public:
   MpiCommunicator(MPI_Comm comm, int rank, std::vector<int> world_ranks, std::string name,
                   const CommOptions &options, bool finalize)
       : Communicator(rank, std::move(world_ranks), std::move(name)), comm_(comm),
-        options_(options), finalize_(finalize) {
+        options_(options), finalize_(finalize),
+        piece_bytes_(std::clamp<int64_t>(options.max_message_bytes, 1, INT_MAX)) {
     MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
   }
 
@@ -271,7 +269,7 @@ private:
     const auto *p = static_cast<const unsigned char *>(data);
     int64_t offset = 0;
     do {
-      const int piece = static_cast<int>(std::min(bytes - offset, kMaxMessageBytes));
+      const int piece = static_cast<int>(std::min(bytes - offset, piece_bytes_));
       pending_.push_back({MPI_REQUEST_NULL, peer, false});
       check_mpi(MPI_Isend(p ? p + offset : nullptr, piece, MPI_BYTE, peer, tag_, comm_,
                           &pending_.back().request),
@@ -284,7 +282,7 @@ private:
     auto *p = static_cast<unsigned char *>(data);
     int64_t offset = 0;
     do {
-      const int piece = static_cast<int>(std::min(bytes - offset, kMaxMessageBytes));
+      const int piece = static_cast<int>(std::min(bytes - offset, piece_bytes_));
       pending_.push_back({MPI_REQUEST_NULL, peer, true});
       check_mpi(MPI_Irecv(p ? p + offset : nullptr, piece, MPI_BYTE, peer, tag_, comm_,
                           &pending_.back().request),
@@ -396,6 +394,7 @@ private:
   MPI_Comm comm_;
   CommOptions options_;
   bool finalize_;
+  int64_t piece_bytes_;
   std::vector<unsigned char> scratch_;
   std::vector<Pending> pending_;
   std::vector<MPI_Request> requests_;

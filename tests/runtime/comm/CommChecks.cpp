@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -271,6 +272,21 @@ int check_collectives(Communicator &world_ref) {
   expect(throws_error([&] { CommGroups(*world, DeviceGrid::parse("dp=5")); },
                       "the device grid dp=5 has 5 devices, but " + std::to_string(size)),
          "grid of the wrong size");
+  {
+    // The timeout from the environment (each rank alike; no collective).
+    const char *saved = std::getenv("CLEAVE_COMM_TIMEOUT");
+    const std::string saved_value = saved ? saved : "";
+    setenv("CLEAVE_COMM_TIMEOUT", "2.5", 1);
+    expect(CommOptions::from_environment().timeout_s == 2.5, "CLEAVE_COMM_TIMEOUT=2.5");
+    setenv("CLEAVE_COMM_TIMEOUT", "soon", 1);
+    expect(throws_error([] { CommOptions::from_environment(); },
+                        "CLEAVE_COMM_TIMEOUT='soon' is not a number of seconds"),
+           "malformed CLEAVE_COMM_TIMEOUT");
+    unsetenv("CLEAVE_COMM_TIMEOUT");
+    expect(CommOptions::from_environment().timeout_s == 60, "default timeout");
+    if (saved)
+      setenv("CLEAVE_COMM_TIMEOUT", saved_value.c_str(), 1);
+  }
   expect(throws_error([] { DeviceGrid::parse("dp=2,tp"); }, "'tp' is not AXIS=SIZE"),
          "malformed grid");
   expect(throws_error([] { DeviceGrid::parse("dp=2,dp=2"); }, "axis 'dp' appears twice"),

@@ -5,6 +5,7 @@
 //
 //   collectives     every collective on the MPI world and its grid groups
 //                   (CommChecks.cpp)
+//   collectives-in-pieces   the same with messages cut into 4 KiB pieces
 //   world-size N    check_world_size(N): the mismatch message, exit 1
 //   lose SIG RANK   all_reduce in a loop; on the 4th call RANK raises SIG
 //                   (KILL: dies; STOP: stops responding) on itself
@@ -74,8 +75,11 @@ int run_lose(bool grid, const std::string &signal_name, int victim) {
 int main(int argc, char **argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   try {
-    if (mode == "collectives" && argc == 2) {
-      std::unique_ptr<Communicator> world = mpi_world(nullptr, nullptr);
+    if ((mode == "collectives" || mode == "collectives-in-pieces") && argc == 2) {
+      CommOptions options = CommOptions::from_environment();
+      if (mode == "collectives-in-pieces")
+        options.max_message_bytes = 4096;
+      std::unique_ptr<Communicator> world = mpi_world(nullptr, nullptr, options);
       if (!world->is_host() || std::string(world->backend()) != "mpi") {
         std::fprintf(stderr, "comm-test: the MPI world is %s\n", world->backend());
         return 1;
@@ -90,7 +94,7 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "comm-test: error: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: %s collectives | world-size N | lose[-grid] KILL|STOP RANK\n",
+  std::fprintf(stderr, "usage: %s collectives[-in-pieces] | world-size N | lose[-grid] KILL|STOP RANK\n",
                argv[0]);
   return 2;
 }

@@ -48,6 +48,10 @@ struct CommOptions {
   /// with a message naming the ranks that did not arrive. <= 0: no limit.
   double timeout_s = 60;
 
+  /// The MPI communicator sends longer messages in pieces of at most this
+  /// many bytes (MPI counts are ints). Tests lower it to exercise pieces.
+  int64_t max_message_bytes = int64_t(1) << 30;
+
   /// The defaults, with timeout_s taken from CLEAVE_COMM_TIMEOUT (seconds)
   /// when set. Throws Error for a value that is not a number.
   static CommOptions from_environment();
