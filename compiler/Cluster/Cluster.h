@@ -16,6 +16,8 @@
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <array>
 #include <cstdint>
@@ -84,6 +86,16 @@ struct Cluster {
 /// the result then has nodes = 0 and loadCluster fills it in. Errors name
 /// the field and what was wrong with it.
 llvm::Expected<Cluster> parseCluster(llvm::StringRef json, llvm::StringRef source);
+
+/// `cluster` in the profile format (docs/cluster.md), with the node count
+/// and links it has: parseCluster reads it back to an equal cluster. For
+/// cleave-calibrate's output and machine-readable plan dumps.
+llvm::json::Value clusterToJSON(const Cluster &cluster);
+
+/// One line for people: "h100-sxm-8x2: 2 node(s) x 8 device(s), 989
+/// TFLOP/s bf16 (67 f32) x 0.7, 3350 GB/s x 0.85, 80 GB; links 450 GB/s
+/// 2 us in a node, 50 GB/s 5 us between nodes, collectives x 0.8".
+void printCluster(const Cluster &cluster, llvm::raw_ostream &os);
 
 /// Directories searched for shipped profiles, in order: `share/cleave/
 /// clusters` beside the running executable's `bin/` (the build tree and an

@@ -248,3 +248,40 @@ TEST_CASE("profiles from a path or a directory of one's own", "[cluster]") {
                       "name a larger cluster"));
   llvm::sys::fs::remove_directories(dir);
 }
+
+TEST_CASE("a cluster written as JSON reads back the same", "[cluster]") {
+  for (const char *name : {"h100-sxm-8x2", "a100-8x1", "cpu"}) {
+    Cluster cluster = mustLoad(name, 0);
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << clusterToJSON(cluster);
+    llvm::Expected<Cluster> back = parseCluster(text, name);
+    INFO(text);
+    if (!back)
+      FAIL(llvm::toString(back.takeError()));
+    CHECK(back->nodes == cluster.nodes);
+    CHECK(back->devicesPerNode == cluster.devicesPerNode);
+    CHECK(back->oversubscribe == cluster.oversubscribe);
+    CHECK(back->description == cluster.description);
+    for (DType type : {DType::f32, DType::bf16, DType::f16})
+      CHECK(back->peak(type) == Approx(cluster.peak(type)));
+    CHECK(back->computeEfficiency == cluster.computeEfficiency);
+    CHECK(back->memoryBandwidth == Approx(cluster.memoryBandwidth));
+    CHECK(back->memoryEfficiency == cluster.memoryEfficiency);
+    CHECK(back->memoryCapacity == cluster.memoryCapacity);
+    CHECK(back->intraNode.bandwidth == Approx(cluster.intraNode.bandwidth));
+    CHECK(back->intraNode.latency == Approx(cluster.intraNode.latency));
+    CHECK(back->interNode.bandwidth == Approx(cluster.interNode.bandwidth));
+    CHECK(back->interNode.latency == Approx(cluster.interNode.latency));
+    CHECK(back->collectiveEfficiency == cluster.collectiveEfficiency);
+  }
+}
+
+TEST_CASE("a cluster in one line", "[cluster]") {
+  std::string line;
+  llvm::raw_string_ostream os(line);
+  printCluster(mustLoad("h100-sxm-8x2", 0), os);
+  CHECK(line == "h100-sxm-8x2: 2 node(s) x 8 device(s), 989 TFLOP/s bf16 (67 f32) x 0.7, "
+                "3350 GB/s x 0.85, 80 GB; links 450 GB/s 2 us in a node, 50 GB/s 5 us between "
+                "nodes, collectives x 0.8");
+}

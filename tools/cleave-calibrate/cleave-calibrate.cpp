@@ -22,6 +22,7 @@
 #include "compiler/Cluster/Cluster.h"
 
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -221,40 +222,28 @@ int main(int argc, char **argv) {
     std::string description =
         "This machine (" + hostName() + ", " + std::to_string(cores) +
         " cores) as measured by `mpirun -np " + std::to_string(ranks) +
-        " cleave-calibrate --trials " +
-        std::to_string(sizes.trials) + "` on " + today() + (sizes.gemmN == kQuick.gemmN ? " (--quick)" : "") +
+        " cleave-calibrate --trials " + std::to_string(sizes.trials) + "` on " + today() +
+        (sizes.gemmN == kQuick.gemmN ? " (--quick)" : "") +
         ": a device is one MPI rank on one core. Peak = single-threaded OpenBLAS sgemm " +
         std::to_string(sizes.gemmN) +
         "^3 with every rank busy (the CPU has no faster 16-bit units: bf16 and f16 run at "
         "the f32 rate); memory = STREAM triad per rank with every rank busy; link = MPI "
         "ping-pong; collective efficiency = MPI_Allreduce against the ring formula; memory = "
         "RAM / cores. Measured rates, so both efficiencies are 1.";
+    mlir::cleave::Cluster measured;
+    measured.description = description;
+    measured.nodes = 1;
+    measured.devicesPerNode = cores;
+    measured.oversubscribe = true;
+    measured.peakFlops.fill(meanFlops);
+    measured.memoryBandwidth = meanBandwidth;
+    measured.memoryCapacity = static_cast<int64_t>(memoryBytes / cores);
+    measured.intraNode = {linkBandwidth, latency};
+    measured.interNode = measured.intraNode;
+    measured.collectiveEfficiency = collectiveEfficiency;
     std::string text;
     llvm::raw_string_ostream os(text);
-    {
-      llvm::json::OStream json(os, 2);
-      json.object([&] {
-        json.attribute("description", description);
-        json.attribute("devices_per_node", int64_t(cores));
-        json.attribute("nodes", 1);
-        json.attribute("oversubscribe", true);
-        json.attributeObject("device", [&] {
-          json.attributeObject("peak_tflops", [&] {
-            for (const char *type : {"f32", "bf16", "f16"})
-              json.attribute(type, meanFlops / 1e12);
-          });
-          json.attribute("compute_efficiency", 1.0);
-          json.attribute("memory_bandwidth_gb_per_s", meanBandwidth / 1e9);
-          json.attribute("memory_efficiency", 1.0);
-          json.attribute("memory_gb", memoryBytes / cores / 1e9);
-        });
-        json.attributeObject("intra_node", [&] {
-          json.attribute("bandwidth_gb_per_s", linkBandwidth / 1e9);
-          json.attribute("latency_us", latency * 1e6);
-        });
-        json.attribute("collective_efficiency", collectiveEfficiency);
-      });
-    }
+    os << llvm::formatv("{0:2}", mlir::cleave::clusterToJSON(measured));
     text += "\n";
     // Check what we wrote with the loader that will read it.
     if (llvm::Expected<mlir::cleave::Cluster> check =
