@@ -82,7 +82,7 @@ llvm::Error mlir::cleave::compileExecutable(const std::string &source, codegen::
   if (!program)
     return makeError("cannot find the " + std::string(cuda ? "CUDA" : "C++") + " compiler '" +
                      compiler + "'" + (cuda ? "; install the CUDA toolkit or use --target cpu" : ""));
-  std::vector<std::string> args = {*program, "-O2", "-std=c++17", "-o", output,
+  std::vector<std::string> args = {*program, toolchain.optimization, "-std=c++17", "-o", output,
                                    std::string(sourcePath), "-I" + toolchain.runtimeInclude,
                                    "-L" + toolchain.runtimeLibraryDir};
   if (sharedLibrary) {

@@ -37,6 +37,9 @@ struct Toolchain {
   std::string cpuLinkFlags;  // libraries after the runtime's, for the CPU target
   std::string cudaLinkFlags; // likewise for CUDA
   std::string cudaArchitectures = "80;90";
+  /// Optimisation flag for the generated program. Tests that compile
+  /// hundreds of small programs trade run-time speed for compile time.
+  std::string optimization = "-O2";
 };
 
 /// The toolchain cleavec was built with (paths of this build tree).

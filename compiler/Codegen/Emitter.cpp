@@ -903,7 +903,8 @@ static const char *dtypeName(Type type) {
   if (type.isSignlessInteger(64)) return "i64";
   if (type.isSignlessInteger(32)) return "i32";
   if (type.isSignlessInteger(8)) return "i8";
-  return "i1";
+  if (type.isSignlessInteger(1)) return "i1";
+  return nullptr; // int16: the loops handle it, cleave::rt::DType does not
 }
 
 static std::string cString(StringRef text) {
@@ -918,6 +919,12 @@ static std::string cString(StringRef text) {
 
 LogicalResult Emitter::emitModelTable() {
   SmallVector<std::string> params, states, inputs;
+  for (BlockArgument argument : function.getArguments())
+    if (!dtypeName(typeOf(argument).getElementType()))
+      return function.emitOpError()
+             << "argument #" << argument.getArgNumber() << " has element type "
+             << typeOf(argument).getElementType()
+             << ", which the runtime's tensor table (cleave::rt::DType) cannot describe";
   int shapeIndex = 0;
   auto spec = [&](StringRef name, RankedTensorType type) {
     std::string shape = "kShape" + std::to_string(shapeIndex++);

@@ -23,6 +23,8 @@
 // 7. Print per-op results and a closing "N passed, M failed" line.
 //
 //===----------------------------------------------------------------------===//
+#include "NodeTests.h"
+
 #include "compiler/Importer/Importer.h"
 #include "compiler/Importer/NodeContext.h"
 #include "compiler/Registration.h"
@@ -47,6 +49,7 @@
 namespace fs = std::filesystem;
 using namespace mlir;
 using namespace mlir::cleave;
+using namespace mlir::cleave::nodetests;
 
 #ifndef CLEAVE_DEFAULT_EXPECTED_FAILURES
 #define CLEAVE_DEFAULT_EXPECTED_FAILURES ""
@@ -55,17 +58,8 @@ using namespace mlir::cleave;
 /// Relative and absolute tolerance for comparing folded float outputs.
 constexpr double kFoldTolerance = 1e-4;
 
-static const char *kPolicy =
-    "policy: the node tests pass shape-like operands (Reshape shape, Slice starts/ends/axes/\n"
-    "  steps, Squeeze/Unsqueeze/Reduce axes, Split sizes, Trilu k, Expand and ConstantOfShape\n"
-    "  shapes, Range bounds, Dropout ratio/training_mode) as graph inputs, with values in\n"
-    "  test_data_set_0. A static-shape compiler needs them as constants, so:\n"
-    "  - every INT32/INT64/BOOL graph input becomes an initializer holding its test value\n"
-    "    (integer data becomes constant too);\n"
-    "  - every 0-d input feeding Dropout's ratio or Range becomes a Constant node (a float\n"
-    "    initializer would be a trainable parameter);\n"
-    "  - inputs with dynamic dimensions get the static shape of their test data\n"
-    "    (ImportOptions::inputShapes).\n"
+/// What the sweep checks beyond the shared policy (nodetests::kPolicy).
+static const char *kChecks =
     "  Each model's output types must equal output_N.pb's dims and dtypes, and outputs that\n"
     "  fold to constants must hold its values. Each model that imports is imported again\n"
     "  with every input constant (floats as Constant nodes; verdict TEST[folded]), to check\n"
@@ -74,130 +68,6 @@ static const char *kPolicy =
 struct OpTally {
   int applicable = 0, imported = 0, expected = 0;
 };
-
-static std::map<std::string, std::string> readExpectedFailures(const std::string &path) {
-  std::map<std::string, std::string> expected;
-  std::ifstream file(path);
-  if (!file) {
-    std::cerr << "onnx-node-sweep: cannot read expected failures '" << path << "'\n";
-    std::exit(2);
-  }
-  std::string line;
-  while (std::getline(file, line)) {
-    if (line.empty() || line[0] == '#')
-      continue;
-    std::istringstream fields(line);
-    std::string name, reason;
-    fields >> name;
-    std::getline(fields, reason);
-    if (!name.empty())
-      expected[name] = reason;
-  }
-  return expected;
-}
-
-/// test_data_set_0/<kind>_<index>.pb as a TensorProto, if it is one.
-static std::optional<onnx::TensorProto> readTestTensor(const fs::path &test, const char *kind,
-                                                       int index) {
-  fs::path file =
-      test / "test_data_set_0" / (std::string(kind) + "_" + std::to_string(index) + ".pb");
-  std::ifstream stream(file, std::ios::binary);
-  onnx::TensorProto tensor;
-  if (!stream || !tensor.ParseFromIstream(&stream))
-    return std::nullopt;
-  return tensor;
-}
-
-/// How graph inputs are turned into constants before importing.
-enum class Policy {
-  /// Shape-like operands become constants; data stays runtime input.
-  StaticShapes,
-  /// Every input becomes a Constant node, so that each rule's host folding
-  /// is exercised and its results can be compared with the test's outputs.
-  FoldAll,
-};
-
-static onnx::NodeProto constantNode(const onnx::TensorProto &value) {
-  onnx::NodeProto node;
-  node.set_op_type("Constant");
-  node.set_name("sweep_constant_" + value.name());
-  node.add_output(value.name());
-  onnx::AttributeProto *attr = node.add_attribute();
-  attr->set_name("value");
-  attr->set_type(onnx::AttributeProto::TENSOR);
-  *attr->mutable_t() = value;
-  return node;
-}
-
-/// Applies `policy` to `model` (see kPolicy) and fills `options`.
-static void applyPolicy(onnx::ModelProto &model, const fs::path &test, Policy policy,
-                        ImportOptions &options) {
-  onnx::GraphProto *graph = model.mutable_graph();
-  std::set<std::string> initializers;
-  for (const onnx::TensorProto &tensor : graph->initializer())
-    initializers.insert(tensor.name());
-  // Scalar operands that decide a shape or a mode, whatever their type.
-  std::set<std::string> scalarOperands;
-  for (const onnx::NodeProto &node : graph->node()) {
-    if (node.op_type() == "Dropout" && node.input_size() > 1)
-      scalarOperands.insert(node.input(1));
-    if (node.op_type() == "Range")
-      scalarOperands.insert(node.input().begin(), node.input().end());
-  }
-  // Before IR version 4 every initializer must also be a graph input.
-  bool keepAsInput = model.ir_version() < 4;
-  google::protobuf::RepeatedPtrField<onnx::NodeProto> constants;
-  int dataIndex = 0;
-  auto *inputs = graph->mutable_input();
-  for (int i = 0; i < inputs->size();) {
-    const onnx::ValueInfoProto &input = inputs->Get(i);
-    if (initializers.count(input.name())) {
-      ++i;
-      continue;
-    }
-    // Test data is numbered in graph-input order.
-    std::optional<onnx::TensorProto> value = readTestTensor(test, "input", dataIndex++);
-    if (!input.type().has_tensor_type() || !value) {
-      ++i;
-      continue;
-    }
-    value->set_name(input.name());
-    int32_t type = input.type().tensor_type().elem_type();
-    // NumPy has no bfloat16: the test data holds its bits as UINT16.
-    if (type == onnx::TensorProto::BFLOAT16 && value->data_type() == onnx::TensorProto::UINT16)
-      value->set_data_type(onnx::TensorProto::BFLOAT16);
-    bool integer = type == onnx::TensorProto::INT32 || type == onnx::TensorProto::INT64 ||
-                   type == onnx::TensorProto::BOOL;
-    bool scalarOperand = scalarOperands.count(input.name()) && value->dims_size() == 0;
-    if ((policy == Policy::FoldAll && !integer) || scalarOperand) {
-      // A Constant node, because the importer makes float initializers
-      // trainable parameters (and a float ratio or bound is exported so).
-      *constants.Add() = constantNode(*value);
-      inputs->DeleteSubrange(i, 1);
-      continue;
-    }
-    if (integer) {
-      *graph->add_initializer() = *value;
-      if (keepAsInput)
-        ++i;
-      else
-        inputs->DeleteSubrange(i, 1);
-      continue;
-    }
-    const onnx::TypeProto::Tensor &tensorType = input.type().tensor_type();
-    bool dynamic = !tensorType.has_shape();
-    for (const auto &dim : tensorType.shape().dim())
-      dynamic |= !dim.has_dim_value();
-    if (dynamic)
-      options.inputShapes[input.name()] =
-          std::vector<int64_t>(value->dims().begin(), value->dims().end());
-    ++i;
-  }
-  if (!constants.empty()) {
-    constants.MergeFrom(graph->node());
-    graph->mutable_node()->Swap(&constants);
-  }
-}
 
 static std::string typeText(Type type) {
   std::string text;
@@ -239,13 +109,12 @@ static std::string checkOutputs(ModuleOp module, const onnx::GraphProto &graph,
   if (!function)
     return "the module has no @forward";
   for (unsigned i = 0; i < function.getNumResults(); ++i) {
-    std::optional<onnx::TensorProto> expected = readTestTensor(test, "output", i);
+    std::optional<onnx::TensorProto> expected =
+        readTestTensor(test / "test_data_set_0", "output", i);
     if (!expected)
       return "output_" + std::to_string(i) + ".pb is missing or not a tensor";
-    // NumPy has no bfloat16: the test data holds its bits as UINT16.
-    if (expected->data_type() == onnx::TensorProto::UINT16 && i < (unsigned)graph.output_size() &&
-        graph.output(i).type().tensor_type().elem_type() == onnx::TensorProto::BFLOAT16)
-      expected->set_data_type(onnx::TensorProto::BFLOAT16);
+    if (i < (unsigned)graph.output_size())
+      fixBfloat16(*expected, graph.output(i).type().tensor_type().elem_type());
     Type elementType = importer::convertElementType(expected->data_type(), module.getContext());
     if (!elementType)
       return "output " + std::to_string(i) + " has unsupported type " +
@@ -347,16 +216,19 @@ int main(int argc, char **argv) {
     std::cerr << "onnx-node-sweep: '" << dataDir.string() << "' is not a directory\n";
     return 2;
   }
-  if (!expectedPath.empty())
-    sweep.expectedFailures = readExpectedFailures(expectedPath);
+  if (!expectedPath.empty()) {
+    auto expected = readExpectedFailures(expectedPath);
+    if (!expected) {
+      std::cerr << "onnx-node-sweep: cannot read expected failures '" << expectedPath << "'\n";
+      return 2;
+    }
+    sweep.expectedFailures = std::move(*expected);
+  }
 
-  std::vector<std::string> supportedList = getSupportedOnnxOps();
-  std::set<std::string> supported(supportedList.begin(), supportedList.end());
-  std::vector<fs::path> tests;
-  for (const fs::directory_entry &entry : fs::directory_iterator(dataDir))
-    if (fs::exists(entry.path() / "model.onnx"))
-      tests.push_back(entry.path());
-  std::sort(tests.begin(), tests.end());
+  std::vector<std::string> unreadable;
+  std::vector<NodeTest> tests = listNodeTests(dataDir, unreadable);
+  for (const std::string &name : unreadable)
+    sweep.unexpected.push_back(name + ": model.onnx does not parse");
 
   llvm::SmallString<128> scratch;
   if (std::error_code error = llvm::sys::fs::createUniqueDirectory("onnx-node-sweep", scratch)) {
@@ -365,35 +237,20 @@ int main(int argc, char **argv) {
   }
   sweep.scratch = scratch.str().str();
 
-  std::cout << "ONNX backend node tests: " << tests.size() << " models in " << dataDir.string()
+  std::cout << "ONNX backend node tests: " << tests.size() + unreadable.size() << " models in " << dataDir.string()
             << "\n"
-            << kPolicy << "expected failures: "
+            << kPolicy << kChecks << "expected failures: "
             << (expectedPath.empty() ? std::string("(none)") : expectedPath) << "\n\n";
 
   loadAllDialects(sweep.context);
   std::map<std::string, OpTally> perOp;
   int notApplicable = 0, foldModels = 0;
-  for (const fs::path &test : tests) {
-    std::string name = test.filename().string();
-    onnx::ModelProto model;
-    {
-      std::ifstream file(test / "model.onnx", std::ios::binary);
-      if (!model.ParseFromIstream(&file)) {
-        sweep.unexpected.push_back(name + ": model.onnx does not parse");
-        continue;
-      }
-    }
-    int64_t opset = -1;
-    for (const auto &import : model.opset_import())
-      if (import.domain().empty() || import.domain() == "ai.onnx")
-        opset = import.version();
-    std::set<std::string> ops;
-    bool applicable = opset >= kMinOpset && opset <= kMaxOpset;
-    for (const onnx::NodeProto &node : model.graph().node()) {
-      ops.insert(node.op_type());
-      applicable &= supported.count(node.op_type()) && node.domain().empty();
-    }
-    if (!applicable) {
+  for (const NodeTest &nodeTest : tests) {
+    const std::string &name = nodeTest.name;
+    const fs::path &test = nodeTest.dir;
+    const onnx::ModelProto &model = nodeTest.model;
+    const std::set<std::string> &ops = nodeTest.ops;
+    if (!nodeTest.applicable) {
       ++notApplicable;
       if (sweep.expectedFailures.count(name))
         sweep.unexpected.push_back(name + ": not applicable (unsupported op or opset); remove "
@@ -421,7 +278,7 @@ int main(int argc, char **argv) {
   std::cout << notApplicable << " use an unsupported op or opset\n\n";
   std::cout << "op                     imported / applicable (known gaps)\n";
   for (const auto &[op, tally] : perOp) {
-    std::cout << "  " << op << std::string(std::max<size_t>(1, 21 - op.size()), ' ')
+    std::cout << "  " << padded(op, 21)
               << tally.imported << " / " << tally.applicable;
     if (tally.expected)
       std::cout << " (" << tally.expected << ")";
