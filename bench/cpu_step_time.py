@@ -93,12 +93,17 @@ def main():
     parser.add_argument("--cleavec", required=True)
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--models", default=",".join(BENCHMARKS),
+                        help="comma-separated subset of: " + ", ".join(BENCHMARKS))
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     args = parser.parse_args()
     print(f"torch {torch.__version__}, BLAS: {torch.__config__.show().count('OpenBLAS') and 'OpenBLAS' or 'see torch config'}")
     rows = []
-    for name, (generator, make_model, make_data) in BENCHMARKS.items():
+    for name in args.models.split(","):
+        if name not in BENCHMARKS:
+            parser.error(f"unknown model '{name}'")
+        generator, make_model, make_data = BENCHMARKS[name]
         work = os.path.join(args.workdir, name)
         os.makedirs(work, exist_ok=True)
         model_path = os.path.join(work, "model.onnx")

@@ -302,21 +302,25 @@ FailureOr<std::string> Emitter::scalarExpression(
   bool isFloatResult = isa<FloatType>(typeOf(op->getResult(0)).getElementType());
   auto literal = [&](double value) { return floatLiteral(value, T == "float"); };
   std::string math = cuda ? "" : "std::";
+  // On the CPU, float exp and erf come from cleave/rt/vmath.h: plain
+  // arithmetic that vectorises, where libm's are one call per element.
+  std::string expFn = !cuda && T == "float" ? "cleave::rt::vexp" : math + "exp";
+  std::string erfFn = !cuda && T == "float" ? "cleave::rt::verf" : math + "erf";
 
   if (auto unary = dyn_cast<UnaryOp>(op)) {
     std::string x = reg(unary.getInput());
     switch (unary.getKind()) {
     case UnaryKind::neg: return "(-" + x + ")";
     case UnaryKind::abs: return isFloatResult ? math + "fabs(" + x + ")" : "(" + x + " < 0 ? -" + x + " : " + x + ")";
-    case UnaryKind::exp: return math + "exp(" + x + ")";
+    case UnaryKind::exp: return expFn + "(" + x + ")";
     case UnaryKind::log: return math + "log(" + x + ")";
     case UnaryKind::sqrt: return math + "sqrt(" + x + ")";
     case UnaryKind::rsqrt: return "(" + literal(1.0) + " / " + math + "sqrt(" + x + "))";
     case UnaryKind::reciprocal: return "(" + literal(1.0) + " / " + x + ")";
     case UnaryKind::tanh: return math + "tanh(" + x + ")";
-    case UnaryKind::erf: return math + "erf(" + x + ")";
+    case UnaryKind::erf: return erfFn + "(" + x + ")";
     case UnaryKind::relu: return "(" + x + " > 0 ? " + x + " : " + T + "(0))";
-    case UnaryKind::sigmoid: return "(" + literal(1.0) + " / (" + literal(1.0) + " + " + math + "exp(-" + x + ")))";
+    case UnaryKind::sigmoid: return "(" + literal(1.0) + " / (" + literal(1.0) + " + " + expFn + "(-" + x + ")))";
     case UnaryKind::sin: return math + "sin(" + x + ")";
     case UnaryKind::cos: return math + "cos(" + x + ")";
     case UnaryKind::floor: return math + "floor(" + x + ")";
@@ -1013,7 +1017,8 @@ LogicalResult Emitter::run(CodegenReport *report) {
   if (options.precision == Precision::bf16)
     os << "// Precision bf16: matmul operands rounded to bfloat16, fp32 sums; all else fp32.\n";
   os << "#include \"cleave/rt/model.h\"\n#include \"cleave/rt/philox.h\"\n";
-  os << (cuda ? "#include \"cleave/rt/cuda_kernels.h\"\n" : "#include \"cleave/rt/kernels.h\"\n");
+  os << (cuda ? "#include \"cleave/rt/cuda_kernels.h\"\n"
+               : "#include \"cleave/rt/kernels.h\"\n#include \"cleave/rt/vmath.h\"\n");
   os << "#include <algorithm>\n#include <cmath>\n#include <cstdint>\n#include <cstring>\n\n";
   os << "namespace {\n";
   os << (cuda ? "namespace K = cleave::rt::cuda;\n\n" : "namespace K = cleave::rt::cpu;\n\n");

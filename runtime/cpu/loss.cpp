@@ -4,6 +4,7 @@
 
 #include "check.h"
 #include "parallel.h"
+#include "rows.h"
 
 #include <cmath>
 #include <cstring>
@@ -17,13 +18,8 @@ struct LogSumExp {
 };
 
 LogSumExp log_sum_exp(const float *row, int64_t classes) {
-  float max = -INFINITY;
-  for (int64_t v = 0; v < classes; ++v)
-    max = row[v] > max ? row[v] : max;
-  float sum = 0.0f;
-  for (int64_t v = 0; v < classes; ++v)
-    sum += std::exp(row[v] - max);
-  return {max, sum};
+  const float max = row_max(row, classes);
+  return {max, row_exp_sum(row, max, classes)};
 }
 
 void check_sizes(int64_t rows, int64_t classes) {
@@ -75,10 +71,11 @@ void cross_entropy_grad(const float *logits, const int64_t *labels, const float 
       continue;
     }
     const float *row = logits + r * classes;
-    const LogSumExp lse = log_sum_exp(row, classes);
-    const float probability_scale = scale / lse.sum;
+    // The exponentials go to `out` on the way (one exp per element, not two).
+    const float max = row_max(row, classes);
+    const float probability_scale = scale / row_exp_sum(row, max, out, classes);
     for (int64_t v = 0; v < classes; ++v)
-      out[v] = std::exp(row[v] - lse.max) * probability_scale;
+      out[v] *= probability_scale;
     out[label] -= scale;
   }
 }

@@ -31,6 +31,14 @@ void matmul(const float *a, const float *b, float *c, int64_t batch, int64_t m, 
         c[i] = 0.0f;
     return;
   }
+  // Products that share B (a linear layer over [batch, rows, features])
+  // with A's entries back to back are one product with batch * m rows: one
+  // large sgemm runs at ~75 GFLOP/s on a Zen core where eight of 128 rows
+  // reach ~55 (OpenBLAS packs B once instead of once per entry).
+  if (batch > 1 && batch_stride_b == 0 && !transpose_a && batch_stride_a == m * k) {
+    m *= batch;
+    batch = 1;
+  }
   KERNEL_CHECK(m <= INT32_MAX && n <= INT32_MAX && k <= INT32_MAX, "matrix too large for BLAS");
   const int lda = static_cast<int>(transpose_a ? m : k);
   const int ldb = static_cast<int>(transpose_b ? k : n);

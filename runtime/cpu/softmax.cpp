@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "parallel.h"
+#include "rows.h"
 
 #include <cmath>
 
@@ -44,11 +45,16 @@ void softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inner) 
     const float *in = x + start;
     float *out = y + start;
     // Subtracting the max keeps exp() finite; it cancels in the ratio.
-    const float max = line_max(in, n, stride);
-    float sum = 0.0f;
-    for (int64_t j = 0; j < n; ++j) {
-      out[j * stride] = std::exp(in[j * stride] - max);
-      sum += out[j * stride];
+    float max, sum = 0.0f;
+    if (stride == 1) {
+      max = row_max(in, n);
+      sum = row_exp_sum(in, max, out, n);
+    } else {
+      max = line_max(in, n, stride);
+      for (int64_t j = 0; j < n; ++j) {
+        out[j * stride] = std::exp(in[j * stride] - max);
+        sum += out[j * stride];
+      }
     }
     const float inverse = 1.0f / sum;
     for (int64_t j = 0; j < n; ++j)
@@ -61,10 +67,15 @@ void log_softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inn
   for_each_line(outer, n, inner, [=](int64_t start, int64_t stride) {
     const float *in = x + start;
     float *out = y + start;
-    const float max = line_max(in, n, stride);
-    float sum = 0.0f;
-    for (int64_t j = 0; j < n; ++j)
-      sum += std::exp(in[j * stride] - max);
+    float max, sum = 0.0f;
+    if (stride == 1) {
+      max = row_max(in, n);
+      sum = row_exp_sum(in, max, n);
+    } else {
+      max = line_max(in, n, stride);
+      for (int64_t j = 0; j < n; ++j)
+        sum += std::exp(in[j * stride] - max);
+    }
     const float log_normaliser = max + std::log(sum);
     for (int64_t j = 0; j < n; ++j)
       out[j * stride] = in[j * stride] - log_normaliser;
@@ -76,8 +87,11 @@ void softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int
   check_sizes(outer, n, inner);
   for_each_line(outer, n, inner, [=](int64_t start, int64_t stride) {
     float dot = 0.0f;
-    for (int64_t j = 0; j < n; ++j)
-      dot += dy[start + j * stride] * y[start + j * stride];
+    if (stride == 1)
+      dot = row_dot(dy + start, y + start, n);
+    else
+      for (int64_t j = 0; j < n; ++j)
+        dot += dy[start + j * stride] * y[start + j * stride];
     for (int64_t j = 0; j < n; ++j) {
       const int64_t at = start + j * stride;
       dx[at] = y[at] * (dy[at] - dot);
