@@ -214,3 +214,28 @@ double cleave::collectiveTime(CollectiveKind kind, int64_t bytes, const GroupSpe
                               const Cluster &cluster) {
   return bestCollective(kind, bytes, placeGroup(group, cluster), cluster).seconds;
 }
+
+GridCollectives::GridCollectives(const Cluster &cluster, llvm::ArrayRef<int64_t> gridShape)
+    : cluster(cluster), gridShape(gridShape) {}
+
+const GroupPlacement &GridCollectives::getPlacement(llvm::ArrayRef<int16_t> axes) {
+  uint64_t key = 0;
+  GroupSpec spec;
+  spec.gridShape = gridShape;
+  for (int16_t axis : axes) {
+    // Axes out of the grid's range are ignored, as placeGroup does.
+    if (axis < 0 || axis >= static_cast<int64_t>(gridShape.size()))
+      continue;
+    key |= uint64_t(1) << axis;
+    spec.axes.push_back(axis);
+  }
+  auto [it, inserted] = placements.try_emplace(key);
+  if (inserted)
+    it->second = placeGroup(spec, cluster);
+  return it->second;
+}
+
+CollectiveCost GridCollectives::getCost(CollectiveKind kind, int64_t bytes,
+                                        llvm::ArrayRef<int16_t> axes) {
+  return bestCollective(kind, bytes, getPlacement(axes), cluster);
+}

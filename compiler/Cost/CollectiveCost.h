@@ -36,6 +36,7 @@
 
 #include "compiler/Cluster/Cluster.h"
 
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
 
 namespace mlir::cleave {
@@ -93,6 +94,29 @@ CollectiveCost bestCollective(CollectiveKind kind, int64_t bytes,
 /// Seconds of the fastest algorithm (places the group on every call).
 double collectiveTime(CollectiveKind kind, int64_t bytes, const GroupSpec &group,
                       const Cluster &cluster);
+
+/// Collectives on one grid of one cluster, for a search that asks about the
+/// same few axis sets many times: each set's placement is computed once.
+/// Axes are grid axis indices as shard.sharding writes them; the cluster
+/// must outlive this object.
+class GridCollectives {
+public:
+  GridCollectives(const Cluster &cluster, llvm::ArrayRef<int64_t> gridShape);
+
+  const GroupPlacement &getPlacement(llvm::ArrayRef<int16_t> axes);
+  /// The fastest algorithm for `kind` on `bytes` bytes over `axes`.
+  CollectiveCost getCost(CollectiveKind kind, int64_t bytes, llvm::ArrayRef<int16_t> axes);
+  double getTime(CollectiveKind kind, int64_t bytes, llvm::ArrayRef<int16_t> axes) {
+    return getCost(kind, bytes, axes).seconds;
+  }
+  const Cluster &getCluster() const { return cluster; }
+
+private:
+  const Cluster &cluster;
+  llvm::SmallVector<int64_t, 4> gridShape;
+  /// Placements by the bit set of their axes.
+  llvm::DenseMap<uint64_t, GroupPlacement> placements;
+};
 
 } // namespace mlir::cleave
 

@@ -186,3 +186,20 @@ TEST_CASE("a grid must cover the cluster exactly", "[cost][collective]") {
   CHECK(stringifyCollectiveKind(CollectiveKind::reduceScatter) == "reduce_scatter");
   CHECK(stringifyCollectiveAlgorithm(CollectiveAlgorithm::hierarchical) == "hierarchical");
 }
+
+TEST_CASE("GridCollectives caches placements and agrees with the free functions",
+          "[cost][collective]") {
+  Cluster cluster = h100(8);
+  GridCollectives grid(cluster, {8, 8});
+  const int64_t gb = 1'000'000'000;
+  // The same numbers as "dp=8,tp=8 on 8 nodes" above.
+  CHECK(grid.getTime(CollectiveKind::allReduce, gb, {1}) == Approx(4.889111e-3).epsilon(1e-6));
+  CHECK(grid.getTime(CollectiveKind::allReduce, gb, {0}) == Approx(43.82e-3).epsilon(1e-6));
+  CollectiveCost all = grid.getCost(CollectiveKind::allReduce, gb, {1, 0});
+  CHECK(all.algorithm == CollectiveAlgorithm::hierarchical);
+  CHECK(all.seconds == Approx(10.427861e-3).epsilon(1e-6));
+  // Axis order does not matter; the cached entry is the same object.
+  CHECK(&grid.getPlacement({0, 1}) == &grid.getPlacement({1, 0}));
+  CHECK(grid.getPlacement({}).size == 1);
+  CHECK(grid.getTime(CollectiveKind::allGather, gb, {}) == 0);
+}
