@@ -19,6 +19,7 @@
 #include "cleave/rt/driver.h"
 
 #include "cleave/rt/checkpoint.h"
+#include "cleave/rt/distribution.h"
 #include "cleave/rt/metrics.h"
 #include "cleave/rt/onnx_export.h"
 #include "cleave/rt/schedule.h"
@@ -27,6 +28,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <memory>
 #include <new>
 
 namespace cleave::rt {
@@ -77,6 +80,36 @@ std::string model_name(const ModelInfo &model) {
   return name;
 }
 
+/// The shapes this rank holds: the global ones on one device, each rank's
+/// block of every tensor under a device grid.
+struct LocalSpecs {
+  std::vector<TensorSpec> params, opt_state, inputs;
+  std::vector<std::unique_ptr<std::vector<int64_t>>> shapes; // owns the shape arrays
+
+  LocalSpecs(const ModelInfo &model, const Distribution *distribution) {
+    auto local = [&](const TensorSpec &spec, const char *const *shardings, int32_t index) {
+      if (!distribution)
+        return spec;
+      const char *sharding = shardings ? shardings[index] : "";
+      shapes.push_back(
+          std::make_unique<std::vector<int64_t>>(distribution->local_shape(spec, sharding)));
+      TensorSpec result = spec;
+      result.shape = shapes.back()->data();
+      return result;
+    };
+    for (int32_t i = 0; i < model.num_params; ++i)
+      params.push_back(local(model.params[i].tensor, model.param_shardings, i));
+    for (int32_t i = 0; i < model.num_opt_state; ++i)
+      opt_state.push_back(local(model.opt_state[i], model.opt_state_shardings, i));
+    for (int32_t i = 0; i < model.num_inputs; ++i)
+      inputs.push_back(local(model.inputs[i], model.input_shardings, i));
+  }
+};
+
+const char *sharding_of(const char *const *shardings, int32_t index) {
+  return shardings ? shardings[index] : "";
+}
+
 /// The model's tensors in one place, allocated in the target's memory.
 struct ModelState {
   std::vector<DeviceBuffer> params, opt_state, inputs;
@@ -84,13 +117,13 @@ struct ModelState {
   std::vector<void *> param_ptrs, opt_state_ptrs;
   std::vector<const void *> input_ptrs;
 
-  ModelState(const ModelInfo &model, DeviceMemory &memory) {
+  ModelState(const ModelInfo &model, const LocalSpecs &local, DeviceMemory &memory) {
     for (int32_t i = 0; i < model.num_params; ++i)
-      params.emplace_back(memory, byte_size(model.params[i].tensor));
+      params.emplace_back(memory, byte_size(local.params[static_cast<size_t>(i)]));
     for (int32_t i = 0; i < model.num_opt_state; ++i)
-      opt_state.emplace_back(memory, byte_size(model.opt_state[i]));
+      opt_state.emplace_back(memory, byte_size(local.opt_state[static_cast<size_t>(i)]));
     for (int32_t i = 0; i < model.num_inputs; ++i)
-      inputs.emplace_back(memory, byte_size(model.inputs[i]));
+      inputs.emplace_back(memory, byte_size(local.inputs[static_cast<size_t>(i)]));
     workspace = DeviceBuffer(memory, model.workspace_bytes);
     for (DeviceBuffer &buffer : params)
       param_ptrs.push_back(buffer.data());
@@ -118,26 +151,102 @@ struct ModelState {
 
 /// Fills every parameter from the ONNX file or the random rule, staging
 /// through a host buffer when the target's memory is not host memory.
-void initialize_params(const TrainConfig &config, const ModelInfo &model, ModelState &state,
-                       DeviceMemory &memory) {
+void initialize_params(const TrainConfig &config, const ModelInfo &model, const LocalSpecs &local,
+                       ModelState &state, DeviceMemory &memory, const Distribution *distribution) {
   std::optional<WeightReader> reader;
   if (config.init == WeightInit::onnx && model.num_params > 0)
     reader.emplace(model.model_path);
-  std::vector<uint8_t> staging;
+  std::vector<uint8_t> staging, full;
   for (int32_t i = 0; i < model.num_params; ++i) {
     const TensorSpec &spec = model.params[i].tensor;
     void *device = state.param_ptrs[static_cast<size_t>(i)];
     void *host = device;
-    if (!memory.is_host()) {
+    if (!memory.is_host() || distribution) {
       staging.resize(static_cast<size_t>(byte_size(spec)));
       host = staging.data();
     }
+    // Every rank reads (or draws) the whole tensor and keeps its block, so
+    // the weights are those of a one-device run whatever the plan.
     if (reader)
       reader->read(spec, host);
     else
       init_random(spec, config.seed, i, host);
+    const TensorSpec &local_spec = local.params[static_cast<size_t>(i)];
+    if (distribution) {
+      full.swap(staging);
+      staging.resize(static_cast<size_t>(byte_size(local_spec)));
+      distribution->extract(spec, sharding_of(model.param_shardings, i), full.data(),
+                            staging.data());
+      host = staging.data();
+      if (memory.is_host())
+        std::memcpy(device, host, static_cast<size_t>(byte_size(local_spec)));
+    }
     if (!memory.is_host())
-      memory.copy_to_device(device, host, byte_size(spec));
+      memory.copy_to_device(device, host, byte_size(local_spec));
+  }
+}
+
+/// Whole host copies of the checkpointed tensors (parameters, then
+/// optimizer state), each rebuilt from every rank's block. Collective.
+struct FullTensors {
+  std::vector<std::vector<uint8_t>> storage;
+  std::vector<BoundTensor> tensors;
+
+  FullTensors(const ModelInfo &model, const LocalSpecs &local, ModelState &state,
+              DeviceMemory &memory, Distribution &distribution, bool params_only) {
+    int32_t count = params_only ? model.num_params : model.num_params + model.num_opt_state;
+    storage.resize(static_cast<size_t>(count));
+    std::vector<uint8_t> block;
+    for (int32_t i = 0; i < count; ++i) {
+      bool param = i < model.num_params;
+      int32_t j = param ? i : i - model.num_params;
+      const TensorSpec &spec = param ? model.params[j].tensor : model.opt_state[j];
+      const TensorSpec &local_spec = param ? local.params[static_cast<size_t>(j)]
+                                           : local.opt_state[static_cast<size_t>(j)];
+      void *device = param ? state.param_ptrs[static_cast<size_t>(j)]
+                           : state.opt_state_ptrs[static_cast<size_t>(j)];
+      block.resize(static_cast<size_t>(byte_size(local_spec)));
+      memory.copy_to_host(block.data(), device, byte_size(local_spec));
+      storage[static_cast<size_t>(i)].resize(static_cast<size_t>(byte_size(spec)));
+      distribution.assemble(spec,
+                            param ? sharding_of(model.param_shardings, j)
+                                  : sharding_of(model.opt_state_shardings, j),
+                            block.data(), storage[static_cast<size_t>(i)].data());
+      tensors.push_back({&spec, storage[static_cast<size_t>(i)].data()});
+    }
+  }
+};
+
+/// Loads whole checkpoint tensors and keeps this rank's blocks.
+void load_sharded_checkpoint(const Checkpoint &checkpoint, const ModelInfo &model,
+                             const LocalSpecs &local, ModelState &state, DeviceMemory &memory,
+                             const Distribution &distribution) {
+  std::vector<std::vector<uint8_t>> storage(
+      static_cast<size_t>(model.num_params + model.num_opt_state));
+  std::vector<BoundTensor> tensors;
+  for (int32_t i = 0; i < model.num_params + model.num_opt_state; ++i) {
+    bool param = i < model.num_params;
+    int32_t j = param ? i : i - model.num_params;
+    const TensorSpec &spec = param ? model.params[j].tensor : model.opt_state[j];
+    storage[static_cast<size_t>(i)].resize(static_cast<size_t>(byte_size(spec)));
+    tensors.push_back({&spec, storage[static_cast<size_t>(i)].data()});
+  }
+  checkpoint.load(tensors, host_memory());
+  std::vector<uint8_t> block;
+  for (int32_t i = 0; i < model.num_params + model.num_opt_state; ++i) {
+    bool param = i < model.num_params;
+    int32_t j = param ? i : i - model.num_params;
+    const TensorSpec &spec = param ? model.params[j].tensor : model.opt_state[j];
+    const TensorSpec &local_spec = param ? local.params[static_cast<size_t>(j)]
+                                         : local.opt_state[static_cast<size_t>(j)];
+    block.resize(static_cast<size_t>(byte_size(local_spec)));
+    distribution.extract(spec,
+                         param ? sharding_of(model.param_shardings, j)
+                               : sharding_of(model.opt_state_shardings, j),
+                         storage[static_cast<size_t>(i)].data(), block.data());
+    memory.copy_to_device(param ? state.param_ptrs[static_cast<size_t>(j)]
+                                : state.opt_state_ptrs[static_cast<size_t>(j)],
+                          block.data(), byte_size(local_spec));
   }
 }
 
@@ -219,9 +328,11 @@ CheckpointMeta checkpoint_meta(const TrainConfig &config, const ModelInfo &model
 } // namespace
 
 void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
-           DeviceMemory &memory, std::FILE *log) {
+           DeviceMemory &memory, std::FILE *log, Distribution *distribution) {
   check_model(model);
-  bool verbose = config.log_every > 0;
+  // Rank 0 alone speaks and writes files; every rank computes.
+  bool leader = !distribution || distribution->rank() == 0;
+  bool verbose = config.log_every > 0 && leader;
   if (config.threads > 0 && set_thread_count(config.threads) == 0)
     warn(log, "--threads has no effect: this executable uses neither OpenMP nor OpenBLAS");
 
@@ -233,15 +344,19 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
   if (checkpoint)
     compare_with_checkpoint(config, checkpoint->meta(), *source, model, log);
 
-  ModelState state(model, memory);
+  LocalSpecs local(model, distribution);
+  ModelState state(model, local, memory);
   int64_t start_step = 0;
   BatchIterator batches(std::move(source), model.defaults.batch_size, config.shuffle, config.seed);
   if (checkpoint) {
-    checkpoint->load(state.checkpoint_tensors(model), memory);
+    if (distribution)
+      load_sharded_checkpoint(*checkpoint, model, local, state, memory, *distribution);
+    else
+      checkpoint->load(state.checkpoint_tensors(model), memory);
     start_step = checkpoint->meta().step;
     batches.seek(checkpoint->meta().data_position);
   } else {
-    initialize_params(config, model, state, memory);
+    initialize_params(config, model, local, state, memory, distribution);
   }
 
   if (verbose) {
@@ -251,6 +366,8 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
                  static_cast<long long>(model.defaults.batch_size), model.target, memory.name());
     std::fprintf(log, "data: %s%s\n", batches.source().describe().c_str(),
                  config.shuffle ? ", shuffled" : "");
+    if (distribution)
+      std::fprintf(log, "devices: %d ranks on grid %s\n", distribution->size(), model.grid);
     if (checkpoint)
       std::fprintf(log, "resumed from %s at step %lld\n", checkpoint->path().c_str(),
                    static_cast<long long>(start_step));
@@ -260,8 +377,9 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
   // Host-side batch buffers: the device's own when it is host memory.
   std::vector<std::vector<uint8_t>> staging;
   std::vector<void *> batch_ptrs;
+  std::vector<uint8_t> input_block;
   for (int32_t i = 0; i < model.num_inputs; ++i) {
-    if (memory.is_host()) {
+    if (memory.is_host() && !distribution) {
       batch_ptrs.push_back(state.inputs[static_cast<size_t>(i)].data());
     } else {
       staging.emplace_back(static_cast<size_t>(byte_size(model.inputs[i])));
@@ -272,9 +390,19 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
   LrScheduleConfig schedule{config.schedule, config.lr, config.min_lr, config.warmup_steps,
                             config.steps};
   auto save_checkpoint = [&](int64_t step_number) {
-    std::string path =
-        write_checkpoint(config.checkpoint_dir, checkpoint_meta(config, model, batches, step_number),
-                         state.checkpoint_tensors(model), memory);
+    std::string path;
+    if (distribution) {
+      FullTensors full(model, local, state, memory, *distribution, false);
+      if (!leader)
+        return;
+      path = write_checkpoint(config.checkpoint_dir,
+                              checkpoint_meta(config, model, batches, step_number), full.tensors,
+                              host_memory());
+    } else {
+      path = write_checkpoint(config.checkpoint_dir,
+                              checkpoint_meta(config, model, batches, step_number),
+                              state.checkpoint_tensors(model), memory);
+    }
     if (verbose) {
       std::fprintf(log, "saved checkpoint %s\n", path.c_str());
       std::fflush(log);
@@ -282,9 +410,9 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
   };
 
   std::optional<MetricsWriter> metrics;
-  if (!config.metrics_path.empty())
+  if (!config.metrics_path.empty() && leader)
     metrics.emplace(config.metrics_path, start_step);
-  ProgressPrinter progress(start_step + 1, config.steps, config.log_every,
+  ProgressPrinter progress(start_step + 1, config.steps, leader ? config.log_every : 0,
                            batches.source().tokens_per_sample() > 0, log);
   // The loss and the index flag are host memory on every target: the step
   // copies its loss out itself (a CUDA step with a cudaMemcpy that also
@@ -292,7 +420,8 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
   float loss = 0;
   int32_t invalid_index = 0;
   StepBuffers buffers{state.param_ptrs.data(), state.opt_state_ptrs.data(),
-                      state.input_ptrs.data(), &loss, state.workspace.data(), &invalid_index};
+                      state.input_ptrs.data(), &loss, state.workspace.data(), &invalid_index,
+                      nullptr, distribution ? distribution->step_context() : nullptr};
   int64_t samples_per_step = model.defaults.batch_size;
   int64_t tokens_per_step = samples_per_step * batches.source().tokens_per_sample();
 
@@ -306,11 +435,22 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
     StepScalars scalars = step_scalars(schedule, model.defaults, step_number);
     scalars.seed = config.seed;
     batches.next(batch_ptrs.data());
-    if (!memory.is_host())
-      for (int32_t i = 0; i < model.num_inputs; ++i)
-        memory.copy_to_device(state.inputs[static_cast<size_t>(i)].data(),
-                              batch_ptrs[static_cast<size_t>(i)], byte_size(model.inputs[i]));
+    for (int32_t i = 0; i < model.num_inputs && (distribution || !memory.is_host()); ++i) {
+      const void *host = batch_ptrs[static_cast<size_t>(i)];
+      const TensorSpec &local_spec = local.inputs[static_cast<size_t>(i)];
+      if (distribution) {
+        // Every rank reads the same batch and keeps its rows.
+        input_block.resize(static_cast<size_t>(byte_size(local_spec)));
+        distribution->extract(model.inputs[i], sharding_of(model.input_shardings, i), host,
+                              input_block.data());
+        host = input_block.data();
+      }
+      memory.copy_to_device(state.inputs[static_cast<size_t>(i)].data(), host,
+                            byte_size(local_spec));
+    }
     step(scalars, buffers);
+    if (distribution && distribution->any(invalid_index != 0))
+      invalid_index = 1;
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin)
                     .count();
     if (invalid_index)
@@ -341,7 +481,13 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
   if (!config.checkpoint_dir.empty() && last_checkpoint < config.steps && start_step < config.steps)
     save_checkpoint(config.steps);
-  if (!config.save_onnx.empty()) {
+  if (!config.save_onnx.empty() && distribution) {
+    FullTensors full(model, local, state, memory, *distribution, true);
+    if (leader)
+      export_onnx(model.model_path, config.save_onnx, full.tensors, host_memory());
+    if (verbose)
+      std::fprintf(log, "saved %s\n", config.save_onnx.c_str());
+  } else if (!config.save_onnx.empty()) {
     export_onnx(model.model_path, config.save_onnx, state.param_tensors(model), memory);
     if (verbose)
       std::fprintf(log, "saved %s\n", config.save_onnx.c_str());

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/Codegen.h"
 #include "compiler/Driver.h"
+#include "compiler/ShardStep.h"
 #include "compiler/Importer/Importer.h"
 #include "compiler/ModelSummary.h"
 #include "compiler/Registration.h"
@@ -78,6 +79,17 @@ int main(int argc, char **argv) {
                  "fp32, or bf16: matrix products take bfloat16 operands and sum in fp32; "
                  "weights, gradients, optimizer and all other ops stay fp32")
       ->check(CLI::IsMember({"fp32", "bf16"}));
+  cleave::ShardOptions shard;
+  app.add_option("--devices", shard.devices,
+                 "Ranks to train on (mpirun -np N); alone, N-way data parallelism")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--grid", shard.grid, "Device grid of named axes, e.g. dp=2,tp=2");
+  app.add_option("--zero", shard.zero, "ZeRO level over the dp axis: 0, 2 (optimizer state) or "
+                                       "3 (parameters too)")
+      ->check(CLI::IsMember({0, 2, 3}));
+  app.add_option("--shard", shard.pins,
+                 "Pin a parameter's sharding, NAME=SPEC with one grid axis, a*b or - per "
+                 "dimension (e.g. fc1.weight=tp,-); repeatable");
   CLI11_PARSE(app, argc, argv);
 
   if (listOps) {
@@ -116,6 +128,13 @@ int main(int argc, char **argv) {
   if (training)
     if (llvm::Error error = cleave::buildTrainStep(**module, train))
       return fail(llvm::toString(std::move(error)));
+  bool sharded = cleave::wantsSharding(shard);
+  if (sharded && !training)
+    return fail("--devices, --grid, --zero and --shard apply to the train step: use "
+                "--emit=train-mlir, cpp, exe or lib");
+  if (sharded)
+    if (llvm::Error error = cleave::shardTrainStep(**module, shard))
+      return fail(llvm::toString(std::move(error)));
 
   std::string source;
   cleave::codegen::CodegenReport report;
@@ -148,8 +167,15 @@ int main(int argc, char **argv) {
               << " without buffer reuse)\n";
   }
   if (binary) {
+    cleave::Toolchain toolchain = cleave::getBuiltInToolchain();
+    if (sharded) {
+      if (toolchain.commLinkFlags.empty())
+        return fail("this cleavec was built without MPI, so it cannot link a multi-rank program; "
+                    "install libopenmpi-dev and rebuild");
+      toolchain.cpuLinkFlags = toolchain.commLinkFlags + " " + toolchain.cpuLinkFlags;
+    }
     if (llvm::Error error = cleave::compileExecutable(source, codegenTarget, outputPath,
-                                                      cleave::getBuiltInToolchain(), emit == "lib"))
+                                                      toolchain, emit == "lib"))
       return fail(llvm::toString(std::move(error)));
     return 0;
   }

@@ -67,8 +67,11 @@ std::optional<TrainConfig> parse_command_line(int argc, char **argv, const Model
 /// checkpoint, runs the steps, writes metrics, checkpoints and the ONNX
 /// export. Progress goes to `log`. Throws Error for anything the user can
 /// fix, including a loss that becomes NaN or infinite.
+/// With a Distribution (a program compiled for a device grid), every rank
+/// calls train; each holds its blocks of the tensors, rank 0 alone prints,
+/// writes metrics, checkpoints (whole tensors) and the ONNX export.
 void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
-           DeviceMemory &memory, std::FILE *log = stdout);
+           DeviceMemory &memory, std::FILE *log = stdout, class Distribution *distribution = nullptr);
 
 /// run_training with the memory of a given target: prints
 /// "<program>: error: <message>" on failure. Returns 0 on success (and

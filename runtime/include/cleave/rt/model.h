@@ -80,6 +80,10 @@ struct StepBuffers {
   /// Functions other than a train step (a forward pass compiled as a
   /// library): one pointer per result marked cleave.output, in order.
   void *const *outputs;
+  /// Programs compiled for a device grid: the communicators the step's
+  /// collectives use (a cleave::rt::CommGroups, collectives.h); null on one
+  /// device.
+  void *collectives;
 };
 
 using StepFunction = void (*)(const StepScalars &, const StepBuffers &);
@@ -99,6 +103,15 @@ struct ModelInfo {
   int64_t workspace_bytes;      // from the buffer plan
   TrainDefaults defaults;
   const char *target;           // "cpu" or "cuda"
+  /// Programs compiled for a device grid (distribution.h): the grid
+  /// ("dp=2,tp=2"; null or "" for one device) and, per tensor of each table
+  /// above, how it is split ("dp,-"; "" for whole). TensorSpec shapes stay
+  /// global: the driver loads, checkpoints and exports whole tensors and
+  /// hands the step each rank's block.
+  const char *grid;
+  const char *const *param_shardings;
+  const char *const *opt_state_shardings;
+  const char *const *input_shardings;
 };
 
 /// Called first by generated main(): settles process-wide settings that

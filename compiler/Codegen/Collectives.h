@@ -1,0 +1,46 @@
+//===- Collectives.h - shard collectives -> runtime calls -----------------===//
+//
+// A partitioned train step (cleave-partition) holds shard.all_reduce,
+// shard.reduce_scatter, shard.all_gather and shard.all_slice ops; each
+// becomes one call of cleave::rt::collective (runtime/include/cleave/rt/
+// collectives.h) on the communicator of its grid axes. The model table of
+// such a program also records the grid and each tensor's sharding, with
+// global shapes, so that the driver loads and checkpoints whole tensors.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CLEAVE_COMPILER_CODEGEN_COLLECTIVES_H
+#define CLEAVE_COMPILER_CODEGEN_COLLECTIVES_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+#include <optional>
+#include <string>
+
+namespace mlir::cleave::codegen {
+
+bool isCollective(Operation *op);
+
+/// The C++ statement(s) for collective `op`; `pointer` names a value's
+/// storage. Errors (a non-sum reduction, a CUDA target, axes out of grid
+/// order) are emitted on the op.
+FailureOr<std::string> emitCollectiveCall(Operation *op,
+                                          llvm::function_ref<std::string(Value)> pointer,
+                                          bool cuda);
+
+/// The device grid of `function`'s module as "dp=2,tp=2", or nullopt for a
+/// one-device program.
+std::optional<std::string> gridOf(func::FuncOp function);
+
+/// For argument `index` of a partitioned function: its sharding string
+/// ("dp,-", "" when whole) and its global shape.
+struct ArgumentLayout {
+  std::string sharding;
+  SmallVector<int64_t> globalShape;
+};
+ArgumentLayout argumentLayout(func::FuncOp function, unsigned index);
+
+} // namespace mlir::cleave::codegen
+
+#endif // CLEAVE_COMPILER_CODEGEN_COLLECTIVES_H

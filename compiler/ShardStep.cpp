@@ -1,0 +1,70 @@
+//===- ShardStep.cpp - split a train step over a device grid --------------===//
+#include "compiler/ShardStep.h"
+
+#include "passes/Passes.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
+
+using namespace mlir;
+using namespace mlir::cleave;
+
+static llvm::Error makeError(const std::string &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+bool mlir::cleave::wantsSharding(const ShardOptions &options) {
+  return !options.grid.empty() || options.devices > 1 || options.zero != 0 ||
+         !options.pins.empty();
+}
+
+/// The product of the sizes of "dp=2,tp=2", or -1 when malformed (the seed
+/// pass then says why).
+static int64_t gridDevices(llvm::StringRef grid) {
+  int64_t devices = 1;
+  llvm::SmallVector<llvm::StringRef> parts;
+  grid.split(parts, ',');
+  for (llvm::StringRef part : parts) {
+    int64_t size = 0;
+    if (part.split('=').second.trim().getAsInteger(10, size) || size < 1)
+      return -1;
+    devices *= size;
+  }
+  return devices;
+}
+
+llvm::Error mlir::cleave::shardTrainStep(ModuleOp module, const ShardOptions &options) {
+  std::string grid = options.grid;
+  if (grid.empty())
+    grid = "dp=" + std::to_string(options.devices > 0 ? options.devices : 1);
+  int64_t devices = gridDevices(grid);
+  if (options.devices > 0 && devices > 0 && devices != options.devices)
+    return makeError("--grid " + grid + " has " + std::to_string(devices) +
+                     " devices but --devices is " + std::to_string(options.devices) +
+                     ": make them agree (or drop one of the two)");
+  for (const std::string &pin : options.pins)
+    if (pin.find(';') != std::string::npos)
+      return makeError("--shard '" + pin + "' contains ';': give one NAME=SPEC per --shard");
+
+  PassManager pm(module.getContext());
+  CleaveSeedShardingOptions seed;
+  seed.gridSpec = grid;
+  seed.zero = options.zero;
+  seed.pins = llvm::join(options.pins, ";");
+  pm.addPass(createCleaveSeedSharding(seed));
+  pm.addPass(createCleavePropagateSharding());
+  pm.addPass(createCleavePartition());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &diagnostic) {
+    llvm::raw_string_ostream os(diagnostics);
+    os << diagnostic << "\n";
+    return success();
+  });
+  if (failed(pm.run(module)))
+    return makeError("sharding the train step over " + grid + " failed: " + diagnostics);
+  return llvm::Error::success();
+}

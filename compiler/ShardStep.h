@@ -1,0 +1,40 @@
+//===- ShardStep.h - split a train step over a device grid ----------------===//
+//
+// What cleavec runs after the train pipeline when the user asks for more
+// than one device: lay out the grid and the arguments' shardings
+// (cleave-seed-sharding), shard every op (cleave-propagate-sharding) and
+// rewrite @train_step into the per-device program (cleave-partition).
+//
+//===----------------------------------------------------------------------===//
+#ifndef CLEAVE_COMPILER_SHARDSTEP_H
+#define CLEAVE_COMPILER_SHARDSTEP_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir::cleave {
+
+struct ShardOptions {
+  /// "dp=2,tp=2"; empty: `devices` ranks of data parallelism.
+  std::string grid;
+  /// Ranks the program runs on (0: the grid's product).
+  int devices = 0;
+  /// ZeRO level over dp: 0, 2 or 3.
+  int zero = 0;
+  /// Parameter pins, "NAME=SPEC" each (SPEC: one grid axis, a*b or - per dimension).
+  std::vector<std::string> pins;
+};
+
+/// Whether `options` asks for more than one device.
+bool wantsSharding(const ShardOptions &options);
+
+/// Partitions @train_step of `module` in place. The error carries the
+/// passes' diagnostics (a grid that does not divide a dimension, ...).
+llvm::Error shardTrainStep(ModuleOp module, const ShardOptions &options);
+
+} // namespace mlir::cleave
+
+#endif // CLEAVE_COMPILER_SHARDSTEP_H

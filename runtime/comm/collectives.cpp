@@ -1,0 +1,88 @@
+//===- collectives.cpp - layout around the communicator's collectives ------===//
+#include "cleave/rt/collectives.h"
+
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace cleave::rt::collective {
+
+namespace {
+
+Communicator &group(void *groups, const char *axes) {
+  auto *comm_groups = static_cast<CommGroups *>(groups);
+  std::vector<std::string> names;
+  std::string name;
+  std::istringstream stream(axes);
+  while (std::getline(stream, name, ','))
+    names.push_back(name);
+  return names.size() == 1 ? comm_groups->axis(names[0]) : comm_groups->axes(names);
+}
+
+std::vector<uint8_t> &scratch() {
+  thread_local std::vector<uint8_t> buffer;
+  return buffer;
+}
+
+} // namespace
+
+void all_reduce_sum(void *groups, const char *axes, const void *in, void *out, int64_t count,
+                    CommElement element) {
+  if (in != out)
+    std::memcpy(out, in, static_cast<size_t>(count) * element_bytes(element));
+  group(groups, axes).all_reduce(out, count, element);
+}
+
+void all_gather(void *groups, const char *axes, const void *in, void *out, int64_t outer,
+                int64_t block, int64_t element_bytes) {
+  Communicator &comm = group(groups, axes);
+  int64_t n = comm.size();
+  int64_t row = block * element_bytes; // bytes of one [block] row
+  if (outer == 1) {
+    comm.all_gather(in, out, row, CommElement::u8);
+    return;
+  }
+  // The communicator concatenates rank-major: [n, outer, block] -> [outer, n, block].
+  std::vector<uint8_t> &gathered = scratch();
+  gathered.resize(static_cast<size_t>(n * outer * row));
+  comm.all_gather(in, gathered.data(), outer * row, CommElement::u8);
+  auto *dst = static_cast<uint8_t *>(out);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t o = 0; o < outer; ++o)
+      std::memcpy(dst + (o * n + r) * row, gathered.data() + (r * outer + o) * row,
+                  static_cast<size_t>(row));
+}
+
+void reduce_scatter_sum(void *groups, const char *axes, const void *in, void *out, int64_t outer,
+                        int64_t block, CommElement element) {
+  Communicator &comm = group(groups, axes);
+  int64_t n = comm.size();
+  int64_t row = block * static_cast<int64_t>(element_bytes(element));
+  if (outer == 1) {
+    comm.reduce_scatter(in, out, block, element);
+    return;
+  }
+  // [outer, n, block] -> rank-major [n, outer, block] for the communicator.
+  std::vector<uint8_t> &packed = scratch();
+  packed.resize(static_cast<size_t>(n * outer * row));
+  auto *src = static_cast<const uint8_t *>(in);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t o = 0; o < outer; ++o)
+      std::memcpy(packed.data() + (r * outer + o) * row, src + (o * n + r) * row,
+                  static_cast<size_t>(row));
+  comm.reduce_scatter(packed.data(), out, outer * block, element);
+}
+
+void all_slice(void *groups, const char *axes, const void *in, void *out, int64_t outer,
+               int64_t block, int64_t element_bytes) {
+  Communicator &comm = group(groups, axes);
+  int64_t n = comm.size();
+  int64_t row = block * element_bytes;
+  auto *src = static_cast<const uint8_t *>(in);
+  auto *dst = static_cast<uint8_t *>(out);
+  for (int64_t o = 0; o < outer; ++o)
+    std::memcpy(dst + o * row, src + (o * n + comm.rank()) * row, static_cast<size_t>(row));
+}
+
+} // namespace cleave::rt::collective
