@@ -10,6 +10,7 @@
 // thread per element and library calls go to cleave::rt::cuda.
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/Codegen/Collectives.h"
 #include "compiler/Codegen/Codegen.h"
 
 #include "compiler/Codegen/Legalize.h"
@@ -800,6 +801,11 @@ LogicalResult Emitter::emitLibraryCall(Operation *op) {
                          "io.invalid_index);\n",
                          ptr(grad.getLogits()), ptr(grad.getLabels()), ptr(grad.getResultGrad()),
                          ptr(grad.getResult()), shape[0], shape[1]);
+  } else if (isCollective(op)) {
+    FailureOr<std::string> call = emitCollectiveCall(op, ptr, cuda);
+    if (failed(call))
+      return failure();
+    out << *call;
   } else {
     result = op->emitOpError() << "has no code generation rule";
   }
@@ -930,7 +936,14 @@ LogicalResult Emitter::emitModelTable() {
              << typeOf(argument).getElementType()
              << ", which the runtime's tensor table (cleave::rt::DType) cannot describe";
   int shapeIndex = 0;
-  auto spec = [&](StringRef name, RankedTensorType type) {
+  // Tables list global shapes; a sharded program's step sees each rank's
+  // block (Collectives.h, runtime distribution.h).
+  SmallVector<std::string> paramShardings, stateShardings, inputShardings;
+  auto spec = [&](StringRef name, RankedTensorType localType, unsigned argument,
+                  SmallVectorImpl<std::string> &shardings) {
+    ArgumentLayout layout = argumentLayout(function, argument);
+    shardings.push_back(cString(layout.sharding));
+    auto type = RankedTensorType::get(layout.globalShape, localType.getElementType());
     std::string shape = "kShape" + std::to_string(shapeIndex++);
     os << "const int64_t " << shape << "[] = {"
        << (type.getRank() ? shapeList(type.getShape()) : "0") << "};\n";
@@ -942,13 +955,14 @@ LogicalResult Emitter::emitModelTable() {
     unsigned index = argument.getArgNumber();
     RankedTensorType type = typeOf(argument);
     if (auto param = function.getArgAttrOfType<ParamAttr>(index, CleaveDialect::kParamAttrName))
-      params.push_back("{" + spec(param.getName().getValue(), type) + ", cleave::rt::ParamKind::" +
+      params.push_back("{" + spec(param.getName().getValue(), type, index, paramShardings) +
+                       ", cleave::rt::ParamKind::" +
                        stringifyParamKind(param.getKind()).str() + "}");
     else if (auto state =
                  function.getArgAttrOfType<StringAttr>(index, CleaveDialect::kOptStateAttrName))
-      states.push_back(spec(state.getValue(), type));
+      states.push_back(spec(state.getValue(), type, index, stateShardings));
     else if (auto input = function.getArgAttrOfType<StringAttr>(index, CleaveDialect::kInputAttrName))
-      inputs.push_back(spec(input.getValue(), type));
+      inputs.push_back(spec(input.getValue(), type, index, inputShardings));
   }
   auto array = [&](StringRef type, StringRef name, ArrayRef<std::string> entries) {
     os << "const " << type << " " << name << "[] = {\n";
@@ -961,12 +975,18 @@ LogicalResult Emitter::emitModelTable() {
   array("cleave::rt::ParamSpec", "kParams", params);
   array("cleave::rt::TensorSpec", "kOptState", states);
   array("cleave::rt::TensorSpec", "kInputs", inputs);
+  std::optional<std::string> grid = gridOf(function);
+  if (grid) {
+    array("char *", "kParamShardings", paramShardings);
+    array("char *", "kOptStateShardings", stateShardings);
+    array("char *", "kInputShardings", inputShardings);
+  }
 
   int64_t batch = 0;
   for (BlockArgument argument : function.getArguments())
     if (function.getArgAttr(argument.getArgNumber(), CleaveDialect::kInputAttrName) &&
         typeOf(argument).getRank() > 0) {
-      batch = typeOf(argument).getDimSize(0);
+      batch = argumentLayout(function, argument.getArgNumber()).globalShape[0];
       break;
     }
   const TrainSettings &train = options.train;
@@ -988,11 +1008,18 @@ LogicalResult Emitter::emitModelTable() {
                       floatLiteral(train.clipGradNorm, true), train.schedule, train.warmupSteps,
                       batch);
   os << "  model.target = " << (cuda ? "\"cuda\"" : "\"cpu\"") << ";\n";
+  if (grid) {
+    os << "  model.grid = " << cString(*grid) << ";\n";
+    os << "  model.param_shardings = kParamShardings;\n";
+    os << "  model.opt_state_shardings = kOptStateShardings;\n";
+    os << "  model.input_shardings = kInputShardings;\n";
+  }
   os << "  return model;\n}\n\n} // namespace\n\n";
   if (options.emitMain) {
     os << "int main(int argc, char **argv) {\n";
     os << "  cleave::rt::prepare_process(argv);\n";
-    os << "  return cleave::rt::run_training(argc, argv, makeModelInfo(), train_step);\n}\n";
+    os << "  return cleave::rt::" << (grid ? "run_training_distributed" : "run_training")
+       << "(argc, argv, makeModelInfo(), train_step);\n}\n";
   } else {
     const std::string &prefix = options.symbolPrefix;
     os << "extern \"C\" const cleave::rt::ModelInfo *" << prefix << "model_info() {\n";
@@ -1017,6 +1044,8 @@ LogicalResult Emitter::run(CodegenReport *report) {
   if (options.precision == Precision::bf16)
     os << "// Precision bf16: matmul operands rounded to bfloat16, fp32 sums; all else fp32.\n";
   os << "#include \"cleave/rt/model.h\"\n#include \"cleave/rt/philox.h\"\n";
+  if (gridOf(function))
+    os << "#include \"cleave/rt/collectives.h\"\n";
   os << (cuda ? "#include \"cleave/rt/cuda_kernels.h\"\n"
                : "#include \"cleave/rt/kernels.h\"\n#include \"cleave/rt/vmath.h\"\n");
   os << "#include <algorithm>\n#include <cmath>\n#include <cstdint>\n#include <cstring>\n\n";
