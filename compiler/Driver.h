@@ -36,6 +36,9 @@ struct Toolchain {
   std::string runtimeLibraryDir;
   std::string cpuLinkFlags;  // libraries after the runtime's, for the CPU target
   std::string cudaLinkFlags; // likewise for CUDA
+  /// Put before cpuLinkFlags for a program compiled for a device grid (the
+  /// communicators and MPI); empty where MPI was not found at build time.
+  std::string commLinkFlags;
   std::string cudaArchitectures = "80;90";
   /// Optimisation flag for the generated program. Tests that compile
   /// hundreds of small programs trade run-time speed for compile time.
