@@ -54,6 +54,12 @@ std::string rank_list(const std::vector<int> &ranks) {
   return text;
 }
 
+/// memcpy that accepts the null pointers of empty buffers.
+void copy(void *dst, const void *src, int64_t bytes) {
+  if (bytes > 0 && dst != src)
+    std::memcpy(dst, src, static_cast<size_t>(bytes));
+}
+
 [[noreturn]] void abort_world(int exit_status) {
   std::fflush(stdout);
   std::fflush(stderr);
@@ -158,7 +164,7 @@ protected:
         post_receive(blocks + p * mine, mine, p);
         post_send(bytes + chunk_offset(p) * width, chunk_count(p) * width, p);
       }
-    std::memcpy(blocks + me * mine, bytes + chunk_offset(me) * width, static_cast<size_t>(mine));
+    copy(blocks + me * mine, bytes + chunk_offset(me) * width, mine);
     wait();
     add_in_rank_order(bytes + chunk_offset(me) * width, blocks, n, chunk_count(me),
                       chunk_count(me), element);
@@ -181,8 +187,7 @@ protected:
         post_receive(out + p * block, block, p);
         post_send(send, block, p);
       }
-    if (send != out + me * block)
-      std::memcpy(out + me * block, send, static_cast<size_t>(block));
+    copy(out + me * block, send, block);
     wait();
   }
 
@@ -199,7 +204,7 @@ protected:
         post_send(in + p * block, block, p);
       }
     // Copied before any write to recv, which may be this very block.
-    std::memcpy(blocks + me * block, in + me * block, static_cast<size_t>(block));
+    copy(blocks + me * block, in + me * block, block);
     wait();
     add_in_rank_order(recv, blocks, n, recv_count, recv_count, element);
   }
@@ -216,7 +221,7 @@ protected:
         post_receive(out + p * block, block, p);
         post_send(in + p * block, block, p);
       }
-    std::memcpy(out + me * block, in + me * block, static_cast<size_t>(block));
+    copy(out + me * block, in + me * block, block);
     wait();
   }
 

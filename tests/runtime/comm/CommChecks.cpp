@@ -86,7 +86,8 @@ void expect_same_on_group(const std::vector<int> &members, const void *data, siz
 }
 
 bool same_bits(const std::vector<float> &a, const std::vector<float> &b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+  return a.size() == b.size() &&
+         (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
 }
 
 template <typename F> bool throws_error(F f, const std::string &needle) {
