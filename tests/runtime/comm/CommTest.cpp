@@ -10,6 +10,8 @@
 //   lose SIG RANK   all_reduce in a loop; on the 4th call RANK raises SIG
 //                   (KILL: dies; STOP: stops responding) on itself
 //   lose-grid SIG RANK   the same with tp then dp all_reduces on dp=2,tp=2
+//   abort RANK      RANK fails alone (as with a bad file on one node) and
+//                   calls abort_job(1) while the others wait in all_reduce
 //
 //===----------------------------------------------------------------------===//
 #include "cleave/rt/check.h"
@@ -70,6 +72,22 @@ int run_lose(bool grid, const std::string &signal_name, int victim) {
   return 0;
 }
 
+int run_abort(int failing) {
+  // A long timeout: only abort_job may end this job quickly.
+  CommOptions options;
+  options.timeout_s = 60;
+  std::unique_ptr<Communicator> world = mpi_world(nullptr, nullptr, options);
+  float x = 1;
+  world->all_reduce_sum(&x, 1);
+  if (world->rank() == failing) {
+    std::fprintf(stderr, "comm-test: error: rank %d cannot read its shard\n", failing);
+    world->abort_job(1);
+  }
+  world->all_reduce_sum(&x, 1);
+  std::printf("rank %d: finished without noticing the failed rank\n", world->rank());
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -88,13 +106,15 @@ int main(int argc, char **argv) {
     }
     if (mode == "world-size" && argc == 3)
       return run_world_size(std::atoi(argv[2]));
+    if (mode == "abort" && argc == 3)
+      return run_abort(std::atoi(argv[2]));
     if ((mode == "lose" || mode == "lose-grid") && argc == 4)
       return run_lose(mode == "lose-grid", argv[2], std::atoi(argv[3]));
   } catch (const Error &e) {
     std::fprintf(stderr, "comm-test: error: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: %s collectives[-in-pieces] | world-size N | lose[-grid] KILL|STOP RANK\n",
+  std::fprintf(stderr, "usage: %s collectives[-in-pieces] | world-size N | lose[-grid] KILL|STOP RANK | abort RANK\n",
                argv[0]);
   return 2;
 }
