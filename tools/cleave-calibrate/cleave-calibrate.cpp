@@ -50,7 +50,7 @@ struct Sizes {
   int largeRounds;      // round trips / all-reduces of the large message
 };
 
-constexpr Sizes kFull{1024, 0.5, 5, 16u << 20, 2000, 16u << 20, 20};
+constexpr Sizes kFull{1024, 0.2, 10, 16u << 20, 2000, 16u << 20, 5};
 constexpr Sizes kQuick{256, 0.05, 2, 4u << 20, 200, 1u << 20, 5};
 
 /// Runs `body` (one unit of work) repeatedly on all ranks at once, at least
