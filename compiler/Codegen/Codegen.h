@@ -22,10 +22,11 @@ namespace mlir::cleave::codegen {
 enum class Target { cpu, cuda };
 
 /// What matrix products compute in (docs/training.md, "Precision").
-/// fp32: everything in fp32. bf16: matmul operands are rounded to bfloat16
-/// and multiplied with fp32 accumulation into fp32 results (PyTorch
-/// autocast's matmul, with an fp32 output); parameters, gradients,
-/// optimizer state and every other op stay fp32 (master weights).
+/// fp32: everything in fp32. bf16: matmul and conv2d operands (forward and
+/// backward) are rounded to bfloat16 and multiplied with fp32 accumulation
+/// into fp32 results (PyTorch autocast's products, with an fp32 output);
+/// parameters, gradients, optimizer state and every other op stay fp32
+/// (master weights).
 enum class Precision { fp32, bf16 };
 
 /// Training settings baked into the executable as its defaults

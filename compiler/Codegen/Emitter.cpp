@@ -105,6 +105,10 @@ private:
   FailureOr<std::string> pointer(Value value);
   /// For 0-d step scalars (lr, bias corrections): their expression.
   std::optional<std::string> stepScalar(Value value);
+  /// "_bf16" under --precision bf16: the kernel variant with bf16 operands.
+  std::string bf16Suffix() const {
+    return options.precision == Precision::bf16 ? "_bf16" : "";
+  }
 
   LogicalResult emitConstants();
   LogicalResult emitLoopKernels();
@@ -754,26 +758,26 @@ LogicalResult Emitter::emitLibraryCall(Operation *op) {
         convParams(conv.getInput().getType().getShape(), conv.getFilter().getType().getShape(),
                    conv.getType().getShape(), conv.getStrides(), conv.getPadding(),
                    conv.getDilations(), conv.getGroups());
-    scratchExpressions.push_back("K::conv2d_scratch_bytes(" + params + ")");
-    out << llvm::formatv("    K::conv2d({0}, {1}, {2}, {3}, {4}, scratch);\n", ptr(conv.getInput()),
+    scratchExpressions.push_back("K::conv2d" + bf16Suffix() + "_scratch_bytes(" + params + ")");
+    out << llvm::formatv("    K::conv2d{5}({0}, {1}, {2}, {3}, {4}, scratch);\n", ptr(conv.getInput()),
                          ptr(conv.getFilter()), conv.getBias() ? ptr(conv.getBias()) : "nullptr",
-                         ptr(conv.getResult()), params);
+                         ptr(conv.getResult()), params, bf16Suffix());
   } else if (auto grad = dyn_cast<Conv2dGradInputOp>(op)) {
     std::string params = convParams(grad.getType().getShape(), grad.getFilter().getType().getShape(),
                                     grad.getResultGrad().getType().getShape(), grad.getStrides(),
                                     grad.getPadding(), grad.getDilations(), grad.getGroups());
-    scratchExpressions.push_back("K::conv2d_scratch_bytes(" + params + ")");
-    out << llvm::formatv("    K::conv2d_grad_input({0}, {1}, {2}, {3}, scratch);\n",
+    scratchExpressions.push_back("K::conv2d" + bf16Suffix() + "_scratch_bytes(" + params + ")");
+    out << llvm::formatv("    K::conv2d_grad_input{4}({0}, {1}, {2}, {3}, scratch);\n",
                          ptr(grad.getResultGrad()), ptr(grad.getFilter()), ptr(grad.getInputGrad()),
-                         params);
+                         params, bf16Suffix());
   } else if (auto grad = dyn_cast<Conv2dGradFilterOp>(op)) {
     std::string params = convParams(grad.getInput().getType().getShape(), grad.getType().getShape(),
                                     grad.getResultGrad().getType().getShape(), grad.getStrides(),
                                     grad.getPadding(), grad.getDilations(), grad.getGroups());
-    scratchExpressions.push_back("K::conv2d_scratch_bytes(" + params + ")");
-    out << llvm::formatv("    K::conv2d_grad_filter({0}, {1}, {2}, {3}, scratch);\n",
+    scratchExpressions.push_back("K::conv2d" + bf16Suffix() + "_scratch_bytes(" + params + ")");
+    out << llvm::formatv("    K::conv2d_grad_filter{4}({0}, {1}, {2}, {3}, scratch);\n",
                          ptr(grad.getInput()), ptr(grad.getResultGrad()), ptr(grad.getFilterGrad()),
-                         params);
+                         params, bf16Suffix());
   } else if (auto pool = dyn_cast<Pool2dOp>(op)) {
     out << llvm::formatv("    K::pool2d({0}, {1}, {2});\n", ptr(pool.getInput()),
                          ptr(pool.getResult()),
@@ -1042,7 +1046,8 @@ LogicalResult Emitter::run(CodegenReport *report) {
      << " fused loops), workspace " << plan.workspaceBytes << " bytes (" << plan.naiveBytes
      << " without reuse).\n";
   if (options.precision == Precision::bf16)
-    os << "// Precision bf16: matmul operands rounded to bfloat16, fp32 sums; all else fp32.\n";
+    os << "// Precision bf16: matmul and conv2d operands rounded to bfloat16, fp32 sums; "
+          "all else fp32.\n";
   os << "#include \"cleave/rt/model.h\"\n#include \"cleave/rt/philox.h\"\n";
   if (gridOf(function))
     os << "#include \"cleave/rt/collectives.h\"\n";

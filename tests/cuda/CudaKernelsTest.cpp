@@ -573,6 +573,38 @@ cpu::Conv2dParams conv_params(int64_t batch, int64_t channels, int64_t height, i
   return p;
 }
 
+TEST_CASE("cuda conv2d_bf16 and its gradients match the cpu's", "[cuda][conv]") {
+  seed(13);
+  // Same rounded operands on both (bf16.h), fp32 sums in other orders.
+  for (const cpu::Conv2dParams &p :
+       {conv_params(2, 3, 7, 6, 4, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1),
+        conv_params(1, 4, 6, 7, 6, 2, 3, 1, 2, {0, 1, 1, 0}, 1, 1, 2),
+        conv_params(2, 4, 5, 3, 6, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 1, 1)}) {
+    INFO("conv_bf16 " << p.batch << "x" << p.in_channels << "x" << p.in_height << "x"
+                      << p.in_width << " filters " << p.out_channels << " groups " << p.groups);
+    const int64_t x_size = p.batch * p.in_channels * p.in_height * p.in_width;
+    const int64_t f_size =
+        p.out_channels * (p.in_channels / p.groups) * p.kernel_height * p.kernel_width;
+    const int64_t y_size = p.batch * p.out_channels * p.out_height * p.out_width;
+    const std::vector<float> x = random_floats(x_size), filter = random_floats(f_size);
+    const std::vector<float> bias = random_floats(p.out_channels), dy = random_floats(y_size);
+    std::vector<float> scratch(cpu::conv2d_bf16_scratch_bytes(p) / sizeof(float) + 1);
+    DeviceArray<float> dscratch(cuda::conv2d_bf16_scratch_bytes(p) / sizeof(float) + 1);
+    DeviceArray<float> dx(x), dfilter(filter), dbias(bias), ddy(dy);
+    std::vector<float> y(y_size), gx(x_size), gfilter(f_size);
+    cpu::conv2d_bf16(x.data(), filter.data(), bias.data(), y.data(), p, scratch.data());
+    cpu::conv2d_grad_input_bf16(dy.data(), filter.data(), gx.data(), p, scratch.data());
+    cpu::conv2d_grad_filter_bf16(x.data(), dy.data(), gfilter.data(), p, scratch.data());
+    DeviceArray<float> dy_out(y_size), dgx(x_size), dgfilter(f_size);
+    cuda::conv2d_bf16(dx.get(), dfilter.get(), dbias.get(), dy_out.get(), p, dscratch.get());
+    cuda::conv2d_grad_input_bf16(ddy.get(), dfilter.get(), dgx.get(), p, dscratch.get());
+    cuda::conv2d_grad_filter_bf16(dx.get(), ddy.get(), dgfilter.get(), p, dscratch.get());
+    require_close(dy_out.download(), y, kTolerance);
+    require_close(dgx.download(), gx, kTolerance);
+    require_close(dgfilter.download(), gfilter, kTolerance);
+  }
+}
+
 TEST_CASE("cuda conv2d and its gradients match the cpu", "[cuda][conv]") {
   seed(12);
   const std::vector<cpu::Conv2dParams> cases = {

@@ -2,10 +2,10 @@
 """`cleavec --precision bf16` on the CPU against PyTorch doing the same rounding.
 
 Cleave's bf16 mode (docs/training.md, "Precision") rounds both operands of
-every matrix product -- forward and backward -- to bfloat16 and sums the
+every matrix product and convolution -- forward and backward -- to bfloat16 and sums the
 exact products in fp32 into an fp32 result; everything else stays fp32.
-The oracle is PyTorch with exactly that rule: every nn.Linear and `@`
-becomes a product of operands rounded through .bfloat16().float(), in
+The oracle is PyTorch with exactly that rule: every nn.Linear, `@` and
+F.conv2d computes on operands rounded through .bfloat16().float(), in
 fp32, and its backward products round their operands the same way (the
 gradient products are ordinary matmuls in Cleave's train step too). Same
 initial weights, batches and optimizer as compare_training.py.
@@ -75,10 +75,31 @@ class Bf16Matmul(torch.autograd.Function):
         return grad_a, grad_b
 
 
+class Bf16Conv2d(torch.autograd.Function):
+    """F.conv2d with bf16-rounded x, weight (and, backward, dy); fp32 sums."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
+        ctx.save_for_backward(x, weight)
+        ctx.conv = (stride, padding, dilation, groups)
+        ctx.has_bias = bias is not None
+        return torch.conv2d(round_bf16(x), round_bf16(weight), bias, stride, padding, dilation,
+                            groups)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        g = round_bf16(grad)
+        grad_x = torch.nn.grad.conv2d_input(x.shape, round_bf16(weight), g, *ctx.conv)
+        grad_w = torch.nn.grad.conv2d_weight(round_bf16(x), weight.shape, g, *ctx.conv)
+        grad_b = grad.sum((0, 2, 3)) if ctx.has_bias else None
+        return grad_x, grad_w, grad_b, None, None, None, None
+
+
 @contextlib.contextmanager
 def bf16_matmuls():
-    """Routes F.linear and Tensor.__matmul__ through Bf16Matmul."""
-    linear, matmul = F.linear, torch.Tensor.__matmul__
+    """Routes F.linear, Tensor.__matmul__ and F.conv2d through the bf16 rules."""
+    linear, matmul, conv2d = F.linear, torch.Tensor.__matmul__, F.conv2d
 
     def bf16_linear(x, weight, bias=None):
         y = Bf16Matmul.apply(x, weight.t())
@@ -87,12 +108,18 @@ def bf16_matmuls():
     F.linear = bf16_linear
     torch.nn.functional.linear = bf16_linear
     torch.Tensor.__matmul__ = lambda a, b: Bf16Matmul.apply(a, b)
+
+    def bf16_conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        return Bf16Conv2d.apply(x, weight, bias, stride, padding, dilation, groups)
+
+    F.conv2d = bf16_conv2d
     try:
         yield
     finally:
         F.linear = linear
         torch.nn.functional.linear = linear
         torch.Tensor.__matmul__ = matmul
+        F.conv2d = conv2d
 
 
 def max_step_error(a, b):

@@ -76,8 +76,8 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({"constant", "cosine"}));
   app.add_option("--warmup", train.settings.warmupSteps, "Linear warmup steps (cosine schedule)");
   app.add_option("--precision", precision,
-                 "fp32, or bf16: matrix products take bfloat16 operands and sum in fp32; "
-                 "weights, gradients, optimizer and all other ops stay fp32")
+                 "fp32, or bf16: matrix products and convolutions take bfloat16 operands and "
+                 "sum in fp32; weights, gradients, optimizer and all other ops stay fp32")
       ->check(CLI::IsMember({"fp32", "bf16"}));
   cleave::ShardOptions shard;
   app.add_option("--devices", shard.devices,

@@ -1,10 +1,11 @@
-//===- MatmulBf16Test.cpp - bf16 rounding and the bf16-operand matmul -----===//
+//===- MatmulBf16Test.cpp - bf16 rounding, bf16-operand matmul and conv ---===//
 //
 // round_to_bf16 against hand-worked bit patterns (ties to even, carries
 // into the exponent, infinities, NaN), and cpu::matmul_bf16 against a
 // double triple loop over operands rounded by hand: every transpose, batch
 // broadcasting, accumulation, and a guard band behind the scratch that
-// matmul_bf16_scratch_bytes() sized.
+// matmul_bf16_scratch_bytes() sized; the conv2d_bf16 family against the
+// fp32 kernels on operands rounded by hand.
 //
 //===----------------------------------------------------------------------===//
 
@@ -162,4 +163,46 @@ TEST_CASE("matmul_bf16: an empty contraction needs no scratch", "[matmul_bf16]")
   REQUIRE(cpu::matmul_bf16_scratch_bytes(1, 2, 3, 0, 0, 0) == 0);
   cpu::matmul_bf16(nullptr, nullptr, c.data(), 1, 2, 3, 0, false, false, 0, 0, false, nullptr);
   require_close(c, std::vector<float>(6, 0.0f), 0.0);
+}
+
+TEST_CASE("conv2d_bf16: the fp32 kernels on rounded operands", "[conv_bf16]") {
+  seed(14);
+  // 2 images of 4x6x5, 6 filters of 3x3 in two groups, stride 1, padding 1.
+  const cpu::Conv2dParams p{2, 4, 6, 5, 6, 6, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2};
+  const int64_t x_size = 2 * 4 * 6 * 5, f_size = 6 * 2 * 3 * 3, y_size = 2 * 6 * 6 * 5;
+  const std::vector<float> x = random_floats(x_size), filter = random_floats(f_size);
+  const std::vector<float> bias = random_floats(6), dy = random_floats(y_size);
+  auto round_all = [](std::vector<float> v) {
+    for (float &e : v)
+      e = round_to_bf16(e);
+    return v;
+  };
+  const std::vector<float> rx = round_all(x), rfilter = round_all(filter), rdy = round_all(dy);
+  const int64_t bytes = cpu::conv2d_bf16_scratch_bytes(p);
+  REQUIRE(bytes >= cpu::conv2d_scratch_bytes(p) + int64_t(sizeof(float)) * (x_size + f_size));
+  constexpr int64_t kGuard = 256;
+  std::vector<unsigned char> scratch(static_cast<size_t>(bytes + kGuard), 0xA5);
+  std::vector<unsigned char> plain(static_cast<size_t>(cpu::conv2d_scratch_bytes(p)));
+
+  std::vector<float> y(y_size), expected_y(y_size);
+  cpu::conv2d_bf16(x.data(), filter.data(), bias.data(), y.data(), p, scratch.data());
+  cpu::conv2d(rx.data(), rfilter.data(), bias.data(), expected_y.data(), p, plain.data());
+  require_close(y, expected_y, 1e-6);
+
+  std::vector<float> gx(x_size), expected_gx(x_size), gf(f_size), expected_gf(f_size);
+  cpu::conv2d_grad_input_bf16(dy.data(), filter.data(), gx.data(), p, scratch.data());
+  cpu::conv2d_grad_input(rdy.data(), rfilter.data(), expected_gx.data(), p, plain.data());
+  require_close(gx, expected_gx, 1e-6);
+  cpu::conv2d_grad_filter_bf16(x.data(), dy.data(), gf.data(), p, scratch.data());
+  cpu::conv2d_grad_filter(rx.data(), rdy.data(), expected_gf.data(), p, plain.data());
+  require_close(gf, expected_gf, 1e-6);
+  for (int64_t i = bytes; i < bytes + kGuard; ++i)
+    REQUIRE(scratch[static_cast<size_t>(i)] == 0xA5);
+
+  // Unrounded operands give other numbers: the rounding happened.
+  cpu::conv2d(x.data(), filter.data(), bias.data(), expected_y.data(), p, plain.data());
+  double largest = 0.0;
+  for (int64_t i = 0; i < y_size; ++i)
+    largest = std::max(largest, std::fabs(double(y[i]) - expected_y[i]));
+  REQUIRE(largest > 1e-4);
 }

@@ -144,6 +144,16 @@ void conv2d_grad_input(const float *dy, const float *filter, float *dx, const Co
                        void *scratch);
 void conv2d_grad_filter(const float *x, const float *dy, float *dfilter, const Conv2dParams &params,
                         void *scratch);
+/// bf16-operand convolutions: rounded fp32 copies in `scratch`, then the
+/// fp32 kernels above (cuBLAS sgemm, not tensor cores: the numbers of
+/// --precision bf16, not its speed).
+int64_t conv2d_bf16_scratch_bytes(const Conv2dParams &params);
+void conv2d_bf16(const float *x, const float *filter, const float *bias, float *y,
+                 const Conv2dParams &params, void *scratch);
+void conv2d_grad_input_bf16(const float *dy, const float *filter, float *dx,
+                            const Conv2dParams &params, void *scratch);
+void conv2d_grad_filter_bf16(const float *x, const float *dy, float *dfilter,
+                             const Conv2dParams &params, void *scratch);
 void pool2d(const float *x, float *y, const Pool2dParams &params);
 void pool2d_grad(const float *x, const float *dy, float *dx, const Pool2dParams &params);
 

@@ -274,6 +274,19 @@ void conv2d_grad_input(const float *dy, const float *filter, float *dx, const Co
 void conv2d_grad_filter(const float *x, const float *dy, float *dfilter, const Conv2dParams &params,
                         void *scratch);
 
+/// The conv2d family with bfloat16 operands (`--precision bf16`): x, filter
+/// and dy are rounded to bfloat16 (round_to_bf16 in bf16.h) into `scratch`
+/// and the fp32 kernels above run on the copies. Exact products, fp32 sums,
+/// fp32 results, like matmul_bf16; bias stays fp32. `scratch` holds
+/// conv2d_bf16_scratch_bytes(params) for any of the three.
+int64_t conv2d_bf16_scratch_bytes(const Conv2dParams &params);
+void conv2d_bf16(const float *x, const float *filter, const float *bias, float *y,
+                 const Conv2dParams &params, void *scratch);
+void conv2d_grad_input_bf16(const float *dy, const float *filter, float *dx,
+                            const Conv2dParams &params, void *scratch);
+void conv2d_grad_filter_bf16(const float *x, const float *dy, float *dfilter,
+                             const Conv2dParams &params, void *scratch);
+
 /// Same numbering as the dialect's PoolKind.
 enum class PoolKind : int32_t { max, avg };
 
