@@ -2,16 +2,19 @@
 """CPU training step time: Cleave's generated executable vs PyTorch eager.
 
 Same model (generated here with models/gen_*.py), same initial weights (the
-ONNX initializers), same batch, same optimizer (AdamW), same thread count,
-measured in one run. Prints a markdown table of median step times and the
+ONNX initializers), same batch, same optimizer (AdamW), same thread count (for PyTorch: its
+OpenMP pool and its OpenBLAS pool, see set_pytorch_threads), measured in one
+run. Prints a markdown table of median step times and the
 ratio PyTorch / Cleave (> 1: Cleave is faster).
 
     /usr/bin/python3 bench/cpu_step_time.py --cleavec build/bin/cleavec --workdir build/bench
 """
 
 import argparse
+import ctypes
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -45,8 +48,45 @@ BENCHMARKS = {
 }
 
 
-def time_pytorch(make_model, model_path, inputs, labels, threads, steps, warmup):
+def loaded_openblas():
+    """The OpenBLAS library this process (PyTorch) has loaded, or None."""
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            path = line.split()[-1]
+            name = os.path.basename(path)
+            if "openblas" in name and ".so" in name:
+                try:
+                    lib = ctypes.CDLL(path)
+                    lib.openblas_get_num_threads.restype = ctypes.c_int
+                    return lib
+                except (OSError, AttributeError):
+                    continue
+    return None
+
+
+def set_pytorch_threads(threads):
+    """torch.set_num_threads sizes PyTorch's OpenMP pool only: Debian's
+    PyTorch calls the pthread build of OpenBLAS, whose own pool keeps one
+    thread per core (so a "1-thread" PyTorch ran its products on 2 cores).
+    Size that pool too, so both sides use `threads` cores."""
     torch.set_num_threads(threads)
+    blas = loaded_openblas()
+    if blas is None:
+        print("warning: PyTorch's OpenBLAS not found; its BLAS thread count is not set",
+              file=sys.stderr)
+        return "unknown"
+    blas.openblas_set_num_threads(threads)
+    return blas.openblas_get_num_threads()
+
+
+def time_pytorch(make_model, model_path, inputs, labels, threads, steps, warmup, pin_blas):
+    if pin_blas:
+        blas_threads = set_pytorch_threads(threads)
+        if blas_threads != threads:
+            print(f"warning: PyTorch's OpenBLAS uses {blas_threads} threads, not {threads}",
+                  file=sys.stderr)
+    else:
+        torch.set_num_threads(threads)
     model = make_model()
     initial = {t.name: numpy_helper.to_array(t) for t in onnx.load(model_path).graph.initializer}
     state = model.state_dict()
@@ -60,6 +100,8 @@ def time_pytorch(make_model, model_path, inputs, labels, threads, steps, warmup)
     target = torch.tensor(labels)
     times = []
     for step in range(warmup + steps):
+        if step == warmup:
+            cpu_start = time.process_time()
         start = time.perf_counter()
         logits = model(*args)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
@@ -68,7 +110,13 @@ def time_pytorch(make_model, model_path, inputs, labels, threads, steps, warmup)
         opt.step()
         if step >= warmup:
             times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    cpu_ms = (time.process_time() - cpu_start) * 1000 / steps
+    return statistics.median(times), cpu_ms
+
+
+def children_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def time_cleave(cleavec, model_path, inputs, labels, threads, steps, warmup, work):
@@ -81,10 +129,16 @@ def time_cleave(cleavec, model_path, inputs, labels, threads, steps, warmup, wor
         np.save(path, value)
         data.append(f"{name}={path}")
     metrics = os.path.join(work, "metrics.jsonl")
-    subprocess.run([exe, "--data", ",".join(data), "--steps", str(warmup + steps), "--threads",
-                    str(threads), "--metrics", metrics, "--log-every", "0"], check=True)
+    # CPU time of the measured steps: a run of the warm-up steps alone is
+    # subtracted, which takes out loading, set-up and warm-up.
+    cpu = []
+    for total in (warmup, warmup + steps):
+        before = children_cpu_seconds()
+        subprocess.run([exe, "--data", ",".join(data), "--steps", str(total), "--threads",
+                        str(threads), "--metrics", metrics, "--log-every", "0"], check=True)
+        cpu.append(children_cpu_seconds() - before)
     times = [json.loads(line)["step_time_ms"] for line in open(metrics)][warmup:]
-    return statistics.median(times)
+    return statistics.median(times), (cpu[1] - cpu[0]) * 1000 / steps
 
 
 def main():
@@ -93,12 +147,16 @@ def main():
     parser.add_argument("--cleavec", required=True)
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--pytorch-blas", choices=["pinned", "default"], default="pinned",
+                        help="pinned: PyTorch's OpenBLAS pool gets --threads threads too; "
+                             "default: leave it at one thread per core (before 2026-11-27)")
     parser.add_argument("--models", default=",".join(BENCHMARKS),
                         help="comma-separated subset of: " + ", ".join(BENCHMARKS))
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, BLAS: {torch.__config__.show().count('OpenBLAS') and 'OpenBLAS' or 'see torch config'}")
+    print(f"torch {torch.__version__}, BLAS: {torch.__config__.show().count('OpenBLAS') and 'OpenBLAS' or 'see torch config'}"
+          f", PyTorch's BLAS threads: {args.pytorch_blas}")
     rows = []
     for name in args.models.split(","):
         if name not in BENCHMARKS:
@@ -111,17 +169,24 @@ def main():
                         *generator[1:], "-o", model_path], check=True, stdout=subprocess.DEVNULL)
         inputs, labels = make_data(np.random.default_rng(0))
         for threads in [int(t) for t in args.threads.split(",")]:
-            cleave_ms = time_cleave(args.cleavec, model_path, inputs, labels, threads, args.steps,
-                                    args.warmup, work)
-            torch_ms = time_pytorch(make_model, model_path, inputs, labels, threads, args.steps,
-                                    args.warmup)
-            rows.append((name, threads, torch_ms, cleave_ms))
+            cleave_ms, cleave_cpu = time_cleave(args.cleavec, model_path, inputs, labels, threads,
+                                                args.steps, args.warmup, work)
+            torch_ms, torch_cpu = time_pytorch(make_model, model_path, inputs, labels, threads,
+                                               args.steps, args.warmup,
+                                               args.pytorch_blas == "pinned")
+            rows.append((name, threads, torch_ms, cleave_ms, torch_cpu, cleave_cpu))
             print(f"{name} threads={threads}: pytorch {torch_ms:.2f} ms, cleave {cleave_ms:.2f} ms, "
-                  f"ratio {torch_ms / cleave_ms:.2f}", flush=True)
-    print("\n| model | threads | PyTorch eager (ms/step) | Cleave (ms/step) | PyTorch / Cleave |")
-    print("|---|---|---|---|---|")
-    for name, threads, torch_ms, cleave_ms in rows:
-        print(f"| {name} | {threads} | {torch_ms:.2f} | {cleave_ms:.2f} | {torch_ms / cleave_ms:.2f} |")
+                  f"ratio {torch_ms / cleave_ms:.2f}; CPU time pytorch {torch_cpu:.2f} ms, "
+                  f"cleave {cleave_cpu:.2f} ms, ratio {torch_cpu / cleave_cpu:.2f}", flush=True)
+    # The CPU-time columns (all threads, mean over the measured steps) are
+    # for a loaded machine, where other processes inflate wall times at
+    # random; at 1 thread on an idle machine they match the wall times.
+    print("\n| model | threads | PyTorch eager (ms/step) | Cleave (ms/step) | PyTorch / Cleave "
+          "| CPU ms/step PyTorch | CPU ms/step Cleave | CPU ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, threads, torch_ms, cleave_ms, torch_cpu, cleave_cpu in rows:
+        print(f"| {name} | {threads} | {torch_ms:.2f} | {cleave_ms:.2f} | {torch_ms / cleave_ms:.2f} "
+              f"| {torch_cpu:.2f} | {cleave_cpu:.2f} | {torch_cpu / cleave_cpu:.2f} |")
 
 
 if __name__ == "__main__":

@@ -1063,7 +1063,8 @@ LogicalResult Emitter::run(CodegenReport *report) {
   body.clear();
   if (failed(emitStepFunction()))
     return failure();
-  os << "\nvoid train_step(const cleave::rt::StepScalars &s, const cleave::rt::StepBuffers &io) {\n";
+  os << (cuda ? "\n" : "\nCLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h\n");
+  os << "void train_step(const cleave::rt::StepScalars &s, const cleave::rt::StepBuffers &io) {\n";
   os << "  char *const workspace = static_cast<char *>(io.workspace);\n";
   os << body << "}\n\n";
   if (failed(emitModelTable()))

@@ -35,6 +35,7 @@ void flag_invalid(int32_t *invalid_flag) {
 
 } // namespace
 
+CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
 void cross_entropy(const float *logits, const int64_t *labels, float *loss, int64_t rows,
                    int64_t classes, int32_t *invalid_flag) {
   check_sizes(rows, classes);
@@ -57,6 +58,7 @@ void cross_entropy(const float *logits, const int64_t *labels, float *loss, int6
   *loss = static_cast<float>(total / static_cast<double>(rows));
 }
 
+CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
 void cross_entropy_grad(const float *logits, const int64_t *labels, const float *dloss,
                         float *dlogits, int64_t rows, int64_t classes, int32_t *invalid_flag) {
   check_sizes(rows, classes);

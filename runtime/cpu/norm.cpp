@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "cleave/rt/kernels.h"
+#include "cleave/rt/vmath.h"
 
 #include "check.h"
 #include "parallel.h"
@@ -66,6 +67,7 @@ RowStats channel_stats(const float *x, int64_t batch, int64_t channels, int64_t 
 
 } // namespace
 
+CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
 void layer_norm(const float *x, const float *scale, const float *bias, float *y, int64_t rows,
                 int64_t cols, float epsilon) {
   KERNEL_CHECK(rows >= 0 && cols > 0, "layer_norm needs rows >= 0 and cols > 0");
@@ -84,6 +86,7 @@ int64_t layer_norm_grad_scratch_bytes(int64_t rows) {
   return rows * static_cast<int64_t>(sizeof(RowStats));
 }
 
+CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
 void layer_norm_grad(const float *x, const float *scale, const float *dy, float *dx, float *dscale,
                      float *dbias, int64_t rows, int64_t cols, float epsilon, void *scratch) {
   KERNEL_CHECK(rows >= 0 && cols > 0, "layer_norm_grad needs rows >= 0 and cols > 0");

@@ -21,11 +21,9 @@ void check_sizes(int64_t outer, int64_t n, int64_t inner) {
   KERNEL_CHECK(outer >= 0 && n >= 0 && inner >= 0, "negative softmax size");
 }
 
-/// Calls line(offset of the line's first element, stride) for every line.
-template <typename Line> void for_each_line(int64_t outer, int64_t n, int64_t inner, Line line) {
-#pragma omp parallel for schedule(static) if (worth_parallel(outer * n * inner))
-  for (int64_t l = 0; l < outer * inner; ++l)
-    line((l / inner) * n * inner + l % inner, inner);
+/// The offset of line l's first element.
+inline int64_t line_start(int64_t l, int64_t n, int64_t inner) {
+  return (l / inner) * n * inner + l % inner;
 }
 
 /// The largest element. A NaN is skipped here, but exp(NaN - max) still
@@ -39,9 +37,14 @@ float line_max(const float *x, int64_t n, int64_t stride) {
 
 } // namespace
 
+CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
 void softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inner) {
   check_sizes(outer, n, inner);
-  for_each_line(outer, n, inner, [=](int64_t start, int64_t stride) {
+  // The loop is written out in each kernel (not in a shared helper) so that
+  // CLEAVE_CPU_MULTIVERSION's AVX2 clone covers the OpenMP region too.
+#pragma omp parallel for schedule(static) if (worth_parallel(outer * n * inner))
+  for (int64_t l = 0; l < outer * inner; ++l) {
+    const int64_t start = line_start(l, n, inner), stride = inner;
     const float *in = x + start;
     float *out = y + start;
     // Subtracting the max keeps exp() finite; it cancels in the ratio.
@@ -59,12 +62,15 @@ void softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inner) 
     const float inverse = 1.0f / sum;
     for (int64_t j = 0; j < n; ++j)
       out[j * stride] *= inverse;
-  });
+  }
 }
 
+CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
 void log_softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inner) {
   check_sizes(outer, n, inner);
-  for_each_line(outer, n, inner, [=](int64_t start, int64_t stride) {
+#pragma omp parallel for schedule(static) if (worth_parallel(outer * n * inner))
+  for (int64_t l = 0; l < outer * inner; ++l) {
+    const int64_t start = line_start(l, n, inner), stride = inner;
     const float *in = x + start;
     float *out = y + start;
     float max, sum = 0.0f;
@@ -79,13 +85,16 @@ void log_softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inn
     const float log_normaliser = max + std::log(sum);
     for (int64_t j = 0; j < n; ++j)
       out[j * stride] = in[j * stride] - log_normaliser;
-  });
+  }
 }
 
+CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
 void softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int64_t n,
                   int64_t inner) {
   check_sizes(outer, n, inner);
-  for_each_line(outer, n, inner, [=](int64_t start, int64_t stride) {
+#pragma omp parallel for schedule(static) if (worth_parallel(outer * n * inner))
+  for (int64_t l = 0; l < outer * inner; ++l) {
+    const int64_t start = line_start(l, n, inner), stride = inner;
     float dot = 0.0f;
     if (stride == 1)
       dot = row_dot(dy + start, y + start, n);
@@ -96,13 +105,16 @@ void softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int
       const int64_t at = start + j * stride;
       dx[at] = y[at] * (dy[at] - dot);
     }
-  });
+  }
 }
 
+CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
 void log_softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int64_t n,
                       int64_t inner) {
   check_sizes(outer, n, inner);
-  for_each_line(outer, n, inner, [=](int64_t start, int64_t stride) {
+#pragma omp parallel for schedule(static) if (worth_parallel(outer * n * inner))
+  for (int64_t l = 0; l < outer * inner; ++l) {
+    const int64_t start = line_start(l, n, inner), stride = inner;
     float sum = 0.0f;
     for (int64_t j = 0; j < n; ++j)
       sum += dy[start + j * stride];
@@ -110,7 +122,7 @@ void log_softmax_grad(const float *y, const float *dy, float *dx, int64_t outer,
       const int64_t at = start + j * stride;
       dx[at] = dy[at] - std::exp(y[at]) * sum;
     }
-  });
+  }
 }
 
 } // namespace cleave::rt::cpu
