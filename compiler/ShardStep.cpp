@@ -58,6 +58,9 @@ llvm::Error mlir::cleave::shardTrainStep(ModuleOp module, const ShardOptions &op
   pm.addPass(createCleavePartition());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  CleaveBucketCollectivesOptions bucket;
+  bucket.bucketBytes = options.bucketBytes;
+  pm.addNestedPass<func::FuncOp>(createCleaveBucketCollectives(bucket));
   std::string diagnostics;
   ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &diagnostic) {
     llvm::raw_string_ostream os(diagnostics);

@@ -26,6 +26,9 @@ struct ShardOptions {
   int zero = 0;
   /// Parameter pins, "NAME=SPEC" each (SPEC: one grid axis, a*b or - per dimension).
   std::vector<std::string> pins;
+  /// Largest merged gradient message in bytes (cleave-bucket-collectives,
+  /// 25 MiB like PyTorch DDP); 0 sends one message per collective.
+  int64_t bucketBytes = 25 << 20;
 };
 
 /// Whether `options` asks for more than one device.

@@ -239,4 +239,44 @@ def CleavePartition : Pass<"cleave-partition", "ModuleOp"> {
   let dependentDialects = ["::mlir::shard::ShardDialect", "::mlir::cleave::CleaveDialect"];
 }
 
+def CleaveBucketCollectives : Pass<"cleave-bucket-collectives", "func::FuncOp"> {
+  let summary = "Merge gradient all-reduces (and reduce-scatters) into few large messages";
+  let description = [{
+    Like PyTorch DDP's gradient buckets: consecutive `shard.all_reduce` ops
+    of one block with the same grid, grid axes, reduction and element type
+    become one all-reduce of the concatenation of their flattened operands,
+    up to `bucket-bytes` per message; `cleave.slice` + `cleave.reshape`
+    give each original result back. `shard.reduce_scatter` ops (ZeRO's
+    gradients) merge the same way: each input as [ranks, per-rank block]
+    (transposed first when the scattered dimension is not the outermost),
+    joined along the blocks, one reduce-scatter of the leading dimension.
+
+    The merged op goes right after the last operand's definition; pure ops
+    that read a member's result before that point (the reshape or transpose
+    partition put right after it) move down behind it; a bucket that cannot
+    be placed so is closed and a new one begins. Collectives never move
+    across another collective: every rank runs the same program, so every
+    rank still issues the same collectives in the same order. Each element
+    is summed over the same ranks in the same order as before, so results
+    are bit-identical. `bucket-bytes=0` turns the pass off.
+
+    ```mlir
+    %a = shard.all_reduce %ga on @grid grid_axes = [0] : tensor<4x2xf32> -> tensor<4x2xf32>
+    %b = shard.all_reduce %gb on @grid grid_axes = [0] : tensor<3xf32> -> tensor<3xf32>
+    // becomes
+    %fa = cleave.reshape %ga : tensor<4x2xf32> to tensor<8xf32>
+    %cat = cleave.concat %fa, %gb {axis = 0 : i64} : (tensor<8xf32>, tensor<3xf32>) -> tensor<11xf32>
+    %sum = shard.all_reduce %cat on @grid grid_axes = [0] : tensor<11xf32> -> tensor<11xf32>
+    %sa = cleave.slice %sum {starts = array<i64: 0>, strides = array<i64: 1>} : tensor<11xf32> -> tensor<8xf32>
+    %a = cleave.reshape %sa : tensor<8xf32> to tensor<4x2xf32>
+    %b = cleave.slice %sum {starts = array<i64: 8>, strides = array<i64: 1>} : tensor<11xf32> -> tensor<3xf32>
+    ```
+  }];
+  let options = [
+    Option<"bucketBytes", "bucket-bytes", "int64_t", "26214400",
+           "Largest merged message in bytes (25 MiB like PyTorch DDP); 0 disables the pass">,
+  ];
+  let dependentDialects = ["::mlir::shard::ShardDialect", "::mlir::cleave::CleaveDialect"];
+}
+
 #endif // CLEAVE_PASSES_TD

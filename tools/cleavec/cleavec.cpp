@@ -90,7 +90,14 @@ int main(int argc, char **argv) {
   app.add_option("--shard", shard.pins,
                  "Pin a parameter's sharding, NAME=SPEC with one grid axis, a*b or - per "
                  "dimension (e.g. fc1.weight=tp,-); repeatable");
+  double bucketMiB = 25;
+  app.add_option("--bucket-mb", bucketMiB,
+                 "Merge gradient all-reduces into messages of up to this many MiB (0: one "
+                 "message per gradient)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  shard.bucketBytes = static_cast<int64_t>(bucketMiB * 1024 * 1024);
 
   if (listOps) {
     for (const std::string &op : cleave::getSupportedOnnxOps())
