@@ -55,19 +55,31 @@ llvm::Error mlir::cleave::shardTrainStep(ModuleOp module, const ShardOptions &op
   seed.pins = llvm::join(options.pins, ";");
   pm.addPass(createCleaveSeedSharding(seed));
   pm.addPass(createCleavePropagateSharding());
-  pm.addPass(createCleavePartition());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  // The partition half runs separately when someone wants to see the plan
+  // in between.
+  PassManager partition(module.getContext());
+  OpPassManager &rest = options.beforePartition ? partition : pm;
+  rest.addPass(createCleavePartition());
+  rest.addPass(createCanonicalizerPass());
+  rest.addPass(createCSEPass());
   CleaveBucketCollectivesOptions bucket;
   bucket.bucketBytes = options.bucketBytes;
-  pm.addNestedPass<func::FuncOp>(createCleaveBucketCollectives(bucket));
+  rest.addNestedPass<func::FuncOp>(createCleaveBucketCollectives(bucket));
   std::string diagnostics;
   ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &diagnostic) {
     llvm::raw_string_ostream os(diagnostics);
     os << diagnostic << "\n";
     return success();
   });
-  if (failed(pm.run(module)))
+  auto failedOver = [&] {
     return makeError("sharding the train step over " + grid + " failed: " + diagnostics);
+  };
+  if (failed(pm.run(module)))
+    return failedOver();
+  if (options.beforePartition) {
+    options.beforePartition(module);
+    if (failed(partition.run(module)))
+      return failedOver();
+  }
   return llvm::Error::success();
 }

@@ -12,6 +12,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,10 @@ struct ShardOptions {
   /// Largest merged gradient message in bytes (cleave-bucket-collectives,
   /// 25 MiB like PyTorch DDP); 0 sends one message per collective.
   int64_t bucketBytes = 25 << 20;
+  /// Called with the module once every op has its sharding
+  /// (`cleave.factor_axes`) and before the partitioner rewrites it to
+  /// per-device types: plan dumps read global shapes and layouts here.
+  std::function<void(ModuleOp)> beforePartition;
 };
 
 /// Whether `options` asks for more than one device.

@@ -1,0 +1,127 @@
+//===- PlanDot.cpp - a partitioned train step as a Graphviz picture -------===//
+//
+// One node per op of the per-device @train_step (constants and the return
+// left out), filled with a colour per distinct sharding of its result, so
+// that regions laid out alike show as one colour; collectives are red
+// boxes labelled with kind, axes, bytes and predicted time.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Codegen/MemoryPlan.h"
+#include "compiler/Cost/CollectiveCost.h"
+#include "compiler/Plan/PlanReport.h"
+#include "dialects/Cleave/IR/CleaveOps.h"
+
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
+
+using namespace mlir;
+using namespace mlir::cleave;
+
+static std::string escape(llvm::StringRef text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+/// Axis names of a collective's grid axes ("dp*tp").
+static std::string axesText(ArrayRef<int16_t> axes, const PlanReport &report) {
+  std::string text;
+  for (auto [index, axis] : llvm::enumerate(axes))
+    text += (index ? "*" : "") + (axis >= 0 && axis < static_cast<int16_t>(report.axisNames.size())
+                                      ? report.axisNames[axis]
+                                      : std::to_string(axis));
+  return text.empty() ? "-" : text;
+}
+
+static std::optional<std::pair<std::string, ArrayRef<int16_t>>> collectiveOf(Operation *op) {
+  if (auto c = dyn_cast<shard::AllReduceOp>(op))
+    return std::make_pair(std::string("all_reduce"), c.getGridAxes());
+  if (auto c = dyn_cast<shard::ReduceScatterOp>(op))
+    return std::make_pair(std::string("reduce_scatter"), c.getGridAxes());
+  if (auto c = dyn_cast<shard::AllGatherOp>(op))
+    return std::make_pair(std::string("all_gather"), c.getGridAxes());
+  if (auto c = dyn_cast<shard::AllSliceOp>(op))
+    return std::make_pair(std::string("all_slice"), c.getGridAxes());
+  if (auto c = dyn_cast<shard::AllToAllOp>(op))
+    return std::make_pair(std::string("all_to_all"), c.getGridAxes());
+  return std::nullopt;
+}
+
+void mlir::cleave::printPlanDot(ModuleOp module, const PlanReport &report,
+                                llvm::raw_ostream &os) {
+  static const char *palette[] = {"#a6cee3", "#b2df8a", "#fdbf6f", "#cab2d6", "#ffff99",
+                                  "#8dd3c7", "#bebada", "#fccde5", "#d9d9d9", "#ccebc5"};
+  os << "digraph plan {\n  rankdir=TB;\n  node [shape=box, style=\"rounded,filled\", "
+        "fontname=\"Helvetica\", fontsize=10];\n";
+  os << "  label=\"" << escape(report.grid) << (report.zero ? " zero=" : "")
+     << (report.zero ? std::to_string(report.zero) : "") << " on "
+     << escape(report.cluster.name) << ": step " << formatSeconds(report.stepSeconds())
+     << " (compute " << formatSeconds(report.computeSeconds) << ", communication "
+     << formatSeconds(report.communicationSeconds) << ")\";\n";
+  auto function = module.lookupSymbol<func::FuncOp>("train_step");
+  if (!function) {
+    os << "}\n";
+    return;
+  }
+  SmallVector<int64_t, 4> gridShape(report.gridShape.begin(), report.gridShape.end());
+  if (gridShape.empty())
+    gridShape.push_back(1);
+  std::optional<GridCollectives> grid;
+  if (!checkGridFits(gridShape, report.cluster).operator bool())
+    grid.emplace(report.cluster, gridShape);
+
+  llvm::DenseMap<Operation *, int> ids;
+  llvm::StringMap<int> colours;
+  int next = 0;
+  for (Operation &op : function.getBody().front()) {
+    if (isa<ConstantOp, func::ReturnOp>(op))
+      continue;
+    int id = next++;
+    ids[&op] = id;
+    os << "  n" << id << " [label=\"";
+    if (auto collective = collectiveOf(&op)) {
+      int64_t bytes = collective->first == "all_gather" ? codegen::valueBytes(op.getResult(0))
+                      : collective->first == "all_slice" ? 0
+                                                         : codegen::valueBytes(op.getOperand(0));
+      os << collective->first << " over " << axesText(collective->second, report) << "\\n";
+      if (collective->first == "all_slice") {
+        // Each device keeps its block: no communication, drawn lighter.
+        os << "local, no communication\", shape=octagon, fillcolor=\"#fb9a99\"];\n";
+        continue;
+      }
+      os << formatBytes(bytes);
+      if (grid) {
+        CollectiveKind kind = collective->first == "all_reduce"       ? CollectiveKind::allReduce
+                              : collective->first == "reduce_scatter" ? CollectiveKind::reduceScatter
+                              : collective->first == "all_gather"     ? CollectiveKind::allGather
+                                                                      : CollectiveKind::allToAll;
+        os << ", " << formatSeconds(grid->getTime(kind, bytes, collective->second));
+      }
+      os << "\", shape=octagon, fillcolor=\"#e31a1c\", fontcolor=white, penwidth=2];\n";
+      continue;
+    }
+    std::string sharding;
+    if (auto attr = op.getAttrOfType<StringAttr>(kPlanShardingAttr))
+      sharding = attr.str();
+    os << escape(op.getName().getStringRef());
+    if (!sharding.empty())
+      os << "\\n" << escape(sharding);
+    auto it = colours.try_emplace(sharding, static_cast<int>(colours.size())).first;
+    os << "\", fillcolor=\"" << palette[it->second % std::size(palette)] << "\"];\n";
+  }
+  for (Operation &op : function.getBody().front()) {
+    auto user = ids.find(&op);
+    if (user == ids.end())
+      continue;
+    for (Value operand : op.getOperands())
+      if (Operation *producer = operand.getDefiningOp())
+        if (auto found = ids.find(producer); found != ids.end())
+          os << "  n" << found->second << " -> n" << user->second << ";\n";
+  }
+  os << "}\n";
+}

@@ -1,0 +1,268 @@
+//===- PlanEvaluate.cpp - price a partitioned train step ------------------===//
+#include "compiler/Codegen/Legalize.h"
+#include "compiler/Codegen/MemoryPlan.h"
+#include "compiler/Codegen/Schedule.h"
+#include "compiler/Cost/CollectiveCost.h"
+#include "compiler/Plan/PlanReport.h"
+#include "dialects/Cleave/IR/CleaveOps.h"
+#include "passes/Sharding/Sharding.h"
+
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/StringExtras.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+using namespace mlir;
+using namespace mlir::cleave;
+
+static llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+int64_t PlanReport::devices() const {
+  int64_t product = 1;
+  for (int64_t size : gridShape)
+    product *= size;
+  return product;
+}
+
+namespace {
+/// What the cost model needs of one shard collective.
+struct CollectiveUse {
+  std::string kind;
+  std::optional<CollectiveKind> modelKind; // none: no communication (all_slice)
+  ArrayRef<int16_t> axes;
+  int64_t bytes = 0;
+};
+} // namespace
+
+/// The model's S for each kind (CollectiveCost.h): the bytes before an
+/// all-reduce, reduce-scatter or all-to-all, the gathered bytes of an
+/// all-gather; std::nullopt for ops that are not collectives.
+static std::optional<CollectiveUse> readCollective(Operation *op) {
+  using codegen::valueBytes;
+  CollectiveUse use;
+  if (auto reduce = dyn_cast<shard::AllReduceOp>(op))
+    use = {"all_reduce", CollectiveKind::allReduce, reduce.getGridAxes(),
+           valueBytes(reduce.getInput())};
+  else if (auto scatter = dyn_cast<shard::ReduceScatterOp>(op))
+    use = {"reduce_scatter", CollectiveKind::reduceScatter, scatter.getGridAxes(),
+           valueBytes(scatter.getInput())};
+  else if (auto gather = dyn_cast<shard::AllGatherOp>(op))
+    use = {"all_gather", CollectiveKind::allGather, gather.getGridAxes(),
+           valueBytes(gather.getResult())};
+  else if (auto toAll = dyn_cast<shard::AllToAllOp>(op))
+    use = {"all_to_all", CollectiveKind::allToAll, toAll.getGridAxes(),
+           valueBytes(toAll.getInput())};
+  else if (auto broadcast = dyn_cast<shard::BroadcastOp>(op))
+    use = {"broadcast", CollectiveKind::broadcast, broadcast.getGridAxes(),
+           valueBytes(broadcast.getInput())};
+  else if (auto slice = dyn_cast<shard::AllSliceOp>(op))
+    use = {"all_slice", std::nullopt, slice.getGridAxes(), 0};
+  else
+    return std::nullopt;
+  return use;
+}
+
+static std::string axesName(ArrayRef<int16_t> axes, const PlanReport &report) {
+  if (axes.empty())
+    return "-";
+  std::string text;
+  for (auto [index, axis] : llvm::enumerate(axes)) {
+    text += index ? "*" : "";
+    text += axis >= 0 && axis < static_cast<int16_t>(report.axisNames.size())
+                ? report.axisNames[axis]
+                : "axis" + std::to_string(axis);
+  }
+  return text;
+}
+
+/// The codegen memory plan's workspace peak for `function`, planned on a
+/// clone of its module (legalization rewrites ops).
+static llvm::Expected<int64_t> workspacePeak(ModuleOp module) {
+  OwningOpRef<ModuleOp> clone = module.clone();
+  auto function = clone->lookupSymbol<func::FuncOp>("train_step");
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &diagnostic) {
+    diagnostics += diagnostic.str() + "\n";
+    return success();
+  });
+  if (failed(codegen::legalizeForCodegen(function)))
+    return makeError("planning the workspace failed: " + diagnostics);
+  codegen::Schedule schedule = codegen::buildSchedule(function);
+  return codegen::planMemory(function, schedule).workspaceBytes;
+}
+
+llvm::Error mlir::cleave::evaluatePartitioned(ModuleOp module, const PlanOptions &options,
+                                              PlanReport &report) {
+  auto function = module.lookupSymbol<func::FuncOp>("train_step");
+  if (!function)
+    return makeError("the module has no @train_step to plan (build the train step first)");
+  SmallVector<int64_t, 4> gridShape(report.gridShape.begin(), report.gridShape.end());
+  if (gridShape.empty())
+    gridShape.push_back(1);
+  if (llvm::Error error = checkGridFits(gridShape, report.cluster))
+    return error;
+  GridCollectives grid(report.cluster, gridShape);
+
+  // Collectives, grouped by (kind, axes, bytes); compute, by op name.
+  std::map<std::tuple<std::string, std::string, int64_t>, PlanCollective> collectives;
+  std::map<std::string, PlanOpTime> compute;
+  report.computeSeconds = report.communicationSeconds = 0;
+  function.walk([&](Operation *op) {
+    if (std::optional<CollectiveUse> use = readCollective(op)) {
+      std::string axes = axesName(use->axes, report);
+      PlanCollective &entry = collectives[{use->kind, axes, use->bytes}];
+      if (entry.count == 0) {
+        entry.kind = use->kind;
+        entry.axes = axes;
+        entry.bytes = use->bytes;
+        entry.algorithm = "-";
+        if (use->modelKind) {
+          CollectiveCost cost = grid.getCost(*use->modelKind, use->bytes, use->axes);
+          entry.seconds = cost.seconds;
+          entry.algorithm = stringifyCollectiveAlgorithm(cost.algorithm).str();
+        }
+      }
+      ++entry.count;
+      report.communicationSeconds += entry.seconds;
+      return;
+    }
+    if (op->getDialect() && op->getDialect()->getNamespace() == "shard")
+      return;
+    double seconds = computeTime(op, report.cluster, 1, options.compute);
+    if (seconds <= 0 && !isa<CostOpInterface>(op))
+      return;
+    PlanOpTime &entry = compute[op->getName().getStringRef().str()];
+    entry.op = op->getName().getStringRef().str();
+    ++entry.count;
+    entry.seconds += seconds;
+    report.computeSeconds += seconds;
+  });
+  report.collectives.clear();
+  for (auto &[key, entry] : collectives)
+    report.collectives.push_back(entry);
+  std::stable_sort(report.collectives.begin(), report.collectives.end(),
+                   [](const PlanCollective &a, const PlanCollective &b) {
+                     return a.seconds * a.count > b.seconds * b.count;
+                   });
+  report.compute.clear();
+  for (auto &[name, entry] : compute)
+    report.compute.push_back(entry);
+  std::stable_sort(report.compute.begin(), report.compute.end(),
+                   [](const PlanOpTime &a, const PlanOpTime &b) { return a.seconds > b.seconds; });
+  // Collectives run on the compute stream between the ops that need them:
+  // nothing overlaps (yet), so every second of communication is exposed.
+  report.exposedSeconds = report.communicationSeconds;
+
+  // Memory: the tensors that live across steps, as the partitioned
+  // arguments hold them, plus the workspace.
+  report.memory = {};
+  for (BlockArgument argument : function.getArguments()) {
+    if (!isa<RankedTensorType>(argument.getType()))
+      continue;
+    unsigned index = argument.getArgNumber();
+    int64_t bytes = codegen::valueBytes(argument);
+    if (function.getArgAttr(index, CleaveDialect::kParamAttrName))
+      report.memory.parameters += bytes;
+    else if (function.getArgAttr(index, CleaveDialect::kOptStateAttrName))
+      report.memory.optimizerState += bytes;
+    else if (function.getArgAttr(index, CleaveDialect::kInputAttrName))
+      report.memory.inputs += bytes;
+  }
+  llvm::Expected<int64_t> workspace = workspacePeak(module);
+  if (!workspace)
+    return workspace.takeError();
+  report.memory.workspace = *workspace;
+  return llvm::Error::success();
+}
+
+llvm::Expected<PlanReport> mlir::cleave::planTrainStep(ModuleOp module, const ShardOptions &shard,
+                                                       const Cluster &cluster,
+                                                       const PlanOptions &options) {
+  PlanReport report;
+  report.cluster = cluster;
+  report.zero = shard.zero;
+  if (wantsSharding(shard)) {
+    std::optional<std::string> collectFailure;
+    ShardOptions withHook = shard;
+    withHook.beforePartition = [&](ModuleOp sharded) {
+      if (llvm::Error error =
+              collectPlanTensors(sharded, options, report, options.keepOpShardings))
+        collectFailure = llvm::toString(std::move(error));
+    };
+    if (llvm::Error error = shardTrainStep(module, withHook))
+      return std::move(error);
+    if (collectFailure)
+      return makeError(*collectFailure);
+  } else if (llvm::Error error =
+                 collectPlanTensors(module, options, report, options.keepOpShardings)) {
+    return std::move(error);
+  }
+  if (llvm::Error error = evaluatePartitioned(module, options, report))
+    return std::move(error);
+  return report;
+}
+
+llvm::Error mlir::cleave::checkPlanFits(const PlanReport &report) {
+  if (report.fits())
+    return llvm::Error::success();
+  const PlanMemory &memory = report.memory;
+  std::string advice = report.zero < 3 ? "try --zero 3, more devices or a smaller batch"
+                                       : "try more devices or a smaller batch";
+  return makeError("the plan " + report.grid + " (ZeRO " + std::to_string(report.zero) +
+                   ") needs " + formatBytes(memory.total()) + " per device (parameters " +
+                   formatBytes(memory.parameters) + ", optimizer state " +
+                   formatBytes(memory.optimizerState) + ", batch " + formatBytes(memory.inputs) +
+                   ", gradients and activations " + formatBytes(memory.workspace) +
+                   "), the profile " + report.cluster.name + " has " +
+                   formatBytes(report.cluster.memoryCapacity) + ": " + advice);
+}
+
+int64_t mlir::cleave::getPlanDevices(const ShardOptions &shard) {
+  if (shard.devices > 0)
+    return shard.devices;
+  if (shard.grid.empty())
+    return 1;
+  int64_t devices = 1;
+  SmallVector<StringRef> parts;
+  StringRef(shard.grid).split(parts, ',');
+  for (StringRef part : parts) {
+    int64_t size = 0;
+    if (part.split('=').second.trim().getAsInteger(10, size) || size < 1)
+      return -1;
+    devices *= size;
+  }
+  return devices;
+}
+
+llvm::Expected<ShardOptions> mlir::cleave::parsePlanSpec(llvm::StringRef spec) {
+  ShardOptions options;
+  SmallVector<StringRef> tokens;
+  spec.split(tokens, ' ', -1, /*KeepEmpty=*/false);
+  std::vector<std::string> gridParts;
+  for (StringRef token : tokens) {
+    auto [key, value] = token.split('=');
+    if (key == "zero") {
+      if (value.getAsInteger(10, options.zero) ||
+          (options.zero != 0 && options.zero != 2 && options.zero != 3))
+        return makeError("plan '" + spec + "': zero must be 0, 2 or 3, not '" + value + "'");
+    } else if (key == "shard") {
+      options.pins.push_back(value.str());
+    } else if (key == "grid") {
+      gridParts.push_back(value.str());
+    } else if (!value.empty()) {
+      gridParts.push_back(token.str());
+    } else {
+      return makeError("plan '" + spec + "': expected a grid such as dp=2,tp=4, zero=N or " +
+                       "shard=NAME=SPEC, not '" + token + "'");
+    }
+  }
+  if (gridParts.empty())
+    return makeError("plan '" + spec + "' names no grid (e.g. dp=8 or \"dp=2,tp=4 zero=3\")");
+  options.grid = llvm::join(gridParts, ",");
+  return options;
+}

@@ -1,0 +1,224 @@
+//===- PlanPrint.cpp - a plan report as tables for people -----------------===//
+#include "compiler/Plan/PlanReport.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::cleave;
+
+std::string mlir::cleave::formatBytes(int64_t bytes) {
+  double value = static_cast<double>(bytes);
+  if (std::abs(value) >= 1024.0 * 1024 * 1024)
+    return llvm::formatv("{0:F2} GiB", value / (1024.0 * 1024 * 1024)).str();
+  if (std::abs(value) >= 1024.0 * 1024)
+    return llvm::formatv("{0:F2} MiB", value / (1024.0 * 1024)).str();
+  if (std::abs(value) >= 1024.0)
+    return llvm::formatv("{0:F1} KiB", value / 1024.0).str();
+  return std::to_string(bytes) + " B";
+}
+
+std::string mlir::cleave::formatSeconds(double seconds) {
+  double magnitude = std::abs(seconds);
+  if (magnitude >= 1)
+    return llvm::formatv("{0:F3} s", seconds).str();
+  if (magnitude >= 1e-3)
+    return llvm::formatv("{0:F3} ms", seconds * 1e3).str();
+  if (magnitude >= 1e-6 || magnitude == 0)
+    return llvm::formatv("{0:F1} us", seconds * 1e6).str();
+  return llvm::formatv("{0:F3} us", seconds * 1e6).str();
+}
+
+static std::string shapeText(const std::vector<int64_t> &shape) {
+  std::string text = "[";
+  for (auto [index, size] : llvm::enumerate(shape))
+    text += (index ? ", " : "") + std::to_string(size);
+  return text + "]";
+}
+
+/// Columns padded to their widest cell; the first row is the header.
+static void printColumns(const std::vector<std::vector<std::string>> &rows,
+                         llvm::raw_ostream &os, llvm::ArrayRef<bool> rightAligned = {}) {
+  std::vector<size_t> widths;
+  for (const auto &row : rows)
+    for (auto [index, cell] : llvm::enumerate(row)) {
+      if (widths.size() <= index)
+        widths.push_back(0);
+      widths[index] = std::max(widths[index], cell.size());
+    }
+  for (const auto &row : rows) {
+    std::string line = " ";
+    for (auto [index, cell] : llvm::enumerate(row)) {
+      bool right = index < rightAligned.size() && rightAligned[index];
+      std::string pad(widths[index] - cell.size(), ' ');
+      line += "  " + (right ? pad + cell : cell + (index + 1 < row.size() ? pad : ""));
+    }
+    os << line << "\n";
+  }
+}
+
+static int64_t sumBytes(const std::vector<PlanTensor> &tensors) {
+  int64_t total = 0;
+  for (const PlanTensor &tensor : tensors)
+    total += tensor.bytesPerDevice;
+  return total;
+}
+
+static void printHeading(llvm::StringRef title, llvm::raw_ostream &os) {
+  os << "\n" << title << "\n";
+}
+
+static std::string planName(const PlanReport &report) {
+  return report.grid + (report.zero ? " zero=" + std::to_string(report.zero) : "");
+}
+
+void mlir::cleave::printPlanTable(const PlanReport &report, llvm::raw_ostream &os) {
+  os << "Plan " << planName(report) << " on " << report.devices() << " device(s)\n";
+  os << "Cluster ";
+  printCluster(report.cluster, os);
+  os << "\n";
+  for (const std::string &axis : report.idleAxes)
+    os << "Note: nothing is split over grid axis '" << axis
+       << "': its devices repeat each other's work (pin shardings with --shard to use it)\n";
+
+  // Parameters, each with its optimizer state ("NAME.exp_avg", ...).
+  printHeading(llvm::formatv("Parameters: {0} tensors, {1} per device; optimizer state {2} per "
+                             "device",
+                             report.parameters.size(), formatBytes(sumBytes(report.parameters)),
+                             formatBytes(sumBytes(report.optimizerState)))
+                   .str(),
+               os);
+  std::vector<bool> matched(report.optimizerState.size(), false);
+  std::vector<std::vector<std::string>> rows = {
+      {"name", "shape", "type", "sharding", "per device", "state sharding", "state per device"}};
+  for (const PlanTensor &parameter : report.parameters) {
+    std::string stateSharding = "-";
+    int64_t stateBytes = 0;
+    for (auto [index, state] : llvm::enumerate(report.optimizerState))
+      if (!matched[index] && llvm::StringRef(state.name).starts_with(parameter.name + ".")) {
+        matched[index] = true;
+        stateBytes += state.bytesPerDevice;
+        stateSharding = state.sharding;
+      }
+    rows.push_back({parameter.name, shapeText(parameter.globalShape), parameter.elementType,
+                    parameter.sharding, formatBytes(parameter.bytesPerDevice), stateSharding,
+                    stateBytes ? formatBytes(stateBytes) : "-"});
+  }
+  printColumns(rows, os, {false, false, false, false, true, false, true});
+  std::vector<std::vector<std::string>> orphans = {{"optimizer state", "shape", "sharding",
+                                                    "per device"}};
+  for (auto [index, state] : llvm::enumerate(report.optimizerState))
+    if (!matched[index])
+      orphans.push_back({state.name, shapeText(state.globalShape), state.sharding,
+                         formatBytes(state.bytesPerDevice)});
+  if (orphans.size() > 1)
+    printColumns(orphans, os, {false, false, false, true});
+
+  printHeading("Batch inputs", os);
+  rows = {{"name", "shape", "type", "sharding", "per device"}};
+  for (const PlanTensor &input : report.inputs)
+    rows.push_back({input.name, shapeText(input.globalShape), input.elementType, input.sharding,
+                    formatBytes(input.bytesPerDevice)});
+  printColumns(rows, os, {false, false, false, false, true});
+
+  printHeading(llvm::formatv("Largest activations (top {0} by bytes per device)",
+                             report.activations.size())
+                   .str(),
+               os);
+  rows = {{"op", "shape", "type", "sharding", "per device"}};
+  for (const PlanTensor &tensor : report.activations)
+    rows.push_back({tensor.name, shapeText(tensor.globalShape), tensor.elementType,
+                    tensor.sharding, formatBytes(tensor.bytesPerDevice)});
+  printColumns(rows, os, {false, false, false, false, true});
+
+  int64_t collectiveCount = 0;
+  for (const PlanCollective &collective : report.collectives)
+    collectiveCount += collective.count;
+  printHeading(llvm::formatv("Collectives: {0} in the step, {1}", collectiveCount,
+                             formatSeconds(report.communicationSeconds))
+                   .str(),
+               os);
+  if (report.collectives.empty()) {
+    os << "  (none)\n";
+  } else {
+    rows = {{"kind", "axes", "bytes/device", "algorithm", "time each", "count", "total"}};
+    for (const PlanCollective &c : report.collectives)
+      rows.push_back({c.kind, c.axes, formatBytes(c.bytes), c.algorithm, formatSeconds(c.seconds),
+                      std::to_string(c.count), formatSeconds(c.seconds * c.count)});
+    printColumns(rows, os, {false, false, true, false, true, true, true});
+  }
+
+  printHeading(llvm::formatv("Compute per device: {0}", formatSeconds(report.computeSeconds)).str(),
+               os);
+  rows = {{"op", "count", "time", "share"}};
+  for (const PlanOpTime &op : report.compute)
+    rows.push_back({op.op, std::to_string(op.count), formatSeconds(op.seconds),
+                    llvm::formatv("{0:F1}%", report.computeSeconds > 0
+                                                 ? 100 * op.seconds / report.computeSeconds
+                                                 : 0.0)
+                        .str()});
+  printColumns(rows, os, {false, true, true, true});
+
+  const PlanMemory &memory = report.memory;
+  printHeading("Memory per device", os);
+  rows = {{"parameters", formatBytes(memory.parameters)},
+          {"optimizer state", formatBytes(memory.optimizerState)},
+          {"batch inputs", formatBytes(memory.inputs)},
+          {"gradients and activations (workspace peak)", formatBytes(memory.workspace)},
+          {"total", formatBytes(memory.total())},
+          {"capacity", formatBytes(report.cluster.memoryCapacity)}};
+  printColumns(rows, os, {false, true});
+  os << "  " << (report.fits() ? "fits" : "DOES NOT FIT") << " ("
+     << llvm::formatv("{0:F1}", report.cluster.memoryCapacity
+                                     ? 100.0 * memory.total() / report.cluster.memoryCapacity
+                                     : 0.0)
+     << "% of the device)\n";
+
+  printHeading("Step time (predicted)", os);
+  rows = {{"compute", formatSeconds(report.computeSeconds)},
+          {"communication", formatSeconds(report.communicationSeconds)},
+          {"exposed communication", formatSeconds(report.exposedSeconds)},
+          {"total", formatSeconds(report.stepSeconds())}};
+  printColumns(rows, os, {false, true});
+  os << "  (no overlap of communication with compute is modelled yet: all of it is exposed)\n";
+}
+
+static std::string percentText(double chosen, double alternative) {
+  if (chosen == 0)
+    return alternative == 0 ? "+0.0%" : "n/a";
+  double percent = 100.0 * (alternative - chosen) / chosen;
+  return (percent >= 0 ? "+" : "") + llvm::formatv("{0:F1}%", percent).str();
+}
+
+void mlir::cleave::printPlanComparison(const PlanReport &chosen, const PlanReport &alternative,
+                                       llvm::raw_ostream &os) {
+  os << "\nComparison: " << planName(chosen) << " (chosen) vs " << planName(alternative)
+     << " (alternative)\n";
+  auto timeRow = [](llvm::StringRef what, double a, double b) {
+    return std::vector<std::string>{what.str(), formatSeconds(a), formatSeconds(b),
+                                    (b >= a ? "+" : "-") + formatSeconds(std::abs(b - a)),
+                                    percentText(a, b)};
+  };
+  auto byteRow = [](llvm::StringRef what, int64_t a, int64_t b) {
+    return std::vector<std::string>{what.str(), formatBytes(a), formatBytes(b),
+                                    (b >= a ? "+" : "-") + formatBytes(std::abs(b - a)),
+                                    percentText(static_cast<double>(a), static_cast<double>(b))};
+  };
+  std::vector<std::vector<std::string>> rows = {
+      {"", planName(chosen), planName(alternative), "difference", "relative"},
+      timeRow("step time", chosen.stepSeconds(), alternative.stepSeconds()),
+      timeRow("  compute", chosen.computeSeconds, alternative.computeSeconds),
+      timeRow("  exposed communication", chosen.exposedSeconds, alternative.exposedSeconds),
+      byteRow("memory per device", chosen.memory.total(), alternative.memory.total()),
+      {"fits", chosen.fits() ? "yes" : "no", alternative.fits() ? "yes" : "no", "", ""}};
+  printColumns(rows, os, {false, true, true, true, true});
+  double a = chosen.stepSeconds(), b = alternative.stepSeconds();
+  os << "  " << planName(alternative) << " is predicted "
+     << (b < a   ? "faster by " + formatSeconds(a - b) + " per step"
+         : b > a ? "slower by " + formatSeconds(b - a) + " per step"
+                 : "as fast")
+     << "\n";
+}

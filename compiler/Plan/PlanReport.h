@@ -1,0 +1,173 @@
+//===- PlanReport.h - what a sharding plan costs, for people and tools ----===//
+//
+// A plan report prices a partitioned train step (cleave-partition's output:
+// per-device types and explicit shard collectives) on one cluster:
+//
+//   - every tensor a device holds between steps (parameters, optimizer
+//     state, batch inputs) and the largest intermediates: global shape,
+//     sharding (the grid axes of each dimension), bytes per device;
+//   - every collective: kind, grid axes, bytes per device, predicted time
+//     (the alpha-beta model of compiler/Cost/CollectiveCost.h), identical
+//     ones grouped;
+//   - compute time per op (the roofline of compiler/Cost/ComputeCost.h on
+//     the per-device op: its types already carry the split);
+//   - per-device memory: the persistent tensors plus the codegen memory
+//     plan's workspace peak (gradients and activations, from liveness);
+//   - the step time: compute + communication. Nothing overlaps yet, so all
+//     communication is exposed; the report says so.
+//
+// cleave-plan and `cleavec --emit=plan` print it (PlanPrint.cpp, as a
+// table, JSON or Graphviz dot); cleavec refuses a plan that does not fit.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CLEAVE_COMPILER_PLAN_PLANREPORT_H
+#define CLEAVE_COMPILER_PLAN_PLANREPORT_H
+
+#include "compiler/Cluster/Cluster.h"
+#include "compiler/Cost/ComputeCost.h"
+#include "compiler/ShardStep.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mlir::cleave {
+
+/// One tensor of the plan.
+struct PlanTensor {
+  /// Parameter or optimizer-state name, input name, or for an activation
+  /// the op that makes it ("cleave.matmul at fc1/MatMul").
+  std::string name;
+  std::vector<int64_t> globalShape;
+  std::string elementType;
+  /// Grid axes per dimension, "[dp, -]"; " partial(tp)" when devices hold
+  /// partial sums.
+  std::string sharding;
+  int64_t bytesPerDevice = 0;
+};
+
+/// Collectives with the same kind, axes and size, counted together.
+struct PlanCollective {
+  std::string kind;      // all_reduce, reduce_scatter, all_gather, all_slice, ...
+  std::string axes;      // grid axis names, "dp" or "dp*tp"
+  int64_t bytes = 0;     // per device (the model's S: see CollectiveCost.h)
+  double seconds = 0;    // one of them
+  std::string algorithm; // the fastest one the model found ("-" without communication)
+  int64_t count = 0;
+};
+
+/// Compute of all ops of one kind.
+struct PlanOpTime {
+  std::string op;
+  int64_t count = 0;
+  double seconds = 0;
+};
+
+/// Bytes one device holds.
+struct PlanMemory {
+  int64_t parameters = 0;
+  int64_t optimizerState = 0;
+  int64_t inputs = 0;
+  /// The codegen memory plan's peak: gradients, activations, collective
+  /// buffers and updated tensors that cannot be written in place.
+  int64_t workspace = 0;
+  int64_t total() const { return parameters + optimizerState + inputs + workspace; }
+};
+
+struct PlanReport {
+  /// "dp=2,tp=2" ("single device" without a grid), ZeRO level.
+  std::string grid;
+  std::vector<std::string> axisNames;
+  std::vector<int64_t> gridShape;
+  /// Grid axes no tensor and no op is split over: their devices repeat
+  /// each other's work (propagation found nothing to split there).
+  std::vector<std::string> idleAxes;
+  int zero = 0;
+  Cluster cluster;
+
+  std::vector<PlanTensor> parameters;
+  std::vector<PlanTensor> optimizerState;
+  std::vector<PlanTensor> inputs;
+  /// The largest intermediates, by bytes per device.
+  std::vector<PlanTensor> activations;
+
+  std::vector<PlanCollective> collectives; // by total time, largest first
+  std::vector<PlanOpTime> compute;         // by time, largest first
+  PlanMemory memory;
+
+  double computeSeconds = 0;
+  double communicationSeconds = 0;
+  /// Communication not hidden behind compute: all of it (no overlap yet).
+  double exposedSeconds = 0;
+  double stepSeconds() const { return computeSeconds + exposedSeconds; }
+
+  int64_t devices() const;
+  bool fits() const { return memory.total() <= cluster.memoryCapacity; }
+};
+
+struct PlanOptions {
+  /// How many intermediates the report lists.
+  int topActivations = 10;
+  ComputeOptions compute;
+  /// Leave `plan.sharding` on every op of the partitioned step (the
+  /// dot picture colours nodes by it); cleavec does not want it in its IR.
+  bool keepOpShardings = false;
+};
+
+inline constexpr llvm::StringLiteral kPlanShardingAttr = "plan.sharding";
+
+/// Reads the global view of a sharded but not yet partitioned module
+/// (after cleave-propagate-sharding): the tensors of `report` and, with
+/// `annotate`, each op's result sharding as kPlanShardingAttr.
+llvm::Error collectPlanTensors(ModuleOp module, const PlanOptions &options, PlanReport &report,
+                               bool annotate);
+
+/// Prices the partitioned @train_step of `module` on report.cluster:
+/// collectives, compute, memory and step time. Runs the codegen memory
+/// planner on a clone; `module` is left unchanged.
+llvm::Error evaluatePartitioned(ModuleOp module, const PlanOptions &options,
+                                PlanReport &report);
+
+/// Shards @train_step of `module` in place with `shard` (any grid; a single
+/// device when `shard` asks for none) and reports the plan on `cluster`.
+/// The grid must use the cluster's device count.
+llvm::Expected<PlanReport> planTrainStep(ModuleOp module, const ShardOptions &shard,
+                                         const Cluster &cluster, const PlanOptions &options = {});
+
+/// Fails when the plan needs more memory per device than the cluster has:
+/// "needs X GiB per device, the profile has Y GiB: try --zero 3, more
+/// devices or a smaller batch".
+llvm::Error checkPlanFits(const PlanReport &report);
+
+/// The devices `shard` runs on: --devices, else the product of --grid's
+/// sizes, else 1; -1 for a malformed grid (sharding then says why).
+int64_t getPlanDevices(const ShardOptions &shard);
+
+/// An alternative plan "dp=2,tp=4 zero=3" (grid and `zero=N`, separated by
+/// spaces) as ShardOptions; the grid alone ("dp=8") means ZeRO 0.
+llvm::Expected<ShardOptions> parsePlanSpec(llvm::StringRef spec);
+
+/// Output (PlanPrint.cpp, PlanJSON.cpp, PlanDot.cpp).
+void printPlanTable(const PlanReport &report, llvm::raw_ostream &os);
+llvm::json::Value planToJSON(const PlanReport &report);
+/// The partitioned @train_step as a graph: ops coloured by their sharding
+/// (kPlanShardingAttr; PlanOptions::keepOpShardings), collectives
+/// highlighted and labelled with their predicted time.
+void printPlanDot(ModuleOp module, const PlanReport &report, llvm::raw_ostream &os);
+void printPlanComparison(const PlanReport &chosen, const PlanReport &alternative,
+                         llvm::raw_ostream &os);
+llvm::json::Value planComparisonToJSON(const PlanReport &chosen, const PlanReport &alternative);
+
+/// "1.50 GiB", "27.0 KiB", "12 B".
+std::string formatBytes(int64_t bytes);
+/// "1.234 ms", "12.3 us", "2.50 s".
+std::string formatSeconds(double seconds);
+
+} // namespace mlir::cleave
+
+#endif // CLEAVE_COMPILER_PLAN_PLANREPORT_H

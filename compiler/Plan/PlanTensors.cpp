@@ -1,0 +1,205 @@
+//===- PlanTensors.cpp - global shapes and layouts of a plan's tensors ----===//
+//
+// Read before partitioning, while values still have their global types and
+// ops their `cleave.factor_axes`: after it only per-device types are left.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Plan/PlanReport.h"
+#include "dialects/Cleave/IR/CleaveOps.h"
+#include "passes/Sharding/Sharding.h"
+
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/SmallBitVector.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace mlir::cleave;
+
+static llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// The grid of `module`, or a one-device grid without axes when it has none.
+static llvm::Expected<GridInfo> readGrid(ModuleOp module) {
+  if (module.getOps<shard::GridOp>().empty())
+    return GridInfo{};
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &diagnostic) {
+    diagnostics += diagnostic.str();
+    return success();
+  });
+  FailureOr<GridInfo> grid = getGrid(module);
+  if (failed(grid))
+    return makeError("the module's device grid is malformed: " + diagnostics);
+  return *grid;
+}
+
+static std::string typeName(Type type) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  type.print(os);
+  return text;
+}
+
+/// Bytes of one device's block of `type` laid out as `sharding` (elements
+/// divided by the axis sizes of each dimension, rounded up).
+static int64_t bytesPerDevice(RankedTensorType type, const TensorSharding &sharding,
+                              const GridInfo &grid) {
+  int64_t elements = 1;
+  for (auto [index, size] : llvm::enumerate(type.getShape())) {
+    int64_t ways = index < sharding.dims.size() ? grid.axesSize(sharding.dims[index]) : 1;
+    elements *= (size + ways - 1) / std::max<int64_t>(ways, 1);
+  }
+  int64_t bits = type.getElementType().getIntOrFloatBitWidth();
+  return elements * std::max<int64_t>(1, (bits + 7) / 8);
+}
+
+static PlanTensor makeTensor(std::string name, RankedTensorType type,
+                             const TensorSharding &sharding, const GridInfo &grid) {
+  PlanTensor tensor;
+  tensor.name = std::move(name);
+  tensor.globalShape.assign(type.getShape().begin(), type.getShape().end());
+  tensor.elementType = typeName(type.getElementType());
+  tensor.sharding = describe(sharding, grid);
+  tensor.bytesPerDevice = bytesPerDevice(type, sharding, grid);
+  return tensor;
+}
+
+/// Where an op came from, for people: the ONNX node name when it has one.
+static std::string opLabel(Operation *op) {
+  std::string label = op->getName().getStringRef().str();
+  // Binary, unary and reduce ops say which one they are.
+  if (Attribute kind = op->getAttr("kind")) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    kind.print(os);
+    // "#cleave<binary_kind mul>" and the like: the last word names it.
+    llvm::StringRef word = llvm::StringRef(text).rtrim(">\" ");
+    word = word.substr(word.find_last_of(" <\"") + 1);
+    label += " " + word.str();
+  }
+  Location loc = op->getLoc();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location inner : fused.getLocations())
+      if (isa<NameLoc>(inner)) {
+        loc = inner;
+        break;
+      }
+  if (auto name = dyn_cast<NameLoc>(loc))
+    label += " (" + name.getName().str() + ")";
+  return label;
+}
+
+/// The sharding of each result of `op` under its `cleave.factor_axes`, as
+/// the partitioner derives it: a dimension takes its factors' axes, and a
+/// split factor the result does not carry leaves it partial.
+static SmallVector<TensorSharding> resultShardings(Operation *op, const GridInfo &grid) {
+  SmallVector<TensorSharding> shardings;
+  auto ruleOp = dyn_cast<FactorRuleOpInterface>(op);
+  auto attr = op->getAttrOfType<shard::GridAxesArrayAttr>(kFactorAxesAttr);
+  for (Value result : op->getResults()) {
+    auto type = dyn_cast<RankedTensorType>(result.getType());
+    shardings.push_back(TensorSharding::replicated(type ? type.getRank() : 0));
+  }
+  if (!ruleOp || !attr)
+    return shardings;
+  FactorRule rule = ruleOp.getFactorRule();
+  SmallVector<AxisList, 4> factorAxes = fromAttr(attr);
+  if (factorAxes.size() != rule.factors.size() || rule.results.size() != shardings.size())
+    return shardings; // the partitioner reports such an op
+  for (auto [index, sharding] : llvm::enumerate(shardings)) {
+    for (auto [dim, factors] : llvm::enumerate(rule.results[index]))
+      if (dim < sharding.dims.size())
+        for (int factor : factors)
+          llvm::append_range(sharding.dims[dim], factorAxes[factor]);
+    for (auto [factor, axes] : llvm::enumerate(factorAxes))
+      if (!axes.empty() && !rule.resultCarries(index, factor))
+        llvm::append_range(sharding.partial, axes);
+    llvm::sort(sharding.partial);
+    if (index < rule.resultReductions.size())
+      sharding.partialKind = rule.resultReductions[index];
+  }
+  (void)grid;
+  return shardings;
+}
+
+llvm::Error mlir::cleave::collectPlanTensors(ModuleOp module, const PlanOptions &options,
+                                             PlanReport &report, bool annotate) {
+  auto function = module.lookupSymbol<func::FuncOp>("train_step");
+  if (!function)
+    return makeError("the module has no @train_step to plan (build the train step first)");
+  llvm::Expected<GridInfo> grid = readGrid(module);
+  if (!grid)
+    return grid.takeError();
+  report.axisNames.assign(grid->names.begin(), grid->names.end());
+  report.gridShape.assign(grid->shape.begin(), grid->shape.end());
+  if (grid->shape.empty()) {
+    report.grid = "single device";
+  } else {
+    report.grid.clear();
+    for (auto [index, name] : llvm::enumerate(grid->names))
+      report.grid += (index ? "," : "") + name + "=" + std::to_string(grid->shape[index]);
+  }
+
+  llvm::SmallBitVector used(grid->shape.size());
+  auto markUsed = [&](llvm::ArrayRef<AxisList> axesLists) {
+    for (const AxisList &axes : axesLists)
+      for (int16_t axis : axes)
+        if (axis >= 0 && axis < static_cast<int16_t>(used.size()))
+          used.set(axis);
+  };
+  report.parameters.clear();
+  report.optimizerState.clear();
+  report.inputs.clear();
+  report.activations.clear();
+  for (BlockArgument argument : function.getArguments()) {
+    auto type = dyn_cast<RankedTensorType>(argument.getType());
+    if (!type)
+      continue;
+    unsigned index = argument.getArgNumber();
+    TensorSharding sharding = TensorSharding::replicated(type.getRank());
+    if (auto attr = function.getArgAttrOfType<shard::GridAxesArrayAttr>(index, kShardingAttr))
+      sharding.dims = fromAttr(attr);
+    markUsed(sharding.dims);
+    if (auto param = function.getArgAttrOfType<ParamAttr>(index, CleaveDialect::kParamAttrName))
+      report.parameters.push_back(makeTensor(param.getName().str(), type, sharding, *grid));
+    else if (auto state =
+                 function.getArgAttrOfType<StringAttr>(index, CleaveDialect::kOptStateAttrName))
+      report.optimizerState.push_back(makeTensor(state.str(), type, sharding, *grid));
+    else if (auto input =
+                 function.getArgAttrOfType<StringAttr>(index, CleaveDialect::kInputAttrName))
+      report.inputs.push_back(makeTensor(input.str(), type, sharding, *grid));
+  }
+
+  // Intermediates: every op result but constants and reshapes (a reshape
+  // is a view of its operand's storage).
+  std::vector<PlanTensor> activations;
+  function.walk([&](Operation *op) {
+    if (op->getNumResults() == 0 || isa<ConstantOp, ReshapeOp>(op))
+      return;
+    if (auto attr = op->getAttrOfType<shard::GridAxesArrayAttr>(kFactorAxesAttr))
+      markUsed(fromAttr(attr));
+    SmallVector<TensorSharding> shardings = resultShardings(op, *grid);
+    if (annotate && !shardings.empty() && isa<RankedTensorType>(op->getResult(0).getType()))
+      op->setAttr(kPlanShardingAttr,
+                  StringAttr::get(op->getContext(), describe(shardings[0], *grid)));
+    for (auto [result, sharding] : llvm::zip(op->getResults(), shardings))
+      if (auto type = dyn_cast<RankedTensorType>(result.getType()))
+        if (type.getElementType().isIntOrFloat())
+          activations.push_back(makeTensor(opLabel(op), type, sharding, *grid));
+  });
+  report.idleAxes.clear();
+  for (auto [index, name] : llvm::enumerate(grid->names))
+    if (!used.test(index) && grid->shape[index] > 1)
+      report.idleAxes.push_back(name);
+  std::stable_sort(activations.begin(), activations.end(),
+                   [](const PlanTensor &a, const PlanTensor &b) {
+                     return a.bytesPerDevice > b.bytesPerDevice;
+                   });
+  if (static_cast<int64_t>(activations.size()) > options.topActivations)
+    activations.resize(std::max(0, options.topActivations));
+  report.activations = std::move(activations);
+  return llvm::Error::success();
+}

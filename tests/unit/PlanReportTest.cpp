@@ -1,0 +1,204 @@
+// The plan report's arithmetic on a partitioned train step small enough to
+// price by hand: one node of 4 devices with round numbers (CollectiveCost
+// and ComputeCost formulas, see their headers).
+#include "compiler/Plan/PlanReport.h"
+#include "compiler/Registration.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+
+#include <catch2/catch.hpp>
+
+using namespace mlir;
+using namespace mlir::cleave;
+
+namespace {
+/// 4 devices on one node: f32 at 100 TFLOP/s x 0.5, memory 1 TB/s x 0.5,
+/// links 1 GB/s with 1 us latency at full collective efficiency, 1 MB each.
+Cluster roundCluster() {
+  Cluster cluster;
+  cluster.name = "round";
+  cluster.nodes = 1;
+  cluster.devicesPerNode = 4;
+  cluster.peakFlops = {100e12, 200e12, 200e12};
+  cluster.computeEfficiency = 0.5;
+  cluster.memoryBandwidth = 1e12;
+  cluster.memoryEfficiency = 0.5;
+  cluster.memoryCapacity = 1'000'000;
+  cluster.intraNode = {1e9, 1e-6};
+  cluster.interNode = cluster.intraNode;
+  return cluster;
+}
+
+// The per-device step of a 1024x1024 weight w under dp=4: a forward and a
+// weight-gradient matmul on a 64-row block of x, the gradient all-reduced
+// (4 MiB) and reduce-scattered (4 MiB in), a 1 MiB optimizer-state block
+// updated and all-gathered back to 4 MiB.
+const char *kStep = R"mlir(
+shard.grid @grid(shape = 4) {cleave.axis_names = ["dp"]}
+func.func @train_step(
+    %w: tensor<1024x1024xf32> {cleave.param = #cleave.param<"w", trainable>,
+                               cleave.sharding = #shard<axisarray[[], []]>},
+    %m: tensor<256x1024xf32> {cleave.opt_state = "w.exp_avg",
+                              cleave.sharding = #shard<axisarray[[0], []]>},
+    %x: tensor<64x1024xf32> {cleave.input = "x", cleave.sharding = #shard<axisarray[[0], []]>})
+    -> (tensor<1024x1024xf32> {cleave.updates = 0 : i64},
+        tensor<256x1024xf32> {cleave.updates = 1 : i64}) {
+  %y = cleave.matmul %x, %w : (tensor<64x1024xf32>, tensor<1024x1024xf32>) -> tensor<64x1024xf32>
+  %g = cleave.matmul %x, %y {transpose_a} : (tensor<64x1024xf32>, tensor<64x1024xf32>) -> tensor<1024x1024xf32>
+  %r = shard.all_reduce %g on @grid grid_axes = [0] : tensor<1024x1024xf32> -> tensor<1024x1024xf32>
+  %s = shard.reduce_scatter %g on @grid grid_axes = [0] scatter_axis = 0 : tensor<1024x1024xf32> -> tensor<256x1024xf32>
+  %t = cleave.binary add %s, %m : (tensor<256x1024xf32>, tensor<256x1024xf32>) -> tensor<256x1024xf32>
+  %full = shard.all_gather %t on @grid grid_axes = [0] gather_axis = 0 : tensor<256x1024xf32> -> tensor<1024x1024xf32>
+  %u = cleave.binary add %r, %full : (tensor<1024x1024xf32>, tensor<1024x1024xf32>) -> tensor<1024x1024xf32>
+  return %u, %t : tensor<1024x1024xf32>, tensor<256x1024xf32>
+}
+)mlir";
+
+const PlanCollective *find(const PlanReport &report, llvm::StringRef kind) {
+  for (const PlanCollective &collective : report.collectives)
+    if (collective.kind == kind)
+      return &collective;
+  return nullptr;
+}
+} // namespace
+
+TEST_CASE("plan report: collectives, compute, memory and step time by hand", "[plan]") {
+  MLIRContext context;
+  loadAllDialects(context);
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(kStep, &context);
+  REQUIRE(module);
+  PlanReport report;
+  report.cluster = roundCluster();
+  PlanOptions options;
+  if (llvm::Error tensors = collectPlanTensors(*module, options, report, false))
+    FAIL(llvm::toString(std::move(tensors)));
+  llvm::Error error = evaluatePartitioned(*module, options, report);
+  if (error)
+    FAIL(llvm::toString(std::move(error)));
+
+  CHECK(report.grid == "dp=4");
+  CHECK(report.devices() == 4);
+  // Arguments carry per-device types: the global shape multiplies the split
+  // dimensions back.
+  REQUIRE(report.parameters.size() == 1);
+  CHECK(report.parameters[0].globalShape == std::vector<int64_t>{1024, 1024});
+  CHECK(report.parameters[0].sharding == "[-, -]");
+  REQUIRE(report.optimizerState.size() == 1);
+  CHECK(report.optimizerState[0].sharding == "[dp, -]");
+  REQUIRE(report.inputs.size() == 1);
+  CHECK(report.inputs[0].sharding == "[dp, -]");
+
+  // S = 4 MiB = 4,194,304 bytes, n = 4, B = 1 GB/s, alpha = 1 us.
+  //   all-reduce, ring: 2 * 3/4 * S/B + 2 * 3 * alpha = 6.291456 ms + 6 us
+  //   (tree: 2 * 2 * alpha + 2 S/B = 8.39 ms, slower)
+  //   reduce-scatter (S before) and all-gather (S gathered):
+  //   3/4 * S/B + 3 * alpha = 3.145728 ms + 3 us
+  const PlanCollective *reduce = find(report, "all_reduce");
+  const PlanCollective *scatter = find(report, "reduce_scatter");
+  const PlanCollective *gather = find(report, "all_gather");
+  REQUIRE(reduce);
+  REQUIRE(scatter);
+  REQUIRE(gather);
+  CHECK(reduce->bytes == 4194304);
+  CHECK(reduce->axes == "dp");
+  CHECK(reduce->algorithm == "ring");
+  CHECK(reduce->seconds == Approx(6.297456e-3));
+  CHECK(scatter->bytes == 4194304);
+  CHECK(scatter->seconds == Approx(3.148728e-3));
+  CHECK(gather->bytes == 4194304);
+  CHECK(gather->seconds == Approx(3.148728e-3));
+  CHECK(report.communicationSeconds == Approx(6.297456e-3 + 2 * 3.148728e-3));
+  CHECK(report.exposedSeconds == report.communicationSeconds);
+
+  // Compute on the per-device ops, all memory bound at 0.5 TB/s:
+  //   each matmul: 2*64*1024*1024 FLOPs (2.7 us) on (2 * 64*1024 + 1024^2) * 4
+  //     = 4,718,592 bytes: 9.437184 us
+  //   add 256x1024: 3 * 1 MiB = 3,145,728 bytes: 6.291456 us
+  //   add 1024x1024: 3 * 4 MiB = 12,582,912 bytes: 25.165824 us
+  double compute = 2 * 9.437184e-6 + 6.291456e-6 + 25.165824e-6;
+  CHECK(report.computeSeconds == Approx(compute));
+  CHECK(report.stepSeconds() == Approx(compute + 6.297456e-3 + 2 * 3.148728e-3));
+  REQUIRE(report.compute.size() == 2);
+  CHECK(report.compute[0].op == "cleave.binary");
+  CHECK(report.compute[0].count == 2);
+
+  // Memory per device: the arguments as partitioned, plus the workspace.
+  CHECK(report.memory.parameters == 4194304);
+  CHECK(report.memory.optimizerState == 1048576);
+  CHECK(report.memory.inputs == 262144);
+  // The workspace holds at least the 4 MiB gradient and something beside it.
+  CHECK(report.memory.workspace > 4194304);
+  CHECK(report.memory.total() ==
+        4194304 + 1048576 + 262144 + report.memory.workspace);
+
+  // 1 MB does not hold it: the error says by how much and what would help.
+  CHECK_FALSE(report.fits());
+  llvm::Error fits = checkPlanFits(report);
+  REQUIRE(bool(fits));
+  std::string message = llvm::toString(std::move(fits));
+  CHECK_THAT(message, Catch::Contains("per device"));
+  CHECK_THAT(message, Catch::Contains("the profile round has 976.6 KiB"));
+  CHECK_THAT(message, Catch::Contains("try --zero 3, more devices or a smaller batch"));
+  report.cluster.memoryCapacity = int64_t(1) << 40;
+  llvm::Error fitsNow = checkPlanFits(report);
+  CHECK_FALSE(bool(fitsNow));
+  llvm::consumeError(std::move(fitsNow));
+}
+
+TEST_CASE("plan report: activations take global shapes from factor axes", "[plan]") {
+  // Before partitioning: a batch-split matmul and its weight gradient,
+  // which is partial over dp (the batch it contracts is split).
+  const char *step = R"mlir(
+shard.grid @grid(shape = 2x2) {cleave.axis_names = ["dp", "tp"]}
+func.func @train_step(
+    %w: tensor<16x8xf32> {cleave.param = #cleave.param<"w", trainable>,
+                          cleave.sharding = #shard<axisarray[[], [1]]>},
+    %x: tensor<4x16xf32> {cleave.input = "x", cleave.sharding = #shard<axisarray[[0], []]>})
+    -> (tensor<4x8xf32>, tensor<16x8xf32>) {
+  %y = cleave.matmul %x, %w {cleave.factor_axes = #shard<axisarray[[0], [1], []]>} : (tensor<4x16xf32>, tensor<16x8xf32>) -> tensor<4x8xf32>
+  %g = cleave.matmul %x, %y {transpose_a, cleave.factor_axes = #shard<axisarray[[], [1], [0]]>} : (tensor<4x16xf32>, tensor<4x8xf32>) -> tensor<16x8xf32>
+  return %y, %g : tensor<4x8xf32>, tensor<16x8xf32>
+}
+)mlir";
+  MLIRContext context;
+  loadAllDialects(context);
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(step, &context);
+  REQUIRE(module);
+  PlanReport report;
+  PlanOptions options;
+  llvm::Error error = collectPlanTensors(*module, options, report, true);
+  if (error)
+    FAIL(llvm::toString(std::move(error)));
+  CHECK(report.grid == "dp=2,tp=2");
+  REQUIRE(report.parameters.size() == 1);
+  CHECK(report.parameters[0].sharding == "[-, tp]");
+  CHECK(report.parameters[0].bytesPerDevice == 16 * 4 * 4);
+  REQUIRE(report.activations.size() == 2);
+  // Largest per device first: the gradient is 16x4 per device (512 B),
+  // partial over dp; y is 2x4 (32 B).
+  CHECK(report.activations[0].globalShape == std::vector<int64_t>{16, 8});
+  CHECK(report.activations[0].sharding == "[-, tp] partial(dp)");
+  CHECK(report.activations[0].bytesPerDevice == 16 * 4 * 4);
+  CHECK(report.activations[1].sharding == "[dp, tp]");
+  CHECK(report.activations[1].bytesPerDevice == 2 * 4 * 4);
+}
+
+TEST_CASE("plan specs for --compare", "[plan]") {
+  llvm::Expected<ShardOptions> plain = parsePlanSpec("dp=8");
+  REQUIRE(bool(plain));
+  CHECK(plain->grid == "dp=8");
+  CHECK(plain->zero == 0);
+  llvm::Expected<ShardOptions> zero = parsePlanSpec("dp=2,tp=4 zero=3");
+  REQUIRE(bool(zero));
+  CHECK(zero->grid == "dp=2,tp=4");
+  CHECK(zero->zero == 3);
+  CHECK(getPlanDevices(*zero) == 8);
+  llvm::Expected<ShardOptions> bad = parsePlanSpec("zero=1");
+  REQUIRE_FALSE(bool(bad));
+  CHECK_THAT(llvm::toString(bad.takeError()), Catch::Contains("zero must be 0, 2 or 3"));
+  llvm::Expected<ShardOptions> none = parsePlanSpec("zero=3");
+  REQUIRE_FALSE(bool(none));
+  CHECK_THAT(llvm::toString(none.takeError()), Catch::Contains("names no grid"));
+}
