@@ -17,4 +17,4 @@ config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "I
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
-    ["cleave-opt", "cleavec"], [config.cleave_tools_dir])
+    ["cleave-opt", "cleavec", "cleave-plan"], [config.cleave_tools_dir])

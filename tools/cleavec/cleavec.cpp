@@ -4,6 +4,7 @@
 //   cleavec model.onnx --loss cross_entropy --labels y --optimizer adamw \
 //           --lr 3e-4 [--target cpu|cuda] -o train     a training executable
 //   ... --emit=train-mlir | --emit=cpp                 the stages in between
+//   ... --devices N [--grid ..] --emit=plan            the sharding plan and its cost
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/Codegen.h"
@@ -11,6 +12,7 @@
 #include "compiler/ShardStep.h"
 #include "compiler/Importer/Importer.h"
 #include "compiler/ModelSummary.h"
+#include "compiler/Plan/PlanReport.h"
 #include "compiler/Registration.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -45,9 +47,10 @@ int main(int argc, char **argv) {
   app.add_option("model", modelPath, "ONNX model (.onnx, or textual .onnxtext)");
   app.add_option("--emit", emit,
                  "What to produce: summary, mlir (imported IR), train-mlir (the train step), cpp "
-                 "(generated source), exe (default with -o FILE) or lib (a shared library "
-                 "exporting cleave_model_info and cleave_train_step)")
-      ->check(CLI::IsMember({"summary", "mlir", "train-mlir", "cpp", "exe", "lib"}));
+                 "(generated source), exe (default with -o FILE), lib (a shared library "
+                 "exporting cleave_model_info and cleave_train_step) or plan (the sharding "
+                 "plan and its predicted cost, as cleave-plan prints it)")
+      ->check(CLI::IsMember({"summary", "mlir", "train-mlir", "cpp", "exe", "lib", "plan"}));
   app.add_option("-o,--output", outputPath, "Output file ('-' for stdout)");
   app.add_option("--input-shape", inputShapes,
                  "Static shape for a data input, name=d0,d1,... (repeatable)");
@@ -90,6 +93,10 @@ int main(int argc, char **argv) {
   app.add_option("--shard", shard.pins,
                  "Pin a parameter's sharding, NAME=SPEC with one grid axis, a*b or - per "
                  "dimension (e.g. fc1.weight=tp,-); repeatable");
+  std::string clusterName;
+  app.add_option("--cluster", clusterName,
+                 "Cluster profile (name or JSON file) the plan is priced and checked against "
+                 "(default: cpu for the CPU target, h100-sxm-8xN for CUDA)");
   double bucketMiB = 25;
   app.add_option("--bucket-mb", bucketMiB,
                  "Merge gradient all-reduces into messages of up to this many MiB (0: one "
@@ -131,17 +138,44 @@ int main(int argc, char **argv) {
   if (!module)
     return fail(llvm::toString(module.takeError()));
 
-  bool training = emit == "train-mlir" || emit == "cpp" || binary;
+  bool planOnly = emit == "plan";
+  bool training = emit == "train-mlir" || emit == "cpp" || binary || planOnly;
   if (training)
     if (llvm::Error error = cleave::buildTrainStep(**module, train))
       return fail(llvm::toString(std::move(error)));
   bool sharded = cleave::wantsSharding(shard);
   if (sharded && !training)
     return fail("--devices, --grid, --zero and --shard apply to the train step: use "
-                "--emit=train-mlir, cpp, exe or lib");
-  if (sharded)
-    if (llvm::Error error = cleave::shardTrainStep(**module, shard))
+                "--emit=train-mlir, cpp, exe, lib or plan");
+  if (sharded || planOnly) {
+    // Every sharded build is priced on its cluster, so that a plan that
+    // cannot fit in a device's memory stops here rather than at run time.
+    bool cuda = codegenTarget == cleave::codegen::Target::cuda;
+    llvm::Expected<cleave::Cluster> cluster = cleave::loadCluster(
+        clusterName.empty() ? cleave::getDefaultClusterName(cuda) : clusterName,
+        std::max<int64_t>(1, cleave::getPlanDevices(shard)));
+    if (!cluster)
+      return fail(llvm::toString(cluster.takeError()));
+    cleave::PlanOptions planOptions;
+    if (precision == "bf16")
+      planOptions.compute.matmulType = cleave::DType::bf16;
+    llvm::Expected<cleave::PlanReport> plan =
+        cleave::planTrainStep(**module, shard, *cluster, planOptions);
+    if (!plan)
+      return fail(llvm::toString(plan.takeError()));
+    if (planOnly) {
+      std::string errorMessage;
+      auto output = openOutputFile(outputPath, &errorMessage);
+      if (!output)
+        return fail(errorMessage);
+      cleave::printPlanTable(*plan, output->os());
+      output->keep();
+    }
+    if (llvm::Error error = cleave::checkPlanFits(*plan))
       return fail(llvm::toString(std::move(error)));
+    if (planOnly)
+      return 0;
+  }
 
   std::string source;
   cleave::codegen::CodegenReport report;
