@@ -111,6 +111,7 @@ llvm::Error mlir::cleave::evaluatePartitioned(ModuleOp module, const PlanOptions
   // Collectives, grouped by (kind, axes, bytes); compute, by op name.
   std::map<std::tuple<std::string, std::string, int64_t>, PlanCollective> collectives;
   std::map<std::string, PlanOpTime> compute;
+  std::vector<std::pair<double, Operation *>> opTimes;
   report.computeSeconds = report.communicationSeconds = 0;
   function.walk([&](Operation *op) {
     if (std::optional<CollectiveUse> use = readCollective(op)) {
@@ -141,6 +142,7 @@ llvm::Error mlir::cleave::evaluatePartitioned(ModuleOp module, const PlanOptions
     ++entry.count;
     entry.seconds += seconds;
     report.computeSeconds += seconds;
+    opTimes.push_back({seconds, op});
   });
   report.collectives.clear();
   for (auto &[key, entry] : collectives)
@@ -154,6 +156,11 @@ llvm::Error mlir::cleave::evaluatePartitioned(ModuleOp module, const PlanOptions
     report.compute.push_back(entry);
   std::stable_sort(report.compute.begin(), report.compute.end(),
                    [](const PlanOpTime &a, const PlanOpTime &b) { return a.seconds > b.seconds; });
+  std::stable_sort(opTimes.begin(), opTimes.end(),
+                   [](const auto &a, const auto &b) { return a.first > b.first; });
+  report.slowestOps.clear();
+  for (auto [seconds, op] : llvm::ArrayRef(opTimes).take_front(std::max(0, options.topOps)))
+    report.slowestOps.push_back({describeOp(op), 1, seconds});
   // Collectives run on the compute stream between the ops that need them:
   // nothing overlaps (yet), so every second of communication is exposed.
   report.exposedSeconds = report.communicationSeconds;

@@ -48,6 +48,10 @@ json::Value mlir::cleave::planToJSON(const PlanReport &report) {
   for (const PlanOpTime &op : report.compute)
     compute.push_back(json::Object{{"op", op.op}, {"count", op.count}, {"seconds", op.seconds}});
 
+  json::Array slowest;
+  for (const PlanOpTime &op : report.slowestOps)
+    slowest.push_back(json::Object{{"op", op.op}, {"seconds", op.seconds}});
+
   const PlanMemory &memory = report.memory;
   json::Object memoryObject{{"parameters", memory.parameters},
                             {"optimizer_state", memory.optimizerState},
@@ -69,6 +73,7 @@ json::Value mlir::cleave::planToJSON(const PlanReport &report) {
                       {"activations", tensorsToJSON(report.activations)},
                       {"collectives", std::move(collectives)},
                       {"compute", std::move(compute)},
+                      {"slowest_ops", std::move(slowest)},
                       {"memory_per_device", std::move(memoryObject)},
                       {"step_seconds", std::move(step)}};
 }

@@ -161,6 +161,13 @@ void mlir::cleave::printPlanTable(const PlanReport &report, llvm::raw_ostream &o
                                                  : 0.0)
                         .str()});
   printColumns(rows, os, {false, true, true, true});
+  if (!report.slowestOps.empty()) {
+    os << "  slowest ops:\n";
+    rows = {{"op", "time"}};
+    for (const PlanOpTime &op : report.slowestOps)
+      rows.push_back({op.op, formatSeconds(op.seconds)});
+    printColumns(rows, os, {false, true});
+  }
 
   const PlanMemory &memory = report.memory;
   printHeading("Memory per device", os);

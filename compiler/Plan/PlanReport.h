@@ -97,7 +97,9 @@ struct PlanReport {
   std::vector<PlanTensor> activations;
 
   std::vector<PlanCollective> collectives; // by total time, largest first
-  std::vector<PlanOpTime> compute;         // by time, largest first
+  std::vector<PlanOpTime> compute;         // by op kind, by time, largest first
+  /// The slowest single ops (count 1 each; PlanOptions::topOps of them).
+  std::vector<PlanOpTime> slowestOps;
   PlanMemory memory;
 
   double computeSeconds = 0;
@@ -113,6 +115,8 @@ struct PlanReport {
 struct PlanOptions {
   /// How many intermediates the report lists.
   int topActivations = 10;
+  /// How many of the slowest ops the report lists.
+  int topOps = 10;
   ComputeOptions compute;
   /// Leave `plan.sharding` on every op of the partitioned step (the
   /// dot picture colours nodes by it); cleavec does not want it in its IR.
@@ -162,6 +166,10 @@ void printPlanDot(ModuleOp module, const PlanReport &report, llvm::raw_ostream &
 void printPlanComparison(const PlanReport &chosen, const PlanReport &alternative,
                          llvm::raw_ostream &os);
 llvm::json::Value planComparisonToJSON(const PlanReport &chosen, const PlanReport &alternative);
+
+/// "cleave.binary add (/h.0/attn/Add)": the op, its kind and the ONNX node
+/// it came from when its location names one.
+std::string describeOp(Operation *op);
 
 /// "1.50 GiB", "27.0 KiB", "12 B".
 std::string formatBytes(int64_t bytes);

@@ -67,8 +67,7 @@ static PlanTensor makeTensor(std::string name, RankedTensorType type,
   return tensor;
 }
 
-/// Where an op came from, for people: the ONNX node name when it has one.
-static std::string opLabel(Operation *op) {
+std::string mlir::cleave::describeOp(Operation *op) {
   std::string label = op->getName().getStringRef().str();
   // Binary, unary and reduce ops say which one they are.
   if (Attribute kind = op->getAttr("kind")) {
@@ -188,7 +187,7 @@ llvm::Error mlir::cleave::collectPlanTensors(ModuleOp module, const PlanOptions 
     for (auto [result, sharding] : llvm::zip(op->getResults(), shardings))
       if (auto type = dyn_cast<RankedTensorType>(result.getType()))
         if (type.getElementType().isIntOrFloat())
-          activations.push_back(makeTensor(opLabel(op), type, sharding, *grid));
+          activations.push_back(makeTensor(describeOp(op), type, sharding, *grid));
   });
   report.idleAxes.clear();
   for (auto [index, name] : llvm::enumerate(grid->names))

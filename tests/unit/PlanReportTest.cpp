@@ -120,6 +120,10 @@ TEST_CASE("plan report: collectives, compute, memory and step time by hand", "[p
   double compute = 2 * 9.437184e-6 + 6.291456e-6 + 25.165824e-6;
   CHECK(report.computeSeconds == Approx(compute));
   CHECK(report.stepSeconds() == Approx(compute + 6.297456e-3 + 2 * 3.148728e-3));
+  // The slowest single op is the 1024x1024 add.
+  REQUIRE(report.slowestOps.size() == 4);
+  CHECK(report.slowestOps[0].op == "cleave.binary add");
+  CHECK(report.slowestOps[0].seconds == Approx(25.165824e-6));
   REQUIRE(report.compute.size() == 2);
   CHECK(report.compute[0].op == "cleave.binary");
   CHECK(report.compute[0].count == 2);
