@@ -181,9 +181,20 @@ llvm::Error mlir::cleave::evaluatePartitioned(ModuleOp module, const PlanOptions
       report.memory.inputs += bytes;
   }
   llvm::Expected<int64_t> workspace = workspacePeak(module);
-  if (!workspace)
-    return workspace.takeError();
-  report.memory.workspace = *workspace;
+  if (workspace) {
+    report.memory.workspace = *workspace;
+  } else {
+    // Codegen cannot plan this step (an op it does not lower yet): count
+    // every intermediate as live at once, and say so.
+    report.memory.workspaceNote = llvm::toString(workspace.takeError());
+    function.walk([&](Operation *op) {
+      if (isa<ReshapeOp>(op))
+        return; // a view of its operand
+      for (Value result : op->getResults())
+        if (isa<RankedTensorType>(result.getType()))
+          report.memory.workspace += codegen::valueBytes(result);
+    });
+  }
   return llvm::Error::success();
 }
 

@@ -57,6 +57,7 @@ json::Value mlir::cleave::planToJSON(const PlanReport &report) {
                             {"optimizer_state", memory.optimizerState},
                             {"batch_inputs", memory.inputs},
                             {"workspace", memory.workspace},
+                            {"workspace_is_upper_bound", !memory.workspaceNote.empty()},
                             {"total", memory.total()},
                             {"capacity", report.cluster.memoryCapacity},
                             {"fits", report.fits()}};

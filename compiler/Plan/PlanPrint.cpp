@@ -178,6 +178,9 @@ void mlir::cleave::printPlanTable(const PlanReport &report, llvm::raw_ostream &o
           {"total", formatBytes(memory.total())},
           {"capacity", formatBytes(report.cluster.memoryCapacity)}};
   printColumns(rows, os, {false, true});
+  if (!memory.workspaceNote.empty())
+    os << "  (workspace: an upper bound, every intermediate live at once; "
+       << memory.workspaceNote << ")\n";
   os << "  " << (report.fits() ? "fits" : "DOES NOT FIT") << " ("
      << llvm::formatv("{0:F1}", report.cluster.memoryCapacity
                                      ? 100.0 * memory.total() / report.cluster.memoryCapacity

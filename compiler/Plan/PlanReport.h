@@ -76,6 +76,10 @@ struct PlanMemory {
   /// The codegen memory plan's peak: gradients, activations, collective
   /// buffers and updated tensors that cannot be written in place.
   int64_t workspace = 0;
+  /// Empty when `workspace` is the memory plan's; otherwise why the
+  /// planner could not run and `workspace` is the sum of every
+  /// intermediate (an upper bound).
+  std::string workspaceNote;
   int64_t total() const { return parameters + optimizerState + inputs + workspace; }
 };
 

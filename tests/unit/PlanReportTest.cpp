@@ -206,3 +206,32 @@ TEST_CASE("plan specs for --compare", "[plan]") {
   REQUIRE_FALSE(bool(none));
   CHECK_THAT(llvm::toString(none.takeError()), Catch::Contains("names no grid"));
 }
+
+TEST_CASE("plan report: a step codegen cannot plan gets an upper bound, said so", "[plan]") {
+  // An unlowered dropout stops codegen's legalization: the workspace is
+  // then every intermediate at once (two 4 KiB tensors), flagged.
+  const char *step = R"mlir(
+func.func @train_step(%x: tensor<32x32xf32> {cleave.input = "x"}) -> tensor<32x32xf32> {
+  %d = cleave.dropout %x {ratio = 0.5 : f64} : tensor<32x32xf32>
+  %y = cleave.binary add %d, %x : (tensor<32x32xf32>, tensor<32x32xf32>) -> tensor<32x32xf32>
+  return %y : tensor<32x32xf32>
+}
+)mlir";
+  MLIRContext context;
+  loadAllDialects(context);
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(step, &context);
+  REQUIRE(module);
+  PlanReport report;
+  report.cluster = roundCluster();
+  report.cluster.nodes = 1;
+  report.cluster.devicesPerNode = 1;
+  PlanOptions options;
+  if (llvm::Error error = collectPlanTensors(*module, options, report, false))
+    FAIL(llvm::toString(std::move(error)));
+  if (llvm::Error error = evaluatePartitioned(*module, options, report))
+    FAIL(llvm::toString(std::move(error)));
+  CHECK(report.grid == "single device");
+  CHECK(report.memory.inputs == 4096);
+  CHECK(report.memory.workspace == 2 * 4096);
+  CHECK_THAT(report.memory.workspaceNote, Catch::Contains("cleave-lower-dropout"));
+}
