@@ -15,6 +15,11 @@ static llvm::Error makeError(const std::string &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
+bool mlir::cleave::usesSearch(const ShardOptions &options) {
+  return options.plan == "auto" && options.grid.empty() && options.zero == 0 &&
+         options.pins.empty() && options.devices > 1;
+}
+
 bool mlir::cleave::wantsSharding(const ShardOptions &options) {
   return !options.grid.empty() || options.devices > 1 || options.zero != 0 ||
          !options.pins.empty();
@@ -53,8 +58,15 @@ llvm::Error mlir::cleave::shardTrainStep(ModuleOp module, const ShardOptions &op
   seed.gridSpec = grid;
   seed.zero = options.zero;
   seed.pins = llvm::join(options.pins, ";");
-  pm.addPass(createCleaveSeedSharding(seed));
-  pm.addPass(createCleavePropagateSharding());
+  if (usesSearch(options)) {
+    CleaveSearchShardingOptions search;
+    search.devices = options.devices;
+    search.clusterName = options.cluster;
+    pm.addPass(createCleaveSearchSharding(search));
+  } else {
+    pm.addPass(createCleaveSeedSharding(seed));
+    pm.addPass(createCleavePropagateSharding());
+  }
   // The partition half runs separately when someone wants to see the plan
   // in between.
   PassManager partition(module.getContext());

@@ -27,6 +27,13 @@ struct ShardOptions {
   int zero = 0;
   /// Parameter pins, "NAME=SPEC" each (SPEC: one grid axis, a*b or - per dimension).
   std::vector<std::string> pins;
+  /// "auto": with only a device count, the cost-driven search
+  /// (cleave-search-sharding) picks the grid and every sharding; "dp": plain
+  /// data parallelism over the devices. A --grid, --zero or --shard pin
+  /// plans by propagation from the pins instead.
+  std::string plan = "auto";
+  /// Cluster profile (name or JSON file) the search prices plans on.
+  std::string cluster = "cpu";
   /// Largest merged gradient message in bytes (cleave-bucket-collectives,
   /// 25 MiB like PyTorch DDP); 0 sends one message per collective.
   int64_t bucketBytes = 25 << 20;
@@ -35,6 +42,9 @@ struct ShardOptions {
   /// per-device types: plan dumps read global shapes and layouts here.
   std::function<void(ModuleOp)> beforePartition;
 };
+
+/// Whether the cost-driven search plans (see ShardOptions::plan).
+bool usesSearch(const ShardOptions &options);
 
 /// Whether `options` asks for more than one device.
 bool wantsSharding(const ShardOptions &options);

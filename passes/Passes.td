@@ -209,6 +209,38 @@ def CleavePropagateSharding : Pass<"cleave-propagate-sharding", "ModuleOp"> {
   let dependentDialects = ["::mlir::shard::ShardDialect"];
 }
 
+def CleaveSearchSharding : Pass<"cleave-search-sharding", "ModuleOp"> {
+  let summary = "Choose the device grid and every op's sharding by predicted step time (ILP)";
+  let description = [{
+    Alpa's intra-operator search over the train step: for each grid
+    (dp, tp) with dp * tp = `devices`, one 0-1 program picks a strategy
+    per op group (heavy ops lead; elementwise and layout ops follow their
+    operand) and a layout per parameter and batch input, minimising
+    compute time plus resharding time from the cost model of the `cluster`
+    profile, with parameters and optimizer state within the devices'
+    memory; CBC solves it exactly (within `time-limit` seconds per grid).
+    The cheapest grid wins. Writes the module's `shard.grid`,
+    `cleave.factor_axes` on ops and `cleave.sharding` on arguments and
+    results, as `cleave-partition` expects, and the prediction as
+    `cleave.predicted_step_seconds` on the function.
+
+    ```mlir
+    func.func @train_step(%w: tensor<64x32xf32> {cleave.param = ...}, %x: tensor<8x32xf32> {cleave.input = "x"}, ...)
+    // with devices=4 cluster=cpu becomes (data parallelism wins for a small model)
+    shard.grid @grid(shape = 4) {cleave.axis_names = ["dp"]}
+    func.func @train_step(%w: ..., %x: tensor<8x32xf32> {cleave.input = "x", cleave.sharding = #shard<axisarray[[0], []]>}, ...)
+      %0 = cleave.matmul %x, %w {cleave.factor_axes = #shard<axisarray[[0], [], []]>, transpose_b} ...
+    ```
+  }];
+  let options = [
+    Option<"function", "function", "std::string", "\"train_step\"", "The function to shard">,
+    Option<"devices", "devices", "int", "1", "Number of devices">,
+    Option<"clusterName", "cluster", "std::string", "\"cpu\"", "Cluster profile name or JSON file">,
+    Option<"timeLimit", "time-limit", "double", "2.0", "Seconds CBC may spend per grid (the best plan found by then is used)">,
+  ];
+  let dependentDialects = ["::mlir::shard::ShardDialect"];
+}
+
 def CleavePartition : Pass<"cleave-partition", "ModuleOp"> {
   let summary = "Rewrite a sharded function into the per-device program with collectives";
   let description = [{

@@ -59,10 +59,12 @@ MODELS_UNDER_TEST = {
 def plans(model):
     pins = [flag for pin in MODELS_UNDER_TEST[model]["tp_pins"] for flag in ("--shard", pin)]
     return {
-        "dp=4": ["--devices", "4"],
+        "dp=4": ["--devices", "4", "--plan", "dp"],
         "zero3": ["--devices", "4", "--zero", "3"],
         "tp=4": ["--grid", "tp=4"] + pins,
         "dp=2,tp=2": ["--grid", "dp=2,tp=2"] + pins,
+        # The cost-driven search (cleave-search-sharding) on the cpu profile.
+        "auto": ["--devices", "4"],
     }
 
 
@@ -177,7 +179,7 @@ def main():
     checkpoints = os.path.join(args.workdir, "resume")
     four = os.path.join(args.workdir, f"{model}_zero3")
     two = os.path.join(args.workdir, f"{model}_dp2")
-    compile_model(args.cleavec, model, ["--devices", "2"], two)
+    compile_model(args.cleavec, model, ["--devices", "2", "--plan", "dp"], two)
     env = mpi_environment()
     run(["mpirun", "--oversubscribe", "-np", "4", four, "--data", data[model], "--steps", "5",
          "--checkpoint-dir", checkpoints, "--log-every", "0"], env=env, timeout=600)

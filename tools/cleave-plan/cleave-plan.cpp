@@ -56,7 +56,10 @@ struct Planner {
         cleave::loadCluster(clusterName, devices > 0 ? devices : 1);
     if (!cluster)
       return cluster.takeError();
-    return cleave::planTrainStep(*module, shard, *cluster, options);
+    // The search prices its candidates on the same cluster.
+    cleave::ShardOptions onCluster = shard;
+    onCluster.cluster = clusterName;
+    return cleave::planTrainStep(*module, onCluster, *cluster, options);
   }
 };
 } // namespace
@@ -82,6 +85,11 @@ int main(int argc, char **argv) {
   app.add_option("--zero", shard.zero, "ZeRO level over the dp axis: 0, 2 or 3")
       ->check(CLI::IsMember({0, 2, 3}));
   app.add_option("--shard", shard.pins, "Pin a parameter's sharding, NAME=SPEC; repeatable");
+  app.add_option("--plan", shard.plan,
+                 "auto: with --devices alone, the search picks the grid and every sharding; "
+                 "dp: plain data parallelism")
+      ->check(CLI::IsMember({"auto", "dp"}))
+      ->capture_default_str();
   double bucketMiB = 25;
   app.add_option("--bucket-mb", bucketMiB,
                  "Merge gradient all-reduces into messages of up to this many MiB (0: one per "

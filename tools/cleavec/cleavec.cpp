@@ -97,6 +97,11 @@ int main(int argc, char **argv) {
   app.add_option("--cluster", clusterName,
                  "Cluster profile (name or JSON file) the plan is priced and checked against "
                  "(default: cpu for the CPU target, h100-sxm-8xN for CUDA)");
+  app.add_option("--plan", shard.plan,
+                 "auto: with --devices alone, search the grid and every op's sharding by "
+                 "predicted step time; dp: plain data parallelism")
+      ->check(CLI::IsMember({"auto", "dp"}))
+      ->capture_default_str();
   double bucketMiB = 25;
   app.add_option("--bucket-mb", bucketMiB,
                  "Merge gradient all-reduces into messages of up to this many MiB (0: one "
@@ -124,6 +129,10 @@ int main(int argc, char **argv) {
       (target.empty() ? gpuVisible() : target == "cuda") ? cleave::codegen::Target::cuda
                                                           : cleave::codegen::Target::cpu;
 
+  shard.cluster = clusterName.empty()
+                      ? cleave::getDefaultClusterName(codegenTarget == cleave::codegen::Target::cuda)
+                            .str()
+                      : clusterName;
   cleave::ImportOptions options;
   options.requireWeights = !noWeights;
   if (batchSize > 0)

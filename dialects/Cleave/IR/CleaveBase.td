@@ -75,6 +75,8 @@ def Cleave_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kFactorAxesAttrName = "cleave.factor_axes";
     static constexpr ::llvm::StringLiteral kShardingAttrName = "cleave.sharding";
     static constexpr ::llvm::StringLiteral kAxisNamesAttrName = "cleave.axis_names";
+    /// On a function: the step time (seconds) the sharding search predicted.
+    static constexpr ::llvm::StringLiteral kPredictedStepSecondsAttrName = "cleave.predicted_step_seconds";
   }];
 }
 

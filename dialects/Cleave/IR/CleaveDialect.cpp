@@ -182,6 +182,11 @@ LogicalResult CleaveDialect::verifyOperationAttribute(Operation *op,
       return op->emitOpError() << "'" << name << "' must be an integer";
     return success();
   }
+  if (name == kPredictedStepSecondsAttrName) {
+    if (!isa<FloatAttr>(attribute.getValue()))
+      return op->emitOpError() << "'" << name << "' must be a float (seconds)";
+    return success();
+  }
   if (name == kFactorAxesAttrName) {
     if (!isa<shard::GridAxesArrayAttr>(attribute.getValue()))
       return op->emitOpError() << "'" << name << "' must be a grid axes array";

@@ -1,0 +1,87 @@
+//===- IlpSolver.cpp - CBC behind IlpProblem ------------------------------===//
+#include "passes/Sharding/IlpSolver.h"
+
+#include <coin/Cbc_C_Interface.h>
+
+#include "llvm/ADT/Twine.h"
+#include "llvm/Support/ErrorHandling.h"
+
+#include <memory>
+#include <string>
+
+using namespace mlir::cleave;
+
+int IlpProblem::addColumn(double cost, bool isBinary) {
+  costs.push_back(cost);
+  binary.push_back(isBinary ? 1 : 0);
+  return static_cast<int>(costs.size()) - 1;
+}
+
+void IlpProblem::addRow(const std::vector<int> &columns, const std::vector<double> &coefficients,
+                        char sense, double rhs) {
+  for (int column : columns)
+    if (column < 0 || column >= static_cast<int>(costs.size()))
+      llvm::report_fatal_error("IlpProblem: row names column " + llvm::Twine(column) +
+                               " of " + llvm::Twine(costs.size()));
+  rows.push_back({columns, coefficients, sense, rhs});
+}
+
+IlpProblem::Solution IlpProblem::solve(double seconds) const {
+  Solution solution;
+  std::unique_ptr<Cbc_Model, void (*)(Cbc_Model *)> model(Cbc_newModel(), Cbc_deleteModel);
+  Cbc_Model *m = model.get();
+  Cbc_setLogLevel(m, 0);
+  // Columns in CSC form, built from the rows.
+  int n = static_cast<int>(costs.size());
+  std::vector<std::vector<std::pair<int, double>>> byColumn(static_cast<size_t>(n));
+  for (size_t r = 0; r < rows.size(); ++r)
+    for (size_t i = 0; i < rows[r].columns.size(); ++i)
+      byColumn[static_cast<size_t>(rows[r].columns[i])].push_back(
+          {static_cast<int>(r), rows[r].coefficients[i]});
+  std::vector<CoinBigIndex> columnStart{0};
+  std::vector<int> index;
+  std::vector<double> value, lower(static_cast<size_t>(n), 0.0), upper(static_cast<size_t>(n), 1.0);
+  for (const auto &column : byColumn) {
+    for (auto [row, coefficient] : column) {
+      index.push_back(row);
+      value.push_back(coefficient);
+    }
+    columnStart.push_back(static_cast<CoinBigIndex>(index.size()));
+  }
+  std::vector<double> rowLower, rowUpper;
+  const double infinity = 1e30;
+  for (const Row &row : rows) {
+    rowLower.push_back(row.sense == 'L' ? -infinity : row.rhs);
+    rowUpper.push_back(row.sense == 'G' ? infinity : row.rhs);
+  }
+  Cbc_loadProblem(m, n, static_cast<int>(rows.size()), columnStart.data(), index.data(), value.data(),
+                  lower.data(), upper.data(), costs.data(), rowLower.data(), rowUpper.data());
+  for (int c = 0; c < n; ++c)
+    if (binary[static_cast<size_t>(c)])
+      Cbc_setInteger(m, c);
+  Cbc_setObjSense(m, 1);
+  Cbc_setMaximumSeconds(m, seconds);
+  Cbc_solve(m);
+  solution.optimal = Cbc_isProvenOptimal(m);
+  solution.feasible = !Cbc_isProvenInfeasible(m) && Cbc_getColSolution(m) != nullptr &&
+                      Cbc_numberSavedSolutions(m) + (solution.optimal ? 1 : 0) > 0;
+  if (const double *x = Cbc_getColSolution(m))
+    solution.values.assign(x, x + n);
+  solution.objective = Cbc_getObjValue(m);
+  solution.status = solution.optimal ? "optimal" : Cbc_isProvenInfeasible(m) ? "infeasible"
+                                                                            : "time limit";
+  // No solution within the time limit: the start, when one was given (CBC's
+  // own MIP-start interface needs column names we do not keep).
+  if ((!solution.feasible || solution.values.empty()) && !start.empty() &&
+      !Cbc_isProvenInfeasible(m)) {
+    solution.values.assign(static_cast<size_t>(n), 0.0);
+    solution.objective = 0;
+    for (int column : start) {
+      solution.values[static_cast<size_t>(column)] = 1.0;
+      solution.objective += costs[static_cast<size_t>(column)];
+    }
+    solution.feasible = true;
+    solution.status = "time limit, unsplit start";
+  }
+  return solution;
+}
