@@ -222,7 +222,11 @@ def CleaveSearchSharding : Pass<"cleave-search-sharding", "ModuleOp"> {
     The cheapest grid wins. Writes the module's `shard.grid`,
     `cleave.factor_axes` on ops and `cleave.sharding` on arguments and
     results, as `cleave-partition` expects, and the prediction as
-    `cleave.predicted_step_seconds` on the function.
+    `cleave.predicted_step_seconds` on the function. Where the program
+    would exceed its size limit (models of billions of parameters) the
+    pass falls back to data parallelism over all devices, with ZeRO-3 when
+    parameters and optimizer state exceed half a device's memory, and
+    propagation.
 
     ```mlir
     func.func @train_step(%w: tensor<64x32xf32> {cleave.param = ...}, %x: tensor<8x32xf32> {cleave.input = "x"}, ...)

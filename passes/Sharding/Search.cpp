@@ -41,10 +41,12 @@
 
 #include "dialects/Cleave/IR/CleaveOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/SmallBitVector.h"
 #include "llvm/ADT/StringMap.h"
 
 #include <cmath>
+#include <numeric>
 #include <functional>
 #include <limits>
 #include <map>
@@ -156,6 +158,7 @@ public:
   FailureOr<double> run(double timeLimit, bool apply);
   /// Programs larger than this are not solved (the pass falls back).
   int maxColumns = 400000;
+  bool tooLarge = false;
 
 private:
   void buildArgumentGroups();
@@ -618,12 +621,27 @@ FailureOr<double> Search::run(double timeLimit, bool apply) {
                    static_cast<double>(cluster.memoryCapacity) / 1e9);
   }
 
-  if (problem.numColumns() > maxColumns)
+  if (problem.numColumns() > maxColumns) {
+    tooLarge = true;
     return func.emitOpError() << "the sharding search's program has " << problem.numColumns()
                               << " columns, more than its limit of " << maxColumns,
            failure();
+  }
   problem.setStart(start);
   IlpProblem::Solution solution = problem.solve(timeLimit);
+  if (solution.feasible && !solution.optimal && solution.status != "time limit") {
+    // CBC found nothing in time and handed back the unsplit start: only a
+    // plan if it fits in memory.
+    double bytes = 0;
+    for (const Group &group : groups)
+      if (!group.arguments.empty())
+        bytes += group.candidates.front().memoryBytes;
+    if (cluster.memoryCapacity > 0 && bytes > static_cast<double>(cluster.memoryCapacity)) {
+      tooLarge = true;
+      return func.emitOpError("the sharding search found no plan within its time limit"),
+             failure();
+    }
+  }
   if (!solution.feasible || solution.values.empty())
     return func.emitOpError() << "the sharding search found no plan ("
                               << solution.status
@@ -693,6 +711,7 @@ struct SearchShardingPass : public mlir::cleave::impl::CleaveSearchShardingBase<
         grids.push_back({a, devices / a});
     double best = std::numeric_limits<double>::infinity();
     OwningOpRef<ModuleOp> bestTrial;
+    bool anyTooLarge = false;
     std::string reasons;
     {
       // A grid without a plan is not an error as long as another has one.
@@ -707,12 +726,49 @@ struct SearchShardingPass : public mlir::cleave::impl::CleaveSearchShardingBase<
         if (failed(grid))
           continue;
         auto trialFunc = trial->lookupSymbol<func::FuncOp>(function);
-        FailureOr<double> seconds = Search(trialFunc, *grid, *cluster).run(timeLimit, true);
+        Search search(trialFunc, *grid, *cluster);
+        FailureOr<double> seconds = search.run(timeLimit, true);
+        anyTooLarge |= search.tooLarge;
         if (succeeded(seconds) && *seconds < best) {
           best = *seconds;
           bestTrial = std::move(trial);
         }
       }
+    }
+    if (!bestTrial && anyTooLarge) {
+      // Beyond the exact search's size: data parallelism over every device,
+      // ZeRO-3 when parameters and optimizer state would take more than
+      // half a device's memory, then propagation (docs/sharding.md).
+      int64_t stateBytes = 0;
+      for (BlockArgument argument : func.getArguments())
+        if (getParamAttr(func, argument.getArgNumber()) ||
+            func.getArgAttr(argument.getArgNumber(), CleaveDialect::kOptStateAttrName))
+          stateBytes += tensorBytes(cast<RankedTensorType>(argument.getType()));
+      // dp as large as the batch allows; the remaining devices form a tp
+      // axis that propagation leaves to pins.
+      int64_t rows = 0;
+      for (BlockArgument argument : func.getArguments())
+        if (func.getArgAttr(argument.getArgNumber(), CleaveDialect::kInputAttrName) &&
+            cast<RankedTensorType>(argument.getType()).getRank() > 0) {
+          rows = cast<RankedTensorType>(argument.getType()).getDimSize(0);
+          break;
+        }
+      int64_t deviceCount = devices;
+      int64_t dp = rows > 0 ? std::gcd<int64_t>(rows, deviceCount) : deviceCount;
+      CleaveSeedShardingOptions seed;
+      seed.function = function;
+      seed.gridSpec = "dp=" + std::to_string(dp);
+      if (deviceCount / dp > 1)
+        seed.gridSpec += ",tp=" + std::to_string(deviceCount / dp);
+      seed.zero = stateBytes > cluster->memoryCapacity / 2 ? 3 : 0;
+      OpPassManager fallback(ModuleOp::getOperationName());
+      fallback.addPass(createCleaveSeedSharding(seed));
+      CleavePropagateShardingOptions propagate;
+      propagate.function = function;
+      fallback.addPass(createCleavePropagateSharding(propagate));
+      if (failed(runPipeline(fallback, module)))
+        return signalPassFailure();
+      return;
     }
     if (!bestTrial) {
       module.emitError() << "no plan for " << devices.getValue() << " devices on cluster '"
