@@ -48,6 +48,7 @@ Toolchain mlir::cleave::getBuiltInToolchain() {
   toolchain.cpuLinkFlags = CLEAVE_RUNTIME_CPU_LINK_FLAGS;
   toolchain.cudaLinkFlags = CLEAVE_RUNTIME_CUDA_LINK_FLAGS;
   toolchain.commLinkFlags = CLEAVE_RUNTIME_COMM_LINK_FLAGS;
+  toolchain.cudaCommLinkFlags = CLEAVE_RUNTIME_CUDA_COMM_LINK_FLAGS;
   toolchain.cxx = CLEAVE_HOST_CXX;
   toolchain.nvcc = CLEAVE_NVCC;
   return toolchain;

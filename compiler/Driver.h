@@ -39,6 +39,9 @@ struct Toolchain {
   /// Put before cpuLinkFlags for a program compiled for a device grid (the
   /// communicators and MPI); empty where MPI was not found at build time.
   std::string commLinkFlags;
+  /// Likewise before cudaLinkFlags (device communicators, MPI, NCCL);
+  /// empty where MPI or the CUDA runtime was not built.
+  std::string cudaCommLinkFlags;
   std::string cudaArchitectures = "80;90";
   /// Optimisation flag for the generated program. Tests that compile
   /// hundreds of small programs trade run-time speed for compile time.

@@ -69,10 +69,9 @@ codegen::ArgumentLayout codegen::argumentLayout(func::FuncOp function, unsigned 
 FailureOr<std::string> codegen::emitCollectiveCall(Operation *op,
                                                    llvm::function_ref<std::string(Value)> pointer,
                                                    bool cuda) {
-  if (cuda)
-    return op->emitOpError("is not generated for the CUDA target yet: compile sharded "
-                           "programs with --target cpu"),
-           failure();
+  // The CUDA step calls the device-buffer twins (cuda_collectives.h): same
+  // arguments, pointers into device memory.
+  const char *ns = cuda ? "cleave::rt::cuda::collective::" : "cleave::rt::collective::";
   std::optional<GridInfo> grid = gridInfo(op);
   if (!grid)
     return op->emitOpError("needs the module's single shard.grid"), failure();
@@ -115,7 +114,7 @@ FailureOr<std::string> codegen::emitCollectiveCall(Operation *op,
     FailureOr<std::string> kind = element(reduce.getResult());
     if (failed(axes) || failed(kind))
       return failure();
-    return llvm::formatv("    cleave::rt::collective::all_reduce_sum(io.collectives, {0}, {1}, "
+    return std::string("    ") + ns + llvm::formatv("all_reduce_sum(io.collectives, {0}, {1}, "
                          "{2}, {3}, {4});\n",
                          *axes, pointer(reduce.getInput()), pointer(reduce.getResult()),
                          typeOf(reduce.getResult()).getNumElements(), *kind)
@@ -130,7 +129,7 @@ FailureOr<std::string> codegen::emitCollectiveCall(Operation *op,
       return failure();
     auto [outer, block] = outerAndBlock(typeOf(scatter.getResult()),
                                         scatter.getScatterAxis().getSExtValue());
-    return llvm::formatv("    cleave::rt::collective::reduce_scatter_sum(io.collectives, {0}, "
+    return std::string("    ") + ns + llvm::formatv("reduce_scatter_sum(io.collectives, {0}, "
                          "{1}, {2}, {3}, {4}, {5});\n",
                          *axes, pointer(scatter.getInput()), pointer(scatter.getResult()), outer,
                          block, *kind)
@@ -142,7 +141,7 @@ FailureOr<std::string> codegen::emitCollectiveCall(Operation *op,
       return failure();
     auto [outer, block] =
         outerAndBlock(typeOf(gather.getInput()), gather.getGatherAxis().getSExtValue());
-    return llvm::formatv("    cleave::rt::collective::all_gather(io.collectives, {0}, {1}, {2}, "
+    return std::string("    ") + ns + llvm::formatv("all_gather(io.collectives, {0}, {1}, {2}, "
                          "{3}, {4}, {5});\n",
                          *axes, pointer(gather.getInput()), pointer(gather.getResult()), outer,
                          block, elementBytes(gather.getResult()))
@@ -154,7 +153,7 @@ FailureOr<std::string> codegen::emitCollectiveCall(Operation *op,
     return failure();
   auto [outer, block] =
       outerAndBlock(typeOf(slice.getResult()), slice.getSliceAxis().getSExtValue());
-  return llvm::formatv("    cleave::rt::collective::all_slice(io.collectives, {0}, {1}, {2}, "
+  return std::string("    ") + ns + llvm::formatv("all_slice(io.collectives, {0}, {1}, {2}, "
                        "{3}, {4}, {5});\n",
                        *axes, pointer(slice.getInput()), pointer(slice.getResult()), outer, block,
                        elementBytes(slice.getResult()))

@@ -1022,7 +1022,9 @@ LogicalResult Emitter::emitModelTable() {
   if (options.emitMain) {
     os << "int main(int argc, char **argv) {\n";
     os << "  cleave::rt::prepare_process(argv);\n";
-    os << "  return cleave::rt::" << (grid ? "run_training_distributed" : "run_training")
+    os << "  return cleave::rt::"
+       << (grid ? (cuda ? "cuda::run_training_distributed" : "run_training_distributed")
+                : "run_training")
        << "(argc, argv, makeModelInfo(), train_step);\n}\n";
   } else {
     const std::string &prefix = options.symbolPrefix;
@@ -1050,7 +1052,8 @@ LogicalResult Emitter::run(CodegenReport *report) {
           "all else fp32.\n";
   os << "#include \"cleave/rt/model.h\"\n#include \"cleave/rt/philox.h\"\n";
   if (gridOf(function))
-    os << "#include \"cleave/rt/collectives.h\"\n";
+    os << (cuda ? "#include \"cleave/rt/cuda_collectives.h\"\n"
+                : "#include \"cleave/rt/collectives.h\"\n");
   os << (cuda ? "#include \"cleave/rt/cuda_kernels.h\"\n"
                : "#include \"cleave/rt/kernels.h\"\n#include \"cleave/rt/vmath.h\"\n");
   os << "#include <algorithm>\n#include <cmath>\n#include <cstdint>\n#include <cstring>\n\n";

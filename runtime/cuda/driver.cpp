@@ -135,6 +135,11 @@ void step_with_device_flag(const StepScalars &scalars, const StepBuffers &buffer
 
 } // namespace
 
+StepFunction with_device_flag(StepFunction step) {
+  model_step = step;
+  return step_with_device_flag;
+}
+
 int select_device() {
   std::lock_guard<std::mutex> lock(device_mutex);
   if (selected_device >= 0) {
@@ -150,10 +155,10 @@ int select_device() {
   }
   const char *variable = nullptr;
   const int rank = local_rank(&variable);
-  const int device = rank >= 0 ? rank : 0;
-  if (device >= count)
-    fail(variable, "=", rank, " asks for CUDA device ", rank, ", but this process sees ", count,
-         count == 1 ? " device" : " devices", " (check CUDA_VISIBLE_DEVICES)");
+  // More local ranks than GPUs share them round-robin: the host-staged
+  // communicator allows that (how plans are checked on a one-GPU machine);
+  // NCCL refuses two ranks on one GPU with a message naming them.
+  const int device = rank >= 0 ? rank % count : 0;
   CLEAVE_CUDA_CHECK(cudaSetDevice(device));
   selected_device = device;
   return device;
@@ -174,8 +179,7 @@ int run_training(int argc, char **argv, const ModelInfo &model, StepFunction ste
                  argc > 0 && argv[0] ? argv[0] : "train", model.target);
     return 1;
   }
-  cuda::model_step = step;
-  return run_training(argc, argv, model, cuda::step_with_device_flag, cuda::device_memory());
+  return run_training(argc, argv, model, cuda::with_device_flag(step), cuda::device_memory());
 }
 
 } // namespace cleave::rt

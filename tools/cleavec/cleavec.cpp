@@ -218,7 +218,13 @@ int main(int argc, char **argv) {
   }
   if (binary) {
     cleave::Toolchain toolchain = cleave::getBuiltInToolchain();
-    if (sharded) {
+    if (sharded && codegenTarget == cleave::codegen::Target::cuda) {
+      if (toolchain.cudaCommLinkFlags.empty())
+        return fail("this cleavec was built without MPI or without the CUDA communicators, so "
+                    "it cannot link a multi-rank CUDA program; install libopenmpi-dev and the "
+                    "CUDA toolkit and rebuild");
+      toolchain.cudaLinkFlags = toolchain.cudaCommLinkFlags + " " + toolchain.cudaLinkFlags;
+    } else if (sharded) {
       if (toolchain.commLinkFlags.empty())
         return fail("this cleavec was built without MPI, so it cannot link a multi-rank program; "
                     "install libopenmpi-dev and rebuild");

@@ -1,0 +1,165 @@
+//===- distributed_driver.cpp - a sharded CUDA program over MPI ranks -----===//
+//
+// runtime/comm/distributed_driver.cpp for the CUDA target. Differences:
+//   - each rank drives GPU local_rank % device count (select_device);
+//   - the grid's communicators take device buffers: NCCL when the runtime
+//     has it and every rank has a GPU of its own, else the MPI
+//     communicator behind host staging (ranks may share a GPU). Both add in
+//     rank order, so the choice does not change the bits.
+//     CLEAVE_CUDA_COMM=nccl or =host overrides the choice;
+//   - the core driver trains with the CUDA DeviceMemory and the step
+//     wrapped for its device invalid-index flag (cuda_memory.h).
+// Whole tensors (initial weights, checkpoints, the ONNX export, batches)
+// go through the Distribution on host buffers over the plain MPI world;
+// the core driver copies each rank's block to and from the GPU.
+//
+//===----------------------------------------------------------------------===//
+#include "cleave/rt/cuda_check.h"
+#include "cleave/rt/cuda_collectives.h"
+#include "cleave/rt/cuda_comm.h"
+#include "cleave/rt/cuda_memory.h"
+#include "cleave/rt/distribution.h"
+#include "cleave/rt/driver.h"
+#include "cleave/rt/mpi_comm.h"
+
+#include <cuda_runtime.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+#include <vector>
+
+namespace cleave::rt::cuda {
+
+namespace {
+
+class CudaDistribution : public Distribution {
+public:
+  CudaDistribution(GridShape grid, Communicator &world, CommGroups &groups)
+      : Distribution(std::move(grid)), world_(world), groups_(groups) {}
+
+  int rank() const override { return world_.rank(); }
+  bool any(bool flag) override {
+    int64_t value = flag ? 1 : 0;
+    world_.all_reduce_sum(&value, 1);
+    return value != 0;
+  }
+  void *step_context() override { return &groups_; }
+  [[noreturn]] void abort_job(int exit_status) override {
+    world_.abort_job(exit_status);
+    std::_Exit(exit_status); // not reached; GCC does not see the virtual call as noreturn
+  }
+
+protected:
+  void all_gather_bytes(const void *send, void *recv, int64_t bytes) override {
+    world_.all_gather(send, recv, bytes, CommElement::u8);
+  }
+
+private:
+  Communicator &world_; // MPI, host buffers
+  CommGroups &groups_;  // device buffers
+};
+
+std::string program_name(int argc, char **argv) {
+  std::string program = argc > 0 && argv[0] ? argv[0] : "train";
+  size_t slash = program.find_last_of('/');
+  return slash == std::string::npos ? program : program.substr(slash + 1);
+}
+
+/// Collective: whether two ranks of `world` drive the same GPU.
+bool ranks_share_a_gpu(Communicator &world, int device) {
+  struct Identity {
+    unsigned char uuid[16];
+    char host[64];
+  } mine{};
+  cudaDeviceProp properties;
+  CLEAVE_CUDA_CHECK(cudaGetDeviceProperties(&properties, device));
+  std::memcpy(mine.uuid, &properties.uuid, sizeof mine.uuid);
+  gethostname(mine.host, sizeof mine.host - 1);
+  std::vector<Identity> all(static_cast<size_t>(world.size()));
+  world.all_gather(&mine, all.data(), sizeof mine, CommElement::u8);
+  for (size_t a = 0; a < all.size(); ++a)
+    for (size_t b = a + 1; b < all.size(); ++b)
+      if (std::memcmp(all[a].uuid, all[b].uuid, sizeof mine.uuid) == 0 &&
+          std::strcmp(all[a].host, all[b].host) == 0)
+        return true;
+  return false;
+}
+
+/// The device-buffer world: NCCL or host-staged MPI (see the file comment).
+/// Collective over `world`, which must outlive the result.
+std::unique_ptr<Communicator> device_world(Communicator &world, int device) {
+  const char *forced = std::getenv("CLEAVE_CUDA_COMM");
+  std::string choice = forced && *forced ? forced : "auto";
+  if (choice != "auto" && choice != "nccl" && choice != "host")
+    fail("CLEAVE_CUDA_COMM='", choice, "' is not one of auto, nccl, host");
+  // Every rank makes the same decision from the same gathered facts.
+  bool shared = ranks_share_a_gpu(world, device);
+  bool nccl = choice == "nccl" || (choice == "auto" && have_nccl() && !shared);
+  if (nccl)
+    return nccl_world(world);
+  return host_staged(world.split(0, world.rank(), "world"));
+}
+
+} // namespace
+
+int run_training_distributed(int argc, char **argv, const ModelInfo &model, StepFunction step) {
+  std::string program = program_name(argc, argv);
+  std::unique_ptr<Communicator> world;
+  try {
+    world = mpi_world(&argc, &argv);
+  } catch (const std::exception &error) {
+    std::fprintf(stderr, "%s: error: %s\n", program.c_str(), error.what());
+    return 1;
+  }
+  int rank = world->rank();
+  bool several = world->size() > 1;
+  auto report = [&](const char *message) {
+    std::fflush(stdout);
+    if (several)
+      std::fprintf(stderr, "%s: error (rank %d): %s\n", program.c_str(), rank, message);
+    else
+      std::fprintf(stderr, "%s: error: %s\n", program.c_str(), message);
+    std::fflush(stderr);
+  };
+  int status = 0;
+  try {
+    if (model.target && std::string(model.target) != "cuda")
+      fail("the model was compiled for target '", model.target,
+           "', but this executable was linked with the CUDA runtime");
+    GridShape shape = GridShape::parse(model.grid);
+    check_world_size(*world, shape.devices());
+    std::optional<TrainConfig> config = parse_command_line(argc, argv, model);
+    if (!config)
+      return 0;
+    int device = select_device();
+    std::unique_ptr<Communicator> devices = device_world(*world, device);
+    if (rank == 0)
+      std::printf("collectives: %s over %d ranks\n", devices->backend(), devices->size());
+    CommGroups groups(*devices, DeviceGrid::parse(model.grid));
+    CudaDistribution distribution(shape, *world, groups);
+    train(*config, model, with_device_flag(step), device_memory(), stdout, &distribution);
+    return 0;
+  } catch (const UsageError &error) {
+    report(error.what());
+    if (rank == 0)
+      std::fprintf(stderr, "Run '%s --help' for the options.\n", program.c_str());
+    status = 2;
+  } catch (const std::bad_alloc &) {
+    report("out of host memory");
+    status = 1;
+  } catch (const std::exception &error) {
+    report(error.what());
+    status = 1;
+  }
+  // The other ranks may be waiting in a collective this rank will not
+  // join: end them too rather than let them run into the timeout.
+  if (several)
+    world->abort_job(status);
+  return status;
+}
+
+} // namespace cleave::rt::cuda
