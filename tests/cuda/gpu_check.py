@@ -5,7 +5,7 @@
     gpu_check.py data --model M --onnx F --out D    batches as .npy files (prepare, here)
     gpu_check.py reference --model M --onnx F --data D --steps N --device cuda --out R
                       [--autocast bf16]             PyTorch trains the same steps (run, there)
-    gpu_check.py report --work W --steps N --models M,.. --out FILE.md
+    gpu_check.py report --work W --steps N --models M,.. [--sharded-models M,..] --out FILE.md
                                                     compares Cleave CPU, Cleave CUDA, PyTorch
 
 The comparison follows tests/numerics/compare_training.py (which checks the
@@ -291,6 +291,38 @@ def bf16_report(args, results):
     return lines, timing, failures
 
 
+def sharded_report(args, results):
+    """The 2-rank CUDA programs (host-staged MPI, one GPU) against 1 CPU rank.
+
+    Data parallelism over 2 ranks changes only the order of the gradient
+    sums (each rank's half batch, then the rank-order all-reduce), so the
+    losses must agree within TOLERANCE, as plan_invariance.py asks of the
+    CPU target's plans. A run skipped for want of mpirun or NCCL is
+    reported, not counted as a failure."""
+    models = [m for m in args.sharded_models.split(",") if m]
+    if not models:
+        return [], 0
+    lines = ["", "## 2-rank CUDA programs (host-staged MPI, 2 ranks on one GPU) vs 1-rank CPU",
+             "", f"`--devices 2 --plan dp`, `mpirun -np 2`, `CLEAVE_CUDA_COMM=host`; "
+             f"a match when the largest per-step relative loss difference is <= {TOLERANCE:g}.",
+             "", "| model | run | final loss 2-rank CUDA | 2-rank CUDA vs 1-rank CPU loss |",
+             "|---|---|---|---|"]
+    failures = 0
+    for model in models:
+        status_path = os.path.join(results, f"{model}-sharded.status")
+        status = open(status_path).read().strip() if os.path.exists(status_path) else "missing"
+        cpu_loss, _ = read_metrics(os.path.join(results, f"{model}-cpu.jsonl"))
+        dp_loss, _ = read_metrics(os.path.join(results, f"{model}-cuda-dp2.jsonl"))
+        if status.startswith("skipped"):
+            lines.append(f"| {model} | {status} | - | - |")
+            continue
+        difference = max_relative(dp_loss, cpu_loss)
+        failures += status != "ran" or difference > TOLERANCE
+        final = f"{dp_loss[-1]:.6f}" if dp_loss else "(no run)"
+        lines.append(f"| {model} | {status} | {final} | {difference:.2e} {verdict(difference)} |")
+    return lines, failures
+
+
 def command_report(args):
     work = args.work
     results = os.path.join(work, "results")
@@ -366,6 +398,9 @@ def command_report(args):
     bf16_lines, bf16_timing, bf16_failures = bf16_report(args, results)
     failures += bf16_failures
     lines += bf16_lines
+    sharded_lines, sharded_failures = sharded_report(args, results)
+    failures += sharded_failures
+    lines += sharded_lines
 
     lines += ["", "## Step time", "",
               "Median wall time per step after the first (Cleave: the driver's step_time_ms, "
@@ -404,6 +439,8 @@ def main():
     report.add_argument("--models", required=True)
     report.add_argument("--bf16-models", default="",
                         help="models also run with --precision bf16 (comma-separated)")
+    report.add_argument("--sharded-models", default="",
+                        help="models also run as 2-rank CUDA programs (comma-separated)")
     report.add_argument("--out", required=True)
     args = parser.parse_args()
 
