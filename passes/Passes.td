@@ -222,8 +222,8 @@ def CleaveSearchSharding : Pass<"cleave-search-sharding", "ModuleOp"> {
     The cheapest grid wins. Writes the module's `shard.grid`,
     `cleave.factor_axes` on ops and `cleave.sharding` on arguments and
     results, as `cleave-partition` expects, and the prediction as
-    `cleave.predicted_step_seconds` on the function. Where the program
-    would exceed its size limit (models of billions of parameters) the
+    `cleave.predicted_step_seconds` on the function. Where the step has
+    more than `max-ops` ops or the program would exceed its size limit (models of billions of parameters) the
     pass falls back to data parallelism over all devices, with ZeRO-3 when
     parameters and optimizer state exceed half a device's memory, and
     propagation.
@@ -241,6 +241,8 @@ def CleaveSearchSharding : Pass<"cleave-search-sharding", "ModuleOp"> {
     Option<"devices", "devices", "int", "1", "Number of devices">,
     Option<"clusterName", "cluster", "std::string", "\"cpu\"", "Cluster profile name or JSON file">,
     Option<"timeLimit", "time-limit", "double", "2.0", "Seconds CBC may spend per grid (the best plan found by then is used)">,
+    Option<"maxOps", "max-ops", "int", "2500",
+           "Train steps with more ops skip the exact search for the fallback plan">,
   ];
   let dependentDialects = ["::mlir::shard::ShardDialect"];
 }

@@ -711,7 +711,13 @@ struct SearchShardingPass : public mlir::cleave::impl::CleaveSearchShardingBase<
         grids.push_back({a, devices / a});
     double best = std::numeric_limits<double>::infinity();
     OwningOpRef<ModuleOp> bestTrial;
-    bool anyTooLarge = false;
+    // Building the program grows with ops x strategies x followers; past
+    // `max-ops` ops the exact search is skipped for the fallback below.
+    int64_t opCount = 0;
+    func.walk([&](Operation *) { ++opCount; });
+    bool anyTooLarge = opCount > maxOps;
+    if (anyTooLarge)
+      grids.clear();
     std::string reasons;
     {
       // A grid without a plan is not an error as long as another has one.
