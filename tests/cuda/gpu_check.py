@@ -320,6 +320,11 @@ def sharded_report(args, results):
         failures += status != "ran" or difference > TOLERANCE
         final = f"{dp_loss[-1]:.6f}" if dp_loss else "(no run)"
         lines.append(f"| {model} | {status} | {final} | {difference:.2e} {verdict(difference)} |")
+    rc_path = os.path.join(results, "collectives-test.rc")
+    rc = open(rc_path).read().strip() if os.path.exists(rc_path) else "not run (no mpirun)"
+    failures += rc not in ("0", "not run (no mpirun)")
+    lines += ["", f"cleave-cuda-collectives-test (cuda_collectives.h vs collectives.h, 4 host-staged "
+              f"ranks): exit status {rc}" + (" (ok)" if rc == "0" else "") + "."]
     return lines, failures
 
 
