@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "cleave/rt/collectives.h"
+#include "cleave/rt/comm_distribution.h"
 #include "cleave/rt/distribution.h"
 #include "cleave/rt/driver.h"
 #include "cleave/rt/mpi_comm.h"
@@ -19,33 +20,6 @@
 namespace cleave::rt {
 
 namespace {
-
-class MpiDistribution : public Distribution {
-public:
-  MpiDistribution(GridShape grid, Communicator &world, CommGroups &groups)
-      : Distribution(std::move(grid)), world_(world), groups_(groups) {}
-
-  int rank() const override { return world_.rank(); }
-  bool any(bool flag) override {
-    int64_t value = flag ? 1 : 0;
-    world_.all_reduce_sum(&value, 1);
-    return value != 0;
-  }
-  void *step_context() override { return &groups_; }
-  [[noreturn]] void abort_job(int exit_status) override {
-    world_.abort_job(exit_status);
-    std::_Exit(exit_status); // not reached; GCC does not see the virtual call as noreturn
-  }
-
-protected:
-  void all_gather_bytes(const void *send, void *recv, int64_t bytes) override {
-    world_.all_gather(send, recv, bytes, CommElement::u8);
-  }
-
-private:
-  Communicator &world_;
-  CommGroups &groups_;
-};
 
 std::string program_name(int argc, char **argv) {
   std::string program = argc > 0 && argv[0] ? argv[0] : "train";
@@ -82,7 +56,7 @@ int run_training_distributed(int argc, char **argv, const ModelInfo &model, Step
     if (!config)
       return 0;
     CommGroups groups(*world, DeviceGrid::parse(model.grid));
-    MpiDistribution distribution(shape, *world, groups);
+    CommDistribution distribution(shape, *world, groups);
     train(*config, model, step, host_memory(), stdout, &distribution);
     return 0;
   } catch (const UsageError &error) {

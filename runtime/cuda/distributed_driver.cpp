@@ -18,6 +18,7 @@
 #include "cleave/rt/cuda_collectives.h"
 #include "cleave/rt/cuda_comm.h"
 #include "cleave/rt/cuda_memory.h"
+#include "cleave/rt/comm_distribution.h"
 #include "cleave/rt/distribution.h"
 #include "cleave/rt/driver.h"
 #include "cleave/rt/mpi_comm.h"
@@ -35,33 +36,6 @@
 namespace cleave::rt::cuda {
 
 namespace {
-
-class CudaDistribution : public Distribution {
-public:
-  CudaDistribution(GridShape grid, Communicator &world, CommGroups &groups)
-      : Distribution(std::move(grid)), world_(world), groups_(groups) {}
-
-  int rank() const override { return world_.rank(); }
-  bool any(bool flag) override {
-    int64_t value = flag ? 1 : 0;
-    world_.all_reduce_sum(&value, 1);
-    return value != 0;
-  }
-  void *step_context() override { return &groups_; }
-  [[noreturn]] void abort_job(int exit_status) override {
-    world_.abort_job(exit_status);
-    std::_Exit(exit_status); // not reached; GCC does not see the virtual call as noreturn
-  }
-
-protected:
-  void all_gather_bytes(const void *send, void *recv, int64_t bytes) override {
-    world_.all_gather(send, recv, bytes, CommElement::u8);
-  }
-
-private:
-  Communicator &world_; // MPI, host buffers
-  CommGroups &groups_;  // device buffers
-};
 
 std::string program_name(int argc, char **argv) {
   std::string program = argc > 0 && argv[0] ? argv[0] : "train";
@@ -140,7 +114,7 @@ int run_training_distributed(int argc, char **argv, const ModelInfo &model, Step
     if (rank == 0)
       std::printf("collectives: %s over %d ranks\n", devices->backend(), devices->size());
     CommGroups groups(*devices, DeviceGrid::parse(model.grid));
-    CudaDistribution distribution(shape, *world, groups);
+    CommDistribution distribution(shape, *world, groups);
     train(*config, model, with_device_flag(step), device_memory(), stdout, &distribution);
     return 0;
   } catch (const UsageError &error) {
