@@ -125,63 +125,27 @@ FailureOr<Value> Partitioner::reshard(Value global, const TensorSharding &target
   shard::GridOp gridOp = grid.op;
   StringRef gridName = gridOp.getSymName();
   Value value = source.local;
-  TensorSharding current = source.sharding;
-  auto retype = [&](const TensorSharding &sharding) { return local(global, sharding, user); };
-
-  if (!current.partial.empty()) {
-    bool scattered = false;
-    if (current.partialKind == shard::ReductionKind::Sum) {
-      for (auto [dim, axes] : llvm::enumerate(target.dims)) {
-        AxisList joined = current.dims[dim];
-        joined.append(current.partial.begin(), current.partial.end());
-        if (axes != joined)
-          continue;
-        TensorSharding next = current;
-        next.dims[dim] = joined;
-        next.partial.clear();
-        FailureOr<RankedTensorType> type = retype(next);
-        if (failed(type))
-          return failure();
-        value = shard::ReduceScatterOp::create(builder, loc, *type, gridName, current.partial,
-                                               value, shard::ReductionKind::Sum,
-                                               APInt(64, dim));
-        current = next;
-        scattered = true;
-        break;
-      }
-    }
-    if (!scattered) {
-      value = shard::AllReduceOp::create(builder, loc, value.getType(), gridName,
-                                         current.partial, value, current.partialKind);
-      current.partial.clear();
-    }
-  }
-  for (auto [dim, axes] : llvm::enumerate(target.dims)) {
-    AxisList &have = current.dims[dim];
-    size_t common = 0;
-    while (common < have.size() && common < axes.size() && have[common] == axes[common])
-      ++common;
-    if (have.size() == common)
-      continue;
-    AxisList gathered(have.begin() + common, have.end());
-    have.resize(common);
-    FailureOr<RankedTensorType> type = retype(current);
+  for (const ReshardStep &step : planReshard(source.sharding, target)) {
+    FailureOr<RankedTensorType> type = local(global, step.after, user);
     if (failed(type))
       return failure();
-    value = shard::AllGatherOp::create(builder, loc, *type, gridName, gathered, value,
-                                       APInt(64, dim));
-  }
-  for (auto [dim, axes] : llvm::enumerate(target.dims)) {
-    AxisList &have = current.dims[dim];
-    if (have.size() == axes.size())
-      continue;
-    AxisList sliced(axes.begin() + have.size(), axes.end());
-    have = axes;
-    FailureOr<RankedTensorType> type = retype(current);
-    if (failed(type))
-      return failure();
-    value = shard::AllSliceOp::create(builder, loc, *type, gridName, sliced, value,
-                                      APInt(64, dim));
+    APInt dim(64, step.dim);
+    switch (step.kind) {
+    case ReshardStep::Kind::allReduce:
+      value = shard::AllReduceOp::create(builder, loc, value.getType(), gridName, step.axes,
+                                         value, source.sharding.partialKind);
+      break;
+    case ReshardStep::Kind::reduceScatter:
+      value = shard::ReduceScatterOp::create(builder, loc, *type, gridName, step.axes, value,
+                                             shard::ReductionKind::Sum, dim);
+      break;
+    case ReshardStep::Kind::allGather:
+      value = shard::AllGatherOp::create(builder, loc, *type, gridName, step.axes, value, dim);
+      break;
+    case ReshardStep::Kind::allSlice:
+      value = shard::AllSliceOp::create(builder, loc, *type, gridName, step.axes, value, dim);
+      break;
+    }
   }
   reshardCache[key] = value;
   return value;

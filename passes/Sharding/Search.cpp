@@ -82,10 +82,9 @@ std::string key(const TensorSharding &sharding) {
 
 /// Seconds to bring a value laid out as `from` into `to`, following the
 /// partitioner's resharding (Partition.cpp) collective by collective.
-double reshardSeconds(RankedTensorType global, TensorSharding from, const TensorSharding &to,
-                      const GridInfo &grid, GridCollectives &collectives) {
-  if (from == to)
-    return 0;
+double reshardSeconds(RankedTensorType global, const TensorSharding &from,
+                      const TensorSharding &to, const GridInfo &grid,
+                      GridCollectives &collectives) {
   auto bytes = [&](const TensorSharding &sharding) {
     int64_t elements = global.getNumElements();
     for (const AxisList &axes : sharding.dims)
@@ -93,34 +92,26 @@ double reshardSeconds(RankedTensorType global, TensorSharding from, const Tensor
     return elements * std::max<int64_t>(1, global.getElementTypeBitWidth() / 8);
   };
   double seconds = 0;
-  if (!from.partial.empty()) {
-    bool scattered = false;
-    for (auto [dim, axes] : llvm::enumerate(to.dims)) {
-      AxisList joined = from.dims[dim];
-      joined.append(from.partial.begin(), from.partial.end());
-      if (from.partialKind != shard::ReductionKind::Sum || axes != joined)
-        continue;
-      seconds += collectives.getTime(CollectiveKind::reduceScatter, bytes(from), from.partial);
-      from.dims[dim] = joined;
-      scattered = true;
+  TensorSharding before = from;
+  for (const ReshardStep &step : planReshard(from, to)) {
+    // Alpha-beta sizes: reduce-scatter the bytes held before, gather the
+    // bytes held after; slicing is local.
+    switch (step.kind) {
+    case ReshardStep::Kind::allReduce:
+      seconds += collectives.getTime(CollectiveKind::allReduce, bytes(before), step.axes);
+      break;
+    case ReshardStep::Kind::reduceScatter:
+      seconds += collectives.getTime(CollectiveKind::reduceScatter, bytes(before), step.axes);
+      break;
+    case ReshardStep::Kind::allGather:
+      seconds += collectives.getTime(CollectiveKind::allGather, bytes(step.after), step.axes);
+      break;
+    case ReshardStep::Kind::allSlice:
       break;
     }
-    if (!scattered)
-      seconds += collectives.getTime(CollectiveKind::allReduce, bytes(from), from.partial);
-    from.partial.clear();
+    before = step.after;
   }
-  for (auto [dim, axes] : llvm::enumerate(to.dims)) {
-    AxisList &have = from.dims[dim];
-    size_t common = 0;
-    while (common < have.size() && common < axes.size() && have[common] == axes[common])
-      ++common;
-    if (have.size() == common)
-      continue;
-    AxisList gathered(have.begin() + common, have.end());
-    have.resize(common);
-    seconds += collectives.getTime(CollectiveKind::allGather, bytes(from), gathered);
-  }
-  return seconds; // slicing is local
+  return seconds;
 }
 
 /// Ops whose layout is worth deciding; the rest follow their operands.

@@ -3,6 +3,8 @@
 
 #include "llvm/ADT/STLExtras.h"
 
+#include <optional>
+
 using namespace mlir;
 using namespace mlir::cleave;
 
@@ -94,4 +96,47 @@ std::string mlir::cleave::describe(const TensorSharding &sharding, const GridInf
   if (!sharding.partial.empty())
     text += " partial(" + grid.axesName(sharding.partial) + ")";
   return text;
+}
+
+SmallVector<ReshardStep> mlir::cleave::planReshard(TensorSharding from, const TensorSharding &to) {
+  SmallVector<ReshardStep> steps;
+  if (from == to)
+    return steps;
+  if (!from.partial.empty()) {
+    AxisList partial = from.partial;
+    std::optional<int64_t> scatterDim;
+    if (from.partialKind == shard::ReductionKind::Sum)
+      for (auto [dim, axes] : llvm::enumerate(to.dims)) {
+        AxisList joined = from.dims[dim];
+        joined.append(partial.begin(), partial.end());
+        if (axes == joined) {
+          scatterDim = dim;
+          from.dims[dim] = joined;
+          break;
+        }
+      }
+    from.partial.clear();
+    steps.push_back({scatterDim ? ReshardStep::Kind::reduceScatter : ReshardStep::Kind::allReduce,
+                     partial, scatterDim.value_or(0), from});
+  }
+  for (auto [dim, axes] : llvm::enumerate(to.dims)) {
+    AxisList &have = from.dims[dim];
+    size_t common = 0;
+    while (common < have.size() && common < axes.size() && have[common] == axes[common])
+      ++common;
+    if (have.size() == common)
+      continue;
+    AxisList gathered(have.begin() + common, have.end());
+    have.resize(common);
+    steps.push_back({ReshardStep::Kind::allGather, gathered, static_cast<int64_t>(dim), from});
+  }
+  for (auto [dim, axes] : llvm::enumerate(to.dims)) {
+    AxisList &have = from.dims[dim];
+    if (have.size() == axes.size())
+      continue;
+    AxisList sliced(axes.begin() + have.size(), axes.end());
+    have = axes;
+    steps.push_back({ReshardStep::Kind::allSlice, sliced, static_cast<int64_t>(dim), from});
+  }
+  return steps;
 }

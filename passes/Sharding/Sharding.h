@@ -80,6 +80,24 @@ FailureOr<RankedTensorType> localType(RankedTensorType type, const TensorShardin
 shard::GridAxesArrayAttr toAttr(MLIRContext *context, llvm::ArrayRef<AxisList> dims);
 llvm::SmallVector<AxisList, 4> fromAttr(shard::GridAxesArrayAttr attr);
 
+/// One collective of a resharding: `kind` over grid `axes` along tensor
+/// dimension `dim` (unused for allReduce), leaving the value laid out as
+/// `after`.
+struct ReshardStep {
+  enum class Kind { allReduce, reduceScatter, allGather, allSlice } kind;
+  AxisList axes;
+  int64_t dim = 0;
+  TensorSharding after;
+};
+
+/// The collectives that bring a value laid out as `from` into `to` (never
+/// partial): a partial value is reduce-scattered when `to` splits one
+/// dimension over exactly the partial axes (after the ones it already
+/// has), else all-reduced; axes `to` drops from a dimension are gathered,
+/// axes it adds are sliced locally. cleave-partition emits these steps and
+/// the sharding search prices them, so both agree by construction.
+llvm::SmallVector<ReshardStep> planReshard(TensorSharding from, const TensorSharding &to);
+
 /// "[dp, -, tp]" (and " partial(tp)") for messages and plan dumps.
 std::string describe(const TensorSharding &sharding, const GridInfo &grid);
 
