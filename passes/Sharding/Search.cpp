@@ -155,10 +155,9 @@ private:
   void buildArgumentGroups();
   LogicalResult buildOpGroups();
   void enumerateOpCandidates(Group &group);
-  /// Fills a candidate's followers from the leader's factor axes; false if
-  /// a follower cannot take the layout.
+  /// Fills a candidate's followers from the leader's factor axes (a
+  /// follower factor the layout cannot split stays whole) and prices them.
   void completeCandidate(Group &group, Candidate &candidate);
-  TensorSharding producedBy(Value value, int groupIndex, const Candidate &candidate) const;
   TensorSharding resultSharding(const FactorRule &rule, ArrayRef<AxisList> axes,
                                 unsigned result) const;
   static TensorSharding operandSharding(const FactorRule &rule, ArrayRef<AxisList> axes,
