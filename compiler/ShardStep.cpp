@@ -72,8 +72,10 @@ llvm::Error mlir::cleave::shardTrainStep(ModuleOp module, const ShardOptions &op
   PassManager partition(module.getContext());
   OpPassManager &rest = options.beforePartition ? partition : pm;
   rest.addPass(createCleavePartition());
+  // No CSE after the partition: it would merge the backward's re-gather of
+  // an activation with the forward's, keeping the gathered copy live
+  // across the step (Partition.cpp).
   rest.addPass(createCanonicalizerPass());
-  rest.addPass(createCSEPass());
   CleaveBucketCollectivesOptions bucket;
   bucket.bucketBytes = options.bucketBytes;
   rest.addNestedPass<func::FuncOp>(createCleaveBucketCollectives(bucket));

@@ -3,6 +3,7 @@
 
 #include <coin/Cbc_C_Interface.h>
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/ErrorHandling.h"
 
@@ -26,7 +27,7 @@ void IlpProblem::addRow(const std::vector<int> &columns, const std::vector<doubl
   rows.push_back({columns, coefficients, sense, rhs});
 }
 
-IlpProblem::Solution IlpProblem::solve(double seconds) const {
+IlpProblem::Solution IlpProblem::solve(double seconds, double relativeGap) const {
   Solution solution;
   std::unique_ptr<Cbc_Model, void (*)(Cbc_Model *)> model(Cbc_newModel(), Cbc_deleteModel);
   Cbc_Model *m = model.get();
@@ -60,7 +61,26 @@ IlpProblem::Solution IlpProblem::solve(double seconds) const {
     if (binary[static_cast<size_t>(c)])
       Cbc_setInteger(m, c);
   Cbc_setObjSense(m, 1);
+  // Wall time: CBC's default, process CPU time, runs faster when grids are
+  // searched on several threads.
+  Cbc_setParameter(m, "timeMode", "elapsed");
   Cbc_setMaximumSeconds(m, seconds);
+  if (relativeGap > 0)
+    Cbc_setAllowableFractionGap(m, relativeGap);
+  if (!start.empty()) {
+    // The start as CBC's first incumbent: it prunes from the first node on
+    // (CBC solves for the continuous columns with these fixed).
+    std::vector<int> columns;
+    std::vector<double> values;
+    for (int c = 0; c < n; ++c)
+      if (binary[static_cast<size_t>(c)]) {
+        columns.push_back(c);
+        values.push_back(0.0);
+      }
+    for (int column : start)
+      values[static_cast<size_t>(llvm::lower_bound(columns, column) - columns.begin())] = 1.0;
+    Cbc_setMIPStartI(m, static_cast<int>(columns.size()), columns.data(), values.data());
+  }
   Cbc_solve(m);
   solution.optimal = Cbc_isProvenOptimal(m);
   solution.feasible = !Cbc_isProvenInfeasible(m) && Cbc_getColSolution(m) != nullptr &&

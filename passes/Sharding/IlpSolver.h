@@ -21,9 +21,10 @@ public:
   void addRow(const std::vector<int> &columns, const std::vector<double> &coefficients,
               char sense, double rhs);
   int numColumns() const { return static_cast<int>(costs.size()); }
-  /// A feasible assignment of the binary columns (those listed are 1) that
-  /// solve() returns when CBC finds nothing within its time limit. (Its
-  /// objective then counts only those columns' costs.)
+  /// A feasible assignment of the binary columns (those listed are 1):
+  /// CBC's first incumbent, and what solve() returns when CBC finds nothing
+  /// within its time limit. (Its objective then counts only those columns'
+  /// costs.)
   void setStart(std::vector<int> columns) { start = std::move(columns); }
 
   struct Solution {
@@ -34,8 +35,10 @@ public:
     std::string status;
   };
   /// Minimises the objective; `seconds` bounds CBC's time (the best
-  /// solution found so far is returned, with optimal == false).
-  Solution solve(double seconds) const;
+  /// solution found so far is returned, with optimal == false). CBC stops
+  /// once its solution is provably within `relativeGap` of the optimum
+  /// (and calls it optimal).
+  Solution solve(double seconds, double relativeGap = 0) const;
 
 private:
   std::vector<double> costs;

@@ -15,11 +15,16 @@
 //   4. each result's sharding follows from the factors it carries, and it
 //      is partial over split factors it does not.
 // Resharding is cached per (value, target), so a gradient consumed by
-// several ops is all-reduced once.
+// several ops is all-reduced once, except that a gathered copy made before
+// the loss is not kept for users after it: it would stay live from the
+// forward pass through the backward (for a transformer, tens of GiB per
+// device) where gathering again costs one collective. The search prices
+// each use's resharding on its own, as this does.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
 #include "passes/Sharding/Sharding.h"
+#include "passes/TrainStepAttrs.h"
 
 #include "dialects/Cleave/IR/CleaveOps.h"
 #include "mlir/IR/Builders.h"
@@ -67,7 +72,9 @@ private:
   OpBuilder builder;
   DenseMap<Value, Placed> placed;
   DenseMap<Value, Type> argumentTypes; // global types of the arguments
-  std::map<std::pair<void *, std::string>, Value> reshardCache;
+  std::map<std::tuple<void *, std::string, bool>, Value> reshardCache;
+  /// Whether the walk has passed the op that computes the loss.
+  bool pastLoss = false;
 };
 
 } // namespace
@@ -117,7 +124,11 @@ FailureOr<Value> Partitioner::reshard(Value global, const TensorSharding &target
   const Placed &source = it->second;
   if (source.sharding == target)
     return source.local;
-  auto key = std::make_pair(global.getAsOpaquePointer(), describe(target, grid));
+  SmallVector<ReshardStep> steps = planReshard(source.sharding, target);
+  bool gathers = llvm::any_of(
+      steps, [](const ReshardStep &step) { return step.kind == ReshardStep::Kind::allGather; });
+  auto key = std::make_tuple(global.getAsOpaquePointer(), describe(target, grid),
+                             gathers && pastLoss);
   if (auto cached = reshardCache.find(key); cached != reshardCache.end())
     return cached->second;
 
@@ -125,7 +136,7 @@ FailureOr<Value> Partitioner::reshard(Value global, const TensorSharding &target
   shard::GridOp gridOp = grid.op;
   StringRef gridName = gridOp.getSymName();
   Value value = source.local;
-  for (const ReshardStep &step : planReshard(source.sharding, target)) {
+  for (const ReshardStep &step : steps) {
     FailureOr<RankedTensorType> type = local(global, step.after, user);
     if (failed(type))
       return failure();
@@ -340,6 +351,9 @@ LogicalResult Partitioner::run() {
   SmallVector<Operation *> original;
   for (Operation &op : body)
     original.push_back(&op);
+  int lossResult = findLossResult(func);
+  Operation *lossOp =
+      lossResult >= 0 ? body.getTerminator()->getOperand(lossResult).getDefiningOp() : nullptr;
   for (Operation *op : original) {
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       if (failed(partitionReturn(ret)))
@@ -348,6 +362,7 @@ LogicalResult Partitioner::run() {
     }
     if (failed(partitionOp(op)))
       return failure();
+    pastLoss |= op == lossOp;
   }
   // Old ops go in reverse so that uses disappear before their definitions.
   for (Operation *op : llvm::reverse(original)) {

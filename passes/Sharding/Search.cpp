@@ -33,6 +33,7 @@
 #include "passes/Passes.h"
 #include "passes/Sharding/IlpSolver.h"
 #include "passes/Sharding/Sharding.h"
+#include "passes/Sharding/StructuralLabels.h"
 #include "passes/TrainStepAttrs.h"
 
 #include "compiler/Cluster/Cluster.h"
@@ -41,9 +42,12 @@
 
 #include "dialects/Cleave/IR/CleaveOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Threading.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SmallBitVector.h"
 #include "llvm/ADT/StringMap.h"
+
 
 #include <cmath>
 #include <numeric>
@@ -128,14 +132,35 @@ struct Candidate {
   /// Per dimension, for an argument group (its parameter's or input's layout).
   SmallVector<AxisList, 4> argumentDims;
   double seconds = 0;      // compute plus resharding inside the group
-  double memoryBytes = 0;  // parameters and optimizer state per device
+  double memoryBytes = 0;  // parameters, their gradients and optimizer state per device
+  double activationBytes = 0; // values kept from the forward pass for the backward
   DenseMap<Value, TensorSharding> produced; // layouts of the group's values
 };
 
 struct Group {
   SmallVector<Operation *> ops;  // leader first, then followers in program order
   SmallVector<unsigned> arguments;
+  /// Filled on a class's representative only; the others share them.
   std::vector<Candidate> candidates;
+  int representative = -1;
+};
+
+/// Groups of identical structure in the same context (the same op of every
+/// repeated layer) share one choice: one set of columns, their costs and
+/// memory multiplied by `count`.
+/// A value passed between groups: the resharding it costs for each pair of
+/// the producer's and consumer's layouts, and how many uses share it.
+struct Edge {
+  int producerClass = -1, consumerClass = -1; // -1: fixed (whole)
+  SmallVector<int> fromOf, toOf;              // candidate -> distinct layout
+  SmallVector<SmallVector<double>> cost;      // [from layout][to layout]
+  int count = 0;
+  bool anyCost = false;
+};
+
+struct GroupClass {
+  int representative;
+  int count = 0;
   int firstColumn = -1;
 };
 
@@ -149,11 +174,49 @@ public:
   FailureOr<double> run(double timeLimit, bool apply);
   /// Programs larger than this are not solved (the pass falls back).
   int maxColumns = 400000;
+  /// Nor are programs whose distinct groups hold more ops than this.
+  int64_t maxDistinctOps = 2500;
   bool tooLarge = false;
+  /// Ops in distinct groups (each repeated structure counted once).
+  int64_t distinctOps = 0;
+  /// Relative gain below which a change of plan is not worth making (a
+  /// bias laid out differently, say): ties keep the simpler plan.
+  static constexpr double kMinGain = 1e-3;
+  /// Set before run(): ignore time and take the plan that needs the least
+  /// memory (when no plan fits, to say by how much); `chosenBytes` is then
+  /// its estimate.
+  bool leastMemory = false;
+  double chosenBytes = 0;
+  /// Set before run() on a grid of several axes: the plan found on one axis
+  /// over the same devices (per class, the factor or dimension it split),
+  /// the descent's start. run() on one axis fills `chosenTargets` with it.
+  std::optional<std::vector<int8_t>> oneAxisPlan, chosenTargets;
 
 private:
   void buildArgumentGroups();
+  void findSavedActivations();
   LogicalResult buildOpGroups();
+  /// Ties groups of equal structure and context (StructuralLabels.h).
+  void classifyGroups();
+  void buildEdges();
+  /// The operand a follower takes its layout from: the largest one computed
+  /// by a grouped op (in `group`, unless -1).
+  std::optional<unsigned> leadingOperand(Operation *op, int group) const;
+  /// For each class and candidate, the factor (op groups) or dimension
+  /// (argument groups) each grid axis splits, -1 for none.
+  void computeAxisTargets();
+  /// Solves the program over the candidates `allowed(class, candidate)`
+  /// admits, from `start` (a candidate per class, or empty); fills
+  /// `chosen` and returns its predicted seconds.
+  FailureOr<double> solveRestricted(llvm::function_ref<bool(int, int)> allowed,
+                                    ArrayRef<int> start, std::vector<int> &chosen,
+                                    double timeLimit);
+  /// Predicted seconds of one candidate per class.
+  double evaluate(ArrayRef<int> chosen) const;
+  static constexpr int kMaxDescentRounds = 4;
+  const std::vector<Candidate> &candidatesOf(int group) const {
+    return groups[groups[group].representative].candidates;
+  }
   void enumerateOpCandidates(Group &group);
   /// Fills a candidate's followers from the leader's factor axes (a
   /// follower factor the layout cannot split stays whole) and prices them.
@@ -172,6 +235,12 @@ private:
   const Cluster &cluster;
   GridCollectives collectives;
   std::vector<Group> groups;
+  std::vector<GroupClass> classes;
+  std::vector<int> classOfGroup;
+  std::vector<std::vector<double>> baseCosts;  // [class][candidate]
+  std::vector<Edge> edges;
+  std::vector<std::vector<SmallVector<int8_t>>> axisTargets; // [class][candidate][axis]
+  DenseSet<Value> savedActivations;
   DenseMap<Operation *, std::pair<int, int>> memberOf; // op -> (group, member index)
   DenseMap<Value, int> argumentGroup;                  // argument -> group
   DenseMap<Operation *, FactorRule> rules;
@@ -279,6 +348,11 @@ void Search::buildArgumentGroups() {
     int64_t bytes = 0;
     for (unsigned index : group.arguments)
       bytes += tensorBytes(cast<RankedTensorType>(func.getArgument(index).getType()));
+    // A trainable parameter's gradient is laid out like it (reduce-scattered
+    // into its shards, or all-reduced whole).
+    unsigned first = group.arguments.front();
+    if (isTrainableParam(func, first))
+      bytes += tensorBytes(cast<RankedTensorType>(func.getArgument(first).getType()));
     for (Candidate &candidate : group.candidates) {
       int64_t parts = 1;
       for (const AxisList &axes : candidate.argumentDims)
@@ -290,6 +364,77 @@ void Search::buildArgumentGroups() {
         candidate.produced[func.getArgument(index)] = sharding;
     }
   }
+}
+
+void Search::findSavedActivations() {
+  // Values computed before the loss and used after it stay live from the
+  // forward pass into the backward: the activation memory that peaks when
+  // the backward starts.
+  int loss = findLossResult(func);
+  if (loss < 0)
+    return;
+  Operation *lossOp = func.getBody().front().getTerminator()->getOperand(loss).getDefiningOp();
+  if (!lossOp)
+    return;
+  for (Operation &op : func.getBody().front()) {
+    if (&op == lossOp)
+      break;
+    for (Value result : op.getResults())
+      if (llvm::any_of(result.getUsers(),
+                       [&](Operation *user) { return lossOp->isBeforeInBlock(user); }))
+        savedActivations.insert(result);
+  }
+}
+
+void Search::classifyGroups() {
+  // Enough rounds to tell a layer's ops apart from their neighbours' within
+  // the layer, few enough that only the first and last layers stand apart.
+  constexpr int kLabelRounds = 4;
+  StructuralLabels labels = computeStructuralLabels(func, kLabelRounds);
+  auto pointer = [](const void *p) { return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p)); };
+  std::map<std::vector<uint64_t>, int> classIds;
+  for (auto [index, group] : llvm::enumerate(groups)) {
+    // The exact structure (uniqued names, attributes, types and the wiring
+    // inside the group) makes tied groups' candidates identical; the labels
+    // add the context.
+    std::vector<uint64_t> signature;
+    if (!group.arguments.empty()) {
+      signature.push_back(1);
+      for (unsigned argument : group.arguments) {
+        signature.push_back(pointer(func.getArgument(argument).getType().getAsOpaquePointer()));
+        signature.push_back(labels.arguments[argument]);
+      }
+    } else {
+      signature.push_back(2);
+      for (Operation *op : group.ops) {
+        signature.push_back(pointer(op->getName().getAsOpaquePointer()));
+        signature.push_back(pointer(op->getRawDictionaryAttrs().getAsOpaquePointer()));
+        for (Value operand : op->getOperands()) {
+          signature.push_back(pointer(operand.getType().getAsOpaquePointer()));
+          Operation *producer = operand.getDefiningOp();
+          auto it = producer ? memberOf.find(producer) : memberOf.end();
+          bool inside = it != memberOf.end() && it->second.first == static_cast<int>(index);
+          signature.push_back(inside ? 1 + it->second.second * 256 +
+                                           cast<OpResult>(operand).getResultNumber()
+                                     : 0);
+        }
+        for (Value result : op->getResults()) {
+          signature.push_back(pointer(result.getType().getAsOpaquePointer()));
+          signature.push_back(savedActivations.contains(result));
+        }
+        signature.push_back(labels.ops.lookup(op));
+      }
+    }
+    auto [it, inserted] = classIds.try_emplace(std::move(signature), classes.size());
+    if (inserted)
+      classes.push_back({static_cast<int>(index)});
+    ++classes[it->second].count;
+    group.representative = classes[it->second].representative;
+    classOfGroup.push_back(it->second);
+  }
+  distinctOps = 0;
+  for (const GroupClass &groupClass : classes)
+    distinctOps += groups[groupClass.representative].ops.size();
 }
 
 LogicalResult Search::buildOpGroups() {
@@ -313,28 +458,28 @@ LogicalResult Search::buildOpGroups() {
       continue;
     }
     rules[&op] = ruleOp.getFactorRule();
-    // A follower joins the group of its first operand computed by a grouped op.
+    // A follower joins the group of its largest operand computed by a
+    // grouped op (a select follows its data, not its broadcast mask).
     if (!isHeavy(&op)) {
-      for (Value operand : op.getOperands()) {
-        Operation *producer = operand.getDefiningOp();
-        auto it = producer ? memberOf.find(producer) : memberOf.end();
-        if (it == memberOf.end() || !rules.count(producer))
-          continue;
-        Group &group = groups[it->second.first];
-        memberOf[&op] = {it->second.first, static_cast<int>(group.ops.size())};
+      if (std::optional<unsigned> leading = leadingOperand(&op, -1)) {
+        int groupIndex = memberOf[op.getOperand(*leading).getDefiningOp()].first;
+        Group &group = groups[groupIndex];
+        memberOf[&op] = {groupIndex, static_cast<int>(group.ops.size())};
         group.ops.push_back(&op);
-        break;
-      }
-      if (memberOf.count(&op))
         continue;
+      }
     }
     Group group;
     group.ops.push_back(&op);
     memberOf[&op] = {static_cast<int>(groups.size()), 0};
     groups.push_back(std::move(group));
   }
-  for (Group &group : groups)
-    if (group.arguments.empty() && group.candidates.empty())
+  classifyGroups();
+  if (distinctOps > maxDistinctOps)
+    return success(); // the caller reports it; enumerating would be wasted
+  for (auto [index, group] : llvm::enumerate(groups))
+    if (group.arguments.empty() && group.candidates.empty() &&
+        group.representative == static_cast<int>(index))
       enumerateOpCandidates(group);
   return success();
 }
@@ -366,18 +511,43 @@ void Search::enumerateOpCandidates(Group &group) {
   }
 }
 
+std::optional<unsigned> Search::leadingOperand(Operation *op, int group) const {
+  std::optional<unsigned> leading;
+  int64_t leadingElements = -1;
+  for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
+    Operation *producer = operand.getDefiningOp();
+    auto it = producer ? memberOf.find(producer) : memberOf.end();
+    if (it == memberOf.end() || !rules.count(producer) ||
+        (group >= 0 && it->second.first != group))
+      continue;
+    int64_t elements = cast<RankedTensorType>(operand.getType()).getNumElements();
+    if (elements > leadingElements) {
+      leading = index;
+      leadingElements = elements;
+    }
+  }
+  return leading;
+}
+
 TensorSharding Search::layoutOf(Value value, int candidate) const {
   auto type = cast<RankedTensorType>(value.getType());
   if (auto argument = dyn_cast<BlockArgument>(value)) {
     auto it = argumentGroup.find(argument);
     if (it == argumentGroup.end())
       return TensorSharding::replicated(type.getRank());
-    return groups[it->second].candidates[candidate].produced.lookup(value);
+    TensorSharding sharding;
+    const Candidate &chosen = candidatesOf(it->second)[candidate];
+    sharding.dims.assign(chosen.argumentDims.begin(), chosen.argumentDims.end());
+    return sharding;
   }
   auto it = memberOf.find(value.getDefiningOp());
   if (it == memberOf.end())
     return TensorSharding::replicated(type.getRank());
-  return groups[it->second.first].candidates[candidate].produced.lookup(value);
+  // The same member's result in the class representative.
+  const Group &representative = groups[groups[it->second.first].representative];
+  Value same = representative.ops[it->second.second]->getResult(
+      cast<OpResult>(value).getResultNumber());
+  return representative.candidates[candidate].produced.lookup(same);
 }
 
 void Search::completeCandidate(Group &group, Candidate &candidate) {
@@ -390,12 +560,11 @@ void Search::completeCandidate(Group &group, Candidate &candidate) {
   for (Operation *member : llvm::drop_begin(group.ops)) {
     const FactorRule &rule = rules[member];
     SmallVector<AxisList> axes(rule.factors.size());
-    // Follow the first operand computed in the group, dimension by dimension.
-    for (auto [operandIndex, operand] : llvm::enumerate(member->getOperands())) {
-      Operation *producer = operand.getDefiningOp();
-      auto it = producer ? memberOf.find(producer) : memberOf.end();
-      if (it == memberOf.end() || it->second.first != groupIndex)
-        continue;
+    // Follow the operand the member joined the group by, dimension by
+    // dimension.
+    if (std::optional<unsigned> leading = leadingOperand(member, groupIndex)) {
+      unsigned operandIndex = *leading;
+      Value operand = member->getOperand(operandIndex);
       const TensorSharding &layout = candidate.produced[operand];
       llvm::SmallBitVector used(grid.shape.size());
       for (auto [dim, factors] : llvm::enumerate(rule.operands[operandIndex])) {
@@ -412,7 +581,6 @@ void Search::completeCandidate(Group &group, Candidate &candidate) {
         for (int16_t axis : layout.dims[dim])
           used.set(axis);
       }
-      break;
     }
     candidate.factorAxes.push_back(axes);
     candidate.seconds += computeSeconds(member, axes);
@@ -429,225 +597,127 @@ void Search::completeCandidate(Group &group, Candidate &candidate) {
     for (auto [index, result] : llvm::enumerate(member->getResults()))
       candidate.produced[result] = resultSharding(rule, axes, index);
   }
+  for (Operation *member : group.ops)
+    for (Value result : member->getResults())
+      if (savedActivations.contains(result)) {
+        auto type = cast<RankedTensorType>(result.getType());
+        double bytes = tensorBytes(type);
+        for (const AxisList &axes : candidate.produced[result].dims)
+          bytes /= grid.axesSize(axes);
+        candidate.activationBytes += bytes;
+      }
 }
 
 FailureOr<double> Search::run(double timeLimit, bool apply) {
   buildArgumentGroups();
+  findSavedActivations();
   if (failed(buildOpGroups()))
     return failure();
-
-  IlpProblem problem;
-  // One-hot choice per group; the first candidate of each (nothing split)
-  // is a feasible start when it fits in memory.
-  std::vector<int> start;
-  for (Group &group : groups) {
-    group.firstColumn = problem.numColumns();
-    start.push_back(group.firstColumn);
-    std::vector<int> columns;
-    for (const Candidate &candidate : group.candidates)
-      columns.push_back(problem.addColumn(candidate.seconds, true));
-    problem.addRow(columns, std::vector<double>(columns.size(), 1.0), 'E', 1.0);
-  }
-
-  // Edges: a value used by an op of another group (or returned).
-  struct Use {
-    Value value;
-    int consumerGroup; // -1: the function's result
-    std::function<TensorSharding(int)> required;
-  };
-  SmallVector<Use> uses;
-  Block &body = func.getBody().front();
-  for (Operation &op : body.without_terminator()) {
-    auto member = memberOf.find(&op);
-    if (member == memberOf.end())
-      continue;
-    int consumer = member->second.first;
-    int memberIndex = member->second.second;
-    for (auto [operandIndex, operand] : llvm::enumerate(op.getOperands())) {
-      Operation *producer = operand.getDefiningOp();
-      if (producer) {
-        auto it = memberOf.find(producer);
-        if (it != memberOf.end() && it->second.first == consumer)
-          continue; // inside the group: already priced
-      }
-      Operation *user = &op;
-      unsigned index = operandIndex;
-      uses.push_back({operand, consumer, [this, user, consumer, memberIndex, index](int c) {
-                        auto rule = rules.find(user);
-                        if (rule == rules.end())
-                          return TensorSharding::replicated(
-                              cast<RankedTensorType>(user->getOperand(index).getType()).getRank());
-                        return operandSharding(
-                            rule->second, groups[consumer].candidates[c].factorAxes[memberIndex],
-                            index);
-                      }});
-    }
-  }
-  auto returnOp = cast<func::ReturnOp>(body.getTerminator());
-  for (auto [index, operand] : llvm::enumerate(returnOp.getOperands())) {
-    int64_t updated = getUpdatedArgument(func, index);
-    auto type = cast<RankedTensorType>(operand.getType());
-    if (updated >= 0 && argumentGroup.count(func.getArgument(updated))) {
-      int target = argumentGroup[func.getArgument(updated)];
-      Value argument = func.getArgument(updated);
-      uses.push_back({operand, target, [this, target, argument](int c) {
-                        return groups[target].candidates[c].produced.lookup(argument);
-                      }});
-    } else {
-      uses.push_back({operand, -1, [type](int) { return TensorSharding::replicated(type.getRank()); }});
-    }
-  }
-
-  auto producerGroup = [&](Value value) -> int {
-    if (auto argument = dyn_cast<BlockArgument>(value)) {
-      auto it = argumentGroup.find(argument);
-      return it == argumentGroup.end() ? -1 : it->second;
-    }
-    auto it = memberOf.find(value.getDefiningOp());
-    return it == memberOf.end() ? -1 : it->second.first;
-  };
-  for (const Use &use : uses) {
-    auto type = cast<RankedTensorType>(use.value.getType());
-    int producer = producerGroup(use.value);
-    int producerCount = producer < 0 ? 1 : groups[producer].candidates.size();
-    int consumerCount = use.consumerGroup < 0 ? 1 : groups[use.consumerGroup].candidates.size();
-    // Distinct layouts on each side.
-    std::map<std::string, int> fromIds, toIds;
-    SmallVector<TensorSharding> fromLayouts, toLayouts;
-    SmallVector<int> fromOf(producerCount), toOf(consumerCount);
-    for (int c = 0; c < producerCount; ++c) {
-      TensorSharding layout = producer < 0 ? TensorSharding::replicated(type.getRank())
-                                           : layoutOf(use.value, c);
-      auto [it, inserted] = fromIds.try_emplace(key(layout), fromLayouts.size());
-      if (inserted)
-        fromLayouts.push_back(layout);
-      fromOf[c] = it->second;
-    }
-    for (int c = 0; c < consumerCount; ++c) {
-      TensorSharding layout = use.required(c);
-      auto [it, inserted] = toIds.try_emplace(key(layout), toLayouts.size());
-      if (inserted)
-        toLayouts.push_back(layout);
-      toOf[c] = it->second;
-    }
-    SmallVector<SmallVector<double>> cost(fromLayouts.size(),
-                                          SmallVector<double>(toLayouts.size()));
-    bool anyCost = false;
-    for (auto [i, from] : llvm::enumerate(fromLayouts))
-      for (auto [j, to] : llvm::enumerate(toLayouts)) {
-        cost[i][j] = reshardSeconds(type, from, to, grid, collectives);
-        anyCost |= cost[i][j] > 0;
-      }
-    if (!anyCost)
-      continue;
-    if (fromLayouts.size() == 1 || toLayouts.size() == 1) {
-      // One side is fixed: the cost is linear in the other side's choice.
-      // Price it through a fresh column tied to the choice (keeps rows simple).
-      if (fromLayouts.size() == 1 && use.consumerGroup >= 0) {
-        for (int c = 0; c < consumerCount; ++c) {
-          double seconds = cost[0][toOf[c]];
-          if (seconds <= 0)
-            continue;
-          int column = problem.addColumn(seconds, false);
-          problem.addRow({column, groups[use.consumerGroup].firstColumn + c}, {1.0, -1.0}, 'G', 0.0);
-        }
-        continue;
-      }
-      if (toLayouts.size() == 1 && producer >= 0) {
-        for (int c = 0; c < producerCount; ++c) {
-          double seconds = cost[fromOf[c]][0];
-          if (seconds <= 0)
-            continue;
-          int column = problem.addColumn(seconds, false);
-          problem.addRow({column, groups[producer].firstColumn + c}, {1.0, -1.0}, 'G', 0.0);
-        }
-        continue;
-      }
-      continue;
-    }
-    // Transportation: y[i][j] >= 0 with row sums = producer's layout choice
-    // and column sums = consumer's requirement choice.
-    SmallVector<SmallVector<int>> y(fromLayouts.size(), SmallVector<int>(toLayouts.size()));
-    for (size_t i = 0; i < fromLayouts.size(); ++i)
-      for (size_t j = 0; j < toLayouts.size(); ++j)
-        y[i][j] = problem.addColumn(cost[i][j], false);
-    for (size_t i = 0; i < fromLayouts.size(); ++i) {
-      std::vector<int> columns(y[i].begin(), y[i].end());
-      std::vector<double> coefficients(columns.size(), 1.0);
-      for (int c = 0; c < producerCount; ++c)
-        if (fromOf[c] == static_cast<int>(i)) {
-          columns.push_back(groups[producer].firstColumn + c);
-          coefficients.push_back(-1.0);
-        }
-      problem.addRow(columns, coefficients, 'E', 0.0);
-    }
-    for (size_t j = 0; j < toLayouts.size(); ++j) {
-      std::vector<int> columns;
-      std::vector<double> coefficients;
-      for (size_t i = 0; i < fromLayouts.size(); ++i) {
-        columns.push_back(y[i][j]);
-        coefficients.push_back(1.0);
-      }
-      for (int c = 0; c < consumerCount; ++c)
-        if (toOf[c] == static_cast<int>(j)) {
-          columns.push_back(groups[use.consumerGroup].firstColumn + c);
-          coefficients.push_back(-1.0);
-        }
-      problem.addRow(columns, coefficients, 'E', 0.0);
-    }
-  }
-
-  // Memory: parameters and optimizer state per device within the capacity.
-  if (cluster.memoryCapacity > 0) {
-    std::vector<int> columns;
-    std::vector<double> coefficients;
-    for (const Group &group : groups)
-      if (!group.arguments.empty())
-        for (auto [c, candidate] : llvm::enumerate(group.candidates)) {
-          columns.push_back(group.firstColumn + static_cast<int>(c));
-          coefficients.push_back(candidate.memoryBytes / 1e9); // GB keeps CBC well scaled
-        }
-    problem.addRow(columns, coefficients, 'L',
-                   static_cast<double>(cluster.memoryCapacity) / 1e9);
-  }
-
-  if (problem.numColumns() > maxColumns) {
+  if (distinctOps > maxDistinctOps) {
     tooLarge = true;
-    return func.emitOpError() << "the sharding search's program has " << problem.numColumns()
-                              << " columns, more than its limit of " << maxColumns,
+    return func.emitOpError() << "the sharding search's groups hold " << distinctOps
+                              << " distinct ops (repeated structure counted once), more than "
+                                 "its limit of "
+                              << maxDistinctOps,
            failure();
   }
-  problem.setStart(start);
-  IlpProblem::Solution solution = problem.solve(timeLimit);
-  if (solution.feasible && !solution.optimal && solution.status != "time limit") {
-    // CBC found nothing in time and handed back the unsplit start: only a
-    // plan if it fits in memory.
-    double bytes = 0;
-    for (const Group &group : groups)
-      if (!group.arguments.empty())
-        bytes += group.candidates.front().memoryBytes;
-    if (cluster.memoryCapacity > 0 && bytes > static_cast<double>(cluster.memoryCapacity)) {
-      tooLarge = true;
-      return func.emitOpError("the sharding search found no plan within its time limit"),
-             failure();
+
+  // Objective per class column: the members' compute and in-group
+  // resharding.
+  baseCosts.assign(classes.size(), {});
+  for (auto [index, groupClass] : llvm::enumerate(classes))
+    for (const Candidate &candidate : groups[groupClass.representative].candidates)
+      baseCosts[index].push_back(candidate.seconds * groupClass.count);
+  buildEdges();
+  computeAxisTargets();
+
+  std::vector<int> chosen;
+  FailureOr<double> objective = failure();
+  if (leastMemory) {
+    // Memory is a sum over classes: each takes its smallest candidate.
+    for (size_t k = 0; k < classes.size(); ++k) {
+      const std::vector<Candidate> &candidates = groups[classes[k].representative].candidates;
+      int smallest = 0;
+      for (size_t c = 1; c < candidates.size(); ++c)
+        if (candidates[c].memoryBytes + candidates[c].activationBytes <
+            candidates[smallest].memoryBytes + candidates[smallest].activationBytes)
+          smallest = c;
+      chosen.push_back(smallest);
+      const Candidate &candidate = candidates[smallest];
+      chosenBytes += (candidate.memoryBytes + candidate.activationBytes) * classes[k].count;
+    }
+    objective = evaluate(chosen);
+  } else if (grid.shape.size() == 1) {
+    objective = solveRestricted([](int, int) { return true; }, {}, chosen, timeLimit);
+    if (succeeded(objective)) {
+      chosenTargets.emplace();
+      for (size_t k = 0; k < classes.size(); ++k)
+        chosenTargets->push_back(axisTargets[k][chosen[k]].front());
+    }
+  } else {
+    // Several axes: the joint program grows with the product of the axes'
+    // choices, past what CBC solves in seconds. Start from the best plan
+    // that treats the grid as one axis (every axis splits the same factor),
+    // then improve one axis at a time with the others held: each step is
+    // exact over its axis and starts from the plan it must beat, so the
+    // predicted time never rises (block coordinate descent).
+    if (oneAxisPlan) {
+      // The one-axis plan, with every axis where that plan's one axis was:
+      // the same split over the same devices.
+      chosen.assign(classes.size(), -1);
+      for (size_t k = 0; k < classes.size(); ++k) {
+        int8_t target = (*oneAxisPlan)[k];
+        for (size_t c = 0; c < axisTargets[k].size() && chosen[k] < 0; ++c)
+          if (llvm::all_of(axisTargets[k][c], [&](int8_t t) { return t == target; }))
+            chosen[k] = c;
+      }
+      if (llvm::is_contained(chosen, -1))
+        chosen.clear();
+      else
+        objective = evaluate(chosen);
+    }
+    if (chosen.empty())
+      objective = solveRestricted(
+          [&](int groupClass, int c) { return llvm::all_equal(axisTargets[groupClass][c]); }, {},
+          chosen, timeLimit);
+    // Each improving step leaves the plan optimal along its axis; once
+    // every other axis has been tried without gain, it is optimal along all.
+    int axisCount = grid.shape.size();
+    int stale = 0;
+    bool improvedOnce = false;
+    for (int step = 0; succeeded(objective) && step < kMaxDescentRounds * axisCount; ++step) {
+      int free = axisCount - 1 - step % axisCount;
+      std::vector<int> next;
+      std::vector<int> current = chosen;
+      FailureOr<double> seconds = solveRestricted(
+          [&](int groupClass, int c) {
+            const SmallVector<int8_t> &targets = axisTargets[groupClass][c];
+            const SmallVector<int8_t> &held = axisTargets[groupClass][current[groupClass]];
+            for (int axis = 0; axis < axisCount; ++axis)
+              if (axis != free && targets[axis] != held[axis])
+                return false;
+            return true;
+          },
+          current, next, timeLimit);
+      if (succeeded(seconds) && *seconds < *objective * (1 - kMinGain)) {
+        objective = seconds;
+        chosen = std::move(next);
+        improvedOnce = true;
+        stale = 0;
+      } else if (++stale >= (improvedOnce ? axisCount - 1 : axisCount)) {
+        break;
+      }
     }
   }
-  if (!solution.feasible || solution.values.empty())
-    return func.emitOpError() << "the sharding search found no plan ("
-                              << solution.status
-                              << "): parameters and optimizer state do not fit the "
-                                 "devices' memory under any layout; use more devices",
-           failure();
+  if (failed(objective))
+    return failure();
   if (!apply)
-    return solution.objective;
+    return *objective;
 
   MLIRContext *context = func.getContext();
-  for (Group &group : groups) {
-    int chosen = 0;
-    for (size_t c = 0; c < group.candidates.size(); ++c)
-      if (solution.values[group.firstColumn + c] > 0.5)
-        chosen = static_cast<int>(c);
-    const Candidate &candidate = group.candidates[chosen];
+  for (auto [index, group] : llvm::enumerate(groups)) {
+    const std::vector<Candidate> &candidates = candidatesOf(index);
+    const Candidate &candidate = candidates[chosen[classOfGroup[index]]];
     for (unsigned index : group.arguments)
       if (cast<RankedTensorType>(func.getArgument(index).getType()).getRank() > 0)
         func.setArgAttr(index, kShardingAttr, toAttr(context, candidate.argumentDims));
@@ -670,9 +740,313 @@ FailureOr<double> Search::run(double timeLimit, bool apply) {
       func.removeResultAttr(r, StringAttr::get(context, kShardingAttr));
   }
   func->setAttr("cleave.predicted_step_seconds", FloatAttr::get(Float64Type::get(context),
-                                                                 solution.objective));
-  return solution.objective;
+                                                                 *objective));
+  return *objective;
 }
+
+void Search::buildEdges() {
+  // A value used by an op of another group (or returned). Edges between
+  // the same classes at the same places cost the same under each choice,
+  // so they are priced once and counted.
+  std::map<std::tuple<int, int64_t, int, int64_t, const void *>, int> edgeIds;
+  auto producerGroup = [&](Value value) -> int {
+    if (auto argument = dyn_cast<BlockArgument>(value)) {
+      auto it = argumentGroup.find(argument);
+      return it == argumentGroup.end() ? -1 : it->second;
+    }
+    auto it = memberOf.find(value.getDefiningOp());
+    return it == memberOf.end() ? -1 : it->second.first;
+  };
+  // `required(c)`: the layout the consumer needs under its class's
+  // candidate c; consumerSlot names the place (member and operand).
+  auto addUse = [&](Value value, int consumerGroup, int64_t consumerSlot,
+                    const std::function<TensorSharding(int)> &required) {
+    auto type = cast<RankedTensorType>(value.getType());
+    int producer = producerGroup(value);
+    int producerClass = producer < 0 ? -1 : classOfGroup[producer];
+    int consumerClass = consumerGroup < 0 ? -1 : classOfGroup[consumerGroup];
+    if (producerClass < 0 && consumerClass < 0)
+      return;
+    int64_t producerSlot = -1;
+    if (auto result = dyn_cast<OpResult>(value); result && producer >= 0)
+      producerSlot = memberOf[result.getOwner()].second * 256 + result.getResultNumber();
+    auto edgeKey = std::make_tuple(producerClass, producerSlot, consumerClass, consumerSlot,
+                                   type.getAsOpaquePointer());
+    auto [it, inserted] = edgeIds.try_emplace(edgeKey, edges.size());
+    if (!inserted) {
+      ++edges[it->second].count;
+      return;
+    }
+    Edge edge;
+    edge.producerClass = producerClass;
+    edge.consumerClass = consumerClass;
+    edge.count = 1;
+    int producerCount = producer < 0 ? 1 : candidatesOf(producer).size();
+    int consumerCount = consumerGroup < 0 ? 1 : candidatesOf(consumerGroup).size();
+    std::map<std::string, int> fromIds, toIds;
+    SmallVector<TensorSharding> fromLayouts, toLayouts;
+    for (int c = 0; c < producerCount; ++c) {
+      TensorSharding layout =
+          producer < 0 ? TensorSharding::replicated(type.getRank()) : layoutOf(value, c);
+      auto [id, fresh] = fromIds.try_emplace(key(layout), fromLayouts.size());
+      if (fresh)
+        fromLayouts.push_back(layout);
+      edge.fromOf.push_back(id->second);
+    }
+    for (int c = 0; c < consumerCount; ++c) {
+      TensorSharding layout = required(c);
+      auto [id, fresh] = toIds.try_emplace(key(layout), toLayouts.size());
+      if (fresh)
+        toLayouts.push_back(layout);
+      edge.toOf.push_back(id->second);
+    }
+    edge.cost.assign(fromLayouts.size(), SmallVector<double>(toLayouts.size()));
+    for (auto [i, from] : llvm::enumerate(fromLayouts))
+      for (auto [j, to] : llvm::enumerate(toLayouts)) {
+        edge.cost[i][j] = reshardSeconds(type, from, to, grid, collectives);
+        edge.anyCost |= edge.cost[i][j] > 0;
+      }
+    edges.push_back(std::move(edge));
+  };
+
+  Block &body = func.getBody().front();
+  for (Operation &op : body.without_terminator()) {
+    auto member = memberOf.find(&op);
+    if (member == memberOf.end())
+      continue;
+    int consumer = member->second.first;
+    int memberIndex = member->second.second;
+    for (auto [operandIndex, operand] : llvm::enumerate(op.getOperands())) {
+      Operation *producer = operand.getDefiningOp();
+      if (producer) {
+        auto it = memberOf.find(producer);
+        if (it != memberOf.end() && it->second.first == consumer)
+          continue; // inside the group: already priced
+      }
+      unsigned index = operandIndex;
+      Operation *user = groups[groups[consumer].representative].ops[memberIndex];
+      addUse(operand, consumer, memberIndex * 256 + index, [&, user, consumer, memberIndex, index](int c) {
+        auto rule = rules.find(user);
+        if (rule == rules.end())
+          return TensorSharding::replicated(
+              cast<RankedTensorType>(user->getOperand(index).getType()).getRank());
+        return operandSharding(rule->second, candidatesOf(consumer)[c].factorAxes[memberIndex],
+                               index);
+      });
+    }
+  }
+  auto returnOp = cast<func::ReturnOp>(body.getTerminator());
+  for (auto [index, operand] : llvm::enumerate(returnOp.getOperands())) {
+    int64_t updated = getUpdatedArgument(func, index);
+    auto type = cast<RankedTensorType>(operand.getType());
+    if (updated >= 0 && argumentGroup.count(func.getArgument(updated))) {
+      // An updated parameter is written back in its own layout.
+      int target = argumentGroup[func.getArgument(updated)];
+      addUse(operand, target, -2, [&, target](int c) {
+        TensorSharding sharding;
+        const Candidate &chosen = candidatesOf(target)[c];
+        sharding.dims.assign(chosen.argumentDims.begin(), chosen.argumentDims.end());
+        return sharding;
+      });
+    } else {
+      addUse(operand, -1, -1, [type](int) { return TensorSharding::replicated(type.getRank()); });
+    }
+  }
+
+}
+
+FailureOr<double> Search::solveRestricted(llvm::function_ref<bool(int, int)> allowed,
+                                          ArrayRef<int> start, std::vector<int> &chosen,
+                                          double timeLimit) {
+  // Columns only for the allowed candidates of each class.
+  std::vector<SmallVector<int>> allowedOf(classes.size());
+  for (size_t k = 0; k < classes.size(); ++k)
+    for (size_t c = 0; c < baseCosts[k].size(); ++c)
+      if (allowed(k, c))
+        allowedOf[k].push_back(c);
+  std::vector<std::vector<double>> costs(classes.size());
+  for (size_t k = 0; k < classes.size(); ++k)
+    for (int c : allowedOf[k])
+      costs[k].push_back(baseCosts[k][c]);
+
+  // Edges whose cost depends on one choice only (one side fixed, or one
+  // allowed layout, or two groups of one class, which choose alike) go
+  // into the objective; the rest are linearised below.
+  struct Transport {
+    const Edge *edge;
+    SmallVector<int> fromLayouts, toLayouts; // distinct allowed layouts
+  };
+  std::vector<Transport> transports;
+  for (const Edge &edge : edges) {
+    if (!edge.anyCost)
+      continue;
+    int p = edge.producerClass, q = edge.consumerClass;
+    if (p >= 0 && p == q) {
+      for (auto [column, c] : llvm::enumerate(allowedOf[p]))
+        costs[p][column] += edge.count * edge.cost[edge.fromOf[c]][edge.toOf[c]];
+      continue;
+    }
+    SmallVector<int> fromLayouts, toLayouts;
+    if (p >= 0)
+      for (int c : allowedOf[p])
+        if (!llvm::is_contained(fromLayouts, edge.fromOf[c]))
+          fromLayouts.push_back(edge.fromOf[c]);
+    if (q >= 0)
+      for (int c : allowedOf[q])
+        if (!llvm::is_contained(toLayouts, edge.toOf[c]))
+          toLayouts.push_back(edge.toOf[c]);
+    if (p < 0 || fromLayouts.size() == 1) {
+      int from = p < 0 ? 0 : fromLayouts.front();
+      if (q >= 0)
+        for (auto [column, c] : llvm::enumerate(allowedOf[q]))
+          costs[q][column] += edge.count * edge.cost[from][edge.toOf[c]];
+      continue;
+    }
+    if (q < 0 || toLayouts.size() == 1) {
+      int to = q < 0 ? 0 : toLayouts.front();
+      for (auto [column, c] : llvm::enumerate(allowedOf[p]))
+        costs[p][column] += edge.count * edge.cost[edge.fromOf[c]][to];
+      continue;
+    }
+    transports.push_back({&edge, fromLayouts, toLayouts});
+  }
+
+  IlpProblem problem;
+  std::vector<int> firstColumn(classes.size());
+  std::vector<int> startColumns;
+  for (size_t k = 0; k < classes.size(); ++k) {
+    firstColumn[k] = problem.numColumns();
+    std::vector<int> columns;
+    for (double seconds : costs[k])
+      columns.push_back(problem.addColumn(seconds, true));
+    if (columns.empty())
+      return func.emitOpError("the sharding search has no allowed strategy for a group"),
+             failure();
+    problem.addRow(columns, std::vector<double>(columns.size(), 1.0), 'E', 1.0);
+    // The plan to beat, or the first allowed candidate (least split).
+    int startCandidate = start.empty() ? allowedOf[k].front() : start[k];
+    startColumns.push_back(firstColumn[k] + static_cast<int>(
+                                               llvm::find(allowedOf[k], startCandidate) -
+                                               allowedOf[k].begin()));
+  }
+  for (const Transport &transport : transports) {
+    // y[i][j] >= 0 with row sums = the producer's layout choice and column
+    // sums = the consumer's requirement choice; with one-hot marginals y is
+    // their product, so y . cost is exact.
+    const Edge &edge = *transport.edge;
+    int p = edge.producerClass, q = edge.consumerClass;
+    SmallVector<SmallVector<int>> y(transport.fromLayouts.size());
+    for (auto [i, from] : llvm::enumerate(transport.fromLayouts))
+      for (int to : transport.toLayouts)
+        y[i].push_back(problem.addColumn(edge.count * edge.cost[from][to], false));
+    for (auto [i, from] : llvm::enumerate(transport.fromLayouts)) {
+      std::vector<int> columns(y[i].begin(), y[i].end());
+      std::vector<double> coefficients(columns.size(), 1.0);
+      for (auto [column, c] : llvm::enumerate(allowedOf[p]))
+        if (edge.fromOf[c] == from) {
+          columns.push_back(firstColumn[p] + column);
+          coefficients.push_back(-1.0);
+        }
+      problem.addRow(columns, coefficients, 'E', 0.0);
+    }
+    for (auto [j, to] : llvm::enumerate(transport.toLayouts)) {
+      std::vector<int> columns;
+      std::vector<double> coefficients;
+      for (size_t i = 0; i < transport.fromLayouts.size(); ++i) {
+        columns.push_back(y[i][j]);
+        coefficients.push_back(1.0);
+      }
+      for (auto [column, c] : llvm::enumerate(allowedOf[q]))
+        if (edge.toOf[c] == to) {
+          columns.push_back(firstColumn[q] + column);
+          coefficients.push_back(-1.0);
+        }
+      problem.addRow(columns, coefficients, 'E', 0.0);
+    }
+  }
+
+  // Memory: parameters, gradients, optimizer state and the activations kept
+  // for the backward, per device, within the capacity.
+  auto candidateBytes = [&](int k, int c) {
+    const Candidate &candidate = groups[classes[k].representative].candidates[c];
+    return (candidate.memoryBytes + candidate.activationBytes) * classes[k].count;
+  };
+  if (cluster.memoryCapacity > 0) {
+    std::vector<int> columns;
+    std::vector<double> coefficients;
+    for (size_t k = 0; k < classes.size(); ++k)
+      for (auto [column, c] : llvm::enumerate(allowedOf[k]))
+        if (double bytes = candidateBytes(k, c); bytes > 0) {
+          columns.push_back(firstColumn[k] + column);
+          coefficients.push_back(bytes / 1e9); // GB keeps CBC well scaled
+        }
+    problem.addRow(columns, coefficients, 'L',
+                   static_cast<double>(cluster.memoryCapacity) / 1e9);
+  }
+
+  if (problem.numColumns() > maxColumns) {
+    tooLarge = true;
+    return func.emitOpError() << "the sharding search's program has " << problem.numColumns()
+                              << " columns, more than its limit of " << maxColumns,
+           failure();
+  }
+  problem.setStart(startColumns);
+  IlpProblem::Solution solution = problem.solve(timeLimit, kMinGain / 2);
+  if (!solution.feasible || solution.values.empty())
+    return func.emitOpError() << "the sharding search found no plan ("
+                              << solution.status
+                              << "): parameters, gradients, optimizer state and activations do "
+                                 "not fit the devices' memory under any layout; use more devices",
+           failure();
+  chosen.assign(classes.size(), 0);
+  for (size_t k = 0; k < classes.size(); ++k)
+    for (auto [column, c] : llvm::enumerate(allowedOf[k]))
+      if (solution.values[firstColumn[k] + column] > 0.5)
+        chosen[k] = c;
+  if (solution.status != "optimal" && solution.status != "time limit" &&
+      cluster.memoryCapacity > 0) {
+    // CBC found nothing in time and handed back the start: a plan only if
+    // it fits.
+    double bytes = 0;
+    for (size_t k = 0; k < classes.size(); ++k)
+      bytes += candidateBytes(k, chosen[k]);
+    if (bytes > static_cast<double>(cluster.memoryCapacity))
+      return func.emitOpError("the sharding search found no plan within its time limit"),
+             failure();
+  }
+  return evaluate(chosen);
+}
+
+void Search::computeAxisTargets() {
+  axisTargets.assign(classes.size(), {});
+  for (auto [k, groupClass] : llvm::enumerate(classes))
+    for (const Candidate &candidate : groups[groupClass.representative].candidates) {
+      SmallVector<int8_t> targets(grid.shape.size(), -1);
+      auto mark = [&](ArrayRef<AxisList> split) {
+        for (auto [target, axes] : llvm::enumerate(split))
+          for (int16_t axis : axes)
+            targets[axis] = static_cast<int8_t>(target);
+      };
+      if (!candidate.argumentDims.empty())
+        mark(candidate.argumentDims);
+      else if (!candidate.factorAxes.empty())
+        mark(candidate.factorAxes.front());
+      axisTargets[k].push_back(targets);
+    }
+}
+
+double Search::evaluate(ArrayRef<int> chosen) const {
+  double seconds = 0;
+  for (size_t k = 0; k < classes.size(); ++k)
+    seconds += baseCosts[k][chosen[k]];
+  for (const Edge &edge : edges) {
+    int from = edge.producerClass < 0 ? 0 : edge.fromOf[chosen[edge.producerClass]];
+    int to = edge.consumerClass < 0 ? 0 : edge.toOf[chosen[edge.consumerClass]];
+    seconds += edge.count * edge.cost[from][to];
+  }
+  return seconds;
+}
+
 
 struct SearchShardingPass : public mlir::cleave::impl::CleaveSearchShardingBase<SearchShardingPass> {
   using CleaveSearchShardingBase::CleaveSearchShardingBase;
@@ -694,20 +1068,25 @@ struct SearchShardingPass : public mlir::cleave::impl::CleaveSearchShardingBase<
       return signalPassFailure();
     }
     // Candidate grids: (a, devices / a) named dp and tp; the search decides
-    // what each axis splits, so the names only label the plan.
+    // what each axis splits, so the names only label the plan. The second
+    // axis stays inside a node when there are several (it carries the
+    // fine-grained collectives that need the node's links, as Megatron
+    // and Alpa place tensor parallelism); (1, devices) is (devices, 1)
+    // renamed.
     SmallVector<std::pair<int64_t, int64_t>> grids;
-    for (int64_t a = devices; a >= 1; --a)
-      if (devices % a == 0)
-        grids.push_back({a, devices / a});
+    for (int64_t a = devices; a >= 1; --a) {
+      int64_t b = devices / a;
+      if (devices % a != 0 || (a == 1 && devices > 1))
+        continue;
+      if (cluster->nodes > 1 && cluster->devicesPerNode % b != 0)
+        continue;
+      grids.push_back({a, b});
+    }
     double best = std::numeric_limits<double>::infinity();
     OwningOpRef<ModuleOp> bestTrial;
-    // Building the program grows with ops x strategies x followers; past
-    // `max-ops` ops the exact search is skipped for the fallback below.
-    int64_t opCount = 0;
-    func.walk([&](Operation *) { ++opCount; });
-    bool anyTooLarge = opCount > maxOps;
-    if (anyTooLarge)
-      grids.clear();
+    // Past `max-ops` distinct ops (repeated layers counted once) the exact
+    // search is skipped for the fallback below.
+    bool anyTooLarge = false;
     std::string reasons;
     {
       // A grid without a plan is not an error as long as another has one.
@@ -715,19 +1094,69 @@ struct SearchShardingPass : public mlir::cleave::impl::CleaveSearchShardingBase<
         reasons += "\n  " + diagnostic.str();
         return success();
       });
-      for (auto [dp, tp] : grids) {
-        OwningOpRef<ModuleOp> trial = module.clone();
-        (void)addGrid(*trial, dp, tp);
-        FailureOr<GridInfo> grid = getGrid(*trial);
+      struct Trial {
+        OwningOpRef<ModuleOp> module;
+        FailureOr<double> seconds = failure();
+        bool tooLarge = false;
+        int64_t distinctOps = 0;
+        double bytes = 0;
+      };
+      std::vector<Trial> trials(grids.size());
+      for (auto [trial, shape] : llvm::zip(trials, grids)) {
+        trial.module = module.clone();
+        (void)addGrid(*trial.module, shape.first, shape.second);
+      }
+      std::optional<std::vector<int8_t>> oneAxisPlan;
+      bool leastMemory = false;
+      auto runTrial = [&](size_t index) {
+        Trial &trial = trials[index];
+        if (leastMemory) {
+          trial.module = module.clone();
+          (void)addGrid(*trial.module, grids[index].first, grids[index].second);
+        }
+        FailureOr<GridInfo> grid = getGrid(*trial.module);
         if (failed(grid))
-          continue;
-        auto trialFunc = trial->lookupSymbol<func::FuncOp>(function);
-        Search search(trialFunc, *grid, *cluster);
-        FailureOr<double> seconds = search.run(timeLimit, true);
-        anyTooLarge |= search.tooLarge;
-        if (succeeded(seconds) && *seconds < best) {
-          best = *seconds;
-          bestTrial = std::move(trial);
+          return;
+        Search search(trial.module->lookupSymbol<func::FuncOp>(function), *grid, *cluster);
+        search.maxDistinctOps = maxOps;
+        search.oneAxisPlan = oneAxisPlan;
+        search.leastMemory = leastMemory;
+        trial.seconds = search.run(timeLimit, true);
+        trial.tooLarge = search.tooLarge;
+        trial.distinctOps = search.distinctOps;
+        trial.bytes = search.chosenBytes;
+        if (grid->shape.size() == 1)
+          oneAxisPlan = search.chosenTargets;
+      };
+      // The one-axis grid first: its plan is where the others start. They
+      // are independent of each other and run side by side.
+      if (!trials.empty()) {
+        runTrial(0);
+        if (!(trials[0].tooLarge && trials[0].distinctOps > maxOps))
+          // Most tensor-parallel first: those take the most steps.
+          mlir::parallelFor(module.getContext(), 1, trials.size(),
+                            [&](size_t index) { runTrial(trials.size() - index); });
+      }
+      for (Trial &trial : trials) {
+        anyTooLarge |= trial.tooLarge;
+        // Grids come from one axis to more: a later one must gain.
+        if (succeeded(trial.seconds) && *trial.seconds < best * (1 - Search::kMinGain)) {
+          best = *trial.seconds;
+          bestTrial = std::move(trial.module);
+        }
+      }
+      if (!bestTrial && !anyTooLarge && !trials.empty()) {
+        // No plan fits: the one that needs the least memory, so that the
+        // report and cleavec can say by how much it misses and what helps.
+        leastMemory = true;
+        double leastBytes = std::numeric_limits<double>::infinity();
+        for (size_t index = 0; index < trials.size(); ++index) {
+          runTrial(index);
+          Trial &trial = trials[index];
+          if (succeeded(trial.seconds) && trial.bytes < leastBytes * (1 - Search::kMinGain)) {
+            leastBytes = trial.bytes;
+            bestTrial = std::move(trial.module);
+          }
         }
       }
     }
