@@ -16,8 +16,10 @@ static llvm::Error makeError(const std::string &message) {
 }
 
 bool mlir::cleave::usesSearch(const ShardOptions &options) {
-  return options.plan == "auto" && options.grid.empty() && options.zero == 0 &&
-         options.pins.empty() && options.devices > 1;
+  // --devices asks for a plan; --grid and --shard then constrain the
+  // search. Without --devices they are the plan, completed by propagation
+  // (as --compare and --zero always are).
+  return options.plan == "auto" && options.zero == 0 && options.devices > 1;
 }
 
 bool mlir::cleave::wantsSharding(const ShardOptions &options) {
@@ -62,6 +64,8 @@ llvm::Error mlir::cleave::shardTrainStep(ModuleOp module, const ShardOptions &op
     CleaveSearchShardingOptions search;
     search.devices = options.devices;
     search.clusterName = options.cluster;
+    search.gridSpec = options.grid;
+    search.pins = llvm::join(options.pins, ";");
     pm.addPass(createCleaveSearchSharding(search));
   } else {
     pm.addPass(createCleaveSeedSharding(seed));

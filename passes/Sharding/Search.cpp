@@ -182,6 +182,9 @@ public:
   /// Relative gain below which a change of plan is not worth making (a
   /// bias laid out differently, say): ties keep the simpler plan.
   static constexpr double kMinGain = 1e-3;
+  /// Set before run(): layouts the user pinned (--shard), by argument
+  /// number of the parameter; its optimizer state follows.
+  DenseMap<unsigned, SmallVector<AxisList, 4>> pinned;
   /// Set before run(): ignore time and take the plan that needs the least
   /// memory (when no plan fits, to say by how much); `chosenBytes` is then
   /// its estimate.
@@ -344,6 +347,13 @@ void Search::buildArgumentGroups() {
     group.arguments.push_back(argument.getArgNumber());
     argumentGroup[argument] = it->second;
   }
+  // A pinned parameter has one layout: the pin.
+  for (Group &group : groups)
+    if (auto pin = pinned.find(group.arguments.front()); pin != pinned.end()) {
+      Candidate candidate;
+      candidate.argumentDims.assign(pin->second.begin(), pin->second.end());
+      group.candidates.assign(1, candidate);
+    }
   for (Group &group : groups) {
     int64_t bytes = 0;
     for (unsigned index : group.arguments)
@@ -404,6 +414,9 @@ void Search::classifyGroups() {
         signature.push_back(pointer(func.getArgument(argument).getType().getAsOpaquePointer()));
         signature.push_back(labels.arguments[argument]);
       }
+      // A pinned parameter decides nothing and ties with nothing.
+      if (pinned.count(group.arguments.front()))
+        signature.push_back(3 + index);
     } else {
       signature.push_back(2);
       for (Operation *op : group.ops) {
@@ -665,13 +678,15 @@ FailureOr<double> Search::run(double timeLimit, bool apply) {
       // The one-axis plan, with every axis where that plan's one axis was:
       // the same split over the same devices.
       chosen.assign(classes.size(), -1);
-      for (size_t k = 0; k < classes.size(); ++k) {
+      for (size_t k = 0; k < classes.size() && oneAxisPlan->size() == classes.size(); ++k) {
         int8_t target = (*oneAxisPlan)[k];
+        if (axisTargets[k].size() == 1)
+          chosen[k] = 0;
         for (size_t c = 0; c < axisTargets[k].size() && chosen[k] < 0; ++c)
           if (llvm::all_of(axisTargets[k][c], [&](int8_t t) { return t == target; }))
             chosen[k] = c;
       }
-      if (llvm::is_contained(chosen, -1))
+      if (oneAxisPlan->size() != classes.size() || llvm::is_contained(chosen, -1))
         chosen.clear();
       else
         objective = evaluate(chosen);
@@ -862,7 +877,7 @@ FailureOr<double> Search::solveRestricted(llvm::function_ref<bool(int, int)> all
   std::vector<SmallVector<int>> allowedOf(classes.size());
   for (size_t k = 0; k < classes.size(); ++k)
     for (size_t c = 0; c < baseCosts[k].size(); ++c)
-      if (allowed(k, c))
+      if (baseCosts[k].size() == 1 || allowed(k, c)) // a pin is always allowed
         allowedOf[k].push_back(c);
   std::vector<std::vector<double>> costs(classes.size());
   for (size_t k = 0; k < classes.size(); ++k)
@@ -1067,21 +1082,64 @@ struct SearchShardingPass : public mlir::cleave::impl::CleaveSearchShardingBase<
       module.emitError() << llvm::toString(cluster.takeError());
       return signalPassFailure();
     }
-    // Candidate grids: (a, devices / a) named dp and tp; the search decides
-    // what each axis splits, so the names only label the plan. The second
-    // axis stays inside a node when there are several (it carries the
-    // fine-grained collectives that need the node's links, as Megatron
-    // and Alpa place tensor parallelism); (1, devices) is (devices, 1)
-    // renamed.
-    SmallVector<std::pair<int64_t, int64_t>> grids;
-    for (int64_t a = devices; a >= 1; --a) {
-      int64_t b = devices / a;
-      if (devices % a != 0 || (a == 1 && devices > 1))
-        continue;
-      if (cluster->nodes > 1 && cluster->devicesPerNode % b != 0)
-        continue;
-      grids.push_back({a, b});
+    // Candidate grids: the pinned one (--grid), or (a, devices / a) named
+    // dp and tp; the search decides what each axis splits, so the names
+    // only label the plan. The second axis stays inside a node when there
+    // are several (it carries the fine-grained collectives that need the
+    // node's links, as Megatron and Alpa place tensor parallelism);
+    // (1, devices) is (devices, 1) renamed.
+    SmallVector<ParsedGrid> grids;
+    if (!gridSpec.empty()) {
+      FailureOr<ParsedGrid> pinnedGrid = parseGrid(gridSpec, module);
+      if (failed(pinnedGrid))
+        return signalPassFailure();
+      int64_t product = 1;
+      for (int64_t size : pinnedGrid->sizes)
+        product *= size;
+      if (product != devices) {
+        module.emitError() << "the grid " << gridSpec << " has " << product
+                           << " devices, not " << devices.getValue();
+        return signalPassFailure();
+      }
+      grids.push_back(*pinnedGrid);
+    } else {
+      for (int64_t a = devices; a >= 1; --a) {
+        int64_t b = devices / a;
+        if (devices % a != 0 || (a == 1 && devices > 1))
+          continue;
+        if (cluster->nodes > 1 && cluster->devicesPerNode % b != 0)
+          continue;
+        ParsedGrid grid;
+        grid.names.push_back("dp");
+        grid.sizes.push_back(a);
+        if (b > 1) {
+          grid.names.push_back("tp");
+          grid.sizes.push_back(b);
+        }
+        grids.push_back(grid);
+      }
     }
+    // Pins by parameter name (their layouts are read per grid below).
+    llvm::StringMap<std::string> pinSpecs;
+    SmallVector<StringRef> pinList;
+    StringRef(pins).split(pinList, ';', -1, false);
+    for (StringRef pin : pinList) {
+      auto [name, spec] = pin.trim().split('=');
+      if (name.empty() || spec.empty()) {
+        module.emitError() << "--shard '" << pin << "' is not NAME=SPEC (e.g. fc1.weight=tp,-)";
+        return signalPassFailure();
+      }
+      pinSpecs[name] = spec.str();
+    }
+    llvm::StringMap<unsigned> paramArguments;
+    for (BlockArgument argument : func.getArguments())
+      if (ParamAttr param = getParamAttr(func, argument.getArgNumber()))
+        paramArguments[param.getName()] = argument.getArgNumber();
+    for (const auto &pin : pinSpecs)
+      if (!paramArguments.count(pin.getKey())) {
+        module.emitError() << "--shard " << pin.getKey() << ": no parameter has that name";
+        return signalPassFailure();
+      }
     double best = std::numeric_limits<double>::infinity();
     OwningOpRef<ModuleOp> bestTrial;
     // Past `max-ops` distinct ops (repeated layers counted once) the exact
@@ -1100,25 +1158,63 @@ struct SearchShardingPass : public mlir::cleave::impl::CleaveSearchShardingBase<
         bool tooLarge = false;
         int64_t distinctOps = 0;
         double bytes = 0;
+        DenseMap<unsigned, SmallVector<AxisList, 4>> pinned;
       };
-      std::vector<Trial> trials(grids.size());
-      for (auto [trial, shape] : llvm::zip(trials, grids)) {
+      // A grid the pins do not fit (an axis it lacks, a size that does not
+      // divide) is not a candidate; the reason is kept for the error.
+      std::vector<Trial> trials;
+      for (const ParsedGrid &shape : grids) {
+        Trial trial;
+        bool usable = true;
+        for (const auto &pin : pinSpecs) {
+          unsigned index = paramArguments.lookup(pin.getKey());
+          auto type = cast<RankedTensorType>(func.getArgument(index).getType());
+          FailureOr<SmallVector<AxisList, 4>> dims =
+              parseSpec(pin.getValue(), shape, type.getRank(), pin.getKey(), func);
+          if (failed(dims)) {
+            usable = false;
+            break;
+          }
+          for (auto [dim, axes] : llvm::enumerate(*dims)) {
+            int64_t parts = 1;
+            for (int16_t axis : axes)
+              parts *= shape.sizes[axis];
+            if (type.getDimSize(dim) % parts != 0) {
+              func.emitError() << "--shard " << pin.getKey() << "=" << pin.getValue()
+                               << ": dimension " << dim << " (size " << type.getDimSize(dim)
+                               << ") cannot be split " << parts << " ways";
+              usable = false;
+            }
+          }
+          trial.pinned[index] = *dims;
+        }
+        if (!usable)
+          continue;
         trial.module = module.clone();
-        (void)addGrid(*trial.module, shape.first, shape.second);
+        addGrid(*trial.module, shape);
+        trials.push_back(std::move(trial));
       }
       std::optional<std::vector<int8_t>> oneAxisPlan;
       bool leastMemory = false;
       auto runTrial = [&](size_t index) {
         Trial &trial = trials[index];
         if (leastMemory) {
+          FailureOr<GridInfo> used = getGrid(*trial.module);
+          ParsedGrid shape;
+          if (succeeded(used))
+            for (auto [name, size] : llvm::zip(used->names, used->shape)) {
+              shape.names.push_back(name);
+              shape.sizes.push_back(size);
+            }
           trial.module = module.clone();
-          (void)addGrid(*trial.module, grids[index].first, grids[index].second);
+          addGrid(*trial.module, shape);
         }
         FailureOr<GridInfo> grid = getGrid(*trial.module);
         if (failed(grid))
           return;
         Search search(trial.module->lookupSymbol<func::FuncOp>(function), *grid, *cluster);
         search.maxDistinctOps = maxOps;
+        search.pinned = trial.pinned;
         search.oneAxisPlan = oneAxisPlan;
         search.leastMemory = leastMemory;
         trial.seconds = search.run(timeLimit, true);
@@ -1185,6 +1281,9 @@ struct SearchShardingPass : public mlir::cleave::impl::CleaveSearchShardingBase<
       seed.gridSpec = "dp=" + std::to_string(dp);
       if (deviceCount / dp > 1)
         seed.gridSpec += ",tp=" + std::to_string(deviceCount / dp);
+      if (!gridSpec.empty())
+        seed.gridSpec = gridSpec;
+      seed.pins = pins;
       seed.zero = stateBytes > cluster->memoryCapacity / 2 ? 3 : 0;
       OpPassManager fallback(ModuleOp::getOperationName());
       fallback.addPass(createCleaveSeedSharding(seed));
@@ -1222,20 +1321,16 @@ struct SearchShardingPass : public mlir::cleave::impl::CleaveSearchShardingBase<
         b->setAttrs(a->getAttrDictionary());
   }
 
-  LogicalResult addGrid(ModuleOp module, int64_t dp, int64_t tp) {
+  void addGrid(ModuleOp module, const ParsedGrid &shape) {
     for (auto existing : llvm::make_early_inc_range(module.getOps<shard::GridOp>()))
       existing.erase();
     OpBuilder builder(module.getContext());
     builder.setInsertionPointToStart(module.getBody());
-    SmallVector<int64_t> shape{dp};
-    SmallVector<Attribute> names{builder.getStringAttr("dp")};
-    if (tp > 1) {
-      shape.push_back(tp);
-      names.push_back(builder.getStringAttr("tp"));
-    }
-    auto grid = shard::GridOp::create(builder, module.getLoc(), "grid", shape);
+    SmallVector<Attribute> names;
+    for (const std::string &name : shape.names)
+      names.push_back(builder.getStringAttr(name));
+    auto grid = shard::GridOp::create(builder, module.getLoc(), "grid", shape.sizes);
     grid->setAttr(kAxisNamesAttr, builder.getArrayAttr(names));
-    return success();
   }
 };
 

@@ -17,65 +17,6 @@ using namespace mlir::cleave;
 
 namespace {
 
-struct ParsedGrid {
-  SmallVector<std::string> names;
-  SmallVector<int64_t> sizes;
-};
-
-FailureOr<ParsedGrid> parseGrid(StringRef spec, Operation *where) {
-  ParsedGrid grid;
-  SmallVector<StringRef> parts;
-  spec.split(parts, ',', -1, false);
-  for (StringRef part : parts) {
-    auto [name, size] = part.trim().split('=');
-    int64_t value = 0;
-    if (name.empty() || size.trim().getAsInteger(10, value) || value < 1)
-      return where->emitError() << "grid axis '" << part
-                                << "' is not NAME=SIZE with a positive size (e.g. dp=2,tp=2)",
-             failure();
-    if (llvm::is_contained(grid.names, name.trim()))
-      return where->emitError() << "grid axis '" << name.trim() << "' is named twice",
-             failure();
-    grid.names.push_back(name.trim().str());
-    grid.sizes.push_back(value);
-  }
-  if (grid.names.empty())
-    return where->emitError("the grid needs at least one axis, e.g. dp=4"), failure();
-  return grid;
-}
-
-/// "tp,-" or "dp*tp,-,-": one entry per dimension.
-FailureOr<SmallVector<AxisList, 4>> parseSpec(StringRef spec, const ParsedGrid &grid,
-                                              int64_t rank, StringRef name, Operation *where) {
-  SmallVector<StringRef> parts;
-  spec.split(parts, ',');
-  if (static_cast<int64_t>(parts.size()) != rank)
-    return where->emitError() << "--shard " << name << "=" << spec << ": the tensor has rank "
-                              << rank << " but the spec names " << parts.size()
-                              << " dimensions (one grid axis, a*b or - per dimension)",
-           failure();
-  SmallVector<AxisList, 4> dims;
-  for (StringRef part : parts) {
-    AxisList axes;
-    part = part.trim();
-    if (part != "-" && !part.empty()) {
-      SmallVector<StringRef> names;
-      part.split(names, '*');
-      for (StringRef axisName : names) {
-        auto it = llvm::find(grid.names, axisName.trim());
-        if (it == grid.names.end())
-          return where->emitError() << "--shard " << name << "=" << spec << ": '" << axisName
-                                    << "' is not a grid axis (" << llvm::join(grid.names, ", ")
-                                    << ")",
-                 failure();
-        axes.push_back(static_cast<int16_t>(it - grid.names.begin()));
-      }
-    }
-    dims.push_back(axes);
-  }
-  return dims;
-}
-
 /// Splits the first dimension of `type` that `axis` divides and that is
 /// not split yet; unchanged if none.
 void addAxisToFirstDivisible(SmallVector<AxisList, 4> &dims, RankedTensorType type, int16_t axis,

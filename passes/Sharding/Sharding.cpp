@@ -2,6 +2,7 @@
 #include "passes/Sharding/Sharding.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 
 #include <optional>
 
@@ -139,4 +140,58 @@ SmallVector<ReshardStep> mlir::cleave::planReshard(TensorSharding from, const Te
     steps.push_back({ReshardStep::Kind::allSlice, sliced, static_cast<int64_t>(dim), from});
   }
   return steps;
+}
+
+FailureOr<ParsedGrid> mlir::cleave::parseGrid(StringRef spec, Operation *where) {
+  ParsedGrid grid;
+  SmallVector<StringRef> parts;
+  spec.split(parts, ',', -1, false);
+  for (StringRef part : parts) {
+    auto [name, size] = part.trim().split('=');
+    int64_t value = 0;
+    if (name.empty() || size.trim().getAsInteger(10, value) || value < 1)
+      return where->emitError() << "grid axis '" << part
+                                << "' is not NAME=SIZE with a positive size (e.g. dp=2,tp=2)",
+             failure();
+    if (llvm::is_contained(grid.names, name.trim()))
+      return where->emitError() << "grid axis '" << name.trim() << "' is named twice",
+             failure();
+    grid.names.push_back(name.trim().str());
+    grid.sizes.push_back(value);
+  }
+  if (grid.names.empty())
+    return where->emitError("the grid needs at least one axis, e.g. dp=4"), failure();
+  return grid;
+}
+
+FailureOr<SmallVector<AxisList, 4>> mlir::cleave::parseSpec(StringRef spec, const ParsedGrid &grid,
+                                                            int64_t rank, StringRef name,
+                                                            Operation *where) {
+  SmallVector<StringRef> parts;
+  spec.split(parts, ',');
+  if (static_cast<int64_t>(parts.size()) != rank)
+    return where->emitError() << "--shard " << name << "=" << spec << ": the tensor has rank "
+                              << rank << " but the spec names " << parts.size()
+                              << " dimensions (one grid axis, a*b or - per dimension)",
+           failure();
+  SmallVector<AxisList, 4> dims;
+  for (StringRef part : parts) {
+    AxisList axes;
+    part = part.trim();
+    if (part != "-" && !part.empty()) {
+      SmallVector<StringRef> names;
+      part.split(names, '*');
+      for (StringRef axisName : names) {
+        auto it = llvm::find(grid.names, axisName.trim());
+        if (it == grid.names.end())
+          return where->emitError() << "--shard " << name << "=" << spec << ": '" << axisName
+                                    << "' is not a grid axis (" << llvm::join(grid.names, ", ")
+                                    << ")",
+                 failure();
+        axes.push_back(static_cast<int16_t>(it - grid.names.begin()));
+      }
+    }
+    dims.push_back(axes);
+  }
+  return dims;
 }

@@ -101,6 +101,19 @@ llvm::SmallVector<ReshardStep> planReshard(TensorSharding from, const TensorShar
 /// "[dp, -, tp]" (and " partial(tp)") for messages and plan dumps.
 std::string describe(const TensorSharding &sharding, const GridInfo &grid);
 
+/// A grid as the user writes it ("dp=2,tp=2"): axis names and sizes.
+struct ParsedGrid {
+  llvm::SmallVector<std::string> names;
+  llvm::SmallVector<int64_t> sizes;
+};
+FailureOr<ParsedGrid> parseGrid(llvm::StringRef spec, Operation *where);
+
+/// A --shard layout ("tp,-" or "dp*tp,-,-": one entry per dimension) of
+/// parameter `name` of rank `rank` on `grid`.
+FailureOr<llvm::SmallVector<AxisList, 4>> parseSpec(llvm::StringRef spec, const ParsedGrid &grid,
+                                                   int64_t rank, llvm::StringRef name,
+                                                   Operation *where);
+
 } // namespace mlir::cleave
 
 #endif // CLEAVE_PASSES_SHARDING_SHARDING_H

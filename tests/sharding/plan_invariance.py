@@ -65,6 +65,8 @@ def plans(model):
         "dp=2,tp=2": ["--grid", "dp=2,tp=2"] + pins,
         # The cost-driven search (cleave-search-sharding) on the cpu profile.
         "auto": ["--devices", "4"],
+        # The search constrained by a grid and the tensor-parallel pins.
+        "auto+pins": ["--devices", "4", "--grid", "dp=2,tp=2"] + pins,
     }
 
 

@@ -74,7 +74,7 @@ int main(int argc, char **argv) {
   cleave::ShardOptions shard;
   app.add_option("model", planner.modelPath, "ONNX model (.onnx, or textual .onnxtext)")
       ->required();
-  app.add_option("--devices", shard.devices, "Devices to plan for; alone, N-way data parallelism")
+  app.add_option("--devices", shard.devices, "Devices to plan for (the search plans them; see --plan)")
       ->check(CLI::PositiveNumber);
   app.add_option("--cluster", planner.clusterName,
                  "Cluster profile name (cpu, h100-sxm-8x<N>, a100-8x<N>, ...-8xN) or JSON file "
@@ -86,8 +86,9 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({0, 2, 3}));
   app.add_option("--shard", shard.pins, "Pin a parameter's sharding, NAME=SPEC; repeatable");
   app.add_option("--plan", shard.plan,
-                 "auto: with --devices alone, the search picks the grid and every sharding; "
-                 "dp: plain data parallelism")
+                 "auto: with --devices, the search picks the grid and every sharding, keeping "
+                 "what --grid and --shard pin (without --devices they are the plan, completed "
+                 "by propagation; so is --zero); dp: plain data parallelism")
       ->check(CLI::IsMember({"auto", "dp"}))
       ->capture_default_str();
   double bucketMiB = 25;

@@ -98,8 +98,10 @@ int main(int argc, char **argv) {
                  "Cluster profile (name or JSON file) the plan is priced and checked against "
                  "(default: cpu for the CPU target, h100-sxm-8xN for CUDA)");
   app.add_option("--plan", shard.plan,
-                 "auto: with --devices alone, search the grid and every op's sharding by "
-                 "predicted step time; dp: plain data parallelism")
+                 "auto: with --devices, search the grid and every op's sharding by predicted "
+                 "step time, keeping what --grid and --shard pin (without --devices, --grid "
+                 "and --shard are the plan, completed by propagation; so is --zero); dp: "
+                 "plain data parallelism")
       ->check(CLI::IsMember({"auto", "dp"}))
       ->capture_default_str();
   double bucketMiB = 25;
