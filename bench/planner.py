@@ -40,8 +40,11 @@ def megatron_pins(layers):
 
 
 def plan(build, model, devices, cluster, extra, labels="targets"):
-    command = [os.path.join(build, "bin", "cleave-plan"), model, "--no-weights", "--devices",
-               str(devices), "--cluster", cluster, "--loss", "cross_entropy", "--labels", labels,
+    # With --devices the search plans (pins only constrain it); a grid plan
+    # names its grid without --devices, so that it is exactly what it pins.
+    count = [] if "--grid" in extra else ["--devices", str(devices)]
+    command = [os.path.join(build, "bin", "cleave-plan"), model, "--no-weights", *count,
+               "--cluster", cluster, "--loss", "cross_entropy", "--labels", labels,
                "--format", "json", *extra]
     start = time.monotonic()
     result = subprocess.run(command, capture_output=True, text=True)
@@ -88,33 +91,48 @@ def main():
                     report, _, _ = plan(args.build, model, devices, cluster, extra)
                     if report is None:
                         continue
-                    key = (not report["memory_per_device"]["fits"],
-                           report["step_seconds"]["total"])
+                    # The fastest plan that fits; when none fits, the one
+                    # that needs the least memory (as the search does).
+                    fits = report["memory_per_device"]["fits"]
+                    key = (not fits, report["step_seconds"]["total"] if fits
+                           else report["memory_per_device"]["total"])
                     if best is None or key < best[0]:
                         best = (key, f"dp={dp},tp={tp},zero={zero}", report)
             row = {"model": label, "devices": devices, "cluster": cluster,
                    "planning_seconds": round(auto_seconds, 2)}
+            gib = 1 << 30
             if auto is not None:
                 row.update(auto_plan=auto["grid"]["spec"], auto_step=auto["step_seconds"]["total"],
-                           auto_fits=auto["memory_per_device"]["fits"])
+                           auto_fits=auto["memory_per_device"]["fits"],
+                           auto_gib=round(auto["memory_per_device"]["total"] / gib, 1))
             else:
                 row.update(auto_plan="error: " + " ".join(auto_error))
             if best is not None:
                 row.update(grid_best=best[1], grid_step=best[2]["step_seconds"]["total"],
-                           grid_fits=best[2]["memory_per_device"]["fits"])
+                           grid_fits=best[2]["memory_per_device"]["fits"],
+                           grid_gib=round(best[2]["memory_per_device"]["total"] / gib, 1))
             if auto is not None and best is not None:
-                row["auto_over_grid"] = round(row["auto_step"] / row["grid_step"], 3)
+                if row["auto_fits"] and row["grid_fits"]:
+                    row["auto_over_grid"] = round(row["auto_step"] / row["grid_step"], 3)
+                elif row["auto_fits"]:
+                    row["auto_over_grid"] = "only auto fits"
+                elif row["grid_fits"]:
+                    row["auto_over_grid"] = "only the grid fits"
+                else:
+                    row["auto_over_grid"] = "neither fits (memory auto / grid %.2f)" % (
+                        row["auto_gib"] / row["grid_gib"])
             rows.append(row)
             print(json.dumps(row), flush=True)
     print()
-    print("| model | devices | planning (s) | auto plan | auto step (s) | fits | best grid plan | "
-          "grid step (s) | fits | auto / grid |")
+    print("| model | devices | planning (s) | auto plan | auto step (s) | GiB/device | best grid plan | "
+          "grid step (s) | GiB/device | auto / grid |")
     print("|---|---|---|---|---|---|---|---|---|---|")
+    yes = {True: "", False: " (does not fit)", None: ""}
     for r in rows:
         print(f"| {r['model']} | {r['devices']} | {r['planning_seconds']} | {r.get('auto_plan')} | "
-              f"{r.get('auto_step', float('nan')):.3f} | {r.get('auto_fits')} | {r.get('grid_best')} | "
-              f"{r.get('grid_step', float('nan')):.3f} | {r.get('grid_fits')} | "
-              f"{r.get('auto_over_grid')} |")
+              f"{r.get('auto_step', float('nan')):.3f} | {r.get('auto_gib')}{yes[r.get('auto_fits')]} | "
+              f"{r.get('grid_best')} | {r.get('grid_step', float('nan')):.3f} | "
+              f"{r.get('grid_gib')}{yes[r.get('grid_fits')]} | {r.get('auto_over_grid')} |")
     return 0
 
 

@@ -2,11 +2,13 @@
 #include "passes/Sharding/IlpSolver.h"
 
 #include <coin/Cbc_C_Interface.h>
+#include <coin/Clp_C_Interface.h>
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/ErrorHandling.h"
 
+#include <cmath>
 #include <memory>
 #include <string>
 
@@ -54,6 +56,37 @@ IlpProblem::Solution IlpProblem::solve(double seconds, double relativeGap) const
   for (const Row &row : rows) {
     rowLower.push_back(row.sense == 'L' ? -infinity : row.rhs);
     rowUpper.push_back(row.sense == 'G' ? infinity : row.rhs);
+  }
+  {
+    // The sharding programs' LP relaxation is often integral already (the
+    // transportation rows are totally unimodular; only the memory row is
+    // not): then it is the optimum, and CBC's heuristics and preprocessing,
+    // which cost several times the LP, are skipped.
+    std::unique_ptr<Clp_Simplex, void (*)(Clp_Simplex *)> relaxation(Clp_newModel(),
+                                                                    Clp_deleteModel);
+    Clp_Simplex *lp = relaxation.get();
+    Clp_setLogLevel(lp, 0);
+    Clp_setMaximumSeconds(lp, seconds);
+    Clp_loadProblem(lp, n, static_cast<int>(rows.size()), columnStart.data(), index.data(),
+                    value.data(), lower.data(), upper.data(), costs.data(), rowLower.data(),
+                    rowUpper.data());
+    Clp_dual(lp, 0);
+    if (Clp_isProvenOptimal(lp)) {
+      const double *x = Clp_getColSolution(lp);
+      bool integral = true;
+      for (int c = 0; c < n && integral; ++c)
+        integral = !binary[static_cast<size_t>(c)] || std::abs(x[c] - std::round(x[c])) < 1e-9;
+      if (integral) {
+        solution.values.assign(x, x + n);
+        for (int c = 0; c < n; ++c)
+          if (binary[static_cast<size_t>(c)])
+            solution.values[static_cast<size_t>(c)] = std::round(x[c]);
+        solution.objective = Clp_objectiveValue(lp);
+        solution.feasible = solution.optimal = true;
+        solution.status = "optimal";
+        return solution;
+      }
+    }
   }
   Cbc_loadProblem(m, n, static_cast<int>(rows.size()), columnStart.data(), index.data(), value.data(),
                   lower.data(), upper.data(), costs.data(), rowLower.data(), rowUpper.data());
