@@ -11,8 +11,8 @@ using namespace mlir;
 using namespace mlir::cleave;
 
 bool codegen::isCollective(Operation *op) {
-  return isa<shard::AllReduceOp, shard::ReduceScatterOp, shard::AllGatherOp, shard::AllSliceOp>(
-      op);
+  return isa<shard::AllReduceOp, shard::ReduceScatterOp, shard::AllGatherOp, shard::AllSliceOp,
+             shard::AllToAllOp>(op);
 }
 
 static std::optional<GridInfo> gridInfo(Operation *op) {
@@ -145,6 +145,23 @@ FailureOr<std::string> codegen::emitCollectiveCall(Operation *op,
                          "{3}, {4}, {5});\n",
                          *axes, pointer(gather.getInput()), pointer(gather.getResult()), outer,
                          block, elementBytes(gather.getResult()))
+        .str();
+  }
+  if (auto toAll = dyn_cast<shard::AllToAllOp>(op)) {
+    FailureOr<std::string> axes = axesOf(toAll.getGridAxes());
+    if (failed(axes))
+      return failure();
+    int64_t split = toAll.getSplitAxis().getSExtValue();
+    int64_t concat = toAll.getConcatAxis().getSExtValue();
+    RankedTensorType input = typeOf(toAll.getInput()), result = typeOf(toAll.getResult());
+    int64_t ranks = input.getDimSize(split) / result.getDimSize(split);
+    auto [sendOuter, sendWhole] = outerAndBlock(input, split);
+    auto [recvOuter, recvWhole] = outerAndBlock(result, concat);
+    return std::string("    ") + ns + llvm::formatv("all_to_all(io.collectives, {0}, {1}, {2}, "
+                         "{3}, {4}, {5}, {6}, {7});\n",
+                         *axes, pointer(toAll.getInput()), pointer(toAll.getResult()), sendOuter,
+                         sendWhole / ranks, recvOuter, recvWhole / ranks,
+                         elementBytes(toAll.getResult()))
         .str();
   }
   auto slice = cast<shard::AllSliceOp>(op);

@@ -9,7 +9,8 @@
 //   2. an operand laid out differently is resharded: partial values are
 //      reduced (reduce_scatter when the target splits a dimension over the
 //      very axes the value is partial over, else all_reduce), axes that
-//      the target drops are gathered, axes it adds are sliced locally;
+//      the target drops are gathered, axes it adds are sliced locally,
+//      axes that move between dimensions go in one all_to_all;
 //   3. the op is cloned with local types; an op that divides by a split
 //      factor's size (a mean) is followed by a 1/k scale;
 //   4. each result's sharding follows from the factors it carries, and it
@@ -125,8 +126,9 @@ FailureOr<Value> Partitioner::reshard(Value global, const TensorSharding &target
   if (source.sharding == target)
     return source.local;
   SmallVector<ReshardStep> steps = planReshard(source.sharding, target);
-  bool gathers = llvm::any_of(
-      steps, [](const ReshardStep &step) { return step.kind == ReshardStep::Kind::allGather; });
+  bool gathers = llvm::any_of(steps, [](const ReshardStep &step) {
+    return step.kind == ReshardStep::Kind::allGather || step.kind == ReshardStep::Kind::allToAll;
+  });
   auto key = std::make_tuple(global.getAsOpaquePointer(), describe(target, grid),
                              gathers && pastLoss);
   if (auto cached = reshardCache.find(key); cached != reshardCache.end())
@@ -155,6 +157,10 @@ FailureOr<Value> Partitioner::reshard(Value global, const TensorSharding &target
       break;
     case ReshardStep::Kind::allSlice:
       value = shard::AllSliceOp::create(builder, loc, *type, gridName, step.axes, value, dim);
+      break;
+    case ReshardStep::Kind::allToAll:
+      value = shard::AllToAllOp::create(builder, loc, *type, gridName, step.axes, value,
+                                        APInt(64, step.splitDim), dim);
       break;
     }
   }

@@ -112,6 +112,9 @@ double reshardSeconds(RankedTensorType global, const TensorSharding &from,
       break;
     case ReshardStep::Kind::allSlice:
       break;
+    case ReshardStep::Kind::allToAll:
+      seconds += collectives.getTime(CollectiveKind::allToAll, bytes(before), step.axes);
+      break;
     }
     before = step.after;
   }

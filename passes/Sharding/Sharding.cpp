@@ -139,6 +139,22 @@ SmallVector<ReshardStep> mlir::cleave::planReshard(TensorSharding from, const Te
     have = axes;
     steps.push_back({ReshardStep::Kind::allSlice, sliced, static_cast<int64_t>(dim), from});
   }
+  // One gather and one slice of the same axes on two dimensions: the axes
+  // move, an all-to-all.
+  auto isKind = [&](ReshardStep::Kind kind) {
+    return [kind](const ReshardStep &step) { return step.kind == kind; };
+  };
+  if (llvm::count_if(steps, isKind(ReshardStep::Kind::allGather)) == 1 &&
+      llvm::count_if(steps, isKind(ReshardStep::Kind::allSlice)) == 1) {
+    auto gather = llvm::find_if(steps, isKind(ReshardStep::Kind::allGather));
+    auto slice = llvm::find_if(steps, isKind(ReshardStep::Kind::allSlice));
+    if (gather->axes == slice->axes && gather->dim != slice->dim) {
+      ReshardStep move{ReshardStep::Kind::allToAll, gather->axes, gather->dim, slice->after,
+                       slice->dim};
+      *gather = move;
+      steps.erase(slice);
+    }
+  }
   return steps;
 }
 

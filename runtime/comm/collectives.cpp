@@ -20,9 +20,9 @@ Communicator &group(void *groups, const char *axes) {
   return names.size() == 1 ? comm_groups->axis(names[0]) : comm_groups->axes(names);
 }
 
-std::vector<uint8_t> &scratch() {
-  thread_local std::vector<uint8_t> buffer;
-  return buffer;
+std::vector<uint8_t> &scratch(int which = 0) {
+  thread_local std::vector<uint8_t> buffers[2];
+  return buffers[which];
 }
 
 } // namespace
@@ -83,6 +83,32 @@ void all_slice(void *groups, const char *axes, const void *in, void *out, int64_
   auto *dst = static_cast<uint8_t *>(out);
   for (int64_t o = 0; o < outer; ++o)
     std::memcpy(dst + o * row, src + (o * n + comm.rank()) * row, static_cast<size_t>(row));
+}
+
+void all_to_all(void *groups, const char *axes, const void *in, void *out, int64_t send_outer,
+                int64_t send_block, int64_t recv_outer, int64_t recv_block,
+                int64_t element_bytes) {
+  Communicator &comm = group(groups, axes);
+  int64_t n = comm.size();
+  int64_t send_row = send_block * element_bytes, recv_row = recv_block * element_bytes;
+  int64_t chunk = send_outer * send_row; // bytes each rank sends each rank
+  // [send_outer, n, send_block] -> rank-major [n, send_outer, send_block].
+  std::vector<uint8_t> &packed = scratch(0);
+  packed.resize(static_cast<size_t>(n * chunk));
+  auto *src = static_cast<const uint8_t *>(in);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t o = 0; o < send_outer; ++o)
+      std::memcpy(packed.data() + r * chunk + o * send_row, src + (o * n + r) * send_row,
+                  static_cast<size_t>(send_row));
+  std::vector<uint8_t> &received = scratch(1);
+  received.resize(static_cast<size_t>(n * chunk));
+  comm.all_to_all(packed.data(), received.data(), chunk, CommElement::u8);
+  // Rank-major [n, recv_outer, recv_block] -> [recv_outer, n, recv_block].
+  auto *dst = static_cast<uint8_t *>(out);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t o = 0; o < recv_outer; ++o)
+      std::memcpy(dst + (o * n + r) * recv_row, received.data() + r * chunk + o * recv_row,
+                  static_cast<size_t>(recv_row));
 }
 
 } // namespace cleave::rt::collective

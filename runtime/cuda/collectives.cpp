@@ -58,9 +58,9 @@ private:
   size_t size_ = 0;
 };
 
-uint8_t *scratch(size_t bytes) {
-  thread_local Scratch buffer;
-  return buffer.get(bytes);
+uint8_t *scratch(size_t bytes, int which = 0) {
+  thread_local Scratch buffers[2];
+  return buffers[which].get(bytes);
 }
 
 /// Copies `rows` rows of `row` bytes from src (rows `src_pitch` apart) to
@@ -129,6 +129,30 @@ void all_slice(void *groups, const char *axes, const void *in, void *out, int64_
   if (outer * row == 0)
     return;
   copy_rows(out, row, static_cast<const uint8_t *>(in) + comm.rank() * row, n * row, row, outer);
+}
+
+void all_to_all(void *groups, const char *axes, const void *in, void *out, int64_t send_outer,
+                int64_t send_block, int64_t recv_outer, int64_t recv_block,
+                int64_t element_bytes) {
+  Communicator &comm = group(groups, axes);
+  int64_t n = comm.size();
+  int64_t send_row = send_block * element_bytes, recv_row = recv_block * element_bytes;
+  int64_t chunk = send_outer * send_row; // bytes each rank sends each rank
+  if (chunk == 0)
+    return;
+  // [send_outer, n, send_block] -> rank-major [n, send_outer, send_block].
+  uint8_t *packed = scratch(static_cast<size_t>(n * chunk), 0);
+  auto *src = static_cast<const uint8_t *>(in);
+  for (int64_t r = 0; r < n; ++r)
+    copy_rows(packed + r * chunk, send_row, src + r * send_row, n * send_row, send_row,
+              send_outer);
+  uint8_t *received = scratch(static_cast<size_t>(n * chunk), 1);
+  comm.all_to_all(packed, received, chunk, CommElement::u8);
+  // Rank-major [n, recv_outer, recv_block] -> [recv_outer, n, recv_block].
+  auto *dst = static_cast<uint8_t *>(out);
+  for (int64_t r = 0; r < n; ++r)
+    copy_rows(dst + r * recv_row, n * recv_row, received + r * chunk, recv_row, recv_row,
+              recv_outer);
 }
 
 } // namespace cleave::rt::cuda::collective

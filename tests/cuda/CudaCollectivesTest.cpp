@@ -4,8 +4,9 @@
 // cuda_collectives.h (device buffers, host-staged MPI communicators, so
 // the 4 ranks may share one GPU) must give the bytes collectives.h gives on
 // host buffers over plain MPI, for groups of 2 and 4 ranks, outer 1 and 3
-// (the strided permutations), and blocks of 1 and 5 elements. Also checks
-// that gathering every rank's slice of a replicated tensor rebuilds it.
+// (the strided permutations), and blocks of 1 and 5 elements (all_to_all
+// included). Also checks that gathering every rank's slice of a replicated
+// tensor rebuilds it.
 // Exits 77 (skipped) where no GPU is visible; scripts/gpu-check does not
 // carry it yet.
 //
@@ -123,6 +124,16 @@ int main(int argc, char **argv) {
           cuda::collective::all_gather(&device_groups, axes, d_part.get(), d_whole.get(), outer,
                                        block, 4);
           expect(d_whole.host() == same, where + "all_gather of all_slice");
+
+          // in [outer, n * block] seen as [outer, n, block] sends block
+          // column r to rank r; what arrives is [n, outer, block] seen as
+          // [1, n, outer * block].
+          std::vector<float> moved(in.size());
+          collective::all_to_all(&host_groups, axes, in.data(), moved.data(), outer, block, 1,
+                                 outer * block, 4);
+          cuda::collective::all_to_all(&device_groups, axes, d_in.get(), d_whole.get(), outer,
+                                       block, 1, outer * block, 4);
+          expect(d_whole.host() == moved, where + "all_to_all");
         }
     }
     std::printf("rank %d: %d failures\n", world->rank(), failures);

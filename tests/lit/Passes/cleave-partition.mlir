@@ -96,10 +96,28 @@ func.func @f(%x: tensor<8x16xf32> {cleave.sharding = #shard<axisarray[[0], []]>}
 // adding one slices locally.
 // CHECK-LABEL: func.func @f
 // CHECK:         %[[G:.*]] = shard.all_gather %{{.*}} on @grid grid_axes = [0] gather_axis = 0 : tensor<4x8xf32> -> tensor<8x8xf32>
-// CHECK-NEXT:    %[[S:.*]] = shard.all_slice %[[G]] on @grid grid_axes = [0] slice_axis = 1 : tensor<8x8xf32> -> tensor<8x4xf32>
+// CHECK-NEXT:    %[[S:.*]] = shard.all_slice %[[G]] on @grid grid_axes = [1] slice_axis = 1 : tensor<8x8xf32> -> tensor<8x4xf32>
 // CHECK-NEXT:    cleave.softmax %[[S]] {axis = 0 : i64} : tensor<8x4xf32>
-shard.grid @grid(shape = 2) {cleave.axis_names = ["dp"]}
+shard.grid @grid(shape = 2x2) {cleave.axis_names = ["dp", "tp"]}
 func.func @f(%x: tensor<8x8xf32> {cleave.sharding = #shard<axisarray[[0], []]>}) -> tensor<8x8xf32> {
-  %s = cleave.softmax %x {axis = 0 : i64, cleave.factor_axes = #shard<axisarray[[], [0]]>} : tensor<8x8xf32>
+  %s = cleave.softmax %x {axis = 0 : i64, cleave.factor_axes = #shard<axisarray[[], [1]]>} : tensor<8x8xf32>
   return %s : tensor<8x8xf32>
+}
+
+// -----
+
+// An axis that only moves between dimensions: the argument is split by
+// rows, the op wants it split by columns. One all_to_all (each rank sends
+// each other rank a quarter of its block) instead of gathering the whole
+// tensor and slicing it again.
+// CHECK-LABEL: func.func @f
+// CHECK-SAME:    (%[[X:.*]]: tensor<2x8xf32> {{.*}})
+// CHECK-NEXT:    %[[T:.*]] = shard.all_to_all %[[X]] on @grid grid_axes = [0] split_axis = 1 concat_axis = 0 : tensor<2x8xf32> -> tensor<8x2xf32>
+// CHECK-NEXT:    %[[Y:.*]] = cleave.unary relu %[[T]] : tensor<8x2xf32>
+// CHECK-NOT:     shard.all_gather
+shard.grid @grid(shape = 4) {cleave.axis_names = ["tp"]}
+func.func @f(%x: tensor<8x8xf32> {cleave.sharding = #shard<axisarray[[0], []]>})
+    -> (tensor<8x8xf32> {cleave.sharding = #shard<axisarray[[], [0]]>}) {
+  %y = cleave.unary relu %x {cleave.factor_axes = #shard<axisarray[[], [0]]>} : tensor<8x8xf32>
+  return %y : tensor<8x8xf32>
 }

@@ -12,9 +12,14 @@
 //   lose-grid SIG RANK   the same with tp then dp all_reduces on dp=2,tp=2
 //   abort RANK      RANK fails alone (as with a bad file on one node) and
 //                   calls abort_job(1) while the others wait in all_reduce
+//   all-to-all      on dp=2,tp=2 (4 ranks), collective::all_to_all moving
+//                   each group's axes between two dimensions of a 3-D
+//                   block gives what gathering one and slicing the other
+//                   gives (collectives.h)
 //
 //===----------------------------------------------------------------------===//
 #include "cleave/rt/check.h"
+#include "cleave/rt/collectives.h"
 #include "cleave/rt/comm.h"
 #include "cleave/rt/mpi_comm.h"
 #include "CommChecks.h"
@@ -90,6 +95,57 @@ int run_abort(int failing) {
 
 } // namespace
 
+namespace {
+
+int run_all_to_all() {
+  std::unique_ptr<Communicator> world = mpi_world(nullptr, nullptr);
+  CommGroups groups(*world, DeviceGrid::parse("dp=2,tp=2"));
+  int failures = 0, checks = 0;
+  const int64_t local[3] = {2, 4, 3}; // this rank's block; 4 splits over 2 or 4 ranks
+  auto product = [](const int64_t *dims, int from, int to) {
+    int64_t size = 1;
+    for (int d = from; d < to; ++d)
+      size *= dims[d];
+    return size;
+  };
+  for (const char *axes : {"dp", "tp", "dp,tp"}) {
+    const int64_t n = std::string(axes) == "dp,tp" ? 4 : 2;
+    for (auto [concat, split] : {std::pair{0, 1}, {2, 1}, {1, 0}, {1, 2}}) {
+      int64_t in_dims[3] = {local[0], local[1], local[2]};
+      if (in_dims[split] % n)
+        continue;
+      std::vector<float> in(static_cast<size_t>(product(in_dims, 0, 3)));
+      for (size_t i = 0; i < in.size(); ++i)
+        in[i] = static_cast<float>(world->rank() * 1000 + static_cast<int>(i));
+      // Expected: gather along `concat`, then keep this rank's part of `split`.
+      int64_t gathered_dims[3] = {in_dims[0], in_dims[1], in_dims[2]};
+      gathered_dims[concat] *= n;
+      std::vector<float> gathered(in.size() * static_cast<size_t>(n));
+      collective::all_gather(&groups, axes, in.data(), gathered.data(),
+                             product(in_dims, 0, concat), product(in_dims, concat, 3), 4);
+      int64_t out_dims[3] = {gathered_dims[0], gathered_dims[1], gathered_dims[2]};
+      out_dims[split] /= n;
+      std::vector<float> expected(in.size()), moved(in.size());
+      collective::all_slice(&groups, axes, gathered.data(), expected.data(),
+                            product(gathered_dims, 0, split),
+                            product(gathered_dims, split, 3) / n, 4);
+      collective::all_to_all(&groups, axes, in.data(), moved.data(), product(in_dims, 0, split),
+                             product(in_dims, split, 3) / n, product(out_dims, 0, concat),
+                             product(out_dims, concat, 3) / n, 4);
+      ++checks;
+      if (moved != expected) {
+        std::printf("rank %d: all_to_all over %s, concat %d split %d differs\n", world->rank(),
+                    axes, concat, split);
+        ++failures;
+      }
+    }
+  }
+  std::printf("rank %d: %d all_to_all checks, %d failures\n", world->rank(), checks, failures);
+  return failures == 0 ? 0 : 1;
+}
+
+} // namespace
+
 int main(int argc, char **argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   try {
@@ -104,6 +160,8 @@ int main(int argc, char **argv) {
       }
       return test::check_collectives(*world);
     }
+    if (mode == "all-to-all" && argc == 2)
+      return run_all_to_all();
     if (mode == "world-size" && argc == 3)
       return run_world_size(std::atoi(argv[2]));
     if (mode == "abort" && argc == 3)

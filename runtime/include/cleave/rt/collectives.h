@@ -1,7 +1,7 @@
 //===- collectives.h - the collectives a generated sharded step calls -----===//
 //
 // cleave-partition leaves shard.all_reduce / reduce_scatter / all_gather /
-// all_slice ops in the per-device program; codegen turns each into one
+// all_slice / all_to_all ops in the per-device program; codegen turns each into one
 // call here. `groups` is StepBuffers::collectives (a CommGroups); `axes`
 // names the grid axes of the group in grid order ("dp", "dp,tp").
 //
@@ -38,6 +38,14 @@ void reduce_scatter_sum(void *groups, const char *axes, const void *in, void *ou
 /// out [outer, block] = this rank's block of in [outer, n, block]; no communication.
 void all_slice(void *groups, const char *axes, const void *in, void *out, int64_t outer,
                int64_t block, int64_t element_bytes);
+
+/// Moves grid axes from one tensor dimension to another: in seen as
+/// [send_outer, n, send_block] along the dimension that becomes split
+/// (chunk r goes to rank r), out as [recv_outer, n, recv_block] along the
+/// dimension that becomes whole (chunk r came from rank r).
+void all_to_all(void *groups, const char *axes, const void *in, void *out, int64_t send_outer,
+                int64_t send_block, int64_t recv_outer, int64_t recv_block,
+                int64_t element_bytes);
 
 } // namespace cleave::rt::collective
 
