@@ -59,6 +59,30 @@ def CleaveLowerDropout : Pass<"cleave-lower-dropout", "ModuleOp"> {
   let dependentDialects = ["::mlir::cleave::CleaveDialect"];
 }
 
+def CleaveSplitFusedProjections : Pass<"cleave-split-fused-projections", "ModuleOp"> {
+  let summary = "Turn a product whose result is only sliced apart into one product per slice";
+  let description = [{
+    A fused projection (GPT-2's c_attn: one product with [Wq; Wk; Wv], then
+    q, k and v sliced from the last dimension) becomes one product per slice
+    with the matching rows of the weight and entries of the bias, so that
+    tensor parallelism can split each of q, k and v by heads (a split of the
+    fused product's columns would cut across them). The weight stays one
+    parameter; each slice of it is a `cleave.slice`. Runs on the forward,
+    before autodiff.
+
+    ```mlir
+    %m = cleave.matmul %x, %w {transpose_b} : (tensor<8x4xf32>, tensor<6x4xf32>) -> tensor<8x6xf32>
+    %q = cleave.slice %m {starts = array<i64: 0, 0>, strides = array<i64: 1, 1>} : tensor<8x6xf32> -> tensor<8x3xf32>
+    %k = cleave.slice %m {starts = array<i64: 0, 3>, strides = array<i64: 1, 1>} : tensor<8x6xf32> -> tensor<8x3xf32>
+    // becomes
+    %wq = cleave.slice %w {starts = array<i64: 0, 0>, strides = array<i64: 1, 1>} : tensor<6x4xf32> -> tensor<3x4xf32>
+    %q = cleave.matmul %x, %wq {transpose_b} : (tensor<8x4xf32>, tensor<3x4xf32>) -> tensor<8x3xf32>
+    %wk = cleave.slice %w {starts = array<i64: 3, 0>, strides = array<i64: 1, 1>} : tensor<6x4xf32> -> tensor<3x4xf32>
+    %k = cleave.matmul %x, %wk {transpose_b} : (tensor<8x4xf32>, tensor<3x4xf32>) -> tensor<8x3xf32>
+    ```
+  }];
+}
+
 def CleaveAttachLoss : Pass<"cleave-attach-loss", "ModuleOp"> {
   let summary = "Build @loss from @forward: the model output compared with a labels input";
   let description = [{

@@ -11,6 +11,9 @@ using namespace mlir::cleave;
 
 void mlir::cleave::buildCleaveTrainPipeline(OpPassManager &pm, const TrainPipelineOptions &options) {
   pm.addPass(createCleaveLowerDropout());
+  // Before autodiff, so that the backward of each q/k/v product is its own
+  // and tensor parallelism can split heads (SplitFusedProjections.cpp).
+  pm.addPass(createCleaveSplitFusedProjections());
   pm.addPass(createCleaveAttachLoss(CleaveAttachLossOptions{options.loss, options.labels,
                                                             options.output}));
   pm.addPass(createCleaveAutodiff());
