@@ -14,6 +14,11 @@
 
 using namespace mlir::cleave;
 
+// Branch-and-bound nodes per solve. The sharding programs' relaxations are
+// tight (most solve at the root); the budget makes the result independent
+// of the machine's speed wherever it binds before the time limit.
+static constexpr int kMaxNodes = 200;
+
 int IlpProblem::addColumn(double cost, bool isBinary) {
   costs.push_back(cost);
   binary.push_back(isBinary ? 1 : 0);
@@ -98,6 +103,9 @@ IlpProblem::Solution IlpProblem::solve(double seconds, double relativeGap) const
   // searched on several threads.
   Cbc_setParameter(m, "timeMode", "elapsed");
   Cbc_setMaximumSeconds(m, seconds);
+  // A node budget as well: where it binds before the clock, the result
+  // does not depend on how fast (or how loaded) the machine is.
+  Cbc_setMaximumNodes(m, kMaxNodes);
   if (relativeGap > 0)
     Cbc_setAllowableFractionGap(m, relativeGap);
   if (!start.empty()) {

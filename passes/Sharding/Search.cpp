@@ -220,6 +220,11 @@ private:
   /// Predicted seconds of one candidate per class.
   double evaluate(ArrayRef<int> chosen) const;
   static constexpr int kMaxDescentRounds = 4;
+  /// What the search lets its memory estimate use: the estimate counts
+  /// parameters, gradients, optimizer state and the activations kept for
+  /// the backward, not the backward's temporaries or the buffer plan's
+  /// fragmentation (a few percent on GPT; docs/sharding.md).
+  double usableBytes() const { return 0.95 * static_cast<double>(cluster.memoryCapacity); }
   const std::vector<Candidate> &candidatesOf(int group) const {
     return groups[groups[group].representative].candidates;
   }
@@ -244,6 +249,8 @@ private:
   std::vector<GroupClass> classes;
   std::vector<int> classOfGroup;
   std::vector<std::vector<double>> baseCosts;  // [class][candidate]
+  std::vector<int> leastMemoryPlan;            // per class, its smallest candidate
+  bool leastMemoryFits = false;
   std::vector<Edge> edges;
   std::vector<std::vector<SmallVector<int8_t>>> axisTargets; // [class][candidate][axis]
   DenseSet<Value> savedActivations;
@@ -649,19 +656,27 @@ FailureOr<double> Search::run(double timeLimit, bool apply) {
 
   std::vector<int> chosen;
   FailureOr<double> objective = failure();
+  // Memory is a sum over classes: the least of it takes each class's
+  // smallest candidate.
+  std::vector<int> smallest;
+  double smallestBytes = 0;
+  for (size_t k = 0; k < classes.size(); ++k) {
+    const std::vector<Candidate> &candidates = groups[classes[k].representative].candidates;
+    int least = 0;
+    for (size_t c = 1; c < candidates.size(); ++c)
+      if (candidates[c].memoryBytes + candidates[c].activationBytes <
+          candidates[least].memoryBytes + candidates[least].activationBytes)
+        least = c;
+    smallest.push_back(least);
+    const Candidate &candidate = candidates[least];
+    smallestBytes += (candidate.memoryBytes + candidate.activationBytes) * classes[k].count;
+  }
+  leastMemoryPlan = smallest;
+  leastMemoryFits = cluster.memoryCapacity <= 0 ||
+                    smallestBytes <= usableBytes();
   if (leastMemory) {
-    // Memory is a sum over classes: each takes its smallest candidate.
-    for (size_t k = 0; k < classes.size(); ++k) {
-      const std::vector<Candidate> &candidates = groups[classes[k].representative].candidates;
-      int smallest = 0;
-      for (size_t c = 1; c < candidates.size(); ++c)
-        if (candidates[c].memoryBytes + candidates[c].activationBytes <
-            candidates[smallest].memoryBytes + candidates[smallest].activationBytes)
-          smallest = c;
-      chosen.push_back(smallest);
-      const Candidate &candidate = candidates[smallest];
-      chosenBytes += (candidate.memoryBytes + candidate.activationBytes) * classes[k].count;
-    }
+    chosen = smallest;
+    chosenBytes = smallestBytes;
     objective = evaluate(chosen);
   } else if (grid.shape.size() == 1) {
     objective = solveRestricted([](int, int) { return true; }, {}, chosen, timeLimit);
@@ -999,7 +1014,7 @@ FailureOr<double> Search::solveRestricted(llvm::function_ref<bool(int, int)> all
           coefficients.push_back(bytes / 1e9); // GB keeps CBC well scaled
         }
     problem.addRow(columns, coefficients, 'L',
-                   static_cast<double>(cluster.memoryCapacity) / 1e9);
+                   usableBytes() / 1e9);
   }
 
   if (problem.numColumns() > maxColumns) {
@@ -1028,7 +1043,14 @@ FailureOr<double> Search::solveRestricted(llvm::function_ref<bool(int, int)> all
     double bytes = 0;
     for (size_t k = 0; k < classes.size(); ++k)
       bytes += candidateBytes(k, chosen[k]);
-    if (bytes > static_cast<double>(cluster.memoryCapacity))
+    // Once more from the least-memory plan, when it fits and is allowed:
+    // CBC then has a feasible plan to improve from the first node.
+    bool leastAllowed = start.empty() && leastMemoryFits && !leastMemoryPlan.empty();
+    for (size_t k = 0; k < classes.size() && leastAllowed; ++k)
+      leastAllowed = llvm::is_contained(allowedOf[k], leastMemoryPlan[k]);
+    if (bytes > usableBytes() && leastAllowed)
+      return solveRestricted(allowed, leastMemoryPlan, chosen, timeLimit);
+    if (bytes > usableBytes())
       return func.emitOpError("the sharding search found no plan within its time limit"),
              failure();
   }
