@@ -63,10 +63,11 @@ IlpProblem::Solution IlpProblem::solve(double seconds, double relativeGap) const
     rowUpper.push_back(row.sense == 'G' ? infinity : row.rhs);
   }
   {
-    // The sharding programs' LP relaxation is often integral already (the
-    // transportation rows are totally unimodular; only the memory row is
-    // not): then it is the optimum, and CBC's heuristics and preprocessing,
-    // which cost several times the LP, are skipped.
+    // The sharding programs' LP relaxation is often integral already
+    // (about half the solves on the GPT programs; the memory row is what
+    // most often makes it fractional): then it is the optimum, and CBC's
+    // heuristics and preprocessing, which cost several times the LP, are
+    // skipped.
     std::unique_ptr<Clp_Simplex, void (*)(Clp_Simplex *)> relaxation(Clp_newModel(),
                                                                     Clp_deleteModel);
     Clp_Simplex *lp = relaxation.get();
