@@ -1145,17 +1145,10 @@ struct SearchShardingPass : public mlir::cleave::impl::CleaveSearchShardingBase<
       }
     }
     // Pins by parameter name (their layouts are read per grid below).
-    llvm::StringMap<std::string> pinSpecs;
-    SmallVector<StringRef> pinList;
-    StringRef(pins).split(pinList, ';', -1, false);
-    for (StringRef pin : pinList) {
-      auto [name, spec] = pin.trim().split('=');
-      if (name.empty() || spec.empty()) {
-        module.emitError() << "--shard '" << pin << "' is not NAME=SPEC (e.g. fc1.weight=tp,-)";
-        return signalPassFailure();
-      }
-      pinSpecs[name] = spec.str();
-    }
+    FailureOr<llvm::StringMap<std::string>> parsedPins = parsePins(pins, module);
+    if (failed(parsedPins))
+      return signalPassFailure();
+    llvm::StringMap<std::string> pinSpecs = std::move(*parsedPins);
     llvm::StringMap<unsigned> paramArguments;
     for (BlockArgument argument : func.getArguments())
       if (ParamAttr param = getParamAttr(func, argument.getArgNumber()))

@@ -71,17 +71,10 @@ struct SeedShardingPass : public mlir::cleave::impl::CleaveSeedShardingBase<Seed
     }
 
     // Pins by parameter name.
-    llvm::StringMap<std::string> pinned;
-    SmallVector<StringRef> pinList;
-    StringRef(pins).split(pinList, ';', -1, false);
-    for (StringRef pin : pinList) {
-      auto [name, spec] = pin.trim().split('=');
-      if (name.empty() || spec.empty()) {
-        module.emitError() << "--shard '" << pin << "' is not NAME=SPEC (e.g. fc1.weight=tp,-)";
-        return signalPassFailure();
-      }
-      pinned[name] = spec.str();
-    }
+    FailureOr<llvm::StringMap<std::string>> parsedPins = parsePins(pins, module);
+    if (failed(parsedPins))
+      return signalPassFailure();
+    llvm::StringMap<std::string> pinned = std::move(*parsedPins);
 
     llvm::StringMap<SmallVector<AxisList, 4>> paramShardings;
     unsigned count = func.getNumArguments();

@@ -211,3 +211,18 @@ FailureOr<SmallVector<AxisList, 4>> mlir::cleave::parseSpec(StringRef spec, cons
   }
   return dims;
 }
+
+FailureOr<llvm::StringMap<std::string>> mlir::cleave::parsePins(StringRef pins, Operation *where) {
+  llvm::StringMap<std::string> parsed;
+  SmallVector<StringRef> pinList;
+  pins.split(pinList, ';', -1, false);
+  for (StringRef pin : pinList) {
+    auto [name, spec] = pin.trim().split('=');
+    if (name.empty() || spec.empty())
+      return where->emitError() << "--shard '" << pin
+                                << "' is not NAME=SPEC (e.g. fc1.weight=tp,-)",
+             failure();
+    parsed[name] = spec.str();
+  }
+  return parsed;
+}

@@ -25,6 +25,7 @@
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringMap.h"
 
 #include <string>
 
@@ -110,6 +111,10 @@ struct ParsedGrid {
   llvm::SmallVector<int64_t> sizes;
 };
 FailureOr<ParsedGrid> parseGrid(llvm::StringRef spec, Operation *where);
+
+/// --shard pins "NAME=SPEC;NAME=SPEC" by parameter name, or failure with a
+/// diagnostic on `where`.
+FailureOr<llvm::StringMap<std::string>> parsePins(llvm::StringRef pins, Operation *where);
 
 /// A --shard layout ("tp,-" or "dp*tp,-,-": one entry per dimension) of
 /// parameter `name` of rank `rank` on `grid`.
