@@ -32,6 +32,14 @@ inline int findLossResult(func::FuncOp function) {
   return -1;
 }
 
+/// The op that computes the loss result, or null: where the forward pass
+/// ends and the backward begins.
+inline Operation *findLossOp(func::FuncOp function) {
+  int loss = findLossResult(function);
+  return loss < 0 ? nullptr
+                  : function.getBody().front().getTerminator()->getOperand(loss).getDefiningOp();
+}
+
 /// The argument index a result overwrites (`cleave.updates`), or -1.
 inline int64_t getUpdatedArgument(func::FuncOp function, unsigned result) {
   auto attr = function.getResultAttrOfType<IntegerAttr>(result, CleaveDialect::kUpdatesAttrName);

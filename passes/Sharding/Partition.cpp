@@ -357,9 +357,7 @@ LogicalResult Partitioner::run() {
   SmallVector<Operation *> original;
   for (Operation &op : body)
     original.push_back(&op);
-  int lossResult = findLossResult(func);
-  Operation *lossOp =
-      lossResult >= 0 ? body.getTerminator()->getOperand(lossResult).getDefiningOp() : nullptr;
+  Operation *lossOp = findLossOp(func);
   for (Operation *op : original) {
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       if (failed(partitionReturn(ret)))

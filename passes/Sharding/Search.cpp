@@ -137,7 +137,7 @@ struct Candidate {
   double seconds = 0;      // compute plus resharding inside the group
   double memoryBytes = 0;  // parameters, their gradients and optimizer state per device
   double activationBytes = 0; // values kept from the forward pass for the backward
-  DenseMap<Value, TensorSharding> produced; // layouts of the group's values
+  DenseMap<Value, TensorSharding> produced; // layouts of an op group's values
 };
 
 struct Group {
@@ -161,10 +161,16 @@ struct Edge {
   bool anyCost = false;
 };
 
+/// The layout an argument group's candidate stores its arguments in.
+TensorSharding argumentLayout(const Candidate &candidate) {
+  TensorSharding sharding;
+  sharding.dims.assign(candidate.argumentDims.begin(), candidate.argumentDims.end());
+  return sharding;
+}
+
 struct GroupClass {
   int representative;
   int count = 0;
-  int firstColumn = -1;
 };
 
 class Search {
@@ -378,10 +384,6 @@ void Search::buildArgumentGroups() {
       for (const AxisList &axes : candidate.argumentDims)
         parts *= grid.axesSize(axes);
       candidate.memoryBytes = static_cast<double>(bytes) / static_cast<double>(parts);
-      TensorSharding sharding;
-      sharding.dims.assign(candidate.argumentDims.begin(), candidate.argumentDims.end());
-      for (unsigned index : group.arguments)
-        candidate.produced[func.getArgument(index)] = sharding;
     }
   }
 }
@@ -390,10 +392,7 @@ void Search::findSavedActivations() {
   // Values computed before the loss and used after it stay live from the
   // forward pass into the backward: the activation memory that peaks when
   // the backward starts.
-  int loss = findLossResult(func);
-  if (loss < 0)
-    return;
-  Operation *lossOp = func.getBody().front().getTerminator()->getOperand(loss).getDefiningOp();
+  Operation *lossOp = findLossOp(func);
   if (!lossOp)
     return;
   for (Operation &op : func.getBody().front()) {
@@ -558,10 +557,7 @@ TensorSharding Search::layoutOf(Value value, int candidate) const {
     auto it = argumentGroup.find(argument);
     if (it == argumentGroup.end())
       return TensorSharding::replicated(type.getRank());
-    TensorSharding sharding;
-    const Candidate &chosen = candidatesOf(it->second)[candidate];
-    sharding.dims.assign(chosen.argumentDims.begin(), chosen.argumentDims.end());
-    return sharding;
+    return argumentLayout(candidatesOf(it->second)[candidate]);
   }
   auto it = memberOf.find(value.getDefiningOp());
   if (it == memberOf.end())
@@ -875,12 +871,8 @@ void Search::buildEdges() {
     if (updated >= 0 && argumentGroup.count(func.getArgument(updated))) {
       // An updated parameter is written back in its own layout.
       int target = argumentGroup[func.getArgument(updated)];
-      addUse(operand, target, -2, [&, target](int c) {
-        TensorSharding sharding;
-        const Candidate &chosen = candidatesOf(target)[c];
-        sharding.dims.assign(chosen.argumentDims.begin(), chosen.argumentDims.end());
-        return sharding;
-      });
+      addUse(operand, target, -2,
+             [&, target](int c) { return argumentLayout(candidatesOf(target)[c]); });
     } else {
       addUse(operand, -1, -1, [type](int) { return TensorSharding::replicated(type.getRank()); });
     }
