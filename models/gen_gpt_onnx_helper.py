@@ -68,8 +68,8 @@ PRESETS = {
 
 
 class Builder:
-    def __init__(self, cfg: Config, opset: int, seed: int, weights_location: str):
-        self.cfg, self.opset = cfg, opset
+    def __init__(self, cfg: Config, opset: int, seed: int, weights_location: str, idiom):
+        self.cfg, self.opset, self.idiom = cfg, opset, idiom
         self.rng = np.random.default_rng(seed)
         self.weights_location = weights_location
         self.data_offset = 0
@@ -140,8 +140,10 @@ class Builder:
         B, T, C, H = cfg.batch, cfg.seq, cfg.embd, cfg.heads
         D = C // H
         qkv = self.linear(x, prefix + ".qkv", C, 3 * C)
-        q, k, v = self.op("Split", [qkv, self.ints("qkv_sizes", [C, C, C])], n_outputs=3, axis=2)
-        heads = self.ints("heads_shape", [B, T, H, D])
+        sizes = [self.ints("qkv_sizes", [C, C, C])] if self.idiom.split == "sizes" else []
+        q, k, v = self.op("Split", [qkv, *sizes], n_outputs=3, axis=2)
+        heads = self.ints("heads_shape", [B, T, H, D] if self.idiom.reshape == "explicit"
+                          else [0, 0, H, -1])
         q = self.op("Transpose", [self.op("Reshape", [q, heads])], perm=[0, 2, 1, 3])
         k = self.op("Transpose", [self.op("Reshape", [k, heads])], perm=[0, 2, 3, 1])
         v = self.op("Transpose", [self.op("Reshape", [v, heads])], perm=[0, 2, 1, 3])
@@ -165,7 +167,13 @@ class Builder:
         wpe = self.param("wpe", [cfg.block_size, cfg.embd])
         positions = self.const(np.arange(cfg.seq), np.int64)
         x = self.op("Add", [self.op("Gather", [wte, "idx"]), self.op("Gather", [wpe, positions])])
-        mask = self.const(np.triu(np.full((cfg.seq, cfg.seq), -1e9, np.float32), k=1))
+        causal = np.triu(np.full((cfg.seq, cfg.seq), -1e9, np.float32), k=1)
+        if self.idiom.mask == "initializer":
+            # Often written so; the importer then takes it for a weight (see --freeze).
+            self.initializers.append(numpy_helper.from_array(causal, "causal_mask"))
+            mask = "causal_mask"
+        else:
+            mask = self.const(causal)
         for i in range(cfg.layers):
             p = f"h.{i}"
             x = self.op("Add", [x, self.attention(self.layer_norm(x, p + ".ln1"), p + ".attn", mask)])
@@ -194,6 +202,12 @@ def main(argv=None):
                              "(implied by presets larger than 'small')")
     parser.add_argument("--opset", type=int, default=17, choices=range(13, 18))
     parser.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    parser.add_argument("--split", choices=("sizes", "equal"), default="sizes",
+                        help="Split with an int64 sizes input, or equal parts without one")
+    parser.add_argument("--reshape", choices=("explicit", "inferred"), default="explicit",
+                        help="head shapes [B,T,H,D], or [0,0,H,-1] (copied and inferred dims)")
+    parser.add_argument("--mask", choices=("constant", "initializer"), default="constant",
+                        help="the additive mask as a Constant node or as a float initializer")
     parser.add_argument("-o", "--output", required=True)
     args = parser.parse_args(argv)
 
@@ -212,7 +226,7 @@ def main(argv=None):
           f"heads={cfg.heads} embd={cfg.embd} batch={cfg.batch} seq={cfg.seq}")
 
     stem = os.path.splitext(os.path.basename(args.output))[0]
-    model = Builder(cfg, args.opset, args.seed, stem + ".weights").build()
+    model = Builder(cfg, args.opset, args.seed, stem + ".weights", args).build()
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     onnx.save_model(model, args.output)
     common.check_and_summarize(args.output, has_data_file=not cfg.shapes_only)
