@@ -465,9 +465,13 @@ void Search::classifyGroups() {
 LogicalResult Search::buildOpGroups() {
   Block &body = func.getBody().front();
   // Cheap ops that read a parameter directly (the q, k and v slices of a
-  // fused weight), by the parameter they read: they join one group.
+  // fused weight), by the parameter they read: they join one group. Only
+  // before the loss: the partitioner gathers again for users after it.
   DenseMap<Value, int> readerGroup;
+  Operation *lossOp = findLossOp(func);
+  bool pastLoss = false;
   for (Operation &op : body.without_terminator()) {
+    pastLoss |= &op == lossOp;
     auto ruleOp = dyn_cast<FactorRuleOpInterface>(&op);
     if (isa<ConstantOp>(&op))
       continue; // fixed: whole, and free to slice
@@ -503,7 +507,8 @@ LogicalResult Search::buildOpGroups() {
       // by slices costs three gathers where the same weight read through
       // one transpose costs one, and the plan would depend on which of
       // the two ways the model was written.
-      if (std::optional<unsigned> shared = sharedParameter(&op)) {
+      std::optional<unsigned> shared = sharedParameter(&op);
+      if (shared && !pastLoss) {
         Value parameter = op.getOperand(*shared);
         if (auto it = readerGroup.find(parameter); it != readerGroup.end()) {
           Group &group = groups[it->second];
@@ -899,11 +904,16 @@ void Search::buildEdges() {
   };
 
   // The places (member, operand) each group uses each outside value at,
-  // in program order.
-  std::vector<std::pair<Value, int>> order;
-  std::map<std::pair<const void *, int>, SmallVector<std::pair<int, unsigned>, 1>> places;
+  // in program order, before and after the loss apart (the partitioner
+  // does not keep a gathered copy across it).
+  using UseKey = std::tuple<const void *, int, bool>;
+  std::vector<UseKey> order;
+  std::map<UseKey, SmallVector<std::pair<int, unsigned>, 1>> places;
   Block &body = func.getBody().front();
+  Operation *lossOp = findLossOp(func);
+  bool pastLoss = false;
   for (Operation &op : body.without_terminator()) {
+    pastLoss |= &op == lossOp;
     auto member = memberOf.find(&op);
     if (member == memberOf.end())
       continue;
@@ -916,15 +926,17 @@ void Search::buildEdges() {
         if (it != memberOf.end() && it->second.first == consumer)
           continue; // inside the group: already priced
       }
-      auto &uses = places[{operand.getAsOpaquePointer(), consumer}];
+      UseKey useKey{operand.getAsOpaquePointer(), consumer, pastLoss};
+      auto &uses = places[useKey];
       if (uses.empty())
-        order.push_back({operand, consumer});
+        order.push_back(useKey);
       uses.push_back({memberIndex, static_cast<unsigned>(operandIndex)});
     }
   }
-  for (auto [operand, consumer] : order) {
-    SmallVector<std::pair<int, unsigned>, 1> uses =
-        places[{operand.getAsOpaquePointer(), consumer}];
+  for (const UseKey &useKey : order) {
+    Value operand = Value::getFromOpaquePointer(std::get<0>(useKey));
+    int consumer = std::get<1>(useKey);
+    SmallVector<std::pair<int, unsigned>, 1> uses = places[useKey];
     std::vector<int64_t> slots;
     for (auto [memberIndex, index] : uses)
       slots.push_back(memberIndex * 256 + index);
