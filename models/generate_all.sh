@@ -35,6 +35,10 @@ gpt "${toy[@]}" --mode train --opset 17 --dynamic-batch -o "$out/gpt_toy_dynamic
 # its 4 layers x 4 heads at 221k params (under 1 MB).
 gpt --preset small --embd 64 --batch 4 --seq 64 --mode train --opset 17 -o "$out/gpt_small.onnx"
 
+# The same GPT as onnx.helper users write it ([in, out] weights, Split, constant
+# Reshapes, additive mask); 4 heads and batch 8 for the 4-rank tests.
+"$py" "$here/gen_gpt_onnx_helper.py" --preset toy --heads 4 --batch 8 -o "$out/gpt_helper_toy.onnx"
+
 cnn --mode train --opset 17 -o "$out/cnn.onnx"
 cnn --mode eval --opset 13 -o "$out/cnn_eval_op13.onnx"
 

@@ -239,7 +239,9 @@ def CleaveSearchSharding : Pass<"cleave-search-sharding", "ModuleOp"> {
     Alpa's intra-operator search over the train step: for each grid
     (dp, tp) with dp * tp = `devices` (tp inside a node when there are
     several), one 0-1 program picks a strategy per op group (heavy ops
-    lead; elementwise and layout ops follow their largest operand) and a
+    lead; elementwise and layout ops follow their largest operand; those
+    that read one parameter directly decide together and share its
+    resharding) and a
     layout per parameter and batch input, minimising compute time plus
     resharding time from the cost model of the `cluster` profile, with
     parameters, gradients, optimizer state and the activations kept for the

@@ -214,6 +214,9 @@ private:
   /// The operand a follower takes its layout from: the largest one computed
   /// by a grouped op (in `group`, unless -1).
   std::optional<unsigned> leadingOperand(Operation *op, int group) const;
+  /// The operand of a cheap op that reads a parameter directly, when it
+  /// reads one and otherwise only constants.
+  std::optional<unsigned> sharedParameter(Operation *op) const;
   /// For each class and candidate, the factor (op groups) or dimension
   /// (argument groups) each grid axis splits, -1 for none.
   void computeAxisTargets();
@@ -461,7 +464,14 @@ void Search::classifyGroups() {
 
 LogicalResult Search::buildOpGroups() {
   Block &body = func.getBody().front();
+  // Cheap ops that read a parameter directly (the q, k and v slices of a
+  // fused weight), by the parameter they read: they join one group. Only
+  // before the loss: the partitioner gathers again for users after it.
+  DenseMap<Value, int> readerGroup;
+  Operation *lossOp = findLossOp(func);
+  bool pastLoss = false;
   for (Operation &op : body.without_terminator()) {
+    pastLoss |= &op == lossOp;
     auto ruleOp = dyn_cast<FactorRuleOpInterface>(&op);
     if (isa<ConstantOp>(&op))
       continue; // fixed: whole, and free to slice
@@ -489,6 +499,24 @@ LogicalResult Search::buildOpGroups() {
         memberOf[&op] = {groupIndex, static_cast<int>(group.ops.size())};
         group.ops.push_back(&op);
         continue;
+      }
+      // Several cheap readers of one parameter decide together how they
+      // read it, so that one resharding of it serves them all, as the
+      // partitioner shares it (its cache is per value and layout). Apart,
+      // each would pay its own collective for its part: one weight split
+      // by slices costs three gathers where the same weight read through
+      // one transpose costs one, and the plan would depend on which of
+      // the two ways the model was written.
+      std::optional<unsigned> shared = sharedParameter(&op);
+      if (shared && !pastLoss) {
+        Value parameter = op.getOperand(*shared);
+        if (auto it = readerGroup.find(parameter); it != readerGroup.end()) {
+          Group &group = groups[it->second];
+          memberOf[&op] = {it->second, static_cast<int>(group.ops.size())};
+          group.ops.push_back(&op);
+          continue;
+        }
+        readerGroup[parameter] = groups.size();
       }
     }
     Group group;
@@ -531,6 +559,20 @@ void Search::enumerateOpCandidates(Group &group) {
     if (axis == axisCount)
       break;
   }
+}
+
+std::optional<unsigned> Search::sharedParameter(Operation *op) const {
+  std::optional<unsigned> shared;
+  for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
+    if (isa<BlockArgument>(operand) && argumentGroup.count(operand)) {
+      if (shared)
+        return std::nullopt; // two parameters: no single one to follow
+      shared = index;
+    } else if (!isa_and_nonnull<ConstantOp>(operand.getDefiningOp())) {
+      return std::nullopt;
+    }
+  }
+  return shared;
 }
 
 std::optional<unsigned> Search::leadingOperand(Operation *op, int group) const {
@@ -580,11 +622,22 @@ void Search::completeCandidate(Group &group, Candidate &candidate) {
     const FactorRule &rule = rules[member];
     SmallVector<AxisList> axes(rule.factors.size());
     // Follow the operand the member joined the group by, dimension by
-    // dimension.
-    if (std::optional<unsigned> leading = leadingOperand(member, groupIndex)) {
+    // dimension: a value computed in the group, or the parameter it reads
+    // with the leader, read as the leader reads it.
+    std::optional<unsigned> leading = leadingOperand(member, groupIndex);
+    TensorSharding layout;
+    if (leading) {
+      layout = candidate.produced[member->getOperand(*leading)];
+    } else if (std::optional<unsigned> shared = sharedParameter(member)) {
+      Value parameter = member->getOperand(*shared);
+      for (auto [index, operand] : llvm::enumerate(leader->getOperands()))
+        if (operand == parameter && !leading) {
+          layout = operandSharding(leaderRule, candidate.factorAxes[0], index);
+          leading = *shared;
+        }
+    }
+    if (leading) {
       unsigned operandIndex = *leading;
-      Value operand = member->getOperand(operandIndex);
-      const TensorSharding &layout = candidate.produced[operand];
       llvm::SmallBitVector used(grid.shape.size());
       for (auto [dim, factors] : llvm::enumerate(rule.operands[operandIndex])) {
         if (factors.empty() || layout.dims[dim].empty())
@@ -777,7 +830,7 @@ void Search::buildEdges() {
   // A value used by an op of another group (or returned). Edges between
   // the same classes at the same places cost the same under each choice,
   // so they are priced once and counted.
-  std::map<std::tuple<int, int64_t, int, int64_t, const void *>, int> edgeIds;
+  std::map<std::tuple<int, int64_t, int, std::vector<int64_t>, const void *>, int> edgeIds;
   auto producerGroup = [&](Value value) -> int {
     if (auto argument = dyn_cast<BlockArgument>(value)) {
       auto it = argumentGroup.find(argument);
@@ -786,10 +839,12 @@ void Search::buildEdges() {
     auto it = memberOf.find(value.getDefiningOp());
     return it == memberOf.end() ? -1 : it->second.first;
   };
-  // `required(c)`: the layout the consumer needs under its class's
-  // candidate c; consumerSlot names the place (member and operand).
-  auto addUse = [&](Value value, int consumerGroup, int64_t consumerSlot,
-                    const std::function<TensorSharding(int)> &required) {
+  // `required(c)`: the layouts the consumer needs under its class's
+  // candidate c, one per place it uses the value; consumerSlots name the
+  // places (member and operand). Places that need the same layout share
+  // one resharding, as in the partitioner.
+  auto addUse = [&](Value value, int consumerGroup, std::vector<int64_t> consumerSlots,
+                    const std::function<SmallVector<TensorSharding>(int)> &required) {
     auto type = cast<RankedTensorType>(value.getType());
     int producer = producerGroup(value);
     int producerClass = producer < 0 ? -1 : classOfGroup[producer];
@@ -799,8 +854,8 @@ void Search::buildEdges() {
     int64_t producerSlot = -1;
     if (auto result = dyn_cast<OpResult>(value); result && producer >= 0)
       producerSlot = memberOf[result.getOwner()].second * 256 + result.getResultNumber();
-    auto edgeKey = std::make_tuple(producerClass, producerSlot, consumerClass, consumerSlot,
-                                   type.getAsOpaquePointer());
+    auto edgeKey = std::make_tuple(producerClass, producerSlot, consumerClass,
+                                   std::move(consumerSlots), type.getAsOpaquePointer());
     auto [it, inserted] = edgeIds.try_emplace(edgeKey, edges.size());
     if (!inserted) {
       ++edges[it->second].count;
@@ -813,7 +868,8 @@ void Search::buildEdges() {
     int producerCount = producer < 0 ? 1 : candidatesOf(producer).size();
     int consumerCount = consumerGroup < 0 ? 1 : candidatesOf(consumerGroup).size();
     std::map<std::string, int> fromIds, toIds;
-    SmallVector<TensorSharding> fromLayouts, toLayouts;
+    SmallVector<TensorSharding> fromLayouts;
+    SmallVector<SmallVector<TensorSharding>> toLayouts; // distinct layouts each
     for (int c = 0; c < producerCount; ++c) {
       TensorSharding layout =
           producer < 0 ? TensorSharding::replicated(type.getRank()) : layoutOf(value, c);
@@ -823,23 +879,41 @@ void Search::buildEdges() {
       edge.fromOf.push_back(id->second);
     }
     for (int c = 0; c < consumerCount; ++c) {
-      TensorSharding layout = required(c);
-      auto [id, fresh] = toIds.try_emplace(key(layout), toLayouts.size());
+      std::map<std::string, TensorSharding> distinct;
+      for (TensorSharding &layout : required(c))
+        distinct.try_emplace(key(layout), std::move(layout));
+      std::string name;
+      SmallVector<TensorSharding> layouts;
+      for (auto &[layoutKey, layout] : distinct) {
+        name += layoutKey + ";";
+        layouts.push_back(layout);
+      }
+      auto [id, fresh] = toIds.try_emplace(name, toLayouts.size());
       if (fresh)
-        toLayouts.push_back(layout);
+        toLayouts.push_back(std::move(layouts));
       edge.toOf.push_back(id->second);
     }
     edge.cost.assign(fromLayouts.size(), SmallVector<double>(toLayouts.size()));
     for (auto [i, from] : llvm::enumerate(fromLayouts))
       for (auto [j, to] : llvm::enumerate(toLayouts)) {
-        edge.cost[i][j] = reshardSeconds(type, from, to, grid, collectives);
+        for (const TensorSharding &layout : to)
+          edge.cost[i][j] += reshardSeconds(type, from, layout, grid, collectives);
         edge.anyCost |= edge.cost[i][j] > 0;
       }
     edges.push_back(std::move(edge));
   };
 
+  // The places (member, operand) each group uses each outside value at,
+  // in program order, before and after the loss apart (the partitioner
+  // does not keep a gathered copy across it).
+  using UseKey = std::tuple<const void *, int, bool>;
+  std::vector<UseKey> order;
+  std::map<UseKey, SmallVector<std::pair<int, unsigned>, 1>> places;
   Block &body = func.getBody().front();
+  Operation *lossOp = findLossOp(func);
+  bool pastLoss = false;
   for (Operation &op : body.without_terminator()) {
+    pastLoss |= &op == lossOp;
     auto member = memberOf.find(&op);
     if (member == memberOf.end())
       continue;
@@ -852,17 +926,35 @@ void Search::buildEdges() {
         if (it != memberOf.end() && it->second.first == consumer)
           continue; // inside the group: already priced
       }
-      unsigned index = operandIndex;
-      Operation *user = groups[groups[consumer].representative].ops[memberIndex];
-      addUse(operand, consumer, memberIndex * 256 + index, [&, user, consumer, memberIndex, index](int c) {
+      UseKey useKey{operand.getAsOpaquePointer(), consumer, pastLoss};
+      auto &uses = places[useKey];
+      if (uses.empty())
+        order.push_back(useKey);
+      uses.push_back({memberIndex, static_cast<unsigned>(operandIndex)});
+    }
+  }
+  for (const UseKey &useKey : order) {
+    Value operand = Value::getFromOpaquePointer(std::get<0>(useKey));
+    int consumer = std::get<1>(useKey);
+    SmallVector<std::pair<int, unsigned>, 1> uses = places[useKey];
+    std::vector<int64_t> slots;
+    for (auto [memberIndex, index] : uses)
+      slots.push_back(memberIndex * 256 + index);
+    int group = consumer;
+    addUse(operand, consumer, std::move(slots), [&, group, uses](int c) {
+      SmallVector<TensorSharding> layouts;
+      for (auto [memberIndex, index] : uses) {
+        Operation *user = groups[groups[group].representative].ops[memberIndex];
         auto rule = rules.find(user);
         if (rule == rules.end())
-          return TensorSharding::replicated(
-              cast<RankedTensorType>(user->getOperand(index).getType()).getRank());
-        return operandSharding(rule->second, candidatesOf(consumer)[c].factorAxes[memberIndex],
-                               index);
-      });
-    }
+          layouts.push_back(TensorSharding::replicated(
+              cast<RankedTensorType>(user->getOperand(index).getType()).getRank()));
+        else
+          layouts.push_back(operandSharding(
+              rule->second, candidatesOf(group)[c].factorAxes[memberIndex], index));
+      }
+      return layouts;
+    });
   }
   auto returnOp = cast<func::ReturnOp>(body.getTerminator());
   for (auto [index, operand] : llvm::enumerate(returnOp.getOperands())) {
@@ -871,10 +963,13 @@ void Search::buildEdges() {
     if (updated >= 0 && argumentGroup.count(func.getArgument(updated))) {
       // An updated parameter is written back in its own layout.
       int target = argumentGroup[func.getArgument(updated)];
-      addUse(operand, target, -2,
-             [&, target](int c) { return argumentLayout(candidatesOf(target)[c]); });
+      addUse(operand, target, {-2}, [&, target](int c) {
+        return SmallVector<TensorSharding>{argumentLayout(candidatesOf(target)[c])};
+      });
     } else {
-      addUse(operand, -1, -1, [type](int) { return TensorSharding::replicated(type.getRank()); });
+      addUse(operand, -1, {-1}, [type](int) {
+        return SmallVector<TensorSharding>{TensorSharding::replicated(type.getRank())};
+      });
     }
   }
 

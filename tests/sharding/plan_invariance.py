@@ -53,6 +53,21 @@ MODELS_UNDER_TEST = {
         "flags": ["--optimizer", "sgd", "--momentum", "0.9", "--lr", "0.01"],
         "tp_pins": ["0.weight=tp,-,-,-", "4.weight=-,tp,-,-"],
     },
+    # The GPT as onnx.helper users write it (models/gen_gpt_onnx_helper.py:
+    # [in, out] weights, one Split, constant Reshapes, additive mask), on
+    # the GPT's data; its fused q/k/v weight is read by three slices.
+    "gpt_helper": {
+        "onnx": "gpt_helper_toy.onnx",
+        "flags": ["--optimizer", "adamw", "--lr", "0.01", "--eps", "1e-6"],
+        "tp_pins": [p for layer in (0, 1) for p in (
+            f"h.{layer}.mlp.fc.weight=-,tp",
+            f"h.{layer}.mlp.fc.bias=tp",
+            f"h.{layer}.mlp.proj.weight=tp,-")],
+        # The search on a tp grid: it stores qkv split, and the three
+        # slices that read it decide together how
+        # (cleave-search-sharding-shared-reads.mlir).
+        "extra_plans": {"auto-tp=4": ["--devices", "4", "--grid", "tp=4"]},
+    },
 }
 
 
@@ -67,6 +82,7 @@ def plans(model):
         "auto": ["--devices", "4"],
         # The search constrained by a grid and the tensor-parallel pins.
         "auto+pins": ["--devices", "4", "--grid", "dp=2,tp=2"] + pins,
+        **MODELS_UNDER_TEST[model].get("extra_plans", {}),
     }
 
 
@@ -80,6 +96,7 @@ def make_data(workdir):
         "cnn": {"x": rng.standard_normal((32, 3, 32, 32)).astype(np.float32),
                 "y": rng.integers(0, 10, 32).astype(np.int64)},
     }
+    data["gpt_helper"] = data["gpt"]
     bindings = {}
     for model, arrays in data.items():
         parts = []

@@ -62,3 +62,30 @@ func.func @rows_sliced(%x: tensor<8x4xf32>, %w: tensor<6x4xf32>) -> (tensor<4x6x
   %b = cleave.slice %m {starts = array<i64: 4, 0>, strides = array<i64: 1, 1>} : tensor<8x6xf32> -> tensor<4x6xf32>
   return %a, %b : tensor<4x6xf32>, tensor<4x6xf32>
 }
+
+// -----
+
+// onnx.helper's idiom: an [in, out] weight, the bias added after the
+// product, and a Split into three (imported as three slices). The bias
+// keeps its side of the add.
+// CHECK-LABEL: func.func @fused_columns_bias_after
+// CHECK:         %[[WQ:.*]] = cleave.slice %arg1 {starts = array<i64: 0, 0>, strides = array<i64: 1, 1>} : tensor<4x6xf32> -> tensor<4x2xf32>
+// CHECK-NEXT:    %[[MQ:.*]] = cleave.matmul %arg0, %[[WQ]] : (tensor<2x8x4xf32>, tensor<4x2xf32>) -> tensor<2x8x2xf32>
+// CHECK-NEXT:    %[[BQ:.*]] = cleave.slice %arg2 {starts = array<i64: 0>, strides = array<i64: 1>} : tensor<6xf32> -> tensor<2xf32>
+// CHECK-NEXT:    %[[Q:.*]] = cleave.binary add %[[MQ]], %[[BQ]]
+// CHECK:         cleave.slice %arg1 {starts = array<i64: 0, 2>
+// CHECK:         cleave.slice %arg2 {starts = array<i64: 2>
+// CHECK:         %[[WV:.*]] = cleave.slice %arg1 {starts = array<i64: 0, 4>, strides = array<i64: 1, 1>} : tensor<4x6xf32> -> tensor<4x2xf32>
+// CHECK-NEXT:    %[[MV:.*]] = cleave.matmul %arg0, %[[WV]]
+// CHECK-NEXT:    %[[BV:.*]] = cleave.slice %arg2 {starts = array<i64: 4>, strides = array<i64: 1>} : tensor<6xf32> -> tensor<2xf32>
+// CHECK-NEXT:    %[[V:.*]] = cleave.binary add %[[MV]], %[[BV]]
+// CHECK-NOT:     tensor<2x8x6xf32>
+// CHECK:         return %[[Q]], %{{.*}}, %[[V]]
+func.func @fused_columns_bias_after(%x: tensor<2x8x4xf32>, %w: tensor<4x6xf32>, %b: tensor<6xf32>) -> (tensor<2x8x2xf32>, tensor<2x8x2xf32>, tensor<2x8x2xf32>) {
+  %m = cleave.matmul %x, %w : (tensor<2x8x4xf32>, tensor<4x6xf32>) -> tensor<2x8x6xf32>
+  %a = cleave.binary add %m, %b : (tensor<2x8x6xf32>, tensor<6xf32>) -> tensor<2x8x6xf32>
+  %q = cleave.slice %a {starts = array<i64: 0, 0, 0>, strides = array<i64: 1, 1, 1>} : tensor<2x8x6xf32> -> tensor<2x8x2xf32>
+  %k = cleave.slice %a {starts = array<i64: 0, 0, 2>, strides = array<i64: 1, 1, 1>} : tensor<2x8x6xf32> -> tensor<2x8x2xf32>
+  %v = cleave.slice %a {starts = array<i64: 0, 0, 4>, strides = array<i64: 1, 1, 1>} : tensor<2x8x6xf32> -> tensor<2x8x2xf32>
+  return %q, %k, %v : tensor<2x8x2xf32>, tensor<2x8x2xf32>, tensor<2x8x2xf32>
+}
