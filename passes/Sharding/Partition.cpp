@@ -11,8 +11,10 @@
 //      very axes the value is partial over, else all_reduce), axes that
 //      the target drops are gathered, axes it adds are sliced locally,
 //      axes that move between dimensions go in one all_to_all;
-//   3. the op is cloned with local types; an op that divides by a split
-//      factor's size (a mean) is followed by a 1/k scale;
+//   3. the op is cloned with local types; an operand it adds after a
+//      split reduction (a bias) is zeroed on all but one device of the
+//      partial axes; an op that divides by a split factor's size (a mean)
+//      is followed by a 1/k scale;
 //   4. each result's sharding follows from the factors it carries, and it
 //      is partial over split factors it does not.
 // Resharding is cached per (value, target), so a gradient consumed by
