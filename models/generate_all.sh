@@ -42,6 +42,11 @@ gpt --preset small --embd 64 --batch 4 --seq 64 --mode train --opset 17 -o "$out
 cnn --mode train --opset 17 -o "$out/cnn.onnx"
 cnn --mode eval --opset 13 -o "$out/cnn_eval_op13.onnx"
 
+# A ConvNeXt stage at 2x2 maps (plan invariance: the auto plan splits its
+# downsampling convolution over input channels; issue 9).
+"$py" "$here/gen_convnext_block.py" --in-channels 32 --channels 64 --size 4 --mode train --opset 17 \
+    -o "$out/convnext_block.onnx"
+
 # Shapes only: weights are declared as external data that is never written.
 gpt --preset gpt-39b --opset 17 -o "$out/gpt-39b.onnx"
 gpt --preset gpt2-124m --opset 17 -o "$out/gpt2-124m_shapes.onnx"

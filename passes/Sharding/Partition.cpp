@@ -11,8 +11,10 @@
 //      very axes the value is partial over, else all_reduce), axes that
 //      the target drops are gathered, axes it adds are sliced locally,
 //      axes that move between dimensions go in one all_to_all;
-//   3. the op is cloned with local types; an op that divides by a split
-//      factor's size (a mean) is followed by a 1/k scale;
+//   3. the op is cloned with local types; an operand it adds after a
+//      split reduction (a bias) is zeroed on all but one device of the
+//      partial axes; an op that divides by a split factor's size (a mean)
+//      is followed by a 1/k scale;
 //   4. each result's sharding follows from the factors it carries, and it
 //      is partial over split factors it does not.
 // Resharding is cached per (value, target), so a gradient consumed by
@@ -63,6 +65,7 @@ private:
   FailureOr<RankedTensorType> local(Value global, const TensorSharding &sharding,
                                     Operation *where);
   FailureOr<Value> reshard(Value global, const TensorSharding &target, Operation *user);
+  FailureOr<Value> keepOnOneDevice(Value local, const AxisList &axes, Operation *op);
   LogicalResult partitionOp(Operation *op);
   LogicalResult partitionReturn(func::ReturnOp op);
   FailureOr<SmallVector<AxisList>> readFactorAxes(Operation *op, const FactorRule &rule);
@@ -168,6 +171,28 @@ FailureOr<Value> Partitioner::reshard(Value global, const TensorSharding &target
   return value;
 }
 
+/// `local` on the devices whose coordinate along `axes` is 0 and zero on
+/// the others (a mask sliced from a constant: no communication), so that
+/// an operand added to partial sums over `axes` enters their sum once.
+FailureOr<Value> Partitioner::keepOnOneDevice(Value local, const AxisList &axes, Operation *op) {
+  auto type = cast<RankedTensorType>(local.getType());
+  auto floatType = dyn_cast<FloatType>(type.getElementType());
+  if (!floatType)
+    return op->emitOpError("adds a non-float operand after a split reduction"), failure();
+  Location loc = op->getLoc();
+  int64_t parts = grid.axesSize(axes);
+  SmallVector<Attribute> mask(parts, builder.getFloatAttr(floatType, 0.0));
+  mask.front() = builder.getFloatAttr(floatType, 1.0);
+  auto maskType = RankedTensorType::get({parts}, floatType);
+  Value masks =
+      ConstantOp::create(builder, loc, cast<ElementsAttr>(DenseElementsAttr::get(maskType, mask)));
+  shard::GridOp gridOp = grid.op;
+  Value mine = shard::AllSliceOp::create(builder, loc, RankedTensorType::get({1}, floatType),
+                                         gridOp.getSymName(), axes, masks, APInt(64, 0));
+  Value scalar = ReshapeOp::create(builder, loc, RankedTensorType::get({}, floatType), mine);
+  return BinaryOp::create(builder, loc, type, BinaryKind::mul, local, scalar).getResult();
+}
+
 FailureOr<SmallVector<AxisList>> Partitioner::readFactorAxes(Operation *op,
                                                              const FactorRule &rule) {
   SmallVector<AxisList> axes(rule.factors.size());
@@ -249,14 +274,6 @@ LogicalResult Partitioner::partitionOp(Operation *op) {
   if (failed(factorAxes))
     return failure();
 
-  IRMapping mapping;
-  for (auto [operand, dims] : llvm::zip(op->getOperands(), rule.operands)) {
-    FailureOr<Value> localOperand = reshard(operand, shardingFor(dims, *factorAxes), op);
-    if (failed(localOperand))
-      return failure();
-    mapping.map(operand, *localOperand);
-  }
-
   SmallVector<TensorSharding> resultShardings;
   SmallVector<RankedTensorType> resultTypes;
   for (auto [index, result] : llvm::enumerate(op->getResults())) {
@@ -271,6 +288,31 @@ LogicalResult Partitioner::partitionOp(Operation *op) {
       return failure();
     resultShardings.push_back(sharding);
     resultTypes.push_back(*type);
+  }
+
+  IRMapping mapping;
+  for (auto [index, operand, dims] :
+       llvm::enumerate(op->getOperands(), rule.operands)) {
+    FailureOr<Value> localOperand = reshard(operand, shardingFor(dims, *factorAxes), op);
+    if (failed(localOperand))
+      return failure();
+    // An operand added after a split reduction (a bias) would be summed
+    // once per device by the reduction of the partial results.
+    if (llvm::is_contained(rule.addedAfterReduction, index) && !resultShardings.empty() &&
+        !resultShardings.front().partial.empty()) {
+      for (const TensorSharding &sharding : resultShardings)
+        if (sharding.partial != resultShardings.front().partial ||
+            sharding.partialKind != shard::ReductionKind::Sum)
+          return op->emitOpError() << "adds operand #" << index
+                                   << " after a reduction whose results are not all partial "
+                                      "sums over the same grid axes; keep its reduced factors "
+                                      "whole",
+                 failure();
+      localOperand = keepOnOneDevice(*localOperand, resultShardings.front().partial, op);
+      if (failed(localOperand))
+        return failure();
+    }
+    mapping.map(operand, *localOperand);
   }
 
   Operation *clone;

@@ -369,8 +369,11 @@ static FactorRule convRule(Operation *op, ArrayRef<int64_t> input, ArrayRef<int6
     filterDims[1] = {rule.addFactor(filter[1], FactorKind::whole)};
   if (which == 0) { // conv2d(input, filter[, bias]) -> output
     rule.operands = {inputDims, filterDims};
-    if (op->getNumOperands() == 3)
+    if (op->getNumOperands() == 3) {
       rule.operands.push_back({{o}});
+      // The bias is added once to the sum over input channels.
+      rule.addedAfterReduction.push_back(2);
+    }
     addResult(rule, outputDims);
   } else if (which == 1) { // conv2d_grad_input(result_grad, filter) -> input grad
     rule.operands = {outputDims, filterDims};

@@ -54,6 +54,12 @@ struct FactorRule {
   llvm::SmallVector<TensorFactors, 3> results;  // one entry per result
   /// How each result combines over a split factor it does not carry.
   llvm::SmallVector<shard::ReductionKind, 3> resultReductions;
+  /// Operands the op adds to its results after summing over the factors
+  /// the results lack (a convolution's bias). Splitting such a factor
+  /// leaves each device a partial sum, and the sum of those partial sums
+  /// would count the operand once per device: it must enter exactly one of
+  /// them (the partitioner zeroes it on the other devices).
+  llvm::SmallVector<unsigned, 1> addedAfterReduction;
 
   int addFactor(int64_t size, FactorKind kind = FactorKind::parallel) {
     factors.push_back({size, kind, false});
