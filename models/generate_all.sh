@@ -18,6 +18,7 @@ rm -f "$out"/*.onnx "$out"/*.weights
 mlp() { "$py" "$here/gen_mlp.py" "$@"; }
 gpt() { "$py" "$here/gen_gpt.py" "$@"; }
 cnn() { "$py" "$here/gen_cnn.py" "$@"; }
+llama() { "$py" "$here/gen_llama.py" "$@"; }
 
 mlp --mode train --opset 17 -o "$out/mlp.onnx"
 mlp --mode eval --opset 13 -o "$out/mlp_eval_op13.onnx"
@@ -37,6 +38,9 @@ gpt --preset small --embd 64 --batch 4 --seq 64 --mode train --opset 17 -o "$out
 
 cnn --mode train --opset 17 -o "$out/cnn.onnx"
 cnn --mode eval --opset 13 -o "$out/cnn_eval_op13.onnx"
+
+# Registered buffers (rotary tables, additive mask) listed as frozen in metadata_props.
+llama --mode train --opset 17 -o "$out/llama_rope.onnx"
 
 # Shapes only: weights are declared as external data that is never written.
 gpt --preset gpt-39b --opset 17 -o "$out/gpt-39b.onnx"
