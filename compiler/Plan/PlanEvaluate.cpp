@@ -261,8 +261,8 @@ llvm::Error mlir::cleave::checkPlanFits(const PlanReport &report) {
   const Part &largest = *std::max_element(
       std::begin(parts), std::end(parts),
       [](const Part &a, const Part &b) { return a.bytes < b.bytes; });
-  std::string advice = std::string(largest.name) + " dominate (" + formatBytes(largest.bytes) +
-                       " of " + formatBytes(memory.total()) + ")";
+  std::string advice = "the largest part is " + std::string(largest.name) + " (" +
+                       formatBytes(largest.bytes) + " of " + formatBytes(memory.total()) + ")";
   llvm::StringRef part = largest.name;
   std::vector<std::string> remedies;
   std::string zeroNote;
