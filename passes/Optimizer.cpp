@@ -173,24 +173,33 @@ struct OptimizerPass : public mlir::cleave::impl::CleaveOptimizerBase<OptimizerP
         // torch 1.13's _single_tensor_adamw, operation by operation. The
         // scalars 1 - beta are computed in double here (and the per-step
         // ones on the host) before they become f32 constants.
+        //
+        // The first op is a user of the gradient, and the terms that do not
+        // read it come after: cleave-partition puts a gradient's collective
+        // before its first user, so the whole update follows it in one fused
+        // loop whether or not cleave-bucket-collectives merges collectives.
+        // A term computed before the collective would be rounded on its own,
+        // but inside the loop the compiler may fuse it into a multiply-add
+        // (the x86-64-v3 clone, vmath.h): bucketing would change bits.
         Value m = function.getArgument(stateArg[0][k]);
         Value v = function.getArgument(stateArg[1][k]);
-        // param.mul_(1 - lr * weight_decay)
-        if (weightDecay != 0.0)
-          param = b.mul(param, function.getArgument(decayArg));
         // exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
-        Value keptM = b.scale(m, beta1);
-        Value newM = b.add(keptM, b.scale(grad, 1.0 - beta1));
+        Value gradM = b.scale(grad, 1.0 - beta1);
+        Value newM = b.add(b.scale(m, beta1), gradM);
         // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2):
         // addcmul computes value * grad * grad from the left.
-        Value keptV = b.scale(v, beta2);
-        Value newV = b.add(keptV, b.mul(b.scale(grad, 1.0 - beta2), grad));
+        Value gradV = b.mul(b.scale(grad, 1.0 - beta2), grad);
+        Value newV = b.add(b.scale(v, beta2), gradV);
         // denom = exp_avg_sq.sqrt() / math.sqrt(bias_correction2) + eps
         Value root = b.div(b.unary(UnaryKind::sqrt, newV), function.getArgument(correction2SqrtArg));
         Value denominator = b.add(root, b.scalar(f32, eps));
         // param.addcdiv_(exp_avg, denom, value=-step_size): (step_size * m) / denom
-        Value stepped = b.mul(function.getArgument(stepSizeArg), newM);
-        param = b.sub(param, b.div(stepped, denominator));
+        Value stepped = b.div(b.mul(function.getArgument(stepSizeArg), newM), denominator);
+        // param.mul_(1 - lr * weight_decay), which PyTorch does first; the
+        // order of independent terms changes no value.
+        if (weightDecay != 0.0)
+          param = b.mul(param, function.getArgument(decayArg));
+        param = b.sub(param, stepped);
         emitUpdate(param, newIndexOf[arg]);
         emitUpdate(newM, stateArg[0][k]);
         emitUpdate(newV, stateArg[1][k]);

@@ -40,22 +40,24 @@
 // CHECK:         %[[LOSS:.*]] = cleave.constant dense<1.000000e+00> : tensor<f32>
 // CHECK:         %[[RUNNING:.*]] = cleave.unary neg %arg2
 // CHECK:         %[[G:.*]] = cleave.unary exp %arg0
-// torch 1.13's _single_tensor_adamw, operation by operation.
+// torch 1.13's _single_tensor_adamw, operation by operation; the first op
+// reads the gradient (so that a collective producing it precedes the whole
+// update, see Optimizer.cpp).
 // exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
-// CHECK:         %[[B1:.*]] = cleave.constant dense<0.899999976> : tensor<f32>
-// CHECK:         %[[MS:.*]] = cleave.binary mul %arg3, %[[B1]]
 // CHECK:         %[[C1:.*]] = cleave.constant dense<1.000000e-01> : tensor<f32>
-// CHECK:         %[[GS:.*]] = cleave.binary mul %[[G]], %[[C1]]
-// CHECK:         %[[M:.*]] = cleave.binary add %[[MS]], %[[GS]]
+// CHECK-NEXT:    %[[GS:.*]] = cleave.binary mul %[[G]], %[[C1]]
+// CHECK-NEXT:    %[[B1:.*]] = cleave.constant dense<0.899999976> : tensor<f32>
+// CHECK-NEXT:    %[[MS:.*]] = cleave.binary mul %arg3, %[[B1]]
+// CHECK-NEXT:    %[[M:.*]] = cleave.binary add %[[MS]], %[[GS]]
 // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2), with
 // 1 - beta2 from the double 0.999 (0.001f; from 0.999f it would be
 // 9.99987125E-4):
-// CHECK:         %[[B2:.*]] = cleave.constant dense<9.990000e-01> : tensor<f32>
-// CHECK:         %[[VS:.*]] = cleave.binary mul %arg4, %[[B2]]
-// CHECK:         %[[C2:.*]] = cleave.constant dense<1.000000e-03> : tensor<f32>
-// CHECK:         %[[G2:.*]] = cleave.binary mul %[[G]], %[[C2]]
-// CHECK:         %[[GG:.*]] = cleave.binary mul %[[G2]], %[[G]]
-// CHECK:         %[[V:.*]] = cleave.binary add %[[VS]], %[[GG]]
+// CHECK-NEXT:    %[[C2:.*]] = cleave.constant dense<1.000000e-03> : tensor<f32>
+// CHECK-NEXT:    %[[G2:.*]] = cleave.binary mul %[[G]], %[[C2]]
+// CHECK-NEXT:    %[[GG:.*]] = cleave.binary mul %[[G2]], %[[G]]
+// CHECK-NEXT:    %[[B2:.*]] = cleave.constant dense<9.990000e-01> : tensor<f32>
+// CHECK-NEXT:    %[[VS:.*]] = cleave.binary mul %arg4, %[[B2]]
+// CHECK-NEXT:    %[[V:.*]] = cleave.binary add %[[VS]], %[[GG]]
 // denom = exp_avg_sq.sqrt() / math.sqrt(bias_correction2) + eps
 // CHECK:         %[[SQV:.*]] = cleave.unary sqrt %[[V]]
 // CHECK:         %[[Q:.*]] = cleave.binary div %[[SQV]], %arg11
@@ -95,16 +97,17 @@ func.func @gradients(%w: tensor<4x3xf32> {cleave.param = #cleave.param<"fc.weigh
 // CHECK-SAME:    %arg4: tensor<f32> {cleave.step_scalar = "step_size"},
 // CHECK-SAME:    %arg5: tensor<f32> {cleave.step_scalar = "bias_correction2_sqrt"},
 // CHECK-SAME:    %arg6: tensor<f32> {cleave.step_scalar = "decay_factor"})
+// The decay is computed last: it does not read the gradient (see adamw).
 // CHECK:         %[[G:.*]] = cleave.unary exp %arg0
-// CHECK:         %[[DECAYED:.*]] = cleave.binary mul %arg0, %arg6
+// CHECK:         cleave.constant dense<2.000000e-01> : tensor<f32>
 // CHECK:         cleave.constant dense<8.000000e-01> : tensor<f32>
 // CHECK:         cleave.binary mul %arg1,
-// CHECK:         cleave.constant dense<2.000000e-01> : tensor<f32>
-// CHECK:         cleave.constant dense<9.900000e-01> : tensor<f32>
 // CHECK:         cleave.constant dense<0.00999999977> : tensor<f32>
+// CHECK:         cleave.constant dense<9.900000e-01> : tensor<f32>
 // CHECK:         cleave.constant dense<9.99999997E-7> : tensor<f32>
 // CHECK:         %[[U:.*]] = cleave.binary div
-// CHECK:         %[[NEW:.*]] = cleave.binary sub %[[DECAYED]], %[[U]]
+// CHECK-NEXT:    %[[DECAYED:.*]] = cleave.binary mul %arg0, %arg6
+// CHECK-NEXT:    %[[NEW:.*]] = cleave.binary sub %[[DECAYED]], %[[U]]
 // CHECK:         return %[[NEW]]
 func.func @gradients(%w: tensor<4xf32> {cleave.param = #cleave.param<"w", trainable>})
     -> (tensor<f32> {cleave.loss}, tensor<4xf32> {cleave.grad_of = 0 : i64}) {
