@@ -4,6 +4,7 @@
 #include "dialects/Cleave/IR/CleaveOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <map>
@@ -42,6 +43,49 @@ static std::string humanBytes(double bytes) {
   return llvm::formatv("{0:F1} {1}", bytes, units[unit]).str();
 }
 
+/// One line per role: trained, frozen (a buffer nothing writes: a rotary
+/// table, a mask, a frozen weight) and updated by the forward (BatchNorm's
+/// running statistics): how many, how big, and their names (the first few
+/// when there are many: a 39B GPT has 580).
+static void printKinds(func::FuncOp function, llvm::raw_ostream &os) {
+  struct Kind {
+    const char *title;
+    int64_t count = 0, elements = 0;
+    std::vector<std::string> names;
+  };
+  Kind kinds[] = {{"trainable"}, {"frozen (no gradient, never updated)"},
+                  {"buffers updated by the forward"}};
+  llvm::DenseSet<Value> written;
+  function.walk([&](BatchNormOp op) {
+    written.insert(op.getRunningMean());
+    written.insert(op.getRunningVar());
+  });
+  for (BlockArgument argument : function.getArguments()) {
+    auto param =
+        function.getArgAttrOfType<ParamAttr>(argument.getArgNumber(), CleaveDialect::kParamAttrName);
+    if (!param)
+      continue;
+    Kind &kind = kinds[param.getKind() == ParamKind::trainable ? 0
+                       : written.contains(argument)            ? 2
+                                                               : 1];
+    ++kind.count;
+    kind.elements += cast<RankedTensorType>(argument.getType()).getNumElements();
+    kind.names.push_back(param.getName().str());
+  }
+  constexpr size_t kShown = 16;
+  for (const Kind &kind : kinds) {
+    if (!kind.count && &kind != &kinds[0])
+      continue;
+    os << "  " << kind.title << ": " << kind.count << " tensors, " << grouped(kind.elements)
+       << " elements";
+    for (auto [index, name] : llvm::enumerate(llvm::ArrayRef(kind.names).take_front(kShown)))
+      os << (index ? ", " : ": ") << name;
+    if (kind.names.size() > kShown)
+      os << ", ... (" << kind.names.size() - kShown << " more)";
+    os << "\n";
+  }
+}
+
 void mlir::cleave::printModelSummary(ModuleOp module, llvm::raw_ostream &os) {
   for (auto function : module.getOps<func::FuncOp>()) {
     os << "function @" << function.getName();
@@ -75,6 +119,7 @@ void mlir::cleave::printModelSummary(ModuleOp module, llvm::raw_ostream &os) {
     os << llvm::formatv("parameters: {0} tensors ({1} of them buffers), {2} elements, {3}\n",
                         parameterCount, bufferCount, grouped(parameterElements),
                         humanBytes(parameterBytes));
+    printKinds(function, os);
 
     struct Row {
       int64_t count = 0, flops = 0, bytes = 0;

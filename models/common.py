@@ -16,6 +16,10 @@ import onnx
 MIN_OPSET = 13
 MAX_OPSET = 17
 
+# metadata_props key of the initializers training must not update
+# (docs/formats.md): ONNX exports registered buffers as plain initializers.
+FROZEN_KEY = "cleave.frozen"
+
 
 def add_common_args(parser: argparse.ArgumentParser, default_batch) -> None:
     """Options every generator understands.
@@ -71,6 +75,24 @@ def export(model, example_inputs, path, *, input_names, output_names, opset, mod
     torch.onnx.export(model, tuple(example_inputs), path,
                       input_names=list(input_names), output_names=list(output_names),
                       opset_version=opset, dynamic_axes=dynamic_axes, **kwargs)
+    mark_buffers_frozen(model, path)
+
+
+def mark_buffers_frozen(model, path):
+    """List the model's registered buffers that became initializers under FROZEN_KEY.
+
+    Without the list a training compiler cannot tell a rotary table or a mask
+    from a weight. BatchNorm running statistics are buffers too; Cleave keeps
+    them updated by the forward. Nothing is written for a model without buffers.
+    """
+    exported = onnx.load(path)
+    initializers = {t.name for t in exported.graph.initializer}
+    frozen = [name for name, _ in model.named_buffers() if name in initializers]
+    if not frozen:
+        return
+    entry = exported.metadata_props.add()
+    entry.key, entry.value = FROZEN_KEY, ",".join(frozen)
+    onnx.save(exported, path)
 
 
 def resave_with_external_data(path: str) -> str:

@@ -18,6 +18,7 @@ rm -f "$out"/*.onnx "$out"/*.weights
 mlp() { "$py" "$here/gen_mlp.py" "$@"; }
 gpt() { "$py" "$here/gen_gpt.py" "$@"; }
 cnn() { "$py" "$here/gen_cnn.py" "$@"; }
+llama() { "$py" "$here/gen_llama.py" "$@"; }
 
 mlp --mode train --opset 17 -o "$out/mlp.onnx"
 mlp --mode eval --opset 13 -o "$out/mlp_eval_op13.onnx"
@@ -46,6 +47,8 @@ cnn --mode eval --opset 13 -o "$out/cnn_eval_op13.onnx"
 # downsampling convolution over input channels; issue 9).
 "$py" "$here/gen_convnext_block.py" --in-channels 32 --channels 64 --size 4 --mode train --opset 17 \
     -o "$out/convnext_block.onnx"
+# Registered buffers (rotary tables, additive mask) listed as frozen in metadata_props.
+llama --mode train --opset 17 -o "$out/llama_rope.onnx"
 
 # Shapes only: weights are declared as external data that is never written.
 gpt --preset gpt-39b --opset 17 -o "$out/gpt-39b.onnx"

@@ -3,7 +3,9 @@
 // 1. Create @train_step: the parameters (trainable and buffers), then one
 //    optimizer state tensor per slot and trainable parameter with a
 //    gradient, then the data inputs, then the per-step scalars the host
-//    computes (lr; AdamW's bias corrections).
+//    computes in double from double hyper-parameters (lr; AdamW's step
+//    size, sqrt of its second bias correction and decay factor), as
+//    torch.optim's Python floats.
 // 2. Inline @gradients; optionally clip the gradients to a global norm.
 // 3. Update each parameter exactly as torch.optim does it (AdamW with
 //    decoupled weight decay; SGD with optional momentum and weight decay).
@@ -113,10 +115,12 @@ struct OptimizerPass : public mlir::cleave::impl::CleaveOptimizerBase<OptimizerP
       return argTypes.size() - 1;
     };
     unsigned lrArg = addScalar("lr");
-    unsigned bc1Arg = 0, bc2Arg = 0;
+    unsigned stepSizeArg = 0, correction2SqrtArg = 0, decayArg = 0;
     if (optimizer == "adamw") {
-      bc1Arg = addScalar("bias_correction1");
-      bc2Arg = addScalar("bias_correction2");
+      stepSizeArg = addScalar("step_size");
+      correction2SqrtArg = addScalar("bias_correction2_sqrt");
+      if (weightDecay != 0.0)
+        decayArg = addScalar("decay_factor");
     }
 
     auto function = builder.create<func::FuncOp>(loc, "train_step",
@@ -166,23 +170,36 @@ struct OptimizerPass : public mlir::cleave::impl::CleaveOptimizerBase<OptimizerP
       Value param = function.getArgument(newIndexOf[arg]);
       Value grad = grads[k];
       if (optimizer == "adamw") {
+        // torch 1.13's _single_tensor_adamw, operation by operation. The
+        // scalars 1 - beta are computed in double here (and the per-step
+        // ones on the host) before they become f32 constants.
+        //
+        // The first op is a user of the gradient, and the terms that do not
+        // read it come after: cleave-partition puts a gradient's collective
+        // before its first user, so the whole update follows it in one fused
+        // loop whether or not cleave-bucket-collectives merges collectives.
+        // A term computed before the collective would be rounded on its own,
+        // but inside the loop the compiler may fuse it into a multiply-add
+        // (the x86-64-v3 clone, vmath.h): bucketing would change bits.
         Value m = function.getArgument(stateArg[0][k]);
         Value v = function.getArgument(stateArg[1][k]);
-        // param *= 1 - lr * weight_decay
+        // exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+        Value gradM = b.scale(grad, 1.0 - beta1);
+        Value newM = b.add(b.scale(m, beta1), gradM);
+        // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2):
+        // addcmul computes value * grad * grad from the left.
+        Value gradV = b.mul(b.scale(grad, 1.0 - beta2), grad);
+        Value newV = b.add(b.scale(v, beta2), gradV);
+        // denom = exp_avg_sq.sqrt() / math.sqrt(bias_correction2) + eps
+        Value root = b.div(b.unary(UnaryKind::sqrt, newV), function.getArgument(correction2SqrtArg));
+        Value denominator = b.add(root, b.scalar(f32, eps));
+        // param.addcdiv_(exp_avg, denom, value=-step_size): (step_size * m) / denom
+        Value stepped = b.div(b.mul(function.getArgument(stepSizeArg), newM), denominator);
+        // param.mul_(1 - lr * weight_decay), which PyTorch does first; the
+        // order of independent terms changes no value.
         if (weightDecay != 0.0)
-          param = b.mul(param, b.sub(b.scalar(f32, 1.0), b.scale(lr, weightDecay)));
-        // exp_avg.lerp_(grad, 1 - beta1): m + (1 - beta1) (g - m)
-        Value newM = b.add(m, b.scale(b.sub(grad, m), 1.0 - beta1));
-        // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value = 1 - beta2)
-        Value newV = b.add(b.scale(v, beta2), b.scale(b.mul(grad, grad), 1.0 - beta2));
-        // denom = sqrt(v) / sqrt(bias_correction2) + eps
-        Value denominator =
-            b.add(b.div(b.unary(UnaryKind::sqrt, newV),
-                        b.unary(UnaryKind::sqrt, function.getArgument(bc2Arg))),
-                  b.scalar(f32, eps));
-        // param -= (lr / bias_correction1) * m / denom
-        Value stepSize = b.div(lr, function.getArgument(bc1Arg));
-        param = b.sub(param, b.mul(stepSize, b.div(newM, denominator)));
+          param = b.mul(param, function.getArgument(decayArg));
+        param = b.sub(param, stepped);
         emitUpdate(param, newIndexOf[arg]);
         emitUpdate(newM, stateArg[0][k]);
         emitUpdate(newV, stateArg[1][k]);

@@ -1004,13 +1004,14 @@ LogicalResult Emitter::emitModelTable() {
   os << "  model.opt_state = kOptState;\n  model.num_opt_state = " << states.size() << ";\n";
   os << "  model.inputs = kInputs;\n  model.num_inputs = " << inputs.size() << ";\n";
   os << "  model.workspace_bytes = " << plan.workspaceBytes << " + " << scratch << ";\n";
+  // TrainDefaults are double: the host derives AdamW's per-step scalars
+  // from them, so they must not pass through float (17 digits round-trip).
+  auto exact = [](double value) { return llvm::formatv("{0:e16}", value).str(); };
   os << llvm::formatv("  model.defaults = cleave::rt::TrainDefaults{{cleave::rt::OptimizerKind::{0}, "
                       "{1}, {2}, {3}, {4}, {5}, {6}, {7}, cleave::rt::LrSchedule::{8}, {9}, {10}};\n",
-                      train.optimizer, floatLiteral(train.lr, true), floatLiteral(train.beta1, true),
-                      floatLiteral(train.beta2, true), floatLiteral(train.eps, true),
-                      floatLiteral(train.weightDecay, true), floatLiteral(train.momentum, true),
-                      floatLiteral(train.clipGradNorm, true), train.schedule, train.warmupSteps,
-                      batch);
+                      train.optimizer, exact(train.lr), exact(train.beta1), exact(train.beta2),
+                      exact(train.eps), exact(train.weightDecay), exact(train.momentum),
+                      exact(train.clipGradNorm), train.schedule, train.warmupSteps, batch);
   os << "  model.target = " << (cuda ? "\"cuda\"" : "\"cpu\"") << ";\n";
   if (grid) {
     os << "  model.grid = " << cString(*grid) << ";\n";

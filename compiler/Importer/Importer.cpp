@@ -23,6 +23,7 @@
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/GlobPattern.h"
 #include "llvm/Support/Path.h"
 
 #include <set>
@@ -116,8 +117,10 @@ namespace {
 /// Builds the forward function of one model.
 class GraphImporter {
 public:
-  GraphImporter(onnx::ModelProto &model, int64_t opset, MLIRContext &context)
-      : model(model), graph(model.graph()), opset(opset), context(context), builder(&context) {}
+  GraphImporter(onnx::ModelProto &model, int64_t opset, MLIRContext &context,
+                const std::vector<std::string> &freeze)
+      : model(model), graph(model.graph()), opset(opset), context(context), builder(&context),
+        freeze(freeze) {}
 
   llvm::Expected<OwningOpRef<ModuleOp>> run(const std::string &source);
 
@@ -136,6 +139,8 @@ private:
   ValueTable table;
   /// Names some node or graph output reads; other outputs may stay unbuilt.
   std::set<std::string> usedNames;
+  /// ImportOptions::freeze.
+  const std::vector<std::string> &freeze;
 };
 } // namespace
 
@@ -152,6 +157,27 @@ llvm::Error GraphImporter::declareArguments(func::FuncOp function) {
     if (node.op_type() == "BatchNormalization")
       for (int i = 3; i < std::min(node.input_size(), 5); ++i)
         buffers.insert(node.input(i));
+  // Tensors nothing updates: the model's own list (PyTorch's registered
+  // buffers, which ONNX exports as plain initializers) and --freeze. Names
+  // in the list that are not parameters are ignored: exporters drop unused
+  // buffers (num_batches_tracked).
+  std::set<std::string> frozenNames;
+  for (const onnx::StringStringEntryProto &entry : model.metadata_props())
+    if (entry.key() == kFrozenMetadataKey) {
+      SmallVector<StringRef> names;
+      StringRef(entry.value()).split(names, ',', -1, /*KeepEmpty=*/false);
+      for (StringRef name : names)
+        frozenNames.insert(name.trim().str());
+    }
+  std::vector<llvm::GlobPattern> patterns;
+  std::vector<bool> patternMatched(freeze.size(), false);
+  for (const std::string &text : freeze) {
+    llvm::Expected<llvm::GlobPattern> pattern = llvm::GlobPattern::create(text);
+    if (!pattern)
+      return makeError("--freeze '" + text + "' is not a valid pattern: " +
+                       llvm::toString(pattern.takeError()));
+    patterns.push_back(std::move(*pattern));
+  }
 
   SmallVector<Type> argumentTypes;
   SmallVector<NamedAttribute> argumentAttrs;
@@ -171,7 +197,15 @@ llvm::Error GraphImporter::declareArguments(func::FuncOp function) {
                        "' has negative dimensions or more elements than int64 can count");
     if (isFloatTensor(tensor) && !isExporterScalar(tensor)) {
       auto type = RankedTensorType::get(shape, elementType);
-      ParamKind kind = buffers.count(tensor.name()) ? ParamKind::buffer : ParamKind::trainable;
+      bool frozen = frozenNames.count(tensor.name()) > 0;
+      for (auto [index, pattern] : llvm::enumerate(patterns))
+        if (pattern.match(tensor.name()))
+          patternMatched[index] = frozen = true;
+      // Frozen tensors are buffers, as in PyTorch: no gradient, no
+      // optimizer state; only a forward that writes them (BatchNorm's
+      // running statistics) updates them, and nothing writes a rotary table.
+      ParamKind kind = buffers.count(tensor.name()) || frozen ? ParamKind::buffer
+                                                              : ParamKind::trainable;
       BlockArgument argument = body.addArgument(type, function.getLoc());
       argumentTypes.push_back(type);
       argumentAttrs.push_back(builder.getNamedAttr(
@@ -197,6 +231,11 @@ llvm::Error GraphImporter::declareArguments(func::FuncOp function) {
         builder.getNamedAttr(CleaveDialect::kInputAttrName, builder.getStringAttr(input.name())));
     table.values[input.name()] = ImportedValue{argument, std::nullopt};
   }
+  for (auto [index, matched] : llvm::enumerate(patternMatched))
+    if (!matched)
+      return makeError("--freeze '" + freeze[index] +
+                       "' matches no parameter of the model (parameters are named after its float "
+                       "initializers; `cleavec MODEL --emit=summary` lists them)");
   function.setType(builder.getFunctionType(argumentTypes, {}));
   for (auto [i, attr] : llvm::enumerate(argumentAttrs))
     function.setArgAttr(i, attr.getName(), attr.getValue());
@@ -338,7 +377,7 @@ importModel(onnx::ModelProto &model, const ImportOptions &options, MLIRContext &
     return std::move(error);
   if (llvm::Error error = checkSupportedOps(model.graph(), *opset))
     return std::move(error);
-  GraphImporter importer(model, *opset, context);
+  GraphImporter importer(model, *opset, context, options.freeze);
   return importer.run(source);
 }
 

@@ -31,7 +31,16 @@ struct ImportOptions {
   /// Require every external-data file to exist and be large enough. Off
   /// for planning a model whose weights were never written.
   bool requireWeights = true;
+  /// Glob patterns (llvm::GlobPattern) over parameter names: matching
+  /// parameters are frozen, i.e. buffers (#cleave.param<..., buffer>) that
+  /// no forward op writes. Each must match at least one parameter. The model's own list, metadata_props key
+  /// kFrozenMetadataKey, is honoured as well.
+  std::vector<std::string> freeze;
 };
+
+/// metadata_props key of a comma-separated list of initializer names that
+/// training must not update (PyTorch's registered buffers).
+constexpr const char *kFrozenMetadataKey = "cleave.frozen";
 
 /// The lowest and highest default-domain opsets the importer accepts.
 constexpr int64_t kMinOpset = 7;

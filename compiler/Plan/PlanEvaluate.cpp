@@ -173,8 +173,11 @@ llvm::Error mlir::cleave::evaluatePartitioned(ModuleOp module, const PlanOptions
       continue;
     unsigned index = argument.getArgNumber();
     int64_t bytes = codegen::valueBytes(argument);
-    if (function.getArgAttr(index, CleaveDialect::kParamAttrName))
+    if (auto param = function.getArgAttrOfType<ParamAttr>(index, CleaveDialect::kParamAttrName)) {
       report.memory.parameters += bytes;
+      if (param.getKind() == ParamKind::trainable)
+        report.memory.gradients += bytes;
+    }
     else if (function.getArgAttr(index, CleaveDialect::kOptStateAttrName))
       report.memory.optimizerState += bytes;
     else if (function.getArgAttr(index, CleaveDialect::kInputAttrName))
@@ -229,15 +232,79 @@ llvm::Error mlir::cleave::checkPlanFits(const PlanReport &report) {
   if (report.fits())
     return llvm::Error::success();
   const PlanMemory &memory = report.memory;
-  std::string advice = report.zero < 3 ? "try --zero 3, more devices or a smaller batch"
-                                       : "try more devices or a smaller batch";
+  int64_t capacity = report.cluster.memoryCapacity;
+  int64_t gradients = std::min(memory.gradients, memory.workspace);
+  int64_t activations = memory.workspace - gradients;
+  // What ZeRO can still shard over a dp axis of more than one device.
+  int64_t dpSize = 1;
+  for (auto [index, name] : llvm::enumerate(report.axisNames))
+    if (name == "dp")
+      dpSize = report.gridShape[index];
+  auto shardable = [&](int level) {
+    int64_t bytes = 0;
+    if (report.zero < 2 && level >= 2)
+      bytes += memory.optimizerState;
+    if (report.zero < 3 && level >= 3)
+      bytes += memory.parameters + gradients;
+    return dpSize > 1 ? bytes - bytes / dpSize : 0;
+  };
+
+  struct Part {
+    const char *name;
+    int64_t bytes;
+  };
+  Part parts[] = {{"parameters", memory.parameters},
+                  {"optimizer state", memory.optimizerState},
+                  {"gradients", gradients},
+                  {"activations and workspace", activations},
+                  {"batch inputs", memory.inputs}};
+  const Part &largest = *std::max_element(
+      std::begin(parts), std::end(parts),
+      [](const Part &a, const Part &b) { return a.bytes < b.bytes; });
+  std::string advice = "the largest part is " + std::string(largest.name) + " (" +
+                       formatBytes(largest.bytes) + " of " + formatBytes(memory.total()) + ")";
+  llvm::StringRef part = largest.name;
+  std::vector<std::string> remedies;
+  std::string zeroNote;
+  int64_t excess = memory.total() - capacity;
+  if (part == "activations and workspace" || part == "batch inputs") {
+    remedies.push_back("more tensor parallelism (a tp axis in --grid, or more --devices for the "
+                       "search to split layers over)");
+    remedies.push_back("a smaller micro-batch (--batch-size, or export the model with a smaller "
+                       "batch)");
+    // ZeRO only shards state; say so when even all of it cannot close the gap.
+    int64_t best = std::max(shardable(2), shardable(3));
+    if (best < excess)
+      zeroNote = "; ZeRO cannot help: " +
+                 (best > 0 ? "sharding parameters, gradients and optimizer state saves only " +
+                                 formatBytes(best) + " of the " + formatBytes(excess) + " too many"
+                           : std::string("it shards only parameters, gradients and optimizer "
+                                         "state")) +
+                 "; activation recomputation is not available yet";
+    else
+      zeroNote = "; activation recomputation is not available yet";
+  } else {
+    if (part == "optimizer state" && report.zero < 2)
+      remedies.push_back(dpSize > 1 ? "--zero 2 (shards optimizer state over dp, saves " +
+                                          formatBytes(shardable(2)) + ")"
+                                    : std::string("a dp axis with --zero 2 (shards optimizer "
+                                                  "state over the data-parallel devices)"));
+    if (report.zero < 3)
+      remedies.push_back(dpSize > 1 ? "--zero 3 (shards parameters, gradients and optimizer state "
+                                      "over dp, saves " +
+                                          formatBytes(shardable(3)) + ")"
+                                    : std::string("a dp axis with --zero 3 (shards parameters, "
+                                                  "gradients and optimizer state)"));
+    remedies.push_back("more tensor parallelism (a tp axis in --grid) or more devices");
+  }
+  advice += "; what would help: " + llvm::join(remedies, ", or ") + zeroNote;
   return makeError("the plan " + report.grid + " (ZeRO " + std::to_string(report.zero) +
                    ") needs " + formatBytes(memory.total()) + " per device (parameters " +
                    formatBytes(memory.parameters) + ", optimizer state " +
                    formatBytes(memory.optimizerState) + ", batch " + formatBytes(memory.inputs) +
                    ", gradients and activations " + formatBytes(memory.workspace) +
-                   "), the profile " + report.cluster.name + " has " +
-                   formatBytes(report.cluster.memoryCapacity) + ": " + advice);
+                   "), the profile " + report.cluster.name + " has " + formatBytes(capacity) +
+                   ": " + advice);
 }
 
 int64_t mlir::cleave::getPlanDevices(const ShardOptions &shard) {

@@ -28,7 +28,10 @@ json::Value mlir::cleave::planToJSON(const PlanReport &report) {
   json::Object grid{{"spec", report.grid}, {"devices", report.devices()}, {"zero", report.zero}};
   json::Array axes;
   for (auto [index, name] : llvm::enumerate(report.axisNames))
-    axes.push_back(json::Object{{"name", name}, {"size", report.gridShape[index]}});
+    axes.push_back(json::Object{{"name", name},
+                                {"size", report.gridShape[index]},
+                                {"role", index < report.axisRoles.size() ? report.axisRoles[index]
+                                                                         : std::string()}});
   grid["axes"] = std::move(axes);
   json::Array idle;
   for (const std::string &axis : report.idleAxes)

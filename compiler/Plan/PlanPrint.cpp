@@ -76,7 +76,13 @@ static std::string planName(const PlanReport &report) {
 }
 
 void mlir::cleave::printPlanTable(const PlanReport &report, llvm::raw_ostream &os) {
-  os << "Plan " << planName(report) << " on " << report.devices() << " device(s)\n";
+  // The axis names are labels (the search calls its first axis dp even
+  // when it splits weights there): say what each one does.
+  os << "Plan " << planName(report) << " on " << report.devices() << " device(s)";
+  for (auto [index, role] : llvm::enumerate(report.axisRoles))
+    os << (index ? "; " : ": ") << report.axisNames[index] << "=" << report.gridShape[index] << " "
+       << role;
+  os << "\n";
   os << "Cluster ";
   printCluster(report.cluster, os);
   os << "\n";

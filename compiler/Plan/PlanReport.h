@@ -76,6 +76,10 @@ struct PlanMemory {
   /// The codegen memory plan's peak: gradients, activations, collective
   /// buffers and updated tensors that cannot be written in place.
   int64_t workspace = 0;
+  /// Of the workspace: the trainable parameters' gradients, estimated as
+  /// those parameters' bytes on this device (what ZeRO-3 can shard); the
+  /// rest of the workspace is activations and scratch.
+  int64_t gradients = 0;
   /// Empty when `workspace` is the memory plan's; otherwise why the
   /// planner could not run and `workspace` is the sum of every
   /// intermediate (an upper bound).
@@ -91,6 +95,11 @@ struct PlanReport {
   /// Grid axes no tensor and no op is split over: their devices repeat
   /// each other's work (propagation found nothing to split there).
   std::vector<std::string> idleAxes;
+  /// Per grid axis (axisNames order), what the plan splits over it, as
+  /// the headline says it: "data parallel (splits the batch)", "tensor
+  /// parallel (splits weights, not the batch)", ... An axis's name is the
+  /// user's or the search's label; this is what it does.
+  std::vector<std::string> axisRoles;
   int zero = 0;
   Cluster cluster;
 
@@ -148,8 +157,10 @@ llvm::Expected<PlanReport> planTrainStep(ModuleOp module, const ShardOptions &sh
                                          const Cluster &cluster, const PlanOptions &options = {});
 
 /// Fails when the plan needs more memory per device than the cluster has:
-/// "needs X GiB per device, the profile has Y GiB: try --zero 3, more
-/// devices or a smaller batch".
+/// "needs X GiB per device, the profile has Y GiB", then what dominates
+/// (parameters, gradients, optimizer state, activations) and only the
+/// remedies that shrink that part: ZeRO for state, tensor parallelism or a
+/// smaller micro-batch for activations.
 llvm::Error checkPlanFits(const PlanReport &report);
 
 /// The devices `shard` runs on: --devices, else the product of --grid's

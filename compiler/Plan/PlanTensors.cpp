@@ -149,6 +149,16 @@ llvm::Error mlir::cleave::collectPlanTensors(ModuleOp module, const PlanOptions 
         if (axis >= 0 && axis < static_cast<int16_t>(used.size()))
           used.set(axis);
   };
+  // What each axis carries, for the headline: the batch (an input's rows
+  // split over it) and weights (a parameter split over it; ZeRO-3's dp
+  // shards are storage, gathered before use, and counted apart).
+  llvm::SmallBitVector batchAxes(grid->shape.size()), weightAxes(grid->shape.size());
+  auto markAxes = [&](llvm::SmallBitVector &bits, llvm::ArrayRef<AxisList> axesLists) {
+    for (const AxisList &axes : axesLists)
+      for (int16_t axis : axes)
+        if (axis >= 0 && axis < static_cast<int16_t>(bits.size()))
+          bits.set(axis);
+  };
   report.parameters.clear();
   report.optimizerState.clear();
   report.inputs.clear();
@@ -162,14 +172,18 @@ llvm::Error mlir::cleave::collectPlanTensors(ModuleOp module, const PlanOptions 
     if (auto attr = function.getArgAttrOfType<shard::GridAxesArrayAttr>(index, kShardingAttr))
       sharding.dims = fromAttr(attr);
     markUsed(sharding.dims);
-    if (auto param = function.getArgAttrOfType<ParamAttr>(index, CleaveDialect::kParamAttrName))
+    if (auto param = function.getArgAttrOfType<ParamAttr>(index, CleaveDialect::kParamAttrName)) {
       report.parameters.push_back(makeTensor(param.getName().str(), type, sharding, *grid));
-    else if (auto state =
-                 function.getArgAttrOfType<StringAttr>(index, CleaveDialect::kOptStateAttrName))
+      markAxes(weightAxes, sharding.dims);
+    } else if (auto state =
+                   function.getArgAttrOfType<StringAttr>(index, CleaveDialect::kOptStateAttrName)) {
       report.optimizerState.push_back(makeTensor(state.str(), type, sharding, *grid));
-    else if (auto input =
-                 function.getArgAttrOfType<StringAttr>(index, CleaveDialect::kInputAttrName))
+    } else if (auto input =
+                   function.getArgAttrOfType<StringAttr>(index, CleaveDialect::kInputAttrName)) {
       report.inputs.push_back(makeTensor(input.str(), type, sharding, *grid));
+      if (!sharding.dims.empty())
+        markAxes(batchAxes, llvm::ArrayRef(sharding.dims).take_front());
+    }
   }
 
   // Intermediates: every op result but constants and reshapes (a reshape
@@ -193,6 +207,23 @@ llvm::Error mlir::cleave::collectPlanTensors(ModuleOp module, const PlanOptions 
   for (auto [index, name] : llvm::enumerate(grid->names))
     if (!used.test(index) && grid->shape[index] > 1)
       report.idleAxes.push_back(name);
+  report.axisRoles.clear();
+  for (auto [index, name] : llvm::enumerate(grid->names)) {
+    // ZeRO-3 splits every parameter over dp for storage only.
+    bool zeroAxis = name == "dp" && report.zero >= 2;
+    bool batch = batchAxes.test(index);
+    bool weights = weightAxes.test(index) && !(zeroAxis && report.zero == 3);
+    std::string role = batch && weights ? "data and tensor parallel (splits the batch and weights)"
+                       : batch          ? "data parallel (splits the batch)"
+                       : weights        ? "tensor parallel (splits weights, not the batch)"
+                       : used.test(index)
+                           ? "splits intermediates only (not the batch, no weights)"
+                           : "idle (nothing is split over it)";
+    if (zeroAxis)
+      role += report.zero == 3 ? ", ZeRO-3 (shards parameters, gradients and optimizer state)"
+                               : ", ZeRO-2 (shards optimizer state)";
+    report.axisRoles.push_back(role);
+  }
   std::stable_sort(activations.begin(), activations.end(),
                    [](const PlanTensor &a, const PlanTensor &b) {
                      return a.bytesPerDevice > b.bytesPerDevice;

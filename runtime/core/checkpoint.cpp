@@ -18,9 +18,12 @@ constexpr const char *kLatest = "latest";
 constexpr const char *kFormatKey = "cleave_checkpoint";
 constexpr const char *kFormatVersion = "1";
 
-std::string format_float(float value) {
+/// The shortest of %.15g and %.17g that reads back as the same double.
+std::string format_float(double value) {
   char text[32];
-  std::snprintf(text, sizeof text, "%.9g", static_cast<double>(value));
+  std::snprintf(text, sizeof text, "%.15g", value);
+  if (std::strtod(text, nullptr) != value)
+    std::snprintf(text, sizeof text, "%.17g", value);
   return text;
 }
 
@@ -58,10 +61,10 @@ public:
     return parsed;
   }
 
-  float real(const char *key) {
+  double real(const char *key) {
     const std::string &value = text(key);
     char *end = nullptr;
-    float parsed = std::strtof(value.c_str(), &end);
+    double parsed = std::strtod(value.c_str(), &end);
     if (value.empty() || *end != '\0')
       bad(key, value);
     return parsed;

@@ -39,12 +39,15 @@ static std::string list_inputs(const ModelInfo &model) {
 }
 
 static std::string describe_model(const ModelInfo &model) {
-  int64_t parameters = 0;
+  int64_t parameters = 0, frozen = 0;
   for (int32_t i = 0; i < model.num_params; ++i)
     if (model.params[i].kind == ParamKind::trainable)
       parameters += num_elements(model.params[i].tensor);
+    else
+      frozen += num_elements(model.params[i].tensor);
   std::string text = std::string("Trains ") + model.model_path + " (" +
                      std::to_string(parameters) + " parameters, " +
+                     (frozen ? std::to_string(frozen) + " not trained, " : "") +
                      optimizer_name(model.defaults.optimizer) + ", batch " +
                      std::to_string(model.defaults.batch_size) + ", target " + model.target +
                      ").\nData inputs: " + list_inputs(model);

@@ -264,9 +264,9 @@ void compare_with_checkpoint(const TrainConfig &config, const CheckpointMeta &me
       warn(log, std::string("resuming with ") + flag + " " + now + ", but the checkpoint's run had " +
                     then + "; later steps differ from an uninterrupted run");
   };
-  auto real = [](float value) {
+  auto real = [](double value) {
     char text[32];
-    std::snprintf(text, sizeof text, "%.9g", static_cast<double>(value));
+    std::snprintf(text, sizeof text, "%.15g", value);
     return std::string(text);
   };
   differs("--steps", std::to_string(config.steps), std::to_string(meta.steps));

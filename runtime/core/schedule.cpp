@@ -7,12 +7,11 @@
 
 namespace cleave::rt {
 
-float learning_rate(const LrScheduleConfig &config, int64_t step) {
+double learning_rate(const LrScheduleConfig &config, int64_t step) {
   int64_t t = step - 1;
   double lr = config.lr;
   if (t < config.warmup_steps)
-    return static_cast<float>(lr * static_cast<double>(t + 1) /
-                              static_cast<double>(config.warmup_steps));
+    return lr * static_cast<double>(t + 1) / static_cast<double>(config.warmup_steps);
   if (config.kind == LrSchedule::constant)
     return config.lr;
   double span = static_cast<double>(config.total_steps - config.warmup_steps);
@@ -21,17 +20,28 @@ float learning_rate(const LrScheduleConfig &config, int64_t step) {
   double ratio = static_cast<double>(t - config.warmup_steps) / span;
   double coefficient = 0.5 * (1.0 + std::cos(M_PI * ratio));
   double min_lr = config.min_lr;
-  return static_cast<float>(min_lr + coefficient * (lr - min_lr));
+  return min_lr + coefficient * (lr - min_lr);
 }
 
 StepScalars step_scalars(const LrScheduleConfig &config, const TrainDefaults &defaults,
                          int64_t step) {
   StepScalars scalars{}; // seed stays 0: it is the driver's, not the schedule's
   scalars.step = step;
-  scalars.lr = learning_rate(config, step);
+  double lr = learning_rate(config, step);
   double n = static_cast<double>(step);
-  scalars.bias_correction1 = static_cast<float>(1.0 - std::pow(static_cast<double>(defaults.beta1), n));
-  scalars.bias_correction2 = static_cast<float>(1.0 - std::pow(static_cast<double>(defaults.beta2), n));
+  // _single_tensor_adamw (torch 1.13): bias_correction = 1 - beta ** step,
+  // step_size = lr / bias_correction1, math.sqrt(bias_correction2) and
+  // 1 - lr * weight_decay are Python floats; each is rounded to float only
+  // where it multiplies a tensor. Rounding beta first would put 1 - beta2
+  // 1.3e-5 off (0.999f = 0.99900001).
+  double correction1 = 1.0 - std::pow(defaults.beta1, n);
+  double correction2 = 1.0 - std::pow(defaults.beta2, n);
+  scalars.lr = static_cast<float>(lr);
+  scalars.bias_correction1 = static_cast<float>(correction1);
+  scalars.bias_correction2 = static_cast<float>(correction2);
+  scalars.step_size = static_cast<float>(lr / correction1);
+  scalars.bias_correction2_sqrt = static_cast<float>(std::sqrt(correction2));
+  scalars.decay_factor = static_cast<float>(1.0 - lr * defaults.weight_decay);
   return scalars;
 }
 

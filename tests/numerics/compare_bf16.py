@@ -210,7 +210,8 @@ def main():
 
     exe = os.path.join(args.workdir, "train")
     subprocess.run([args.cleavec, model_path, "--target", "cpu", "--precision", "bf16", "--loss",
-                    "cross_entropy", "--labels", "y", *ct.OPTIMIZERS[args.optimizer][0], "-o", exe],
+                    "cross_entropy", "--labels", "y",
+                    *ct.optimizer_for(args.model, args.optimizer)[0], "-o", exe],
                    check=True)
     metrics = os.path.join(args.workdir, "metrics.jsonl")
     subprocess.run([exe, "--data", ",".join(data_flags), "--steps", str(args.steps),

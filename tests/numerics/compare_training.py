@@ -27,6 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "models"))
 import gen_cnn  # noqa: E402
 import gen_gpt  # noqa: E402
+import gen_llama  # noqa: E402
 import gen_mlp  # noqa: E402
 
 # Each committed model: its file, how to build the same network in
@@ -36,20 +37,42 @@ MODELS = {
     "gpt_toy": ("gpt_toy.onnx", lambda: gen_gpt.GPT(gen_gpt.PRESETS["toy"].config)),
     "gpt_toy_op13": ("gpt_toy_op13.onnx", lambda: gen_gpt.GPT(gen_gpt.PRESETS["toy"].config)),
     "cnn": ("cnn.onnx", lambda: gen_cnn.build_model(10)),
+    # Rotary cos/sin tables and an additive causal mask as registered
+    # buffers: Cleave must leave them alone (the file's cleave.frozen list).
+    "llama_rope": ("llama_rope.onnx", lambda: gen_llama.Llama(gen_llama.TOY)),
 }
 
+# Token vocabulary of the language models (int64 inputs and labels).
+VOCAB = {"gpt_toy": gen_gpt.PRESETS["toy"].config.vocab,
+         "gpt_toy_op13": gen_gpt.PRESETS["toy"].config.vocab,
+         "llama_rope": gen_llama.TOY.vocab}
+
 OPTIMIZERS = {
-    # name: (cleavec flags, torch optimizer factory)
-    # AdamW with eps 1e-6 rather than 1e-8: attention's key bias has an exact
-    # gradient of zero (softmax ignores a shift shared by all keys), so both
-    # implementations only see rounding noise of ~1e-9 there, which an eps
-    # of 1e-8 would amplify into lr-sized steps of random sign. That would
-    # compare two noise sources, not two implementations.
-    "adamw": (["--optimizer", "adamw", "--lr", "3e-3", "--weight-decay", "0.1", "--eps", "1e-6"],
-              lambda params: torch.optim.AdamW(params, lr=3e-3, weight_decay=0.1, eps=1e-6)),
+    # name: (cleavec flags, torch optimizer factory); AdamW's eps comes
+    # from optimizer_for.
+    "adamw": (["--optimizer", "adamw", "--lr", "3e-3", "--weight-decay", "0.1"],
+              lambda params: torch.optim.AdamW(params, lr=3e-3, weight_decay=0.1)),
     "sgd": (["--optimizer", "sgd", "--lr", "0.01", "--momentum", "0.9", "--weight-decay", "0.01"],
             lambda params: torch.optim.SGD(params, lr=0.01, momentum=0.9, weight_decay=0.01)),
 }
+
+# AdamW runs at PyTorch's default eps 1e-8, except where a parameter's
+# gradient is exactly zero in exact arithmetic: the GPTs' attention key bias
+# (softmax ignores a shift shared by all keys). Both implementations only
+# see rounding noise of ~1e-9 there, which eps 1e-8 would amplify into
+# lr-sized steps of random sign: that would compare two noise sources, not
+# two implementations. eps 1e-6 keeps those steps small.
+ADAMW_EPS = {"gpt_toy": 1e-6, "gpt_toy_op13": 1e-6}
+
+
+def optimizer_for(model_name, optimizer):
+    """(cleavec flags, torch optimizer factory) of `optimizer` for `model_name`."""
+    flags, factory = OPTIMIZERS[optimizer]
+    if optimizer != "adamw":
+        return flags, factory
+    eps = ADAMW_EPS.get(model_name, 1e-8)
+    return (flags + ["--eps", repr(eps)],
+            lambda params: torch.optim.AdamW(params, lr=3e-3, weight_decay=0.1, eps=eps))
 
 
 def input_specs(model_path):
@@ -71,13 +94,13 @@ def make_data(model_name, model_path, batches, rng):
     for name, shape, elem_type in specs:
         rows = [shape[0] * batches] + shape[1:]
         if elem_type == onnx.TensorProto.INT64:
-            vocab = gen_gpt.PRESETS["toy"].config.vocab
+            vocab = VOCAB[model_name]
             data[name] = rng.integers(0, vocab, size=rows, dtype=np.int64)
         else:
             data[name] = rng.standard_normal(rows).astype(np.float32)
     first = specs[0]
-    if model_name.startswith("gpt"):
-        vocab = gen_gpt.PRESETS["toy"].config.vocab
+    if model_name in VOCAB:
+        vocab = VOCAB[model_name]
         data["y"] = rng.integers(0, vocab, size=[first[1][0] * batches] + first[1][1:], dtype=np.int64)
     else:
         data["y"] = rng.integers(0, 10, size=[first[1][0] * batches], dtype=np.int64)
@@ -96,7 +119,7 @@ def train_reference(model_name, model_path, optimizer, data, batch, steps):
             state[name] = torch.tensor(initial[name])
     model.load_state_dict(state)
     model.train()
-    opt = OPTIMIZERS[optimizer][1](model.parameters())
+    opt = optimizer_for(model_name, optimizer)[1](model.parameters())
     inputs = [name for name in data if name != "y"]
     rows = len(data["y"])
     losses = []
@@ -128,6 +151,10 @@ def main():
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--tolerance", type=float, default=1e-4)
+    parser.add_argument("--strip-frozen-metadata", action="store_true",
+                        help="compile a copy of the model without its metadata_props, so that "
+                             "its registered buffers train as parameters (docs/training.md "
+                             "shows what that costs; expected to fail)")
     args = parser.parse_args()
 
     os.makedirs(args.workdir, exist_ok=True)
@@ -141,9 +168,16 @@ def main():
         np.save(path, array)
         data_flags.append(f"{name}={path}")
 
+    compiled_path = model_path
+    if args.strip_frozen_metadata:
+        stripped = onnx.load(model_path)
+        del stripped.metadata_props[:]
+        compiled_path = os.path.join(args.workdir, "stripped.onnx")
+        onnx.save(stripped, compiled_path)
     exe = os.path.join(args.workdir, "train")
-    subprocess.run([args.cleavec, model_path, "--target", "cpu", "--loss", "cross_entropy",
-                    "--labels", "y", *OPTIMIZERS[args.optimizer][0], "-o", exe], check=True)
+    subprocess.run([args.cleavec, compiled_path, "--target", "cpu", "--loss", "cross_entropy",
+                    "--labels", "y", *optimizer_for(args.model, args.optimizer)[0], "-o", exe],
+                   check=True)
     metrics = os.path.join(args.workdir, "metrics.jsonl")
     trained = os.path.join(args.workdir, "trained.onnx")
     subprocess.run([exe, "--data", ",".join(data_flags), "--steps", str(args.steps),

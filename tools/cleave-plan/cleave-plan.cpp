@@ -116,11 +116,18 @@ int main(int argc, char **argv) {
   app.add_option("--input-shape", inputShapes, "Static shape for a data input, name=d0,d1,...");
   app.add_option("--batch-size", batchSize, "Fills a dynamic first dimension of every input")
       ->check(CLI::PositiveNumber);
-  app.add_flag("--no-weights", noWeights, "Import without weight data (shapes only)");
+  app.add_flag("--no-weights", noWeights,
+               "Accepted for compatibility: planning reads shapes only, never the weights");
+  app.add_option("--freeze", planner.import.freeze,
+                 "Parameters (glob) that train nothing: no gradient, no optimizer state; "
+                 "repeatable (as cleavec --freeze)");
   CLI11_PARSE(app, argc, argv);
   shard.bucketBytes = static_cast<int64_t>(bucketMiB * 1024 * 1024);
 
-  planner.import.requireWeights = !noWeights;
+  // Planning reads shapes only: a model whose weight files were never
+  // written (or are elsewhere) plans as well as one that has them.
+  (void)noWeights;
+  planner.import.requireWeights = false;
   if (batchSize > 0)
     planner.import.batchSize = batchSize;
   for (const std::string &shape : inputShapes)

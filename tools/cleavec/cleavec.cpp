@@ -58,6 +58,11 @@ int main(int argc, char **argv) {
       ->check(CLI::PositiveNumber);
   app.add_flag("--no-weights", noWeights,
                "Import even if external-data weight files are missing (shapes only, for planning)");
+  std::vector<std::string> freeze;
+  app.add_option("--freeze", freeze,
+                 "Train nothing in parameters matching this glob (e.g. 'rope.*'): no gradient, no "
+                 "optimizer state, still checkpointed and exported; repeatable. The model's "
+                 "metadata_props 'cleave.frozen' list is honoured too");
   app.add_flag("--list-ops", listOps, "Print the supported ONNX op types and exit");
   app.add_option("--target", target, "cpu or cuda (default: cuda when a GPU is visible)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
@@ -137,6 +142,7 @@ int main(int argc, char **argv) {
                       : clusterName;
   cleave::ImportOptions options;
   options.requireWeights = !noWeights;
+  options.freeze = freeze;
   if (batchSize > 0)
     options.batchSize = batchSize;
   for (const std::string &shape : inputShapes)

@@ -15,10 +15,11 @@
 
 // AdamW: the signature is parameters (trainable and buffers), then
 // exp_avg and exp_avg_sq per trained parameter, named "<param>.<slot>",
-// then the data inputs, then the per-step scalars lr and the two bias
-// corrections. Results: new parameter, exp_avg, exp_avg_sq per trained
-// parameter (each `cleave.updates` its argument), the loss, then the
-// buffer updates of @gradients.
+// then the data inputs, then the per-step scalars the host computes in
+// double: lr, step_size = lr / (1 - beta1^t) and sqrt(1 - beta2^t).
+// Results: new parameter, exp_avg, exp_avg_sq per trained parameter (each
+// `cleave.updates` its argument), the loss, then the buffer updates of
+// @gradients.
 // CHECK-LABEL: func.func @train_step(
 // CHECK-SAME:    %arg0: tensor<4x3xf32> {cleave.param = #cleave.param<"fc.weight", trainable>},
 // CHECK-SAME:    %arg1: tensor<4xf32> {cleave.param = #cleave.param<"fc.bias", trainable>},
@@ -30,8 +31,8 @@
 // CHECK-SAME:    %arg7: tensor<2x3xf32> {cleave.input = "x"},
 // CHECK-SAME:    %arg8: tensor<2xi64> {cleave.input = "y"},
 // CHECK-SAME:    %arg9: tensor<f32> {cleave.step_scalar = "lr"},
-// CHECK-SAME:    %arg10: tensor<f32> {cleave.step_scalar = "bias_correction1"},
-// CHECK-SAME:    %arg11: tensor<f32> {cleave.step_scalar = "bias_correction2"})
+// CHECK-SAME:    %arg10: tensor<f32> {cleave.step_scalar = "step_size"},
+// CHECK-SAME:    %arg11: tensor<f32> {cleave.step_scalar = "bias_correction2_sqrt"})
 // CHECK-SAME:    -> (tensor<4x3xf32> {cleave.updates = 0 : i64}, tensor<4x3xf32> {cleave.updates = 3 : i64}, tensor<4x3xf32> {cleave.updates = 4 : i64},
 // CHECK-SAME:        tensor<4xf32> {cleave.updates = 1 : i64}, tensor<4xf32> {cleave.updates = 5 : i64}, tensor<4xf32> {cleave.updates = 6 : i64},
 // CHECK-SAME:        tensor<f32> {cleave.loss}, tensor<4xf32> {cleave.updates = 2 : i64})
@@ -39,31 +40,35 @@
 // CHECK:         %[[LOSS:.*]] = cleave.constant dense<1.000000e+00> : tensor<f32>
 // CHECK:         %[[RUNNING:.*]] = cleave.unary neg %arg2
 // CHECK:         %[[G:.*]] = cleave.unary exp %arg0
-// exp_avg.lerp_(grad, 1 - beta1) = m + 0.1 (g - m)
-// CHECK:         %[[D:.*]] = cleave.binary sub %[[G]], %arg3
+// torch 1.13's _single_tensor_adamw, operation by operation; the first op
+// reads the gradient (so that a collective producing it precedes the whole
+// update, see Optimizer.cpp).
+// exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
 // CHECK:         %[[C1:.*]] = cleave.constant dense<1.000000e-01> : tensor<f32>
-// CHECK:         %[[DS:.*]] = cleave.binary mul %[[D]], %[[C1]]
-// CHECK:         %[[M:.*]] = cleave.binary add %arg3, %[[DS]]
-// exp_avg_sq * beta2 + (1 - beta2) g^2
-// CHECK:         %[[GG:.*]] = cleave.binary mul %[[G]], %[[G]]
-// CHECK:         %[[C2:.*]] = cleave.constant dense<1.000000e-03> : tensor<f32>
-// CHECK:         %[[GGS:.*]] = cleave.binary mul %[[GG]], %[[C2]]
-// CHECK:         %[[B2:.*]] = cleave.constant dense<9.990000e-01> : tensor<f32>
-// CHECK:         %[[VS:.*]] = cleave.binary mul %arg4, %[[B2]]
-// CHECK:         %[[V:.*]] = cleave.binary add %[[VS]], %[[GGS]]
-// denom = sqrt(v) / sqrt(bias_correction2) + eps
-// CHECK:         %[[EPS:.*]] = cleave.constant dense<9.99999993E-9> : tensor<f32>
-// CHECK:         %[[SQBC2:.*]] = cleave.unary sqrt %arg11 : tensor<f32>
+// CHECK-NEXT:    %[[GS:.*]] = cleave.binary mul %[[G]], %[[C1]]
+// CHECK-NEXT:    %[[B1:.*]] = cleave.constant dense<0.899999976> : tensor<f32>
+// CHECK-NEXT:    %[[MS:.*]] = cleave.binary mul %arg3, %[[B1]]
+// CHECK-NEXT:    %[[M:.*]] = cleave.binary add %[[MS]], %[[GS]]
+// exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2), with
+// 1 - beta2 from the double 0.999 (0.001f; from 0.999f it would be
+// 9.99987125E-4):
+// CHECK-NEXT:    %[[C2:.*]] = cleave.constant dense<1.000000e-03> : tensor<f32>
+// CHECK-NEXT:    %[[G2:.*]] = cleave.binary mul %[[G]], %[[C2]]
+// CHECK-NEXT:    %[[GG:.*]] = cleave.binary mul %[[G2]], %[[G]]
+// CHECK-NEXT:    %[[B2:.*]] = cleave.constant dense<9.990000e-01> : tensor<f32>
+// CHECK-NEXT:    %[[VS:.*]] = cleave.binary mul %arg4, %[[B2]]
+// CHECK-NEXT:    %[[V:.*]] = cleave.binary add %[[VS]], %[[GG]]
+// denom = exp_avg_sq.sqrt() / math.sqrt(bias_correction2) + eps
 // CHECK:         %[[SQV:.*]] = cleave.unary sqrt %[[V]]
-// CHECK:         %[[Q:.*]] = cleave.binary div %[[SQV]], %[[SQBC2]]
+// CHECK:         %[[Q:.*]] = cleave.binary div %[[SQV]], %arg11
+// CHECK:         %[[EPS:.*]] = cleave.constant dense<9.99999993E-9> : tensor<f32>
 // CHECK:         %[[DENOM:.*]] = cleave.binary add %[[Q]], %[[EPS]]
-// param - (lr / bias_correction1) * m / denom
-// CHECK:         %[[STEP:.*]] = cleave.binary div %arg9, %arg10 : (tensor<f32>, tensor<f32>) -> tensor<f32>
-// CHECK:         %[[R:.*]] = cleave.binary div %[[M]], %[[DENOM]]
-// CHECK:         %[[U:.*]] = cleave.binary mul %[[STEP]], %[[R]]
+// param.addcdiv_(exp_avg, denom, value=-step_size)
+// CHECK:         %[[SM:.*]] = cleave.binary mul %arg10, %[[M]]
+// CHECK:         %[[U:.*]] = cleave.binary div %[[SM]], %[[DENOM]]
 // CHECK:         %[[W:.*]] = cleave.binary sub %arg0, %[[U]]
 // The bias gets the same update from its own state.
-// CHECK:         cleave.binary sub %{{.*}}, %arg5
+// CHECK:         cleave.binary mul %arg5
 // CHECK:         cleave.binary mul %arg6
 // CHECK:         %[[BIAS:.*]] = cleave.binary sub %arg1,
 // CHECK:         return %[[W]], %[[M]], %[[V]], %[[BIAS]], %{{.*}}, %{{.*}}, %[[LOSS]], %[[RUNNING]]
@@ -83,23 +88,26 @@ func.func @gradients(%w: tensor<4x3xf32> {cleave.param = #cleave.param<"fc.weigh
 
 //--- adamw-decay.mlir
 
-// AdamW's weight decay is decoupled: the parameter is first scaled by
-// 1 - lr * weight_decay, the gradient is untouched. beta1, beta2 and eps
-// are options.
+// AdamW's weight decay is decoupled: the parameter is first scaled by the
+// host's decay_factor = 1 - lr * weight_decay (a fourth step scalar), the
+// gradient is untouched. beta1, beta2 and eps are options; 1 - beta is
+// computed in double before it becomes a constant.
 // CHECK-LABEL: func.func @train_step(
+// CHECK-SAME:    %arg3: tensor<f32> {cleave.step_scalar = "lr"},
+// CHECK-SAME:    %arg4: tensor<f32> {cleave.step_scalar = "step_size"},
+// CHECK-SAME:    %arg5: tensor<f32> {cleave.step_scalar = "bias_correction2_sqrt"},
+// CHECK-SAME:    %arg6: tensor<f32> {cleave.step_scalar = "decay_factor"})
+// The decay is computed last: it does not read the gradient (see adamw).
 // CHECK:         %[[G:.*]] = cleave.unary exp %arg0
-// CHECK:         %[[WD:.*]] = cleave.constant dense<1.000000e-01> : tensor<f32>
-// CHECK:         %[[LRWD:.*]] = cleave.binary mul %arg3, %[[WD]]
-// CHECK:         %[[ONE:.*]] = cleave.constant dense<1.000000e+00> : tensor<f32>
-// CHECK:         %[[KEEP:.*]] = cleave.binary sub %[[ONE]], %[[LRWD]]
-// CHECK:         %[[DECAYED:.*]] = cleave.binary mul %arg0, %[[KEEP]]
-// CHECK:         %[[D:.*]] = cleave.binary sub %[[G]], %arg1
 // CHECK:         cleave.constant dense<2.000000e-01> : tensor<f32>
+// CHECK:         cleave.constant dense<8.000000e-01> : tensor<f32>
+// CHECK:         cleave.binary mul %arg1,
 // CHECK:         cleave.constant dense<0.00999999977> : tensor<f32>
 // CHECK:         cleave.constant dense<9.900000e-01> : tensor<f32>
 // CHECK:         cleave.constant dense<9.99999997E-7> : tensor<f32>
-// CHECK:         %[[U:.*]] = cleave.binary mul
-// CHECK:         %[[NEW:.*]] = cleave.binary sub %[[DECAYED]], %[[U]]
+// CHECK:         %[[U:.*]] = cleave.binary div
+// CHECK-NEXT:    %[[DECAYED:.*]] = cleave.binary mul %arg0, %arg6
+// CHECK-NEXT:    %[[NEW:.*]] = cleave.binary sub %[[DECAYED]], %[[U]]
 // CHECK:         return %[[NEW]]
 func.func @gradients(%w: tensor<4xf32> {cleave.param = #cleave.param<"w", trainable>})
     -> (tensor<f32> {cleave.loss}, tensor<4xf32> {cleave.grad_of = 0 : i64}) {

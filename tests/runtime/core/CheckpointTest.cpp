@@ -64,8 +64,8 @@ CheckpointMeta meta(int64_t step) {
   meta.data_samples = 100;
   meta.shuffle = true;
   meta.steps = 50;
-  meta.lr = 0.1f;
-  meta.min_lr = 0.001f;
+  meta.lr = 0.1;
+  meta.min_lr = 3e-4 / 7;
   meta.schedule = "cosine";
   meta.warmup = 5;
   return meta;
@@ -94,8 +94,8 @@ TEST_CASE("checkpoint: write, point latest at it, read back", "[runtime][checkpo
   CHECK(read.data_position == 96);
   CHECK(read.data == "x=x.npy, y=y.npy (100 rows)");
   CHECK(read.shuffle);
-  CHECK(read.lr == 0.1f); // floats survive the text round trip exactly
-  CHECK(read.min_lr == 0.001f);
+  CHECK(read.lr == 0.1); // doubles survive the text round trip exactly
+  CHECK(read.min_lr == 3e-4 / 7);
   CHECK(read.schedule == "cosine");
   CHECK(read.warmup == 5);
 

@@ -41,8 +41,8 @@ struct CheckpointMeta {
   bool shuffle = false;      // --shuffle
   // The run's schedule; a resumed run with different values warns.
   int64_t steps = 0;         // --steps
-  float lr = 0;              // --lr
-  float min_lr = 0;          // --min-lr
+  double lr = 0;             // --lr
+  double min_lr = 0;         // --min-lr
   std::string schedule;      // --schedule
   int64_t warmup = 0;        // --warmup
 };

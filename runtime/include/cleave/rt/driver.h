@@ -35,10 +35,10 @@ struct TrainConfig {
   std::string tokens;             // --tokens FILE: token stream for [B, T] id/label inputs
   int64_t steps = 0;              // --steps: train up to this step number (required)
   uint64_t seed = 0;              // --seed: shuffling and --init random
-  float lr = 0;                   // --lr: peak learning rate
+  double lr = 0;                  // --lr: peak learning rate
   LrSchedule schedule = LrSchedule::constant; // --schedule constant|cosine
   int64_t warmup_steps = 0;       // --warmup: linear warmup steps
-  float min_lr = 0;               // --min-lr: where the cosine schedule ends
+  double min_lr = 0;              // --min-lr: where the cosine schedule ends
   std::string checkpoint_dir;     // --checkpoint-dir: where checkpoints go ("" = none)
   int64_t checkpoint_every = 0;   // --checkpoint-every: steps between checkpoints (0 = at the end only)
   bool resume = false;            // --resume was given

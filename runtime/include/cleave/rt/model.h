@@ -29,7 +29,8 @@ struct TensorSpec {
 
 enum class ParamKind : int32_t {
   trainable, // updated by the optimizer from its gradient
-  buffer,    // state the step itself updates (BatchNorm running statistics)
+  buffer,    // never trained: updated only by a forward that writes it
+             // (BatchNorm running statistics); frozen tensors are never updated
 };
 
 struct ParamSpec {
@@ -41,24 +42,33 @@ enum class OptimizerKind : int32_t { sgd, adamw };
 enum class LrSchedule : int32_t { constant, cosine };
 
 /// Training hyper-parameters chosen at compile time; the executable's own
-/// command line may override the ones marked so.
+/// command line may override the ones marked so. Double, as torch.optim
+/// keeps them: the host derives per-step scalars from them (StepScalars)
+/// and only the results are rounded to float.
 struct TrainDefaults {
   OptimizerKind optimizer;
-  float lr;            // overridable: --lr
-  float beta1, beta2, eps, weight_decay, momentum;
-  float clip_grad_norm; // <= 0: no clipping
+  double lr;            // overridable: --lr
+  double beta1, beta2, eps, weight_decay, momentum;
+  double clip_grad_norm; // <= 0: no clipping
   LrSchedule schedule;  // overridable: --schedule
   int64_t warmup_steps; // overridable: --warmup
   int64_t batch_size;   // rows of every data input per step (dimension 0)
 };
 
-/// Per-step values the driver computes on the host and passes in.
+/// Per-step values the driver computes on the host and passes in. Each
+/// is computed in double from double hyper-parameters and rounded to
+/// float once, as torch.optim's Python scalars meet float tensors.
 struct StepScalars {
   int64_t step;             // 1-based step number
   float lr;                 // after the schedule
   float bias_correction1;   // AdamW: 1 - beta1^step
   float bias_correction2;   // AdamW: 1 - beta2^step
   uint64_t seed;            // --seed: keys the dropout masks (with step)
+  // AdamW, as torch.optim.AdamW computes them (appended so that older
+  // brace initialisers of the fields above still compile):
+  float step_size;             // lr / (1 - beta1^step)
+  float bias_correction2_sqrt; // sqrt(1 - beta2^step)
+  float decay_factor;          // 1 - lr * weight_decay
 };
 
 /// Pointers the step function reads and updates. Parameters, buffers and

@@ -24,17 +24,21 @@ namespace cleave::rt {
 
 struct LrScheduleConfig {
   LrSchedule kind = LrSchedule::constant;
-  float lr = 0;             // peak rate, reached at the end of warmup
-  float min_lr = 0;         // where cosine ends (it reaches it after step S)
+  double lr = 0;            // peak rate, reached at the end of warmup
+  double min_lr = 0;        // where cosine ends (it reaches it after step S)
   int64_t warmup_steps = 0; // W; 0 = no warmup
   int64_t total_steps = 0;  // S, the run's --steps
 };
 
-/// The learning rate of 1-based step `step`.
-float learning_rate(const LrScheduleConfig &config, int64_t step);
+/// The learning rate of 1-based step `step`, in double (the optimizer's
+/// per-step scalars are derived from it before rounding).
+double learning_rate(const LrScheduleConfig &config, int64_t step);
 
-/// Scalars for 1-based `step`: the rate, and AdamW's bias corrections
-/// 1 - beta^step (computed in double; harmless for other optimizers).
+/// Scalars for 1-based `step`: the rate, AdamW's bias corrections
+/// 1 - beta^step, its step size lr / (1 - beta1^step), sqrt(1 - beta2^step)
+/// and the decoupled decay factor 1 - lr * weight_decay, each computed in
+/// double and rounded to float once, as torch.optim.AdamW does (harmless
+/// for other optimizers).
 /// `seed` is left 0 for the caller to set.
 StepScalars step_scalars(const LrScheduleConfig &config, const TrainDefaults &defaults,
                          int64_t step);
