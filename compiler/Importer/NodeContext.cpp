@@ -336,6 +336,11 @@ const RuleTable &cleave::importer::getRuleTable() {
     registerNormalizationRules(rules);
     registerReductionRules(rules);
     registerConvolutionRules(rules);
+    registerActivationRules(rules);
+    registerIndexingRules(rules);
+    registerPaddingRules(rules);
+    registerCumSumRules(rules);
+    registerEinsumRules(rules);
     return rules;
   }();
   return table;
