@@ -341,6 +341,8 @@ const RuleTable &cleave::importer::getRuleTable() {
     registerPaddingRules(rules);
     registerCumSumRules(rules);
     registerEinsumRules(rules);
+    registerMathFunctionRules(rules);
+    registerRearrangeRules(rules);
     return rules;
   }();
   return table;

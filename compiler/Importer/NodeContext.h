@@ -167,6 +167,8 @@ void registerIndexingRules(RuleTable &table);
 void registerPaddingRules(RuleTable &table);
 void registerCumSumRules(RuleTable &table);
 void registerEinsumRules(RuleTable &table);
+void registerMathFunctionRules(RuleTable &table);
+void registerRearrangeRules(RuleTable &table);
 
 /// The shortest decimal that reads back as the same float32 as `value`.
 /// Exporters store Python doubles (eps=1e-5, momentum=0.1) as float32;

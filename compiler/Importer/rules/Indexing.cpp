@@ -255,10 +255,74 @@ static LogicalResult importOneHot(NodeContext &ctx) {
   return success();
 }
 
+/// Compress keeps the positions where a compile-time condition holds: a
+/// gather with those positions (the result's size depends on the
+/// condition, so it must be known). Without an axis the input is flattened.
+static LogicalResult importCompress(NodeContext &ctx) {
+  const HostTensor *condition = ctx.getConstantInput(1);
+  if (!condition)
+    return ctx.fail("condition (input 1) must be known at compile time: the result's shape "
+                    "depends on it");
+  Value input = ctx.getInput(0);
+  RankedTensorType type = ctx.getInputType(0);
+  int64_t axis = 0;
+  if (ctx.hasAttr("axis")) {
+    FailureOr<int64_t> normalized = ctx.normalizeAxis(ctx.getAttrInt("axis", 0), type.getRank());
+    if (failed(normalized))
+      return failure();
+    axis = *normalized;
+  } else {
+    input = ctx.reshape(input, {type.getNumElements()});
+  }
+  ArrayRef<int64_t> shape = TensorBuilder::shapeOf(input);
+  if (condition->getNumElements() > shape[axis])
+    return ctx.fail("condition has " + std::to_string(condition->getNumElements()) +
+                    " elements for an axis of size " + std::to_string(shape[axis]));
+  std::vector<int64_t> kept;
+  for (int64_t i = 0; i < condition->getNumElements(); ++i)
+    if (condition->getInt(i) != 0)
+      kept.push_back(i);
+  if (kept.empty())
+    return ctx.fail("the condition keeps nothing; empty tensors are not supported");
+  SmallVector<int64_t> resultShape(shape);
+  resultShape[axis] = kept.size();
+  int64_t count = kept.size();
+  Value indices =
+      ctx.constant(HostTensor::fromInts(ctx.getBuilder().getI64Type(), {count}, std::move(kept)));
+  auto resultType = RankedTensorType::get(resultShape, type.getElementType());
+  ctx.setOutput(0, GatherOp::create(ctx.getBuilder(), ctx.getLoc(), resultType, input, indices,
+                                    axis));
+  return success();
+}
+
+/// EyeLike: ones where column - row = k in a 2-D tensor of the input's
+/// shape, of the type `dtype` names (the input's by default).
+static LogicalResult importEyeLike(NodeContext &ctx) {
+  RankedTensorType type = ctx.getInputType(0);
+  if (type.getRank() != 2)
+    return ctx.fail("needs a 2-D input");
+  Type element = type.getElementType();
+  if (ctx.hasAttr("dtype")) {
+    int64_t dtype = ctx.getAttrInt("dtype", 0);
+    element = convertElementType(dtype, ctx.getContext());
+    if (!element)
+      return ctx.fail("dtype " + onnxTypeName(dtype) + " is not supported");
+  }
+  TensorBuilder b(ctx.getBuilder(), ctx.getLoc());
+  ArrayRef<int64_t> shape = type.getShape();
+  Value rows = iotaAlong(ctx, shape, 0), columns = iotaAlong(ctx, shape, 1);
+  Value offset = b.sub(columns, rows);
+  Value diagonal = b.compare(CompareKind::eq, offset, i64Scalar(ctx, ctx.getAttrInt("k", 0)));
+  ctx.setOutput(0, ctx.convert(diagonal, element));
+  return success();
+}
+
 void cleave::importer::registerIndexingRules(RuleTable &table) {
   table.add("ArgMax", [](NodeContext &ctx) { return importArgExtremum(ctx, true); });
   table.add("ArgMin", [](NodeContext &ctx) { return importArgExtremum(ctx, false); });
   table.add("Hardmax", importHardmax);
   table.add("TopK", importTopK);
   table.add("OneHot", importOneHot);
+  table.add("Compress", importCompress);
+  table.add("EyeLike", importEyeLike);
 }
