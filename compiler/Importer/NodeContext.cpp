@@ -343,6 +343,8 @@ const RuleTable &cleave::importer::getRuleTable() {
     registerEinsumRules(rules);
     registerMathFunctionRules(rules);
     registerRearrangeRules(rules);
+    registerWindowRules(rules);
+    registerChannelNormalizationRules(rules);
     return rules;
   }();
   return table;

@@ -317,6 +317,55 @@ static LogicalResult importEyeLike(NodeContext &ctx) {
   return success();
 }
 
+/// ReverseSequence with compile-time lengths: batch entry b reverses its
+/// first lengths[b] time steps. With time and batch moved to the front and
+/// flattened, that is one gather with a constant index per (step, entry).
+static LogicalResult importReverseSequence(NodeContext &ctx) {
+  RankedTensorType type = ctx.getInputType(0);
+  if (type.getRank() < 2)
+    return ctx.fail("needs an input of rank 2 or more");
+  int64_t timeAxis = ctx.getAttrInt("time_axis", 0), batchAxis = ctx.getAttrInt("batch_axis", 1);
+  if (!((timeAxis == 0 && batchAxis == 1) || (timeAxis == 1 && batchAxis == 0)))
+    return ctx.fail("time_axis and batch_axis must be 0 and 1, in either order");
+  FailureOr<std::vector<int64_t>> lengths = ctx.getConstantInts(1, "sequence_lens");
+  if (failed(lengths))
+    return failure();
+  ArrayRef<int64_t> shape = type.getShape();
+  int64_t steps = shape[timeAxis], batch = shape[batchAxis];
+  if ((int64_t)lengths->size() != batch)
+    return ctx.fail("sequence_lens holds " + std::to_string(lengths->size()) +
+                    " lengths for a batch of " + std::to_string(batch));
+  std::vector<int64_t> sources;
+  for (int64_t t = 0; t < steps; ++t)
+    for (int64_t e = 0; e < batch; ++e) {
+      int64_t length = (*lengths)[e];
+      if (length < 0 || length > steps)
+        return ctx.fail("sequence length " + std::to_string(length) + " lies outside [0, " +
+                        std::to_string(steps) + "]");
+      int64_t source = t < length ? length - 1 - t : t;
+      sources.push_back(source * batch + e);
+    }
+  TensorBuilder b(ctx.getBuilder(), ctx.getLoc());
+  SmallVector<int64_t> swap;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    swap.push_back(d < 2 ? 1 - d : d);
+  Value x = ctx.getInput(0);
+  if (timeAxis == 1)
+    x = b.transpose(x, swap);
+  SmallVector<int64_t> flat{steps * batch};
+  llvm::append_range(flat, shape.drop_front(2));
+  Value indices = ctx.constant(
+      HostTensor::fromInts(ctx.getBuilder().getI64Type(), {steps * batch}, std::move(sources)));
+  auto gatherType = RankedTensorType::get(flat, type.getElementType());
+  Value gathered = GatherOp::create(ctx.getBuilder(), ctx.getLoc(), gatherType, b.reshape(x, flat),
+                                    indices, 0);
+  SmallVector<int64_t> timeMajor{steps, batch};
+  llvm::append_range(timeMajor, shape.drop_front(2));
+  Value result = b.reshape(gathered, timeMajor);
+  ctx.setOutput(0, timeAxis == 1 ? b.transpose(result, swap) : result);
+  return success();
+}
+
 void cleave::importer::registerIndexingRules(RuleTable &table) {
   table.add("ArgMax", [](NodeContext &ctx) { return importArgExtremum(ctx, true); });
   table.add("ArgMin", [](NodeContext &ctx) { return importArgExtremum(ctx, false); });
@@ -325,4 +374,5 @@ void cleave::importer::registerIndexingRules(RuleTable &table) {
   table.add("OneHot", importOneHot);
   table.add("Compress", importCompress);
   table.add("EyeLike", importEyeLike);
+  table.add("ReverseSequence", importReverseSequence);
 }
