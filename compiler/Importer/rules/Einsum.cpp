@@ -276,6 +276,13 @@ LogicalResult EinsumBuilder::build() {
         operand.labels.push_back(term.labels[j]);
     }
     ArrayRef<int64_t> shape = ctx.getInputShape(i);
+    // A repeated label takes a diagonal: its dimensions must agree.
+    for (size_t d = 0; d < operand.labels.size(); ++d)
+      for (size_t e = d + 1; e < operand.labels.size(); ++e)
+        if (operand.labels[d] == operand.labels[e] && shape[d] != shape[e])
+          return ctx.fail("label '" + std::string(1, char(operand.labels[d])) +
+                          "' is repeated in input " + std::to_string(i) + " with sizes " +
+                          std::to_string(shape[d]) + " and " + std::to_string(shape[e]));
     for (auto [d, label] : llvm::enumerate(operand.labels)) {
       int64_t &size = sizes[label];
       if (size > 1 && shape[d] > 1 && size != shape[d])
@@ -335,24 +342,9 @@ LogicalResult EinsumBuilder::build() {
   for (size_t i = 1; i < operands.size(); ++i)
     result = contract(result, operands[i], neededAfter(i));
   sumUnneeded(result, outputLabels);
-  // An output label whose every input dimension was 1 was dropped above.
-  std::vector<int> present;
-  SmallVector<int64_t> shape;
-  for (int label : output) {
-    shape.push_back(sizes[label]);
-    if (llvm::is_contained(result.labels, label))
-      present.push_back(label);
-  }
-  Value value = permute(result, present);
-  ctx.setOutput(0, b.broadcastTo(b.reshape(value, [&] {
-                                   SmallVector<int64_t> withOnes;
-                                   for (int label : output)
-                                     withOnes.push_back(llvm::is_contained(present, label)
-                                                            ? sizes[label]
-                                                            : 1);
-                                   return withOnes;
-                                 }()),
-                                 shape));
+  // Every output label survives: a dimension is only dropped where the
+  // same label is larger in another operand, which keeps it.
+  ctx.setOutput(0, permute(result, output));
   return success();
 }
 
