@@ -193,9 +193,11 @@ LogicalResult Emitter::emitConstants() {
       for (APFloat value : dense.getValues<APFloat>())
         elements.push_back(floatLiteral(value.convertToDouble(), *type == "float"));
     } else {
+      // Both branches int64_t: a conditional mixing getZExtValue's uint64_t
+      // would print -1 as 18446744073709551615, which does not compile.
       for (APInt value : dense.getValues<APInt>())
         elements.push_back(std::to_string(dense.getElementType().isSignlessInteger(1)
-                                              ? value.getZExtValue()
+                                              ? static_cast<int64_t>(value.getZExtValue())
                                               : value.getSExtValue()));
     }
     os << (cuda ? "__device__ " : "") << "const " << *type << " " << name << "[] = {"
@@ -600,7 +602,9 @@ LogicalResult Emitter::emitLibraryCall(Operation *op) {
   out << "  { // " << op->getName().getStringRef() << "\n";
   LogicalResult result = success();
   if (auto matmul = dyn_cast<MatmulOp>(op)) {
-    if (failed(requireF32(matmul.getResult())))
+    // The CPU runtime also multiplies f64 (dgemm): f64 models run there.
+    bool cpuF64 = !cuda && typeOf(matmul.getResult()).getElementType().isF64();
+    if (!cpuF64 && failed(requireF32(matmul.getResult())))
       return failure();
     ArrayRef<int64_t> c = matmul.getType().getShape();
     ArrayRef<int64_t> a = matmul.getLhs().getType().getShape();
@@ -609,7 +613,7 @@ LogicalResult Emitter::emitLibraryCall(Operation *op) {
     int64_t k = matmul.getContractionSize();
     int64_t strideA = product(a.drop_back(2)) == 1 ? 0 : a[a.size() - 1] * a[a.size() - 2];
     int64_t strideB = product(b.drop_back(2)) == 1 ? 0 : b[b.size() - 1] * b[b.size() - 2];
-    if (options.precision == Precision::bf16) {
+    if (options.precision == Precision::bf16 && !cpuF64) {
       // Rounded operands live in the step's scratch, sized with the rest
       // (once per distinct shape: a GPT repeats a handful of them).
       std::string bytes = llvm::formatv("K::matmul_bf16_scratch_bytes({0}, {1}, {2}, {3}, {4}, {5})",
@@ -631,8 +635,9 @@ LogicalResult Emitter::emitLibraryCall(Operation *op) {
     }
   } else if (auto reduce = dyn_cast<ReduceOp>(op)) {
     Type element = reduce.getType().getElementType();
-    if (!element.isF32() && !element.isSignlessInteger(64))
-      return op->emitOpError() << "reduces only f32 and i64 tensors in generated code";
+    if (!element.isF32() && !element.isSignlessInteger(64) && !(element.isF64() && !cuda))
+      return op->emitOpError() << "reduces only f32 and i64 tensors (and f64 on the CPU) in "
+                                  "generated code";
     shapeArray("shape", reduce.getInput().getType().getShape());
     shapeArray("axes", reduce.getAxes());
     out << llvm::formatv("    K::reduce({0}, {1}, {2}, shape, axes, {3}, K::ReduceKind::{4});\n",

@@ -336,6 +336,15 @@ const RuleTable &cleave::importer::getRuleTable() {
     registerNormalizationRules(rules);
     registerReductionRules(rules);
     registerConvolutionRules(rules);
+    registerActivationRules(rules);
+    registerIndexingRules(rules);
+    registerPaddingRules(rules);
+    registerCumSumRules(rules);
+    registerEinsumRules(rules);
+    registerMathFunctionRules(rules);
+    registerRearrangeRules(rules);
+    registerWindowRules(rules);
+    registerChannelNormalizationRules(rules);
     return rules;
   }();
   return table;

@@ -162,6 +162,15 @@ void registerLinearRules(RuleTable &table);
 void registerNormalizationRules(RuleTable &table);
 void registerReductionRules(RuleTable &table);
 void registerConvolutionRules(RuleTable &table);
+void registerActivationRules(RuleTable &table);
+void registerIndexingRules(RuleTable &table);
+void registerPaddingRules(RuleTable &table);
+void registerCumSumRules(RuleTable &table);
+void registerEinsumRules(RuleTable &table);
+void registerMathFunctionRules(RuleTable &table);
+void registerRearrangeRules(RuleTable &table);
+void registerWindowRules(RuleTable &table);
+void registerChannelNormalizationRules(RuleTable &table);
 
 /// The shortest decimal that reads back as the same float32 as `value`.
 /// Exporters store Python doubles (eps=1e-5, momentum=0.1) as float32;

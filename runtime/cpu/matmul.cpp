@@ -7,6 +7,8 @@
 
 #include <cblas.h>
 
+#include <type_traits>
+
 namespace cleave::rt::cpu {
 
 // OpenBLAS 0.3 runs an sgemm with m*n*k below 4 * 65536 on the calling
@@ -16,7 +18,8 @@ namespace cleave::rt::cpu {
 // since nesting both would oversubscribe the cores.
 constexpr int64_t kSingleThreadedGemmVolume = 4 * 65536;
 
-void matmul(const float *a, const float *b, float *c, int64_t batch, int64_t m, int64_t n,
+template <typename T>
+static void gemm_batched(const T *a, const T *b, T *c, int64_t batch, int64_t m, int64_t n,
             int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
             int64_t batch_stride_b, bool accumulate) {
   KERNEL_CHECK(batch >= 0 && m >= 0 && n >= 0 && k >= 0, "negative matmul size");
@@ -28,7 +31,7 @@ void matmul(const float *a, const float *b, float *c, int64_t batch, int64_t m, 
     // an uninitialised C cannot leak NaN through 0 * NaN.
     if (!accumulate)
       for (int64_t i = 0; i < batch * m * n; ++i)
-        c[i] = 0.0f;
+        c[i] = T(0);
     return;
   }
   // Products that share B (a linear layer over [batch, rows, features])
@@ -42,12 +45,18 @@ void matmul(const float *a, const float *b, float *c, int64_t batch, int64_t m, 
   KERNEL_CHECK(m <= INT32_MAX && n <= INT32_MAX && k <= INT32_MAX, "matrix too large for BLAS");
   const int lda = static_cast<int>(transpose_a ? m : k);
   const int ldb = static_cast<int>(transpose_b ? k : n);
-  const float beta = accumulate ? 1.0f : 0.0f;
+  const T beta = accumulate ? T(1) : T(0);
   auto multiply = [&](int64_t entry) {
-    cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,
-                transpose_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-                static_cast<int>(k), 1.0f, a + entry * batch_stride_a, lda,
-                b + entry * batch_stride_b, ldb, beta, c + entry * m * n, static_cast<int>(n));
+    auto gemm = [](auto... args) {
+      if constexpr (std::is_same_v<T, float>)
+        cblas_sgemm(args...);
+      else
+        cblas_dgemm(args...);
+    };
+    gemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,
+         transpose_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
+         static_cast<int>(k), T(1), a + entry * batch_stride_a, lda, b + entry * batch_stride_b,
+         ldb, beta, c + entry * m * n, static_cast<int>(n));
   };
   if (batch > 1 && m * n * k <= kSingleThreadedGemmVolume) {
 #pragma omp parallel for schedule(static) if (worth_parallel(batch * m * n * k))
@@ -57,6 +66,20 @@ void matmul(const float *a, const float *b, float *c, int64_t batch, int64_t m, 
     for (int64_t entry = 0; entry < batch; ++entry)
       multiply(entry);
   }
+}
+
+void matmul(const float *a, const float *b, float *c, int64_t batch, int64_t m, int64_t n,
+            int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
+            int64_t batch_stride_b, bool accumulate) {
+  gemm_batched(a, b, c, batch, m, n, k, transpose_a, transpose_b, batch_stride_a, batch_stride_b,
+               accumulate);
+}
+
+void matmul(const double *a, const double *b, double *c, int64_t batch, int64_t m, int64_t n,
+            int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
+            int64_t batch_stride_b, bool accumulate) {
+  gemm_batched(a, b, c, batch, m, n, k, transpose_a, transpose_b, batch_stride_a, batch_stride_b,
+               accumulate);
 }
 
 } // namespace cleave::rt::cpu

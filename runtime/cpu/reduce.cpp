@@ -234,4 +234,9 @@ void reduce(const int64_t *input, int64_t *output, int64_t rank, const int64_t *
   reduce_typed(input, output, rank, shape, axes, num_axes, kind);
 }
 
+void reduce(const double *input, double *output, int64_t rank, const int64_t *shape,
+            const int64_t *axes, int64_t num_axes, ReduceKind kind) {
+  reduce_typed(input, output, rank, shape, axes, num_axes, kind);
+}
+
 } // namespace cleave::rt::cpu

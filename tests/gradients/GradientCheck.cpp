@@ -36,12 +36,18 @@
 // over each parameter: for tensors large enough to take the kernels'
 // multi-threaded paths.
 //
+// A `.onnxtext` file instead holds ONNX models in ONNX's textual syntax,
+// each after a line `#--- name`: each is imported as the case @name (so the
+// check covers the importer's decomposition of the op too), its float data
+// inputs made trainable parameters with the default values above.
+//
 // Files are checked in parallel (-j); the output comes in file order.
 // The exit code is 0 only when every case of every file passes.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/Codegen.h"
 #include "compiler/Driver.h"
+#include "compiler/Importer/Importer.h"
 #include "compiler/Registration.h"
 #include "dialects/Cleave/IR/CleaveDialect.h"
 #include "dialects/Cleave/IR/CleaveOps.h"
@@ -54,6 +60,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
@@ -511,6 +518,55 @@ void compareGradients(StepRunner &runner, const ModuleSpec &spec, FileResult &re
   }
 }
 
+/// Imports each `#--- name` section of an `.onnxtext` file as case @name
+/// into one module: float data inputs become trainable parameters.
+OwningOpRef<ModuleOp> importOnnxCases(const std::string &path, MLIRContext &context,
+                                      std::string &error) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer) {
+    error = "cannot read " + path;
+    return nullptr;
+  }
+  SmallVector<std::pair<std::string, std::string>> sections;
+  SmallVector<StringRef> lines;
+  (*buffer)->getBuffer().split(lines, '\n');
+  for (StringRef line : lines) {
+    if (line.consume_front("#--- "))
+      sections.push_back({line.trim().str(), ""});
+    else if (!sections.empty())
+      sections.back().second += line.str() + "\n";
+  }
+  if (sections.empty()) {
+    error = "no `#--- name` sections in " + path;
+    return nullptr;
+  }
+  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
+  for (auto &[name, text] : sections) {
+    auto imported = importOnnxText(text, ImportOptions(), context);
+    if (!imported) {
+      error = name + ": " + llvm::toString(imported.takeError());
+      return nullptr;
+    }
+    auto forward = (**imported).lookupSymbol<func::FuncOp>("forward");
+    if (!forward) {
+      error = name + ": the import has no @forward";
+      return nullptr;
+    }
+    forward->remove();
+    module->push_back(forward);
+    forward.setSymName(name);
+    for (unsigned i = 0; i < forward.getNumArguments(); ++i) {
+      auto input = forward.getArgAttrOfType<StringAttr>(i, CleaveDialect::kInputAttrName);
+      if (!input || !isa<FloatType>(getElementTypeOrSelf(forward.getArgument(i).getType())))
+        continue;
+      forward.removeArgAttr(i, CleaveDialect::kInputAttrName);
+      forward.setArgAttr(i, CleaveDialect::kParamAttrName,
+                         ParamAttr::get(&context, input, ParamKind::trainable));
+    }
+  }
+  return module;
+}
+
 void checkFile(const std::string &path, FileResult &result) {
   auto start = std::chrono::steady_clock::now();
   result.file = path;
@@ -526,7 +582,14 @@ void checkFile(const std::string &path, FileResult &result) {
     os << diagnostic.getLocation() << ": " << diagnostic << "\n";
     return success();
   });
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(path, &context);
+  OwningOpRef<ModuleOp> module;
+  if (StringRef(path).ends_with(".onnxtext")) {
+    module = importOnnxCases(path, context, result.error);
+    if (!module)
+      return finish();
+  } else {
+    module = parseSourceFile<ModuleOp>(path, &context);
+  }
   if (!module) {
     result.error = "cannot parse:\n" + diagnostics;
     return finish();

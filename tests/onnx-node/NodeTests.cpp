@@ -16,8 +16,8 @@ const char *const nodetests::kPolicy =
     "  test_data_set_0. A static-shape compiler needs them as constants, so:\n"
     "  - every INT32/INT64/BOOL graph input becomes an initializer holding its test value\n"
     "    (integer data becomes constant too);\n"
-    "  - every 0-d input feeding Dropout's ratio or Range becomes a Constant node (a float\n"
-    "    initializer would be a trainable parameter);\n"
+    "  - every 0-d input feeding Dropout's ratio, Range or OneHot's depth becomes a Constant\n"
+    "    node (a float initializer would be a trainable parameter);\n"
     "  - inputs with dynamic dimensions get the static shape of their test data\n"
     "    (ImportOptions::inputShapes).\n";
 
@@ -126,6 +126,8 @@ PolicyResult nodetests::applyPolicy(onnx::ModelProto &model, const fs::path &tes
       scalarOperands.insert(node.input(1));
     if (node.op_type() == "Range")
       scalarOperands.insert(node.input().begin(), node.input().end());
+    if (node.op_type() == "OneHot" && node.input_size() > 1)
+      scalarOperands.insert(node.input(1));
   }
   // Before IR version 4 every initializer must also be a graph input.
   bool keepAsInput = model.ir_version() < 4;

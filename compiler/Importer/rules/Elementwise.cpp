@@ -313,6 +313,20 @@ static LogicalResult importCast(NodeContext &ctx) {
   return success();
 }
 
+/// CastLike (opset 15): Cast to the element type of input 1, whose values
+/// are not read.
+static LogicalResult importCastLike(NodeContext &ctx) {
+  if (ctx.getNumInputs() != 2 || !ctx.hasInput(1))
+    return ctx.fail("expects 2 inputs");
+  Type elementType = ctx.getInputType(1).getElementType();
+  if (const HostTensor *input = ctx.getConstantInput(0)) {
+    ctx.setOutput(0, input->castTo(elementType));
+    return success();
+  }
+  ctx.setOutput(0, ctx.convert(ctx.getInput(0), elementType));
+  return success();
+}
+
 static LogicalResult importIdentity(NodeContext &ctx) {
   if (const HostTensor *input = ctx.getConstantInput(0))
     ctx.setOutput(0, *input);
@@ -499,4 +513,5 @@ void cleave::importer::registerElementwiseRules(RuleTable &table) {
   table.add("Clip", importClip);
   table.add("HardSigmoid", importHardSigmoid);
   table.add("Dropout", importDropout);
+  table.add("CastLike", importCastLike);
 }

@@ -74,6 +74,70 @@ static LogicalResult importReduce(NodeContext &ctx, ReduceKind kind,
   return success();
 }
 
+/// log(sum(exp(x))) over the axes, shifted by the maximum so that exp
+/// cannot overflow: m + log(sum(exp(x - m))). The gradient through m
+/// cancels exactly, so autodiff gives softmax(x) as it should.
+static LogicalResult importReduceLogSumExp(NodeContext &ctx) {
+  if (!isa<FloatType>(ctx.getInputType(0).getElementType()))
+    return ctx.fail("only float inputs are supported");
+  if (ctx.getInputType(0).getRank() == 0) {
+    ctx.setOutput(0, ctx.getInput(0));
+    return success();
+  }
+  FailureOr<SmallVector<int64_t>> axes = getReductionAxes(ctx);
+  if (failed(axes))
+    return failure();
+  Value input = ctx.getInput(0);
+  if (axes->empty()) {
+    ctx.setOutput(0, input);
+    return success();
+  }
+  int64_t keepDims = ctx.getAttrInt("keepdims", 1);
+  if (keepDims != 0 && keepDims != 1)
+    return ctx.fail("keepdims must be 0 or 1, not " + std::to_string(keepDims));
+  Value max = ctx.reduce(ReduceKind::max, input, *axes, /*keepDims=*/true);
+  FailureOr<Value> shifted = ctx.binary(BinaryKind::sub, input, max);
+  if (failed(shifted))
+    return failure();
+  Value sum = ctx.reduce(ReduceKind::sum, ctx.unary(UnaryKind::exp, *shifted), *axes, true);
+  FailureOr<Value> result = ctx.binary(BinaryKind::add, ctx.unary(UnaryKind::log, sum), max);
+  if (failed(result))
+    return failure();
+  if (keepDims == 0) {
+    SmallVector<int64_t> shape;
+    for (auto [dim, size] : llvm::enumerate(ctx.getInputShape(0)))
+      if (!llvm::is_contained(*axes, (int64_t)dim))
+        shape.push_back(size);
+    *result = ctx.reshape(*result, shape);
+  }
+  ctx.setOutput(0, *result);
+  return success();
+}
+
+/// ReduceL1 (sum of |x|) and ReduceLogSum (log of the sum): a reduction
+/// with an elementwise function before or after it.
+static LogicalResult importReduceWith(NodeContext &ctx, std::optional<UnaryKind> pre,
+                                      std::optional<UnaryKind> post) {
+  if (post && !isa<FloatType>(ctx.getInputType(0).getElementType()))
+    return ctx.fail("only float inputs are supported");
+  FailureOr<SmallVector<int64_t>> axes =
+      ctx.getInputType(0).getRank() == 0 ? SmallVector<int64_t>() : getReductionAxes(ctx);
+  if (failed(axes))
+    return failure();
+  int64_t keepDims = ctx.getAttrInt("keepdims", 1);
+  if (keepDims != 0 && keepDims != 1)
+    return ctx.fail("keepdims must be 0 or 1, not " + std::to_string(keepDims));
+  Value result = ctx.getInput(0);
+  if (pre)
+    result = ctx.unary(*pre, result);
+  if (!axes->empty())
+    result = ctx.reduce(ReduceKind::sum, result, *axes, keepDims == 1);
+  if (post)
+    result = ctx.unary(*post, result);
+  ctx.setOutput(0, result);
+  return success();
+}
+
 void cleave::importer::registerReductionRules(RuleTable &table) {
   table.add("ReduceSum", [](NodeContext &ctx) { return importReduce(ctx, ReduceKind::sum); });
   table.add("ReduceMean", [](NodeContext &ctx) { return importReduce(ctx, ReduceKind::mean); });
@@ -84,5 +148,12 @@ void cleave::importer::registerReductionRules(RuleTable &table) {
             [](NodeContext &ctx) { return importReduce(ctx, ReduceKind::sum, BinaryKind::mul); });
   table.add("ReduceL2", [](NodeContext &ctx) {
     return importReduce(ctx, ReduceKind::sum, BinaryKind::mul, UnaryKind::sqrt);
+  });
+  table.add("ReduceLogSumExp", importReduceLogSumExp);
+  table.add("ReduceLogSum", [](NodeContext &ctx) {
+    return importReduceWith(ctx, std::nullopt, UnaryKind::log);
+  });
+  table.add("ReduceL1", [](NodeContext &ctx) {
+    return importReduceWith(ctx, UnaryKind::abs, std::nullopt);
   });
 }

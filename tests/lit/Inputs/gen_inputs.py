@@ -32,13 +32,15 @@ def exporter_scalar():
 
 
 def unsupported_op():
-    # An op without an import rule, in a node with an exporter-style name.
+    # An op without an import rule (NonZero's result shape depends on the
+    # data, so a static-shape compiler cannot have one), in a node with an
+    # exporter-style name.
     graph = helper.make_graph(
         [helper.make_node("Relu", ["x"], ["h"], name="/blocks/act"),
-         helper.make_node("Hardmax", ["h"], ["y"], name="/head/Hardmax", axis=1)],
+         helper.make_node("NonZero", ["h"], ["y"], name="/head/NonZero")],
         "torch_jit",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])])
+        [helper.make_tensor_value_info("y", TensorProto.INT64, [2, "nonzeros"])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
                               producer_name="gen_inputs.py")
     model.ir_version = 8

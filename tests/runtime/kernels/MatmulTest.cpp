@@ -102,6 +102,23 @@ TEST_CASE("matmul: ignores NaN in C when not accumulating", "[matmul]") {
     REQUIRE(std::isfinite(v));
 }
 
+TEST_CASE("matmul: f64 operands (dgemm), transposed and batched", "[matmul]") {
+  seed(9);
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      const MatmulCase t{3, 5, 7, 4, ta, tb, 1, 0, false};
+      const std::vector<float> a = random_floats(t.batch * t.m * t.k);
+      const std::vector<float> b = random_floats(t.k * t.n);
+      const std::vector<float> c(t.batch * t.m * t.n, 0.0f);
+      const std::vector<double> expected = reference_matmul(a, b, c, t);
+      const std::vector<double> wide_a(a.begin(), a.end()), wide_b(b.begin(), b.end());
+      std::vector<double> wide_c(c.size(), NAN);
+      cpu::matmul(wide_a.data(), wide_b.data(), wide_c.data(), t.batch, t.m, t.n, t.k, ta, tb,
+                  t.m * t.k, 0, false);
+      require_close(wide_c, expected, 1e-12);
+    }
+}
+
 TEST_CASE("threads: set_num_threads changes the count and not the results", "[threads]") {
   seed(7);
   const int64_t before = cpu::get_num_threads();

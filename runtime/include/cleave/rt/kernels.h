@@ -63,6 +63,10 @@ int64_t get_num_threads();
 void matmul(const float *a, const float *b, float *c, int64_t batch, int64_t m, int64_t n,
             int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
             int64_t batch_stride_b, bool accumulate);
+/// The same in double (dgemm), for f64 models on the CPU.
+void matmul(const double *a, const double *b, double *c, int64_t batch, int64_t m, int64_t n,
+            int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
+            int64_t batch_stride_b, bool accumulate);
 
 /// matmul with bfloat16 operands (`--precision bf16`): every element of A
 /// and B is first rounded to bfloat16 (round_to_bf16 in bf16.h), then
@@ -93,6 +97,9 @@ enum class ReduceKind : int32_t { sum, mean, max, min, prod };
 void reduce(const float *input, float *output, int64_t rank, const int64_t *shape,
             const int64_t *axes, int64_t num_axes, ReduceKind kind);
 void reduce(const int64_t *input, int64_t *output, int64_t rank, const int64_t *shape,
+            const int64_t *axes, int64_t num_axes, ReduceKind kind);
+/// f64 (CPU only): f64 models such as ONNX's own node tests.
+void reduce(const double *input, double *output, int64_t rank, const int64_t *shape,
             const int64_t *axes, int64_t num_axes, ReduceKind kind);
 
 //===----------------------------------------------------------------------===//

@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+"""Plan invariance for the ONNX ops the importer decomposes (issue 9 part 5).
+
+A small model built here with ONNX's helper API chains reflect Pad, Conv,
+HardSwish, PRelu, ReduceLogSumExp, CumSum, Einsum and TopK. It is compiled
+with cleavec for one device and under data parallelism, a pinned tensor
+split of the conv channels (so CumSum's triangular product and Einsum's
+contraction run over a split axis) and the auto plan on 4 ranks, trained 6
+SGD steps with mpirun, and compared with the one-device run: per-step
+losses and the final weights (--save-onnx) within 1e-5 relative.
+
+Run by ctest; by hand:
+  /usr/bin/python3 tests/sharding/decomposed_ops_invariance.py --cleavec build/bin/cleavec --workdir /tmp/doi
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+TOLERANCE = 1e-5
+STEPS = 6
+PLANS = [
+    ("dp2", ["--grid", "dp=2"], 2),
+    ("tp2", ["--grid", "tp=2", "--shard", "w=tp,-,-,-", "--shard", "slope=tp,-,-"], 2),
+    ("auto4", ["--devices", "4"], 4),
+]
+
+
+def build_model(path, rng):
+    def init(name, shape, scale):
+        return numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name)
+    initializers = [
+        init("w", (8, 3, 3, 3), 0.3), init("slope", (8, 1, 1), 0.1), init("head", (8, 10), 0.05),
+        numpy_helper.from_array(np.array([0, 0, 1, 2, 0, 0, 2, 1], np.int64), "pads"),
+        numpy_helper.from_array(np.array([2], np.int64), "k"),
+        numpy_helper.from_array(np.array(1, np.int64), "axis"),
+    ]
+    nodes = [
+        helper.make_node("Pad", ["x", "pads"], ["padded"], mode="reflect"),
+        helper.make_node("Conv", ["padded", "w"], ["conv"]),
+        helper.make_node("HardSwish", ["conv"], ["hs"]),
+        helper.make_node("PRelu", ["hs", "slope"], ["act"]),
+        helper.make_node("ReduceLogSumExp", ["act"], ["pooled"], axes=[2, 3], keepdims=0),
+        helper.make_node("CumSum", ["pooled", "axis"], ["cumulative"]),
+        helper.make_node("Einsum", ["cumulative", "head"], ["scores"], equation="bc,cn->bn"),
+        helper.make_node("TopK", ["scores", "k"], ["top", "top_indices"], axis=1),
+        helper.make_node("ReduceMax", ["top"], ["best"], axes=[1], keepdims=1),
+        helper.make_node("Add", ["scores", "best"], ["logits"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "decomposed_ops",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [8, 3, 8, 8])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [8, 10])], initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+def run(command, **kwargs):
+    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        sys.exit(f"FAILED ({result.returncode}): {' '.join(command)}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cleavec", required=True)
+    parser.add_argument("--workdir", required=True)
+    args = parser.parse_args()
+    if shutil.which("mpirun") is None:
+        print("mpirun not found: install openmpi-bin")
+        return 77
+    os.makedirs(args.workdir, exist_ok=True)
+    rng = np.random.default_rng(0)
+    model = os.path.join(args.workdir, "model.onnx")
+    build_model(model, rng)
+    x = os.path.join(args.workdir, "x.npy")
+    y = os.path.join(args.workdir, "y.npy")
+    np.save(x, rng.standard_normal((32, 3, 8, 8)).astype(np.float32))
+    np.save(y, rng.integers(0, 10, 32).astype(np.int64))
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+
+    def train(tag, extra, ranks):
+        executable = os.path.join(args.workdir, tag)
+        run([args.cleavec, model, "--target", "cpu", "--loss", "cross_entropy", "--labels", "y",
+             "--optimizer", "sgd", "--lr", "0.002", "--batch-size", "8", *extra, "-o", executable])
+        metrics = os.path.join(args.workdir, f"{tag}.jsonl")
+        exported = os.path.join(args.workdir, f"{tag}.onnx")
+        command = [executable, "--data", f"x={x},y={y}", "--steps", str(STEPS), "--metrics",
+                   metrics, "--save-onnx", exported, "--log-every", "0"]
+        if ranks > 1:
+            command = ["mpirun", "--oversubscribe", "-np", str(ranks), *command]
+        run(command, env=env, timeout=600)
+        losses = [json.loads(line)["loss"] for line in open(metrics)]
+        weights = {t.name: numpy_helper.to_array(t) for t in onnx.load(exported).graph.initializer}
+        return losses, weights
+
+    reference, reference_weights = train("one", [], 1)
+    print("one device: losses " + " ".join(f"{loss:.6f}" for loss in reference))
+    failed = False
+    for tag, extra, ranks in PLANS:
+        losses, weights = train(tag, extra, ranks)
+        loss_error = max(abs(a - b) / max(abs(a), 1e-12) for a, b in zip(reference, losses))
+        weight_error = max(
+            float(np.abs(weights[name] - value).max() / max(np.abs(value).max(), 1e-12))
+            for name, value in reference_weights.items())
+        ok = len(losses) == len(reference) and loss_error <= TOLERANCE and weight_error <= TOLERANCE
+        failed |= not ok
+        print(f"{'PASS' if ok else 'FAIL'} {tag} ({ranks} ranks): loss error {loss_error:.1e}, "
+              f"weight error {weight_error:.1e}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
