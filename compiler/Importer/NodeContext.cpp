@@ -336,6 +336,9 @@ const RuleTable &cleave::importer::getRuleTable() {
     registerNormalizationRules(rules);
     registerReductionRules(rules);
     registerConvolutionRules(rules);
+    registerIndexingRules(rules);
+    registerLossRules(rules);
+    registerResizeRules(rules);
     return rules;
   }();
   return table;

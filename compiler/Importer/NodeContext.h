@@ -162,6 +162,9 @@ void registerLinearRules(RuleTable &table);
 void registerNormalizationRules(RuleTable &table);
 void registerReductionRules(RuleTable &table);
 void registerConvolutionRules(RuleTable &table);
+void registerIndexingRules(RuleTable &table);
+void registerLossRules(RuleTable &table);
+void registerResizeRules(RuleTable &table);
 
 /// The shortest decimal that reads back as the same float32 as `value`.
 /// Exporters store Python doubles (eps=1e-5, momentum=0.1) as float32;

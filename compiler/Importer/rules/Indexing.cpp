@@ -1,0 +1,224 @@
+//===- Indexing.cpp - import rules for element-wise gathers and scatters --===//
+//
+// GatherElements, ScatterElements (and its deprecated name Scatter) and
+// ScatterND become cleave.gather / cleave.scatter_add on the data flattened
+// to one dimension, at offsets computed from the indices (ElementOffsets.h).
+// A scatter without reduction writes each update where a scatter of ones
+// marks a hit and keeps the data elsewhere.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Importer/rules/ElementOffsets.h"
+
+#include <numeric>
+
+using namespace mlir;
+using namespace mlir::cleave;
+using namespace mlir::cleave::importer;
+
+static int64_t product(ArrayRef<int64_t> shape) {
+  return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<int64_t>());
+}
+
+static RankedTensorType typeOf(Value value) { return cast<RankedTensorType>(value.getType()); }
+
+FailureOr<Value> cleave::importer::elementOffsets(NodeContext &ctx,
+                                                  const HostTensor *constantIndices,
+                                                  Value indices, ArrayRef<int64_t> dataShape,
+                                                  int64_t axis) {
+  Type i64 = ctx.getBuilder().getI64Type();
+  ArrayRef<int64_t> indexShape =
+      constantIndices ? ArrayRef<int64_t>(constantIndices->getShape()) : typeOf(indices).getShape();
+  if (indexShape.size() != dataShape.size())
+    return ctx.fail("indices must have the data's rank " + std::to_string(dataShape.size()));
+  for (size_t d = 0; d < dataShape.size(); ++d)
+    if ((int64_t)d != axis && indexShape[d] > dataShape[d])
+      return ctx.fail("indices dimension " + std::to_string(d) + " (" +
+                      std::to_string(indexShape[d]) + ") exceeds the data's (" +
+                      std::to_string(dataShape[d]) + ")");
+  std::vector<int64_t> strides = computeStrides(dataShape);
+  int64_t size = dataShape[axis];
+  if (constantIndices) {
+    HostTensor offsets(i64, std::vector<int64_t>(indexShape));
+    std::vector<int64_t> indexStrides = computeStrides(indexShape);
+    for (int64_t i = 0; i < offsets.getNumElements(); ++i) {
+      int64_t index = constantIndices->getInt(i);
+      if (index < -size || index >= size)
+        return ctx.fail("index " + std::to_string(index) +
+                        " is out of range for a dimension of size " + std::to_string(size));
+      if (index < 0)
+        index += size;
+      int64_t offset = 0, rest = i;
+      for (size_t d = 0; d < indexShape.size(); ++d) {
+        int64_t coordinate = rest / indexStrides[d];
+        rest %= indexStrides[d];
+        offset += ((int64_t)d == axis ? index : coordinate) * strides[d];
+      }
+      offsets.setInt(i, offset);
+    }
+    return ctx.constant(offsets);
+  }
+  Value index = ctx.convert(indices, i64);
+  FailureOr<Value> negative = ctx.compare(CompareKind::lt, index, ctx.scalar(i64, 0));
+  FailureOr<Value> wrapped = ctx.binary(BinaryKind::add, index, ctx.scalar(i64, size));
+  if (failed(negative) || failed(wrapped))
+    return failure();
+  FailureOr<Value> offsets = ctx.select(*negative, *wrapped, index);
+  if (failed(offsets))
+    return failure();
+  if (strides[axis] != 1)
+    offsets = ctx.binary(BinaryKind::mul, *offsets, ctx.scalar(i64, strides[axis]));
+  // The other coordinates contribute coordinate * stride: a strided iota
+  // along each dimension, broadcast over the rest.
+  for (size_t d = 0; d < indexShape.size() && succeeded(offsets); ++d) {
+    if ((int64_t)d == axis || indexShape[d] == 1)
+      continue;
+    auto type = RankedTensorType::get({indexShape[d]}, i64);
+    Value iota = IotaOp::create(ctx.getBuilder(), ctx.getLoc(), type, 0, strides[d]);
+    SmallVector<int64_t> shape(indexShape.size(), 1);
+    shape[d] = indexShape[d];
+    offsets = ctx.binary(BinaryKind::add, *offsets, ctx.reshape(iota, shape));
+  }
+  return offsets;
+}
+
+Value cleave::importer::gatherAtOffsets(NodeContext &ctx, Value data, Value offsets) {
+  RankedTensorType dataType = typeOf(data);
+  Value flat = ctx.reshape(data, {product(dataType.getShape())});
+  auto type = RankedTensorType::get(typeOf(offsets).getShape(), dataType.getElementType());
+  return GatherOp::create(ctx.getBuilder(), ctx.getLoc(), type, flat, offsets, 0);
+}
+
+static LogicalResult importGatherElements(NodeContext &ctx) {
+  ArrayRef<int64_t> dataShape = ctx.getInputShape(0);
+  FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.getAttrInt("axis", 0), dataShape.size());
+  if (failed(axis))
+    return failure();
+  const HostTensor *indices = ctx.getConstantInput(1);
+  FailureOr<Value> offsets =
+      elementOffsets(ctx, indices, indices ? Value() : ctx.getInput(1), dataShape, *axis);
+  if (failed(offsets))
+    return failure();
+  ctx.setOutput(0, gatherAtOffsets(ctx, ctx.getInput(0), *offsets));
+  return success();
+}
+
+/// Scatters `updates` into `data` (both already in the scatter's frame:
+/// `updates` has the shape a gather from `data` at `offsets` along `axis`
+/// would have). Reduction "none" replaces the addressed elements, "add" adds
+/// to them. Repeated indices sum their updates, which ONNX defines for
+/// "add" and leaves undefined for "none".
+static LogicalResult scatterInto(NodeContext &ctx, Value data, Value updates, Value offsets,
+                                 int64_t axis, ArrayRef<int64_t> resultShape) {
+  RankedTensorType dataType = typeOf(data);
+  if (!isa<FloatType>(dataType.getElementType()))
+    return ctx.fail("only float data is supported (scatters are built on cleave.scatter_add)");
+  if (typeOf(updates).getElementType() != dataType.getElementType())
+    return ctx.fail("updates must have the data's element type");
+  std::string reduction = ctx.getAttrString("reduction", "none");
+  if (reduction != "none" && reduction != "add")
+    return ctx.fail("reduction '" + reduction + "' is not supported (only 'none' and 'add')");
+  OpBuilder &builder = ctx.getBuilder();
+  auto scatter = [&](Value source) {
+    return ScatterAddOp::create(builder, ctx.getLoc(), dataType, source, offsets, axis)
+        .getResult();
+  };
+  Value scattered = scatter(updates);
+  FailureOr<Value> result;
+  if (reduction == "add") {
+    result = ctx.binary(BinaryKind::add, data, scattered);
+  } else {
+    Type element = dataType.getElementType();
+    Value hits = scatter(ctx.broadcastTo(ctx.scalar(element, 1.0), typeOf(updates).getShape()));
+    FailureOr<Value> hit = ctx.compare(CompareKind::gt, hits, ctx.scalar(element, 0.0));
+    if (failed(hit))
+      return failure();
+    result = ctx.select(*hit, scattered, data);
+  }
+  if (failed(result))
+    return failure();
+  ctx.setOutput(0, ctx.reshape(*result, resultShape));
+  return success();
+}
+
+static LogicalResult importScatterElements(NodeContext &ctx) {
+  ArrayRef<int64_t> dataShape = ctx.getInputShape(0);
+  FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.getAttrInt("axis", 0), dataShape.size());
+  if (failed(axis))
+    return failure();
+  if (ctx.getInputShape(2) != ctx.getInputShape(1))
+    return ctx.fail("updates must have the shape of indices");
+  const HostTensor *indices = ctx.getConstantInput(1);
+  FailureOr<Value> offsets =
+      elementOffsets(ctx, indices, indices ? Value() : ctx.getInput(1), dataShape, *axis);
+  if (failed(offsets))
+    return failure();
+  Value flat = ctx.reshape(ctx.getInput(0), {product(dataShape)});
+  return scatterInto(ctx, flat, ctx.getInput(2), *offsets, 0, dataShape);
+}
+
+/// ScatterND: each index tuple (the last dimension of `indices`, k long)
+/// addresses a slice data[i0, ..., ik-1, :, ...]. With the first k
+/// dimensions flattened into one, that is a scatter along axis 0 at offsets
+/// sum_j index_j * stride_j.
+static LogicalResult importScatterND(NodeContext &ctx) {
+  ArrayRef<int64_t> dataShape = ctx.getInputShape(0);
+  ArrayRef<int64_t> indexShape = ctx.getInputShape(1);
+  if (indexShape.empty())
+    return ctx.fail("indices need rank >= 1");
+  int64_t k = indexShape.back();
+  if (k < 1 || k > (int64_t)dataShape.size())
+    return ctx.fail("the last dimension of indices (" + std::to_string(k) +
+                    ") must lie in 1..the data's rank");
+  ArrayRef<int64_t> tupleShape = indexShape.drop_back();
+  ArrayRef<int64_t> sliceShape = dataShape.drop_front(k);
+  SmallVector<int64_t> updatesShape(tupleShape);
+  llvm::append_range(updatesShape, sliceShape);
+  if (ctx.getInputShape(2) != ArrayRef<int64_t>(updatesShape))
+    return ctx.fail("updates must have shape indices.shape[:-1] + data.shape[k:]");
+  std::vector<int64_t> strides = computeStrides(dataShape.take_front(k));
+  Type i64 = ctx.getBuilder().getI64Type();
+  Value offsets;
+  if (const HostTensor *indices = ctx.getConstantInput(1)) {
+    HostTensor host(i64, std::vector<int64_t>(tupleShape));
+    for (int64_t t = 0; t < host.getNumElements(); ++t) {
+      int64_t offset = 0;
+      for (int64_t j = 0; j < k; ++j) {
+        int64_t index = indices->getInt(t * k + j), size = dataShape[j];
+        if (index < -size || index >= size)
+          return ctx.fail("index " + std::to_string(index) +
+                          " is out of range for a dimension of size " + std::to_string(size));
+        offset += (index < 0 ? index + size : index) * strides[j];
+      }
+      host.setInt(t, offset);
+    }
+    offsets = ctx.constant(host);
+  } else {
+    Value index = ctx.convert(ctx.getInput(1), i64);
+    Value sizes = ctx.constant(
+        HostTensor::fromInts(i64, {k}, std::vector<int64_t>(dataShape.begin(), dataShape.begin() + k)));
+    FailureOr<Value> negative = ctx.compare(CompareKind::lt, index, ctx.scalar(i64, 0));
+    FailureOr<Value> wrapped = ctx.binary(BinaryKind::add, index, sizes);
+    if (failed(negative) || failed(wrapped))
+      return failure();
+    FailureOr<Value> normalized = ctx.select(*negative, *wrapped, index);
+    if (failed(normalized))
+      return failure();
+    FailureOr<Value> scaled =
+        ctx.binary(BinaryKind::mul, *normalized, ctx.constant(HostTensor::fromInts(i64, {k}, strides)));
+    if (failed(scaled))
+      return failure();
+    offsets = ctx.reduce(ReduceKind::sum, *scaled, {(int64_t)indexShape.size() - 1}, false);
+  }
+  SmallVector<int64_t> frame = {product(dataShape.take_front(k))};
+  llvm::append_range(frame, sliceShape);
+  return scatterInto(ctx, ctx.reshape(ctx.getInput(0), frame), ctx.getInput(2), offsets, 0,
+                     dataShape);
+}
+
+void cleave::importer::registerIndexingRules(RuleTable &table) {
+  table.add("GatherElements", importGatherElements);
+  table.add("ScatterElements", importScatterElements);
+  // Scatter (opsets 9-10) is ScatterElements under its old name.
+  table.add("Scatter", importScatterElements);
+  table.add("ScatterND", importScatterND);
+}
