@@ -17,9 +17,13 @@ namespace mlir::cleave::importer {
 /// position p of `indices` (rank of the data) names the element at p with
 /// p[axis] replaced by indices[p]; negative indices count from the end.
 /// Constant indices give a constant (an out-of-range index fails); run-time
-/// ones give i64 IR built from iotas, without a large baked-in constant.
+/// ones give i64 IR built from iotas, without a large baked-in constant, and
+/// an out-of-range index gives an offset past the end, which the gather or
+/// scatter_add kernel reports at run time (rather than reading a neighbour).
+/// Without `allowNegative` a negative index is out of range too.
 FailureOr<Value> elementOffsets(NodeContext &ctx, const HostTensor *constantIndices,
-                                Value indices, ArrayRef<int64_t> dataShape, int64_t axis);
+                                Value indices, ArrayRef<int64_t> dataShape, int64_t axis,
+                                bool allowNegative = true);
 
 /// `data` flattened and gathered at `offsets`: the result has the offsets'
 /// shape.

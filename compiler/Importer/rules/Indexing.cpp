@@ -24,7 +24,7 @@ static RankedTensorType typeOf(Value value) { return cast<RankedTensorType>(valu
 FailureOr<Value> cleave::importer::elementOffsets(NodeContext &ctx,
                                                   const HostTensor *constantIndices,
                                                   Value indices, ArrayRef<int64_t> dataShape,
-                                                  int64_t axis) {
+                                                  int64_t axis, bool allowNegative) {
   Type i64 = ctx.getBuilder().getI64Type();
   ArrayRef<int64_t> indexShape =
       constantIndices ? ArrayRef<int64_t>(constantIndices->getShape()) : typeOf(indices).getShape();
@@ -42,7 +42,7 @@ FailureOr<Value> cleave::importer::elementOffsets(NodeContext &ctx,
     std::vector<int64_t> indexStrides = computeStrides(indexShape);
     for (int64_t i = 0; i < offsets.getNumElements(); ++i) {
       int64_t index = constantIndices->getInt(i);
-      if (index < -size || index >= size)
+      if (index < (allowNegative ? -size : 0) || index >= size)
         return ctx.fail("index " + std::to_string(index) +
                         " is out of range for a dimension of size " + std::to_string(size));
       if (index < 0)
@@ -58,13 +58,22 @@ FailureOr<Value> cleave::importer::elementOffsets(NodeContext &ctx,
     return ctx.constant(offsets);
   }
   Value index = ctx.convert(indices, i64);
-  FailureOr<Value> negative = ctx.compare(CompareKind::lt, index, ctx.scalar(i64, 0));
-  FailureOr<Value> wrapped = ctx.binary(BinaryKind::add, index, ctx.scalar(i64, size));
-  if (failed(negative) || failed(wrapped))
+  FailureOr<Value> aboveMin =
+      ctx.compare(CompareKind::ge, index, ctx.scalar(i64, allowNegative ? -size : 0));
+  FailureOr<Value> belowMax = ctx.compare(CompareKind::lt, index, ctx.scalar(i64, size));
+  if (failed(aboveMin) || failed(belowMax))
     return failure();
-  FailureOr<Value> offsets = ctx.select(*negative, *wrapped, index);
-  if (failed(offsets))
+  FailureOr<Value> valid = ctx.binary(BinaryKind::logical_and, *aboveMin, *belowMax);
+  if (failed(valid))
     return failure();
+  FailureOr<Value> offsets = index;
+  if (allowNegative) {
+    FailureOr<Value> negative = ctx.compare(CompareKind::lt, index, ctx.scalar(i64, 0));
+    FailureOr<Value> wrapped = ctx.binary(BinaryKind::add, index, ctx.scalar(i64, size));
+    if (failed(negative) || failed(wrapped))
+      return failure();
+    offsets = ctx.select(*negative, *wrapped, index);
+  }
   if (strides[axis] != 1)
     offsets = ctx.binary(BinaryKind::mul, *offsets, ctx.scalar(i64, strides[axis]));
   // The other coordinates contribute coordinate * stride: a strided iota
@@ -78,7 +87,9 @@ FailureOr<Value> cleave::importer::elementOffsets(NodeContext &ctx,
     shape[d] = indexShape[d];
     offsets = ctx.binary(BinaryKind::add, *offsets, ctx.reshape(iota, shape));
   }
-  return offsets;
+  if (failed(offsets))
+    return failure();
+  return ctx.select(*valid, *offsets, ctx.scalar(i64, product(dataShape)));
 }
 
 Value cleave::importer::gatherAtOffsets(NodeContext &ctx, Value data, Value offsets) {
@@ -176,6 +187,7 @@ static LogicalResult importScatterND(NodeContext &ctx) {
   if (ctx.getInputShape(2) != ArrayRef<int64_t>(updatesShape))
     return ctx.fail("updates must have shape indices.shape[:-1] + data.shape[k:]");
   std::vector<int64_t> strides = computeStrides(dataShape.take_front(k));
+  int64_t frameSize = product(dataShape.take_front(k));
   Type i64 = ctx.getBuilder().getI64Type();
   Value offsets;
   if (const HostTensor *indices = ctx.getConstantInput(1)) {
@@ -207,9 +219,27 @@ static LogicalResult importScatterND(NodeContext &ctx) {
         ctx.binary(BinaryKind::mul, *normalized, ctx.constant(HostTensor::fromInts(i64, {k}, strides)));
     if (failed(scaled))
       return failure();
-    offsets = ctx.reduce(ReduceKind::sum, *scaled, {(int64_t)indexShape.size() - 1}, false);
+    int64_t last = indexShape.size() - 1;
+    offsets = ctx.reduce(ReduceKind::sum, *scaled, {last}, false);
+    // A tuple with an index outside [-size, size) scatters past the end,
+    // which scatter_add reports at run time.
+    FailureOr<Value> inRange = ctx.compare(CompareKind::lt, *normalized, sizes);
+    FailureOr<Value> notNegative = ctx.compare(CompareKind::ge, *normalized, ctx.scalar(i64, 0));
+    if (failed(inRange) || failed(notNegative))
+      return failure();
+    FailureOr<Value> valid = ctx.binary(BinaryKind::logical_and, *inRange, *notNegative);
+    if (failed(valid))
+      return failure();
+    Value allValid = ctx.reduce(ReduceKind::min, ctx.convert(*valid, i64), {last}, false);
+    FailureOr<Value> tupleValid = ctx.compare(CompareKind::ne, allValid, ctx.scalar(i64, 0));
+    if (failed(tupleValid))
+      return failure();
+    FailureOr<Value> checked = ctx.select(*tupleValid, offsets, ctx.scalar(i64, frameSize));
+    if (failed(checked))
+      return failure();
+    offsets = *checked;
   }
-  SmallVector<int64_t> frame = {product(dataShape.take_front(k))};
+  SmallVector<int64_t> frame = {frameSize};
   llvm::append_range(frame, sliceShape);
   return scatterInto(ctx, ctx.reshape(ctx.getInput(0), frame), ctx.getInput(2), offsets, 0,
                      dataShape);

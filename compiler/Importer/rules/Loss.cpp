@@ -84,7 +84,7 @@ static LogicalResult negativeLogLikelihood(NodeContext &ctx, Value logProb, size
     }
   }
   FailureOr<Value> offsets = elementOffsets(ctx, hostClass ? &*hostClass : nullptr, classIndex,
-                                            shape, /*axis=*/1);
+                                            shape, /*axis=*/1, /*allowNegative=*/false);
   if (failed(offsets))
     return failure();
   Value picked = ctx.reshape(gatherAtOffsets(ctx, logProb, *offsets), targetShape);
