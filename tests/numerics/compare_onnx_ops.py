@@ -10,7 +10,8 @@ ignored, as PyTorch does by default) and NegativeLogLikelihoodLoss (class
 weights, ignore_index). Each model is exported by torch.onnx with the loss
 as its only output, compiled with `cleavec --loss model`, and trained with
 SGD on both sides from the same initial weights and batches; per-step losses
-and every final parameter must agree to --tolerance (relative).
+and every final parameter must agree to --tolerance (relative). With
+--devices N the Cleave side runs on N MPI ranks under the auto plan.
 
     /usr/bin/python3 tests/numerics/compare_onnx_ops.py --model vision \\
         --cleavec build/bin/cleavec --workdir /tmp/ops
@@ -109,6 +110,8 @@ def main():
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--tolerance", type=float, default=1e-4)
+    parser.add_argument("--devices", type=int, default=1,
+                        help="train on this many MPI ranks under the auto plan")
     args = parser.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
 
@@ -139,11 +142,16 @@ def main():
         np.save(path, array)
         data_flags.append(f"{name}={path}")
     exe = os.path.join(args.workdir, "train")
+    plan = ["--devices", str(args.devices)] if args.devices > 1 else []
     subprocess.run([args.cleavec, model_path, "--target", "cpu", "--loss", "model",
-                    "--optimizer", "sgd", "--lr", "0.1", "-o", exe], check=True)
+                    "--optimizer", "sgd", "--lr", "0.1", *plan, "-o", exe], check=True)
     metrics = os.path.join(args.workdir, "metrics.jsonl")
     trained = os.path.join(args.workdir, "trained.onnx")
-    subprocess.run([exe, "--data", ",".join(data_flags), "--steps", str(args.steps),
+    launch = []
+    if args.devices > 1:
+        launch = ["mpirun", "--oversubscribe", "-np", str(args.devices)]
+        os.environ.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    subprocess.run([*launch, exe, "--data", ",".join(data_flags), "--steps", str(args.steps),
                     "--metrics", metrics, "--save-onnx", trained, "--log-every", "0"], check=True)
     ours = [json.loads(line)["loss"] for line in open(metrics)]
     cleave_weights = {t.name: numpy_helper.to_array(t) for t in onnx.load(trained).graph.initializer}
@@ -161,7 +169,7 @@ def main():
     weights = {k: v.detach().numpy() for k, v in model.state_dict().items()}
 
     failures = 0
-    print(f"{args.model}: {args.steps} SGD steps, loss inside the model")
+    print(f"{args.model}: {args.steps} SGD steps, loss inside the model, {args.devices} rank(s)")
     print(" step   pytorch       cleave        rel.err")
     for step, (theirs, mine) in enumerate(zip(losses, ours), start=1):
         error = abs(mine - theirs) / abs(theirs)
