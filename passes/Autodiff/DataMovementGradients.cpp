@@ -69,6 +69,14 @@ static void scatterAddGradient(GradientContext &ctx) {
                                   op.getAxisAttr()));
 }
 
+/// slice_scatter places its source at a window: the gradient is that window.
+static void sliceScatterGradient(GradientContext &ctx) {
+  auto op = ctx.getOp<SliceScatterOp>();
+  ctx.setGrad(0, SliceOp::create(ctx.b().getBuilder(), ctx.b().getLoc(),
+                                 op.getSource().getType(), ctx.resultGrad(), op.getStartsAttr(),
+                                 op.getStridesAttr()));
+}
+
 void mlir::cleave::autodiff::registerDataMovementGradients(GradientTable &table) {
   table.add<ReshapeOp>(reshapeGradient);
   table.add<BroadcastOp>(broadcastGradient);
@@ -77,4 +85,5 @@ void mlir::cleave::autodiff::registerDataMovementGradients(GradientTable &table)
   table.add<ConcatOp>(concatGradient);
   table.add<GatherOp>(gatherGradient);
   table.add<ScatterAddOp>(scatterAddGradient);
+  table.add<SliceScatterOp>(sliceScatterGradient);
 }

@@ -52,24 +52,27 @@ class Vision(nn.Module):
 
 
 class Volume(nn.Module):
-    """3-D Conv (depth stride, groups) and pooling, 1-D Conv, linear Resize
+    """3-D Conv and ConvTranspose (depth stride, groups) and pooling, 1-D Conv, linear Resize
     and pooling, GatherElements, ScatterElements (add) and a weighted NLL
     with ignore_index."""
 
     def __init__(self):
         super().__init__()
         self.conv3 = nn.Conv3d(2, 4, 3, stride=(2, 1, 1), padding=1, groups=2)
+        self.up3 = nn.ConvTranspose3d(4, 4, (3, 2, 2), stride=(2, 1, 1), padding=(1, 0, 0),
+                                      output_padding=(1, 0, 0), groups=2)
         self.conv1 = nn.Conv1d(4, 4, 3, padding=1)
-        self.head = nn.Linear(16, 5)
-        self.extra = nn.Linear(16, 2)
+        self.head = nn.Linear(52, 5)
+        self.extra = nn.Linear(52, 2)
 
     def forward(self, x, y):
         h = torch.tanh(self.conv3(x))  # [B, 4, 3, 6, 6]
-        h = F.max_pool3d(h, 2, ceil_mode=True)  # [B, 4, 2, 3, 3]
-        h = F.avg_pool3d(h, (1, 2, 2), stride=1, count_include_pad=False)  # [B, 4, 2, 2, 2]
-        h = self.conv1(h.flatten(2))  # [B, 4, 8]
-        h = F.interpolate(h, scale_factor=2, mode="linear", align_corners=True)  # [B, 4, 16]
-        h = F.max_pool1d(h, 4)  # [B, 4, 4]
+        h = self.up3(h)  # [B, 4, 6, 7, 7]
+        h = F.max_pool3d(h, 2, ceil_mode=True)  # [B, 4, 3, 4, 4]
+        h = F.avg_pool3d(h, (1, 2, 2), stride=1, count_include_pad=False)  # [B, 4, 3, 3, 3]
+        h = self.conv1(h.flatten(2))  # [B, 4, 27]
+        h = F.interpolate(h, scale_factor=2, mode="linear", align_corners=True)  # [B, 4, 54]
+        h = F.max_pool1d(h, 4)  # [B, 4, 13]
         h = F.avg_pool1d(h, 3, stride=1, padding=1, count_include_pad=False).flatten(1)
         logits = self.head(h)
         # Two more logits added into columns 1 and 3, one of them twice.

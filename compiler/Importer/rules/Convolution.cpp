@@ -10,7 +10,8 @@
 //   of depth slices;
 // - ConvTranspose is cleave.conv2d_grad_input (the transpose of the
 //   convolution with the same geometry), whose gradients are a conv2d and a
-//   conv2d_grad_filter.
+//   conv2d_grad_filter; in 3-D, one per depth tap, placed along the depth
+//   with slice_scatter.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Importer/NodeContext.h"
@@ -233,6 +234,73 @@ static LogicalResult importConv(NodeContext &ctx) {
   return success();
 }
 
+/// Adds ConvTranspose's optional bias to `result` and sets the output.
+static LogicalResult setConvTransposeOutput(NodeContext &ctx, Value result, int64_t outChannels,
+                                            int64_t spatial) {
+  if (ctx.hasInput(2)) {
+    if (ctx.getInputShape(2) != ArrayRef<int64_t>{outChannels})
+      return ctx.fail("bias must have shape [" + std::to_string(outChannels) + "]");
+    SmallVector<int64_t> biasShape(spatial + 1, 1);
+    biasShape[0] = outChannels;
+    FailureOr<Value> biased =
+        ctx.binary(BinaryKind::add, result, ctx.reshape(ctx.getInput(2), biasShape));
+    if (failed(biased))
+      return failure();
+    result = *biased;
+  }
+  ctx.setOutput(0, result);
+  return success();
+}
+
+/// 3-D ConvTranspose, the transpose of conv3d's decomposition: each input
+/// depth slice d contributes, through filter tap kd, a 2-D transposed
+/// convolution to output depth d * stride + kd * dilation (before the
+/// depth padding is cut off). Each tap's contributions are placed with a
+/// slice_scatter and the taps summed.
+static FailureOr<Value> convTranspose3d(NodeContext &ctx, const Window &window, int64_t groups,
+                                        int64_t outChannels, int64_t depthOutputPadding,
+                                        ArrayRef<int64_t> sizes) {
+  ArrayRef<int64_t> in = ctx.getInputShape(0), f = ctx.getInputShape(1);
+  Type element = ctx.getInputType(0).getElementType();
+  int64_t n = in[0], c = in[1], depth = in[2];
+  int64_t span = window.dilations[0] * (window.kernel[0] - 1) + 1;
+  int64_t fullDepth = window.strides[0] * (depth - 1) + depthOutputPadding + span;
+  Window plane = window.inner2d();
+  Value slices = ctx.reshape(ctx.transpose(ctx.getInput(0), {0, 2, 1, 3, 4}),
+                             {n * depth, c, in[3], in[4]});
+  auto planeType = RankedTensorType::get({n * depth, outChannels, sizes[1], sizes[2]}, element);
+  auto fullType =
+      RankedTensorType::get({n, fullDepth, outChannels, sizes[1], sizes[2]}, element);
+  Value sum;
+  for (int64_t kd = 0; kd < window.kernel[0]; ++kd) {
+    auto tapType = RankedTensorType::get({f[0], f[1], 1, f[3], f[4]}, element);
+    Value tap = SliceOp::create(ctx.getBuilder(), ctx.getLoc(), tapType, ctx.getInput(1),
+                                ArrayRef<int64_t>{0, 0, kd, 0, 0}, ArrayRef<int64_t>{1, 1, 1, 1, 1});
+    Value planes = Conv2dGradInputOp::create(
+        ctx.getBuilder(), ctx.getLoc(), planeType, slices,
+        ctx.reshape(tap, {f[0], f[1], f[3], f[4]}), plane.strides, plane.padding,
+        plane.dilations, groups);
+    Value placed = SliceScatterOp::create(
+        ctx.getBuilder(), ctx.getLoc(), fullType,
+        ctx.reshape(planes, {n, depth, outChannels, sizes[1], sizes[2]}),
+        ArrayRef<int64_t>{0, kd * window.dilations[0], 0, 0, 0},
+        ArrayRef<int64_t>{1, window.strides[0], 1, 1, 1});
+    if (!sum) {
+      sum = placed;
+      continue;
+    }
+    FailureOr<Value> added = ctx.binary(BinaryKind::add, sum, placed);
+    if (failed(added))
+      return failure();
+    sum = *added;
+  }
+  auto croppedType = RankedTensorType::get({n, sizes[0], outChannels, sizes[1], sizes[2]}, element);
+  Value cropped = SliceOp::create(ctx.getBuilder(), ctx.getLoc(), croppedType, sum,
+                                  ArrayRef<int64_t>{0, window.padding[0], 0, 0, 0},
+                                  ArrayRef<int64_t>{1, 1, 1, 1, 1});
+  return ctx.transpose(cropped, {0, 2, 1, 3, 4});
+}
+
 /// ConvTranspose as the input gradient of the convolution that maps its
 /// output back to its input: X [N, Cin, ...] is that convolution's result,
 /// W [Cin, Cout/groups, k...] its filter.
@@ -249,8 +317,6 @@ static LogicalResult importConvTranspose(NodeContext &ctx) {
   if (failed(window))
     return failure();
   int64_t spatial = window->rank();
-  if (spatial == 3)
-    return ctx.fail("3-D ConvTranspose is not supported (1-D and 2-D are)");
   int64_t groups = ctx.getAttrInt("group", 1);
   if (groups <= 0 || filter[0] != input[1] || input[1] % groups != 0)
     return ctx.fail("the filter's first dimension must be the input channels (" +
@@ -305,6 +371,14 @@ static LogicalResult importConvTranspose(NodeContext &ctx) {
   for (int64_t i = 0; i < spatial; ++i)
     window->padding[spatial + i] = padEnd[i];
 
+  Type element = ctx.getInputType(0).getElementType();
+  if (spatial == 3) {
+    FailureOr<Value> result = convTranspose3d(ctx, *window, groups, outChannels,
+                                              outputPadding[0], sizes);
+    if (failed(result))
+      return failure();
+    return setConvTransposeOutput(ctx, *result, outChannels, spatial);
+  }
   Window plane = window->as2d();
   Value x = ctx.getInput(0), w = ctx.getInput(1);
   SmallVector<int64_t> planeSizes(sizes);
@@ -313,27 +387,13 @@ static LogicalResult importConvTranspose(NodeContext &ctx) {
     w = ctx.reshape(w, withUnitHeight(filter));
     planeSizes.insert(planeSizes.begin(), 1);
   }
-  Type element = ctx.getInputType(0).getElementType();
   auto planeType =
       RankedTensorType::get({input[0], outChannels, planeSizes[0], planeSizes[1]}, element);
   Value result = Conv2dGradInputOp::create(ctx.getBuilder(), ctx.getLoc(), planeType, x, w,
                                            plane.strides, plane.padding, plane.dilations, groups);
   SmallVector<int64_t> shape = {input[0], outChannels};
   llvm::append_range(shape, sizes);
-  result = ctx.reshape(result, shape);
-  if (ctx.hasInput(2)) {
-    if (ctx.getInputShape(2) != ArrayRef<int64_t>{outChannels})
-      return ctx.fail("bias must have shape [" + std::to_string(outChannels) + "]");
-    SmallVector<int64_t> biasShape(spatial + 1, 1);
-    biasShape[0] = outChannels;
-    FailureOr<Value> biased =
-        ctx.binary(BinaryKind::add, result, ctx.reshape(ctx.getInput(2), biasShape));
-    if (failed(biased))
-      return failure();
-    result = *biased;
-  }
-  ctx.setOutput(0, result);
-  return success();
+  return setConvTransposeOutput(ctx, ctx.reshape(result, shape), outChannels, spatial);
 }
 
 static Value pool2d(NodeContext &ctx, PoolKind kind, Value input, const Window &window,

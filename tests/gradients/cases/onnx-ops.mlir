@@ -270,6 +270,37 @@ func.func @conv_transpose(%arg0: tensor<2x4x3x3xf32> {cleave.param = #cleave.par
   return %2 : tensor<2x6x7x6xf32>
 }
 
+// 3-D ConvTranspose with a depth stride, depth padding, output_padding and
+// groups: one conv2d_grad_input per depth tap, placed with slice_scatter.
+func.func @conv_transpose_3d(%arg0: tensor<1x4x3x2x3xf32> {cleave.param = #cleave.param<"x", trainable>},
+                            %arg1: tensor<4x1x3x2x2xf32> {cleave.param = #cleave.param<"w", trainable>},
+                            %arg2: tensor<2xf32> {cleave.param = #cleave.param<"b", trainable>}) -> (tensor<1x2x7x3x4xf32>) {
+  %0 = cleave.transpose %arg0 [0, 2, 1, 3, 4] : tensor<1x4x3x2x3xf32> -> tensor<1x3x4x2x3xf32>
+  %1 = cleave.reshape %0 : tensor<1x3x4x2x3xf32> to tensor<3x4x2x3xf32>
+  %2 = cleave.slice %arg1 {starts = array<i64: 0, 0, 0, 0, 0>, strides = array<i64: 1, 1, 1, 1, 1>} : tensor<4x1x3x2x2xf32> -> tensor<4x1x1x2x2xf32>
+  %3 = cleave.reshape %2 : tensor<4x1x1x2x2xf32> to tensor<4x1x2x2xf32>
+  %4 = cleave.conv2d_grad_input %1, %3 {dilations = array<i64: 1, 1>, groups = 2 : i64, padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<3x4x2x3xf32>, tensor<4x1x2x2xf32>) -> tensor<3x2x3x4xf32>
+  %5 = cleave.reshape %4 : tensor<3x2x3x4xf32> to tensor<1x3x2x3x4xf32>
+  %6 = cleave.slice_scatter %5 {starts = array<i64: 0, 0, 0, 0, 0>, strides = array<i64: 1, 2, 1, 1, 1>} : tensor<1x3x2x3x4xf32> -> tensor<1x8x2x3x4xf32>
+  %7 = cleave.slice %arg1 {starts = array<i64: 0, 0, 1, 0, 0>, strides = array<i64: 1, 1, 1, 1, 1>} : tensor<4x1x3x2x2xf32> -> tensor<4x1x1x2x2xf32>
+  %8 = cleave.reshape %7 : tensor<4x1x1x2x2xf32> to tensor<4x1x2x2xf32>
+  %9 = cleave.conv2d_grad_input %1, %8 {dilations = array<i64: 1, 1>, groups = 2 : i64, padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<3x4x2x3xf32>, tensor<4x1x2x2xf32>) -> tensor<3x2x3x4xf32>
+  %10 = cleave.reshape %9 : tensor<3x2x3x4xf32> to tensor<1x3x2x3x4xf32>
+  %11 = cleave.slice_scatter %10 {starts = array<i64: 0, 1, 0, 0, 0>, strides = array<i64: 1, 2, 1, 1, 1>} : tensor<1x3x2x3x4xf32> -> tensor<1x8x2x3x4xf32>
+  %12 = cleave.binary add %6, %11 : (tensor<1x8x2x3x4xf32>, tensor<1x8x2x3x4xf32>) -> tensor<1x8x2x3x4xf32>
+  %13 = cleave.slice %arg1 {starts = array<i64: 0, 0, 2, 0, 0>, strides = array<i64: 1, 1, 1, 1, 1>} : tensor<4x1x3x2x2xf32> -> tensor<4x1x1x2x2xf32>
+  %14 = cleave.reshape %13 : tensor<4x1x1x2x2xf32> to tensor<4x1x2x2xf32>
+  %15 = cleave.conv2d_grad_input %1, %14 {dilations = array<i64: 1, 1>, groups = 2 : i64, padding = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<3x4x2x3xf32>, tensor<4x1x2x2xf32>) -> tensor<3x2x3x4xf32>
+  %16 = cleave.reshape %15 : tensor<3x2x3x4xf32> to tensor<1x3x2x3x4xf32>
+  %17 = cleave.slice_scatter %16 {starts = array<i64: 0, 2, 0, 0, 0>, strides = array<i64: 1, 2, 1, 1, 1>} : tensor<1x3x2x3x4xf32> -> tensor<1x8x2x3x4xf32>
+  %18 = cleave.binary add %12, %17 : (tensor<1x8x2x3x4xf32>, tensor<1x8x2x3x4xf32>) -> tensor<1x8x2x3x4xf32>
+  %19 = cleave.slice %18 {starts = array<i64: 0, 1, 0, 0, 0>, strides = array<i64: 1, 1, 1, 1, 1>} : tensor<1x8x2x3x4xf32> -> tensor<1x7x2x3x4xf32>
+  %20 = cleave.transpose %19 [0, 2, 1, 3, 4] : tensor<1x7x2x3x4xf32> -> tensor<1x2x7x3x4xf32>
+  %21 = cleave.reshape %arg2 : tensor<2xf32> to tensor<2x1x1x1xf32>
+  %22 = cleave.binary add %20, %21 : (tensor<1x2x7x3x4xf32>, tensor<2x1x1x1xf32>) -> tensor<1x2x7x3x4xf32>
+  return %22 : tensor<1x2x7x3x4xf32>
+}
+
 // 1-D ConvTranspose (a 2-D one over a height of 1).
 func.func @conv_transpose_1d(%arg0: tensor<1x2x4xf32> {cleave.param = #cleave.param<"x", trainable>},
                             %arg1: tensor<2x3x3xf32> {cleave.param = #cleave.param<"w", trainable>}) -> (tensor<1x3x9xf32>) {
