@@ -25,6 +25,8 @@ struct AxisMapping {
   std::string transform;
   int64_t inSize, outSize;
   double scale; // output length / input length
+  // tf_crop_and_resize's region of interest, as fractions of the input.
+  double roiStart = 0, roiEnd = 1;
 };
 } // namespace
 
@@ -44,9 +46,14 @@ static FailureOr<double> sourceCoordinate(NodeContext &ctx, const AxisMapping &a
     return x / scale;
   if (mode == "tf_half_pixel_for_nn")
     return (x + 0.5) / scale;
+  if (mode == "tf_crop_and_resize") {
+    double start = axis.roiStart * (axis.inSize - 1);
+    double extent = (axis.roiEnd - axis.roiStart) * (axis.inSize - 1);
+    return outLength == 1 ? start + extent / 2 : start + x * extent / (outLength - 1);
+  }
   return ctx.fail("coordinate_transformation_mode '" + mode +
                   "' is not supported (half_pixel, pytorch_half_pixel, align_corners, "
-                  "asymmetric, tf_half_pixel_for_nn are)");
+                  "asymmetric, tf_half_pixel_for_nn, tf_crop_and_resize are)");
 }
 
 static Value gatherAlong(NodeContext &ctx, Value input, ArrayRef<int64_t> indices, int64_t axis) {
@@ -75,15 +82,22 @@ static std::array<double, 4> cubicWeights(double ratio, double a) {
 static FailureOr<Value> resizeAxis(NodeContext &ctx, Value input, int64_t axis,
                                    const AxisMapping &mapping, const std::string &mode,
                                    const std::string &nearestMode, double cubicA,
-                                   bool excludeOutside) {
+                                   bool excludeOutside, double extrapolation) {
   int taps = mode == "nearest" ? 1 : mode == "cubic" ? 4 : 2;
   std::vector<SmallVector<int64_t>> indices(taps);
   std::vector<std::vector<double>> weights(taps);
   auto clamp = [&](int64_t i) { return std::clamp<int64_t>(i, 0, mapping.inSize - 1); };
+  // tf_crop_and_resize gives positions outside the input the extrapolation
+  // value.
+  SmallVector<int64_t> outside;
+  bool anyOutside = false;
   for (int64_t o = 0; o < mapping.outSize; ++o) {
     FailureOr<double> x = sourceCoordinate(ctx, mapping, o);
     if (failed(x))
       return failure();
+    bool out = mapping.transform == "tf_crop_and_resize" && (*x < 0 || *x > mapping.inSize - 1);
+    outside.push_back(out);
+    anyOutside |= out;
     double floor = std::floor(*x), ratio = *x - floor;
     int64_t base = (int64_t)floor;
     if (mode == "linear") {
@@ -139,8 +153,10 @@ static FailureOr<Value> resizeAxis(NodeContext &ctx, Value input, int64_t axis,
       continue;
     Value gathered = gatherAlong(ctx, input, indices[k], axis);
     if (taps == 1 || llvm::all_of(weights[k], [](double w) { return w == 1; })) {
-      if (!sum && taps == 1)
-        return gathered;
+      if (!sum && taps == 1) {
+        sum = gathered;
+        break;
+      }
     } else {
       auto type = cast<RankedTensorType>(gathered.getType());
       std::vector<int64_t> weightShape(type.getRank(), 1);
@@ -163,7 +179,16 @@ static FailureOr<Value> resizeAxis(NodeContext &ctx, Value input, int64_t axis,
   }
   if (!sum)
     return ctx.fail("resizing gives all-zero weights");
-  return sum;
+  if (!anyOutside)
+    return sum;
+  // Later axes interpolate between equal extrapolation values, so setting
+  // them per axis sets every position outside along any axis.
+  auto type = cast<RankedTensorType>(sum.getType());
+  std::vector<int64_t> maskShape(type.getRank(), 1);
+  maskShape[axis] = mapping.outSize;
+  Value mask = ctx.constant(HostTensor::fromInts(ctx.getBuilder().getI1Type(), maskShape,
+                                                 std::vector<int64_t>(outside.begin(), outside.end())));
+  return ctx.select(mask, ctx.scalar(type.getElementType(), extrapolation), sum);
 }
 
 /// Resize (opset 10 and 11+) and Upsample (7, 9). Before opset 11 the
@@ -216,9 +241,22 @@ static LogicalResult importResize(NodeContext &ctx) {
       modern ? ctx.getAttrString("coordinate_transformation_mode", "half_pixel") : "asymmetric";
   std::string nearestMode =
       modern ? ctx.getAttrString("nearest_mode", "round_prefer_floor") : std::string("floor");
+  std::vector<double> roi;
+  if (transform == "tf_crop_and_resize") {
+    const HostTensor *value = ctx.hasInput(1) ? ctx.getConstantInput(1) : nullptr;
+    if (!value || value->getNumElements() != 2 * rank)
+      return ctx.fail("tf_crop_and_resize needs a constant roi of " + std::to_string(2 * rank) +
+                      " values (starts, then ends)");
+    for (int64_t i = 0; i < 2 * rank; ++i)
+      roi.push_back(value->getDouble(i));
+  }
   Value result = ctx.getInput(0);
   for (int64_t d = 0; d < rank; ++d) {
     AxisMapping mapping{transform, inShape[d], 0, 0};
+    if (!roi.empty()) {
+      mapping.roiStart = roi[d];
+      mapping.roiEnd = roi[rank + d];
+    }
     if (!sizes.empty()) {
       if (sizes[d] <= 0)
         return ctx.fail("sizes must be positive");
@@ -233,11 +271,13 @@ static LogicalResult importResize(NodeContext &ctx) {
         return ctx.fail("scale " + std::to_string(scales[d]) + " leaves dimension " +
                         std::to_string(d) + " empty");
     }
-    if (mapping.outSize == inShape[d] && mapping.scale == 1.0)
+    if (mapping.outSize == inShape[d] && mapping.scale == 1.0 &&
+        (roi.empty() || (mapping.roiStart == 0 && mapping.roiEnd == 1)))
       continue;
     FailureOr<Value> resized =
         resizeAxis(ctx, result, d, mapping, mode, nearestMode,
-                   ctx.getAttrFloat("cubic_coeff_a", -0.75), ctx.getAttrInt("exclude_outside", 0));
+                   ctx.getAttrFloat("cubic_coeff_a", -0.75), ctx.getAttrInt("exclude_outside", 0),
+                   ctx.getAttrFloat("extrapolation_value", 0.0));
     if (failed(resized))
       return failure();
     result = *resized;
