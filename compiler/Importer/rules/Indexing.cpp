@@ -1,8 +1,9 @@
 //===- Indexing.cpp - import rules for element-wise gathers and scatters --===//
 //
-// GatherElements, ScatterElements (and its deprecated name Scatter) and
-// ScatterND become cleave.gather / cleave.scatter_add on the data flattened
-// to one dimension, at offsets computed from the indices (ElementOffsets.h).
+// GatherElements, ScatterElements (and its deprecated name Scatter),
+// ScatterND and GatherND become cleave.gather / cleave.scatter_add on the
+// data flattened to one dimension (or to rows), at offsets computed from the
+// indices (ElementOffsets.h).
 // A scatter without reduction writes each update where a scatter of ones
 // marks a hit and keeps the data elsewhere.
 //
@@ -167,35 +168,31 @@ static LogicalResult importScatterElements(NodeContext &ctx) {
   return scatterInto(ctx, flat, ctx.getInput(2), *offsets, 0, dataShape);
 }
 
-/// ScatterND: each index tuple (the last dimension of `indices`, k long)
-/// addresses a slice data[i0, ..., ik-1, :, ...]. With the first k
-/// dimensions flattened into one, that is a scatter along axis 0 at offsets
-/// sum_j index_j * stride_j.
-static LogicalResult importScatterND(NodeContext &ctx) {
-  ArrayRef<int64_t> dataShape = ctx.getInputShape(0);
+/// Offsets of ScatterND/GatherND's index tuples: indices [b..., t..., k]
+/// address data [b..., d0..dk-1, rest...] (the first `batchDims` dimensions
+/// shared); with data reshaped to [prod(b..., d0..dk-1), rest...] the tuple
+/// at position p is the row batch(p) * prod(d0..dk-1) + sum_j i_j stride_j.
+/// The result has the shape indices.shape[:-1]. Run-time tuples with an
+/// index outside [-size, size) point past the end, which the gather or
+/// scatter_add kernel reports.
+static FailureOr<Value> tupleOffsets(NodeContext &ctx, ArrayRef<int64_t> dataShape,
+                                     int64_t batchDims) {
   ArrayRef<int64_t> indexShape = ctx.getInputShape(1);
-  if (indexShape.empty())
-    return ctx.fail("indices need rank >= 1");
   int64_t k = indexShape.back();
-  if (k < 1 || k > (int64_t)dataShape.size())
-    return ctx.fail("the last dimension of indices (" + std::to_string(k) +
-                    ") must lie in 1..the data's rank");
   ArrayRef<int64_t> tupleShape = indexShape.drop_back();
-  ArrayRef<int64_t> sliceShape = dataShape.drop_front(k);
-  SmallVector<int64_t> updatesShape(tupleShape);
-  llvm::append_range(updatesShape, sliceShape);
-  if (ctx.getInputShape(2) != ArrayRef<int64_t>(updatesShape))
-    return ctx.fail("updates must have shape indices.shape[:-1] + data.shape[k:]");
-  std::vector<int64_t> strides = computeStrides(dataShape.take_front(k));
-  int64_t frameSize = product(dataShape.take_front(k));
+  ArrayRef<int64_t> addressed = dataShape.slice(batchDims, k);
+  std::vector<int64_t> strides = computeStrides(addressed);
+  int64_t tupleSpan = product(addressed);
+  int64_t rows = product(dataShape.take_front(batchDims)) * tupleSpan;
+  // Tuples per batch element: the batch index of tuple t is t / perBatch.
+  int64_t perBatch = product(tupleShape.drop_front(batchDims));
   Type i64 = ctx.getBuilder().getI64Type();
-  Value offsets;
   if (const HostTensor *indices = ctx.getConstantInput(1)) {
     HostTensor host(i64, std::vector<int64_t>(tupleShape));
     for (int64_t t = 0; t < host.getNumElements(); ++t) {
-      int64_t offset = 0;
+      int64_t offset = (t / perBatch) * tupleSpan;
       for (int64_t j = 0; j < k; ++j) {
-        int64_t index = indices->getInt(t * k + j), size = dataShape[j];
+        int64_t index = indices->getInt(t * k + j), size = addressed[j];
         if (index < -size || index >= size)
           return ctx.fail("index " + std::to_string(index) +
                           " is out of range for a dimension of size " + std::to_string(size));
@@ -203,46 +200,109 @@ static LogicalResult importScatterND(NodeContext &ctx) {
       }
       host.setInt(t, offset);
     }
-    offsets = ctx.constant(host);
-  } else {
-    Value index = ctx.convert(ctx.getInput(1), i64);
-    Value sizes = ctx.constant(
-        HostTensor::fromInts(i64, {k}, std::vector<int64_t>(dataShape.begin(), dataShape.begin() + k)));
-    FailureOr<Value> negative = ctx.compare(CompareKind::lt, index, ctx.scalar(i64, 0));
-    FailureOr<Value> wrapped = ctx.binary(BinaryKind::add, index, sizes);
-    if (failed(negative) || failed(wrapped))
-      return failure();
-    FailureOr<Value> normalized = ctx.select(*negative, *wrapped, index);
-    if (failed(normalized))
-      return failure();
-    FailureOr<Value> scaled =
-        ctx.binary(BinaryKind::mul, *normalized, ctx.constant(HostTensor::fromInts(i64, {k}, strides)));
-    if (failed(scaled))
-      return failure();
-    int64_t last = indexShape.size() - 1;
-    offsets = ctx.reduce(ReduceKind::sum, *scaled, {last}, false);
-    // A tuple with an index outside [-size, size) scatters past the end,
-    // which scatter_add reports at run time.
-    FailureOr<Value> inRange = ctx.compare(CompareKind::lt, *normalized, sizes);
-    FailureOr<Value> notNegative = ctx.compare(CompareKind::ge, *normalized, ctx.scalar(i64, 0));
-    if (failed(inRange) || failed(notNegative))
-      return failure();
-    FailureOr<Value> valid = ctx.binary(BinaryKind::logical_and, *inRange, *notNegative);
-    if (failed(valid))
-      return failure();
-    Value allValid = ctx.reduce(ReduceKind::min, ctx.convert(*valid, i64), {last}, false);
-    FailureOr<Value> tupleValid = ctx.compare(CompareKind::ne, allValid, ctx.scalar(i64, 0));
-    if (failed(tupleValid))
-      return failure();
-    FailureOr<Value> checked = ctx.select(*tupleValid, offsets, ctx.scalar(i64, frameSize));
-    if (failed(checked))
-      return failure();
-    offsets = *checked;
+    return ctx.constant(host);
   }
-  SmallVector<int64_t> frame = {frameSize};
+  Value index = ctx.convert(ctx.getInput(1), i64);
+  Value sizes = ctx.constant(HostTensor::fromInts(
+      i64, {k}, std::vector<int64_t>(addressed.begin(), addressed.end())));
+  FailureOr<Value> negative = ctx.compare(CompareKind::lt, index, ctx.scalar(i64, 0));
+  FailureOr<Value> wrapped = ctx.binary(BinaryKind::add, index, sizes);
+  if (failed(negative) || failed(wrapped))
+    return failure();
+  FailureOr<Value> normalized = ctx.select(*negative, *wrapped, index);
+  if (failed(normalized))
+    return failure();
+  FailureOr<Value> scaled = ctx.binary(BinaryKind::mul, *normalized,
+                                       ctx.constant(HostTensor::fromInts(i64, {k}, strides)));
+  if (failed(scaled))
+    return failure();
+  int64_t last = indexShape.size() - 1;
+  FailureOr<Value> offsets = ctx.reduce(ReduceKind::sum, *scaled, {last}, false);
+  // The batch part: a strided iota along each batch dimension.
+  std::vector<int64_t> batchStrides = computeStrides(dataShape.take_front(batchDims));
+  for (int64_t b = 0; b < batchDims && succeeded(offsets); ++b) {
+    if (tupleShape[b] == 1)
+      continue;
+    auto type = RankedTensorType::get({tupleShape[b]}, i64);
+    Value iota = IotaOp::create(ctx.getBuilder(), ctx.getLoc(), type, 0,
+                                batchStrides[b] * tupleSpan);
+    SmallVector<int64_t> shape(tupleShape.size(), 1);
+    shape[b] = tupleShape[b];
+    offsets = ctx.binary(BinaryKind::add, *offsets, ctx.reshape(iota, shape));
+  }
+  if (failed(offsets))
+    return failure();
+  FailureOr<Value> inRange = ctx.compare(CompareKind::lt, *normalized, sizes);
+  FailureOr<Value> notNegative = ctx.compare(CompareKind::ge, *normalized, ctx.scalar(i64, 0));
+  if (failed(inRange) || failed(notNegative))
+    return failure();
+  FailureOr<Value> valid = ctx.binary(BinaryKind::logical_and, *inRange, *notNegative);
+  if (failed(valid))
+    return failure();
+  Value allValid = ctx.reduce(ReduceKind::min, ctx.convert(*valid, i64), {last}, false);
+  FailureOr<Value> tupleValid = ctx.compare(CompareKind::ne, allValid, ctx.scalar(i64, 0));
+  if (failed(tupleValid))
+    return failure();
+  return ctx.select(*tupleValid, *offsets, ctx.scalar(i64, rows));
+}
+
+/// Checks the index tuples' length k against the data (after `batchDims`
+/// shared dimensions).
+static FailureOr<int64_t> tupleLength(NodeContext &ctx, int64_t batchDims) {
+  ArrayRef<int64_t> dataShape = ctx.getInputShape(0), indexShape = ctx.getInputShape(1);
+  if (batchDims < 0 || (int64_t)indexShape.size() <= batchDims ||
+      (int64_t)dataShape.size() <= batchDims)
+    return ctx.fail("indices need rank > batch_dims, and so does the data");
+  if (indexShape.take_front(batchDims) != dataShape.take_front(batchDims))
+    return ctx.fail("the first batch_dims dimensions of data and indices must agree");
+  int64_t k = indexShape.back();
+  if (k < 1 || k > (int64_t)dataShape.size() - batchDims)
+    return ctx.fail("the last dimension of indices (" + std::to_string(k) +
+                    ") must lie in 1..the data's rank - batch_dims");
+  return k;
+}
+
+/// ScatterND: each index tuple (the last dimension of `indices`, k long)
+/// addresses a slice data[i0, ..., ik-1, :, ...]: a scatter along axis 0 of
+/// the data with its first k dimensions flattened into one.
+static LogicalResult importScatterND(NodeContext &ctx) {
+  ArrayRef<int64_t> dataShape = ctx.getInputShape(0);
+  FailureOr<int64_t> k = tupleLength(ctx, 0);
+  if (failed(k))
+    return failure();
+  ArrayRef<int64_t> sliceShape = dataShape.drop_front(*k);
+  SmallVector<int64_t> updatesShape(ctx.getInputShape(1).drop_back());
+  llvm::append_range(updatesShape, sliceShape);
+  if (ctx.getInputShape(2) != ArrayRef<int64_t>(updatesShape))
+    return ctx.fail("updates must have shape indices.shape[:-1] + data.shape[k:]");
+  FailureOr<Value> offsets = tupleOffsets(ctx, dataShape, 0);
+  if (failed(offsets))
+    return failure();
+  SmallVector<int64_t> frame = {product(dataShape.take_front(*k))};
   llvm::append_range(frame, sliceShape);
-  return scatterInto(ctx, ctx.reshape(ctx.getInput(0), frame), ctx.getInput(2), offsets, 0,
+  return scatterInto(ctx, ctx.reshape(ctx.getInput(0), frame), ctx.getInput(2), *offsets, 0,
                      dataShape);
+}
+
+/// GatherND: the slices ScatterND would write, read with one gather.
+static LogicalResult importGatherND(NodeContext &ctx) {
+  ArrayRef<int64_t> dataShape = ctx.getInputShape(0);
+  int64_t batchDims = ctx.getAttrInt("batch_dims", 0);
+  FailureOr<int64_t> k = tupleLength(ctx, batchDims);
+  if (failed(k))
+    return failure();
+  FailureOr<Value> offsets = tupleOffsets(ctx, dataShape, batchDims);
+  if (failed(offsets))
+    return failure();
+  ArrayRef<int64_t> sliceShape = dataShape.drop_front(batchDims + *k);
+  SmallVector<int64_t> frame = {product(dataShape.take_front(batchDims + *k))};
+  llvm::append_range(frame, sliceShape);
+  SmallVector<int64_t> shape(ctx.getInputShape(1).drop_back());
+  llvm::append_range(shape, sliceShape);
+  auto type = RankedTensorType::get(shape, ctx.getInputType(0).getElementType());
+  ctx.setOutput(0, GatherOp::create(ctx.getBuilder(), ctx.getLoc(), type,
+                                    ctx.reshape(ctx.getInput(0), frame), *offsets, 0));
+  return success();
 }
 
 void cleave::importer::registerIndexingRules(RuleTable &table) {
@@ -251,4 +311,5 @@ void cleave::importer::registerIndexingRules(RuleTable &table) {
   // Scatter (opsets 9-10) is ScatterElements under its old name.
   table.add("Scatter", importScatterElements);
   table.add("ScatterND", importScatterND);
+  table.add("GatherND", importGatherND);
 }

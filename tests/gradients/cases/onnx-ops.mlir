@@ -90,6 +90,37 @@ func.func @scatter_nd(%arg0: tensor<4x2x3xf32> {cleave.param = #cleave.param<"da
   return %14 : tensor<4x2x3xf32>
 }
 
+// GatherND with batch_dims 1 and run-time index pairs (one repeated, some
+// negative): rows of the data with its batch and addressed dimensions
+// flattened, at offsets that add a strided iota for the batch.
+func.func @gather_nd(%arg0: tensor<2x3x4x2xf32> {cleave.param = #cleave.param<"x", trainable>},
+                    %arg1: tensor<2x3x2xi64> {cleave.input = "i", gradcheck.values = array<i64: 0, 3, 2, -1, 1, 0, 2, 2, -3, 1, 0, 0>}) -> (tensor<2x3x2xf32>) {
+  %0 = cleave.constant dense<[3, 4]> : tensor<2xi64>
+  %1 = cleave.constant dense<0> : tensor<i64>
+  %2 = cleave.compare lt %arg1, %1 : (tensor<2x3x2xi64>, tensor<i64>) -> tensor<2x3x2xi1>
+  %3 = cleave.binary add %arg1, %0 : (tensor<2x3x2xi64>, tensor<2xi64>) -> tensor<2x3x2xi64>
+  %4 = cleave.select %2, %3, %arg1 : (tensor<2x3x2xi1>, tensor<2x3x2xi64>, tensor<2x3x2xi64>) -> tensor<2x3x2xi64>
+  %5 = cleave.constant dense<[4, 1]> : tensor<2xi64>
+  %6 = cleave.binary mul %4, %5 : (tensor<2x3x2xi64>, tensor<2xi64>) -> tensor<2x3x2xi64>
+  %7 = cleave.reduce sum %6 {axes = array<i64: 2>} : tensor<2x3x2xi64> -> tensor<2x3xi64>
+  %8 = cleave.iota {start = 0 : i64, step = 12 : i64} : tensor<2xi64>
+  %9 = cleave.reshape %8 : tensor<2xi64> to tensor<2x1xi64>
+  %10 = cleave.binary add %7, %9 : (tensor<2x3xi64>, tensor<2x1xi64>) -> tensor<2x3xi64>
+  %11 = cleave.compare lt %4, %0 : (tensor<2x3x2xi64>, tensor<2xi64>) -> tensor<2x3x2xi1>
+  %12 = cleave.constant dense<0> : tensor<i64>
+  %13 = cleave.compare ge %4, %12 : (tensor<2x3x2xi64>, tensor<i64>) -> tensor<2x3x2xi1>
+  %14 = cleave.binary logical_and %11, %13 : (tensor<2x3x2xi1>, tensor<2x3x2xi1>) -> tensor<2x3x2xi1>
+  %15 = cleave.cast %14 : tensor<2x3x2xi1> to tensor<2x3x2xi64>
+  %16 = cleave.reduce min %15 {axes = array<i64: 2>} : tensor<2x3x2xi64> -> tensor<2x3xi64>
+  %17 = cleave.constant dense<0> : tensor<i64>
+  %18 = cleave.compare ne %16, %17 : (tensor<2x3xi64>, tensor<i64>) -> tensor<2x3xi1>
+  %19 = cleave.constant dense<24> : tensor<i64>
+  %20 = cleave.select %18, %10, %19 : (tensor<2x3xi1>, tensor<2x3xi64>, tensor<i64>) -> tensor<2x3xi64>
+  %21 = cleave.reshape %arg0 : tensor<2x3x4x2xf32> to tensor<24x2xf32>
+  %22 = cleave.gather %21[%20] {axis = 0 : i64} : (tensor<24x2xf32>, tensor<2x3xi64>) -> tensor<2x3x2xf32>
+  return %22 : tensor<2x3x2xf32>
+}
+
 // NegativeLogLikelihoodLoss over [N, C, d1] with class weights and an
 // ignored target (-1): the weighted mean divides by the weights that count,
 // so the weights get a gradient too (kept positive: a total weight near 0
