@@ -10,6 +10,8 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Importer/rules/ElementOffsets.h"
 
+#include "llvm/ADT/DenseMap.h"
+
 #include <numeric>
 
 using namespace mlir;
@@ -114,11 +116,64 @@ static LogicalResult importGatherElements(NodeContext &ctx) {
   return success();
 }
 
+/// ScatterElements/ScatterND with reduction "mul" (see scatterInto), on a
+/// frame scattered along axis 0.
+static LogicalResult scatterMultiply(NodeContext &ctx, Value data, Value updates, Value offsets,
+                                     int64_t axis, ArrayRef<int64_t> resultShape) {
+  auto constant = offsets.getDefiningOp<ConstantOp>();
+  if (!constant || axis != 0)
+    return ctx.fail("reduction 'mul' needs indices known at compile time");
+  RankedTensorType dataType = typeOf(data);
+  Type element = dataType.getElementType(), i1 = ctx.getBuilder().getI1Type();
+  SmallVector<int64_t> values(cast<DenseElementsAttr>(constant.getValue()).getValues<int64_t>());
+  int64_t rows = dataType.getDimSize(0);
+  std::vector<int64_t> round(values.size());
+  llvm::DenseMap<int64_t, int64_t> seen;
+  int64_t rounds = 0;
+  for (auto [t, offset] : llvm::enumerate(values)) {
+    round[t] = seen[offset]++;
+    rounds = std::max(rounds, round[t] + 1);
+  }
+  // Masks broadcast over the slice dimensions.
+  std::vector<int64_t> positionShape(typeOf(offsets).getShape().begin(),
+                                     typeOf(offsets).getShape().end());
+  positionShape.resize(typeOf(updates).getRank(), 1);
+  std::vector<int64_t> rowShape(dataType.getRank(), 1);
+  rowShape[0] = rows;
+  Value result = data;
+  for (int64_t r = 0; r < rounds; ++r) {
+    HostTensor inRound(i1, positionShape), hit(i1, rowShape);
+    for (auto [t, offset] : llvm::enumerate(values)) {
+      inRound.setInt(t, round[t] == r);
+      if (round[t] == r)
+        hit.setInt(offset, 1);
+    }
+    FailureOr<Value> picked =
+        ctx.select(ctx.constant(inRound), updates, ctx.scalar(element, 0.0));
+    if (failed(picked))
+      return failure();
+    Value factors = ScatterAddOp::create(ctx.getBuilder(), ctx.getLoc(), dataType, *picked,
+                                         offsets, 0);
+    FailureOr<Value> product = ctx.binary(BinaryKind::mul, result, factors);
+    if (failed(product))
+      return failure();
+    FailureOr<Value> next = ctx.select(ctx.constant(hit), *product, result);
+    if (failed(next))
+      return failure();
+    result = *next;
+  }
+  ctx.setOutput(0, ctx.reshape(result, resultShape));
+  return success();
+}
+
 /// Scatters `updates` into `data` (both already in the scatter's frame:
 /// `updates` has the shape a gather from `data` at `offsets` along `axis`
 /// would have). Reduction "none" replaces the addressed elements, "add" adds
-/// to them. Repeated indices sum their updates, which ONNX defines for
-/// "add" and leaves undefined for "none".
+/// to them, "mul" multiplies them in. Repeated indices sum their updates,
+/// which ONNX defines for "add" and leaves undefined for "none". "mul" needs
+/// indices known at compile time: it multiplies in rounds, the k-th update
+/// of each element in round k, so that no round scatters twice to one
+/// element.
 static LogicalResult scatterInto(NodeContext &ctx, Value data, Value updates, Value offsets,
                                  int64_t axis, ArrayRef<int64_t> resultShape) {
   RankedTensorType dataType = typeOf(data);
@@ -127,8 +182,10 @@ static LogicalResult scatterInto(NodeContext &ctx, Value data, Value updates, Va
   if (typeOf(updates).getElementType() != dataType.getElementType())
     return ctx.fail("updates must have the data's element type");
   std::string reduction = ctx.getAttrString("reduction", "none");
-  if (reduction != "none" && reduction != "add")
-    return ctx.fail("reduction '" + reduction + "' is not supported (only 'none' and 'add')");
+  if (reduction != "none" && reduction != "add" && reduction != "mul")
+    return ctx.fail("reduction '" + reduction + "' is not supported (none, add and mul are)");
+  if (reduction == "mul")
+    return scatterMultiply(ctx, data, updates, offsets, axis, resultShape);
   OpBuilder &builder = ctx.getBuilder();
   auto scatter = [&](Value source) {
     return ScatterAddOp::create(builder, ctx.getLoc(), dataType, source, offsets, axis)

@@ -90,6 +90,28 @@ func.func @scatter_nd(%arg0: tensor<4x2x3xf32> {cleave.param = #cleave.param<"da
   return %14 : tensor<4x2x3xf32>
 }
 
+// ScatterND with reduction mul and row 2 addressed twice: two rounds of
+// scatter_add, multiply and select, each writing a row at most once.
+func.func @scatter_nd_mul(%arg0: tensor<4x3xf32> {cleave.param = #cleave.param<"data", trainable>},
+                         %arg1: tensor<3x3xf32> {cleave.param = #cleave.param<"u", trainable>}) -> (tensor<4x3xf32>) {
+  %0 = cleave.constant dense<[2, 0, 2]> : tensor<3xi64>
+  %1 = cleave.constant dense<0.000000e+00> : tensor<f32>
+  %2 = cleave.constant dense<[[true], [true], [false]]> : tensor<3x1xi1>
+  %3 = cleave.select %2, %arg1, %1 : (tensor<3x1xi1>, tensor<3x3xf32>, tensor<f32>) -> tensor<3x3xf32>
+  %4 = cleave.scatter_add %3[%0] {axis = 0 : i64} : (tensor<3x3xf32>, tensor<3xi64>) -> tensor<4x3xf32>
+  %5 = cleave.binary mul %arg0, %4 : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
+  %6 = cleave.constant dense<[[true], [false], [true], [false]]> : tensor<4x1xi1>
+  %7 = cleave.select %6, %5, %arg0 : (tensor<4x1xi1>, tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
+  %8 = cleave.constant dense<0.000000e+00> : tensor<f32>
+  %9 = cleave.constant dense<[[false], [false], [true]]> : tensor<3x1xi1>
+  %10 = cleave.select %9, %arg1, %8 : (tensor<3x1xi1>, tensor<3x3xf32>, tensor<f32>) -> tensor<3x3xf32>
+  %11 = cleave.scatter_add %10[%0] {axis = 0 : i64} : (tensor<3x3xf32>, tensor<3xi64>) -> tensor<4x3xf32>
+  %12 = cleave.binary mul %7, %11 : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
+  %13 = cleave.constant dense<[[false], [false], [true], [false]]> : tensor<4x1xi1>
+  %14 = cleave.select %13, %12, %7 : (tensor<4x1xi1>, tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
+  return %14 : tensor<4x3xf32>
+}
+
 // GatherND with batch_dims 1 and run-time index pairs (one repeated, some
 // negative): rows of the data with its batch and addressed dimensions
 // flattened, at offsets that add a strided iota for the batch.
