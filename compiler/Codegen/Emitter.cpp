@@ -193,9 +193,10 @@ LogicalResult Emitter::emitConstants() {
       for (APFloat value : dense.getValues<APFloat>())
         elements.push_back(floatLiteral(value.convertToDouble(), *type == "float"));
     } else {
+      // Both arms int64_t: a uint64_t arm would print -1 as 18446744073709551615.
       for (APInt value : dense.getValues<APInt>())
         elements.push_back(std::to_string(dense.getElementType().isSignlessInteger(1)
-                                              ? value.getZExtValue()
+                                              ? static_cast<int64_t>(value.getZExtValue())
                                               : value.getSExtValue()));
     }
     os << (cuda ? "__device__ " : "") << "const " << *type << " " << name << "[] = {"

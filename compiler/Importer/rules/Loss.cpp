@@ -3,7 +3,7 @@
 // NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss, so that a model
 // exported with its loss inside trains with `cleavec --loss model`. Both
 // decompose exactly into existing ops: the target class's log-probability
-// is a gather at element offsets (ElementOffsets.h), the class weights a
+// is a one-hot select summed over the class axis, the class weights a
 // gather from the weight vector, ignore_index a select, and the reductions
 // cleave.reduce. Their gradients follow from those ops' rules.
 //
@@ -12,7 +12,7 @@
 // cases keeps the numerics identical between them.
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/Importer/rules/ElementOffsets.h"
+#include "compiler/Importer/NodeContext.h"
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -48,74 +48,85 @@ static LogicalResult negativeLogLikelihood(NodeContext &ctx, Value logProb, size
   if (ctx.hasAttr("ignore_index"))
     ignoreIndex = ctx.getAttrInt("ignore_index", 0);
 
-  // Targets that are ignored read class 0 instead (an ignore_index may lie
-  // outside [0, C)); their weight becomes 0 below.
+  // The target class's value is picked by a one-hot select and a sum over
+  // the class axis: elementwise ops and a reduction, which shard along
+  // every dimension (a gather from the flattened input would need it whole,
+  // e.g. vocabulary-parallel logits). Ignored targets match no class. Each
+  // target's weight is a gather from the class weights (ones without them)
+  // at the target, class 0 where ignored: a target outside [0, C) makes that
+  // gather report an index error at run time.
   SmallVector<int64_t> pickShape(targetShape);
   pickShape.insert(pickShape.begin() + 1, 1);
-  Value classIndex, keep;
-  std::optional<HostTensor> hostClass;
+  std::vector<int64_t> targetDims(targetShape.begin(), targetShape.end());
+  Value matched, safe, keep;
   if (const HostTensor *target = ctx.getConstantInput(targetInput)) {
-    HostTensor host(i64, std::vector<int64_t>(pickShape.begin(), pickShape.end()));
-    HostTensor kept(ctx.getBuilder().getI1Type(), std::vector<int64_t>(targetShape.begin(), targetShape.end()));
-    for (int64_t i = 0; i < host.getNumElements(); ++i) {
+    HostTensor match(i64, targetDims), safeHost(i64, targetDims);
+    HostTensor kept(ctx.getBuilder().getI1Type(), targetDims);
+    for (int64_t i = 0; i < match.getNumElements(); ++i) {
       int64_t label = target->getInt(i);
       bool ignored = ignoreIndex && label == *ignoreIndex;
       if (!ignored && (label < 0 || label >= classes))
         return ctx.fail("target " + std::to_string(label) + " is out of range for " +
                         std::to_string(classes) + " classes");
-      host.setInt(i, ignored ? 0 : label);
+      match.setInt(i, ignored ? -1 : label);
+      safeHost.setInt(i, ignored ? 0 : label);
       kept.setInt(i, ignored ? 0 : 1);
     }
-    hostClass = host;
+    matched = ctx.constant(match.reshaped(std::vector<int64_t>(pickShape.begin(), pickShape.end())));
+    safe = ctx.constant(safeHost);
     if (ignoreIndex)
       keep = ctx.constant(kept);
   } else {
-    classIndex = ctx.reshape(ctx.convert(ctx.getInput(targetInput), i64), pickShape);
+    Value raw = ctx.convert(ctx.getInput(targetInput), i64);
+    matched = safe = raw;
     if (ignoreIndex) {
-      FailureOr<Value> kept =
-          ctx.compare(CompareKind::ne, classIndex, ctx.scalar(i64, *ignoreIndex));
+      FailureOr<Value> kept = ctx.compare(CompareKind::ne, raw, ctx.scalar(i64, *ignoreIndex));
       if (failed(kept))
         return failure();
-      FailureOr<Value> safe = ctx.select(*kept, classIndex, ctx.scalar(i64, 0));
-      if (failed(safe))
+      FailureOr<Value> zeroed = ctx.select(*kept, raw, ctx.scalar(i64, 0));
+      FailureOr<Value> unmatched = ctx.select(*kept, raw, ctx.scalar(i64, -1));
+      if (failed(zeroed) || failed(unmatched))
         return failure();
-      classIndex = *safe;
-      keep = ctx.reshape(*kept, targetShape);
+      keep = *kept;
+      safe = *zeroed;
+      matched = *unmatched;
     }
+    matched = ctx.reshape(matched, pickShape);
   }
-  FailureOr<Value> offsets = elementOffsets(ctx, hostClass ? &*hostClass : nullptr, classIndex,
-                                            shape, /*axis=*/1, /*allowNegative=*/false);
-  if (failed(offsets))
+  SmallVector<int64_t> classShape(shape.size(), 1);
+  classShape[1] = classes;
+  Value classIds = ctx.reshape(
+      IotaOp::create(ctx.getBuilder(), ctx.getLoc(), RankedTensorType::get({classes}, i64), 0, 1),
+      classShape);
+  FailureOr<Value> isTarget = ctx.compare(CompareKind::eq, matched, classIds);
+  if (failed(isTarget))
     return failure();
-  Value picked = ctx.reshape(gatherAtOffsets(ctx, logProb, *offsets), targetShape);
+  FailureOr<Value> selected = ctx.select(*isTarget, logProb, ctx.scalar(element, 0.0));
+  if (failed(selected))
+    return failure();
+  Value picked = ctx.reduce(ReduceKind::sum, *selected, {1}, /*keepDims=*/false);
 
-  // Per-element weight: weight[target], 0 where ignored; none at all when
-  // neither weights nor ignore_index are given.
-  Value weight;
+  Value classWeights;
   if (weighted) {
     if (ctx.getInputType(weightInput).getElementType() != element)
       return ctx.fail("weight must have the input's element type");
-    Value classes = hostClass ? ctx.constant(hostClass->reshaped(
-                                    std::vector<int64_t>(targetShape.begin(), targetShape.end())))
-                              : ctx.reshape(classIndex, targetShape);
-    auto gatheredType = RankedTensorType::get(targetShape, element);
-    weight = GatherOp::create(ctx.getBuilder(), ctx.getLoc(), gatheredType,
-                              ctx.getInput(weightInput), classes, 0);
+    classWeights = ctx.getInput(weightInput);
+  } else {
+    classWeights = ctx.broadcastTo(ctx.scalar(element, 1.0), {classes});
   }
+  Value weight = GatherOp::create(ctx.getBuilder(), ctx.getLoc(),
+                                  RankedTensorType::get(targetShape, element), classWeights,
+                                  safe, 0);
   if (keep) {
-    FailureOr<Value> kept =
-        ctx.select(keep, weight ? weight : ctx.scalar(element, 1.0), ctx.scalar(element, 0.0));
+    FailureOr<Value> kept = ctx.select(keep, weight, ctx.scalar(element, 0.0));
     if (failed(kept))
       return failure();
     weight = *kept;
   }
-  Value loss = ctx.unary(UnaryKind::neg, picked);
-  if (weight) {
-    FailureOr<Value> weighted = ctx.binary(BinaryKind::mul, loss, weight);
-    if (failed(weighted))
-      return failure();
-    loss = *weighted;
-  }
+  FailureOr<Value> product = ctx.binary(BinaryKind::mul, ctx.unary(UnaryKind::neg, picked), weight);
+  if (failed(product))
+    return failure();
+  Value loss = *product;
   if (reduction == "none") {
     ctx.setOutput(0, loss);
     return success();
@@ -127,7 +138,7 @@ static LogicalResult negativeLogLikelihood(NodeContext &ctx, Value logProb, size
     ctx.setOutput(0, ctx.reduce(ReduceKind::sum, loss, all, false));
     return success();
   }
-  if (!weight) {
+  if (!weighted && !ignoreIndex) {
     ctx.setOutput(0, ctx.reduce(ReduceKind::mean, loss, all, false));
     return success();
   }

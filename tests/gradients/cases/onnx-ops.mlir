@@ -150,38 +150,28 @@ func.func @gather_nd(%arg0: tensor<2x3x4x2xf32> {cleave.param = #cleave.param<"x
 func.func @nll_weight_ignore(%arg0: tensor<3x5x2xf32> {cleave.param = #cleave.param<"x", trainable>},
                             %arg1: tensor<3x2xi64> {cleave.input = "t", gradcheck.values = array<i64: 0, 4, -1, 2, 2, 3>},
                             %arg2: tensor<5xf32> {cleave.param = #cleave.param<"w", trainable>, gradcheck.init = array<f64: 0.5, 1.5>}) -> (tensor<f32>) {
-  %0 = cleave.reshape %arg1 : tensor<3x2xi64> to tensor<3x1x2xi64>
-  %1 = cleave.constant dense<-1> : tensor<i64>
-  %2 = cleave.compare ne %0, %1 : (tensor<3x1x2xi64>, tensor<i64>) -> tensor<3x1x2xi1>
-  %3 = cleave.constant dense<0> : tensor<i64>
-  %4 = cleave.select %2, %0, %3 : (tensor<3x1x2xi1>, tensor<3x1x2xi64>, tensor<i64>) -> tensor<3x1x2xi64>
-  %5 = cleave.reshape %2 : tensor<3x1x2xi1> to tensor<3x2xi1>
-  %6 = cleave.constant dense<0> : tensor<i64>
-  %7 = cleave.compare lt %4, %6 : (tensor<3x1x2xi64>, tensor<i64>) -> tensor<3x1x2xi1>
-  %8 = cleave.constant dense<5> : tensor<i64>
-  %9 = cleave.binary add %4, %8 : (tensor<3x1x2xi64>, tensor<i64>) -> tensor<3x1x2xi64>
-  %10 = cleave.select %7, %9, %4 : (tensor<3x1x2xi1>, tensor<3x1x2xi64>, tensor<3x1x2xi64>) -> tensor<3x1x2xi64>
-  %11 = cleave.constant dense<2> : tensor<i64>
-  %12 = cleave.binary mul %10, %11 : (tensor<3x1x2xi64>, tensor<i64>) -> tensor<3x1x2xi64>
-  %13 = cleave.iota {start = 0 : i64, step = 10 : i64} : tensor<3xi64>
-  %14 = cleave.reshape %13 : tensor<3xi64> to tensor<3x1x1xi64>
-  %15 = cleave.binary add %12, %14 : (tensor<3x1x2xi64>, tensor<3x1x1xi64>) -> tensor<3x1x2xi64>
-  %16 = cleave.iota {start = 0 : i64, step = 1 : i64} : tensor<2xi64>
-  %17 = cleave.reshape %16 : tensor<2xi64> to tensor<1x1x2xi64>
-  %18 = cleave.binary add %15, %17 : (tensor<3x1x2xi64>, tensor<1x1x2xi64>) -> tensor<3x1x2xi64>
-  %19 = cleave.reshape %arg0 : tensor<3x5x2xf32> to tensor<30xf32>
-  %20 = cleave.gather %19[%18] {axis = 0 : i64} : (tensor<30xf32>, tensor<3x1x2xi64>) -> tensor<3x1x2xf32>
-  %21 = cleave.reshape %20 : tensor<3x1x2xf32> to tensor<3x2xf32>
-  %22 = cleave.reshape %4 : tensor<3x1x2xi64> to tensor<3x2xi64>
-  %23 = cleave.gather %arg2[%22] {axis = 0 : i64} : (tensor<5xf32>, tensor<3x2xi64>) -> tensor<3x2xf32>
-  %24 = cleave.constant dense<0.000000e+00> : tensor<f32>
-  %25 = cleave.select %5, %23, %24 : (tensor<3x2xi1>, tensor<3x2xf32>, tensor<f32>) -> tensor<3x2xf32>
-  %26 = cleave.unary neg %21 : tensor<3x2xf32>
-  %27 = cleave.binary mul %26, %25 : (tensor<3x2xf32>, tensor<3x2xf32>) -> tensor<3x2xf32>
-  %28 = cleave.reduce sum %25 {axes = array<i64: 0, 1>} : tensor<3x2xf32> -> tensor<f32>
-  %29 = cleave.reduce sum %27 {axes = array<i64: 0, 1>} : tensor<3x2xf32> -> tensor<f32>
-  %30 = cleave.binary div %29, %28 : (tensor<f32>, tensor<f32>) -> tensor<f32>
-  return %30 : tensor<f32>
+  %0 = cleave.constant dense<-1> : tensor<i64>
+  %1 = cleave.compare ne %arg1, %0 : (tensor<3x2xi64>, tensor<i64>) -> tensor<3x2xi1>
+  %2 = cleave.constant dense<0> : tensor<i64>
+  %3 = cleave.select %1, %arg1, %2 : (tensor<3x2xi1>, tensor<3x2xi64>, tensor<i64>) -> tensor<3x2xi64>
+  %4 = cleave.constant dense<-1> : tensor<i64>
+  %5 = cleave.select %1, %arg1, %4 : (tensor<3x2xi1>, tensor<3x2xi64>, tensor<i64>) -> tensor<3x2xi64>
+  %6 = cleave.reshape %5 : tensor<3x2xi64> to tensor<3x1x2xi64>
+  %7 = cleave.iota {start = 0 : i64, step = 1 : i64} : tensor<5xi64>
+  %8 = cleave.reshape %7 : tensor<5xi64> to tensor<1x5x1xi64>
+  %9 = cleave.compare eq %6, %8 : (tensor<3x1x2xi64>, tensor<1x5x1xi64>) -> tensor<3x5x2xi1>
+  %10 = cleave.constant dense<0.000000e+00> : tensor<f32>
+  %11 = cleave.select %9, %arg0, %10 : (tensor<3x5x2xi1>, tensor<3x5x2xf32>, tensor<f32>) -> tensor<3x5x2xf32>
+  %12 = cleave.reduce sum %11 {axes = array<i64: 1>} : tensor<3x5x2xf32> -> tensor<3x2xf32>
+  %13 = cleave.gather %arg2[%3] {axis = 0 : i64} : (tensor<5xf32>, tensor<3x2xi64>) -> tensor<3x2xf32>
+  %14 = cleave.constant dense<0.000000e+00> : tensor<f32>
+  %15 = cleave.select %1, %13, %14 : (tensor<3x2xi1>, tensor<3x2xf32>, tensor<f32>) -> tensor<3x2xf32>
+  %16 = cleave.unary neg %12 : tensor<3x2xf32>
+  %17 = cleave.binary mul %16, %15 : (tensor<3x2xf32>, tensor<3x2xf32>) -> tensor<3x2xf32>
+  %18 = cleave.reduce sum %15 {axes = array<i64: 0, 1>} : tensor<3x2xf32> -> tensor<f32>
+  %19 = cleave.reduce sum %17 {axes = array<i64: 0, 1>} : tensor<3x2xf32> -> tensor<f32>
+  %20 = cleave.binary div %19, %18 : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  return %20 : tensor<f32>
 }
 
 // SoftmaxCrossEntropyLoss with mean reduction and its log_prob output.
@@ -189,20 +179,19 @@ func.func @sce_mean(%arg0: tensor<4x6xf32> {cleave.param = #cleave.param<"x", tr
                    %arg1: tensor<4xi64> {cleave.input = "t", gradcheck.values = array<i64: 5, 0, 3, 3>}) -> (tensor<f32>, tensor<4x6xf32>) {
   %0 = cleave.softmax %arg0 {axis = 1 : i64, log} : tensor<4x6xf32>
   %1 = cleave.reshape %arg1 : tensor<4xi64> to tensor<4x1xi64>
-  %2 = cleave.constant dense<0> : tensor<i64>
-  %3 = cleave.compare lt %1, %2 : (tensor<4x1xi64>, tensor<i64>) -> tensor<4x1xi1>
-  %4 = cleave.constant dense<6> : tensor<i64>
-  %5 = cleave.binary add %1, %4 : (tensor<4x1xi64>, tensor<i64>) -> tensor<4x1xi64>
-  %6 = cleave.select %3, %5, %1 : (tensor<4x1xi1>, tensor<4x1xi64>, tensor<4x1xi64>) -> tensor<4x1xi64>
-  %7 = cleave.iota {start = 0 : i64, step = 6 : i64} : tensor<4xi64>
-  %8 = cleave.reshape %7 : tensor<4xi64> to tensor<4x1xi64>
-  %9 = cleave.binary add %6, %8 : (tensor<4x1xi64>, tensor<4x1xi64>) -> tensor<4x1xi64>
-  %10 = cleave.reshape %0 : tensor<4x6xf32> to tensor<24xf32>
-  %11 = cleave.gather %10[%9] {axis = 0 : i64} : (tensor<24xf32>, tensor<4x1xi64>) -> tensor<4x1xf32>
-  %12 = cleave.reshape %11 : tensor<4x1xf32> to tensor<4xf32>
-  %13 = cleave.unary neg %12 : tensor<4xf32>
-  %14 = cleave.reduce mean %13 {axes = array<i64: 0>} : tensor<4xf32> -> tensor<f32>
-  return %14, %0 : tensor<f32>, tensor<4x6xf32>
+  %2 = cleave.iota {start = 0 : i64, step = 1 : i64} : tensor<6xi64>
+  %3 = cleave.reshape %2 : tensor<6xi64> to tensor<1x6xi64>
+  %4 = cleave.compare eq %1, %3 : (tensor<4x1xi64>, tensor<1x6xi64>) -> tensor<4x6xi1>
+  %5 = cleave.constant dense<0.000000e+00> : tensor<f32>
+  %6 = cleave.select %4, %0, %5 : (tensor<4x6xi1>, tensor<4x6xf32>, tensor<f32>) -> tensor<4x6xf32>
+  %7 = cleave.reduce sum %6 {axes = array<i64: 1>} : tensor<4x6xf32> -> tensor<4xf32>
+  %8 = cleave.constant dense<1.000000e+00> : tensor<f32>
+  %9 = cleave.broadcast %8 : tensor<f32> to tensor<6xf32>
+  %10 = cleave.gather %9[%arg1] {axis = 0 : i64} : (tensor<6xf32>, tensor<4xi64>) -> tensor<4xf32>
+  %11 = cleave.unary neg %7 : tensor<4xf32>
+  %12 = cleave.binary mul %11, %10 : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %13 = cleave.reduce mean %12 {axes = array<i64: 0>} : tensor<4xf32> -> tensor<f32>
+  return %13, %0 : tensor<f32>, tensor<4x6xf32>
 }
 
 // SoftmaxCrossEntropyLoss without reduction over [N, C, d1]; class 2 is
@@ -210,34 +199,27 @@ func.func @sce_mean(%arg0: tensor<4x6xf32> {cleave.param = #cleave.param<"x", tr
 func.func @sce_none_ignore(%arg0: tensor<2x4x3xf32> {cleave.param = #cleave.param<"x", trainable>},
                           %arg1: tensor<2x3xi64> {cleave.input = "t", gradcheck.values = array<i64: 0, 2, 3, 2, 1, 1>}) -> (tensor<2x3xf32>) {
   %0 = cleave.softmax %arg0 {axis = 1 : i64, log} : tensor<2x4x3xf32>
-  %1 = cleave.reshape %arg1 : tensor<2x3xi64> to tensor<2x1x3xi64>
-  %2 = cleave.constant dense<2> : tensor<i64>
-  %3 = cleave.compare ne %1, %2 : (tensor<2x1x3xi64>, tensor<i64>) -> tensor<2x1x3xi1>
-  %4 = cleave.constant dense<0> : tensor<i64>
-  %5 = cleave.select %3, %1, %4 : (tensor<2x1x3xi1>, tensor<2x1x3xi64>, tensor<i64>) -> tensor<2x1x3xi64>
-  %6 = cleave.reshape %3 : tensor<2x1x3xi1> to tensor<2x3xi1>
-  %7 = cleave.constant dense<0> : tensor<i64>
-  %8 = cleave.compare lt %5, %7 : (tensor<2x1x3xi64>, tensor<i64>) -> tensor<2x1x3xi1>
-  %9 = cleave.constant dense<4> : tensor<i64>
-  %10 = cleave.binary add %5, %9 : (tensor<2x1x3xi64>, tensor<i64>) -> tensor<2x1x3xi64>
-  %11 = cleave.select %8, %10, %5 : (tensor<2x1x3xi1>, tensor<2x1x3xi64>, tensor<2x1x3xi64>) -> tensor<2x1x3xi64>
-  %12 = cleave.constant dense<3> : tensor<i64>
-  %13 = cleave.binary mul %11, %12 : (tensor<2x1x3xi64>, tensor<i64>) -> tensor<2x1x3xi64>
-  %14 = cleave.iota {start = 0 : i64, step = 12 : i64} : tensor<2xi64>
-  %15 = cleave.reshape %14 : tensor<2xi64> to tensor<2x1x1xi64>
-  %16 = cleave.binary add %13, %15 : (tensor<2x1x3xi64>, tensor<2x1x1xi64>) -> tensor<2x1x3xi64>
-  %17 = cleave.iota {start = 0 : i64, step = 1 : i64} : tensor<3xi64>
-  %18 = cleave.reshape %17 : tensor<3xi64> to tensor<1x1x3xi64>
-  %19 = cleave.binary add %16, %18 : (tensor<2x1x3xi64>, tensor<1x1x3xi64>) -> tensor<2x1x3xi64>
-  %20 = cleave.reshape %0 : tensor<2x4x3xf32> to tensor<24xf32>
-  %21 = cleave.gather %20[%19] {axis = 0 : i64} : (tensor<24xf32>, tensor<2x1x3xi64>) -> tensor<2x1x3xf32>
-  %22 = cleave.reshape %21 : tensor<2x1x3xf32> to tensor<2x3xf32>
-  %23 = cleave.constant dense<0.000000e+00> : tensor<f32>
-  %24 = cleave.constant dense<1.000000e+00> : tensor<f32>
-  %25 = cleave.select %6, %24, %23 : (tensor<2x3xi1>, tensor<f32>, tensor<f32>) -> tensor<2x3xf32>
-  %26 = cleave.unary neg %22 : tensor<2x3xf32>
-  %27 = cleave.binary mul %26, %25 : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
-  return %27 : tensor<2x3xf32>
+  %1 = cleave.constant dense<2> : tensor<i64>
+  %2 = cleave.compare ne %arg1, %1 : (tensor<2x3xi64>, tensor<i64>) -> tensor<2x3xi1>
+  %3 = cleave.constant dense<0> : tensor<i64>
+  %4 = cleave.select %2, %arg1, %3 : (tensor<2x3xi1>, tensor<2x3xi64>, tensor<i64>) -> tensor<2x3xi64>
+  %5 = cleave.constant dense<-1> : tensor<i64>
+  %6 = cleave.select %2, %arg1, %5 : (tensor<2x3xi1>, tensor<2x3xi64>, tensor<i64>) -> tensor<2x3xi64>
+  %7 = cleave.reshape %6 : tensor<2x3xi64> to tensor<2x1x3xi64>
+  %8 = cleave.iota {start = 0 : i64, step = 1 : i64} : tensor<4xi64>
+  %9 = cleave.reshape %8 : tensor<4xi64> to tensor<1x4x1xi64>
+  %10 = cleave.compare eq %7, %9 : (tensor<2x1x3xi64>, tensor<1x4x1xi64>) -> tensor<2x4x3xi1>
+  %11 = cleave.constant dense<0.000000e+00> : tensor<f32>
+  %12 = cleave.select %10, %0, %11 : (tensor<2x4x3xi1>, tensor<2x4x3xf32>, tensor<f32>) -> tensor<2x4x3xf32>
+  %13 = cleave.reduce sum %12 {axes = array<i64: 1>} : tensor<2x4x3xf32> -> tensor<2x3xf32>
+  %14 = cleave.constant dense<1.000000e+00> : tensor<f32>
+  %15 = cleave.broadcast %14 : tensor<f32> to tensor<4xf32>
+  %16 = cleave.gather %15[%4] {axis = 0 : i64} : (tensor<4xf32>, tensor<2x3xi64>) -> tensor<2x3xf32>
+  %17 = cleave.constant dense<0.000000e+00> : tensor<f32>
+  %18 = cleave.select %2, %16, %17 : (tensor<2x3xi1>, tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xf32>
+  %19 = cleave.unary neg %13 : tensor<2x3xf32>
+  %20 = cleave.binary mul %19, %18 : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %20 : tensor<2x3xf32>
 }
 
 // Resize, linear with half_pixel coordinates, 3x4 -> 5x7 by sizes.
