@@ -33,21 +33,21 @@ from onnx import numpy_helper
 
 class Vision(nn.Module):
     """Conv -> InstanceNorm -> ConvTranspose (groups, output_padding) ->
-    bilinear and nearest Resize -> MaxPool -> Linear -> cross-entropy."""
+    bilinear and nearest Resize -> dilated MaxPool -> Linear -> cross-entropy."""
 
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(3, 4, 3, padding=1)
         self.norm = nn.InstanceNorm2d(4, affine=True)
         self.up = nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2)
-        self.head = nn.Linear(6 * 3 * 3, 5)
+        self.head = nn.Linear(6 * 4 * 3, 5)
 
     def forward(self, x, y):
         h = torch.relu(self.norm(self.conv(x)))  # [B, 4, 6, 6]
         h = self.up(h)  # [B, 6, 12, 12]
         h = F.interpolate(h, scale_factor=0.75, mode="bilinear", align_corners=False)  # 9 x 9
         h = F.interpolate(h, size=(6, 6), mode="nearest")
-        h = F.max_pool2d(h, 2)  # [B, 6, 3, 3]
+        h = F.max_pool2d(h, 2, dilation=(2, 1), padding=(1, 0), ceil_mode=True)  # [B, 6, 4, 3]
         return F.cross_entropy(self.head(h.flatten(1)), y)
 
 

@@ -8,6 +8,7 @@
 //   pool2d over (H, W) followed by one over D;
 // - a 3-D convolution is a sum over the KD depth taps of 2-D convolutions
 //   of depth slices;
+// - dilated MaxPool is an elementwise max of strided slices, one per tap;
 // - ConvTranspose is cleave.conv2d_grad_input (the transpose of the
 //   convolution with the same geometry), whose gradients are a conv2d and a
 //   conv2d_grad_filter; in 3-D, one per depth tap, placed along the depth
@@ -17,6 +18,7 @@
 #include "compiler/Importer/NodeContext.h"
 #include "dialects/Cleave/IR/WindowShapes.h"
 
+#include <cmath>
 #include <numeric>
 
 using namespace mlir;
@@ -411,14 +413,66 @@ static Value pool2d(NodeContext &ctx, PoolKind kind, Value input, const Window &
   return op.getResult();
 }
 
+/// Dilated max pooling, which cleave.pool2d does not do: the input padded
+/// with -inf (also past the end where ceil_mode's last window reaches), one
+/// strided slice per window tap, and their elementwise max (ties go to the
+/// earlier tap, the first maximum, as PyTorch's gradient does).
+static FailureOr<Value> dilatedMaxPool2d(NodeContext &ctx, Value input, const Window &window,
+                                         ArrayRef<int64_t> sizes) {
+  auto type = typeOf(input);
+  Type element = type.getElementType();
+  SmallVector<int64_t> shape(type.getShape());
+  Value padded = input;
+  for (int i = 0; i < 2; ++i) {
+    int64_t reach = (sizes[i] - 1) * window.strides[i] +
+                    (window.kernel[i] - 1) * window.dilations[i] + 1;
+    int64_t before = window.padding[i];
+    int64_t after = std::max<int64_t>(window.padding[2 + i], reach - before - shape[2 + i]);
+    SmallVector<Value> parts;
+    auto fill = [&](int64_t count) {
+      SmallVector<int64_t> fillShape(shape);
+      fillShape[2 + i] = count;
+      return ctx.broadcastTo(ctx.scalar(element, -INFINITY), fillShape);
+    };
+    if (before)
+      parts.push_back(fill(before));
+    parts.push_back(padded);
+    if (after)
+      parts.push_back(fill(after));
+    shape[2 + i] += before + after;
+    if (parts.size() > 1)
+      padded = ConcatOp::create(ctx.getBuilder(), ctx.getLoc(),
+                                RankedTensorType::get(shape, element), parts, 2 + i);
+  }
+  auto outType = RankedTensorType::get({shape[0], shape[1], sizes[0], sizes[1]}, element);
+  Value result;
+  for (int64_t kh = 0; kh < window.kernel[0]; ++kh)
+    for (int64_t kw = 0; kw < window.kernel[1]; ++kw) {
+      Value tap = SliceOp::create(
+          ctx.getBuilder(), ctx.getLoc(), outType, padded,
+          ArrayRef<int64_t>{0, 0, kh * window.dilations[0], kw * window.dilations[1]},
+          ArrayRef<int64_t>{1, 1, window.strides[0], window.strides[1]});
+      if (!result) {
+        result = tap;
+        continue;
+      }
+      FailureOr<Value> larger = ctx.binary(BinaryKind::max, result, tap);
+      if (failed(larger))
+        return failure();
+      result = *larger;
+    }
+  return result;
+}
+
 static LogicalResult importPool(NodeContext &ctx, PoolKind kind) {
   if (ctx.hasOutput(1))
     return ctx.fail("the Indices output of MaxPool is not supported");
   FailureOr<Window> window = readWindow(ctx, ctx.getAttrInts("kernel_shape"));
   if (failed(window))
     return failure();
-  if (llvm::any_of(window->dilations, [](int64_t d) { return d != 1; }))
-    return ctx.fail("dilated pooling is not supported");
+  bool dilated = llvm::any_of(window->dilations, [](int64_t d) { return d != 1; });
+  if (dilated && (kind != PoolKind::max || window->rank() == 3))
+    return ctx.fail("dilated pooling is supported for 1-D and 2-D MaxPool only");
   if (ctx.getAttrInt("storage_order", 0) != 0)
     return ctx.fail("column-major storage_order is not supported");
   bool ceilMode = ctx.getAttrInt("ceil_mode", 0) != 0;
@@ -451,6 +505,16 @@ static LogicalResult importPool(NodeContext &ctx, PoolKind kind) {
   }
   if (window->rank() == 1)
     x = ctx.reshape(x, withUnitHeight(input));
+  if (dilated) {
+    SmallVector<int64_t> planeSizes(*sizes);
+    if (window->rank() == 1)
+      planeSizes.insert(planeSizes.begin(), 1);
+    FailureOr<Value> pooled = dilatedMaxPool2d(ctx, x, window->as2d(), planeSizes);
+    if (failed(pooled))
+      return failure();
+    ctx.setOutput(0, ctx.reshape(*pooled, shape));
+    return success();
+  }
   ctx.setOutput(0, ctx.reshape(pool2d(ctx, kind, x, window->as2d(), ceilMode, countIncludePad),
                                shape));
   return success();

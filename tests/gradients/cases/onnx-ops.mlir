@@ -407,6 +407,29 @@ func.func @pool_3d(%arg0: tensor<1x2x5x4x4xf32> {cleave.param = #cleave.param<"x
   return %4, %9 : tensor<1x2x3x2x2xf32>, tensor<1x2x3x3x3xf32>
 }
 
+// Dilated MaxPool with padding and ceil_mode: an elementwise max of one
+// strided slice per tap of the input padded with -inf.
+func.func @pool_dilated(%arg0: tensor<1x2x6x7xf32> {cleave.param = #cleave.param<"x", trainable>}) -> (tensor<1x2x5x4xf32>) {
+  %0 = cleave.constant dense<0xFF800000> : tensor<f32>
+  %1 = cleave.broadcast %0 : tensor<f32> to tensor<1x2x1x7xf32>
+  %2 = cleave.concat %1, %arg0 {axis = 2 : i64} : (tensor<1x2x1x7xf32>, tensor<1x2x6x7xf32>) -> tensor<1x2x7x7xf32>
+  %3 = cleave.constant dense<0xFF800000> : tensor<f32>
+  %4 = cleave.broadcast %3 : tensor<f32> to tensor<1x2x7x2xf32>
+  %5 = cleave.concat %2, %4 {axis = 3 : i64} : (tensor<1x2x7x7xf32>, tensor<1x2x7x2xf32>) -> tensor<1x2x7x9xf32>
+  %6 = cleave.slice %5 {starts = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1, 1, 2>} : tensor<1x2x7x9xf32> -> tensor<1x2x5x4xf32>
+  %7 = cleave.slice %5 {starts = array<i64: 0, 0, 0, 1>, strides = array<i64: 1, 1, 1, 2>} : tensor<1x2x7x9xf32> -> tensor<1x2x5x4xf32>
+  %8 = cleave.binary max %6, %7 : (tensor<1x2x5x4xf32>, tensor<1x2x5x4xf32>) -> tensor<1x2x5x4xf32>
+  %9 = cleave.slice %5 {starts = array<i64: 0, 0, 0, 2>, strides = array<i64: 1, 1, 1, 2>} : tensor<1x2x7x9xf32> -> tensor<1x2x5x4xf32>
+  %10 = cleave.binary max %8, %9 : (tensor<1x2x5x4xf32>, tensor<1x2x5x4xf32>) -> tensor<1x2x5x4xf32>
+  %11 = cleave.slice %5 {starts = array<i64: 0, 0, 2, 0>, strides = array<i64: 1, 1, 1, 2>} : tensor<1x2x7x9xf32> -> tensor<1x2x5x4xf32>
+  %12 = cleave.binary max %10, %11 : (tensor<1x2x5x4xf32>, tensor<1x2x5x4xf32>) -> tensor<1x2x5x4xf32>
+  %13 = cleave.slice %5 {starts = array<i64: 0, 0, 2, 1>, strides = array<i64: 1, 1, 1, 2>} : tensor<1x2x7x9xf32> -> tensor<1x2x5x4xf32>
+  %14 = cleave.binary max %12, %13 : (tensor<1x2x5x4xf32>, tensor<1x2x5x4xf32>) -> tensor<1x2x5x4xf32>
+  %15 = cleave.slice %5 {starts = array<i64: 0, 0, 2, 2>, strides = array<i64: 1, 1, 1, 2>} : tensor<1x2x7x9xf32> -> tensor<1x2x5x4xf32>
+  %16 = cleave.binary max %14, %15 : (tensor<1x2x5x4xf32>, tensor<1x2x5x4xf32>) -> tensor<1x2x5x4xf32>
+  return %16 : tensor<1x2x5x4xf32>
+}
+
 // 1-D MaxPool and AveragePool (count_include_pad).
 func.func @pool_1d(%arg0: tensor<2x3x8xf32> {cleave.param = #cleave.param<"x", trainable>}) -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>) {
   %0 = cleave.reshape %arg0 : tensor<2x3x8xf32> to tensor<2x3x1x8xf32>
