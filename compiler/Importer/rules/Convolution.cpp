@@ -8,7 +8,8 @@
 //   pool2d over (H, W) followed by one over D;
 // - a 3-D convolution is a sum over the KD depth taps of 2-D convolutions
 //   of depth slices;
-// - dilated MaxPool is an elementwise max of strided slices, one per tap;
+// - dilated MaxPool, and MaxPool with its Indices output, is an elementwise
+//   max of strided slices, one per window tap;
 // - ConvTranspose is cleave.conv2d_grad_input (the transpose of the
 //   convolution with the same geometry), whose gradients are a conv2d and a
 //   conv2d_grad_filter; in 3-D, one per depth tap, placed along the depth
@@ -413,15 +414,22 @@ static Value pool2d(NodeContext &ctx, PoolKind kind, Value input, const Window &
   return op.getResult();
 }
 
-/// Dilated max pooling, which cleave.pool2d does not do: the input padded
-/// with -inf (also past the end where ceil_mode's last window reaches), one
-/// strided slice per window tap, and their elementwise max (ties go to the
-/// earlier tap, the first maximum, as PyTorch's gradient does).
-static FailureOr<Value> dilatedMaxPool2d(NodeContext &ctx, Value input, const Window &window,
-                                         ArrayRef<int64_t> sizes) {
+/// Max pooling by window taps, for what cleave.pool2d does not do: dilated
+/// windows and MaxPool's Indices output. The input is padded with -inf
+/// (also past the end where ceil_mode's last window reaches); each tap is a
+/// strided slice, and the result their elementwise max (ties go to the
+/// earlier tap, the first maximum, as PyTorch's gradient does). With
+/// `indices`, each tap's flat input positions, (n * C + c) * H * W + h * W + w
+/// (h + w * H with column-major `storageOrder` 1), are built from iotas and
+/// the index of the first maximum kept alongside.
+static FailureOr<std::pair<Value, Value>> maxPoolByTaps(NodeContext &ctx, Value input,
+                                                        const Window &window,
+                                                        ArrayRef<int64_t> sizes, bool indices,
+                                                        int64_t storageOrder) {
   auto type = typeOf(input);
-  Type element = type.getElementType();
-  SmallVector<int64_t> shape(type.getShape());
+  Type element = type.getElementType(), i64 = ctx.getBuilder().getI64Type();
+  ArrayRef<int64_t> original = type.getShape();
+  SmallVector<int64_t> shape(original);
   Value padded = input;
   for (int i = 0; i < 2; ++i) {
     int64_t reach = (sizes[i] - 1) * window.strides[i] +
@@ -444,37 +452,78 @@ static FailureOr<Value> dilatedMaxPool2d(NodeContext &ctx, Value input, const Wi
       padded = ConcatOp::create(ctx.getBuilder(), ctx.getLoc(),
                                 RankedTensorType::get(shape, element), parts, 2 + i);
   }
-  auto outType = RankedTensorType::get({shape[0], shape[1], sizes[0], sizes[1]}, element);
-  Value result;
+  int64_t n = original[0], c = original[1], h = original[2], w = original[3];
+  int64_t rowStride = storageOrder == 0 ? w : 1, colStride = storageOrder == 0 ? 1 : h;
+  auto iota = [&](int64_t count, int64_t start, int64_t step, int64_t dim) {
+    Value sequence = IotaOp::create(ctx.getBuilder(), ctx.getLoc(),
+                                    RankedTensorType::get({count}, i64), start, step);
+    SmallVector<int64_t> iotaShape(4, 1);
+    iotaShape[dim] = count;
+    return ctx.reshape(sequence, iotaShape);
+  };
+  Value planes; // (n * C + c) * H * W, as [N, C, 1, 1]
+  if (indices)
+    planes = ctx.reshape(IotaOp::create(ctx.getBuilder(), ctx.getLoc(),
+                                        RankedTensorType::get({n * c}, i64), 0, h * w),
+                         {n, c, 1, 1});
+  auto outType = RankedTensorType::get({n, c, sizes[0], sizes[1]}, element);
+  Value best, bestIndex;
   for (int64_t kh = 0; kh < window.kernel[0]; ++kh)
     for (int64_t kw = 0; kw < window.kernel[1]; ++kw) {
       Value tap = SliceOp::create(
           ctx.getBuilder(), ctx.getLoc(), outType, padded,
           ArrayRef<int64_t>{0, 0, kh * window.dilations[0], kw * window.dilations[1]},
           ArrayRef<int64_t>{1, 1, window.strides[0], window.strides[1]});
-      if (!result) {
-        result = tap;
+      Value tapIndex;
+      if (indices) {
+        Value rows = iota(sizes[0], (kh * window.dilations[0] - window.padding[0]) * rowStride,
+                          window.strides[0] * rowStride, 2);
+        Value cols = iota(sizes[1], (kw * window.dilations[1] - window.padding[1]) * colStride,
+                          window.strides[1] * colStride, 3);
+        FailureOr<Value> partial = ctx.binary(BinaryKind::add, planes, rows);
+        if (failed(partial))
+          return failure();
+        FailureOr<Value> full = ctx.binary(BinaryKind::add, *partial, cols);
+        if (failed(full))
+          return failure();
+        tapIndex = *full;
+      }
+      if (!best) {
+        best = tap;
+        bestIndex = tapIndex;
         continue;
       }
-      FailureOr<Value> larger = ctx.binary(BinaryKind::max, result, tap);
+      if (indices) {
+        FailureOr<Value> better = ctx.compare(CompareKind::gt, tap, best);
+        if (failed(better))
+          return failure();
+        FailureOr<Value> index = ctx.select(*better, tapIndex, bestIndex);
+        if (failed(index))
+          return failure();
+        bestIndex = *index;
+      }
+      FailureOr<Value> larger = ctx.binary(BinaryKind::max, best, tap);
       if (failed(larger))
         return failure();
-      result = *larger;
+      best = *larger;
     }
-  return result;
+  if (indices && bestIndex.getType() != RankedTensorType::get(outType.getShape(), i64))
+    bestIndex = ctx.broadcastTo(bestIndex, outType.getShape());
+  return std::make_pair(best, bestIndex);
 }
 
 static LogicalResult importPool(NodeContext &ctx, PoolKind kind) {
-  if (ctx.hasOutput(1))
-    return ctx.fail("the Indices output of MaxPool is not supported");
   FailureOr<Window> window = readWindow(ctx, ctx.getAttrInts("kernel_shape"));
   if (failed(window))
     return failure();
   bool dilated = llvm::any_of(window->dilations, [](int64_t d) { return d != 1; });
-  if (dilated && (kind != PoolKind::max || window->rank() == 3))
-    return ctx.fail("dilated pooling is supported for 1-D and 2-D MaxPool only");
-  if (ctx.getAttrInt("storage_order", 0) != 0)
-    return ctx.fail("column-major storage_order is not supported");
+  bool withIndices = ctx.hasOutput(1);
+  if ((dilated || withIndices) && (kind != PoolKind::max || window->rank() == 3))
+    return ctx.fail("dilated pooling and MaxPool's Indices output are supported for 1-D and "
+                    "2-D MaxPool only");
+  int64_t storageOrder = ctx.getAttrInt("storage_order", 0);
+  if (storageOrder != 0 && storageOrder != 1)
+    return ctx.fail("storage_order must be 0 (row-major) or 1 (column-major)");
   bool ceilMode = ctx.getAttrInt("ceil_mode", 0) != 0;
   bool countIncludePad = kind == PoolKind::avg && ctx.getAttrInt("count_include_pad", 0) != 0;
   FailureOr<SmallVector<int64_t>> sizes = outputSizes(ctx, *window, ceilMode);
@@ -505,14 +554,18 @@ static LogicalResult importPool(NodeContext &ctx, PoolKind kind) {
   }
   if (window->rank() == 1)
     x = ctx.reshape(x, withUnitHeight(input));
-  if (dilated) {
+  if (dilated || withIndices) {
     SmallVector<int64_t> planeSizes(*sizes);
     if (window->rank() == 1)
       planeSizes.insert(planeSizes.begin(), 1);
-    FailureOr<Value> pooled = dilatedMaxPool2d(ctx, x, window->as2d(), planeSizes);
+    // A 1-D input's positions are its 2-D form's with H = 1, in either order.
+    FailureOr<std::pair<Value, Value>> pooled =
+        maxPoolByTaps(ctx, x, window->as2d(), planeSizes, withIndices, storageOrder);
     if (failed(pooled))
       return failure();
-    ctx.setOutput(0, ctx.reshape(*pooled, shape));
+    ctx.setOutput(0, ctx.reshape(pooled->first, shape));
+    if (withIndices)
+      ctx.setOutput(1, ctx.reshape(pooled->second, shape));
     return success();
   }
   ctx.setOutput(0, ctx.reshape(pool2d(ctx, kind, x, window->as2d(), ceilMode, countIncludePad),
