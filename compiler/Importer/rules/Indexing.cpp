@@ -3,12 +3,12 @@
 // GatherElements, ScatterElements (and its deprecated name Scatter),
 // ScatterND and GatherND become cleave.gather / cleave.scatter_add on the
 // data flattened to one dimension (or to rows), at offsets computed from the
-// indices (ElementOffsets.h).
+// indices: exact, and with the gradients the gather/scatter_add pair has.
 // A scatter without reduction writes each update where a scatter of ones
 // marks a hit and keeps the data elsewhere.
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/Importer/rules/ElementOffsets.h"
+#include "compiler/Importer/NodeContext.h"
 
 #include "llvm/ADT/DenseMap.h"
 
@@ -24,10 +24,15 @@ static int64_t product(ArrayRef<int64_t> shape) {
 
 static RankedTensorType typeOf(Value value) { return cast<RankedTensorType>(value.getType()); }
 
-FailureOr<Value> cleave::importer::elementOffsets(NodeContext &ctx,
-                                                  const HostTensor *constantIndices,
-                                                  Value indices, ArrayRef<int64_t> dataShape,
-                                                  int64_t axis, bool allowNegative) {
+/// Row-major offsets into `dataShape` of the elements GatherElements reads:
+/// position p of `indices` (rank of the data) names the element at p with
+/// p[axis] replaced by indices[p]; negative indices count from the end.
+/// Constant indices give a constant (an out-of-range index fails); run-time
+/// ones give i64 IR built from iotas, without a large baked-in constant, and
+/// an out-of-range index gives an offset past the end, which the gather or
+/// scatter_add kernel reports at run time (rather than reading a neighbour).
+static FailureOr<Value> elementOffsets(NodeContext &ctx, const HostTensor *constantIndices,
+                                       Value indices, ArrayRef<int64_t> dataShape, int64_t axis) {
   Type i64 = ctx.getBuilder().getI64Type();
   ArrayRef<int64_t> indexShape =
       constantIndices ? ArrayRef<int64_t>(constantIndices->getShape()) : typeOf(indices).getShape();
@@ -45,7 +50,7 @@ FailureOr<Value> cleave::importer::elementOffsets(NodeContext &ctx,
     std::vector<int64_t> indexStrides = computeStrides(indexShape);
     for (int64_t i = 0; i < offsets.getNumElements(); ++i) {
       int64_t index = constantIndices->getInt(i);
-      if (index < (allowNegative ? -size : 0) || index >= size)
+      if (index < -size || index >= size)
         return ctx.fail("index " + std::to_string(index) +
                         " is out of range for a dimension of size " + std::to_string(size));
       if (index < 0)
@@ -61,22 +66,18 @@ FailureOr<Value> cleave::importer::elementOffsets(NodeContext &ctx,
     return ctx.constant(offsets);
   }
   Value index = ctx.convert(indices, i64);
-  FailureOr<Value> aboveMin =
-      ctx.compare(CompareKind::ge, index, ctx.scalar(i64, allowNegative ? -size : 0));
+  FailureOr<Value> aboveMin = ctx.compare(CompareKind::ge, index, ctx.scalar(i64, -size));
   FailureOr<Value> belowMax = ctx.compare(CompareKind::lt, index, ctx.scalar(i64, size));
   if (failed(aboveMin) || failed(belowMax))
     return failure();
   FailureOr<Value> valid = ctx.binary(BinaryKind::logical_and, *aboveMin, *belowMax);
   if (failed(valid))
     return failure();
-  FailureOr<Value> offsets = index;
-  if (allowNegative) {
-    FailureOr<Value> negative = ctx.compare(CompareKind::lt, index, ctx.scalar(i64, 0));
-    FailureOr<Value> wrapped = ctx.binary(BinaryKind::add, index, ctx.scalar(i64, size));
-    if (failed(negative) || failed(wrapped))
-      return failure();
-    offsets = ctx.select(*negative, *wrapped, index);
-  }
+  FailureOr<Value> negative = ctx.compare(CompareKind::lt, index, ctx.scalar(i64, 0));
+  FailureOr<Value> wrapped = ctx.binary(BinaryKind::add, index, ctx.scalar(i64, size));
+  if (failed(negative) || failed(wrapped))
+    return failure();
+  FailureOr<Value> offsets = ctx.select(*negative, *wrapped, index);
   if (strides[axis] != 1)
     offsets = ctx.binary(BinaryKind::mul, *offsets, ctx.scalar(i64, strides[axis]));
   // The other coordinates contribute coordinate * stride: a strided iota
@@ -95,7 +96,9 @@ FailureOr<Value> cleave::importer::elementOffsets(NodeContext &ctx,
   return ctx.select(*valid, *offsets, ctx.scalar(i64, product(dataShape)));
 }
 
-Value cleave::importer::gatherAtOffsets(NodeContext &ctx, Value data, Value offsets) {
+/// `data` flattened and gathered at `offsets`: the result has the offsets'
+/// shape.
+static Value gatherAtOffsets(NodeContext &ctx, Value data, Value offsets) {
   RankedTensorType dataType = typeOf(data);
   Value flat = ctx.reshape(data, {product(dataType.getShape())});
   auto type = RankedTensorType::get(typeOf(offsets).getShape(), dataType.getElementType());
