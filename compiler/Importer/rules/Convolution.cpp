@@ -36,7 +36,10 @@ struct Window {
   Window as2d() const {
     if (rank() == 2)
       return *this;
-    return Window{{1, kernel[0]}, {1, strides[0]}, {1, dilations[0]}, {0, padding[0], 0, padding[1]}};
+    return Window{{1, kernel[0]},
+                  {1, strides[0]},
+                  {1, dilations[0]},
+                  {0, padding[0], 0, padding[1]}};
   }
   /// The (H, W) part of a 3-D window.
   Window inner2d() const {
@@ -173,9 +176,10 @@ static FailureOr<Value> conv3d(NodeContext &ctx, Value input, Value filter, Valu
                                   ArrayRef<int64_t>{1, window.strides[0], 1, 1, 1});
     auto tapType = RankedTensorType::get({f[0], f[1], 1, f[3], f[4]}, element);
     Value tap = SliceOp::create(ctx.getBuilder(), ctx.getLoc(), tapType, filter,
-                                ArrayRef<int64_t>{0, 0, kd, 0, 0}, ArrayRef<int64_t>{1, 1, 1, 1, 1});
-    Value out = conv2d(ctx, ctx.reshape(taken, {n * outDepth, c, h, w}), ctx.reshape(tap, {f[0], f[1], f[3], f[4]}),
-                       Value(), plane, groups);
+                                ArrayRef<int64_t>{0, 0, kd, 0, 0},
+                                ArrayRef<int64_t>{1, 1, 1, 1, 1});
+    Value out = conv2d(ctx, ctx.reshape(taken, {n * outDepth, c, h, w}),
+                       ctx.reshape(tap, {f[0], f[1], f[3], f[4]}), Value(), plane, groups);
     if (!sum) {
       sum = out;
       continue;
@@ -278,7 +282,8 @@ static FailureOr<Value> convTranspose3d(NodeContext &ctx, const Window &window, 
   for (int64_t kd = 0; kd < window.kernel[0]; ++kd) {
     auto tapType = RankedTensorType::get({f[0], f[1], 1, f[3], f[4]}, element);
     Value tap = SliceOp::create(ctx.getBuilder(), ctx.getLoc(), tapType, ctx.getInput(1),
-                                ArrayRef<int64_t>{0, 0, kd, 0, 0}, ArrayRef<int64_t>{1, 1, 1, 1, 1});
+                                ArrayRef<int64_t>{0, 0, kd, 0, 0},
+                                ArrayRef<int64_t>{1, 1, 1, 1, 1});
     Value planes = Conv2dGradInputOp::create(
         ctx.getBuilder(), ctx.getLoc(), planeType, slices,
         ctx.reshape(tap, {f[0], f[1], f[3], f[4]}), plane.strides, plane.padding,

@@ -72,7 +72,8 @@ static LogicalResult negativeLogLikelihood(NodeContext &ctx, Value logProb, size
       safeHost.setInt(i, ignored ? 0 : label);
       kept.setInt(i, ignored ? 0 : 1);
     }
-    matched = ctx.constant(match.reshaped(std::vector<int64_t>(pickShape.begin(), pickShape.end())));
+    matched =
+        ctx.constant(match.reshaped(std::vector<int64_t>(pickShape.begin(), pickShape.end())));
     safe = ctx.constant(safeHost);
     if (ignoreIndex)
       keep = ctx.constant(kept);

@@ -186,8 +186,9 @@ static FailureOr<Value> resizeAxis(NodeContext &ctx, Value input, int64_t axis,
   auto type = cast<RankedTensorType>(sum.getType());
   std::vector<int64_t> maskShape(type.getRank(), 1);
   maskShape[axis] = mapping.outSize;
-  Value mask = ctx.constant(HostTensor::fromInts(ctx.getBuilder().getI1Type(), maskShape,
-                                                 std::vector<int64_t>(outside.begin(), outside.end())));
+  std::vector<int64_t> maskValues(outside.begin(), outside.end());
+  Value mask =
+      ctx.constant(HostTensor::fromInts(ctx.getBuilder().getI1Type(), maskShape, maskValues));
   return ctx.select(mask, ctx.scalar(type.getElementType(), extrapolation), sum);
 }
 
