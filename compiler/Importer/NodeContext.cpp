@@ -345,6 +345,9 @@ const RuleTable &cleave::importer::getRuleTable() {
     registerRearrangeRules(rules);
     registerWindowRules(rules);
     registerChannelNormalizationRules(rules);
+    registerGatherScatterRules(rules);
+    registerLossRules(rules);
+    registerResizeRules(rules);
     return rules;
   }();
   return table;

@@ -171,6 +171,9 @@ void registerMathFunctionRules(RuleTable &table);
 void registerRearrangeRules(RuleTable &table);
 void registerWindowRules(RuleTable &table);
 void registerChannelNormalizationRules(RuleTable &table);
+void registerGatherScatterRules(RuleTable &table);
+void registerLossRules(RuleTable &table);
+void registerResizeRules(RuleTable &table);
 
 /// The shortest decimal that reads back as the same float32 as `value`.
 /// Exporters store Python doubles (eps=1e-5, momentum=0.1) as float32;

@@ -31,7 +31,27 @@ static void pool2dGradient(GradientContext &ctx) {
   ctx.setGrad(0, grad);
 }
 
+/// conv2d_grad_input (ONNX ConvTranspose) is x -> A_w^T x, with A_w the
+/// convolution: its input gradient is the convolution A_w g, its filter
+/// gradient the filter gradient of that convolution against x.
+static void conv2dGradInputGradient(GradientContext &ctx) {
+  auto op = ctx.getOp<Conv2dGradInputOp>();
+  OpBuilder &builder = ctx.b().getBuilder();
+  Location loc = ctx.b().getLoc();
+  Value g = ctx.resultGrad();
+  if (ctx.needs(0))
+    ctx.setGrad(0, Conv2dOp::create(builder, loc, op.getResultGrad().getType(), g, op.getFilter(),
+                                    Value(), op.getStridesAttr(), op.getPaddingAttr(),
+                                    op.getDilationsAttr(), op.getGroupsAttr()));
+  if (ctx.needs(1))
+    ctx.setGrad(1, Conv2dGradFilterOp::create(builder, loc, op.getFilter().getType(), g,
+                                              op.getResultGrad(), op.getStridesAttr(),
+                                              op.getPaddingAttr(), op.getDilationsAttr(),
+                                              op.getGroupsAttr()));
+}
+
 void mlir::cleave::autodiff::registerConvolutionGradients(GradientTable &table) {
   table.add<Conv2dOp>(conv2dGradient);
   table.add<Pool2dOp>(pool2dGradient);
+  table.add<Conv2dGradInputOp>(conv2dGradInputGradient);
 }

@@ -59,6 +59,24 @@ static void gatherGradient(GradientContext &ctx) {
                      op.getIndices(), op.getAxisAttr()));
 }
 
+/// scatter_add is linear in its updates: each update's gradient is the
+/// result gradient where it was added, a gather (the updates' gradient of
+/// ONNX ScatterElements and ScatterND).
+static void scatterAddGradient(GradientContext &ctx) {
+  auto op = ctx.getOp<ScatterAddOp>();
+  ctx.setGrad(0, GatherOp::create(ctx.b().getBuilder(), ctx.b().getLoc(),
+                                  op.getUpdates().getType(), ctx.resultGrad(), op.getIndices(),
+                                  op.getAxisAttr()));
+}
+
+/// slice_scatter places its source at a window: the gradient is that window.
+static void sliceScatterGradient(GradientContext &ctx) {
+  auto op = ctx.getOp<SliceScatterOp>();
+  ctx.setGrad(0, SliceOp::create(ctx.b().getBuilder(), ctx.b().getLoc(),
+                                 op.getSource().getType(), ctx.resultGrad(), op.getStartsAttr(),
+                                 op.getStridesAttr()));
+}
+
 void mlir::cleave::autodiff::registerDataMovementGradients(GradientTable &table) {
   table.add<ReshapeOp>(reshapeGradient);
   table.add<BroadcastOp>(broadcastGradient);
@@ -66,4 +84,6 @@ void mlir::cleave::autodiff::registerDataMovementGradients(GradientTable &table)
   table.add<SliceOp>(sliceGradient);
   table.add<ConcatOp>(concatGradient);
   table.add<GatherOp>(gatherGradient);
+  table.add<ScatterAddOp>(scatterAddGradient);
+  table.add<SliceScatterOp>(sliceScatterGradient);
 }

@@ -16,8 +16,9 @@ const char *const nodetests::kPolicy =
     "  test_data_set_0. A static-shape compiler needs them as constants, so:\n"
     "  - every INT32/INT64/BOOL graph input becomes an initializer holding its test value\n"
     "    (integer data becomes constant too);\n"
-    "  - every 0-d input feeding Dropout's ratio, Range or OneHot's depth becomes a Constant\n"
-    "    node (a float initializer would be a trainable parameter);\n"
+    "  - every 0-d input feeding Dropout's ratio, Range or OneHot's depth, and Resize's roi\n"
+    "    and scales, becomes a Constant node (a float initializer would be a trainable\n"
+    "    parameter);\n"
     "  - inputs with dynamic dimensions get the static shape of their test data\n"
     "    (ImportOptions::inputShapes).\n";
 
@@ -120,7 +121,7 @@ PolicyResult nodetests::applyPolicy(onnx::ModelProto &model, const fs::path &tes
   for (const onnx::TensorProto &tensor : graph->initializer())
     initializers.insert(tensor.name());
   // Scalar operands that decide a shape or a mode, whatever their type.
-  std::set<std::string> scalarOperands;
+  std::set<std::string> scalarOperands, shapeOperands;
   for (const onnx::NodeProto &node : graph->node()) {
     if (node.op_type() == "Dropout" && node.input_size() > 1)
       scalarOperands.insert(node.input(1));
@@ -128,6 +129,9 @@ PolicyResult nodetests::applyPolicy(onnx::ModelProto &model, const fs::path &tes
       scalarOperands.insert(node.input().begin(), node.input().end());
     if (node.op_type() == "OneHot" && node.input_size() > 1)
       scalarOperands.insert(node.input(1));
+    // Resize's roi and scales (Upsample's scales) decide the output shape.
+    if (node.op_type() == "Resize" || node.op_type() == "Upsample")
+      shapeOperands.insert(node.input().begin() + 1, node.input().end());
   }
   // Before IR version 4 every initializer must also be a graph input.
   bool keepAsInput = model.ir_version() < 4;
@@ -153,7 +157,8 @@ PolicyResult nodetests::applyPolicy(onnx::ModelProto &model, const fs::path &tes
     fixBfloat16(*value, type);
     bool integer = type == onnx::TensorProto::INT32 || type == onnx::TensorProto::INT64 ||
                    type == onnx::TensorProto::BOOL;
-    bool scalarOperand = scalarOperands.count(input.name()) && value->dims_size() == 0;
+    bool scalarOperand = (scalarOperands.count(input.name()) && value->dims_size() == 0) ||
+                         shapeOperands.count(input.name());
     if ((policy == Policy::FoldAll && !integer) || scalarOperand) {
       // A Constant node, because the importer makes float initializers
       // trainable parameters (and a float ratio or bound is exported so).

@@ -157,9 +157,44 @@ static LogicalResult importBatchNormalization(NodeContext &ctx) {
   return success();
 }
 
+/// InstanceNormalization: layer_norm over each (n, c)'s spatial elements
+/// (with a unit scale), then the per-channel scale and bias.
+static LogicalResult importInstanceNormalization(NodeContext &ctx) {
+  RankedTensorType type = ctx.getInputType(0);
+  if (type.getRank() < 3)
+    return ctx.fail("input needs rank >= 3 ([N, C, spatial...])");
+  if (!isa<FloatType>(type.getElementType()))
+    return ctx.fail("input must be a float tensor");
+  ArrayRef<int64_t> shape = type.getShape();
+  int64_t channels = shape[1], spatial = product(shape.drop_front(2));
+  for (size_t i = 1; i <= 2; ++i)
+    if (ctx.getInputShape(i) != ArrayRef<int64_t>{channels})
+      return ctx.fail("scale and bias must have shape [" + std::to_string(channels) + "]");
+  Type element = type.getElementType();
+  Value rows = ctx.reshape(ctx.getInput(0), {shape[0], channels, spatial});
+  Value unit = ctx.broadcastTo(ctx.scalar(element, 1.0), {spatial});
+  Builder &b = ctx.getBuilder();
+  auto norm = LayerNormOp::create(ctx.getBuilder(), ctx.getLoc(), rows.getType(), rows, unit,
+                                  Value(), b.getI64IntegerAttr(2),
+                                  b.getF64FloatAttr(ctx.getAttrFloat("epsilon", 1e-5)));
+  std::vector<int64_t> channelShape(type.getRank() - 1, 1);
+  channelShape[0] = channels;
+  FailureOr<Value> scaled = ctx.binary(BinaryKind::mul, ctx.reshape(norm.getResult(), shape),
+                                       ctx.reshape(ctx.getInput(1), channelShape));
+  if (failed(scaled))
+    return failure();
+  FailureOr<Value> result =
+      ctx.binary(BinaryKind::add, *scaled, ctx.reshape(ctx.getInput(2), channelShape));
+  if (failed(result))
+    return failure();
+  ctx.setOutput(0, *result);
+  return success();
+}
+
 void cleave::importer::registerNormalizationRules(RuleTable &table) {
   table.add("Softmax", [](NodeContext &ctx) { return importSoftmax(ctx, false); });
   table.add("LogSoftmax", [](NodeContext &ctx) { return importSoftmax(ctx, true); });
   table.add("LayerNormalization", importLayerNormalization);
   table.add("BatchNormalization", importBatchNormalization);
+  table.add("InstanceNormalization", importInstanceNormalization);
 }
