@@ -112,11 +112,21 @@ struct AttachLossPass : public mlir::cleave::impl::CleaveAttachLossBase<AttachLo
       if (loss == "cross_entropy") {
         int64_t classes = predictionType.getShape().back();
         int64_t rows = predictionType.getNumElements() / classes;
+        if (!(labelSmoothing >= 0.0 && labelSmoothing <= 1.0))
+          return forward.emitOpError() << "--label-smoothing must lie in [0, 1], got "
+                                       << labelSmoothing;
         Value logits = b.reshape(prediction, {rows, classes});
         Value rowLabels = b.reshape(target, {rows});
-        lossValue = builder.create<CrossEntropyOp>(
-            returnOp.getLoc(), RankedTensorType::get({}, predictionType.getElementType()), logits,
-            rowLabels);
+        Type floatType = predictionType.getElementType();
+        Value sum = builder.create<CrossEntropyOp>(
+            returnOp.getLoc(), RankedTensorType::get({}, floatType), logits, rowLabels,
+            builder.getI64IntegerAttr(ignoreIndex), builder.getF64FloatAttr(labelSmoothing),
+            builder.getUnitAttr());
+        // The mean over the rows not ignored, as the sum over the count:
+        // under a split batch both add up over devices.
+        Value kept = b.compare(CompareKind::ne, rowLabels,
+                               b.scalar(builder.getI64Type(), static_cast<double>(ignoreIndex)));
+        lossValue = b.div(sum, b.sumAll(b.convert(kept, floatType)));
       } else {
         Value difference = b.sub(prediction, target);
         SmallVector<int64_t> axes;

@@ -93,6 +93,10 @@ def CleaveAttachLoss : Pass<"cleave-attach-loss", "ModuleOp"> {
     semantics: mean reduction; cross-entropy takes the class dimension
     last, so [B, C] logits with [B] labels and [B, T, V] logits with [B, T]
     labels both work. `loss=model` uses a scalar model output as the loss.
+    Cross-entropy follows `F.cross_entropy(..., ignore_index, label_smoothing)`:
+    the sum over rows whose label is not `ignore-index`, divided by the
+    count of those rows (two ops, so that a split batch sums partial
+    sums and partial counts).
 
     ```mlir
     func.func @forward(%w: tensor<4x3xf32> {cleave.param = #cleave.param<"w", trainable>},
@@ -100,7 +104,10 @@ def CleaveAttachLoss : Pass<"cleave-attach-loss", "ModuleOp"> {
     // cleave-attach-loss{loss=cross_entropy labels=y} adds
     func.func @loss(%w: ..., %x: ..., %y: tensor<2xi64> {cleave.input = "y"}) -> (tensor<f32> {cleave.loss}) {
       ...
-      %l = cleave.cross_entropy %logits, %y : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
+      %s = cleave.cross_entropy %logits, %y {ignore_index = -100 : i64, label_smoothing = 0.0 : f64, sum} : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
+      %kept = cleave.compare ne %y, %ignore : (tensor<2xi64>, tensor<i64>) -> tensor<2xi1>
+      %count = cleave.reduce sum %keptf {axes = array<i64: 0>} : tensor<2xf32> -> tensor<f32>
+      %l = cleave.binary div %s, %count : (tensor<f32>, tensor<f32>) -> tensor<f32>
       return %l : tensor<f32>
     }
     ```
@@ -111,6 +118,10 @@ def CleaveAttachLoss : Pass<"cleave-attach-loss", "ModuleOp"> {
     Option<"labels", "labels", "std::string", "\"\"", "Name of the labels input to add">,
     Option<"output", "output", "std::string", "\"\"",
            "Model output the loss reads (default: the first)">,
+    Option<"ignoreIndex", "ignore-index", "int64_t", "-100",
+           "cross_entropy: rows with this label add no loss and no gradient (PyTorch's default)">,
+    Option<"labelSmoothing", "label-smoothing", "double", "0.0",
+           "cross_entropy: PyTorch's label_smoothing, in [0, 1]">,
   ];
   let dependentDialects = ["::mlir::cleave::CleaveDialect"];
 }

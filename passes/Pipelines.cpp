@@ -14,8 +14,8 @@ void mlir::cleave::buildCleaveTrainPipeline(OpPassManager &pm, const TrainPipeli
   // Before autodiff, so that the backward of each q/k/v product is its own
   // and tensor parallelism can split heads (SplitFusedProjections.cpp).
   pm.addPass(createCleaveSplitFusedProjections());
-  pm.addPass(createCleaveAttachLoss(CleaveAttachLossOptions{options.loss, options.labels,
-                                                            options.output}));
+  pm.addPass(createCleaveAttachLoss(CleaveAttachLossOptions{
+      options.loss, options.labels, options.output, options.ignoreIndex, options.labelSmoothing}));
   pm.addPass(createCleaveAutodiff());
   CleaveOptimizerOptions optimizer;
   optimizer.optimizer = options.optimizer;

@@ -80,6 +80,15 @@ std::string floatLiteral(double value, bool isFloat) {
   return isFloat ? "(" + text + "f)" : "(" + text + ")";
 }
 
+/// cleave.cross_entropy's attributes as a K::CrossEntropyOptions literal.
+std::string crossEntropyOptions(std::optional<uint64_t> ignoreIndex, double smoothing, bool sum) {
+  return llvm::formatv("K::CrossEntropyOptions{{{0}, {1}, {2}, {3}}",
+                       ignoreIndex ? "true" : "false",
+                       ignoreIndex ? static_cast<int64_t>(*ignoreIndex) : int64_t(-100),
+                       floatLiteral(smoothing, true), sum ? "true" : "false")
+      .str();
+}
+
 /// One operand of a fused loop: how to read element `index` of the loop.
 struct LoopOperand {
   Value value;
@@ -796,15 +805,21 @@ LogicalResult Emitter::emitLibraryCall(Operation *op) {
     ArrayRef<int64_t> shape = loss.getLogits().getType().getShape();
     if (!loss.getLabels().getType().getElementType().isSignlessInteger(64))
       return op->emitOpError() << "needs i64 labels in generated code";
-    out << llvm::formatv("    K::cross_entropy({0}, {1}, {2}, {3}, {4}, io.invalid_index);\n",
+    out << llvm::formatv("    K::cross_entropy({0}, {1}, {2}, {3}, {4}, io.invalid_index, {5});\n",
                          ptr(loss.getLogits()), ptr(loss.getLabels()), ptr(loss.getResult()),
-                         shape[0], shape[1]);
+                         shape[0], shape[1],
+                         crossEntropyOptions(loss.getIgnoreIndex(),
+                                             loss.getLabelSmoothing().convertToDouble(),
+                                             loss.getSum()));
   } else if (auto grad = dyn_cast<CrossEntropyGradOp>(op)) {
     ArrayRef<int64_t> shape = grad.getLogits().getType().getShape();
     out << llvm::formatv("    K::cross_entropy_grad({0}, {1}, {2}, {3}, {4}, {5}, "
-                         "io.invalid_index);\n",
+                         "io.invalid_index, {6});\n",
                          ptr(grad.getLogits()), ptr(grad.getLabels()), ptr(grad.getResultGrad()),
-                         ptr(grad.getResult()), shape[0], shape[1]);
+                         ptr(grad.getResult()), shape[0], shape[1],
+                         crossEntropyOptions(grad.getIgnoreIndex(),
+                                             grad.getLabelSmoothing().convertToDouble(),
+                                             grad.getSum()));
   } else if (isCollective(op)) {
     FailureOr<std::string> call = emitCollectiveCall(op, ptr, cuda);
     if (failed(call))

@@ -455,7 +455,8 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
                     .count();
     if (invalid_index)
       fail("step ", step_number, ": the batch holds an index out of range for the model (a token "
-           "id not below the vocabulary size, or a label not below the number of classes); "
+           "id not below the vocabulary size, or a label that is neither a class index nor the "
+           "ignore index); "
            "check the data (", batches.source().describe(), ")");
     if (!std::isfinite(loss))
       fail("the loss is ", std::isnan(loss) ? "NaN" : loss > 0 ? "inf" : "-inf", " at step ",

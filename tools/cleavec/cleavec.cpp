@@ -65,6 +65,14 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({"cross_entropy", "mse", "model"}));
   app.add_option("--labels", train.labels, "Name of the labels input the loss adds");
   app.add_option("--output-name", train.output, "Model output the loss reads (default: first)");
+  app.add_option("--ignore-index", train.ignoreIndex,
+                 "cross_entropy: labels equal to this add no loss and no gradient, and the mean "
+                 "is over the other rows (PyTorch's ignore_index)")
+      ->capture_default_str();
+  app.add_option("--label-smoothing", train.labelSmoothing,
+                 "cross_entropy: PyTorch's label_smoothing, in [0, 1]")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   app.add_option("--optimizer", train.settings.optimizer, "sgd or adamw")
       ->check(CLI::IsMember({"sgd", "adamw"}));
   app.add_option("--lr", train.settings.lr, "Learning rate (the executable's default)");
