@@ -24,6 +24,7 @@ llvm::Error mlir::cleave::buildTrainStep(ModuleOp module, const TrainOptions &op
   pipeline.output = options.output;
   pipeline.ignoreIndex = options.ignoreIndex;
   pipeline.labelSmoothing = options.labelSmoothing;
+  pipeline.eval = options.eval;
   pipeline.optimizer = options.settings.optimizer;
   pipeline.beta1 = options.settings.beta1;
   pipeline.beta2 = options.settings.beta2;

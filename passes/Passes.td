@@ -59,6 +59,35 @@ def CleaveLowerDropout : Pass<"cleave-lower-dropout", "ModuleOp"> {
   let dependentDialects = ["::mlir::cleave::CleaveDialect"];
 }
 
+def CleaveDeriveEval : Pass<"cleave-derive-eval", "ModuleOp"> {
+  let summary = "Clone the forward pass into its evaluation form (PyTorch's model.eval())";
+  let description = [{
+    Clones `source` (default `@forward`, before `cleave-lower-dropout`)
+    into `result` (default `@forward_eval`) with every dropout removed and
+    every `cleave.batch_norm` normalising with its running statistics
+    instead of the batch's, which it no longer updates. The training
+    executable runs the loss of this function on held-out data
+    (`--eval-data`); `cleave-attach-loss{source=forward_eval
+    result=eval_loss}` adds the loss.
+
+    ```mlir
+    %y = cleave.dropout %x {ratio = 1.0e-01 : f64} : tensor<2x16xf32>
+    %z, %rm, %rv = cleave.batch_norm %y, %g, %b, %m, %v {epsilon = 1.0e-05 : f64, momentum = 1.0e-01 : f64} : ...
+    // in @forward_eval becomes
+    %e = cleave.binary add %v, %eps : (tensor<16xf32>, tensor<f32>) -> tensor<16xf32>
+    %r = cleave.unary rsqrt %e : tensor<16xf32>
+    %f = cleave.binary mul %g, %r : (tensor<16xf32>, tensor<16xf32>) -> tensor<16xf32>
+    %c = cleave.binary sub %x, %m2 : ...   // %m reshaped to [16, 1, ...]
+    %z = cleave.binary add %s, %b2 : ...   // (x - m) * f + b, per channel
+    ```
+  }];
+  let options = [
+    Option<"sourceFunction", "source", "std::string", "\"forward\"", "The training-mode forward pass">,
+    Option<"resultFunction", "result", "std::string", "\"forward_eval\"", "Function to create">,
+  ];
+  let dependentDialects = ["::mlir::cleave::CleaveDialect"];
+}
+
 def CleaveSplitFusedProjections : Pass<"cleave-split-fused-projections", "ModuleOp"> {
   let summary = "Turn a product whose result is only sliced apart into one product per slice";
   let description = [{
@@ -122,6 +151,8 @@ def CleaveAttachLoss : Pass<"cleave-attach-loss", "ModuleOp"> {
            "cross_entropy: rows with this label add no loss and no gradient (PyTorch's default)">,
     Option<"labelSmoothing", "label-smoothing", "double", "0.0",
            "cross_entropy: PyTorch's label_smoothing, in [0, 1]">,
+    Option<"sourceFunction", "source", "std::string", "\"forward\"", "The model function">,
+    Option<"resultFunction", "result", "std::string", "\"loss\"", "Function to create">,
   ];
   let dependentDialects = ["::mlir::cleave::CleaveDialect"];
 }

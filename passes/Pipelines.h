@@ -20,6 +20,10 @@ struct TrainPipelineOptions : public PassPipelineOptions<TrainPipelineOptions> {
   Option<double> labelSmoothing{*this, "label-smoothing",
                                 llvm::cl::desc("cross_entropy: label smoothing in [0, 1]"),
                                 llvm::cl::init(0.0)};
+  Option<bool> eval{*this, "eval",
+                    llvm::cl::desc("Also build @eval_loss: the loss of the model in evaluation "
+                                   "semantics (cleave-derive-eval)"),
+                    llvm::cl::init(false)};
   Option<std::string> optimizer{*this, "optimizer", llvm::cl::desc("sgd or adamw"),
                                 llvm::cl::init("adamw")};
   Option<double> beta1{*this, "beta1", llvm::cl::init(0.9)};

@@ -73,6 +73,10 @@ int main(int argc, char **argv) {
                  "cross_entropy: PyTorch's label_smoothing, in [0, 1]")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+  bool noEval = false;
+  app.add_flag("--no-eval", noEval,
+               "Leave out the evaluation function (the loss in eval semantics that the "
+               "executable's --eval-data reports)");
   app.add_option("--optimizer", train.settings.optimizer, "sgd or adamw")
       ->check(CLI::IsMember({"sgd", "adamw"}));
   app.add_option("--lr", train.settings.lr, "Learning rate (the executable's default)");
@@ -158,6 +162,9 @@ int main(int argc, char **argv) {
     return fail(llvm::toString(module.takeError()));
 
   bool planOnly = emit == "plan";
+  // Programs carry the evaluation function; the IR and plan views show the
+  // train step alone.
+  train.eval = !noEval && (emit == "cpp" || binary);
   bool training = emit == "train-mlir" || emit == "cpp" || binary || planOnly;
   if (training)
     if (llvm::Error error = cleave::buildTrainStep(**module, train))
@@ -205,6 +212,8 @@ int main(int argc, char **argv) {
     codegenOptions.precision = precision == "bf16" ? cleave::codegen::Precision::bf16
                                                    : cleave::codegen::Precision::fp32;
     codegenOptions.train = train.settings;
+    if (train.eval)
+      codegenOptions.evalFunction = cleave::kEvalFunction.str();
     llvm::SmallString<256> absolute(modelPath);
     llvm::sys::fs::make_absolute(absolute);
     codegenOptions.modelPath = std::string(absolute);

@@ -11,7 +11,7 @@
 // RUN: cleave-opt %t/model-not-scalar.mlir --cleave-attach-loss="loss=model" --verify-diagnostics
 // RUN: cleave-opt %t/unknown-loss.mlir --cleave-attach-loss="loss=hinge labels=y" --verify-diagnostics
 // RUN: cleave-opt %t/cross-entropy-rank1.mlir --cleave-attach-loss="labels=y" --verify-diagnostics
-// RUN: cleave-opt %t/options.mlir --cleave-attach-loss="labels=y ignore-index=0 label-smoothing=0.1" | FileCheck %t/options.mlir
+// RUN: cleave-opt %t/options.mlir --cleave-attach-loss="labels=y ignore-index=0 label-smoothing=0.1 source=net result=objective" | FileCheck %t/options.mlir
 // RUN: cleave-opt %t/bad-smoothing.mlir --cleave-attach-loss="labels=y label-smoothing=1.5" --verify-diagnostics
 // RUN: not cleave-opt %t/no-forward.mlir --cleave-attach-loss="labels=y" 2>&1 | FileCheck %t/no-forward.mlir
 
@@ -221,13 +221,13 @@ func.func @model(%x: tensor<4xf32>) -> tensor<4xf32> {
 //--- options.mlir
 
 // ignore-index and label-smoothing reach the op (and the count of kept
-// rows compares with the ignore index).
-// CHECK-LABEL: func.func @forward
-// CHECK:       func.func @loss(
+// rows compares with the ignore index); source/result name the functions.
+// CHECK-LABEL: func.func @net
+// CHECK:       func.func @objective(
 // CHECK:         %[[S:.*]] = cleave.cross_entropy %{{.*}}, %[[Y:.*]] {ignore_index = 0 : i64, label_smoothing = 1.000000e-01 : f64, sum}
 // CHECK:         %[[ZERO:.*]] = cleave.constant dense<0> : tensor<i64>
 // CHECK:         cleave.compare ne %[[Y]], %[[ZERO]]
-func.func @forward(%x: tensor<2x4xf32> {cleave.input = "x"}) -> (tensor<2x4xf32> {cleave.output = "logits"}) {
+func.func @net(%x: tensor<2x4xf32> {cleave.input = "x"}) -> (tensor<2x4xf32> {cleave.output = "logits"}) {
   return %x : tensor<2x4xf32>
 }
 
