@@ -5,6 +5,7 @@
 #include "file_util.h"
 #include "json.h"
 
+#include <cmath>
 #include <filesystem>
 
 namespace cleave::rt {
@@ -23,7 +24,13 @@ std::string metrics_line(const StepRecord &record) {
     text += line;
   }
   if (record.evaluated) {
-    std::snprintf(line, sizeof line, ",\"eval_loss\":%.9g", static_cast<double>(record.eval_loss));
+    // A held-out set whose labels are all the ignore index has no loss
+    // (NaN, as in PyTorch); JSON has no NaN, so the line says null.
+    if (std::isfinite(record.eval_loss))
+      std::snprintf(line, sizeof line, ",\"eval_loss\":%.9g",
+                    static_cast<double>(record.eval_loss));
+    else
+      std::snprintf(line, sizeof line, ",\"eval_loss\":null");
     text += line;
   }
   return text + "}";

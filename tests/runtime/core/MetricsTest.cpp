@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdio>
 
 using namespace cleave::rt;
@@ -84,6 +85,8 @@ TEST_CASE("metrics: eval_loss in the line and on the progress line", "[runtime][
   evaluated.eval_loss = 0.25f;
   CHECK_THAT(metrics_line(evaluated), Contains(",\"eval_loss\":0.25}"));
   CHECK_THAT(metrics_line(record(5, 0.5f)), !Contains("eval_loss"));
+  evaluated.eval_loss = NAN; // every held-out label ignored
+  CHECK_THAT(metrics_line(evaluated), Contains(",\"eval_loss\":null}"));
 
   TempDir dir;
   std::FILE *out = std::fopen((dir / "progress.txt").c_str(), "w");
