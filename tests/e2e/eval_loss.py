@@ -13,8 +13,8 @@ differ: compile with cleavec, train 3 SGD steps with --eval-data and
     (--save-onnx), labels with -100 (ignored) included;
   - that PyTorch in train() mode gives a clearly different loss (else the
     test could not tell the two semantics apart).
-Both on one device and on 4 MPI ranks with --grid dp=2,tp=2 and Megatron
-pins (as in tests/sharding/plan_invariance.py). Then the errors: eval flags
+On one device and on 4 MPI ranks, with --grid dp=2,tp=2 and Megatron pins
+(as in tests/sharding/plan_invariance.py) and with the auto plan. Then the errors: eval flags
 without held-out data, held-out data missing a model input, a missing file.
 
   /usr/bin/python3 tests/e2e/eval_loss.py --cleavec build/bin/cleavec --workdir /tmp/eval
@@ -211,11 +211,13 @@ def main():
             failures += check_errors(exe, data, eval_data, args.workdir)
         if sharded:
             pinned = [flag for pin in pins for flag in ("--shard", pin)]
-            sharded_exe = os.path.join(args.workdir, f"{name}-train-dp2tp2")
-            run([args.cleavec, onnx_path, *flags, "--grid", "dp=2,tp=2", *pinned, "-o",
-                 sharded_exe])
-            failures += check_run(name, "dp=2,tp=2", factory, args.workdir, sharded_exe, data,
-                                  eval_data, eval_arrays, batch, args.ranks)
+            plans = {"dp=2,tp=2": ["--grid", "dp=2,tp=2", *pinned],
+                     "auto": ["--devices", str(args.ranks)]}
+            for tag, plan in plans.items():
+                sharded_exe = os.path.join(args.workdir, f"{name}-train-{tag.replace(',', '-')}")
+                run([args.cleavec, onnx_path, *flags, *plan, "-o", sharded_exe])
+                failures += check_run(name, tag, factory, args.workdir, sharded_exe, data,
+                                      eval_data, eval_arrays, batch, args.ranks)
     if not sharded:
         print("mpirun not found: the sharded runs were skipped")
     print(f"eval loss: {failures} failure(s)")
