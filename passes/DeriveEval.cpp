@@ -57,16 +57,20 @@ struct DeriveEvalPass : public mlir::cleave::impl::CleaveDeriveEvalBase<DeriveEv
     function.setSymName(resultFunction);
     SmallVector<DropoutOp> dropouts;
     SmallVector<BatchNormOp> norms;
+    bool random = false;
     function.walk([&](Operation *op) {
-      if (auto dropout = dyn_cast<DropoutOp>(op))
+      if (auto dropout = dyn_cast<DropoutOp>(op)) {
         dropouts.push_back(dropout);
-      else if (auto norm = dyn_cast<BatchNormOp>(op))
+      } else if (auto norm = dyn_cast<BatchNormOp>(op)) {
         norms.push_back(norm);
-      else if (isa<RandomMaskOp>(op))
-        op->emitOpError() << "is random; derive the evaluation function before "
-                             "cleave-lower-dropout",
-            signalPassFailure();
+      } else if (isa<RandomMaskOp>(op)) {
+        op->emitOpError() << "draws a dropout mask, which evaluation must not: run "
+                             "cleave-derive-eval before cleave-lower-dropout";
+        random = true;
+      }
     });
+    if (random)
+      return signalPassFailure();
     for (DropoutOp op : dropouts) {
       op.replaceAllUsesWith(op.getInput());
       op.erase();

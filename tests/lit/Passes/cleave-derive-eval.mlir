@@ -50,3 +50,4 @@ func.func @forward(%x: tensor<2x3x4x4xf32> {cleave.input = "x"},
   %y, %rm, %rv = cleave.batch_norm %d, %g, %b, %m, %v {epsilon = 1.0e-05 : f64, momentum = 1.0e-01 : f64} : (tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<3xf32>) -> (tensor<2x3x4x4xf32>, tensor<3xf32>, tensor<3xf32>)
   return %y : tensor<2x3x4x4xf32>
 }
+
