@@ -14,7 +14,8 @@ differ: compile with cleavec, train 3 SGD steps with --eval-data and
   - that PyTorch in train() mode gives a clearly different loss (else the
     test could not tell the two semantics apart).
 On one device and on 4 MPI ranks, with --grid dp=2,tp=2 and Megatron pins
-(as in tests/sharding/plan_invariance.py) and with the auto plan. Then the errors: eval flags
+(as in tests/sharding/plan_invariance.py), with ZeRO-3 (the evaluation
+function gathers the parameter shards) and with the auto plan. Then the errors: eval flags
 without held-out data, held-out data missing a model input, a missing file.
 
   /usr/bin/python3 tests/e2e/eval_loss.py --cleavec build/bin/cleavec --workdir /tmp/eval
@@ -212,6 +213,7 @@ def main():
         if sharded:
             pinned = [flag for pin in pins for flag in ("--shard", pin)]
             plans = {"dp=2,tp=2": ["--grid", "dp=2,tp=2", *pinned],
+                     "zero3": ["--devices", str(args.ranks), "--zero", "3"],
                      "auto": ["--devices", str(args.ranks)]}
             for tag, plan in plans.items():
                 sharded_exe = os.path.join(args.workdir, f"{name}-train-{tag.replace(',', '-')}")
