@@ -15,8 +15,10 @@ differ: compile with cleavec, train 3 SGD steps with --eval-data and
     test could not tell the two semantics apart).
 On one device and on 4 MPI ranks, with --grid dp=2,tp=2 and Megatron pins
 (as in tests/sharding/plan_invariance.py), with ZeRO-3 (the evaluation
-function gathers the parameter shards) and with the auto plan. Then the errors: eval flags
-without held-out data, held-out data missing a model input, a missing file.
+function gathers the parameter shards) and with the auto plan. Then the
+errors: eval flags without held-out data, held-out data missing a model
+input, a missing file, both kinds of held-out data, and an executable
+compiled with --no-eval.
 
   /usr/bin/python3 tests/e2e/eval_loss.py --cleavec build/bin/cleavec --workdir /tmp/eval
 """
@@ -210,6 +212,16 @@ def main():
                               eval_arrays, batch, 1)
         if name == "cnn":
             failures += check_errors(exe, data, eval_data, args.workdir)
+            # cleavec --no-eval leaves the function out; the executable says so.
+            bare = os.path.join(args.workdir, f"{name}-train-no-eval")
+            run([args.cleavec, onnx_path, *flags, "--no-eval", "-o", bare])
+            result = subprocess.run([bare, "--data", data, "--eval-data", eval_data, "--steps",
+                                     "1"], capture_output=True, text=True)
+            ok = result.returncode == 2 and "compiled with cleavec --no-eval" in result.stderr
+            failures += not ok
+            print(f"--no-eval executable with --eval-data: exit {result.returncode}, "
+                  f"{result.stderr.strip().splitlines()[0] if result.stderr.strip() else ''}"
+                  f"{'' if ok else '  <-- expected exit 2 naming --no-eval'}")
         if sharded:
             pinned = [flag for pin in pins for flag in ("--shard", pin)]
             plans = {"dp=2,tp=2": ["--grid", "dp=2,tp=2", *pinned],
@@ -221,7 +233,7 @@ def main():
                 failures += check_run(name, tag, factory, args.workdir, sharded_exe, data,
                                       eval_data, eval_arrays, batch, args.ranks)
     if not sharded:
-        print("mpirun not found: the sharded runs were skipped")
+        print("the sharded runs were skipped (--ranks 0, or no mpirun)")
     print(f"eval loss: {failures} failure(s)")
     return 1 if failures else 0
 
