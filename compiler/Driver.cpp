@@ -22,6 +22,9 @@ llvm::Error mlir::cleave::buildTrainStep(ModuleOp module, const TrainOptions &op
   pipeline.loss = options.loss;
   pipeline.labels = options.labels;
   pipeline.output = options.output;
+  pipeline.ignoreIndex = options.ignoreIndex;
+  pipeline.labelSmoothing = options.labelSmoothing;
+  pipeline.eval = options.eval;
   pipeline.optimizer = options.settings.optimizer;
   pipeline.beta1 = options.settings.beta1;
   pipeline.beta2 = options.settings.beta2;

@@ -1,12 +1,15 @@
 //===- ShardStep.cpp - split a train step over a device grid --------------===//
 #include "compiler/ShardStep.h"
 
+#include "dialects/Cleave/IR/CleaveOps.h"
 #include "passes/Passes.h"
+#include "passes/Sharding/Sharding.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -42,6 +45,38 @@ static int64_t gridDevices(llvm::StringRef grid) {
   return devices;
 }
 
+/// The name a train-step argument is known by: its parameter's, or its
+/// input's; empty for optimizer state and step scalars.
+static std::string argumentName(func::FuncOp function, unsigned index) {
+  if (auto param = function.getArgAttrOfType<ParamAttr>(index, CleaveDialect::kParamAttrName))
+    return "param:" + param.getName().getValue().str();
+  if (auto input = function.getArgAttrOfType<StringAttr>(index, CleaveDialect::kInputAttrName))
+    return "input:" + input.getValue().str();
+  return "";
+}
+
+/// The evaluation function runs on the train step's blocks of the
+/// parameters and of the batch: give its arguments the train step's
+/// layouts, by name, and let propagation shard the ops in between.
+static LogicalResult seedEvalFromTrainStep(ModuleOp module) {
+  auto train = module.lookupSymbol<func::FuncOp>("train_step");
+  auto eval = module.lookupSymbol<func::FuncOp>(kEvalFunction);
+  if (!train || !eval)
+    return success();
+  llvm::StringMap<Attribute> layouts;
+  for (unsigned i = 0; i < train.getNumArguments(); ++i)
+    if (Attribute layout = train.getArgAttr(i, kShardingAttr))
+      layouts[argumentName(train, i)] = layout;
+  for (unsigned i = 0; i < eval.getNumArguments(); ++i) {
+    std::string name = argumentName(eval, i);
+    if (name.empty())
+      return eval.emitOpError() << "argument #" << i << " is neither a parameter nor an input";
+    if (Attribute layout = layouts.lookup(name))
+      eval.setArgAttr(i, kShardingAttr, layout);
+  }
+  return success();
+}
+
 llvm::Error mlir::cleave::shardTrainStep(ModuleOp module, const ShardOptions &options) {
   std::string grid = options.grid;
   if (grid.empty())
@@ -74,8 +109,21 @@ llvm::Error mlir::cleave::shardTrainStep(ModuleOp module, const ShardOptions &op
   // The partition half runs separately when someone wants to see the plan
   // in between.
   PassManager partition(module.getContext());
-  OpPassManager &rest = options.beforePartition ? partition : pm;
+  bool eval = static_cast<bool>(module.lookupSymbol(kEvalFunction));
+  // The evaluation function's plan follows the train step's (it sees the
+  // same parameter blocks), so the rest runs once that plan exists.
+  OpPassManager &rest = options.beforePartition || eval ? partition : pm;
+  if (eval) {
+    CleavePropagateShardingOptions propagate;
+    propagate.function = kEvalFunction.str();
+    rest.addPass(createCleavePropagateSharding(propagate));
+  }
   rest.addPass(createCleavePartition());
+  if (eval) {
+    CleavePartitionOptions partitionEval;
+    partitionEval.function = kEvalFunction.str();
+    rest.addPass(createCleavePartition(partitionEval));
+  }
   // No CSE after the partition: it would merge the backward's re-gather of
   // an activation with the forward's, keeping the gathered copy live
   // across the step (Partition.cpp).
@@ -94,10 +142,11 @@ llvm::Error mlir::cleave::shardTrainStep(ModuleOp module, const ShardOptions &op
   };
   if (failed(pm.run(module)))
     return failedOver();
-  if (options.beforePartition) {
+  if (eval && failed(seedEvalFromTrainStep(module)))
+    return failedOver();
+  if (options.beforePartition)
     options.beforePartition(module);
-    if (failed(partition.run(module)))
-      return failedOver();
-  }
+  if ((options.beforePartition || eval) && failed(partition.run(module)))
+    return failedOver();
   return llvm::Error::success();
 }

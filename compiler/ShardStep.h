@@ -49,7 +49,11 @@ bool usesSearch(const ShardOptions &options);
 /// Whether `options` asks for more than one device.
 bool wantsSharding(const ShardOptions &options);
 
-/// Partitions @train_step of `module` in place. The error carries the
+/// The evaluation function the train pipeline adds with `eval`.
+inline constexpr llvm::StringLiteral kEvalFunction = "eval_loss";
+
+/// Partitions @train_step of `module` in place (and @eval_loss, where the
+/// module has one, with the train step's argument layouts). The error carries the
 /// passes' diagnostics (a grid that does not divide a dimension, ...).
 llvm::Error shardTrainStep(ModuleOp module, const ShardOptions &options);
 

@@ -1,6 +1,7 @@
 //===- AttachLoss.cpp - the scalar loss training minimises ----------------===//
 //
-// 1. Clone @forward into @loss.
+// 1. Clone @forward into @loss (or `source` into `result`: the evaluation
+//    function gets its loss the same way).
 // 2. Pick the model output the loss reads (option `output`, else the first)
 //    and, unless the loss is the model's own, add the labels argument.
 // 3. Build the loss with PyTorch's semantics (mean reduction; class
@@ -29,9 +30,10 @@ struct AttachLossPass : public mlir::cleave::impl::CleaveAttachLossBase<AttachLo
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto forward = module.lookupSymbol<func::FuncOp>("forward");
+    auto forward = module.lookupSymbol<func::FuncOp>(sourceFunction);
     if (!forward) {
-      module.emitError() << "cleave-attach-loss: the module has no @forward function";
+      module.emitError() << "cleave-attach-loss: the module has no @" << sourceFunction
+                         << " function";
       return signalPassFailure();
     }
     if (failed(attachLoss(forward)))
@@ -62,7 +64,7 @@ struct AttachLossPass : public mlir::cleave::impl::CleaveAttachLossBase<AttachLo
     OpBuilder builder(forward);
     builder.setInsertionPointAfter(forward);
     auto function = cast<func::FuncOp>(builder.clone(*forward));
-    function.setSymName("loss");
+    function.setSymName(resultFunction);
     Block &body = function.getBody().front();
     auto returnOp = cast<func::ReturnOp>(body.getTerminator());
     Value prediction = returnOp.getOperand(*outputIndex);
@@ -112,11 +114,21 @@ struct AttachLossPass : public mlir::cleave::impl::CleaveAttachLossBase<AttachLo
       if (loss == "cross_entropy") {
         int64_t classes = predictionType.getShape().back();
         int64_t rows = predictionType.getNumElements() / classes;
+        if (!(labelSmoothing >= 0.0 && labelSmoothing <= 1.0))
+          return forward.emitOpError() << "--label-smoothing must lie in [0, 1], got "
+                                       << labelSmoothing;
         Value logits = b.reshape(prediction, {rows, classes});
         Value rowLabels = b.reshape(target, {rows});
-        lossValue = builder.create<CrossEntropyOp>(
-            returnOp.getLoc(), RankedTensorType::get({}, predictionType.getElementType()), logits,
-            rowLabels);
+        Type floatType = predictionType.getElementType();
+        Value sum = builder.create<CrossEntropyOp>(
+            returnOp.getLoc(), RankedTensorType::get({}, floatType), logits, rowLabels,
+            builder.getI64IntegerAttr(ignoreIndex), builder.getF64FloatAttr(labelSmoothing),
+            builder.getUnitAttr());
+        // The mean over the rows not ignored, as the sum over the count:
+        // under a split batch both add up over devices.
+        Value kept = b.compare(CompareKind::ne, rowLabels,
+                               b.scalar(builder.getI64Type(), static_cast<double>(ignoreIndex)));
+        lossValue = b.div(sum, b.sumAll(b.convert(kept, floatType)));
       } else {
         Value difference = b.sub(prediction, target);
         SmallVector<int64_t> axes;

@@ -59,6 +59,35 @@ def CleaveLowerDropout : Pass<"cleave-lower-dropout", "ModuleOp"> {
   let dependentDialects = ["::mlir::cleave::CleaveDialect"];
 }
 
+def CleaveDeriveEval : Pass<"cleave-derive-eval", "ModuleOp"> {
+  let summary = "Clone the forward pass into its evaluation form (PyTorch's model.eval())";
+  let description = [{
+    Clones `source` (default `@forward`, before `cleave-lower-dropout`)
+    into `result` (default `@forward_eval`) with every dropout removed and
+    every `cleave.batch_norm` normalising with its running statistics
+    instead of the batch's, which it no longer updates. The training
+    executable runs the loss of this function on held-out data
+    (`--eval-data`); `cleave-attach-loss{source=forward_eval
+    result=eval_loss}` adds the loss.
+
+    ```mlir
+    %y = cleave.dropout %x {ratio = 1.0e-01 : f64} : tensor<2x16xf32>
+    %z, %rm, %rv = cleave.batch_norm %y, %g, %b, %m, %v {epsilon = 1.0e-05 : f64, momentum = 1.0e-01 : f64} : ...
+    // in @forward_eval becomes
+    %e = cleave.binary add %v, %eps : (tensor<16xf32>, tensor<f32>) -> tensor<16xf32>
+    %r = cleave.unary rsqrt %e : tensor<16xf32>
+    %f = cleave.binary mul %g, %r : (tensor<16xf32>, tensor<16xf32>) -> tensor<16xf32>
+    %c = cleave.binary sub %x, %m2 : ...   // %m reshaped to [16, 1, ...]
+    %z = cleave.binary add %s, %b2 : ...   // (x - m) * f + b, per channel
+    ```
+  }];
+  let options = [
+    Option<"sourceFunction", "source", "std::string", "\"forward\"", "The training-mode forward pass">,
+    Option<"resultFunction", "result", "std::string", "\"forward_eval\"", "Function to create">,
+  ];
+  let dependentDialects = ["::mlir::cleave::CleaveDialect"];
+}
+
 def CleaveSplitFusedProjections : Pass<"cleave-split-fused-projections", "ModuleOp"> {
   let summary = "Turn a product whose result is only sliced apart into one product per slice";
   let description = [{
@@ -93,6 +122,10 @@ def CleaveAttachLoss : Pass<"cleave-attach-loss", "ModuleOp"> {
     semantics: mean reduction; cross-entropy takes the class dimension
     last, so [B, C] logits with [B] labels and [B, T, V] logits with [B, T]
     labels both work. `loss=model` uses a scalar model output as the loss.
+    Cross-entropy follows `F.cross_entropy(..., ignore_index, label_smoothing)`:
+    the sum over rows whose label is not `ignore-index`, divided by the
+    count of those rows (two ops, so that a split batch sums partial
+    sums and partial counts).
 
     ```mlir
     func.func @forward(%w: tensor<4x3xf32> {cleave.param = #cleave.param<"w", trainable>},
@@ -100,7 +133,10 @@ def CleaveAttachLoss : Pass<"cleave-attach-loss", "ModuleOp"> {
     // cleave-attach-loss{loss=cross_entropy labels=y} adds
     func.func @loss(%w: ..., %x: ..., %y: tensor<2xi64> {cleave.input = "y"}) -> (tensor<f32> {cleave.loss}) {
       ...
-      %l = cleave.cross_entropy %logits, %y : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
+      %s = cleave.cross_entropy %logits, %y {ignore_index = -100 : i64, label_smoothing = 0.0 : f64, sum} : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
+      %kept = cleave.compare ne %y, %ignore : (tensor<2xi64>, tensor<i64>) -> tensor<2xi1>
+      %count = cleave.reduce sum %keptf {axes = array<i64: 0>} : tensor<2xf32> -> tensor<f32>
+      %l = cleave.binary div %s, %count : (tensor<f32>, tensor<f32>) -> tensor<f32>
       return %l : tensor<f32>
     }
     ```
@@ -111,6 +147,12 @@ def CleaveAttachLoss : Pass<"cleave-attach-loss", "ModuleOp"> {
     Option<"labels", "labels", "std::string", "\"\"", "Name of the labels input to add">,
     Option<"output", "output", "std::string", "\"\"",
            "Model output the loss reads (default: the first)">,
+    Option<"ignoreIndex", "ignore-index", "int64_t", "-100",
+           "cross_entropy: rows with this label add no loss and no gradient (PyTorch's default)">,
+    Option<"labelSmoothing", "label-smoothing", "double", "0.0",
+           "cross_entropy: PyTorch's label_smoothing, in [0, 1]">,
+    Option<"sourceFunction", "source", "std::string", "\"forward\"", "The model function">,
+    Option<"resultFunction", "result", "std::string", "\"loss\"", "Function to create">,
   ];
   let dependentDialects = ["::mlir::cleave::CleaveDialect"];
 }

@@ -10,12 +10,19 @@ using namespace mlir;
 using namespace mlir::cleave;
 
 void mlir::cleave::buildCleaveTrainPipeline(OpPassManager &pm, const TrainPipelineOptions &options) {
+  // From the forward as imported: dropout is still dropout there.
+  if (options.eval)
+    pm.addPass(createCleaveDeriveEval());
   pm.addPass(createCleaveLowerDropout());
   // Before autodiff, so that the backward of each q/k/v product is its own
   // and tensor parallelism can split heads (SplitFusedProjections.cpp).
   pm.addPass(createCleaveSplitFusedProjections());
-  pm.addPass(createCleaveAttachLoss(CleaveAttachLossOptions{options.loss, options.labels,
-                                                            options.output}));
+  pm.addPass(createCleaveAttachLoss(CleaveAttachLossOptions{
+      options.loss, options.labels, options.output, options.ignoreIndex, options.labelSmoothing}));
+  if (options.eval)
+    pm.addPass(createCleaveAttachLoss(CleaveAttachLossOptions{
+        options.loss, options.labels, options.output, options.ignoreIndex, options.labelSmoothing,
+        "forward_eval", "eval_loss"}));
   pm.addPass(createCleaveAutodiff());
   CleaveOptimizerOptions optimizer;
   optimizer.optimizer = options.optimizer;

@@ -14,6 +14,16 @@ struct TrainPipelineOptions : public PassPipelineOptions<TrainPipelineOptions> {
                              llvm::cl::init("")};
   Option<std::string> output{*this, "output", llvm::cl::desc("Model output the loss reads"),
                              llvm::cl::init("")};
+  Option<int64_t> ignoreIndex{*this, "ignore-index",
+                              llvm::cl::desc("cross_entropy: the label of rows to ignore"),
+                              llvm::cl::init(-100)};
+  Option<double> labelSmoothing{*this, "label-smoothing",
+                                llvm::cl::desc("cross_entropy: label smoothing in [0, 1]"),
+                                llvm::cl::init(0.0)};
+  Option<bool> eval{*this, "eval",
+                    llvm::cl::desc("Also build @eval_loss: the loss of the model in evaluation "
+                                   "semantics (cleave-derive-eval)"),
+                    llvm::cl::init(false)};
   Option<std::string> optimizer{*this, "optimizer", llvm::cl::desc("sgd or adamw"),
                                 llvm::cl::init("adamw")};
   Option<double> beta1{*this, "beta1", llvm::cl::init(0.9)};

@@ -56,6 +56,11 @@ struct CodegenOptions {
   /// Prefix of the exported C symbols without main() (`<prefix>model_info`,
   /// `<prefix>train_step`), so that several programs share one library.
   std::string symbolPrefix = "cleave_";
+  /// A forward-only function compiled into the same program, whose loss
+  /// the executable reports on held-out data (ModelInfo::eval_step;
+  /// cleavec passes "eval_loss"). Its parameters and inputs are found in
+  /// the main function's tables by name. Empty: none.
+  std::string evalFunction;
 };
 
 /// What the memory plan decided, for reports (cleavec prints it).

@@ -20,6 +20,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
@@ -80,6 +81,15 @@ std::string floatLiteral(double value, bool isFloat) {
   return isFloat ? "(" + text + "f)" : "(" + text + ")";
 }
 
+/// cleave.cross_entropy's attributes as a K::CrossEntropyOptions literal.
+std::string crossEntropyOptions(std::optional<uint64_t> ignoreIndex, double smoothing, bool sum) {
+  return llvm::formatv("K::CrossEntropyOptions{{{0}, {1}, {2}, {3}}",
+                       ignoreIndex ? "true" : "false",
+                       ignoreIndex ? static_cast<int64_t>(*ignoreIndex) : int64_t(-100),
+                       floatLiteral(smoothing, true), sum ? "true" : "false")
+      .str();
+}
+
 /// One operand of a fused loop: how to read element `index` of the loop.
 struct LoopOperand {
   Value value;
@@ -93,7 +103,21 @@ public:
   Emitter(func::FuncOp function, const CodegenOptions &options, raw_ostream &os)
       : function(function), options(options), os(os), cuda(options.target == Target::cuda) {}
 
-  LogicalResult run(CodegenReport *report);
+  LogicalResult run(CodegenReport *report, Emitter *eval = nullptr);
+
+  /// Where a parameter or input of the main function sits in
+  /// StepBuffers::params / inputs, and its per-device type, by name.
+  struct Slot {
+    unsigned index;
+    Type type;
+  };
+  llvm::StringMap<Slot> slotsByName();
+  /// Makes this emitter write a second function into `namespace eval`
+  /// that reads the main function's tables (`slots`).
+  void setEvalFragment(llvm::StringMap<Slot> slots) {
+    fragmentSlots = std::move(slots);
+    fragment = true;
+  }
 
 private:
   // Naming.
@@ -124,6 +148,13 @@ private:
                                     SmallVectorImpl<LoopOperand> &inputs,
                                     SmallVectorImpl<LoopOperand> &outputs);
   LogicalResult emitModelTable();
+  /// Legalise, schedule and plan memory.
+  LogicalResult prepare();
+  /// Constants, CUDA kernels and the step function.
+  LogicalResult emitFunction();
+  /// The evaluation fragment: emitFunction() inside `namespace eval`, and
+  /// the workspace it needs.
+  LogicalResult emitEvalFragment();
 
   func::FuncOp function;
   const CodegenOptions &options;
@@ -136,7 +167,24 @@ private:
   /// Scratch the kernels need, as C++ expressions for main() to maximise.
   SmallVector<std::string> scratchExpressions;
   std::string body; // the step function's statements
+  bool fragment = false;
+  llvm::StringMap<Slot> fragmentSlots;
+  bool hasEval = false;
 };
+
+llvm::StringMap<Emitter::Slot> Emitter::slotsByName() {
+  llvm::StringMap<Slot> slots;
+  unsigned params = 0, inputs = 0;
+  for (BlockArgument argument : function.getArguments()) {
+    unsigned index = argument.getArgNumber();
+    if (auto param = function.getArgAttrOfType<ParamAttr>(index, CleaveDialect::kParamAttrName))
+      slots["param:" + param.getName().getValue().str()] = {params++, argument.getType()};
+    else if (auto input =
+                 function.getArgAttrOfType<StringAttr>(index, CleaveDialect::kInputAttrName))
+      slots["input:" + input.getValue().str()] = {inputs++, argument.getType()};
+  }
+  return slots;
+}
 
 std::string Emitter::valueName(Value value) {
   auto it = names.find(value);
@@ -801,15 +849,21 @@ LogicalResult Emitter::emitLibraryCall(Operation *op) {
     ArrayRef<int64_t> shape = loss.getLogits().getType().getShape();
     if (!loss.getLabels().getType().getElementType().isSignlessInteger(64))
       return op->emitOpError() << "needs i64 labels in generated code";
-    out << llvm::formatv("    K::cross_entropy({0}, {1}, {2}, {3}, {4}, io.invalid_index);\n",
+    out << llvm::formatv("    K::cross_entropy({0}, {1}, {2}, {3}, {4}, io.invalid_index, {5});\n",
                          ptr(loss.getLogits()), ptr(loss.getLabels()), ptr(loss.getResult()),
-                         shape[0], shape[1]);
+                         shape[0], shape[1],
+                         crossEntropyOptions(loss.getIgnoreIndex(),
+                                             loss.getLabelSmoothing().convertToDouble(),
+                                             loss.getSum()));
   } else if (auto grad = dyn_cast<CrossEntropyGradOp>(op)) {
     ArrayRef<int64_t> shape = grad.getLogits().getType().getShape();
     out << llvm::formatv("    K::cross_entropy_grad({0}, {1}, {2}, {3}, {4}, {5}, "
-                         "io.invalid_index);\n",
+                         "io.invalid_index, {6});\n",
                          ptr(grad.getLogits()), ptr(grad.getLabels()), ptr(grad.getResultGrad()),
-                         ptr(grad.getResult()), shape[0], shape[1]);
+                         ptr(grad.getResult()), shape[0], shape[1],
+                         crossEntropyOptions(grad.getIgnoreIndex(),
+                                             grad.getLabelSmoothing().convertToDouble(),
+                                             grad.getSum()));
   } else if (isCollective(op)) {
     FailureOr<std::string> call = emitCollectiveCall(op, ptr, cuda);
     if (failed(call))
@@ -838,7 +892,27 @@ LogicalResult Emitter::emitStepFunction() {
     if (failed(type))
       return failure();
     std::string source;
-    if (function.getArgAttr(index, CleaveDialect::kParamAttrName))
+    if (fragment) {
+      // The evaluation function reads the train step's tables, by name.
+      std::string key;
+      bool isParam = false;
+      if (auto param = function.getArgAttrOfType<ParamAttr>(index, CleaveDialect::kParamAttrName)) {
+        key = "param:" + param.getName().getValue().str();
+        isParam = true;
+      } else if (auto input =
+                     function.getArgAttrOfType<StringAttr>(index, CleaveDialect::kInputAttrName)) {
+        key = "input:" + input.getValue().str();
+      }
+      auto slot = fragmentSlots.find(key);
+      if (slot == fragmentSlots.end() || slot->second.type != argument.getType())
+        return function.emitOpError()
+               << "argument #" << index << " ('" << key
+               << "') is not an argument of the train step with the same per-device type",
+               failure();
+      std::string position = std::to_string(slot->second.index);
+      source = isParam ? "io.params[" + position + "]"
+                       : "const_cast<void *>(io.inputs[" + position + "])";
+    } else if (function.getArgAttr(index, CleaveDialect::kParamAttrName))
       source = "io.params[" + std::to_string(params++) + "]";
     else if (function.getArgAttr(index, CleaveDialect::kOptStateAttrName))
       source = "io.opt_state[" + std::to_string(states++) + "]";
@@ -1009,6 +1083,12 @@ LogicalResult Emitter::emitModelTable() {
   os << "  model.opt_state = kOptState;\n  model.num_opt_state = " << states.size() << ";\n";
   os << "  model.inputs = kInputs;\n  model.num_inputs = " << inputs.size() << ";\n";
   os << "  model.workspace_bytes = " << plan.workspaceBytes << " + " << scratch << ";\n";
+  if (hasEval) {
+    // One workspace serves both functions: they never run at once.
+    os << "  model.workspace_bytes = std::max<int64_t>(model.workspace_bytes, "
+          "eval::workspace_bytes());\n";
+    os << "  model.eval_step = eval::train_step;\n";
+  }
   // TrainDefaults are double: the host derives AdamW's per-step scalars
   // from them, so they must not pass through float (17 digits round-trip).
   auto exact = [](double value) { return llvm::formatv("{0:e16}", value).str(); };
@@ -1043,11 +1123,49 @@ LogicalResult Emitter::emitModelTable() {
   return success();
 }
 
-LogicalResult Emitter::run(CodegenReport *report) {
+LogicalResult Emitter::prepare() {
   if (failed(legalizeForCodegen(function)))
     return failure();
   schedule = buildSchedule(function);
   plan = planMemory(function, schedule);
+  return success();
+}
+
+LogicalResult Emitter::emitFunction() {
+  if (failed(emitConstants()))
+    return failure();
+  if (cuda && failed(emitLoopKernels()))
+    return failure();
+  body.clear();
+  if (failed(emitStepFunction()))
+    return failure();
+  os << (cuda ? "\n" : "\nCLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h\n");
+  os << "void train_step(const cleave::rt::StepScalars &s, const cleave::rt::StepBuffers &io) {\n";
+  os << "  char *const workspace = static_cast<char *>(io.workspace);\n";
+  os << body << "}\n\n";
+  return success();
+}
+
+LogicalResult Emitter::emitEvalFragment() {
+  if (failed(prepare()))
+    return failure();
+  os << "// Evaluation (@" << function.getSymName() << "): " << schedule.steps.size()
+     << " steps, workspace " << plan.workspaceBytes << " bytes.\n";
+  os << "namespace eval {\n\n";
+  if (failed(emitFunction()))
+    return failure();
+  std::string scratch = "int64_t(0)";
+  for (const std::string &expression : scratchExpressions)
+    scratch = "std::max<int64_t>(" + scratch + ", " + expression + ")";
+  os << "int64_t workspace_bytes() { return " << plan.workspaceBytes << " + " << scratch
+     << "; }\n\n";
+  os << "} // namespace eval\n\n";
+  return success();
+}
+
+LogicalResult Emitter::run(CodegenReport *report, Emitter *eval) {
+  if (failed(prepare()))
+    return failure();
 
   os << "// Generated by cleavec from " << options.modelPath << "; do not edit.\n";
   os << "// Train step: " << schedule.steps.size() << " steps (" << schedule.loops.size()
@@ -1065,17 +1183,16 @@ LogicalResult Emitter::run(CodegenReport *report) {
   os << "#include <algorithm>\n#include <cmath>\n#include <cstdint>\n#include <cstring>\n\n";
   os << "namespace {\n";
   os << (cuda ? "namespace K = cleave::rt::cuda;\n\n" : "namespace K = cleave::rt::cpu;\n\n");
-  if (failed(emitConstants()))
+  if (failed(emitFunction()))
     return failure();
-  if (cuda && failed(emitLoopKernels()))
-    return failure();
-  body.clear();
-  if (failed(emitStepFunction()))
-    return failure();
-  os << (cuda ? "\n" : "\nCLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h\n");
-  os << "void train_step(const cleave::rt::StepScalars &s, const cleave::rt::StepBuffers &io) {\n";
-  os << "  char *const workspace = static_cast<char *>(io.workspace);\n";
-  os << body << "}\n\n";
+  // After the train step, so that its code reads first; inside its own
+  // namespace, whose names shadow the train step's.
+  if (eval) {
+    eval->setEvalFragment(slotsByName());
+    if (failed(eval->emitEvalFragment()))
+      return failure();
+    hasEval = true;
+  }
   if (failed(emitModelTable()))
     return failure();
 
@@ -1099,5 +1216,12 @@ LogicalResult codegen::emitTrainStep(ModuleOp module, const CodegenOptions &opti
     return module.emitError() << "codegen needs a @" << options.function
                               << " function (run the train pipeline for @train_step)";
   Emitter emitter(function, options, os);
-  return emitter.run(report);
+  if (options.evalFunction.empty())
+    return emitter.run(report);
+  auto eval = module.lookupSymbol<func::FuncOp>(options.evalFunction);
+  if (!eval)
+    return module.emitError() << "codegen: no @" << options.evalFunction
+                              << " function (the train pipeline builds it with eval=true)";
+  Emitter evalEmitter(eval, options, os);
+  return emitter.run(report, &evalEmitter);
 }

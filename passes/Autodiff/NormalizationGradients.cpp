@@ -46,7 +46,8 @@ static void crossEntropyGradient(GradientContext &ctx) {
   auto op = ctx.getOp<CrossEntropyOp>();
   ctx.setGrad(0, ctx.b().getBuilder().create<CrossEntropyGradOp>(
                      ctx.b().getLoc(), op.getLogits().getType(), op.getLogits(), op.getLabels(),
-                     ctx.resultGrad()));
+                     ctx.resultGrad(), op.getIgnoreIndexAttr(), op.getLabelSmoothingAttr(),
+                     op.getSumAttr()));
 }
 
 void mlir::cleave::autodiff::registerNormalizationGradients(GradientTable &table) {

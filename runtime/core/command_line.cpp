@@ -75,6 +75,27 @@ std::optional<TrainConfig> parse_command_line(int argc, char **argv, const Model
       ->capture_default_str()
       ->group("Data");
 
+  std::vector<std::string> eval_data;
+  app.add_option("--eval-data", eval_data,
+                 "Held-out data, NAME=FILE.npy for every data input as --data: its loss in "
+                 "eval semantics (dropout off, BatchNorm from running statistics) is reported "
+                 "as eval_loss")
+      ->delimiter(',')
+      ->group("Evaluation");
+  app.add_option("--eval-tokens", config.eval_tokens, "Held-out token stream, as --tokens")
+      ->group("Evaluation");
+  app.add_option("--eval-every", config.eval_every,
+                 "Evaluate every N steps (0: only after the last step)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
+      ->group("Evaluation");
+  app.add_option("--eval-batches", config.eval_batches,
+                 "Batches per evaluation, from the start of the held-out data (0: every whole "
+                 "batch it holds)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
+      ->group("Evaluation");
+
   app.add_option("--steps", config.steps, "Train up to this step (a resumed run continues to it)")
       ->required()
       ->check(CLI::PositiveNumber)
@@ -154,6 +175,13 @@ std::optional<TrainConfig> parse_command_line(int argc, char **argv, const Model
       throw UsageError(error.what());
     }
   }
+  for (const std::string &binding : eval_data) {
+    try {
+      config.eval_data.push_back(parse_data_binding(binding));
+    } catch (const Error &) {
+      throw UsageError("--eval-data '" + binding + "' is not NAME=FILE.npy");
+    }
+  }
   config.schedule = schedule == "cosine" ? LrSchedule::cosine : LrSchedule::constant;
   config.init = init == "random" ? WeightInit::random : WeightInit::onnx;
   config.resume = resume->count() > 0;
@@ -165,6 +193,16 @@ std::optional<TrainConfig> parse_command_line(int argc, char **argv, const Model
   if (config.tokens.empty() && config.data.empty() && model.num_inputs > 0)
     throw UsageError("no data: pass --data NAME=FILE.npy for each input (" + list_inputs(model) +
                      "), or --tokens FILE for a language model");
+  bool evaluates = !config.eval_data.empty() || !config.eval_tokens.empty();
+  if (!config.eval_tokens.empty() && !config.eval_data.empty())
+    throw UsageError("--eval-tokens and --eval-data both bind the held-out data; give one of them");
+  if (!evaluates && (app.count("--eval-every") || app.count("--eval-batches")))
+    throw UsageError("--eval-every and --eval-batches need held-out data: pass --eval-data "
+                     "NAME=FILE.npy for each input, or --eval-tokens FILE");
+  if (evaluates && !model.eval_step)
+    throw UsageError("this executable has no evaluation function (it was compiled with cleavec "
+                     "--no-eval); compile it without --no-eval to use --eval-data or "
+                     "--eval-tokens");
   if (config.checkpoint_every > 0 && config.checkpoint_dir.empty())
     throw UsageError("--checkpoint-every needs --checkpoint-dir");
   if (config.resume && config.resume_path.empty() && config.checkpoint_dir.empty())

@@ -291,24 +291,25 @@ private:
 } // namespace
 
 std::unique_ptr<SampleSource> open_arrays(const ModelInfo &model,
-                                          const std::vector<DataBinding> &bindings) {
+                                          const std::vector<DataBinding> &bindings,
+                                          const char *flag) {
   // Names first, so a typo is reported before any file is opened.
   std::vector<const DataBinding *> by_input(static_cast<size_t>(model.num_inputs), nullptr);
   for (const DataBinding &binding : bindings) {
     const TensorSpec *spec = find_input(model, binding.input);
     if (!spec)
-      fail("--data ", binding.input, "=", binding.path, ": the model has no input named '",
+      fail(flag, " ", binding.input, "=", binding.path, ": the model has no input named '",
            binding.input, "'; ", list_inputs(model));
     const DataBinding *&slot = by_input[static_cast<size_t>(spec - model.inputs)];
     if (slot)
-      fail("input '", binding.input, "' is bound twice: --data ", binding.input, "=", slot->path,
-           " and --data ", binding.input, "=", binding.path);
+      fail("input '", binding.input, "' is bound twice: ", flag, " ", binding.input, "=",
+           slot->path, " and ", flag, " ", binding.input, "=", binding.path);
     slot = &binding;
   }
   for (int32_t i = 0; i < model.num_inputs; ++i)
     if (!by_input[static_cast<size_t>(i)])
       fail("input '", model.inputs[i].name, "' (", type_string(model.inputs[i]),
-           ") has no data: pass --data ", model.inputs[i].name, "=FILE.npy");
+           ") has no data: pass ", flag, " ", model.inputs[i].name, "=FILE.npy");
 
   std::vector<BoundArray> arrays;
   for (int32_t i = 0; i < model.num_inputs; ++i)

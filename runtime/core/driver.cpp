@@ -343,6 +343,19 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
                                              : open_token_stream(model, config.tokens);
   if (checkpoint)
     compare_with_checkpoint(config, checkpoint->meta(), *source, model, log);
+  // Held-out data, always read from its start in file order, so that
+  // every evaluation sees the same batches.
+  std::optional<BatchIterator> eval_batches;
+  int64_t eval_batch_count = 0;
+  if (!config.eval_data.empty() || !config.eval_tokens.empty()) {
+    eval_batches.emplace(config.eval_tokens.empty()
+                             ? open_arrays(model, config.eval_data, "--eval-data")
+                             : open_token_stream(model, config.eval_tokens),
+                         model.defaults.batch_size, false, 0);
+    eval_batch_count = config.eval_batches > 0
+                           ? config.eval_batches
+                           : eval_batches->source().num_samples() / model.defaults.batch_size;
+  }
 
   LocalSpecs local(model, distribution);
   ModelState state(model, local, memory);
@@ -366,6 +379,13 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
                  static_cast<long long>(model.defaults.batch_size), model.target, memory.name());
     std::fprintf(log, "data: %s%s\n", batches.source().describe().c_str(),
                  config.shuffle ? ", shuffled" : "");
+    if (eval_batches)
+      std::fprintf(log, "eval data: %s, %lld batches %s\n",
+                   eval_batches->source().describe().c_str(),
+                   static_cast<long long>(eval_batch_count),
+                   config.eval_every > 0
+                       ? ("every " + std::to_string(config.eval_every) + " steps").c_str()
+                       : "after the last step");
     if (distribution)
       std::fprintf(log, "devices: %d ranks on grid %s\n", distribution->size(), model.grid);
     if (checkpoint)
@@ -425,16 +445,9 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
   int64_t samples_per_step = model.defaults.batch_size;
   int64_t tokens_per_step = samples_per_step * batches.source().tokens_per_sample();
 
-  if (start_step >= config.steps && verbose)
-    std::fprintf(log, "the checkpoint is at step %lld, --steps is %lld: nothing to train\n",
-                 static_cast<long long>(start_step), static_cast<long long>(config.steps));
-  int64_t last_checkpoint = start_step;
-  auto run_start = std::chrono::steady_clock::now();
-  for (int64_t step_number = start_step + 1; step_number <= config.steps; ++step_number) {
-    auto begin = std::chrono::steady_clock::now();
-    StepScalars scalars = step_scalars(schedule, model.defaults, step_number);
-    scalars.seed = config.seed;
-    batches.next(batch_ptrs.data());
+  // The next batch into the inputs the step reads.
+  auto load_batch = [&](BatchIterator &from) {
+    from.next(batch_ptrs.data());
     for (int32_t i = 0; i < model.num_inputs && (distribution || !memory.is_host()); ++i) {
       const void *host = batch_ptrs[static_cast<size_t>(i)];
       const TensorSpec &local_spec = local.inputs[static_cast<size_t>(i)];
@@ -448,6 +461,43 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
       memory.copy_to_device(state.inputs[static_cast<size_t>(i)].data(), host,
                             byte_size(local_spec));
     }
+  };
+  // The mean of the evaluation function's loss over the held-out batches
+  // (each batch's loss is a mean over its rows, as the train step's is).
+  auto evaluate = [&](int64_t step_number) {
+    float batch_loss = 0;
+    StepBuffers eval_buffers = buffers;
+    eval_buffers.loss = &batch_loss;
+    StepScalars scalars{};
+    scalars.step = step_number;
+    scalars.seed = config.seed;
+    eval_batches->seek(0);
+    double total = 0;
+    for (int64_t b = 0; b < eval_batch_count; ++b) {
+      load_batch(*eval_batches);
+      model.eval_step(scalars, eval_buffers);
+      if (distribution && distribution->any(invalid_index != 0))
+        invalid_index = 1;
+      if (invalid_index)
+        fail("evaluation after step ", step_number, ": the held-out batch ", b + 1,
+             " holds an index out of range for the model (a token id not below the "
+             "vocabulary size, or a label that is neither a class index nor the ignore "
+             "index); check the data (", eval_batches->source().describe(), ")");
+      total += static_cast<double>(batch_loss);
+    }
+    return static_cast<float>(total / static_cast<double>(eval_batch_count));
+  };
+
+  if (start_step >= config.steps && verbose)
+    std::fprintf(log, "the checkpoint is at step %lld, --steps is %lld: nothing to train\n",
+                 static_cast<long long>(start_step), static_cast<long long>(config.steps));
+  int64_t last_checkpoint = start_step;
+  auto run_start = std::chrono::steady_clock::now();
+  for (int64_t step_number = start_step + 1; step_number <= config.steps; ++step_number) {
+    auto begin = std::chrono::steady_clock::now();
+    StepScalars scalars = step_scalars(schedule, model.defaults, step_number);
+    scalars.seed = config.seed;
+    load_batch(batches);
     step(scalars, buffers);
     if (distribution && distribution->any(invalid_index != 0))
       invalid_index = 1;
@@ -455,7 +505,8 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
                     .count();
     if (invalid_index)
       fail("step ", step_number, ": the batch holds an index out of range for the model (a token "
-           "id not below the vocabulary size, or a label not below the number of classes); "
+           "id not below the vocabulary size, or a label that is neither a class index nor the "
+           "ignore index); "
            "check the data (", batches.source().describe(), ")");
     if (!std::isfinite(loss))
       fail("the loss is ", std::isnan(loss) ? "NaN" : loss > 0 ? "inf" : "-inf", " at step ",
@@ -469,6 +520,11 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
     double seconds = ms > 0 ? ms / 1000.0 : 1e-9;
     record.samples_per_s = static_cast<double>(samples_per_step) / seconds;
     record.tokens_per_s = static_cast<double>(tokens_per_step) / seconds;
+    if (eval_batches && ((config.eval_every > 0 && step_number % config.eval_every == 0) ||
+                         step_number == config.steps)) {
+      record.evaluated = true;
+      record.eval_loss = evaluate(step_number);
+    }
     if (metrics)
       metrics->write(record);
     progress.record(record);

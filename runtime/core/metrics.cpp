@@ -5,6 +5,7 @@
 #include "file_util.h"
 #include "json.h"
 
+#include <cmath>
 #include <filesystem>
 
 namespace cleave::rt {
@@ -20,6 +21,16 @@ std::string metrics_line(const StepRecord &record) {
   std::string text(line, static_cast<size_t>(length));
   if (record.tokens_per_s > 0) {
     std::snprintf(line, sizeof line, ",\"tokens_per_s\":%.2f", record.tokens_per_s);
+    text += line;
+  }
+  if (record.evaluated) {
+    // A held-out set whose labels are all the ignore index has no loss
+    // (NaN, as in PyTorch); JSON has no NaN, so the line says null.
+    if (std::isfinite(record.eval_loss))
+      std::snprintf(line, sizeof line, ",\"eval_loss\":%.9g",
+                    static_cast<double>(record.eval_loss));
+    else
+      std::snprintf(line, sizeof line, ",\"eval_loss\":null");
     text += line;
   }
   return text + "}";
@@ -102,7 +113,7 @@ void ProgressPrinter::record(const StepRecord &record) {
   if (log_every_ <= 0)
     return;
   bool due = record.step == first_step_ || record.step % log_every_ == 0 ||
-             record.step == total_steps_;
+             record.step == total_steps_ || record.evaluated;
   if (!due)
     return;
 
@@ -113,9 +124,12 @@ void ProgressPrinter::record(const StepRecord &record) {
   double eta = run_ms_ / 1000.0 / static_cast<double>(done) *
                static_cast<double>(total_steps_ - record.step);
   int width = static_cast<int>(std::to_string(total_steps_).size());
-  std::fprintf(out_, "step %*lld/%lld | loss %.6f | lr %.2e | %.2f ms/step | %.0f %s | ETA %s\n",
+  char eval[48] = "";
+  if (record.evaluated)
+    std::snprintf(eval, sizeof eval, " | eval_loss %.6f", static_cast<double>(record.eval_loss));
+  std::fprintf(out_, "step %*lld/%lld | loss %.6f%s | lr %.2e | %.2f ms/step | %.0f %s | ETA %s\n",
                width, static_cast<long long>(record.step), static_cast<long long>(total_steps_),
-               static_cast<double>(record.loss), static_cast<double>(record.lr),
+               static_cast<double>(record.loss), eval, static_cast<double>(record.lr),
                window_ms_ / static_cast<double>(window_steps_), throughput,
                tokens_ ? "tokens/s" : "samples/s", format_duration(eta).c_str());
   std::fflush(out_);

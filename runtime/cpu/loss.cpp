@@ -33,18 +33,37 @@ void flag_invalid(int32_t *invalid_flag) {
   *invalid_flag = 1;
 }
 
+bool ignored(int64_t label, const CrossEntropyOptions &options) {
+  return options.has_ignore_index && label == options.ignore_index;
+}
+
+/// What the loss is divided by: 1 (sum), the rows not ignored, or all rows.
+double loss_divisor(const int64_t *labels, int64_t rows, const CrossEntropyOptions &options) {
+  if (options.sum)
+    return 1.0;
+  if (!options.has_ignore_index)
+    return static_cast<double>(rows);
+  int64_t counted = 0;
+  for (int64_t r = 0; r < rows; ++r)
+    counted += !ignored(labels[r], options);
+  return static_cast<double>(counted);
+}
+
 } // namespace
 
 CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
 void cross_entropy(const float *logits, const int64_t *labels, float *loss, int64_t rows,
-                   int64_t classes, int32_t *invalid_flag) {
+                   int64_t classes, int32_t *invalid_flag, const CrossEntropyOptions &options) {
   check_sizes(rows, classes);
+  const float smoothing = options.label_smoothing;
   // Summed in double: a float sum over a large batch would lose the last
   // digits that distinguish one step's loss from the next.
   double total = 0.0;
 #pragma omp parallel for schedule(static) reduction(+ : total) if (worth_parallel(rows * classes))
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t label = labels[r];
+    if (ignored(label, options))
+      continue;
     if (label < 0 || label >= classes) {
       flag_invalid(invalid_flag);
       continue;
@@ -53,22 +72,38 @@ void cross_entropy(const float *logits, const int64_t *labels, float *loss, int6
     const LogSumExp lse = log_sum_exp(row, classes);
     // (max - logit) first: both are large and close, their difference is
     // exact, and the small log term then keeps its digits.
-    total += static_cast<double>((lse.max - row[label]) + std::log(lse.sum));
+    float row_loss = (lse.max - row[label]) + std::log(lse.sum);
+    if (smoothing != 0.0f) {
+      // The smoothed target's term: the mean over classes of -log p.
+      double shifted = 0.0;
+      for (int64_t v = 0; v < classes; ++v)
+        shifted += static_cast<double>(lse.max - row[v]);
+      const float uniform = static_cast<float>(shifted / static_cast<double>(classes)) +
+                            std::log(lse.sum);
+      row_loss = (1.0f - smoothing) * row_loss + smoothing * uniform;
+    }
+    total += static_cast<double>(row_loss);
   }
-  *loss = static_cast<float>(total / static_cast<double>(rows));
+  *loss = static_cast<float>(total / loss_divisor(labels, rows, options));
 }
 
 CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
 void cross_entropy_grad(const float *logits, const int64_t *labels, const float *dloss,
-                        float *dlogits, int64_t rows, int64_t classes, int32_t *invalid_flag) {
+                        float *dlogits, int64_t rows, int64_t classes, int32_t *invalid_flag,
+                        const CrossEntropyOptions &options) {
   check_sizes(rows, classes);
-  const float scale = *dloss / static_cast<float>(rows);
+  const float scale = *dloss / static_cast<float>(loss_divisor(labels, rows, options));
+  const float smoothing = options.label_smoothing;
+  const float uniform_target = smoothing * scale / static_cast<float>(classes);
+  const float label_target = (1.0f - smoothing) * scale;
 #pragma omp parallel for schedule(static) if (worth_parallel(rows * classes))
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t label = labels[r];
     float *out = dlogits + r * classes;
-    if (label < 0 || label >= classes) {
-      flag_invalid(invalid_flag);
+    const bool skip = ignored(label, options);
+    if (skip || label < 0 || label >= classes) {
+      if (!skip)
+        flag_invalid(invalid_flag);
       std::memset(out, 0, classes * sizeof(float));
       continue;
     }
@@ -76,9 +111,14 @@ void cross_entropy_grad(const float *logits, const int64_t *labels, const float 
     // The exponentials go to `out` on the way (one exp per element, not two).
     const float max = row_max(row, classes);
     const float probability_scale = scale / row_exp_sum(row, max, out, classes);
-    for (int64_t v = 0; v < classes; ++v)
-      out[v] *= probability_scale;
-    out[label] -= scale;
+    if (smoothing != 0.0f) {
+      for (int64_t v = 0; v < classes; ++v)
+        out[v] = out[v] * probability_scale - uniform_target;
+    } else {
+      for (int64_t v = 0; v < classes; ++v)
+        out[v] *= probability_scale;
+    }
+    out[label] -= label_target;
   }
 }
 

@@ -115,7 +115,8 @@ int run_training_distributed(int argc, char **argv, const ModelInfo &model, Step
       std::printf("collectives: %s over %d ranks\n", devices->backend(), devices->size());
     CommGroups groups(*devices, DeviceGrid::parse(model.grid));
     CommDistribution distribution(shape, *world, groups);
-    train(*config, model, with_device_flag(step), device_memory(), stdout, &distribution);
+    train(*config, with_device_flag(model), with_device_flag(step), device_memory(), stdout,
+          &distribution);
     return 0;
   } catch (const UsageError &error) {
     report(error.what());

@@ -114,16 +114,18 @@ private:
 /// The generated step, and the device flag its kernels set (one model per
 /// process: StepFunction is a plain function pointer).
 StepFunction model_step = nullptr;
+StepFunction model_eval_step = nullptr;
 int32_t *device_invalid_index = nullptr;
 
-void step_with_device_flag(const StepScalars &scalars, const StepBuffers &buffers) {
+void call_with_device_flag(StepFunction function, const StepScalars &scalars,
+                           const StepBuffers &buffers) {
   if (!device_invalid_index) {
     CLEAVE_CUDA_CHECK(cudaMalloc(&device_invalid_index, sizeof(int32_t)));
     CLEAVE_CUDA_CHECK(cudaMemset(device_invalid_index, 0, sizeof(int32_t)));
   }
   StepBuffers device_buffers = buffers;
   device_buffers.invalid_index = device_invalid_index;
-  model_step(scalars, device_buffers);
+  function(scalars, device_buffers);
   // Waits for the step's kernels (so the driver's step time is the GPU's)
   // and reports an asynchronous kernel fault here, at the step.
   int32_t invalid = 0;
@@ -133,11 +135,26 @@ void step_with_device_flag(const StepScalars &scalars, const StepBuffers &buffer
     *buffers.invalid_index = 1;
 }
 
+void step_with_device_flag(const StepScalars &scalars, const StepBuffers &buffers) {
+  call_with_device_flag(model_step, scalars, buffers);
+}
+
+void eval_with_device_flag(const StepScalars &scalars, const StepBuffers &buffers) {
+  call_with_device_flag(model_eval_step, scalars, buffers);
+}
+
 } // namespace
 
 StepFunction with_device_flag(StepFunction step) {
   model_step = step;
   return step_with_device_flag;
+}
+
+ModelInfo with_device_flag(const ModelInfo &model) {
+  ModelInfo wrapped = model;
+  model_eval_step = model.eval_step;
+  wrapped.eval_step = model.eval_step ? eval_with_device_flag : nullptr;
+  return wrapped;
 }
 
 int select_device() {
@@ -179,7 +196,8 @@ int run_training(int argc, char **argv, const ModelInfo &model, StepFunction ste
                  argc > 0 && argv[0] ? argv[0] : "train", model.target);
     return 1;
   }
-  return run_training(argc, argv, model, cuda::with_device_flag(step), cuda::device_memory());
+  return run_training(argc, argv, cuda::with_device_flag(model), cuda::with_device_flag(step),
+                      cuda::device_memory());
 }
 
 } // namespace cleave::rt

@@ -735,6 +735,42 @@ TEST_CASE("cuda cross_entropy and its gradient match the cpu", "[cuda][loss]") {
     }
 }
 
+TEST_CASE("cuda cross_entropy with ignore_index, label smoothing and sum matches the cpu",
+          "[cuda][loss]") {
+  seed(15);
+  for (auto [rows, classes] :
+       std::vector<std::pair<int64_t, int64_t>>{{13, 10}, {5, 5000}, {512, 64}})
+    for (auto [smoothing, sum] : std::vector<std::pair<float, bool>>{{0.1f, false}, {0.25f, true}}) {
+      INFO("rows " << rows << " classes " << classes << " smoothing " << smoothing);
+      const std::vector<float> logits = random_floats(rows * classes, -6.0f, 6.0f);
+      std::vector<int64_t> labels = random_int64s(rows, 0, classes - 1);
+      for (int64_t r = 0; r < rows; r += 3)
+        labels[r] = -100;
+      cpu::CrossEntropyOptions options;
+      options.has_ignore_index = true;
+      options.label_smoothing = smoothing;
+      options.sum = sum;
+      const std::vector<float> dloss = {0.75f};
+      float loss = 0;
+      int32_t cpu_flag = 0;
+      std::vector<float> grad(rows * classes);
+      cpu::cross_entropy(logits.data(), labels.data(), &loss, rows, classes, &cpu_flag, options);
+      cpu::cross_entropy_grad(logits.data(), labels.data(), dloss.data(), grad.data(), rows,
+                              classes, &cpu_flag, options);
+      REQUIRE(cpu_flag == 0);
+      DeviceArray<float> dlogits(logits), ddloss(dloss), dgrad(rows * classes), dloss_out(1);
+      DeviceArray<int64_t> dlabels(labels);
+      DeviceArray<int32_t> flag(std::vector<int32_t>{0});
+      cuda::cross_entropy(dlogits.get(), dlabels.get(), dloss_out.get(), rows, classes, flag.get(),
+                          options);
+      require_close(dloss_out.download(), std::vector<float>{loss}, kTolerance);
+      cuda::cross_entropy_grad(dlogits.get(), dlabels.get(), ddloss.get(), dgrad.get(), rows,
+                               classes, flag.get(), options);
+      require_close(dgrad.download(), grad, kTolerance);
+      REQUIRE(take_flag(flag) == 0);
+    }
+}
+
 TEST_CASE("cuda bernoulli_mask draws the cpu's mask", "[cuda][random]") {
   for (auto [seed_value, offset, n] : std::vector<std::tuple<uint64_t, uint64_t, int64_t>>{
            {42, 0, 1000}, {0x123456789abcdefull, 5, 1003}, {7, (uint64_t{1} << 40) + 3, 65}}) {

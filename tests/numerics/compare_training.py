@@ -6,6 +6,9 @@ ONNX file's initializers, see the same batches in the same order (rows
 i*B .. i*B+B-1 of the data, wrapping around) and use the same optimizer
 settings. Per-step losses and every final parameter (and BatchNorm running
 statistic) must agree to a relative error of --tolerance (default 1e-4).
+With --ignored-labels F a fraction F of the labels becomes -100 (padding,
+ignored by both sides' cross-entropy), and --label-smoothing X is passed to
+both.
 
     /usr/bin/python3 tests/numerics/compare_training.py --model gpt_toy \
         --optimizer adamw --cleavec build/bin/cleavec --workdir /tmp/cmp
@@ -107,7 +110,7 @@ def make_data(model_name, model_path, batches, rng):
     return data, first[1][0]
 
 
-def train_reference(model_name, model_path, optimizer, data, batch, steps):
+def train_reference(model_name, model_path, optimizer, data, batch, steps, label_smoothing=0.0):
     torch.manual_seed(0)
     torch.set_num_threads(1)
     model = MODELS[model_name][1]()
@@ -128,7 +131,8 @@ def train_reference(model_name, model_path, optimizer, data, batch, steps):
         args = [torch.tensor(data[name][start:start + batch]) for name in inputs]
         labels = torch.tensor(data["y"][start:start + batch])
         logits = model(*args)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
+                               label_smoothing=label_smoothing)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -155,6 +159,9 @@ def main():
                         help="compile a copy of the model without its metadata_props, so that "
                              "its registered buffers train as parameters (docs/training.md "
                              "shows what that costs; expected to fail)")
+    parser.add_argument("--ignored-labels", type=float, default=0.0,
+                        help="fraction of labels set to -100 (PyTorch's default ignore_index)")
+    parser.add_argument("--label-smoothing", type=float, default=0.0)
     args = parser.parse_args()
 
     os.makedirs(args.workdir, exist_ok=True)
@@ -162,6 +169,12 @@ def main():
     rng = np.random.default_rng(1234)
     batches = 4
     data, batch = make_data(args.model, model_path, batches, rng)
+    if args.ignored_labels > 0:
+        labels = data["y"].reshape(-1)  # a view: edits data["y"]
+        labels[rng.random(labels.shape) < args.ignored_labels] = -100
+        # Every batch keeps a label, or both sides' mean would be 0/0.
+        first = labels[::labels.size // batches]
+        first[first < 0] = 0
     data_flags = []
     for name, array in data.items():
         path = os.path.join(args.workdir, name + ".npy")
@@ -176,8 +189,8 @@ def main():
         onnx.save(stripped, compiled_path)
     exe = os.path.join(args.workdir, "train")
     subprocess.run([args.cleavec, compiled_path, "--target", "cpu", "--loss", "cross_entropy",
-                    "--labels", "y", *optimizer_for(args.model, args.optimizer)[0], "-o", exe],
-                   check=True)
+                    "--labels", "y", "--label-smoothing", str(args.label_smoothing),
+                    *optimizer_for(args.model, args.optimizer)[0], "-o", exe], check=True)
     metrics = os.path.join(args.workdir, "metrics.jsonl")
     trained = os.path.join(args.workdir, "trained.onnx")
     subprocess.run([exe, "--data", ",".join(data_flags), "--steps", str(args.steps),
@@ -185,10 +198,13 @@ def main():
     ours = [json.loads(line)["loss"] for line in open(metrics)]
     cleave_weights = {t.name: numpy_helper.to_array(t) for t in onnx.load(trained).graph.initializer}
 
-    losses, weights = train_reference(args.model, model_path, args.optimizer, data, batch, args.steps)
+    losses, weights = train_reference(args.model, model_path, args.optimizer, data, batch, args.steps,
+                                      args.label_smoothing)
 
     failures = 0
-    print(f"{args.model} / {args.optimizer}: {args.steps} steps")
+    ignored = np.mean(data["y"] == -100)
+    print(f"{args.model} / {args.optimizer}: {args.steps} steps, {ignored:.0%} labels -100, "
+          f"label smoothing {args.label_smoothing}")
     print(" step   pytorch       cleave        rel.err")
     for step, (theirs, mine) in enumerate(zip(losses, ours), start=1):
         error = abs(mine - theirs) / abs(theirs)

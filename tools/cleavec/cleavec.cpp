@@ -70,6 +70,18 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({"cross_entropy", "mse", "model"}));
   app.add_option("--labels", train.labels, "Name of the labels input the loss adds");
   app.add_option("--output-name", train.output, "Model output the loss reads (default: first)");
+  app.add_option("--ignore-index", train.ignoreIndex,
+                 "cross_entropy: labels equal to this add no loss and no gradient, and the mean "
+                 "is over the other rows (PyTorch's ignore_index)")
+      ->capture_default_str();
+  app.add_option("--label-smoothing", train.labelSmoothing,
+                 "cross_entropy: PyTorch's label_smoothing, in [0, 1]")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  bool noEval = false;
+  app.add_flag("--no-eval", noEval,
+               "Leave out the evaluation function (the loss in eval semantics that the "
+               "executable's --eval-data reports)");
   app.add_option("--optimizer", train.settings.optimizer, "sgd or adamw")
       ->check(CLI::IsMember({"sgd", "adamw"}));
   app.add_option("--lr", train.settings.lr, "Learning rate (the executable's default)");
@@ -156,6 +168,9 @@ int main(int argc, char **argv) {
     return fail(llvm::toString(module.takeError()));
 
   bool planOnly = emit == "plan";
+  // Programs carry the evaluation function; the IR and plan views show the
+  // train step alone.
+  train.eval = !noEval && (emit == "cpp" || binary);
   bool training = emit == "train-mlir" || emit == "cpp" || binary || planOnly;
   if (training)
     if (llvm::Error error = cleave::buildTrainStep(**module, train))
@@ -203,6 +218,8 @@ int main(int argc, char **argv) {
     codegenOptions.precision = precision == "bf16" ? cleave::codegen::Precision::bf16
                                                    : cleave::codegen::Precision::fp32;
     codegenOptions.train = train.settings;
+    if (train.eval)
+      codegenOptions.evalFunction = cleave::kEvalFunction.str();
     llvm::SmallString<256> absolute(modelPath);
     llvm::sys::fs::make_absolute(absolute);
     codegenOptions.modelPath = std::string(absolute);

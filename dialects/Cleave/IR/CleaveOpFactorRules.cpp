@@ -403,12 +403,16 @@ static FactorRule poolRule(Operation *op) {
 }
 
 /// cross_entropy: the mean over rows divides by the row count; the class
-/// dimension is a softmax and stays whole.
+/// dimension is a softmax and stays whole. A mean over the rows not
+/// ignored divides by a count that differs from device to device, so its
+/// rows stay whole too (cleave-attach-loss builds the sum instead).
 static FactorRule crossEntropyRule(Operation *op, bool gradient) {
   FactorRule rule;
   ArrayRef<int64_t> logits = shapeOf(op->getOperand(0));
-  int rows = rule.addFactor(logits[0]);
-  rule.factors[rows].dividesByCount = true;
+  bool sum = op->hasAttr("sum");
+  bool countsRows = !sum && op->hasAttr("ignore_index");
+  int rows = rule.addFactor(logits[0], countsRows ? FactorKind::whole : FactorKind::parallel);
+  rule.factors[rows].dividesByCount = !sum;
   int classes = rule.addFactor(logits[1], FactorKind::whole);
   TensorFactors logitDims{{rows}, {classes}};
   rule.operands = {logitDims, {{rows}}};

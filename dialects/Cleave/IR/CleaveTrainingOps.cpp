@@ -18,9 +18,17 @@ static LogicalResult verifyClassification(Operation *op, RankedTensorType logits
   return success();
 }
 
+static LogicalResult verifyLabelSmoothing(Operation *op, double smoothing) {
+  if (!(smoothing >= 0.0 && smoothing <= 1.0))
+    return op->emitOpError() << "label_smoothing must lie in [0, 1], got " << smoothing;
+  return success();
+}
+
 LogicalResult CrossEntropyOp::verify() {
   if (getType().getRank() != 0 || getType().getElementType() != getLogits().getType().getElementType())
     return emitOpError() << "result must be a scalar of the logits' element type";
+  if (failed(verifyLabelSmoothing(*this, getLabelSmoothing().convertToDouble())))
+    return failure();
   return verifyClassification(*this, getLogits().getType(), getLabels().getType());
 }
 
@@ -30,6 +38,8 @@ LogicalResult CrossEntropyGradOp::verify() {
   if (getResultGrad().getType().getRank() != 0 ||
       getResultGrad().getType().getElementType() != getLogits().getType().getElementType())
     return emitOpError() << "result_grad must be a scalar of the logits' element type";
+  if (failed(verifyLabelSmoothing(*this, getLabelSmoothing().convertToDouble())))
+    return failure();
   return verifyClassification(*this, getLogits().getType(), getLabels().getType());
 }
 

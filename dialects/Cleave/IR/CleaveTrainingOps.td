@@ -14,16 +14,27 @@
 //===----------------------------------------------------------------------===//
 
 def Cleave_CrossEntropyOp : Cleave_Op<"cross_entropy", [], ["getFlops"]> {
-  let summary = "mean softmax cross-entropy of [N, C] logits against [N] class labels";
+  let summary = "softmax cross-entropy of [N, C] logits against [N] class labels";
   let description = [{
-    PyTorch's `F.cross_entropy(logits, labels)` with mean reduction: the
-    mean over rows of `logsumexp(logits[i]) - logits[i, labels[i]]`.
+    PyTorch's `F.cross_entropy(logits, labels, ignore_index=..., label_smoothing=...)`.
+    Each row whose label is not `ignore_index` contributes
+    `logsumexp(x) - (1 - s) * x[label] - s * mean(x)` (`s` =
+    `label_smoothing`); rows labelled `ignore_index` contribute nothing.
+    Reduction: the mean over the rows not ignored (over all rows without
+    `ignore_index`), or with `sum` the plain sum. `cleave-attach-loss`
+    builds the sum and divides it by the count of rows not ignored as
+    separate ops, so that a batch split over devices adds partial sums and
+    partial counts.
 
     ```mlir
     %loss = cleave.cross_entropy %logits, %labels : (tensor<32x64xf32>, tensor<32xi64>) -> tensor<f32>
+    %sum = cleave.cross_entropy %logits, %labels {ignore_index = -100 : i64, label_smoothing = 1.0e-01 : f64, sum}
+        : (tensor<32x64xf32>, tensor<32xi64>) -> tensor<f32>
     ```
   }];
-  let arguments = (ins Cleave_FloatTensor:$logits, Cleave_IndexTensor:$labels);
+  let arguments = (ins Cleave_FloatTensor:$logits, Cleave_IndexTensor:$labels,
+                       OptionalAttr<I64Attr>:$ignore_index,
+                       DefaultValuedAttr<F64Attr, "0.0">:$label_smoothing, UnitAttr:$sum);
   let results = (outs Cleave_FloatTensor:$result);
   let assemblyFormat = "$logits `,` $labels attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
@@ -32,7 +43,9 @@ def Cleave_CrossEntropyOp : Cleave_Op<"cross_entropy", [], ["getFlops"]> {
 def Cleave_CrossEntropyGradOp : Cleave_Op<"cross_entropy_grad", [], ["getFlops"]> {
   let summary = "gradient of cleave.cross_entropy with respect to the logits";
   let description = [{
-    `(softmax(logits) - onehot(labels)) * result_grad / N`.
+    `(softmax(logits) - (1 - s) * onehot(labels) - s / C) * result_grad / N`
+    on rows not ignored, zero on rows labelled `ignore_index`; N is the
+    forward's divisor (1 with `sum`). Attributes are the forward's.
 
     ```mlir
     %g = cleave.cross_entropy_grad %logits, %labels, %dloss
@@ -40,7 +53,8 @@ def Cleave_CrossEntropyGradOp : Cleave_Op<"cross_entropy_grad", [], ["getFlops"]
     ```
   }];
   let arguments = (ins Cleave_FloatTensor:$logits, Cleave_IndexTensor:$labels,
-                       Cleave_FloatTensor:$result_grad);
+                       Cleave_FloatTensor:$result_grad, OptionalAttr<I64Attr>:$ignore_index,
+                       DefaultValuedAttr<F64Attr, "0.0">:$label_smoothing, UnitAttr:$sum);
   let results = (outs Cleave_FloatTensor:$result);
   let assemblyFormat = "$logits `,` $labels `,` $result_grad attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;

@@ -71,6 +71,29 @@ func.func @cross_entropy(%z: tensor<4x5xf32> {cleave.param = #cleave.param<"logi
   return %l : tensor<f32>
 }
 
+// cross_entropy with PyTorch's ignore_index and label_smoothing: rows
+// labelled -100 get no gradient, the others (softmax - 0.9 onehot -
+// 0.1/C), and the mean divides by the 3 rows not ignored.
+func.func @cross_entropy_ignore_smoothing(%z: tensor<5x4xf32> {cleave.param = #cleave.param<"logits", trainable>, gradcheck.init = array<f64: -2.0, 2.0>},
+                                          %y: tensor<5xi64> {cleave.input = "labels", gradcheck.values = array<i64: 2, -100, 0, -100, 3>}) -> tensor<f32> {
+  %l = cleave.cross_entropy %z, %y {ignore_index = -100 : i64, label_smoothing = 1.000000e-01 : f64} : (tensor<5x4xf32>, tensor<5xi64>) -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// The form cleave-attach-loss builds: the sum over rows not ignored,
+// divided by their count (compare, cast, reduce), so that the gradient
+// reaches the logits through the division.
+func.func @cross_entropy_sum_over_count(%z: tensor<5x4xf32> {cleave.param = #cleave.param<"logits", trainable>, gradcheck.init = array<f64: -2.0, 2.0>},
+                                        %y: tensor<5xi64> {cleave.input = "labels", gradcheck.values = array<i64: -100, 1, 1, 3, -100>}) -> tensor<f32> {
+  %s = cleave.cross_entropy %z, %y {ignore_index = -100 : i64, label_smoothing = 2.500000e-01 : f64, sum} : (tensor<5x4xf32>, tensor<5xi64>) -> tensor<f32>
+  %ignore = cleave.constant dense<-100> : tensor<i64>
+  %kept = cleave.compare ne %y, %ignore : (tensor<5xi64>, tensor<i64>) -> tensor<5xi1>
+  %keptf = cleave.cast %kept : tensor<5xi1> to tensor<5xf32>
+  %count = cleave.reduce sum %keptf {axes = array<i64: 0>} : tensor<5xf32> -> tensor<f32>
+  %l = cleave.binary div %s, %count : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  return %l : tensor<f32>
+}
+
 // A small transformer-style block end to end: embedding (tied with the
 // output projection), layer norm, an MLP with an erf-GELU, a residual and
 // cross-entropy over [B*T, V] rows. Gradients from several ops meet in one

@@ -25,6 +25,24 @@ func.func @cross_entropy_result_type(%z: tensor<4x5xf32>, %y: tensor<4xi64>) -> 
 
 // -----
 
+// Label smoothing mixes the one-hot target with the uniform one: [0, 1].
+func.func @cross_entropy_smoothing(%z: tensor<4x5xf32>, %y: tensor<4xi64>) -> tensor<f32> {
+  // expected-error @+1 {{label_smoothing must lie in [0, 1], got 1.500000e+00}}
+  %0 = cleave.cross_entropy %z, %y {label_smoothing = 1.5 : f64} : (tensor<4x5xf32>, tensor<4xi64>) -> tensor<f32>
+  return %0 : tensor<f32>
+}
+
+// -----
+
+// ... for the gradient too.
+func.func @cross_entropy_grad_smoothing(%z: tensor<4x5xf32>, %y: tensor<4xi64>, %d: tensor<f32>) -> tensor<4x5xf32> {
+  // expected-error @+1 {{label_smoothing must lie in [0, 1], got -1.000000e-01}}
+  %0 = cleave.cross_entropy_grad %z, %y, %d {label_smoothing = -0.1 : f64} : (tensor<4x5xf32>, tensor<4xi64>, tensor<f32>) -> tensor<4x5xf32>
+  return %0 : tensor<4x5xf32>
+}
+
+// -----
+
 // Logits are [N, C]: the attach-loss pass reshapes [B, T, V] to rows.
 func.func @cross_entropy_logits_rank(%z: tensor<2x4x5xf32>, %y: tensor<2x4xi64>) -> tensor<f32> {
   // expected-error @+1 {{needs [N, C] logits and [N] labels, got 'tensor<2x4x5xf32>' and 'tensor<2x4xi64>'}}

@@ -14,11 +14,23 @@
 // CHECK-NEXT:    %[[L32:[a-z0-9_]+]] = cleave.cross_entropy %[[Z]], %[[Y32]] : (tensor<32x64xf32>, tensor<32xi32>) -> tensor<f32>
 // CHECK-NEXT:    return %[[L]], %[[L32]]
 // GENERIC-LABEL: sym_name = "cross_entropy"
-// GENERIC:         "cleave.cross_entropy"(%{{.*}}, %{{.*}}) : (tensor<32x64xf32>, tensor<32xi64>) -> tensor<f32>
+// GENERIC:         "cleave.cross_entropy"(%{{.*}}, %{{.*}}) <{label_smoothing = 0.000000e+00 : f64}> : (tensor<32x64xf32>, tensor<32xi64>) -> tensor<f32>
 func.func @cross_entropy(%z: tensor<32x64xf32>, %y: tensor<32xi64>, %y32: tensor<32xi32>) -> (tensor<f32>, tensor<f32>) {
   %0 = cleave.cross_entropy %z, %y : (tensor<32x64xf32>, tensor<32xi64>) -> tensor<f32>
   %1 = cleave.cross_entropy %z, %y32 : (tensor<32x64xf32>, tensor<32xi32>) -> tensor<f32>
   return %0, %1 : tensor<f32>, tensor<f32>
+}
+
+// -----
+
+// PyTorch's ignore_index and label_smoothing, and the sum reduction.
+// CHECK-LABEL: func.func @cross_entropy_options(
+// CHECK:         cleave.cross_entropy %{{.*}}, %{{.*}} {ignore_index = -100 : i64, label_smoothing = 1.000000e-01 : f64, sum} : (tensor<8x3xf32>, tensor<8xi64>) -> tensor<f32>
+// CHECK:         cleave.cross_entropy_grad %{{.*}}, %{{.*}}, %{{.*}} {ignore_index = 0 : i64, label_smoothing = 2.500000e-01 : f64} : (tensor<8x3xf32>, tensor<8xi64>, tensor<f32>) -> tensor<8x3xf32>
+func.func @cross_entropy_options(%z: tensor<8x3xf32>, %y: tensor<8xi64>, %d: tensor<f32>) -> (tensor<f32>, tensor<8x3xf32>) {
+  %0 = cleave.cross_entropy %z, %y {ignore_index = -100 : i64, label_smoothing = 1.000000e-01 : f64, sum} : (tensor<8x3xf32>, tensor<8xi64>) -> tensor<f32>
+  %1 = cleave.cross_entropy_grad %z, %y, %d {ignore_index = 0 : i64, label_smoothing = 2.500000e-01 : f64} : (tensor<8x3xf32>, tensor<8xi64>, tensor<f32>) -> tensor<8x3xf32>
+  return %0, %1 : tensor<f32>, tensor<8x3xf32>
 }
 
 // -----

@@ -11,12 +11,16 @@
 // RUN: cleave-opt %t/model-not-scalar.mlir --cleave-attach-loss="loss=model" --verify-diagnostics
 // RUN: cleave-opt %t/unknown-loss.mlir --cleave-attach-loss="loss=hinge labels=y" --verify-diagnostics
 // RUN: cleave-opt %t/cross-entropy-rank1.mlir --cleave-attach-loss="labels=y" --verify-diagnostics
+// RUN: cleave-opt %t/options.mlir --cleave-attach-loss="labels=y ignore-index=0 label-smoothing=0.1 source=net result=objective" | FileCheck %t/options.mlir
+// RUN: cleave-opt %t/bad-smoothing.mlir --cleave-attach-loss="labels=y label-smoothing=1.5" --verify-diagnostics
 // RUN: not cleave-opt %t/no-forward.mlir --cleave-attach-loss="labels=y" 2>&1 | FileCheck %t/no-forward.mlir
 
 //--- cross-entropy.mlir
 
 // [B, C] logits: @forward stays, @loss gets the labels argument [B] (i64,
-// named by `labels`) and returns the mean cross-entropy as `cleave.loss`.
+// named by `labels`) and returns the mean cross-entropy as `cleave.loss`:
+// the sum over rows whose label is not -100 (PyTorch's default
+// ignore_index) over the count of those rows.
 // CHECK-LABEL: func.func @forward
 // CHECK-SAME:    -> (tensor<2x4xf32> {cleave.output = "logits"})
 // CHECK:       func.func @loss(
@@ -26,7 +30,12 @@
 // CHECK-SAME:    -> (tensor<f32> {cleave.loss})
 // CHECK:         %[[LOGITS:.*]] = cleave.matmul %[[X]], %[[W]] {transpose_b}
 // CHECK-NOT:     cleave.reshape
-// CHECK:         %[[L:.*]] = cleave.cross_entropy %[[LOGITS]], %[[Y]] : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
+// CHECK:         %[[S:.*]] = cleave.cross_entropy %[[LOGITS]], %[[Y]] {ignore_index = -100 : i64, sum} : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
+// CHECK:         %[[IGNORE:.*]] = cleave.constant dense<-100> : tensor<i64>
+// CHECK:         %[[KEPT:.*]] = cleave.compare ne %[[Y]], %[[IGNORE]] : (tensor<2xi64>, tensor<i64>) -> tensor<2xi1>
+// CHECK:         %[[KEPTF:.*]] = cleave.cast %[[KEPT]] : tensor<2xi1> to tensor<2xf32>
+// CHECK:         %[[COUNT:.*]] = cleave.reduce sum %[[KEPTF]] {axes = array<i64: 0>} : tensor<2xf32> -> tensor<f32>
+// CHECK:         %[[L:.*]] = cleave.binary div %[[S]], %[[COUNT]] : (tensor<f32>, tensor<f32>) -> tensor<f32>
 // CHECK:         return %[[L]] : tensor<f32>
 func.func @forward(%w: tensor<4x3xf32> {cleave.param = #cleave.param<"w", trainable>},
                    %x: tensor<2x3xf32> {cleave.input = "x"}) -> (tensor<2x4xf32> {cleave.output = "logits"}) {
@@ -44,7 +53,9 @@ func.func @forward(%w: tensor<4x3xf32> {cleave.param = #cleave.param<"w", traina
 // CHECK:         %[[LOGITS:.*]] = cleave.matmul
 // CHECK:         %[[ROWS:.*]] = cleave.reshape %[[LOGITS]] : tensor<2x5x8xf32> to tensor<10x8xf32>
 // CHECK:         %[[LABELS:.*]] = cleave.reshape %[[Y]] : tensor<2x5xi64> to tensor<10xi64>
-// CHECK:         %[[L:.*]] = cleave.cross_entropy %[[ROWS]], %[[LABELS]] : (tensor<10x8xf32>, tensor<10xi64>) -> tensor<f32>
+// CHECK:         %[[S:.*]] = cleave.cross_entropy %[[ROWS]], %[[LABELS]] {ignore_index = -100 : i64, sum} : (tensor<10x8xf32>, tensor<10xi64>) -> tensor<f32>
+// CHECK:         cleave.compare ne %[[LABELS]]
+// CHECK:         %[[L:.*]] = cleave.binary div %[[S]]
 // CHECK:         return %[[L]]
 func.func @forward(%w: tensor<8x6xf32> {cleave.param = #cleave.param<"wte", trainable>},
                    %x: tensor<2x5x6xf32> {cleave.input = "x"}) -> (tensor<2x5x8xf32> {cleave.output = "logits"}) {
@@ -60,7 +71,8 @@ func.func @forward(%w: tensor<8x6xf32> {cleave.param = #cleave.param<"wte", trai
 // CHECK:       func.func @loss(
 // CHECK-SAME:    -> (tensor<f32> {cleave.loss}, tensor<3xf32> {cleave.updates = 3 : i64}, tensor<3xf32> {cleave.updates = 4 : i64})
 // CHECK:         %[[Y:.*]], %[[MEAN:.*]], %[[VAR:.*]] = cleave.batch_norm
-// CHECK:         %[[L:.*]] = cleave.cross_entropy
+// CHECK:         cleave.cross_entropy
+// CHECK:         %[[L:.*]] = cleave.binary div
 // CHECK:         return %[[L]], %[[MEAN]], %[[VAR]] : tensor<f32>, tensor<3xf32>, tensor<3xf32>
 func.func @forward(%x: tensor<4x3xf32> {cleave.input = "x"},
                    %g: tensor<3xf32> {cleave.param = #cleave.param<"bn.weight", trainable>},
@@ -204,4 +216,24 @@ func.func @forward(%x: tensor<4xf32> {cleave.param = #cleave.param<"x", trainabl
 // CHECK: error: cleave-attach-loss: the module has no @forward function
 func.func @model(%x: tensor<4xf32>) -> tensor<4xf32> {
   return %x : tensor<4xf32>
+}
+
+//--- options.mlir
+
+// ignore-index and label-smoothing reach the op (and the count of kept
+// rows compares with the ignore index); source/result name the functions.
+// CHECK-LABEL: func.func @net
+// CHECK:       func.func @objective(
+// CHECK:         %[[S:.*]] = cleave.cross_entropy %{{.*}}, %[[Y:.*]] {ignore_index = 0 : i64, label_smoothing = 1.000000e-01 : f64, sum}
+// CHECK:         %[[ZERO:.*]] = cleave.constant dense<0> : tensor<i64>
+// CHECK:         cleave.compare ne %[[Y]], %[[ZERO]]
+func.func @net(%x: tensor<2x4xf32> {cleave.input = "x"}) -> (tensor<2x4xf32> {cleave.output = "logits"}) {
+  return %x : tensor<2x4xf32>
+}
+
+//--- bad-smoothing.mlir
+
+// expected-error @+1 {{--label-smoothing must lie in [0, 1], got 1.5}}
+func.func @forward(%x: tensor<2x4xf32> {cleave.input = "x"}) -> (tensor<2x4xf32> {cleave.output = "logits"}) {
+  return %x : tensor<2x4xf32>
 }

@@ -40,9 +40,11 @@
 // CHECK:         %[[HB:.*]] = cleave.binary add %[[H]], %arg1
 // CHECK:         %[[R:.*]] = cleave.unary relu %[[HB]]
 // CHECK:         %[[LOGITS:.*]] = cleave.matmul %[[R]], %arg2 {transpose_b}
-// CHECK:         %[[LOSS:.*]] = cleave.cross_entropy %[[LOGITS]], %arg10
+// CHECK:         %[[SUM:.*]] = cleave.cross_entropy %[[LOGITS]], %arg10 {ignore_index = -100 : i64, sum}
+// CHECK:         %[[COUNT:.*]] = cleave.reduce sum
+// CHECK:         %[[LOSS:.*]] = cleave.binary div %[[SUM]], %[[COUNT]]
 // Backward:
-// CHECK:         %[[DLOGITS:.*]] = cleave.cross_entropy_grad %[[LOGITS]], %arg10, %{{.*}}
+// CHECK:         %[[DLOGITS:.*]] = cleave.cross_entropy_grad %[[LOGITS]], %arg10, %{{.*}} {ignore_index = -100 : i64, sum}
 // CHECK-DAG:     %[[DR:.*]] = cleave.matmul %[[DLOGITS]], %arg2 :
 // CHECK-DAG:     %[[DW2:.*]] = cleave.matmul %[[DLOGITS]], %[[R]] {transpose_a}
 // CHECK:         %[[ACTIVE:.*]] = cleave.compare gt %[[HB]], %{{.*}}

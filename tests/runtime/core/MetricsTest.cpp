@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdio>
 
 using namespace cleave::rt;
@@ -76,4 +77,30 @@ TEST_CASE("metrics: durations and the progress line", "[runtime][metrics]") {
         "step  1/20 | loss 1.000000 | lr 1.00e-03 | 2.50 ms/step | 3200 samples/s | ETA 0s\n"
         "step 10/20 | loss 0.100000 | lr 1.00e-03 | 2.50 ms/step | 3200 samples/s | ETA 0s\n"
         "step 20/20 | loss 0.050000 | lr 1.00e-03 | 2.50 ms/step | 3200 samples/s | ETA 0s\n");
+}
+
+TEST_CASE("metrics: eval_loss in the line and on the progress line", "[runtime][metrics]") {
+  StepRecord evaluated = record(4, 0.5f);
+  evaluated.evaluated = true;
+  evaluated.eval_loss = 0.25f;
+  CHECK_THAT(metrics_line(evaluated), Contains(",\"eval_loss\":0.25}"));
+  CHECK_THAT(metrics_line(record(5, 0.5f)), !Contains("eval_loss"));
+  evaluated.eval_loss = NAN; // every held-out label ignored
+  CHECK_THAT(metrics_line(evaluated), Contains(",\"eval_loss\":null}"));
+
+  TempDir dir;
+  std::FILE *out = std::fopen((dir / "progress.txt").c_str(), "w");
+  REQUIRE(out);
+  ProgressPrinter progress(1, 20, 10, false, out);
+  for (int64_t step = 1; step <= 3; ++step) {
+    StepRecord r = record(step, 1.0f);
+    r.evaluated = step == 3; // not a --log-every step: printed for its eval_loss
+    r.eval_loss = 0.75f;
+    progress.record(r);
+  }
+  std::fclose(out);
+  CHECK(test::read_bytes(dir / "progress.txt") ==
+        "step  1/20 | loss 1.000000 | lr 1.00e-03 | 2.50 ms/step | 3200 samples/s | ETA 0s\n"
+        "step  3/20 | loss 1.000000 | eval_loss 0.750000 | lr 1.00e-03 | 2.50 ms/step | "
+        "3200 samples/s | ETA 0s\n");
 }

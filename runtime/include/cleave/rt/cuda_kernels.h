@@ -49,6 +49,7 @@
 namespace cleave::rt::cuda {
 
 using cpu::Conv2dParams;
+using cpu::CrossEntropyOptions;
 using cpu::kMaxRank;
 using cpu::Pool2dParams;
 using cpu::PoolKind;
@@ -159,9 +160,11 @@ void pool2d_grad(const float *x, const float *dy, float *dx, const Pool2dParams 
 
 // Loss
 void cross_entropy(const float *logits, const int64_t *labels, float *loss, int64_t rows,
-                   int64_t classes, int32_t *invalid_flag);
+                   int64_t classes, int32_t *invalid_flag,
+                   const CrossEntropyOptions &options = CrossEntropyOptions());
 void cross_entropy_grad(const float *logits, const int64_t *labels, const float *dloss,
-                        float *dlogits, int64_t rows, int64_t classes, int32_t *invalid_flag);
+                        float *dlogits, int64_t rows, int64_t classes, int32_t *invalid_flag,
+                        const CrossEntropyOptions &options = CrossEntropyOptions());
 
 // Random
 void philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);

@@ -31,6 +31,8 @@ DeviceMemory &device_memory();
 /// driver's host flag once the step's kernels are done. One model per
 /// process (StepFunction is a plain function pointer).
 StepFunction with_device_flag(StepFunction step);
+/// The model with its evaluation step (ModelInfo::eval_step) wrapped the same way.
+ModelInfo with_device_flag(const ModelInfo &model);
 
 } // namespace cleave::rt::cuda
 

@@ -51,9 +51,11 @@ public:
 /// bool arrays into int8/int32/int64 inputs (values are range-checked),
 /// bool arrays into bool inputs. Dimensions after the first must equal the
 /// input's; every array needs the same number of rows, at least the batch
-/// size. Errors name the input and the file.
+/// size. Errors name the input and the file, and `flag` (the option that
+/// bound them).
 std::unique_ptr<SampleSource> open_arrays(const ModelInfo &model,
-                                          const std::vector<DataBinding> &bindings);
+                                          const std::vector<DataBinding> &bindings,
+                                          const char *flag = "--data");
 
 /// Binds a token stream (token_file.h) to a model with exactly two data
 /// inputs, both int32 or int64 of the same shape [B, T]: the first gets the

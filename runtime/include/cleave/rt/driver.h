@@ -49,6 +49,10 @@ struct TrainConfig {
   bool shuffle = false;           // --shuffle: new sample order every epoch
   int64_t log_every = 10;         // --log-every: progress line period (0 = quiet)
   int threads = 0;                // --threads: OpenMP/OpenBLAS threads (0 = their default)
+  std::vector<DataBinding> eval_data; // --eval-data NAME=FILE.npy: held-out data, as --data
+  std::string eval_tokens;        // --eval-tokens FILE: held-out token stream, as --tokens
+  int64_t eval_every = 0;         // --eval-every: steps between evaluations (0 = at the end only)
+  int64_t eval_batches = 0;       // --eval-batches: batches per evaluation (0 = the whole set)
 };
 
 /// A command-line mistake (run_training exits 2 for these, 1 for others).

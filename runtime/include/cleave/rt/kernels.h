@@ -332,21 +332,37 @@ void pool2d_grad(const float *x, const float *dy, float *dx, const Pool2dParams 
 // Loss
 //===----------------------------------------------------------------------===//
 
-/// Mean softmax cross-entropy of logits [rows, classes] against class
-/// labels [rows] (PyTorch's cross_entropy, reduction "mean", no class
-/// weights or ignore_index); rows and classes must be > 0:
-///   *loss = (1/rows) * sum_r (logsumexp(logits[r]) - logits[r, labels[r]])
-/// A label outside [0, classes) sets *invalid_flag = 1 (when not null;
-/// never cleared) and its row adds 0 to the sum (the divisor stays rows).
+/// cleave.cross_entropy's attributes: which label a row is ignored for,
+/// PyTorch's label smoothing, and the reduction.
+struct CrossEntropyOptions {
+  bool has_ignore_index = false;
+  int64_t ignore_index = -100;
+  float label_smoothing = 0.0f;
+  bool sum = false; // the sum over rows instead of the mean
+};
+
+/// Softmax cross-entropy of logits [rows, classes] against class labels
+/// [rows], PyTorch's cross_entropy (no class weights); rows and classes
+/// must be > 0. With smoothing s, a row not ignored adds
+///   logsumexp(logits[r]) - (1 - s) * logits[r, labels[r]] - s * mean(logits[r])
+/// and a row labelled ignore_index adds 0. *loss is the sum (options.sum),
+/// else the mean over the rows not ignored (over all rows without an
+/// ignore index; 0/0 = NaN when every row is ignored, as in PyTorch).
+/// Any other label outside [0, classes) sets *invalid_flag = 1 (when not
+/// null; never cleared) and its row adds 0 (the divisor still counts it).
 /// `loss` points at one float.
 void cross_entropy(const float *logits, const int64_t *labels, float *loss, int64_t rows,
-                   int64_t classes, int32_t *invalid_flag);
+                   int64_t classes, int32_t *invalid_flag,
+                   const CrossEntropyOptions &options = CrossEntropyOptions());
 
 /// The gradient of cross_entropy scaled by *dloss (one float):
-///   dlogits[r, v] = (softmax(logits[r])[v] - (v == labels[r])) * *dloss / rows
-/// Rows with an invalid label get zero gradient and set *invalid_flag = 1.
+///   dlogits[r, v] = (softmax(logits[r])[v] - (1 - s) * (v == labels[r]) - s / classes)
+///                   * *dloss / divisor
+/// (divisor as the forward's). Ignored rows and rows with an invalid label
+/// get zero gradient; invalid labels set *invalid_flag = 1.
 void cross_entropy_grad(const float *logits, const int64_t *labels, const float *dloss,
-                        float *dlogits, int64_t rows, int64_t classes, int32_t *invalid_flag);
+                        float *dlogits, int64_t rows, int64_t classes, int32_t *invalid_flag,
+                        const CrossEntropyOptions &options = CrossEntropyOptions());
 
 //===----------------------------------------------------------------------===//
 // Random

@@ -16,11 +16,13 @@ struct StepRecord {
   double step_time_ms = 0;   // the whole iteration: batch, copies, step, loss read-back
   double samples_per_s = 0;  // batch_size / step time
   double tokens_per_s = 0;   // batch_size * T / step time for token streams, else 0
+  bool evaluated = false;    // eval_loss is set: an evaluation ran after this step
+  float eval_loss = 0;       // the evaluation function's mean loss on the held-out batches
 };
 
 /// One JSON object, no newline:
 /// {"step":1,"loss":2.30258512,"lr":0.00100000005,"step_time_ms":1.25,"samples_per_s":6400}
-/// plus "tokens_per_s" for token streams. Floats print with 9 significant
+/// plus "tokens_per_s" for token streams and "eval_loss" after an evaluation. Floats print with 9 significant
 /// digits, so loss and lr read back to the same float.
 std::string metrics_line(const StepRecord &record);
 

@@ -122,6 +122,11 @@ struct ModelInfo {
   const char *const *param_shardings;
   const char *const *opt_state_shardings;
   const char *const *input_shardings;
+  /// The loss of the model in evaluation semantics (dropout off, BatchNorm
+  /// from running statistics) on one batch of the inputs above: reads
+  /// params and inputs, writes loss, updates nothing. Null when the
+  /// program was compiled without one. Shares the workspace.
+  StepFunction eval_step;
 };
 
 /// Called first by generated main(): settles process-wide settings that
