@@ -13,7 +13,9 @@ tail runs over a split axis, so its partial maxima and minima meet in
 max/min all-reduces, checked in the generated code) and the auto plan on
 4 ranks, trained 6 SGD steps with mpirun, and compared with the one-device
 run: per-step losses and the final weights (--save-onnx) within 1e-5
-relative.
+relative. With --cuda, the max/min plans are also compiled and linked for
+--target cuda (no GPU needed), so that the device collectives' calls
+compile too.
 
 Run by ctest; by hand:
   /usr/bin/python3 tests/sharding/decomposed_ops_invariance.py --cleavec build/bin/cleavec --workdir /tmp/doi
@@ -100,6 +102,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--cleavec", required=True)
     parser.add_argument("--workdir", required=True)
+    parser.add_argument("--cuda", action="store_true",
+                        help="also compile the max/min plans for --target cuda")
     args = parser.parse_args()
     if shutil.which("mpirun") is None:
         print("mpirun not found: install openmpi-bin")
@@ -127,6 +131,10 @@ def main():
             if missing:
                 sys.exit(f"FAILED {tag}: the generated step calls no {', '.join(missing)}")
         run([args.cleavec, *options, "-o", executable])
+        if calls and args.cuda:
+            cuda_options = [o if o != "cpu" else "cuda" for o in options]
+            run([args.cleavec, *cuda_options, "-o", executable + "-cuda"])
+            print(f"{tag}: the --target cuda program compiles and links", flush=True)
         metrics = os.path.join(args.workdir, f"{tag}.jsonl")
         exported = os.path.join(args.workdir, f"{tag}.onnx")
         command = [executable, "--data", f"x={x},y={y}", "--steps", str(STEPS), "--metrics",
