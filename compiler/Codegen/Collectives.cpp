@@ -107,32 +107,51 @@ FailureOr<std::string> codegen::emitCollectiveCall(Operation *op,
     return std::make_pair(outer, block);
   };
 
+  // The partitioner's partial values are sums, maxima or minima (the factor
+  // rules' result reductions); the runtime combines exactly these.
+  auto reduction = [&](shard::ReductionKind kind) -> FailureOr<std::string> {
+    switch (kind) {
+    case shard::ReductionKind::Sum:
+      return std::string("cleave::rt::CommReduction::sum");
+    case shard::ReductionKind::Max:
+      return std::string("cleave::rt::CommReduction::max");
+    case shard::ReductionKind::Min:
+      return std::string("cleave::rt::CommReduction::min");
+    default:
+      return op->emitOpError() << "reduces with '" << shard::stringifyReductionKind(kind)
+                               << "'; the runtime's collectives combine only sum, max and min",
+             failure();
+    }
+  };
+
   if (auto reduce = dyn_cast<shard::AllReduceOp>(op)) {
-    if (reduce.getReduction() != shard::ReductionKind::Sum)
-      return op->emitOpError("only sum reductions are generated so far"), failure();
+    FailureOr<std::string> how = reduction(reduce.getReduction());
+    if (failed(how))
+      return failure();
     FailureOr<std::string> axes = axesOf(reduce.getGridAxes());
     FailureOr<std::string> kind = element(reduce.getResult());
     if (failed(axes) || failed(kind))
       return failure();
-    return std::string("    ") + ns + llvm::formatv("all_reduce_sum(io.collectives, {0}, {1}, "
-                         "{2}, {3}, {4});\n",
+    return std::string("    ") + ns + llvm::formatv("all_reduce(io.collectives, {0}, {1}, "
+                         "{2}, {3}, {4}, {5});\n",
                          *axes, pointer(reduce.getInput()), pointer(reduce.getResult()),
-                         typeOf(reduce.getResult()).getNumElements(), *kind)
+                         typeOf(reduce.getResult()).getNumElements(), *kind, *how)
         .str();
   }
   if (auto scatter = dyn_cast<shard::ReduceScatterOp>(op)) {
-    if (scatter.getReduction() != shard::ReductionKind::Sum)
-      return op->emitOpError("only sum reductions are generated so far"), failure();
+    FailureOr<std::string> how = reduction(scatter.getReduction());
+    if (failed(how))
+      return failure();
     FailureOr<std::string> axes = axesOf(scatter.getGridAxes());
     FailureOr<std::string> kind = element(scatter.getResult());
     if (failed(axes) || failed(kind))
       return failure();
     auto [outer, block] = outerAndBlock(typeOf(scatter.getResult()),
                                         scatter.getScatterAxis().getSExtValue());
-    return std::string("    ") + ns + llvm::formatv("reduce_scatter_sum(io.collectives, {0}, "
-                         "{1}, {2}, {3}, {4}, {5});\n",
+    return std::string("    ") + ns + llvm::formatv("reduce_scatter(io.collectives, {0}, "
+                         "{1}, {2}, {3}, {4}, {5}, {6});\n",
                          *axes, pointer(scatter.getInput()), pointer(scatter.getResult()), outer,
-                         block, *kind)
+                         block, *kind, *how)
         .str();
   }
   if (auto gather = dyn_cast<shard::AllGatherOp>(op)) {

@@ -153,7 +153,7 @@ FailureOr<Value> Partitioner::reshard(Value global, const TensorSharding &target
       break;
     case ReshardStep::Kind::reduceScatter:
       value = shard::ReduceScatterOp::create(builder, loc, *type, gridName, step.axes, value,
-                                             shard::ReductionKind::Sum, dim);
+                                             source.sharding.partialKind, dim);
       break;
     case ReshardStep::Kind::allGather:
       value = shard::AllGatherOp::create(builder, loc, *type, gridName, step.axes, value, dim);

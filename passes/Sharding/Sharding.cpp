@@ -106,16 +106,17 @@ SmallVector<ReshardStep> mlir::cleave::planReshard(TensorSharding from, const Te
   if (!from.partial.empty()) {
     AxisList partial = from.partial;
     std::optional<int64_t> scatterDim;
-    if (from.partialKind == shard::ReductionKind::Sum)
-      for (auto [dim, axes] : llvm::enumerate(to.dims)) {
-        AxisList joined = from.dims[dim];
-        joined.append(partial.begin(), partial.end());
-        if (axes == joined) {
-          scatterDim = dim;
-          from.dims[dim] = joined;
-          break;
-        }
+    // Every kind a partial value carries (sum, max, min) scatters as well as
+    // it reduces, so a max costs what a sum of the same bytes costs.
+    for (auto [dim, axes] : llvm::enumerate(to.dims)) {
+      AxisList joined = from.dims[dim];
+      joined.append(partial.begin(), partial.end());
+      if (axes == joined) {
+        scatterDim = dim;
+        from.dims[dim] = joined;
+        break;
       }
+    }
     from.partial.clear();
     steps.push_back({scatterDim ? ReshardStep::Kind::reduceScatter : ReshardStep::Kind::allReduce,
                      partial, scatterDim.value_or(0), from});

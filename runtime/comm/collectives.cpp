@@ -27,11 +27,16 @@ std::vector<uint8_t> &scratch(int which = 0) {
 
 } // namespace
 
-void all_reduce_sum(void *groups, const char *axes, const void *in, void *out, int64_t count,
-                    CommElement element) {
+void all_reduce(void *groups, const char *axes, const void *in, void *out, int64_t count,
+                CommElement element, CommReduction reduction) {
   if (in != out)
     std::memcpy(out, in, static_cast<size_t>(count) * element_bytes(element));
-  group(groups, axes).all_reduce(out, count, element);
+  group(groups, axes).all_reduce(out, count, element, reduction);
+}
+
+void all_reduce_sum(void *groups, const char *axes, const void *in, void *out, int64_t count,
+                    CommElement element) {
+  all_reduce(groups, axes, in, out, count, element, CommReduction::sum);
 }
 
 void all_gather(void *groups, const char *axes, const void *in, void *out, int64_t outer,
@@ -56,11 +61,16 @@ void all_gather(void *groups, const char *axes, const void *in, void *out, int64
 
 void reduce_scatter_sum(void *groups, const char *axes, const void *in, void *out, int64_t outer,
                         int64_t block, CommElement element) {
+  reduce_scatter(groups, axes, in, out, outer, block, element, CommReduction::sum);
+}
+
+void reduce_scatter(void *groups, const char *axes, const void *in, void *out, int64_t outer,
+                    int64_t block, CommElement element, CommReduction reduction) {
   Communicator &comm = group(groups, axes);
   int64_t n = comm.size();
   int64_t row = block * static_cast<int64_t>(element_bytes(element));
   if (outer == 1) {
-    comm.reduce_scatter(in, out, block, element);
+    comm.reduce_scatter(in, out, block, element, reduction);
     return;
   }
   // [outer, n, block] -> rank-major [n, outer, block] for the communicator.
@@ -71,7 +81,7 @@ void reduce_scatter_sum(void *groups, const char *axes, const void *in, void *ou
     for (int64_t o = 0; o < outer; ++o)
       std::memcpy(packed.data() + (r * outer + o) * row, src + (o * n + r) * row,
                   static_cast<size_t>(row));
-  comm.reduce_scatter(packed.data(), out, outer * block, element);
+  comm.reduce_scatter(packed.data(), out, outer * block, element, reduction);
 }
 
 void all_slice(void *groups, const char *axes, const void *in, void *out, int64_t outer,

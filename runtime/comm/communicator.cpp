@@ -60,6 +60,18 @@ const char *element_name(CommElement element) {
   return "?";
 }
 
+const char *reduction_name(CommReduction reduction) {
+  switch (reduction) {
+  case CommReduction::sum:
+    return "sum";
+  case CommReduction::max:
+    return "max";
+  case CommReduction::min:
+    return "min";
+  }
+  return "?";
+}
+
 std::string Communicator::describe() const {
   std::string ranks;
   // Runs of consecutive world ranks print as "a-b": a 64-rank world is "0-63".
@@ -79,16 +91,18 @@ std::string Communicator::describe() const {
   return "group '" + name_ + "' (rank" + (world_ranks_.size() == 1 ? " " : "s ") + ranks + ")";
 }
 
-void Communicator::all_reduce(void *data, int64_t count, CommElement element) {
+void Communicator::all_reduce(void *data, int64_t count, CommElement element,
+                              CommReduction reduction) {
   if (count < 0)
     fail("all_reduce over ", describe(), ": negative count ", count);
   if (element == CommElement::u8)
-    fail("all_reduce over ", describe(), ": cannot add raw bytes (u8)");
+    fail("all_reduce over ", describe(), ": cannot take the ", reduction_name(reduction),
+         " of raw bytes (u8)");
   if (count > 0 && !data)
     fail("all_reduce over ", describe(), ": null buffer for ", count, " elements");
   ++calls_;
   if (count > 0)
-    do_all_reduce(data, count, element);
+    do_all_reduce(data, count, element, reduction);
 }
 
 void Communicator::all_gather(const void *send, void *recv, int64_t send_count,
@@ -108,11 +122,12 @@ void Communicator::all_gather(const void *send, void *recv, int64_t send_count,
 }
 
 void Communicator::reduce_scatter(const void *send, void *recv, int64_t recv_count,
-                                  CommElement element) {
+                                  CommElement element, CommReduction reduction) {
   if (recv_count < 0)
     fail("reduce_scatter over ", describe(), ": negative count ", recv_count);
   if (element == CommElement::u8)
-    fail("reduce_scatter over ", describe(), ": cannot add raw bytes (u8)");
+    fail("reduce_scatter over ", describe(), ": cannot take the ", reduction_name(reduction),
+         " of raw bytes (u8)");
   const int64_t bytes = recv_count * static_cast<int64_t>(element_bytes(element));
   if (bytes > 0 && (!send || !recv))
     fail("reduce_scatter over ", describe(), ": null buffer for ", recv_count, " elements");
@@ -122,7 +137,7 @@ void Communicator::reduce_scatter(const void *send, void *recv, int64_t recv_cou
          ": the receive buffer overlaps the send buffer without being this rank's block");
   ++calls_;
   if (recv_count > 0)
-    do_reduce_scatter(send, recv, recv_count, element);
+    do_reduce_scatter(send, recv, recv_count, element, reduction);
 }
 
 void Communicator::all_to_all(const void *send, void *recv, int64_t block_count,

@@ -2,9 +2,9 @@
 //
 // Every collective is one or two rounds of "post a receive from and a send
 // to each peer, then wait" (exchange below). Rounds:
-//   all_reduce:     reduce_scatter of chunk p to rank p, add in rank order,
-//                   then all_gather of the summed chunks;
-//   reduce_scatter: block p to rank p, add in rank order;
+//   all_reduce:     reduce_scatter of chunk p to rank p, combined (sum,
+//                   max, min) in rank order, then all_gather of the chunks;
+//   reduce_scatter: block p to rank p, combined in rank order;
 //   all_gather, all_to_all: one round; broadcast: root to each rank.
 // Waiting polls MPI_Testsome with a deadline instead of blocking in
 // MPI_Waitall: on timeout the unfinished receives name the peers that
@@ -72,29 +72,49 @@ void copy(void *dst, const void *src, int64_t bytes) {
   _exit(exit_status);
 }
 
-/// Adds `n` blocks of `count` elements, `stride` apart, into `out` in block
-/// order. Block-outer, element-inner: each element still sees
-/// ((b0 + b1) + b2) + ..., and the inner loop vectorises.
-template <typename T>
-void add_in_rank_order(T *out, const T *blocks, int n, int64_t stride, int64_t count) {
+/// Combines `n` blocks of `count` elements, `stride` apart, into `out` in
+/// block order. Block-outer, element-inner: each element still sees
+/// ((b0 op b1) op b2) op ..., and the inner loop vectorises.
+template <typename T, typename Op>
+void combine_in_rank_order(T *out, const T *blocks, int n, int64_t stride, int64_t count, Op op) {
   if (count == 0)
     return;
   std::memmove(out, blocks, static_cast<size_t>(count) * sizeof(T));
   for (int r = 1; r < n; ++r) {
     const T *block = blocks + r * stride;
     for (int64_t i = 0; i < count; ++i)
-      out[i] += block[i];
+      out[i] = op(out[i], block[i]);
   }
 }
 
-void add_in_rank_order(void *out, const void *blocks, int n, int64_t stride, int64_t count,
-                       CommElement element) {
+// `value != value` is the NaN test: NaN wins over any number, once it is in
+// the accumulator no comparison replaces it (runtime/cpu/reduce.cpp's MaxOp).
+template <typename T>
+void reduce_in_rank_order(T *out, const T *blocks, int n, int64_t stride, int64_t count,
+                          CommReduction reduction) {
+  switch (reduction) {
+  case CommReduction::sum:
+    combine_in_rank_order(out, blocks, n, stride, count, [](T a, T b) { return a + b; });
+    return;
+  case CommReduction::max:
+    combine_in_rank_order(out, blocks, n, stride, count,
+                          [](T a, T b) { return (b > a || b != b) ? b : a; });
+    return;
+  case CommReduction::min:
+    combine_in_rank_order(out, blocks, n, stride, count,
+                          [](T a, T b) { return (b < a || b != b) ? b : a; });
+    return;
+  }
+}
+
+void reduce_in_rank_order(void *out, const void *blocks, int n, int64_t stride, int64_t count,
+                          CommElement element, CommReduction reduction) {
   if (element == CommElement::f32)
-    add_in_rank_order(static_cast<float *>(out), static_cast<const float *>(blocks), n, stride,
-                      count);
+    reduce_in_rank_order(static_cast<float *>(out), static_cast<const float *>(blocks), n,
+                         stride, count, reduction);
   else
-    add_in_rank_order(static_cast<int64_t *>(out), static_cast<const int64_t *>(blocks), n,
-                      stride, count);
+    reduce_in_rank_order(static_cast<int64_t *>(out), static_cast<const int64_t *>(blocks), n,
+                         stride, count, reduction);
 }
 
 class MpiCommunicator final : public Communicator {
@@ -149,7 +169,8 @@ public:
   [[noreturn]] void abort_job(int exit_status) override { abort_world(exit_status); }
 
 protected:
-  void do_all_reduce(void *data, int64_t count, CommElement element) override {
+  void do_all_reduce(void *data, int64_t count, CommElement element,
+                     CommReduction reduction) override {
     const int n = size(), me = rank();
     const int64_t width = static_cast<int64_t>(element_bytes(element));
     auto *bytes = static_cast<unsigned char *>(data);
@@ -166,8 +187,8 @@ protected:
       }
     copy(blocks + me * mine, bytes + chunk_offset(me) * width, mine);
     wait();
-    add_in_rank_order(bytes + chunk_offset(me) * width, blocks, n, chunk_count(me),
-                      chunk_count(me), element);
+    reduce_in_rank_order(bytes + chunk_offset(me) * width, blocks, n, chunk_count(me),
+                         chunk_count(me), element, reduction);
     for (int p = 0; p < n; ++p)
       if (p != me) {
         post_receive(bytes + chunk_offset(p) * width, chunk_count(p) * width, p);
@@ -191,8 +212,8 @@ protected:
     wait();
   }
 
-  void do_reduce_scatter(const void *send, void *recv, int64_t recv_count,
-                         CommElement element) override {
+  void do_reduce_scatter(const void *send, void *recv, int64_t recv_count, CommElement element,
+                         CommReduction reduction) override {
     const int n = size(), me = rank();
     const int64_t block = recv_count * static_cast<int64_t>(element_bytes(element));
     const auto *in = static_cast<const unsigned char *>(send);
@@ -206,7 +227,7 @@ protected:
     // Copied before any write to recv, which may be this very block.
     copy(blocks + me * block, in + me * block, block);
     wait();
-    add_in_rank_order(recv, blocks, n, recv_count, recv_count, element);
+    reduce_in_rank_order(recv, blocks, n, recv_count, recv_count, element, reduction);
   }
 
   void do_all_to_all(const void *send, void *recv, int64_t block_count,

@@ -74,13 +74,18 @@ void copy_rows(void *dst, int64_t dst_pitch, const void *src, int64_t src_pitch,
 
 } // namespace
 
-void all_reduce_sum(void *groups, const char *axes, const void *in, void *out, int64_t count,
-                    CommElement element) {
+void all_reduce(void *groups, const char *axes, const void *in, void *out, int64_t count,
+                CommElement element, CommReduction reduction) {
   Communicator &comm = group(groups, axes);
   if (in != out && count > 0)
     CLEAVE_CUDA_CHECK(cudaMemcpy(out, in, static_cast<size_t>(count) * element_bytes(element),
                                  cudaMemcpyDeviceToDevice));
-  comm.all_reduce(out, count, element);
+  comm.all_reduce(out, count, element, reduction);
+}
+
+void all_reduce_sum(void *groups, const char *axes, const void *in, void *out, int64_t count,
+                    CommElement element) {
+  all_reduce(groups, axes, in, out, count, element, CommReduction::sum);
 }
 
 void all_gather(void *groups, const char *axes, const void *in, void *out, int64_t outer,
@@ -104,11 +109,16 @@ void all_gather(void *groups, const char *axes, const void *in, void *out, int64
 
 void reduce_scatter_sum(void *groups, const char *axes, const void *in, void *out, int64_t outer,
                         int64_t block, CommElement element) {
+  reduce_scatter(groups, axes, in, out, outer, block, element, CommReduction::sum);
+}
+
+void reduce_scatter(void *groups, const char *axes, const void *in, void *out, int64_t outer,
+                    int64_t block, CommElement element, CommReduction reduction) {
   Communicator &comm = group(groups, axes);
   int64_t n = comm.size();
   int64_t row = block * static_cast<int64_t>(cleave::rt::element_bytes(element));
   if (outer == 1) {
-    comm.reduce_scatter(in, out, block, element);
+    comm.reduce_scatter(in, out, block, element, reduction);
     return;
   }
   if (outer * row == 0)
@@ -118,7 +128,7 @@ void reduce_scatter_sum(void *groups, const char *axes, const void *in, void *ou
   auto *src = static_cast<const uint8_t *>(in);
   for (int64_t r = 0; r < n; ++r)
     copy_rows(packed + r * outer * row, row, src + r * row, n * row, row, outer);
-  comm.reduce_scatter(packed, out, outer * block, element);
+  comm.reduce_scatter(packed, out, outer * block, element, reduction);
 }
 
 void all_slice(void *groups, const char *axes, const void *in, void *out, int64_t outer,

@@ -36,10 +36,11 @@ public:
   }
 
 protected:
-  void do_all_reduce(void *data, int64_t count, CommElement element) override {
+  void do_all_reduce(void *data, int64_t count, CommElement element,
+                     CommReduction reduction) override {
     const int64_t bytes = count * static_cast<int64_t>(element_bytes(element));
     to_host(in_, data, bytes);
-    host_->all_reduce(in_.data(), count, element);
+    host_->all_reduce(in_.data(), count, element, reduction);
     to_device(data, in_, bytes);
   }
 
@@ -52,12 +53,12 @@ protected:
     to_device(recv, out_, bytes * size());
   }
 
-  void do_reduce_scatter(const void *send, void *recv, int64_t recv_count,
-                         CommElement element) override {
+  void do_reduce_scatter(const void *send, void *recv, int64_t recv_count, CommElement element,
+                         CommReduction reduction) override {
     const int64_t bytes = recv_count * static_cast<int64_t>(element_bytes(element));
     to_host(in_, send, bytes * size());
     out_.resize(static_cast<size_t>(bytes));
-    host_->reduce_scatter(in_.data(), out_.data(), recv_count, element);
+    host_->reduce_scatter(in_.data(), out_.data(), recv_count, element, reduction);
     to_device(recv, out_, bytes);
   }
 

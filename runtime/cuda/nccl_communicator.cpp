@@ -8,8 +8,11 @@
 //
 // Rounds on the legacy default stream (kernels run there too):
 //   all_reduce:     grouped send/receive of chunk p to rank p, the
-//                   rank-order add kernel, grouped send/receive of the sums;
-//   reduce_scatter: grouped send/receive of block p to rank p, add kernel;
+//                   rank-order kernel (sum, max, min), grouped send/receive
+//                   of the results;
+//   reduce_scatter: grouped send/receive of block p to rank p, the kernel;
+// (not ncclAllReduce with ncclSum/ncclMax/ncclMin: its order and NaN
+// handling are NCCL's, and the bits must match the MPI communicator's).
 //   all_to_all:     grouped send/receive; all_gather, broadcast: NCCL's own
 //                   (they only move bytes).
 //
@@ -117,7 +120,8 @@ public:
   }
 
 protected:
-  void do_all_reduce(void *data, int64_t count, CommElement element) override {
+  void do_all_reduce(void *data, int64_t count, CommElement element,
+                     CommReduction reduction) override {
     const int n = size(), me = rank();
     const int64_t width = static_cast<int64_t>(element_bytes(element));
     auto *bytes = static_cast<unsigned char *>(data);
@@ -137,7 +141,8 @@ protected:
       }
     check(ncclGroupEnd(), "ncclGroupEnd");
     copy(blocks + me * mine * width, bytes + chunk_offset(me) * width, mine * width);
-    detail::add_in_rank_order(bytes + chunk_offset(me) * width, blocks, n, mine, mine, element);
+    detail::reduce_in_rank_order(bytes + chunk_offset(me) * width, blocks, n, mine, mine, element,
+                                 reduction);
     check(ncclGroupStart(), "ncclGroupStart");
     for (int p = 0; p < n; ++p)
       if (p != me) {
@@ -159,8 +164,8 @@ protected:
     detail::queued(watched_, "all_gather", element, calls());
   }
 
-  void do_reduce_scatter(const void *send, void *recv, int64_t recv_count,
-                         CommElement element) override {
+  void do_reduce_scatter(const void *send, void *recv, int64_t recv_count, CommElement element,
+                         CommReduction reduction) override {
     const int n = size(), me = rank();
     const int64_t block = recv_count * static_cast<int64_t>(element_bytes(element));
     const auto *in = static_cast<const unsigned char *>(send);
@@ -175,7 +180,7 @@ protected:
     check(ncclGroupEnd(), "ncclGroupEnd");
     // Before the add writes recv, which may be this very block of send.
     copy(blocks + me * block, in + me * block, block);
-    detail::add_in_rank_order(recv, blocks, n, recv_count, recv_count, element);
+    detail::reduce_in_rank_order(recv, blocks, n, recv_count, recv_count, element, reduction);
     detail::queued(watched_, "reduce_scatter", element, calls());
   }
 

@@ -114,6 +114,28 @@ int main(int argc, char **argv) {
                                            static_cast<int64_t>(in.size()), CommElement::f32);
           expect(d_whole.host() == sum, where + "all_reduce_sum");
 
+          // Max and min through the same layouts; the sign alternates with
+          // the element, so that the winning rank does too.
+          std::vector<float> mixed(in.size());
+          for (size_t i = 0; i < in.size(); ++i)
+            mixed[i] = i % 2 ? -in[i] : in[i];
+          DeviceVector d_mixed(mixed);
+          for (CommReduction reduction : {CommReduction::max, CommReduction::min}) {
+            const std::string name = reduction_name(reduction);
+            collective::reduce_scatter(&host_groups, axes, mixed.data(), part.data(), outer, block,
+                                       CommElement::f32, reduction);
+            cuda::collective::reduce_scatter(&device_groups, axes, d_mixed.get(), d_part.get(),
+                                             outer, block, CommElement::f32, reduction);
+            expect(d_part.host() == part, where + "reduce_scatter " + name);
+            std::vector<float> reduced(in.size());
+            collective::all_reduce(&host_groups, axes, mixed.data(), reduced.data(),
+                                   static_cast<int64_t>(in.size()), CommElement::f32, reduction);
+            cuda::collective::all_reduce(&device_groups, axes, d_mixed.get(), d_whole.get(),
+                                         static_cast<int64_t>(in.size()), CommElement::f32,
+                                         reduction);
+            expect(d_whole.host() == reduced, where + "all_reduce " + name);
+          }
+
           // A replicated tensor: the slices gathered back are the tensor.
           std::vector<float> same(in.size());
           for (size_t i = 0; i < same.size(); ++i)

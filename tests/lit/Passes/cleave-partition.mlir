@@ -121,3 +121,46 @@ func.func @f(%x: tensor<8x8xf32> {cleave.sharding = #shard<axisarray[[0], []]>})
   %y = cleave.unary relu %x {cleave.factor_axes = #shard<axisarray[[], [0]]>} : tensor<8x8xf32>
   return %y : tensor<8x8xf32>
 }
+
+// -----
+
+// A maximum over a split axis: each device holds the maximum of its columns,
+// and an all-reduce that takes the maximum (not the sum) completes it.
+// CHECK-LABEL: func.func @f
+// CHECK-SAME:    (%[[X:.*]]: tensor<4x4xf32> {{.*}}) -> tensor<4xf32>
+// CHECK:         %[[M:.*]] = cleave.reduce max %[[X]] {axes = array<i64: 1>} : tensor<4x4xf32> -> tensor<4xf32>
+// CHECK-NEXT:    %[[R:.*]] = shard.all_reduce %[[M]] on @grid grid_axes = [0] reduction = max : tensor<4xf32> -> tensor<4xf32>
+// CHECK-NEXT:    return %[[R]]
+shard.grid @grid(shape = 2) {cleave.axis_names = ["tp"]}
+func.func @f(%x: tensor<4x8xf32> {cleave.sharding = #shard<axisarray[[], [0]]>}) -> tensor<4xf32> {
+  %m = cleave.reduce max %x {axes = array<i64: 1>, cleave.factor_axes = #shard<axisarray[[], [0]]>} : tensor<4x8xf32> -> tensor<4xf32>
+  return %m : tensor<4xf32>
+}
+
+// -----
+
+// The partial maxima wanted split over the same axis: a reduce-scatter that
+// takes the maximum, as a sum's would, instead of an all-reduce and a slice.
+// CHECK-LABEL: func.func @f
+// CHECK:         %[[M:.*]] = cleave.reduce max {{.*}} -> tensor<4xf32>
+// CHECK-NEXT:    %[[RS:.*]] = shard.reduce_scatter %[[M]] on @grid grid_axes = [0] reduction = max scatter_axis = 0 : tensor<4xf32> -> tensor<2xf32>
+// CHECK-NEXT:    return %[[RS]] : tensor<2xf32>
+shard.grid @grid(shape = 2) {cleave.axis_names = ["tp"]}
+func.func @f(%x: tensor<4x8xf32> {cleave.sharding = #shard<axisarray[[], [0]]>})
+    -> (tensor<4xf32> {cleave.sharding = #shard<axisarray[[0]]>}) {
+  %m = cleave.reduce max %x {axes = array<i64: 1>, cleave.factor_axes = #shard<axisarray[[], [0]]>} : tensor<4x8xf32> -> tensor<4xf32>
+  return %m : tensor<4xf32>
+}
+
+// -----
+
+// ArgMax's last step: the minimum of i64 positions over a split axis.
+// CHECK-LABEL: func.func @f
+// CHECK:         %[[M:.*]] = cleave.reduce min {{.*}} : tensor<4x4xi64> -> tensor<4x1xi64>
+// CHECK-NEXT:    %[[R:.*]] = shard.all_reduce %[[M]] on @grid grid_axes = [0] reduction = min : tensor<4x1xi64> -> tensor<4x1xi64>
+// CHECK-NEXT:    return %[[R]]
+shard.grid @grid(shape = 2) {cleave.axis_names = ["tp"]}
+func.func @f(%x: tensor<4x8xi64> {cleave.sharding = #shard<axisarray[[], [0]]>}) -> tensor<4x1xi64> {
+  %m = cleave.reduce min %x {axes = array<i64: 1>, keep_dims, cleave.factor_axes = #shard<axisarray[[], [0]]>} : tensor<4x8xi64> -> tensor<4x1xi64>
+  return %m : tensor<4x1xi64>
+}

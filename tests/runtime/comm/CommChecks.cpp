@@ -3,7 +3,7 @@
 // check_collectives runs every collective on the world and, on 4 ranks, on
 // the groups of the grids dp=2,tp=2, dp=4 and a=1,b=2,c=2, comparing with
 // values computed here from the ranks' inputs: exact bits for the
-// rank-order sums, and the same bits on every rank of a group (hashes
+// rank-order sums and for max/min (NaN winning), and the same bits on every rank of a group (hashes
 // compared through raw MPI, not the code under test). A failed check prints
 // and counts but never skips a collective: a rank that skipped one would
 // leave the others waiting.
@@ -17,9 +17,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -175,6 +177,84 @@ void check_group(Communicator &comm, const std::vector<int> &members, const std:
     expect(std::memcmp(send.data() + me * count, expected.data(), count * sizeof(float)) == 0,
            what + " in place");
   }
+  // Max and min: exact, so the expectation is the plain fold; one element
+  // in 97 is NaN on group rank 1 (rank 0 alone), which must win everywhere.
+  for (CommReduction reduction : {CommReduction::max, CommReduction::min}) {
+    const std::string name = reduction_name(reduction);
+    const bool is_max = reduction == CommReduction::max;
+    auto value = [&](int w, int64_t i) {
+      const int group_rank = static_cast<int>(
+          std::find(members.begin(), members.end(), w) - members.begin());
+      const bool nan = i % 97 == 5 && group_rank == std::min(1, n - 1);
+      return nan ? std::numeric_limits<float>::quiet_NaN() : input(w, i);
+    };
+    auto fold = [&](int64_t i) {
+      float acc = value(members[0], i);
+      for (int r = 1; r < n; ++r) {
+        const float b = value(members[r], i);
+        if (std::isnan(acc))
+          continue;
+        if (std::isnan(b) || (is_max ? b > acc : b < acc))
+          acc = b;
+      }
+      return acc;
+    };
+    for (int64_t count : {1, 7, 1000, 100003}) {
+      const std::string what = label + ": all_reduce " + name + " f32 of " + std::to_string(count);
+      std::vector<float> data(count), expected(count);
+      for (int64_t i = 0; i < count; ++i) {
+        data[i] = value(world_rank, i);
+        expected[i] = fold(i);
+      }
+      comm.all_reduce(data.data(), count, reduction);
+      expect(same_bits(data, expected), what + ": not the group's " + name);
+      expect_same_on_group(members, data.data(), data.size() * sizeof(float), what);
+    }
+    {
+      const int64_t count = 1001;
+      std::vector<int64_t> data(count), expected(count);
+      for (int64_t i = 0; i < count; ++i) {
+        // Rank order decides nothing here: the winner varies with i.
+        auto v = [&](int w) { return (input_i64(w, i) * 31 + i * i) % 1009 - 500; };
+        data[i] = v(world_rank);
+        expected[i] = v(members[0]);
+        for (int m : members)
+          expected[i] = is_max ? std::max(expected[i], v(m)) : std::min(expected[i], v(m));
+      }
+      comm.all_reduce(data.data(), count, reduction);
+      expect(data == expected, label + ": all_reduce " + name + " i64");
+    }
+    for (int64_t count : {1, 3, 257}) {
+      const std::string what =
+          label + ": reduce_scatter " + name + " of " + std::to_string(count);
+      std::vector<float> send(count * n), expected(count);
+      for (int64_t i = 0; i < count * n; ++i)
+        send[i] = value(world_rank, i);
+      for (int64_t i = 0; i < count; ++i)
+        expected[i] = fold(me * count + i);
+      std::vector<float> recv(count, -1.0f);
+      comm.reduce_scatter(send.data(), recv.data(), count, reduction);
+      expect(same_bits(recv, expected), what + ": not the group's " + name);
+      comm.reduce_scatter(send.data(), send.data() + me * count, count, reduction);
+      expect(std::memcmp(send.data() + me * count, expected.data(), count * sizeof(float)) == 0,
+             what + " in place");
+    }
+    {
+      std::vector<int64_t> send(2 * n), recv(2);
+      for (int64_t i = 0; i < 2 * n; ++i)
+        send[i] = input_i64(world_rank, i) * (world_rank % 2 ? -1 : 1);
+      comm.reduce_scatter(send.data(), recv.data(), 2, reduction);
+      bool ok = true;
+      for (int64_t i = 0; i < 2; ++i) {
+        auto v = [&](int w) { return input_i64(w, me * 2 + i) * (w % 2 ? -1 : 1); };
+        int64_t want = v(members[0]);
+        for (int m : members)
+          want = is_max ? std::max(want, v(m)) : std::min(want, v(m));
+        ok = ok && recv[i] == want;
+      }
+      expect(ok, label + ": reduce_scatter " + name + " i64");
+    }
+  }
   for (int64_t count : {1, 4, 333}) {
     // Block j of rank w's send: w*1e4 + j*1e3 + i, exact in float.
     auto value = [](int w, int j, int64_t i) {
@@ -226,7 +306,7 @@ void check_group(Communicator &comm, const std::vector<int> &members, const std:
                       "overlaps the receive buffer"),
          label + ": overlapping all_gather");
   expect(throws_error([&] { comm.all_reduce(buffer.data(), 4, CommElement::u8); },
-                      "cannot add raw bytes"),
+                      "cannot take the sum of raw bytes"),
          label + ": u8 all_reduce");
 }
 

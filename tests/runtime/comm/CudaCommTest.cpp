@@ -69,11 +69,12 @@ public:
   }
 
 protected:
-  void do_all_reduce(void *data, int64_t count, CommElement element) override {
+  void do_all_reduce(void *data, int64_t count, CommElement element,
+                     CommReduction reduction) override {
     const int64_t bytes = count * static_cast<int64_t>(element_bytes(element));
     Scratch d(bytes);
     to_device(d.get(), data, bytes);
-    device_->all_reduce(d.get(), count, element);
+    device_->all_reduce(d.get(), count, element, reduction);
     to_host(data, d.get(), bytes);
   }
   void do_all_gather(const void *send, void *recv, int64_t send_count,
@@ -91,17 +92,18 @@ protected:
     }
     to_host(recv, out.get(), block * size());
   }
-  void do_reduce_scatter(const void *send, void *recv, int64_t recv_count,
-                         CommElement element) override {
+  void do_reduce_scatter(const void *send, void *recv, int64_t recv_count, CommElement element,
+                         CommReduction reduction) override {
     const int64_t block = recv_count * static_cast<int64_t>(element_bytes(element));
     Scratch in(block * size());
     to_device(in.get(), send, block * size());
     if (recv == static_cast<const unsigned char *>(send) + rank() * block) {
-      device_->reduce_scatter(in.get(), in.get() + rank() * block, recv_count, element);
+      device_->reduce_scatter(in.get(), in.get() + rank() * block, recv_count, element,
+                              reduction);
       to_host(recv, in.get() + rank() * block, block);
     } else {
       Scratch out(block);
-      device_->reduce_scatter(in.get(), out.get(), recv_count, element);
+      device_->reduce_scatter(in.get(), out.get(), recv_count, element, reduction);
       to_host(recv, out.get(), block);
     }
   }

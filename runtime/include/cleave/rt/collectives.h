@@ -23,7 +23,11 @@
 
 namespace cleave::rt::collective {
 
-/// out = the sum over the group of in (count elements; in may equal out).
+/// out = `reduction` (sum, max, min) over the group of in (count
+/// elements; in may equal out).
+void all_reduce(void *groups, const char *axes, const void *in, void *out, int64_t count,
+                CommElement element, CommReduction reduction);
+/// all_reduce with CommReduction::sum.
 void all_reduce_sum(void *groups, const char *axes, const void *in, void *out, int64_t count,
                     CommElement element);
 
@@ -31,7 +35,11 @@ void all_reduce_sum(void *groups, const char *axes, const void *in, void *out, i
 void all_gather(void *groups, const char *axes, const void *in, void *out, int64_t outer,
                 int64_t block, int64_t element_bytes);
 
-/// out [outer, block] = this rank's block of the group sum of in [outer, n, block].
+/// out [outer, block] = this rank's block of `reduction` over the group of
+/// in [outer, n, block].
+void reduce_scatter(void *groups, const char *axes, const void *in, void *out, int64_t outer,
+                    int64_t block, CommElement element, CommReduction reduction);
+/// reduce_scatter with CommReduction::sum.
 void reduce_scatter_sum(void *groups, const char *axes, const void *in, void *out, int64_t outer,
                         int64_t block, CommElement element);
 

@@ -14,12 +14,14 @@
 // elements. Every call is collective over the communicator: each rank of
 // the group makes the same calls in the same order with the same counts.
 //
-// Numerics. all_reduce_sum and reduce_scatter_sum add in group-rank order,
-// element by element: ((x_0 + x_1) + x_2) + ... + x_{n-1}, whatever the
+// Numerics. all_reduce and reduce_scatter combine in group-rank order,
+// element by element: ((x_0 op x_1) op x_2) op ... op x_{n-1}, whatever the
 // message size, the MPI library's algorithm or the NCCL topology. Each
-// element is added once, on one rank, and copied byte for byte to the
+// element is combined once, on one rank, and copied byte for byte to the
 // others, so every rank of the group holds the same bits, and the MPI and
-// NCCL implementations give the same bits for the same inputs.
+// NCCL implementations give the same bits for the same inputs. The order
+// matters for sums; max and min are exact, and take NaN over any number
+// (as PyTorch's max and min and the CPU reduce kernels do).
 //
 // Failure. A collective that does not finish within CommOptions::timeout_s
 // ends the whole job with exit status kCommFailureExit after printing which
@@ -63,6 +65,12 @@ enum class CommElement { f32, i64, u8 };
 size_t element_bytes(CommElement element);
 const char *element_name(CommElement element);
 
+/// How all_reduce and reduce_scatter combine the ranks' elements: the
+/// reductions a sharded program's partial values carry (shard.all_reduce).
+enum class CommReduction { sum, max, min };
+
+const char *reduction_name(CommReduction reduction);
+
 class Communicator {
 public:
   virtual ~Communicator() = default;
@@ -83,6 +91,13 @@ public:
   /// data[i] = sum over the group of data[i], in rank order (see above).
   void all_reduce_sum(float *data, int64_t count) { all_reduce(data, count, CommElement::f32); }
   void all_reduce_sum(int64_t *data, int64_t count) { all_reduce(data, count, CommElement::i64); }
+  /// data[i] = `reduction` over the group of data[i].
+  void all_reduce(float *data, int64_t count, CommReduction reduction) {
+    all_reduce(data, count, CommElement::f32, reduction);
+  }
+  void all_reduce(int64_t *data, int64_t count, CommReduction reduction) {
+    all_reduce(data, count, CommElement::i64, reduction);
+  }
 
   /// recv (size() * send_count elements) = the ranks' send buffers
   /// concatenated in rank order. In place when send == recv + rank() * send_count.
@@ -100,6 +115,15 @@ public:
   }
   void reduce_scatter_sum(const int64_t *send, int64_t *recv, int64_t recv_count) {
     reduce_scatter(send, recv, recv_count, CommElement::i64);
+  }
+  /// The same with `reduction` in place of the sum.
+  void reduce_scatter(const float *send, float *recv, int64_t recv_count,
+                      CommReduction reduction) {
+    reduce_scatter(send, recv, recv_count, CommElement::f32, reduction);
+  }
+  void reduce_scatter(const int64_t *send, int64_t *recv, int64_t recv_count,
+                      CommReduction reduction) {
+    reduce_scatter(send, recv, recv_count, CommElement::i64, reduction);
   }
 
   /// send and recv have size() blocks of block_count elements: block j of
@@ -126,9 +150,11 @@ public:
   /// The element-type-erased collectives the typed calls above forward to.
   /// They check their arguments (negative count, bad root, overlapping
   /// buffers, u8 in a reduction) and throw Error.
-  void all_reduce(void *data, int64_t count, CommElement element);
+  void all_reduce(void *data, int64_t count, CommElement element,
+                  CommReduction reduction = CommReduction::sum);
   void all_gather(const void *send, void *recv, int64_t send_count, CommElement element);
-  void reduce_scatter(const void *send, void *recv, int64_t recv_count, CommElement element);
+  void reduce_scatter(const void *send, void *recv, int64_t recv_count, CommElement element,
+                      CommReduction reduction = CommReduction::sum);
   void all_to_all(const void *send, void *recv, int64_t block_count, CommElement element);
   void broadcast(void *data, int64_t count, int root, CommElement element);
 
@@ -146,11 +172,12 @@ protected:
       : rank_(rank), world_ranks_(std::move(world_ranks)), name_(std::move(name)) {}
 
   /// Arguments already checked; count > 0 (zero-element calls return early).
-  virtual void do_all_reduce(void *data, int64_t count, CommElement element) = 0;
+  virtual void do_all_reduce(void *data, int64_t count, CommElement element,
+                             CommReduction reduction) = 0;
   virtual void do_all_gather(const void *send, void *recv, int64_t send_count,
                              CommElement element) = 0;
   virtual void do_reduce_scatter(const void *send, void *recv, int64_t recv_count,
-                                 CommElement element) = 0;
+                                 CommElement element, CommReduction reduction) = 0;
   virtual void do_all_to_all(const void *send, void *recv, int64_t block_count,
                              CommElement element) = 0;
   virtual void do_broadcast(void *data, int64_t count, int root, CommElement element) = 0;
