@@ -102,15 +102,22 @@ AUTO_PLANS = {
                     "2.bias": "dp*tp", "4.weight": "-,dp*tp", "4.bias": "tp"},
         "collectives": {"all_gather": 3, "reduce_scatter": 1, "all_reduce": 1, "all_slice": 1},
     },
+    # Since AdamW follows torch's operation order (issue 9), the search also
+    # splits the biases whose gradient is a batch sum: a reduce-scatter
+    # hands each device its part of the gradient, and the update runs on a
+    # quarter of the bias.
     "gpt": {
         "grid": "dp=4",
-        "layouts": {"transformer.wpe.weight": "-,dp"} | {
+        "layouts": {"transformer.wte.weight": "-,dp", "transformer.wpe.weight": "-,dp",
+                    "transformer.ln_f.bias": "dp"} | {
             f"transformer.h.{layer}.{name}": layout for layer in (0, 1)
-            for name, layout in (("attn.c_attn.weight", "-,dp"), ("attn.c_proj.weight", "dp,-"),
+            for name, layout in (("ln_1.bias", "dp"), ("attn.c_attn.weight", "-,dp"),
+                                 ("attn.c_attn.bias", "dp"), ("attn.c_proj.weight", "dp,-"),
+                                 ("attn.c_proj.bias", "dp"), ("ln_2.bias", "dp"),
                                  ("mlp.c_fc.weight", "dp,-"), ("mlp.c_fc.bias", "dp"),
-                                 ("mlp.c_proj.weight", "-,dp"))},
-        "collectives": {"all_gather": 26, "all_to_all": 12, "reduce_scatter": 2,
-                        "all_reduce": 12, "all_slice": 5},
+                                 ("mlp.c_proj.weight", "-,dp"), ("mlp.c_proj.bias", "dp"))},
+        "collectives": {"all_gather": 36, "all_to_all": 12, "reduce_scatter": 2,
+                        "all_reduce": 12, "all_slice": 24},
     },
     "cnn": {
         "grid": "dp=4",
@@ -120,17 +127,19 @@ AUTO_PLANS = {
                     "5.running_var": "dp", "9.weight": "-,dp"},
         "collectives": {"all_gather": 2, "all_to_all": 3, "reduce_scatter": 1, "all_reduce": 1},
     },
-    # The helper-API GPT (models/gen_gpt_onnx_helper.py), under test on main
-    # since the gpt-idiom merge; read from main's cleave-plan at 670722a.
+    # The helper-API GPT (models/gen_gpt_onnx_helper.py): the same layouts
+    # as the GPT's but for the embedding table, which stays whole here.
     "gpt_helper": {
         "grid": "dp=4",
-        "layouts": {"wte": "-,dp", "wpe": "-,dp"} | {
+        "layouts": {"wpe": "-,dp", "ln_f.bias": "dp"} | {
             f"h.{layer}.{name}": layout for layer in (0, 1)
-            for name, layout in (("attn.qkv.weight", "dp,-"), ("attn.proj.weight", "dp,-"),
+            for name, layout in (("ln1.bias", "dp"), ("attn.qkv.weight", "dp,-"),
+                                 ("attn.qkv.bias", "dp"), ("attn.proj.weight", "dp,-"),
+                                 ("attn.proj.bias", "dp"), ("ln2.bias", "dp"),
                                  ("mlp.fc.weight", "-,dp"), ("mlp.fc.bias", "dp"),
-                                 ("mlp.proj.weight", "dp,-"))},
-        "collectives": {"all_gather": 25, "all_to_all": 12, "reduce_scatter": 2,
-                        "all_reduce": 11, "all_slice": 2},
+                                 ("mlp.proj.weight", "dp,-"), ("mlp.proj.bias", "dp"))},
+        "collectives": {"all_gather": 37, "all_to_all": 12, "reduce_scatter": 2,
+                        "all_reduce": 12, "all_slice": 27},
     },
     "convnext": {
         "grid": "dp=2,tp=2",
