@@ -47,6 +47,8 @@ cnn --mode eval --opset 13 -o "$out/cnn_eval_op13.onnx"
 # downsampling convolution over input channels; issue 9).
 "$py" "$here/gen_convnext_block.py" --in-channels 32 --channels 64 --size 4 --mode train --opset 17 \
     -o "$out/convnext_block.onnx"
+# A ResNet stem and stage (plan invariance: resnet18's auto plan, issue 9).
+"$py" "$here/gen_resnet_block.py" --mode train --opset 17 -o "$out/resnet_block.onnx"
 # Registered buffers (rotary tables, additive mask) listed as frozen in metadata_props.
 llama --mode train --opset 17 -o "$out/llama_rope.onnx"
 

@@ -2,7 +2,8 @@
 """Plan invariance: a model trained on 4 MPI ranks under any plan computes
 what one device computes.
 
-For the MLP, the GPT, the CNN and a ConvNeXt stage in models/, each plan
+For the MLP, the GPT, the CNN, a ConvNeXt stage and a ResNet stem and
+stage in models/, each plan
 (pure data parallelism, ZeRO-3, tensor parallelism with Megatron-style
 pins, and both axes at once) is compiled with cleavec, trained for 10 steps
 with `mpirun -np 4`, and compared with the one-device executable on the
@@ -88,6 +89,17 @@ MODELS_UNDER_TEST = {
         "tp_pins": ["1.weight=-,tp,-,-", "2.block.3.weight=tp,-", "2.block.3.bias=tp",
                     "2.block.5.weight=-,tp"],
     },
+    # torchvision's ResNet stem and two BasicBlocks, the second with its
+    # stride-2 downsampling (models/gen_resnet_block.py). Its auto plan is
+    # resnet18's on 4 devices (issue 9): every convolution and BatchNorm
+    # split over channels, and the 1x1 downsampling convolution run on a
+    # quarter of the batch between two all_to_alls.
+    "resnet": {
+        "onnx": "resnet_block.onnx",
+        "flags": ["--optimizer", "sgd", "--momentum", "0.9", "--lr", "0.01"],
+        "tp_pins": ["4.conv1.weight=tp,-,-,-", "4.conv2.weight=-,tp,-,-",
+                    "5.downsample.0.weight=-,tp,-,-"],
+    },
 }
 
 # The plan `--devices 4` (the search on the cpu profile) gives each model:
@@ -153,6 +165,17 @@ AUTO_PLANS = {
         "collectives": {"all_reduce": 4, "all_gather": 23, "reduce_scatter": 3, "all_to_all": 6,
                         "all_slice": 13},
     },
+    "resnet": {
+        "grid": "dp=4",
+        "layouts": {"0.weight": "dp,-,-,-", "5.conv1.weight": "-,dp,-,-",
+                    "5.conv2.weight": "dp,-,-,-", "5.downsample.0.weight": "-,dp,-,-",
+                    "4.conv1.weight": "dp,-,-,-", "4.conv2.weight": "dp,-,-,-",
+                    "8.weight": "-,dp"} | {
+            f"{bn}.{name}": "dp" for bn in ("1", "4.bn1", "4.bn2", "5.bn1", "5.bn2",
+                                            "5.downsample.1")
+            for name in ("weight", "bias", "running_mean", "running_var")},
+        "collectives": {"all_gather": 9, "reduce_scatter": 4, "all_to_all": 3, "all_reduce": 1},
+    },
 }
 
 
@@ -182,6 +205,8 @@ def make_data(workdir):
                 "y": rng.integers(0, 10, 32).astype(np.int64)},
         "convnext": {"x": rng.standard_normal((16, 32, 4, 4)).astype(np.float32),
                      "y": rng.integers(0, 10, 16).astype(np.int64)},
+        "resnet": {"x": rng.standard_normal((16, 3, 32, 32)).astype(np.float32),
+                   "y": rng.integers(0, 10, 16).astype(np.int64)},
     }
     data["gpt_helper"] = data["gpt"]
     bindings = {}
