@@ -162,8 +162,8 @@ AUTO_PLANS = {
                     "2.block.5.weight": "-,dp*tp", "2.block.5.bias": "tp", "4.weight": "dp",
                     "4.bias": "dp*tp", "6.weight": "-,dp*tp"},
         # One of the all_slices is the mask that keeps 1.bias on one device.
-        "collectives": {"all_reduce": 4, "all_gather": 23, "reduce_scatter": 3, "all_to_all": 6,
-                        "all_slice": 13},
+        "collectives": {"all_reduce": 4, "all_gather": 21, "reduce_scatter": 3, "all_to_all": 6,
+                        "all_slice": 10},
     },
     "resnet": {
         "grid": "dp=4",
