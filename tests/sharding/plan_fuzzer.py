@@ -1009,9 +1009,10 @@ class Runner:
 
 
 def first_error(text):
-    for line in text.splitlines():
+    lines = [l.strip() for l in text.splitlines() if l.strip()]
+    for index, line in enumerate(lines):
         if "error" in line:
-            return line.strip()[:300]
+            return " ".join(lines[index:index + 3])[:400]
     return first_lines(text)
 
 
