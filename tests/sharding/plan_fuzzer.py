@@ -926,6 +926,18 @@ class Runner:
         binding = ",".join(f"{name}={os.path.join(path, name + '.npy')}" for name in data)
         return path, binding, flags
 
+    def perturbed_binding(self, spec):
+        """The data with one value changed, for the self-check."""
+        path, _, _ = self.prepare(spec)
+        _, data, _ = build_graph(spec)
+        name = next((n for n, a in data.items() if a.dtype.kind == "f"), "y" if "y" in data else "idx")
+        array = data[name].copy()
+        flat = array.reshape(-1)
+        flat[0] = flat[0] + 0.5 if array.dtype.kind == "f" else (flat[0] + 1) % max(2, flat.max() + 1)
+        np.save(os.path.join(path, f"{name}_perturbed.npy"), array)
+        return ",".join(f"{n}={os.path.join(path, n + ('_perturbed' if n == name else '') + '.npy')}"
+                        for n in data)
+
     def compile_command(self, path, loss_flags, extra, output):
         return [self.cleavec, os.path.join(path, "model.onnx"), "--target", "cpu", *loss_flags,
                 "--optimizer", "sgd", "--lr", str(LR), "--momentum", str(MOMENTUM), *extra,
@@ -949,9 +961,10 @@ class Runner:
             return None
         return result
 
-    def build_and_run(self, spec, flags, ranks, tag):
+    def build_and_run(self, spec, flags, ranks, tag, binding=None):
         """Compiles and trains one step; returns (Outcome or None, tensors, loss, commands)."""
-        path, binding, loss_flags = self.prepare(spec)
+        path, default_binding, loss_flags = self.prepare(spec)
+        binding = binding or default_binding
         executable = os.path.join(path, tag)
         shutil.rmtree(os.path.join(path, f"{tag}.ckpt"), ignore_errors=True)
         compile_cmd = self.compile_command(path, loss_flags, flags, executable)
@@ -983,8 +996,9 @@ class Runner:
             self.references[key] = self.build_and_run(spec, [], 1, "ref")
         return self.references[key]
 
-    def check(self, spec, plan):
-        """One graph x plan pair -> (Outcome, commands)."""
+    def check(self, spec, plan, perturb=False):
+        """One graph x plan pair -> (Outcome, commands). perturb: the N-rank
+        run reads data with one value changed (the self-check: it must fail)."""
         ref_outcome, ref_tensors, ref_loss, ref_commands = self.reference(spec)
         if ref_outcome is not None:
             # A graph one device cannot train: a generator bug, or a crash
@@ -993,8 +1007,9 @@ class Runner:
             return Outcome(kind, "one-rank reference: " + ref_outcome.detail), ref_commands
         self.pairs += 1
         tag = "plan_" + hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()[:8]
-        outcome, tensors, loss, commands = self.build_and_run(spec, plan_flags(plan, self.workdir),
-                                                              plan["devices"], tag)
+        outcome, tensors, loss, commands = self.build_and_run(
+            spec, plan_flags(plan, self.workdir), plan["devices"], tag,
+            self.perturbed_binding(spec) if perturb else None)
         commands = ref_commands + commands
         if outcome is not None:
             if outcome.kind == "rejected" and plan["kind"] in ("auto", "dp"):
@@ -1045,6 +1060,9 @@ def compare(ref, ref_loss, got, loss):
         error = np.abs(actual - expected).max() / max(largest, 1e-30)
         if error >= TOLERANCE:
             errors[name] = float(error)
+    if not gradients:
+        # Nothing to compare would make every plan pass.
+        return Outcome("run-error", "the reference checkpoint holds no momentum buffers")
     loss_error = abs(loss - ref_loss) / max(abs(ref_loss), 1e-12)
     if loss_error >= TOLERANCE:
         errors["(loss)"] = loss_error
@@ -1208,6 +1226,10 @@ def main():
     parser.add_argument("--replay", help="a case.json a reproducer names")
     parser.add_argument("--show", action="store_true", help="print each graph")
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--self-check", action="store_true",
+                        help="first require a run with perturbed data to be reported")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the executables of graphs whose pairs all passed")
     args = parser.parse_args()
     if shutil.which("mpirun") is None:
         print("mpirun not found: install openmpi-bin")
@@ -1226,6 +1248,18 @@ def main():
 
     expected = load_expected(args.expected_failures)
     started = time.time()
+    if args.self_check:
+        # The comparison must be able to fail: graph 0's first plan, its
+        # N-rank run fed data with one value changed, must differ.
+        rng = random.Random(stable_seed(args.seed, 0))
+        spec = generate_graph(rng, stable_seed(args.seed, 0, "weights") % 2**31)
+        plan = generate_plans(rng, spec, parameter_shapes(spec), 1)[0]
+        outcome, _ = runner.check(spec, plan, perturb=True)
+        runner.pairs -= 1
+        print(f"self-check (data perturbed on the N-rank side): {outcome.kind} ({outcome.detail[:200]})")
+        if outcome.kind != "mismatch":
+            print("FAILED: the self-check's perturbed run was not reported as a mismatch")
+            return 1
     failures, seen, counts = [], set(), {}
     rejections = {}
     indices = [args.only] if args.only is not None else range(args.count)
@@ -1261,6 +1295,9 @@ def main():
                 print(reproducer(runner, small_spec, small_plan, small), flush=True)
             if outcome.kind == "unsupported":
                 break
+        if not args.keep and not any(p.startswith(f"{args.seed}:{index}:") for p in failures):
+            shutil.rmtree(runner.case_dir(spec), ignore_errors=True)
+            runner.references.clear()
     stale = [key for key in expected if key.split(":")[0] == str(args.seed)
              and args.only is None and key not in seen]
     for key in stale:
