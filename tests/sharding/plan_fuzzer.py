@@ -57,6 +57,11 @@ TOLERANCE = 1e-5
 # zero (a bias in front of BatchNorm, attention's key bias): both runs
 # agree that it is zero, and its digits are not compared.
 ZERO_GRADIENT = 1e-5
+# Differences below this are float32 rounding of O(1) values whatever the
+# tensor's own scale (a gradient that is exactly zero in exact arithmetic,
+# e.g. cross-entropy over identical logits, computes as noise ~1e-8 that
+# the model-relative floor above cannot recognise when every gradient is).
+ABSOLUTE_FLOOR = 1e-7
 LR = 0.5
 MOMENTUM = 0.9
 COMPILE_TIMEOUT = 300
@@ -690,7 +695,8 @@ def generate_graph(rng, seed):
         losses = ["mse", "model"] + (["cross_entropy"] * 2 if len(shape) >= 2 and shape[-1] >= 2 else [])
         spec["loss"] = rng.choice(losses)
         try:
-            build_graph(spec)
+            if not parameter_shapes(spec):
+                continue
         except Invalid:
             continue
         return spec
@@ -1057,14 +1063,15 @@ def compare(ref, ref_loss, got, loss):
         if not np.all(np.isfinite(actual)):
             errors[name] = float("inf")
             continue
-        error = np.abs(actual - expected).max() / max(largest, 1e-30)
-        if error >= TOLERANCE:
+        difference = np.abs(actual - expected).max()
+        error = difference / max(largest, 1e-30)
+        if error >= TOLERANCE and difference >= ABSOLUTE_FLOOR:
             errors[name] = float(error)
     if not gradients:
         # Nothing to compare would make every plan pass.
-        return Outcome("run-error", "the reference checkpoint holds no momentum buffers")
+        return Outcome("unsupported", "the graph has no trainable parameter")
     loss_error = abs(loss - ref_loss) / max(abs(ref_loss), 1e-12)
-    if loss_error >= TOLERANCE:
+    if loss_error >= TOLERANCE and abs(loss - ref_loss) >= ABSOLUTE_FLOOR:
         errors["(loss)"] = loss_error
     if not errors:
         return Outcome("ok")
