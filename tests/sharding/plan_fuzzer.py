@@ -799,6 +799,8 @@ def generate_plans(rng, spec, params, count):
         if kind == "auto":
             plan = {"kind": kind, "devices": devices, "pins": [], "zero": 0, "grid": None}
         elif kind == "dp":
+            if batch % devices:
+                continue
             plan = {"kind": kind, "devices": devices, "pins": [], "zero": 0, "grid": None}
         elif kind == "zero":
             if batch % devices:
@@ -1018,8 +1020,10 @@ class Runner:
             self.perturbed_binding(spec) if perturb else None)
         commands = ref_commands + commands
         if outcome is not None:
-            if outcome.kind == "rejected" and plan["kind"] in ("auto", "dp"):
-                # The search (or plain dp) must always find some valid plan.
+            if outcome.kind == "rejected" and (plan["kind"] == "auto" or (
+                    plan["kind"] == "dp" and spec["input"]["batch"] % plan["devices"] == 0)):
+                # The search must always find some valid plan (and plain
+                # dp one where it divides the batch).
                 outcome.kind = "auto-rejected"
             elif outcome.kind == "rejected" and plan_divides(spec, plan):
                 # Not a failure (a pin may split what an op needs whole),
