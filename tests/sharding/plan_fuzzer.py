@@ -195,7 +195,7 @@ def sample_conv(rng, shape):
     elif kind == "depthwise":
         groups = "C"
     out_per_group = rng.choice([1, 1, 2, 3]) if kind != "plain" else dim(rng)
-    kernel = rng.choice([1, 2, 3, 3])
+    kernel = rng.choice([1, 2, 3, 3, 3, 5, 7])
     return {"groups": groups, "out_per_group": out_per_group, "kernel": kernel,
             "stride": rng.choice([1, 1, 2]), "pad": rng.choice([0, kernel // 2]),
             "dilation": rng.choice([1, 1, 1, 2]), "bias": rng.random() < 0.5}
@@ -555,7 +555,8 @@ class Family:
 FAMILIES = [
     Family("linear", (2, 3, 4), sample_linear, build_linear, ("MatMul", "Gemm", "Add"), 3, ("n",)),
     Family("mlp", (2, 3, 4), sample_mlp, build_mlp, ("MatMul", "Add", "Erf", "Relu", "Tanh"), 1.5, ("n",)),
-    Family("conv", (4,), sample_conv, build_conv, ("Conv",), 3, ("out_per_group",)),
+    Family("conv", (4,), sample_conv, build_conv, ("Conv",), 3,
+           ("out_per_group", "kernel", "stride", "dilation")),
     Family("pool", (4,), sample_pool, build_pool, ("MaxPool", "AveragePool", "GlobalAveragePool")),
     Family("batch_norm", (2, 3, 4), sample_batch_norm, build_batch_norm, ("BatchNormalization",), 1.5),
     Family("layer_norm", (2, 3, 4), sample_layer_norm, build_layer_norm, ("LayerNormalization",), 1.5),
@@ -1103,6 +1104,19 @@ def shrink_candidates(spec, plan):
         yield spec, {**plan, "pins": plan["pins"][:i] + plan["pins"][i + 1:]}
     if plan["zero"]:
         yield spec, {**plan, "zero": 0}
+    if plan["grid"] and "," in plan["grid"]:
+        # One axis of the grid alone, pins restricted to it.
+        axes = grid_axes(plan["grid"])
+        for keep, size in axes.items():
+            def restrict(part):
+                kept = [a for a in part.split("*") if a == keep]
+                return kept[0] if kept else "-"
+            pins = [f"{pin.split('=')[0]}=" + ",".join(restrict(part) for part in pin.split("=")[1].split(","))
+                    for pin in plan["pins"]]
+            yield spec, {**plan, "grid": f"{keep}={size}", "devices": size, "pins": pins,
+                         "zero": plan["zero"] if keep == "dp" else 0}
+    elif not plan["grid"] and plan["devices"] > 2:
+        yield spec, {**plan, "devices": 2}
 
     def layer_lists(layers, path=()):
         yield path, layers
@@ -1139,6 +1153,11 @@ def shrink_candidates(spec, plan):
             yield {**spec, "input": {**spec["input"], "batch": smaller}}, plan
     for path, layers in list(layer_lists(spec["layers"])):
         for index, layer in enumerate(layers):
+            for key, value in layer.items():
+                if value is True:  # bias, causal, fused, ...: try without
+                    new_layers = copy.deepcopy(layers)
+                    new_layers[index][key] = False
+                    yield replaced(path, new_layers), plan
             for key in FAMILY[layer["op"]].sizes:
                 value = layer[key]
                 for smaller in sorted({1, 2, value // 2, value - 1}):
@@ -1235,6 +1254,7 @@ def main():
     parser.add_argument("--shrink-budget", type=int, default=80, help="pair runs per failure")
     parser.add_argument("--expected-failures", help="pair ids that fail, with a reason")
     parser.add_argument("--replay", help="a case.json a reproducer names")
+    parser.add_argument("--corpus", help="a folder of recorded cases (case.json files) to run too")
     parser.add_argument("--show", action="store_true", help="print each graph")
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--self-check", action="store_true",
@@ -1274,6 +1294,23 @@ def main():
     failures, seen, counts = [], set(), {}
     rejections = {}
     indices = [args.only] if args.only is not None else range(args.count)
+    for case_path in sorted(os.listdir(args.corpus)) if args.corpus else []:
+        # Recorded reproducers: each a regression test once its bug is fixed.
+        pair = "corpus:" + os.path.splitext(case_path)[0]
+        case = json.load(open(os.path.join(args.corpus, case_path)))
+        seen.add(pair)
+        outcome, _ = runner.check(case["graph"], case["plan"])
+        counts[outcome.kind] = counts.get(outcome.kind, 0) + 1
+        marker = ""
+        if outcome.failed and pair not in expected:
+            failures.append(pair)
+        elif outcome.failed:
+            marker = " [expected]"
+        elif pair in expected:
+            marker = " [UNEXPECTED PASS: remove it from the expected failures]"
+            failures.append(pair)
+        print(f"  {pair} {shell(plan_flags(case['plan']))}  {outcome.kind} {outcome.detail[:300]}{marker}",
+              flush=True)
     for index in indices:
         rng = random.Random(stable_seed(args.seed, index))
         spec = generate_graph(rng, stable_seed(args.seed, index, "weights") % 2**31)
@@ -1309,8 +1346,8 @@ def main():
         if not args.keep and not any(p.startswith(f"{args.seed}:{index}:") for p in failures):
             shutil.rmtree(runner.case_dir(spec), ignore_errors=True)
             runner.references.clear()
-    stale = [key for key in expected if key.split(":")[0] == str(args.seed)
-             and args.only is None and key not in seen]
+    stale = [key for key in expected if key not in seen and args.only is None and (
+        key.split(":")[0] == str(args.seed) or (key.startswith("corpus:") and args.corpus))]
     for key in stale:
         print(f"expected failure {key} was not run (the seed set changed?): update the list")
         failures.append(key)
