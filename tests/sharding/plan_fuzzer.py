@@ -815,6 +815,9 @@ def generate_plans(rng, spec, params, count):
                     "pins": random_pins(rng, params, axes),
                     "zero": rng.choice([0, 0, 0, 2, 3]) if "dp" in axes and kind == "pinned" else 0}
         plan["cluster"] = None
+        # Gradient buckets: the default (25 MiB: everything in one), none,
+        # or tiny ones (a bucket per gradient or two).
+        plan["bucket_mb"] = rng.choice([None, None, 0, 0.0005])
         if kind in ("auto", "auto+grid"):
             plan["cluster"] = rng.choice([None, "compute-bound", "compute-bound", "balanced"])
         if plan not in plans:
@@ -852,6 +855,8 @@ def plan_flags(plan, workdir=None):
         flags += ["--grid", plan["grid"]]
     if plan["zero"]:
         flags += ["--zero", str(plan["zero"])]
+    if plan.get("bucket_mb") is not None:
+        flags += ["--bucket-mb", str(plan["bucket_mb"])]
     for pin in plan["pins"]:
         flags += ["--shard", pin]
     return flags
@@ -1104,6 +1109,8 @@ def shrink_candidates(spec, plan):
         yield spec, {**plan, "pins": plan["pins"][:i] + plan["pins"][i + 1:]}
     if plan["zero"]:
         yield spec, {**plan, "zero": 0}
+    if plan.get("bucket_mb") is not None:
+        yield spec, {**plan, "bucket_mb": None}
     if plan["grid"] and "," in plan["grid"]:
         # One axis of the grid alone, pins restricted to it.
         axes = grid_axes(plan["grid"])
