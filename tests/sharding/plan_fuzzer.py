@@ -52,11 +52,13 @@ from onnx import TensorProto, helper, numpy_helper
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OPSET = 17
 TOLERANCE = 1e-5
-# A gradient whose largest element is below this fraction of the model's
-# largest gradient element in both runs is rounding noise around an exact
-# zero (a bias in front of BatchNorm, attention's key bias): both runs
-# agree that it is zero, and its digits are not compared.
-ZERO_GRADIENT = 1e-5
+# Gradients are normalised by their own largest element, but never by less
+# than this fraction of the model's largest gradient element: a gradient
+# that cancels to nearly nothing in exact arithmetic (a weight in front of
+# a scale-invariant LayerNorm, a bias in front of BatchNorm, attention's key
+# bias) is a sum of O(1) terms whose rounding depends on the order of the
+# summation, so its digits relative to itself are noise.
+GRADIENT_FLOOR = 0.1
 # Differences below this are float32 rounding of O(1) values whatever the
 # tensor's own scale (a gradient that is exactly zero in exact arithmetic,
 # e.g. cross-entropy over identical logits, computes as noise ~1e-8 that
@@ -1068,8 +1070,8 @@ def compare(ref, ref_loss, got, loss):
         if not actual.size:
             continue
         largest = max(np.abs(expected).max(), np.abs(actual).max())
-        if name.endswith(".momentum_buffer") and largest < ZERO_GRADIENT * scale:
-            continue
+        if name.endswith(".momentum_buffer"):
+            largest = max(largest, GRADIENT_FLOOR * scale)
         if not np.all(np.isfinite(actual)):
             errors[name] = float("inf")
             continue
