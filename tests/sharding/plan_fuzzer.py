@@ -732,10 +732,9 @@ def describe(spec):
 # Plans
 
 
-# Cost models for the search. On the measured `cpu` profile a graph this
-# small is latency-bound and the search picks data parallelism nearly every
-# time; profiles whose compute is slow relative to the links make it split
-# weights, channels and heads instead, which is what needs testing.
+# Cost models for the search besides the measured `cpu` profile: with
+# compute slow relative to the links it prefers other grids and splits,
+# so more of the plan space is exercised.
 CLUSTERS = {
     "compute-bound": {"device": {"peak_tflops": {"f32": 1e-6}, "memory_bandwidth_gb_per_s": 0.01,
                                  "memory_gb": 16},
