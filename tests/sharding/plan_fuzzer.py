@@ -971,12 +971,17 @@ class Runner:
     def execute(self, command, timeout):
         if self.verbose:
             print("  $", shell(command), flush=True)
+        # A session of its own, so that a hang (a collective some rank never
+        # joins) is ended with every rank mpirun started, not mpirun alone.
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, env=environment(), start_new_session=True)
         try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                                    env=environment())
+            stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+            process.communicate()
             return None
-        return result
+        return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
     def build_and_run(self, spec, flags, ranks, tag, binding=None):
         """Compiles and trains one step; returns (Outcome or None, tensors, loss, commands)."""
