@@ -424,6 +424,8 @@ UNARY = {
     "Relu": {}, "Tanh": {}, "Sigmoid": {}, "Erf": {}, "Softplus": {}, "Sin": {}, "Cos": {},
     "Abs": {}, "Neg": {}, "LeakyRelu": {"alpha": 0.1}, "Elu": {"alpha": 0.7}, "HardSigmoid": {},
     "Gelu": None, "Swish": None, "Square": None, "LeakyWhere": None,
+    # Ops issue 9 added, each an exact composition of cleave ops.
+    "HardSwish": {}, "Selu": {}, "Softsign": {}, "Celu": {"alpha": 0.8},
 }
 
 
@@ -558,6 +560,73 @@ class Family:
     sizes: tuple = ()       # integer parameters the shrinker may reduce
 
 
+def sample_prelu(rng, shape):
+    return {"per_channel": rng.random() < 0.7}
+
+
+def build_prelu(g, x, shape, p):
+    # A learnt slope per channel (dimension 1, broadcast over the rest) or
+    # one for the whole tensor.
+    slope_shape = [shape[1]] + [1] * (len(shape) - 2) if p["per_channel"] else [1]
+    return g.op("PRelu", [x, g.param("slope", slope_shape, scale=0.25)]), shape
+
+
+def sample_pad(rng, shape):
+    return {"mode": rng.choice(["constant", "reflect", "edge"]), "before": rng.randrange(0, 3),
+            "after": rng.randrange(0, 3)}
+
+
+def build_pad(g, x, shape, p):
+    # Pads the last dimension; reflect needs more elements than it mirrors.
+    need(p["before"] + p["after"] > 0)
+    if p["mode"] == "reflect":
+        need(max(p["before"], p["after"]) < shape[-1])
+    pads = [0] * (2 * len(shape))
+    pads[len(shape) - 1], pads[-1] = p["before"], p["after"]
+    inputs = [x, g.ints(pads)] + ([g.scalar(0.5)] if p["mode"] == "constant" else [])
+    out = list(shape)
+    out[-1] += p["before"] + p["after"]
+    return g.op("Pad", inputs, mode=p["mode"]), out
+
+
+def sample_cumsum(rng, shape):
+    return {"axis": rng.randrange(1, len(shape)), "exclusive": int(rng.random() < 0.3),
+            "reverse": int(rng.random() < 0.3)}
+
+
+def build_cumsum(g, x, shape, p):
+    need(p["axis"] < len(shape))
+    axis = g.const(np.asarray(p["axis"], dtype=np.int64))
+    return g.op("CumSum", [x, axis], exclusive=p["exclusive"], reverse=p["reverse"]), shape
+
+
+def sample_einsum(rng, shape):
+    return {"n": rng.randrange(1, 9)}
+
+
+def build_einsum(g, x, shape, p):
+    # A learnt contraction of the last dimension written as an Einsum, the
+    # way some exporters write a Linear ("...i,ij->...j" without the dots,
+    # which ONNX 1.12's shape inference needs spelled out).
+    letters = "bcdh"[:len(shape) - 1]
+    weight = g.param("w", (shape[-1], p["n"]))
+    equation = f"{letters}i,ij->{letters}j"
+    return g.op("Einsum", [x, weight], equation=equation), list(shape[:-1]) + [p["n"]]
+
+
+def sample_topk(rng, shape):
+    return {"k": rng.randrange(1, 4), "largest": int(rng.random() < 0.7)}
+
+
+def build_topk(g, x, shape, p):
+    # The k largest (or smallest) values along the last dimension: a max or
+    # min reduction per pick, so a split last dimension needs a max/min
+    # all-reduce.
+    need(p["k"] <= shape[-1])
+    values, _ = g.op("TopK", [x, g.ints([p["k"]])], outputs=2, axis=-1, largest=p["largest"])
+    return values, list(shape[:-1]) + [p["k"]]
+
+
 # The table of op families. Weights are relative draw frequencies.
 FAMILIES = [
     Family("linear", (2, 3, 4), sample_linear, build_linear, ("MatMul", "Gemm", "Add"), 3, ("n",)),
@@ -586,11 +655,16 @@ FAMILIES = [
     Family("slice_concat", (2, 3, 4), sample_slice_concat, build_slice_concat, ("Slice", "Concat"), 0.6),
     Family("split_mix", (2, 3, 4), sample_split_mix, build_split_mix, ("Split", "Concat"), 0.6),
     Family("residual", (2, 3, 4), sample_residual, build_residual, ("Add",), 2),
+    Family("prelu", (2, 3, 4), sample_prelu, build_prelu, ("PRelu",), 0.6),
+    Family("pad", (2, 3, 4), sample_pad, build_pad, ("Pad",), 0.5),
+    Family("cumsum", (2, 3, 4), sample_cumsum, build_cumsum, ("CumSum",), 0.4),
+    Family("einsum", (2, 3, 4), sample_einsum, build_einsum, ("Einsum",), 0.6, ("n",)),
+    Family("topk", (2, 3, 4), sample_topk, build_topk, ("TopK",), 0.4, ("k",)),
 ]
 FAMILY = {f.name: f for f in FAMILIES}
 # Families a residual body draws from (they can keep the shape).
 SHAPE_PRESERVING = ["linear", "mlp", "conv", "layer_norm", "batch_norm", "attention", "unary",
-                    "scale_shift", "gated", "split_mix", "softmax"]
+                    "scale_shift", "gated", "split_mix", "softmax", "prelu", "cumsum"]
 
 # How the graph starts: [B, ...] float input, or token ids into an embedding.
 INPUT_KINDS = {"image": 3, "seq": 3, "flat": 2, "tokens": 2}
