@@ -290,7 +290,11 @@ LogicalResult Partitioner::partitionOp(Operation *op) {
     resultTypes.push_back(*type);
   }
 
+  // Local operands are kept per operand, not per value: one value used
+  // twice (x @ x^T) may be needed in two layouts, and a mapping keyed by
+  // the value would give both uses the layout of the last.
   IRMapping mapping;
+  SmallVector<Value> localOperands;
   for (auto [index, operand, dims] :
        llvm::enumerate(op->getOperands(), rule.operands)) {
     FailureOr<Value> localOperand = reshard(operand, shardingFor(dims, *factorAxes), op);
@@ -313,6 +317,7 @@ LogicalResult Partitioner::partitionOp(Operation *op) {
         return failure();
     }
     mapping.map(operand, *localOperand);
+    localOperands.push_back(*localOperand);
   }
 
   Operation *clone;
@@ -325,6 +330,8 @@ LogicalResult Partitioner::partitionOp(Operation *op) {
     clone = ConstantOp::create(builder, op->getLoc(), cast<ElementsAttr>(value));
   } else {
     clone = builder.clone(*op, mapping);
+    for (auto [index, localOperand] : llvm::enumerate(localOperands))
+      clone->setOperand(index, localOperand);
     for (auto [result, type] : llvm::zip(clone->getResults(), resultTypes))
       result.setType(type);
   }

@@ -164,3 +164,20 @@ func.func @f(%x: tensor<4x8xi64> {cleave.sharding = #shard<axisarray[[], [0]]>})
   %m = cleave.reduce min %x {axes = array<i64: 1>, keep_dims, cleave.factor_axes = #shard<axisarray[[], [0]]>} : tensor<4x8xi64> -> tensor<4x1xi64>
   return %m : tensor<4x1xi64>
 }
+
+// -----
+
+// One value as both operands (a Gram matrix x @ x^T): the rows split as
+// the product's left operand, whole as its right. Each use gets its own
+// layout; the gathered copy must not replace the left operand too.
+// CHECK-LABEL: func.func @f
+// CHECK-SAME:    (%[[X:.*]]: tensor<4x4xf32> {{.*}}) -> (tensor<4x8xf32>
+// CHECK:         %[[FULL:.*]] = shard.all_gather %[[X]] on @grid grid_axes = [0] gather_axis = 0 : tensor<4x4xf32> -> tensor<8x4xf32>
+// CHECK-NEXT:    %[[G:.*]] = cleave.matmul %[[X]], %[[FULL]] {transpose_b} : (tensor<4x4xf32>, tensor<8x4xf32>) -> tensor<4x8xf32>
+// CHECK-NEXT:    return %[[G]]
+shard.grid @grid(shape = 2) {cleave.axis_names = ["dp"]}
+func.func @f(%x: tensor<8x4xf32> {cleave.sharding = #shard<axisarray[[0], []]>})
+    -> (tensor<8x8xf32> {cleave.sharding = #shard<axisarray[[0], []]>}) {
+  %g = cleave.matmul %x, %x {transpose_b, cleave.factor_axes = #shard<axisarray[[0], [], []]>} : (tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x8xf32>
+  return %g : tensor<8x8xf32>
+}
