@@ -66,12 +66,12 @@ static void appendFlags(std::vector<std::string> &args, llvm::StringRef flags) {
 }
 
 llvm::Error mlir::cleave::compileExecutable(const std::string &source, codegen::Target target,
-                                            const std::string &output,
-                                            const Toolchain &toolchain, bool sharedLibrary) {
+                                            const std::string &output, const Toolchain &toolchain,
+                                            bool sharedLibrary) {
   bool cuda = target == codegen::Target::cuda;
   llvm::SmallString<128> sourcePath, logPath;
-  if (auto error = llvm::sys::fs::createTemporaryFile("cleave-train", cuda ? "cu" : "cpp",
-                                                     sourcePath))
+  if (auto error =
+          llvm::sys::fs::createTemporaryFile("cleave-train", cuda ? "cu" : "cpp", sourcePath))
     return makeError("cannot create a temporary file: " + error.message());
   if (auto error = llvm::sys::fs::createTemporaryFile("cleave-cc", "log", logPath))
     return makeError("cannot create a temporary file: " + error.message());
@@ -86,9 +86,15 @@ llvm::Error mlir::cleave::compileExecutable(const std::string &source, codegen::
   llvm::ErrorOr<std::string> program = llvm::sys::findProgramByName(compiler);
   if (!program)
     return makeError("cannot find the " + std::string(cuda ? "CUDA" : "C++") + " compiler '" +
-                     compiler + "'" + (cuda ? "; install the CUDA toolkit or use --target cpu" : ""));
-  std::vector<std::string> args = {*program, toolchain.optimization, "-std=c++17", "-o", output,
-                                   std::string(sourcePath), "-I" + toolchain.runtimeInclude,
+                     compiler + "'" +
+                     (cuda ? "; install the CUDA toolkit or use --target cpu" : ""));
+  std::vector<std::string> args = {*program,
+                                   toolchain.optimization,
+                                   "-std=c++17",
+                                   "-o",
+                                   output,
+                                   std::string(sourcePath),
+                                   "-I" + toolchain.runtimeInclude,
                                    "-L" + toolchain.runtimeLibraryDir};
   if (sharedLibrary) {
     args.push_back("-shared");
@@ -108,7 +114,8 @@ llvm::Error mlir::cleave::compileExecutable(const std::string &source, codegen::
   std::vector<llvm::StringRef> argRefs(args.begin(), args.end());
   std::optional<llvm::StringRef> redirects[] = {std::nullopt, logPath.str(), logPath.str()};
   std::string message;
-  int status = llvm::sys::ExecuteAndWait(*program, argRefs, std::nullopt, redirects, 0, 0, &message);
+  int status =
+      llvm::sys::ExecuteAndWait(*program, argRefs, std::nullopt, redirects, 0, 0, &message);
   std::string log;
   if (auto buffer = llvm::MemoryBuffer::getFile(logPath))
     log = (*buffer)->getBuffer().str();

@@ -21,7 +21,7 @@ struct TrainOptions {
   std::string loss = "cross_entropy";
   std::string labels;
   std::string output;
-  int64_t ignoreIndex = -100;   // cross_entropy, as PyTorch's ignore_index
+  int64_t ignoreIndex = -100;  // cross_entropy, as PyTorch's ignore_index
   double labelSmoothing = 0.0; // cross_entropy, as PyTorch's label_smoothing
   bool eval = false;           // also build @eval_loss (Pipelines.h)
   codegen::TrainSettings settings;

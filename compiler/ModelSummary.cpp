@@ -53,16 +53,16 @@ static void printKinds(func::FuncOp function, llvm::raw_ostream &os) {
     int64_t count = 0, elements = 0;
     std::vector<std::string> names;
   };
-  Kind kinds[] = {{"trainable"}, {"frozen (no gradient, never updated)"},
-                  {"buffers updated by the forward"}};
+  Kind kinds[] = {
+      {"trainable"}, {"frozen (no gradient, never updated)"}, {"buffers updated by the forward"}};
   llvm::DenseSet<Value> written;
   function.walk([&](BatchNormOp op) {
     written.insert(op.getRunningMean());
     written.insert(op.getRunningVar());
   });
   for (BlockArgument argument : function.getArguments()) {
-    auto param =
-        function.getArgAttrOfType<ParamAttr>(argument.getArgNumber(), CleaveDialect::kParamAttrName);
+    auto param = function.getArgAttrOfType<ParamAttr>(argument.getArgNumber(),
+                                                      CleaveDialect::kParamAttrName);
     if (!param)
       continue;
     Kind &kind = kinds[param.getKind() == ParamKind::trainable ? 0
@@ -139,7 +139,8 @@ void mlir::cleave::printModelSummary(ModuleOp module, llvm::raw_ostream &os) {
       total.flops += flops;
       total.bytes += bytes;
     });
-    os << "\n" << llvm::formatv("{0,-22} {1,6} {2,16} {3,12}\n", "op", "count", "forward FLOPs", "bytes");
+    os << "\n"
+       << llvm::formatv("{0,-22} {1,6} {2,16} {3,12}\n", "op", "count", "forward FLOPs", "bytes");
     for (const auto &[name, row] : rows)
       os << llvm::formatv("{0,-22} {1,6} {2,16} {3,12}\n", name, row.count, grouped(row.flops),
                           humanBytes(row.bytes));

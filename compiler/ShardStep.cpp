@@ -26,8 +26,7 @@ bool mlir::cleave::usesSearch(const ShardOptions &options) {
 }
 
 bool mlir::cleave::wantsSharding(const ShardOptions &options) {
-  return !options.grid.empty() || options.devices > 1 || options.zero != 0 ||
-         !options.pins.empty();
+  return !options.grid.empty() || options.devices > 1 || options.zero != 0 || !options.pins.empty();
 }
 
 /// The product of the sizes of "dp=2,tp=2", or -1 when malformed (the seed

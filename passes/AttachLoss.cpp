@@ -81,7 +81,8 @@ struct AttachLossPass : public mlir::cleave::impl::CleaveAttachLossBase<AttachLo
       lossValue = prediction;
     } else {
       if (labels.empty())
-        return forward.emitOpError() << "--loss " << loss << " needs --labels NAME for the "
+        return forward.emitOpError() << "--loss " << loss
+                                     << " needs --labels NAME for the "
                                         "labels input";
       for (unsigned i = 0; i < function.getNumArguments(); ++i)
         if (auto name = function.getArgAttrOfType<StringAttr>(i, CleaveDialect::kInputAttrName))
@@ -95,28 +96,28 @@ struct AttachLossPass : public mlir::cleave::impl::CleaveAttachLossBase<AttachLo
           return forward.emitOpError() << "cross_entropy needs float logits with the class "
                                           "dimension last, got "
                                        << predictionType;
-        labelType = RankedTensorType::get(predictionType.getShape().drop_back(),
-                                          builder.getI64Type());
+        labelType =
+            RankedTensorType::get(predictionType.getShape().drop_back(), builder.getI64Type());
       } else if (loss == "mse") {
         labelType = predictionType;
       } else {
-        return forward.emitOpError() << "unknown loss '" << loss
-                                     << "'; choose cross_entropy, mse or model";
+        return forward.emitOpError()
+               << "unknown loss '" << loss << "'; choose cross_entropy, mse or model";
       }
       unsigned labelIndex = function.getNumArguments();
-      if (failed(function.insertArgument(labelIndex, labelType,
-                                         builder.getDictionaryAttr(builder.getNamedAttr(
-                                             CleaveDialect::kInputAttrName,
-                                             builder.getStringAttr(labels))),
-                                         function.getLoc())))
+      if (failed(function.insertArgument(
+              labelIndex, labelType,
+              builder.getDictionaryAttr(builder.getNamedAttr(CleaveDialect::kInputAttrName,
+                                                             builder.getStringAttr(labels))),
+              function.getLoc())))
         return failure();
       Value target = function.getArgument(labelIndex);
       if (loss == "cross_entropy") {
         int64_t classes = predictionType.getShape().back();
         int64_t rows = predictionType.getNumElements() / classes;
         if (!(labelSmoothing >= 0.0 && labelSmoothing <= 1.0))
-          return forward.emitOpError() << "--label-smoothing must lie in [0, 1], got "
-                                       << labelSmoothing;
+          return forward.emitOpError()
+                 << "--label-smoothing must lie in [0, 1], got " << labelSmoothing;
         Value logits = b.reshape(prediction, {rows, classes});
         Value rowLabels = b.reshape(target, {rows});
         Type floatType = predictionType.getElementType();

@@ -28,8 +28,8 @@ Value inferenceBatchNorm(BatchNormOp op) {
   auto type = cast<RankedTensorType>(op.getInput().getType());
   SmallVector<int64_t> channelShape(type.getRank() - 1, 1);
   channelShape[0] = type.getDimSize(1);
-  Value shiftedVar = b.add(op.getRunningVar(),
-                           b.scalar(type.getElementType(), op.getEpsilon().convertToDouble()));
+  Value shiftedVar =
+      b.add(op.getRunningVar(), b.scalar(type.getElementType(), op.getEpsilon().convertToDouble()));
   Value factor = b.mul(op.getScale(), b.unary(UnaryKind::rsqrt, shiftedVar));
   Value centered = b.sub(op.getInput(), b.reshape(op.getRunningMean(), channelShape));
   Value scaled = b.mul(centered, b.reshape(factor, channelShape));

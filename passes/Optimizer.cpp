@@ -123,8 +123,8 @@ struct OptimizerPass : public mlir::cleave::impl::CleaveOptimizerBase<OptimizerP
         decayArg = addScalar("decay_factor");
     }
 
-    auto function = builder.create<func::FuncOp>(loc, "train_step",
-                                                 builder.getFunctionType(argTypes, {}));
+    auto function =
+        builder.create<func::FuncOp>(loc, "train_step", builder.getFunctionType(argTypes, {}));
     function.setAllArgAttrs(argAttrs);
     Block *body = function.addEntryBlock();
     builder.setInsertionPointToStart(body);
@@ -151,7 +151,8 @@ struct OptimizerPass : public mlir::cleave::impl::CleaveOptimizerBase<OptimizerP
         squares = squares ? b.add(squares, sum) : sum;
       }
       Value norm = b.unary(UnaryKind::sqrt, squares);
-      Value coefficient = b.div(b.scalar(f32, clipGradNorm), b.add(norm, b.scalar(f32, kClipEpsilon)));
+      Value coefficient =
+          b.div(b.scalar(f32, clipGradNorm), b.add(norm, b.scalar(f32, kClipEpsilon)));
       coefficient = b.binary(BinaryKind::min, coefficient, b.scalar(f32, 1.0));
       for (Value &grad : grads)
         grad = b.mul(grad, coefficient);
@@ -191,7 +192,8 @@ struct OptimizerPass : public mlir::cleave::impl::CleaveOptimizerBase<OptimizerP
         Value gradV = b.mul(b.scale(grad, 1.0 - beta2), grad);
         Value newV = b.add(b.scale(v, beta2), gradV);
         // denom = exp_avg_sq.sqrt() / math.sqrt(bias_correction2) + eps
-        Value root = b.div(b.unary(UnaryKind::sqrt, newV), function.getArgument(correction2SqrtArg));
+        Value root =
+            b.div(b.unary(UnaryKind::sqrt, newV), function.getArgument(correction2SqrtArg));
         Value denominator = b.add(root, b.scalar(f32, eps));
         // param.addcdiv_(exp_avg, denom, value=-step_size): (step_size * m) / denom
         Value stepped = b.div(b.mul(function.getArgument(stepSizeArg), newM), denominator);

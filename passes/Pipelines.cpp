@@ -9,7 +9,8 @@
 using namespace mlir;
 using namespace mlir::cleave;
 
-void mlir::cleave::buildCleaveTrainPipeline(OpPassManager &pm, const TrainPipelineOptions &options) {
+void mlir::cleave::buildCleaveTrainPipeline(OpPassManager &pm,
+                                            const TrainPipelineOptions &options) {
   // From the forward as imported: dropout is still dropout there.
   if (options.eval)
     pm.addPass(createCleaveDeriveEval());
@@ -20,9 +21,9 @@ void mlir::cleave::buildCleaveTrainPipeline(OpPassManager &pm, const TrainPipeli
   pm.addPass(createCleaveAttachLoss(CleaveAttachLossOptions{
       options.loss, options.labels, options.output, options.ignoreIndex, options.labelSmoothing}));
   if (options.eval)
-    pm.addPass(createCleaveAttachLoss(CleaveAttachLossOptions{
-        options.loss, options.labels, options.output, options.ignoreIndex, options.labelSmoothing,
-        "forward_eval", "eval_loss"}));
+    pm.addPass(createCleaveAttachLoss(
+        CleaveAttachLossOptions{options.loss, options.labels, options.output, options.ignoreIndex,
+                                options.labelSmoothing, "forward_eval", "eval_loss"}));
   pm.addPass(createCleaveAutodiff());
   CleaveOptimizerOptions optimizer;
   optimizer.optimizer = options.optimizer;

@@ -90,19 +90,19 @@ bool splitProduct(MatmulOp product) {
     SmallVector<int64_t> starts{0, 0}, shape(weightType.getShape());
     starts[weightRows ? 0 : 1] = range.first;
     shape[weightRows ? 0 : 1] = size;
-    Value weight = SliceOp::create(builder, loc,
-                                   RankedTensorType::get(shape, weightType.getElementType()),
-                                   product.getRhs(), starts, ArrayRef<int64_t>{1, 1});
+    Value weight =
+        SliceOp::create(builder, loc, RankedTensorType::get(shape, weightType.getElementType()),
+                        product.getRhs(), starts, ArrayRef<int64_t>{1, 1});
     SmallVector<int64_t> resultShape(type.getShape());
     resultShape.back() = size;
     auto resultType = RankedTensorType::get(resultShape, type.getElementType());
-    Value value = MatmulOp::create(builder, product.getLoc(), resultType, product.getLhs(),
-                                   weight, product.getTransposeA(), product.getTransposeB());
+    Value value = MatmulOp::create(builder, product.getLoc(), resultType, product.getLhs(), weight,
+                                   product.getTransposeA(), product.getTransposeB());
     if (biasAdd) {
       auto biasType = cast<RankedTensorType>(bias.getType());
-      Value part = SliceOp::create(builder, loc,
-                                   RankedTensorType::get({size}, biasType.getElementType()), bias,
-                                   ArrayRef<int64_t>{range.first}, ArrayRef<int64_t>{1});
+      Value part =
+          SliceOp::create(builder, loc, RankedTensorType::get({size}, biasType.getElementType()),
+                          bias, ArrayRef<int64_t>{range.first}, ArrayRef<int64_t>{1});
       bool biasFirst = biasAdd.getLhs() == bias;
       value = BinaryOp::create(builder, biasAdd.getLoc(), resultType, BinaryKind::add,
                                biasFirst ? part : value, biasFirst ? value : part);

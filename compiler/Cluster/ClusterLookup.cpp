@@ -69,8 +69,7 @@ static std::string listProfiles(llvm::ArrayRef<std::string> dirs) {
   std::set<std::string> names;
   for (const std::string &dir : dirs) {
     std::error_code ec;
-    for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
-         it.increment(ec)) {
+    for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec)) {
       llvm::StringRef file = llvm::sys::path::filename(it->path());
       if (!file.consume_back(".json"))
         continue;
@@ -85,12 +84,10 @@ static std::string listProfiles(llvm::ArrayRef<std::string> dirs) {
 
 /// The name of a pattern file "<prefix>-<D>xN.json" in `dirs` without its
 /// final "N" ("h100-sxm-8x"), or "".
-static std::string findPatternWithPrefix(llvm::StringRef prefix,
-                                         llvm::ArrayRef<std::string> dirs) {
+static std::string findPatternWithPrefix(llvm::StringRef prefix, llvm::ArrayRef<std::string> dirs) {
   for (const std::string &dir : dirs) {
     std::error_code ec;
-    for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
-         it.increment(ec)) {
+    for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec)) {
       llvm::StringRef file = llvm::sys::path::filename(it->path());
       if (!file.consume_back(".json") || !file.consume_back(kPatternSuffix))
         continue;

@@ -19,8 +19,8 @@ using namespace mlir::cleave;
 namespace json = llvm::json;
 
 // The JSON files' units, converted to SI here.
-static constexpr double kTera = 1e12; // peak_tflops
-static constexpr double kGiga = 1e9;  // *_gb_per_s and memory_gb (decimal GB)
+static constexpr double kTera = 1e12;  // peak_tflops
+static constexpr double kGiga = 1e9;   // *_gb_per_s and memory_gb (decimal GB)
 static constexpr double kMicro = 1e-6; // latency_us
 
 llvm::StringRef cleave::stringifyDType(DType type) {
@@ -58,9 +58,8 @@ public:
 
   bool failed() const { return !problem.empty(); }
   llvm::Error takeError() const {
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "cluster profile '%s': %s", source.c_str(),
-                                   problem.c_str());
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), "cluster profile '%s': %s",
+                                   source.c_str(), problem.c_str());
   }
 
   /// A nested object, or null (with a problem recorded if `required`).
@@ -97,8 +96,8 @@ public:
       llvm::StringRef expected = range == Range::positive      ? "a number > 0"
                                  : range == Range::nonNegative ? "a number >= 0"
                                                                : "a fraction in (0, 1]";
-      fail(llvm::formatv("field '{0}' must be {1} ({2}), got {3}", join(prefix, key),
-                         expected, unit, render(*value)));
+      fail(llvm::formatv("field '{0}' must be {1} ({2}), got {3}", join(prefix, key), expected,
+                         unit, render(*value)));
       return std::nullopt;
     }
     return number;
@@ -198,10 +197,9 @@ static std::optional<Link> readLink(ProfileReader &reader, const json::Object &r
 llvm::Expected<Cluster> cleave::parseCluster(llvm::StringRef text, llvm::StringRef source) {
   llvm::Expected<json::Value> parsed = json::parse(text);
   if (!parsed)
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "cluster profile '%s' is not valid JSON: %s",
-                                   source.str().c_str(),
-                                   llvm::toString(parsed.takeError()).c_str());
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(), "cluster profile '%s' is not valid JSON: %s",
+        source.str().c_str(), llvm::toString(parsed.takeError()).c_str());
   ProfileReader reader(source);
   const json::Object *root = parsed->getAsObject();
   if (!root) {
@@ -226,8 +224,8 @@ llvm::Expected<Cluster> cleave::parseCluster(llvm::StringRef text, llvm::StringR
     reader.rejectUnknown(*device, "device",
                          {"peak_tflops", "compute_efficiency", "memory_bandwidth_gb_per_s",
                           "memory_efficiency", "memory_gb"});
-    if (const json::Object *peaks = reader.object(*device, "device", "peak_tflops", true,
-                                                  "TFLOP/s by f32, bf16, f16")) {
+    if (const json::Object *peaks =
+            reader.object(*device, "device", "peak_tflops", true, "TFLOP/s by f32, bf16, f16")) {
       reader.rejectUnknown(*peaks, "device.peak_tflops", {"f32", "bf16", "f16"});
       // f32 is required; a device without faster 16-bit units runs them at
       // its f32 rate.
@@ -255,12 +253,12 @@ llvm::Expected<Cluster> cleave::parseCluster(llvm::StringRef text, llvm::StringR
                                    .number(*device, "device", "memory_efficiency", false,
                                            Range::fraction, "fraction of bandwidth reached")
                                    .value_or(1.0);
-    cluster.memoryCapacity = static_cast<int64_t>(
-        reader
-            .number(*device, "device", "memory_gb", true, Range::positive,
-                    "GB of memory per device")
-            .value_or(0) *
-        kGiga);
+    cluster.memoryCapacity =
+        static_cast<int64_t>(reader
+                                 .number(*device, "device", "memory_gb", true, Range::positive,
+                                         "GB of memory per device")
+                                 .value_or(0) *
+                             kGiga);
   }
 
   // A link nobody uses may be left out: inside a node of one device, or

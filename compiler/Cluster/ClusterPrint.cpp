@@ -60,9 +60,9 @@ void cleave::printCluster(const Cluster &cluster, llvm::raw_ostream &os) {
   os << cluster.name << ": " << cluster.nodes << " node(s) x " << cluster.devicesPerNode
      << " device(s), " << num(cluster.peak(DType::bf16) / kTera) << " TFLOP/s bf16 ("
      << num(cluster.peak(DType::f32) / kTera) << " f32) x " << num(cluster.computeEfficiency)
-     << ", " << num(cluster.memoryBandwidth / kGiga) << " GB/s x "
-     << num(cluster.memoryEfficiency) << ", " << num(cluster.memoryCapacity / kGiga)
-     << " GB; links " << num(cluster.intraNode.bandwidth / kGiga) << " GB/s "
+     << ", " << num(cluster.memoryBandwidth / kGiga) << " GB/s x " << num(cluster.memoryEfficiency)
+     << ", " << num(cluster.memoryCapacity / kGiga) << " GB; links "
+     << num(cluster.intraNode.bandwidth / kGiga) << " GB/s "
      << num(cluster.intraNode.latency / kMicro) << " us in a node";
   if (cluster.nodes > 1)
     os << ", " << num(cluster.interNode.bandwidth / kGiga) << " GB/s "

@@ -81,7 +81,7 @@ FailureOr<std::string> codegen::emitCollectiveCall(Operation *op,
       if (i && axes[i - 1] >= axis)
         return op->emitOpError("lists grid axes out of grid order, which the runtime's groups "
                                "do not support"),
-             failure();
+               failure();
       text += (i ? "," : "") + grid->names[axis];
     }
     return "\"" + text + "\"";
@@ -132,11 +132,12 @@ FailureOr<std::string> codegen::emitCollectiveCall(Operation *op,
     FailureOr<std::string> kind = element(reduce.getResult());
     if (failed(axes) || failed(kind))
       return failure();
-    return std::string("    ") + ns + llvm::formatv("all_reduce(io.collectives, {0}, {1}, "
+    return std::string("    ") + ns +
+           llvm::formatv("all_reduce(io.collectives, {0}, {1}, "
                          "{2}, {3}, {4}, {5});\n",
                          *axes, pointer(reduce.getInput()), pointer(reduce.getResult()),
                          typeOf(reduce.getResult()).getNumElements(), *kind, *how)
-        .str();
+               .str();
   }
   if (auto scatter = dyn_cast<shard::ReduceScatterOp>(op)) {
     FailureOr<std::string> how = reduction(scatter.getReduction());
@@ -146,13 +147,14 @@ FailureOr<std::string> codegen::emitCollectiveCall(Operation *op,
     FailureOr<std::string> kind = element(scatter.getResult());
     if (failed(axes) || failed(kind))
       return failure();
-    auto [outer, block] = outerAndBlock(typeOf(scatter.getResult()),
-                                        scatter.getScatterAxis().getSExtValue());
-    return std::string("    ") + ns + llvm::formatv("reduce_scatter(io.collectives, {0}, "
+    auto [outer, block] =
+        outerAndBlock(typeOf(scatter.getResult()), scatter.getScatterAxis().getSExtValue());
+    return std::string("    ") + ns +
+           llvm::formatv("reduce_scatter(io.collectives, {0}, "
                          "{1}, {2}, {3}, {4}, {5}, {6});\n",
                          *axes, pointer(scatter.getInput()), pointer(scatter.getResult()), outer,
                          block, *kind, *how)
-        .str();
+               .str();
   }
   if (auto gather = dyn_cast<shard::AllGatherOp>(op)) {
     FailureOr<std::string> axes = axesOf(gather.getGridAxes());
@@ -160,11 +162,12 @@ FailureOr<std::string> codegen::emitCollectiveCall(Operation *op,
       return failure();
     auto [outer, block] =
         outerAndBlock(typeOf(gather.getInput()), gather.getGatherAxis().getSExtValue());
-    return std::string("    ") + ns + llvm::formatv("all_gather(io.collectives, {0}, {1}, {2}, "
+    return std::string("    ") + ns +
+           llvm::formatv("all_gather(io.collectives, {0}, {1}, {2}, "
                          "{3}, {4}, {5});\n",
                          *axes, pointer(gather.getInput()), pointer(gather.getResult()), outer,
                          block, elementBytes(gather.getResult()))
-        .str();
+               .str();
   }
   if (auto toAll = dyn_cast<shard::AllToAllOp>(op)) {
     FailureOr<std::string> axes = axesOf(toAll.getGridAxes());
@@ -176,12 +179,13 @@ FailureOr<std::string> codegen::emitCollectiveCall(Operation *op,
     int64_t ranks = input.getDimSize(split) / result.getDimSize(split);
     auto [sendOuter, sendWhole] = outerAndBlock(input, split);
     auto [recvOuter, recvWhole] = outerAndBlock(result, concat);
-    return std::string("    ") + ns + llvm::formatv("all_to_all(io.collectives, {0}, {1}, {2}, "
+    return std::string("    ") + ns +
+           llvm::formatv("all_to_all(io.collectives, {0}, {1}, {2}, "
                          "{3}, {4}, {5}, {6}, {7});\n",
                          *axes, pointer(toAll.getInput()), pointer(toAll.getResult()), sendOuter,
                          sendWhole / ranks, recvOuter, recvWhole / ranks,
                          elementBytes(toAll.getResult()))
-        .str();
+               .str();
   }
   auto slice = cast<shard::AllSliceOp>(op);
   FailureOr<std::string> axes = axesOf(slice.getGridAxes());
@@ -189,9 +193,10 @@ FailureOr<std::string> codegen::emitCollectiveCall(Operation *op,
     return failure();
   auto [outer, block] =
       outerAndBlock(typeOf(slice.getResult()), slice.getSliceAxis().getSExtValue());
-  return std::string("    ") + ns + llvm::formatv("all_slice(io.collectives, {0}, {1}, {2}, "
+  return std::string("    ") + ns +
+         llvm::formatv("all_slice(io.collectives, {0}, {1}, {2}, "
                        "{3}, {4}, {5});\n",
                        *axes, pointer(slice.getInput()), pointer(slice.getResult()), outer, block,
                        elementBytes(slice.getResult()))
-      .str();
+             .str();
 }

@@ -25,9 +25,8 @@ bool isCollective(Operation *op);
 /// The C++ statement(s) for collective `op`; `pointer` names a value's
 /// storage. Errors (a non-sum reduction, a CUDA target, axes out of grid
 /// order) are emitted on the op.
-FailureOr<std::string> emitCollectiveCall(Operation *op,
-                                          llvm::function_ref<std::string(Value)> pointer,
-                                          bool cuda);
+FailureOr<std::string>
+emitCollectiveCall(Operation *op, llvm::function_ref<std::string(Value)> pointer, bool cuda);
 
 /// The device grid of `function`'s module as "dp=2,tp=2", or nullopt for a
 /// one-device program.

@@ -10,8 +10,8 @@
 // thread per element and library calls go to cleave::rt::cuda.
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/Codegen/Collectives.h"
 #include "compiler/Codegen/Codegen.h"
+#include "compiler/Codegen/Collectives.h"
 
 #include "compiler/Codegen/Legalize.h"
 #include "compiler/Codegen/MemoryPlan.h"
@@ -130,9 +130,7 @@ private:
   /// For 0-d step scalars (lr, bias corrections): their expression.
   std::optional<std::string> stepScalar(Value value);
   /// "_bf16" under --precision bf16: the kernel variant with bf16 operands.
-  std::string bf16Suffix() const {
-    return options.precision == Precision::bf16 ? "_bf16" : "";
-  }
+  std::string bf16Suffix() const { return options.precision == Precision::bf16 ? "_bf16" : ""; }
 
   LogicalResult emitConstants();
   LogicalResult emitLoopKernels();
@@ -142,7 +140,8 @@ private:
                              ArrayRef<LoopOperand> inputs, ArrayRef<LoopOperand> outputs,
                              const std::string &indent, bool deviceCode);
   LogicalResult emitLibraryCall(Operation *op);
-  FailureOr<std::string> scalarExpression(Operation *op, const llvm::DenseMap<Value, std::string> &registers,
+  FailureOr<std::string> scalarExpression(Operation *op,
+                                          const llvm::DenseMap<Value, std::string> &registers,
                                           const std::string &flatIndex);
   LogicalResult collectLoopOperands(const FusedLoop &loop, SmallVectorImpl<int64_t> &dims,
                                     SmallVectorImpl<LoopOperand> &inputs,
@@ -334,9 +333,9 @@ static std::string indexExpression(ArrayRef<int64_t> strides) {
   return terms.empty() ? "0" : llvm::join(terms, " + ");
 }
 
-FailureOr<std::string> Emitter::scalarExpression(
-    Operation *op, const llvm::DenseMap<Value, std::string> &registers,
-    const std::string &flatIndex) {
+FailureOr<std::string>
+Emitter::scalarExpression(Operation *op, const llvm::DenseMap<Value, std::string> &registers,
+                          const std::string &flatIndex) {
   auto reg = [&](Value value) -> std::string {
     if (auto it = registers.find(value); it != registers.end())
       return it->second;
@@ -365,54 +364,98 @@ FailureOr<std::string> Emitter::scalarExpression(
   if (auto unary = dyn_cast<UnaryOp>(op)) {
     std::string x = reg(unary.getInput());
     switch (unary.getKind()) {
-    case UnaryKind::neg: return "(-" + x + ")";
-    case UnaryKind::abs: return isFloatResult ? math + "fabs(" + x + ")" : "(" + x + " < 0 ? -" + x + " : " + x + ")";
-    case UnaryKind::exp: return expFn + "(" + x + ")";
-    case UnaryKind::log: return math + "log(" + x + ")";
-    case UnaryKind::sqrt: return math + "sqrt(" + x + ")";
-    case UnaryKind::rsqrt: return "(" + literal(1.0) + " / " + math + "sqrt(" + x + "))";
-    case UnaryKind::reciprocal: return "(" + literal(1.0) + " / " + x + ")";
-    case UnaryKind::tanh: return math + "tanh(" + x + ")";
-    case UnaryKind::erf: return erfFn + "(" + x + ")";
-    case UnaryKind::relu: return "(" + x + " > 0 ? " + x + " : " + T + "(0))";
-    case UnaryKind::sigmoid: return "(" + literal(1.0) + " / (" + literal(1.0) + " + " + expFn + "(-" + x + ")))";
-    case UnaryKind::sin: return math + "sin(" + x + ")";
-    case UnaryKind::cos: return math + "cos(" + x + ")";
-    case UnaryKind::floor: return math + "floor(" + x + ")";
-    case UnaryKind::ceil: return math + "ceil(" + x + ")";
-    case UnaryKind::sign: return T + "((" + x + " > 0) - (" + x + " < 0))";
-    case UnaryKind::logical_not: return "uint8_t(!" + x + ")";
-    case UnaryKind::identity: return x;
+    case UnaryKind::neg:
+      return "(-" + x + ")";
+    case UnaryKind::abs:
+      return isFloatResult ? math + "fabs(" + x + ")" : "(" + x + " < 0 ? -" + x + " : " + x + ")";
+    case UnaryKind::exp:
+      return expFn + "(" + x + ")";
+    case UnaryKind::log:
+      return math + "log(" + x + ")";
+    case UnaryKind::sqrt:
+      return math + "sqrt(" + x + ")";
+    case UnaryKind::rsqrt:
+      return "(" + literal(1.0) + " / " + math + "sqrt(" + x + "))";
+    case UnaryKind::reciprocal:
+      return "(" + literal(1.0) + " / " + x + ")";
+    case UnaryKind::tanh:
+      return math + "tanh(" + x + ")";
+    case UnaryKind::erf:
+      return erfFn + "(" + x + ")";
+    case UnaryKind::relu:
+      return "(" + x + " > 0 ? " + x + " : " + T + "(0))";
+    case UnaryKind::sigmoid:
+      return "(" + literal(1.0) + " / (" + literal(1.0) + " + " + expFn + "(-" + x + ")))";
+    case UnaryKind::sin:
+      return math + "sin(" + x + ")";
+    case UnaryKind::cos:
+      return math + "cos(" + x + ")";
+    case UnaryKind::floor:
+      return math + "floor(" + x + ")";
+    case UnaryKind::ceil:
+      return math + "ceil(" + x + ")";
+    case UnaryKind::sign:
+      return T + "((" + x + " > 0) - (" + x + " < 0))";
+    case UnaryKind::logical_not:
+      return "uint8_t(!" + x + ")";
+    case UnaryKind::identity:
+      return x;
     // PyTorch's softplus returns x itself above its threshold of 20.
-    case UnaryKind::softplus: return "(" + x + " > " + literal(20.0) + " ? " + x + " : " + math + "log1p(" + math + "exp(" + x + ")))";
-    case UnaryKind::round: return math + "nearbyint(" + x + ")";
+    case UnaryKind::softplus:
+      return "(" + x + " > " + literal(20.0) + " ? " + x + " : " + math + "log1p(" + math + "exp(" +
+             x + ")))";
+    case UnaryKind::round:
+      return math + "nearbyint(" + x + ")";
     }
   }
   if (auto binary = dyn_cast<BinaryOp>(op)) {
     std::string a = reg(binary.getLhs()), b = reg(binary.getRhs());
     switch (binary.getKind()) {
-    case BinaryKind::add: return "(" + a + " + " + b + ")";
-    case BinaryKind::sub: return "(" + a + " - " + b + ")";
-    case BinaryKind::mul: return "(" + a + " * " + b + ")";
-    case BinaryKind::div: return "(" + a + " / " + b + ")";
-    case BinaryKind::pow: return isFloatResult ? math + "pow(" + a + ", " + b + ")" : T + "(" + math + "pow(double(" + a + "), double(" + b + ")))";
-    case BinaryKind::max: return "(" + a + " >= " + b + " ? " + a + " : " + b + ")";
-    case BinaryKind::min: return "(" + a + " <= " + b + " ? " + a + " : " + b + ")";
-    case BinaryKind::logical_and: return "uint8_t(" + a + " && " + b + ")";
-    case BinaryKind::logical_or: return "uint8_t(" + a + " || " + b + ")";
-    case BinaryKind::logical_xor: return "uint8_t((" + a + " != 0) != (" + b + " != 0))";
+    case BinaryKind::add:
+      return "(" + a + " + " + b + ")";
+    case BinaryKind::sub:
+      return "(" + a + " - " + b + ")";
+    case BinaryKind::mul:
+      return "(" + a + " * " + b + ")";
+    case BinaryKind::div:
+      return "(" + a + " / " + b + ")";
+    case BinaryKind::pow:
+      return isFloatResult ? math + "pow(" + a + ", " + b + ")"
+                           : T + "(" + math + "pow(double(" + a + "), double(" + b + ")))";
+    case BinaryKind::max:
+      return "(" + a + " >= " + b + " ? " + a + " : " + b + ")";
+    case BinaryKind::min:
+      return "(" + a + " <= " + b + " ? " + a + " : " + b + ")";
+    case BinaryKind::logical_and:
+      return "uint8_t(" + a + " && " + b + ")";
+    case BinaryKind::logical_or:
+      return "uint8_t(" + a + " || " + b + ")";
+    case BinaryKind::logical_xor:
+      return "uint8_t((" + a + " != 0) != (" + b + " != 0))";
     }
   }
   if (auto compare = dyn_cast<CompareOp>(op)) {
     std::string a = reg(compare.getLhs()), b = reg(compare.getRhs());
     const char *symbol = "==";
     switch (compare.getKind()) {
-    case CompareKind::eq: symbol = "=="; break;
-    case CompareKind::ne: symbol = "!="; break;
-    case CompareKind::lt: symbol = "<"; break;
-    case CompareKind::le: symbol = "<="; break;
-    case CompareKind::gt: symbol = ">"; break;
-    case CompareKind::ge: symbol = ">="; break;
+    case CompareKind::eq:
+      symbol = "==";
+      break;
+    case CompareKind::ne:
+      symbol = "!=";
+      break;
+    case CompareKind::lt:
+      symbol = "<";
+      break;
+    case CompareKind::le:
+      symbol = "<=";
+      break;
+    case CompareKind::gt:
+      symbol = ">";
+      break;
+    case CompareKind::ge:
+      symbol = ">=";
+      break;
     }
     return "uint8_t(" + a + " " + symbol + " " + b + ")";
   }
@@ -430,7 +473,8 @@ FailureOr<std::string> Emitter::scalarExpression(
   if (auto mask = dyn_cast<RandomMaskOp>(op)) {
     double keep = mask.getKeepProbability().convertToDouble();
     // Each mask draws from its own stream of the step's key.
-    std::string element = "(uint64_t(" + std::to_string(mask.getStream()) + ") << 40) + uint64_t(" + flatIndex + ")";
+    std::string element =
+        "(uint64_t(" + std::to_string(mask.getStream()) + ") << 40) + uint64_t(" + flatIndex + ")";
     return "(cleave::rt::philox_keep(cleave::rt::philox_step_key(s.seed, s.step), " + element +
            ", " + literal(keep) + ") ? " + literal(1.0 / keep) + " : " + literal(0.0) + ")";
   }
@@ -492,8 +536,8 @@ LogicalResult Emitter::emitLoop(int loopIndex) {
   SmallVector<std::string> opNames;
   for (Operation *op : loop.ops)
     opNames.push_back(op->getName().getStringRef().str());
-  out << "  // fused loop " << loopIndex << " over [" << shapeList(loop.shape) << "]: "
-      << llvm::join(opNames, ", ") << "\n";
+  out << "  // fused loop " << loopIndex << " over [" << shapeList(loop.shape)
+      << "]: " << llvm::join(opNames, ", ") << "\n";
   int64_t total = product(dims);
   if (cuda) {
     if (total == 0)
@@ -514,7 +558,8 @@ LogicalResult Emitter::emitLoop(int loopIndex) {
   for (auto [d, size] : llvm::enumerate(dims)) {
     bool outermost = d == 0, innermost = d + 1 == dims.size();
     if (outermost && total >= kParallelLoopThreshold)
-      out << indent << (innermost ? "#pragma omp parallel for simd\n" : "#pragma omp parallel for\n");
+      out << indent
+          << (innermost ? "#pragma omp parallel for simd\n" : "#pragma omp parallel for\n");
     else if (innermost)
       out << indent << "#pragma omp simd\n";
     out << indent << "for (int64_t i" << d << " = 0; i" << d << " < " << size << "; ++i" << d
@@ -556,8 +601,8 @@ LogicalResult Emitter::emitLoopKernels() {
       FailureOr<std::string> type = typeName(operand.value);
       if (failed(type))
         return failure();
-      parameters += qualifier.str() + *type + (aliased(operand) ? " *" : " *__restrict__ ") +
-                    name + ", ";
+      parameters +=
+          qualifier.str() + *type + (aliased(operand) ? " *" : " *__restrict__ ") + name + ", ";
       return success();
     };
     for (auto [i, input] : llvm::enumerate(inputs))
@@ -664,9 +709,10 @@ LogicalResult Emitter::emitLibraryCall(Operation *op) {
     if (options.precision == Precision::bf16 && !cpuF64) {
       // Rounded operands live in the step's scratch, sized with the rest
       // (once per distinct shape: a GPT repeats a handful of them).
-      std::string bytes = llvm::formatv("K::matmul_bf16_scratch_bytes({0}, {1}, {2}, {3}, {4}, {5})",
-                                        batch, m, n, k, strideA, strideB)
-                              .str();
+      std::string bytes =
+          llvm::formatv("K::matmul_bf16_scratch_bytes({0}, {1}, {2}, {3}, {4}, {5})", batch, m, n,
+                        k, strideA, strideB)
+              .str();
       if (!llvm::is_contained(scratchExpressions, bytes))
         scratchExpressions.push_back(bytes);
       out << llvm::formatv("    K::matmul_bf16({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, "
@@ -695,8 +741,9 @@ LogicalResult Emitter::emitLibraryCall(Operation *op) {
   } else if (auto softmax = dyn_cast<SoftmaxOp>(op)) {
     if (failed(requireF32(softmax.getResult())))
       return failure();
-    out << llvm::formatv("    K::{0}({1}, {2}, {3});\n", softmax.getLog() ? "log_softmax" : "softmax",
-                         ptr(softmax.getInput()), ptr(softmax.getResult()),
+    out << llvm::formatv("    K::{0}({1}, {2}, {3});\n",
+                         softmax.getLog() ? "log_softmax" : "softmax", ptr(softmax.getInput()),
+                         ptr(softmax.getResult()),
                          outerNInner(softmax.getType().getShape(), softmax.getAxis()));
   } else if (auto grad = dyn_cast<SoftmaxGradOp>(op)) {
     out << llvm::formatv("    K::{0}({1}, {2}, {3}, {4});\n",
@@ -718,7 +765,9 @@ LogicalResult Emitter::emitLibraryCall(Operation *op) {
     int64_t rows = product(shape.take_front(grad.getAxis()));
     int64_t cols = product(shape.drop_front(grad.getAxis()));
     scratchExpressions.push_back("K::layer_norm_grad_scratch_bytes(" + std::to_string(rows) + ")");
-    auto optional = [&](Value value) { return value.use_empty() ? std::string("nullptr") : ptr(value); };
+    auto optional = [&](Value value) {
+      return value.use_empty() ? std::string("nullptr") : ptr(value);
+    };
     out << llvm::formatv("    K::layer_norm_grad({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, "
                          "scratch);\n",
                          ptr(grad.getInput()), ptr(grad.getScale()), ptr(grad.getResultGrad()),
@@ -727,18 +776,19 @@ LogicalResult Emitter::emitLibraryCall(Operation *op) {
                          floatLiteral(grad.getEpsilon().convertToDouble(), true));
   } else if (auto norm = dyn_cast<BatchNormOp>(op)) {
     ArrayRef<int64_t> shape = norm.getInput().getType().getShape();
-    out << llvm::formatv("    K::batch_norm_train({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, "
-                         "{9}, {10}, {11}, {12});\n",
-                         ptr(norm.getInput()), ptr(norm.getScale()), ptr(norm.getBias()),
-                         ptr(norm.getRunningMean()), ptr(norm.getRunningVar()),
-                         ptr(norm.getResult()), ptr(norm.getNewRunningMean()),
-                         ptr(norm.getNewRunningVar()), shape[0], shape[1],
-                         product(shape.drop_front(2)),
-                         floatLiteral(norm.getEpsilon().convertToDouble(), true),
-                         floatLiteral(norm.getMomentum().convertToDouble(), true));
+    out << llvm::formatv(
+        "    K::batch_norm_train({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, "
+        "{9}, {10}, {11}, {12});\n",
+        ptr(norm.getInput()), ptr(norm.getScale()), ptr(norm.getBias()), ptr(norm.getRunningMean()),
+        ptr(norm.getRunningVar()), ptr(norm.getResult()), ptr(norm.getNewRunningMean()),
+        ptr(norm.getNewRunningVar()), shape[0], shape[1], product(shape.drop_front(2)),
+        floatLiteral(norm.getEpsilon().convertToDouble(), true),
+        floatLiteral(norm.getMomentum().convertToDouble(), true));
   } else if (auto grad = dyn_cast<BatchNormGradOp>(op)) {
     ArrayRef<int64_t> shape = grad.getInput().getType().getShape();
-    auto optional = [&](Value value) { return value.use_empty() ? std::string("nullptr") : ptr(value); };
+    auto optional = [&](Value value) {
+      return value.use_empty() ? std::string("nullptr") : ptr(value);
+    };
     out << llvm::formatv("    K::batch_norm_grad({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, "
                          "{9});\n",
                          ptr(grad.getInput()), ptr(grad.getScale()), ptr(grad.getResultGrad()),
@@ -749,19 +799,20 @@ LogicalResult Emitter::emitLibraryCall(Operation *op) {
   } else if (auto gather = dyn_cast<GatherOp>(op)) {
     ArrayRef<int64_t> shape = gather.getInput().getType().getShape();
     int64_t axis = gather.getAxis();
-    out << llvm::formatv("    K::gather({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, io.invalid_index);\n",
-                         ptr(gather.getInput()), ptr(gather.getIndices()), ptr(gather.getResult()),
-                         product(shape.take_front(axis)), shape[axis],
-                         gather.getIndices().getType().getNumElements(),
-                         product(shape.drop_front(axis + 1)), elementBytes(gather.getResult()));
+    out << llvm::formatv(
+        "    K::gather({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, io.invalid_index);\n",
+        ptr(gather.getInput()), ptr(gather.getIndices()), ptr(gather.getResult()),
+        product(shape.take_front(axis)), shape[axis],
+        gather.getIndices().getType().getNumElements(), product(shape.drop_front(axis + 1)),
+        elementBytes(gather.getResult()));
   } else if (auto scatter = dyn_cast<ScatterAddOp>(op)) {
     ArrayRef<int64_t> shape = scatter.getType().getShape();
     int64_t axis = scatter.getAxis();
-    out << llvm::formatv("    K::scatter_add({0}, {1}, {2}, {3}, {4}, {5}, {6}, io.invalid_index);\n",
-                         ptr(scatter.getUpdates()), ptr(scatter.getIndices()),
-                         ptr(scatter.getResult()), product(shape.take_front(axis)), shape[axis],
-                         scatter.getIndices().getType().getNumElements(),
-                         product(shape.drop_front(axis + 1)));
+    out << llvm::formatv(
+        "    K::scatter_add({0}, {1}, {2}, {3}, {4}, {5}, {6}, io.invalid_index);\n",
+        ptr(scatter.getUpdates()), ptr(scatter.getIndices()), ptr(scatter.getResult()),
+        product(shape.take_front(axis)), shape[axis],
+        scatter.getIndices().getType().getNumElements(), product(shape.drop_front(axis + 1)));
   } else if (auto transpose = dyn_cast<TransposeOp>(op)) {
     shapeArray("shape", transpose.getInput().getType().getShape());
     shapeArray("permutation", transpose.getPermutation());
@@ -812,13 +863,15 @@ LogicalResult Emitter::emitLibraryCall(Operation *op) {
                    conv.getType().getShape(), conv.getStrides(), conv.getPadding(),
                    conv.getDilations(), conv.getGroups());
     scratchExpressions.push_back("K::conv2d" + bf16Suffix() + "_scratch_bytes(" + params + ")");
-    out << llvm::formatv("    K::conv2d{5}({0}, {1}, {2}, {3}, {4}, scratch);\n", ptr(conv.getInput()),
-                         ptr(conv.getFilter()), conv.getBias() ? ptr(conv.getBias()) : "nullptr",
-                         ptr(conv.getResult()), params, bf16Suffix());
+    out << llvm::formatv("    K::conv2d{5}({0}, {1}, {2}, {3}, {4}, scratch);\n",
+                         ptr(conv.getInput()), ptr(conv.getFilter()),
+                         conv.getBias() ? ptr(conv.getBias()) : "nullptr", ptr(conv.getResult()),
+                         params, bf16Suffix());
   } else if (auto grad = dyn_cast<Conv2dGradInputOp>(op)) {
-    std::string params = convParams(grad.getType().getShape(), grad.getFilter().getType().getShape(),
-                                    grad.getResultGrad().getType().getShape(), grad.getStrides(),
-                                    grad.getPadding(), grad.getDilations(), grad.getGroups());
+    std::string params =
+        convParams(grad.getType().getShape(), grad.getFilter().getType().getShape(),
+                   grad.getResultGrad().getType().getShape(), grad.getStrides(), grad.getPadding(),
+                   grad.getDilations(), grad.getGroups());
     scratchExpressions.push_back("K::conv2d" + bf16Suffix() + "_scratch_bytes(" + params + ")");
     out << llvm::formatv("    K::conv2d_grad_input{4}({0}, {1}, {2}, {3}, scratch);\n",
                          ptr(grad.getResultGrad()), ptr(grad.getFilter()), ptr(grad.getInputGrad()),
@@ -832,12 +885,11 @@ LogicalResult Emitter::emitLibraryCall(Operation *op) {
                          ptr(grad.getInput()), ptr(grad.getResultGrad()), ptr(grad.getFilterGrad()),
                          params, bf16Suffix());
   } else if (auto pool = dyn_cast<Pool2dOp>(op)) {
-    out << llvm::formatv("    K::pool2d({0}, {1}, {2});\n", ptr(pool.getInput()),
-                         ptr(pool.getResult()),
-                         poolParams(pool.getKind(), pool.getInput().getType().getShape(),
-                                    pool.getType().getShape(), pool.getKernel(), pool.getStrides(),
-                                    pool.getPadding(), pool.getCeilMode(),
-                                    pool.getCountIncludePad()));
+    out << llvm::formatv(
+        "    K::pool2d({0}, {1}, {2});\n", ptr(pool.getInput()), ptr(pool.getResult()),
+        poolParams(pool.getKind(), pool.getInput().getType().getShape(), pool.getType().getShape(),
+                   pool.getKernel(), pool.getStrides(), pool.getPadding(), pool.getCeilMode(),
+                   pool.getCountIncludePad()));
   } else if (auto grad = dyn_cast<Pool2dGradOp>(op)) {
     out << llvm::formatv("    K::pool2d_grad({0}, {1}, {2}, {3});\n", ptr(grad.getInput()),
                          ptr(grad.getResultGrad()), ptr(grad.getInputGrad()),
@@ -849,12 +901,11 @@ LogicalResult Emitter::emitLibraryCall(Operation *op) {
     ArrayRef<int64_t> shape = loss.getLogits().getType().getShape();
     if (!loss.getLabels().getType().getElementType().isSignlessInteger(64))
       return op->emitOpError() << "needs i64 labels in generated code";
-    out << llvm::formatv("    K::cross_entropy({0}, {1}, {2}, {3}, {4}, io.invalid_index, {5});\n",
-                         ptr(loss.getLogits()), ptr(loss.getLabels()), ptr(loss.getResult()),
-                         shape[0], shape[1],
-                         crossEntropyOptions(loss.getIgnoreIndex(),
-                                             loss.getLabelSmoothing().convertToDouble(),
-                                             loss.getSum()));
+    out << llvm::formatv(
+        "    K::cross_entropy({0}, {1}, {2}, {3}, {4}, io.invalid_index, {5});\n",
+        ptr(loss.getLogits()), ptr(loss.getLabels()), ptr(loss.getResult()), shape[0], shape[1],
+        crossEntropyOptions(loss.getIgnoreIndex(), loss.getLabelSmoothing().convertToDouble(),
+                            loss.getSum()));
   } else if (auto grad = dyn_cast<CrossEntropyGradOp>(op)) {
     ArrayRef<int64_t> shape = grad.getLogits().getType().getShape();
     out << llvm::formatv("    K::cross_entropy_grad({0}, {1}, {2}, {3}, {4}, {5}, "
@@ -906,8 +957,8 @@ LogicalResult Emitter::emitStepFunction() {
       auto slot = fragmentSlots.find(key);
       if (slot == fragmentSlots.end() || slot->second.type != argument.getType())
         return function.emitOpError()
-               << "argument #" << index << " ('" << key
-               << "') is not an argument of the train step with the same per-device type",
+                   << "argument #" << index << " ('" << key
+                   << "') is not an argument of the train step with the same per-device type",
                failure();
       std::string position = std::to_string(slot->second.index);
       source = isParam ? "io.params[" + position + "]"
@@ -955,8 +1006,8 @@ LogicalResult Emitter::emitStepFunction() {
       return failure();
     std::string to = valueName(function.getArgument(argument));
     if (cuda)
-      out << "  CLEAVE_CUDA_CHECK(cudaMemcpyAsync(" << to << ", " << *from << ", " << valueBytes(result)
-          << ", cudaMemcpyDeviceToDevice));\n";
+      out << "  CLEAVE_CUDA_CHECK(cudaMemcpyAsync(" << to << ", " << *from << ", "
+          << valueBytes(result) << ", cudaMemcpyDeviceToDevice));\n";
     else
       out << "  std::memcpy(" << to << ", " << *from << ", " << valueBytes(result) << ");\n";
   }
@@ -989,14 +1040,22 @@ LogicalResult Emitter::emitStepFunction() {
 }
 
 static const char *dtypeName(Type type) {
-  if (type.isF32()) return "f32";
-  if (type.isF64()) return "f64";
-  if (type.isF16()) return "f16";
-  if (type.isBF16()) return "bf16";
-  if (type.isSignlessInteger(64)) return "i64";
-  if (type.isSignlessInteger(32)) return "i32";
-  if (type.isSignlessInteger(8)) return "i8";
-  if (type.isSignlessInteger(1)) return "i1";
+  if (type.isF32())
+    return "f32";
+  if (type.isF64())
+    return "f64";
+  if (type.isF16())
+    return "f16";
+  if (type.isBF16())
+    return "bf16";
+  if (type.isSignlessInteger(64))
+    return "i64";
+  if (type.isSignlessInteger(32))
+    return "i32";
+  if (type.isSignlessInteger(8))
+    return "i8";
+  if (type.isSignlessInteger(1))
+    return "i1";
   return nullptr; // int16: the loops handle it, cleave::rt::DType does not
 }
 
@@ -1039,12 +1098,13 @@ LogicalResult Emitter::emitModelTable() {
     RankedTensorType type = typeOf(argument);
     if (auto param = function.getArgAttrOfType<ParamAttr>(index, CleaveDialect::kParamAttrName))
       params.push_back("{" + spec(param.getName().getValue(), type, index, paramShardings) +
-                       ", cleave::rt::ParamKind::" +
-                       stringifyParamKind(param.getKind()).str() + "}");
+                       ", cleave::rt::ParamKind::" + stringifyParamKind(param.getKind()).str() +
+                       "}");
     else if (auto state =
                  function.getArgAttrOfType<StringAttr>(index, CleaveDialect::kOptStateAttrName))
       states.push_back(spec(state.getValue(), type, index, stateShardings));
-    else if (auto input = function.getArgAttrOfType<StringAttr>(index, CleaveDialect::kInputAttrName))
+    else if (auto input =
+                 function.getArgAttrOfType<StringAttr>(index, CleaveDialect::kInputAttrName))
       inputs.push_back(spec(input.getValue(), type, index, inputShardings));
   }
   auto array = [&](StringRef type, StringRef name, ArrayRef<std::string> entries) {
@@ -1092,11 +1152,12 @@ LogicalResult Emitter::emitModelTable() {
   // TrainDefaults are double: the host derives AdamW's per-step scalars
   // from them, so they must not pass through float (17 digits round-trip).
   auto exact = [](double value) { return llvm::formatv("{0:e16}", value).str(); };
-  os << llvm::formatv("  model.defaults = cleave::rt::TrainDefaults{{cleave::rt::OptimizerKind::{0}, "
-                      "{1}, {2}, {3}, {4}, {5}, {6}, {7}, cleave::rt::LrSchedule::{8}, {9}, {10}};\n",
-                      train.optimizer, exact(train.lr), exact(train.beta1), exact(train.beta2),
-                      exact(train.eps), exact(train.weightDecay), exact(train.momentum),
-                      exact(train.clipGradNorm), train.schedule, train.warmupSteps, batch);
+  os << llvm::formatv(
+      "  model.defaults = cleave::rt::TrainDefaults{{cleave::rt::OptimizerKind::{0}, "
+      "{1}, {2}, {3}, {4}, {5}, {6}, {7}, cleave::rt::LrSchedule::{8}, {9}, {10}};\n",
+      train.optimizer, exact(train.lr), exact(train.beta1), exact(train.beta2), exact(train.eps),
+      exact(train.weightDecay), exact(train.momentum), exact(train.clipGradNorm), train.schedule,
+      train.warmupSteps, batch);
   os << "  model.target = " << (cuda ? "\"cuda\"" : "\"cpu\"") << ";\n";
   if (grid) {
     os << "  model.grid = " << cString(*grid) << ";\n";
@@ -1179,7 +1240,7 @@ LogicalResult Emitter::run(CodegenReport *report, Emitter *eval) {
     os << (cuda ? "#include \"cleave/rt/cuda_collectives.h\"\n"
                 : "#include \"cleave/rt/collectives.h\"\n");
   os << (cuda ? "#include \"cleave/rt/cuda_kernels.h\"\n"
-               : "#include \"cleave/rt/kernels.h\"\n#include \"cleave/rt/vmath.h\"\n");
+              : "#include \"cleave/rt/kernels.h\"\n#include \"cleave/rt/vmath.h\"\n");
   os << "#include <algorithm>\n#include <cmath>\n#include <cstdint>\n#include <cstring>\n\n";
   os << "namespace {\n";
   os << (cuda ? "namespace K = cleave::rt::cuda;\n\n" : "namespace K = cleave::rt::cpu;\n\n");

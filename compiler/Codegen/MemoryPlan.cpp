@@ -41,7 +41,8 @@ MemoryPlan codegen::planMemory(func::FuncOp function, const Schedule &schedule) 
     return it == schedule.lastUse.end() ? -1 : it->second;
   };
   for (auto [index, result] : llvm::enumerate(returnOp.getOperands())) {
-    auto updated = function.getResultAttrOfType<IntegerAttr>(index, CleaveDialect::kUpdatesAttrName);
+    auto updated =
+        function.getResultAttrOfType<IntegerAttr>(index, CleaveDialect::kUpdatesAttrName);
     if (!updated)
       continue;
     unsigned argIndex = updated.getInt();
@@ -50,8 +51,7 @@ MemoryPlan codegen::planMemory(func::FuncOp function, const Schedule &schedule) 
     bool inPlace = false;
     if (defining != schedule.definingStep.end() && !plan.storage.count(storage)) {
       const Step &step = schedule.steps[defining->second];
-      bool producerWritesInPlace =
-          step.loop >= 0 || isa<BatchNormOp>(step.op);
+      bool producerWritesInPlace = step.loop >= 0 || isa<BatchNormOp>(step.op);
       // The loop reads the argument (if at all) at the very element it writes.
       bool sameShape = cast<RankedTensorType>(storage.getType()) ==
                        cast<RankedTensorType>(function.getArgument(argIndex).getType());

@@ -55,9 +55,8 @@ Schedule codegen::buildSchedule(func::FuncOp function) {
   // A splat constant read only by loops is a literal; one that a library
   // op reads must be materialised, by a loop of its own.
   auto isLiteral = [&](Operation *op) {
-    return isSplatConstant(op) && llvm::all_of(op->getUsers(), [](Operation *user) {
-             return isElementwise(user);
-           });
+    return isSplatConstant(op) &&
+           llvm::all_of(op->getUsers(), [](Operation *user) { return isElementwise(user); });
   };
 
   for (Operation &op : body.without_terminator()) {

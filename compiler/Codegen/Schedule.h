@@ -17,10 +17,10 @@
 namespace mlir::cleave::codegen {
 
 struct FusedLoop {
-  SmallVector<Operation *> ops;    // program order
-  SmallVector<int64_t> shape;      // the iteration space: every op's result shape
-  SmallVector<Value> inputs;       // values read from memory, in order of first use
-  SmallVector<Value> outputs;      // values written to memory (used after the loop)
+  SmallVector<Operation *> ops; // program order
+  SmallVector<int64_t> shape;   // the iteration space: every op's result shape
+  SmallVector<Value> inputs;    // values read from memory, in order of first use
+  SmallVector<Value> outputs;   // values written to memory (used after the loop)
 };
 
 struct Step {

@@ -67,8 +67,8 @@ GroupPlacement cleave::placeGroup(const GroupSpec &group, const Cluster &cluster
     int64_t key = 0;
     for (int64_t axis = 0; axis < rank; ++axis)
       if (!inGroup[axis])
-        key += (device / strides[axis]) % std::max<int64_t>(1, group.gridShape[axis]) *
-               strides[axis];
+        key +=
+            (device / strides[axis]) % std::max<int64_t>(1, group.gridShape[axis]) * strides[axis];
     ++perGroupNode[{key, cluster.nodeOf(device)}];
   }
 

@@ -88,8 +88,8 @@ struct CollectiveCost {
 };
 
 /// The fastest algorithm for `kind` on `bytes` bytes, and its time.
-CollectiveCost bestCollective(CollectiveKind kind, int64_t bytes,
-                              const GroupPlacement &placement, const Cluster &cluster);
+CollectiveCost bestCollective(CollectiveKind kind, int64_t bytes, const GroupPlacement &placement,
+                              const Cluster &cluster);
 
 /// Seconds of the fastest algorithm (places the group on every call).
 double collectiveTime(CollectiveKind kind, int64_t bytes, const GroupSpec &group,

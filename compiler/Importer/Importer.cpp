@@ -174,8 +174,8 @@ llvm::Error GraphImporter::declareArguments(func::FuncOp function) {
   for (const std::string &text : freeze) {
     llvm::Expected<llvm::GlobPattern> pattern = llvm::GlobPattern::create(text);
     if (!pattern)
-      return makeError("--freeze '" + text + "' is not a valid pattern: " +
-                       llvm::toString(pattern.takeError()));
+      return makeError("--freeze '" + text +
+                       "' is not a valid pattern: " + llvm::toString(pattern.takeError()));
     patterns.push_back(std::move(*pattern));
   }
 
@@ -204,8 +204,8 @@ llvm::Error GraphImporter::declareArguments(func::FuncOp function) {
       // Frozen tensors are buffers, as in PyTorch: no gradient, no
       // optimizer state; only a forward that writes them (BatchNorm's
       // running statistics) updates them, and nothing writes a rotary table.
-      ParamKind kind = buffers.count(tensor.name()) || frozen ? ParamKind::buffer
-                                                              : ParamKind::trainable;
+      ParamKind kind =
+          buffers.count(tensor.name()) || frozen ? ParamKind::buffer : ParamKind::trainable;
       BlockArgument argument = body.addArgument(type, function.getLoc());
       argumentTypes.push_back(type);
       argumentAttrs.push_back(builder.getNamedAttr(

@@ -33,8 +33,8 @@ struct ImportOptions {
   bool requireWeights = true;
   /// Glob patterns (llvm::GlobPattern) over parameter names: matching
   /// parameters are frozen, i.e. buffers (#cleave.param<..., buffer>) that
-  /// no forward op writes. Each must match at least one parameter. The model's own list, metadata_props key
-  /// kFrozenMetadataKey, is honoured as well.
+  /// no forward op writes. Each must match at least one parameter. The model's own list,
+  /// metadata_props key kFrozenMetadataKey, is honoured as well.
   std::vector<std::string> freeze;
 };
 

@@ -52,16 +52,15 @@ static std::optional<std::pair<std::string, ArrayRef<int16_t>>> collectiveOf(Ope
   return std::nullopt;
 }
 
-void mlir::cleave::printPlanDot(ModuleOp module, const PlanReport &report,
-                                llvm::raw_ostream &os) {
+void mlir::cleave::printPlanDot(ModuleOp module, const PlanReport &report, llvm::raw_ostream &os) {
   static const char *palette[] = {"#a6cee3", "#b2df8a", "#fdbf6f", "#cab2d6", "#ffff99",
                                   "#8dd3c7", "#bebada", "#fccde5", "#d9d9d9", "#ccebc5"};
   os << "digraph plan {\n  rankdir=TB;\n  node [shape=box, style=\"rounded,filled\", "
         "fontname=\"Helvetica\", fontsize=10];\n";
   os << "  label=\"" << escape(report.grid) << (report.zero ? " zero=" : "")
-     << (report.zero ? std::to_string(report.zero) : "") << " on "
-     << escape(report.cluster.name) << ": step " << formatSeconds(report.stepSeconds())
-     << " (compute " << formatSeconds(report.computeSeconds) << ", communication "
+     << (report.zero ? std::to_string(report.zero) : "") << " on " << escape(report.cluster.name)
+     << ": step " << formatSeconds(report.stepSeconds()) << " (compute "
+     << formatSeconds(report.computeSeconds) << ", communication "
      << formatSeconds(report.communicationSeconds) << ")\";\n";
   auto function = module.lookupSymbol<func::FuncOp>("train_step");
   if (!function) {
@@ -85,7 +84,7 @@ void mlir::cleave::printPlanDot(ModuleOp module, const PlanReport &report,
     ids[&op] = id;
     os << "  n" << id << " [label=\"";
     if (auto collective = collectiveOf(&op)) {
-      int64_t bytes = collective->first == "all_gather" ? codegen::valueBytes(op.getResult(0))
+      int64_t bytes = collective->first == "all_gather"  ? codegen::valueBytes(op.getResult(0))
                       : collective->first == "all_slice" ? 0
                                                          : codegen::valueBytes(op.getOperand(0));
       os << collective->first << " over " << axesText(collective->second, report) << "\\n";
@@ -96,10 +95,11 @@ void mlir::cleave::printPlanDot(ModuleOp module, const PlanReport &report,
       }
       os << formatBytes(bytes);
       if (grid) {
-        CollectiveKind kind = collective->first == "all_reduce"       ? CollectiveKind::allReduce
-                              : collective->first == "reduce_scatter" ? CollectiveKind::reduceScatter
-                              : collective->first == "all_gather"     ? CollectiveKind::allGather
-                                                                      : CollectiveKind::allToAll;
+        CollectiveKind kind = collective->first == "all_reduce" ? CollectiveKind::allReduce
+                              : collective->first == "reduce_scatter"
+                                  ? CollectiveKind::reduceScatter
+                              : collective->first == "all_gather" ? CollectiveKind::allGather
+                                                                  : CollectiveKind::allToAll;
         os << ", " << formatSeconds(grid->getTime(kind, bytes, collective->second));
       }
       os << "\", shape=octagon, fillcolor=\"#e31a1c\", fontcolor=white, penwidth=2];\n";

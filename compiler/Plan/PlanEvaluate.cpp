@@ -177,8 +177,7 @@ llvm::Error mlir::cleave::evaluatePartitioned(ModuleOp module, const PlanOptions
       report.memory.parameters += bytes;
       if (param.getKind() == ParamKind::trainable)
         report.memory.gradients += bytes;
-    }
-    else if (function.getArgAttr(index, CleaveDialect::kOptStateAttrName))
+    } else if (function.getArgAttr(index, CleaveDialect::kOptStateAttrName))
       report.memory.optimizerState += bytes;
     else if (function.getArgAttr(index, CleaveDialect::kInputAttrName))
       report.memory.inputs += bytes;
@@ -211,8 +210,7 @@ llvm::Expected<PlanReport> mlir::cleave::planTrainStep(ModuleOp module, const Sh
     std::optional<std::string> collectFailure;
     ShardOptions withHook = shard;
     withHook.beforePartition = [&](ModuleOp sharded) {
-      if (llvm::Error error =
-              collectPlanTensors(sharded, options, report, options.keepOpShardings))
+      if (llvm::Error error = collectPlanTensors(sharded, options, report, options.keepOpShardings))
         collectFailure = llvm::toString(std::move(error));
     };
     if (llvm::Error error = shardTrainStep(module, withHook))
@@ -258,9 +256,9 @@ llvm::Error mlir::cleave::checkPlanFits(const PlanReport &report) {
                   {"gradients", gradients},
                   {"activations and workspace", activations},
                   {"batch inputs", memory.inputs}};
-  const Part &largest = *std::max_element(
-      std::begin(parts), std::end(parts),
-      [](const Part &a, const Part &b) { return a.bytes < b.bytes; });
+  const Part &largest =
+      *std::max_element(std::begin(parts), std::end(parts),
+                        [](const Part &a, const Part &b) { return a.bytes < b.bytes; });
   std::string advice = "the largest part is " + std::string(largest.name) + " (" +
                        formatBytes(largest.bytes) + " of " + formatBytes(memory.total()) + ")";
   llvm::StringRef part = largest.name;
@@ -298,13 +296,12 @@ llvm::Error mlir::cleave::checkPlanFits(const PlanReport &report) {
     remedies.push_back("more tensor parallelism (a tp axis in --grid) or more devices");
   }
   advice += "; what would help: " + llvm::join(remedies, ", or ") + zeroNote;
-  return makeError("the plan " + report.grid + " (ZeRO " + std::to_string(report.zero) +
-                   ") needs " + formatBytes(memory.total()) + " per device (parameters " +
-                   formatBytes(memory.parameters) + ", optimizer state " +
-                   formatBytes(memory.optimizerState) + ", batch " + formatBytes(memory.inputs) +
-                   ", gradients and activations " + formatBytes(memory.workspace) +
-                   "), the profile " + report.cluster.name + " has " + formatBytes(capacity) +
-                   ": " + advice);
+  return makeError(
+      "the plan " + report.grid + " (ZeRO " + std::to_string(report.zero) + ") needs " +
+      formatBytes(memory.total()) + " per device (parameters " + formatBytes(memory.parameters) +
+      ", optimizer state " + formatBytes(memory.optimizerState) + ", batch " +
+      formatBytes(memory.inputs) + ", gradients and activations " + formatBytes(memory.workspace) +
+      "), the profile " + report.cluster.name + " has " + formatBytes(capacity) + ": " + advice);
 }
 
 int64_t mlir::cleave::getPlanDevices(const ShardOptions &shard) {

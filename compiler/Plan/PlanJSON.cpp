@@ -28,10 +28,10 @@ json::Value mlir::cleave::planToJSON(const PlanReport &report) {
   json::Object grid{{"spec", report.grid}, {"devices", report.devices()}, {"zero", report.zero}};
   json::Array axes;
   for (auto [index, name] : llvm::enumerate(report.axisNames))
-    axes.push_back(json::Object{{"name", name},
-                                {"size", report.gridShape[index]},
-                                {"role", index < report.axisRoles.size() ? report.axisRoles[index]
-                                                                         : std::string()}});
+    axes.push_back(json::Object{
+        {"name", name},
+        {"size", report.gridShape[index]},
+        {"role", index < report.axisRoles.size() ? report.axisRoles[index] : std::string()}});
   grid["axes"] = std::move(axes);
   json::Array idle;
   for (const std::string &axis : report.idleAxes)
@@ -88,10 +88,9 @@ json::Value mlir::cleave::planComparisonToJSON(const PlanReport &chosen,
       {"chosen", planToJSON(chosen)},
       {"alternative", planToJSON(alternative)},
       {"difference",
-       json::Object{{"step_seconds", alternative.stepSeconds() - chosen.stepSeconds()},
-                    {"compute_seconds", alternative.computeSeconds - chosen.computeSeconds},
-                    {"exposed_communication_seconds",
-                     alternative.exposedSeconds - chosen.exposedSeconds},
-                    {"memory_per_device_bytes",
-                     alternative.memory.total() - chosen.memory.total()}}}};
+       json::Object{
+           {"step_seconds", alternative.stepSeconds() - chosen.stepSeconds()},
+           {"compute_seconds", alternative.computeSeconds - chosen.computeSeconds},
+           {"exposed_communication_seconds", alternative.exposedSeconds - chosen.exposedSeconds},
+           {"memory_per_device_bytes", alternative.memory.total() - chosen.memory.total()}}}};
 }

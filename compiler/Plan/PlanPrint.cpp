@@ -40,8 +40,8 @@ static std::string shapeText(const std::vector<int64_t> &shape) {
 }
 
 /// Columns padded to their widest cell; the first row is the header.
-static void printColumns(const std::vector<std::vector<std::string>> &rows,
-                         llvm::raw_ostream &os, llvm::ArrayRef<bool> rightAligned = {}) {
+static void printColumns(const std::vector<std::vector<std::string>> &rows, llvm::raw_ostream &os,
+                         llvm::ArrayRef<bool> rightAligned = {}) {
   std::vector<size_t> widths;
   for (const auto &row : rows)
     for (auto [index, cell] : llvm::enumerate(row)) {
@@ -114,8 +114,8 @@ void mlir::cleave::printPlanTable(const PlanReport &report, llvm::raw_ostream &o
                     stateBytes ? formatBytes(stateBytes) : "-"});
   }
   printColumns(rows, os, {false, false, false, false, true, false, true});
-  std::vector<std::vector<std::string>> orphans = {{"optimizer state", "shape", "sharding",
-                                                    "per device"}};
+  std::vector<std::vector<std::string>> orphans = {
+      {"optimizer state", "shape", "sharding", "per device"}};
   for (auto [index, state] : llvm::enumerate(report.optimizerState))
     if (!matched[index])
       orphans.push_back({state.name, shapeText(state.globalShape), state.sharding,
@@ -130,14 +130,14 @@ void mlir::cleave::printPlanTable(const PlanReport &report, llvm::raw_ostream &o
                     formatBytes(input.bytesPerDevice)});
   printColumns(rows, os, {false, false, false, false, true});
 
-  printHeading(llvm::formatv("Largest activations (top {0} by bytes per device)",
-                             report.activations.size())
-                   .str(),
-               os);
+  printHeading(
+      llvm::formatv("Largest activations (top {0} by bytes per device)", report.activations.size())
+          .str(),
+      os);
   rows = {{"op", "shape", "type", "sharding", "per device"}};
   for (const PlanTensor &tensor : report.activations)
-    rows.push_back({tensor.name, shapeText(tensor.globalShape), tensor.elementType,
-                    tensor.sharding, formatBytes(tensor.bytesPerDevice)});
+    rows.push_back({tensor.name, shapeText(tensor.globalShape), tensor.elementType, tensor.sharding,
+                    formatBytes(tensor.bytesPerDevice)});
   printColumns(rows, os, {false, false, false, false, true});
 
   int64_t collectiveCount = 0;
@@ -161,11 +161,11 @@ void mlir::cleave::printPlanTable(const PlanReport &report, llvm::raw_ostream &o
                os);
   rows = {{"op", "count", "time", "share"}};
   for (const PlanOpTime &op : report.compute)
-    rows.push_back({op.op, std::to_string(op.count), formatSeconds(op.seconds),
-                    llvm::formatv("{0:F1}%", report.computeSeconds > 0
-                                                 ? 100 * op.seconds / report.computeSeconds
-                                                 : 0.0)
-                        .str()});
+    rows.push_back(
+        {op.op, std::to_string(op.count), formatSeconds(op.seconds),
+         llvm::formatv("{0:F1}%",
+                       report.computeSeconds > 0 ? 100 * op.seconds / report.computeSeconds : 0.0)
+             .str()});
   printColumns(rows, os, {false, true, true, true});
   if (!report.slowestOps.empty()) {
     os << "  slowest ops:\n";
@@ -185,12 +185,12 @@ void mlir::cleave::printPlanTable(const PlanReport &report, llvm::raw_ostream &o
           {"capacity", formatBytes(report.cluster.memoryCapacity)}};
   printColumns(rows, os, {false, true});
   if (!memory.workspaceNote.empty())
-    os << "  (workspace: an upper bound, every intermediate live at once; "
-       << memory.workspaceNote << ")\n";
+    os << "  (workspace: an upper bound, every intermediate live at once; " << memory.workspaceNote
+       << ")\n";
   os << "  " << (report.fits() ? "fits" : "DOES NOT FIT") << " ("
      << llvm::formatv("{0:F1}", report.cluster.memoryCapacity
-                                     ? 100.0 * memory.total() / report.cluster.memoryCapacity
-                                     : 0.0)
+                                    ? 100.0 * memory.total() / report.cluster.memoryCapacity
+                                    : 0.0)
      << "% of the device)\n";
 
   printHeading("Step time (predicted)", os);

@@ -147,8 +147,7 @@ llvm::Error collectPlanTensors(ModuleOp module, const PlanOptions &options, Plan
 /// Prices the partitioned @train_step of `module` on report.cluster:
 /// collectives, compute, memory and step time. Runs the codegen memory
 /// planner on a clone; `module` is left unchanged.
-llvm::Error evaluatePartitioned(ModuleOp module, const PlanOptions &options,
-                                PlanReport &report);
+llvm::Error evaluatePartitioned(ModuleOp module, const PlanOptions &options, PlanReport &report);
 
 /// Shards @train_step of `module` in place with `shard` (any grid; a single
 /// device when `shard` asks for none) and reports the plan on `cluster`.

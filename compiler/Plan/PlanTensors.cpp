@@ -216,18 +216,16 @@ llvm::Error mlir::cleave::collectPlanTensors(ModuleOp module, const PlanOptions 
     std::string role = batch && weights ? "data and tensor parallel (splits the batch and weights)"
                        : batch          ? "data parallel (splits the batch)"
                        : weights        ? "tensor parallel (splits weights, not the batch)"
-                       : used.test(index)
-                           ? "splits intermediates only (not the batch, no weights)"
-                           : "idle (nothing is split over it)";
+                       : used.test(index) ? "splits intermediates only (not the batch, no weights)"
+                                          : "idle (nothing is split over it)";
     if (zeroAxis)
       role += report.zero == 3 ? ", ZeRO-3 (shards parameters, gradients and optimizer state)"
                                : ", ZeRO-2 (shards optimizer state)";
     report.axisRoles.push_back(role);
   }
-  std::stable_sort(activations.begin(), activations.end(),
-                   [](const PlanTensor &a, const PlanTensor &b) {
-                     return a.bytesPerDevice > b.bytesPerDevice;
-                   });
+  std::stable_sort(
+      activations.begin(), activations.end(),
+      [](const PlanTensor &a, const PlanTensor &b) { return a.bytesPerDevice > b.bytesPerDevice; });
   if (static_cast<int64_t>(activations.size()) > options.topActivations)
     activations.resize(std::max(0, options.topActivations));
   report.activations = std::move(activations);

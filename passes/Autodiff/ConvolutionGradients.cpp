@@ -15,9 +15,9 @@ static void conv2dGradient(GradientContext &ctx) {
                        loc, op.getInput().getType(), g, op.getFilter(), op.getStridesAttr(),
                        op.getPaddingAttr(), op.getDilationsAttr(), op.getGroupsAttr()));
   if (ctx.needs(1))
-    ctx.setGrad(1, builder.create<Conv2dGradFilterOp>(
-                       loc, op.getFilter().getType(), op.getInput(), g, op.getStridesAttr(),
-                       op.getPaddingAttr(), op.getDilationsAttr(), op.getGroupsAttr()));
+    ctx.setGrad(1, builder.create<Conv2dGradFilterOp>(loc, op.getFilter().getType(), op.getInput(),
+                                                      g, op.getStridesAttr(), op.getPaddingAttr(),
+                                                      op.getDilationsAttr(), op.getGroupsAttr()));
   if (op.getBias() && ctx.needs(2))
     ctx.setGrad(2, ctx.b().reduce(ReduceKind::sum, g, {0, 2, 3}, /*keepDims=*/false));
 }
@@ -25,9 +25,9 @@ static void conv2dGradient(GradientContext &ctx) {
 static void pool2dGradient(GradientContext &ctx) {
   auto op = ctx.getOp<Pool2dOp>();
   auto grad = ctx.b().getBuilder().create<Pool2dGradOp>(
-      ctx.b().getLoc(), op.getInput().getType(), op.getKindAttr(), op.getInput(),
-      ctx.resultGrad(), op.getKernelAttr(), op.getStridesAttr(), op.getPaddingAttr(),
-      op.getCountIncludePadAttr(), op.getCeilModeAttr());
+      ctx.b().getLoc(), op.getInput().getType(), op.getKindAttr(), op.getInput(), ctx.resultGrad(),
+      op.getKernelAttr(), op.getStridesAttr(), op.getPaddingAttr(), op.getCountIncludePadAttr(),
+      op.getCeilModeAttr());
   ctx.setGrad(0, grad);
 }
 

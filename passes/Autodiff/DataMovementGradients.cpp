@@ -45,8 +45,8 @@ static void concatGradient(GradientContext &ctx) {
     if (ctx.needs(i)) {
       SmallVector<int64_t> starts(rank, 0), strides(rank, 1);
       starts[axis] = offset;
-      ctx.setGrad(i, builder.create<SliceOp>(ctx.b().getLoc(), type, ctx.resultGrad(), starts,
-                                             strides));
+      ctx.setGrad(
+          i, builder.create<SliceOp>(ctx.b().getLoc(), type, ctx.resultGrad(), starts, strides));
     }
     offset += type.getDimSize(axis);
   }
@@ -55,8 +55,8 @@ static void concatGradient(GradientContext &ctx) {
 static void gatherGradient(GradientContext &ctx) {
   auto op = ctx.getOp<GatherOp>();
   ctx.setGrad(0, ctx.b().getBuilder().create<ScatterAddOp>(
-                     ctx.b().getLoc(), op.getInput().getType(), ctx.resultGrad(),
-                     op.getIndices(), op.getAxisAttr()));
+                     ctx.b().getLoc(), op.getInput().getType(), ctx.resultGrad(), op.getIndices(),
+                     op.getAxisAttr()));
 }
 
 /// scatter_add is linear in its updates: each update's gradient is the
@@ -64,17 +64,15 @@ static void gatherGradient(GradientContext &ctx) {
 /// ONNX ScatterElements and ScatterND).
 static void scatterAddGradient(GradientContext &ctx) {
   auto op = ctx.getOp<ScatterAddOp>();
-  ctx.setGrad(0, GatherOp::create(ctx.b().getBuilder(), ctx.b().getLoc(),
-                                  op.getUpdates().getType(), ctx.resultGrad(), op.getIndices(),
-                                  op.getAxisAttr()));
+  ctx.setGrad(0, GatherOp::create(ctx.b().getBuilder(), ctx.b().getLoc(), op.getUpdates().getType(),
+                                  ctx.resultGrad(), op.getIndices(), op.getAxisAttr()));
 }
 
 /// slice_scatter places its source at a window: the gradient is that window.
 static void sliceScatterGradient(GradientContext &ctx) {
   auto op = ctx.getOp<SliceScatterOp>();
-  ctx.setGrad(0, SliceOp::create(ctx.b().getBuilder(), ctx.b().getLoc(),
-                                 op.getSource().getType(), ctx.resultGrad(), op.getStartsAttr(),
-                                 op.getStridesAttr()));
+  ctx.setGrad(0, SliceOp::create(ctx.b().getBuilder(), ctx.b().getLoc(), op.getSource().getType(),
+                                 ctx.resultGrad(), op.getStartsAttr(), op.getStridesAttr()));
 }
 
 void mlir::cleave::autodiff::registerDataMovementGradients(GradientTable &table) {

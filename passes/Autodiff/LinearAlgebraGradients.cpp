@@ -71,8 +71,8 @@ static void reduceGradient(GradientContext &ctx) {
     Value nonZeroProduct = b.reduce(ReduceKind::prod, nonZero, op.getAxes(), /*keepDims=*/true);
     Value zeroCount = b.reduce(ReduceKind::sum, b.convert(isZero, type), op.getAxes(),
                                /*keepDims=*/true);
-    Value atZero = b.select(b.compare(CompareKind::eq, zeroCount, b.scalar(type, 1.0)),
-                            nonZeroProduct, zero);
+    Value atZero =
+        b.select(b.compare(CompareKind::eq, zeroCount, b.scalar(type, 1.0)), nonZeroProduct, zero);
     ctx.setGrad(0, b.select(isZero, b.mul(g, atZero), b.div(b.mul(g, y), nonZero)));
     return;
   }

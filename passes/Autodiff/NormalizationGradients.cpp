@@ -18,8 +18,8 @@ static void layerNormGradient(GradientContext &ctx) {
   OpBuilder &builder = ctx.b().getBuilder();
   Type scaleType = op.getScale().getType();
   auto grad = builder.create<LayerNormGradOp>(
-      ctx.b().getLoc(), TypeRange{op.getType(), scaleType, scaleType}, op.getInput(),
-      op.getScale(), ctx.resultGrad(), op.getAxisAttr(), op.getEpsilonAttr());
+      ctx.b().getLoc(), TypeRange{op.getType(), scaleType, scaleType}, op.getInput(), op.getScale(),
+      ctx.resultGrad(), op.getAxisAttr(), op.getEpsilonAttr());
   ctx.setGrad(0, grad.getInputGrad());
   ctx.setGrad(1, grad.getScaleGrad());
   if (op.getBias())

@@ -94,8 +94,13 @@ static std::optional<std::pair<Member, BucketKey>> asMember(Operation *op) {
     if (!width || reduce.getInput().getType() != reduce.getResult().getType())
       return std::nullopt;
     auto type = cast<RankedTensorType>(reduce.getInput().getType());
-    Member member{op, reduce.getInput(), reduce.getResult(), type.getNumElements() * *width,
-                  type.getNumElements(), 1, 1};
+    Member member{op,
+                  reduce.getInput(),
+                  reduce.getResult(),
+                  type.getNumElements() * *width,
+                  type.getNumElements(),
+                  1,
+                  1};
     BucketKey key{op->getName(), reduce.getGrid(), SmallVector<int16_t>(reduce.getGridAxes()),
                   reduce.getReduction(), type.getElementType()};
     return std::make_pair(member, key);
@@ -210,8 +215,7 @@ private:
   /// The ops at or before `anchor` that read `members`' results, directly
   /// or through each other, in block order; failure when one of them
   /// cannot move behind the anchor.
-  FailureOr<SmallVector<Operation *>> opsToSink(ArrayRef<Member> members,
-                                                Operation *anchor) const {
+  FailureOr<SmallVector<Operation *>> opsToSink(ArrayRef<Member> members, Operation *anchor) const {
     llvm::SmallPtrSet<Operation *, 8> memberOps;
     for (const Member &member : members)
       memberOps.insert(member.op);
@@ -298,9 +302,9 @@ private:
         // Rank p's part, [:, p, :], becomes row p: the same permutation the
         // runtime would otherwise do inside the reduce-scatter.
         int64_t inner = member.block / member.outer;
-        input = ReshapeOp::create(builder, memberLoc,
-                                  RankedTensorType::get({member.outer, ranks, inner}, element),
-                                  input);
+        input =
+            ReshapeOp::create(builder, memberLoc,
+                              RankedTensorType::get({member.outer, ranks, inner}, element), input);
         input = TransposeOp::create(builder, memberLoc,
                                     RankedTensorType::get({ranks, member.outer, inner}, element),
                                     input, builder.getDenseI64ArrayAttr({1, 0, 2}));
@@ -314,17 +318,17 @@ private:
     Value joined = ConcatOp::create(builder, loc, joinedType, flat, scatter ? 1 : 0);
     Operation *merged;
     if (scatter) {
-      merged = shard::ReduceScatterOp::create(builder, loc,
-                                              RankedTensorType::get({1, total}, element), key.grid,
-                                              key.axes, joined, key.reduction, APInt(64, 0));
+      merged =
+          shard::ReduceScatterOp::create(builder, loc, RankedTensorType::get({1, total}, element),
+                                         key.grid, key.axes, joined, key.reduction, APInt(64, 0));
     } else {
       merged = shard::AllReduceOp::create(builder, loc, joinedType, key.grid, key.axes, joined,
                                           key.reduction);
     }
     int64_t offset = 0;
     for (const Member &member : bucket) {
-      SmallVector<int64_t> starts = scatter ? SmallVector<int64_t>{0, offset}
-                                            : SmallVector<int64_t>{offset};
+      SmallVector<int64_t> starts =
+          scatter ? SmallVector<int64_t>{0, offset} : SmallVector<int64_t>{offset};
       SmallVector<int64_t> strides(starts.size(), 1);
       auto pieceType = scatter ? RankedTensorType::get({1, member.block}, element)
                                : RankedTensorType::get({member.block}, element);

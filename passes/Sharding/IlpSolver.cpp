@@ -36,8 +36,8 @@ void IlpProblem::addRow(const std::vector<int> &columns, const std::vector<doubl
                         char sense, double rhs) {
   for (int column : columns)
     if (column < 0 || column >= static_cast<int>(costs.size()))
-      llvm::report_fatal_error("IlpProblem: row names column " + llvm::Twine(column) +
-                               " of " + llvm::Twine(costs.size()));
+      llvm::report_fatal_error("IlpProblem: row names column " + llvm::Twine(column) + " of " +
+                               llvm::Twine(costs.size()));
   rows.push_back({columns, coefficients, sense, rhs});
 }
 
@@ -76,7 +76,7 @@ IlpProblem::Solution IlpProblem::solve(double seconds, double relativeGap) const
     // heuristics and preprocessing, which cost several times the LP, are
     // skipped.
     std::unique_ptr<Clp_Simplex, void (*)(Clp_Simplex *)> relaxation(Clp_newModel(),
-                                                                    Clp_deleteModel);
+                                                                     Clp_deleteModel);
     Clp_Simplex *lp = relaxation.get();
     Clp_setLogLevel(lp, 0);
     Clp_setMaximumSeconds(lp, seconds);
@@ -102,8 +102,9 @@ IlpProblem::Solution IlpProblem::solve(double seconds, double relativeGap) const
     }
   }
   std::lock_guard<std::mutex> cbcLock(cbcMutex);
-  Cbc_loadProblem(m, n, static_cast<int>(rows.size()), columnStart.data(), index.data(), value.data(),
-                  lower.data(), upper.data(), costs.data(), rowLower.data(), rowUpper.data());
+  Cbc_loadProblem(m, n, static_cast<int>(rows.size()), columnStart.data(), index.data(),
+                  value.data(), lower.data(), upper.data(), costs.data(), rowLower.data(),
+                  rowUpper.data());
   for (int c = 0; c < n; ++c)
     if (binary[static_cast<size_t>(c)])
       Cbc_setInteger(m, c);
@@ -138,8 +139,9 @@ IlpProblem::Solution IlpProblem::solve(double seconds, double relativeGap) const
   if (const double *x = Cbc_getColSolution(m))
     solution.values.assign(x, x + n);
   solution.objective = Cbc_getObjValue(m);
-  solution.status = solution.optimal ? "optimal" : Cbc_isProvenInfeasible(m) ? "infeasible"
-                                                                            : "time limit";
+  solution.status = solution.optimal            ? "optimal"
+                    : Cbc_isProvenInfeasible(m) ? "infeasible"
+                                                : "time limit";
   // No solution within the time limit: the start, when one was given (CBC's
   // own MIP-start interface needs column names we do not keep).
   if ((!solution.feasible || solution.values.empty()) && !start.empty() &&

@@ -18,8 +18,8 @@ public:
   /// A column with objective coefficient `cost`; binary or continuous in [0, 1].
   int addColumn(double cost, bool binary);
   /// sum(coefficients[i] * x[columns[i]]) (sense: 'E' ==, 'L' <=, 'G' >=) rhs.
-  void addRow(const std::vector<int> &columns, const std::vector<double> &coefficients,
-              char sense, double rhs);
+  void addRow(const std::vector<int> &columns, const std::vector<double> &coefficients, char sense,
+              double rhs);
   int numColumns() const { return static_cast<int>(costs.size()); }
   /// A feasible assignment of the binary columns (those listed are 1):
   /// CBC's first incumbent, and what solve() returns when CBC finds nothing

@@ -62,8 +62,7 @@ private:
     auto it = argumentTypes.find(value);
     return cast<RankedTensorType>(it != argumentTypes.end() ? it->second : value.getType());
   }
-  FailureOr<RankedTensorType> local(Value global, const TensorSharding &sharding,
-                                    Operation *where);
+  FailureOr<RankedTensorType> local(Value global, const TensorSharding &sharding, Operation *where);
   FailureOr<Value> reshard(Value global, const TensorSharding &target, Operation *user);
   FailureOr<Value> keepOnOneDevice(Value local, const AxisList &axes, Operation *op);
   LogicalResult partitionOp(Operation *op);
@@ -99,9 +98,8 @@ FailureOr<RankedTensorType> Partitioner::local(Value global, const TensorShardin
       int64_t parts = grid.axesSize(axes);
       if (type.getDimSize(dim) % parts)
         return where->emitOpError() << "dimension " << dim << " (size " << type.getDimSize(dim)
-                                    << ") of a " << shapeText(type)
-                                    << " tensor cannot be split " << parts
-                                    << " ways over grid axes " << grid.axesName(axes)
+                                    << ") of a " << shapeText(type) << " tensor cannot be split "
+                                    << parts << " ways over grid axes " << grid.axesName(axes)
                                     << ": choose a grid whose axes divide it",
                failure();
     }
@@ -112,16 +110,14 @@ FailureOr<RankedTensorType> Partitioner::local(Value global, const TensorShardin
   return result;
 }
 
-TensorSharding Partitioner::shardingFor(const TensorFactors &dims,
-                                        ArrayRef<AxisList> factorAxes) {
+TensorSharding Partitioner::shardingFor(const TensorFactors &dims, ArrayRef<AxisList> factorAxes) {
   TensorSharding sharding;
   for (const DimFactors &factors : dims)
     sharding.dims.push_back(factors.empty() ? AxisList{} : factorAxes[factors.front()]);
   return sharding;
 }
 
-FailureOr<Value> Partitioner::reshard(Value global, const TensorSharding &target,
-                                      Operation *user) {
+FailureOr<Value> Partitioner::reshard(Value global, const TensorSharding &target, Operation *user) {
   auto it = placed.find(global);
   if (it == placed.end())
     return user->emitOpError("uses a value the partitioner has not placed"), failure();
@@ -132,8 +128,8 @@ FailureOr<Value> Partitioner::reshard(Value global, const TensorSharding &target
   bool gathers = llvm::any_of(steps, [](const ReshardStep &step) {
     return step.kind == ReshardStep::Kind::allGather || step.kind == ReshardStep::Kind::allToAll;
   });
-  auto key = std::make_tuple(global.getAsOpaquePointer(), describe(target, grid),
-                             gathers && pastLoss);
+  auto key =
+      std::make_tuple(global.getAsOpaquePointer(), describe(target, grid), gathers && pastLoss);
   if (auto cached = reshardCache.find(key); cached != reshardCache.end())
     return cached->second;
 
@@ -148,8 +144,8 @@ FailureOr<Value> Partitioner::reshard(Value global, const TensorSharding &target
     APInt dim(64, step.dim);
     switch (step.kind) {
     case ReshardStep::Kind::allReduce:
-      value = shard::AllReduceOp::create(builder, loc, value.getType(), gridName, step.axes,
-                                         value, source.sharding.partialKind);
+      value = shard::AllReduceOp::create(builder, loc, value.getType(), gridName, step.axes, value,
+                                         source.sharding.partialKind);
       break;
     case ReshardStep::Kind::reduceScatter:
       value = shard::ReduceScatterOp::create(builder, loc, *type, gridName, step.axes, value,
@@ -213,8 +209,7 @@ FailureOr<SmallVector<AxisList>> Partitioner::readFactorAxes(Operation *op,
                                  << ", but the grid has " << grid.shape.size() << " axes",
                failure();
       if (used.test(axis))
-        return op->emitOpError() << "splits two factors over grid axis "
-                                 << grid.axesName({axis}),
+        return op->emitOpError() << "splits two factors over grid axis " << grid.axesName({axis}),
                failure();
       used.set(axis);
     }
@@ -264,8 +259,7 @@ LogicalResult Partitioner::partitionOp(Operation *op) {
     if (op->hasAttr(kFactorAxesAttr))
       return op->emitOpError("has no factor rule and cannot be split"), failure();
     for (Value operand : op->getOperands())
-      rule.operands.push_back(
-          TensorFactors(cast<RankedTensorType>(operand.getType()).getRank()));
+      rule.operands.push_back(TensorFactors(cast<RankedTensorType>(operand.getType()).getRank()));
     for (Value result : op->getResults())
       rule.results.push_back(TensorFactors(cast<RankedTensorType>(result.getType()).getRank()));
     rule.resultReductions.assign(op->getNumResults(), shard::ReductionKind::Sum);
@@ -295,8 +289,7 @@ LogicalResult Partitioner::partitionOp(Operation *op) {
   // the value would give both uses the layout of the last.
   IRMapping mapping;
   SmallVector<Value> localOperands;
-  for (auto [index, operand, dims] :
-       llvm::enumerate(op->getOperands(), rule.operands)) {
+  for (auto [index, operand, dims] : llvm::enumerate(op->getOperands(), rule.operands)) {
     FailureOr<Value> localOperand = reshard(operand, shardingFor(dims, *factorAxes), op);
     if (failed(localOperand))
       return failure();
@@ -323,10 +316,10 @@ LogicalResult Partitioner::partitionOp(Operation *op) {
   Operation *clone;
   if (auto constant = dyn_cast<ConstantOp>(op)) {
     auto dense = cast<DenseElementsAttr>(constant.getValue());
-    Attribute value = resultTypes[0] == constant.getType()
-                          ? Attribute(dense)
-                          : Attribute(DenseElementsAttr::get(
-                                resultTypes[0], dense.getSplatValue<Attribute>()));
+    Attribute value =
+        resultTypes[0] == constant.getType()
+            ? Attribute(dense)
+            : Attribute(DenseElementsAttr::get(resultTypes[0], dense.getSplatValue<Attribute>()));
     clone = ConstantOp::create(builder, op->getLoc(), cast<ElementsAttr>(value));
   } else {
     clone = builder.clone(*op, mapping);
@@ -354,8 +347,8 @@ LogicalResult Partitioner::partitionOp(Operation *op) {
       auto scale = DenseElementsAttr::get(
           type, builder.getFloatAttr(floatType, 1.0 / static_cast<double>(countSplit)));
       Value factor = ConstantOp::create(builder, op->getLoc(), cast<ElementsAttr>(scale));
-      localResult = BinaryOp::create(builder, op->getLoc(), type, BinaryKind::mul, localResult,
-                                     factor);
+      localResult =
+          BinaryOp::create(builder, op->getLoc(), type, BinaryKind::mul, localResult, factor);
     }
     placed[result] = {localResult, resultShardings[index]};
   }
@@ -378,8 +371,7 @@ LogicalResult Partitioner::partitionReturn(func::ReturnOp op) {
     resultTypes.push_back(value->getType());
   }
   func::ReturnOp::create(builder, op.getLoc(), operands);
-  func.setFunctionType(
-      FunctionType::get(func.getContext(), func.getArgumentTypes(), resultTypes));
+  func.setFunctionType(FunctionType::get(func.getContext(), func.getArgumentTypes(), resultTypes));
   return success();
 }
 
@@ -393,8 +385,8 @@ LogicalResult Partitioner::run() {
                                 << " is not a ranked tensor",
              failure();
     TensorSharding sharding = TensorSharding::replicated(type.getRank());
-    if (auto attr = func.getArgAttrOfType<shard::GridAxesArrayAttr>(argument.getArgNumber(),
-                                                                     kShardingAttr))
+    if (auto attr =
+            func.getArgAttrOfType<shard::GridAxesArrayAttr>(argument.getArgNumber(), kShardingAttr))
       sharding.dims = fromAttr(attr);
     argumentTypes[argument] = type;
     FailureOr<RankedTensorType> localArgType = local(argument, sharding, func);

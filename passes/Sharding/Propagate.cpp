@@ -40,7 +40,7 @@ public:
       auto type = cast<RankedTensorType>(argument.getType());
       TensorSharding sharding = TensorSharding::replicated(type.getRank());
       if (auto attr = func.getArgAttrOfType<shard::GridAxesArrayAttr>(argument.getArgNumber(),
-                                                                       kShardingAttr))
+                                                                      kShardingAttr))
         sharding.dims = fromAttr(attr);
       known[argument] = sharding.dims;
     }

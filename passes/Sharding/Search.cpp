@@ -48,12 +48,11 @@
 #include "llvm/ADT/SmallBitVector.h"
 #include "llvm/ADT/StringMap.h"
 
-
 #include <cmath>
-#include <numeric>
 #include <functional>
 #include <limits>
 #include <map>
+#include <numeric>
 
 namespace mlir::cleave {
 #define GEN_PASS_DEF_CLEAVESEARCHSHARDING
@@ -86,9 +85,8 @@ std::string key(const TensorSharding &sharding) {
 
 /// Seconds to bring a value laid out as `from` into `to`, following the
 /// partitioner's resharding (Partition.cpp) collective by collective.
-double reshardSeconds(RankedTensorType global, const TensorSharding &from,
-                      const TensorSharding &to, const GridInfo &grid,
-                      GridCollectives &collectives) {
+double reshardSeconds(RankedTensorType global, const TensorSharding &from, const TensorSharding &to,
+                      const GridInfo &grid, GridCollectives &collectives) {
   auto bytes = [&](const TensorSharding &sharding) {
     int64_t elements = global.getNumElements();
     for (const AxisList &axes : sharding.dims)
@@ -134,14 +132,14 @@ struct Candidate {
   SmallVector<SmallVector<AxisList>> factorAxes;
   /// Per dimension, for an argument group (its parameter's or input's layout).
   SmallVector<AxisList, 4> argumentDims;
-  double seconds = 0;      // compute plus resharding inside the group
-  double memoryBytes = 0;  // parameters, their gradients and optimizer state per device
+  double seconds = 0;         // compute plus resharding inside the group
+  double memoryBytes = 0;     // parameters, their gradients and optimizer state per device
   double activationBytes = 0; // values kept from the forward pass for the backward
   DenseMap<Value, TensorSharding> produced; // layouts of an op group's values
 };
 
 struct Group {
-  SmallVector<Operation *> ops;  // leader first, then followers in program order
+  SmallVector<Operation *> ops; // leader first, then followers in program order
   SmallVector<unsigned> arguments;
   /// Filled on a class's representative only; the others share them.
   std::vector<Candidate> candidates;
@@ -223,9 +221,8 @@ private:
   /// Solves the program over the candidates `allowed(class, candidate)`
   /// admits, from `start` (a candidate per class, or empty); fills
   /// `chosen` and returns its predicted seconds.
-  FailureOr<double> solveRestricted(llvm::function_ref<bool(int, int)> allowed,
-                                    ArrayRef<int> start, std::vector<int> &chosen,
-                                    double timeLimit);
+  FailureOr<double> solveRestricted(llvm::function_ref<bool(int, int)> allowed, ArrayRef<int> start,
+                                    std::vector<int> &chosen, double timeLimit);
   /// Predicted seconds of one candidate per class.
   double evaluate(ArrayRef<int> chosen) const;
   static constexpr int kMaxDescentRounds = 4;
@@ -257,8 +254,8 @@ private:
   std::vector<Group> groups;
   std::vector<GroupClass> classes;
   std::vector<int> classOfGroup;
-  std::vector<std::vector<double>> baseCosts;  // [class][candidate]
-  std::vector<int> leastMemoryPlan;            // per class, its smallest candidate
+  std::vector<std::vector<double>> baseCosts; // [class][candidate]
+  std::vector<int> leastMemoryPlan;           // per class, its smallest candidate
   bool leastMemoryFits = false;
   std::vector<Edge> edges;
   std::vector<std::vector<SmallVector<int8_t>>> axisTargets; // [class][candidate][axis]
@@ -359,8 +356,7 @@ void Search::buildArgumentGroups() {
     if (it == paramGroup.end())
       continue;
     Group &group = groups[it->second];
-    auto paramType = cast<RankedTensorType>(
-        func.getArgument(group.arguments.front()).getType());
+    auto paramType = cast<RankedTensorType>(func.getArgument(group.arguments.front()).getType());
     if (paramType != argument.getType())
       continue;
     group.arguments.push_back(argument.getArgNumber());
@@ -413,7 +409,9 @@ void Search::classifyGroups() {
   // the layer, few enough that only the first and last layers stand apart.
   constexpr int kLabelRounds = 4;
   StructuralLabels labels = computeStructuralLabels(func, kLabelRounds);
-  auto pointer = [](const void *p) { return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p)); };
+  auto pointer = [](const void *p) {
+    return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p));
+  };
   std::map<std::vector<uint64_t>, int> classIds;
   for (auto [index, group] : llvm::enumerate(groups)) {
     // The exact structure (uniqued names, attributes, types and the wiring
@@ -439,9 +437,8 @@ void Search::classifyGroups() {
           Operation *producer = operand.getDefiningOp();
           auto it = producer ? memberOf.find(producer) : memberOf.end();
           bool inside = it != memberOf.end() && it->second.first == static_cast<int>(index);
-          signature.push_back(inside ? 1 + it->second.second * 256 +
-                                           cast<OpResult>(operand).getResultNumber()
-                                     : 0);
+          signature.push_back(
+              inside ? 1 + it->second.second * 256 + cast<OpResult>(operand).getResultNumber() : 0);
         }
         for (Value result : op->getResults()) {
           signature.push_back(pointer(result.getType().getAsOpaquePointer()));
@@ -581,8 +578,7 @@ std::optional<unsigned> Search::leadingOperand(Operation *op, int group) const {
   for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
     Operation *producer = operand.getDefiningOp();
     auto it = producer ? memberOf.find(producer) : memberOf.end();
-    if (it == memberOf.end() || !rules.count(producer) ||
-        (group >= 0 && it->second.first != group))
+    if (it == memberOf.end() || !rules.count(producer) || (group >= 0 && it->second.first != group))
       continue;
     int64_t elements = cast<RankedTensorType>(operand.getType()).getNumElements();
     if (elements > leadingElements) {
@@ -606,8 +602,8 @@ TensorSharding Search::layoutOf(Value value, int candidate) const {
     return TensorSharding::replicated(type.getRank());
   // The same member's result in the class representative.
   const Group &representative = groups[groups[it->second.first].representative];
-  Value same = representative.ops[it->second.second]->getResult(
-      cast<OpResult>(value).getResultNumber());
+  Value same =
+      representative.ops[it->second.second]->getResult(cast<OpResult>(value).getResultNumber());
   return representative.candidates[candidate].produced.lookup(same);
 }
 
@@ -721,8 +717,7 @@ FailureOr<double> Search::run(double timeLimit, bool apply) {
     smallestBytes += (candidate.memoryBytes + candidate.activationBytes) * classes[k].count;
   }
   leastMemoryPlan = smallest;
-  leastMemoryFits = cluster.memoryCapacity <= 0 ||
-                    smallestBytes <= usableBytes();
+  leastMemoryFits = cluster.memoryCapacity <= 0 || smallestBytes <= usableBytes();
   if (leastMemory) {
     chosen = smallest;
     chosenBytes = smallestBytes;
@@ -821,8 +816,8 @@ FailureOr<double> Search::run(double timeLimit, bool apply) {
     else
       func.removeResultAttr(r, StringAttr::get(context, kShardingAttr));
   }
-  func->setAttr("cleave.predicted_step_seconds", FloatAttr::get(Float64Type::get(context),
-                                                                 *objective));
+  func->setAttr("cleave.predicted_step_seconds",
+                FloatAttr::get(Float64Type::get(context), *objective));
   return *objective;
 }
 
@@ -950,8 +945,8 @@ void Search::buildEdges() {
           layouts.push_back(TensorSharding::replicated(
               cast<RankedTensorType>(user->getOperand(index).getType()).getRank()));
         else
-          layouts.push_back(operandSharding(
-              rule->second, candidatesOf(group)[c].factorAxes[memberIndex], index));
+          layouts.push_back(
+              operandSharding(rule->second, candidatesOf(group)[c].factorAxes[memberIndex], index));
       }
       return layouts;
     });
@@ -972,7 +967,6 @@ void Search::buildEdges() {
       });
     }
   }
-
 }
 
 FailureOr<double> Search::solveRestricted(llvm::function_ref<bool(int, int)> allowed,
@@ -1040,14 +1034,13 @@ FailureOr<double> Search::solveRestricted(llvm::function_ref<bool(int, int)> all
     for (double seconds : costs[k])
       columns.push_back(problem.addColumn(seconds, true));
     if (columns.empty())
-      return func.emitOpError("the sharding search has no allowed strategy for a group"),
-             failure();
+      return func.emitOpError("the sharding search has no allowed strategy for a group"), failure();
     problem.addRow(columns, std::vector<double>(columns.size(), 1.0), 'E', 1.0);
     // The plan to beat, or the first allowed candidate (least split).
     int startCandidate = start.empty() ? allowedOf[k].front() : start[k];
-    startColumns.push_back(firstColumn[k] + static_cast<int>(
-                                               llvm::find(allowedOf[k], startCandidate) -
-                                               allowedOf[k].begin()));
+    startColumns.push_back(
+        firstColumn[k] +
+        static_cast<int>(llvm::find(allowedOf[k], startCandidate) - allowedOf[k].begin()));
   }
   for (const Transport &transport : transports) {
     // y[i][j] >= 0 with row sums = the producer's layout choice and column
@@ -1100,8 +1093,7 @@ FailureOr<double> Search::solveRestricted(llvm::function_ref<bool(int, int)> all
           columns.push_back(firstColumn[k] + column);
           coefficients.push_back(bytes / 1e9); // GB keeps CBC well scaled
         }
-    problem.addRow(columns, coefficients, 'L',
-                   usableBytes() / 1e9);
+    problem.addRow(columns, coefficients, 'L', usableBytes() / 1e9);
   }
 
   if (problem.numColumns() > maxColumns) {
@@ -1113,8 +1105,7 @@ FailureOr<double> Search::solveRestricted(llvm::function_ref<bool(int, int)> all
   problem.setStart(startColumns);
   IlpProblem::Solution solution = problem.solve(timeLimit, kMinGain / 2);
   if (!solution.feasible || solution.values.empty())
-    return func.emitOpError() << "the sharding search found no plan ("
-                              << solution.status
+    return func.emitOpError() << "the sharding search found no plan (" << solution.status
                               << "): parameters, gradients, optimizer state and activations do "
                                  "not fit the devices' memory under any layout; use more devices",
            failure();
@@ -1138,8 +1129,7 @@ FailureOr<double> Search::solveRestricted(llvm::function_ref<bool(int, int)> all
     if (bytes > usableBytes() && leastAllowed)
       return solveRestricted(allowed, leastMemoryPlan, chosen, timeLimit);
     if (bytes > usableBytes())
-      return func.emitOpError("the sharding search found no plan within its time limit"),
-             failure();
+      return func.emitOpError("the sharding search found no plan within its time limit"), failure();
   }
   return evaluate(chosen);
 }
@@ -1174,8 +1164,8 @@ double Search::evaluate(ArrayRef<int> chosen) const {
   return seconds;
 }
 
-
-struct SearchShardingPass : public mlir::cleave::impl::CleaveSearchShardingBase<SearchShardingPass> {
+struct SearchShardingPass
+    : public mlir::cleave::impl::CleaveSearchShardingBase<SearchShardingPass> {
   using CleaveSearchShardingBase::CleaveSearchShardingBase;
 
   void runOnOperation() override {
@@ -1209,8 +1199,8 @@ struct SearchShardingPass : public mlir::cleave::impl::CleaveSearchShardingBase<
       for (int64_t size : pinnedGrid->sizes)
         product *= size;
       if (product != devices) {
-        module.emitError() << "the grid " << gridSpec << " has " << product
-                           << " devices, not " << devices.getValue();
+        module.emitError() << "the grid " << gridSpec << " has " << product << " devices, not "
+                           << devices.getValue();
         return signalPassFailure();
       }
       grids.push_back(*pinnedGrid);

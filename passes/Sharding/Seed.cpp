@@ -101,11 +101,11 @@ struct SeedShardingPass : public mlir::cleave::impl::CleaveSeedShardingBase<Seed
       } else if (func.getArgAttr(i, CleaveDialect::kInputAttrName)) {
         if (dp >= 0 && type.getRank() > 0) {
           if (type.getDimSize(0) % grid->sizes[dp]) {
-            func.emitError() << "the batch (" << type.getDimSize(0) << " rows of input '"
-                             << cast<StringAttr>(func.getArgAttr(i, CleaveDialect::kInputAttrName))
-                                    .getValue()
-                             << "') cannot be split " << grid->sizes[dp]
-                             << " ways over dp: choose a batch size that dp divides";
+            func.emitError()
+                << "the batch (" << type.getDimSize(0) << " rows of input '"
+                << cast<StringAttr>(func.getArgAttr(i, CleaveDialect::kInputAttrName)).getValue()
+                << "') cannot be split " << grid->sizes[dp]
+                << " ways over dp: choose a batch size that dp divides";
             return signalPassFailure();
           }
           dims[0].push_back(dp);

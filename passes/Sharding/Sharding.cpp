@@ -171,8 +171,7 @@ FailureOr<ParsedGrid> mlir::cleave::parseGrid(StringRef spec, Operation *where) 
                                 << "' is not NAME=SIZE with a positive size (e.g. dp=2,tp=2)",
              failure();
     if (llvm::is_contained(grid.names, name.trim()))
-      return where->emitError() << "grid axis '" << name.trim() << "' is named twice",
-             failure();
+      return where->emitError() << "grid axis '" << name.trim() << "' is named twice", failure();
     grid.names.push_back(name.trim().str());
     grid.sizes.push_back(value);
   }
@@ -201,9 +200,9 @@ FailureOr<SmallVector<AxisList, 4>> mlir::cleave::parseSpec(StringRef spec, cons
       for (StringRef axisName : names) {
         auto it = llvm::find(grid.names, axisName.trim());
         if (it == grid.names.end())
-          return where->emitError() << "--shard " << name << "=" << spec << ": '" << axisName
-                                    << "' is not a grid axis (" << llvm::join(grid.names, ", ")
-                                    << ")",
+          return where->emitError()
+                     << "--shard " << name << "=" << spec << ": '" << axisName
+                     << "' is not a grid axis (" << llvm::join(grid.names, ", ") << ")",
                  failure();
         axes.push_back(static_cast<int16_t>(it - grid.names.begin()));
       }

@@ -119,8 +119,8 @@ FailureOr<llvm::StringMap<std::string>> parsePins(llvm::StringRef pins, Operatio
 /// A --shard layout ("tp,-" or "dp*tp,-,-": one entry per dimension) of
 /// parameter `name` of rank `rank` on `grid`.
 FailureOr<llvm::SmallVector<AxisList, 4>> parseSpec(llvm::StringRef spec, const ParsedGrid &grid,
-                                                   int64_t rank, llvm::StringRef name,
-                                                   Operation *where);
+                                                    int64_t rank, llvm::StringRef name,
+                                                    Operation *where);
 
 } // namespace mlir::cleave
 

@@ -57,8 +57,8 @@ StructuralLabels mlir::cleave::computeStructuralLabels(func::FuncOp function, in
           users.push_back(1);
           continue;
         }
-        users.push_back(llvm::hash_combine(labels.ops.lookup(use.getOwner()),
-                                           use.getOperandNumber()));
+        users.push_back(
+            llvm::hash_combine(labels.ops.lookup(use.getOwner()), use.getOperandNumber()));
       }
       llvm::sort(users);
       return llvm::hash_combine_range(users.begin(), users.end());

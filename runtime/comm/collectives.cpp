@@ -96,8 +96,7 @@ void all_slice(void *groups, const char *axes, const void *in, void *out, int64_
 }
 
 void all_to_all(void *groups, const char *axes, const void *in, void *out, int64_t send_outer,
-                int64_t send_block, int64_t recv_outer, int64_t recv_block,
-                int64_t element_bytes) {
+                int64_t send_block, int64_t recv_outer, int64_t recv_block, int64_t element_bytes) {
   Communicator &comm = group(groups, axes);
   int64_t n = comm.size();
   int64_t send_row = send_block * element_bytes, recv_row = recv_block * element_bytes;

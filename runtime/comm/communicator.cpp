@@ -4,8 +4,8 @@
 // them once, here, so that each implementation only moves and adds bytes.
 //
 //===----------------------------------------------------------------------===//
-#include "cleave/rt/comm.h"
 #include "cleave/rt/check.h"
+#include "cleave/rt/comm.h"
 
 #include <cerrno>
 #include <cmath>

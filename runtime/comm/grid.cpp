@@ -72,8 +72,8 @@ DeviceGrid DeviceGrid::parse(const std::string &text) {
     const size_t eq = item.find('=');
     char *stop = nullptr;
     const long size = eq == std::string::npos ? 0 : std::strtol(item.c_str() + eq + 1, &stop, 10);
-    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size() || *stop != '\0' ||
-        size < 1 || size > INT_MAX)
+    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size() || *stop != '\0' || size < 1 ||
+        size > INT_MAX)
       fail("grid '", text, "': '", item, "' is not AXIS=SIZE (e.g. dp=2,tp=2)");
     names.push_back(item.substr(0, eq));
     sizes.push_back(static_cast<int>(size));
@@ -127,9 +127,8 @@ std::string DeviceGrid::to_string() const {
 CommGroups::CommGroups(Communicator &world, DeviceGrid grid)
     : world_(world), grid_(std::move(grid)) {
   if (grid_.num_devices() != world_.size())
-    fail("the device grid ", grid_.to_string(), " has ", grid_.num_devices(),
-         " devices, but ", world_.size(), world_.size() == 1 ? " rank was" : " ranks were",
-         " launched");
+    fail("the device grid ", grid_.to_string(), " has ", grid_.num_devices(), " devices, but ",
+         world_.size(), world_.size() == 1 ? " rank was" : " ranks were", " launched");
   const unsigned full = (1u << grid_.num_axes()) - 1;
   groups_.resize(full + 1);
   const std::vector<int> mine = grid_.coordinates(world_.rank());
@@ -141,8 +140,8 @@ CommGroups::CommGroups(Communicator &world, DeviceGrid grid)
     for (int axis = 0; axis < grid_.num_axes(); ++axis)
       if (in(axis))
         name += (name.empty() ? "" : ",") + grid_.axis_name(axis);
-    groups_[mask] = world_.split(masked_index(grid_, mine, out), masked_index(grid_, mine, in),
-                                 name);
+    groups_[mask] =
+        world_.split(masked_index(grid_, mine, out), masked_index(grid_, mine, in), name);
   }
 }
 

@@ -110,8 +110,8 @@ void reduce_in_rank_order(T *out, const T *blocks, int n, int64_t stride, int64_
 void reduce_in_rank_order(void *out, const void *blocks, int n, int64_t stride, int64_t count,
                           CommElement element, CommReduction reduction) {
   if (element == CommElement::f32)
-    reduce_in_rank_order(static_cast<float *>(out), static_cast<const float *>(blocks), n,
-                         stride, count, reduction);
+    reduce_in_rank_order(static_cast<float *>(out), static_cast<const float *>(blocks), n, stride,
+                         count, reduction);
   else
     reduce_in_rank_order(static_cast<int64_t *>(out), static_cast<const int64_t *>(blocks), n,
                          stride, count, reduction);
@@ -121,8 +121,8 @@ class MpiCommunicator final : public Communicator {
 public:
   MpiCommunicator(MPI_Comm comm, int rank, std::vector<int> world_ranks, std::string name,
                   const CommOptions &options, bool finalize)
-      : Communicator(rank, std::move(world_ranks), std::move(name)), comm_(comm),
-        options_(options), finalize_(finalize),
+      : Communicator(rank, std::move(world_ranks), std::move(name)), comm_(comm), options_(options),
+        finalize_(finalize),
         piece_bytes_(std::clamp<int64_t>(options.max_message_bytes, 1, INT_MAX)) {
     MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
   }
@@ -162,8 +162,7 @@ public:
     std::vector<int> world(size);
     for (int i = 0; i < size; ++i)
       world[i] = world_ranks()[parent_ranks[i]];
-    return std::make_unique<MpiCommunicator>(child, rank, std::move(world), name, options_,
-                                             false);
+    return std::make_unique<MpiCommunicator>(child, rank, std::move(world), name, options_, false);
   }
 
   [[noreturn]] void abort_job(int exit_status) override { abort_world(exit_status); }

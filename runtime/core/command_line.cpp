@@ -34,7 +34,8 @@ static std::string program_name(int argc, char **argv) {
 static std::string list_inputs(const ModelInfo &model) {
   std::string text;
   for (int32_t i = 0; i < model.num_inputs; ++i)
-    text += (i ? ", " : "") + std::string(model.inputs[i].name) + " " + type_string(model.inputs[i]);
+    text +=
+        (i ? ", " : "") + std::string(model.inputs[i].name) + " " + type_string(model.inputs[i]);
   return model.num_inputs ? text : "none";
 }
 
@@ -45,9 +46,8 @@ static std::string describe_model(const ModelInfo &model) {
       parameters += num_elements(model.params[i].tensor);
     else
       frozen += num_elements(model.params[i].tensor);
-  std::string text = std::string("Trains ") + model.model_path + " (" +
-                     std::to_string(parameters) + " parameters, " +
-                     (frozen ? std::to_string(frozen) + " not trained, " : "") +
+  std::string text = std::string("Trains ") + model.model_path + " (" + std::to_string(parameters) +
+                     " parameters, " + (frozen ? std::to_string(frozen) + " not trained, " : "") +
                      optimizer_name(model.defaults.optimizer) + ", batch " +
                      std::to_string(model.defaults.batch_size) + ", target " + model.target +
                      ").\nData inputs: " + list_inputs(model);
@@ -206,7 +206,8 @@ std::optional<TrainConfig> parse_command_line(int argc, char **argv, const Model
   if (config.checkpoint_every > 0 && config.checkpoint_dir.empty())
     throw UsageError("--checkpoint-every needs --checkpoint-dir");
   if (config.resume && config.resume_path.empty() && config.checkpoint_dir.empty())
-    throw UsageError("--resume without a path needs --checkpoint-dir, the directory to resume from");
+    throw UsageError(
+        "--resume without a path needs --checkpoint-dir, the directory to resume from");
   return config;
 }
 

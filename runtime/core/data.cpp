@@ -26,7 +26,8 @@ std::string list_inputs(const ModelInfo &model) {
     return "the model has no data inputs";
   std::string text = "the model's inputs are";
   for (int32_t i = 0; i < model.num_inputs; ++i)
-    text += (i ? ", " : " ") + std::string(model.inputs[i].name) + " " + type_string(model.inputs[i]);
+    text +=
+        (i ? ", " : " ") + std::string(model.inputs[i].name) + " " + type_string(model.inputs[i]);
   return text;
 }
 
@@ -60,9 +61,12 @@ double load_float(NpyType type, const uint8_t *p) {
 
 int64_t load_int(NpyType type, const uint8_t *p) {
   switch (type) {
-  case NpyType::i1: return static_cast<int8_t>(*p);
-  case NpyType::u1: return *p;
-  case NpyType::b1: return *p != 0;
+  case NpyType::i1:
+    return static_cast<int8_t>(*p);
+  case NpyType::u1:
+    return *p;
+  case NpyType::b1:
+    return *p != 0;
   case NpyType::i4: {
     int32_t value;
     std::memcpy(&value, p, 4);
@@ -125,24 +129,36 @@ void store_int(DType dtype, int64_t value, uint8_t *p) {
 /// The DType an npy type stores without conversion, if any.
 std::optional<DType> exact_dtype(NpyType type) {
   switch (type) {
-  case NpyType::f2: return DType::f16;
-  case NpyType::f4: return DType::f32;
-  case NpyType::f8: return DType::f64;
-  case NpyType::i1: return DType::i8;
-  case NpyType::i4: return DType::i32;
-  case NpyType::i8: return DType::i64;
-  case NpyType::b1: return DType::i1;
-  case NpyType::u1: return std::nullopt;
+  case NpyType::f2:
+    return DType::f16;
+  case NpyType::f4:
+    return DType::f32;
+  case NpyType::f8:
+    return DType::f64;
+  case NpyType::i1:
+    return DType::i8;
+  case NpyType::i4:
+    return DType::i32;
+  case NpyType::i8:
+    return DType::i64;
+  case NpyType::b1:
+    return DType::i1;
+  case NpyType::u1:
+    return std::nullopt;
   }
   return std::nullopt;
 }
 
 std::pair<int64_t, int64_t> int_range(DType dtype) {
   switch (dtype) {
-  case DType::i32: return {INT32_MIN, INT32_MAX};
-  case DType::i8: return {INT8_MIN, INT8_MAX};
-  case DType::i1: return {0, 1};
-  default: return {INT64_MIN, INT64_MAX};
+  case DType::i32:
+    return {INT32_MIN, INT32_MAX};
+  case DType::i8:
+    return {INT8_MIN, INT8_MAX};
+  case DType::i1:
+    return {0, 1};
+  default:
+    return {INT64_MIN, INT64_MAX};
   }
 }
 
@@ -150,8 +166,8 @@ std::pair<int64_t, int64_t> int_range(DType dtype) {
 struct BoundArray {
   const TensorSpec *spec;
   NpyArray array;
-  bool exact;            // same element type: rows are copied as bytes
-  int64_t row_elements;  // elements per sample
+  bool exact;           // same element type: rows are copied as bytes
+  int64_t row_elements; // elements per sample
 };
 
 class ArraySource final : public SampleSource {
@@ -290,9 +306,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<SampleSource> open_arrays(const ModelInfo &model,
-                                          const std::vector<DataBinding> &bindings,
-                                          const char *flag) {
+std::unique_ptr<SampleSource>
+open_arrays(const ModelInfo &model, const std::vector<DataBinding> &bindings, const char *flag) {
   // Names first, so a typo is reported before any file is opened.
   std::vector<const DataBinding *> by_input(static_cast<size_t>(model.num_inputs), nullptr);
   for (const DataBinding &binding : bindings) {
@@ -342,13 +357,13 @@ std::unique_ptr<SampleSource> open_token_stream(const ModelInfo &model, const st
   int64_t length = context.shape[1];
   int64_t windows = file.size() > 0 ? (file.size() - 1) / length : 0;
   if (windows < model.defaults.batch_size)
-    fail("token file '", path, "' has ", file.size(), " tokens: ", windows, " windows of ",
-         length, " + 1 tokens, fewer than the batch size ", model.defaults.batch_size);
+    fail("token file '", path, "' has ", file.size(), " tokens: ", windows, " windows of ", length,
+         " + 1 tokens, fewer than the batch size ", model.defaults.batch_size);
   return std::make_unique<TokenSource>(std::move(file), context, model.inputs[1]);
 }
 
-BatchIterator::BatchIterator(std::unique_ptr<SampleSource> source, int64_t batch_size,
-                             bool shuffle, uint64_t seed)
+BatchIterator::BatchIterator(std::unique_ptr<SampleSource> source, int64_t batch_size, bool shuffle,
+                             uint64_t seed)
     : source_(std::move(source)), batch_size_(batch_size), shuffle_(shuffle), seed_(seed) {
   CLEAVE_CHECK(source_->num_samples() >= batch_size_, "fewer samples than the batch size");
 }

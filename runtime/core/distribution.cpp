@@ -132,8 +132,7 @@ void copy_block(const std::vector<int64_t> &full_shape, const Block &block, int6
   }
 }
 
-std::vector<int64_t> Distribution::local_shape(const TensorSpec &spec,
-                                               const char *sharding) const {
+std::vector<int64_t> Distribution::local_shape(const TensorSpec &spec, const char *sharding) const {
   DimAxes axes = parse_sharding(sharding ? sharding : "", spec.rank, grid_, spec.name);
   return block_of(spec, axes, grid_, grid_.coordinates(rank())).shape;
 }

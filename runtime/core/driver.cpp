@@ -201,8 +201,8 @@ struct FullTensors {
       bool param = i < model.num_params;
       int32_t j = param ? i : i - model.num_params;
       const TensorSpec &spec = param ? model.params[j].tensor : model.opt_state[j];
-      const TensorSpec &local_spec = param ? local.params[static_cast<size_t>(j)]
-                                           : local.opt_state[static_cast<size_t>(j)];
+      const TensorSpec &local_spec =
+          param ? local.params[static_cast<size_t>(j)] : local.opt_state[static_cast<size_t>(j)];
       void *device = param ? state.param_ptrs[static_cast<size_t>(j)]
                            : state.opt_state_ptrs[static_cast<size_t>(j)];
       block.resize(static_cast<size_t>(byte_size(local_spec)));
@@ -237,8 +237,8 @@ void load_sharded_checkpoint(const Checkpoint &checkpoint, const ModelInfo &mode
     bool param = i < model.num_params;
     int32_t j = param ? i : i - model.num_params;
     const TensorSpec &spec = param ? model.params[j].tensor : model.opt_state[j];
-    const TensorSpec &local_spec = param ? local.params[static_cast<size_t>(j)]
-                                         : local.opt_state[static_cast<size_t>(j)];
+    const TensorSpec &local_spec =
+        param ? local.params[static_cast<size_t>(j)] : local.opt_state[static_cast<size_t>(j)];
     block.resize(static_cast<size_t>(byte_size(local_spec)));
     distribution.extract(spec,
                          param ? sharding_of(model.param_shardings, j)
@@ -261,8 +261,9 @@ void compare_with_checkpoint(const TrainConfig &config, const CheckpointMeta &me
                              const SampleSource &source, const ModelInfo &model, std::FILE *log) {
   auto differs = [&](const char *flag, const std::string &now, const std::string &then) {
     if (now != then)
-      warn(log, std::string("resuming with ") + flag + " " + now + ", but the checkpoint's run had " +
-                    then + "; later steps differ from an uninterrupted run");
+      warn(log, std::string("resuming with ") + flag + " " + now +
+                    ", but the checkpoint's run had " + then +
+                    "; later steps differ from an uninterrupted run");
   };
   auto real = [](double value) {
     char text[32];
@@ -291,7 +292,8 @@ std::optional<Checkpoint> open_resume_checkpoint(const TrainConfig &config,
                                                  const ModelInfo &model) {
   if (!config.resume) {
     if (!config.checkpoint_dir.empty() && has_checkpoints(config.checkpoint_dir))
-      fail("'", config.checkpoint_dir, "' already holds checkpoints of an earlier run; pass "
+      fail("'", config.checkpoint_dir,
+           "' already holds checkpoints of an earlier run; pass "
            "--resume to continue it, or choose another --checkpoint-dir");
     return std::nullopt;
   }
@@ -373,19 +375,18 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
   }
 
   if (verbose) {
-    std::fprintf(log, "model %s: %d parameter tensors, optimizer %s, batch %lld, target %s (%s memory)\n",
-                 model_name(model).c_str(), model.num_params,
-                 optimizer_name(model.defaults.optimizer),
-                 static_cast<long long>(model.defaults.batch_size), model.target, memory.name());
+    std::fprintf(
+        log, "model %s: %d parameter tensors, optimizer %s, batch %lld, target %s (%s memory)\n",
+        model_name(model).c_str(), model.num_params, optimizer_name(model.defaults.optimizer),
+        static_cast<long long>(model.defaults.batch_size), model.target, memory.name());
     std::fprintf(log, "data: %s%s\n", batches.source().describe().c_str(),
                  config.shuffle ? ", shuffled" : "");
     if (eval_batches)
-      std::fprintf(log, "eval data: %s, %lld batches %s\n",
-                   eval_batches->source().describe().c_str(),
-                   static_cast<long long>(eval_batch_count),
-                   config.eval_every > 0
-                       ? ("every " + std::to_string(config.eval_every) + " steps").c_str()
-                       : "after the last step");
+      std::fprintf(
+          log, "eval data: %s, %lld batches %s\n", eval_batches->source().describe().c_str(),
+          static_cast<long long>(eval_batch_count),
+          config.eval_every > 0 ? ("every " + std::to_string(config.eval_every) + " steps").c_str()
+                                : "after the last step");
     if (distribution)
       std::fprintf(log, "devices: %d ranks on grid %s\n", distribution->size(), model.grid);
     if (checkpoint)
@@ -439,9 +440,14 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
   // waits for the step's kernels).
   float loss = 0;
   int32_t invalid_index = 0;
-  StepBuffers buffers{state.param_ptrs.data(), state.opt_state_ptrs.data(),
-                      state.input_ptrs.data(), &loss, state.workspace.data(), &invalid_index,
-                      nullptr, distribution ? distribution->step_context() : nullptr};
+  StepBuffers buffers{state.param_ptrs.data(),
+                      state.opt_state_ptrs.data(),
+                      state.input_ptrs.data(),
+                      &loss,
+                      state.workspace.data(),
+                      &invalid_index,
+                      nullptr,
+                      distribution ? distribution->step_context() : nullptr};
   int64_t samples_per_step = model.defaults.batch_size;
   int64_t tokens_per_step = samples_per_step * batches.source().tokens_per_sample();
 
@@ -482,7 +488,8 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
         fail("evaluation after step ", step_number, ": the held-out batch ", b + 1,
              " holds an index out of range for the model (a token id not below the "
              "vocabulary size, or a label that is neither a class index nor the ignore "
-             "index); check the data (", eval_batches->source().describe(), ")");
+             "index); check the data (",
+             eval_batches->source().describe(), ")");
       total += static_cast<double>(batch_loss);
     }
     return static_cast<float>(total / static_cast<double>(eval_batch_count));
@@ -501,16 +508,21 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
     step(scalars, buffers);
     if (distribution && distribution->any(invalid_index != 0))
       invalid_index = 1;
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin)
-                    .count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
     if (invalid_index)
-      fail("step ", step_number, ": the batch holds an index out of range for the model (a token "
+      fail("step ", step_number,
+           ": the batch holds an index out of range for the model (a token "
            "id not below the vocabulary size, or a label that is neither a class index nor the "
            "ignore index); "
-           "check the data (", batches.source().describe(), ")");
+           "check the data (",
+           batches.source().describe(), ")");
     if (!std::isfinite(loss))
-      fail("the loss is ", std::isnan(loss) ? "NaN" : loss > 0 ? "inf" : "-inf", " at step ",
-           step_number, ": training diverged; try a lower --lr or a --warmup");
+      fail("the loss is ",
+           std::isnan(loss) ? "NaN"
+           : loss > 0       ? "inf"
+                            : "-inf",
+           " at step ", step_number, ": training diverged; try a lower --lr or a --warmup");
 
     StepRecord record;
     record.step = step_number;

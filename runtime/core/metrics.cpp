@@ -12,12 +12,12 @@ namespace cleave::rt {
 
 std::string metrics_line(const StepRecord &record) {
   char line[256];
-  int length = std::snprintf(line, sizeof line,
-                             "{\"step\":%lld,\"loss\":%.9g,\"lr\":%.9g,\"step_time_ms\":%.4f,"
-                             "\"samples_per_s\":%.2f",
-                             static_cast<long long>(record.step), static_cast<double>(record.loss),
-                             static_cast<double>(record.lr), record.step_time_ms,
-                             record.samples_per_s);
+  int length =
+      std::snprintf(line, sizeof line,
+                    "{\"step\":%lld,\"loss\":%.9g,\"lr\":%.9g,\"step_time_ms\":%.4f,"
+                    "\"samples_per_s\":%.2f",
+                    static_cast<long long>(record.step), static_cast<double>(record.loss),
+                    static_cast<double>(record.lr), record.step_time_ms, record.samples_per_s);
   std::string text(line, static_cast<size_t>(length));
   if (record.tokens_per_s > 0) {
     std::snprintf(line, sizeof line, ",\"tokens_per_s\":%.2f", record.tokens_per_s);
@@ -118,8 +118,8 @@ void ProgressPrinter::record(const StepRecord &record) {
     return;
 
   double window_seconds = window_ms_ / 1000.0;
-  double throughput = (tokens_ ? window_tokens_ : window_samples_) /
-                      (window_seconds > 0 ? window_seconds : 1e-9);
+  double throughput =
+      (tokens_ ? window_tokens_ : window_samples_) / (window_seconds > 0 ? window_seconds : 1e-9);
   int64_t done = record.step - first_step_ + 1;
   double eta = run_ms_ / 1000.0 / static_cast<double>(done) *
                static_cast<double>(total_steps_ - record.step);

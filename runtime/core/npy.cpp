@@ -74,7 +74,8 @@ private:
   }
 
   void skip_space() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\n' || text_[pos_] == '\t'))
+    while (pos_ < text_.size() &&
+           (text_[pos_] == ' ' || text_[pos_] == '\n' || text_[pos_] == '\t'))
       ++pos_;
   }
 
@@ -211,7 +212,8 @@ NpyArray::NpyArray(const std::string &path) : file_(std::make_shared<MappedFile>
   HeaderParser(header, path).parse(descr, fortran_order, shape_);
   type_ = parse_descr(descr, path);
   if (fortran_order && shape_.size() > 1)
-    fail("'", path, "' is stored in Fortran (column-major) order; save it in C order with "
+    fail("'", path,
+         "' is stored in Fortran (column-major) order; save it in C order with "
          "np.save(path, np.ascontiguousarray(a))");
 
   int64_t expected = data_offset_ + byte_size();
@@ -233,8 +235,8 @@ int64_t NpyArray::num_elements() const {
 
 void write_npy(const std::string &path, NpyType type, const std::vector<int64_t> &shape,
                const void *data) {
-  std::string dict = std::string("{'descr': '") + npy_descr(type) +
-                     "', 'fortran_order': False, 'shape': (";
+  std::string dict =
+      std::string("{'descr': '") + npy_descr(type) + "', 'fortran_order': False, 'shape': (";
   for (size_t i = 0; i < shape.size(); ++i)
     dict += (i ? ", " : "") + std::to_string(shape[i]);
   dict += shape.size() == 1 ? ",), }" : "), }";

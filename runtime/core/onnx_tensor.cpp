@@ -20,28 +20,45 @@ onnx::ModelProto load_model_proto(const std::string &path) {
 
 std::optional<DType> dtype_from_onnx(int32_t data_type) {
   switch (data_type) {
-  case TensorProto::FLOAT: return DType::f32;
-  case TensorProto::DOUBLE: return DType::f64;
-  case TensorProto::FLOAT16: return DType::f16;
-  case TensorProto::BFLOAT16: return DType::bf16;
-  case TensorProto::INT64: return DType::i64;
-  case TensorProto::INT32: return DType::i32;
-  case TensorProto::INT8: return DType::i8;
-  case TensorProto::BOOL: return DType::i1;
-  default: return std::nullopt;
+  case TensorProto::FLOAT:
+    return DType::f32;
+  case TensorProto::DOUBLE:
+    return DType::f64;
+  case TensorProto::FLOAT16:
+    return DType::f16;
+  case TensorProto::BFLOAT16:
+    return DType::bf16;
+  case TensorProto::INT64:
+    return DType::i64;
+  case TensorProto::INT32:
+    return DType::i32;
+  case TensorProto::INT8:
+    return DType::i8;
+  case TensorProto::BOOL:
+    return DType::i1;
+  default:
+    return std::nullopt;
   }
 }
 
 int32_t onnx_from_dtype(DType dtype) {
   switch (dtype) {
-  case DType::f32: return TensorProto::FLOAT;
-  case DType::f64: return TensorProto::DOUBLE;
-  case DType::f16: return TensorProto::FLOAT16;
-  case DType::bf16: return TensorProto::BFLOAT16;
-  case DType::i64: return TensorProto::INT64;
-  case DType::i32: return TensorProto::INT32;
-  case DType::i8: return TensorProto::INT8;
-  case DType::i1: return TensorProto::BOOL;
+  case DType::f32:
+    return TensorProto::FLOAT;
+  case DType::f64:
+    return TensorProto::DOUBLE;
+  case DType::f16:
+    return TensorProto::FLOAT16;
+  case DType::bf16:
+    return TensorProto::BFLOAT16;
+  case DType::i64:
+    return TensorProto::INT64;
+  case DType::i32:
+    return TensorProto::INT32;
+  case DType::i8:
+    return TensorProto::INT8;
+  case DType::i1:
+    return TensorProto::BOOL;
   }
   CLEAVE_CHECK(false, "unknown DType ", static_cast<int>(dtype));
 }
@@ -50,29 +67,52 @@ std::string onnx_type_name(int32_t data_type) {
   if (std::optional<DType> dtype = dtype_from_onnx(data_type))
     return dtype_name(*dtype);
   switch (data_type) {
-  case TensorProto::UINT8: return "uint8";
-  case TensorProto::UINT16: return "uint16";
-  case TensorProto::INT16: return "int16";
-  case TensorProto::UINT32: return "uint32";
-  case TensorProto::UINT64: return "uint64";
-  case TensorProto::STRING: return "string";
-  case TensorProto::COMPLEX64: return "complex64";
-  case TensorProto::COMPLEX128: return "complex128";
-  default: return "ONNX data type " + std::to_string(data_type);
+  case TensorProto::UINT8:
+    return "uint8";
+  case TensorProto::UINT16:
+    return "uint16";
+  case TensorProto::INT16:
+    return "int16";
+  case TensorProto::UINT32:
+    return "uint32";
+  case TensorProto::UINT64:
+    return "uint64";
+  case TensorProto::STRING:
+    return "string";
+  case TensorProto::COMPLEX64:
+    return "complex64";
+  case TensorProto::COMPLEX128:
+    return "complex128";
+  default:
+    return "ONNX data type " + std::to_string(data_type);
   }
 }
 
 /// Bytes per element of an ONNX data type; 0 when it has no fixed size.
 static int64_t onnx_type_bytes(int32_t data_type) {
   switch (data_type) {
-  case TensorProto::UINT8: case TensorProto::INT8: case TensorProto::BOOL: return 1;
-  case TensorProto::UINT16: case TensorProto::INT16: case TensorProto::FLOAT16:
-  case TensorProto::BFLOAT16: return 2;
-  case TensorProto::FLOAT: case TensorProto::INT32: case TensorProto::UINT32: return 4;
-  case TensorProto::DOUBLE: case TensorProto::INT64: case TensorProto::UINT64:
-  case TensorProto::COMPLEX64: return 8;
-  case TensorProto::COMPLEX128: return 16;
-  default: return 0;
+  case TensorProto::UINT8:
+  case TensorProto::INT8:
+  case TensorProto::BOOL:
+    return 1;
+  case TensorProto::UINT16:
+  case TensorProto::INT16:
+  case TensorProto::FLOAT16:
+  case TensorProto::BFLOAT16:
+    return 2;
+  case TensorProto::FLOAT:
+  case TensorProto::INT32:
+  case TensorProto::UINT32:
+    return 4;
+  case TensorProto::DOUBLE:
+  case TensorProto::INT64:
+  case TensorProto::UINT64:
+  case TensorProto::COMPLEX64:
+    return 8;
+  case TensorProto::COMPLEX128:
+    return 16;
+  default:
+    return 0;
   }
 }
 

@@ -35,8 +35,8 @@ std::string header_json(const std::vector<SafetensorsEntry> &entries, const Meta
             "\",\"shape\":[";
     for (size_t i = 0; i < entry.shape.size(); ++i)
       json += (i ? "," : "") + std::to_string(entry.shape[i]);
-    json += "],\"data_offsets\":[" + std::to_string(entry.begin) + "," +
-            std::to_string(entry.end) + "]}";
+    json += "],\"data_offsets\":[" + std::to_string(entry.begin) + "," + std::to_string(entry.end) +
+            "]}";
   }
   json += "}";
   // Pad so the data section starts 8-byte aligned, as the library does.
@@ -64,8 +64,7 @@ struct SafetensorsWriter::Impl {
       : entries(std::move(laid_out)), out(path) {}
 };
 
-SafetensorsWriter::SafetensorsWriter(const std::string &path,
-                                     std::vector<SafetensorsEntry> entries,
+SafetensorsWriter::SafetensorsWriter(const std::string &path, std::vector<SafetensorsEntry> entries,
                                      const Metadata &metadata) {
   int64_t offset = 0;
   for (SafetensorsEntry &entry : entries) {

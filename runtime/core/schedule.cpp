@@ -47,16 +47,20 @@ StepScalars step_scalars(const LrScheduleConfig &config, const TrainDefaults &de
 
 const char *schedule_name(LrSchedule kind) {
   switch (kind) {
-  case LrSchedule::constant: return "constant";
-  case LrSchedule::cosine: return "cosine";
+  case LrSchedule::constant:
+    return "constant";
+  case LrSchedule::cosine:
+    return "cosine";
   }
   CLEAVE_CHECK(false, "unknown LrSchedule ", static_cast<int>(kind));
 }
 
 const char *optimizer_name(OptimizerKind kind) {
   switch (kind) {
-  case OptimizerKind::sgd: return "sgd";
-  case OptimizerKind::adamw: return "adamw";
+  case OptimizerKind::sgd:
+    return "sgd";
+  case OptimizerKind::adamw:
+    return "adamw";
   }
   CLEAVE_CHECK(false, "unknown OptimizerKind ", static_cast<int>(kind));
 }

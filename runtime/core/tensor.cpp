@@ -28,14 +28,22 @@ int64_t dtype_bytes(DType dtype) {
 
 const char *dtype_name(DType dtype) {
   switch (dtype) {
-  case DType::f32: return "float32";
-  case DType::f64: return "float64";
-  case DType::f16: return "float16";
-  case DType::bf16: return "bfloat16";
-  case DType::i64: return "int64";
-  case DType::i32: return "int32";
-  case DType::i8: return "int8";
-  case DType::i1: return "bool";
+  case DType::f32:
+    return "float32";
+  case DType::f64:
+    return "float64";
+  case DType::f16:
+    return "float16";
+  case DType::bf16:
+    return "bfloat16";
+  case DType::i64:
+    return "int64";
+  case DType::i32:
+    return "int32";
+  case DType::i8:
+    return "int8";
+  case DType::i1:
+    return "bool";
   }
   CLEAVE_CHECK(false, "unknown DType ", static_cast<int>(dtype));
 }

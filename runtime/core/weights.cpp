@@ -46,14 +46,21 @@ static bool copy_typed(const Field &field, int64_t count, void *dst) {
 /// Returns false when the field's count is not `count`.
 static bool copy_typed_field(const TensorProto &tensor, DType dtype, int64_t count, void *dst) {
   switch (dtype) {
-  case DType::f32: return copy_typed<float>(tensor.float_data(), count, dst);
-  case DType::f64: return copy_typed<double>(tensor.double_data(), count, dst);
-  case DType::i64: return copy_typed<int64_t>(tensor.int64_data(), count, dst);
-  case DType::i32: return copy_typed<int32_t>(tensor.int32_data(), count, dst);
-  case DType::i8: return copy_typed<int8_t>(tensor.int32_data(), count, dst);
-  case DType::i1: return copy_typed<uint8_t>(tensor.int32_data(), count, dst);
+  case DType::f32:
+    return copy_typed<float>(tensor.float_data(), count, dst);
+  case DType::f64:
+    return copy_typed<double>(tensor.double_data(), count, dst);
+  case DType::i64:
+    return copy_typed<int64_t>(tensor.int64_data(), count, dst);
+  case DType::i32:
+    return copy_typed<int32_t>(tensor.int32_data(), count, dst);
+  case DType::i8:
+    return copy_typed<int8_t>(tensor.int32_data(), count, dst);
+  case DType::i1:
+    return copy_typed<uint8_t>(tensor.int32_data(), count, dst);
   case DType::f16:
-  case DType::bf16: return copy_typed<uint16_t>(tensor.int32_data(), count, dst);
+  case DType::bf16:
+    return copy_typed<uint16_t>(tensor.int32_data(), count, dst);
   }
   return false;
 }
@@ -123,13 +130,20 @@ void init_random(const TensorSpec &spec, uint64_t seed, int64_t index, void *dst
   for (int64_t i = 0; i < count; ++i) {
     double value = ones ? 1.0 : kStd * rng.normal();
     switch (spec.dtype) {
-    case DType::f32: static_cast<float *>(dst)[i] = static_cast<float>(value); break;
-    case DType::f64: static_cast<double *>(dst)[i] = value; break;
-    case DType::f16: static_cast<uint16_t *>(dst)[i] = float_to_half(static_cast<float>(value)); break;
+    case DType::f32:
+      static_cast<float *>(dst)[i] = static_cast<float>(value);
+      break;
+    case DType::f64:
+      static_cast<double *>(dst)[i] = value;
+      break;
+    case DType::f16:
+      static_cast<uint16_t *>(dst)[i] = float_to_half(static_cast<float>(value));
+      break;
     case DType::bf16:
       static_cast<uint16_t *>(dst)[i] = float_to_bfloat16(static_cast<float>(value));
       break;
-    default: CLEAVE_CHECK(false, "integer dtypes return above");
+    default:
+      CLEAVE_CHECK(false, "integer dtypes return above");
     }
   }
 }

@@ -33,9 +33,9 @@ struct Layout {
 Layout layout(const Conv2dParams &p) {
   Layout l{};
   l.x_elements = p.batch * p.in_channels * p.in_height * p.in_width;
-  l.filter_elements = p.groups > 0 ? p.out_channels * (p.in_channels / p.groups) *
-                                         p.kernel_height * p.kernel_width
-                                   : 0;
+  l.filter_elements =
+      p.groups > 0 ? p.out_channels * (p.in_channels / p.groups) * p.kernel_height * p.kernel_width
+                   : 0;
   l.dy_elements = p.batch * p.out_channels * p.out_height * p.out_width;
   l.x_offset = 0;
   l.filter_offset = l.x_offset + align_up(l.x_elements * int64_t(sizeof(float)));

@@ -52,8 +52,8 @@ double loss_divisor(const int64_t *labels, int64_t rows, const CrossEntropyOptio
 } // namespace
 
 CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
-void cross_entropy(const float *logits, const int64_t *labels, float *loss, int64_t rows,
-                   int64_t classes, int32_t *invalid_flag, const CrossEntropyOptions &options) {
+    void cross_entropy(const float *logits, const int64_t *labels, float *loss, int64_t rows,
+                       int64_t classes, int32_t *invalid_flag, const CrossEntropyOptions &options) {
   check_sizes(rows, classes);
   const float smoothing = options.label_smoothing;
   // Summed in double: a float sum over a large batch would lose the last
@@ -78,8 +78,8 @@ void cross_entropy(const float *logits, const int64_t *labels, float *loss, int6
       double shifted = 0.0;
       for (int64_t v = 0; v < classes; ++v)
         shifted += static_cast<double>(lse.max - row[v]);
-      const float uniform = static_cast<float>(shifted / static_cast<double>(classes)) +
-                            std::log(lse.sum);
+      const float uniform =
+          static_cast<float>(shifted / static_cast<double>(classes)) + std::log(lse.sum);
       row_loss = (1.0f - smoothing) * row_loss + smoothing * uniform;
     }
     total += static_cast<double>(row_loss);
@@ -88,9 +88,9 @@ void cross_entropy(const float *logits, const int64_t *labels, float *loss, int6
 }
 
 CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
-void cross_entropy_grad(const float *logits, const int64_t *labels, const float *dloss,
-                        float *dlogits, int64_t rows, int64_t classes, int32_t *invalid_flag,
-                        const CrossEntropyOptions &options) {
+    void cross_entropy_grad(const float *logits, const int64_t *labels, const float *dloss,
+                            float *dlogits, int64_t rows, int64_t classes, int32_t *invalid_flag,
+                            const CrossEntropyOptions &options) {
   check_sizes(rows, classes);
   const float scale = *dloss / static_cast<float>(loss_divisor(labels, rows, options));
   const float smoothing = options.label_smoothing;

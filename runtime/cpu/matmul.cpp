@@ -20,8 +20,8 @@ constexpr int64_t kSingleThreadedGemmVolume = 4 * 65536;
 
 template <typename T>
 static void gemm_batched(const T *a, const T *b, T *c, int64_t batch, int64_t m, int64_t n,
-            int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
-            int64_t batch_stride_b, bool accumulate) {
+                         int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
+                         int64_t batch_stride_b, bool accumulate) {
   KERNEL_CHECK(batch >= 0 && m >= 0 && n >= 0 && k >= 0, "negative matmul size");
   KERNEL_CHECK(batch_stride_a >= 0 && batch_stride_b >= 0, "negative batch stride");
   if (batch == 0 || m == 0 || n == 0)

@@ -68,8 +68,8 @@ RowStats channel_stats(const float *x, int64_t batch, int64_t channels, int64_t 
 } // namespace
 
 CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
-void layer_norm(const float *x, const float *scale, const float *bias, float *y, int64_t rows,
-                int64_t cols, float epsilon) {
+    void layer_norm(const float *x, const float *scale, const float *bias, float *y, int64_t rows,
+                    int64_t cols, float epsilon) {
   KERNEL_CHECK(rows >= 0 && cols > 0, "layer_norm needs rows >= 0 and cols > 0");
 #pragma omp parallel for schedule(static) if (worth_parallel(rows * cols))
   for (int64_t r = 0; r < rows; ++r) {
@@ -87,8 +87,9 @@ int64_t layer_norm_grad_scratch_bytes(int64_t rows) {
 }
 
 CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
-void layer_norm_grad(const float *x, const float *scale, const float *dy, float *dx, float *dscale,
-                     float *dbias, int64_t rows, int64_t cols, float epsilon, void *scratch) {
+    void layer_norm_grad(const float *x, const float *scale, const float *dy, float *dx,
+                         float *dscale, float *dbias, int64_t rows, int64_t cols, float epsilon,
+                         void *scratch) {
   KERNEL_CHECK(rows >= 0 && cols > 0, "layer_norm_grad needs rows >= 0 and cols > 0");
   KERNEL_CHECK(scratch || rows == 0, "layer_norm_grad needs layer_norm_grad_scratch_bytes()");
   auto *stats = static_cast<RowStats *>(scratch);

@@ -38,7 +38,7 @@ float line_max(const float *x, int64_t n, int64_t stride) {
 } // namespace
 
 CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
-void softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inner) {
+    void softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inner) {
   check_sizes(outer, n, inner);
   // The loop is written out in each kernel (not in a shared helper) so that
   // CLEAVE_CPU_MULTIVERSION's AVX2 clone covers the OpenMP region too.
@@ -66,7 +66,7 @@ void softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inner) 
 }
 
 CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
-void log_softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inner) {
+    void log_softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inner) {
   check_sizes(outer, n, inner);
 #pragma omp parallel for schedule(static) if (worth_parallel(outer * n * inner))
   for (int64_t l = 0; l < outer * inner; ++l) {
@@ -89,8 +89,8 @@ void log_softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inn
 }
 
 CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
-void softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int64_t n,
-                  int64_t inner) {
+    void softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int64_t n,
+                      int64_t inner) {
   check_sizes(outer, n, inner);
 #pragma omp parallel for schedule(static) if (worth_parallel(outer * n * inner))
   for (int64_t l = 0; l < outer * inner; ++l) {
@@ -109,8 +109,8 @@ void softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int
 }
 
 CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
-void log_softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int64_t n,
-                      int64_t inner) {
+    void log_softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int64_t n,
+                          int64_t inner) {
   check_sizes(outer, n, inner);
 #pragma omp parallel for schedule(static) if (worth_parallel(outer * n * inner))
   for (int64_t l = 0; l < outer * inner; ++l) {

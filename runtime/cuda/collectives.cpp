@@ -142,8 +142,7 @@ void all_slice(void *groups, const char *axes, const void *in, void *out, int64_
 }
 
 void all_to_all(void *groups, const char *axes, const void *in, void *out, int64_t send_outer,
-                int64_t send_block, int64_t recv_outer, int64_t recv_block,
-                int64_t element_bytes) {
+                int64_t send_block, int64_t recv_outer, int64_t recv_block, int64_t element_bytes) {
   Communicator &comm = group(groups, axes);
   int64_t n = comm.size();
   int64_t send_row = send_block * element_bytes, recv_row = recv_block * element_bytes;
@@ -154,8 +153,7 @@ void all_to_all(void *groups, const char *axes, const void *in, void *out, int64
   uint8_t *packed = scratch(static_cast<size_t>(n * chunk), 0);
   auto *src = static_cast<const uint8_t *>(in);
   for (int64_t r = 0; r < n; ++r)
-    copy_rows(packed + r * chunk, send_row, src + r * send_row, n * send_row, send_row,
-              send_outer);
+    copy_rows(packed + r * chunk, send_row, src + r * send_row, n * send_row, send_row, send_outer);
   uint8_t *received = scratch(static_cast<size_t>(n * chunk), 1);
   comm.all_to_all(packed, received, chunk, CommElement::u8);
   // Rank-major [n, recv_outer, recv_block] -> [recv_outer, n, recv_block].

@@ -28,9 +28,9 @@ struct Layout {
 Layout layout(const Conv2dParams &p) {
   Layout l{};
   l.x_elements = p.batch * p.in_channels * p.in_height * p.in_width;
-  l.filter_elements = p.groups > 0 ? p.out_channels * (p.in_channels / p.groups) *
-                                         p.kernel_height * p.kernel_width
-                                   : 0;
+  l.filter_elements =
+      p.groups > 0 ? p.out_channels * (p.in_channels / p.groups) * p.kernel_height * p.kernel_width
+                   : 0;
   l.dy_elements = p.batch * p.out_channels * p.out_height * p.out_width;
   l.x_offset = 0;
   l.filter_offset = l.x_offset + align_up(l.x_elements * int64_t(sizeof(float)));
@@ -70,8 +70,8 @@ void conv2d_bf16(const float *x, const float *filter, const float *bias, float *
   KERNEL_CHECK(scratch, "conv2d_bf16 needs conv2d_bf16_scratch_bytes() of scratch");
   const Layout l = layout(params);
   cuda::conv2d(rounded(x, l.x_elements, scratch, l.x_offset),
-         rounded(filter, l.filter_elements, scratch, l.filter_offset), bias, y, params,
-         conv_scratch(scratch, l));
+               rounded(filter, l.filter_elements, scratch, l.filter_offset), bias, y, params,
+               conv_scratch(scratch, l));
 }
 
 void conv2d_grad_input_bf16(const float *dy, const float *filter, float *dx,
@@ -79,8 +79,8 @@ void conv2d_grad_input_bf16(const float *dy, const float *filter, float *dx,
   KERNEL_CHECK(scratch, "conv2d_grad_input_bf16 needs conv2d_bf16_scratch_bytes() of scratch");
   const Layout l = layout(params);
   cuda::conv2d_grad_input(rounded(dy, l.dy_elements, scratch, l.dy_offset),
-                    rounded(filter, l.filter_elements, scratch, l.filter_offset), dx, params,
-                    conv_scratch(scratch, l));
+                          rounded(filter, l.filter_elements, scratch, l.filter_offset), dx, params,
+                          conv_scratch(scratch, l));
 }
 
 void conv2d_grad_filter_bf16(const float *x, const float *dy, float *dfilter,
@@ -88,8 +88,8 @@ void conv2d_grad_filter_bf16(const float *x, const float *dy, float *dfilter,
   KERNEL_CHECK(scratch, "conv2d_grad_filter_bf16 needs conv2d_bf16_scratch_bytes() of scratch");
   const Layout l = layout(params);
   cuda::conv2d_grad_filter(rounded(x, l.x_elements, scratch, l.x_offset),
-                     rounded(dy, l.dy_elements, scratch, l.dy_offset), dfilter, params,
-                     conv_scratch(scratch, l));
+                           rounded(dy, l.dy_elements, scratch, l.dy_offset), dfilter, params,
+                           conv_scratch(scratch, l));
 }
 
 } // namespace cleave::rt::cuda

@@ -14,11 +14,11 @@
 // the core driver copies each rank's block to and from the GPU.
 //
 //===----------------------------------------------------------------------===//
+#include "cleave/rt/comm_distribution.h"
 #include "cleave/rt/cuda_check.h"
 #include "cleave/rt/cuda_collectives.h"
 #include "cleave/rt/cuda_comm.h"
 #include "cleave/rt/cuda_memory.h"
-#include "cleave/rt/comm_distribution.h"
 #include "cleave/rt/distribution.h"
 #include "cleave/rt/driver.h"
 #include "cleave/rt/mpi_comm.h"

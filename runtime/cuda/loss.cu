@@ -72,8 +72,8 @@ __global__ void cross_entropy_rows_kernel(const float *logits, const int64_t *la
       for (int64_t v = group.rank(); v < classes; v += group.size())
         shifted += static_cast<double>(lse.max - row[v]);
       shifted = group.reduce(shifted, Sum<double>(), 0.0);
-      const float uniform = static_cast<float>(shifted / static_cast<double>(classes)) +
-                            logf(lse.sum);
+      const float uniform =
+          static_cast<float>(shifted / static_cast<double>(classes)) + logf(lse.sum);
       loss = (1.0f - options.label_smoothing) * loss + options.label_smoothing * uniform;
     }
     if (group.rank() == 0)
@@ -115,8 +115,8 @@ __global__ void grad_scale_kernel(const int64_t *labels, const float *dloss, flo
 
 template <typename Group>
 __global__ void cross_entropy_grad_kernel(const float *logits, const int64_t *labels,
-                                          const float *scale_pointer, float *dlogits,
-                                          int64_t rows, int64_t classes, int32_t *invalid_flag,
+                                          const float *scale_pointer, float *dlogits, int64_t rows,
+                                          int64_t classes, int32_t *invalid_flag,
                                           CrossEntropyOptions options) {
   const Group group;
   const float scale = *scale_pointer;
@@ -167,8 +167,7 @@ void cross_entropy_grad(const float *logits, const int64_t *labels, const float 
   CLEAVE_CUDA_CHECK_LAUNCH();
   for_lines(rows, classes, 1, [&](auto group, unsigned blocks, int threads) {
     cross_entropy_grad_kernel<decltype(group)>
-        <<<blocks, threads>>>(logits, labels, scale, dlogits, rows, classes, invalid_flag,
-                              options);
+        <<<blocks, threads>>>(logits, labels, scale, dlogits, rows, classes, invalid_flag, options);
   });
 }
 

@@ -235,8 +235,8 @@ private:
 
   static void copy(void *dst, const void *src, int64_t bytes) {
     if (bytes > 0 && dst != src)
-      CLEAVE_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<size_t>(bytes),
-                                        cudaMemcpyDeviceToDevice, nullptr));
+      CLEAVE_CUDA_CHECK(
+          cudaMemcpyAsync(dst, src, static_cast<size_t>(bytes), cudaMemcpyDeviceToDevice, nullptr));
   }
 
   Communicator &host_;

@@ -57,8 +57,8 @@ public:
       }
   }
 
-  void queued(const std::shared_ptr<const WatchedGroup> &group, const char *op,
-              CommElement element, int64_t call) {
+  void queued(const std::shared_ptr<const WatchedGroup> &group, const char *op, CommElement element,
+              int64_t call) {
     std::lock_guard<std::mutex> lock(mutex_);
     cudaEvent_t done;
     if (!spare_.empty()) {
@@ -168,8 +168,8 @@ void watch(std::shared_ptr<const WatchedGroup> group, int device) {
 
 void unwatch(const WatchedGroup *group) { watchdog().unwatch(group); }
 
-void queued(const std::shared_ptr<const WatchedGroup> &group, const char *op,
-            CommElement element, int64_t call) {
+void queued(const std::shared_ptr<const WatchedGroup> &group, const char *op, CommElement element,
+            int64_t call) {
   watchdog().queued(group, op, element, call);
 }
 

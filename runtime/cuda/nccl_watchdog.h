@@ -38,8 +38,8 @@ void watch(std::shared_ptr<const WatchedGroup> group, int device);
 void unwatch(const WatchedGroup *group);
 /// Records that collective number `call` (`op`) was just queued on the
 /// legacy default stream for `group`.
-void queued(const std::shared_ptr<const WatchedGroup> &group, const char *op,
-            CommElement element, int64_t call);
+void queued(const std::shared_ptr<const WatchedGroup> &group, const char *op, CommElement element,
+            int64_t call);
 
 } // namespace cleave::rt::cuda::detail
 

@@ -580,8 +580,8 @@ TEST_CASE("cuda conv2d_bf16 and its gradients match the cpu's", "[cuda][conv]") 
        {conv_params(2, 3, 7, 6, 4, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1),
         conv_params(1, 4, 6, 7, 6, 2, 3, 1, 2, {0, 1, 1, 0}, 1, 1, 2),
         conv_params(2, 4, 5, 3, 6, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 1, 1)}) {
-    INFO("conv_bf16 " << p.batch << "x" << p.in_channels << "x" << p.in_height << "x"
-                      << p.in_width << " filters " << p.out_channels << " groups " << p.groups);
+    INFO("conv_bf16 " << p.batch << "x" << p.in_channels << "x" << p.in_height << "x" << p.in_width
+                      << " filters " << p.out_channels << " groups " << p.groups);
     const int64_t x_size = p.batch * p.in_channels * p.in_height * p.in_width;
     const int64_t f_size =
         p.out_channels * (p.in_channels / p.groups) * p.kernel_height * p.kernel_width;
@@ -740,7 +740,8 @@ TEST_CASE("cuda cross_entropy with ignore_index, label smoothing and sum matches
   seed(15);
   for (auto [rows, classes] :
        std::vector<std::pair<int64_t, int64_t>>{{13, 10}, {5, 5000}, {512, 64}})
-    for (auto [smoothing, sum] : std::vector<std::pair<float, bool>>{{0.1f, false}, {0.25f, true}}) {
+    for (auto [smoothing, sum] :
+         std::vector<std::pair<float, bool>>{{0.1f, false}, {0.25f, true}}) {
       INFO("rows " << rows << " classes " << classes << " smoothing " << smoothing);
       const std::vector<float> logits = random_floats(rows * classes, -6.0f, 6.0f);
       std::vector<int64_t> labels = random_int64s(rows, 0, classes - 1);

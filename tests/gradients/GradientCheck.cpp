@@ -87,8 +87,7 @@ static llvm::cl::list<std::string> inputFiles(llvm::cl::Positional, llvm::cl::On
                                               llvm::cl::desc("<case files (.mlir)>"));
 static llvm::cl::opt<bool> verbose("verbose",
                                    llvm::cl::desc("Print every element's gradient and estimate"));
-static llvm::cl::opt<bool> keep("keep",
-                                llvm::cl::desc("Keep the generated sources and libraries"));
+static llvm::cl::opt<bool> keep("keep", llvm::cl::desc("Keep the generated sources and libraries"));
 static llvm::cl::opt<unsigned> jobs("j", llvm::cl::desc("Files checked in parallel (0: cores)"),
                                     llvm::cl::init(0));
 
@@ -252,7 +251,8 @@ LogicalResult buildForward(ModuleOp module, ModuleSpec &spec, std::string &error
     for (unsigned i = 0; i < function.getNumArguments(); ++i) {
       NamedAttrList attrs;
       std::string name;
-      if (ParamAttr param = function.getArgAttrOfType<ParamAttr>(i, CleaveDialect::kParamAttrName)) {
+      if (ParamAttr param =
+              function.getArgAttrOfType<ParamAttr>(i, CleaveDialect::kParamAttrName)) {
         name = info.name + "." + param.getName().getValue().str();
         attrs.set(CleaveDialect::kParamAttrName,
                   ParamAttr::get(context, builder.getStringAttr(name), param.getKind()));
@@ -277,7 +277,8 @@ LogicalResult buildForward(ModuleOp module, ModuleSpec &spec, std::string &error
 
   builder.setInsertionPointToEnd(module.getBody());
   auto forward = func::FuncOp::create(
-      builder, loc, "forward", builder.getFunctionType(argTypes, {RankedTensorType::get({}, builder.getF32Type())}));
+      builder, loc, "forward",
+      builder.getFunctionType(argTypes, {RankedTensorType::get({}, builder.getF32Type())}));
   forward.setAllArgAttrs(argAttrs);
   Block *body = forward.addEntryBlock();
   builder.setInsertionPointToStart(body);
@@ -305,8 +306,8 @@ LogicalResult buildForward(ModuleOp module, ModuleSpec &spec, std::string &error
       SmallVector<float> weights(type.getNumElements());
       for (float &weight : weights)
         weight = (random.next() & 1 ? 1.0f : -1.0f) * static_cast<float>(0.5 + random.uniform());
-      Value w = ConstantOp::create(
-          builder, loc, DenseElementsAttr::get(type, ArrayRef<float>(weights)));
+      Value w =
+          ConstantOp::create(builder, loc, DenseElementsAttr::get(type, ArrayRef<float>(weights)));
       Value term = b.sumAll(b.mul(value, w));
       loss = loss ? b.add(loss, term) : term;
     }
@@ -365,13 +366,24 @@ std::vector<char> makeTensor(const rt::TensorSpec &spec, const InitSpec &init) {
   std::vector<char> bytes(count * dtypeBytes(spec.dtype));
   for (int64_t i = 0; i < count; ++i) {
     switch (spec.dtype) {
-    case rt::DType::f32: reinterpret_cast<float *>(bytes.data())[i] = values[i]; break;
-    case rt::DType::f64: reinterpret_cast<double *>(bytes.data())[i] = values[i]; break;
-    case rt::DType::i64: reinterpret_cast<int64_t *>(bytes.data())[i] = std::llround(values[i]); break;
-    case rt::DType::i32: reinterpret_cast<int32_t *>(bytes.data())[i] = std::lround(values[i]); break;
+    case rt::DType::f32:
+      reinterpret_cast<float *>(bytes.data())[i] = values[i];
+      break;
+    case rt::DType::f64:
+      reinterpret_cast<double *>(bytes.data())[i] = values[i];
+      break;
+    case rt::DType::i64:
+      reinterpret_cast<int64_t *>(bytes.data())[i] = std::llround(values[i]);
+      break;
+    case rt::DType::i32:
+      reinterpret_cast<int32_t *>(bytes.data())[i] = std::lround(values[i]);
+      break;
     case rt::DType::i8:
-    case rt::DType::i1: bytes[i] = static_cast<char>(std::lround(values[i])); break;
-    default: break;
+    case rt::DType::i1:
+      bytes[i] = static_cast<char>(std::lround(values[i]));
+      break;
+    default:
+      break;
     }
   }
   return bytes;
@@ -384,15 +396,16 @@ public:
       : model(model), step(step) {
     for (int32_t i = 0; i < model.num_params; ++i) {
       auto it = spec.inits.find(model.params[i].tensor.name);
-      initial.push_back(makeTensor(model.params[i].tensor,
-                                   it == spec.inits.end() ? InitSpec() : it->second));
+      initial.push_back(
+          makeTensor(model.params[i].tensor, it == spec.inits.end() ? InitSpec() : it->second));
     }
     params = initial;
     for (int32_t i = 0; i < model.num_opt_state; ++i)
       state.emplace_back(numElements(model.opt_state[i]) * dtypeBytes(model.opt_state[i].dtype));
     for (int32_t i = 0; i < model.num_inputs; ++i) {
       auto it = spec.inits.find(model.inputs[i].name);
-      inputs.push_back(makeTensor(model.inputs[i], it == spec.inits.end() ? InitSpec() : it->second));
+      inputs.push_back(
+          makeTensor(model.inputs[i], it == spec.inits.end() ? InitSpec() : it->second));
     }
     for (auto &tensor : params)
       paramPointers.push_back(tensor.data());
@@ -418,8 +431,9 @@ public:
     rt::StepScalars scalars{/*step=*/1, lr, /*bias_correction1=*/1.0f, /*bias_correction2=*/1.0f,
                             /*seed=*/0};
     float loss = NAN;
-    rt::StepBuffers buffers{paramPointers.data(), statePointers.data(), inputPointers.data(),
-                            &loss, workspace, &invalidIndex};
+    rt::StepBuffers buffers{
+        paramPointers.data(), statePointers.data(), inputPointers.data(), &loss, workspace,
+        &invalidIndex};
     step(&scalars, &buffers);
     return loss;
   }
@@ -460,8 +474,8 @@ void compareGradients(StepRunner &runner, const ModuleSpec &spec, FileResult &re
     CaseResult &verdict = byCase[info.name];
     if (param.tensor.dtype != rt::DType::f32) {
       verdict.failures++;
-      verdict.details += llvm::formatv("    {0}: only f32 parameters are checked\n",
-                                       param.tensor.name);
+      verdict.details +=
+          llvm::formatv("    {0}: only f32 parameters are checked\n", param.tensor.name);
       continue;
     }
     auto *values = reinterpret_cast<float *>(runner.initial[p].data());
@@ -488,11 +502,13 @@ void compareGradients(StepRunner &runner, const ModuleSpec &spec, FileResult &re
       double error = std::fabs(grad - fd);
       bool ok = error <= allowed; // false for NaN too
       verdict.elements++;
-      verdict.worstRatio = std::max(verdict.worstRatio, std::isnan(error) ? INFINITY : error / allowed);
+      verdict.worstRatio =
+          std::max(verdict.worstRatio, std::isnan(error) ? INFINITY : error / allowed);
       verdict.worstError = std::max(verdict.worstError, std::isnan(error) ? INFINITY : error);
       if (!ok || verbose) {
-        std::string line = llvm::formatv("    {0}[{1}] = {2:f4}: grad {3:f6}, finite difference {4:f6}",
-                                         param.tensor.name, k, saved, grad, fd);
+        std::string line =
+            llvm::formatv("    {0}[{1}] = {2:f4}: grad {3:f6}, finite difference {4:f6}",
+                          param.tensor.name, k, saved, grad, fd);
         if (!ok) {
           double base = runner.run(0.0f);
           double right = (plus - base) / (h / 2), left = (base - minus) / (h / 2);
@@ -703,17 +719,16 @@ int main(int argc, char **argv) {
     for (const CaseResult &c : file.cases) {
       ++totalCases;
       failedCases += c.failures != 0;
-      out << llvm::formatv("{0} {1,-30} {2,4} elements, worst |grad - fd| {3:e1} = {4:f3} of allowed\n",
-                           c.failures ? "FAIL" : "PASS", c.name, c.elements, c.worstError,
-                           c.worstRatio);
+      out << llvm::formatv(
+          "{0} {1,-30} {2,4} elements, worst |grad - fd| {3:e1} = {4:f3} of allowed\n",
+          c.failures ? "FAIL" : "PASS", c.name, c.elements, c.worstError, c.worstRatio);
       if (c.failures && c.elements)
         out << llvm::formatv("    {0} of {1} elements outside the tolerance\n", c.failures,
                              c.elements);
       out << c.details;
     }
   }
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   out << llvm::formatv("{0} of {1} cases passed, {2} files failed before checking ({3:f1} s)\n",
                        totalCases - failedCases, totalCases, failedFiles, seconds);
   return failedCases || failedFiles ? 1 : 0;

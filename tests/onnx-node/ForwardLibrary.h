@@ -40,8 +40,7 @@ llvm::Error buildForwardLibrary(const std::vector<GeneratedProgram> &programs,
                                 const std::string &path, const std::string &optimization);
 
 using ModelInfoFunction = const ::cleave::rt::ModelInfo *(*)();
-using StepFunction = void (*)(const ::cleave::rt::StepScalars *,
-                              const ::cleave::rt::StepBuffers *);
+using StepFunction = void (*)(const ::cleave::rt::StepScalars *, const ::cleave::rt::StepBuffers *);
 
 /// A loaded library; closed on destruction.
 class ForwardLibrary {

@@ -44,8 +44,7 @@ std::vector<NodeTest> listNodeTests(const std::filesystem::path &dataDir,
 
 /// `test_name  reason` lines (# comments, blank lines skipped); nothing
 /// when the file cannot be read.
-std::optional<std::map<std::string, std::string>>
-readExpectedFailures(const std::string &path);
+std::optional<std::map<std::string, std::string>> readExpectedFailures(const std::string &path);
 
 /// The test_data_set_* directories of `test`, in order.
 std::vector<std::filesystem::path> listDataSets(const std::filesystem::path &test);
@@ -79,8 +78,8 @@ struct PolicyResult {
 
 /// Applies `policy` (kPolicy) to `model`, taking values from
 /// test_data_set_0 of `test`, and fills `options` with static shapes.
-PolicyResult applyPolicy(onnx::ModelProto &model, const std::filesystem::path &test,
-                         Policy policy, ImportOptions &options);
+PolicyResult applyPolicy(onnx::ModelProto &model, const std::filesystem::path &test, Policy policy,
+                         ImportOptions &options);
 
 /// `text` followed by spaces up to `width` (at least one), for tables.
 std::string padded(const std::string &text, size_t width);

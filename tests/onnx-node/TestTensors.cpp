@@ -36,15 +36,32 @@ std::string BufferType::str() const { return ::cleave::rt::dtype_name(dtype) + s
 
 bool nodetests::dtypeOfOnnx(int32_t onnxType, DType &dtype) {
   switch (onnxType) {
-  case onnx::TensorProto::FLOAT: dtype = DType::f32; return true;
-  case onnx::TensorProto::DOUBLE: dtype = DType::f64; return true;
-  case onnx::TensorProto::FLOAT16: dtype = DType::f16; return true;
-  case onnx::TensorProto::BFLOAT16: dtype = DType::bf16; return true;
-  case onnx::TensorProto::INT64: dtype = DType::i64; return true;
-  case onnx::TensorProto::INT32: dtype = DType::i32; return true;
-  case onnx::TensorProto::INT8: dtype = DType::i8; return true;
-  case onnx::TensorProto::BOOL: dtype = DType::i1; return true;
-  default: return false;
+  case onnx::TensorProto::FLOAT:
+    dtype = DType::f32;
+    return true;
+  case onnx::TensorProto::DOUBLE:
+    dtype = DType::f64;
+    return true;
+  case onnx::TensorProto::FLOAT16:
+    dtype = DType::f16;
+    return true;
+  case onnx::TensorProto::BFLOAT16:
+    dtype = DType::bf16;
+    return true;
+  case onnx::TensorProto::INT64:
+    dtype = DType::i64;
+    return true;
+  case onnx::TensorProto::INT32:
+    dtype = DType::i32;
+    return true;
+  case onnx::TensorProto::INT8:
+    dtype = DType::i8;
+    return true;
+  case onnx::TensorProto::BOOL:
+    dtype = DType::i1;
+    return true;
+  default:
+    return false;
   }
 }
 
@@ -63,15 +80,21 @@ static double readElement(const void *buffer, DType dtype, int64_t i) {
     return value;
   };
   switch (dtype) {
-  case DType::f32: return load(float());
-  case DType::f64: return load(double());
+  case DType::f32:
+    return load(float());
+  case DType::f64:
+    return load(double());
   case DType::f16:
   case DType::bf16:
     return llvm::APFloat(halfSemantics(dtype), llvm::APInt(16, load(uint16_t()))).convertToDouble();
-  case DType::i64: return static_cast<double>(load(int64_t()));
-  case DType::i32: return load(int32_t());
-  case DType::i8: return load(int8_t());
-  case DType::i1: return load(uint8_t()) != 0;
+  case DType::i64:
+    return static_cast<double>(load(int64_t()));
+  case DType::i32:
+    return load(int32_t());
+  case DType::i8:
+    return load(int8_t());
+  case DType::i1:
+    return load(uint8_t()) != 0;
   }
   return 0;
 }
@@ -83,11 +106,16 @@ static int64_t readInteger(const void *buffer, DType dtype, int64_t i) {
     return value;
   };
   switch (dtype) {
-  case DType::i64: return load(int64_t());
-  case DType::i32: return load(int32_t());
-  case DType::i8: return load(int8_t());
-  case DType::i1: return load(uint8_t());
-  default: return 0;
+  case DType::i64:
+    return load(int64_t());
+  case DType::i32:
+    return load(int32_t());
+  case DType::i8:
+    return load(int8_t());
+  case DType::i1:
+    return load(uint8_t());
+  default:
+    return 0;
   }
 }
 
@@ -96,8 +124,12 @@ static void writeElement(void *buffer, DType dtype, int64_t i, double real, int6
     std::memcpy(static_cast<char *>(buffer) + i * sizeof(value), &value, sizeof(value));
   };
   switch (dtype) {
-  case DType::f32: store(static_cast<float>(real)); break;
-  case DType::f64: store(real); break;
+  case DType::f32:
+    store(static_cast<float>(real));
+    break;
+  case DType::f64:
+    store(real);
+    break;
   case DType::f16:
   case DType::bf16: {
     llvm::APFloat value(real);
@@ -106,10 +138,18 @@ static void writeElement(void *buffer, DType dtype, int64_t i, double real, int6
     store(static_cast<uint16_t>(value.bitcastToAPInt().getZExtValue()));
     break;
   }
-  case DType::i64: store(integer); break;
-  case DType::i32: store(static_cast<int32_t>(integer)); break;
-  case DType::i8: store(static_cast<int8_t>(integer)); break;
-  case DType::i1: store(static_cast<uint8_t>(integer != 0)); break;
+  case DType::i64:
+    store(integer);
+    break;
+  case DType::i32:
+    store(static_cast<int32_t>(integer));
+    break;
+  case DType::i8:
+    store(static_cast<int8_t>(integer));
+    break;
+  case DType::i1:
+    store(static_cast<uint8_t>(integer != 0));
+    break;
   }
 }
 
@@ -151,7 +191,8 @@ static bool close(double actual, double expected) {
     return std::isnan(expected) && std::isnan(actual);
   if (std::isinf(expected) || std::isinf(actual))
     return actual == expected;
-  return std::fabs(actual - expected) <= kAbsoluteTolerance + kRelativeTolerance * std::fabs(expected);
+  return std::fabs(actual - expected) <=
+         kAbsoluteTolerance + kRelativeTolerance * std::fabs(expected);
 }
 
 std::string nodetests::compareWithReference(const void *actual, const BufferType &type,

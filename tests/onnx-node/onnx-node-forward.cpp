@@ -98,8 +98,8 @@ namespace {
 /// One applicable node test on its way through the runner.
 struct Model {
   const NodeTest *test = nullptr;
-  std::string prefix;  // symbol prefix of its program
-  fs::path modelFile;  // the policy-applied model: its initializers are the parameters
+  std::string prefix; // symbol prefix of its program
+  fs::path modelFile; // the policy-applied model: its initializers are the parameters
   PolicyResult policy;
   std::vector<BufferType> outputs;
   std::vector<int32_t> declaredOutputs; // ONNX element types of the graph outputs
@@ -243,9 +243,9 @@ std::string runModel(const Model &model, const ForwardLibrary &library) {
   try {
     std::unique_ptr<rt::WeightReader> reader;
     for (int i = 0; i < info.num_params; ++i) {
-      BufferType type{info.params[i].tensor.dtype,
-                      {info.params[i].tensor.shape,
-                       info.params[i].tensor.shape + info.params[i].tensor.rank}};
+      BufferType type{
+          info.params[i].tensor.dtype,
+          {info.params[i].tensor.shape, info.params[i].tensor.shape + info.params[i].tensor.rank}};
       params[i].resize(std::max<int64_t>(type.bytes(), 1));
       if (!reader)
         reader = std::make_unique<rt::WeightReader>(model.modelFile.string());
@@ -280,8 +280,9 @@ std::string runModel(const Model &model, const ForwardLibrary &library) {
       fixBfloat16(*here, declaredInputs[name]);
       here->set_name(name);
       if (here->SerializeAsString() != value.SerializeAsString())
-        return where + "input " + name + " differs from test_data_set_0's, which the static-shape "
-                       "policy compiled in as a constant";
+        return where + "input " + name +
+               " differs from test_data_set_0's, which the static-shape "
+               "policy compiled in as a constant";
     }
     std::vector<std::vector<char>> inputs(info.num_inputs);
     std::vector<const void *> inputPointers;
@@ -307,16 +308,15 @@ std::string runModel(const Model &model, const ForwardLibrary &library) {
       outputs[i].assign(std::max<int64_t>(model.outputs[i].bytes(), 1), '\x5a');
       outputPointers.push_back(outputs[i].data());
     }
-    size_t workspaceBytes =
-        (std::max<int64_t>(info.workspace_bytes, 1) + kWorkspaceAlignment - 1) /
-        kWorkspaceAlignment * kWorkspaceAlignment;
+    size_t workspaceBytes = (std::max<int64_t>(info.workspace_bytes, 1) + kWorkspaceAlignment - 1) /
+                            kWorkspaceAlignment * kWorkspaceAlignment;
     std::unique_ptr<void, void (*)(void *)> workspace(
         std::aligned_alloc(kWorkspaceAlignment, workspaceBytes), std::free);
     float loss = 0;
     int32_t invalidIndex = 0;
     rt::StepScalars scalars{1, 0.0f, 1.0f, 1.0f, 0};
     rt::StepBuffers io{paramPointers.data(), statePointers.data(), inputPointers.data(), &loss,
-                       workspace.get(), &invalidIndex, outputPointers.data()};
+                       workspace.get(),      &invalidIndex,        outputPointers.data()};
     step(&scalars, &io);
     if (invalidIndex)
       return where + "the program flagged an out-of-range index";
@@ -326,8 +326,7 @@ std::string runModel(const Model &model, const ForwardLibrary &library) {
         return where + "output_" + std::to_string(i) + ".pb is missing";
       if (i < model.declaredOutputs.size())
         fixBfloat16(*expected, model.declaredOutputs[i]);
-      std::string difference =
-          compareWithReference(outputs[i].data(), model.outputs[i], *expected);
+      std::string difference = compareWithReference(outputs[i].data(), model.outputs[i], *expected);
       if (!difference.empty())
         return where + "output " + std::to_string(i) + ": " + difference;
     }
@@ -507,8 +506,7 @@ int main(int argc, char **argv) {
 
   std::cout << "ONNX backend node tests, forward: " << tests.size() + unreadable.size()
             << " models in " << dataDir.string() << "\n"
-            << kPolicy
-            << "  Each model that imports is compiled (codegen, c++ " << opt
+            << kPolicy << "  Each model that imports is compiled (codegen, c++ " << opt
             << ") and run on every\n  test_data_set_*; outputs must match output_N.pb within "
                "rtol 1e-3, atol 1e-7\n  (integers and booleans exactly), as ONNX's backend test "
                "runner requires.\n"
@@ -620,7 +618,8 @@ int main(int argc, char **argv) {
       text += "(" + std::to_string(tally.known) + "; " + std::to_string(tally.importGaps) + ")";
     std::cout << text << "\n";
   }
-  std::cout << "\n" << chunks.size() << " libraries compiled in " << static_cast<int>(compileSeconds)
+  std::cout << "\n"
+            << chunks.size() << " libraries compiled in " << static_cast<int>(compileSeconds)
             << " s (" << jobs << " jobs, up to " << chunkSize << " programs each); import and "
             << "codegen " << static_cast<int>(prepareSeconds) << " s; runs "
             << static_cast<int>(runSeconds) << " s\n";

@@ -237,8 +237,8 @@ int main(int argc, char **argv) {
   }
   sweep.scratch = scratch.str().str();
 
-  std::cout << "ONNX backend node tests: " << tests.size() + unreadable.size() << " models in " << dataDir.string()
-            << "\n"
+  std::cout << "ONNX backend node tests: " << tests.size() + unreadable.size() << " models in "
+            << dataDir.string() << "\n"
             << kPolicy << kChecks << "expected failures: "
             << (expectedPath.empty() ? std::string("(none)") : expectedPath) << "\n\n";
 
@@ -278,8 +278,7 @@ int main(int argc, char **argv) {
   std::cout << notApplicable << " use an unsupported op or opset\n\n";
   std::cout << "op                     imported / applicable (known gaps)\n";
   for (const auto &[op, tally] : perOp) {
-    std::cout << "  " << padded(op, 21)
-              << tally.imported << " / " << tally.applicable;
+    std::cout << "  " << padded(op, 21) << tally.imported << " / " << tally.applicable;
     if (tally.expected)
       std::cout << " (" << tally.expected << ")";
     std::cout << "\n";

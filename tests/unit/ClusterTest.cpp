@@ -13,15 +13,13 @@ using namespace mlir::cleave;
 
 namespace {
 /// The message of a failed Expected, or "" when it succeeded.
-template <typename T>
-std::string errorOf(llvm::Expected<T> result) {
+template <typename T> std::string errorOf(llvm::Expected<T> result) {
   if (result)
     return "";
   return llvm::toString(result.takeError());
 }
 
-Cluster mustLoad(llvm::StringRef name, int64_t devices,
-                 llvm::ArrayRef<std::string> dirs = {}) {
+Cluster mustLoad(llvm::StringRef name, int64_t devices, llvm::ArrayRef<std::string> dirs = {}) {
   llvm::Expected<Cluster> cluster = loadCluster(name, devices, dirs);
   INFO(name.str() << " with " << devices << " devices");
   if (!cluster)
@@ -104,8 +102,7 @@ TEST_CASE("bad profiles name the field and what is wrong", "[cluster]") {
              Contains("field 'devices_per_node' must be a positive integer"));
   CHECK_THAT(parseWith("\"latency_us\": 4", "\"latency_us\": -1"),
              Contains("field 'intra_node.latency_us' must be a number >= 0"));
-  CHECK_THAT(parseWith("\"f32\": 10, ", ""),
-             Contains("missing field 'device.peak_tflops.f32'"));
+  CHECK_THAT(parseWith("\"f32\": 10, ", ""), Contains("missing field 'device.peak_tflops.f32'"));
   CHECK_THAT(parseWith("\"bf16\": 100", "\"bf16\": 100, \"fp8\": 400"),
              Contains("unknown field 'device.peak_tflops.fp8' (known here: f32, bf16, f16)"));
   // Several nodes need a link between them.
@@ -233,15 +230,13 @@ TEST_CASE("profiles from a path or a directory of one's own", "[cluster]") {
 
   using Catch::Matchers::Contains;
   // fixed-4xN.json has "nodes": 1, so it is no pattern to give a count to.
-  CHECK_THAT(errorOf(loadCluster("fixed-4x2", 0, {dir})),
-             Contains("gives its own node count"));
+  CHECK_THAT(errorOf(loadCluster("fixed-4x2", 0, {dir})), Contains("gives its own node count"));
   Cluster quad = mustLoad("quad-4x3", 0, {dir});
   CHECK(quad.numDevices() == 12);
   // A pattern file whose name says 8 devices per node but whose contents say 4.
   CHECK_THAT(errorOf(loadCluster("odd-8x2", 0, {dir})),
              Contains("cluster 'odd-8x2' names 8 devices per node, but its profile"));
-  CHECK_THAT(errorOf(loadCluster("broken", 4, {dir})),
-             Contains("broken.json' is not valid JSON"));
+  CHECK_THAT(errorOf(loadCluster("broken", 4, {dir})), Contains("broken.json' is not valid JSON"));
   // A profile with its own node count cannot name a bigger one.
   CHECK_THAT(errorOf(loadCluster("small", 8, {dir})),
              Contains("8 devices do not fit cluster 'small': it has 4 (1 node(s) of 4); "

@@ -54,11 +54,11 @@ TEST_CASE("ring all-reduce on one H100 node, by hand", "[cost][collective]") {
   //        = 2 * 7/8 * 1e9 / 360e9 + 14 * 2e-6
   //        = 4.861111 ms + 0.028 ms = 4.889111 ms
   //   tree = 2 ceil(log2 8) alpha + 2 S/B = 12e-6 + 5.555556 ms = 5.567556 ms
-  double ring = collectiveTime(CollectiveKind::allReduce, CollectiveAlgorithm::ring,
-                               1'000'000'000, eight, cluster);
+  double ring = collectiveTime(CollectiveKind::allReduce, CollectiveAlgorithm::ring, 1'000'000'000,
+                               eight, cluster);
   CHECK(ring == Approx(4.889111e-3).epsilon(1e-6));
-  double tree = collectiveTime(CollectiveKind::allReduce, CollectiveAlgorithm::tree,
-                               1'000'000'000, eight, cluster);
+  double tree = collectiveTime(CollectiveKind::allReduce, CollectiveAlgorithm::tree, 1'000'000'000,
+                               eight, cluster);
   CHECK(tree == Approx(5.567556e-3).epsilon(1e-6));
   CollectiveCost best = bestCollective(CollectiveKind::allReduce, 1'000'000'000, eight, cluster);
   CHECK(best.algorithm == CollectiveAlgorithm::ring);
@@ -86,8 +86,8 @@ TEST_CASE("all-gather and reduce-scatter move (n-1)/n of the data once", "[cost]
           Approx(2.444556e-3).epsilon(1e-6));
   // Together they are exactly one ring all-reduce (ZeRO's observation).
   CHECK(2 * bestCollective(CollectiveKind::allGather, 1'000'000'000, eight, cluster).seconds ==
-        Approx(collectiveTime(CollectiveKind::allReduce, CollectiveAlgorithm::ring,
-                              1'000'000'000, eight, cluster)));
+        Approx(collectiveTime(CollectiveKind::allReduce, CollectiveAlgorithm::ring, 1'000'000'000,
+                              eight, cluster)));
 }
 
 TEST_CASE("dp=8,tp=8 on 8 nodes: tp inside nodes, dp across", "[cost][collective]") {
@@ -141,23 +141,22 @@ TEST_CASE("all-to-all, broadcast and send-recv", "[cost][collective]") {
   GroupPlacement four = place({4}, {0}, cluster);
   const int64_t mb = 1'000'000;
   // all-to-all, pairwise: 3/4 * 1e6 / 1e9 + 3 * 1e-6 = 753 us.
-  CHECK(bestCollective(CollectiveKind::allToAll, mb, four, cluster).seconds ==
-        Approx(753e-6));
+  CHECK(bestCollective(CollectiveKind::allToAll, mb, four, cluster).seconds == Approx(753e-6));
   // broadcast: ring (pipelined) 1e6 / 1e9 + 3 * 1e-6 = 1003 us; tree
   // 2 * (1e-6 + 1e6 / 1e9) = 2002 us.
   CollectiveCost broadcast = bestCollective(CollectiveKind::broadcast, mb, four, cluster);
   CHECK(broadcast.algorithm == CollectiveAlgorithm::ring);
   CHECK(broadcast.seconds == Approx(1003e-6));
-  CHECK(collectiveTime(CollectiveKind::broadcast, CollectiveAlgorithm::tree, mb, four,
-                       cluster) == Approx(2002e-6));
+  CHECK(collectiveTime(CollectiveKind::broadcast, CollectiveAlgorithm::tree, mb, four, cluster) ==
+        Approx(2002e-6));
   // send-recv: 1e-6 + 1e6 / 1e9 = 1001 us.
   CHECK(bestCollective(CollectiveKind::sendRecv, mb, four, cluster).seconds == Approx(1001e-6));
   // The efficiency factor scales bandwidth only: at 50%, 1e-6 + 2e6 / 1e9.
   cluster.collectiveEfficiency = 0.5;
   CHECK(bestCollective(CollectiveKind::sendRecv, mb, four, cluster).seconds == Approx(2001e-6));
   // A group of one device communicates nothing.
-  CHECK(bestCollective(CollectiveKind::allReduce, mb, place({4}, {}, cluster), cluster)
-            .seconds == 0);
+  CHECK(bestCollective(CollectiveKind::allReduce, mb, place({4}, {}, cluster), cluster).seconds ==
+        0);
 }
 
 TEST_CASE("groups that straddle nodes unevenly use the slowest link", "[cost][collective]") {

@@ -30,9 +30,8 @@ TEST_CASE("ops report FLOPs and bytes through CostOpInterface", "[cost]") {
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(kProgram, &context);
   REQUIRE(module);
   std::vector<std::pair<int64_t, int64_t>> costs;
-  module->walk([&](CostOpInterface op) {
-    costs.emplace_back(op.getFlops(), op.getBytesAccessed());
-  });
+  module->walk(
+      [&](CostOpInterface op) { costs.emplace_back(op.getFlops(), op.getBytesAccessed()); });
   REQUIRE(costs.size() == 3);
   // matmul: 2 * (4*8*16 outputs) * 32; bytes (4*8*32 + 32*16 + 4*8*16) * 4.
   CHECK(costs[0].first == 2 * 4 * 8 * 16 * 32);

@@ -88,8 +88,7 @@ TEST_CASE("HostTensor decodes raw and typed TensorProto data", "[hosttensor]") {
   CHECK(shape->toInts() == std::vector<int64_t>{2, -1, 16});
 }
 
-TEST_CASE("HostTensor rejects a TensorProto whose data does not fill its shape",
-          "[hosttensor]") {
+TEST_CASE("HostTensor rejects a TensorProto whose data does not fill its shape", "[hosttensor]") {
   MLIRContext context;
   Builder builder(&context);
   onnx::TensorProto bad;

@@ -29,8 +29,7 @@ func::FuncOp forwardOf(ModuleOp module) {
 }
 } // namespace
 
-TEST_CASE_METHOD(Fixture, "parameters become named arguments before data inputs",
-                 "[importer]") {
+TEST_CASE_METHOD(Fixture, "parameters become named arguments before data inputs", "[importer]") {
   const char *text = R"(
     <ir_version: 8, opset_import: ["" : 17]>
     agraph (float[2,3] x) => (float[2,4] y)
@@ -161,8 +160,8 @@ TEST_CASE_METHOD(Fixture, "committed models import with their parameters named",
     unsigned params;
     unsigned buffers;
   };
-  for (Case model : {Case{"mlp.onnx", 6, 0}, Case{"gpt_toy.onnx", 28, 0},
-                     Case{"cnn.onnx", 12, 4}}) {
+  for (Case model :
+       {Case{"mlp.onnx", 6, 0}, Case{"gpt_toy.onnx", 28, 0}, Case{"cnn.onnx", 12, 4}}) {
     INFO(model.file);
     auto module =
         importOnnxFile(std::string(CLEAVE_MODELS_DIR) + "/" + model.file, ImportOptions(), context);

@@ -76,8 +76,8 @@ TEST_CASE("shard factors compose and round up", "[cost][memory]") {
 TEST_CASE("device memory adds up and reports how much does not fit", "[cost][memory]") {
   Cluster cluster;
   cluster.memoryCapacity = 80'000'000'000;
-  DeviceMemory memory = getParameterMemory(7'500'000'000, getParameterBytes(OptimizerKind::adamw, 2),
-                                           getZeroShardFactors(1, 64));
+  DeviceMemory memory = getParameterMemory(
+      7'500'000'000, getParameterBytes(OptimizerKind::adamw, 2), getZeroShardFactors(1, 64));
   memory.activations = 60'000'000'000;
   CHECK(memory.total() == 91'406'250'000);
   // 91.4 GB on an 80 GB device: 11.4 GB too much.
@@ -86,7 +86,7 @@ TEST_CASE("device memory adds up and reports how much does not fit", "[cost][mem
   sum += memory;
   sum += memory;
   CHECK(sum.activations == 120'000'000'000);
-  CHECK(getMemoryOverflow(getParameterMemory(1000, getParameterBytes(OptimizerKind::sgd),
-                                             ShardFactors{}),
-                          cluster) == 0);
+  CHECK(getMemoryOverflow(
+            getParameterMemory(1000, getParameterBytes(OptimizerKind::sgd), ShardFactors{}),
+            cluster) == 0);
 }

@@ -136,8 +136,7 @@ TEST_CASE("plan report: collectives, compute, memory and step time by hand", "[p
   CHECK(report.memory.inputs == 262144);
   // The workspace holds at least the 4 MiB gradient and something beside it.
   CHECK(report.memory.workspace > 4194304);
-  CHECK(report.memory.total() ==
-        4194304 + 1048576 + 262144 + report.memory.workspace);
+  CHECK(report.memory.total() == 4194304 + 1048576 + 262144 + report.memory.workspace);
 
   // 1 MB does not hold it: the error says by how much and what would help.
   CHECK_FALSE(report.fits());
@@ -277,8 +276,9 @@ TEST_CASE("plan report: the advice for a plan that does not fit follows the numb
   // from 2 GiB of state, so none is offered; tensor parallelism and a
   // smaller micro-batch are, and recomputation is said to be missing.
   std::string activations = adviceFor(outOfMemory(GiB / 2, GiB, GiB / 2 + 124 * GiB, 0));
-  CHECK_THAT(activations, Catch::Contains("the largest part is activations and workspace (124.00 GiB of "
-                                          "126.00 GiB)"));
+  CHECK_THAT(activations,
+             Catch::Contains("the largest part is activations and workspace (124.00 GiB of "
+                             "126.00 GiB)"));
   CHECK_THAT(activations, Catch::Contains("more tensor parallelism"));
   CHECK_THAT(activations, Catch::Contains("a smaller micro-batch"));
   CHECK_THAT(activations, Catch::Contains("ZeRO cannot help"));
@@ -289,7 +289,8 @@ TEST_CASE("plan report: the advice for a plan that does not fit follows the numb
   // Optimizer state dominates (AdamW: twice the parameters): ZeRO-2 and
   // ZeRO-3 over dp=8 each say what they save.
   std::string state = adviceFor(outOfMemory(30 * GiB, 60 * GiB, 40 * GiB, 0));
-  CHECK_THAT(state, Catch::Contains("the largest part is optimizer state (60.00 GiB of 130.00 GiB)"));
+  CHECK_THAT(state,
+             Catch::Contains("the largest part is optimizer state (60.00 GiB of 130.00 GiB)"));
   CHECK_THAT(state, Catch::Contains("--zero 2 (shards optimizer state over dp, saves 52.50 GiB)"));
   CHECK_THAT(state, Catch::Contains("--zero 3 (shards parameters, gradients and optimizer state "
                                     "over dp, saves 105.00 GiB)"));

@@ -41,13 +41,13 @@ namespace {
 
 /// How long and how large each measurement is.
 struct Sizes {
-  int gemmN;            // sgemm is gemmN x gemmN x gemmN
-  double minSeconds;    // each timed loop runs at least this long
-  int trials;           // best of this many
-  size_t streamFloats;  // elements of each triad array (well past the caches)
-  int latencyRounds;    // ping-pong round trips of 8 bytes
-  size_t largeMessage;  // bytes of the bandwidth ping-pong and the all-reduce
-  int largeRounds;      // round trips / all-reduces of the large message
+  int gemmN;           // sgemm is gemmN x gemmN x gemmN
+  double minSeconds;   // each timed loop runs at least this long
+  int trials;          // best of this many
+  size_t streamFloats; // elements of each triad array (well past the caches)
+  int latencyRounds;   // ping-pong round trips of 8 bytes
+  size_t largeMessage; // bytes of the bandwidth ping-pong and the all-reduce
+  int largeRounds;     // round trips / all-reduces of the large message
 };
 
 constexpr Sizes kFull{1024, 0.2, 10, 16u << 20, 2000, 16u << 20, 5};
@@ -56,8 +56,7 @@ constexpr Sizes kQuick{256, 0.05, 2, 4u << 20, 200, 1u << 20, 5};
 /// Runs `body` (one unit of work) repeatedly on all ranks at once, at least
 /// `minSeconds`; returns the best seconds per unit over `trials`, the
 /// slowest rank's time for each trial.
-template <typename Body>
-double timeAll(const Sizes &sizes, Body body) {
+template <typename Body> double timeAll(const Sizes &sizes, Body body) {
   double best = 1e30;
   for (int trial = 0; trial < sizes.trials; ++trial) {
     MPI_Barrier(MPI_COMM_WORLD);
@@ -79,8 +78,8 @@ double measureSgemm(const Sizes &sizes) {
   int n = sizes.gemmN;
   std::vector<float> a(size_t(n) * n, 1.0f), b(size_t(n) * n, 0.5f), c(size_t(n) * n, 0.0f);
   double seconds = timeAll(sizes, [&] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n,
-                b.data(), n, 0.0f, c.data(), n);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n,
+                0.0f, c.data(), n);
   });
   return 2.0 * n * n * n / seconds;
 }
@@ -185,8 +184,7 @@ int main(int argc, char **argv) {
       trials = std::atoi(argv[++i]);
       if (trials < 1)
         return usage(rank, "--trials needs a positive count");
-    }
-    else
+    } else
       return usage(rank, (std::string("unknown argument '") + argv[i] + "'").c_str());
   }
   if (trials > 0)
@@ -258,8 +256,8 @@ int main(int argc, char **argv) {
       std::error_code ec;
       llvm::raw_fd_ostream file(output, ec);
       if (ec) {
-        llvm::errs() << "cleave-calibrate: error: cannot write '" << output
-                     << "': " << ec.message() << "\n";
+        llvm::errs() << "cleave-calibrate: error: cannot write '" << output << "': " << ec.message()
+                     << "\n";
         status = 1;
       } else {
         file << text;

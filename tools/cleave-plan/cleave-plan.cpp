@@ -74,7 +74,8 @@ int main(int argc, char **argv) {
   cleave::ShardOptions shard;
   app.add_option("model", planner.modelPath, "ONNX model (.onnx, or textual .onnxtext)")
       ->required();
-  app.add_option("--devices", shard.devices, "Devices to plan for (the search plans them; see --plan)")
+  app.add_option("--devices", shard.devices,
+                 "Devices to plan for (the search plans them; see --plan)")
       ->check(CLI::PositiveNumber);
   app.add_option("--cluster", planner.clusterName,
                  "Cluster profile name (cpu, h100-sxm-8x<N>, a100-8x<N>, ...-8xN) or JSON file "

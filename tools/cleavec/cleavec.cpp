@@ -9,11 +9,11 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/Codegen.h"
 #include "compiler/Driver.h"
-#include "compiler/ShardStep.h"
 #include "compiler/Importer/Importer.h"
 #include "compiler/ModelSummary.h"
 #include "compiler/Plan/PlanReport.h"
 #include "compiler/Registration.h"
+#include "compiler/ShardStep.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Support/FileUtilities.h"
@@ -92,7 +92,8 @@ int main(int argc, char **argv) {
   app.add_option("--eps", train.settings.eps, "AdamW epsilon");
   app.add_option("--clip-grad-norm", train.settings.clipGradNorm,
                  "Clip gradients to this global L2 norm (0: off)");
-  app.add_option("--schedule", train.settings.schedule, "Learning-rate schedule: constant or cosine")
+  app.add_option("--schedule", train.settings.schedule,
+                 "Learning-rate schedule: constant or cosine")
       ->check(CLI::IsMember({"constant", "cosine"}));
   app.add_option("--warmup", train.settings.warmupSteps, "Linear warmup steps (cosine schedule)");
   app.add_option("--precision", precision,
@@ -104,8 +105,9 @@ int main(int argc, char **argv) {
                  "Ranks to train on (mpirun -np N); alone, N-way data parallelism")
       ->check(CLI::PositiveNumber);
   app.add_option("--grid", shard.grid, "Device grid of named axes, e.g. dp=2,tp=2");
-  app.add_option("--zero", shard.zero, "ZeRO level over the dp axis: 0, 2 (optimizer state) or "
-                                       "3 (parameters too)")
+  app.add_option("--zero", shard.zero,
+                 "ZeRO level over the dp axis: 0, 2 (optimizer state) or "
+                 "3 (parameters too)")
       ->check(CLI::IsMember({0, 2, 3}));
   app.add_option("--shard", shard.pins,
                  "Pin a parameter's sharding, NAME=SPEC with one grid axis, a*b or - per "
@@ -144,14 +146,14 @@ int main(int argc, char **argv) {
   bool binary = emit == "exe" || emit == "lib";
   if (binary && outputPath == "-")
     return fail("--emit=" + emit + " needs -o FILE");
-  cleave::codegen::Target codegenTarget =
-      (target.empty() ? gpuVisible() : target == "cuda") ? cleave::codegen::Target::cuda
-                                                          : cleave::codegen::Target::cpu;
+  cleave::codegen::Target codegenTarget = (target.empty() ? gpuVisible() : target == "cuda")
+                                              ? cleave::codegen::Target::cuda
+                                              : cleave::codegen::Target::cpu;
 
-  shard.cluster = clusterName.empty()
-                      ? cleave::getDefaultClusterName(codegenTarget == cleave::codegen::Target::cuda)
-                            .str()
-                      : clusterName;
+  shard.cluster =
+      clusterName.empty()
+          ? cleave::getDefaultClusterName(codegenTarget == cleave::codegen::Target::cuda).str()
+          : clusterName;
   cleave::ImportOptions options;
   options.requireWeights = !noWeights;
   options.freeze = freeze;
@@ -183,9 +185,9 @@ int main(int argc, char **argv) {
     // Every sharded build is priced on its cluster, so that a plan that
     // cannot fit in a device's memory stops here rather than at run time.
     bool cuda = codegenTarget == cleave::codegen::Target::cuda;
-    llvm::Expected<cleave::Cluster> cluster = cleave::loadCluster(
-        clusterName.empty() ? cleave::getDefaultClusterName(cuda) : clusterName,
-        std::max<int64_t>(1, cleave::getPlanDevices(shard)));
+    llvm::Expected<cleave::Cluster> cluster =
+        cleave::loadCluster(clusterName.empty() ? cleave::getDefaultClusterName(cuda) : clusterName,
+                            std::max<int64_t>(1, cleave::getPlanDevices(shard)));
     if (!cluster)
       return fail(llvm::toString(cluster.takeError()));
     cleave::PlanOptions planOptions;
@@ -215,8 +217,8 @@ int main(int argc, char **argv) {
     cleave::codegen::CodegenOptions codegenOptions;
     codegenOptions.emitMain = emit != "lib";
     codegenOptions.target = codegenTarget;
-    codegenOptions.precision = precision == "bf16" ? cleave::codegen::Precision::bf16
-                                                   : cleave::codegen::Precision::fp32;
+    codegenOptions.precision =
+        precision == "bf16" ? cleave::codegen::Precision::bf16 : cleave::codegen::Precision::fp32;
     codegenOptions.train = train.settings;
     if (train.eval)
       codegenOptions.evalFunction = cleave::kEvalFunction.str();
@@ -255,8 +257,8 @@ int main(int argc, char **argv) {
                     "install libopenmpi-dev and rebuild");
       toolchain.cpuLinkFlags = toolchain.commLinkFlags + " " + toolchain.cpuLinkFlags;
     }
-    if (llvm::Error error = cleave::compileExecutable(source, codegenTarget, outputPath,
-                                                      toolchain, emit == "lib"))
+    if (llvm::Error error =
+            cleave::compileExecutable(source, codegenTarget, outputPath, toolchain, emit == "lib"))
       return fail(llvm::toString(std::move(error)));
     return 0;
   }

@@ -119,7 +119,8 @@ void cleave::importer::registerActivationRules(RuleTable &table) {
   table.add("Selu", [](NodeContext &ctx) {
     double alpha = ctx.getAttrFloat("alpha", 1.67326319217681884765625);
     double gamma = ctx.getAttrFloat("gamma", 1.05070102214813232421875);
-    return importComposite(ctx, [&](TensorBuilder &b, Value x) { return selu(b, x, alpha, gamma); });
+    return importComposite(ctx,
+                           [&](TensorBuilder &b, Value x) { return selu(b, x, alpha, gamma); });
   });
   table.add("Celu", [](NodeContext &ctx) {
     double alpha = ctx.getAttrFloat("alpha", 1.0);

@@ -85,8 +85,7 @@ static LogicalResult importMVN(NodeContext &ctx) {
   Value mean = b.reduce(ReduceKind::mean, x, normalized, true);
   Value meanOfSquares = b.reduce(ReduceKind::mean, b.mul(x, x), normalized, true);
   Value variance = b.sub(meanOfSquares, b.mul(mean, mean));
-  Value deviation =
-      b.add(b.unary(UnaryKind::sqrt, variance), b.scalar(element, 1e-9));
+  Value deviation = b.add(b.unary(UnaryKind::sqrt, variance), b.scalar(element, 1e-9));
   ctx.setOutput(0, b.div(b.sub(x, mean), deviation));
   return success();
 }

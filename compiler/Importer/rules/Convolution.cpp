@@ -36,10 +36,8 @@ struct Window {
   Window as2d() const {
     if (rank() == 2)
       return *this;
-    return Window{{1, kernel[0]},
-                  {1, strides[0]},
-                  {1, dilations[0]},
-                  {0, padding[0], 0, padding[1]}};
+    return Window{
+        {1, kernel[0]}, {1, strides[0]}, {1, dilations[0]}, {0, padding[0], 0, padding[1]}};
   }
   /// The (H, W) part of a 3-D window.
   Window inner2d() const {
@@ -111,9 +109,9 @@ static FailureOr<SmallVector<int64_t>> outputSizes(NodeContext &ctx, const Windo
   ArrayRef<int64_t> input = ctx.getInputShape(0);
   SmallVector<int64_t> sizes;
   for (int64_t i = 0; i < window.rank(); ++i) {
-    int64_t size = windowOutputSize(input[2 + i], window.kernel[i], window.strides[i],
-                                    window.padding[i], window.padding[window.rank() + i],
-                                    window.dilations[i], ceilMode);
+    int64_t size =
+        windowOutputSize(input[2 + i], window.kernel[i], window.strides[i], window.padding[i],
+                         window.padding[window.rank() + i], window.dilations[i], ceilMode);
     if (size <= 0)
       return ctx.fail("the window does not fit in spatial dimension " + std::to_string(i) +
                       " (size " + std::to_string(input[2 + i]) + " with its padding)");
@@ -136,8 +134,8 @@ static Value conv2d(NodeContext &ctx, Value input, Value filter, Value bias, con
   SmallVector<int64_t> shape = {in[0], f[0]};
   for (int i = 0; i < 2; ++i)
     shape.push_back(windowOutputSize(in[2 + i], window.kernel[i], window.strides[i],
-                                     window.padding[i], window.padding[2 + i],
-                                     window.dilations[i], false));
+                                     window.padding[i], window.padding[2 + i], window.dilations[i],
+                                     false));
   auto type = RankedTensorType::get(shape, typeOf(input).getElementType());
   return Conv2dOp::create(ctx.getBuilder(), ctx.getLoc(), type, input, filter, bias, window.strides,
                           window.padding, window.dilations, groups);
@@ -175,9 +173,9 @@ static FailureOr<Value> conv3d(NodeContext &ctx, Value input, Value filter, Valu
                                   ArrayRef<int64_t>{0, kd * window.dilations[0], 0, 0, 0},
                                   ArrayRef<int64_t>{1, window.strides[0], 1, 1, 1});
     auto tapType = RankedTensorType::get({f[0], f[1], 1, f[3], f[4]}, element);
-    Value tap = SliceOp::create(ctx.getBuilder(), ctx.getLoc(), tapType, filter,
-                                ArrayRef<int64_t>{0, 0, kd, 0, 0},
-                                ArrayRef<int64_t>{1, 1, 1, 1, 1});
+    Value tap =
+        SliceOp::create(ctx.getBuilder(), ctx.getLoc(), tapType, filter,
+                        ArrayRef<int64_t>{0, 0, kd, 0, 0}, ArrayRef<int64_t>{1, 1, 1, 1, 1});
     Value out = conv2d(ctx, ctx.reshape(taken, {n * outDepth, c, h, w}),
                        ctx.reshape(tap, {f[0], f[1], f[3], f[4]}), Value(), plane, groups);
     if (!sum) {
@@ -273,26 +271,24 @@ static FailureOr<Value> convTranspose3d(NodeContext &ctx, const Window &window, 
   int64_t span = window.dilations[0] * (window.kernel[0] - 1) + 1;
   int64_t fullDepth = window.strides[0] * (depth - 1) + depthOutputPadding + span;
   Window plane = window.inner2d();
-  Value slices = ctx.reshape(ctx.transpose(ctx.getInput(0), {0, 2, 1, 3, 4}),
-                             {n * depth, c, in[3], in[4]});
+  Value slices =
+      ctx.reshape(ctx.transpose(ctx.getInput(0), {0, 2, 1, 3, 4}), {n * depth, c, in[3], in[4]});
   auto planeType = RankedTensorType::get({n * depth, outChannels, sizes[1], sizes[2]}, element);
-  auto fullType =
-      RankedTensorType::get({n, fullDepth, outChannels, sizes[1], sizes[2]}, element);
+  auto fullType = RankedTensorType::get({n, fullDepth, outChannels, sizes[1], sizes[2]}, element);
   Value sum;
   for (int64_t kd = 0; kd < window.kernel[0]; ++kd) {
     auto tapType = RankedTensorType::get({f[0], f[1], 1, f[3], f[4]}, element);
-    Value tap = SliceOp::create(ctx.getBuilder(), ctx.getLoc(), tapType, ctx.getInput(1),
-                                ArrayRef<int64_t>{0, 0, kd, 0, 0},
-                                ArrayRef<int64_t>{1, 1, 1, 1, 1});
-    Value planes = Conv2dGradInputOp::create(
-        ctx.getBuilder(), ctx.getLoc(), planeType, slices,
-        ctx.reshape(tap, {f[0], f[1], f[3], f[4]}), plane.strides, plane.padding,
-        plane.dilations, groups);
-    Value placed = SliceScatterOp::create(
-        ctx.getBuilder(), ctx.getLoc(), fullType,
-        ctx.reshape(planes, {n, depth, outChannels, sizes[1], sizes[2]}),
-        ArrayRef<int64_t>{0, kd * window.dilations[0], 0, 0, 0},
-        ArrayRef<int64_t>{1, window.strides[0], 1, 1, 1});
+    Value tap =
+        SliceOp::create(ctx.getBuilder(), ctx.getLoc(), tapType, ctx.getInput(1),
+                        ArrayRef<int64_t>{0, 0, kd, 0, 0}, ArrayRef<int64_t>{1, 1, 1, 1, 1});
+    Value planes = Conv2dGradInputOp::create(ctx.getBuilder(), ctx.getLoc(), planeType, slices,
+                                             ctx.reshape(tap, {f[0], f[1], f[3], f[4]}),
+                                             plane.strides, plane.padding, plane.dilations, groups);
+    Value placed =
+        SliceScatterOp::create(ctx.getBuilder(), ctx.getLoc(), fullType,
+                               ctx.reshape(planes, {n, depth, outChannels, sizes[1], sizes[2]}),
+                               ArrayRef<int64_t>{0, kd * window.dilations[0], 0, 0, 0},
+                               ArrayRef<int64_t>{1, window.strides[0], 1, 1, 1});
     if (!sum) {
       sum = placed;
       continue;
@@ -381,8 +377,8 @@ static LogicalResult importConvTranspose(NodeContext &ctx) {
 
   Type element = ctx.getInputType(0).getElementType();
   if (spatial == 3) {
-    FailureOr<Value> result = convTranspose3d(ctx, *window, groups, outChannels,
-                                              outputPadding[0], sizes);
+    FailureOr<Value> result =
+        convTranspose3d(ctx, *window, groups, outChannels, outputPadding[0], sizes);
     if (failed(result))
       return failure();
     return setConvTransposeOutput(ctx, *result, outChannels, spatial);
@@ -437,8 +433,8 @@ static FailureOr<std::pair<Value, Value>> maxPoolByTaps(NodeContext &ctx, Value 
   SmallVector<int64_t> shape(original);
   Value padded = input;
   for (int i = 0; i < 2; ++i) {
-    int64_t reach = (sizes[i] - 1) * window.strides[i] +
-                    (window.kernel[i] - 1) * window.dilations[i] + 1;
+    int64_t reach =
+        (sizes[i] - 1) * window.strides[i] + (window.kernel[i] - 1) * window.dilations[i] + 1;
     int64_t before = window.padding[i];
     int64_t after = std::max<int64_t>(window.padding[2 + i], reach - before - shape[2 + i]);
     SmallVector<Value> parts;
@@ -573,8 +569,8 @@ static LogicalResult importPool(NodeContext &ctx, PoolKind kind) {
       ctx.setOutput(1, ctx.reshape(pooled->second, shape));
     return success();
   }
-  ctx.setOutput(0, ctx.reshape(pool2d(ctx, kind, x, window->as2d(), ceilMode, countIncludePad),
-                               shape));
+  ctx.setOutput(
+      0, ctx.reshape(pool2d(ctx, kind, x, window->as2d(), ceilMode, countIncludePad), shape));
   return success();
 }
 

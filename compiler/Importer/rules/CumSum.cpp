@@ -59,7 +59,8 @@ static LogicalResult importCumSum(NodeContext &ctx) {
 
   // mask[j, i]: does x[j] count towards y[i]?
   Type i64 = ctx.getBuilder().getI64Type();
-  Value iota = IotaOp::create(ctx.getBuilder(), ctx.getLoc(), RankedTensorType::get({n}, i64), 0, 1);
+  Value iota =
+      IotaOp::create(ctx.getBuilder(), ctx.getLoc(), RankedTensorType::get({n}, i64), 0, 1);
   CompareKind kind = reverse ? (exclusive ? CompareKind::gt : CompareKind::ge)
                              : (exclusive ? CompareKind::lt : CompareKind::le);
   Value mask = b.compare(kind, b.reshape(iota, {n, 1}), b.reshape(iota, {1, n}));

@@ -242,8 +242,8 @@ LogicalResult EinsumBuilder::build() {
   SmallVector<StringRef> inputTerms;
   inputText.split(inputTerms, ',');
   if (inputTerms.size() != ctx.getNumInputs())
-    return ctx.fail("the equation has " + std::to_string(inputTerms.size()) +
-                    " input terms for " + std::to_string(ctx.getNumInputs()) + " inputs");
+    return ctx.fail("the equation has " + std::to_string(inputTerms.size()) + " input terms for " +
+                    std::to_string(ctx.getNumInputs()) + " inputs");
 
   // Labels of every operand, '...' expanded to the ellipsis labels.
   std::vector<Term> terms;
@@ -309,8 +309,7 @@ LogicalResult EinsumBuilder::build() {
       return ctx.fail("the output needs '...' where the inputs have it");
     for (auto [i, label] : llvm::enumerate(output)) {
       if (!sizes.count(label))
-        return ctx.fail("output label '" + std::string(1, char(label)) +
-                        "' is in no input term");
+        return ctx.fail("output label '" + std::string(1, char(label)) + "' is in no input term");
       if (llvm::is_contained(ArrayRef<int>(output).take_front(i), label))
         return ctx.fail("output label '" + std::string(1, char(label)) + "' appears twice");
     }

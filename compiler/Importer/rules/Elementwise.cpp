@@ -19,16 +19,26 @@ using namespace mlir::cleave::importer;
 
 static double applyBinary(BinaryKind kind, double a, double b) {
   switch (kind) {
-  case BinaryKind::add: return a + b;
-  case BinaryKind::sub: return a - b;
-  case BinaryKind::mul: return a * b;
-  case BinaryKind::div: return a / b;
-  case BinaryKind::pow: return std::pow(a, b);
-  case BinaryKind::max: return std::max(a, b);
-  case BinaryKind::min: return std::min(a, b);
-  case BinaryKind::logical_and: return (a != 0) && (b != 0);
-  case BinaryKind::logical_or: return (a != 0) || (b != 0);
-  case BinaryKind::logical_xor: return (a != 0) != (b != 0);
+  case BinaryKind::add:
+    return a + b;
+  case BinaryKind::sub:
+    return a - b;
+  case BinaryKind::mul:
+    return a * b;
+  case BinaryKind::div:
+    return a / b;
+  case BinaryKind::pow:
+    return std::pow(a, b);
+  case BinaryKind::max:
+    return std::max(a, b);
+  case BinaryKind::min:
+    return std::min(a, b);
+  case BinaryKind::logical_and:
+    return (a != 0) && (b != 0);
+  case BinaryKind::logical_or:
+    return (a != 0) || (b != 0);
+  case BinaryKind::logical_xor:
+    return (a != 0) != (b != 0);
   }
   llvm_unreachable("unknown binary kind");
 }
@@ -41,59 +51,94 @@ static int64_t wrap(uint64_t value) { return static_cast<int64_t>(value); }
 // must not pass through double.
 static int64_t applyBinaryInt(BinaryKind kind, int64_t a, int64_t b) {
   switch (kind) {
-  case BinaryKind::add: return wrap(uint64_t(a) + uint64_t(b));
-  case BinaryKind::sub: return wrap(uint64_t(a) - uint64_t(b));
-  case BinaryKind::mul: return wrap(uint64_t(a) * uint64_t(b));
+  case BinaryKind::add:
+    return wrap(uint64_t(a) + uint64_t(b));
+  case BinaryKind::sub:
+    return wrap(uint64_t(a) - uint64_t(b));
+  case BinaryKind::mul:
+    return wrap(uint64_t(a) * uint64_t(b));
   // x / 0 has no value; INT64_MIN / -1 would trap (SIGFPE) on x86.
-  case BinaryKind::div: return b == 0 ? 0 : b == -1 ? wrap(0 - uint64_t(a)) : a / b;
-  case BinaryKind::pow: return truncateToInt64(std::pow(a, b));
-  case BinaryKind::max: return std::max(a, b);
-  case BinaryKind::min: return std::min(a, b);
-  case BinaryKind::logical_and: return (a != 0) && (b != 0);
-  case BinaryKind::logical_or: return (a != 0) || (b != 0);
-  case BinaryKind::logical_xor: return (a != 0) != (b != 0);
+  case BinaryKind::div:
+    return b == 0 ? 0 : b == -1 ? wrap(0 - uint64_t(a)) : a / b;
+  case BinaryKind::pow:
+    return truncateToInt64(std::pow(a, b));
+  case BinaryKind::max:
+    return std::max(a, b);
+  case BinaryKind::min:
+    return std::min(a, b);
+  case BinaryKind::logical_and:
+    return (a != 0) && (b != 0);
+  case BinaryKind::logical_or:
+    return (a != 0) || (b != 0);
+  case BinaryKind::logical_xor:
+    return (a != 0) != (b != 0);
   }
   llvm_unreachable("unknown binary kind");
 }
 
 static bool applyCompare(CompareKind kind, double a, double b) {
   switch (kind) {
-  case CompareKind::eq: return a == b;
-  case CompareKind::ne: return a != b;
-  case CompareKind::lt: return a < b;
-  case CompareKind::le: return a <= b;
-  case CompareKind::gt: return a > b;
-  case CompareKind::ge: return a >= b;
+  case CompareKind::eq:
+    return a == b;
+  case CompareKind::ne:
+    return a != b;
+  case CompareKind::lt:
+    return a < b;
+  case CompareKind::le:
+    return a <= b;
+  case CompareKind::gt:
+    return a > b;
+  case CompareKind::ge:
+    return a >= b;
   }
   llvm_unreachable("unknown compare kind");
 }
 
 static double applyUnary(UnaryKind kind, double x) {
   switch (kind) {
-  case UnaryKind::neg: return -x;
-  case UnaryKind::abs: return std::fabs(x);
-  case UnaryKind::exp: return std::exp(x);
-  case UnaryKind::log: return std::log(x);
-  case UnaryKind::sqrt: return std::sqrt(x);
-  case UnaryKind::rsqrt: return 1.0 / std::sqrt(x);
-  case UnaryKind::reciprocal: return 1.0 / x;
-  case UnaryKind::tanh: return std::tanh(x);
-  case UnaryKind::erf: return std::erf(x);
-  case UnaryKind::relu: return x > 0 ? x : 0;
-  case UnaryKind::sigmoid: return 1.0 / (1.0 + std::exp(-x));
-  case UnaryKind::sin: return std::sin(x);
-  case UnaryKind::cos: return std::cos(x);
-  case UnaryKind::floor: return std::floor(x);
-  case UnaryKind::ceil: return std::ceil(x);
-  case UnaryKind::sign: return (x > 0) - (x < 0);
-  case UnaryKind::logical_not: return x == 0;
-  case UnaryKind::identity: return x;
-  case UnaryKind::softplus: return std::log1p(std::exp(x));
-  case UnaryKind::round: return std::nearbyint(x);
+  case UnaryKind::neg:
+    return -x;
+  case UnaryKind::abs:
+    return std::fabs(x);
+  case UnaryKind::exp:
+    return std::exp(x);
+  case UnaryKind::log:
+    return std::log(x);
+  case UnaryKind::sqrt:
+    return std::sqrt(x);
+  case UnaryKind::rsqrt:
+    return 1.0 / std::sqrt(x);
+  case UnaryKind::reciprocal:
+    return 1.0 / x;
+  case UnaryKind::tanh:
+    return std::tanh(x);
+  case UnaryKind::erf:
+    return std::erf(x);
+  case UnaryKind::relu:
+    return x > 0 ? x : 0;
+  case UnaryKind::sigmoid:
+    return 1.0 / (1.0 + std::exp(-x));
+  case UnaryKind::sin:
+    return std::sin(x);
+  case UnaryKind::cos:
+    return std::cos(x);
+  case UnaryKind::floor:
+    return std::floor(x);
+  case UnaryKind::ceil:
+    return std::ceil(x);
+  case UnaryKind::sign:
+    return (x > 0) - (x < 0);
+  case UnaryKind::logical_not:
+    return x == 0;
+  case UnaryKind::identity:
+    return x;
+  case UnaryKind::softplus:
+    return std::log1p(std::exp(x));
+  case UnaryKind::round:
+    return std::nearbyint(x);
   }
   llvm_unreachable("unknown unary kind");
 }
-
 
 //===----------------------------------------------------------------------===//
 // Rules

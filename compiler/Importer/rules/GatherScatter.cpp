@@ -151,12 +151,11 @@ static LogicalResult scatterMultiply(NodeContext &ctx, Value data, Value updates
       if (round[t] == r)
         hit.setInt(offset, 1);
     }
-    FailureOr<Value> picked =
-        ctx.select(ctx.constant(inRound), updates, ctx.scalar(element, 0.0));
+    FailureOr<Value> picked = ctx.select(ctx.constant(inRound), updates, ctx.scalar(element, 0.0));
     if (failed(picked))
       return failure();
-    Value factors = ScatterAddOp::create(ctx.getBuilder(), ctx.getLoc(), dataType, *picked,
-                                         offsets, 0);
+    Value factors =
+        ScatterAddOp::create(ctx.getBuilder(), ctx.getLoc(), dataType, *picked, offsets, 0);
     FailureOr<Value> product = ctx.binary(BinaryKind::mul, result, factors);
     if (failed(product))
       return failure();
@@ -191,8 +190,7 @@ static LogicalResult scatterInto(NodeContext &ctx, Value data, Value updates, Va
     return scatterMultiply(ctx, data, updates, offsets, axis, resultShape);
   OpBuilder &builder = ctx.getBuilder();
   auto scatter = [&](Value source) {
-    return ScatterAddOp::create(builder, ctx.getLoc(), dataType, source, offsets, axis)
-        .getResult();
+    return ScatterAddOp::create(builder, ctx.getLoc(), dataType, source, offsets, axis).getResult();
   };
   Value scattered = scatter(updates);
   FailureOr<Value> result;
@@ -263,8 +261,8 @@ static FailureOr<Value> tupleOffsets(NodeContext &ctx, ArrayRef<int64_t> dataSha
     return ctx.constant(host);
   }
   Value index = ctx.convert(ctx.getInput(1), i64);
-  Value sizes = ctx.constant(HostTensor::fromInts(
-      i64, {k}, std::vector<int64_t>(addressed.begin(), addressed.end())));
+  Value sizes = ctx.constant(
+      HostTensor::fromInts(i64, {k}, std::vector<int64_t>(addressed.begin(), addressed.end())));
   FailureOr<Value> negative = ctx.compare(CompareKind::lt, index, ctx.scalar(i64, 0));
   FailureOr<Value> wrapped = ctx.binary(BinaryKind::add, index, sizes);
   if (failed(negative) || failed(wrapped))
@@ -284,8 +282,8 @@ static FailureOr<Value> tupleOffsets(NodeContext &ctx, ArrayRef<int64_t> dataSha
     if (tupleShape[b] == 1)
       continue;
     auto type = RankedTensorType::get({tupleShape[b]}, i64);
-    Value iota = IotaOp::create(ctx.getBuilder(), ctx.getLoc(), type, 0,
-                                batchStrides[b] * tupleSpan);
+    Value iota =
+        IotaOp::create(ctx.getBuilder(), ctx.getLoc(), type, 0, batchStrides[b] * tupleSpan);
     SmallVector<int64_t> shape(tupleShape.size(), 1);
     shape[b] = tupleShape[b];
     offsets = ctx.binary(BinaryKind::add, *offsets, ctx.reshape(iota, shape));

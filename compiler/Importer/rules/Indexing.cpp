@@ -118,8 +118,8 @@ static LogicalResult importHardmax(NodeContext &ctx) {
   }
   TensorBuilder b(ctx.getBuilder(), ctx.getLoc());
   Value position = argExtremum(ctx, x, reduced, /*max=*/true, /*last=*/false);
-  Value hit = b.compare(CompareKind::eq, iotaAlong(ctx, TensorBuilder::shapeOf(x), reduced),
-                        position);
+  Value hit =
+      b.compare(CompareKind::eq, iotaAlong(ctx, TensorBuilder::shapeOf(x), reduced), position);
   Value result = ctx.convert(hit, type.getElementType());
   ctx.setOutput(0, ctx.reshape(result, type.getShape()));
   return success();
@@ -177,8 +177,7 @@ static LogicalResult importTopK(NodeContext &ctx) {
     Value hit = b.compare(CompareKind::eq, candidates, extremum);
     if (taken)
       hit = b.binary(BinaryKind::logical_and, hit, b.unary(UnaryKind::logical_not, taken));
-    Value position =
-        b.reduce(ReduceKind::min, b.select(hit, positions, beyond), {*axis}, true);
+    Value position = b.reduce(ReduceKind::min, b.select(hit, positions, beyond), {*axis}, true);
     Value picked = b.compare(CompareKind::eq, positions, position);
     // The picked element plus zeros: exact, and its gradient goes back to it.
     Value value = b.reduce(ReduceKind::sum, b.select(picked, summable, zero), {*axis}, true);
@@ -290,8 +289,8 @@ static LogicalResult importCompress(NodeContext &ctx) {
   Value indices =
       ctx.constant(HostTensor::fromInts(ctx.getBuilder().getI64Type(), {count}, std::move(kept)));
   auto resultType = RankedTensorType::get(resultShape, type.getElementType());
-  ctx.setOutput(0, GatherOp::create(ctx.getBuilder(), ctx.getLoc(), resultType, input, indices,
-                                    axis));
+  ctx.setOutput(0,
+                GatherOp::create(ctx.getBuilder(), ctx.getLoc(), resultType, input, indices, axis));
   return success();
 }
 
@@ -357,8 +356,8 @@ static LogicalResult importReverseSequence(NodeContext &ctx) {
   Value indices = ctx.constant(
       HostTensor::fromInts(ctx.getBuilder().getI64Type(), {steps * batch}, std::move(sources)));
   auto gatherType = RankedTensorType::get(flat, type.getElementType());
-  Value gathered = GatherOp::create(ctx.getBuilder(), ctx.getLoc(), gatherType, b.reshape(x, flat),
-                                    indices, 0);
+  Value gathered =
+      GatherOp::create(ctx.getBuilder(), ctx.getLoc(), gatherType, b.reshape(x, flat), indices, 0);
   SmallVector<int64_t> timeMajor{steps, batch};
   llvm::append_range(timeMajor, shape.drop_front(2));
   Value result = b.reshape(gathered, timeMajor);

@@ -115,9 +115,9 @@ static LogicalResult negativeLogLikelihood(NodeContext &ctx, Value logProb, size
   } else {
     classWeights = ctx.broadcastTo(ctx.scalar(element, 1.0), {classes});
   }
-  Value weight = GatherOp::create(ctx.getBuilder(), ctx.getLoc(),
-                                  RankedTensorType::get(targetShape, element), classWeights,
-                                  safe, 0);
+  Value weight =
+      GatherOp::create(ctx.getBuilder(), ctx.getLoc(), RankedTensorType::get(targetShape, element),
+                       classWeights, safe, 0);
   if (keep) {
     FailureOr<Value> kept = ctx.select(keep, weight, ctx.scalar(element, 0.0));
     if (failed(kept))

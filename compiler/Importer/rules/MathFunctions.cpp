@@ -113,9 +113,9 @@ static LogicalResult importMod(NodeContext &ctx) {
   if (!fmod) {
     Value zero = b.scalar(element, 0.0);
     Value nonZero = b.compare(CompareKind::ne, remainder, zero);
-    Value signsDiffer = b.binary(BinaryKind::logical_xor,
-                                 b.compare(CompareKind::lt, remainder, zero),
-                                 b.compare(CompareKind::lt, divisor, zero));
+    Value signsDiffer =
+        b.binary(BinaryKind::logical_xor, b.compare(CompareKind::lt, remainder, zero),
+                 b.compare(CompareKind::lt, divisor, zero));
     Value shift = b.binary(BinaryKind::logical_and, nonZero, signsDiffer);
     remainder = b.select(shift, b.add(remainder, divisor), remainder);
   }
@@ -126,10 +126,12 @@ static LogicalResult importMod(NodeContext &ctx) {
 void cleave::importer::registerMathFunctionRules(RuleTable &table) {
   table.add("Tan", [](NodeContext &ctx) { return importFloatFunction(ctx, buildTan); });
   table.add("Sinh", [](NodeContext &ctx) {
-    return importFloatFunction(ctx, [](TensorBuilder &b, Value x) { return sinhOrCosh(b, x, false); });
+    return importFloatFunction(ctx,
+                               [](TensorBuilder &b, Value x) { return sinhOrCosh(b, x, false); });
   });
   table.add("Cosh", [](NodeContext &ctx) {
-    return importFloatFunction(ctx, [](TensorBuilder &b, Value x) { return sinhOrCosh(b, x, true); });
+    return importFloatFunction(ctx,
+                               [](TensorBuilder &b, Value x) { return sinhOrCosh(b, x, true); });
   });
   table.add("Asinh", [](NodeContext &ctx) { return importFloatFunction(ctx, buildAsinh); });
   table.add("Acosh", [](NodeContext &ctx) { return importFloatFunction(ctx, buildAcosh); });

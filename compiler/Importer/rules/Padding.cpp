@@ -147,8 +147,8 @@ static LogicalResult importPad(NodeContext &ctx) {
     std::vector<int64_t> sources(count);
     for (int64_t i = 0; i < count; ++i)
       sources[i] = padSource(mode, i, low, n);
-    Value indices = ctx.constant(HostTensor::fromInts(ctx.getBuilder().getI64Type(), {count},
-                                                      std::move(sources)));
+    Value indices = ctx.constant(
+        HostTensor::fromInts(ctx.getBuilder().getI64Type(), {count}, std::move(sources)));
     shape[d] = count;
     auto gatherType = RankedTensorType::get(shape, type.getElementType());
     result = GatherOp::create(ctx.getBuilder(), ctx.getLoc(), gatherType, result, indices, d);
@@ -164,8 +164,8 @@ static LogicalResult importTile(NodeContext &ctx) {
   if (failed(repeats))
     return failure();
   if ((int64_t)repeats->size() != rank)
-    return ctx.fail("repeats holds " + std::to_string(repeats->size()) +
-                    " values for a rank-" + std::to_string(rank) + " input");
+    return ctx.fail("repeats holds " + std::to_string(repeats->size()) + " values for a rank-" +
+                    std::to_string(rank) + " input");
   SmallVector<int64_t> interleaved, stretched, tiled;
   for (int64_t d = 0; d < rank; ++d) {
     int64_t count = (*repeats)[d];

@@ -150,10 +150,8 @@ void cleave::importer::registerReductionRules(RuleTable &table) {
     return importReduce(ctx, ReduceKind::sum, BinaryKind::mul, UnaryKind::sqrt);
   });
   table.add("ReduceLogSumExp", importReduceLogSumExp);
-  table.add("ReduceLogSum", [](NodeContext &ctx) {
-    return importReduceWith(ctx, std::nullopt, UnaryKind::log);
-  });
-  table.add("ReduceL1", [](NodeContext &ctx) {
-    return importReduceWith(ctx, UnaryKind::abs, std::nullopt);
-  });
+  table.add("ReduceLogSum",
+            [](NodeContext &ctx) { return importReduceWith(ctx, std::nullopt, UnaryKind::log); });
+  table.add("ReduceL1",
+            [](NodeContext &ctx) { return importReduceWith(ctx, UnaryKind::abs, std::nullopt); });
 }

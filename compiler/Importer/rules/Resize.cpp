@@ -161,8 +161,8 @@ static FailureOr<Value> resizeAxis(NodeContext &ctx, Value input, int64_t axis,
       auto type = cast<RankedTensorType>(gathered.getType());
       std::vector<int64_t> weightShape(type.getRank(), 1);
       weightShape[axis] = mapping.outSize;
-      Value weight = ctx.constant(
-          HostTensor::fromDoubles(type.getElementType(), weightShape, weights[k]));
+      Value weight =
+          ctx.constant(HostTensor::fromDoubles(type.getElementType(), weightShape, weights[k]));
       FailureOr<Value> scaled = ctx.binary(BinaryKind::mul, gathered, weight);
       if (failed(scaled))
         return failure();
@@ -275,10 +275,9 @@ static LogicalResult importResize(NodeContext &ctx) {
     if (mapping.outSize == inShape[d] && mapping.scale == 1.0 &&
         (roi.empty() || (mapping.roiStart == 0 && mapping.roiEnd == 1)))
       continue;
-    FailureOr<Value> resized =
-        resizeAxis(ctx, result, d, mapping, mode, nearestMode,
-                   ctx.getAttrFloat("cubic_coeff_a", -0.75), ctx.getAttrInt("exclude_outside", 0),
-                   ctx.getAttrFloat("extrapolation_value", 0.0));
+    FailureOr<Value> resized = resizeAxis(
+        ctx, result, d, mapping, mode, nearestMode, ctx.getAttrFloat("cubic_coeff_a", -0.75),
+        ctx.getAttrInt("exclude_outside", 0), ctx.getAttrFloat("extrapolation_value", 0.0));
     if (failed(resized))
       return failure();
     result = *resized;

@@ -35,7 +35,8 @@ static LogicalResult importCosineWindow(NodeContext &ctx, double a0, double a1, 
   Type f64 = ctx.getBuilder().getF64Type();
   Type i64 = ctx.getBuilder().getI64Type();
   Value n = b.convert(
-      IotaOp::create(ctx.getBuilder(), ctx.getLoc(), RankedTensorType::get({size}, i64), 0, 1), f64);
+      IotaOp::create(ctx.getBuilder(), ctx.getLoc(), RankedTensorType::get({size}, i64), 0, 1),
+      f64);
   // A one-element symmetric window has N = 0: its single value is a0 - a1 + a2.
   double step = period == 0 ? 0.0 : 2.0 * M_PI / static_cast<double>(period);
   Value angle = b.mul(n, b.scalar(f64, step));

@@ -43,14 +43,13 @@ Operation *CleaveDialect::materializeConstant(OpBuilder &builder, Attribute valu
 // A parameter, input or output must be a statically shaped tensor:
 // everything downstream (sharding, memory planning, codegen) sizes buffers
 // from it. A null `type` (not known here) passes.
-static LogicalResult verifyStaticTensor(Operation *op, Type type, StringRef what,
-                                        unsigned index) {
+static LogicalResult verifyStaticTensor(Operation *op, Type type, StringRef what, unsigned index) {
   if (!type)
     return success();
   auto tensor = dyn_cast<RankedTensorType>(type);
   if (!tensor || !tensor.hasStaticShape())
-    return op->emitOpError() << what << " #" << index
-                             << " must be a statically shaped tensor, got " << type;
+    return op->emitOpError() << what << " #" << index << " must be a statically shaped tensor, got "
+                             << type;
   return success();
 }
 
@@ -69,20 +68,18 @@ static LogicalResult verifySharding(Operation *op, Type type, Attribute value, S
                                     unsigned index) {
   auto axes = dyn_cast<shard::GridAxesArrayAttr>(value);
   if (!axes)
-    return op->emitOpError() << "'" << CleaveDialect::kShardingAttrName << "' on " << what
-                             << " #" << index << " must be a grid axes array";
+    return op->emitOpError() << "'" << CleaveDialect::kShardingAttrName << "' on " << what << " #"
+                             << index << " must be a grid axes array";
   auto tensor = dyn_cast_or_null<RankedTensorType>(type);
   if (tensor && static_cast<int64_t>(axes.size()) != tensor.getRank())
-    return op->emitOpError() << "'" << CleaveDialect::kShardingAttrName << "' on " << what
-                             << " #" << index << " lists " << axes.size()
+    return op->emitOpError() << "'" << CleaveDialect::kShardingAttrName << "' on " << what << " #"
+                             << index << " lists " << axes.size()
                              << " dimensions for a tensor of rank " << tensor.getRank();
   return success();
 }
 
-LogicalResult CleaveDialect::verifyRegionArgAttribute(Operation *op,
-                                                      unsigned regionIndex,
-                                                      unsigned argIndex,
-                                                      NamedAttribute attribute) {
+LogicalResult CleaveDialect::verifyRegionArgAttribute(Operation *op, unsigned regionIndex,
+                                                      unsigned argIndex, NamedAttribute attribute) {
   StringRef name = attribute.getName().getValue();
   Type argType = getArgumentType(op, regionIndex, argIndex);
   if (name == kParamAttrName) {
@@ -119,8 +116,7 @@ LogicalResult CleaveDialect::verifyRegionArgAttribute(Operation *op,
   return op->emitOpError() << "unknown cleave argument attribute '" << name << "'";
 }
 
-LogicalResult CleaveDialect::verifyRegionResultAttribute(Operation *op,
-                                                         unsigned regionIndex,
+LogicalResult CleaveDialect::verifyRegionResultAttribute(Operation *op, unsigned regionIndex,
                                                          unsigned resultIndex,
                                                          NamedAttribute attribute) {
   StringRef name = attribute.getName().getValue();
@@ -159,12 +155,11 @@ LogicalResult CleaveDialect::verifyRegionResultAttribute(Operation *op,
   return success();
 }
 
-LogicalResult CleaveDialect::verifyOperationAttribute(Operation *op,
-                                                      NamedAttribute attribute) {
+LogicalResult CleaveDialect::verifyOperationAttribute(Operation *op, NamedAttribute attribute) {
   StringRef name = attribute.getName().getValue();
   if ((name == kSourceAttrName || name == kOpsetAttrName) && !isa<ModuleOp>(op))
-    return op->emitOpError() << "'" << name << "' belongs on the module, not on '"
-                             << op->getName() << "'";
+    return op->emitOpError() << "'" << name << "' belongs on the module, not on '" << op->getName()
+                             << "'";
   if (name == kSourceAttrName) {
     if (!isa<StringAttr>(attribute.getValue()))
       return op->emitOpError() << "'" << kSourceAttrName << "' must be a string (a file path)";
@@ -175,8 +170,7 @@ LogicalResult CleaveDialect::verifyOperationAttribute(Operation *op,
       return op->emitOpError() << "'" << kOpsetAttrName << "' must be an integer";
     return success();
   }
-  if (llvm::is_contained({kFlopsAttrName, kBytesAttrName, kTotalFlopsAttrName,
-                          kTotalBytesAttrName},
+  if (llvm::is_contained({kFlopsAttrName, kBytesAttrName, kTotalFlopsAttrName, kTotalBytesAttrName},
                          name)) {
     if (!isa<IntegerAttr>(attribute.getValue()))
       return op->emitOpError() << "'" << name << "' must be an integer";
@@ -197,8 +191,7 @@ LogicalResult CleaveDialect::verifyOperationAttribute(Operation *op,
     auto grid = dyn_cast<shard::GridOp>(op);
     if (!grid || !names || names.size() != grid.getShape().size() ||
         !llvm::all_of(names, [](Attribute a) { return isa<StringAttr>(a); }))
-      return op->emitOpError() << "'" << name
-                               << "' must be one string per axis on a shard.grid";
+      return op->emitOpError() << "'" << name << "' must be one string per axis on a shard.grid";
     return success();
   }
   return op->emitOpError() << "unknown cleave attribute '" << name << "'";

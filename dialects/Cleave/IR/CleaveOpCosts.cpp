@@ -30,9 +30,7 @@ int64_t TransposeOp::getFlops() { return 0; }
 int64_t SliceOp::getFlops() { return 0; }
 int64_t ConcatOp::getFlops() { return 0; }
 
-int64_t MatmulOp::getFlops() {
-  return 2 * getType().getNumElements() * getContractionSize();
-}
+int64_t MatmulOp::getFlops() { return 2 * getType().getNumElements() * getContractionSize(); }
 
 int64_t ReduceOp::getFlops() { return getInput().getType().getNumElements(); }
 

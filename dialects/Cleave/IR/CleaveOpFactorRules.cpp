@@ -56,8 +56,8 @@ static FactorRule elementwiseRule(Operation *op) {
 static TensorFactors wholeFrom(FactorRule &rule, ArrayRef<int64_t> shape, int64_t firstWhole) {
   TensorFactors dims;
   for (auto [i, size] : llvm::enumerate(shape)) {
-    FactorKind kind = static_cast<int64_t>(i) >= firstWhole ? FactorKind::whole
-                                                            : FactorKind::parallel;
+    FactorKind kind =
+        static_cast<int64_t>(i) >= firstWhole ? FactorKind::whole : FactorKind::parallel;
     dims.push_back(size == 1 ? DimFactors{} : DimFactors{rule.addFactor(size, kind)});
   }
   return dims;
@@ -234,8 +234,14 @@ static FactorRule reshapeRule(ReshapeOp op) {
   TensorFactors fromDims(from.size()), toDims(to.size());
   size_t i = 0, j = 0;
   while (i < from.size() || j < to.size()) {
-    if (i < from.size() && from[i] == 1) { ++i; continue; }
-    if (j < to.size() && to[j] == 1) { ++j; continue; }
+    if (i < from.size() && from[i] == 1) {
+      ++i;
+      continue;
+    }
+    if (j < to.size() && to[j] == 1) {
+      ++j;
+      continue;
+    }
     if (i == from.size() || j == to.size())
       break;
     size_t groupFromBegin = i, groupToBegin = j;
@@ -441,8 +447,7 @@ static FactorRule constantRule(ConstantOp op) {
 
 namespace {
 template <typename OpTy, FactorRule (*Rule)(Operation *)>
-struct GenericModel
-    : public FactorRuleOpInterface::ExternalModel<GenericModel<OpTy, Rule>, OpTy> {
+struct GenericModel : public FactorRuleOpInterface::ExternalModel<GenericModel<OpTy, Rule>, OpTy> {
   FactorRule getFactorRule(Operation *op) const { return Rule(op); }
 };
 } // namespace
@@ -473,16 +478,16 @@ CLEAVE_FACTOR_RULE(ScatterAddOp, return scatterAddRule(op);)
 CLEAVE_FACTOR_RULE(ReshapeOp, return reshapeRule(op);)
 CLEAVE_FACTOR_RULE(BroadcastOp, return broadcastRule(op);)
 CLEAVE_FACTOR_RULE(TransposeOp, return transposeRule(op);)
-CLEAVE_FACTOR_RULE(SliceOp, return sliceRule(operation, shapeOf(op.getInput()),
-                                             shapeOf(op.getResult()), op.getStarts(),
-                                             op.getStrides(), false);)
-CLEAVE_FACTOR_RULE(SliceScatterOp, return sliceRule(operation, shapeOf(op.getResult()),
-                                                    shapeOf(op.getSource()), op.getStarts(),
-                                                    op.getStrides(), true);)
+CLEAVE_FACTOR_RULE(SliceOp,
+                   return sliceRule(operation, shapeOf(op.getInput()), shapeOf(op.getResult()),
+                                    op.getStarts(), op.getStrides(), false);)
+CLEAVE_FACTOR_RULE(SliceScatterOp,
+                   return sliceRule(operation, shapeOf(op.getResult()), shapeOf(op.getSource()),
+                                    op.getStarts(), op.getStrides(), true);)
 CLEAVE_FACTOR_RULE(ConcatOp, return concatRule(op);)
-CLEAVE_FACTOR_RULE(Conv2dOp, return convRule(operation, shapeOf(op.getInput()),
-                                             shapeOf(op.getFilter()), shapeOf(op.getResult()),
-                                             op.getGroups(), 0);)
+CLEAVE_FACTOR_RULE(Conv2dOp,
+                   return convRule(operation, shapeOf(op.getInput()), shapeOf(op.getFilter()),
+                                   shapeOf(op.getResult()), op.getGroups(), 0);)
 CLEAVE_FACTOR_RULE(Conv2dGradInputOp,
                    return convRule(operation, shapeOf(op.getInputGrad()), shapeOf(op.getFilter()),
                                    shapeOf(op.getResultGrad()), op.getGroups(), 1);)

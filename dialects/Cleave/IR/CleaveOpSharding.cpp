@@ -41,8 +41,7 @@ static std::optional<unsigned> loopOf(AffineExpr expr) {
 /// Records in `option` the split of the value that `map` indexes. Fails on a
 /// split of a dimension no loop indexes, on a loop split two different ways,
 /// and on a grid axis that would split two loops.
-static LogicalResult addToOption(shard::ShardingOption &option, Sharding sharding,
-                                 AffineMap map) {
+static LogicalResult addToOption(shard::ShardingOption &option, Sharding sharding, AffineMap map) {
   if (!sharding)
     return success();
   if (option.grid && option.grid != sharding.getGridAttr())
@@ -70,9 +69,9 @@ static LogicalResult addToOption(shard::ShardingOption &option, Sharding shardin
 
 /// How the ShardingInterface op `op` is split, from whichever of its operands
 /// and results carry a sharding: results first, then operands.
-static FailureOr<shard::ShardingOption>
-getOptionFromMaps(Operation *op, ArrayRef<Sharding> operandShardings,
-                  ArrayRef<Sharding> resultShardings) {
+static FailureOr<shard::ShardingOption> getOptionFromMaps(Operation *op,
+                                                          ArrayRef<Sharding> operandShardings,
+                                                          ArrayRef<Sharding> resultShardings) {
   auto shardingOp = cast<shard::ShardingInterface>(op);
   SmallVector<AffineMap> maps = shardingOp.getIndexingMaps();
   unsigned numOperands = op->getNumOperands();
@@ -95,8 +94,7 @@ getOptionFromMaps(Operation *op, ArrayRef<Sharding> operandShardings,
 }
 
 /// The sharding of the value of `type` that `map` indexes under `option`.
-static Sharding getShardingFromMap(Type type, AffineMap map,
-                                   const shard::ShardingOption &option) {
+static Sharding getShardingFromMap(Type type, AffineMap map, const shard::ShardingOption &option) {
   auto tensor = dyn_cast<RankedTensorType>(type);
   if (!tensor)
     return Sharding();
@@ -133,8 +131,8 @@ static LogicalResult addAnnotationsFromMaps(Operation *op, OpBuilder &builder,
   std::vector<Sharding> shardings = getAnnotationsFromMaps(op, option);
   unsigned numOperands = op->getNumOperands();
   for (OpResult result : op->getResults())
-    shard::maybeInsertTargetShardingAnnotation(
-        shardings[numOperands + result.getResultNumber()], result, builder);
+    shard::maybeInsertTargetShardingAnnotation(shardings[numOperands + result.getResultNumber()],
+                                               result, builder);
   for (OpOperand &operand : op->getOpOperands()) {
     OpBuilder::InsertionGuard guard(builder);
     shard::maybeInsertSourceShardingAnnotation(shardings[operand.getOperandNumber()], operand,
@@ -144,12 +142,11 @@ static LogicalResult addAnnotationsFromMaps(Operation *op, OpBuilder &builder,
 }
 
 #define CLEAVE_SHARDING_FROM_MAPS(OpClass)                                                         \
-  FailureOr<ShardingOption> OpClass::getShardingOption(ArrayRef<Sharding> operandShardings,       \
-                                                       ArrayRef<Sharding> resultShardings) {      \
+  FailureOr<ShardingOption> OpClass::getShardingOption(ArrayRef<Sharding> operandShardings,        \
+                                                       ArrayRef<Sharding> resultShardings) {       \
     return getOptionFromMaps(*this, operandShardings, resultShardings);                            \
   }                                                                                                \
-  FailureOr<std::vector<Sharding>> OpClass::getShardingAnnotations(                                \
-      const ShardingOption &option) {                                                              \
+  FailureOr<std::vector<Sharding>> OpClass::getShardingAnnotations(const ShardingOption &option) { \
     return getAnnotationsFromMaps(*this, option);                                                  \
   }                                                                                                \
   LogicalResult OpClass::addShardingAnnotations(OpBuilder &builder,                                \
@@ -199,9 +196,7 @@ static SmallVector<IteratorType> allParallel(Type resultType) {
 }
 
 #define CLEAVE_ELEMENTWISE_SHARDING(OpClass)                                                       \
-  SmallVector<IteratorType> OpClass::getLoopIteratorTypes() {                                      \
-    return allParallel(getType());                                                                 \
-  }                                                                                                \
+  SmallVector<IteratorType> OpClass::getLoopIteratorTypes() { return allParallel(getType()); }     \
   SmallVector<shard::ReductionKind> OpClass::getReductionLoopIteratorKinds() { return {}; }        \
   SmallVector<AffineMap> OpClass::getIndexingMaps() { return elementwiseMaps(*this); }
 

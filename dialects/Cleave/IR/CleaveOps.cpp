@@ -24,15 +24,13 @@ static std::string shapeString(ArrayRef<int64_t> shape) {
 }
 
 /// Checks that `result` is the NumPy broadcast of `operands`' shapes.
-static LogicalResult verifyBroadcastResult(Operation *op, TypeRange operands,
-                                           ShapedType result) {
+static LogicalResult verifyBroadcastResult(Operation *op, TypeRange operands, ShapedType result) {
   SmallVector<int64_t> shape;
   for (Type type : operands) {
     SmallVector<int64_t> next;
     if (!OpTrait::util::getBroadcastedShape(shape, cast<ShapedType>(type).getShape(), next))
-      return op->emitOpError() << "operand shapes do not broadcast: "
-                               << shapeString(shape) << " vs "
-                               << shapeString(cast<ShapedType>(type).getShape());
+      return op->emitOpError() << "operand shapes do not broadcast: " << shapeString(shape)
+                               << " vs " << shapeString(cast<ShapedType>(type).getShape());
     shape = std::move(next);
   }
   if (ArrayRef<int64_t>(shape) != result.getShape())
@@ -43,7 +41,8 @@ static LogicalResult verifyBroadcastResult(Operation *op, TypeRange operands,
 
 static bool isBool(Type elementType) { return elementType.isSignlessInteger(1); }
 
-static LogicalResult verifyAxis(Operation *op, int64_t axis, int64_t rank, StringRef what = "axis") {
+static LogicalResult verifyAxis(Operation *op, int64_t axis, int64_t rank,
+                                StringRef what = "axis") {
   if (axis < 0 || axis >= rank)
     return op->emitOpError() << what << " " << axis << " is out of range for rank " << rank;
   return success();
@@ -205,9 +204,7 @@ LogicalResult ReduceOp::verify() {
   return success();
 }
 
-LogicalResult SoftmaxOp::verify() {
-  return verifyAxis(*this, getAxis(), getType().getRank());
-}
+LogicalResult SoftmaxOp::verify() { return verifyAxis(*this, getAxis(), getType().getRank()); }
 
 LogicalResult LayerNormOp::verify() {
   RankedTensorType input = getInput().getType();
@@ -322,8 +319,8 @@ LogicalResult TransposeOp::verify() {
   ArrayRef<int64_t> input = getInput().getType().getShape();
   ArrayRef<int64_t> permutation = getPermutation();
   if (permutation.size() != input.size())
-    return emitOpError() << "permutation has " << permutation.size()
-                         << " entries for rank " << input.size();
+    return emitOpError() << "permutation has " << permutation.size() << " entries for rank "
+                         << input.size();
   SmallVector<bool> seen(input.size(), false);
   SmallVector<int64_t> expected;
   for (int64_t dim : permutation) {
@@ -381,8 +378,7 @@ LogicalResult ConcatOp::verify() {
   for (Value input : getInputs()) {
     auto type = cast<RankedTensorType>(input.getType());
     if (type.getRank() != rank || type.getElementType() != getType().getElementType())
-      return emitOpError() << "inputs must share the result's rank and element type, got "
-                           << type;
+      return emitOpError() << "inputs must share the result's rank and element type, got " << type;
     for (int64_t dim = 0; dim < rank; ++dim)
       if (dim != axis && type.getDimSize(dim) != getType().getDimSize(dim))
         return emitOpError() << "input " << type << " differs from the result outside axis "
@@ -402,10 +398,9 @@ LogicalResult ConcatOp::verify() {
 /// Checks the window attributes of conv2d/pool2d on the NCHW `input`:
 /// counts, signs, and that the (dilated) window fits into the padded input.
 /// `windowName` names where the window sizes come from in messages.
-static LogicalResult verifyWindowAttrs(Operation *op, ArrayRef<int64_t> input,
-                                       StringRef windowName, ArrayRef<int64_t> window,
-                                       ArrayRef<int64_t> strides, ArrayRef<int64_t> padding,
-                                       ArrayRef<int64_t> dilations) {
+static LogicalResult verifyWindowAttrs(Operation *op, ArrayRef<int64_t> input, StringRef windowName,
+                                       ArrayRef<int64_t> window, ArrayRef<int64_t> strides,
+                                       ArrayRef<int64_t> padding, ArrayRef<int64_t> dilations) {
   auto checkCount = [&](StringRef name, ArrayRef<int64_t> values, size_t count) -> LogicalResult {
     if (values.size() == count)
       return success();
@@ -432,8 +427,8 @@ static LogicalResult verifyWindowAttrs(Operation *op, ArrayRef<int64_t> input,
     int64_t span = dilations[i] * (window[i] - 1) + 1;
     int64_t padded = input[2 + i] + padding[i] + padding[2 + i];
     if (span > padded)
-      return op->emitOpError() << "window of " << span << " elements along spatial dimension "
-                               << i << " is larger than the padded input (" << padded << ")";
+      return op->emitOpError() << "window of " << span << " elements along spatial dimension " << i
+                               << " is larger than the padded input (" << padded << ")";
   }
   return success();
 }
@@ -461,8 +456,8 @@ LogicalResult Conv2dOp::verify() {
   if (filter[1] * groups != input[1])
     return emitOpError() << "filter has " << filter[1] << " channels per group; input has "
                          << input[1] << " channels in " << groups << " groups";
-  if (getBias() && cast<RankedTensorType>(getBias().getType()).getShape() !=
-                       ArrayRef<int64_t>{filter[0]})
+  if (getBias() &&
+      cast<RankedTensorType>(getBias().getType()).getShape() != ArrayRef<int64_t>{filter[0]})
     return emitOpError() << "bias must have shape [" << filter[0] << "]";
   SmallVector<int64_t> expected = {input[0], filter[0]};
   for (int i = 0; i < 2; ++i)

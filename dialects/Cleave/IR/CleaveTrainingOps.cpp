@@ -25,7 +25,8 @@ static LogicalResult verifyLabelSmoothing(Operation *op, double smoothing) {
 }
 
 LogicalResult CrossEntropyOp::verify() {
-  if (getType().getRank() != 0 || getType().getElementType() != getLogits().getType().getElementType())
+  if (getType().getRank() != 0 ||
+      getType().getElementType() != getLogits().getType().getElementType())
     return emitOpError() << "result must be a scalar of the logits' element type";
   if (failed(verifyLabelSmoothing(*this, getLabelSmoothing().convertToDouble())))
     return failure();

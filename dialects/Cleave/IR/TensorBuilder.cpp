@@ -80,8 +80,8 @@ Value TensorBuilder::transpose(Value input, ArrayRef<int64_t> permutation) {
   SmallVector<int64_t> shape;
   for (int64_t dim : permutation)
     shape.push_back(shapeOf(input)[dim]);
-  return builder.create<TransposeOp>(loc, RankedTensorType::get(shape, elementTypeOf(input)),
-                                     input, permutation);
+  return builder.create<TransposeOp>(loc, RankedTensorType::get(shape, elementTypeOf(input)), input,
+                                     permutation);
 }
 
 Value TensorBuilder::broadcastTo(Value input, ArrayRef<int64_t> shape) {
@@ -131,8 +131,8 @@ Value TensorBuilder::matmul(Value lhs, Value rhs, bool transposeA, bool transpos
   (void)broadcastShapes(a.drop_back(2), b.drop_back(2), shape);
   shape.push_back(transposeA ? a.back() : a[a.size() - 2]);
   shape.push_back(transposeB ? b[b.size() - 2] : b.back());
-  auto op = builder.create<MatmulOp>(loc, RankedTensorType::get(shape, elementTypeOf(lhs)), lhs,
-                                     rhs);
+  auto op =
+      builder.create<MatmulOp>(loc, RankedTensorType::get(shape, elementTypeOf(lhs)), lhs, rhs);
   op.setTransposeA(transposeA);
   op.setTransposeB(transposeB);
   return op;

@@ -9,8 +9,7 @@ int64_t cleave::getTensorBytes(Type type) {
   auto tensor = dyn_cast<RankedTensorType>(type);
   if (!tensor || !tensor.hasStaticShape())
     return 0;
-  int64_t elementBytes =
-      std::max<int64_t>(1, (tensor.getElementTypeBitWidth() + 7) / 8);
+  int64_t elementBytes = std::max<int64_t>(1, (tensor.getElementTypeBitWidth() + 7) / 8);
   return tensor.getNumElements() * elementBytes;
 }
 

@@ -183,8 +183,8 @@ void check_group(Communicator &comm, const std::vector<int> &members, const std:
     const std::string name = reduction_name(reduction);
     const bool is_max = reduction == CommReduction::max;
     auto value = [&](int w, int64_t i) {
-      const int group_rank = static_cast<int>(
-          std::find(members.begin(), members.end(), w) - members.begin());
+      const int group_rank =
+          static_cast<int>(std::find(members.begin(), members.end(), w) - members.begin());
       const bool nan = i % 97 == 5 && group_rank == std::min(1, n - 1);
       return nan ? std::numeric_limits<float>::quiet_NaN() : input(w, i);
     };
@@ -225,8 +225,7 @@ void check_group(Communicator &comm, const std::vector<int> &members, const std:
       expect(data == expected, label + ": all_reduce " + name + " i64");
     }
     for (int64_t count : {1, 3, 257}) {
-      const std::string what =
-          label + ": reduce_scatter " + name + " of " + std::to_string(count);
+      const std::string what = label + ": reduce_scatter " + name + " of " + std::to_string(count);
       std::vector<float> send(count * n), expected(count);
       for (int64_t i = 0; i < count * n; ++i)
         send[i] = value(world_rank, i);
@@ -298,8 +297,8 @@ void check_group(Communicator &comm, const std::vector<int> &members, const std:
   }
   // Mistakes are Errors on every rank (no collective starts).
   float x = 0;
-  expect(throws_error([&] { comm.broadcast(&x, 1, n); }, "root " + std::to_string(n) +
-                                                            " is not a rank of the group"),
+  expect(throws_error([&] { comm.broadcast(&x, 1, n); },
+                      "root " + std::to_string(n) + " is not a rank of the group"),
          label + ": bad broadcast root");
   std::vector<float> buffer(4 * n);
   expect(throws_error([&] { comm.all_gather(buffer.data() + 1, buffer.data(), 2); },
@@ -379,6 +378,5 @@ int check_collectives(Communicator &world_ref) {
     std::printf("%d checks per rank on %d ranks, %d failures\n", checks, size, total_failures);
   return total_failures == 0 ? 0 : 1;
 }
-
 
 } // namespace cleave::rt::test

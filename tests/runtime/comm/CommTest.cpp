@@ -18,11 +18,11 @@
 //                   gives (collectives.h)
 //
 //===----------------------------------------------------------------------===//
+#include "cleave/rt/comm.h"
+#include "CommChecks.h"
 #include "cleave/rt/check.h"
 #include "cleave/rt/collectives.h"
-#include "cleave/rt/comm.h"
 #include "cleave/rt/mpi_comm.h"
-#include "CommChecks.h"
 
 #include <mpi.h>
 
@@ -121,14 +121,14 @@ int run_all_to_all() {
       int64_t gathered_dims[3] = {in_dims[0], in_dims[1], in_dims[2]};
       gathered_dims[concat] *= n;
       std::vector<float> gathered(in.size() * static_cast<size_t>(n));
-      collective::all_gather(&groups, axes, in.data(), gathered.data(),
-                             product(in_dims, 0, concat), product(in_dims, concat, 3), 4);
+      collective::all_gather(&groups, axes, in.data(), gathered.data(), product(in_dims, 0, concat),
+                             product(in_dims, concat, 3), 4);
       int64_t out_dims[3] = {gathered_dims[0], gathered_dims[1], gathered_dims[2]};
       out_dims[split] /= n;
       std::vector<float> expected(in.size()), moved(in.size());
       collective::all_slice(&groups, axes, gathered.data(), expected.data(),
-                            product(gathered_dims, 0, split),
-                            product(gathered_dims, split, 3) / n, 4);
+                            product(gathered_dims, 0, split), product(gathered_dims, split, 3) / n,
+                            4);
       collective::all_to_all(&groups, axes, in.data(), moved.data(), product(in_dims, 0, split),
                              product(in_dims, split, 3) / n, product(out_dims, 0, concat),
                              product(out_dims, concat, 3) / n, 4);
@@ -172,7 +172,9 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "comm-test: error: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: %s collectives[-in-pieces] | world-size N | lose[-grid] KILL|STOP RANK | abort RANK\n",
+  std::fprintf(stderr,
+               "usage: %s collectives[-in-pieces] | world-size N | lose[-grid] KILL|STOP RANK | "
+               "abort RANK\n",
                argv[0]);
   return 2;
 }

@@ -98,8 +98,7 @@ protected:
     Scratch in(block * size());
     to_device(in.get(), send, block * size());
     if (recv == static_cast<const unsigned char *>(send) + rank() * block) {
-      device_->reduce_scatter(in.get(), in.get() + rank() * block, recv_count, element,
-                              reduction);
+      device_->reduce_scatter(in.get(), in.get() + rank() * block, recv_count, element, reduction);
       to_host(recv, in.get() + rank() * block, block);
     } else {
       Scratch out(block);

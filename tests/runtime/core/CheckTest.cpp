@@ -37,8 +37,8 @@ TEST_CASE("check: CLEAVE_CHECK exits 1 with file, line, condition and message",
   REQUIRE(waitpid(child, &status, 0) == child);
   REQUIRE(WIFEXITED(status)); // exited, not killed by SIGABRT
   CHECK(WEXITSTATUS(status) == 1);
-  CHECK_THAT(output, Contains("CheckTest.cpp:") &&
-                         Contains("`answer == 42` failed: the answer is 41"));
+  CHECK_THAT(output,
+             Contains("CheckTest.cpp:") && Contains("`answer == 42` failed: the answer is 41"));
 }
 
 TEST_CASE("check: fail throws Error with the streamed message", "[runtime][check]") {

@@ -80,7 +80,8 @@ TEST_CASE("checkpoint: write, point latest at it, read back", "[runtime][checkpo
   std::string path = write_checkpoint(ckpt_dir, meta(12), saved.tensors, host_memory());
   CHECK(path == ckpt_dir + "/ckpt-00000012.safetensors");
   CHECK(test::read_bytes(ckpt_dir + "/latest") == "ckpt-00000012.safetensors\n");
-  CHECK(test::list_dir(ckpt_dir) == std::vector<std::string>{"ckpt-00000012.safetensors", "latest"});
+  CHECK(test::list_dir(ckpt_dir) ==
+        std::vector<std::string>{"ckpt-00000012.safetensors", "latest"});
   CHECK(has_checkpoints(ckpt_dir));
   CHECK(resolve_checkpoint("", ckpt_dir) == path);
   CHECK(resolve_checkpoint(ckpt_dir, "") == path);
@@ -163,14 +164,16 @@ TEST_CASE("checkpoint: a checkpoint of another model is refused, naming the tens
   REQUIRE_THROWS_WITH(checkpoint.verify(with(0, &renamed)),
                       Contains("it has no tensor 'fc.weights' (float32[2, 3])"));
   specs.pop_back();
-  REQUIRE_THROWS_WITH(checkpoint.verify(specs),
-                      Contains("it has tensor 'fc.bias.momentum_buffer', which the model does not"));
+  REQUIRE_THROWS_WITH(
+      checkpoint.verify(specs),
+      Contains("it has tensor 'fc.bias.momentum_buffer', which the model does not"));
 }
 
 TEST_CASE("checkpoint: damaged files and directories give clear errors", "[runtime][checkpoint]") {
   TempDir dir;
   REQUIRE_THROWS_WITH(resolve_checkpoint("", dir.path()),
-                      Contains("no checkpoint to resume from") && Contains("latest' does not exist"));
+                      Contains("no checkpoint to resume from") &&
+                          Contains("latest' does not exist"));
   REQUIRE_THROWS_WITH(resolve_checkpoint("", ""), Contains("needs --checkpoint-dir"));
   CHECK_FALSE(has_checkpoints(dir.path()));
 
@@ -178,8 +181,8 @@ TEST_CASE("checkpoint: damaged files and directories give clear errors", "[runti
   std::string path = write_checkpoint(dir.path(), meta(3), saved.tensors, host_memory());
   std::string bytes = test::read_bytes(path);
   test::write_bytes(path, bytes.substr(0, bytes.size() - 10));
-  REQUIRE_THROWS_WITH(Checkpoint(path), Contains("not a valid safetensors file") &&
-                                            Contains("(truncated)"));
+  REQUIRE_THROWS_WITH(Checkpoint(path),
+                      Contains("not a valid safetensors file") && Contains("(truncated)"));
   test::write_bytes(path, std::string("\x05\x00\x00\x00\x00\x00\x00\x00{}xyz", 13));
   REQUIRE_THROWS_WITH(Checkpoint(path), Contains("does not parse"));
   REQUIRE_THROWS_WITH(Checkpoint(dir / "nowhere.safetensors"), Contains("cannot open"));

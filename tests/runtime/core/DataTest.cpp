@@ -92,8 +92,7 @@ TEST_CASE("data: batches take rows in order and wrap around", "[runtime][data]")
   CHECK_THAT(batches.source().describe(), Contains("x=") && Contains("(5 rows)"));
 }
 
-TEST_CASE("data: --shuffle permutes every epoch, identically for every input",
-          "[runtime][data]") {
+TEST_CASE("data: --shuffle permutes every epoch, identically for every input", "[runtime][data]") {
   TempDir dir;
   write_rows(dir, 6);
   BatchIterator first(open_arrays(model(), bindings(dir)), 2, true, 7);
@@ -151,9 +150,9 @@ TEST_CASE("data: binding errors name the input and the file", "[runtime][data]")
   REQUIRE_THROWS_WITH(open_arrays(info, {{"x", dir / "x.npy"}}),
                       Contains("input 'labels' (int64[2]) has no data") &&
                           Contains("--data labels=FILE.npy"));
-  REQUIRE_THROWS_WITH(
-      open_arrays(info, {{"x", dir / "x.npy"}, {"label", dir / "labels.npy"}}),
-      Contains("no input named 'label'") && Contains("inputs are x float32[2, 3], labels int64[2]"));
+  REQUIRE_THROWS_WITH(open_arrays(info, {{"x", dir / "x.npy"}, {"label", dir / "labels.npy"}}),
+                      Contains("no input named 'label'") &&
+                          Contains("inputs are x float32[2, 3], labels int64[2]"));
   REQUIRE_THROWS_WITH(open_arrays(info, {{"x", dir / "x.npy"}, {"x", dir / "x.npy"}}),
                       Contains("input 'x' is bound twice"));
   REQUIRE_THROWS_WITH(open_arrays(info, {{"x", dir / "nope.npy"}, {"labels", dir / "labels.npy"}}),
@@ -172,9 +171,8 @@ TEST_CASE("data: binding errors name the input and the file", "[runtime][data]")
 
   float fractional[4] = {0.5f, 1, 2, 3};
   write_npy(dir / "fractional.npy", NpyType::f4, {4}, fractional);
-  REQUIRE_THROWS_WITH(
-      open_arrays(info, {{"x", dir / "x.npy"}, {"labels", dir / "fractional.npy"}}),
-      Contains("holds float32 but input 'labels' is int64[2]"));
+  REQUIRE_THROWS_WITH(open_arrays(info, {{"x", dir / "x.npy"}, {"labels", dir / "fractional.npy"}}),
+                      Contains("holds float32 but input 'labels' is int64[2]"));
 
   int64_t three[3] = {0, 1, 2};
   write_npy(dir / "three.npy", NpyType::i8, {3}, three);

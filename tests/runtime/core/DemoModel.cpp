@@ -41,10 +41,12 @@ const TensorSpec kLinearOptState[] = {
     {"linear.bias.exp_avg_sq", DType::f32, 1, kBiasShape},
 };
 
-constexpr TrainDefaults kLinearDefaults = {
-    OptimizerKind::adamw, /*lr=*/0.05f, /*beta1=*/0.9f, /*beta2=*/0.999f, /*eps=*/1e-8f,
-    /*weight_decay=*/0.01f, /*momentum=*/0.0f, /*clip_grad_norm=*/0.0f, LrSchedule::constant,
-    /*warmup_steps=*/0, /*batch_size=*/kLinearBatch};
+constexpr TrainDefaults kLinearDefaults = {OptimizerKind::adamw,    /*lr=*/0.05f,
+                                           /*beta1=*/0.9f,          /*beta2=*/0.999f,
+                                           /*eps=*/1e-8f,
+                                           /*weight_decay=*/0.01f,  /*momentum=*/0.0f,
+                                           /*clip_grad_norm=*/0.0f, LrSchedule::constant,
+                                           /*warmup_steps=*/0,      /*batch_size=*/kLinearBatch};
 
 int sleep_ms() {
   static const int ms = [] {
@@ -73,8 +75,8 @@ void add_initializer(onnx::GraphProto &graph, const std::string &name,
   tensor->set_data_type(onnx::TensorProto::FLOAT);
   for (int64_t dim : dims)
     tensor->add_dims(dim);
-  tensor->set_raw_data(std::string(reinterpret_cast<const char *>(values.data()),
-                                   values.size() * sizeof(float)));
+  tensor->set_raw_data(
+      std::string(reinterpret_cast<const char *>(values.data()), values.size() * sizeof(float)));
 }
 
 void add_value_info(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> *list,
@@ -104,9 +106,16 @@ onnx::ModelProto empty_model() {
 } // namespace
 
 ModelInfo linear_model(const char *model_path) {
-  return ModelInfo{model_path,     kLinearParams,   3, kLinearOptState, 4,
-                   kLinearInputs,  2,               /*workspace_bytes=*/kLinearBatch * 4,
-                   kLinearDefaults, "cpu"};
+  return ModelInfo{model_path,
+                   kLinearParams,
+                   3,
+                   kLinearOptState,
+                   4,
+                   kLinearInputs,
+                   2,
+                   /*workspace_bytes=*/kLinearBatch * 4,
+                   kLinearDefaults,
+                   "cpu"};
 }
 
 void linear_step(const StepScalars &s, const StepBuffers &b) {
@@ -199,14 +208,22 @@ const ParamSpec kBigramParams[] = {
     {{"table.weight", DType::f32, 2, kTableShape}, ParamKind::trainable},
 };
 constexpr TrainDefaults kBigramDefaults = {
-    OptimizerKind::sgd, /*lr=*/1.0f, 0.9f, 0.999f, 1e-8f, 0.0f, 0.0f, 0.0f, LrSchedule::constant,
-    0, kBigramBatch};
+    OptimizerKind::sgd,   /*lr=*/1.0f, 0.9f,        0.999f, 1e-8f, 0.0f, 0.0f, 0.0f,
+    LrSchedule::constant, 0,           kBigramBatch};
 
 } // namespace
 
 ModelInfo bigram_model(const char *model_path) {
-  return ModelInfo{model_path, kBigramParams,   1, nullptr, 0, kBigramInputs, 2,
-                   /*workspace_bytes=*/0, kBigramDefaults, "cpu"};
+  return ModelInfo{model_path,
+                   kBigramParams,
+                   1,
+                   nullptr,
+                   0,
+                   kBigramInputs,
+                   2,
+                   /*workspace_bytes=*/0,
+                   kBigramDefaults,
+                   "cpu"};
 }
 
 void bigram_step(const StepScalars &s, const StepBuffers &b) {

@@ -20,7 +20,8 @@ int main(int argc, char **argv) {
     std::string path = argv[1];
     size_t slash = path.find_last_of('/');
     cleave::rt::demo::write_linear_onnx(path, {0.0f, 0.0f, 0.0f}, 0.0f);
-    cleave::rt::demo::write_linear_data(slash == std::string::npos ? "." : path.substr(0, slash), 64);
+    cleave::rt::demo::write_linear_data(slash == std::string::npos ? "." : path.substr(0, slash),
+                                        64);
   } catch (const std::exception &error) {
     std::fprintf(stderr, "%s: error: %s\n", argv[0], error.what());
     return 1;

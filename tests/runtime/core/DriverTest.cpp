@@ -94,8 +94,7 @@ void limited_step(const StepScalars &scalars, const StepBuffers &buffers) {
 
 } // namespace
 
-TEST_CASE("driver: trains linear regression to the true line and exports it",
-          "[runtime][driver]") {
+TEST_CASE("driver: trains linear regression to the true line and exports it", "[runtime][driver]") {
   LinearRun run;
   REQUIRE(run.run({"--steps", "300", "--metrics", run.dir / "m.jsonl", "--checkpoint-dir",
                    run.dir / "ckpt", "--save-onnx", run.dir / "trained.onnx"}) == 0);
@@ -103,9 +102,9 @@ TEST_CASE("driver: trains linear regression to the true line and exports it",
   std::vector<std::string> losses = test::metric_losses(run.dir / "m.jsonl");
   REQUIRE(losses.size() == 300);
   CHECK(std::stod(losses.back()) < 0.01 * std::stod(losses.front()));
-  CHECK_THAT(test::read_bytes(run.dir / "m.jsonl"),
-             Contains("{\"step\":1,\"loss\":") && Contains("\"lr\":0.0500000007,") &&
-                 Contains("\"samples_per_s\":"));
+  CHECK_THAT(test::read_bytes(run.dir / "m.jsonl"), Contains("{\"step\":1,\"loss\":") &&
+                                                        Contains("\"lr\":0.0500000007,") &&
+                                                        Contains("\"samples_per_s\":"));
 
   std::string final_checkpoint = run.dir / "ckpt/ckpt-00000300.safetensors";
   Checkpoint checkpoint(final_checkpoint);
@@ -128,19 +127,21 @@ TEST_CASE("driver: trains linear regression to the true line and exports it",
 TEST_CASE("driver: a resumed run continues exactly like an uninterrupted one",
           "[runtime][driver]") {
   LinearRun run;
-  std::vector<std::string> common = {"--steps", "30", "--shuffle", "--seed", "5", "--schedule",
-                                     "cosine", "--warmup", "5", "--checkpoint-every", "10"};
+  std::vector<std::string> common = {
+      "--steps",  "30", "--shuffle",          "--seed", "5", "--schedule", "cosine",
+      "--warmup", "5",  "--checkpoint-every", "10"};
   auto with = [&](std::vector<std::string> extra) {
     extra.insert(extra.begin(), common.begin(), common.end());
     return extra;
   };
-  REQUIRE(run.run(with({"--checkpoint-dir", run.dir / "a", "--metrics", run.dir / "a.jsonl"})) == 0);
+  REQUIRE(run.run(with({"--checkpoint-dir", run.dir / "a", "--metrics", run.dir / "a.jsonl"})) ==
+          0);
 
   // Crash after step 13: checkpoint 10 exists, metrics run to step 13.
   step_budget = 13;
-  std::vector<std::string> crashed = with({"--data", run.data(), "--log-every", "0",
-                                           "--checkpoint-dir", run.dir / "b", "--metrics",
-                                           run.dir / "b.jsonl"});
+  std::vector<std::string> crashed =
+      with({"--data", run.data(), "--log-every", "0", "--checkpoint-dir", run.dir / "b",
+            "--metrics", run.dir / "b.jsonl"});
   CHECK(test::run(crashed, run.model, limited_step) == 1);
   CHECK(test::metric_losses(run.dir / "b.jsonl").size() == 13);
   CHECK(test::read_bytes(run.dir / "b/latest") == "ckpt-00000010.safetensors\n");
@@ -162,16 +163,16 @@ TEST_CASE("driver: a resumed run continues exactly like an uninterrupted one",
   CHECK(tail == std::vector<std::string>(uninterrupted.begin() + 20, uninterrupted.end()));
 }
 
-TEST_CASE("driver: device memory that is not host memory gives the same run",
-          "[runtime][driver]") {
+TEST_CASE("driver: device memory that is not host memory gives the same run", "[runtime][driver]") {
   LinearRun run;
   REQUIRE(run.run({"--steps", "20", "--shuffle", "--metrics", run.dir / "host.jsonl"}) == 0);
   FakeDevice device;
   run.train({"--steps", "20", "--shuffle", "--metrics", run.dir / "device.jsonl",
              "--checkpoint-dir", run.dir / "ckpt", "--save-onnx", run.dir / "out.onnx"},
             device);
-  CHECK(test::metric_losses(run.dir / "device.jsonl") == test::metric_losses(run.dir / "host.jsonl"));
-  CHECK(device.live == 0);          // everything freed
+  CHECK(test::metric_losses(run.dir / "device.jsonl") ==
+        test::metric_losses(run.dir / "host.jsonl"));
+  CHECK(device.live == 0);           // everything freed
   CHECK(device.to_device > 20 * 64); // weights and 20 batches went through copies
   // Read back: the final checkpoint (parameters 20 bytes + optimizer state
   // 32 bytes) and the export (parameters); the loss is a host float.
@@ -202,9 +203,10 @@ TEST_CASE("driver: --init random trains a model exported without weights", "[run
 
 TEST_CASE("driver: a diverging loss stops the run with a clear error", "[runtime][driver]") {
   LinearRun run;
-  REQUIRE_THROWS_WITH(run.train({"--steps", "50", "--lr", "1e38"}),
-                      (Contains("the loss is NaN at step 2") || Contains("the loss is inf at step 2")) &&
-                          Contains("training diverged"));
+  REQUIRE_THROWS_WITH(
+      run.train({"--steps", "50", "--lr", "1e38"}),
+      (Contains("the loss is NaN at step 2") || Contains("the loss is inf at step 2")) &&
+          Contains("training diverged"));
   CHECK(run.run({"--steps", "50", "--lr", "1e38"}) == 1);
 }
 
@@ -220,10 +222,10 @@ TEST_CASE("driver: command-line defaults and mistakes", "[runtime][driver]") {
   CHECK(config.data.size() == 2);
   CHECK(config.data[1].input == "y");
   CHECK_FALSE(config.resume);
-  config = test::parse({"--steps", "7", "--data", "x=a.npy", "--data", "y=b.npy",
-                        "--checkpoint-dir", "d", "--resume", "--lr", "0.5", "--schedule",
-                        "cosine", "--init", "random"},
-                       run.model);
+  config =
+      test::parse({"--steps", "7", "--data", "x=a.npy", "--data", "y=b.npy", "--checkpoint-dir",
+                   "d", "--resume", "--lr", "0.5", "--schedule", "cosine", "--init", "random"},
+                  run.model);
   CHECK(config.data.size() == 2);
   CHECK(config.resume);
   CHECK(config.resume_path.empty());
@@ -273,8 +275,8 @@ TEST_CASE("driver: checkpoints of another run are never overwritten", "[runtime]
   demo::write_bigram_onnx(bigram_onnx);
   write_token_file(other / "t.bin", std::vector<uint32_t>(64, 1));
   ModelInfo bigram = demo::bigram_model(bigram_onnx.c_str());
-  TrainConfig config = test::parse({"--steps", "8", "--tokens", other / "t.bin",
-                                    "--checkpoint-dir", ckpt, "--resume", "--log-every", "0"},
+  TrainConfig config = test::parse({"--steps", "8", "--tokens", other / "t.bin", "--checkpoint-dir",
+                                    ckpt, "--resume", "--log-every", "0"},
                                    bigram);
   REQUIRE_THROWS_WITH(train(config, bigram, demo::bigram_step, host_memory()),
                       Contains("does not fit this model: it has no tensor 'table.weight'"));

@@ -66,10 +66,25 @@ TEST_CASE("kill: a run killed with SIGKILL resumes to the uninterrupted losses",
   TempDir dir;
   demo::write_linear_data(dir.path(), 40);
   auto args = [&](const std::string &name) {
-    return std::vector<std::string>{
-        "--data", "x=" + dir / "x.npy" + ",y=" + dir / "y.npy", "--steps", "60", "--shuffle",
-        "--seed", "9", "--schedule", "cosine", "--warmup", "6", "--checkpoint-every", "8",
-        "--log-every", "5", "--checkpoint-dir", dir / name, "--metrics", dir / (name + ".jsonl")};
+    return std::vector<std::string>{"--data",
+                                    "x=" + dir / "x.npy" + ",y=" + dir / "y.npy",
+                                    "--steps",
+                                    "60",
+                                    "--shuffle",
+                                    "--seed",
+                                    "9",
+                                    "--schedule",
+                                    "cosine",
+                                    "--warmup",
+                                    "6",
+                                    "--checkpoint-every",
+                                    "8",
+                                    "--log-every",
+                                    "5",
+                                    "--checkpoint-dir",
+                                    dir / name,
+                                    "--metrics",
+                                    dir / (name + ".jsonl")};
   };
 
   pid_t reference = start_trainer(args("reference"), dir / "reference.log", 0);

@@ -98,7 +98,8 @@ TEST_CASE("onnx export: trained values replace the initializers, inline", "[runt
   std::filesystem::create_directory(out_dir);
   std::string out = out_dir + "/trained.onnx";
   export_onnx(dir / "m.onnx", out,
-              {{&w_spec, trained_w.data()}, {&b_spec, trained_b.data()},
+              {{&w_spec, trained_w.data()},
+               {&b_spec, trained_b.data()},
                {&extra_spec, trained_extra.data()}},
               host_memory());
   CHECK(test::list_dir(out_dir) == std::vector<std::string>{"trained.onnx"});
@@ -111,7 +112,8 @@ TEST_CASE("onnx export: trained values replace the initializers, inline", "[runt
     CHECK(tensor.data_location() == onnx::TensorProto::DEFAULT);
     CHECK(tensor.external_data_size() == 0);
   }
-  CHECK(find(exported, "w")->raw_data() == std::string(reinterpret_cast<const char *>(trained_w.data()), 16));
+  CHECK(find(exported, "w")->raw_data() ==
+        std::string(reinterpret_cast<const char *>(trained_w.data()), 16));
   CHECK(find(exported, "b")->float_data_size() == 0); // replaced by raw_data
   CHECK(find(exported, "shape")->raw_data() == bytes.substr(16));
   CHECK(exported.graph().node(0).attribute(0).t().raw_data() == bytes.substr(16));
@@ -130,9 +132,9 @@ TEST_CASE("onnx export: errors name the files", "[runtime][export]") {
   TempDir dir;
   std::vector<float> values = {1, 2};
   TensorSpec spec{"b", DType::f32, 1, k2};
-  REQUIRE_THROWS_WITH(export_onnx(dir / "missing.onnx", dir / "out.onnx",
-                                  {{&spec, values.data()}}, host_memory()),
-                      Contains("cannot open") && Contains("missing.onnx"));
+  REQUIRE_THROWS_WITH(
+      export_onnx(dir / "missing.onnx", dir / "out.onnx", {{&spec, values.data()}}, host_memory()),
+      Contains("cannot open") && Contains("missing.onnx"));
 
   onnx::ModelProto original;
   onnx::TensorProto *lost = original.mutable_graph()->add_initializer();

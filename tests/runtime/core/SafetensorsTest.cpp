@@ -32,10 +32,8 @@ TEST_CASE("safetensors: write then read every dtype with metadata", "[runtime][s
   std::vector<uint16_t> halves = {0x3C00};
   std::vector<uint8_t> flags = {1, 0, 1};
   std::vector<SafetensorsEntry> entries = {
-      {"layer.weight", DType::f32, {2, 3}, 0, 0},
-      {"counts", DType::i64, {2}, 0, 0},
-      {"scale", DType::bf16, {}, 0, 0},
-      {"mask", DType::i1, {3}, 0, 0},
+      {"layer.weight", DType::f32, {2, 3}, 0, 0}, {"counts", DType::i64, {2}, 0, 0},
+      {"scale", DType::bf16, {}, 0, 0},           {"mask", DType::i1, {3}, 0, 0},
       {"empty", DType::f64, {0, 4}, 0, 0},
   };
   std::string path = dir / "t.safetensors";
@@ -107,7 +105,8 @@ TEST_CASE("safetensors: corrupt files are refused with the reason", "[runtime][s
   std::string data(8, '\0');
   refuse("abc", "shorter than the 8-byte header length");
   refuse(handmade(good_json, data).substr(0, 30), "does not fit the file");
-  refuse(handmade(good_json, data.substr(0, 5)), "need 8 bytes of data but the file has 5 (truncated)");
+  refuse(handmade(good_json, data.substr(0, 5)),
+         "need 8 bytes of data but the file has 5 (truncated)");
   refuse(handmade(good_json, data + "xx"), "need 8 bytes of data but the file has 10");
   refuse(handmade(R"({"a":{"dtype":"F32",)", data), "JSON header does not parse");
   refuse(handmade(R"([1, 2])", ""), "not an object");

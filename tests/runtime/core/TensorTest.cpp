@@ -33,9 +33,9 @@ TEST_CASE("tensor: sizes and names of every dtype", "[runtime][tensor]") {
 TEST_CASE("tensor: float16 conversion rounds to nearest even", "[runtime][tensor]") {
   CHECK(float_to_half(1.0f) == 0x3C00);
   CHECK(float_to_half(-2.0f) == 0xC000);
-  CHECK(float_to_half(65504.0f) == 0x7BFF);       // largest half
-  CHECK(float_to_half(65519.0f) == 0x7BFF);       // rounds down
-  CHECK(float_to_half(65520.0f) == 0x7C00);       // rounds to inf
+  CHECK(float_to_half(65504.0f) == 0x7BFF);              // largest half
+  CHECK(float_to_half(65519.0f) == 0x7BFF);              // rounds down
+  CHECK(float_to_half(65520.0f) == 0x7C00);              // rounds to inf
   CHECK(float_to_half(std::ldexp(1.0f, -24)) == 0x0001); // smallest subnormal
   CHECK(float_to_half(std::ldexp(1.0f, -25)) == 0x0000); // ties to even: 0
   CHECK(float_to_half(std::ldexp(3.0f, -25)) == 0x0002); // 1.5 units: ties to even 2

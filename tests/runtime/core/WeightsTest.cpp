@@ -97,8 +97,7 @@ TEST_CASE("weights: inline raw_data and typed fields", "[runtime][weights]") {
         std::vector<int64_t>{int64_t{1} << 40, -3});
   CHECK(read_param<uint16_t>(reader, {"halves", DType::f16, 1, k2}) ==
         std::vector<uint16_t>{0x3C00, 0xC000});
-  CHECK(read_param<uint8_t>(reader, {"flags", DType::i1, 1, k3}) ==
-        std::vector<uint8_t>{1, 0, 1});
+  CHECK(read_param<uint8_t>(reader, {"flags", DType::i1, 1, k3}) == std::vector<uint8_t>{1, 0, 1});
 }
 
 TEST_CASE("weights: external data at offsets in a file beside the model", "[runtime][weights]") {
@@ -131,7 +130,8 @@ TEST_CASE("weights: the committed GPT reads the same inline and external", "[run
 TEST_CASE("weights: errors name the initializer and the file", "[runtime][weights]") {
   TempDir dir;
   onnx::ModelProto model;
-  add_tensor(model, "w", onnx::TensorProto::FLOAT, {2, 3}).set_raw_data(raw<float>({1, 2, 3, 4, 5, 6}));
+  add_tensor(model, "w", onnx::TensorProto::FLOAT, {2, 3})
+      .set_raw_data(raw<float>({1, 2, 3, 4, 5, 6}));
   add_tensor(model, "short", onnx::TensorProto::FLOAT, {3}).set_raw_data(raw<float>({1, 2}));
   add_tensor(model, "empty", onnx::TensorProto::FLOAT, {3});
   set_external(add_tensor(model, "gone", onnx::TensorProto::FLOAT, {3}), "gone.weights", 0, 12);

@@ -125,8 +125,7 @@ double reference_smoothed(const std::vector<float> &logits, const std::vector<in
 
 } // namespace
 
-TEST_CASE("cross_entropy: ignore_index and label smoothing match PyTorch's definition",
-          "[loss]") {
+TEST_CASE("cross_entropy: ignore_index and label smoothing match PyTorch's definition", "[loss]") {
   seed(83);
   const int64_t rows = 9, classes = 6;
   std::vector<float> logits = random_floats(rows * classes, -3.0f, 3.0f);
@@ -142,8 +141,9 @@ TEST_CASE("cross_entropy: ignore_index and label smoothing match PyTorch's defin
       int32_t invalid = 0;
       cpu::cross_entropy(logits.data(), labels.data(), &loss, rows, classes, &invalid, options);
       REQUIRE(invalid == 0); // -100 is ignored, not out of range
-      REQUIRE(loss == Approx(reference_smoothed(logits, labels, classes, -100, smoothing, sum))
-                          .epsilon(1e-5));
+      REQUIRE(
+          loss ==
+          Approx(reference_smoothed(logits, labels, classes, -100, smoothing, sum)).epsilon(1e-5));
 
       const float dloss = 0.5f;
       auto scaled_loss = [&] {

@@ -59,9 +59,9 @@ TEST_CASE("vmath: IEEE edge cases", "[vmath]") {
   CHECK(vexp(inf) == inf);
   CHECK(vexp(-inf) == 0.0f);
   CHECK(std::isnan(vexp(nan)));
-  CHECK(vexp(88.8f) == inf);      // just past FLT_MAX
+  CHECK(vexp(88.8f) == inf); // just past FLT_MAX
   CHECK(vexp(1000.0f) == inf);
-  CHECK(vexp(-103.0f) > 0.0f);     // a subnormal, not flushed
+  CHECK(vexp(-103.0f) > 0.0f); // a subnormal, not flushed
   CHECK(vexp(-104.0f) == 0.0f);
   CHECK(vexp(-1e30f) == 0.0f);
   CHECK(verf(0.0f) == 0.0f);

@@ -56,11 +56,11 @@ std::string last_system_error();
 
 /// Exits with file, line and message when `cond` is false. For invariants
 /// only; errors a user can cause throw cleave::rt::Error instead.
-#define CLEAVE_CHECK(cond, ...)                                                \
-  do {                                                                         \
-    if (!(cond))                                                               \
-      ::cleave::rt::detail::check_failed(__FILE__, __LINE__, #cond,            \
-                                         ::cleave::rt::detail::concat(__VA_ARGS__)); \
+#define CLEAVE_CHECK(cond, ...)                                                                    \
+  do {                                                                                             \
+    if (!(cond))                                                                                   \
+      ::cleave::rt::detail::check_failed(__FILE__, __LINE__, #cond,                                \
+                                         ::cleave::rt::detail::concat(__VA_ARGS__));               \
   } while (0)
 
 #endif // CLEAVE_RT_CHECK_H

@@ -40,11 +40,11 @@ struct CheckpointMeta {
   int64_t data_samples = 0;  // samples per epoch of that data
   bool shuffle = false;      // --shuffle
   // The run's schedule; a resumed run with different values warns.
-  int64_t steps = 0;         // --steps
-  double lr = 0;             // --lr
-  double min_lr = 0;         // --min-lr
-  std::string schedule;      // --schedule
-  int64_t warmup = 0;        // --warmup
+  int64_t steps = 0;    // --steps
+  double lr = 0;        // --lr
+  double min_lr = 0;    // --min-lr
+  std::string schedule; // --schedule
+  int64_t warmup = 0;   // --warmup
 };
 
 Metadata to_metadata(const CheckpointMeta &meta);

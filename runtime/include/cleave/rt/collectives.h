@@ -52,8 +52,7 @@ void all_slice(void *groups, const char *axes, const void *in, void *out, int64_
 /// (chunk r goes to rank r), out as [recv_outer, n, recv_block] along the
 /// dimension that becomes whole (chunk r came from rank r).
 void all_to_all(void *groups, const char *axes, const void *in, void *out, int64_t send_outer,
-                int64_t send_block, int64_t recv_outer, int64_t recv_block,
-                int64_t element_bytes);
+                int64_t send_block, int64_t recv_outer, int64_t recv_block, int64_t element_bytes);
 
 } // namespace cleave::rt::collective
 

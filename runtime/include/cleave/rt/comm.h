@@ -117,8 +117,7 @@ public:
     reduce_scatter(send, recv, recv_count, CommElement::i64);
   }
   /// The same with `reduction` in place of the sum.
-  void reduce_scatter(const float *send, float *recv, int64_t recv_count,
-                      CommReduction reduction) {
+  void reduce_scatter(const float *send, float *recv, int64_t recv_count, CommReduction reduction) {
     reduce_scatter(send, recv, recv_count, CommElement::f32, reduction);
   }
   void reduce_scatter(const int64_t *send, int64_t *recv, int64_t recv_count,

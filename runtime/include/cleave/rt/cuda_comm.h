@@ -36,8 +36,8 @@ bool have_nccl();
 /// bootstrapped over `host_world`, an MPI world that must outlive it.
 /// Throws Error when two ranks would drive the same GPU (naming them and
 /// the GPU), when NCCL fails to start, or when built without NCCL.
-std::unique_ptr<Communicator> nccl_world(Communicator &host_world,
-                                         const CommOptions &options = CommOptions::from_environment());
+std::unique_ptr<Communicator>
+nccl_world(Communicator &host_world, const CommOptions &options = CommOptions::from_environment());
 
 /// `host` (is_host()) for device buffers: each collective copies its device
 /// input to the host, runs there and copies the result back. Waits for the

@@ -16,10 +16,9 @@ namespace cleave::rt::cuda {
 
 /// Makes this process's GPU current and returns its index: the local rank
 /// a launcher gives (LOCAL_RANK, then OMPI_COMM_WORLD_LOCAL_RANK, then
-/// SLURM_LOCALID) modulo the number of visible devices, else device 0. Throws cleave::rt::Error "no CUDA device
-/// visible: ..." when the process sees no GPU, and a clear Error when the
-/// rank names a device that is not there. Later calls return the same
-/// device.
+/// SLURM_LOCALID) modulo the number of visible devices, else device 0. Throws cleave::rt::Error "no
+/// CUDA device visible: ..." when the process sees no GPU, and a clear Error when the rank names a
+/// device that is not there. Later calls return the same device.
 int select_device();
 
 /// The process's CUDA memory ("cuda:N"), selecting the device on its

@@ -31,28 +31,29 @@ namespace cleave::rt {
 /// Everything the command line decides. Defaults come from the model's
 /// TrainDefaults (default_config).
 struct TrainConfig {
-  std::vector<DataBinding> data;  // --data NAME=FILE.npy, one per data input
-  std::string tokens;             // --tokens FILE: token stream for [B, T] id/label inputs
-  int64_t steps = 0;              // --steps: train up to this step number (required)
-  uint64_t seed = 0;              // --seed: shuffling and --init random
-  double lr = 0;                  // --lr: peak learning rate
+  std::vector<DataBinding> data; // --data NAME=FILE.npy, one per data input
+  std::string tokens;            // --tokens FILE: token stream for [B, T] id/label inputs
+  int64_t steps = 0;             // --steps: train up to this step number (required)
+  uint64_t seed = 0;             // --seed: shuffling and --init random
+  double lr = 0;                 // --lr: peak learning rate
   LrSchedule schedule = LrSchedule::constant; // --schedule constant|cosine
-  int64_t warmup_steps = 0;       // --warmup: linear warmup steps
-  double min_lr = 0;              // --min-lr: where the cosine schedule ends
-  std::string checkpoint_dir;     // --checkpoint-dir: where checkpoints go ("" = none)
-  int64_t checkpoint_every = 0;   // --checkpoint-every: steps between checkpoints (0 = at the end only)
-  bool resume = false;            // --resume was given
-  std::string resume_path;        // --resume PATH; "" = --checkpoint-dir's latest
-  std::string metrics_path;       // --metrics: JSON lines, one per step ("" = none)
-  std::string save_onnx;          // --save-onnx: trained model as ONNX ("" = none)
+  int64_t warmup_steps = 0;                   // --warmup: linear warmup steps
+  double min_lr = 0;                          // --min-lr: where the cosine schedule ends
+  std::string checkpoint_dir;                 // --checkpoint-dir: where checkpoints go ("" = none)
+  int64_t checkpoint_every =
+      0;                    // --checkpoint-every: steps between checkpoints (0 = at the end only)
+  bool resume = false;      // --resume was given
+  std::string resume_path;  // --resume PATH; "" = --checkpoint-dir's latest
+  std::string metrics_path; // --metrics: JSON lines, one per step ("" = none)
+  std::string save_onnx;    // --save-onnx: trained model as ONNX ("" = none)
   WeightInit init = WeightInit::onnx; // --init onnx|random
-  bool shuffle = false;           // --shuffle: new sample order every epoch
-  int64_t log_every = 10;         // --log-every: progress line period (0 = quiet)
-  int threads = 0;                // --threads: OpenMP/OpenBLAS threads (0 = their default)
+  bool shuffle = false;               // --shuffle: new sample order every epoch
+  int64_t log_every = 10;             // --log-every: progress line period (0 = quiet)
+  int threads = 0;                    // --threads: OpenMP/OpenBLAS threads (0 = their default)
   std::vector<DataBinding> eval_data; // --eval-data NAME=FILE.npy: held-out data, as --data
-  std::string eval_tokens;        // --eval-tokens FILE: held-out token stream, as --tokens
-  int64_t eval_every = 0;         // --eval-every: steps between evaluations (0 = at the end only)
-  int64_t eval_batches = 0;       // --eval-batches: batches per evaluation (0 = the whole set)
+  std::string eval_tokens;            // --eval-tokens FILE: held-out token stream, as --tokens
+  int64_t eval_every = 0;   // --eval-every: steps between evaluations (0 = at the end only)
+  int64_t eval_batches = 0; // --eval-batches: batches per evaluation (0 = the whole set)
 };
 
 /// A command-line mistake (run_training exits 2 for these, 1 for others).
@@ -75,7 +76,8 @@ std::optional<TrainConfig> parse_command_line(int argc, char **argv, const Model
 /// calls train; each holds its blocks of the tensors, rank 0 alone prints,
 /// writes metrics, checkpoints (whole tensors) and the ONNX export.
 void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
-           DeviceMemory &memory, std::FILE *log = stdout, class Distribution *distribution = nullptr);
+           DeviceMemory &memory, std::FILE *log = stdout,
+           class Distribution *distribution = nullptr);
 
 /// run_training with the memory of a given target: prints
 /// "<program>: error: <message>" on failure. Returns 0 on success (and

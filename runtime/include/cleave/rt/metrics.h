@@ -10,20 +10,20 @@ namespace cleave::rt {
 
 /// What one step measured.
 struct StepRecord {
-  int64_t step = 0;          // 1-based
+  int64_t step = 0; // 1-based
   float loss = 0;
   float lr = 0;
-  double step_time_ms = 0;   // the whole iteration: batch, copies, step, loss read-back
-  double samples_per_s = 0;  // batch_size / step time
-  double tokens_per_s = 0;   // batch_size * T / step time for token streams, else 0
-  bool evaluated = false;    // eval_loss is set: an evaluation ran after this step
-  float eval_loss = 0;       // the evaluation function's mean loss on the held-out batches
+  double step_time_ms = 0;  // the whole iteration: batch, copies, step, loss read-back
+  double samples_per_s = 0; // batch_size / step time
+  double tokens_per_s = 0;  // batch_size * T / step time for token streams, else 0
+  bool evaluated = false;   // eval_loss is set: an evaluation ran after this step
+  float eval_loss = 0;      // the evaluation function's mean loss on the held-out batches
 };
 
 /// One JSON object, no newline:
 /// {"step":1,"loss":2.30258512,"lr":0.00100000005,"step_time_ms":1.25,"samples_per_s":6400}
-/// plus "tokens_per_s" for token streams and "eval_loss" after an evaluation. Floats print with 9 significant
-/// digits, so loss and lr read back to the same float.
+/// plus "tokens_per_s" for token streams and "eval_loss" after an evaluation. Floats print with 9
+/// significant digits, so loss and lr read back to the same float.
 std::string metrics_line(const StepRecord &record);
 
 /// --metrics FILE: one metrics_line per step, each flushed as it is written
@@ -64,8 +64,8 @@ private:
   int64_t first_step_, total_steps_, log_every_;
   bool tokens_;
   std::FILE *out_;
-  double run_ms_ = 0;      // all steps so far
-  double window_ms_ = 0;   // steps since the last line
+  double run_ms_ = 0;    // all steps so far
+  double window_ms_ = 0; // steps since the last line
   double window_samples_ = 0, window_tokens_ = 0;
   int64_t window_steps_ = 0;
 };

@@ -21,7 +21,7 @@ int64_t dtype_bytes(DType dtype);
 const char *dtype_name(DType dtype);
 
 struct TensorSpec {
-  const char *name;     // ONNX name: initializer for parameters, graph input for data
+  const char *name; // ONNX name: initializer for parameters, graph input for data
   DType dtype;
   int32_t rank;
   const int64_t *shape; // row-major, `rank` entries
@@ -47,23 +47,23 @@ enum class LrSchedule : int32_t { constant, cosine };
 /// and only the results are rounded to float.
 struct TrainDefaults {
   OptimizerKind optimizer;
-  double lr;            // overridable: --lr
+  double lr; // overridable: --lr
   double beta1, beta2, eps, weight_decay, momentum;
   double clip_grad_norm; // <= 0: no clipping
-  LrSchedule schedule;  // overridable: --schedule
-  int64_t warmup_steps; // overridable: --warmup
-  int64_t batch_size;   // rows of every data input per step (dimension 0)
+  LrSchedule schedule;   // overridable: --schedule
+  int64_t warmup_steps;  // overridable: --warmup
+  int64_t batch_size;    // rows of every data input per step (dimension 0)
 };
 
 /// Per-step values the driver computes on the host and passes in. Each
 /// is computed in double from double hyper-parameters and rounded to
 /// float once, as torch.optim's Python scalars meet float tensors.
 struct StepScalars {
-  int64_t step;             // 1-based step number
-  float lr;                 // after the schedule
-  float bias_correction1;   // AdamW: 1 - beta1^step
-  float bias_correction2;   // AdamW: 1 - beta2^step
-  uint64_t seed;            // --seed: keys the dropout masks (with step)
+  int64_t step;           // 1-based step number
+  float lr;               // after the schedule
+  float bias_correction1; // AdamW: 1 - beta1^step
+  float bias_correction2; // AdamW: 1 - beta2^step
+  uint64_t seed;          // --seed: keys the dropout masks (with step)
   // AdamW, as torch.optim.AdamW computes them (appended so that older
   // brace initialisers of the fields above still compile):
   float step_size;             // lr / (1 - beta1^step)
@@ -78,11 +78,11 @@ struct StepScalars {
 /// target and device memory for the CUDA target (the CUDA run_training
 /// copies it back and reports it after each step).
 struct StepBuffers {
-  void *const *params;      // ModelInfo::params order (trainable and buffers)
-  void *const *opt_state;   // ModelInfo::opt_state order
+  void *const *params;       // ModelInfo::params order (trainable and buffers)
+  void *const *opt_state;    // ModelInfo::opt_state order
   const void *const *inputs; // ModelInfo::inputs order, one batch each
-  float *loss;              // one float, written by the step
-  void *workspace;          // ModelInfo::workspace_bytes, reused every step
+  float *loss;               // one float, written by the step
+  void *workspace;           // ModelInfo::workspace_bytes, reused every step
   /// int32 the step sets to 1 when data holds an out-of-range index
   /// (a token id >= the vocabulary, a label >= the class count); the
   /// driver checks it after each step and stops with a clear message.
@@ -99,7 +99,7 @@ struct StepBuffers {
 using StepFunction = void (*)(const StepScalars &, const StepBuffers &);
 
 struct ModelInfo {
-  const char *model_path;       // ONNX file holding the initial weights
+  const char *model_path; // ONNX file holding the initial weights
   const ParamSpec *params;
   int32_t num_params;
   /// Optimizer state tensors: for each trainable parameter in order, the
@@ -108,11 +108,11 @@ struct ModelInfo {
   /// "<param>.<slot>", zero-initialised.
   const TensorSpec *opt_state;
   int32_t num_opt_state;
-  const TensorSpec *inputs;     // data inputs and labels, dimension 0 = batch
+  const TensorSpec *inputs; // data inputs and labels, dimension 0 = batch
   int32_t num_inputs;
-  int64_t workspace_bytes;      // from the buffer plan
+  int64_t workspace_bytes; // from the buffer plan
   TrainDefaults defaults;
-  const char *target;           // "cpu" or "cuda"
+  const char *target; // "cpu" or "cuda"
   /// Programs compiled for a device grid (distribution.h): the grid
   /// ("dp=2,tp=2"; null or "" for one device) and, per tensor of each table
   /// above, how it is split ("dp,-"; "" for whole). TensorSpec shapes stay

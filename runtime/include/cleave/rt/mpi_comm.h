@@ -26,8 +26,8 @@ namespace cleave::rt {
 /// returned communicator is destroyed: destroy every communicator split
 /// from it (CommGroups) first. A program started without mpirun is a world
 /// of one rank.
-std::unique_ptr<Communicator> mpi_world(int *argc, char ***argv,
-                                        const CommOptions &options = CommOptions::from_environment());
+std::unique_ptr<Communicator>
+mpi_world(int *argc, char ***argv, const CommOptions &options = CommOptions::from_environment());
 
 } // namespace cleave::rt
 

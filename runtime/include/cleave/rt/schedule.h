@@ -43,7 +43,7 @@ double learning_rate(const LrScheduleConfig &config, int64_t step);
 StepScalars step_scalars(const LrScheduleConfig &config, const TrainDefaults &defaults,
                          int64_t step);
 
-const char *schedule_name(LrSchedule kind); // "constant", "cosine"
+const char *schedule_name(LrSchedule kind);     // "constant", "cosine"
 const char *optimizer_name(OptimizerKind kind); // "sgd", "adamw"
 
 } // namespace cleave::rt

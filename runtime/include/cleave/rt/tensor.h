@@ -32,7 +32,7 @@ std::string shape_string(const TensorSpec &spec);
 /// "float32[8, 16]": how messages name a tensor's type.
 std::string type_string(const TensorSpec &spec);
 
-bool is_integer(DType dtype); // i64, i32, i8, i1
+bool is_integer(DType dtype);  // i64, i32, i8, i1
 bool is_floating(DType dtype); // f32, f64, f16, bf16
 
 /// IEEE binary16 and bfloat16 from and to float, rounding to nearest even.
