@@ -41,6 +41,14 @@ static FailureOr<SmallVector<int64_t>> getReductionAxes(NodeContext &ctx) {
   return normalized;
 }
 
+/// The keepdims attribute (default 1), which must be 0 or 1.
+static FailureOr<bool> getKeepDims(NodeContext &ctx) {
+  int64_t keepDims = ctx.getAttrInt("keepdims", 1);
+  if (keepDims != 0 && keepDims != 1)
+    return ctx.fail("keepdims must be 0 or 1, not " + std::to_string(keepDims));
+  return keepDims == 1;
+}
+
 /// Reduce `kind` after applying `pre` to each element (square for
 /// ReduceSumSquare/ReduceL2) and `post` to the result (sqrt for ReduceL2).
 static LogicalResult importReduce(NodeContext &ctx, ReduceKind kind,
@@ -64,10 +72,10 @@ static LogicalResult importReduce(NodeContext &ctx, ReduceKind kind,
       return failure();
     input = *squared;
   }
-  int64_t keepDims = ctx.getAttrInt("keepdims", 1);
-  if (keepDims != 0 && keepDims != 1)
-    return ctx.fail("keepdims must be 0 or 1, not " + std::to_string(keepDims));
-  Value result = ctx.reduce(kind, input, *axes, keepDims == 1);
+  FailureOr<bool> keepDims = getKeepDims(ctx);
+  if (failed(keepDims))
+    return failure();
+  Value result = ctx.reduce(kind, input, *axes, *keepDims);
   if (post)
     result = ctx.unary(*post, result);
   ctx.setOutput(0, result);
@@ -92,9 +100,9 @@ static LogicalResult importReduceLogSumExp(NodeContext &ctx) {
     ctx.setOutput(0, input);
     return success();
   }
-  int64_t keepDims = ctx.getAttrInt("keepdims", 1);
-  if (keepDims != 0 && keepDims != 1)
-    return ctx.fail("keepdims must be 0 or 1, not " + std::to_string(keepDims));
+  FailureOr<bool> keepDims = getKeepDims(ctx);
+  if (failed(keepDims))
+    return failure();
   Value max = ctx.reduce(ReduceKind::max, input, *axes, /*keepDims=*/true);
   FailureOr<Value> shifted = ctx.binary(BinaryKind::sub, input, max);
   if (failed(shifted))
@@ -103,7 +111,7 @@ static LogicalResult importReduceLogSumExp(NodeContext &ctx) {
   FailureOr<Value> result = ctx.binary(BinaryKind::add, ctx.unary(UnaryKind::log, sum), max);
   if (failed(result))
     return failure();
-  if (keepDims == 0) {
+  if (!*keepDims) {
     SmallVector<int64_t> shape;
     for (auto [dim, size] : llvm::enumerate(ctx.getInputShape(0)))
       if (!llvm::is_contained(*axes, (int64_t)dim))
@@ -124,14 +132,14 @@ static LogicalResult importReduceWith(NodeContext &ctx, std::optional<UnaryKind>
       ctx.getInputType(0).getRank() == 0 ? SmallVector<int64_t>() : getReductionAxes(ctx);
   if (failed(axes))
     return failure();
-  int64_t keepDims = ctx.getAttrInt("keepdims", 1);
-  if (keepDims != 0 && keepDims != 1)
-    return ctx.fail("keepdims must be 0 or 1, not " + std::to_string(keepDims));
+  FailureOr<bool> keepDims = getKeepDims(ctx);
+  if (failed(keepDims))
+    return failure();
   Value result = ctx.getInput(0);
   if (pre)
     result = ctx.unary(*pre, result);
   if (!axes->empty())
-    result = ctx.reduce(ReduceKind::sum, result, *axes, keepDims == 1);
+    result = ctx.reduce(ReduceKind::sum, result, *axes, *keepDims);
   if (post)
     result = ctx.unary(*post, result);
   ctx.setOutput(0, result);
