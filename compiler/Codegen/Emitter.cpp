@@ -972,10 +972,18 @@ LogicalResult Emitter::emitStepFunction() {
     out << "  " << *type << " *const " << valueName(argument) << " = static_cast<" << *type
         << " *>(" << source << ");\n";
   }
-  // Typed pointers into the workspace.
-  for (auto &[value, storage] : plan.storage) {
-    if (storage.kind != Storage::Kind::workspace)
-      continue;
+  // Typed pointers into the workspace, in the function's order so that the
+  // names (and so the generated source) are the same on every run.
+  SmallVector<Value> workspaceValues;
+  function.walk([&](Operation *op) {
+    for (Value result : op->getResults()) {
+      auto it = plan.storage.find(result);
+      if (it != plan.storage.end() && it->second.kind == Storage::Kind::workspace)
+        workspaceValues.push_back(result);
+    }
+  });
+  for (Value value : workspaceValues) {
+    const Storage &storage = plan.storage.find(value)->second;
     FailureOr<std::string> type = typeName(value);
     if (failed(type))
       return failure();
@@ -983,8 +991,12 @@ LogicalResult Emitter::emitStepFunction() {
         << " *>(workspace + " << storage.offset << ");\n";
   }
   // Device code reads constants through their device addresses.
+  SmallVector<std::pair<std::string, Value>> constantsByName;
+  for (auto &[value, name] : constantArrays)
+    constantsByName.push_back({name, value});
+  llvm::sort(constantsByName, llvm::less_first());
   if (cuda)
-    for (auto &[value, name] : constantArrays) {
+    for (auto &[name, value] : constantsByName) {
       FailureOr<std::string> type = typeName(value);
       if (failed(type))
         return failure();

@@ -73,7 +73,16 @@ MemoryPlan codegen::planMemory(func::FuncOp function, const Schedule &schedule) 
   struct Interval {
     int64_t start, end, bytes;
     Value value;
+    int64_t order; // position in the function: ties must not follow pointer order
   };
+  // A step can define several values of one size (a loop's outputs, a
+  // multi-result op): order them by their place in the function so the plan
+  // (and the generated source) is the same on every run.
+  llvm::DenseMap<Value, int64_t> positionInFunction;
+  function.walk([&](Operation *op) {
+    for (Value result : op->getResults())
+      positionInFunction.try_emplace(result, positionInFunction.size());
+  });
   std::vector<Interval> intervals;
   for (auto [value, step] : schedule.definingStep) {
     if (schedule.storageOf(value) != value || plan.storage.count(value))
@@ -84,10 +93,13 @@ MemoryPlan codegen::planMemory(func::FuncOp function, const Schedule &schedule) 
       continue;
     auto last = schedule.lastUse.find(value);
     int64_t end = last == schedule.lastUse.end() ? step : last->second;
-    intervals.push_back({step, end, alignUp(valueBytes(value)), value});
+    intervals.push_back(
+        {step, end, alignUp(valueBytes(value)), value, positionInFunction.lookup(value)});
   }
   llvm::sort(intervals, [](const Interval &a, const Interval &b) {
-    return a.start != b.start ? a.start < b.start : a.bytes > b.bytes;
+    if (a.start != b.start)
+      return a.start < b.start;
+    return a.bytes != b.bytes ? a.bytes > b.bytes : a.order < b.order;
   });
 
   // Placed intervals by offset; an interval is free to share bytes with
