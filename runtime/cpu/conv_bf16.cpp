@@ -4,46 +4,23 @@
 // is im2col + sgemm (conv.cpp), and im2col only copies elements (padding
 // adds exact zeros), so rounding the input before im2col equals rounding the
 // GEMM operand after it: round x, the filter and dy into fp32 copies in the
-// scratch and run the fp32 kernels on them. Like matmul_bf16, exact bf16
-// products summed in fp32.
+// scratch (laid out by kernels::conv2d_bf16_scratch) and run the fp32
+// kernels on them. Like matmul_bf16, exact bf16 products summed in fp32.
 //
 //===----------------------------------------------------------------------===//
 
 #include "cleave/rt/bf16.h"
 #include "cleave/rt/kernels.h"
+#include "cleave/rt/kernels/conv.h"
 
-#include "check.h"
 #include "parallel.h"
+#include "require.h"
 
 namespace cleave::rt::cpu {
 namespace {
 
+/// Rounded copies start at this alignment (a cache line, an AVX-512 vector).
 constexpr int64_t kScratchAlignment = 64;
-
-int64_t align_up(int64_t bytes) {
-  return (bytes + kScratchAlignment - 1) / kScratchAlignment * kScratchAlignment;
-}
-
-/// Where each rounded operand and the fp32 kernels' own scratch start.
-struct Layout {
-  int64_t x_elements, filter_elements, dy_elements;
-  int64_t x_offset, filter_offset, dy_offset, conv_offset, total;
-};
-
-Layout layout(const Conv2dParams &p) {
-  Layout l{};
-  l.x_elements = p.batch * p.in_channels * p.in_height * p.in_width;
-  l.filter_elements =
-      p.groups > 0 ? p.out_channels * (p.in_channels / p.groups) * p.kernel_height * p.kernel_width
-                   : 0;
-  l.dy_elements = p.batch * p.out_channels * p.out_height * p.out_width;
-  l.x_offset = 0;
-  l.filter_offset = l.x_offset + align_up(l.x_elements * int64_t(sizeof(float)));
-  l.dy_offset = l.filter_offset + align_up(l.filter_elements * int64_t(sizeof(float)));
-  l.conv_offset = l.dy_offset + align_up(l.dy_elements * int64_t(sizeof(float)));
-  l.total = l.conv_offset + cpu::conv2d_scratch_bytes(p);
-  return l;
-}
 
 float *rounded(const float *from, int64_t count, void *scratch, int64_t offset) {
   float *to = reinterpret_cast<float *>(static_cast<char *>(scratch) + offset);
@@ -53,7 +30,11 @@ float *rounded(const float *from, int64_t count, void *scratch, int64_t offset) 
   return to;
 }
 
-void *conv_scratch(void *scratch, const Layout &l) {
+kernels::Conv2dBf16Scratch layout(const Conv2dParams &params) {
+  return kernels::conv2d_bf16_scratch(params, kScratchAlignment);
+}
+
+void *conv_scratch(void *scratch, const kernels::Conv2dBf16Scratch &l) {
   return static_cast<char *>(scratch) + l.conv_offset;
 }
 
@@ -63,8 +44,8 @@ int64_t conv2d_bf16_scratch_bytes(const Conv2dParams &params) { return layout(pa
 
 void conv2d_bf16(const float *x, const float *filter, const float *bias, float *y,
                  const Conv2dParams &params, void *scratch) {
-  KERNEL_CHECK(scratch, "conv2d_bf16 needs conv2d_bf16_scratch_bytes() of scratch");
-  const Layout l = layout(params);
+  require(kernels::check_conv2d_bf16(scratch));
+  const kernels::Conv2dBf16Scratch l = layout(params);
   conv2d(rounded(x, l.x_elements, scratch, l.x_offset),
          rounded(filter, l.filter_elements, scratch, l.filter_offset), bias, y, params,
          conv_scratch(scratch, l));
@@ -72,8 +53,8 @@ void conv2d_bf16(const float *x, const float *filter, const float *bias, float *
 
 void conv2d_grad_input_bf16(const float *dy, const float *filter, float *dx,
                             const Conv2dParams &params, void *scratch) {
-  KERNEL_CHECK(scratch, "conv2d_grad_input_bf16 needs conv2d_bf16_scratch_bytes() of scratch");
-  const Layout l = layout(params);
+  require(kernels::check_conv2d_grad_input_bf16(scratch));
+  const kernels::Conv2dBf16Scratch l = layout(params);
   conv2d_grad_input(rounded(dy, l.dy_elements, scratch, l.dy_offset),
                     rounded(filter, l.filter_elements, scratch, l.filter_offset), dx, params,
                     conv_scratch(scratch, l));
@@ -81,8 +62,8 @@ void conv2d_grad_input_bf16(const float *dy, const float *filter, float *dx,
 
 void conv2d_grad_filter_bf16(const float *x, const float *dy, float *dfilter,
                              const Conv2dParams &params, void *scratch) {
-  KERNEL_CHECK(scratch, "conv2d_grad_filter_bf16 needs conv2d_bf16_scratch_bytes() of scratch");
-  const Layout l = layout(params);
+  require(kernels::check_conv2d_grad_filter_bf16(scratch));
+  const kernels::Conv2dBf16Scratch l = layout(params);
   conv2d_grad_filter(rounded(x, l.x_elements, scratch, l.x_offset),
                      rounded(dy, l.dy_elements, scratch, l.dy_offset), dfilter, params,
                      conv_scratch(scratch, l));

@@ -1,9 +1,10 @@
 //===- gather.cpp - ONNX Gather and its gradient (scatter-add) ------------===//
 
 #include "cleave/rt/kernels.h"
+#include "cleave/rt/kernels/gather.h"
 
-#include "check.h"
 #include "parallel.h"
+#include "require.h"
 
 #include <algorithm>
 #include <cstring>
@@ -14,19 +15,6 @@ namespace {
 // Column block of scatter_add: threads split the inner dimension, which
 // never races (repeated indices only collide within one column).
 constexpr int64_t kColumnBlock = 512;
-
-void check_sizes(int64_t outer, int64_t axis_size, int64_t count, int64_t inner) {
-  KERNEL_CHECK(outer >= 0 && axis_size >= 0 && count >= 0 && inner >= 0, "negative gather size");
-}
-
-/// The slice an ONNX index selects, or -1 when it lies outside
-/// [-axis_size, axis_size).
-template <typename Index> int64_t resolve(Index index, int64_t axis_size) {
-  const int64_t i = static_cast<int64_t>(index);
-  if (i < -axis_size || i >= axis_size)
-    return -1;
-  return i < 0 ? i + axis_size : i;
-}
 
 void flag_invalid(int32_t *invalid_flag) {
   if (!invalid_flag)
@@ -39,8 +27,7 @@ template <typename Index>
 void gather_typed(const void *input, const Index *indices, void *output, int64_t outer,
                   int64_t axis_size, int64_t count, int64_t inner, int64_t element_bytes,
                   int32_t *invalid_flag) {
-  check_sizes(outer, axis_size, count, inner);
-  KERNEL_CHECK(element_bytes > 0, "gather element size must be positive");
+  require(kernels::check_gather(outer, axis_size, count, inner, element_bytes));
   const int64_t slice_bytes = inner * element_bytes;
   if (slice_bytes == 0)
     return; // empty slices: nothing to copy (and the buffers may be null)
@@ -49,7 +36,7 @@ void gather_typed(const void *input, const Index *indices, void *output, int64_t
 #pragma omp parallel for schedule(static) if (worth_parallel(outer * count * inner))
   for (int64_t item = 0; item < outer * count; ++item) {
     const int64_t o = item / count, j = item % count;
-    const int64_t selected = resolve(indices[j], axis_size);
+    const int64_t selected = kernels::resolve_index(indices[j], axis_size);
     char *destination = out + item * slice_bytes;
     if (selected < 0) {
       flag_invalid(invalid_flag);
@@ -63,7 +50,7 @@ void gather_typed(const void *input, const Index *indices, void *output, int64_t
 template <typename Index>
 void scatter_add_typed(const float *updates, const Index *indices, float *output, int64_t outer,
                        int64_t axis_size, int64_t count, int64_t inner, int32_t *invalid_flag) {
-  check_sizes(outer, axis_size, count, inner);
+  require(kernels::check_scatter_add(outer, axis_size, count, inner));
   const int64_t total = outer * axis_size * inner;
 #pragma omp parallel for simd schedule(static) if (worth_parallel(total))
   for (int64_t i = 0; i < total; ++i)
@@ -76,7 +63,7 @@ void scatter_add_typed(const float *updates, const Index *indices, float *output
     const int64_t begin = (item % blocks) * kColumnBlock;
     const int64_t width = std::min(kColumnBlock, inner - begin);
     for (int64_t j = 0; j < count; ++j) {
-      const int64_t selected = resolve(indices[j], axis_size);
+      const int64_t selected = kernels::resolve_index(indices[j], axis_size);
       if (selected < 0) {
         flag_invalid(invalid_flag);
         continue;

@@ -1,9 +1,10 @@
 //===- loss.cpp - softmax cross-entropy and its gradient ------------------===//
 
 #include "cleave/rt/kernels.h"
+#include "cleave/rt/kernels/loss.h"
 
-#include "check.h"
 #include "parallel.h"
+#include "require.h"
 #include "rows.h"
 
 #include <cmath>
@@ -22,10 +23,6 @@ LogSumExp log_sum_exp(const float *row, int64_t classes) {
   return {max, row_exp_sum(row, max, classes)};
 }
 
-void check_sizes(int64_t rows, int64_t classes) {
-  KERNEL_CHECK(rows > 0 && classes > 0, "cross_entropy needs rows > 0 and classes > 0");
-}
-
 void flag_invalid(int32_t *invalid_flag) {
   if (!invalid_flag)
     return;
@@ -33,9 +30,7 @@ void flag_invalid(int32_t *invalid_flag) {
   *invalid_flag = 1;
 }
 
-bool ignored(int64_t label, const CrossEntropyOptions &options) {
-  return options.has_ignore_index && label == options.ignore_index;
-}
+using kernels::ignored_label;
 
 /// What the loss is divided by: 1 (sum), the rows not ignored, or all rows.
 double loss_divisor(const int64_t *labels, int64_t rows, const CrossEntropyOptions &options) {
@@ -45,7 +40,7 @@ double loss_divisor(const int64_t *labels, int64_t rows, const CrossEntropyOptio
     return static_cast<double>(rows);
   int64_t counted = 0;
   for (int64_t r = 0; r < rows; ++r)
-    counted += !ignored(labels[r], options);
+    counted += !ignored_label(labels[r], options);
   return static_cast<double>(counted);
 }
 
@@ -54,7 +49,7 @@ double loss_divisor(const int64_t *labels, int64_t rows, const CrossEntropyOptio
 CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
     void cross_entropy(const float *logits, const int64_t *labels, float *loss, int64_t rows,
                        int64_t classes, int32_t *invalid_flag, const CrossEntropyOptions &options) {
-  check_sizes(rows, classes);
+  require(kernels::check_cross_entropy(rows, classes));
   const float smoothing = options.label_smoothing;
   // Summed in double: a float sum over a large batch would lose the last
   // digits that distinguish one step's loss from the next.
@@ -62,7 +57,7 @@ CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
 #pragma omp parallel for schedule(static) reduction(+ : total) if (worth_parallel(rows * classes))
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t label = labels[r];
-    if (ignored(label, options))
+    if (ignored_label(label, options))
       continue;
     if (label < 0 || label >= classes) {
       flag_invalid(invalid_flag);
@@ -91,7 +86,7 @@ CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
     void cross_entropy_grad(const float *logits, const int64_t *labels, const float *dloss,
                             float *dlogits, int64_t rows, int64_t classes, int32_t *invalid_flag,
                             const CrossEntropyOptions &options) {
-  check_sizes(rows, classes);
+  require(kernels::check_cross_entropy(rows, classes));
   const float scale = *dloss / static_cast<float>(loss_divisor(labels, rows, options));
   const float smoothing = options.label_smoothing;
   const float uniform_target = smoothing * scale / static_cast<float>(classes);
@@ -100,7 +95,7 @@ CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t label = labels[r];
     float *out = dlogits + r * classes;
-    const bool skip = ignored(label, options);
+    const bool skip = ignored_label(label, options);
     if (skip || label < 0 || label >= classes) {
       if (!skip)
         flag_invalid(invalid_flag);

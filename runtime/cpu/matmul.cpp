@@ -1,9 +1,11 @@
 //===- matmul.cpp - batched sgemm -----------------------------------------===//
 
 #include "cleave/rt/kernels.h"
+#include "cleave/rt/kernels/matmul.h"
 
 #include "check.h"
 #include "parallel.h"
+#include "require.h"
 
 #include <cblas.h>
 
@@ -22,11 +24,11 @@ template <typename T>
 static void gemm_batched(const T *a, const T *b, T *c, int64_t batch, int64_t m, int64_t n,
                          int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
                          int64_t batch_stride_b, bool accumulate) {
-  KERNEL_CHECK(batch >= 0 && m >= 0 && n >= 0 && k >= 0, "negative matmul size");
-  KERNEL_CHECK(batch_stride_a >= 0 && batch_stride_b >= 0, "negative batch stride");
-  if (batch == 0 || m == 0 || n == 0)
+  kernels::MatmulWork work;
+  require(kernels::plan_matmul(batch, m, n, k, batch_stride_a, batch_stride_b, work));
+  if (work == kernels::MatmulWork::none)
     return;
-  if (k == 0) {
+  if (work == kernels::MatmulWork::zero_fill) {
     // BLAS would scale C by beta; spell the empty sum out instead so that
     // an uninitialised C cannot leak NaN through 0 * NaN.
     if (!accumulate)

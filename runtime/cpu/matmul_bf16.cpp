@@ -13,9 +13,10 @@
 
 #include "cleave/rt/bf16.h"
 #include "cleave/rt/kernels.h"
+#include "cleave/rt/kernels/matmul.h"
 
-#include "check.h"
 #include "parallel.h"
+#include "require.h"
 
 namespace cleave::rt::cpu {
 namespace {
@@ -23,16 +24,11 @@ namespace {
 /// Rounded copies start at this alignment (a cache line, an AVX-512 vector).
 constexpr int64_t kScratchAlignment = 64;
 
-int64_t align_up(int64_t bytes) {
-  return (bytes + kScratchAlignment - 1) / kScratchAlignment * kScratchAlignment;
-}
-
-/// Elements one operand's batch spans: every matrix that some batch entry
-/// reads, from the first element to the last. A stride of 0 is one matrix.
-int64_t operand_span(int64_t batch, int64_t stride, int64_t matrix_elements) {
-  if (batch == 0 || matrix_elements == 0)
-    return 0;
-  return stride == 0 ? matrix_elements : (batch - 1) * stride + matrix_elements;
+kernels::MatmulBf16Scratch layout(int64_t batch, int64_t m, int64_t n, int64_t k,
+                                  int64_t batch_stride_a, int64_t batch_stride_b) {
+  // fp32 copies: see the file comment.
+  return kernels::matmul_bf16_scratch(batch, m, n, k, batch_stride_a, batch_stride_b,
+                                      sizeof(float), kScratchAlignment);
 }
 
 void round_span(const float *from, float *to, int64_t count) {
@@ -45,30 +41,25 @@ void round_span(const float *from, float *to, int64_t count) {
 
 int64_t matmul_bf16_scratch_bytes(int64_t batch, int64_t m, int64_t n, int64_t k,
                                   int64_t batch_stride_a, int64_t batch_stride_b) {
-  (void)n;
-  return align_up(operand_span(batch, batch_stride_a, m * k) * int64_t(sizeof(float))) +
-         align_up(operand_span(batch, batch_stride_b, k * n) * int64_t(sizeof(float)));
+  return layout(batch, m, n, k, batch_stride_a, batch_stride_b).total;
 }
 
 void matmul_bf16(const float *a, const float *b, float *c, int64_t batch, int64_t m, int64_t n,
                  int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
                  int64_t batch_stride_b, bool accumulate, void *scratch) {
-  KERNEL_CHECK(batch >= 0 && m >= 0 && n >= 0 && k >= 0, "negative matmul size");
-  KERNEL_CHECK(batch_stride_a >= 0 && batch_stride_b >= 0, "negative batch stride");
-  if (batch == 0 || m == 0 || n == 0 || k == 0) {
+  kernels::MatmulWork work;
+  require(kernels::plan_matmul_bf16(batch, m, n, k, batch_stride_a, batch_stride_b, scratch, work));
+  if (work != kernels::MatmulWork::gemm) {
     // Nothing to round: matmul's empty cases (an empty sum writes zeros).
     matmul(a, b, c, batch, m, n, k, transpose_a, transpose_b, batch_stride_a, batch_stride_b,
            accumulate);
     return;
   }
-  KERNEL_CHECK(scratch, "matmul_bf16 needs matmul_bf16_scratch_bytes() of scratch");
-  const int64_t span_a = operand_span(batch, batch_stride_a, m * k);
-  const int64_t span_b = operand_span(batch, batch_stride_b, k * n);
-  float *rounded_a = static_cast<float *>(scratch);
-  float *rounded_b = reinterpret_cast<float *>(static_cast<char *>(scratch) +
-                                               align_up(span_a * int64_t(sizeof(float))));
-  round_span(a, rounded_a, span_a);
-  round_span(b, rounded_b, span_b);
+  const kernels::MatmulBf16Scratch l = layout(batch, m, n, k, batch_stride_a, batch_stride_b);
+  auto *rounded_a = static_cast<float *>(scratch);
+  auto *rounded_b = reinterpret_cast<float *>(static_cast<char *>(scratch) + l.b_offset);
+  round_span(a, rounded_a, l.a_elements);
+  round_span(b, rounded_b, l.b_elements);
   matmul(rounded_a, rounded_b, c, batch, m, n, k, transpose_a, transpose_b, batch_stride_a,
          batch_stride_b, accumulate);
 }

@@ -8,10 +8,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "cleave/rt/kernels.h"
+#include "cleave/rt/kernels/norm.h"
 #include "cleave/rt/vmath.h"
 
-#include "check.h"
 #include "parallel.h"
+#include "require.h"
 
 #include <algorithm>
 #include <cmath>
@@ -22,10 +23,7 @@ namespace {
 // Column block for the dscale/dbias pass of layer_norm_grad.
 constexpr int64_t kColumnBlock = 256;
 
-struct RowStats {
-  float mean;
-  float rstd; // 1 / sqrt(var + epsilon)
-};
+using kernels::RowStats;
 
 RowStats row_stats(const float *x, int64_t cols, float epsilon) {
   float sum = 0.0f;
@@ -70,7 +68,7 @@ RowStats channel_stats(const float *x, int64_t batch, int64_t channels, int64_t 
 CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
     void layer_norm(const float *x, const float *scale, const float *bias, float *y, int64_t rows,
                     int64_t cols, float epsilon) {
-  KERNEL_CHECK(rows >= 0 && cols > 0, "layer_norm needs rows >= 0 and cols > 0");
+  require(kernels::check_layer_norm(rows, cols));
 #pragma omp parallel for schedule(static) if (worth_parallel(rows * cols))
   for (int64_t r = 0; r < rows; ++r) {
     const float *in = x + r * cols;
@@ -82,16 +80,11 @@ CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
   }
 }
 
-int64_t layer_norm_grad_scratch_bytes(int64_t rows) {
-  return rows * static_cast<int64_t>(sizeof(RowStats));
-}
-
 CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
     void layer_norm_grad(const float *x, const float *scale, const float *dy, float *dx,
                          float *dscale, float *dbias, int64_t rows, int64_t cols, float epsilon,
                          void *scratch) {
-  KERNEL_CHECK(rows >= 0 && cols > 0, "layer_norm_grad needs rows >= 0 and cols > 0");
-  KERNEL_CHECK(scratch || rows == 0, "layer_norm_grad needs layer_norm_grad_scratch_bytes()");
+  require(kernels::check_layer_norm_grad(rows, cols, scratch));
   auto *stats = static_cast<RowStats *>(scratch);
   const float inverse_cols = 1.0f / static_cast<float>(cols);
 
@@ -152,10 +145,8 @@ void batch_norm_train(const float *x, const float *scale, const float *bias,
                       const float *running_mean, const float *running_var, float *y,
                       float *new_running_mean, float *new_running_var, int64_t batch,
                       int64_t channels, int64_t spatial, float epsilon, float momentum) {
-  KERNEL_CHECK(batch >= 0 && channels >= 0 && spatial >= 0, "negative batch_norm size");
+  require(kernels::check_batch_norm_train(batch, channels, spatial));
   const int64_t count = batch * spatial;
-  // PyTorch refuses this too: the unbiased variance of one value is 0/0.
-  KERNEL_CHECK(count > 1 || channels == 0, "batch_norm needs more than one value per channel");
   const double bessel = static_cast<double>(count) / static_cast<double>(count - 1);
 #pragma omp parallel for schedule(static) if (worth_parallel(channels * count))
   for (int64_t c = 0; c < channels; ++c) {
@@ -179,9 +170,8 @@ void batch_norm_train(const float *x, const float *scale, const float *bias,
 void batch_norm_grad(const float *x, const float *scale, const float *dy, float *dx, float *dscale,
                      float *dbias, int64_t batch, int64_t channels, int64_t spatial,
                      float epsilon) {
-  KERNEL_CHECK(batch >= 0 && channels >= 0 && spatial >= 0, "negative batch_norm size");
+  require(kernels::check_batch_norm_grad(batch, channels, spatial));
   const int64_t count = batch * spatial;
-  KERNEL_CHECK(count > 0 || channels == 0, "batch_norm_grad of an empty batch");
 #pragma omp parallel for schedule(static) if (worth_parallel(channels * count))
   for (int64_t c = 0; c < channels; ++c) {
     double var;

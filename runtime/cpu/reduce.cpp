@@ -1,7 +1,8 @@
 //===- reduce.cpp - sum/mean/max/min/prod over a set of axes --------------===//
 //
-// After dropping size-1 dimensions and merging neighbours that are both kept
-// or both reduced, the innermost dimension is either
+// After the plan (cleave/rt/kernels/reduce.h) has dropped size-1 dimensions
+// and merged neighbours that are both kept or both reduced, the innermost
+// dimension is either
 //   - reduced: each output element folds contiguous runs of the input
 //     (softmax-like row reductions), one output per work item; or
 //   - kept: each output row of that dimension accumulates whole input rows
@@ -12,9 +13,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "cleave/rt/kernels.h"
+#include "cleave/rt/kernels/reduce.h"
 
-#include "check.h"
 #include "parallel.h"
+#include "require.h"
 #include "shape.h"
 
 #include <algorithm>
@@ -39,17 +41,11 @@ template <typename T> struct ProdOp {
 // `value != value` is the NaN test: once acc is NaN no comparison replaces
 // it, so NaN propagates as it does in PyTorch.
 template <typename T> struct MaxOp {
-  static T identity() {
-    return std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
-                                                : std::numeric_limits<T>::lowest();
-  }
+  static T identity() { return kernels::reduce_identity<T>(ReduceKind::max); }
   static T combine(T acc, T value) { return (value > acc || value != value) ? value : acc; }
 };
 template <typename T> struct MinOp {
-  static T identity() {
-    return std::numeric_limits<T>::has_infinity ? std::numeric_limits<T>::infinity()
-                                                : std::numeric_limits<T>::max();
-  }
+  static T identity() { return kernels::reduce_identity<T>(ReduceKind::min); }
   static T combine(T acc, T value) { return (value < acc || value != value) ? value : acc; }
 };
 
@@ -71,48 +67,7 @@ template <typename T, typename Op> T fold_run(const T *values, int64_t n, T acc)
   return acc;
 }
 
-/// The simplified problem: kept and reduced dimensions with their input
-/// strides, in the input's order within each group.
-struct ReducePlan {
-  StridedShape kept;
-  StridedShape reduced;
-  bool innermost_reduced = false;
-};
-
-ReducePlan plan_reduction(int64_t rank, const int64_t *shape, const int64_t *axes,
-                          int64_t num_axes) {
-  KERNEL_CHECK(rank >= 0 && rank <= kMaxRank, "reduce rank out of range");
-  KERNEL_CHECK(num_axes >= 0 && num_axes <= rank, "too many reduce axes");
-  bool is_reduced[kMaxRank] = {};
-  for (int64_t i = 0; i < num_axes; ++i) {
-    KERNEL_CHECK(axes[i] >= 0 && axes[i] < rank, "reduce axis out of range");
-    KERNEL_CHECK(i == 0 || axes[i] > axes[i - 1], "reduce axes must be sorted and unique");
-    is_reduced[axes[i]] = true;
-  }
-  int64_t strides[kMaxRank];
-  contiguous_strides(shape, rank, strides);
-
-  ReducePlan plan;
-  bool last_reduced = false;
-  bool any = false;
-  for (int64_t d = 0; d < rank; ++d) {
-    if (shape[d] == 1)
-      continue;
-    StridedShape &group = is_reduced[d] ? plan.reduced : plan.kept;
-    if (any && last_reduced == is_reduced[d]) {
-      // Same group as the previous surviving dimension, and contiguous with
-      // it (the dimensions between were size 1): merge.
-      group.sizes[group.rank - 1] *= shape[d];
-      group.strides[group.rank - 1] = strides[d];
-    } else {
-      group.push(shape[d], strides[d]);
-    }
-    last_reduced = is_reduced[d];
-    any = true;
-  }
-  plan.innermost_reduced = any && last_reduced;
-  return plan;
-}
+using kernels::ReducePlan;
 
 template <typename T, typename Op>
 void reduce_innermost_reduced(const T *input, T *output, const ReducePlan &plan,
@@ -166,39 +121,20 @@ void reduce_with(const T *input, T *output, const ReducePlan &plan, int64_t outp
     reduce_innermost_kept<T, Op>(input, output, plan);
 }
 
-template <typename T> T identity_of(ReduceKind kind) {
-  switch (kind) {
-  case ReduceKind::max:
-    return MaxOp<T>::identity();
-  case ReduceKind::min:
-    return MinOp<T>::identity();
-  case ReduceKind::prod:
-    return ProdOp<T>::identity();
-  case ReduceKind::mean:
-    // The mean of nothing: 0/0.
-    return std::numeric_limits<T>::has_quiet_NaN ? std::numeric_limits<T>::quiet_NaN() : T(0);
-  case ReduceKind::sum:
-    break;
-  }
-  return T(0);
-}
-
 template <typename T>
 void reduce_typed(const T *input, T *output, int64_t rank, const int64_t *shape,
                   const int64_t *axes, int64_t num_axes, ReduceKind kind) {
-  ReducePlan plan = plan_reduction(rank, shape, axes, num_axes);
-  const int64_t output_count = product(plan.kept.sizes, plan.kept.rank);
-  const int64_t reduced_count = product(plan.reduced.sizes, plan.reduced.rank);
+  ReducePlan plan;
+  require(kernels::plan_reduce(rank, shape, axes, num_axes, kind, plan));
+  const int64_t output_count = plan.outputs, reduced_count = plan.reduced_count;
   if (output_count == 0)
     return;
   if (reduced_count == 0) {
     // An empty reduced dimension: the input has no elements to read.
     for (int64_t i = 0; i < output_count; ++i)
-      output[i] = identity_of<T>(kind);
+      output[i] = kernels::reduce_identity<T>(kind);
     return;
   }
-  if (plan.kept.rank == 0 && plan.reduced.rank == 0)
-    plan.kept.push(1, 1); // a single element: the kept path copies it
   switch (kind) {
   case ReduceKind::sum:
   case ReduceKind::mean:

@@ -7,24 +7,16 @@
 //===----------------------------------------------------------------------===//
 
 #include "cleave/rt/kernels.h"
+#include "cleave/rt/kernels/softmax.h"
 
-#include "check.h"
 #include "parallel.h"
+#include "require.h"
 #include "rows.h"
 
 #include <cmath>
 
 namespace cleave::rt::cpu {
 namespace {
-
-void check_sizes(int64_t outer, int64_t n, int64_t inner) {
-  KERNEL_CHECK(outer >= 0 && n >= 0 && inner >= 0, "negative softmax size");
-}
-
-/// The offset of line l's first element.
-inline int64_t line_start(int64_t l, int64_t n, int64_t inner) {
-  return (l / inner) * n * inner + l % inner;
-}
 
 /// The largest element. A NaN is skipped here, but exp(NaN - max) still
 /// turns the line's sum, and so all of its outputs, into NaN.
@@ -39,12 +31,12 @@ float line_max(const float *x, int64_t n, int64_t stride) {
 
 CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
     void softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inner) {
-  check_sizes(outer, n, inner);
+  require(kernels::check_softmax(outer, n, inner));
   // The loop is written out in each kernel (not in a shared helper) so that
   // CLEAVE_CPU_MULTIVERSION's AVX2 clone covers the OpenMP region too.
 #pragma omp parallel for schedule(static) if (worth_parallel(outer * n * inner))
   for (int64_t l = 0; l < outer * inner; ++l) {
-    const int64_t start = line_start(l, n, inner), stride = inner;
+    const int64_t start = kernels::softmax_line_start(l, n, inner), stride = inner;
     const float *in = x + start;
     float *out = y + start;
     // Subtracting the max keeps exp() finite; it cancels in the ratio.
@@ -67,10 +59,10 @@ CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
 
 CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
     void log_softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inner) {
-  check_sizes(outer, n, inner);
+  require(kernels::check_softmax(outer, n, inner));
 #pragma omp parallel for schedule(static) if (worth_parallel(outer * n * inner))
   for (int64_t l = 0; l < outer * inner; ++l) {
-    const int64_t start = line_start(l, n, inner), stride = inner;
+    const int64_t start = kernels::softmax_line_start(l, n, inner), stride = inner;
     const float *in = x + start;
     float *out = y + start;
     float max, sum = 0.0f;
@@ -91,10 +83,10 @@ CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
 CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
     void softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int64_t n,
                       int64_t inner) {
-  check_sizes(outer, n, inner);
+  require(kernels::check_softmax(outer, n, inner));
 #pragma omp parallel for schedule(static) if (worth_parallel(outer * n * inner))
   for (int64_t l = 0; l < outer * inner; ++l) {
-    const int64_t start = line_start(l, n, inner), stride = inner;
+    const int64_t start = kernels::softmax_line_start(l, n, inner), stride = inner;
     float dot = 0.0f;
     if (stride == 1)
       dot = row_dot(dy + start, y + start, n);
@@ -111,10 +103,10 @@ CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
 CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
     void log_softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int64_t n,
                           int64_t inner) {
-  check_sizes(outer, n, inner);
+  require(kernels::check_softmax(outer, n, inner));
 #pragma omp parallel for schedule(static) if (worth_parallel(outer * n * inner))
   for (int64_t l = 0; l < outer * inner; ++l) {
-    const int64_t start = line_start(l, n, inner), stride = inner;
+    const int64_t start = kernels::softmax_line_start(l, n, inner), stride = inner;
     float sum = 0.0f;
     for (int64_t j = 0; j < n; ++j)
       sum += dy[start + j * stride];

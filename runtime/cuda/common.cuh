@@ -9,6 +9,7 @@
 #define CLEAVE_RT_CUDA_COMMON_CUH
 
 #include "cleave/rt/cuda_kernels.h"
+#include "cleave/rt/kernels/shape.h"
 
 #include <cmath>
 #include <cstdint>
@@ -209,48 +210,11 @@ template <typename Launch> void for_lines(int64_t lines, int64_t n, int64_t inne
   CLEAVE_CUDA_CHECK_LAUNCH();
 }
 
-//===----------------------------------------------------------------------===//
-// Strided N-d views
-//===----------------------------------------------------------------------===//
-
-/// Up to kMaxRank dimensions with an element stride each (0 repeats an
-/// element). Small enough to pass to a kernel by value.
-struct StridedShape {
-  int64_t rank = 0;
-  int64_t sizes[kMaxRank];
-  int64_t strides[kMaxRank];
-
-  void push(int64_t size, int64_t stride) {
-    sizes[rank] = size;
-    strides[rank] = stride;
-    ++rank;
-  }
-
-  /// Element offset of row-major linear index `linear` (over sizes).
-  __host__ __device__ int64_t offset_of(int64_t linear) const {
-    int64_t offset = 0;
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      offset += (linear % sizes[d]) * strides[d];
-      linear /= sizes[d];
-    }
-    return offset;
-  }
-};
-
-inline int64_t product(const int64_t *sizes, int64_t count) {
-  int64_t result = 1;
-  for (int64_t i = 0; i < count; ++i)
-    result *= sizes[i];
-  return result;
-}
-
-inline void contiguous_strides(const int64_t *shape, int64_t rank, int64_t *strides) {
-  int64_t stride = 1;
-  for (int64_t d = rank - 1; d >= 0; --d) {
-    strides[d] = stride;
-    stride *= shape[d];
-  }
-}
+// Strided N-d views (passed to kernels by value) and their helpers are the
+// plans' (cleave/rt/kernels/shape.h).
+using kernels::contiguous_strides;
+using kernels::product;
+using kernels::StridedShape;
 
 } // namespace cleave::rt::cuda
 

@@ -9,21 +9,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "common.cuh"
+#include "require.cuh"
+
+#include "cleave/rt/kernels/gather.h"
 
 namespace cleave::rt::cuda {
 namespace {
 
-void check_sizes(int64_t outer, int64_t axis_size, int64_t count, int64_t inner) {
-  KERNEL_CHECK(outer >= 0 && axis_size >= 0 && count >= 0 && inner >= 0, "negative gather size");
-}
-
-/// The slice an ONNX index selects, or -1 outside [-axis_size, axis_size).
-template <typename Index> __device__ int64_t resolve(Index index, int64_t axis_size) {
-  const int64_t i = static_cast<int64_t>(index);
-  if (i < -axis_size || i >= axis_size)
-    return -1;
-  return i < 0 ? i + axis_size : i;
-}
+using kernels::resolve_index;
 
 /// Bad data, not a bad call: flag it and go on (every writer stores 1, so
 /// the race between them is harmless).
@@ -41,7 +34,7 @@ __global__ void gather_kernel(const Word *input, const Index *indices, Word *out
   for (int64_t i = global_thread(); i < total; i += grid_threads()) {
     const int64_t item = i / inner, within = i % inner;
     const int64_t o = item / count, j = item % count;
-    const int64_t selected = resolve(indices[j], axis_size);
+    const int64_t selected = resolve_index(indices[j], axis_size);
     if (selected < 0) {
       flag_invalid(invalid_flag);
       output[i] = Word(0);
@@ -59,7 +52,7 @@ __global__ void scatter_add_kernel(const float *updates, const Index *indices, f
   for (int64_t i = global_thread(); i < total; i += grid_threads()) {
     const int64_t item = i / inner, within = i % inner;
     const int64_t o = item / count, j = item % count;
-    const int64_t selected = resolve(indices[j], axis_size);
+    const int64_t selected = resolve_index(indices[j], axis_size);
     if (selected < 0) {
       flag_invalid(invalid_flag);
       continue;
@@ -82,8 +75,7 @@ template <typename Index>
 void gather_typed(const void *input, const Index *indices, void *output, int64_t outer,
                   int64_t axis_size, int64_t count, int64_t inner, int64_t element_bytes,
                   int32_t *invalid_flag) {
-  check_sizes(outer, axis_size, count, inner);
-  KERNEL_CHECK(element_bytes > 0, "gather element size must be positive");
+  require(kernels::check_gather(outer, axis_size, count, inner, element_bytes));
   if (outer * count * inner == 0)
     return; // nothing to copy (and the buffers may be null)
   switch (element_bytes) {
@@ -109,7 +101,7 @@ void gather_typed(const void *input, const Index *indices, void *output, int64_t
 template <typename Index>
 void scatter_add_typed(const float *updates, const Index *indices, float *output, int64_t outer,
                        int64_t axis_size, int64_t count, int64_t inner, int32_t *invalid_flag) {
-  check_sizes(outer, axis_size, count, inner);
+  require(kernels::check_scatter_add(outer, axis_size, count, inner));
   const int64_t output_size = outer * axis_size * inner;
   if (output_size > 0)
     CLEAVE_CUDA_CHECK(cudaMemsetAsync(output, 0, output_size * sizeof(float), 0));
@@ -122,27 +114,32 @@ void scatter_add_typed(const float *updates, const Index *indices, float *output
 }
 
 } // namespace
-
-void gather(const void *input, const int64_t *indices, void *output, int64_t outer,
-            int64_t axis_size, int64_t count, int64_t inner, int64_t element_bytes,
-            int32_t *invalid_flag) {
-  gather_typed(input, indices, output, outer, axis_size, count, inner, element_bytes, invalid_flag);
-}
-
-void gather(const void *input, const int32_t *indices, void *output, int64_t outer,
-            int64_t axis_size, int64_t count, int64_t inner, int64_t element_bytes,
-            int32_t *invalid_flag) {
-  gather_typed(input, indices, output, outer, axis_size, count, inner, element_bytes, invalid_flag);
-}
-
-void scatter_add(const float *updates, const int64_t *indices, float *output, int64_t outer,
-                 int64_t axis_size, int64_t count, int64_t inner, int32_t *invalid_flag) {
-  scatter_add_typed(updates, indices, output, outer, axis_size, count, inner, invalid_flag);
-}
-
-void scatter_add(const float *updates, const int32_t *indices, float *output, int64_t outer,
-                 int64_t axis_size, int64_t count, int64_t inner, int32_t *invalid_flag) {
-  scatter_add_typed(updates, indices, output, outer, axis_size, count, inner, invalid_flag);
-}
-
 } // namespace cleave::rt::cuda
+
+// The kernels of api.inc, defined qualified: a definition that does not
+// match its declaration does not compile.
+namespace cleave::rt {
+
+void cuda::gather(const void *input, const int64_t *indices, void *output, int64_t outer,
+                  int64_t axis_size, int64_t count, int64_t inner, int64_t element_bytes,
+                  int32_t *invalid_flag) {
+  gather_typed(input, indices, output, outer, axis_size, count, inner, element_bytes, invalid_flag);
+}
+
+void cuda::gather(const void *input, const int32_t *indices, void *output, int64_t outer,
+                  int64_t axis_size, int64_t count, int64_t inner, int64_t element_bytes,
+                  int32_t *invalid_flag) {
+  gather_typed(input, indices, output, outer, axis_size, count, inner, element_bytes, invalid_flag);
+}
+
+void cuda::scatter_add(const float *updates, const int64_t *indices, float *output, int64_t outer,
+                       int64_t axis_size, int64_t count, int64_t inner, int32_t *invalid_flag) {
+  scatter_add_typed(updates, indices, output, outer, axis_size, count, inner, invalid_flag);
+}
+
+void cuda::scatter_add(const float *updates, const int32_t *indices, float *output, int64_t outer,
+                       int64_t axis_size, int64_t count, int64_t inner, int32_t *invalid_flag) {
+  scatter_add_typed(updates, indices, output, outer, axis_size, count, inner, invalid_flag);
+}
+
+} // namespace cleave::rt

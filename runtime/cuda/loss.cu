@@ -9,16 +9,15 @@
 //===----------------------------------------------------------------------===//
 
 #include "common.cuh"
+#include "require.cuh"
+
+#include "cleave/rt/kernels/loss.h"
 
 namespace cleave::rt::cuda {
 namespace {
 
 /// Threads of the block that folds the per-row losses.
 constexpr int kFoldBlockSize = 1024;
-
-void check_sizes(int64_t rows, int64_t classes) {
-  KERNEL_CHECK(rows > 0 && classes > 0, "cross_entropy needs rows > 0 and classes > 0");
-}
 
 struct LogSumExp {
   float max;
@@ -42,9 +41,7 @@ __device__ inline bool valid_label(int64_t label, int64_t classes) {
   return label >= 0 && label < classes;
 }
 
-__device__ inline bool ignored(int64_t label, const CrossEntropyOptions &options) {
-  return options.has_ignore_index && label == options.ignore_index;
-}
+using kernels::ignored_label;
 
 template <typename Group>
 __global__ void cross_entropy_rows_kernel(const float *logits, const int64_t *labels,
@@ -53,9 +50,9 @@ __global__ void cross_entropy_rows_kernel(const float *logits, const int64_t *la
   const Group group;
   for (int64_t r = group.first(); r < rows; r += group.stride()) {
     const int64_t label = labels[r];
-    if (ignored(label, options) || !valid_label(label, classes)) {
+    if (ignored_label(label, options) || !valid_label(label, classes)) {
       if (group.rank() == 0) {
-        if (invalid_flag && !ignored(label, options))
+        if (invalid_flag && !ignored_label(label, options))
           *invalid_flag = 1;
         row_loss[r] = 0.0; // adds nothing
       }
@@ -90,7 +87,7 @@ __device__ double loss_divisor(const int64_t *labels, int64_t rows,
     return static_cast<double>(rows);
   double counted = 0.0;
   for (int64_t r = threadIdx.x; r < rows; r += blockDim.x)
-    counted += ignored(labels[r], options) ? 0.0 : 1.0;
+    counted += ignored_label(labels[r], options) ? 0.0 : 1.0;
   return block_reduce(counted, Sum<double>(), 0.0);
 }
 
@@ -125,8 +122,8 @@ __global__ void cross_entropy_grad_kernel(const float *logits, const int64_t *la
   for (int64_t r = group.first(); r < rows; r += group.stride()) {
     const int64_t label = labels[r];
     float *out = dlogits + r * classes;
-    if (ignored(label, options) || !valid_label(label, classes)) {
-      if (group.rank() == 0 && invalid_flag && !ignored(label, options))
+    if (ignored_label(label, options) || !valid_label(label, classes)) {
+      if (group.rank() == 0 && invalid_flag && !ignored_label(label, options))
         *invalid_flag = 1;
       for (int64_t v = group.rank(); v < classes; v += group.size())
         out[v] = 0.0f;
@@ -145,10 +142,16 @@ __global__ void cross_entropy_grad_kernel(const float *logits, const int64_t *la
 }
 
 } // namespace
+} // namespace cleave::rt::cuda
 
-void cross_entropy(const float *logits, const int64_t *labels, float *loss, int64_t rows,
-                   int64_t classes, int32_t *invalid_flag, const CrossEntropyOptions &options) {
-  check_sizes(rows, classes);
+// The kernels of api.inc, defined qualified: a definition that does not
+// match its declaration does not compile.
+namespace cleave::rt {
+
+void cuda::cross_entropy(const float *logits, const int64_t *labels, float *loss, int64_t rows,
+                         int64_t classes, int32_t *invalid_flag,
+                         const CrossEntropyOptions &options) {
+  require(kernels::check_cross_entropy(rows, classes));
   auto *row_loss = static_cast<double *>(detail::scratch(rows * sizeof(double)));
   for_lines(rows, classes, 1, [&](auto group, unsigned blocks, int threads) {
     cross_entropy_rows_kernel<decltype(group)>
@@ -158,10 +161,10 @@ void cross_entropy(const float *logits, const int64_t *labels, float *loss, int6
   CLEAVE_CUDA_CHECK_LAUNCH();
 }
 
-void cross_entropy_grad(const float *logits, const int64_t *labels, const float *dloss,
-                        float *dlogits, int64_t rows, int64_t classes, int32_t *invalid_flag,
-                        const CrossEntropyOptions &options) {
-  check_sizes(rows, classes);
+void cuda::cross_entropy_grad(const float *logits, const int64_t *labels, const float *dloss,
+                              float *dlogits, int64_t rows, int64_t classes, int32_t *invalid_flag,
+                              const CrossEntropyOptions &options) {
+  require(kernels::check_cross_entropy(rows, classes));
   auto *scale = static_cast<float *>(detail::scratch(sizeof(float)));
   grad_scale_kernel<<<1, kFoldBlockSize>>>(labels, dloss, scale, rows, options);
   CLEAVE_CUDA_CHECK_LAUNCH();
@@ -171,4 +174,4 @@ void cross_entropy_grad(const float *logits, const int64_t *labels, const float 
   });
 }
 
-} // namespace cleave::rt::cuda
+} // namespace cleave::rt

@@ -18,6 +18,9 @@
 
 #include "common.cuh"
 #include "context.h"
+#include "require.cuh"
+
+#include "cleave/rt/kernels/matmul.h"
 
 #include "cleave/rt/bf16.h"
 
@@ -30,14 +33,10 @@ namespace {
 /// tensor-core kernels like best (they need 16 bytes).
 constexpr int64_t kScratchAlignment = 256;
 
-int64_t align_up(int64_t bytes) { return ceil_div(bytes, kScratchAlignment) * kScratchAlignment; }
-
-/// Elements one operand's batch spans: every matrix that some batch entry
-/// reads, from the first element to the last. A stride of 0 is one matrix.
-int64_t operand_span(int64_t batch, int64_t stride, int64_t matrix_elements) {
-  if (batch == 0 || matrix_elements == 0)
-    return 0;
-  return stride == 0 ? matrix_elements : (batch - 1) * stride + matrix_elements;
+kernels::MatmulBf16Scratch layout(int64_t batch, int64_t m, int64_t n, int64_t k,
+                                  int64_t batch_stride_a, int64_t batch_stride_b) {
+  return kernels::matmul_bf16_scratch(batch, m, n, k, batch_stride_a, batch_stride_b,
+                                      sizeof(uint16_t), kScratchAlignment);
 }
 
 __global__ void round_to_bf16_kernel(const float *__restrict__ from, uint16_t *__restrict__ to,
@@ -53,21 +52,11 @@ void round_span(const float *from, uint16_t *to, int64_t n) {
   CLEAVE_CUDA_CHECK_LAUNCH();
 }
 
-} // namespace
-
-void matmul(const float *a, const float *b, float *c, int64_t batch, int64_t m, int64_t n,
-            int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
-            int64_t batch_stride_b, bool accumulate) {
-  KERNEL_CHECK(batch >= 0 && m >= 0 && n >= 0 && k >= 0, "negative matmul size");
-  KERNEL_CHECK(batch_stride_a >= 0 && batch_stride_b >= 0, "negative batch stride");
-  if (batch == 0 || m == 0 || n == 0)
-    return;
-  if (k == 0) {
-    // An empty sum: spelled out, so that an uninitialised C cannot leak NaN.
-    if (!accumulate)
-      CLEAVE_CUDA_CHECK(cudaMemsetAsync(c, 0, batch * m * n * sizeof(float), 0));
-    return;
-  }
+/// Row-major C = op(A) @ op(B) as cuBLAS's column-major C^T = op(B)^T @
+/// op(A)^T, A and B of cuBLAS type `type` (fp32, or bf16 with fp32 sums).
+void gemm_ex(const void *a, const void *b, float *c, cudaDataType type, int64_t batch, int64_t m,
+             int64_t n, int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
+             int64_t batch_stride_b, bool accumulate) {
   KERNEL_CHECK(m <= INT_MAX && n <= INT_MAX && k <= INT_MAX && batch <= INT_MAX,
                "matrix too large for cuBLAS");
   const int lda = static_cast<int>(transpose_a ? m : k); // row-major leading dimensions
@@ -75,51 +64,70 @@ void matmul(const float *a, const float *b, float *c, int64_t batch, int64_t m, 
   const float alpha = 1.0f;
   // beta == 0: cuBLAS does not read C, so C may hold garbage (even NaN).
   const float beta = accumulate ? 1.0f : 0.0f;
-  CLEAVE_CUBLAS_CHECK(cublasSgemmStridedBatched(
-      detail::cublas_handle(), transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-      transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(m),
-      static_cast<int>(k), &alpha, b, ldb, batch_stride_b, a, lda, batch_stride_a, &beta, c,
-      static_cast<int>(n), m * n, static_cast<int>(batch)));
+  const cublasOperation_t op_a = transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t op_b = transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  if (type == CUDA_R_32F)
+    CLEAVE_CUBLAS_CHECK(cublasSgemmStridedBatched(
+        detail::cublas_handle(), op_b, op_a, static_cast<int>(n), static_cast<int>(m),
+        static_cast<int>(k), &alpha, static_cast<const float *>(b), ldb, batch_stride_b,
+        static_cast<const float *>(a), lda, batch_stride_a, &beta, c, static_cast<int>(n), m * n,
+        static_cast<int>(batch)));
+  else
+    CLEAVE_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+        detail::cublas_handle(), op_b, op_a, static_cast<int>(n), static_cast<int>(m),
+        static_cast<int>(k), &alpha, b, type, ldb, batch_stride_b, a, type, lda, batch_stride_a,
+        &beta, c, CUDA_R_32F, static_cast<int>(n), m * n, static_cast<int>(batch),
+        CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
-int64_t matmul_bf16_scratch_bytes(int64_t batch, int64_t m, int64_t n, int64_t k,
-                                  int64_t batch_stride_a, int64_t batch_stride_b) {
-  (void)n;
-  return align_up(operand_span(batch, batch_stride_a, m * k) * int64_t(sizeof(uint16_t))) +
-         align_up(operand_span(batch, batch_stride_b, k * n) * int64_t(sizeof(uint16_t)));
+} // namespace
+} // namespace cleave::rt::cuda
+
+// The kernels of api.inc, defined qualified: a definition that does not
+// match its declaration does not compile.
+namespace cleave::rt {
+
+void cuda::matmul(const float *a, const float *b, float *c, int64_t batch, int64_t m, int64_t n,
+                  int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
+                  int64_t batch_stride_b, bool accumulate) {
+  kernels::MatmulWork work;
+  require(kernels::plan_matmul(batch, m, n, k, batch_stride_a, batch_stride_b, work));
+  if (work == kernels::MatmulWork::none)
+    return;
+  if (work == kernels::MatmulWork::zero_fill) {
+    // An empty sum: spelled out, so that an uninitialised C cannot leak NaN.
+    if (!accumulate)
+      CLEAVE_CUDA_CHECK(cudaMemsetAsync(c, 0, batch * m * n * sizeof(float), 0));
+    return;
+  }
+  gemm_ex(a, b, c, CUDA_R_32F, batch, m, n, k, transpose_a, transpose_b, batch_stride_a,
+          batch_stride_b, accumulate);
 }
 
-void matmul_bf16(const float *a, const float *b, float *c, int64_t batch, int64_t m, int64_t n,
-                 int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
-                 int64_t batch_stride_b, bool accumulate, void *scratch) {
-  KERNEL_CHECK(batch >= 0 && m >= 0 && n >= 0 && k >= 0, "negative matmul size");
-  KERNEL_CHECK(batch_stride_a >= 0 && batch_stride_b >= 0, "negative batch stride");
-  if (batch == 0 || m == 0 || n == 0 || k == 0) {
+int64_t cuda::matmul_bf16_scratch_bytes(int64_t batch, int64_t m, int64_t n, int64_t k,
+                                        int64_t batch_stride_a, int64_t batch_stride_b) {
+  return layout(batch, m, n, k, batch_stride_a, batch_stride_b).total;
+}
+
+void cuda::matmul_bf16(const float *a, const float *b, float *c, int64_t batch, int64_t m,
+                       int64_t n, int64_t k, bool transpose_a, bool transpose_b,
+                       int64_t batch_stride_a, int64_t batch_stride_b, bool accumulate,
+                       void *scratch) {
+  kernels::MatmulWork work;
+  require(kernels::plan_matmul_bf16(batch, m, n, k, batch_stride_a, batch_stride_b, scratch, work));
+  if (work != kernels::MatmulWork::gemm) {
     // Nothing to round: matmul's empty cases (an empty sum writes zeros).
     matmul(a, b, c, batch, m, n, k, transpose_a, transpose_b, batch_stride_a, batch_stride_b,
            accumulate);
     return;
   }
-  KERNEL_CHECK(scratch, "matmul_bf16 needs matmul_bf16_scratch_bytes() of scratch");
-  KERNEL_CHECK(m <= INT_MAX && n <= INT_MAX && k <= INT_MAX && batch <= INT_MAX,
-               "matrix too large for cuBLAS");
-  const int64_t span_a = operand_span(batch, batch_stride_a, m * k);
-  const int64_t span_b = operand_span(batch, batch_stride_b, k * n);
+  const kernels::MatmulBf16Scratch l = layout(batch, m, n, k, batch_stride_a, batch_stride_b);
   auto *rounded_a = static_cast<uint16_t *>(scratch);
-  auto *rounded_b = reinterpret_cast<uint16_t *>(static_cast<char *>(scratch) +
-                                                 align_up(span_a * int64_t(sizeof(uint16_t))));
-  round_span(a, rounded_a, span_a);
-  round_span(b, rounded_b, span_b);
-  const int lda = static_cast<int>(transpose_a ? m : k); // row-major leading dimensions
-  const int ldb = static_cast<int>(transpose_b ? k : n);
-  const float alpha = 1.0f;
-  const float beta = accumulate ? 1.0f : 0.0f; // 0: C is not read (may be NaN)
-  CLEAVE_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
-      detail::cublas_handle(), transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-      transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(m),
-      static_cast<int>(k), &alpha, rounded_b, CUDA_R_16BF, ldb, batch_stride_b, rounded_a,
-      CUDA_R_16BF, lda, batch_stride_a, &beta, c, CUDA_R_32F, static_cast<int>(n), m * n,
-      static_cast<int>(batch), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+  auto *rounded_b = reinterpret_cast<uint16_t *>(static_cast<char *>(scratch) + l.b_offset);
+  round_span(a, rounded_a, l.a_elements);
+  round_span(b, rounded_b, l.b_elements);
+  gemm_ex(rounded_a, rounded_b, c, CUDA_R_16BF, batch, m, n, k, transpose_a, transpose_b,
+          batch_stride_a, batch_stride_b, accumulate);
 }
 
-} // namespace cleave::rt::cuda
+} // namespace cleave::rt

@@ -10,16 +10,16 @@
 //===----------------------------------------------------------------------===//
 
 #include "common.cuh"
+#include "require.cuh"
+
+#include "cleave/rt/kernels/norm.h"
 
 #include <algorithm>
 
 namespace cleave::rt::cuda {
 namespace {
 
-struct RowStats {
-  float mean;
-  float rstd; // 1 / sqrt(var + epsilon)
-};
+using kernels::RowStats;
 
 /// Rows folded per thread in the column pass before it pays to split rows
 /// over more blocks.
@@ -229,23 +229,24 @@ __global__ void batch_norm_grad_kernel(const float *x, const float *scale, const
 unsigned channel_blocks(int64_t channels) { return blocks_for(channels, 1); }
 
 } // namespace
+} // namespace cleave::rt::cuda
 
-void layer_norm(const float *x, const float *scale, const float *bias, float *y, int64_t rows,
-                int64_t cols, float epsilon) {
-  KERNEL_CHECK(rows >= 0 && cols > 0, "layer_norm needs rows >= 0 and cols > 0");
+// The kernels of api.inc, defined qualified: a definition that does not
+// match its declaration does not compile.
+namespace cleave::rt {
+
+void cuda::layer_norm(const float *x, const float *scale, const float *bias, float *y, int64_t rows,
+                      int64_t cols, float epsilon) {
+  require(kernels::check_layer_norm(rows, cols));
   for_lines(rows, cols, 1, [&](auto group, unsigned blocks, int threads) {
     layer_norm_kernel<decltype(group)><<<blocks, threads>>>(x, scale, bias, y, rows, cols, epsilon);
   });
 }
 
-int64_t layer_norm_grad_scratch_bytes(int64_t rows) {
-  return rows * static_cast<int64_t>(sizeof(RowStats));
-}
-
-void layer_norm_grad(const float *x, const float *scale, const float *dy, float *dx, float *dscale,
-                     float *dbias, int64_t rows, int64_t cols, float epsilon, void *scratch) {
-  KERNEL_CHECK(rows >= 0 && cols > 0, "layer_norm_grad needs rows >= 0 and cols > 0");
-  KERNEL_CHECK(scratch || rows == 0, "layer_norm_grad needs layer_norm_grad_scratch_bytes()");
+void cuda::layer_norm_grad(const float *x, const float *scale, const float *dy, float *dx,
+                           float *dscale, float *dbias, int64_t rows, int64_t cols, float epsilon,
+                           void *scratch) {
+  require(kernels::check_layer_norm_grad(rows, cols, scratch));
   auto *stats = static_cast<RowStats *>(scratch);
   for_lines(rows, cols, 1, [&](auto group, unsigned blocks, int threads) {
     layer_norm_grad_rows_kernel<decltype(group)>
@@ -281,14 +282,11 @@ void layer_norm_grad(const float *x, const float *scale, const float *dy, float 
   }
 }
 
-void batch_norm_train(const float *x, const float *scale, const float *bias,
-                      const float *running_mean, const float *running_var, float *y,
-                      float *new_running_mean, float *new_running_var, int64_t batch,
-                      int64_t channels, int64_t spatial, float epsilon, float momentum) {
-  KERNEL_CHECK(batch >= 0 && channels >= 0 && spatial >= 0, "negative batch_norm size");
-  // PyTorch refuses this too: the unbiased variance of one value is 0/0.
-  KERNEL_CHECK(batch * spatial > 1 || channels == 0,
-               "batch_norm needs more than one value per channel");
+void cuda::batch_norm_train(const float *x, const float *scale, const float *bias,
+                            const float *running_mean, const float *running_var, float *y,
+                            float *new_running_mean, float *new_running_var, int64_t batch,
+                            int64_t channels, int64_t spatial, float epsilon, float momentum) {
+  require(kernels::check_batch_norm_train(batch, channels, spatial));
   if (channels == 0)
     return;
   batch_norm_train_kernel<<<channel_blocks(channels), kLineBlockSize>>>(
@@ -297,11 +295,10 @@ void batch_norm_train(const float *x, const float *scale, const float *bias,
   CLEAVE_CUDA_CHECK_LAUNCH();
 }
 
-void batch_norm_grad(const float *x, const float *scale, const float *dy, float *dx, float *dscale,
-                     float *dbias, int64_t batch, int64_t channels, int64_t spatial,
-                     float epsilon) {
-  KERNEL_CHECK(batch >= 0 && channels >= 0 && spatial >= 0, "negative batch_norm size");
-  KERNEL_CHECK(batch * spatial > 0 || channels == 0, "batch_norm_grad of an empty batch");
+void cuda::batch_norm_grad(const float *x, const float *scale, const float *dy, float *dx,
+                           float *dscale, float *dbias, int64_t batch, int64_t channels,
+                           int64_t spatial, float epsilon) {
+  require(kernels::check_batch_norm_grad(batch, channels, spatial));
   if (channels == 0)
     return;
   batch_norm_grad_kernel<<<channel_blocks(channels), kLineBlockSize>>>(
@@ -309,4 +306,4 @@ void batch_norm_grad(const float *x, const float *scale, const float *dy, float 
   CLEAVE_CUDA_CHECK_LAUNCH();
 }
 
-} // namespace cleave::rt::cuda
+} // namespace cleave::rt

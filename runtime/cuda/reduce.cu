@@ -1,8 +1,8 @@
 //===- reduce.cu - sum/mean/max/min/prod over a set of axes ----------------===//
 //
-// The shapes are simplified as on the CPU (runtime/cpu/reduce.cpp): size-1
-// dimensions dropped, neighbours that are both kept or both reduced merged.
-// Then the innermost dimension is either
+// The plan (cleave/rt/kernels/reduce.h) simplifies the shapes for both
+// backends: size-1 dimensions dropped, neighbours that are both kept or both
+// reduced merged. Then the innermost dimension is either
 //   - reduced ("lines"): a warp (short lines) or a block (long ones) folds
 //     each output's elements; consecutive threads read consecutive
 //     elements of the innermost run, so loads coalesce;
@@ -17,6 +17,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "common.cuh"
+#include "require.cuh"
+
+#include "cleave/rt/kernels/reduce.h"
 
 #include <algorithm>
 
@@ -30,42 +33,7 @@ constexpr int64_t kElementsPerThread = 16;
 constexpr int kColumnSplit = 8;
 constexpr int64_t kMaxGridY = 65535;
 
-struct ReducePlan {
-  StridedShape kept;
-  StridedShape reduced;
-  bool innermost_reduced = false;
-};
-
-ReducePlan plan_reduction(int64_t rank, const int64_t *shape, const int64_t *axes,
-                          int64_t num_axes) {
-  KERNEL_CHECK(rank >= 0 && rank <= kMaxRank, "reduce rank out of range");
-  KERNEL_CHECK(num_axes >= 0 && num_axes <= rank, "too many reduce axes");
-  bool is_reduced[kMaxRank] = {};
-  for (int64_t i = 0; i < num_axes; ++i) {
-    KERNEL_CHECK(axes[i] >= 0 && axes[i] < rank, "reduce axis out of range");
-    KERNEL_CHECK(i == 0 || axes[i] > axes[i - 1], "reduce axes must be sorted and unique");
-    is_reduced[axes[i]] = true;
-  }
-  int64_t strides[kMaxRank];
-  contiguous_strides(shape, rank, strides);
-  ReducePlan plan;
-  bool last_reduced = false, any = false;
-  for (int64_t d = 0; d < rank; ++d) {
-    if (shape[d] == 1)
-      continue;
-    StridedShape &group = is_reduced[d] ? plan.reduced : plan.kept;
-    if (any && last_reduced == is_reduced[d]) {
-      group.sizes[group.rank - 1] *= shape[d];
-      group.strides[group.rank - 1] = strides[d];
-    } else {
-      group.push(shape[d], strides[d]);
-    }
-    last_reduced = is_reduced[d];
-    any = true;
-  }
-  plan.innermost_reduced = any && last_reduced;
-  return plan;
-}
+using kernels::ReducePlan;
 
 /// How an output's folded value becomes the result: mean divides by the
 /// count (int64 truncating toward zero, as C++ division does).
@@ -203,37 +171,18 @@ void reduce_with(const T *input, T *output, const ReducePlan &plan, int64_t outp
   }
 }
 
-template <typename T> T identity_of(ReduceKind kind) {
-  switch (kind) {
-  case ReduceKind::max:
-    return Max<T>::identity();
-  case ReduceKind::min:
-    return Min<T>::identity();
-  case ReduceKind::prod:
-    return Prod<T>::identity();
-  case ReduceKind::mean:
-    // The mean of nothing: 0/0.
-    return std::numeric_limits<T>::has_quiet_NaN ? std::numeric_limits<T>::quiet_NaN() : T(0);
-  case ReduceKind::sum:
-    break;
-  }
-  return T(0);
-}
-
 template <typename T>
 void reduce_typed(const T *input, T *output, int64_t rank, const int64_t *shape,
                   const int64_t *axes, int64_t num_axes, ReduceKind kind) {
-  ReducePlan plan = plan_reduction(rank, shape, axes, num_axes);
-  const int64_t outputs = product(plan.kept.sizes, plan.kept.rank);
-  const int64_t reduced_count = product(plan.reduced.sizes, plan.reduced.rank);
+  ReducePlan plan;
+  require(kernels::plan_reduce(rank, shape, axes, num_axes, kind, plan));
+  const int64_t outputs = plan.outputs, reduced_count = plan.reduced_count;
   if (outputs == 0)
     return;
   if (reduced_count == 0) {
-    fill(output, outputs, identity_of<T>(kind));
+    fill(output, outputs, kernels::reduce_identity<T>(kind));
     return;
   }
-  if (plan.kept.rank == 0 && plan.reduced.rank == 0)
-    plan.kept.push(1, 1); // a single element: the columns kernel copies it
   const Finish<T> finish{kind == ReduceKind::mean, static_cast<T>(reduced_count)};
   switch (kind) {
   case ReduceKind::sum:
@@ -246,19 +195,23 @@ void reduce_typed(const T *input, T *output, int64_t rank, const int64_t *shape,
   case ReduceKind::prod:
     return reduce_with<T, Prod<T>>(input, output, plan, outputs, reduced_count, finish);
   }
-  KERNEL_CHECK(false, "unknown reduce kind");
 }
 
 } // namespace
-
-void reduce(const float *input, float *output, int64_t rank, const int64_t *shape,
-            const int64_t *axes, int64_t num_axes, ReduceKind kind) {
-  reduce_typed(input, output, rank, shape, axes, num_axes, kind);
-}
-
-void reduce(const int64_t *input, int64_t *output, int64_t rank, const int64_t *shape,
-            const int64_t *axes, int64_t num_axes, ReduceKind kind) {
-  reduce_typed(input, output, rank, shape, axes, num_axes, kind);
-}
-
 } // namespace cleave::rt::cuda
+
+// The kernels of api.inc, defined qualified: a definition that does not
+// match its declaration does not compile.
+namespace cleave::rt {
+
+void cuda::reduce(const float *input, float *output, int64_t rank, const int64_t *shape,
+                  const int64_t *axes, int64_t num_axes, ReduceKind kind) {
+  reduce_typed(input, output, rank, shape, axes, num_axes, kind);
+}
+
+void cuda::reduce(const int64_t *input, int64_t *output, int64_t rank, const int64_t *shape,
+                  const int64_t *axes, int64_t num_axes, ReduceKind kind) {
+  reduce_typed(input, output, rank, shape, axes, num_axes, kind);
+}
+
+} // namespace cleave::rt

@@ -9,18 +9,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "common.cuh"
+#include "require.cuh"
+
+#include "cleave/rt/kernels/softmax.h"
 
 namespace cleave::rt::cuda {
 namespace {
 
-void check_sizes(int64_t outer, int64_t n, int64_t inner) {
-  KERNEL_CHECK(outer >= 0 && n >= 0 && inner >= 0, "negative softmax size");
-}
-
-/// Offset of line `line`'s first element.
-__device__ inline int64_t line_start(int64_t line, int64_t n, int64_t inner) {
-  return (line / inner) * n * inner + line % inner;
-}
+using kernels::softmax_line_start;
 
 /// y = softmax(x) or log_softmax(x) along each line. y may alias x: every
 /// read of a line ends (at a group reduction) before its first write, and
@@ -30,8 +26,8 @@ __global__ void softmax_kernel(const float *x, float *y, int64_t lines, int64_t 
                                bool log) {
   const Group group;
   for (int64_t line = group.first(); line < lines; line += group.stride()) {
-    const float *in = x + line_start(line, n, inner);
-    float *out = y + line_start(line, n, inner);
+    const float *in = x + softmax_line_start(line, n, inner);
+    float *out = y + softmax_line_start(line, n, inner);
     // Subtracting the max keeps expf finite; it cancels in the ratio. A NaN
     // never wins the max, but turns the sum (so every output) into NaN.
     float max = -INFINITY;
@@ -63,7 +59,7 @@ __global__ void softmax_grad_kernel(const float *y, const float *dy, float *dx, 
                                     int64_t n, int64_t inner, bool log) {
   const Group group;
   for (int64_t line = group.first(); line < lines; line += group.stride()) {
-    const int64_t start = line_start(line, n, inner);
+    const int64_t start = softmax_line_start(line, n, inner);
     float sum = 0.0f;
     for (int64_t j = group.rank(); j < n; j += group.size()) {
       const int64_t at = start + j * inner;
@@ -78,7 +74,7 @@ __global__ void softmax_grad_kernel(const float *y, const float *dy, float *dx, 
 }
 
 void run_softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inner, bool log) {
-  check_sizes(outer, n, inner);
+  require(kernels::check_softmax(outer, n, inner));
   for_lines(outer * inner, n, inner, [&](auto group, unsigned blocks, int threads) {
     softmax_kernel<decltype(group)><<<blocks, threads>>>(x, y, outer * inner, n, inner, log);
   });
@@ -86,7 +82,7 @@ void run_softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inn
 
 void run_softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int64_t n,
                       int64_t inner, bool log) {
-  check_sizes(outer, n, inner);
+  require(kernels::check_softmax(outer, n, inner));
   for_lines(outer * inner, n, inner, [&](auto group, unsigned blocks, int threads) {
     softmax_grad_kernel<decltype(group)>
         <<<blocks, threads>>>(y, dy, dx, outer * inner, n, inner, log);
@@ -94,23 +90,28 @@ void run_softmax_grad(const float *y, const float *dy, float *dx, int64_t outer,
 }
 
 } // namespace
+} // namespace cleave::rt::cuda
 
-void softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inner) {
+// The kernels of api.inc, defined qualified: a definition that does not
+// match its declaration does not compile.
+namespace cleave::rt {
+
+void cuda::softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inner) {
   run_softmax(x, y, outer, n, inner, false);
 }
 
-void log_softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inner) {
+void cuda::log_softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inner) {
   run_softmax(x, y, outer, n, inner, true);
 }
 
-void softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int64_t n,
-                  int64_t inner) {
+void cuda::softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int64_t n,
+                        int64_t inner) {
   run_softmax_grad(y, dy, dx, outer, n, inner, false);
 }
 
-void log_softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int64_t n,
-                      int64_t inner) {
+void cuda::log_softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int64_t n,
+                            int64_t inner) {
   run_softmax_grad(y, dy, dx, outer, n, inner, true);
 }
 
-} // namespace cleave::rt::cuda
+} // namespace cleave::rt

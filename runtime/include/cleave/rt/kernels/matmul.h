@@ -1,0 +1,42 @@
+//===- matmul.h - the plans of the batched matrix products -----------------===//
+#ifndef CLEAVE_RT_KERNELS_MATMUL_H
+#define CLEAVE_RT_KERNELS_MATMUL_H
+
+#include "cleave/rt/kernels/check.h"
+
+#include <cstdint>
+
+namespace cleave::rt::kernels {
+
+/// What a batched product (kernels.h's matmul) comes down to.
+enum class MatmulWork {
+  none,      // an empty C: nothing to write
+  zero_fill, // an empty sum (k == 0): C = 0, or unchanged when accumulating
+  gemm,      // a real product
+};
+
+/// Checks matmul's sizes and strides and says what work is left.
+CheckFailure plan_matmul(int64_t batch, int64_t m, int64_t n, int64_t k, int64_t batch_stride_a,
+                         int64_t batch_stride_b, MatmulWork &work);
+
+/// Where matmul_bf16 keeps the rounded operands in its scratch: A's span at
+/// 0, B's at b_offset, each span every element some batch entry reads.
+struct MatmulBf16Scratch {
+  int64_t a_elements, b_elements;
+  int64_t b_offset, total; // bytes
+};
+
+/// The layout for rounded elements of `element_bytes` (4: fp32 copies on
+/// the CPU, 2: bf16 on CUDA), each span aligned to `alignment` bytes.
+MatmulBf16Scratch matmul_bf16_scratch(int64_t batch, int64_t m, int64_t n, int64_t k,
+                                      int64_t batch_stride_a, int64_t batch_stride_b,
+                                      int64_t element_bytes, int64_t alignment);
+
+/// plan_matmul, plus the scratch a real bf16 product needs.
+CheckFailure plan_matmul_bf16(int64_t batch, int64_t m, int64_t n, int64_t k,
+                              int64_t batch_stride_a, int64_t batch_stride_b, const void *scratch,
+                              MatmulWork &work);
+
+} // namespace cleave::rt::kernels
+
+#endif // CLEAVE_RT_KERNELS_MATMUL_H
