@@ -8,8 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "cleave/rt/kernels.h"
 #include "cleave/rt/kernels/conv.h"
+#include "cleave/rt/kernels.h"
 
 #include "parallel.h"
 #include "require.h"
@@ -19,13 +19,6 @@
 
 namespace cleave::rt::cpu {
 namespace {
-
-/// One of the plan's per-image products.
-void gemm(const float *a, const float *b, float *c, const kernels::GemmShape &shape,
-          bool accumulate) {
-  matmul(a, b, c, shape.batch, shape.m, shape.n, shape.k, shape.transpose_a, shape.transpose_b,
-         shape.batch_stride_a, shape.batch_stride_b, accumulate);
-}
 
 /// col[(c, kh, kw), (oh, ow)] = image[c, oh*sh - pt + kh*dh, ow*sw - pl + kw*dw] or 0.
 void im2col(const float *image, float *col, const Conv2dParams &p) {
@@ -87,59 +80,54 @@ void col2im_add(const float *col, float *image, const Conv2dParams &p) {
   }
 }
 
+/// The CPU's primitives of kernels::Conv2dAlgorithm.
+struct CpuConv2d {
+  static constexpr kernels::Sgemm matmul = cpu::matmul;
+
+  static void im2col(const float *image, float *col, const Conv2dParams &p) {
+    cpu::im2col(image, col, p);
+  }
+
+  static void col2im(const float *col, float *image, const Conv2dParams &p) {
+    std::memset(image, 0, p.in_channels * p.in_height * p.in_width * sizeof(float));
+    col2im_add(col, image, p);
+  }
+
+  static void fill_bias(const float *bias, float *out, const kernels::Conv2dPlan &plan,
+                        const Conv2dParams &p) {
+    const int64_t positions = p.out_height * p.out_width;
+#pragma omp parallel for schedule(static) if (worth_parallel(plan.output_size))
+    for (int64_t f = 0; f < p.out_channels; ++f)
+      for (int64_t i = 0; i < positions; ++i)
+        out[f * positions + i] = bias[f];
+  }
+
+  static void zero(float *data, int64_t count) { std::memset(data, 0, count * sizeof(float)); }
+};
+
+using Conv2d = kernels::Conv2dAlgorithm<CpuConv2d>;
+
 } // namespace
 
 void conv2d(const float *x, const float *filter, const float *bias, float *y,
             const Conv2dParams &params, void *scratch) {
   kernels::Conv2dPlan plan;
   require(kernels::plan_conv2d(params, scratch, plan));
-  auto *col = static_cast<float *>(scratch);
-  const int64_t positions = params.out_height * params.out_width;
-  for (int64_t n = 0; n < params.batch; ++n) {
-    const float *image = x + n * plan.image_size;
-    float *out = y + n * plan.output_size;
-    if (!plan.pointwise)
-      im2col(image, col, params);
-    if (bias) {
-#pragma omp parallel for schedule(static) if (worth_parallel(plan.output_size))
-      for (int64_t f = 0; f < params.out_channels; ++f)
-        for (int64_t i = 0; i < positions; ++i)
-          out[f * positions + i] = bias[f];
-    }
-    gemm(filter, plan.pointwise ? image : col, out, plan.forward, /*accumulate=*/bias != nullptr);
-  }
+  Conv2d::forward(plan, params, x, filter, bias, y, scratch);
 }
 
 void conv2d_grad_input(const float *dy, const float *filter, float *dx, const Conv2dParams &params,
                        void *scratch) {
   kernels::Conv2dPlan plan;
   require(kernels::plan_conv2d_grad_input(params, scratch, plan));
-  auto *col = static_cast<float *>(scratch);
-  for (int64_t n = 0; n < params.batch; ++n) {
-    float *image = dx + n * plan.image_size;
-    // For a pointwise filter the column matrix is the image gradient itself.
-    gemm(filter, dy + n * plan.output_size, plan.pointwise ? image : col, plan.grad_input, false);
-    if (plan.pointwise)
-      continue;
-    std::memset(image, 0, plan.image_size * sizeof(float));
-    col2im_add(col, image, params);
-  }
+  Conv2d::grad_input(plan, params, dy, filter, dx, scratch);
 }
 
 void conv2d_grad_filter(const float *x, const float *dy, float *dfilter, const Conv2dParams &params,
                         void *scratch) {
   kernels::Conv2dPlan plan;
   require(kernels::plan_conv2d_grad_filter(params, scratch, plan));
-  auto *col = static_cast<float *>(scratch);
-  if (params.batch == 0)
-    std::memset(dfilter, 0, plan.filter_size * sizeof(float));
-  for (int64_t n = 0; n < params.batch; ++n) {
-    const float *image = x + n * plan.image_size;
-    if (!plan.pointwise)
-      im2col(image, col, params);
-    gemm(dy + n * plan.output_size, plan.pointwise ? image : col, dfilter, plan.grad_filter,
-         /*accumulate=*/n > 0);
-  }
+  Conv2d::grad_filter(plan, params, x, dy, dfilter, scratch);
 }
 
 } // namespace cleave::rt::cpu

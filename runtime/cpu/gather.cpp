@@ -1,7 +1,7 @@
 //===- gather.cpp - ONNX Gather and its gradient (scatter-add) ------------===//
 
-#include "cleave/rt/kernels.h"
 #include "cleave/rt/kernels/gather.h"
+#include "cleave/rt/kernels.h"
 
 #include "parallel.h"
 #include "require.h"

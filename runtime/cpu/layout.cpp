@@ -9,8 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "cleave/rt/kernels.h"
 #include "cleave/rt/kernels/layout.h"
+#include "cleave/rt/kernels.h"
 
 #include "parallel.h"
 #include "require.h"
@@ -106,8 +106,8 @@ void transpose(const void *input, void *output, int64_t rank, const int64_t *inp
 void broadcast(const void *input, void *output, int64_t input_rank, const int64_t *input_shape,
                int64_t output_rank, const int64_t *output_shape, int64_t element_bytes) {
   kernels::CopyPlan plan;
-  require(kernels::plan_broadcast(input_rank, input_shape, output_rank, output_shape,
-                                  element_bytes, plan));
+  require(kernels::plan_broadcast(input_rank, input_shape, output_rank, output_shape, element_bytes,
+                                  plan));
   run_copy(plan, input, output, element_bytes);
 }
 
@@ -115,8 +115,8 @@ void slice(const void *input, void *output, int64_t rank, const int64_t *input_s
            const int64_t *starts, const int64_t *strides, const int64_t *output_shape,
            int64_t element_bytes) {
   kernels::CopyPlan plan;
-  require(kernels::plan_slice(rank, input_shape, starts, strides, output_shape, element_bytes,
-                              plan));
+  require(
+      kernels::plan_slice(rank, input_shape, starts, strides, output_shape, element_bytes, plan));
   run_copy(plan, input, output, element_bytes);
 }
 
@@ -134,15 +134,14 @@ void concat(const void *const *inputs, const int64_t *axis_sizes, int64_t num_in
   kernels::ConcatPlan plan;
   require(kernels::plan_concat(axis_sizes, num_inputs, outer, inner, element_bytes, plan));
   auto *out = static_cast<char *>(output);
-  kernels::for_each_concat_input(
-      axis_sizes, num_inputs, inner, element_bytes,
-      [&](int64_t t, int64_t row_bytes, int64_t column_bytes) {
-        const auto *in = static_cast<const char *>(inputs[t]);
+  kernels::for_each_concat_input(axis_sizes, num_inputs, inner, element_bytes,
+                                 [&](int64_t t, int64_t row_bytes, int64_t column_bytes) {
+                                   const auto *in = static_cast<const char *>(inputs[t]);
 #pragma omp parallel for schedule(static) if (worth_parallel(outer * axis_sizes[t] * inner))
-        for (int64_t o = 0; o < outer; ++o)
-          std::memcpy(out + o * plan.output_row_bytes + column_bytes, in + o * row_bytes,
-                      row_bytes);
-      });
+                                   for (int64_t o = 0; o < outer; ++o)
+                                     std::memcpy(out + o * plan.output_row_bytes + column_bytes,
+                                                 in + o * row_bytes, row_bytes);
+                                 });
 }
 
 void iota(int64_t start, int64_t step, int64_t n, int64_t *output) {

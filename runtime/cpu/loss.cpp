@@ -1,7 +1,7 @@
 //===- loss.cpp - softmax cross-entropy and its gradient ------------------===//
 
-#include "cleave/rt/kernels.h"
 #include "cleave/rt/kernels/loss.h"
+#include "cleave/rt/kernels.h"
 
 #include "parallel.h"
 #include "require.h"

@@ -1,7 +1,7 @@
 //===- matmul.cpp - batched sgemm -----------------------------------------===//
 
-#include "cleave/rt/kernels.h"
 #include "cleave/rt/kernels/matmul.h"
+#include "cleave/rt/kernels.h"
 
 #include "check.h"
 #include "parallel.h"
@@ -24,18 +24,12 @@ template <typename T>
 static void gemm_batched(const T *a, const T *b, T *c, int64_t batch, int64_t m, int64_t n,
                          int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
                          int64_t batch_stride_b, bool accumulate) {
-  kernels::MatmulWork work;
-  require(kernels::plan_matmul(batch, m, n, k, batch_stride_a, batch_stride_b, work));
-  if (work == kernels::MatmulWork::none)
+  kernels::MatmulPlan plan;
+  require(kernels::plan_matmul(batch, m, n, k, batch_stride_a, batch_stride_b, accumulate, plan));
+  for (int64_t i = 0; i < plan.zeroed_elements; ++i)
+    c[i] = T(0);
+  if (!plan.gemm)
     return;
-  if (work == kernels::MatmulWork::zero_fill) {
-    // BLAS would scale C by beta; spell the empty sum out instead so that
-    // an uninitialised C cannot leak NaN through 0 * NaN.
-    if (!accumulate)
-      for (int64_t i = 0; i < batch * m * n; ++i)
-        c[i] = T(0);
-    return;
-  }
   // Products that share B (a linear layer over [batch, rows, features])
   // with A's entries back to back are one product with batch * m rows: one
   // large sgemm runs at ~75 GFLOP/s on a Zen core where eight of 128 rows

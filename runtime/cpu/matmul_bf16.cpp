@@ -24,43 +24,37 @@ namespace {
 /// Rounded copies start at this alignment (a cache line, an AVX-512 vector).
 constexpr int64_t kScratchAlignment = 64;
 
-kernels::MatmulBf16Scratch layout(int64_t batch, int64_t m, int64_t n, int64_t k,
-                                  int64_t batch_stride_a, int64_t batch_stride_b) {
-  // fp32 copies: see the file comment.
-  return kernels::matmul_bf16_scratch(batch, m, n, k, batch_stride_a, batch_stride_b,
-                                      sizeof(float), kScratchAlignment);
-}
+/// The rounded copies are fp32 (see above).
+constexpr int64_t kCopyBytes = sizeof(float);
 
-void round_span(const float *from, float *to, int64_t count) {
+/// Rounds `count` elements of `from` into `copy` and returns the copy.
+const float *rounded(const float *from, void *copy, int64_t count) {
+  auto *to = static_cast<float *>(copy);
 #pragma omp parallel for schedule(static) if (worth_parallel(count))
   for (int64_t i = 0; i < count; ++i)
     to[i] = round_to_bf16(from[i]);
+  return to;
 }
 
 } // namespace
 
 int64_t matmul_bf16_scratch_bytes(int64_t batch, int64_t m, int64_t n, int64_t k,
                                   int64_t batch_stride_a, int64_t batch_stride_b) {
-  return layout(batch, m, n, k, batch_stride_a, batch_stride_b).total;
+  return kernels::matmul_bf16_scratch(batch, m, n, k, batch_stride_a, batch_stride_b, kCopyBytes,
+                                      kScratchAlignment)
+      .total;
 }
 
 void matmul_bf16(const float *a, const float *b, float *c, int64_t batch, int64_t m, int64_t n,
                  int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
                  int64_t batch_stride_b, bool accumulate, void *scratch) {
-  kernels::MatmulWork work;
-  require(kernels::plan_matmul_bf16(batch, m, n, k, batch_stride_a, batch_stride_b, scratch, work));
-  if (work != kernels::MatmulWork::gemm) {
-    // Nothing to round: matmul's empty cases (an empty sum writes zeros).
-    matmul(a, b, c, batch, m, n, k, transpose_a, transpose_b, batch_stride_a, batch_stride_b,
-           accumulate);
-    return;
-  }
-  const kernels::MatmulBf16Scratch l = layout(batch, m, n, k, batch_stride_a, batch_stride_b);
-  auto *rounded_a = static_cast<float *>(scratch);
-  auto *rounded_b = reinterpret_cast<float *>(static_cast<char *>(scratch) + l.b_offset);
-  round_span(a, rounded_a, l.a_elements);
-  round_span(b, rounded_b, l.b_elements);
-  matmul(rounded_a, rounded_b, c, batch, m, n, k, transpose_a, transpose_b, batch_stride_a,
+  kernels::MatmulBf16Plan plan;
+  require(kernels::plan_matmul_bf16(batch, m, n, k, batch_stride_a, batch_stride_b, accumulate,
+                                    scratch, kCopyBytes, kScratchAlignment, plan));
+  // Without a product there is nothing to round: matmul writes the zeros.
+  const float *a_operand = plan.product.gemm ? rounded(a, plan.a_copy, plan.a_elements) : a;
+  const float *b_operand = plan.product.gemm ? rounded(b, plan.b_copy, plan.b_elements) : b;
+  matmul(a_operand, b_operand, c, batch, m, n, k, transpose_a, transpose_b, batch_stride_a,
          batch_stride_b, accumulate);
 }
 

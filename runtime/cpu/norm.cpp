@@ -7,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "cleave/rt/kernels.h"
 #include "cleave/rt/kernels/norm.h"
+#include "cleave/rt/kernels.h"
 #include "cleave/rt/vmath.h"
 
 #include "parallel.h"
@@ -161,9 +161,9 @@ void batch_norm_train(const float *x, const float *scale, const float *bias,
       for (int64_t s = 0; s < spatial; ++s)
         out[s] = in[s] * gain + shift;
     }
-    new_running_mean[c] = (1.0f - momentum) * running_mean[c] + momentum * stats.mean;
+    new_running_mean[c] = kernels::running_average(running_mean[c], momentum, stats.mean);
     new_running_var[c] =
-        (1.0f - momentum) * running_var[c] + momentum * static_cast<float>(var * bessel);
+        kernels::running_average(running_var[c], momentum, static_cast<float>(var * bessel));
   }
 }
 
@@ -186,24 +186,18 @@ void batch_norm_grad(const float *x, const float *scale, const float *dy, float 
         sum_dy_xhat += grad[s] * (in[s] - stats.mean) * stats.rstd;
       }
     }
-    if (dbias)
-      dbias[c] = static_cast<float>(sum_dy);
-    if (dscale)
-      dscale[c] = static_cast<float>(sum_dy_xhat);
+    kernels::store_batch_norm_param_grads(dscale, dbias, c, sum_dy, sum_dy_xhat);
     if (!dx)
       continue;
-    const float mean_dy = static_cast<float>(sum_dy / static_cast<double>(count));
-    const float mean_dy_xhat = static_cast<float>(sum_dy_xhat / static_cast<double>(count));
-    const float gain = scale[c] * stats.rstd;
+    const kernels::BatchNormGradTerms terms =
+        kernels::batch_norm_grad_terms(sum_dy, sum_dy_xhat, count, scale[c], stats.rstd);
     for (int64_t b = 0; b < batch; ++b) {
       const float *in = x + (b * channels + c) * spatial;
       const float *grad = dy + (b * channels + c) * spatial;
       float *out = dx + (b * channels + c) * spatial;
 #pragma omp simd
-      for (int64_t s = 0; s < spatial; ++s) {
-        const float xhat = (in[s] - stats.mean) * stats.rstd;
-        out[s] = gain * (grad[s] - mean_dy - xhat * mean_dy_xhat);
-      }
+      for (int64_t s = 0; s < spatial; ++s)
+        out[s] = terms.dx(grad[s], (in[s] - stats.mean) * stats.rstd);
     }
   }
 }

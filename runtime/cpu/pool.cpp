@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "cleave/rt/kernels.h"
 #include "cleave/rt/kernels/pool.h"
+#include "cleave/rt/kernels.h"
 
 #include "parallel.h"
 #include "require.h"
@@ -37,15 +37,8 @@ void pool2d(const float *x, float *y, const Pool2dParams &params) {
     const float *in = x + plane * in_plane;
     float *out = y + plane * out_plane;
     for (int64_t oh = 0; oh < params.out_height; ++oh)
-      for (int64_t ow = 0; ow < params.out_width; ++ow) {
-        const PoolWindow w = kernels::pool_window(params, oh, ow);
-        float value;
-        if (params.kind == PoolKind::max)
-          kernels::pool_argmax(in, w, params.in_width, &value);
-        else
-          value = w.divisor > 0 ? kernels::pool_window_sum(in, w, params.in_width) / w.divisor : 0.0f;
-        out[oh * params.out_width + ow] = value;
-      }
+      for (int64_t ow = 0; ow < params.out_width; ++ow)
+        out[oh * params.out_width + ow] = kernels::pool_output(params, in, oh, ow);
   }
 }
 

@@ -12,8 +12,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "cleave/rt/kernels.h"
 #include "cleave/rt/kernels/reduce.h"
+#include "cleave/rt/kernels.h"
 
 #include "parallel.h"
 #include "require.h"

@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "cleave/rt/kernels.h"
 #include "cleave/rt/kernels/softmax.h"
+#include "cleave/rt/kernels.h"
 
 #include "parallel.h"
 #include "require.h"

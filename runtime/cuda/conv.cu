@@ -17,13 +17,6 @@
 namespace cleave::rt::cuda {
 namespace {
 
-/// One of the plan's per-image products.
-void gemm(const float *a, const float *b, float *c, const kernels::GemmShape &shape,
-          bool accumulate) {
-  matmul(a, b, c, shape.batch, shape.m, shape.n, shape.k, shape.transpose_a, shape.transpose_b,
-         shape.batch_stride_a, shape.batch_stride_b, accumulate);
-}
-
 /// col[(c, kh, kw), (oh, ow)] = image[c, oh*sh - pt + kh*dh, ow*sw - pl + kw*dw] or 0.
 __global__ void im2col_kernel(const float *image, float *col, Conv2dParams p) {
   const int64_t positions = p.out_height * p.out_width;
@@ -85,22 +78,44 @@ __global__ void fill_bias_kernel(const float *bias, float *out, int64_t filters,
     out[i] = bias[i / positions];
 }
 
-void im2col(const float *image, float *col, const Conv2dParams &p) {
-  const int64_t total =
-      p.in_channels * p.kernel_height * p.kernel_width * p.out_height * p.out_width;
-  if (total == 0)
-    return;
-  im2col_kernel<<<blocks_for(total), kBlockSize>>>(image, col, p);
-  CLEAVE_CUDA_CHECK_LAUNCH();
-}
+/// The CUDA primitives of kernels::Conv2dAlgorithm; col2im runs one thread
+/// per input pixel, which writes every element of the image.
+struct CudaConv2d {
+  static constexpr kernels::Sgemm matmul = cuda::matmul;
 
-void col2im(const float *col, float *image, const Conv2dParams &p) {
-  const int64_t total = p.in_channels * p.in_height * p.in_width;
-  if (total == 0)
-    return;
-  col2im_kernel<<<blocks_for(total), kBlockSize>>>(col, image, p);
-  CLEAVE_CUDA_CHECK_LAUNCH();
-}
+  static void im2col(const float *image, float *col, const Conv2dParams &p) {
+    const int64_t total =
+        p.in_channels * p.kernel_height * p.kernel_width * p.out_height * p.out_width;
+    if (total == 0)
+      return;
+    im2col_kernel<<<blocks_for(total), kBlockSize>>>(image, col, p);
+    CLEAVE_CUDA_CHECK_LAUNCH();
+  }
+
+  static void col2im(const float *col, float *image, const Conv2dParams &p) {
+    const int64_t total = p.in_channels * p.in_height * p.in_width;
+    if (total == 0)
+      return;
+    col2im_kernel<<<blocks_for(total), kBlockSize>>>(col, image, p);
+    CLEAVE_CUDA_CHECK_LAUNCH();
+  }
+
+  static void fill_bias(const float *bias, float *out, const kernels::Conv2dPlan &plan,
+                        const Conv2dParams &p) {
+    if (plan.output_size == 0)
+      return;
+    fill_bias_kernel<<<blocks_for(plan.output_size), kBlockSize>>>(bias, out, p.out_channels,
+                                                                   p.out_height * p.out_width);
+    CLEAVE_CUDA_CHECK_LAUNCH();
+  }
+
+  static void zero(float *data, int64_t count) {
+    if (count > 0)
+      CLEAVE_CUDA_CHECK(cudaMemsetAsync(data, 0, count * sizeof(float), 0));
+  }
+};
+
+using Conv2d = kernels::Conv2dAlgorithm<CudaConv2d>;
 
 } // namespace
 } // namespace cleave::rt::cuda
@@ -113,49 +128,21 @@ void cuda::conv2d(const float *x, const float *filter, const float *bias, float 
                   const Conv2dParams &params, void *scratch) {
   kernels::Conv2dPlan plan;
   require(kernels::plan_conv2d(params, scratch, plan));
-  auto *col = static_cast<float *>(scratch);
-  for (int64_t n = 0; n < params.batch; ++n) {
-    const float *image = x + n * plan.image_size;
-    float *out = y + n * plan.output_size;
-    if (!plan.pointwise)
-      im2col(image, col, params);
-    if (bias && plan.output_size > 0) {
-      fill_bias_kernel<<<blocks_for(plan.output_size), kBlockSize>>>(
-          bias, out, params.out_channels, params.out_height * params.out_width);
-      CLEAVE_CUDA_CHECK_LAUNCH();
-    }
-    gemm(filter, plan.pointwise ? image : col, out, plan.forward, /*accumulate=*/bias != nullptr);
-  }
+  Conv2d::forward(plan, params, x, filter, bias, y, scratch);
 }
 
 void cuda::conv2d_grad_input(const float *dy, const float *filter, float *dx,
                              const Conv2dParams &params, void *scratch) {
   kernels::Conv2dPlan plan;
   require(kernels::plan_conv2d_grad_input(params, scratch, plan));
-  auto *col = static_cast<float *>(scratch);
-  for (int64_t n = 0; n < params.batch; ++n) {
-    float *image = dx + n * plan.image_size;
-    // For a pointwise filter the column matrix is the image gradient itself.
-    gemm(filter, dy + n * plan.output_size, plan.pointwise ? image : col, plan.grad_input, false);
-    if (!plan.pointwise)
-      col2im(col, image, params); // writes every element of the image
-  }
+  Conv2d::grad_input(plan, params, dy, filter, dx, scratch);
 }
 
 void cuda::conv2d_grad_filter(const float *x, const float *dy, float *dfilter,
                               const Conv2dParams &params, void *scratch) {
   kernels::Conv2dPlan plan;
   require(kernels::plan_conv2d_grad_filter(params, scratch, plan));
-  auto *col = static_cast<float *>(scratch);
-  if (params.batch == 0 && plan.filter_size > 0)
-    CLEAVE_CUDA_CHECK(cudaMemsetAsync(dfilter, 0, plan.filter_size * sizeof(float), 0));
-  for (int64_t n = 0; n < params.batch; ++n) {
-    const float *image = x + n * plan.image_size;
-    if (!plan.pointwise)
-      im2col(image, col, params);
-    gemm(dy + n * plan.output_size, plan.pointwise ? image : col, dfilter, plan.grad_filter,
-         /*accumulate=*/n > 0);
-  }
+  Conv2d::grad_filter(plan, params, x, dy, dfilter, scratch);
 }
 
 } // namespace cleave::rt

@@ -26,21 +26,13 @@ __global__ void round_kernel(const float *__restrict__ from, float *__restrict__
     to[i] = round_to_bf16(from[i]);
 }
 
-float *rounded(const float *from, int64_t count, void *scratch, int64_t offset) {
-  float *to = reinterpret_cast<float *>(static_cast<char *>(scratch) + offset);
-  if (count > 0) {
-    round_kernel<<<blocks_for(count), kBlockSize>>>(from, to, count);
+/// Rounds `from` into the plan's copy and returns the copy.
+const float *rounded(const float *from, const kernels::RoundedOperand &copy) {
+  if (copy.count > 0) {
+    round_kernel<<<blocks_for(copy.count), kBlockSize>>>(from, copy.to, copy.count);
     CLEAVE_CUDA_CHECK_LAUNCH();
   }
-  return to;
-}
-
-kernels::Conv2dBf16Scratch layout(const Conv2dParams &params) {
-  return kernels::conv2d_bf16_scratch(params, kScratchAlignment);
-}
-
-void *conv_scratch(void *scratch, const kernels::Conv2dBf16Scratch &l) {
-  return static_cast<char *>(scratch) + l.conv_offset;
+  return copy.to;
 }
 
 } // namespace
@@ -50,33 +42,30 @@ void *conv_scratch(void *scratch, const kernels::Conv2dBf16Scratch &l) {
 // match its declaration does not compile.
 namespace cleave::rt {
 
-int64_t cuda::conv2d_bf16_scratch_bytes(const Conv2dParams &params) { return layout(params).total; }
+int64_t cuda::conv2d_bf16_scratch_bytes(const Conv2dParams &params) {
+  return kernels::conv2d_bf16_scratch(params, kScratchAlignment).total;
+}
 
 void cuda::conv2d_bf16(const float *x, const float *filter, const float *bias, float *y,
                        const Conv2dParams &params, void *scratch) {
-  require(kernels::check_conv2d_bf16(scratch));
-  const kernels::Conv2dBf16Scratch l = layout(params);
-  conv2d(rounded(x, l.x_elements, scratch, l.x_offset),
-         rounded(filter, l.filter_elements, scratch, l.filter_offset), bias, y, params,
-         conv_scratch(scratch, l));
+  kernels::Conv2dBf16Plan plan;
+  require(kernels::plan_conv2d_bf16(params, scratch, kScratchAlignment, plan));
+  conv2d(rounded(x, plan.x), rounded(filter, plan.filter), bias, y, params, plan.conv_scratch);
 }
 
 void cuda::conv2d_grad_input_bf16(const float *dy, const float *filter, float *dx,
                                   const Conv2dParams &params, void *scratch) {
-  require(kernels::check_conv2d_grad_input_bf16(scratch));
-  const kernels::Conv2dBf16Scratch l = layout(params);
-  conv2d_grad_input(rounded(dy, l.dy_elements, scratch, l.dy_offset),
-                    rounded(filter, l.filter_elements, scratch, l.filter_offset), dx, params,
-                    conv_scratch(scratch, l));
+  kernels::Conv2dBf16Plan plan;
+  require(kernels::plan_conv2d_grad_input_bf16(params, scratch, kScratchAlignment, plan));
+  conv2d_grad_input(rounded(dy, plan.dy), rounded(filter, plan.filter), dx, params,
+                    plan.conv_scratch);
 }
 
 void cuda::conv2d_grad_filter_bf16(const float *x, const float *dy, float *dfilter,
                                    const Conv2dParams &params, void *scratch) {
-  require(kernels::check_conv2d_grad_filter_bf16(scratch));
-  const kernels::Conv2dBf16Scratch l = layout(params);
-  conv2d_grad_filter(rounded(x, l.x_elements, scratch, l.x_offset),
-                     rounded(dy, l.dy_elements, scratch, l.dy_offset), dfilter, params,
-                     conv_scratch(scratch, l));
+  kernels::Conv2dBf16Plan plan;
+  require(kernels::plan_conv2d_grad_filter_bf16(params, scratch, kScratchAlignment, plan));
+  conv2d_grad_filter(rounded(x, plan.x), rounded(dy, plan.dy), dfilter, params, plan.conv_scratch);
 }
 
 } // namespace cleave::rt

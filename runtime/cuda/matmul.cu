@@ -33,23 +33,26 @@ namespace {
 /// tensor-core kernels like best (they need 16 bytes).
 constexpr int64_t kScratchAlignment = 256;
 
-kernels::MatmulBf16Scratch layout(int64_t batch, int64_t m, int64_t n, int64_t k,
-                                  int64_t batch_stride_a, int64_t batch_stride_b) {
-  return kernels::matmul_bf16_scratch(batch, m, n, k, batch_stride_a, batch_stride_b,
-                                      sizeof(uint16_t), kScratchAlignment);
-}
-
 __global__ void round_to_bf16_kernel(const float *__restrict__ from, uint16_t *__restrict__ to,
                                      int64_t n) {
   for (int64_t i = global_thread(); i < n; i += grid_threads())
     to[i] = float_to_bf16_bits(from[i]);
 }
 
-void round_span(const float *from, uint16_t *to, int64_t n) {
-  if (n == 0)
-    return;
-  round_to_bf16_kernel<<<blocks_for(n), kBlockSize>>>(from, to, n);
-  CLEAVE_CUDA_CHECK_LAUNCH();
+/// Rounds `n` elements of `from` into `copy` (bf16 bits) and returns it.
+const uint16_t *rounded(const float *from, void *copy, int64_t n) {
+  auto *to = static_cast<uint16_t *>(copy);
+  if (n > 0) {
+    round_to_bf16_kernel<<<blocks_for(n), kBlockSize>>>(from, to, n);
+    CLEAVE_CUDA_CHECK_LAUNCH();
+  }
+  return to;
+}
+
+/// The empty sums a plan spells out (see kernels::MatmulPlan).
+void zero_empty_sums(float *c, const kernels::MatmulPlan &plan) {
+  if (plan.zeroed_elements > 0)
+    CLEAVE_CUDA_CHECK(cudaMemsetAsync(c, 0, plan.zeroed_elements * sizeof(float), 0));
 }
 
 /// Row-major C = op(A) @ op(B) as cuBLAS's column-major C^T = op(B)^T @
@@ -90,44 +93,33 @@ namespace cleave::rt {
 void cuda::matmul(const float *a, const float *b, float *c, int64_t batch, int64_t m, int64_t n,
                   int64_t k, bool transpose_a, bool transpose_b, int64_t batch_stride_a,
                   int64_t batch_stride_b, bool accumulate) {
-  kernels::MatmulWork work;
-  require(kernels::plan_matmul(batch, m, n, k, batch_stride_a, batch_stride_b, work));
-  if (work == kernels::MatmulWork::none)
-    return;
-  if (work == kernels::MatmulWork::zero_fill) {
-    // An empty sum: spelled out, so that an uninitialised C cannot leak NaN.
-    if (!accumulate)
-      CLEAVE_CUDA_CHECK(cudaMemsetAsync(c, 0, batch * m * n * sizeof(float), 0));
-    return;
-  }
-  gemm_ex(a, b, c, CUDA_R_32F, batch, m, n, k, transpose_a, transpose_b, batch_stride_a,
-          batch_stride_b, accumulate);
+  kernels::MatmulPlan plan;
+  require(kernels::plan_matmul(batch, m, n, k, batch_stride_a, batch_stride_b, accumulate, plan));
+  zero_empty_sums(c, plan);
+  if (plan.gemm)
+    gemm_ex(a, b, c, CUDA_R_32F, batch, m, n, k, transpose_a, transpose_b, batch_stride_a,
+            batch_stride_b, accumulate);
 }
 
 int64_t cuda::matmul_bf16_scratch_bytes(int64_t batch, int64_t m, int64_t n, int64_t k,
                                         int64_t batch_stride_a, int64_t batch_stride_b) {
-  return layout(batch, m, n, k, batch_stride_a, batch_stride_b).total;
+  return kernels::matmul_bf16_scratch(batch, m, n, k, batch_stride_a, batch_stride_b,
+                                      sizeof(uint16_t), kScratchAlignment)
+      .total;
 }
 
 void cuda::matmul_bf16(const float *a, const float *b, float *c, int64_t batch, int64_t m,
                        int64_t n, int64_t k, bool transpose_a, bool transpose_b,
                        int64_t batch_stride_a, int64_t batch_stride_b, bool accumulate,
                        void *scratch) {
-  kernels::MatmulWork work;
-  require(kernels::plan_matmul_bf16(batch, m, n, k, batch_stride_a, batch_stride_b, scratch, work));
-  if (work != kernels::MatmulWork::gemm) {
-    // Nothing to round: matmul's empty cases (an empty sum writes zeros).
-    matmul(a, b, c, batch, m, n, k, transpose_a, transpose_b, batch_stride_a, batch_stride_b,
-           accumulate);
-    return;
-  }
-  const kernels::MatmulBf16Scratch l = layout(batch, m, n, k, batch_stride_a, batch_stride_b);
-  auto *rounded_a = static_cast<uint16_t *>(scratch);
-  auto *rounded_b = reinterpret_cast<uint16_t *>(static_cast<char *>(scratch) + l.b_offset);
-  round_span(a, rounded_a, l.a_elements);
-  round_span(b, rounded_b, l.b_elements);
-  gemm_ex(rounded_a, rounded_b, c, CUDA_R_16BF, batch, m, n, k, transpose_a, transpose_b,
-          batch_stride_a, batch_stride_b, accumulate);
+  kernels::MatmulBf16Plan plan;
+  require(kernels::plan_matmul_bf16(batch, m, n, k, batch_stride_a, batch_stride_b, accumulate,
+                                    scratch, sizeof(uint16_t), kScratchAlignment, plan));
+  zero_empty_sums(c, plan.product);
+  if (plan.product.gemm)
+    gemm_ex(rounded(a, plan.a_copy, plan.a_elements), rounded(b, plan.b_copy, plan.b_elements), c,
+            CUDA_R_16BF, batch, m, n, k, transpose_a, transpose_b, batch_stride_a, batch_stride_b,
+            accumulate);
 }
 
 } // namespace cleave::rt

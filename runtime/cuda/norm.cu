@@ -184,9 +184,9 @@ __global__ void batch_norm_train_kernel(const float *x, const float *scale, cons
     }
     if (threadIdx.x == 0) {
       // One thread reads and then writes: the outputs may alias the inputs.
-      new_running_mean[c] = (1.0f - momentum) * running_mean[c] + momentum * stats.mean;
-      new_running_var[c] =
-          (1.0f - momentum) * running_var[c] + momentum * static_cast<float>(stats.var * bessel);
+      new_running_mean[c] = kernels::running_average(running_mean[c], momentum, stats.mean);
+      new_running_var[c] = kernels::running_average(running_var[c], momentum,
+                                                    static_cast<float>(stats.var * bessel));
     }
   }
 }
@@ -206,21 +206,15 @@ __global__ void batch_norm_grad_kernel(const float *x, const float *scale, const
     }
     sum_dy = group.reduce(sum_dy, Sum<double>(), 0.0);
     sum_dy_xhat = group.reduce(sum_dy_xhat, Sum<double>(), 0.0);
-    if (threadIdx.x == 0) {
-      if (dbias)
-        dbias[c] = static_cast<float>(sum_dy);
-      if (dscale)
-        dscale[c] = static_cast<float>(sum_dy_xhat);
-    }
+    if (threadIdx.x == 0)
+      kernels::store_batch_norm_param_grads(dscale, dbias, c, sum_dy, sum_dy_xhat);
     if (!dx)
       continue;
-    const float mean_dy = static_cast<float>(sum_dy / static_cast<double>(count));
-    const float mean_dy_xhat = static_cast<float>(sum_dy_xhat / static_cast<double>(count));
-    const float gain = scale[c] * stats.rstd;
+    const kernels::BatchNormGradTerms terms =
+        kernels::batch_norm_grad_terms(sum_dy, sum_dy_xhat, count, scale[c], stats.rstd);
     for (int64_t m = group.rank(); m < count; m += group.size()) {
       const int64_t at = ((m / spatial) * channels + c) * spatial + m % spatial;
-      const float xhat = (x[at] - stats.mean) * stats.rstd;
-      dx[at] = gain * (dy[at] - mean_dy - xhat * mean_dy_xhat);
+      dx[at] = terms.dx(dy[at], (x[at] - stats.mean) * stats.rstd);
     }
   }
 }

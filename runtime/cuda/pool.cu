@@ -25,14 +25,7 @@ __global__ void pool2d_kernel(const float *x, float *y, Pool2dParams p) {
   for (int64_t i = global_thread(); i < total; i += grid_threads()) {
     const int64_t plane = i / out_plane;
     const int64_t oh = (i % out_plane) / p.out_width, ow = i % p.out_width;
-    const float *in = x + plane * in_plane;
-    const PoolWindow w = kernels::pool_window(p, oh, ow);
-    float value;
-    if (p.kind == PoolKind::max)
-      kernels::pool_argmax(in, w, p.in_width, &value);
-    else
-      value = w.divisor > 0 ? kernels::pool_window_sum(in, w, p.in_width) / w.divisor : 0.0f;
-    y[i] = value;
+    y[i] = kernels::pool_output(p, x + plane * in_plane, oh, ow);
   }
 }
 

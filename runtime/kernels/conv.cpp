@@ -42,17 +42,42 @@ Conv2dPlan make_plan(const Conv2dParams &p) {
   plan.image_size = p.in_channels * p.in_height * p.in_width;
   plan.output_size = p.out_channels * positions;
   plan.filter_size = p.out_channels * taps;
-  plan.forward = {p.groups, filters, positions, taps, false, false, filters * taps,
-                  taps * positions};
-  plan.grad_input = {p.groups, taps, positions, filters, true, false, filters * taps,
-                     filters * positions};
-  plan.grad_filter = {p.groups, filters, taps, positions, false, true, filters * positions,
+  plan.forward = {p.groups, filters, positions,      taps,
+                  false,    false,   filters * taps, taps * positions};
+  plan.grad_input = {p.groups, taps,  positions,      filters,
+                     true,     false, filters * taps, filters * positions};
+  plan.grad_filter = {p.groups,        filters, taps, positions, false, true, filters * positions,
                       taps * positions};
   return plan;
 }
 
 int64_t align_up(int64_t bytes, int64_t alignment) {
   return (bytes + alignment - 1) / alignment * alignment;
+}
+
+/// The plan of valid parameters, checking that scratch is there when the
+/// algorithm needs it (the message names the kernel).
+CheckFailure plan_checked(const Conv2dParams &params, const void *scratch,
+                          const char *missing_scratch, Conv2dPlan &plan) {
+  PLAN_TRY(check_params(params));
+  plan = make_plan(params);
+  PLAN_CHECK(plan.pointwise || scratch, missing_scratch);
+  return {};
+}
+
+/// The bf16 plans: the copies placed in a scratch that must be there.
+CheckFailure place_bf16_operands(const Conv2dParams &params, void *scratch, int64_t alignment,
+                                 const char *missing_scratch, Conv2dBf16Plan &plan) {
+  PLAN_CHECK(scratch, missing_scratch);
+  const Conv2dBf16Scratch l = conv2d_bf16_scratch(params, alignment);
+  auto at = [scratch](int64_t offset) {
+    return reinterpret_cast<float *>(static_cast<char *>(scratch) + offset);
+  };
+  plan = {{at(l.x_offset), l.x_elements},
+          {at(l.filter_offset), l.filter_elements},
+          {at(l.dy_offset), l.dy_elements},
+          static_cast<char *>(scratch) + l.conv_offset};
+  return {};
 }
 
 } // namespace
@@ -65,28 +90,19 @@ int64_t conv2d_scratch_bytes(const Conv2dParams &params) {
 }
 
 CheckFailure plan_conv2d(const Conv2dParams &params, const void *scratch, Conv2dPlan &plan) {
-  PLAN_TRY(check_params(params));
-  plan = make_plan(params);
-  PLAN_CHECK(plan.pointwise || scratch, "conv2d needs conv2d_scratch_bytes() of scratch");
-  return {};
+  return plan_checked(params, scratch, "conv2d needs conv2d_scratch_bytes() of scratch", plan);
 }
 
 CheckFailure plan_conv2d_grad_input(const Conv2dParams &params, const void *scratch,
                                     Conv2dPlan &plan) {
-  PLAN_TRY(check_params(params));
-  plan = make_plan(params);
-  PLAN_CHECK(plan.pointwise || scratch,
-             "conv2d_grad_input needs conv2d_scratch_bytes() of scratch");
-  return {};
+  return plan_checked(params, scratch, "conv2d_grad_input needs conv2d_scratch_bytes() of scratch",
+                      plan);
 }
 
 CheckFailure plan_conv2d_grad_filter(const Conv2dParams &params, const void *scratch,
                                      Conv2dPlan &plan) {
-  PLAN_TRY(check_params(params));
-  plan = make_plan(params);
-  PLAN_CHECK(plan.pointwise || scratch,
-             "conv2d_grad_filter needs conv2d_scratch_bytes() of scratch");
-  return {};
+  return plan_checked(params, scratch, "conv2d_grad_filter needs conv2d_scratch_bytes() of scratch",
+                      plan);
 }
 
 Conv2dBf16Scratch conv2d_bf16_scratch(const Conv2dParams &p, int64_t alignment) {
@@ -105,19 +121,24 @@ Conv2dBf16Scratch conv2d_bf16_scratch(const Conv2dParams &p, int64_t alignment) 
   return l;
 }
 
-CheckFailure check_conv2d_bf16(const void *scratch) {
-  PLAN_CHECK(scratch, "conv2d_bf16 needs conv2d_bf16_scratch_bytes() of scratch");
-  return {};
+CheckFailure plan_conv2d_bf16(const Conv2dParams &params, void *scratch, int64_t alignment,
+                              Conv2dBf16Plan &plan) {
+  return place_bf16_operands(params, scratch, alignment,
+                             "conv2d_bf16 needs conv2d_bf16_scratch_bytes() of scratch", plan);
 }
 
-CheckFailure check_conv2d_grad_input_bf16(const void *scratch) {
-  PLAN_CHECK(scratch, "conv2d_grad_input_bf16 needs conv2d_bf16_scratch_bytes() of scratch");
-  return {};
+CheckFailure plan_conv2d_grad_input_bf16(const Conv2dParams &params, void *scratch,
+                                         int64_t alignment, Conv2dBf16Plan &plan) {
+  return place_bf16_operands(params, scratch, alignment,
+                             "conv2d_grad_input_bf16 needs conv2d_bf16_scratch_bytes() of scratch",
+                             plan);
 }
 
-CheckFailure check_conv2d_grad_filter_bf16(const void *scratch) {
-  PLAN_CHECK(scratch, "conv2d_grad_filter_bf16 needs conv2d_bf16_scratch_bytes() of scratch");
-  return {};
+CheckFailure plan_conv2d_grad_filter_bf16(const Conv2dParams &params, void *scratch,
+                                          int64_t alignment, Conv2dBf16Plan &plan) {
+  return place_bf16_operands(params, scratch, alignment,
+                             "conv2d_grad_filter_bf16 needs conv2d_bf16_scratch_bytes() of scratch",
+                             plan);
 }
 
 } // namespace cleave::rt::kernels

@@ -20,8 +20,8 @@ CheckFailure check_element_bytes(int64_t element_bytes) {
 /// tensor of shape `whole`, checking that the window of `window` elements
 /// stays inside it.
 CheckFailure window_strides(int64_t rank, const int64_t *whole, const int64_t *starts,
-                            const int64_t *strides, const int64_t *window,
-                            int64_t *window_strides, int64_t &offset) {
+                            const int64_t *strides, const int64_t *window, int64_t *window_strides,
+                            int64_t &offset) {
   int64_t whole_strides[kMaxRank];
   contiguous_strides(whole, rank, whole_strides);
   offset = 0;
@@ -117,7 +117,8 @@ CheckFailure plan_slice(int64_t rank, const int64_t *input_shape, const int64_t 
   PLAN_TRY(check_rank(rank));
   PLAN_TRY(check_element_bytes(element_bytes));
   int64_t source_strides[kMaxRank], output_strides[kMaxRank], offset;
-  PLAN_TRY(window_strides(rank, input_shape, starts, strides, output_shape, source_strides, offset));
+  PLAN_TRY(
+      window_strides(rank, input_shape, starts, strides, output_shape, source_strides, offset));
   contiguous_strides(output_shape, rank, output_strides);
   plan = make_copy(output_shape, source_strides, output_strides, rank);
   plan.source_offset = offset;

@@ -20,13 +20,12 @@ int64_t align_up(int64_t bytes, int64_t alignment) {
 } // namespace
 
 CheckFailure plan_matmul(int64_t batch, int64_t m, int64_t n, int64_t k, int64_t batch_stride_a,
-                         int64_t batch_stride_b, MatmulWork &work) {
+                         int64_t batch_stride_b, bool accumulate, MatmulPlan &plan) {
   PLAN_CHECK(batch >= 0 && m >= 0 && n >= 0 && k >= 0, "negative matmul size");
   PLAN_CHECK(batch_stride_a >= 0 && batch_stride_b >= 0, "negative batch stride");
-  if (batch == 0 || m == 0 || n == 0)
-    work = MatmulWork::none;
-  else
-    work = k == 0 ? MatmulWork::zero_fill : MatmulWork::gemm;
+  const bool empty = batch == 0 || m == 0 || n == 0;
+  plan.zeroed_elements = !empty && k == 0 && !accumulate ? batch * m * n : 0;
+  plan.gemm = !empty && k > 0;
   return {};
 }
 
@@ -42,11 +41,19 @@ MatmulBf16Scratch matmul_bf16_scratch(int64_t batch, int64_t m, int64_t n, int64
 }
 
 CheckFailure plan_matmul_bf16(int64_t batch, int64_t m, int64_t n, int64_t k,
-                              int64_t batch_stride_a, int64_t batch_stride_b, const void *scratch,
-                              MatmulWork &work) {
-  PLAN_TRY(plan_matmul(batch, m, n, k, batch_stride_a, batch_stride_b, work));
-  PLAN_CHECK(work != MatmulWork::gemm || scratch,
-             "matmul_bf16 needs matmul_bf16_scratch_bytes() of scratch");
+                              int64_t batch_stride_a, int64_t batch_stride_b, bool accumulate,
+                              void *scratch, int64_t element_bytes, int64_t alignment,
+                              MatmulBf16Plan &plan) {
+  PLAN_TRY(plan_matmul(batch, m, n, k, batch_stride_a, batch_stride_b, accumulate, plan.product));
+  if (!plan.product.gemm)
+    return {};
+  PLAN_CHECK(scratch, "matmul_bf16 needs matmul_bf16_scratch_bytes() of scratch");
+  const MatmulBf16Scratch layout =
+      matmul_bf16_scratch(batch, m, n, k, batch_stride_a, batch_stride_b, element_bytes, alignment);
+  plan.a_copy = scratch;
+  plan.b_copy = static_cast<char *>(scratch) + layout.b_offset;
+  plan.a_elements = layout.a_elements;
+  plan.b_elements = layout.b_elements;
   return {};
 }
 

@@ -4,8 +4,8 @@
 
 namespace cleave::rt::kernels {
 
-CheckFailure plan_reduce(int64_t rank, const int64_t *shape, const int64_t *axes,
-                         int64_t num_axes, ReduceKind kind, ReducePlan &plan) {
+CheckFailure plan_reduce(int64_t rank, const int64_t *shape, const int64_t *axes, int64_t num_axes,
+                         ReduceKind kind, ReducePlan &plan) {
   PLAN_CHECK(rank >= 0 && rank <= kMaxRank, "reduce rank out of range");
   PLAN_CHECK(num_axes >= 0 && num_axes <= rank, "too many reduce axes");
   PLAN_CHECK(kind == ReduceKind::sum || kind == ReduceKind::mean || kind == ReduceKind::max ||

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <vector>
 
 using namespace cleave::rt;
 using kernels::Conv2dParams;
@@ -132,13 +133,26 @@ TEST_CASE("the bf16 convolutions lay out their rounded operands aligned") {
   CHECK(l.total == l.conv_offset + kernels::conv2d_scratch_bytes(p));
   CHECK(kernels::conv2d_bf16_scratch(p, 64).filter_offset == 1536);
   CHECK(kernels::conv2d_bf16_scratch(p, 64).dy_offset == 1536 + 448);
-  CHECK(failure_message(kernels::check_conv2d_bf16(nullptr)) ==
+}
+
+TEST_CASE("the bf16 convolution plans place the rounded copies, and need their scratch") {
+  const Conv2dParams p = grouped_conv();
+  kernels::Conv2dBf16Plan plan;
+  CHECK(failure_message(kernels::plan_conv2d_bf16(p, nullptr, 256, plan)) ==
         "conv2d_bf16 needs conv2d_bf16_scratch_bytes() of scratch");
-  CHECK(failure_message(kernels::check_conv2d_grad_input_bf16(nullptr)) ==
+  CHECK(failure_message(kernels::plan_conv2d_grad_input_bf16(p, nullptr, 256, plan)) ==
         "conv2d_grad_input_bf16 needs conv2d_bf16_scratch_bytes() of scratch");
-  CHECK(failure_message(kernels::check_conv2d_grad_filter_bf16(nullptr)) ==
+  CHECK(failure_message(kernels::plan_conv2d_grad_filter_bf16(p, nullptr, 256, plan)) ==
         "conv2d_grad_filter_bf16 needs conv2d_bf16_scratch_bytes() of scratch");
-  CHECK_FALSE(kernels::check_conv2d_bf16(&l));
+  std::vector<char> scratch(kernels::conv2d_bf16_scratch(p, 256).total);
+  REQUIRE_FALSE(kernels::plan_conv2d_bf16(p, scratch.data(), 256, plan));
+  CHECK(reinterpret_cast<char *>(plan.x.to) == scratch.data());
+  CHECK(plan.x.count == 384);
+  CHECK(reinterpret_cast<char *>(plan.filter.to) == scratch.data() + 1536);
+  CHECK(plan.filter.count == 108);
+  CHECK(reinterpret_cast<char *>(plan.dy.to) == scratch.data() + 2048);
+  CHECK(plan.dy.count == 144);
+  CHECK(static_cast<char *>(plan.conv_scratch) == scratch.data() + 2816);
 }
 
 TEST_CASE("check_pool2d rejects bad parameters") {

@@ -15,9 +15,7 @@ using test::failure_message;
 
 namespace {
 
-std::vector<int64_t> sizes(const CopyPlan &plan) {
-  return {plan.sizes, plan.sizes + plan.rank};
-}
+std::vector<int64_t> sizes(const CopyPlan &plan) { return {plan.sizes, plan.sizes + plan.rank}; }
 std::vector<int64_t> source_strides(const CopyPlan &plan) {
   return {plan.source_strides, plan.source_strides + plan.rank};
 }
@@ -163,8 +161,8 @@ TEST_CASE("plan_slice_scatter zeroes the whole output and writes the window") {
   CHECK(destination_strides(plan) == std::vector<int64_t>{12, 1});
 
   const int64_t outside[] = {3, 2};
-  CHECK(failure_message(kernels::plan_slice_scatter(2, input, outside, strides, output, 4,
-                                                    plan)) == "slice reaches outside its tensor");
+  CHECK(failure_message(kernels::plan_slice_scatter(2, input, outside, strides, output, 4, plan)) ==
+        "slice reaches outside its tensor");
 }
 
 TEST_CASE("plan_concat sizes the output rows, empty inputs are skipped") {

@@ -85,11 +85,9 @@ TEST_CASE("plan_reduce rejects bad ranks, axes and kinds") {
   CHECK(failure_message(kernels::plan_reduce(3, shape, unsorted, 4, ReduceKind::sum, plan)) ==
         "too many reduce axes");
   CHECK(failure_message(kernels::plan_reduce(kernels::kMaxRank + 1, shape, unsorted, 0,
-                                             ReduceKind::sum, plan)) ==
-        "reduce rank out of range");
-  CHECK(failure_message(
-            kernels::plan_reduce(3, shape, outside, 0, static_cast<ReduceKind>(7), plan)) ==
-        "unknown reduce kind");
+                                             ReduceKind::sum, plan)) == "reduce rank out of range");
+  CHECK(failure_message(kernels::plan_reduce(3, shape, outside, 0, static_cast<ReduceKind>(7),
+                                             plan)) == "unknown reduce kind");
 }
 
 TEST_CASE("reduce_identity is what an empty reduction gives") {
@@ -98,10 +96,8 @@ TEST_CASE("reduce_identity is what an empty reduction gives") {
   CHECK(kernels::reduce_identity<float>(ReduceKind::max) == -INFINITY);
   CHECK(kernels::reduce_identity<float>(ReduceKind::min) == INFINITY);
   CHECK(std::isnan(kernels::reduce_identity<float>(ReduceKind::mean)));
-  CHECK(kernels::reduce_identity<int64_t>(ReduceKind::max) ==
-        std::numeric_limits<int64_t>::min());
-  CHECK(kernels::reduce_identity<int64_t>(ReduceKind::min) ==
-        std::numeric_limits<int64_t>::max());
+  CHECK(kernels::reduce_identity<int64_t>(ReduceKind::max) == std::numeric_limits<int64_t>::min());
+  CHECK(kernels::reduce_identity<int64_t>(ReduceKind::min) == std::numeric_limits<int64_t>::max());
   CHECK(kernels::reduce_identity<int64_t>(ReduceKind::mean) == 0);
   CHECK(kernels::reduce_identity<double>(ReduceKind::max) == -INFINITY);
 }

@@ -11,36 +11,49 @@
 #include <catch2/catch.hpp>
 
 using namespace cleave::rt;
-using kernels::MatmulWork;
 using test::failure_message;
 
 TEST_CASE("plan_matmul says what work a product is") {
-  MatmulWork work;
-  REQUIRE_FALSE(kernels::plan_matmul(2, 3, 4, 5, 15, 0, work));
-  CHECK(work == MatmulWork::gemm);
-  REQUIRE_FALSE(kernels::plan_matmul(2, 3, 4, 0, 0, 0, work));
-  CHECK(work == MatmulWork::zero_fill);
-  REQUIRE_FALSE(kernels::plan_matmul(0, 3, 4, 5, 15, 20, work));
-  CHECK(work == MatmulWork::none);
-  REQUIRE_FALSE(kernels::plan_matmul(2, 3, 0, 0, 0, 0, work));
-  CHECK(work == MatmulWork::none);
-  CHECK(failure_message(kernels::plan_matmul(2, -3, 4, 5, 15, 20, work)) ==
+  kernels::MatmulPlan plan;
+  REQUIRE_FALSE(kernels::plan_matmul(2, 3, 4, 5, 15, 0, false, plan));
+  CHECK(plan.gemm);
+  CHECK(plan.zeroed_elements == 0);
+  // An empty sum is spelled out as zeros, unless it accumulates.
+  REQUIRE_FALSE(kernels::plan_matmul(2, 3, 4, 0, 0, 0, false, plan));
+  CHECK_FALSE(plan.gemm);
+  CHECK(plan.zeroed_elements == 24);
+  REQUIRE_FALSE(kernels::plan_matmul(2, 3, 4, 0, 0, 0, true, plan));
+  CHECK(plan.zeroed_elements == 0);
+  // An empty C: nothing at all.
+  REQUIRE_FALSE(kernels::plan_matmul(0, 3, 4, 5, 15, 20, false, plan));
+  CHECK_FALSE(plan.gemm);
+  CHECK(plan.zeroed_elements == 0);
+  REQUIRE_FALSE(kernels::plan_matmul(2, 3, 0, 0, 0, 0, false, plan));
+  CHECK(plan.zeroed_elements == 0);
+  CHECK(failure_message(kernels::plan_matmul(2, -3, 4, 5, 15, 20, false, plan)) ==
         "negative matmul size");
-  CHECK(failure_message(kernels::plan_matmul(2, 3, 4, 5, -1, 20, work)) ==
+  CHECK(failure_message(kernels::plan_matmul(2, 3, 4, 5, -1, 20, false, plan)) ==
         "negative batch stride");
 }
 
-TEST_CASE("matmul_bf16 needs scratch only for a real product") {
-  MatmulWork work;
-  float scratch[1];
-  REQUIRE_FALSE(kernels::plan_matmul_bf16(2, 3, 4, 0, 0, 0, nullptr, work));
-  CHECK(work == MatmulWork::zero_fill);
-  REQUIRE_FALSE(kernels::plan_matmul_bf16(2, 3, 4, 5, 15, 20, scratch, work));
-  CHECK(work == MatmulWork::gemm);
-  CHECK(failure_message(kernels::plan_matmul_bf16(2, 3, 4, 5, 15, 20, nullptr, work)) ==
-        "matmul_bf16 needs matmul_bf16_scratch_bytes() of scratch");
-  CHECK(failure_message(kernels::plan_matmul_bf16(-2, 3, 4, 5, 15, 20, scratch, work)) ==
-        "negative matmul size");
+TEST_CASE("matmul_bf16 needs scratch only for a real product, and places the copies in it") {
+  kernels::MatmulBf16Plan plan;
+  alignas(64) char scratch[512];
+  REQUIRE_FALSE(kernels::plan_matmul_bf16(2, 3, 4, 0, 0, 0, false, nullptr, 4, 64, plan));
+  CHECK_FALSE(plan.product.gemm);
+  CHECK(plan.product.zeroed_elements == 24);
+  // A: 3 entries 20 apart of [2, 5]; B: one [5, 4] for all (stride 0).
+  REQUIRE_FALSE(kernels::plan_matmul_bf16(3, 2, 4, 5, 20, 0, false, scratch, 4, 64, plan));
+  CHECK(plan.product.gemm);
+  CHECK(plan.a_copy == scratch);
+  CHECK(plan.a_elements == 50);
+  CHECK(plan.b_copy == scratch + 256);
+  CHECK(plan.b_elements == 20);
+  CHECK(
+      failure_message(kernels::plan_matmul_bf16(3, 2, 4, 5, 20, 0, false, nullptr, 4, 64, plan)) ==
+      "matmul_bf16 needs matmul_bf16_scratch_bytes() of scratch");
+  CHECK(failure_message(kernels::plan_matmul_bf16(-2, 3, 4, 5, 15, 20, false, scratch, 4, 64,
+                                                  plan)) == "negative matmul size");
 }
 
 TEST_CASE("matmul_bf16_scratch spans every matrix a batch entry reads") {

@@ -78,6 +78,18 @@ CLEAVE_HOST_DEVICE inline float pool_window_sum(const float *plane, const PoolWi
   return sum;
 }
 
+/// The pooled value of output (oh, ow) of one (image, channel) plane.
+CLEAVE_HOST_DEVICE inline float pool_output(const Pool2dParams &p, const float *plane, int64_t oh,
+                                            int64_t ow) {
+  const PoolWindow w = pool_window(p, oh, ow);
+  if (p.kind == PoolKind::max) {
+    float max;
+    pool_argmax(plane, w, p.in_width, &max);
+    return max;
+  }
+  return w.divisor > 0 ? pool_window_sum(plane, w, p.in_width) / w.divisor : 0.0f;
+}
+
 } // namespace cleave::rt::kernels
 
 #endif // CLEAVE_RT_KERNELS_POOL_H

@@ -31,8 +31,8 @@ struct ReducePlan {
 };
 
 /// Checks reduce()'s arguments and simplifies its shapes.
-CheckFailure plan_reduce(int64_t rank, const int64_t *shape, const int64_t *axes,
-                         int64_t num_axes, ReduceKind kind, ReducePlan &plan);
+CheckFailure plan_reduce(int64_t rank, const int64_t *shape, const int64_t *axes, int64_t num_axes,
+                         ReduceKind kind, ReducePlan &plan);
 
 /// What an empty reduction gives (kernels.h): sum 0, prod 1, max -inf /
 /// lowest, min +inf / highest, mean 0/0 (NaN for float, 0 for int64).
