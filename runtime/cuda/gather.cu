@@ -25,6 +25,21 @@ __device__ inline void flag_invalid(int32_t *invalid_flag) {
     *invalid_flag = 1;
 }
 
+/// Where element i of the gathered [outer, count, inner] tensor lives in the
+/// [outer, axis_size, inner] one; -1 for an index out of range, flagged.
+template <typename Index>
+__device__ int64_t gathered_from(int64_t i, const Index *indices, int64_t axis_size, int64_t count,
+                                 int64_t inner, int32_t *invalid_flag) {
+  const int64_t item = i / inner, within = i % inner;
+  const int64_t o = item / count, j = item % count;
+  const int64_t selected = resolve_index(indices[j], axis_size);
+  if (selected < 0) {
+    flag_invalid(invalid_flag);
+    return -1;
+  }
+  return (o * axis_size + selected) * inner + within;
+}
+
 /// Word: the unit one thread copies; `words` of them make one element.
 template <typename Word, typename Index>
 __global__ void gather_kernel(const Word *input, const Index *indices, Word *output, int64_t outer,
@@ -32,15 +47,8 @@ __global__ void gather_kernel(const Word *input, const Index *indices, Word *out
                               int32_t *invalid_flag) {
   const int64_t total = outer * count * inner;
   for (int64_t i = global_thread(); i < total; i += grid_threads()) {
-    const int64_t item = i / inner, within = i % inner;
-    const int64_t o = item / count, j = item % count;
-    const int64_t selected = resolve_index(indices[j], axis_size);
-    if (selected < 0) {
-      flag_invalid(invalid_flag);
-      output[i] = Word(0);
-    } else {
-      output[i] = input[(o * axis_size + selected) * inner + within];
-    }
+    const int64_t from = gathered_from(i, indices, axis_size, count, inner, invalid_flag);
+    output[i] = from < 0 ? Word(0) : input[from];
   }
 }
 
@@ -50,14 +58,9 @@ __global__ void scatter_add_kernel(const float *updates, const Index *indices, f
                                    int32_t *invalid_flag) {
   const int64_t total = outer * count * inner;
   for (int64_t i = global_thread(); i < total; i += grid_threads()) {
-    const int64_t item = i / inner, within = i % inner;
-    const int64_t o = item / count, j = item % count;
-    const int64_t selected = resolve_index(indices[j], axis_size);
-    if (selected < 0) {
-      flag_invalid(invalid_flag);
-      continue;
-    }
-    atomicAdd(&output[(o * axis_size + selected) * inner + within], updates[i]);
+    const int64_t to = gathered_from(i, indices, axis_size, count, inner, invalid_flag);
+    if (to >= 0)
+      atomicAdd(&output[to], updates[i]);
   }
 }
 
