@@ -24,12 +24,6 @@ void ShardOptions::toPipelineOptions(ShardPipelineOptions &pipeline, bool eval) 
   pipeline.eval = eval;
 }
 
-bool mlir::cleave::usesSearch(const ShardOptions &options) {
-  ShardPipelineOptions pipeline;
-  options.toPipelineOptions(pipeline, /*eval=*/false);
-  return usesShardingSearch(pipeline);
-}
-
 bool mlir::cleave::wantsSharding(const ShardOptions &options) {
   return !options.grid.empty() || options.devices > 1 || options.zero != 0 || !options.pins.empty();
 }

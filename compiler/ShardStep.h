@@ -48,9 +48,6 @@ struct ShardOptions {
   void toPipelineOptions(ShardPipelineOptions &pipeline, bool eval) const;
 };
 
-/// Whether the cost-driven search plans (see ShardOptions::plan).
-bool usesSearch(const ShardOptions &options);
-
 /// Whether `options` asks for more than one device.
 bool wantsSharding(const ShardOptions &options);
 
