@@ -1,17 +1,11 @@
 //===- ShardStep.cpp - split a train step over a device grid --------------===//
 #include "compiler/ShardStep.h"
 
+#include "compiler/RunPasses.h"
 #include "passes/Pipelines.h"
-
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/Pass/PassManager.h"
 
 using namespace mlir;
 using namespace mlir::cleave;
-
-static llvm::Error makeError(const std::string &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
 
 void ShardOptions::toPipelineOptions(ShardPipelineOptions &pipeline, bool eval) const {
   pipeline.plan = plan == "dp" ? ShardPlan::dataParallel : ShardPlan::automatic;
@@ -35,14 +29,6 @@ llvm::Error mlir::cleave::shardTrainStep(ModuleOp module, const ShardOptions &op
   PassManager pm(module.getContext());
   if (llvm::Error error = buildCleaveShardPipeline(pm, pipeline, std::move(beforePartition)))
     return error;
-  std::string diagnostics;
-  ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &diagnostic) {
-    llvm::raw_string_ostream os(diagnostics);
-    os << diagnostic << "\n";
-    return success();
-  });
-  if (failed(pm.run(module)))
-    return makeError("sharding the train step over " + getShardGrid(pipeline) +
-                     " failed: " + diagnostics);
-  return llvm::Error::success();
+  return runPasses(pm, module,
+                   "sharding the train step over " + getShardGrid(pipeline) + " failed");
 }

@@ -1,10 +1,8 @@
 //===- TrainStep.cpp - build the train step of an imported model ----------===//
 #include "compiler/TrainStep.h"
 
+#include "compiler/RunPasses.h"
 #include "passes/Pipelines.h"
-
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/Pass/PassManager.h"
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -19,14 +17,5 @@ llvm::Error mlir::cleave::buildTrainStep(ModuleOp module, const TrainOptions &op
 #include "passes/TrainOptions.def"
   pipeline.eval = options.eval;
   buildCleaveTrainPipeline(pm, pipeline);
-  std::string diagnostics;
-  ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &diagnostic) {
-    llvm::raw_string_ostream os(diagnostics);
-    os << diagnostic << "\n";
-    return success();
-  });
-  if (failed(pm.run(module)))
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "building the train step failed: " + diagnostics);
-  return llvm::Error::success();
+  return runPasses(pm, module, "building the train step failed");
 }

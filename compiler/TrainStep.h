@@ -9,6 +9,7 @@
 #ifndef CLEAVE_COMPILER_TRAINSTEP_H
 #define CLEAVE_COMPILER_TRAINSTEP_H
 
+#include "passes/Pipelines.h"
 #include "passes/TrainOptions.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -23,9 +24,6 @@ struct TrainOptions : LossSettings {
   /// The update, and the defaults baked into the executable.
   OptimizerSettings settings;
 };
-
-/// The evaluation function the train pipeline adds with `eval`.
-inline constexpr llvm::StringLiteral kEvalFunction = "eval_loss";
 
 /// Runs the train pipeline on an imported module (adds @loss, @gradients,
 /// @train_step). The error names the failing pass's diagnostic.

@@ -42,7 +42,8 @@ void mlir::cleave::buildCleaveTrainPipeline(OpPassManager &pm,
   LossSettings loss = options.getLossSettings();
   pm.addPass(createCleaveAttachLoss(loss));
   if (options.eval)
-    pm.addPass(createCleaveAttachLoss(loss, CleaveAttachLossOptions{"forward_eval", "eval_loss"}));
+    pm.addPass(
+        createCleaveAttachLoss(loss, CleaveAttachLossOptions{"forward_eval", kEvalFunction.str()}));
   pm.addPass(createCleaveAutodiff());
   pm.addPass(createCleaveOptimizer(options.getOptimizerSettings()));
   pm.addPass(createCanonicalizerPass());
@@ -77,9 +78,6 @@ static int64_t gridDevices(llvm::StringRef grid) {
   }
   return devices;
 }
-
-/// The function the train pipeline's `eval` adds.
-static constexpr llvm::StringLiteral kEvalFunction = "eval_loss";
 
 llvm::Error mlir::cleave::buildCleaveShardPipeline(OpPassManager &pm,
                                                    const ShardPipelineOptions &options,

@@ -39,6 +39,9 @@ struct TrainPipelineOptions : public PassPipelineOptions<TrainPipelineOptions> {
   OptimizerSettings getOptimizerSettings() const;
 };
 
+/// The evaluation function the train pipeline adds with `eval`.
+inline constexpr llvm::StringLiteral kEvalFunction = "eval_loss";
+
 /// forward -> loss -> gradients -> train_step, then canonicalisation and
 /// CSE so that codegen sees the simplest program.
 void buildCleaveTrainPipeline(OpPassManager &pm, const TrainPipelineOptions &options);
