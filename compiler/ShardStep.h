@@ -1,23 +1,29 @@
 //===- ShardStep.h - split a train step over a device grid ----------------===//
 //
 // What cleavec runs after the train pipeline when the user asks for more
-// than one device: lay out the grid and the arguments' shardings
-// (cleave-seed-sharding), shard every op (cleave-propagate-sharding) and
-// rewrite @train_step into the per-device program (cleave-partition).
+// than one device: cleave-shard-pipeline (passes/Pipelines.h) with the
+// tools' options, its diagnostics returned as an error.
 //
 //===----------------------------------------------------------------------===//
 #ifndef CLEAVE_COMPILER_SHARDSTEP_H
 #define CLEAVE_COMPILER_SHARDSTEP_H
 
+#include "compiler/TrainStep.h"
+
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
 #include "llvm/Support/Error.h"
 
-#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace mlir::cleave {
 
+struct ShardPipelineOptions;
+
+/// cleave-shard-pipeline's options as plain values (copyable: cleave-plan
+/// plans several variants); see ShardPipelineOptions for their meaning.
 struct ShardOptions {
   /// "dp=2,tp=2"; empty: `devices` ranks of data parallelism.
   std::string grid;
@@ -37,25 +43,22 @@ struct ShardOptions {
   /// Largest merged gradient message in bytes (cleave-bucket-collectives,
   /// 25 MiB like PyTorch DDP); 0 sends one message per collective.
   int64_t bucketBytes = 25 << 20;
-  /// Called with the module once every op has its sharding
-  /// (`cleave.factor_axes`) and before the partitioner rewrites it to
-  /// per-device types: plan dumps read global shapes and layouts here.
-  std::function<void(ModuleOp)> beforePartition;
-};
 
-/// Whether the cost-driven search plans (see ShardOptions::plan).
-bool usesSearch(const ShardOptions &options);
+  /// The pipeline's options; `eval` partitions @eval_loss too.
+  void toPipelineOptions(ShardPipelineOptions &pipeline, bool eval) const;
+};
 
 /// Whether `options` asks for more than one device.
 bool wantsSharding(const ShardOptions &options);
 
-/// The evaluation function the train pipeline adds with `eval`.
-inline constexpr llvm::StringLiteral kEvalFunction = "eval_loss";
-
 /// Partitions @train_step of `module` in place (and @eval_loss, where the
 /// module has one, with the train step's argument layouts). The error carries the
 /// passes' diagnostics (a grid that does not divide a dimension, ...).
-llvm::Error shardTrainStep(ModuleOp module, const ShardOptions &options);
+/// `beforePartition` runs once every op has its sharding and before the
+/// partitioner rewrites the step to per-device types (plan reports read
+/// global shapes and layouts there).
+llvm::Error shardTrainStep(ModuleOp module, const ShardOptions &options,
+                           std::unique_ptr<Pass> beforePartition = nullptr);
 
 } // namespace mlir::cleave
 

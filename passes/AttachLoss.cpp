@@ -27,6 +27,20 @@ using namespace mlir::cleave;
 namespace {
 struct AttachLossPass : public mlir::cleave::impl::CleaveAttachLossBase<AttachLossPass> {
   using CleaveAttachLossBase::CleaveAttachLossBase;
+  AttachLossPass() = default;
+  // Options declared here (not by tablegen) are registered anew by every
+  // instance; clone() then copies their values.
+  AttachLossPass(const AttachLossPass &other) : CleaveAttachLossBase(other) {}
+  AttachLossPass(const LossSettings &settings, const CleaveAttachLossOptions &functions)
+      : CleaveAttachLossBase(functions) {
+#define CLEAVE_LOSS_OPTION(FIELD, TYPE, FLAG, CLI_FLAG, DEFAULT, HELP, CHECK, SHOW_DEFAULT)        \
+  FIELD = settings.FIELD;
+#include "passes/TrainOptions.def"
+  }
+
+#define CLEAVE_LOSS_OPTION(FIELD, TYPE, FLAG, CLI_FLAG, DEFAULT, HELP, CHECK, SHOW_DEFAULT)        \
+  Option<TYPE> FIELD{*this, FLAG, llvm::cl::desc(HELP), llvm::cl::init(DEFAULT)};
+#include "passes/TrainOptions.def"
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -166,3 +180,9 @@ struct AttachLossPass : public mlir::cleave::impl::CleaveAttachLossBase<AttachLo
   }
 };
 } // namespace
+
+std::unique_ptr<Pass>
+mlir::cleave::createCleaveAttachLoss(const LossSettings &settings,
+                                     const CleaveAttachLossOptions &functions) {
+  return std::make_unique<AttachLossPass>(settings, functions);
+}

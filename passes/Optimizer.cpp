@@ -36,6 +36,19 @@ constexpr double kClipEpsilon = 1e-6;
 
 struct OptimizerPass : public mlir::cleave::impl::CleaveOptimizerBase<OptimizerPass> {
   using CleaveOptimizerBase::CleaveOptimizerBase;
+  OptimizerPass() = default;
+  // Options declared here (not by tablegen) are registered anew by every
+  // instance; clone() then copies their values.
+  OptimizerPass(const OptimizerPass &other) : CleaveOptimizerBase(other) {}
+  explicit OptimizerPass(const OptimizerSettings &settings) {
+#define CLEAVE_OPTIMIZER_OPTION(FIELD, TYPE, FLAG, CLI_FLAG, DEFAULT, HELP, CHECK, SHOW_DEFAULT)   \
+  FIELD = settings.FIELD;
+#include "passes/TrainOptions.def"
+  }
+
+#define CLEAVE_OPTIMIZER_OPTION(FIELD, TYPE, FLAG, CLI_FLAG, DEFAULT, HELP, CHECK, SHOW_DEFAULT)   \
+  Option<TYPE> FIELD{*this, FLAG, llvm::cl::desc(HELP), llvm::cl::init(DEFAULT)};
+#include "passes/TrainOptions.def"
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -238,3 +251,7 @@ struct OptimizerPass : public mlir::cleave::impl::CleaveOptimizerBase<OptimizerP
   }
 };
 } // namespace
+
+std::unique_ptr<Pass> mlir::cleave::createCleaveOptimizer(const OptimizerSettings &settings) {
+  return std::make_unique<OptimizerPass>(settings);
+}

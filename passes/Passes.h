@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/Pass/Pass.h"
+#include "passes/TrainOptions.h"
 
 namespace mlir::cleave {
 
@@ -15,6 +16,12 @@ namespace mlir::cleave {
 
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
+
+/// The passes whose options come from passes/TrainOptions.def, made from
+/// the settings as values (the pipeline's way in).
+std::unique_ptr<Pass> createCleaveAttachLoss(const LossSettings &settings,
+                                             const CleaveAttachLossOptions &functions = {});
+std::unique_ptr<Pass> createCleaveOptimizer(const OptimizerSettings &settings);
 
 } // namespace mlir::cleave
 

@@ -141,16 +141,10 @@ def CleaveAttachLoss : Pass<"cleave-attach-loss", "ModuleOp"> {
     }
     ```
   }];
+  // The loss options (loss, labels, output, ignore-index,
+  // label-smoothing) are declared with cleavec's flags in
+  // passes/TrainOptions.def and added by AttachLoss.cpp.
   let options = [
-    Option<"loss", "loss", "std::string", "\"cross_entropy\"",
-           "cross_entropy, mse, or model (a scalar model output is the loss)">,
-    Option<"labels", "labels", "std::string", "\"\"", "Name of the labels input to add">,
-    Option<"output", "output", "std::string", "\"\"",
-           "Model output the loss reads (default: the first)">,
-    Option<"ignoreIndex", "ignore-index", "int64_t", "-100",
-           "cross_entropy: rows with this label add no loss and no gradient (PyTorch's default)">,
-    Option<"labelSmoothing", "label-smoothing", "double", "0.0",
-           "cross_entropy: PyTorch's label_smoothing, in [0, 1]">,
     Option<"sourceFunction", "source", "std::string", "\"forward\"", "The model function">,
     Option<"resultFunction", "result", "std::string", "\"loss\"", "Function to create">,
   ];
@@ -203,16 +197,9 @@ def CleaveOptimizer : Pass<"cleave-optimizer", "ModuleOp"> {
         -> (tensor<3x4xf32> {cleave.updates = 0 : i64}, ..., tensor<f32> {cleave.loss})
     ```
   }];
-  let options = [
-    Option<"optimizer", "optimizer", "std::string", "\"adamw\"", "sgd or adamw">,
-    Option<"beta1", "beta1", "double", "0.9", "AdamW beta1">,
-    Option<"beta2", "beta2", "double", "0.999", "AdamW beta2">,
-    Option<"eps", "eps", "double", "1e-8", "AdamW epsilon">,
-    Option<"weightDecay", "weight-decay", "double", "0.0", "Weight decay (decoupled for AdamW)">,
-    Option<"momentum", "momentum", "double", "0.0", "SGD momentum">,
-    Option<"clipGradNorm", "clip-grad-norm", "double", "0.0",
-           "Clip gradients to this global L2 norm (0: no clipping)">,
-  ];
+  // The options (optimizer, beta1, beta2, eps, weight-decay, momentum,
+  // clip-grad-norm) are declared with cleavec's flags in
+  // passes/TrainOptions.def and added by Optimizer.cpp.
   let dependentDialects = ["::mlir::cleave::CleaveDialect", "::mlir::func::FuncDialect"];
 }
 
@@ -392,6 +379,30 @@ def CleaveBucketCollectives : Pass<"cleave-bucket-collectives", "func::FuncOp"> 
            "Largest merged message in bytes (25 MiB like PyTorch DDP); 0 disables the pass">,
   ];
   let dependentDialects = ["::mlir::shard::ShardDialect", "::mlir::cleave::CleaveDialect"];
+}
+
+def CleaveCopyArgumentSharding : Pass<"cleave-copy-argument-sharding", "ModuleOp"> {
+  let summary = "Give a function's arguments the layouts of the train step's, by name";
+  let description = [{
+    The evaluation function (`function`, default `@eval_loss`) runs on the
+    train step's blocks of the parameters and of the batch: every argument
+    gets the `cleave.sharding` of the `source` argument that holds the same
+    parameter or input; `cleave-propagate-sharding{function=eval_loss}`
+    then shards the ops in between. A module without `function` is left
+    alone; an argument that is neither a parameter nor an input is an error.
+
+    ```mlir
+    func.func @train_step(%w: tensor<8x4xf32> {cleave.param = #cleave.param<"w", trainable>, cleave.sharding = #shard<axisarray[[0], []]>}, ...)
+    func.func @eval_loss(%w: tensor<8x4xf32> {cleave.param = #cleave.param<"w", trainable>}, ...)
+    // becomes
+    func.func @eval_loss(%w: tensor<8x4xf32> {cleave.param = #cleave.param<"w", trainable>, cleave.sharding = #shard<axisarray[[0], []]>}, ...)
+    ```
+  }];
+  let options = [
+    Option<"source", "source", "std::string", "\"train_step\"", "The function whose layouts to copy">,
+    Option<"function", "function", "std::string", "\"eval_loss\"", "The function to give them">,
+  ];
+  let dependentDialects = ["::mlir::shard::ShardDialect"];
 }
 
 #endif // CLEAVE_PASSES_TD

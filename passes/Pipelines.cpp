@@ -5,9 +5,30 @@
 
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
 using namespace mlir::cleave;
+
+static llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+LossSettings TrainPipelineOptions::getLossSettings() const {
+  LossSettings settings;
+#define CLEAVE_LOSS_OPTION(FIELD, TYPE, FLAG, CLI_FLAG, DEFAULT, HELP, CHECK, SHOW_DEFAULT)        \
+  settings.FIELD = FIELD;
+#include "passes/TrainOptions.def"
+  return settings;
+}
+
+OptimizerSettings TrainPipelineOptions::getOptimizerSettings() const {
+  OptimizerSettings settings;
+#define CLEAVE_OPTIMIZER_OPTION(FIELD, TYPE, FLAG, CLI_FLAG, DEFAULT, HELP, CHECK, SHOW_DEFAULT)   \
+  settings.FIELD = FIELD;
+#include "passes/TrainOptions.def"
+  return settings;
+}
 
 void mlir::cleave::buildCleaveTrainPipeline(OpPassManager &pm,
                                             const TrainPipelineOptions &options) {
@@ -18,24 +39,107 @@ void mlir::cleave::buildCleaveTrainPipeline(OpPassManager &pm,
   // Before autodiff, so that the backward of each q/k/v product is its own
   // and tensor parallelism can split heads (SplitFusedProjections.cpp).
   pm.addPass(createCleaveSplitFusedProjections());
-  pm.addPass(createCleaveAttachLoss(CleaveAttachLossOptions{
-      options.loss, options.labels, options.output, options.ignoreIndex, options.labelSmoothing}));
+  LossSettings loss = options.getLossSettings();
+  pm.addPass(createCleaveAttachLoss(loss));
   if (options.eval)
-    pm.addPass(createCleaveAttachLoss(
-        CleaveAttachLossOptions{options.loss, options.labels, options.output, options.ignoreIndex,
-                                options.labelSmoothing, "forward_eval", "eval_loss"}));
+    pm.addPass(
+        createCleaveAttachLoss(loss, CleaveAttachLossOptions{"forward_eval", kEvalFunction.str()}));
   pm.addPass(createCleaveAutodiff());
-  CleaveOptimizerOptions optimizer;
-  optimizer.optimizer = options.optimizer;
-  optimizer.beta1 = options.beta1;
-  optimizer.beta2 = options.beta2;
-  optimizer.eps = options.eps;
-  optimizer.weightDecay = options.weightDecay;
-  optimizer.momentum = options.momentum;
-  optimizer.clipGradNorm = options.clipGradNorm;
-  pm.addPass(createCleaveOptimizer(optimizer));
+  pm.addPass(createCleaveOptimizer(options.getOptimizerSettings()));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+}
+
+bool mlir::cleave::usesShardingSearch(const ShardPipelineOptions &options) {
+  // --devices asks for a plan; --grid and --shard then constrain the
+  // search. Without --devices they are the plan, completed by propagation
+  // (as --compare and --zero always are).
+  return options.plan == ShardPlan::automatic && options.zero == ZeroLevel::none &&
+         options.devices > 1;
+}
+
+std::string mlir::cleave::getShardGrid(const ShardPipelineOptions &options) {
+  if (!options.grid.empty())
+    return options.grid;
+  return "dp=" + std::to_string(options.devices > 0 ? options.devices : 1);
+}
+
+/// The product of the sizes of "dp=2,tp=2", or -1 when malformed (the seed
+/// pass then says why).
+static int64_t gridDevices(llvm::StringRef grid) {
+  int64_t devices = 1;
+  llvm::SmallVector<llvm::StringRef> parts;
+  grid.split(parts, ',');
+  for (llvm::StringRef part : parts) {
+    int64_t size = 0;
+    if (part.split('=').second.trim().getAsInteger(10, size) || size < 1)
+      return -1;
+    devices *= size;
+  }
+  return devices;
+}
+
+llvm::Error mlir::cleave::buildCleaveShardPipeline(OpPassManager &pm,
+                                                   const ShardPipelineOptions &options,
+                                                   std::unique_ptr<Pass> beforePartition) {
+  std::string grid = getShardGrid(options);
+  int64_t devices = gridDevices(grid);
+  if (options.devices > 0 && devices > 0 && devices != options.devices)
+    return makeError("--grid " + grid + " has " + std::to_string(devices) +
+                     " devices but --devices is " + std::to_string(options.devices) +
+                     ": make them agree (or drop one of the two)");
+  for (const std::string &pin : options.pins)
+    if (pin.find(';') != std::string::npos)
+      return makeError("--shard '" + pin + "' contains ';': give one NAME=SPEC per --shard");
+  std::string pins = llvm::join(options.pins, ";");
+
+  // 1. The plan of @train_step: every op's `cleave.factor_axes`, every
+  //    argument's and result's `cleave.sharding`, the module's grid.
+  if (usesShardingSearch(options)) {
+    CleaveSearchShardingOptions search;
+    search.devices = options.devices;
+    search.clusterName = options.cluster;
+    search.gridSpec = options.grid;
+    search.pins = pins;
+    pm.addPass(createCleaveSearchSharding(search));
+    // Passes that complete or replace the search's plan (its fallback to
+    // data parallelism: seed + propagate) go here, after the search and
+    // before anything reads the plan.
+  } else {
+    CleaveSeedShardingOptions seed;
+    seed.gridSpec = grid;
+    seed.zero = static_cast<int>(options.zero.getValue());
+    seed.pins = pins;
+    pm.addPass(createCleaveSeedSharding(seed));
+    pm.addPass(createCleavePropagateSharding());
+  }
+  // The evaluation function sees the train step's parameter and batch
+  // blocks, so its plan follows the train step's.
+  if (options.eval)
+    pm.addPass(createCleaveCopyArgumentSharding());
+  if (beforePartition)
+    pm.addPass(std::move(beforePartition));
+  if (options.eval) {
+    CleavePropagateShardingOptions propagate;
+    propagate.function = kEvalFunction.str();
+    pm.addPass(createCleavePropagateSharding(propagate));
+  }
+
+  // 2. The per-device program.
+  pm.addPass(createCleavePartition());
+  if (options.eval) {
+    CleavePartitionOptions partitionEval;
+    partitionEval.function = kEvalFunction.str();
+    pm.addPass(createCleavePartition(partitionEval));
+  }
+  // No CSE after the partition: it would merge the backward's re-gather of
+  // an activation with the forward's, keeping the gathered copy live
+  // across the step (Partition.cpp).
+  pm.addPass(createCanonicalizerPass());
+  CleaveBucketCollectivesOptions bucket;
+  bucket.bucketBytes = options.bucketBytes;
+  pm.addNestedPass<func::FuncOp>(createCleaveBucketCollectives(bucket));
+  return llvm::Error::success();
 }
 
 void mlir::cleave::registerCleavePipelines() {
@@ -43,4 +147,22 @@ void mlir::cleave::registerCleavePipelines() {
       "cleave-train-pipeline",
       "Build the train step from @forward: dropout masks, loss, autodiff, optimizer",
       buildCleaveTrainPipeline);
+  // Registered by hand rather than with PassPipelineRegistration, whose
+  // builder cannot fail: contradicting options are reported, not ignored.
+  registerPassPipeline(
+      "cleave-shard-pipeline",
+      "Split @train_step (and @eval_loss with eval) over a device grid: search or seed and "
+      "propagate the plan, partition, merge gradient collectives",
+      [](OpPassManager &pm, StringRef text,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        ShardPipelineOptions options;
+        if (failed(options.parseFromString(text)))
+          return failure();
+        if (llvm::Error error = buildCleaveShardPipeline(pm, options))
+          return errorHandler(llvm::toString(std::move(error)));
+        return success();
+      },
+      [](function_ref<void(const mlir::detail::PassOptions &)> optionHandler) {
+        optionHandler(ShardPipelineOptions());
+      });
 }

@@ -1,44 +1,113 @@
 //===- Pipelines.h - the pass sequences cleavec runs ----------------------===//
+//
+// Two registered pipelines, built by the same functions in cleave-opt and in
+// the tools (compiler/TrainStep.cpp, compiler/ShardStep.cpp), so that
+//
+//   cleave-opt --cleave-train-pipeline="..." --cleave-shard-pipeline="..."
+//
+// reproduces what `cleavec --emit=train-mlir` prints for the same options.
+//
+//===----------------------------------------------------------------------===//
 #ifndef CLEAVE_PASSES_PIPELINES_H
 #define CLEAVE_PASSES_PIPELINES_H
 
+#include "passes/TrainOptions.h"
+
+#include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
 
 namespace mlir::cleave {
 
 struct TrainPipelineOptions : public PassPipelineOptions<TrainPipelineOptions> {
-  Option<std::string> loss{*this, "loss", llvm::cl::desc("cross_entropy, mse or model"),
-                           llvm::cl::init("cross_entropy")};
-  Option<std::string> labels{*this, "labels", llvm::cl::desc("Name of the labels input"),
-                             llvm::cl::init("")};
-  Option<std::string> output{*this, "output", llvm::cl::desc("Model output the loss reads"),
-                             llvm::cl::init("")};
-  Option<int64_t> ignoreIndex{*this, "ignore-index",
-                              llvm::cl::desc("cross_entropy: the label of rows to ignore"),
-                              llvm::cl::init(-100)};
-  Option<double> labelSmoothing{*this, "label-smoothing",
-                                llvm::cl::desc("cross_entropy: label smoothing in [0, 1]"),
-                                llvm::cl::init(0.0)};
+  // The loss and optimizer options (names, defaults, help) come from
+  // passes/TrainOptions.def, as do cleavec's flags and the passes' options.
+#define CLEAVE_LOSS_OPTION(FIELD, TYPE, FLAG, CLI_FLAG, DEFAULT, HELP, CHECK, SHOW_DEFAULT)        \
+  Option<TYPE> FIELD{*this, FLAG, llvm::cl::desc(HELP), llvm::cl::init(DEFAULT)};
+#define CLEAVE_OPTIMIZER_OPTION(FIELD, TYPE, FLAG, CLI_FLAG, DEFAULT, HELP, CHECK, SHOW_DEFAULT)   \
+  Option<TYPE> FIELD{*this, FLAG, llvm::cl::desc(HELP), llvm::cl::init(DEFAULT)};
+#include "passes/TrainOptions.def"
   Option<bool> eval{*this, "eval",
                     llvm::cl::desc("Also build @eval_loss: the loss of the model in evaluation "
                                    "semantics (cleave-derive-eval)"),
                     llvm::cl::init(false)};
-  Option<std::string> optimizer{*this, "optimizer", llvm::cl::desc("sgd or adamw"),
-                                llvm::cl::init("adamw")};
-  Option<double> beta1{*this, "beta1", llvm::cl::init(0.9)};
-  Option<double> beta2{*this, "beta2", llvm::cl::init(0.999)};
-  Option<double> eps{*this, "eps", llvm::cl::init(1e-8)};
-  Option<double> weightDecay{*this, "weight-decay", llvm::cl::init(0.0)};
-  Option<double> momentum{*this, "momentum", llvm::cl::init(0.0)};
-  Option<double> clipGradNorm{*this, "clip-grad-norm", llvm::cl::init(0.0)};
+
+  LossSettings getLossSettings() const;
+  OptimizerSettings getOptimizerSettings() const;
 };
+
+/// The evaluation function the train pipeline adds with `eval`.
+inline constexpr llvm::StringLiteral kEvalFunction = "eval_loss";
 
 /// forward -> loss -> gradients -> train_step, then canonicalisation and
 /// CSE so that codegen sees the simplest program.
 void buildCleaveTrainPipeline(OpPassManager &pm, const TrainPipelineOptions &options);
 
-/// Registers `cleave-train-pipeline` for cleave-opt.
+/// How the shard pipeline plans (see ShardPipelineOptions::plan).
+enum class ShardPlan { automatic, dataParallel };
+
+/// ZeRO levels over the dp axis: 2 shards optimizer state, 3 parameters too.
+enum class ZeroLevel { none = 0, optimizerState = 2, full = 3 };
+
+struct ShardPipelineOptions : public PassPipelineOptions<ShardPipelineOptions> {
+  Option<ShardPlan> plan{
+      *this, "plan",
+      llvm::cl::desc("auto: with devices > 1 (and no ZeRO), cleave-search-sharding picks the "
+                     "grid and every sharding; otherwise the grid and pins are the plan, "
+                     "completed by propagation"),
+      llvm::cl::init(ShardPlan::automatic),
+      llvm::cl::values(
+          clEnumValN(ShardPlan::automatic, "auto", "the cost-driven search"),
+          clEnumValN(ShardPlan::dataParallel, "dp", "plain data parallelism over `devices`"))};
+  Option<int> devices{*this, "devices",
+                      llvm::cl::desc("Ranks the program runs on (0: the grid's product)"),
+                      llvm::cl::init(0)};
+  Option<std::string> grid{
+      *this, "grid",
+      llvm::cl::desc("Device grid of named axes, e.g. dp=2,tp=2 (empty: dp=`devices`)"),
+      llvm::cl::init("")};
+  Option<ZeroLevel> zero{
+      *this, "zero", llvm::cl::desc("ZeRO level over the dp axis"), llvm::cl::init(ZeroLevel::none),
+      llvm::cl::values(clEnumValN(ZeroLevel::none, "0", "none"),
+                       clEnumValN(ZeroLevel::optimizerState, "2", "optimizer state"),
+                       clEnumValN(ZeroLevel::full, "3", "parameters too"))};
+  ListOption<std::string> pins{
+      *this, "shard",
+      llvm::cl::desc("Pinned parameter shardings, NAME=SPEC each (SPEC: one grid axis, a*b or "
+                     "- per dimension; put a SPEC with commas in braces: {fc1.weight=tp,-})")};
+  Option<std::string> cluster{
+      *this, "cluster",
+      llvm::cl::desc("Cluster profile (name or JSON file) the search prices plans on"),
+      llvm::cl::init("cpu")};
+  Option<int64_t> bucketBytes{
+      *this, "bucket-bytes",
+      llvm::cl::desc("Largest merged gradient message in bytes (cleave-bucket-collectives)"),
+      llvm::cl::init(25 << 20)};
+  Option<bool> eval{*this, "eval",
+                    llvm::cl::desc("Also partition @eval_loss, on the train step's argument "
+                                   "layouts (the train pipeline's `eval`)"),
+                    llvm::cl::init(false)};
+};
+
+/// Whether the cost-driven search plans (rather than seed + propagate).
+bool usesShardingSearch(const ShardPipelineOptions &options);
+
+/// The grid the pipeline lays out: `grid`, else dp over `devices`.
+std::string getShardGrid(const ShardPipelineOptions &options);
+
+/// Search (or seed + propagate) the plan of @train_step, then partition it
+/// into the per-device program, merge gradient collectives. When given,
+/// `beforePartition` runs once every op of @train_step has its sharding and
+/// before the partitioner rewrites it to per-device types (the plan report
+/// reads global shapes and layouts there). Fails on options that contradict
+/// each other (a grid whose size is not `devices`, ...).
+llvm::Error buildCleaveShardPipeline(OpPassManager &pm, const ShardPipelineOptions &options,
+                                     std::unique_ptr<Pass> beforePartition = nullptr);
+
+/// Registers `cleave-train-pipeline` and `cleave-shard-pipeline` for cleave-opt.
 void registerCleavePipelines();
 
 } // namespace mlir::cleave

@@ -12,6 +12,8 @@
 #ifndef CLEAVE_COMPILER_CODEGEN_CODEGEN_H
 #define CLEAVE_COMPILER_CODEGEN_CODEGEN_H
 
+#include "passes/TrainOptions.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -30,14 +32,8 @@ enum class Target { cpu, cuda };
 enum class Precision { fp32, bf16 };
 
 /// Training settings baked into the executable as its defaults
-/// (TrainDefaults in model.h).
-struct TrainSettings {
-  std::string optimizer = "adamw";
-  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0.0, momentum = 0.0;
-  double clipGradNorm = 0.0;
-  std::string schedule = "constant";
-  int64_t warmupSteps = 0;
-};
+/// (TrainDefaults in model.h); declared in passes/TrainOptions.def.
+using TrainSettings = OptimizerSettings;
 
 struct CodegenOptions {
   Target target = Target::cpu;

@@ -207,16 +207,9 @@ llvm::Expected<PlanReport> mlir::cleave::planTrainStep(ModuleOp module, const Sh
   report.cluster = cluster;
   report.zero = shard.zero;
   if (wantsSharding(shard)) {
-    std::optional<std::string> collectFailure;
-    ShardOptions withHook = shard;
-    withHook.beforePartition = [&](ModuleOp sharded) {
-      if (llvm::Error error = collectPlanTensors(sharded, options, report, options.keepOpShardings))
-        collectFailure = llvm::toString(std::move(error));
-    };
-    if (llvm::Error error = shardTrainStep(module, withHook))
+    if (llvm::Error error =
+            shardTrainStep(module, shard, createCollectPlanTensorsPass(options, report)))
       return std::move(error);
-    if (collectFailure)
-      return makeError(*collectFailure);
   } else if (llvm::Error error =
                  collectPlanTensors(module, options, report, options.keepOpShardings)) {
     return std::move(error);

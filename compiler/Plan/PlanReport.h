@@ -144,6 +144,11 @@ inline constexpr llvm::StringLiteral kPlanShardingAttr = "plan.sharding";
 llvm::Error collectPlanTensors(ModuleOp module, const PlanOptions &options, PlanReport &report,
                                bool annotate);
 
+/// collectPlanTensors as a pass, for cleave-shard-pipeline's slot between
+/// the plan and the partition (shardTrainStep's `beforePartition`): it fills
+/// `report`'s tensors, which must outlive the pass manager.
+std::unique_ptr<Pass> createCollectPlanTensorsPass(const PlanOptions &options, PlanReport &report);
+
 /// Prices the partitioned @train_step of `module` on report.cluster:
 /// collectives, compute, memory and step time. Runs the codegen memory
 /// planner on a clone; `module` is left unchanged.

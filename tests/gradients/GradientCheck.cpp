@@ -45,10 +45,11 @@
 // The exit code is 0 only when every case of every file passes.
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/BuildExecutable.h"
 #include "compiler/Codegen/Codegen.h"
-#include "compiler/Driver.h"
 #include "compiler/Importer/Importer.h"
 #include "compiler/Registration.h"
+#include "compiler/TrainStep.h"
 #include "dialects/Cleave/IR/CleaveDialect.h"
 #include "dialects/Cleave/IR/CleaveOps.h"
 #include "dialects/Cleave/IR/TensorBuilder.h"

@@ -13,7 +13,7 @@
 #ifndef CLEAVE_TESTS_ONNX_NODE_FORWARDLIBRARY_H
 #define CLEAVE_TESTS_ONNX_NODE_FORWARDLIBRARY_H
 
-#include "compiler/Driver.h"
+#include "compiler/BuildExecutable.h"
 
 #include "cleave/rt/model.h"
 
@@ -35,7 +35,7 @@ struct GeneratedProgram {
 std::string joinPrograms(const std::vector<GeneratedProgram> &programs);
 
 /// Compiles `programs` into the shared library `path` with the built-in
-/// toolchain (compiler/Driver.h) at optimisation `optimization`.
+/// toolchain (compiler/BuildExecutable.h) at optimisation `optimization`.
 llvm::Error buildForwardLibrary(const std::vector<GeneratedProgram> &programs,
                                 const std::string &path, const std::string &optimization);
 

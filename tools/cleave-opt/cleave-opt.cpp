@@ -8,6 +8,7 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   mlir::cleave::registerAllDialects(registry);
   mlir::cleave::registerAllPasses();
-  return mlir::asMainReturnCode(
-      mlir::MlirOptMain(argc, argv, "Cleave optimizer driver\n", registry));
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      argc, argv, "cleave-opt: mlir-opt with the cleave dialect, passes and pipelines\n",
+      registry));
 }

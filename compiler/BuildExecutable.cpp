@@ -1,8 +1,6 @@
-//===- Driver.cpp - from an imported model to a training executable -------===//
-#include "compiler/Driver.h"
+//===- BuildExecutable.cpp - generated source to a training executable ---===//
+#include "compiler/BuildExecutable.h"
 
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -14,34 +12,6 @@ using namespace mlir::cleave;
 
 static llvm::Error makeError(const std::string &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
-llvm::Error mlir::cleave::buildTrainStep(ModuleOp module, const TrainOptions &options) {
-  PassManager pm(module.getContext());
-  TrainPipelineOptions pipeline;
-  pipeline.loss = options.loss;
-  pipeline.labels = options.labels;
-  pipeline.output = options.output;
-  pipeline.ignoreIndex = options.ignoreIndex;
-  pipeline.labelSmoothing = options.labelSmoothing;
-  pipeline.eval = options.eval;
-  pipeline.optimizer = options.settings.optimizer;
-  pipeline.beta1 = options.settings.beta1;
-  pipeline.beta2 = options.settings.beta2;
-  pipeline.eps = options.settings.eps;
-  pipeline.weightDecay = options.settings.weightDecay;
-  pipeline.momentum = options.settings.momentum;
-  pipeline.clipGradNorm = options.settings.clipGradNorm;
-  buildCleaveTrainPipeline(pm, pipeline);
-  std::string diagnostics;
-  ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &diagnostic) {
-    llvm::raw_string_ostream os(diagnostics);
-    os << diagnostic << "\n";
-    return success();
-  });
-  if (failed(pm.run(module)))
-    return makeError("building the train step failed: " + diagnostics);
-  return llvm::Error::success();
 }
 
 Toolchain mlir::cleave::getBuiltInToolchain() {

@@ -1,35 +1,20 @@
-//===- Driver.h - from an imported model to a training executable ---------===//
+//===- BuildExecutable.h - generated source to a training executable -----===//
 //
-// The steps cleavec runs after importing: the train pipeline, codegen and
-// the host compiler. Kept out of the tool so that tests drive the same code.
+// The last step of cleavec: the host compiler (c++ or nvcc) turns the
+// generated source into an executable or shared library linked with the
+// runtime. Kept out of the tool so that tests drive the same code.
 //
 //===----------------------------------------------------------------------===//
-#ifndef CLEAVE_COMPILER_DRIVER_H
-#define CLEAVE_COMPILER_DRIVER_H
+#ifndef CLEAVE_COMPILER_BUILDEXECUTABLE_H
+#define CLEAVE_COMPILER_BUILDEXECUTABLE_H
 
 #include "compiler/Codegen/Codegen.h"
-#include "passes/Pipelines.h"
 
-#include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
 #include <string>
 
 namespace mlir::cleave {
-
-struct TrainOptions {
-  std::string loss = "cross_entropy";
-  std::string labels;
-  std::string output;
-  int64_t ignoreIndex = -100;  // cross_entropy, as PyTorch's ignore_index
-  double labelSmoothing = 0.0; // cross_entropy, as PyTorch's label_smoothing
-  bool eval = false;           // also build @eval_loss (Pipelines.h)
-  codegen::TrainSettings settings;
-};
-
-/// Runs the train pipeline on an imported module (adds @loss, @gradients,
-/// @train_step). The error names the failing pass's diagnostic.
-llvm::Error buildTrainStep(ModuleOp module, const TrainOptions &options);
 
 /// Where the runtime's headers and libraries are, and how to link them.
 struct Toolchain {
@@ -63,4 +48,4 @@ llvm::Error compileExecutable(const std::string &source, codegen::Target target,
 
 } // namespace mlir::cleave
 
-#endif // CLEAVE_COMPILER_DRIVER_H
+#endif // CLEAVE_COMPILER_BUILDEXECUTABLE_H

@@ -1,0 +1,106 @@
+//===- CompileOptions.cpp - the options cleavec and cleave-plan share -----===//
+#include "tools/common/CompileOptions.h"
+
+#include "compiler/Cluster/Cluster.h"
+
+#include <optional>
+
+using namespace mlir;
+using namespace mlir::cleave;
+
+// The CHECK column of passes/TrainOptions.def, as CLI11 validators.
+#define CLEAVE_ANY std::nullopt
+#define CLEAVE_ONE_OF(...) CLI::IsMember(std::vector<std::string>{__VA_ARGS__})
+#define CLEAVE_RANGE(LOW, HIGH) CLI::Range(LOW, HIGH)
+
+/// One flag of passes/TrainOptions.def.
+template <typename T>
+static void addTableOption(CLI::App &app, const char *flag, T &value, const char *help,
+                           const std::optional<CLI::Validator> &check, bool showDefault) {
+  CLI::Option *option = app.add_option(flag, value, help);
+  if (check)
+    option->check(*check);
+  if (showDefault)
+    option->capture_default_str();
+}
+
+void mlir::cleave::addCompileOptions(CLI::App &app, CompileOptions &options,
+                                     llvm::function_ref<void(OptionSlot)> addOwn) {
+  app.add_option("model", options.modelPath, "ONNX model (.onnx, or textual .onnxtext)");
+  addOwn(OptionSlot::afterModel);
+  app.add_option("--input-shape", options.inputShapes,
+                 "Static shape for a data input, name=d0,d1,... (repeatable)");
+  app.add_option("--batch-size", options.batchSize,
+                 "Fills a dynamic first dimension of every input")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--no-weights", options.noWeights,
+               "Import even if external-data weight files are missing (shapes only, for planning)");
+  app.add_option("--freeze", options.freeze,
+                 "Train nothing in parameters matching this glob (e.g. 'rope.*'): no gradient, no "
+                 "optimizer state, still checkpointed and exported; repeatable. The model's "
+                 "metadata_props 'cleave.frozen' list is honoured too");
+  addOwn(OptionSlot::afterImport);
+  app.add_option("--target", options.target, "cpu or cuda (default: cuda when a GPU is visible)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
+
+#define CLEAVE_LOSS_OPTION(FIELD, TYPE, FLAG, CLI_FLAG, DEFAULT, HELP, CHECK, SHOW_DEFAULT)        \
+  addTableOption(app, CLI_FLAG, options.train.FIELD, HELP, CHECK, SHOW_DEFAULT);
+#include "passes/TrainOptions.def"
+  addOwn(OptionSlot::afterLoss);
+#define CLEAVE_OPTIMIZER_OPTION(FIELD, TYPE, FLAG, CLI_FLAG, DEFAULT, HELP, CHECK, SHOW_DEFAULT)   \
+  addTableOption(app, CLI_FLAG, options.train.settings.FIELD, HELP, CHECK, SHOW_DEFAULT);
+#define CLEAVE_EXECUTABLE_OPTION(FIELD, TYPE, CLI_FLAG, DEFAULT, HELP, CHECK)                      \
+  addTableOption(app, CLI_FLAG, options.train.settings.FIELD, HELP, CHECK, false);
+#include "passes/TrainOptions.def"
+
+  app.add_option("--precision", options.precision,
+                 "fp32, or bf16: matrix products and convolutions take bfloat16 operands and "
+                 "sum in fp32; weights, gradients, optimizer and all other ops stay fp32")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
+  ShardOptions &shard = options.shard;
+  app.add_option("--devices", shard.devices,
+                 "Ranks to train on (mpirun -np N); alone, N-way data parallelism")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--grid", shard.grid, "Device grid of named axes, e.g. dp=2,tp=2");
+  app.add_option("--zero", shard.zero,
+                 "ZeRO level over the dp axis: 0, 2 (optimizer state) or "
+                 "3 (parameters too)")
+      ->check(CLI::IsMember({0, 2, 3}));
+  app.add_option("--shard", shard.pins,
+                 "Pin a parameter's sharding, NAME=SPEC with one grid axis, a*b or - per "
+                 "dimension (e.g. fc1.weight=tp,-); repeatable");
+  app.add_option("--cluster", options.clusterName,
+                 "Cluster profile (name or JSON file) the plan is priced and checked against "
+                 "(default: cpu for the CPU target, h100-sxm-8xN for CUDA)");
+  app.add_option("--plan", shard.plan,
+                 "auto: with --devices, search the grid and every op's sharding by predicted "
+                 "step time, keeping what --grid and --shard pin (without --devices, --grid "
+                 "and --shard are the plan, completed by propagation; so is --zero); dp: "
+                 "plain data parallelism")
+      ->check(CLI::IsMember({"auto", "dp"}))
+      ->capture_default_str();
+  app.add_option("--bucket-mb", options.bucketMiB,
+                 "Merge gradient all-reduces into messages of up to this many MiB (0: one "
+                 "message per gradient)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+}
+
+llvm::Expected<ImportOptions> CompileOptions::getImportOptions() const {
+  ImportOptions import;
+  import.requireWeights = !noWeights;
+  import.freeze = freeze;
+  if (batchSize > 0)
+    import.batchSize = batchSize;
+  for (const std::string &shape : inputShapes)
+    if (llvm::Error error = parseInputShape(shape, import))
+      return std::move(error);
+  return import;
+}
+
+void CompileOptions::finish(bool cudaTarget) {
+  if (clusterName.empty())
+    clusterName = getDefaultClusterName(cudaTarget).str();
+  shard.cluster = clusterName;
+  shard.bucketBytes = static_cast<int64_t>(bucketMiB * 1024 * 1024);
+}
