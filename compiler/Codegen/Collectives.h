@@ -13,20 +13,11 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "llvm/ADT/STLFunctionalExtras.h"
 
 #include <optional>
 #include <string>
 
 namespace mlir::cleave::codegen {
-
-bool isCollective(Operation *op);
-
-/// The C++ statement(s) for collective `op`; `pointer` names a value's
-/// storage. Errors (a non-sum reduction, a CUDA target, axes out of grid
-/// order) are emitted on the op.
-FailureOr<std::string>
-emitCollectiveCall(Operation *op, llvm::function_ref<std::string(Value)> pointer, bool cuda);
 
 /// The device grid of `function`'s module as "dp=2,tp=2", or nullopt for a
 /// one-device program.
