@@ -24,7 +24,8 @@ using namespace mlir::cleave;
 using namespace mlir::cleave::codegen;
 
 Emitter::Emitter(func::FuncOp function, const CodegenOptions &options, raw_ostream &os)
-    : function(function), options(options), os(os), target(CodegenTarget::get(options.target)) {}
+    : function(function), options(options), os(os), target(CodegenTarget::get(options.target)),
+      names(function) {}
 
 llvm::StringMap<Emitter::Slot> Emitter::slotsByName() {
   llvm::StringMap<Slot> slots;
@@ -114,7 +115,7 @@ LogicalResult Emitter::emitLibraryCall(Operation *op) {
   if (failed((*rule)(ctx)) || ctx.hasFailed())
     return failure();
   llvm::raw_string_ostream out(body);
-  out << "  { // " << op->getName().getStringRef() << "\n";
+  out << "  { // " << op->getName().getStringRef() << nodeComment(op) << "\n";
   out << ctx.getText();
   out << "  }\n";
   return success();
@@ -147,6 +148,14 @@ LogicalResult Emitter::prepare() {
     return failure();
   schedule = buildSchedule(function);
   plan = planMemory(function, schedule);
+  // From the legalised function; in the function's order, whichever code
+  // names them first.
+  names = ValueNames(function);
+  for (BlockArgument argument : function.getArguments())
+    if (!stepScalar(argument))
+      names.get(argument);
+  for (Value value : workspaceValues())
+    names.get(value);
   return success();
 }
 

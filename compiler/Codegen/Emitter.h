@@ -80,6 +80,8 @@ private:
 
   // StepFunction.cpp
   LogicalResult emitStepFunction();
+  /// The values that live in the workspace, in the function's order.
+  SmallVector<Value> workspaceValues();
 
   // ModelTable.cpp
   LogicalResult emitModelTable();

@@ -169,7 +169,7 @@ LogicalResult Emitter::emitLoop(int loopIndex) {
   for (Operation *op : loop.ops)
     opNames.push_back(op->getName().getStringRef().str());
   out << "  // fused loop " << loopIndex << " over [" << shapeList(loop.shape)
-      << "]: " << llvm::join(opNames, ", ") << "\n";
+      << "]: " << llvm::join(opNames, ", ") << nodeComment(loop.ops) << "\n";
   SmallVector<std::string> arguments;
   for (const LoopOperand &input : inputs)
     if (!input.isScalarExpression)

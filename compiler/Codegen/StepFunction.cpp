@@ -14,6 +14,18 @@ using namespace mlir;
 using namespace mlir::cleave;
 using namespace mlir::cleave::codegen;
 
+SmallVector<Value> Emitter::workspaceValues() {
+  SmallVector<Value> values;
+  function.walk([&](Operation *op) {
+    for (Value result : op->getResults()) {
+      auto it = plan.storage.find(result);
+      if (it != plan.storage.end() && it->second.kind == Storage::Kind::workspace)
+        values.push_back(result);
+    }
+  });
+  return values;
+}
+
 LogicalResult Emitter::emitStepFunction() {
   llvm::raw_string_ostream out(body);
   // Typed pointers to the arguments.
@@ -55,16 +67,8 @@ LogicalResult Emitter::emitStepFunction() {
         << " *>(" << source << ");\n";
   }
   // Typed pointers into the workspace, in the function's order so that the
-  // names (and so the generated source) are the same on every run.
-  SmallVector<Value> workspaceValues;
-  function.walk([&](Operation *op) {
-    for (Value result : op->getResults()) {
-      auto it = plan.storage.find(result);
-      if (it != plan.storage.end() && it->second.kind == Storage::Kind::workspace)
-        workspaceValues.push_back(result);
-    }
-  });
-  for (Value value : workspaceValues) {
+  // generated source is the same on every run.
+  for (Value value : workspaceValues()) {
     const Storage &storage = plan.storage.find(value)->second;
     FailureOr<std::string> type = typeName(value);
     if (failed(type))
