@@ -1,9 +1,10 @@
 //===- Collectives.h - shard collectives -> runtime calls -----------------===//
 //
 // A partitioned train step (cleave-partition) holds shard.all_reduce,
-// shard.reduce_scatter, shard.all_gather and shard.all_slice ops; each
-// becomes one call of cleave::rt::collective (runtime/include/cleave/rt/
-// collectives.h) on the communicator of its grid axes. The model table of
+// shard.reduce_scatter, shard.all_gather, shard.all_to_all and
+// shard.all_slice ops; each becomes one call of cleave::rt::collective
+// (runtime/include/cleave/rt/collectives.h) on the communicator of its grid
+// axes, by the rules Collectives.cpp adds to the rule table. The model table of
 // such a program also records the grid and each tensor's sharding, with
 // global shapes, so that the driver loads and checkpoints whole tensors.
 //
