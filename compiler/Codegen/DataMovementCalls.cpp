@@ -44,29 +44,33 @@ static LogicalResult emitTranspose(CallContext &ctx) {
   return success();
 }
 
+/// slice and slice_scatter: the same strided window, read or written.
+static void emitWindowCall(CallContext &ctx, StringRef kernel, Value source, Value result,
+                           ArrayRef<int64_t> inputShape, ArrayRef<int64_t> starts,
+                           ArrayRef<int64_t> strides, RankedTensorType output) {
+  ctx.shapeArray("input_shape", inputShape);
+  ctx.shapeArray("starts", starts);
+  ctx.shapeArray("strides", strides);
+  ctx.shapeArray("output_shape", output.getShape());
+  ctx.out() << llvm::formatv("    K::{4}({0}, {1}, {2}, input_shape, starts, strides, "
+                             "output_shape, {3});\n",
+                             ctx.ptr(source), ctx.ptr(result), output.getRank(),
+                             elementBytes(result), kernel);
+}
+
 static LogicalResult emitSlice(CallContext &ctx) {
   auto slice = ctx.getOp<SliceOp>();
-  ctx.shapeArray("input_shape", slice.getInput().getType().getShape());
-  ctx.shapeArray("starts", slice.getStarts());
-  ctx.shapeArray("strides", slice.getStrides());
-  ctx.shapeArray("output_shape", slice.getType().getShape());
-  ctx.out() << llvm::formatv("    K::slice({0}, {1}, {2}, input_shape, starts, strides, "
-                             "output_shape, {3});\n",
-                             ctx.ptr(slice.getInput()), ctx.ptr(slice.getResult()),
-                             slice.getType().getRank(), elementBytes(slice.getResult()));
+  emitWindowCall(ctx, "slice", slice.getInput(), slice.getResult(),
+                 slice.getInput().getType().getShape(), slice.getStarts(), slice.getStrides(),
+                 slice.getType());
   return success();
 }
 
 static LogicalResult emitSliceScatter(CallContext &ctx) {
   auto scatter = ctx.getOp<SliceScatterOp>();
-  ctx.shapeArray("input_shape", scatter.getSource().getType().getShape());
-  ctx.shapeArray("starts", scatter.getStarts());
-  ctx.shapeArray("strides", scatter.getStrides());
-  ctx.shapeArray("output_shape", scatter.getType().getShape());
-  ctx.out() << llvm::formatv("    K::slice_scatter({0}, {1}, {2}, input_shape, starts, strides, "
-                             "output_shape, {3});\n",
-                             ctx.ptr(scatter.getSource()), ctx.ptr(scatter.getResult()),
-                             scatter.getType().getRank(), elementBytes(scatter.getResult()));
+  emitWindowCall(ctx, "slice_scatter", scatter.getSource(), scatter.getResult(),
+                 scatter.getSource().getType().getShape(), scatter.getStarts(),
+                 scatter.getStrides(), scatter.getType());
   return success();
 }
 

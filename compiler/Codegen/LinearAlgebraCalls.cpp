@@ -22,27 +22,21 @@ static LogicalResult emitMatmul(CallContext &ctx) {
   int64_t k = matmul.getContractionSize();
   int64_t strideA = product(a.drop_back(2)) == 1 ? 0 : a[a.size() - 1] * a[a.size() - 2];
   int64_t strideB = product(b.drop_back(2)) == 1 ? 0 : b[b.size() - 1] * b[b.size() - 2];
-  if (ctx.isBf16() && !f64) {
+  bool bf16 = ctx.isBf16() && !f64;
+  if (bf16) {
     // Rounded operands live in the step's scratch, sized with the rest
     // (once per distinct shape: a GPT repeats a handful of them).
     ctx.addScratch(llvm::formatv("K::matmul_bf16_scratch_bytes({0}, {1}, {2}, {3}, {4}, {5})",
                                  batch, m, n, k, strideA, strideB)
                        .str(),
                    /*once=*/true);
-    ctx.out() << llvm::formatv("    K::matmul_bf16({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, "
-                               "{9}, {10}, false, scratch);\n",
-                               ctx.ptr(matmul.getLhs()), ctx.ptr(matmul.getRhs()),
-                               ctx.ptr(matmul.getResult()), batch, m, n, k,
-                               matmul.getTransposeA() ? "true" : "false",
-                               matmul.getTransposeB() ? "true" : "false", strideA, strideB);
-    return success();
   }
-  ctx.out() << llvm::formatv("    K::matmul({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, "
-                             "{10}, false);\n",
-                             ctx.ptr(matmul.getLhs()), ctx.ptr(matmul.getRhs()),
-                             ctx.ptr(matmul.getResult()), batch, m, n, k,
-                             matmul.getTransposeA() ? "true" : "false",
-                             matmul.getTransposeB() ? "true" : "false", strideA, strideB);
+  ctx.out() << llvm::formatv(
+      "    K::{11}({0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, "
+      "{10}, false{12});\n",
+      ctx.ptr(matmul.getLhs()), ctx.ptr(matmul.getRhs()), ctx.ptr(matmul.getResult()), batch, m, n,
+      k, matmul.getTransposeA() ? "true" : "false", matmul.getTransposeB() ? "true" : "false",
+      strideA, strideB, bf16 ? "matmul_bf16" : "matmul", bf16 ? ", scratch" : "");
   return success();
 }
 
