@@ -1,5 +1,6 @@
 //===- Registration.cpp - every dialect and pass the tools know -----------===//
 #include "compiler/Registration.h"
+#include "compiler/Codegen/Passes.h"
 
 #include "dialects/Cleave/IR/CleaveDialect.h"
 #include "passes/Passes.h"
@@ -29,6 +30,7 @@ void mlir::cleave::loadAllDialects(mlir::MLIRContext &context) {
 void mlir::cleave::registerAllPasses() {
   mlir::cleave::registerCleavePasses();
   mlir::cleave::registerCleavePipelines();
+  mlir::cleave::codegen::registerCleaveCodegenPasses();
   mlir::shard::registerShardPasses();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();

@@ -6,7 +6,8 @@
 // the runtime's kernels (cleave::rt::cpu or cleave::rt::cuda); chains of
 // elementwise ops become one fused loop (CPU) or kernel (CUDA); every
 // intermediate lives in one workspace whose offsets come from a liveness
-// plan.
+// plan. Each op's code comes from a rule table (Rules.h); what differs
+// between the targets, from a CodegenTarget (Target.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef CLEAVE_COMPILER_CODEGEN_CODEGEN_H

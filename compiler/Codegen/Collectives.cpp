@@ -1,5 +1,11 @@
 //===- Collectives.cpp - shard collectives -> runtime calls ---------------===//
+//
+// The collectives' rules, and what the model table says of a sharded
+// program (its grid, each argument's sharding and global shape).
+//
+//===----------------------------------------------------------------------===//
 #include "compiler/Codegen/Collectives.h"
+#include "compiler/Codegen/Rules.h"
 
 #include "dialects/Cleave/IR/CleaveDialect.h"
 #include "passes/Sharding/Sharding.h"
@@ -9,11 +15,7 @@
 
 using namespace mlir;
 using namespace mlir::cleave;
-
-bool codegen::isCollective(Operation *op) {
-  return isa<shard::AllReduceOp, shard::ReduceScatterOp, shard::AllGatherOp, shard::AllSliceOp,
-             shard::AllToAllOp>(op);
-}
+using namespace mlir::cleave::codegen;
 
 static std::optional<GridInfo> gridInfo(Operation *op) {
   auto module = op->getParentOfType<ModuleOp>();
@@ -66,50 +68,39 @@ codegen::ArgumentLayout codegen::argumentLayout(func::FuncOp function, unsigned 
   return layout;
 }
 
-FailureOr<std::string> codegen::emitCollectiveCall(Operation *op,
-                                                   llvm::function_ref<std::string(Value)> pointer,
-                                                   bool cuda) {
-  // The CUDA step calls the device-buffer twins (cuda_collectives.h): same
-  // arguments, pointers into device memory.
-  const char *ns = cuda ? "cleave::rt::cuda::collective::" : "cleave::rt::collective::";
-  std::optional<GridInfo> grid = gridInfo(op);
-  if (!grid)
-    return op->emitOpError("needs the module's single shard.grid"), failure();
-  auto axesOf = [&](ArrayRef<int16_t> axes) -> FailureOr<std::string> {
+namespace {
+/// What every collective's rule needs: the grid, and its axes and element
+/// kinds as the runtime spells them.
+class CollectiveCall {
+public:
+  CollectiveCall(CallContext &ctx, const GridInfo &grid) : ctx(ctx), grid(grid) {}
+
+  /// `axes` as the runtime's group name ("dp,tp").
+  FailureOr<std::string> axesOf(ArrayRef<int16_t> axes) {
     std::string text;
     for (auto [i, axis] : llvm::enumerate(axes)) {
       if (i && axes[i - 1] >= axis)
-        return op->emitOpError("lists grid axes out of grid order, which the runtime's groups "
-                               "do not support"),
+        return ctx.getOperation()->emitOpError(
+                   "lists grid axes out of grid order, which the runtime's groups "
+                   "do not support"),
                failure();
-      text += (i ? "," : "") + grid->names[axis];
+      text += (i ? "," : "") + grid.names[axis];
     }
     return "\"" + text + "\"";
-  };
-  auto typeOf = [](Value value) { return cast<RankedTensorType>(value.getType()); };
-  auto element = [&](Value value) -> FailureOr<std::string> {
+  }
+  FailureOr<std::string> element(Value value) {
     Type type = typeOf(value).getElementType();
     if (type.isF32())
       return std::string("cleave::rt::CommElement::f32");
     if (type.isSignlessInteger(64))
       return std::string("cleave::rt::CommElement::i64");
-    return op->emitOpError() << "reduces " << type << " values; only f32 and i64 are supported",
+    return ctx.getOperation()->emitOpError()
+               << "reduces " << type << " values; only f32 and i64 are supported",
            failure();
-  };
-  auto elementBytes = [&](Value value) {
-    return std::to_string((typeOf(value).getElementTypeBitWidth() + 7) / 8);
-  };
-  // [outer, block] of a tensor seen along dimension `axis` on one rank.
-  auto outerAndBlock = [&](RankedTensorType local, int64_t axis) {
-    int64_t outer = 1, block = 1;
-    for (int64_t d = 0; d < local.getRank(); ++d)
-      (d < axis ? outer : block) *= local.getDimSize(d);
-    return std::make_pair(outer, block);
-  };
-
+  }
   // The partitioner's partial values are sums, maxima or minima (the factor
   // rules' result reductions); the runtime combines exactly these.
-  auto reduction = [&](shard::ReductionKind kind) -> FailureOr<std::string> {
+  FailureOr<std::string> reduction(shard::ReductionKind kind) {
     switch (kind) {
     case shard::ReductionKind::Sum:
       return std::string("cleave::rt::CommReduction::sum");
@@ -118,59 +109,104 @@ FailureOr<std::string> codegen::emitCollectiveCall(Operation *op,
     case shard::ReductionKind::Min:
       return std::string("cleave::rt::CommReduction::min");
     default:
-      return op->emitOpError() << "reduces with '" << shard::stringifyReductionKind(kind)
-                               << "'; the runtime's collectives combine only sum, max and min",
+      return ctx.getOperation()->emitOpError()
+                 << "reduces with '" << shard::stringifyReductionKind(kind)
+                 << "'; the runtime's collectives combine only sum, max and min",
              failure();
     }
-  };
+  }
+  /// The statement calling collective `call` with `arguments`.
+  void emit(StringRef call, const std::string &arguments) {
+    ctx.out() << "    " << ctx.getTarget().collectivePrefix() << call << "(io.collectives, "
+              << arguments << ");\n";
+  }
 
-  if (auto reduce = dyn_cast<shard::AllReduceOp>(op)) {
-    FailureOr<std::string> how = reduction(reduce.getReduction());
+private:
+  CallContext &ctx;
+  const GridInfo &grid;
+};
+} // namespace
+
+static std::string bytesOf(Value value) {
+  return std::to_string((typeOf(value).getElementTypeBitWidth() + 7) / 8);
+}
+
+/// [outer, block] of a tensor seen along dimension `axis` on one rank.
+static std::pair<int64_t, int64_t> outerAndBlock(RankedTensorType local, int64_t axis) {
+  int64_t outer = 1, block = 1;
+  for (int64_t d = 0; d < local.getRank(); ++d)
+    (d < axis ? outer : block) *= local.getDimSize(d);
+  return {outer, block};
+}
+
+/// Runs `body` with the op's grid, or fails when the module has none.
+static LogicalResult withGrid(CallContext &ctx,
+                              llvm::function_ref<LogicalResult(CollectiveCall &)> body) {
+  std::optional<GridInfo> grid = gridInfo(ctx.getOperation());
+  if (!grid)
+    return ctx.getOperation()->emitOpError("needs the module's single shard.grid");
+  CollectiveCall call(ctx, *grid);
+  return body(call);
+}
+
+static LogicalResult emitAllReduce(CallContext &ctx) {
+  return withGrid(ctx, [&](CollectiveCall &call) -> LogicalResult {
+    auto reduce = ctx.getOp<shard::AllReduceOp>();
+    FailureOr<std::string> how = call.reduction(reduce.getReduction());
     if (failed(how))
       return failure();
-    FailureOr<std::string> axes = axesOf(reduce.getGridAxes());
-    FailureOr<std::string> kind = element(reduce.getResult());
+    FailureOr<std::string> axes = call.axesOf(reduce.getGridAxes());
+    FailureOr<std::string> kind = call.element(reduce.getResult());
     if (failed(axes) || failed(kind))
       return failure();
-    return std::string("    ") + ns +
-           llvm::formatv("all_reduce(io.collectives, {0}, {1}, "
-                         "{2}, {3}, {4}, {5});\n",
-                         *axes, pointer(reduce.getInput()), pointer(reduce.getResult()),
-                         typeOf(reduce.getResult()).getNumElements(), *kind, *how)
-               .str();
-  }
-  if (auto scatter = dyn_cast<shard::ReduceScatterOp>(op)) {
-    FailureOr<std::string> how = reduction(scatter.getReduction());
+    call.emit("all_reduce", llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}", *axes,
+                                          ctx.ptr(reduce.getInput()), ctx.ptr(reduce.getResult()),
+                                          typeOf(reduce.getResult()).getNumElements(), *kind, *how)
+                                .str());
+    return success();
+  });
+}
+
+static LogicalResult emitReduceScatter(CallContext &ctx) {
+  return withGrid(ctx, [&](CollectiveCall &call) -> LogicalResult {
+    auto scatter = ctx.getOp<shard::ReduceScatterOp>();
+    FailureOr<std::string> how = call.reduction(scatter.getReduction());
     if (failed(how))
       return failure();
-    FailureOr<std::string> axes = axesOf(scatter.getGridAxes());
-    FailureOr<std::string> kind = element(scatter.getResult());
+    FailureOr<std::string> axes = call.axesOf(scatter.getGridAxes());
+    FailureOr<std::string> kind = call.element(scatter.getResult());
     if (failed(axes) || failed(kind))
       return failure();
     auto [outer, block] =
         outerAndBlock(typeOf(scatter.getResult()), scatter.getScatterAxis().getSExtValue());
-    return std::string("    ") + ns +
-           llvm::formatv("reduce_scatter(io.collectives, {0}, "
-                         "{1}, {2}, {3}, {4}, {5}, {6});\n",
-                         *axes, pointer(scatter.getInput()), pointer(scatter.getResult()), outer,
-                         block, *kind, *how)
-               .str();
-  }
-  if (auto gather = dyn_cast<shard::AllGatherOp>(op)) {
-    FailureOr<std::string> axes = axesOf(gather.getGridAxes());
+    call.emit("reduce_scatter",
+              llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}, {6}", *axes, ctx.ptr(scatter.getInput()),
+                            ctx.ptr(scatter.getResult()), outer, block, *kind, *how)
+                  .str());
+    return success();
+  });
+}
+
+static LogicalResult emitAllGather(CallContext &ctx) {
+  return withGrid(ctx, [&](CollectiveCall &call) -> LogicalResult {
+    auto gather = ctx.getOp<shard::AllGatherOp>();
+    FailureOr<std::string> axes = call.axesOf(gather.getGridAxes());
     if (failed(axes))
       return failure();
     auto [outer, block] =
         outerAndBlock(typeOf(gather.getInput()), gather.getGatherAxis().getSExtValue());
-    return std::string("    ") + ns +
-           llvm::formatv("all_gather(io.collectives, {0}, {1}, {2}, "
-                         "{3}, {4}, {5});\n",
-                         *axes, pointer(gather.getInput()), pointer(gather.getResult()), outer,
-                         block, elementBytes(gather.getResult()))
-               .str();
-  }
-  if (auto toAll = dyn_cast<shard::AllToAllOp>(op)) {
-    FailureOr<std::string> axes = axesOf(toAll.getGridAxes());
+    call.emit("all_gather",
+              llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}", *axes, ctx.ptr(gather.getInput()),
+                            ctx.ptr(gather.getResult()), outer, block, bytesOf(gather.getResult()))
+                  .str());
+    return success();
+  });
+}
+
+static LogicalResult emitAllToAll(CallContext &ctx) {
+  return withGrid(ctx, [&](CollectiveCall &call) -> LogicalResult {
+    auto toAll = ctx.getOp<shard::AllToAllOp>();
+    FailureOr<std::string> axes = call.axesOf(toAll.getGridAxes());
     if (failed(axes))
       return failure();
     int64_t split = toAll.getSplitAxis().getSExtValue();
@@ -179,24 +215,35 @@ FailureOr<std::string> codegen::emitCollectiveCall(Operation *op,
     int64_t ranks = input.getDimSize(split) / result.getDimSize(split);
     auto [sendOuter, sendWhole] = outerAndBlock(input, split);
     auto [recvOuter, recvWhole] = outerAndBlock(result, concat);
-    return std::string("    ") + ns +
-           llvm::formatv("all_to_all(io.collectives, {0}, {1}, {2}, "
-                         "{3}, {4}, {5}, {6}, {7});\n",
-                         *axes, pointer(toAll.getInput()), pointer(toAll.getResult()), sendOuter,
-                         sendWhole / ranks, recvOuter, recvWhole / ranks,
-                         elementBytes(toAll.getResult()))
-               .str();
-  }
-  auto slice = cast<shard::AllSliceOp>(op);
-  FailureOr<std::string> axes = axesOf(slice.getGridAxes());
-  if (failed(axes))
-    return failure();
-  auto [outer, block] =
-      outerAndBlock(typeOf(slice.getResult()), slice.getSliceAxis().getSExtValue());
-  return std::string("    ") + ns +
-         llvm::formatv("all_slice(io.collectives, {0}, {1}, {2}, "
-                       "{3}, {4}, {5});\n",
-                       *axes, pointer(slice.getInput()), pointer(slice.getResult()), outer, block,
-                       elementBytes(slice.getResult()))
-             .str();
+    call.emit("all_to_all", llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}", *axes,
+                                          ctx.ptr(toAll.getInput()), ctx.ptr(toAll.getResult()),
+                                          sendOuter, sendWhole / ranks, recvOuter,
+                                          recvWhole / ranks, bytesOf(toAll.getResult()))
+                                .str());
+    return success();
+  });
+}
+
+static LogicalResult emitAllSlice(CallContext &ctx) {
+  return withGrid(ctx, [&](CollectiveCall &call) -> LogicalResult {
+    auto slice = ctx.getOp<shard::AllSliceOp>();
+    FailureOr<std::string> axes = call.axesOf(slice.getGridAxes());
+    if (failed(axes))
+      return failure();
+    auto [outer, block] =
+        outerAndBlock(typeOf(slice.getResult()), slice.getSliceAxis().getSExtValue());
+    call.emit("all_slice",
+              llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}", *axes, ctx.ptr(slice.getInput()),
+                            ctx.ptr(slice.getResult()), outer, block, bytesOf(slice.getResult()))
+                  .str());
+    return success();
+  });
+}
+
+void codegen::registerCollectiveCalls(RuleTable &table) {
+  table.addCall<shard::AllReduceOp>(emitAllReduce);
+  table.addCall<shard::ReduceScatterOp>(emitReduceScatter);
+  table.addCall<shard::AllGatherOp>(emitAllGather);
+  table.addCall<shard::AllToAllOp>(emitAllToAll);
+  table.addCall<shard::AllSliceOp>(emitAllSlice);
 }

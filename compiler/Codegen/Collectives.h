@@ -1,9 +1,10 @@
 //===- Collectives.h - shard collectives -> runtime calls -----------------===//
 //
 // A partitioned train step (cleave-partition) holds shard.all_reduce,
-// shard.reduce_scatter, shard.all_gather and shard.all_slice ops; each
-// becomes one call of cleave::rt::collective (runtime/include/cleave/rt/
-// collectives.h) on the communicator of its grid axes. The model table of
+// shard.reduce_scatter, shard.all_gather, shard.all_to_all and
+// shard.all_slice ops; each becomes one call of cleave::rt::collective
+// (runtime/include/cleave/rt/collectives.h) on the communicator of its grid
+// axes, by the rules Collectives.cpp adds to the rule table. The model table of
 // such a program also records the grid and each tensor's sharding, with
 // global shapes, so that the driver loads and checkpoints whole tensors.
 //
@@ -13,20 +14,11 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "llvm/ADT/STLFunctionalExtras.h"
 
 #include <optional>
 #include <string>
 
 namespace mlir::cleave::codegen {
-
-bool isCollective(Operation *op);
-
-/// The C++ statement(s) for collective `op`; `pointer` names a value's
-/// storage. Errors (a non-sum reduction, a CUDA target, axes out of grid
-/// order) are emitted on the op.
-FailureOr<std::string>
-emitCollectiveCall(Operation *op, llvm::function_ref<std::string(Value)> pointer, bool cuda);
 
 /// The device grid of `function`'s module as "dp=2,tp=2", or nullopt for a
 /// one-device program.

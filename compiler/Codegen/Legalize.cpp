@@ -14,8 +14,14 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/Legalize.h"
+#include "compiler/Codegen/Passes.h"
 
 #include "dialects/Cleave/IR/TensorBuilder.h"
+
+namespace mlir::cleave::codegen {
+#define GEN_PASS_DEF_CLEAVELEGALIZEFORCODEGEN
+#include "compiler/Codegen/Passes.h.inc"
+} // namespace mlir::cleave::codegen
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -121,3 +127,13 @@ LogicalResult codegen::legalizeForCodegen(func::FuncOp function) {
   });
   return failure(walk.wasInterrupted());
 }
+
+namespace {
+struct LegalizeForCodegenPass
+    : codegen::impl::CleaveLegalizeForCodegenBase<LegalizeForCodegenPass> {
+  void runOnOperation() override {
+    if (failed(codegen::legalizeForCodegen(getOperation())))
+      signalPassFailure();
+  }
+};
+} // namespace

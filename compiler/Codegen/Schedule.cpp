@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/Schedule.h"
+#include "compiler/Codegen/Rules.h"
 
 #include "dialects/Cleave/IR/CleaveOps.h"
 
@@ -28,9 +29,12 @@ bool codegen::isSplatConstant(Operation *op) {
   return dense && dense.isSplat();
 }
 
+// The ops with a scalar expression in the rule table, so that fusion and
+// emission agree on what a loop can hold.
 bool codegen::isElementwise(Operation *op) {
-  return isa<UnaryOp, BinaryOp, CompareOp, SelectOp, CastOp, BroadcastOp, RandomMaskOp>(op) ||
-         isSplatConstant(op);
+  if (isa<ConstantOp>(op))
+    return isSplatConstant(op);
+  return getRuleTable().lookupExpression(op) != nullptr;
 }
 
 Value Schedule::storageOf(Value value) const {

@@ -28,7 +28,8 @@ struct Step {
   int loop = -1;           // an index into Schedule::loops
 };
 
-/// Ops computed element by element inside fused loops.
+/// Ops computed element by element inside fused loops: those with a scalar
+/// expression rule (Rules.h), and splat constants.
 bool isElementwise(Operation *op);
 /// A constant whose elements are all equal: an inline literal.
 bool isSplatConstant(Operation *op);

@@ -1,0 +1,107 @@
+//===- ConvolutionCalls.cpp - conv2d and pool2d, forward and backward -----===//
+#include "compiler/Codegen/Rules.h"
+
+#include "dialects/Cleave/IR/CleaveOps.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using namespace mlir::cleave;
+using namespace mlir::cleave::codegen;
+
+static std::string convParams(ArrayRef<int64_t> input, ArrayRef<int64_t> filter,
+                              ArrayRef<int64_t> output, ArrayRef<int64_t> strides,
+                              ArrayRef<int64_t> padding, ArrayRef<int64_t> dilations,
+                              int64_t groups) {
+  return llvm::formatv("K::Conv2dParams{{{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, {8}, {9}, {10}, "
+                       "{11}, {12}, {13}, {14}, {15}, {16}, {17}}",
+                       input[0], input[1], input[2], input[3], filter[0], output[2], output[3],
+                       filter[2], filter[3], strides[0], strides[1], padding[0], padding[1],
+                       padding[2], padding[3], dilations[0], dilations[1], groups)
+      .str();
+}
+
+static std::string poolParams(PoolKind kind, ArrayRef<int64_t> input, ArrayRef<int64_t> output,
+                              ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                              ArrayRef<int64_t> padding, bool ceilMode, bool countIncludePad) {
+  return llvm::formatv("K::Pool2dParams{{K::PoolKind::{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}, "
+                       "{8}, {9}, {10}, {11}, {12}, {13}, {14}, {15}, {16}}",
+                       kind == PoolKind::max ? "max" : "avg", input[0], input[1], input[2],
+                       input[3], output[2], output[3], kernel[0], kernel[1], strides[0], strides[1],
+                       padding[0], padding[1], padding[2], padding[3], ceilMode ? "true" : "false",
+                       countIncludePad ? "true" : "false")
+      .str();
+}
+
+/// The convolution kernels size their scratch (im2col, bf16 copies) from
+/// the same parameters.
+static void addConvScratch(CallContext &ctx, const std::string &params) {
+  ctx.addScratch("K::conv2d" + ctx.bf16Suffix() + "_scratch_bytes(" + params + ")");
+}
+
+static LogicalResult emitConv2d(CallContext &ctx) {
+  auto conv = ctx.getOp<Conv2dOp>();
+  std::string params =
+      convParams(conv.getInput().getType().getShape(), conv.getFilter().getType().getShape(),
+                 conv.getType().getShape(), conv.getStrides(), conv.getPadding(),
+                 conv.getDilations(), conv.getGroups());
+  addConvScratch(ctx, params);
+  ctx.out() << llvm::formatv("    K::conv2d{5}({0}, {1}, {2}, {3}, {4}, scratch);\n",
+                             ctx.ptr(conv.getInput()), ctx.ptr(conv.getFilter()),
+                             conv.getBias() ? ctx.ptr(conv.getBias()) : "nullptr",
+                             ctx.ptr(conv.getResult()), params, ctx.bf16Suffix());
+  return success();
+}
+
+static LogicalResult emitConv2dGradInput(CallContext &ctx) {
+  auto grad = ctx.getOp<Conv2dGradInputOp>();
+  std::string params = convParams(grad.getType().getShape(), grad.getFilter().getType().getShape(),
+                                  grad.getResultGrad().getType().getShape(), grad.getStrides(),
+                                  grad.getPadding(), grad.getDilations(), grad.getGroups());
+  addConvScratch(ctx, params);
+  ctx.out() << llvm::formatv("    K::conv2d_grad_input{4}({0}, {1}, {2}, {3}, scratch);\n",
+                             ctx.ptr(grad.getResultGrad()), ctx.ptr(grad.getFilter()),
+                             ctx.ptr(grad.getInputGrad()), params, ctx.bf16Suffix());
+  return success();
+}
+
+static LogicalResult emitConv2dGradFilter(CallContext &ctx) {
+  auto grad = ctx.getOp<Conv2dGradFilterOp>();
+  std::string params = convParams(grad.getInput().getType().getShape(), grad.getType().getShape(),
+                                  grad.getResultGrad().getType().getShape(), grad.getStrides(),
+                                  grad.getPadding(), grad.getDilations(), grad.getGroups());
+  addConvScratch(ctx, params);
+  ctx.out() << llvm::formatv("    K::conv2d_grad_filter{4}({0}, {1}, {2}, {3}, scratch);\n",
+                             ctx.ptr(grad.getInput()), ctx.ptr(grad.getResultGrad()),
+                             ctx.ptr(grad.getFilterGrad()), params, ctx.bf16Suffix());
+  return success();
+}
+
+static LogicalResult emitPool2d(CallContext &ctx) {
+  auto pool = ctx.getOp<Pool2dOp>();
+  ctx.out() << llvm::formatv(
+      "    K::pool2d({0}, {1}, {2});\n", ctx.ptr(pool.getInput()), ctx.ptr(pool.getResult()),
+      poolParams(pool.getKind(), pool.getInput().getType().getShape(), pool.getType().getShape(),
+                 pool.getKernel(), pool.getStrides(), pool.getPadding(), pool.getCeilMode(),
+                 pool.getCountIncludePad()));
+  return success();
+}
+
+static LogicalResult emitPool2dGrad(CallContext &ctx) {
+  auto grad = ctx.getOp<Pool2dGradOp>();
+  ctx.out() << llvm::formatv("    K::pool2d_grad({0}, {1}, {2}, {3});\n", ctx.ptr(grad.getInput()),
+                             ctx.ptr(grad.getResultGrad()), ctx.ptr(grad.getInputGrad()),
+                             poolParams(grad.getKind(), grad.getInput().getType().getShape(),
+                                        grad.getResultGrad().getType().getShape(), grad.getKernel(),
+                                        grad.getStrides(), grad.getPadding(), grad.getCeilMode(),
+                                        grad.getCountIncludePad()));
+  return success();
+}
+
+void mlir::cleave::codegen::registerConvolutionCalls(RuleTable &table) {
+  table.addCall<Conv2dOp>(emitConv2d);
+  table.addCall<Conv2dGradInputOp>(emitConv2dGradInput);
+  table.addCall<Conv2dGradFilterOp>(emitConv2dGradFilter);
+  table.addCall<Pool2dOp>(emitPool2d);
+  table.addCall<Pool2dGradOp>(emitPool2dGrad);
+}

@@ -1,0 +1,170 @@
+//===- ElementwiseExpressions.cpp - ops inside fused loops as C++ ---------===//
+//
+// Each elementwise op becomes one scalar expression of its operands'
+// registers; the fused loop stores it in a register of its own.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/Codegen/Rules.h"
+
+#include "compiler/Codegen/Schedule.h"
+#include "dialects/Cleave/IR/CleaveOps.h"
+
+using namespace mlir;
+using namespace mlir::cleave;
+using namespace mlir::cleave::codegen;
+
+static FailureOr<std::string> unaryExpression(ExpressionContext &ctx) {
+  auto unary = ctx.getOp<UnaryOp>();
+  std::string x = ctx.reg(unary.getInput());
+  const std::string T = ctx.type().str();
+  auto call = [&](const std::string &function) { return function + "(" + x + ")"; };
+  switch (unary.getKind()) {
+  case UnaryKind::neg:
+    return "(-" + x + ")";
+  case UnaryKind::abs:
+    return ctx.isFloatResult() ? call(ctx.math("fabs"))
+                               : "(" + x + " < 0 ? -" + x + " : " + x + ")";
+  case UnaryKind::exp:
+    return call(ctx.fastMath("exp"));
+  case UnaryKind::log:
+    return call(ctx.math("log"));
+  case UnaryKind::sqrt:
+    return call(ctx.math("sqrt"));
+  case UnaryKind::rsqrt:
+    return "(" + ctx.literal(1.0) + " / " + call(ctx.math("sqrt")) + ")";
+  case UnaryKind::reciprocal:
+    return "(" + ctx.literal(1.0) + " / " + x + ")";
+  case UnaryKind::tanh:
+    return call(ctx.math("tanh"));
+  case UnaryKind::erf:
+    return call(ctx.fastMath("erf"));
+  case UnaryKind::relu:
+    return "(" + x + " > 0 ? " + x + " : " + T + "(0))";
+  case UnaryKind::sigmoid:
+    return "(" + ctx.literal(1.0) + " / (" + ctx.literal(1.0) + " + " + ctx.fastMath("exp") + "(-" +
+           x + ")))";
+  case UnaryKind::sin:
+    return call(ctx.math("sin"));
+  case UnaryKind::cos:
+    return call(ctx.math("cos"));
+  case UnaryKind::floor:
+    return call(ctx.math("floor"));
+  case UnaryKind::ceil:
+    return call(ctx.math("ceil"));
+  case UnaryKind::sign:
+    return T + "((" + x + " > 0) - (" + x + " < 0))";
+  case UnaryKind::logical_not:
+    return "uint8_t(!" + x + ")";
+  case UnaryKind::identity:
+    return x;
+  // PyTorch's softplus returns x itself above its threshold of 20.
+  case UnaryKind::softplus:
+    return "(" + x + " > " + ctx.literal(20.0) + " ? " + x + " : " + ctx.math("log1p") + "(" +
+           call(ctx.math("exp")) + "))";
+  case UnaryKind::round:
+    return call(ctx.math("nearbyint"));
+  }
+  return unary.emitOpError() << "has no expression for its kind in generated code";
+}
+
+static FailureOr<std::string> binaryExpression(ExpressionContext &ctx) {
+  auto binary = ctx.getOp<BinaryOp>();
+  std::string a = ctx.reg(binary.getLhs()), b = ctx.reg(binary.getRhs());
+  switch (binary.getKind()) {
+  case BinaryKind::add:
+    return "(" + a + " + " + b + ")";
+  case BinaryKind::sub:
+    return "(" + a + " - " + b + ")";
+  case BinaryKind::mul:
+    return "(" + a + " * " + b + ")";
+  case BinaryKind::div:
+    return "(" + a + " / " + b + ")";
+  case BinaryKind::pow:
+    return ctx.isFloatResult() ? ctx.math("pow") + "(" + a + ", " + b + ")"
+                               : ctx.type().str() + "(" + ctx.math("pow") + "(double(" + a +
+                                     "), double(" + b + ")))";
+  case BinaryKind::max:
+    return "(" + a + " >= " + b + " ? " + a + " : " + b + ")";
+  case BinaryKind::min:
+    return "(" + a + " <= " + b + " ? " + a + " : " + b + ")";
+  case BinaryKind::logical_and:
+    return "uint8_t(" + a + " && " + b + ")";
+  case BinaryKind::logical_or:
+    return "uint8_t(" + a + " || " + b + ")";
+  case BinaryKind::logical_xor:
+    return "uint8_t((" + a + " != 0) != (" + b + " != 0))";
+  }
+  return binary.emitOpError() << "has no expression for its kind in generated code";
+}
+
+static const char *comparisonSymbol(CompareKind kind) {
+  switch (kind) {
+  case CompareKind::eq:
+    return "==";
+  case CompareKind::ne:
+    return "!=";
+  case CompareKind::lt:
+    return "<";
+  case CompareKind::le:
+    return "<=";
+  case CompareKind::gt:
+    return ">";
+  case CompareKind::ge:
+    return ">=";
+  }
+  return "==";
+}
+
+static FailureOr<std::string> compareExpression(ExpressionContext &ctx) {
+  auto compare = ctx.getOp<CompareOp>();
+  return "uint8_t(" + ctx.reg(compare.getLhs()) + " " + comparisonSymbol(compare.getKind()) + " " +
+         ctx.reg(compare.getRhs()) + ")";
+}
+
+static FailureOr<std::string> selectExpression(ExpressionContext &ctx) {
+  auto select = ctx.getOp<SelectOp>();
+  return "(" + ctx.reg(select.getCondition()) + " ? " + ctx.reg(select.getOnTrue()) + " : " +
+         ctx.reg(select.getOnFalse()) + ")";
+}
+
+static FailureOr<std::string> castExpression(ExpressionContext &ctx) {
+  auto castOp = ctx.getOp<CastOp>();
+  std::string x = ctx.reg(castOp.getInput());
+  if (typeOf(castOp.getResult()).getElementType().isSignlessInteger(1))
+    return "uint8_t(" + x + " != 0)";
+  return ctx.type().str() + "(" + x + ")";
+}
+
+static FailureOr<std::string> broadcastExpression(ExpressionContext &ctx) {
+  return ctx.reg(ctx.getOp<BroadcastOp>().getInput());
+}
+
+static FailureOr<std::string> randomMaskExpression(ExpressionContext &ctx) {
+  auto mask = ctx.getOp<RandomMaskOp>();
+  double keep = mask.getKeepProbability().convertToDouble();
+  // Each mask draws from its own stream of the step's key.
+  std::string element = "(uint64_t(" + std::to_string(mask.getStream()) + ") << 40) + uint64_t(" +
+                        ctx.getFlatIndex().str() + ")";
+  return "(cleave::rt::philox_keep(cleave::rt::philox_step_key(s.seed, s.step), " + element + ", " +
+         ctx.literal(keep) + ") ? " + ctx.literal(1.0 / keep) + " : " + ctx.literal(0.0) + ")";
+}
+
+/// A splat constant materialised by a loop of its own (a library op reads
+/// it): its literal.
+static FailureOr<std::string> constantExpression(ExpressionContext &ctx) {
+  Operation *op = ctx.getOperation();
+  if (!isSplatConstant(op))
+    return op->emitOpError() << "cannot be emitted inside a fused loop (only splat constants can)";
+  return ctx.reg(op->getResult(0));
+}
+
+void mlir::cleave::codegen::registerElementwiseExpressions(RuleTable &table) {
+  table.addExpression<UnaryOp>(unaryExpression);
+  table.addExpression<BinaryOp>(binaryExpression);
+  table.addExpression<CompareOp>(compareExpression);
+  table.addExpression<SelectOp>(selectExpression);
+  table.addExpression<CastOp>(castExpression);
+  table.addExpression<BroadcastOp>(broadcastExpression);
+  table.addExpression<RandomMaskOp>(randomMaskExpression);
+  table.addExpression<ConstantOp>(constantExpression);
+}

@@ -1,0 +1,52 @@
+//===- LossCalls.cpp - cross entropy and its gradient ---------------------===//
+#include "compiler/Codegen/Rules.h"
+
+#include "dialects/Cleave/IR/CleaveOps.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using namespace mlir::cleave;
+using namespace mlir::cleave::codegen;
+
+/// cleave.cross_entropy's attributes as a K::CrossEntropyOptions literal.
+static std::string crossEntropyOptions(std::optional<uint64_t> ignoreIndex, double smoothing,
+                                       bool sum) {
+  return llvm::formatv("K::CrossEntropyOptions{{{0}, {1}, {2}, {3}}",
+                       ignoreIndex ? "true" : "false",
+                       ignoreIndex ? static_cast<int64_t>(*ignoreIndex) : int64_t(-100),
+                       floatLiteral(smoothing, true), sum ? "true" : "false")
+      .str();
+}
+
+static LogicalResult emitCrossEntropy(CallContext &ctx) {
+  auto loss = ctx.getOp<CrossEntropyOp>();
+  ArrayRef<int64_t> shape = loss.getLogits().getType().getShape();
+  if (!loss.getLabels().getType().getElementType().isSignlessInteger(64))
+    return loss.emitOpError() << "needs i64 labels in generated code";
+  ctx.out() << llvm::formatv(
+      "    K::cross_entropy({0}, {1}, {2}, {3}, {4}, io.invalid_index, {5});\n",
+      ctx.ptr(loss.getLogits()), ctx.ptr(loss.getLabels()), ctx.ptr(loss.getResult()), shape[0],
+      shape[1],
+      crossEntropyOptions(loss.getIgnoreIndex(), loss.getLabelSmoothing().convertToDouble(),
+                          loss.getSum()));
+  return success();
+}
+
+static LogicalResult emitCrossEntropyGrad(CallContext &ctx) {
+  auto grad = ctx.getOp<CrossEntropyGradOp>();
+  ArrayRef<int64_t> shape = grad.getLogits().getType().getShape();
+  ctx.out() << llvm::formatv(
+      "    K::cross_entropy_grad({0}, {1}, {2}, {3}, {4}, {5}, "
+      "io.invalid_index, {6});\n",
+      ctx.ptr(grad.getLogits()), ctx.ptr(grad.getLabels()), ctx.ptr(grad.getResultGrad()),
+      ctx.ptr(grad.getResult()), shape[0], shape[1],
+      crossEntropyOptions(grad.getIgnoreIndex(), grad.getLabelSmoothing().convertToDouble(),
+                          grad.getSum()));
+  return success();
+}
+
+void mlir::cleave::codegen::registerLossCalls(RuleTable &table) {
+  table.addCall<CrossEntropyOp>(emitCrossEntropy);
+  table.addCall<CrossEntropyGradOp>(emitCrossEntropyGrad);
+}
