@@ -73,6 +73,10 @@ private:
 /// instead of C++'s undefined behaviour.
 int64_t truncateToInt64(double value);
 
+/// The product of `shape`'s extents (1 for a scalar), unchecked: for shapes
+/// that are already known to be valid (getElementCount checks).
+int64_t product(llvm::ArrayRef<int64_t> shape);
+
 /// The number of elements of `shape`, or nothing when a dimension is
 /// negative or the product overflows int64 (shapes from a file or from
 /// folded arithmetic are checked with this before anything is allocated).

@@ -178,11 +178,7 @@ static FailureOr<Value> conv3d(NodeContext &ctx, Value input, Value filter, Valu
                         ArrayRef<int64_t>{0, 0, kd, 0, 0}, ArrayRef<int64_t>{1, 1, 1, 1, 1});
     Value out = conv2d(ctx, ctx.reshape(taken, {n * outDepth, c, h, w}),
                        ctx.reshape(tap, {f[0], f[1], f[3], f[4]}), Value(), plane, groups);
-    if (!sum) {
-      sum = out;
-      continue;
-    }
-    FailureOr<Value> added = ctx.binary(BinaryKind::add, sum, out);
+    FailureOr<Value> added = ctx.accumulate(sum, out);
     if (failed(added))
       return failure();
     sum = *added;
@@ -220,12 +216,8 @@ static LogicalResult importConv(NodeContext &ctx) {
     return failure();
   Value bias = ctx.hasInput(2) ? ctx.getInput(2) : Value();
   if (window->rank() == 3) {
-    FailureOr<Value> result =
-        conv3d(ctx, ctx.getInput(0), ctx.getInput(1), bias, *window, groups, (*sizes)[0]);
-    if (failed(result))
-      return failure();
-    ctx.setOutput(0, *result);
-    return success();
+    return ctx.setOutput(
+        0, conv3d(ctx, ctx.getInput(0), ctx.getInput(1), bias, *window, groups, (*sizes)[0]));
   }
   Value x = ctx.getInput(0), w = ctx.getInput(1);
   if (window->rank() == 1) {
@@ -289,11 +281,7 @@ static FailureOr<Value> convTranspose3d(NodeContext &ctx, const Window &window, 
                                ctx.reshape(planes, {n, depth, outChannels, sizes[1], sizes[2]}),
                                ArrayRef<int64_t>{0, kd * window.dilations[0], 0, 0, 0},
                                ArrayRef<int64_t>{1, window.strides[0], 1, 1, 1});
-    if (!sum) {
-      sum = placed;
-      continue;
-    }
-    FailureOr<Value> added = ctx.binary(BinaryKind::add, sum, placed);
+    FailureOr<Value> added = ctx.accumulate(sum, placed);
     if (failed(added))
       return failure();
     sum = *added;

@@ -18,10 +18,6 @@ using namespace mlir;
 using namespace mlir::cleave;
 using namespace mlir::cleave::importer;
 
-static int64_t product(ArrayRef<int64_t> shape) {
-  return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<int64_t>());
-}
-
 static Type elementTypeOf(NodeContext &ctx, size_t input) {
   return ctx.getInputType(input).getElementType();
 }
@@ -382,15 +378,11 @@ static LogicalResult importSplit(NodeContext &ctx) {
   FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.getAttrInt("axis", 0), input.size());
   if (failed(axis))
     return failure();
-  std::vector<int64_t> sizes;
-  if (ctx.getOpset() < 13) {
-    sizes = ctx.getAttrInts("split");
-  } else if (ctx.hasInput(1)) {
-    FailureOr<std::vector<int64_t>> values = ctx.getConstantInts(1, "split sizes");
-    if (failed(values))
-      return failure();
-    sizes = *values;
-  }
+  FailureOr<std::vector<int64_t>> split =
+      ctx.getAttrOrConstantInts(ctx.getOpset() < 13, "split", 1, "split sizes");
+  if (failed(split))
+    return failure();
+  std::vector<int64_t> sizes = std::move(*split);
   int64_t outputs = ctx.getNumOutputs();
   if (sizes.empty()) {
     if (input[*axis] % outputs != 0)
@@ -582,15 +574,13 @@ static LogicalResult importConstant(NodeContext &ctx) {
   } else if (const onnx::AttributeProto *value = ctx.findAttr("value_float")) {
     ctx.setOutput(0, HostTensor::fromDoubles(b.getF32Type(), {}, {value->f()}));
   } else if (const onnx::AttributeProto *value = ctx.findAttr("value_floats")) {
-    std::vector<double> values(value->floats().begin(), value->floats().end());
-    int64_t count = values.size();
-    ctx.setOutput(0, HostTensor::fromDoubles(b.getF32Type(), {count}, values));
+    ctx.setOutput(0, HostTensor::fromDoubles(b.getF32Type(), {value->floats_size()},
+                                             {value->floats().begin(), value->floats().end()}));
   } else if (const onnx::AttributeProto *value = ctx.findAttr("value_int")) {
     ctx.setOutput(0, HostTensor::fromInts(b.getI64Type(), {}, {value->i()}));
   } else if (const onnx::AttributeProto *value = ctx.findAttr("value_ints")) {
-    std::vector<int64_t> values(value->ints().begin(), value->ints().end());
-    int64_t count = values.size();
-    ctx.setOutput(0, HostTensor::fromInts(b.getI64Type(), {count}, values));
+    ctx.setOutput(0, HostTensor::fromInts(b.getI64Type(), {value->ints_size()},
+                                          {value->ints().begin(), value->ints().end()}));
   } else {
     return ctx.fail("only dense tensor, float and int constants are supported");
   }
@@ -639,22 +629,14 @@ static LogicalResult importTrilu(NodeContext &ctx) {
         ctx.compare(upper ? CompareKind::ge : CompareKind::le, *diagonal, ctx.scalar(i64, k));
     if (failed(keepMask))
       return failure();
-    FailureOr<Value> result =
-        ctx.select(*keepMask, ctx.getInput(0), ctx.scalar(elementTypeOf(ctx, 0), 0.0));
-    if (failed(result))
-      return failure();
-    ctx.setOutput(0, *result);
-    return success();
+    return ctx.setOutput(
+        0, ctx.select(*keepMask, ctx.getInput(0), ctx.scalar(elementTypeOf(ctx, 0), 0.0)));
   }
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j)
       mask.setInt(i * cols + j, keep(i, j));
-  FailureOr<Value> result =
-      ctx.select(ctx.constant(mask), ctx.getInput(0), ctx.scalar(elementTypeOf(ctx, 0), 0.0));
-  if (failed(result))
-    return failure();
-  ctx.setOutput(0, *result);
-  return success();
+  return ctx.setOutput(
+      0, ctx.select(ctx.constant(mask), ctx.getInput(0), ctx.scalar(elementTypeOf(ctx, 0), 0.0)));
 }
 
 void cleave::importer::registerShapeRules(RuleTable &table) {
