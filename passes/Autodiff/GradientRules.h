@@ -53,6 +53,10 @@ public:
   template <typename OpT> void add(GradientRule rule) {
     rules[TypeID::get<OpT>()] = std::move(rule);
   }
+  /// A rule that takes its op already cast, as a rewrite pattern does.
+  template <typename OpT> void add(void (*rule)(GradientContext &, OpT)) {
+    add<OpT>([rule](GradientContext &ctx) { rule(ctx, ctx.getOp<OpT>()); });
+  }
   const GradientRule *lookup(Operation *op) const;
 
 private:
