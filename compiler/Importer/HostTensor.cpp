@@ -120,6 +120,13 @@ void HostTensor::setDouble(int64_t index, double value) {
   }
 }
 
+void HostTensor::setFrom(int64_t index, const HostTensor &source, int64_t sourceIndex) {
+  if (isFloat())
+    setDouble(index, source.getDouble(sourceIndex));
+  else
+    setInt(index, source.getInt(sourceIndex));
+}
+
 std::vector<int64_t> HostTensor::toInts() const {
   std::vector<int64_t> values(getNumElements());
   for (int64_t i = 0; i < getNumElements(); ++i)

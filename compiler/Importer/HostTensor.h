@@ -50,6 +50,9 @@ public:
   double getDouble(int64_t index) const;
   void setInt(int64_t index, int64_t value);
   void setDouble(int64_t index, double value);
+  /// Element `index` set to element `sourceIndex` of `source`, read as a
+  /// double only when this tensor holds floats, so integers stay exact.
+  void setFrom(int64_t index, const HostTensor &source, int64_t sourceIndex);
   /// All elements as int64 (floats truncated toward zero).
   std::vector<int64_t> toInts() const;
 

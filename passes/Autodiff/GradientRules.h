@@ -63,13 +63,15 @@ private:
   llvm::DenseMap<TypeID, GradientRule> rules;
 };
 
-const GradientTable &getGradientTable();
-
+// One registration function per *Gradients.cpp file.
 void registerElementwiseGradients(GradientTable &table);
 void registerLinearAlgebraGradients(GradientTable &table);
 void registerNormalizationGradients(GradientTable &table);
 void registerDataMovementGradients(GradientTable &table);
 void registerConvolutionGradients(GradientTable &table);
+
+/// The table the functions above fill, built once.
+const GradientTable &getGradientTable();
 
 } // namespace mlir::cleave::autodiff
 

@@ -323,10 +323,7 @@ static LogicalResult importWhere(NodeContext &ctx) {
                                 condition->getInt(offsets[0]) ? onTrue : onFalse;
                             int64_t offset =
                                 condition->getInt(offsets[0]) ? offsets[1] : offsets[2];
-                            if (result.isFloat())
-                              result.setDouble(flat, chosen->getDouble(offset));
-                            else
-                              result.setInt(flat, chosen->getInt(offset));
+                            result.setFrom(flat, *chosen, offset);
                           });
     ctx.setOutput(0, std::move(result));
     return success();

@@ -182,10 +182,7 @@ static HostTensor transposeHost(const HostTensor &input, ArrayRef<int64_t> permu
     int64_t source = 0;
     for (size_t dim = 0; dim < shape.size(); ++dim)
       source += index[dim] * inputStrides[permutation[dim]];
-    if (result.isFloat())
-      result.setDouble(flat, input.getDouble(source));
-    else
-      result.setInt(flat, input.getInt(source));
+    result.setFrom(flat, input, source);
     for (int64_t dim = static_cast<int64_t>(shape.size()) - 1; dim >= 0; --dim) {
       if (++index[dim] < shape[dim])
         break;
@@ -298,10 +295,7 @@ static LogicalResult importSlice(NodeContext &ctx) {
       int64_t source = 0;
       for (int64_t d = 0; d < rank; ++d)
         source += (dims[d].start + index[d] * dims[d].step) * strides[d];
-      if (result.isFloat())
-        result.setDouble(flat, constant->getDouble(source));
-      else
-        result.setInt(flat, constant->getInt(source));
+      result.setFrom(flat, *constant, source);
       for (int64_t d = rank - 1; d >= 0; --d) {
         if (++index[d] < shape[d])
           break;
@@ -355,10 +349,7 @@ static LogicalResult importConcat(NodeContext &ctx) {
         for (int64_t k = 0; k < extent * inner; ++k) {
           int64_t target = (o * shape[*axis] + offset) * inner + k;
           int64_t source = o * extent * inner + k;
-          if (result.isFloat())
-            result.setDouble(target, part->getDouble(source));
-          else
-            result.setInt(target, part->getInt(source));
+          result.setFrom(target, *part, source);
         }
       offset += extent;
     }
@@ -448,10 +439,7 @@ static LogicalResult importGather(NodeContext &ctx) {
         for (int64_t k = 0; k < inner; ++k) {
           int64_t source = (o * input[*axis] + normalizedIndices->getInt(n)) * inner + k;
           int64_t target = (o * count + n) * inner + k;
-          if (result.isFloat())
-            result.setDouble(target, data->getDouble(source));
-          else
-            result.setInt(target, data->getInt(source));
+          result.setFrom(target, *data, source);
         }
     ctx.setOutput(0, std::move(result));
     return success();
@@ -474,10 +462,7 @@ static LogicalResult importExpand(NodeContext &ctx) {
   if (input && fitsFolding(shape)) {
     HostTensor result(input->getElementType(), shape);
     forEachBroadcastIndex(shape, {input->getShape()}, [&](int64_t flat, ArrayRef<int64_t> offsets) {
-      if (result.isFloat())
-        result.setDouble(flat, input->getDouble(offsets[0]));
-      else
-        result.setInt(flat, input->getInt(offsets[0]));
+      result.setFrom(flat, *input, offsets[0]);
     });
     ctx.setOutput(0, std::move(result));
     return success();
@@ -552,10 +537,7 @@ static LogicalResult importConstantOfShape(NodeContext &ctx) {
   if (fitsFolding(*shape)) {
     HostTensor result(fill.getElementType(), *shape);
     for (int64_t i = 0; i < result.getNumElements(); ++i) {
-      if (result.isFloat())
-        result.setDouble(i, fill.getDouble(0));
-      else
-        result.setInt(i, fill.getInt(0));
+      result.setFrom(i, fill, 0);
     }
     ctx.setOutput(0, std::move(result));
     return success();
