@@ -78,6 +78,21 @@ def export(model, example_inputs, path, *, input_names, output_names, opset, mod
     mark_buffers_frozen(model, path)
 
 
+def randomize_norm_affine(model, norm_type):
+    """Draw the scale and shift of every ``norm_type`` layer from N(1, 0.1) and N(0, 0.1).
+
+    Fresh ones (1 and 0) make the layer's affine part the identity, which
+    would hide a wrong normalisation lowering or gradient. Returns ``model``.
+    """
+    from torch import nn
+
+    for module in model.modules():
+        if isinstance(module, norm_type):
+            nn.init.normal_(module.weight, mean=1.0, std=0.1)
+            nn.init.normal_(module.bias, mean=0.0, std=0.1)
+    return model
+
+
 def mark_buffers_frozen(model, path):
     """List the model's registered buffers that became initializers under FROZEN_KEY.
 
@@ -107,6 +122,20 @@ def resave_with_external_data(path: str) -> str:
     onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
                     location=location, size_threshold=0)
     return data_path
+
+
+def input_specs(path: str) -> list:
+    """(name, shape, ONNX element type) of each graph input that is not an
+    initializer: the data a training run feeds the model."""
+    graph = onnx.load(path, load_external_data=False).graph
+    initializers = {t.name for t in graph.initializer}
+    specs = []
+    for value in graph.input:
+        if value.name in initializers:
+            continue
+        tensor = value.type.tensor_type
+        specs.append((value.name, [d.dim_value for d in tensor.shape.dim], tensor.elem_type))
+    return specs
 
 
 def param_count(model: onnx.ModelProto) -> int:

@@ -45,11 +45,7 @@ def build_model(in_channels, channels, depth, classes):
     )
     for block in blocks:
         nn.init.uniform_(block.layer_scale, 0.25, 0.75)
-    for module in model.modules():
-        if isinstance(module, nn.LayerNorm):
-            nn.init.normal_(module.weight, mean=1.0, std=0.1)
-            nn.init.normal_(module.bias, mean=0.0, std=0.1)
-    return model
+    return common.randomize_norm_affine(model, nn.LayerNorm)
 
 
 def main(argv=None):

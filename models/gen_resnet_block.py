@@ -49,11 +49,7 @@ def build_model(channels, classes, parts):
         width = 2 * channels
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(width, classes)]
     model = nn.Sequential(*layers)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            nn.init.normal_(module.weight, mean=1.0, std=0.1)
-            nn.init.normal_(module.bias, mean=0.0, std=0.1)
-    return model
+    return common.randomize_norm_affine(model, nn.BatchNorm2d)
 
 
 def main(argv=None):

@@ -9,11 +9,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 using namespace mlir;
 using namespace mlir::cleave::importer;
 
-static int64_t product(llvm::ArrayRef<int64_t> shape) {
+int64_t mlir::cleave::importer::product(llvm::ArrayRef<int64_t> shape) {
   int64_t count = 1;
   for (int64_t size : shape)
     count *= size;
@@ -36,20 +37,29 @@ HostTensor::HostTensor(Type elementType, std::vector<int64_t> shape)
     ints.assign(getNumElements(), 0);
 }
 
+/// A tensor holding `values` in order, each stored as setInt or setDouble
+/// (by the type they come in) stores it.
+template <typename T>
+static HostTensor fromValues(Type elementType, std::vector<int64_t> shape,
+                             const std::vector<T> &values) {
+  HostTensor tensor(elementType, std::move(shape));
+  for (size_t i = 0; i < values.size(); ++i) {
+    if constexpr (std::is_floating_point_v<T>)
+      tensor.setDouble(i, values[i]);
+    else
+      tensor.setInt(i, values[i]);
+  }
+  return tensor;
+}
+
 HostTensor HostTensor::fromInts(Type elementType, std::vector<int64_t> shape,
                                 std::vector<int64_t> values) {
-  HostTensor tensor(elementType, std::move(shape));
-  for (size_t i = 0; i < values.size(); ++i)
-    tensor.setInt(i, values[i]);
-  return tensor;
+  return fromValues(elementType, std::move(shape), values);
 }
 
 HostTensor HostTensor::fromDoubles(Type elementType, std::vector<int64_t> shape,
                                    std::vector<double> values) {
-  HostTensor tensor(elementType, std::move(shape));
-  for (size_t i = 0; i < values.size(); ++i)
-    tensor.setDouble(i, values[i]);
-  return tensor;
+  return fromValues(elementType, std::move(shape), values);
 }
 
 int64_t HostTensor::getNumElements() const { return product(shape); }
@@ -108,6 +118,13 @@ void HostTensor::setDouble(int64_t index, double value) {
   } else {
     ints[index] = wrapTo(elementType, truncateToInt64(value));
   }
+}
+
+void HostTensor::setFrom(int64_t index, const HostTensor &source, int64_t sourceIndex) {
+  if (isFloat())
+    setDouble(index, source.getDouble(sourceIndex));
+  else
+    setInt(index, source.getInt(sourceIndex));
 }
 
 std::vector<int64_t> HostTensor::toInts() const {

@@ -50,6 +50,9 @@ public:
   double getDouble(int64_t index) const;
   void setInt(int64_t index, int64_t value);
   void setDouble(int64_t index, double value);
+  /// Element `index` set to element `sourceIndex` of `source`, read as a
+  /// double only when this tensor holds floats, so integers stay exact.
+  void setFrom(int64_t index, const HostTensor &source, int64_t sourceIndex);
   /// All elements as int64 (floats truncated toward zero).
   std::vector<int64_t> toInts() const;
 
@@ -72,6 +75,10 @@ private:
 /// int64 have no defined result; they get a fixed one (0, saturation)
 /// instead of C++'s undefined behaviour.
 int64_t truncateToInt64(double value);
+
+/// The product of `shape`'s extents (1 for a scalar), unchecked: for shapes
+/// that are already known to be valid (getElementCount checks).
+int64_t product(llvm::ArrayRef<int64_t> shape);
 
 /// The number of elements of `shape`, or nothing when a dimension is
 /// negative or the product overflows int64 (shapes from a file or from

@@ -1,5 +1,6 @@
 //===- NodeContext.cpp - what an import rule sees of one ONNX node --------===//
 #include "compiler/Importer/NodeContext.h"
+#include "dialects/Cleave/IR/TensorBuilder.h"
 
 #include "onnx/onnx_pb.h"
 
@@ -117,6 +118,16 @@ FailureOr<std::vector<int64_t>> NodeContext::getConstantShape(size_t index, Stri
   return shape;
 }
 
+FailureOr<std::vector<int64_t>> NodeContext::getAttrOrConstantInts(bool fromAttribute,
+                                                                   StringRef name, size_t index,
+                                                                   StringRef what) {
+  if (fromAttribute)
+    return getAttrInts(name);
+  if (!hasInput(index))
+    return std::vector<int64_t>();
+  return getConstantInts(index, what);
+}
+
 FailureOr<double> NodeContext::getConstantScalar(size_t index, StringRef what) {
   const HostTensor *constant = getConstantInput(index);
   if (!constant) {
@@ -150,6 +161,13 @@ void NodeContext::setOutput(size_t index, HostTensor value) {
   if (!hasOutput(index))
     return;
   table.values[node.output(index)] = ImportedValue{Value(), std::move(value)};
+}
+
+LogicalResult NodeContext::setOutput(size_t index, FailureOr<Value> value) {
+  if (failed(value))
+    return failure();
+  setOutput(index, *value);
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -231,26 +249,34 @@ static std::string shapeText(ArrayRef<int64_t> shape) {
   return text + "]";
 }
 
-FailureOr<Value> NodeContext::binary(BinaryKind kind, Value lhs, Value rhs) {
+/// Why `lhs` and `rhs` cannot be operands of one broadcasting op, or
+/// nothing when they can: the checks binary() and compare() share.
+static std::optional<std::string> whyNotBroadcast(Value lhs, Value rhs) {
   std::vector<int64_t> shape;
   if (!broadcastShapes(shapeOf(lhs), shapeOf(rhs), shape))
-    return fail("input shapes " + shapeText(shapeOf(lhs)) + " and " + shapeText(shapeOf(rhs)) +
-                " do not broadcast");
+    return "input shapes " + shapeText(shapeOf(lhs)) + " and " + shapeText(shapeOf(rhs)) +
+           " do not broadcast";
   if (elementTypeOf(lhs) != elementTypeOf(rhs))
-    return fail("inputs have different element types");
-  auto type = RankedTensorType::get(shape, elementTypeOf(lhs));
-  return BinaryOp::create(builder, loc, type, kind, lhs, rhs).getResult();
+    return std::string("inputs have different element types");
+  return std::nullopt;
+}
+
+FailureOr<Value> NodeContext::binary(BinaryKind kind, Value lhs, Value rhs) {
+  if (std::optional<std::string> why = whyNotBroadcast(lhs, rhs))
+    return fail(*why);
+  return TensorBuilder(builder, loc).binary(kind, lhs, rhs);
 }
 
 FailureOr<Value> NodeContext::compare(CompareKind kind, Value lhs, Value rhs) {
-  std::vector<int64_t> shape;
-  if (!broadcastShapes(shapeOf(lhs), shapeOf(rhs), shape))
-    return fail("input shapes " + shapeText(shapeOf(lhs)) + " and " + shapeText(shapeOf(rhs)) +
-                " do not broadcast");
-  if (elementTypeOf(lhs) != elementTypeOf(rhs))
-    return fail("inputs have different element types");
-  auto type = RankedTensorType::get(shape, builder.getI1Type());
-  return CompareOp::create(builder, loc, type, kind, lhs, rhs).getResult();
+  if (std::optional<std::string> why = whyNotBroadcast(lhs, rhs))
+    return fail(*why);
+  return TensorBuilder(builder, loc).compare(kind, lhs, rhs);
+}
+
+FailureOr<Value> NodeContext::accumulate(Value sum, Value term) {
+  if (!sum)
+    return term;
+  return binary(BinaryKind::add, sum, term);
 }
 
 FailureOr<Value> NodeContext::select(Value condition, Value onTrue, Value onFalse) {
@@ -260,52 +286,34 @@ FailureOr<Value> NodeContext::select(Value condition, Value onTrue, Value onFals
     return fail("condition and branch shapes do not broadcast");
   if (elementTypeOf(onTrue) != elementTypeOf(onFalse))
     return fail("branches have different element types");
-  auto type = RankedTensorType::get(shape, elementTypeOf(onTrue));
-  return SelectOp::create(builder, loc, type, condition, onTrue, onFalse).getResult();
+  return TensorBuilder(builder, loc).select(condition, onTrue, onFalse);
 }
 
+// The result types are TensorBuilder's, as for the IR the passes build.
 Value NodeContext::unary(UnaryKind kind, Value input) {
-  return UnaryOp::create(builder, loc, input.getType(), kind, input);
+  return TensorBuilder(builder, loc).unary(kind, input);
 }
 
 Value NodeContext::convert(Value input, Type elementType) {
-  if (elementTypeOf(input) == elementType)
-    return input;
-  auto type = RankedTensorType::get(shapeOf(input), elementType);
-  return CastOp::create(builder, loc, type, input);
+  return TensorBuilder(builder, loc).convert(input, elementType);
 }
 
 Value NodeContext::reshape(Value input, ArrayRef<int64_t> shape) {
-  if (shapeOf(input) == shape)
-    return input;
-  auto type = RankedTensorType::get(shape, elementTypeOf(input));
-  return ReshapeOp::create(builder, loc, type, input);
+  return TensorBuilder(builder, loc).reshape(input, shape);
 }
 
 Value NodeContext::transpose(Value input, ArrayRef<int64_t> permutation) {
-  SmallVector<int64_t> shape;
-  for (int64_t dim : permutation)
-    shape.push_back(shapeOf(input)[dim]);
-  auto type = RankedTensorType::get(shape, elementTypeOf(input));
-  return TransposeOp::create(builder, loc, type, input, permutation);
+  return TensorBuilder(builder, loc).transpose(input, permutation);
 }
 
 Value NodeContext::broadcastTo(Value input, ArrayRef<int64_t> shape) {
-  if (shapeOf(input) == shape)
-    return input;
-  auto type = RankedTensorType::get(shape, elementTypeOf(input));
-  return BroadcastOp::create(builder, loc, type, input);
+  return TensorBuilder(builder, loc).broadcastTo(input, shape);
 }
 
 Value NodeContext::reduce(ReduceKind kind, Value input, ArrayRef<int64_t> axes, bool keepDims) {
-  SmallVector<int64_t> shape;
-  for (auto [dim, size] : llvm::enumerate(shapeOf(input))) {
-    if (!llvm::is_contained(axes, (int64_t)dim))
-      shape.push_back(size);
-    else if (keepDims)
-      shape.push_back(1);
-  }
-  auto type = RankedTensorType::get(shape, elementTypeOf(input));
+  // Unlike TensorBuilder::reduce, no axes still builds a (copying) reduce.
+  auto type =
+      RankedTensorType::get(reducedShape(shapeOf(input), axes, keepDims), elementTypeOf(input));
   return ReduceOp::create(builder, loc, type, kind, input, axes, keepDims);
 }
 
@@ -354,29 +362,19 @@ const RuleTable &cleave::importer::getRuleTable() {
 }
 
 Type cleave::importer::convertElementType(int32_t onnxType, MLIRContext *context) {
-  Builder builder(context);
-  switch (onnxType) {
-  case onnx::TensorProto::FLOAT:
-    return builder.getF32Type();
-  case onnx::TensorProto::DOUBLE:
-    return builder.getF64Type();
-  case onnx::TensorProto::FLOAT16:
-    return builder.getF16Type();
-  case onnx::TensorProto::BFLOAT16:
-    return builder.getBF16Type();
-  case onnx::TensorProto::INT64:
-    return builder.getI64Type();
-  case onnx::TensorProto::INT32:
-    return builder.getI32Type();
-  case onnx::TensorProto::INT16:
-    return builder.getI16Type();
-  case onnx::TensorProto::INT8:
-    return builder.getI8Type();
-  case onnx::TensorProto::BOOL:
-    return builder.getI1Type();
-  default:
-    return Type();
-  }
+  Builder b(context);
+  // Unsigned integers and complex numbers have no cleave element type.
+  const std::pair<int32_t, Type> supported[] = {
+      {onnx::TensorProto::FLOAT, b.getF32Type()},   {onnx::TensorProto::DOUBLE, b.getF64Type()},
+      {onnx::TensorProto::FLOAT16, b.getF16Type()}, {onnx::TensorProto::BFLOAT16, b.getBF16Type()},
+      {onnx::TensorProto::INT64, b.getI64Type()},   {onnx::TensorProto::INT32, b.getI32Type()},
+      {onnx::TensorProto::INT16, b.getI16Type()},   {onnx::TensorProto::INT8, b.getI8Type()},
+      {onnx::TensorProto::BOOL, b.getI1Type()},
+  };
+  for (auto [known, type] : supported)
+    if (known == onnxType)
+      return type;
+  return Type();
 }
 
 double cleave::importer::asWrittenFloat(double value) {

@@ -84,6 +84,12 @@ public:
   /// A constant input holding a shape: every dimension >= 0 and the element
   /// count within int64.
   mlir::FailureOr<std::vector<int64_t>> getConstantShape(size_t index, llvm::StringRef what);
+  /// An int list that older opsets give as attribute `name` and newer ones
+  /// as constant input `index` (axes, split sizes): the attribute when
+  /// `fromAttribute`, else the input, or empty when the node has neither.
+  mlir::FailureOr<std::vector<int64_t>> getAttrOrConstantInts(bool fromAttribute,
+                                                              llvm::StringRef name, size_t index,
+                                                              llvm::StringRef what);
   /// A one-element input that must be known at import time (a ratio, a
   /// bound, a mode flag).
   mlir::FailureOr<double> getConstantScalar(size_t index, llvm::StringRef what);
@@ -93,6 +99,10 @@ public:
   bool hasOutput(size_t index) const;
   void setOutput(size_t index, mlir::Value value);
   void setOutput(size_t index, HostTensor value);
+  /// Sets output `index` to a value whose building may have failed (the
+  /// checked helpers below), passing the failure on: a rule can end with
+  /// `return ctx.setOutput(0, ctx.binary(...));`.
+  mlir::LogicalResult setOutput(size_t index, mlir::FailureOr<mlir::Value> value);
 
   // Attributes, with the defaults the ONNX spec gives.
   const onnx::AttributeProto *findAttr(llvm::StringRef name) const;
@@ -117,6 +127,9 @@ public:
                                       mlir::Value rhs);
   mlir::FailureOr<mlir::Value> compare(mlir::cleave::CompareKind kind, mlir::Value lhs,
                                        mlir::Value rhs);
+  /// `sum` + `term`, or `term` alone when `sum` is null: one step of a
+  /// running sum that starts empty.
+  mlir::FailureOr<mlir::Value> accumulate(mlir::Value sum, mlir::Value term);
   mlir::FailureOr<mlir::Value> select(mlir::Value condition, mlir::Value onTrue,
                                       mlir::Value onFalse);
   mlir::Value unary(mlir::cleave::UnaryKind kind, mlir::Value input);

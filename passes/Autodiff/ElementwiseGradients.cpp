@@ -12,8 +12,7 @@ using namespace mlir;
 using namespace mlir::cleave;
 using namespace mlir::cleave::autodiff;
 
-static void unaryGradient(GradientContext &ctx) {
-  auto op = ctx.getOp<UnaryOp>();
+static void unaryGradient(GradientContext &ctx, UnaryOp op) {
   TensorBuilder &b = ctx.b();
   Value g = ctx.resultGrad(), x = op.getInput(), y = op.getResult();
   Type type = TensorBuilder::elementTypeOf(x);
@@ -79,8 +78,7 @@ static void unaryGradient(GradientContext &ctx) {
   ctx.setGrad(0, grad);
 }
 
-static void binaryGradient(GradientContext &ctx) {
-  auto op = ctx.getOp<BinaryOp>();
+static void binaryGradient(GradientContext &ctx, BinaryOp op) {
   TensorBuilder &b = ctx.b();
   Value g = ctx.resultGrad(), lhs = op.getLhs(), rhs = op.getRhs(), y = op.getResult();
   ArrayRef<int64_t> lhsShape = TensorBuilder::shapeOf(lhs), rhsShape = TensorBuilder::shapeOf(rhs);
@@ -146,8 +144,7 @@ static void binaryGradient(GradientContext &ctx) {
   }
 }
 
-static void selectGradient(GradientContext &ctx) {
-  auto op = ctx.getOp<SelectOp>();
+static void selectGradient(GradientContext &ctx, SelectOp op) {
   TensorBuilder &b = ctx.b();
   Value g = ctx.resultGrad();
   Value zero = b.scalar(TensorBuilder::elementTypeOf(g), 0.0);
@@ -159,8 +156,7 @@ static void selectGradient(GradientContext &ctx) {
                                 TensorBuilder::shapeOf(op.getOnFalse())));
 }
 
-static void castGradient(GradientContext &ctx) {
-  auto op = ctx.getOp<CastOp>();
+static void castGradient(GradientContext &ctx, CastOp op) {
   Type from = TensorBuilder::elementTypeOf(op.getInput());
   // Gradients flow only between float types.
   if (isa<FloatType>(from) && isa<FloatType>(TensorBuilder::elementTypeOf(op.getResult())))

@@ -53,19 +53,25 @@ public:
   template <typename OpT> void add(GradientRule rule) {
     rules[TypeID::get<OpT>()] = std::move(rule);
   }
+  /// A rule that takes its op already cast, as a rewrite pattern does.
+  template <typename OpT> void add(void (*rule)(GradientContext &, OpT)) {
+    add<OpT>([rule](GradientContext &ctx) { rule(ctx, ctx.getOp<OpT>()); });
+  }
   const GradientRule *lookup(Operation *op) const;
 
 private:
   llvm::DenseMap<TypeID, GradientRule> rules;
 };
 
-const GradientTable &getGradientTable();
-
+// One registration function per *Gradients.cpp file.
 void registerElementwiseGradients(GradientTable &table);
 void registerLinearAlgebraGradients(GradientTable &table);
 void registerNormalizationGradients(GradientTable &table);
 void registerDataMovementGradients(GradientTable &table);
 void registerConvolutionGradients(GradientTable &table);
+
+/// The table the functions above fill, built once.
+const GradientTable &getGradientTable();
 
 } // namespace mlir::cleave::autodiff
 

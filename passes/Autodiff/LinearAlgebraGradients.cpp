@@ -12,8 +12,7 @@ using namespace mlir::cleave::autodiff;
 ///   A^T B   : dA = B G^T       dB = A G
 ///   A^T B^T : dA = B^T G^T     dB = G^T A^T
 /// Broadcast batch dimensions are summed back to each operand's shape.
-static void matmulGradient(GradientContext &ctx) {
-  auto op = ctx.getOp<MatmulOp>();
+static void matmulGradient(GradientContext &ctx, MatmulOp op) {
   TensorBuilder &b = ctx.b();
   Value g = ctx.resultGrad(), lhs = op.getLhs(), rhs = op.getRhs();
   bool ta = op.getTransposeA(), tb = op.getTransposeB();
@@ -27,8 +26,7 @@ static void matmulGradient(GradientContext &ctx) {
   }
 }
 
-static void reduceGradient(GradientContext &ctx) {
-  auto op = ctx.getOp<ReduceOp>();
+static void reduceGradient(GradientContext &ctx, ReduceOp op) {
   TensorBuilder &b = ctx.b();
   Value x = op.getInput();
   ArrayRef<int64_t> inputShape = TensorBuilder::shapeOf(x);

@@ -101,22 +101,10 @@ def vocabulary(onnx_path):
     raise SystemExit(f"{onnx_path}: no transformer.wte.weight to take the vocabulary from")
 
 
-def input_specs(onnx_path):
-    import onnx
-    graph = onnx.load(onnx_path, load_external_data=False).graph
-    initializers = {t.name for t in graph.initializer}
-    specs = []
-    for value in graph.input:
-        if value.name in initializers:
-            continue
-        tensor = value.type.tensor_type
-        specs.append((value.name, [d.dim_value for d in tensor.shape.dim], tensor.elem_type))
-    return specs
-
-
 def command_data(args):
     """Inputs by ONNX name plus labels 'y', BATCHES batches, and spec.json."""
     import onnx
+    from common import input_specs
     os.makedirs(args.out, exist_ok=True)
     rng = np.random.default_rng(1234)
     specs = input_specs(args.onnx)
@@ -241,6 +229,21 @@ def verdict(value, allowed=TOLERANCE):
     return "ok" if value <= allowed else "**FAIL**"
 
 
+def write_step_losses(path, steps, columns):
+    """Writes the runs' losses side by side, one row per step ('-' past a
+    run's last step). `columns` holds (name, losses, width); width 0 leaves
+    the column unpadded."""
+    def cell(text, width):
+        return f"{text:{width}s}" if width else text
+    rows = [" step  " + "  ".join(cell(name, width) for name, _, width in columns)]
+    for step in range(steps):
+        rows.append(f" {step + 1:4d}  " + "  ".join(
+            cell(f"{losses[step]:.8f}" if step < len(losses) else "-", width)
+            for _, losses, width in columns))
+    with open(path, "w") as f:
+        f.write("\n".join(rows) + "\n")
+
+
 def bf16_report(args, results):
     """The --precision bf16 section: (lines, timing rows, failures)."""
     models = [m for m in (args.bf16_models or "").split(",") if m]
@@ -280,14 +283,9 @@ def bf16_report(args, results):
         timing.append(f"| {model} bf16 | {median_after_first(cpu_ms):.3f} | "
                       f"{median_after_first(cuda_ms):.3f} | {median_after_first(torch_ms):.3f} "
                       f"(autocast) |")
-        per_step = [" step  cleave-cpu-bf16  cleave-cuda-bf16  pytorch-autocast"]
-        for step in range(args.steps):
-            def at(values):
-                return f"{values[step]:.8f}" if step < len(values) else "-"
-            per_step.append(f" {step + 1:4d}  {at(cpu_loss):15s}  {at(cuda_loss):16s}  "
-                            f"{at(torch_loss)}")
-        with open(os.path.join(results, f"{model}-bf16-losses.txt"), "w") as f:
-            f.write("\n".join(per_step) + "\n")
+        write_step_losses(os.path.join(results, f"{model}-bf16-losses.txt"), args.steps,
+                          [("cleave-cpu-bf16", cpu_loss, 15), ("cleave-cuda-bf16", cuda_loss, 16),
+                           ("pytorch-autocast", torch_loss, 0)])
     return lines, timing, failures
 
 
@@ -390,15 +388,9 @@ def command_report(args):
             f"{floor[0]:.2e} ({floor[1]}) |")
         timing.append(f"| {model} | {median_after_first(cpu_ms):.3f} | "
                       f"{median_after_first(cuda_ms):.3f} | {median_after_first(torch_ms):.3f} |")
-        lines_per_step = [" step  cleave-cpu    cleave-cuda   pytorch-gpu"]
-        for step in range(args.steps):
-            def at(values):
-                return f"{values[step]:.8f}" if step < len(values) else "-"
-            lines_per_step.append(f" {step + 1:4d}  {at(cpu_loss):12s}  {at(cuda_loss):12s}  "
-                                  f"{at(torch_loss)}")
-        per_step_path = os.path.join(results, f"{model}-losses.txt")
-        with open(per_step_path, "w") as f:
-            f.write("\n".join(lines_per_step) + "\n")
+        write_step_losses(os.path.join(results, f"{model}-losses.txt"), args.steps,
+                          [("cleave-cpu", cpu_loss, 12), ("cleave-cuda", cuda_loss, 12),
+                           ("pytorch-gpu", torch_loss, 0)])
 
     bf16_lines, bf16_timing, bf16_failures = bf16_report(args, results)
     failures += bf16_failures

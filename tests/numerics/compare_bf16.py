@@ -41,6 +41,7 @@ from onnx import numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare_training as ct  # noqa: E402
+from numerics_common import save_data  # noqa: E402
 
 
 def round_bf16(x):
@@ -202,11 +203,7 @@ def main():
     model_path = os.path.join(ct.ROOT, "models", "onnx", ct.MODELS[args.model][0])
     rng = np.random.default_rng(1234)
     data, batch = ct.make_data(args.model, model_path, 4, rng)
-    data_flags = []
-    for name, array in data.items():
-        path = os.path.join(args.workdir, name + ".npy")
-        np.save(path, array)
-        data_flags.append(f"{name}={path}")
+    data_flags = save_data(data, args.workdir)
 
     exe = os.path.join(args.workdir, "train")
     subprocess.run([args.cleavec, model_path, "--target", "cpu", "--precision", "bf16", "--loss",

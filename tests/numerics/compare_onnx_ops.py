@@ -18,17 +18,16 @@ and every final parameter must agree to --tolerance (relative). With
 """
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 
 import numpy as np
-import onnx
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from onnx import numpy_helper
+
+from numerics_common import compare_losses, relative_error, run_training, save_data
 
 
 class Vision(nn.Module):
@@ -99,12 +98,6 @@ def export(name, path, model, x, y):
                       training=torch.onnx.TrainingMode.TRAINING)
 
 
-def relative_error(a, b):
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    return np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-12)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -139,25 +132,16 @@ def main():
     export(args.model, model_path, model, torch.tensor(data["x"][:batch]),
            torch.tensor(data["y"][:batch]))
 
-    data_flags = []
-    for name, array in data.items():
-        path = os.path.join(args.workdir, name + ".npy")
-        np.save(path, array)
-        data_flags.append(f"{name}={path}")
+    data_flags = save_data(data, args.workdir)
     exe = os.path.join(args.workdir, "train")
     plan = ["--devices", str(args.devices)] if args.devices > 1 else []
     subprocess.run([args.cleavec, model_path, "--target", "cpu", "--loss", "model",
                     "--optimizer", "sgd", "--lr", "0.1", *plan, "-o", exe], check=True)
-    metrics = os.path.join(args.workdir, "metrics.jsonl")
-    trained = os.path.join(args.workdir, "trained.onnx")
     launch = []
     if args.devices > 1:
         launch = ["mpirun", "--oversubscribe", "-np", str(args.devices)]
         os.environ.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    subprocess.run([*launch, exe, "--data", ",".join(data_flags), "--steps", str(args.steps),
-                    "--metrics", metrics, "--save-onnx", trained, "--log-every", "0"], check=True)
-    ours = [json.loads(line)["loss"] for line in open(metrics)]
-    cleave_weights = {t.name: numpy_helper.to_array(t) for t in onnx.load(trained).graph.initializer}
+    ours, cleave_weights = run_training(exe, data_flags, args.steps, args.workdir, launch)
 
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     losses = []
@@ -173,15 +157,7 @@ def main():
 
     failures = 0
     print(f"{args.model}: {args.steps} SGD steps, loss inside the model, {args.devices} rank(s)")
-    print(" step   pytorch       cleave        rel.err")
-    for step, (theirs, mine) in enumerate(zip(losses, ours), start=1):
-        error = abs(mine - theirs) / abs(theirs)
-        bad = error > args.tolerance
-        failures += bad
-        print(f" {step:4d}  {theirs:.8f}  {mine:.8f}  {error:.2e}{'  <-- too far' if bad else ''}")
-    if len(ours) != args.steps:
-        print(f"Cleave reported {len(ours)} steps, expected {args.steps}")
-        failures += 1
+    failures += compare_losses(losses, ours, args.steps, args.tolerance)
     compared, worst = 0, ("", 0.0)
     for name, value in weights.items():
         if name not in cleave_weights:

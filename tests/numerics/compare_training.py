@@ -15,7 +15,6 @@ both.
 """
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -32,6 +31,8 @@ import gen_cnn  # noqa: E402
 import gen_gpt  # noqa: E402
 import gen_llama  # noqa: E402
 import gen_mlp  # noqa: E402
+from common import input_specs  # noqa: E402
+from numerics_common import compare_losses, relative_error, run_training, save_data  # noqa: E402
 
 # Each committed model: its file, how to build the same network in
 # PyTorch, and the data to train it on (inputs by ONNX name plus labels).
@@ -76,18 +77,6 @@ def optimizer_for(model_name, optimizer):
     eps = ADAMW_EPS.get(model_name, 1e-8)
     return (flags + ["--eps", repr(eps)],
             lambda params: torch.optim.AdamW(params, lr=3e-3, weight_decay=0.1, eps=eps))
-
-
-def input_specs(model_path):
-    graph = onnx.load(model_path, load_external_data=False).graph
-    initializers = {t.name for t in graph.initializer}
-    specs = []
-    for value in graph.input:
-        if value.name in initializers:
-            continue
-        tensor = value.type.tensor_type
-        specs.append((value.name, [d.dim_value for d in tensor.shape.dim], tensor.elem_type))
-    return specs
 
 
 def make_data(model_name, model_path, batches, rng):
@@ -140,12 +129,6 @@ def train_reference(model_name, model_path, optimizer, data, batch, steps, label
     return losses, {k: v.detach().numpy() for k, v in model.state_dict().items()}
 
 
-def relative_error(a, b):
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    return np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-12)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -175,11 +158,7 @@ def main():
         # Every batch keeps a label, or both sides' mean would be 0/0.
         first = labels[::labels.size // batches]
         first[first < 0] = 0
-    data_flags = []
-    for name, array in data.items():
-        path = os.path.join(args.workdir, name + ".npy")
-        np.save(path, array)
-        data_flags.append(f"{name}={path}")
+    data_flags = save_data(data, args.workdir)
 
     compiled_path = model_path
     if args.strip_frozen_metadata:
@@ -191,12 +170,7 @@ def main():
     subprocess.run([args.cleavec, compiled_path, "--target", "cpu", "--loss", "cross_entropy",
                     "--labels", "y", "--label-smoothing", str(args.label_smoothing),
                     *optimizer_for(args.model, args.optimizer)[0], "-o", exe], check=True)
-    metrics = os.path.join(args.workdir, "metrics.jsonl")
-    trained = os.path.join(args.workdir, "trained.onnx")
-    subprocess.run([exe, "--data", ",".join(data_flags), "--steps", str(args.steps),
-                    "--metrics", metrics, "--save-onnx", trained, "--log-every", "0"], check=True)
-    ours = [json.loads(line)["loss"] for line in open(metrics)]
-    cleave_weights = {t.name: numpy_helper.to_array(t) for t in onnx.load(trained).graph.initializer}
+    ours, cleave_weights = run_training(exe, data_flags, args.steps, args.workdir)
 
     losses, weights = train_reference(args.model, model_path, args.optimizer, data, batch, args.steps,
                                       args.label_smoothing)
@@ -205,15 +179,7 @@ def main():
     ignored = np.mean(data["y"] == -100)
     print(f"{args.model} / {args.optimizer}: {args.steps} steps, {ignored:.0%} labels -100, "
           f"label smoothing {args.label_smoothing}")
-    print(" step   pytorch       cleave        rel.err")
-    for step, (theirs, mine) in enumerate(zip(losses, ours), start=1):
-        error = abs(mine - theirs) / abs(theirs)
-        bad = error > args.tolerance
-        failures += bad
-        print(f" {step:4d}  {theirs:.8f}  {mine:.8f}  {error:.2e}{'  <-- too far' if bad else ''}")
-    if len(ours) != args.steps:
-        print(f"Cleave reported {len(ours)} steps, expected {args.steps}")
-        failures += 1
+    failures += compare_losses(losses, ours, args.steps, args.tolerance)
     worst = ("", 0.0)
     for name, value in cleave_weights.items():
         if name not in weights:

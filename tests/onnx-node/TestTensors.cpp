@@ -35,34 +35,19 @@ static std::string shapeText(const std::vector<int64_t> &shape) {
 std::string BufferType::str() const { return ::cleave::rt::dtype_name(dtype) + shapeText(shape); }
 
 bool nodetests::dtypeOfOnnx(int32_t onnxType, DType &dtype) {
-  switch (onnxType) {
-  case onnx::TensorProto::FLOAT:
-    dtype = DType::f32;
-    return true;
-  case onnx::TensorProto::DOUBLE:
-    dtype = DType::f64;
-    return true;
-  case onnx::TensorProto::FLOAT16:
-    dtype = DType::f16;
-    return true;
-  case onnx::TensorProto::BFLOAT16:
-    dtype = DType::bf16;
-    return true;
-  case onnx::TensorProto::INT64:
-    dtype = DType::i64;
-    return true;
-  case onnx::TensorProto::INT32:
-    dtype = DType::i32;
-    return true;
-  case onnx::TensorProto::INT8:
-    dtype = DType::i8;
-    return true;
-  case onnx::TensorProto::BOOL:
-    dtype = DType::i1;
-    return true;
-  default:
-    return false;
-  }
+  // The ONNX element types the runtime has a dtype for.
+  static const std::pair<int32_t, DType> runtimeTypes[] = {
+      {onnx::TensorProto::FLOAT, DType::f32},   {onnx::TensorProto::DOUBLE, DType::f64},
+      {onnx::TensorProto::FLOAT16, DType::f16}, {onnx::TensorProto::BFLOAT16, DType::bf16},
+      {onnx::TensorProto::INT64, DType::i64},   {onnx::TensorProto::INT32, DType::i32},
+      {onnx::TensorProto::INT8, DType::i8},     {onnx::TensorProto::BOOL, DType::i1},
+  };
+  for (auto [known, runtime] : runtimeTypes)
+    if (known == onnxType) {
+      dtype = runtime;
+      return true;
+    }
+  return false;
 }
 
 static bool isFloat(DType dtype) {
@@ -73,47 +58,45 @@ static const llvm::fltSemantics &halfSemantics(DType dtype) {
   return dtype == DType::f16 ? llvm::APFloat::IEEEhalf() : llvm::APFloat::BFloat();
 }
 
+/// Element `i` of a buffer of `T`s (unaligned reads are fine).
+template <typename T> static T load(const void *buffer, int64_t i) {
+  T value;
+  std::memcpy(&value, static_cast<const char *>(buffer) + i * sizeof(T), sizeof(T));
+  return value;
+}
+
 static double readElement(const void *buffer, DType dtype, int64_t i) {
-  auto load = [&](auto zero) {
-    decltype(zero) value;
-    std::memcpy(&value, static_cast<const char *>(buffer) + i * sizeof(value), sizeof(value));
-    return value;
-  };
   switch (dtype) {
   case DType::f32:
-    return load(float());
+    return load<float>(buffer, i);
   case DType::f64:
-    return load(double());
+    return load<double>(buffer, i);
   case DType::f16:
   case DType::bf16:
-    return llvm::APFloat(halfSemantics(dtype), llvm::APInt(16, load(uint16_t()))).convertToDouble();
+    return llvm::APFloat(halfSemantics(dtype), llvm::APInt(16, load<uint16_t>(buffer, i)))
+        .convertToDouble();
   case DType::i64:
-    return static_cast<double>(load(int64_t()));
+    return static_cast<double>(load<int64_t>(buffer, i));
   case DType::i32:
-    return load(int32_t());
+    return load<int32_t>(buffer, i);
   case DType::i8:
-    return load(int8_t());
+    return load<int8_t>(buffer, i);
   case DType::i1:
-    return load(uint8_t()) != 0;
+    return load<uint8_t>(buffer, i) != 0;
   }
   return 0;
 }
 
 static int64_t readInteger(const void *buffer, DType dtype, int64_t i) {
-  auto load = [&](auto zero) {
-    decltype(zero) value;
-    std::memcpy(&value, static_cast<const char *>(buffer) + i * sizeof(value), sizeof(value));
-    return value;
-  };
   switch (dtype) {
   case DType::i64:
-    return load(int64_t());
+    return load<int64_t>(buffer, i);
   case DType::i32:
-    return load(int32_t());
+    return load<int32_t>(buffer, i);
   case DType::i8:
-    return load(int8_t());
+    return load<int8_t>(buffer, i);
   case DType::i1:
-    return load(uint8_t());
+    return load<uint8_t>(buffer, i);
   default:
     return 0;
   }

@@ -25,6 +25,8 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from mpi_runs import SKIPPED, mpi_environment, mpirun_missing
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODEL = os.path.join(ROOT, "models", "onnx", "gpt_toy_dynamic.onnx")
 STEPS = 6
@@ -51,8 +53,7 @@ def train(cleavec, flags, data, workdir, tag):
     run([cleavec, MODEL, *FLAGS, *flags, "-o", executable])
     metrics = os.path.join(workdir, f"{tag}.jsonl")
     exported = os.path.join(workdir, f"{tag}.onnx")
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    env = mpi_environment()
     run(["mpirun", "--oversubscribe", "-np", "4", executable, "--data", data, "--steps",
          str(STEPS), "--metrics", metrics, "--save-onnx", exported, "--log-every", "0"],
         env=env, timeout=600)
@@ -66,9 +67,8 @@ def main():
     parser.add_argument("--cleavec", required=True)
     parser.add_argument("--workdir", required=True)
     args = parser.parse_args()
-    if shutil.which("mpirun") is None:
-        print("mpirun not found: install openmpi-bin")
-        return 77
+    if mpirun_missing():
+        return SKIPPED
     shutil.rmtree(args.workdir, ignore_errors=True)
     os.makedirs(args.workdir)
     rng = np.random.default_rng(11)

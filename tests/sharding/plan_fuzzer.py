@@ -49,6 +49,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from mpi_runs import SKIPPED, mpi_environment, mpirun_missing
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OPSET = 17
 TOLERANCE = 1e-5
@@ -964,10 +966,7 @@ def read_safetensors(path):
 
 
 def environment():
-    env = dict(os.environ)
-    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", OMPI_MCA_rmaps_base_oversubscribe="1")
-    return env
+    return mpi_environment(OMPI_MCA_rmaps_base_oversubscribe="1")
 
 
 CRASH_MARKERS = ("Assertion", "Stack dump", "LLVM ERROR", "PLEASE submit", "Segmentation fault",
@@ -1364,9 +1363,8 @@ def main():
     parser.add_argument("--keep", action="store_true",
                         help="keep the executables of graphs whose pairs all passed")
     args = parser.parse_args()
-    if shutil.which("mpirun") is None:
-        print("mpirun not found: install openmpi-bin")
-        return 77
+    if mpirun_missing():
+        return SKIPPED
     check_ops(args.cleavec)
     os.makedirs(args.workdir, exist_ok=True)
     runner = Runner(args.cleavec, args.workdir, args.verbose)

@@ -35,6 +35,8 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from mpi_runs import SKIPPED, mpi_environment, mpirun_missing
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODELS = os.path.join(ROOT, "models", "onnx")
 TOLERANCE = 1e-4
@@ -286,13 +288,6 @@ def check_auto_plan(cleave_plan, model):
     return not failures
 
 
-def mpi_environment():
-    env = dict(os.environ)
-    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    return env
-
-
 def train(executable, data, workdir, tag, ranks, extra=()):
     metrics = os.path.join(workdir, f"{tag}.jsonl")
     exported = os.path.join(workdir, f"{tag}.onnx")
@@ -342,9 +337,8 @@ def main():
     args = parser.parse_args()
     cleave_plan = args.cleave_plan or os.path.join(os.path.dirname(args.cleavec), "cleave-plan")
     models = args.models.split(",")
-    if shutil.which("mpirun") is None:
-        print("mpirun not found: install openmpi-bin")
-        return 77
+    if mpirun_missing():
+        return SKIPPED
     shutil.rmtree(args.workdir, ignore_errors=True)
     os.makedirs(args.workdir)
     data = make_data(args.workdir)

@@ -56,6 +56,12 @@ func.func @train_step(
 }
 )mlir";
 
+/// `source` parsed into `context`, with every dialect the compiler uses.
+OwningOpRef<ModuleOp> parseStep(MLIRContext &context, const char *source) {
+  loadAllDialects(context);
+  return parseSourceString<ModuleOp>(source, &context);
+}
+
 const PlanCollective *find(const PlanReport &report, llvm::StringRef kind) {
   for (const PlanCollective &collective : report.collectives)
     if (collective.kind == kind)
@@ -66,8 +72,7 @@ const PlanCollective *find(const PlanReport &report, llvm::StringRef kind) {
 
 TEST_CASE("plan report: collectives, compute, memory and step time by hand", "[plan]") {
   MLIRContext context;
-  loadAllDialects(context);
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(kStep, &context);
+  OwningOpRef<ModuleOp> module = parseStep(context, kStep);
   REQUIRE(module);
   PlanReport report;
   report.cluster = roundCluster();
@@ -175,8 +180,7 @@ func.func @train_step(
 }
 )mlir";
   MLIRContext context;
-  loadAllDialects(context);
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(step, &context);
+  OwningOpRef<ModuleOp> module = parseStep(context, step);
   REQUIRE(module);
   PlanReport report;
   PlanOptions options;
@@ -226,8 +230,7 @@ func.func @train_step(%x: tensor<32x32xf32> {cleave.input = "x"}) -> tensor<32x3
 }
 )mlir";
   MLIRContext context;
-  loadAllDialects(context);
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(step, &context);
+  OwningOpRef<ModuleOp> module = parseStep(context, step);
   REQUIRE(module);
   PlanReport report;
   report.cluster = roundCluster();

@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Importer/NodeContext.h"
+#include "dialects/Cleave/IR/TensorBuilder.h"
 #include "dialects/Cleave/IR/WindowShapes.h"
 
 #include <cmath>
@@ -178,11 +179,7 @@ static FailureOr<Value> conv3d(NodeContext &ctx, Value input, Value filter, Valu
                         ArrayRef<int64_t>{0, 0, kd, 0, 0}, ArrayRef<int64_t>{1, 1, 1, 1, 1});
     Value out = conv2d(ctx, ctx.reshape(taken, {n * outDepth, c, h, w}),
                        ctx.reshape(tap, {f[0], f[1], f[3], f[4]}), Value(), plane, groups);
-    if (!sum) {
-      sum = out;
-      continue;
-    }
-    FailureOr<Value> added = ctx.binary(BinaryKind::add, sum, out);
+    FailureOr<Value> added = ctx.accumulate(sum, out);
     if (failed(added))
       return failure();
     sum = *added;
@@ -220,12 +217,8 @@ static LogicalResult importConv(NodeContext &ctx) {
     return failure();
   Value bias = ctx.hasInput(2) ? ctx.getInput(2) : Value();
   if (window->rank() == 3) {
-    FailureOr<Value> result =
-        conv3d(ctx, ctx.getInput(0), ctx.getInput(1), bias, *window, groups, (*sizes)[0]);
-    if (failed(result))
-      return failure();
-    ctx.setOutput(0, *result);
-    return success();
+    return ctx.setOutput(
+        0, conv3d(ctx, ctx.getInput(0), ctx.getInput(1), bias, *window, groups, (*sizes)[0]));
   }
   Value x = ctx.getInput(0), w = ctx.getInput(1);
   if (window->rank() == 1) {
@@ -289,11 +282,7 @@ static FailureOr<Value> convTranspose3d(NodeContext &ctx, const Window &window, 
                                ctx.reshape(planes, {n, depth, outChannels, sizes[1], sizes[2]}),
                                ArrayRef<int64_t>{0, kd * window.dilations[0], 0, 0, 0},
                                ArrayRef<int64_t>{1, window.strides[0], 1, 1, 1});
-    if (!sum) {
-      sum = placed;
-      continue;
-    }
-    FailureOr<Value> added = ctx.binary(BinaryKind::add, sum, placed);
+    FailureOr<Value> added = ctx.accumulate(sum, placed);
     if (failed(added))
       return failure();
     sum = *added;
@@ -468,6 +457,10 @@ static FailureOr<std::pair<Value, Value>> maxPoolByTaps(NodeContext &ctx, Value 
                                         RankedTensorType::get({n * c}, i64), 0, h * w),
                          {n, c, 1, 1});
   auto outType = RankedTensorType::get({n, c, sizes[0], sizes[1]}, element);
+  // Every tap has outType and the index parts ([N, C, 1, 1], [1, 1, H', 1],
+  // [1, 1, 1, W'], all i64) broadcast by construction: nothing below can
+  // fail to type, so the unchecked TensorBuilder builds it.
+  TensorBuilder b(ctx.getBuilder(), ctx.getLoc());
   Value best, bestIndex;
   for (int64_t kh = 0; kh < window.kernel[0]; ++kh)
     for (int64_t kw = 0; kw < window.kernel[1]; ++kw) {
@@ -481,32 +474,16 @@ static FailureOr<std::pair<Value, Value>> maxPoolByTaps(NodeContext &ctx, Value 
                           window.strides[0] * rowStride, 2);
         Value cols = iota(sizes[1], (kw * window.dilations[1] - window.padding[1]) * colStride,
                           window.strides[1] * colStride, 3);
-        FailureOr<Value> partial = ctx.binary(BinaryKind::add, planes, rows);
-        if (failed(partial))
-          return failure();
-        FailureOr<Value> full = ctx.binary(BinaryKind::add, *partial, cols);
-        if (failed(full))
-          return failure();
-        tapIndex = *full;
+        tapIndex = b.add(b.add(planes, rows), cols);
       }
       if (!best) {
         best = tap;
         bestIndex = tapIndex;
         continue;
       }
-      if (indices) {
-        FailureOr<Value> better = ctx.compare(CompareKind::gt, tap, best);
-        if (failed(better))
-          return failure();
-        FailureOr<Value> index = ctx.select(*better, tapIndex, bestIndex);
-        if (failed(index))
-          return failure();
-        bestIndex = *index;
-      }
-      FailureOr<Value> larger = ctx.binary(BinaryKind::max, best, tap);
-      if (failed(larger))
-        return failure();
-      best = *larger;
+      if (indices)
+        bestIndex = b.select(b.compare(CompareKind::gt, tap, best), tapIndex, bestIndex);
+      best = b.binary(BinaryKind::max, best, tap);
     }
   if (indices && bestIndex.getType() != RankedTensorType::get(outType.getShape(), i64))
     bestIndex = ctx.broadcastTo(bestIndex, outType.getShape());

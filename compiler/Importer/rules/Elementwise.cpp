@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Importer/NodeContext.h"
 
+#include "dialects/Cleave/IR/TensorBuilder.h"
+
 #include <cmath>
 
 using namespace mlir;
@@ -16,6 +18,25 @@ using namespace mlir::cleave::importer;
 //===----------------------------------------------------------------------===//
 // Folding on the host
 //===----------------------------------------------------------------------===//
+
+/// The kinds that compute alike on doubles and on integers: ordering and
+/// logic, which cannot overflow.
+template <typename T> static T applyOrderOrLogic(BinaryKind kind, T a, T b) {
+  switch (kind) {
+  case BinaryKind::max:
+    return std::max(a, b);
+  case BinaryKind::min:
+    return std::min(a, b);
+  case BinaryKind::logical_and:
+    return (a != 0) && (b != 0);
+  case BinaryKind::logical_or:
+    return (a != 0) || (b != 0);
+  case BinaryKind::logical_xor:
+    return (a != 0) != (b != 0);
+  default:
+    llvm_unreachable("arithmetic kinds are applied by the caller");
+  }
+}
 
 static double applyBinary(BinaryKind kind, double a, double b) {
   switch (kind) {
@@ -29,18 +50,9 @@ static double applyBinary(BinaryKind kind, double a, double b) {
     return a / b;
   case BinaryKind::pow:
     return std::pow(a, b);
-  case BinaryKind::max:
-    return std::max(a, b);
-  case BinaryKind::min:
-    return std::min(a, b);
-  case BinaryKind::logical_and:
-    return (a != 0) && (b != 0);
-  case BinaryKind::logical_or:
-    return (a != 0) || (b != 0);
-  case BinaryKind::logical_xor:
-    return (a != 0) != (b != 0);
+  default:
+    return applyOrderOrLogic(kind, a, b);
   }
-  llvm_unreachable("unknown binary kind");
 }
 
 /// Two's-complement wrap-around, as NumPy (and the generated code) compute;
@@ -62,18 +74,9 @@ static int64_t applyBinaryInt(BinaryKind kind, int64_t a, int64_t b) {
     return b == 0 ? 0 : b == -1 ? wrap(0 - uint64_t(a)) : a / b;
   case BinaryKind::pow:
     return truncateToInt64(std::pow(a, b));
-  case BinaryKind::max:
-    return std::max(a, b);
-  case BinaryKind::min:
-    return std::min(a, b);
-  case BinaryKind::logical_and:
-    return (a != 0) && (b != 0);
-  case BinaryKind::logical_or:
-    return (a != 0) || (b != 0);
-  case BinaryKind::logical_xor:
-    return (a != 0) != (b != 0);
+  default:
+    return applyOrderOrLogic(kind, a, b);
   }
-  llvm_unreachable("unknown binary kind");
 }
 
 static bool applyCompare(CompareKind kind, double a, double b) {
@@ -174,11 +177,7 @@ static LogicalResult importBinary(NodeContext &ctx, BinaryKind kind) {
       ctx.setOutput(0, std::move(*folded));
       return success();
     }
-  FailureOr<Value> result = ctx.binary(kind, ctx.getInput(0), ctx.getInput(1));
-  if (failed(result))
-    return failure();
-  ctx.setOutput(0, *result);
-  return success();
+  return ctx.setOutput(0, ctx.binary(kind, ctx.getInput(0), ctx.getInput(1)));
 }
 
 /// Since opset 12 Pow's exponent may have another element type than the
@@ -241,11 +240,7 @@ static LogicalResult importCompare(NodeContext &ctx, CompareKind kind) {
     ctx.setOutput(0, std::move(result));
     return success();
   }
-  FailureOr<Value> result = ctx.compare(kind, ctx.getInput(0), ctx.getInput(1));
-  if (failed(result))
-    return failure();
-  ctx.setOutput(0, *result);
-  return success();
+  return ctx.setOutput(0, ctx.compare(kind, ctx.getInput(0), ctx.getInput(1)));
 }
 
 /// Whether cleave.unary `kind` takes integers too (the rest need floats).
@@ -328,18 +323,21 @@ static LogicalResult importWhere(NodeContext &ctx) {
                                 condition->getInt(offsets[0]) ? onTrue : onFalse;
                             int64_t offset =
                                 condition->getInt(offsets[0]) ? offsets[1] : offsets[2];
-                            if (result.isFloat())
-                              result.setDouble(flat, chosen->getDouble(offset));
-                            else
-                              result.setInt(flat, chosen->getInt(offset));
+                            result.setFrom(flat, *chosen, offset);
                           });
     ctx.setOutput(0, std::move(result));
     return success();
   }
-  FailureOr<Value> result = ctx.select(ctx.getInput(0), ctx.getInput(1), ctx.getInput(2));
-  if (failed(result))
-    return failure();
-  ctx.setOutput(0, *result);
+  return ctx.setOutput(0, ctx.select(ctx.getInput(0), ctx.getInput(1), ctx.getInput(2)));
+}
+
+/// Input 0 converted to `elementType`, folded when it is a constant.
+static LogicalResult setConverted(NodeContext &ctx, Type elementType) {
+  if (const HostTensor *input = ctx.getConstantInput(0)) {
+    ctx.setOutput(0, input->castTo(elementType));
+    return success();
+  }
+  ctx.setOutput(0, ctx.convert(ctx.getInput(0), elementType));
   return success();
 }
 
@@ -350,12 +348,7 @@ static LogicalResult importCast(NodeContext &ctx) {
     return ctx.fail(
         "cannot cast to " + onnxTypeName(to) +
         "; supported: FLOAT, DOUBLE, FLOAT16, BFLOAT16, INT64, INT32, INT16, INT8, BOOL");
-  if (const HostTensor *input = ctx.getConstantInput(0)) {
-    ctx.setOutput(0, input->castTo(elementType));
-    return success();
-  }
-  ctx.setOutput(0, ctx.convert(ctx.getInput(0), elementType));
-  return success();
+  return setConverted(ctx, elementType);
 }
 
 /// CastLike (opset 15): Cast to the element type of input 1, whose values
@@ -364,12 +357,7 @@ static LogicalResult importCastLike(NodeContext &ctx) {
   if (ctx.getNumInputs() != 2 || !ctx.hasInput(1))
     return ctx.fail("expects 2 inputs");
   Type elementType = ctx.getInputType(1).getElementType();
-  if (const HostTensor *input = ctx.getConstantInput(0)) {
-    ctx.setOutput(0, input->castTo(elementType));
-    return success();
-  }
-  ctx.setOutput(0, ctx.convert(ctx.getInput(0), elementType));
-  return success();
+  return setConverted(ctx, elementType);
 }
 
 static LogicalResult importIdentity(NodeContext &ctx) {
@@ -380,28 +368,20 @@ static LogicalResult importIdentity(NodeContext &ctx) {
   return success();
 }
 
-/// x < 0 ? alpha * f(x) : x, the shape of LeakyRelu and Elu.
+/// x < 0 ? alpha * f(x) : x, the shape of LeakyRelu and Elu. Its constants
+/// are scalars of x's element type, so every step broadcasts: the
+/// unchecked TensorBuilder builds it.
 static LogicalResult importNegativeSlope(NodeContext &ctx, bool exponential, double alphaDefault) {
+  TensorBuilder b(ctx.getBuilder(), ctx.getLoc());
   Value x = ctx.getInput(0);
   Type elementType = elementTypeOf(x);
   double alpha = ctx.getAttrFloat("alpha", alphaDefault);
   Value negativePart = x;
-  if (exponential) {
-    FailureOr<Value> expMinusOne =
-        ctx.binary(BinaryKind::sub, ctx.unary(UnaryKind::exp, x), ctx.scalar(elementType, 1.0));
-    if (failed(expMinusOne))
-      return failure();
-    negativePart = *expMinusOne;
-  }
-  FailureOr<Value> scaled =
-      ctx.binary(BinaryKind::mul, negativePart, ctx.scalar(elementType, alpha));
-  FailureOr<Value> isNegative = ctx.compare(CompareKind::lt, x, ctx.scalar(elementType, 0.0));
-  if (failed(scaled) || failed(isNegative))
-    return failure();
-  FailureOr<Value> result = ctx.select(*isNegative, *scaled, x);
-  if (failed(result))
-    return failure();
-  ctx.setOutput(0, *result);
+  if (exponential)
+    negativePart = b.sub(b.unary(UnaryKind::exp, x), ctx.scalar(elementType, 1.0));
+  Value scaled = b.mul(negativePart, ctx.scalar(elementType, alpha));
+  Value isNegative = b.compare(CompareKind::lt, x, ctx.scalar(elementType, 0.0));
+  ctx.setOutput(0, b.select(isNegative, scaled, x));
   return success();
 }
 
@@ -435,24 +415,16 @@ static LogicalResult importClip(NodeContext &ctx) {
   return success();
 }
 
+/// min(max(alpha * x + beta, 0), 1), from scalars of x's element type (so
+/// unchecked, as importNegativeSlope).
 static LogicalResult importHardSigmoid(NodeContext &ctx) {
+  TensorBuilder b(ctx.getBuilder(), ctx.getLoc());
   Value x = ctx.getInput(0);
   Type elementType = elementTypeOf(x);
-  FailureOr<Value> scaled =
-      ctx.binary(BinaryKind::mul, x, ctx.scalar(elementType, ctx.getAttrFloat("alpha", 0.2)));
-  if (failed(scaled))
-    return failure();
-  FailureOr<Value> shifted =
-      ctx.binary(BinaryKind::add, *scaled, ctx.scalar(elementType, ctx.getAttrFloat("beta", 0.5)));
-  if (failed(shifted))
-    return failure();
-  FailureOr<Value> low = ctx.binary(BinaryKind::max, *shifted, ctx.scalar(elementType, 0.0));
-  if (failed(low))
-    return failure();
-  FailureOr<Value> high = ctx.binary(BinaryKind::min, *low, ctx.scalar(elementType, 1.0));
-  if (failed(high))
-    return failure();
-  ctx.setOutput(0, *high);
+  Value scaled = b.mul(x, ctx.scalar(elementType, ctx.getAttrFloat("alpha", 0.2)));
+  Value shifted = b.add(scaled, ctx.scalar(elementType, ctx.getAttrFloat("beta", 0.5)));
+  Value low = b.binary(BinaryKind::max, shifted, ctx.scalar(elementType, 0.0));
+  ctx.setOutput(0, b.binary(BinaryKind::min, low, ctx.scalar(elementType, 1.0)));
   return success();
 }
 
@@ -502,49 +474,48 @@ static LogicalResult importDropout(NodeContext &ctx) {
   return success();
 }
 
+/// Registers `rule` for ONNX op type `name`, bound to the cleave op kind
+/// that op type is.
+template <typename Kind>
+static void addKind(RuleTable &table, StringRef name, LogicalResult (*rule)(NodeContext &, Kind),
+                    Kind kind) {
+  table.add(name, [rule, kind](NodeContext &ctx) { return rule(ctx, kind); });
+}
+
 void cleave::importer::registerElementwiseRules(RuleTable &table) {
-  auto binary = [&](StringRef name, BinaryKind kind) {
-    table.add(name, [kind](NodeContext &ctx) { return importBinary(ctx, kind); });
-  };
-  binary("Add", BinaryKind::add);
-  binary("Sub", BinaryKind::sub);
-  binary("Mul", BinaryKind::mul);
-  binary("Div", BinaryKind::div);
-  binary("And", BinaryKind::logical_and);
-  binary("Or", BinaryKind::logical_or);
-  binary("Xor", BinaryKind::logical_xor);
+  addKind(table, "Add", importBinary, BinaryKind::add);
+  addKind(table, "Sub", importBinary, BinaryKind::sub);
+  addKind(table, "Mul", importBinary, BinaryKind::mul);
+  addKind(table, "Div", importBinary, BinaryKind::div);
+  addKind(table, "And", importBinary, BinaryKind::logical_and);
+  addKind(table, "Or", importBinary, BinaryKind::logical_or);
+  addKind(table, "Xor", importBinary, BinaryKind::logical_xor);
   table.add("Pow", importPow);
 
-  auto compare = [&](StringRef name, CompareKind kind) {
-    table.add(name, [kind](NodeContext &ctx) { return importCompare(ctx, kind); });
-  };
-  compare("Equal", CompareKind::eq);
-  compare("Less", CompareKind::lt);
-  compare("LessOrEqual", CompareKind::le);
-  compare("Greater", CompareKind::gt);
-  compare("GreaterOrEqual", CompareKind::ge);
+  addKind(table, "Equal", importCompare, CompareKind::eq);
+  addKind(table, "Less", importCompare, CompareKind::lt);
+  addKind(table, "LessOrEqual", importCompare, CompareKind::le);
+  addKind(table, "Greater", importCompare, CompareKind::gt);
+  addKind(table, "GreaterOrEqual", importCompare, CompareKind::ge);
 
-  auto unary = [&](StringRef name, UnaryKind kind) {
-    table.add(name, [kind](NodeContext &ctx) { return importUnary(ctx, kind); });
-  };
-  unary("Neg", UnaryKind::neg);
-  unary("Abs", UnaryKind::abs);
-  unary("Exp", UnaryKind::exp);
-  unary("Log", UnaryKind::log);
-  unary("Sqrt", UnaryKind::sqrt);
-  unary("Reciprocal", UnaryKind::reciprocal);
-  unary("Tanh", UnaryKind::tanh);
-  unary("Erf", UnaryKind::erf);
-  unary("Relu", UnaryKind::relu);
-  unary("Sigmoid", UnaryKind::sigmoid);
-  unary("Sin", UnaryKind::sin);
-  unary("Cos", UnaryKind::cos);
-  unary("Floor", UnaryKind::floor);
-  unary("Ceil", UnaryKind::ceil);
-  unary("Sign", UnaryKind::sign);
-  unary("Not", UnaryKind::logical_not);
-  unary("Softplus", UnaryKind::softplus);
-  unary("Round", UnaryKind::round);
+  addKind(table, "Neg", importUnary, UnaryKind::neg);
+  addKind(table, "Abs", importUnary, UnaryKind::abs);
+  addKind(table, "Exp", importUnary, UnaryKind::exp);
+  addKind(table, "Log", importUnary, UnaryKind::log);
+  addKind(table, "Sqrt", importUnary, UnaryKind::sqrt);
+  addKind(table, "Reciprocal", importUnary, UnaryKind::reciprocal);
+  addKind(table, "Tanh", importUnary, UnaryKind::tanh);
+  addKind(table, "Erf", importUnary, UnaryKind::erf);
+  addKind(table, "Relu", importUnary, UnaryKind::relu);
+  addKind(table, "Sigmoid", importUnary, UnaryKind::sigmoid);
+  addKind(table, "Sin", importUnary, UnaryKind::sin);
+  addKind(table, "Cos", importUnary, UnaryKind::cos);
+  addKind(table, "Floor", importUnary, UnaryKind::floor);
+  addKind(table, "Ceil", importUnary, UnaryKind::ceil);
+  addKind(table, "Sign", importUnary, UnaryKind::sign);
+  addKind(table, "Not", importUnary, UnaryKind::logical_not);
+  addKind(table, "Softplus", importUnary, UnaryKind::softplus);
+  addKind(table, "Round", importUnary, UnaryKind::round);
 
   table.add("Max", [](NodeContext &ctx) { return importVariadic(ctx, BinaryKind::max, false); });
   table.add("Min", [](NodeContext &ctx) { return importVariadic(ctx, BinaryKind::min, false); });

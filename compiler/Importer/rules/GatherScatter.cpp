@@ -18,10 +18,6 @@ using namespace mlir;
 using namespace mlir::cleave;
 using namespace mlir::cleave::importer;
 
-static int64_t product(ArrayRef<int64_t> shape) {
-  return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<int64_t>());
-}
-
 static RankedTensorType typeOf(Value value) { return cast<RankedTensorType>(value.getType()); }
 
 /// Row-major offsets into `dataShape` of the elements GatherElements reads:

@@ -238,10 +238,7 @@ static LogicalResult importOneHot(NodeContext &ctx) {
   auto element = [&](int64_t index) -> Value {
     if (const HostTensor *values = ctx.getConstantInput(2)) {
       HostTensor scalar(valuesType.getElementType(), {});
-      if (scalar.isFloat())
-        scalar.setDouble(0, values->getDouble(index));
-      else
-        scalar.setInt(0, values->getInt(index));
+      scalar.setFrom(0, *values, index);
       return ctx.constant(scalar);
     }
     Value flat = ctx.reshape(ctx.getInput(2), {2});

@@ -1,23 +1,11 @@
 //===- Linear.cpp - import rules for MatMul and Gemm ----------------------===//
 #include "compiler/Importer/NodeContext.h"
 
+#include "dialects/Cleave/IR/TensorBuilder.h"
+
 using namespace mlir;
 using namespace mlir::cleave;
 using namespace mlir::cleave::importer;
-
-static Value buildMatmul(NodeContext &ctx, Value lhs, Value rhs, bool transposeA, bool transposeB) {
-  ArrayRef<int64_t> a = cast<RankedTensorType>(lhs.getType()).getShape();
-  ArrayRef<int64_t> b = cast<RankedTensorType>(rhs.getType()).getShape();
-  std::vector<int64_t> shape;
-  broadcastShapes(a.drop_back(2), b.drop_back(2), shape);
-  shape.push_back(transposeA ? a.back() : a[a.size() - 2]);
-  shape.push_back(transposeB ? b[b.size() - 2] : b.back());
-  auto type = RankedTensorType::get(shape, cast<RankedTensorType>(lhs.getType()).getElementType());
-  auto op = MatmulOp::create(ctx.getBuilder(), ctx.getLoc(), type, lhs, rhs);
-  op.setTransposeA(transposeA);
-  op.setTransposeB(transposeB);
-  return op;
-}
 
 static LogicalResult importMatMul(NodeContext &ctx) {
   ArrayRef<int64_t> a = ctx.getInputShape(0), b = ctx.getInputShape(1);
@@ -40,7 +28,8 @@ static LogicalResult importMatMul(NodeContext &ctx) {
   std::vector<int64_t> batch;
   if (!broadcastShapes(a2.drop_back(2), b2.drop_back(2), batch))
     return ctx.fail("batch dimensions do not broadcast");
-  Value result = buildMatmul(ctx, lhs, rhs, false, false);
+  // The checks above are what TensorBuilder::matmul assumes.
+  Value result = TensorBuilder(ctx.getBuilder(), ctx.getLoc()).matmul(lhs, rhs, false, false);
   std::vector<int64_t> shape(batch);
   if (a.size() > 1)
     shape.push_back(a[a.size() - 2]);
@@ -62,15 +51,13 @@ static LogicalResult importGemm(NodeContext &ctx) {
   if (kA != kB)
     return ctx.fail("contracted dimensions differ: " + std::to_string(kA) + " vs " +
                     std::to_string(kB));
-  Value result = buildMatmul(ctx, ctx.getInput(0), ctx.getInput(1), transposeA, transposeB);
-  Type elementType = cast<RankedTensorType>(result.getType()).getElementType();
+  TensorBuilder tensors(ctx.getBuilder(), ctx.getLoc());
+  Value result = tensors.matmul(ctx.getInput(0), ctx.getInput(1), transposeA, transposeB);
+  Type elementType = TensorBuilder::elementTypeOf(result);
   double alpha = ctx.getAttrFloat("alpha", 1.0), beta = ctx.getAttrFloat("beta", 1.0);
-  if (alpha != 1.0) {
-    FailureOr<Value> scaled = ctx.binary(BinaryKind::mul, result, ctx.scalar(elementType, alpha));
-    if (failed(scaled))
-      return failure();
-    result = *scaled;
-  }
+  // A scalar of the product's own type always broadcasts; C may not.
+  if (alpha != 1.0)
+    result = tensors.mul(result, ctx.scalar(elementType, alpha));
   if (ctx.hasInput(2) && beta != 0.0) {
     Value bias = ctx.getInput(2);
     if (beta != 1.0) {

@@ -146,12 +146,8 @@ static LogicalResult negativeLogLikelihood(NodeContext &ctx, Value logProb, size
   // The weighted mean divides by the total weight of the targets that count
   // (all ignored: 0 / 0, NaN, as in PyTorch).
   Value broadcastWeight = ctx.broadcastTo(weight, targetShape);
-  FailureOr<Value> mean = ctx.binary(BinaryKind::div, ctx.reduce(ReduceKind::sum, loss, all, false),
-                                     ctx.reduce(ReduceKind::sum, broadcastWeight, all, false));
-  if (failed(mean))
-    return failure();
-  ctx.setOutput(0, *mean);
-  return success();
+  return ctx.setOutput(0, ctx.binary(BinaryKind::div, ctx.reduce(ReduceKind::sum, loss, all, false),
+                                     ctx.reduce(ReduceKind::sum, broadcastWeight, all, false)));
 }
 
 static LogicalResult importNegativeLogLikelihoodLoss(NodeContext &ctx) {

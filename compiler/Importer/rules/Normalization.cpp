@@ -7,10 +7,6 @@ using namespace mlir;
 using namespace mlir::cleave;
 using namespace mlir::cleave::importer;
 
-static int64_t product(ArrayRef<int64_t> shape) {
-  return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<int64_t>());
-}
-
 static LogicalResult importSoftmax(NodeContext &ctx, bool log) {
   RankedTensorType type = ctx.getInputType(0);
   if (!isa<FloatType>(type.getElementType()))
@@ -150,11 +146,7 @@ static LogicalResult importBatchNormalization(NodeContext &ctx) {
   FailureOr<Value> scaled = ctx.binary(BinaryKind::mul, *centered, perChannel(*factor));
   if (failed(scaled))
     return failure();
-  FailureOr<Value> result = ctx.binary(BinaryKind::add, *scaled, perChannel(ctx.getInput(2)));
-  if (failed(result))
-    return failure();
-  ctx.setOutput(0, *result);
-  return success();
+  return ctx.setOutput(0, ctx.binary(BinaryKind::add, *scaled, perChannel(ctx.getInput(2))));
 }
 
 /// InstanceNormalization: layer_norm over each (n, c)'s spatial elements
@@ -183,12 +175,8 @@ static LogicalResult importInstanceNormalization(NodeContext &ctx) {
                                        ctx.reshape(ctx.getInput(1), channelShape));
   if (failed(scaled))
     return failure();
-  FailureOr<Value> result =
-      ctx.binary(BinaryKind::add, *scaled, ctx.reshape(ctx.getInput(2), channelShape));
-  if (failed(result))
-    return failure();
-  ctx.setOutput(0, *result);
-  return success();
+  return ctx.setOutput(
+      0, ctx.binary(BinaryKind::add, *scaled, ctx.reshape(ctx.getInput(2), channelShape)));
 }
 
 void cleave::importer::registerNormalizationRules(RuleTable &table) {

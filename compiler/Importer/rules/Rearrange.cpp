@@ -13,7 +13,12 @@ using namespace mlir;
 using namespace mlir::cleave;
 using namespace mlir::cleave::importer;
 
-static FailureOr<int64_t> readBlockSize(NodeContext &ctx) {
+/// The extents of the NCHW input and the block size s, both checked.
+struct BlockedInput {
+  int64_t n, c, h, w, s;
+};
+
+static FailureOr<BlockedInput> readBlockedInput(NodeContext &ctx) {
   if (ctx.getInputType(0).getRank() != 4) {
     (void)ctx.fail("needs a rank-4 NCHW input");
     return failure();
@@ -23,15 +28,15 @@ static FailureOr<int64_t> readBlockSize(NodeContext &ctx) {
     (void)ctx.fail("blocksize must be at least 1, not " + std::to_string(block));
     return failure();
   }
-  return block;
+  ArrayRef<int64_t> shape = ctx.getInputShape(0);
+  return BlockedInput{shape[0], shape[1], shape[2], shape[3], block};
 }
 
 static LogicalResult importDepthToSpace(NodeContext &ctx) {
-  FailureOr<int64_t> block = readBlockSize(ctx);
-  if (failed(block))
+  FailureOr<BlockedInput> input = readBlockedInput(ctx);
+  if (failed(input))
     return failure();
-  ArrayRef<int64_t> shape = ctx.getInputShape(0);
-  int64_t n = shape[0], c = shape[1], h = shape[2], w = shape[3], s = *block;
+  auto [n, c, h, w, s] = *input;
   if (c % (s * s) != 0)
     return ctx.fail("channels (" + std::to_string(c) + ") must be a multiple of blocksize^2");
   std::string mode = ctx.getAttrString("mode", "DCR");
@@ -50,11 +55,10 @@ static LogicalResult importDepthToSpace(NodeContext &ctx) {
 }
 
 static LogicalResult importSpaceToDepth(NodeContext &ctx) {
-  FailureOr<int64_t> block = readBlockSize(ctx);
-  if (failed(block))
+  FailureOr<BlockedInput> input = readBlockedInput(ctx);
+  if (failed(input))
     return failure();
-  ArrayRef<int64_t> shape = ctx.getInputShape(0);
-  int64_t n = shape[0], c = shape[1], h = shape[2], w = shape[3], s = *block;
+  auto [n, c, h, w, s] = *input;
   if (h % s != 0 || w % s != 0)
     return ctx.fail("height and width must be multiples of blocksize " + std::to_string(s));
   TensorBuilder b(ctx.getBuilder(), ctx.getLoc());

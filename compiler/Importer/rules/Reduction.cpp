@@ -1,5 +1,6 @@
 //===- Reduction.cpp - import rules for ONNX reductions -------------------===//
 #include "compiler/Importer/NodeContext.h"
+#include "dialects/Cleave/IR/TensorBuilder.h"
 
 #include <algorithm>
 
@@ -11,17 +12,12 @@ using namespace mlir::cleave::importer;
 /// 13, the others before 18) or from input 1.
 static FailureOr<SmallVector<int64_t>> getReductionAxes(NodeContext &ctx) {
   int64_t rank = ctx.getInputType(0).getRank();
-  std::vector<int64_t> axes;
-  if (ctx.hasAttr("axes")) {
-    axes = ctx.getAttrInts("axes");
-  } else if (ctx.hasInput(1)) {
-    FailureOr<std::vector<int64_t>> values = ctx.getConstantInts(1, "axes");
-    if (failed(values))
-      return failure();
-    axes = *values;
-  }
+  FailureOr<std::vector<int64_t>> axes =
+      ctx.getAttrOrConstantInts(ctx.hasAttr("axes"), "axes", 1, "axes");
+  if (failed(axes))
+    return failure();
   SmallVector<int64_t> normalized;
-  if (axes.empty()) {
+  if (axes->empty()) {
     // No axes: reduce everything, unless noop_with_empty_axes says otherwise.
     if (ctx.getAttrInt("noop_with_empty_axes", 0) != 0)
       return normalized;
@@ -29,7 +25,7 @@ static FailureOr<SmallVector<int64_t>> getReductionAxes(NodeContext &ctx) {
       normalized.push_back(i);
     return normalized;
   }
-  for (int64_t axis : axes) {
+  for (int64_t axis : *axes) {
     FailureOr<int64_t> value = ctx.normalizeAxis(axis, rank);
     if (failed(value))
       return failure();
@@ -49,11 +45,15 @@ static FailureOr<bool> getKeepDims(NodeContext &ctx) {
   return keepDims == 1;
 }
 
-/// Reduce `kind` after applying `pre` to each element (square for
-/// ReduceSumSquare/ReduceL2) and `post` to the result (sqrt for ReduceL2).
-static LogicalResult importReduce(NodeContext &ctx, ReduceKind kind,
-                                  std::optional<BinaryKind> squareWith = std::nullopt,
-                                  std::optional<UnaryKind> post = std::nullopt) {
+/// Builds a reduction of input 0 over the sorted, non-empty `axes`.
+using ReduceBuilder =
+    llvm::function_ref<FailureOr<Value>(Value input, ArrayRef<int64_t> axes, bool keepDims)>;
+
+/// What every reduction node shares: it passes input 0 through when there
+/// is nothing to reduce (a 0-d input, or no axes under
+/// noop_with_empty_axes), else `reduce` builds output 0 from its axes and
+/// keepdims.
+static LogicalResult importReduction(NodeContext &ctx, ReduceBuilder reduce) {
   if (ctx.getInputType(0).getRank() == 0) {
     ctx.setOutput(0, ctx.getInput(0));
     return success();
@@ -66,20 +66,28 @@ static LogicalResult importReduce(NodeContext &ctx, ReduceKind kind,
     ctx.setOutput(0, input);
     return success();
   }
-  if (squareWith) {
-    FailureOr<Value> squared = ctx.binary(*squareWith, input, input);
-    if (failed(squared))
-      return failure();
-    input = *squared;
-  }
   FailureOr<bool> keepDims = getKeepDims(ctx);
   if (failed(keepDims))
     return failure();
-  Value result = ctx.reduce(kind, input, *axes, *keepDims);
-  if (post)
-    result = ctx.unary(*post, result);
-  ctx.setOutput(0, result);
-  return success();
+  return ctx.setOutput(0, reduce(input, *axes, *keepDims));
+}
+
+/// Reduce `kind` after squaring each element (ReduceSumSquare, ReduceL2) and
+/// applying `post` to the result (sqrt for ReduceL2).
+static LogicalResult importReduce(NodeContext &ctx, ReduceKind kind,
+                                  std::optional<BinaryKind> squareWith = std::nullopt,
+                                  std::optional<UnaryKind> post = std::nullopt) {
+  return importReduction(
+      ctx, [&](Value input, ArrayRef<int64_t> axes, bool keepDims) -> FailureOr<Value> {
+        if (squareWith) {
+          FailureOr<Value> squared = ctx.binary(*squareWith, input, input);
+          if (failed(squared))
+            return failure();
+          input = *squared;
+        }
+        Value result = ctx.reduce(kind, input, axes, keepDims);
+        return post ? ctx.unary(*post, result) : result;
+      });
 }
 
 /// log(sum(exp(x))) over the axes, shifted by the maximum so that exp
@@ -88,38 +96,18 @@ static LogicalResult importReduce(NodeContext &ctx, ReduceKind kind,
 static LogicalResult importReduceLogSumExp(NodeContext &ctx) {
   if (!isa<FloatType>(ctx.getInputType(0).getElementType()))
     return ctx.fail("only float inputs are supported");
-  if (ctx.getInputType(0).getRank() == 0) {
-    ctx.setOutput(0, ctx.getInput(0));
-    return success();
-  }
-  FailureOr<SmallVector<int64_t>> axes = getReductionAxes(ctx);
-  if (failed(axes))
-    return failure();
-  Value input = ctx.getInput(0);
-  if (axes->empty()) {
-    ctx.setOutput(0, input);
-    return success();
-  }
-  FailureOr<bool> keepDims = getKeepDims(ctx);
-  if (failed(keepDims))
-    return failure();
-  Value max = ctx.reduce(ReduceKind::max, input, *axes, /*keepDims=*/true);
-  FailureOr<Value> shifted = ctx.binary(BinaryKind::sub, input, max);
-  if (failed(shifted))
-    return failure();
-  Value sum = ctx.reduce(ReduceKind::sum, ctx.unary(UnaryKind::exp, *shifted), *axes, true);
-  FailureOr<Value> result = ctx.binary(BinaryKind::add, ctx.unary(UnaryKind::log, sum), max);
-  if (failed(result))
-    return failure();
-  if (!*keepDims) {
-    SmallVector<int64_t> shape;
-    for (auto [dim, size] : llvm::enumerate(ctx.getInputShape(0)))
-      if (!llvm::is_contained(*axes, (int64_t)dim))
-        shape.push_back(size);
-    *result = ctx.reshape(*result, shape);
-  }
-  ctx.setOutput(0, *result);
-  return success();
+  return importReduction(
+      ctx, [&](Value input, ArrayRef<int64_t> axes, bool keepDims) -> FailureOr<Value> {
+        Value max = ctx.reduce(ReduceKind::max, input, axes, /*keepDims=*/true);
+        FailureOr<Value> shifted = ctx.binary(BinaryKind::sub, input, max);
+        if (failed(shifted))
+          return failure();
+        Value sum = ctx.reduce(ReduceKind::sum, ctx.unary(UnaryKind::exp, *shifted), axes, true);
+        FailureOr<Value> result = ctx.binary(BinaryKind::add, ctx.unary(UnaryKind::log, sum), max);
+        if (failed(result) || keepDims)
+          return result;
+        return ctx.reshape(*result, reducedShape(TensorBuilder::shapeOf(input), axes, false));
+      });
 }
 
 /// ReduceL1 (sum of |x|) and ReduceLogSum (log of the sum): a reduction

@@ -168,11 +168,7 @@ static FailureOr<Value> resizeAxis(NodeContext &ctx, Value input, int64_t axis,
         return failure();
       gathered = *scaled;
     }
-    if (!sum) {
-      sum = gathered;
-      continue;
-    }
-    FailureOr<Value> added = ctx.binary(BinaryKind::add, sum, gathered);
+    FailureOr<Value> added = ctx.accumulate(sum, gathered);
     if (failed(added))
       return failure();
     sum = *added;

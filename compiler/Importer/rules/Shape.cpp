@@ -18,10 +18,6 @@ using namespace mlir;
 using namespace mlir::cleave;
 using namespace mlir::cleave::importer;
 
-static int64_t product(ArrayRef<int64_t> shape) {
-  return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<int64_t>());
-}
-
 static Type elementTypeOf(NodeContext &ctx, size_t input) {
   return ctx.getInputType(input).getElementType();
 }
@@ -186,10 +182,7 @@ static HostTensor transposeHost(const HostTensor &input, ArrayRef<int64_t> permu
     int64_t source = 0;
     for (size_t dim = 0; dim < shape.size(); ++dim)
       source += index[dim] * inputStrides[permutation[dim]];
-    if (result.isFloat())
-      result.setDouble(flat, input.getDouble(source));
-    else
-      result.setInt(flat, input.getInt(source));
+    result.setFrom(flat, input, source);
     for (int64_t dim = static_cast<int64_t>(shape.size()) - 1; dim >= 0; --dim) {
       if (++index[dim] < shape[dim])
         break;
@@ -302,10 +295,7 @@ static LogicalResult importSlice(NodeContext &ctx) {
       int64_t source = 0;
       for (int64_t d = 0; d < rank; ++d)
         source += (dims[d].start + index[d] * dims[d].step) * strides[d];
-      if (result.isFloat())
-        result.setDouble(flat, constant->getDouble(source));
-      else
-        result.setInt(flat, constant->getInt(source));
+      result.setFrom(flat, *constant, source);
       for (int64_t d = rank - 1; d >= 0; --d) {
         if (++index[d] < shape[d])
           break;
@@ -359,10 +349,7 @@ static LogicalResult importConcat(NodeContext &ctx) {
         for (int64_t k = 0; k < extent * inner; ++k) {
           int64_t target = (o * shape[*axis] + offset) * inner + k;
           int64_t source = o * extent * inner + k;
-          if (result.isFloat())
-            result.setDouble(target, part->getDouble(source));
-          else
-            result.setInt(target, part->getInt(source));
+          result.setFrom(target, *part, source);
         }
       offset += extent;
     }
@@ -382,15 +369,11 @@ static LogicalResult importSplit(NodeContext &ctx) {
   FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.getAttrInt("axis", 0), input.size());
   if (failed(axis))
     return failure();
-  std::vector<int64_t> sizes;
-  if (ctx.getOpset() < 13) {
-    sizes = ctx.getAttrInts("split");
-  } else if (ctx.hasInput(1)) {
-    FailureOr<std::vector<int64_t>> values = ctx.getConstantInts(1, "split sizes");
-    if (failed(values))
-      return failure();
-    sizes = *values;
-  }
+  FailureOr<std::vector<int64_t>> split =
+      ctx.getAttrOrConstantInts(ctx.getOpset() < 13, "split", 1, "split sizes");
+  if (failed(split))
+    return failure();
+  std::vector<int64_t> sizes = std::move(*split);
   int64_t outputs = ctx.getNumOutputs();
   if (sizes.empty()) {
     if (input[*axis] % outputs != 0)
@@ -456,10 +439,7 @@ static LogicalResult importGather(NodeContext &ctx) {
         for (int64_t k = 0; k < inner; ++k) {
           int64_t source = (o * input[*axis] + normalizedIndices->getInt(n)) * inner + k;
           int64_t target = (o * count + n) * inner + k;
-          if (result.isFloat())
-            result.setDouble(target, data->getDouble(source));
-          else
-            result.setInt(target, data->getInt(source));
+          result.setFrom(target, *data, source);
         }
     ctx.setOutput(0, std::move(result));
     return success();
@@ -482,10 +462,7 @@ static LogicalResult importExpand(NodeContext &ctx) {
   if (input && fitsFolding(shape)) {
     HostTensor result(input->getElementType(), shape);
     forEachBroadcastIndex(shape, {input->getShape()}, [&](int64_t flat, ArrayRef<int64_t> offsets) {
-      if (result.isFloat())
-        result.setDouble(flat, input->getDouble(offsets[0]));
-      else
-        result.setInt(flat, input->getInt(offsets[0]));
+      result.setFrom(flat, *input, offsets[0]);
     });
     ctx.setOutput(0, std::move(result));
     return success();
@@ -560,10 +537,7 @@ static LogicalResult importConstantOfShape(NodeContext &ctx) {
   if (fitsFolding(*shape)) {
     HostTensor result(fill.getElementType(), *shape);
     for (int64_t i = 0; i < result.getNumElements(); ++i) {
-      if (result.isFloat())
-        result.setDouble(i, fill.getDouble(0));
-      else
-        result.setInt(i, fill.getInt(0));
+      result.setFrom(i, fill, 0);
     }
     ctx.setOutput(0, std::move(result));
     return success();
@@ -582,15 +556,13 @@ static LogicalResult importConstant(NodeContext &ctx) {
   } else if (const onnx::AttributeProto *value = ctx.findAttr("value_float")) {
     ctx.setOutput(0, HostTensor::fromDoubles(b.getF32Type(), {}, {value->f()}));
   } else if (const onnx::AttributeProto *value = ctx.findAttr("value_floats")) {
-    std::vector<double> values(value->floats().begin(), value->floats().end());
-    int64_t count = values.size();
-    ctx.setOutput(0, HostTensor::fromDoubles(b.getF32Type(), {count}, values));
+    ctx.setOutput(0, HostTensor::fromDoubles(b.getF32Type(), {value->floats_size()},
+                                             {value->floats().begin(), value->floats().end()}));
   } else if (const onnx::AttributeProto *value = ctx.findAttr("value_int")) {
     ctx.setOutput(0, HostTensor::fromInts(b.getI64Type(), {}, {value->i()}));
   } else if (const onnx::AttributeProto *value = ctx.findAttr("value_ints")) {
-    std::vector<int64_t> values(value->ints().begin(), value->ints().end());
-    int64_t count = values.size();
-    ctx.setOutput(0, HostTensor::fromInts(b.getI64Type(), {count}, values));
+    ctx.setOutput(0, HostTensor::fromInts(b.getI64Type(), {value->ints_size()},
+                                          {value->ints().begin(), value->ints().end()}));
   } else {
     return ctx.fail("only dense tensor, float and int constants are supported");
   }
@@ -639,22 +611,14 @@ static LogicalResult importTrilu(NodeContext &ctx) {
         ctx.compare(upper ? CompareKind::ge : CompareKind::le, *diagonal, ctx.scalar(i64, k));
     if (failed(keepMask))
       return failure();
-    FailureOr<Value> result =
-        ctx.select(*keepMask, ctx.getInput(0), ctx.scalar(elementTypeOf(ctx, 0), 0.0));
-    if (failed(result))
-      return failure();
-    ctx.setOutput(0, *result);
-    return success();
+    return ctx.setOutput(
+        0, ctx.select(*keepMask, ctx.getInput(0), ctx.scalar(elementTypeOf(ctx, 0), 0.0)));
   }
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j)
       mask.setInt(i * cols + j, keep(i, j));
-  FailureOr<Value> result =
-      ctx.select(ctx.constant(mask), ctx.getInput(0), ctx.scalar(elementTypeOf(ctx, 0), 0.0));
-  if (failed(result))
-    return failure();
-  ctx.setOutput(0, *result);
-  return success();
+  return ctx.setOutput(
+      0, ctx.select(ctx.constant(mask), ctx.getInput(0), ctx.scalar(elementTypeOf(ctx, 0), 0.0)));
 }
 
 void cleave::importer::registerShapeRules(RuleTable &table) {

@@ -160,32 +160,23 @@ LogicalResult CleaveDialect::verifyOperationAttribute(Operation *op, NamedAttrib
   if ((name == kSourceAttrName || name == kOpsetAttrName) && !isa<ModuleOp>(op))
     return op->emitOpError() << "'" << name << "' belongs on the module, not on '" << op->getName()
                              << "'";
-  if (name == kSourceAttrName) {
-    if (!isa<StringAttr>(attribute.getValue()))
-      return op->emitOpError() << "'" << kSourceAttrName << "' must be a string (a file path)";
-    return success();
-  }
-  if (name == kOpsetAttrName) {
-    if (!isa<IntegerAttr>(attribute.getValue()))
-      return op->emitOpError() << "'" << kOpsetAttrName << "' must be an integer";
-    return success();
-  }
-  if (llvm::is_contained({kFlopsAttrName, kBytesAttrName, kTotalFlopsAttrName, kTotalBytesAttrName},
-                         name)) {
-    if (!isa<IntegerAttr>(attribute.getValue()))
-      return op->emitOpError() << "'" << name << "' must be an integer";
-    return success();
-  }
-  if (name == kPredictedStepSecondsAttrName) {
-    if (!isa<FloatAttr>(attribute.getValue()))
-      return op->emitOpError() << "'" << name << "' must be a float (seconds)";
-    return success();
-  }
-  if (name == kFactorAxesAttrName) {
-    if (!isa<shard::GridAxesArrayAttr>(attribute.getValue()))
-      return op->emitOpError() << "'" << name << "' must be a grid axes array";
-    return success();
-  }
+  // Most cleave attributes only need a value of one kind.
+  Attribute value = attribute.getValue();
+  auto requireKind = [&](bool isKind, StringRef kind) -> LogicalResult {
+    if (isKind)
+      return success();
+    return op->emitOpError() << "'" << name << "' must be " << kind;
+  };
+  if (name == kSourceAttrName)
+    return requireKind(isa<StringAttr>(value), "a string (a file path)");
+  if (llvm::is_contained({kOpsetAttrName, kFlopsAttrName, kBytesAttrName, kTotalFlopsAttrName,
+                          kTotalBytesAttrName},
+                         name))
+    return requireKind(isa<IntegerAttr>(value), "an integer");
+  if (name == kPredictedStepSecondsAttrName)
+    return requireKind(isa<FloatAttr>(value), "a float (seconds)");
+  if (name == kFactorAxesAttrName)
+    return requireKind(isa<shard::GridAxesArrayAttr>(value), "a grid axes array");
   if (name == kAxisNamesAttrName) {
     auto names = dyn_cast<ArrayAttr>(attribute.getValue());
     auto grid = dyn_cast<shard::GridOp>(op);

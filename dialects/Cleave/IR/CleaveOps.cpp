@@ -1,5 +1,6 @@
 //===- CleaveOps.cpp - verifiers and folders of the cleave ops ------------===//
 #include "dialects/Cleave/IR/CleaveOps.h"
+#include "dialects/Cleave/IR/TensorBuilder.h"
 #include "dialects/Cleave/IR/WindowShapes.h"
 
 #include "mlir/Dialect/Traits.h"
@@ -40,6 +41,23 @@ static LogicalResult verifyBroadcastResult(Operation *op, TypeRange operands, Sh
 }
 
 static bool isBool(Type elementType) { return elementType.isSignlessInteger(1); }
+
+/// Checks that `op`'s result has the shape its operands give, `expected`.
+static LogicalResult verifyResultShape(Operation *op, ArrayRef<int64_t> expected) {
+  ArrayRef<int64_t> actual = cast<ShapedType>(op->getResult(0).getType()).getShape();
+  if (actual != expected)
+    return op->emitOpError() << "result shape " << shapeString(actual) << " should be "
+                             << shapeString(expected);
+  return success();
+}
+
+/// Checks that an op which only moves or selects elements keeps their type.
+static LogicalResult verifyKeepsElementType(Operation *op, Value input) {
+  if (cast<ShapedType>(input.getType()).getElementType() !=
+      cast<ShapedType>(op->getResult(0).getType()).getElementType())
+    return op->emitOpError() << "result must keep the input element type";
+  return success();
+}
 
 static LogicalResult verifyAxis(Operation *op, int64_t axis, int64_t rank,
                                 StringRef what = "axis") {
@@ -189,19 +207,9 @@ LogicalResult ReduceOp::verify() {
     if (i > 0 && axes[i - 1] >= axis)
       return emitOpError() << "axes must be sorted and unique";
   }
-  if (getInput().getType().getElementType() != getType().getElementType())
-    return emitOpError() << "result must keep the input element type";
-  SmallVector<int64_t> expected;
-  for (auto [dim, size] : llvm::enumerate(input)) {
-    if (!llvm::is_contained(axes, (int64_t)dim))
-      expected.push_back(size);
-    else if (getKeepDims())
-      expected.push_back(1);
-  }
-  if (ArrayRef<int64_t>(expected) != getType().getShape())
-    return emitOpError() << "result shape " << shapeString(getType().getShape()) << " should be "
-                         << shapeString(expected);
-  return success();
+  if (failed(verifyKeepsElementType(*this, getInput())))
+    return failure();
+  return verifyResultShape(*this, reducedShape(input, axes, getKeepDims()));
 }
 
 LogicalResult SoftmaxOp::verify() { return verifyAxis(*this, getAxis(), getType().getRank()); }
@@ -261,21 +269,16 @@ LogicalResult GatherOp::verify() {
   SmallVector<int64_t> expected(input.take_front(getAxis()));
   llvm::append_range(expected, getIndices().getType().getShape());
   llvm::append_range(expected, input.drop_front(getAxis() + 1));
-  if (ArrayRef<int64_t>(expected) != getType().getShape())
-    return emitOpError() << "result shape " << shapeString(getType().getShape()) << " should be "
-                         << shapeString(expected);
-  if (getInput().getType().getElementType() != getType().getElementType())
-    return emitOpError() << "result must keep the input element type";
-  return success();
+  if (failed(verifyResultShape(*this, expected)))
+    return failure();
+  return verifyKeepsElementType(*this, getInput());
 }
 
 LogicalResult ReshapeOp::verify() {
   if (getInput().getType().getNumElements() != getType().getNumElements())
     return emitOpError() << "element count changes: " << getInput().getType() << " to "
                          << getType();
-  if (getInput().getType().getElementType() != getType().getElementType())
-    return emitOpError() << "result must keep the input element type";
-  return success();
+  return verifyKeepsElementType(*this, getInput());
 }
 
 OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
@@ -302,9 +305,7 @@ LogicalResult BroadcastOp::verify() {
     if (size != 1 && size != result[offset + i])
       return emitOpError() << "input " << shapeString(input) << " does not broadcast to "
                            << shapeString(result);
-  if (getInput().getType().getElementType() != getType().getElementType())
-    return emitOpError() << "result must keep the input element type";
-  return success();
+  return verifyKeepsElementType(*this, getInput());
 }
 
 OpFoldResult BroadcastOp::fold(FoldAdaptor adaptor) {
@@ -330,12 +331,9 @@ LogicalResult TransposeOp::verify() {
     seen[dim] = true;
     expected.push_back(input[dim]);
   }
-  if (ArrayRef<int64_t>(expected) != getType().getShape())
-    return emitOpError() << "result shape " << shapeString(getType().getShape()) << " should be "
-                         << shapeString(expected);
-  if (getInput().getType().getElementType() != getType().getElementType())
-    return emitOpError() << "result must keep the input element type";
-  return success();
+  if (failed(verifyResultShape(*this, expected)))
+    return failure();
+  return verifyKeepsElementType(*this, getInput());
 }
 
 OpFoldResult TransposeOp::fold(FoldAdaptor) {
@@ -362,9 +360,7 @@ LogicalResult SliceOp::verify() {
                            << ", " << size << " elements, stride " << stride << ", size "
                            << input[dim];
   }
-  if (getInput().getType().getElementType() != getType().getElementType())
-    return emitOpError() << "result must keep the input element type";
-  return success();
+  return verifyKeepsElementType(*this, getInput());
 }
 
 LogicalResult ConcatOp::verify() {
@@ -464,18 +460,15 @@ LogicalResult Conv2dOp::verify() {
     expected.push_back(windowOutputSize(input[2 + i], filter[2 + i], getStrides()[i],
                                         getPadding()[i], getPadding()[2 + i], getDilations()[i],
                                         /*ceilMode=*/false));
-  if (ArrayRef<int64_t>(expected) != getType().getShape())
-    return emitOpError() << "result shape " << shapeString(getType().getShape()) << " should be "
-                         << shapeString(expected);
-  return success();
+  return verifyResultShape(*this, expected);
 }
 
 LogicalResult Pool2dOp::verify() {
   ArrayRef<int64_t> input = getInput().getType().getShape();
   if (input.size() != 4)
     return emitOpError() << "input must have rank 4 (NCHW)";
-  if (getType().getElementType() != getInput().getType().getElementType())
-    return emitOpError() << "result must keep the input element type";
+  if (failed(verifyKeepsElementType(*this, getInput())))
+    return failure();
   SmallVector<int64_t> unitDilations = {1, 1};
   if (failed(verifyWindowAttrs(*this, input, "kernel", getKernel(), getStrides(), getPadding(),
                                unitDilations)))
@@ -483,14 +476,8 @@ LogicalResult Pool2dOp::verify() {
   for (int i = 0; i < 2; ++i)
     if (getPadding()[i] >= getKernel()[i] || getPadding()[2 + i] >= getKernel()[i])
       return emitOpError() << "padding must be smaller than the window";
-  SmallVector<int64_t> expected = {input[0], input[1]};
-  for (int i = 0; i < 2; ++i)
-    expected.push_back(windowOutputSize(input[2 + i], getKernel()[i], getStrides()[i],
-                                        getPadding()[i], getPadding()[2 + i], 1, getCeilMode()));
-  if (ArrayRef<int64_t>(expected) != getType().getShape())
-    return emitOpError() << "result shape " << shapeString(getType().getShape()) << " should be "
-                         << shapeString(expected);
-  return success();
+  return verifyResultShape(
+      *this, poolOutputShape(input, getKernel(), getStrides(), getPadding(), getCeilMode()));
 }
 
 #define GET_OP_CLASSES

@@ -206,11 +206,8 @@ LogicalResult Pool2dGradOp::verify() {
   for (int i = 0; i < 2; ++i)
     if (getPadding()[i] >= getKernel()[i] || getPadding()[2 + i] >= getKernel()[i])
       return emitOpError() << "padding must be smaller than the window";
-  SmallVector<int64_t> expected = {input[0], input[1]};
-  for (int i = 0; i < 2; ++i)
-    expected.push_back(windowOutputSize(input[2 + i], getKernel()[i], getStrides()[i],
-                                        getPadding()[i], getPadding()[2 + i], 1, getCeilMode()));
-  if (ArrayRef<int64_t>(expected) != getResultGrad().getType().getShape())
+  if (ArrayRef<int64_t>(poolOutputShape(input, getKernel(), getStrides(), getPadding(),
+                                        getCeilMode())) != getResultGrad().getType().getShape())
     return emitOpError() << "result_grad does not have the forward pooling's output shape";
   if (getType() != getInput().getType())
     return emitOpError() << "input_grad must have the input's type";

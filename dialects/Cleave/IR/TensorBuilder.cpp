@@ -91,18 +91,24 @@ Value TensorBuilder::broadcastTo(Value input, ArrayRef<int64_t> shape) {
                                      input);
 }
 
+SmallVector<int64_t> mlir::cleave::reducedShape(ArrayRef<int64_t> shape, ArrayRef<int64_t> axes,
+                                                bool keepDims) {
+  SmallVector<int64_t> result;
+  for (auto [dim, size] : llvm::enumerate(shape)) {
+    if (!llvm::is_contained(axes, (int64_t)dim))
+      result.push_back(size);
+    else if (keepDims)
+      result.push_back(1);
+  }
+  return result;
+}
+
 Value TensorBuilder::reduce(ReduceKind kind, Value input, ArrayRef<int64_t> axes, bool keepDims) {
   if (axes.empty())
     return input;
-  SmallVector<int64_t> shape;
-  for (auto [dim, size] : llvm::enumerate(shapeOf(input))) {
-    if (!llvm::is_contained(axes, (int64_t)dim))
-      shape.push_back(size);
-    else if (keepDims)
-      shape.push_back(1);
-  }
-  return builder.create<ReduceOp>(loc, RankedTensorType::get(shape, elementTypeOf(input)), kind,
-                                  input, axes, keepDims);
+  auto type =
+      RankedTensorType::get(reducedShape(shapeOf(input), axes, keepDims), elementTypeOf(input));
+  return builder.create<ReduceOp>(loc, type, kind, input, axes, keepDims);
 }
 
 Value TensorBuilder::sumAll(Value input) {

@@ -19,6 +19,10 @@ namespace mlir::cleave {
 /// NumPy broadcast of two shapes; false when they do not broadcast.
 bool broadcastShapes(ArrayRef<int64_t> a, ArrayRef<int64_t> b, SmallVectorImpl<int64_t> &result);
 
+/// The shape cleave.reduce gives `shape` reduced over `axes`: each axis
+/// dropped, or kept as 1 with `keepDims`.
+SmallVector<int64_t> reducedShape(ArrayRef<int64_t> shape, ArrayRef<int64_t> axes, bool keepDims);
+
 class TensorBuilder {
 public:
   TensorBuilder(OpBuilder &builder, Location loc) : builder(builder), loc(loc) {}
@@ -57,6 +61,11 @@ public:
   /// extra leading dimensions, sums over dimensions `shape` has as 1).
   Value sumToShape(Value input, ArrayRef<int64_t> shape);
   Value matmul(Value lhs, Value rhs, bool transposeA, bool transposeB);
+  /// An op with no helper above (the gradient ops, data movement), built at
+  /// this builder's location.
+  template <typename OpT, typename... Args> OpT create(Args &&...args) {
+    return OpT::create(builder, loc, std::forward<Args>(args)...);
+  }
 
 private:
   OpBuilder &builder;

@@ -7,6 +7,9 @@
 #ifndef CLEAVE_DIALECT_WINDOWSHAPES_H
 #define CLEAVE_DIALECT_WINDOWSHAPES_H
 
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
+
 #include <cstdint>
 
 namespace mlir::cleave {
@@ -24,6 +27,19 @@ inline int64_t windowOutputSize(int64_t input, int64_t window, int64_t stride, i
   if (ceilMode && (outputs - 1) * stride >= input + padBefore)
     --outputs;
   return outputs;
+}
+
+/// The [N, C, H', W'] result of pooling the NCHW `input` with a 2-D
+/// `kernel` (no dilation); `padding` is [top, left, bottom, right].
+inline llvm::SmallVector<int64_t> poolOutputShape(llvm::ArrayRef<int64_t> input,
+                                                  llvm::ArrayRef<int64_t> kernel,
+                                                  llvm::ArrayRef<int64_t> strides,
+                                                  llvm::ArrayRef<int64_t> padding, bool ceilMode) {
+  llvm::SmallVector<int64_t> shape = {input[0], input[1]};
+  for (int i = 0; i < 2; ++i)
+    shape.push_back(windowOutputSize(input[2 + i], kernel[i], strides[i], padding[i],
+                                     padding[2 + i], /*dilation=*/1, ceilMode));
+  return shape;
 }
 
 } // namespace mlir::cleave
