@@ -1,13 +1,15 @@
 //===- common.cuh - helpers shared by the CUDA kernels ---------------------===//
 //
-// Argument checks, launch sizes, warp and block reductions, strided N-d
-// views passed to kernels by value, and the library's per-device state
-// (cuBLAS handle, scratch buffer). Internal to runtime/cuda.
+// Argument checks (KERNEL_CHECK, from cleave/rt/check.h), launch sizes,
+// warp and block reductions, strided N-d views passed to kernels by value,
+// and the library's per-device state (cuBLAS handle, scratch buffer).
+// Internal to runtime/cuda.
 //
 //===----------------------------------------------------------------------===//
 #ifndef CLEAVE_RT_CUDA_COMMON_CUH
 #define CLEAVE_RT_CUDA_COMMON_CUH
 
+#include "cleave/rt/check.h"
 #include "cleave/rt/cuda_kernels.h"
 
 #include <cmath>
@@ -18,11 +20,6 @@
 namespace cleave::rt::cuda {
 namespace detail {
 
-/// A bad argument only generated code can cause: prints file, line and
-/// condition and exits with status 1 (like kernels.h's CPU checks).
-[[noreturn]] void kernel_check_failed(const char *file, int line, const char *condition,
-                                      const char *message);
-
 /// A device buffer of at least `bytes` for one kernel's temporaries,
 /// valid until the next call (stream order keeps users apart; growing it
 /// frees the old one only after the device is idle). Never null.
@@ -32,13 +29,6 @@ void *scratch(int64_t bytes);
 int multiprocessors();
 
 } // namespace detail
-
-/// KERNEL_CHECK(condition, "what the caller got wrong")
-#define KERNEL_CHECK(condition, message)                                                           \
-  do {                                                                                             \
-    if (!(condition))                                                                              \
-      ::cleave::rt::cuda::detail::kernel_check_failed(__FILE__, __LINE__, #condition, message);    \
-  } while (0)
 
 /// After every launch: a bad configuration shows here, not three kernels later.
 #define CLEAVE_CUDA_CHECK_LAUNCH() CLEAVE_CUDA_CHECK(cudaGetLastError())
