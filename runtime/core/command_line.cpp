@@ -5,7 +5,7 @@
 // lists them with the file formats they read and write.
 //
 //===----------------------------------------------------------------------===//
-#include "cleave/rt/driver.h"
+#include "cleave/rt/training_loop.h"
 
 #include "cleave/rt/schedule.h"
 #include "cleave/rt/tensor.h"

@@ -7,7 +7,7 @@
 // definition the linker picks; this object is then never pulled in.
 //
 //===----------------------------------------------------------------------===//
-#include "cleave/rt/driver.h"
+#include "cleave/rt/training_loop.h"
 
 #include <cstdio>
 #include <string>

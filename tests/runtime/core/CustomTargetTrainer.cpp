@@ -9,7 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "DemoModel.h"
 
-#include "cleave/rt/driver.h"
+#include "cleave/rt/training_loop.h"
 
 #include <cstring>
 

@@ -2,7 +2,7 @@
 #ifndef CLEAVE_TESTS_RUNTIME_TEST_UTIL_H
 #define CLEAVE_TESTS_RUNTIME_TEST_UTIL_H
 
-#include "cleave/rt/driver.h"
+#include "cleave/rt/training_loop.h"
 
 #include <cstdint>
 #include <string>

@@ -61,7 +61,7 @@ namespace cleave::rt {
 /// run_training for a program compiled for a device grid (ModelInfo::grid):
 /// joins the MPI job, checks that it has as many ranks as the grid has
 /// devices, builds the grid's communicators and trains with each rank on
-/// its blocks (driver.h). Returns the exit code like run_training.
+/// its blocks (training_loop.h). Returns the exit code like run_training.
 int run_training_distributed(int argc, char **argv, const ModelInfo &model, StepFunction step);
 
 } // namespace cleave::rt

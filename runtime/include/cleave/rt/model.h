@@ -137,7 +137,7 @@ void prepare_process(char **argv);
 /// The driver: parses the executable's command line and trains. Returns
 /// the process exit code; never aborts on bad input. cleave_rt_core defines
 /// it for host memory; cleave_rt_cuda defines its own (linked first) that
-/// hands the core driver a device-memory allocator (see driver.h).
+/// hands the core driver a device-memory allocator (see training_loop.h).
 int run_training(int argc, char **argv, const ModelInfo &model, StepFunction step);
 
 } // namespace cleave::rt

@@ -1,4 +1,4 @@
-//===- driver.cpp - the training loop ---------------------------------------===//
+//===- training_loop.cpp - the training loop -------------------------------===//
 //
 // train():
 //  1. check the ModelInfo the code generator wrote;
@@ -16,7 +16,7 @@
 // later steps see exactly what an uninterrupted run would.
 //
 //===----------------------------------------------------------------------===//
-#include "cleave/rt/driver.h"
+#include "cleave/rt/training_loop.h"
 
 #include "cleave/rt/checkpoint.h"
 #include "cleave/rt/distribution.h"

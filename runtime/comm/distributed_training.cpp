@@ -1,7 +1,7 @@
-//===- distributed_driver.cpp - run_training over MPI ranks ---------------===//
+//===- distributed_training.cpp - the CPU training loop over MPI ranks ----===//
 //
 // The MPI side of a sharded run: the world, the grid's communicators, and
-// a Distribution (distribution.h) through which the core driver loads,
+// a Distribution (distribution.h) through which the training loop loads,
 // checkpoints and exports whole tensors while each rank computes on its
 // blocks. An error on any rank ends the whole job (abort_job), so no rank
 // waits on a collective its peers will never join.
@@ -10,8 +10,8 @@
 #include "cleave/rt/collectives.h"
 #include "cleave/rt/comm_distribution.h"
 #include "cleave/rt/distribution.h"
-#include "cleave/rt/driver.h"
 #include "cleave/rt/mpi_comm.h"
+#include "cleave/rt/training_loop.h"
 
 #include <cstdio>
 #include <cstdlib>

@@ -1,17 +1,17 @@
-//===- distributed_driver.cpp - a sharded CUDA program over MPI ranks -----===//
+//===- cuda_distributed_training.cpp - a sharded CUDA program over MPI ranks ===//
 //
-// runtime/comm/distributed_driver.cpp for the CUDA target. Differences:
+// runtime/comm/distributed_training.cpp for the CUDA target. Differences:
 //   - each rank drives GPU local_rank % device count (select_device);
 //   - the grid's communicators take device buffers: NCCL when the runtime
 //     has it and every rank has a GPU of its own, else the MPI
 //     communicator behind host staging (ranks may share a GPU). Both add in
 //     rank order, so the choice does not change the bits.
 //     CLEAVE_CUDA_COMM=nccl or =host overrides the choice;
-//   - the core driver trains with the CUDA DeviceMemory and the step
+//   - the training loop trains with the CUDA DeviceMemory and the step
 //     wrapped for its device invalid-index flag (cuda_memory.h).
 // Whole tensors (initial weights, checkpoints, the ONNX export, batches)
 // go through the Distribution on host buffers over the plain MPI world;
-// the core driver copies each rank's block to and from the GPU.
+// the training loop copies each rank's block to and from the GPU.
 //
 //===----------------------------------------------------------------------===//
 #include "cleave/rt/comm_distribution.h"
@@ -20,8 +20,8 @@
 #include "cleave/rt/cuda_comm.h"
 #include "cleave/rt/cuda_memory.h"
 #include "cleave/rt/distribution.h"
-#include "cleave/rt/driver.h"
 #include "cleave/rt/mpi_comm.h"
+#include "cleave/rt/training_loop.h"
 
 #include <cuda_runtime.h>
 #include <unistd.h>

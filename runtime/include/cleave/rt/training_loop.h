@@ -1,4 +1,4 @@
-//===- driver.h - the training driver behind run_training ------------------===//
+//===- training_loop.h - the training loop behind the entry points --------===//
 //
 // run_training (model.h) = parse_command_line + train with host memory.
 // The pieces are public so that tests drive them without a process, and so
@@ -11,8 +11,8 @@
 // StepBuffers::invalid_index; everything else is in the target's memory.
 //
 //===----------------------------------------------------------------------===//
-#ifndef CLEAVE_RT_DRIVER_H
-#define CLEAVE_RT_DRIVER_H
+#ifndef CLEAVE_RT_TRAINING_LOOP_H
+#define CLEAVE_RT_TRAINING_LOOP_H
 
 #include "cleave/rt/check.h"
 #include "cleave/rt/data.h"
@@ -87,4 +87,4 @@ int run_training(int argc, char **argv, const ModelInfo &model, StepFunction ste
 
 } // namespace cleave::rt
 
-#endif // CLEAVE_RT_DRIVER_H
+#endif // CLEAVE_RT_TRAINING_LOOP_H

@@ -1,4 +1,4 @@
-//===- driver.cpp - run_training and device memory for the CUDA target -----===//
+//===- cuda_training.cpp - run_training and device memory for CUDA ---------===//
 //
 // Generated CUDA programs link -lcleave_rt_cuda before -lcleave_rt_core, so
 // the run_training(argc, argv, model, step) below is the one they get
@@ -12,9 +12,9 @@
 //     the step is done, ORs it into the driver's host flag.
 //
 //===----------------------------------------------------------------------===//
-#include "cleave/rt/driver.h"
 #include "cleave/rt/cuda_check.h"
 #include "cleave/rt/cuda_memory.h"
+#include "cleave/rt/training_loop.h"
 
 #include <cuda_runtime.h>
 
