@@ -56,14 +56,15 @@ void all_to_all(void *groups, const char *axes, const void *in, void *out, int64
 
 } // namespace cleave::rt::collective
 
-namespace cleave::rt {
+namespace cleave::rt::cpu {
 
-/// run_training for a program compiled for a device grid (ModelInfo::grid):
-/// joins the MPI job, checks that it has as many ranks as the grid has
-/// devices, builds the grid's communicators and trains with each rank on
-/// its blocks (training_loop.h). Returns the exit code like run_training.
+/// cpu::run_training (model.h) for a program compiled for a device grid
+/// (ModelInfo::grid): joins the MPI job, checks that it has as many ranks
+/// as the grid has devices, builds the grid's communicators and trains
+/// with each rank on its blocks (distributed_training.h). Returns the exit
+/// code like run_training.
 int run_training_distributed(int argc, char **argv, const ModelInfo &model, StepFunction step);
 
-} // namespace cleave::rt
+} // namespace cleave::rt::cpu
 
 #endif // CLEAVE_RT_COLLECTIVES_H
