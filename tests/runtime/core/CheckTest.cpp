@@ -1,5 +1,6 @@
 //===- CheckTest.cpp - CLEAVE_CHECK, KERNEL_CHECK and Error -----------------===//
 #include "cleave/rt/check.h"
+#include "cleave/rt/kernels.h"
 
 #include <catch2/catch.hpp>
 
@@ -79,6 +80,18 @@ TEST_CASE("check: KERNEL_CHECK exits 1 naming the kernel and the condition, neve
   CHECK(passed.exited);
   CHECK(passed.status == 0);
   CHECK(passed.stderr_text.empty());
+}
+
+TEST_CASE("check: a CPU kernel's failed KERNEL_CHECK exits 1 naming it", "[runtime][check]") {
+  Exit result = run_in_child([] {
+    uint8_t mask[1];
+    cpu::bernoulli_mask(1, 0, -1, 0.5f, mask);
+  });
+  REQUIRE(result.exited);
+  CHECK(result.status == 1);
+  CHECK_THAT(result.stderr_text,
+             Contains("random.cpp:") && Contains("in kernel bernoulli_mask: `n >= 0` failed: "
+                                                 "negative mask size"));
 }
 
 TEST_CASE("check: fail throws Error with the streamed message", "[runtime][check]") {

@@ -24,8 +24,8 @@ namespace cleave::rt {
 
 /// A backend's part of a rank's run: builds the grid's communicators over
 /// (or beside) `world` and trains. Throws Error for anything the user can fix.
-using RankTraining = std::function<void(Communicator &world, const GridShape &shape,
-                                        const TrainConfig &config)>;
+using RankTraining =
+    std::function<void(Communicator &world, const GridShape &shape, const TrainConfig &config)>;
 
 /// Runs `train_rank` on every rank of the MPI job inside the frame above;
 /// refuses a model compiled for a target other than `target`
