@@ -1,9 +1,17 @@
 //===- collectives.cpp - layout around the communicator's collectives ------===//
+//
+// The generated step's collectives on host buffers: the permutations
+// between the tensor's [outer, n, block] and the communicator's rank-major
+// layout come from rank_major.h, copied with memcpy through a host scratch
+// buffer kept between calls (a step repeats its sizes).
+//
+//===----------------------------------------------------------------------===//
 #include "cleave/rt/collectives.h"
 
+#include "cleave/rt/check.h"
+#include "cleave/rt/rank_major.h"
+
 #include <cstring>
-#include <sstream>
-#include <string>
 #include <vector>
 
 namespace cleave::rt::collective {
@@ -11,18 +19,13 @@ namespace cleave::rt::collective {
 namespace {
 
 Communicator &group(void *groups, const char *axes) {
-  auto *comm_groups = static_cast<CommGroups *>(groups);
-  std::vector<std::string> names;
-  std::string name;
-  std::istringstream stream(axes);
-  while (std::getline(stream, name, ','))
-    names.push_back(name);
-  return names.size() == 1 ? comm_groups->axis(names[0]) : comm_groups->axes(names);
+  return static_cast<CommGroups *>(groups)->group(axes);
 }
 
-std::vector<uint8_t> &scratch(int which = 0) {
+uint8_t *scratch(int64_t bytes, int which = 0) {
   thread_local std::vector<uint8_t> buffers[2];
-  return buffers[which];
+  buffers[which].resize(static_cast<size_t>(bytes));
+  return buffers[which].data();
 }
 
 } // namespace
@@ -48,15 +51,9 @@ void all_gather(void *groups, const char *axes, const void *in, void *out, int64
     comm.all_gather(in, out, row, CommElement::u8);
     return;
   }
-  // The communicator concatenates rank-major: [n, outer, block] -> [outer, n, block].
-  std::vector<uint8_t> &gathered = scratch();
-  gathered.resize(static_cast<size_t>(n * outer * row));
-  comm.all_gather(in, gathered.data(), outer * row, CommElement::u8);
-  auto *dst = static_cast<uint8_t *>(out);
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t o = 0; o < outer; ++o)
-      std::memcpy(dst + (o * n + r) * row, gathered.data() + (r * outer + o) * row,
-                  static_cast<size_t>(row));
+  uint8_t *gathered = scratch(n * outer * row);
+  comm.all_gather(in, gathered, outer * row, CommElement::u8);
+  from_rank_major(static_cast<uint8_t *>(out), gathered, n, outer, row, copy_host_rows);
 }
 
 void reduce_scatter_sum(void *groups, const char *axes, const void *in, void *out, int64_t outer,
@@ -73,26 +70,16 @@ void reduce_scatter(void *groups, const char *axes, const void *in, void *out, i
     comm.reduce_scatter(in, out, block, element, reduction);
     return;
   }
-  // [outer, n, block] -> rank-major [n, outer, block] for the communicator.
-  std::vector<uint8_t> &packed = scratch();
-  packed.resize(static_cast<size_t>(n * outer * row));
-  auto *src = static_cast<const uint8_t *>(in);
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t o = 0; o < outer; ++o)
-      std::memcpy(packed.data() + (r * outer + o) * row, src + (o * n + r) * row,
-                  static_cast<size_t>(row));
-  comm.reduce_scatter(packed.data(), out, outer * block, element, reduction);
+  uint8_t *packed = scratch(n * outer * row);
+  to_rank_major(packed, static_cast<const uint8_t *>(in), n, outer, row, copy_host_rows);
+  comm.reduce_scatter(packed, out, outer * block, element, reduction);
 }
 
 void all_slice(void *groups, const char *axes, const void *in, void *out, int64_t outer,
                int64_t block, int64_t element_bytes) {
   Communicator &comm = group(groups, axes);
-  int64_t n = comm.size();
-  int64_t row = block * element_bytes;
-  auto *src = static_cast<const uint8_t *>(in);
-  auto *dst = static_cast<uint8_t *>(out);
-  for (int64_t o = 0; o < outer; ++o)
-    std::memcpy(dst + o * row, src + (o * n + comm.rank()) * row, static_cast<size_t>(row));
+  rank_blocks(static_cast<uint8_t *>(out), static_cast<const uint8_t *>(in), comm.size(),
+              comm.rank(), outer, block * element_bytes, copy_host_rows);
 }
 
 void all_to_all(void *groups, const char *axes, const void *in, void *out, int64_t send_outer,
@@ -101,23 +88,13 @@ void all_to_all(void *groups, const char *axes, const void *in, void *out, int64
   int64_t n = comm.size();
   int64_t send_row = send_block * element_bytes, recv_row = recv_block * element_bytes;
   int64_t chunk = send_outer * send_row; // bytes each rank sends each rank
-  // [send_outer, n, send_block] -> rank-major [n, send_outer, send_block].
-  std::vector<uint8_t> &packed = scratch(0);
-  packed.resize(static_cast<size_t>(n * chunk));
-  auto *src = static_cast<const uint8_t *>(in);
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t o = 0; o < send_outer; ++o)
-      std::memcpy(packed.data() + r * chunk + o * send_row, src + (o * n + r) * send_row,
-                  static_cast<size_t>(send_row));
-  std::vector<uint8_t> &received = scratch(1);
-  received.resize(static_cast<size_t>(n * chunk));
-  comm.all_to_all(packed.data(), received.data(), chunk, CommElement::u8);
-  // Rank-major [n, recv_outer, recv_block] -> [recv_outer, n, recv_block].
-  auto *dst = static_cast<uint8_t *>(out);
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t o = 0; o < recv_outer; ++o)
-      std::memcpy(dst + (o * n + r) * recv_row, received.data() + r * chunk + o * recv_row,
-                  static_cast<size_t>(recv_row));
+  CLEAVE_CHECK(recv_outer * recv_row == chunk, "all_to_all receives ", recv_outer * recv_row,
+               " bytes per rank but sends ", chunk);
+  uint8_t *packed = scratch(n * chunk, 0);
+  to_rank_major(packed, static_cast<const uint8_t *>(in), n, send_outer, send_row, copy_host_rows);
+  uint8_t *received = scratch(n * chunk, 1);
+  comm.all_to_all(packed, received, chunk, CommElement::u8);
+  from_rank_major(static_cast<uint8_t *>(out), received, n, recv_outer, recv_row, copy_host_rows);
 }
 
 } // namespace cleave::rt::collective

@@ -1,34 +1,30 @@
 //===- collectives.cpp - layout around the device communicators -----------===//
 //
-// Mirrors runtime/comm/collectives.cpp on device buffers. Permutations
+// Mirrors runtime/comm/collectives.cpp on device buffers. The permutations
 // between the communicator's rank-major [n, outer, block] and the tensor's
-// [outer, n, block] are one strided copy per rank (cudaMemcpy2D), through
-// a device scratch buffer kept between calls (a step repeats its sizes).
+// [outer, n, block] come from rank_major.h; each of its strided copies is
+// one cudaMemcpy2D, through a device scratch buffer kept between calls (a
+// step repeats its sizes).
 //
 //===----------------------------------------------------------------------===//
 #include "cleave/rt/check.h"
 #include "cleave/rt/cuda_check.h"
 #include "cleave/rt/cuda_collectives.h"
+#include "cleave/rt/rank_major.h"
 
 #include <cuda_runtime.h>
 
-#include <sstream>
-#include <string>
-#include <vector>
-
 namespace cleave::rt::cuda::collective {
+
+using rt::collective::from_rank_major;
+using rt::collective::rank_blocks;
+using rt::collective::to_rank_major;
 
 namespace {
 
 Communicator &group(void *groups, const char *axes) {
   CLEAVE_CHECK(groups, "a sharded step ran without communicators");
-  auto *comm_groups = static_cast<CommGroups *>(groups);
-  std::vector<std::string> names;
-  std::string name;
-  std::istringstream stream(axes);
-  while (std::getline(stream, name, ','))
-    names.push_back(name);
-  Communicator &comm = names.size() == 1 ? comm_groups->axis(names[0]) : comm_groups->axes(names);
+  Communicator &comm = static_cast<CommGroups *>(groups)->group(axes);
   CLEAVE_CHECK(!comm.is_host(), comm.describe(), " (", comm.backend(),
                ") takes host buffers, but the CUDA step's tensors are on the GPU");
   return comm;
@@ -63,9 +59,8 @@ uint8_t *scratch(size_t bytes, int which = 0) {
   return buffers[which].get(bytes);
 }
 
-/// Copies `rows` rows of `row` bytes from src (rows `src_pitch` apart) to
-/// dst (rows `dst_pitch` apart), device to device.
-void copy_rows(void *dst, int64_t dst_pitch, const void *src, int64_t src_pitch, int64_t row,
+/// CopyRows (rank_major.h) device to device.
+void copy_rows(uint8_t *dst, int64_t dst_pitch, const uint8_t *src, int64_t src_pitch, int64_t row,
                int64_t rows) {
   CLEAVE_CUDA_CHECK(cudaMemcpy2D(dst, static_cast<size_t>(dst_pitch), src,
                                  static_cast<size_t>(src_pitch), static_cast<size_t>(row),
@@ -99,12 +94,9 @@ void all_gather(void *groups, const char *axes, const void *in, void *out, int64
   }
   if (outer * row == 0)
     return;
-  // The communicator concatenates rank-major: [n, outer, block] -> [outer, n, block].
   uint8_t *gathered = scratch(static_cast<size_t>(n * outer * row));
   comm.all_gather(in, gathered, outer * row, CommElement::u8);
-  auto *dst = static_cast<uint8_t *>(out);
-  for (int64_t r = 0; r < n; ++r)
-    copy_rows(dst + r * row, n * row, gathered + r * outer * row, row, row, outer);
+  from_rank_major(static_cast<uint8_t *>(out), gathered, n, outer, row, copy_rows);
 }
 
 void reduce_scatter_sum(void *groups, const char *axes, const void *in, void *out, int64_t outer,
@@ -123,11 +115,8 @@ void reduce_scatter(void *groups, const char *axes, const void *in, void *out, i
   }
   if (outer * row == 0)
     return;
-  // [outer, n, block] -> rank-major [n, outer, block] for the communicator.
   uint8_t *packed = scratch(static_cast<size_t>(n * outer * row));
-  auto *src = static_cast<const uint8_t *>(in);
-  for (int64_t r = 0; r < n; ++r)
-    copy_rows(packed + r * outer * row, row, src + r * row, n * row, row, outer);
+  to_rank_major(packed, static_cast<const uint8_t *>(in), n, outer, row, copy_rows);
   comm.reduce_scatter(packed, out, outer * block, element, reduction);
 }
 
@@ -138,7 +127,8 @@ void all_slice(void *groups, const char *axes, const void *in, void *out, int64_
   int64_t row = block * element_bytes;
   if (outer * row == 0)
     return;
-  copy_rows(out, row, static_cast<const uint8_t *>(in) + comm.rank() * row, n * row, row, outer);
+  rank_blocks(static_cast<uint8_t *>(out), static_cast<const uint8_t *>(in), n, comm.rank(), outer,
+              row, copy_rows);
 }
 
 void all_to_all(void *groups, const char *axes, const void *in, void *out, int64_t send_outer,
@@ -147,20 +137,15 @@ void all_to_all(void *groups, const char *axes, const void *in, void *out, int64
   int64_t n = comm.size();
   int64_t send_row = send_block * element_bytes, recv_row = recv_block * element_bytes;
   int64_t chunk = send_outer * send_row; // bytes each rank sends each rank
+  CLEAVE_CHECK(recv_outer * recv_row == chunk, "all_to_all receives ", recv_outer * recv_row,
+               " bytes per rank but sends ", chunk);
   if (chunk == 0)
     return;
-  // [send_outer, n, send_block] -> rank-major [n, send_outer, send_block].
   uint8_t *packed = scratch(static_cast<size_t>(n * chunk), 0);
-  auto *src = static_cast<const uint8_t *>(in);
-  for (int64_t r = 0; r < n; ++r)
-    copy_rows(packed + r * chunk, send_row, src + r * send_row, n * send_row, send_row, send_outer);
+  to_rank_major(packed, static_cast<const uint8_t *>(in), n, send_outer, send_row, copy_rows);
   uint8_t *received = scratch(static_cast<size_t>(n * chunk), 1);
   comm.all_to_all(packed, received, chunk, CommElement::u8);
-  // Rank-major [n, recv_outer, recv_block] -> [recv_outer, n, recv_block].
-  auto *dst = static_cast<uint8_t *>(out);
-  for (int64_t r = 0; r < n; ++r)
-    copy_rows(dst + r * recv_row, n * recv_row, received + r * chunk, recv_row, recv_row,
-              recv_outer);
+  from_rank_major(static_cast<uint8_t *>(out), received, n, recv_outer, recv_row, copy_rows);
 }
 
 } // namespace cleave::rt::cuda::collective

@@ -240,6 +240,9 @@ public:
   /// The ranks that differ only along `axes` (in any order), ordered
   /// row-major over those axes in grid order (ZeRO over dp and tp, say).
   Communicator &axes(const std::vector<std::string> &axes);
+  /// axes() of a comma-separated list ("dp" or "dp,tp"), as a generated
+  /// step names its collectives' groups.
+  Communicator &group(const std::string &axes);
 
 private:
   Communicator &world_;
