@@ -1,15 +1,12 @@
-//===- collectives.cpp - layout around the communicator's collectives ------===//
+//===- collectives.cpp - the collectives on host buffers -------------------===//
 //
-// The generated step's collectives on host buffers: the permutations
-// between the tensor's [outer, n, block] and the communicator's rank-major
-// layout come from rank_major.h, copied with memcpy through a host scratch
-// buffer kept between calls (a step repeats its sizes).
+// collectives.h for the CPU target: collective_layout.h does the work, with
+// memcpy for the copies and host scratch buffers kept between calls.
 //
 //===----------------------------------------------------------------------===//
 #include "cleave/rt/collectives.h"
 
-#include "cleave/rt/check.h"
-#include "cleave/rt/rank_major.h"
+#include "cleave/rt/collective_layout.h"
 
 #include <cstring>
 #include <vector>
@@ -22,11 +19,13 @@ Communicator &group(void *groups, const char *axes) {
   return static_cast<CommGroups *>(groups)->group(axes);
 }
 
-uint8_t *scratch(int64_t bytes, int which = 0) {
+uint8_t *host_scratch(int64_t bytes, int which) {
   thread_local std::vector<uint8_t> buffers[2];
   buffers[which].resize(static_cast<size_t>(bytes));
   return buffers[which].data();
 }
+
+constexpr LayoutOps kHost{copy_host_rows, host_scratch};
 
 } // namespace
 
@@ -44,16 +43,7 @@ void all_reduce_sum(void *groups, const char *axes, const void *in, void *out, i
 
 void all_gather(void *groups, const char *axes, const void *in, void *out, int64_t outer,
                 int64_t block, int64_t element_bytes) {
-  Communicator &comm = group(groups, axes);
-  int64_t n = comm.size();
-  int64_t row = block * element_bytes; // bytes of one [block] row
-  if (outer == 1) {
-    comm.all_gather(in, out, row, CommElement::u8);
-    return;
-  }
-  uint8_t *gathered = scratch(n * outer * row);
-  comm.all_gather(in, gathered, outer * row, CommElement::u8);
-  from_rank_major(static_cast<uint8_t *>(out), gathered, n, outer, row, copy_host_rows);
+  gather_all(group(groups, axes), in, out, outer, block * element_bytes, kHost);
 }
 
 void reduce_scatter_sum(void *groups, const char *axes, const void *in, void *out, int64_t outer,
@@ -63,38 +53,18 @@ void reduce_scatter_sum(void *groups, const char *axes, const void *in, void *ou
 
 void reduce_scatter(void *groups, const char *axes, const void *in, void *out, int64_t outer,
                     int64_t block, CommElement element, CommReduction reduction) {
-  Communicator &comm = group(groups, axes);
-  int64_t n = comm.size();
-  int64_t row = block * static_cast<int64_t>(element_bytes(element));
-  if (outer == 1) {
-    comm.reduce_scatter(in, out, block, element, reduction);
-    return;
-  }
-  uint8_t *packed = scratch(n * outer * row);
-  to_rank_major(packed, static_cast<const uint8_t *>(in), n, outer, row, copy_host_rows);
-  comm.reduce_scatter(packed, out, outer * block, element, reduction);
+  reduce_scatter_blocks(group(groups, axes), in, out, outer, block, element, reduction, kHost);
 }
 
 void all_slice(void *groups, const char *axes, const void *in, void *out, int64_t outer,
                int64_t block, int64_t element_bytes) {
-  Communicator &comm = group(groups, axes);
-  rank_blocks(static_cast<uint8_t *>(out), static_cast<const uint8_t *>(in), comm.size(),
-              comm.rank(), outer, block * element_bytes, copy_host_rows);
+  slice_blocks(group(groups, axes), in, out, outer, block * element_bytes, kHost);
 }
 
 void all_to_all(void *groups, const char *axes, const void *in, void *out, int64_t send_outer,
                 int64_t send_block, int64_t recv_outer, int64_t recv_block, int64_t element_bytes) {
-  Communicator &comm = group(groups, axes);
-  int64_t n = comm.size();
-  int64_t send_row = send_block * element_bytes, recv_row = recv_block * element_bytes;
-  int64_t chunk = send_outer * send_row; // bytes each rank sends each rank
-  CLEAVE_CHECK(recv_outer * recv_row == chunk, "all_to_all receives ", recv_outer * recv_row,
-               " bytes per rank but sends ", chunk);
-  uint8_t *packed = scratch(n * chunk, 0);
-  to_rank_major(packed, static_cast<const uint8_t *>(in), n, send_outer, send_row, copy_host_rows);
-  uint8_t *received = scratch(n * chunk, 1);
-  comm.all_to_all(packed, received, chunk, CommElement::u8);
-  from_rank_major(static_cast<uint8_t *>(out), received, n, recv_outer, recv_row, copy_host_rows);
+  move_blocks(group(groups, axes), in, out, send_outer, send_block * element_bytes, recv_outer,
+              recv_block * element_bytes, kHost);
 }
 
 } // namespace cleave::rt::collective

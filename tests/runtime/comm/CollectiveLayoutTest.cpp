@@ -1,5 +1,5 @@
-//===- RankMajorTest.cpp - which block goes where around a collective -----===//
-#include "cleave/rt/rank_major.h"
+//===- CollectiveLayoutTest.cpp - which block goes where around a collective===//
+#include "cleave/rt/collective_layout.h"
 
 #include <catch2/catch.hpp>
 
@@ -52,8 +52,7 @@ TEST_CASE("rank major: [outer, n, block] to [n, outer, block] and back", "[comm]
 
   std::vector<uint8_t> unpacked(packed.size(), 0);
   copies = 0;
-  from_rank_major(unpacked.data(), rank_major_layout().data(), kRanks, kOuter, kRow,
-                  counting_copy);
+  from_rank_major(unpacked.data(), rank_major_layout().data(), kRanks, kOuter, kRow, counting_copy);
   CHECK(unpacked == tensor_layout());
   CHECK(copies == kRanks);
 }
