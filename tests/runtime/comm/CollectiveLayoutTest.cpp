@@ -43,7 +43,8 @@ void counting_copy(uint8_t *dst, int64_t dst_pitch, const uint8_t *src, int64_t 
 
 } // namespace
 
-TEST_CASE("rank major: [outer, n, block] to [n, outer, block] and back", "[comm][rank-major]") {
+TEST_CASE("collective layout: [outer, n, block] to [n, outer, block] and back",
+          "[comm][collective-layout]") {
   std::vector<uint8_t> packed(kRanks * kOuter * kRow, 0);
   copies = 0;
   to_rank_major(packed.data(), tensor_layout().data(), kRanks, kOuter, kRow, counting_copy);
@@ -57,7 +58,7 @@ TEST_CASE("rank major: [outer, n, block] to [n, outer, block] and back", "[comm]
   CHECK(copies == kRanks);
 }
 
-TEST_CASE("rank major: a rank's blocks of [outer, n, block]", "[comm][rank-major]") {
+TEST_CASE("collective layout: a rank's blocks of [outer, n, block]", "[comm][collective-layout]") {
   for (int64_t rank = 0; rank < kRanks; ++rank) {
     std::vector<uint8_t> mine(kOuter * kRow, 0);
     rank_blocks(mine.data(), tensor_layout().data(), kRanks, rank, kOuter, kRow, copy_host_rows);
