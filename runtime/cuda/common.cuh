@@ -1,9 +1,8 @@
 //===- common.cuh - helpers shared by the CUDA kernels ---------------------===//
 //
-// Argument checks (KERNEL_CHECK, from cleave/rt/check.h), launch sizes,
-// warp and block reductions, strided N-d views passed to kernels by value,
-// and the library's per-device state (cuBLAS handle, scratch buffer).
-// Internal to runtime/cuda.
+// Argument checks, launch sizes, warp and block reductions, strided N-d
+// views passed to kernels by value, and the library's per-device state
+// (cuBLAS handle, scratch buffer). Internal to runtime/cuda.
 //
 //===----------------------------------------------------------------------===//
 #ifndef CLEAVE_RT_CUDA_COMMON_CUH
