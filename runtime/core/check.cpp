@@ -30,7 +30,8 @@ void detail::check_failed(const char *file, int line, const char *condition,
 
 void detail::kernel_check_failed(const char *file, int line, const char *kernel,
                                  const char *condition, const char *message) {
-  report_and_exit(file, line, std::string(" in kernel ") + kernel, condition, message);
+  report_and_exit(file, line, kernel ? std::string(" in kernel ") + kernel : std::string(),
+                  condition, message);
 }
 
 std::string last_system_error() { return std::strerror(errno); }

@@ -19,6 +19,14 @@
 namespace cleave::rt::cuda {
 namespace detail {
 
+/// KERNEL_CHECK's report (cleave/rt/check.h) for a failure that arrives as
+/// data rather than at the check itself (a kernel plan's CheckFailure): the
+/// same message and exit status, without the kernel's name.
+[[noreturn]] inline void kernel_check_failed(const char *file, int line, const char *condition,
+                                             const char *message) {
+  ::cleave::rt::detail::kernel_check_failed(file, line, nullptr, condition, message);
+}
+
 /// A device buffer of at least `bytes` for one kernel's temporaries,
 /// valid until the next call (stream order keeps users apart; growing it
 /// frees the old one only after the device is idle). Never null.

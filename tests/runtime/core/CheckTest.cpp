@@ -94,6 +94,17 @@ TEST_CASE("check: a CPU kernel's failed KERNEL_CHECK exits 1 naming it", "[runti
                                                  "negative mask size"));
 }
 
+TEST_CASE("check: a failure reported without the kernel's name has the same form",
+          "[runtime][check]") {
+  Exit result = run_in_child([] {
+    detail::kernel_check_failed("plan.cpp", 12, nullptr, "rank <= 8", "too many dimensions");
+  });
+  REQUIRE(result.exited);
+  CHECK(result.status == 1);
+  CHECK_THAT(result.stderr_text,
+             Contains("plan.cpp:12: internal error: `rank <= 8` failed: too many dimensions"));
+}
+
 TEST_CASE("check: fail throws Error with the streamed message", "[runtime][check]") {
   REQUIRE_THROWS_AS(fail("x"), Error);
   REQUIRE_THROWS_WITH(fail("file '", "a.npy", "' has ", 3, " rows"), "file 'a.npy' has 3 rows");

@@ -49,7 +49,9 @@ template <typename... Args> std::string concat(const Args &...args) {
                                const std::string &message);
 
 /// Prints "<file>:<line>: internal error in kernel <kernel>: `<condition>`
-/// failed: <message>" to stderr and exits with status 1.
+/// failed: <message>" to stderr and exits with status 1. `kernel` may be
+/// null where the caller does not know it (" in kernel <kernel>" is then
+/// left out).
 [[noreturn]] void kernel_check_failed(const char *file, int line, const char *kernel,
                                       const char *condition, const char *message);
 
