@@ -128,9 +128,8 @@ LogicalResult Emitter::emitEntryPoints(bool grid) {
   if (options.emitMain) {
     os << "int main(int argc, char **argv) {\n";
     os << "  cleave::rt::prepare_process(argv);\n";
-    os << "  return cleave::rt::"
-       << (grid ? (cuda ? "cuda::run_training_distributed" : "run_training_distributed")
-                : "run_training")
+    os << "  return cleave::rt::" << (cuda ? "cuda::" : "cpu::")
+       << (grid ? "run_training_distributed" : "run_training")
        << "(argc, argv, makeModelInfo(), train_step);\n}\n";
   } else {
     const std::string &prefix = options.symbolPrefix;

@@ -15,6 +15,7 @@
 #include <climits>
 #include <cstdlib>
 #include <set>
+#include <sstream>
 
 namespace cleave::rt {
 namespace {
@@ -158,6 +159,15 @@ Communicator &CommGroups::axes(const std::vector<std::string> &axes) {
   if (mask == groups_.size() - 1)
     return world_;
   return *groups_[mask];
+}
+
+Communicator &CommGroups::group(const std::string &axes) {
+  std::vector<std::string> names;
+  std::string name;
+  std::istringstream stream(axes);
+  while (std::getline(stream, name, ','))
+    names.push_back(name);
+  return this->axes(names);
 }
 
 } // namespace cleave::rt

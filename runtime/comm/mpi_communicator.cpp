@@ -173,25 +173,23 @@ protected:
     const int n = size(), me = rank();
     const int64_t width = static_cast<int64_t>(element_bytes(element));
     auto *bytes = static_cast<unsigned char *>(data);
-    // Chunk p (rank p sums it): count/n elements, one more for the first count%n.
-    auto chunk_count = [&](int p) { return count / n + (p < count % n ? 1 : 0); };
-    auto chunk_offset = [&](int p) { return p * (count / n) + std::min<int64_t>(p, count % n); };
-    const int64_t mine = chunk_count(me) * width;
+    const ReduceChunks chunks{count, n};
+    const int64_t mine = chunks.size(me) * width;
     unsigned char *blocks = scratch(mine * n);
     begin("all_reduce", element);
     for (int p = 0; p < n; ++p)
       if (p != me) {
         post_receive(blocks + p * mine, mine, p);
-        post_send(bytes + chunk_offset(p) * width, chunk_count(p) * width, p);
+        post_send(bytes + chunks.offset(p) * width, chunks.size(p) * width, p);
       }
-    copy(blocks + me * mine, bytes + chunk_offset(me) * width, mine);
+    copy(blocks + me * mine, bytes + chunks.offset(me) * width, mine);
     wait();
-    reduce_in_rank_order(bytes + chunk_offset(me) * width, blocks, n, chunk_count(me),
-                         chunk_count(me), element, reduction);
+    reduce_in_rank_order(bytes + chunks.offset(me) * width, blocks, n, chunks.size(me),
+                         chunks.size(me), element, reduction);
     for (int p = 0; p < n; ++p)
       if (p != me) {
-        post_receive(bytes + chunk_offset(p) * width, chunk_count(p) * width, p);
-        post_send(bytes + chunk_offset(me) * width, mine, p);
+        post_receive(bytes + chunks.offset(p) * width, chunks.size(p) * width, p);
+        post_send(bytes + chunks.offset(me) * width, mine, p);
       }
     wait();
   }

@@ -5,7 +5,7 @@
 // lists them with the file formats they read and write.
 //
 //===----------------------------------------------------------------------===//
-#include "cleave/rt/driver.h"
+#include "cleave/rt/training_loop.h"
 
 #include "cleave/rt/schedule.h"
 #include "cleave/rt/tensor.h"
@@ -24,7 +24,7 @@ TrainConfig default_config(const ModelInfo &model) {
   return config;
 }
 
-static std::string program_name(int argc, char **argv) {
+std::string program_name(int argc, char **argv) {
   std::string path = argc > 0 && argv[0] ? argv[0] : "train";
   size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);

@@ -37,23 +37,24 @@ bool npy_is_float(NpyType type) {
   return type == NpyType::f2 || type == NpyType::f4 || type == NpyType::f8;
 }
 
+/// The T stored (unaligned, native byte order) at p.
+template <typename T> T load(const uint8_t *p) {
+  T value;
+  std::memcpy(&value, p, sizeof value);
+  return value;
+}
+
+/// Stores `value` as a T at p.
+template <typename T> void store(T value, uint8_t *p) { std::memcpy(p, &value, sizeof value); }
+
 double load_float(NpyType type, const uint8_t *p) {
   switch (type) {
-  case NpyType::f2: {
-    uint16_t bits;
-    std::memcpy(&bits, p, 2);
-    return half_to_float(bits);
-  }
-  case NpyType::f4: {
-    float value;
-    std::memcpy(&value, p, 4);
-    return value;
-  }
-  case NpyType::f8: {
-    double value;
-    std::memcpy(&value, p, 8);
-    return value;
-  }
+  case NpyType::f2:
+    return half_to_float(load<uint16_t>(p));
+  case NpyType::f4:
+    return load<float>(p);
+  case NpyType::f8:
+    return load<double>(p);
   default:
     CLEAVE_CHECK(false, "not a float npy type");
   }
@@ -67,16 +68,10 @@ int64_t load_int(NpyType type, const uint8_t *p) {
     return *p;
   case NpyType::b1:
     return *p != 0;
-  case NpyType::i4: {
-    int32_t value;
-    std::memcpy(&value, p, 4);
-    return value;
-  }
-  case NpyType::i8: {
-    int64_t value;
-    std::memcpy(&value, p, 8);
-    return value;
-  }
+  case NpyType::i4:
+    return load<int32_t>(p);
+  case NpyType::i8:
+    return load<int64_t>(p);
   default:
     CLEAVE_CHECK(false, "not an integer npy type");
   }
@@ -84,24 +79,14 @@ int64_t load_int(NpyType type, const uint8_t *p) {
 
 void store_float(DType dtype, double value, uint8_t *p) {
   switch (dtype) {
-  case DType::f32: {
-    float v = static_cast<float>(value);
-    std::memcpy(p, &v, 4);
-    return;
-  }
+  case DType::f32:
+    return store(static_cast<float>(value), p);
   case DType::f64:
-    std::memcpy(p, &value, 8);
-    return;
-  case DType::f16: {
-    uint16_t bits = float_to_half(static_cast<float>(value));
-    std::memcpy(p, &bits, 2);
-    return;
-  }
-  case DType::bf16: {
-    uint16_t bits = float_to_bfloat16(static_cast<float>(value));
-    std::memcpy(p, &bits, 2);
-    return;
-  }
+    return store(value, p);
+  case DType::f16:
+    return store(float_to_half(static_cast<float>(value)), p);
+  case DType::bf16:
+    return store(float_to_bfloat16(static_cast<float>(value)), p);
   default:
     CLEAVE_CHECK(false, "not a float dtype");
   }
@@ -110,13 +95,9 @@ void store_float(DType dtype, double value, uint8_t *p) {
 void store_int(DType dtype, int64_t value, uint8_t *p) {
   switch (dtype) {
   case DType::i64:
-    std::memcpy(p, &value, 8);
-    return;
-  case DType::i32: {
-    int32_t v = static_cast<int32_t>(value);
-    std::memcpy(p, &v, 4);
-    return;
-  }
+    return store(value, p);
+  case DType::i32:
+    return store(static_cast<int32_t>(value), p);
   case DType::i8:
   case DType::i1:
     *p = static_cast<uint8_t>(static_cast<int8_t>(value));

@@ -5,6 +5,8 @@
 
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 
+#include <utility>
+
 namespace cleave::rt {
 
 using onnx::TensorProto;
@@ -18,48 +20,29 @@ onnx::ModelProto load_model_proto(const std::string &path) {
   return model;
 }
 
+namespace {
+
+/// The ONNX element types with a DType, each pair once for both directions.
+constexpr std::pair<int32_t, DType> kOnnxDTypes[] = {
+    {TensorProto::FLOAT, DType::f32},   {TensorProto::DOUBLE, DType::f64},
+    {TensorProto::FLOAT16, DType::f16}, {TensorProto::BFLOAT16, DType::bf16},
+    {TensorProto::INT64, DType::i64},   {TensorProto::INT32, DType::i32},
+    {TensorProto::INT8, DType::i8},     {TensorProto::BOOL, DType::i1},
+};
+
+} // namespace
+
 std::optional<DType> dtype_from_onnx(int32_t data_type) {
-  switch (data_type) {
-  case TensorProto::FLOAT:
-    return DType::f32;
-  case TensorProto::DOUBLE:
-    return DType::f64;
-  case TensorProto::FLOAT16:
-    return DType::f16;
-  case TensorProto::BFLOAT16:
-    return DType::bf16;
-  case TensorProto::INT64:
-    return DType::i64;
-  case TensorProto::INT32:
-    return DType::i32;
-  case TensorProto::INT8:
-    return DType::i8;
-  case TensorProto::BOOL:
-    return DType::i1;
-  default:
-    return std::nullopt;
-  }
+  for (const auto &[onnx, dtype] : kOnnxDTypes)
+    if (onnx == data_type)
+      return dtype;
+  return std::nullopt;
 }
 
 int32_t onnx_from_dtype(DType dtype) {
-  switch (dtype) {
-  case DType::f32:
-    return TensorProto::FLOAT;
-  case DType::f64:
-    return TensorProto::DOUBLE;
-  case DType::f16:
-    return TensorProto::FLOAT16;
-  case DType::bf16:
-    return TensorProto::BFLOAT16;
-  case DType::i64:
-    return TensorProto::INT64;
-  case DType::i32:
-    return TensorProto::INT32;
-  case DType::i8:
-    return TensorProto::INT8;
-  case DType::i1:
-    return TensorProto::BOOL;
-  }
+  for (const auto &[onnx, ours] : kOnnxDTypes)
+    if (ours == dtype)
+      return onnx;
   CLEAVE_CHECK(false, "unknown DType ", static_cast<int>(dtype));
 }
 

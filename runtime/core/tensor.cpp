@@ -1,6 +1,7 @@
 //===- tensor.cpp - sizes, shapes and element conversions ------------------===//
 #include "cleave/rt/tensor.h"
 
+#include "cleave/rt/bf16.h"
 #include "cleave/rt/check.h"
 
 #include <cmath>
@@ -127,13 +128,9 @@ float half_to_float(uint16_t bits) {
   return bits_float(sign | ((exponent + 112) << 23) | (mantissa << 13));
 }
 
-uint16_t float_to_bfloat16(float value) {
-  uint32_t bits = float_bits(value);
-  if ((bits & 0x7FFFFFFF) > 0x7F800000) // NaN: keep it a quiet NaN
-    return static_cast<uint16_t>((bits >> 16) | 0x40);
-  return static_cast<uint16_t>((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
-}
+// bf16.h holds the one rounding rule, shared with the kernels and device code.
+uint16_t float_to_bfloat16(float value) { return float_to_bf16_bits(value); }
 
-float bfloat16_to_float(uint16_t bits) { return bits_float(static_cast<uint32_t>(bits) << 16); }
+float bfloat16_to_float(uint16_t bits) { return bf16_bits_to_float(bits); }
 
 } // namespace cleave::rt

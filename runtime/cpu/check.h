@@ -1,33 +1,24 @@
 //===- check.h - argument checks for the CPU kernels ----------------------===//
 //
-// A failed check is a bug in the generated code or the driver (shapes that
-// disagree, a null pointer), never bad data, so it stops the process at
-// once, naming the file and line. Bad data (an index out of range) goes
-// through the kernels' invalid_flag instead.
+// KERNEL_CHECK is defined once for every backend, in cleave/rt/check.h
+// (a message naming the kernel and the condition, then exit status 1).
 //
 //===----------------------------------------------------------------------===//
 #ifndef CLEAVE_RT_CPU_CHECK_H
 #define CLEAVE_RT_CPU_CHECK_H
 
-#include <cstdio>
-#include <cstdlib>
+#include "cleave/rt/check.h"
 
 namespace cleave::rt::cpu {
 
+/// KERNEL_CHECK's report for a failure that arrives as data rather than at
+/// the check itself (a kernel plan's CheckFailure): the same message and
+/// exit status, without the kernel's name.
 [[noreturn]] inline void check_failed(const char *file, int line, const char *condition,
                                       const char *message) {
-  std::fprintf(stderr, "cleave runtime: check failed at %s:%d: %s (%s)\n", file, line, condition,
-               message);
-  std::abort();
+  ::cleave::rt::detail::kernel_check_failed(file, line, nullptr, condition, message);
 }
 
 } // namespace cleave::rt::cpu
-
-/// KERNEL_CHECK(condition, "what the caller got wrong")
-#define KERNEL_CHECK(condition, message)                                                           \
-  do {                                                                                             \
-    if (!(condition))                                                                              \
-      ::cleave::rt::cpu::check_failed(__FILE__, __LINE__, #condition, message);                    \
-  } while (0)
 
 #endif // CLEAVE_RT_CPU_CHECK_H

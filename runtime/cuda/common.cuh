@@ -8,6 +8,7 @@
 #ifndef CLEAVE_RT_CUDA_COMMON_CUH
 #define CLEAVE_RT_CUDA_COMMON_CUH
 
+#include "cleave/rt/check.h"
 #include "cleave/rt/cuda_kernels.h"
 #include "cleave/rt/kernels/shape.h"
 
@@ -19,10 +20,13 @@
 namespace cleave::rt::cuda {
 namespace detail {
 
-/// A bad argument only generated code can cause: prints file, line and
-/// condition and exits with status 1 (like kernels.h's CPU checks).
-[[noreturn]] void kernel_check_failed(const char *file, int line, const char *condition,
-                                      const char *message);
+/// KERNEL_CHECK's report (cleave/rt/check.h) for a failure that arrives as
+/// data rather than at the check itself (a kernel plan's CheckFailure): the
+/// same message and exit status, without the kernel's name.
+[[noreturn]] inline void kernel_check_failed(const char *file, int line, const char *condition,
+                                             const char *message) {
+  ::cleave::rt::detail::kernel_check_failed(file, line, nullptr, condition, message);
+}
 
 /// A device buffer of at least `bytes` for one kernel's temporaries,
 /// valid until the next call (stream order keeps users apart; growing it
@@ -33,13 +37,6 @@ void *scratch(int64_t bytes);
 int multiprocessors();
 
 } // namespace detail
-
-/// KERNEL_CHECK(condition, "what the caller got wrong")
-#define KERNEL_CHECK(condition, message)                                                           \
-  do {                                                                                             \
-    if (!(condition))                                                                              \
-      ::cleave::rt::cuda::detail::kernel_check_failed(__FILE__, __LINE__, #condition, message);    \
-  } while (0)
 
 /// After every launch: a bad configuration shows here, not three kernels later.
 #define CLEAVE_CUDA_CHECK_LAUNCH() CLEAVE_CUDA_CHECK(cudaGetLastError())

@@ -67,14 +67,6 @@ void cublas_failed(int status, const char *file, int line, const char *call) {
   std::exit(1);
 }
 
-void kernel_check_failed(const char *file, int line, const char *condition, const char *message) {
-  std::fflush(stdout);
-  std::fprintf(stderr, "cleave runtime: check failed at %s:%d: %s (%s)\n", file, line, condition,
-               message);
-  std::fflush(stderr);
-  std::exit(1);
-}
-
 cublasHandle_t cublas_handle() {
   std::lock_guard<std::mutex> lock(state_mutex);
   DeviceState &state = current_state();

@@ -125,9 +125,8 @@ protected:
     const int n = size(), me = rank();
     const int64_t width = static_cast<int64_t>(element_bytes(element));
     auto *bytes = static_cast<unsigned char *>(data);
-    auto chunk_count = [&](int p) { return count / n + (p < count % n ? 1 : 0); };
-    auto chunk_offset = [&](int p) { return p * (count / n) + std::min<int64_t>(p, count % n); };
-    const int64_t mine = chunk_count(me);
+    const ReduceChunks chunks{count, n};
+    const int64_t mine = chunks.size(me);
     unsigned char *blocks = scratch(mine * width * n);
     const ncclDataType_t type = nccl_type(element);
     check(ncclGroupStart(), "ncclGroupStart");
@@ -135,22 +134,22 @@ protected:
       if (p != me) {
         if (mine > 0)
           check(ncclRecv(blocks + p * mine * width, mine, type, p, comm_, nullptr), "ncclRecv");
-        if (chunk_count(p) > 0)
-          check(ncclSend(bytes + chunk_offset(p) * width, chunk_count(p), type, p, comm_, nullptr),
+        if (chunks.size(p) > 0)
+          check(ncclSend(bytes + chunks.offset(p) * width, chunks.size(p), type, p, comm_, nullptr),
                 "ncclSend");
       }
     check(ncclGroupEnd(), "ncclGroupEnd");
-    copy(blocks + me * mine * width, bytes + chunk_offset(me) * width, mine * width);
-    detail::reduce_in_rank_order(bytes + chunk_offset(me) * width, blocks, n, mine, mine, element,
+    copy(blocks + me * mine * width, bytes + chunks.offset(me) * width, mine * width);
+    detail::reduce_in_rank_order(bytes + chunks.offset(me) * width, blocks, n, mine, mine, element,
                                  reduction);
     check(ncclGroupStart(), "ncclGroupStart");
     for (int p = 0; p < n; ++p)
       if (p != me) {
-        if (chunk_count(p) > 0)
-          check(ncclRecv(bytes + chunk_offset(p) * width, chunk_count(p), type, p, comm_, nullptr),
+        if (chunks.size(p) > 0)
+          check(ncclRecv(bytes + chunks.offset(p) * width, chunks.size(p), type, p, comm_, nullptr),
                 "ncclRecv");
         if (mine > 0)
-          check(ncclSend(bytes + chunk_offset(me) * width, mine, type, p, comm_, nullptr),
+          check(ncclSend(bytes + chunks.offset(me) * width, mine, type, p, comm_, nullptr),
                 "ncclSend");
       }
     check(ncclGroupEnd(), "ncclGroupEnd");

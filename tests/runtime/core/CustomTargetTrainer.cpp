@@ -1,19 +1,19 @@
 //===- CustomTargetTrainer.cpp - cleave-rt-demo-custom-target ---------------===//
 //
-// How a non-CPU runtime plugs in (driver.h): it defines run_training itself
-// and passes its DeviceMemory to the driver. This executable does so with a
-// memory that is not "host" as far as the driver knows, so that building it
-// checks the override links (core's own run_training is not pulled in) and
+// How a backend plugs in (training_loop.h): its entry point hands its
+// DeviceMemory to run_training(argc, argv, model, step, memory), as
+// cpu::run_training and cuda::run_training do. This executable does so with
+// a memory that is not "host" as far as the training loop knows, so that
 // running it checks that training goes through copy_to_device/copy_to_host.
 //
 //===----------------------------------------------------------------------===//
 #include "DemoModel.h"
 
-#include "cleave/rt/driver.h"
+#include "cleave/rt/training_loop.h"
 
 #include <cstring>
 
-namespace cleave::rt {
+namespace cleave::rt::custom {
 namespace {
 
 class CustomMemory final : public DeviceMemory {
@@ -32,14 +32,15 @@ public:
 
 } // namespace
 
+/// This backend's entry point.
 int run_training(int argc, char **argv, const ModelInfo &model, StepFunction step) {
   CustomMemory memory;
-  return run_training(argc, argv, model, step, memory);
+  return rt::run_training(argc, argv, model, step, memory);
 }
 
-} // namespace cleave::rt
+} // namespace cleave::rt::custom
 
 int main(int argc, char **argv) {
   static const cleave::rt::ModelInfo model = cleave::rt::demo::linear_model(CLEAVE_DEMO_MODEL_PATH);
-  return cleave::rt::run_training(argc, argv, model, cleave::rt::demo::linear_step);
+  return cleave::rt::custom::run_training(argc, argv, model, cleave::rt::demo::linear_step);
 }

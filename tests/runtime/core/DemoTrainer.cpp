@@ -2,7 +2,7 @@
 //
 // A training executable shaped like the ones cleavec generates: a ModelInfo
 // (the linear demo model, its ONNX file written at build time by
-// cleave-rt-demo-model) and a step function, handed to run_training. The
+// cleave-rt-demo-model) and a step function, handed to cpu::run_training. The
 // kill-and-resume test and the command-line ctest tests run it.
 //
 //===----------------------------------------------------------------------===//
@@ -10,5 +10,5 @@
 
 int main(int argc, char **argv) {
   static const cleave::rt::ModelInfo model = cleave::rt::demo::linear_model(CLEAVE_DEMO_MODEL_PATH);
-  return cleave::rt::run_training(argc, argv, model, cleave::rt::demo::linear_step);
+  return cleave::rt::cpu::run_training(argc, argv, model, cleave::rt::demo::linear_step);
 }

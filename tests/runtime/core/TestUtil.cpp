@@ -72,7 +72,7 @@ int run(const std::vector<std::string> &args, const ModelInfo &model, StepFuncti
   std::vector<std::string> storage = {"trainer"};
   storage.insert(storage.end(), args.begin(), args.end());
   std::vector<char *> argv = make_argv(storage);
-  return run_training(static_cast<int>(storage.size()), argv.data(), model, step);
+  return cpu::run_training(static_cast<int>(storage.size()), argv.data(), model, step);
 }
 
 std::vector<std::string> metric_losses(const std::string &path) {

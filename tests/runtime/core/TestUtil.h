@@ -2,7 +2,7 @@
 #ifndef CLEAVE_TESTS_RUNTIME_TEST_UTIL_H
 #define CLEAVE_TESTS_RUNTIME_TEST_UTIL_H
 
-#include "cleave/rt/driver.h"
+#include "cleave/rt/training_loop.h"
 
 #include <cstdint>
 #include <string>
@@ -34,7 +34,7 @@ std::vector<std::string> list_dir(const std::string &dir);
 /// parse_command_line on {"trainer", args...}; throws what it throws.
 TrainConfig parse(const std::vector<std::string> &args, const ModelInfo &model);
 
-/// run_training on {"trainer", args...} with host memory; the exit code.
+/// cpu::run_training on {"trainer", args...}; the exit code.
 int run(const std::vector<std::string> &args, const ModelInfo &model, StepFunction step);
 
 /// The "loss" values of a --metrics file, as written (exact text).

@@ -12,6 +12,12 @@
 //    the file, line and condition and exits with status 1, like llm.c's
 //    check macros. It never aborts, so no core dump is left behind.
 //
+//  * KERNEL_CHECK is the same for the kernels of every backend (CPU and
+//    CUDA host code): an argument only generated code can get wrong (shapes
+//    that disagree, a null scratch buffer). Its message names the kernel
+//    (the enclosing function) as well; bad data (an index out of range)
+//    goes through the kernels' invalid_flag instead.
+//
 //===----------------------------------------------------------------------===//
 #ifndef CLEAVE_RT_CHECK_H
 #define CLEAVE_RT_CHECK_H
@@ -42,6 +48,13 @@ template <typename... Args> std::string concat(const Args &...args) {
 [[noreturn]] void check_failed(const char *file, int line, const char *condition,
                                const std::string &message);
 
+/// Prints "<file>:<line>: internal error in kernel <kernel>: `<condition>`
+/// failed: <message>" to stderr and exits with status 1. `kernel` may be
+/// null where the caller does not know it (" in kernel <kernel>" is then
+/// left out).
+[[noreturn]] void kernel_check_failed(const char *file, int line, const char *kernel,
+                                      const char *condition, const char *message);
+
 } // namespace detail
 
 /// Throws Error whose message is the arguments streamed together.
@@ -61,6 +74,16 @@ std::string last_system_error();
     if (!(cond))                                                                                   \
       ::cleave::rt::detail::check_failed(__FILE__, __LINE__, #cond,                                \
                                          ::cleave::rt::detail::concat(__VA_ARGS__));               \
+  } while (0)
+
+/// KERNEL_CHECK(condition, "what the caller got wrong"): CLEAVE_CHECK for
+/// kernel arguments, naming the kernel; the message is a string literal so
+/// that the check costs nothing when it holds.
+#define KERNEL_CHECK(condition, message)                                                           \
+  do {                                                                                             \
+    if (!(condition))                                                                              \
+      ::cleave::rt::detail::kernel_check_failed(__FILE__, __LINE__, __func__, #condition,          \
+                                                message);                                          \
   } while (0)
 
 #endif // CLEAVE_RT_CHECK_H

@@ -71,6 +71,17 @@ enum class CommReduction { sum, max, min };
 
 const char *reduction_name(CommReduction reduction);
 
+/// How every communicator splits an all_reduce of `count` elements over
+/// `n` ranks (each combines one chunk, in rank order, then all gather the
+/// chunks): rank p's chunk holds count / n elements, one more for the
+/// first count % n ranks, in rank order.
+struct ReduceChunks {
+  int64_t count;
+  int n;
+  int64_t size(int p) const { return count / n + (p < count % n ? 1 : 0); }
+  int64_t offset(int p) const { return p * (count / n) + (p < count % n ? p : count % n); }
+};
+
 class Communicator {
 public:
   virtual ~Communicator() = default;
@@ -240,6 +251,9 @@ public:
   /// The ranks that differ only along `axes` (in any order), ordered
   /// row-major over those axes in grid order (ZeRO over dp and tp, say).
   Communicator &axes(const std::vector<std::string> &axes);
+  /// axes() of a comma-separated list ("dp" or "dp,tp"), as a generated
+  /// step names its collectives' groups.
+  Communicator &group(const std::string &axes);
 
 private:
   Communicator &world_;

@@ -21,38 +21,7 @@
 #include <cstdint>
 
 namespace cleave::rt::cuda::collective {
-
-/// out = `reduction` (sum, max, min) over the group of in (count
-/// elements; in may equal out).
-void all_reduce(void *groups, const char *axes, const void *in, void *out, int64_t count,
-                CommElement element, CommReduction reduction);
-/// all_reduce with CommReduction::sum.
-void all_reduce_sum(void *groups, const char *axes, const void *in, void *out, int64_t count,
-                    CommElement element);
-
-/// out [outer, n, block] from every rank's in [outer, block].
-void all_gather(void *groups, const char *axes, const void *in, void *out, int64_t outer,
-                int64_t block, int64_t element_bytes);
-
-/// out [outer, block] = this rank's block of `reduction` over the group of
-/// in [outer, n, block].
-void reduce_scatter(void *groups, const char *axes, const void *in, void *out, int64_t outer,
-                    int64_t block, CommElement element, CommReduction reduction);
-/// reduce_scatter with CommReduction::sum.
-void reduce_scatter_sum(void *groups, const char *axes, const void *in, void *out, int64_t outer,
-                        int64_t block, CommElement element);
-
-/// out [outer, block] = this rank's block of in [outer, n, block]; no communication.
-void all_slice(void *groups, const char *axes, const void *in, void *out, int64_t outer,
-               int64_t block, int64_t element_bytes);
-
-/// Moves grid axes from one tensor dimension to another: in seen as
-/// [send_outer, n, send_block] along the dimension that becomes split
-/// (chunk r goes to rank r), out as [recv_outer, n, recv_block] along the
-/// dimension that becomes whole (chunk r came from rank r).
-void all_to_all(void *groups, const char *axes, const void *in, void *out, int64_t send_outer,
-                int64_t send_block, int64_t recv_outer, int64_t recv_block, int64_t element_bytes);
-
+#include "cleave/rt/collective_api.inc"
 } // namespace cleave::rt::cuda::collective
 
 namespace cleave::rt::cuda {

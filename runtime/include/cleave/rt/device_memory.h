@@ -5,7 +5,7 @@
 // workspace through a DeviceMemory, and moves bytes only through
 // copy_to_device / copy_to_host. The CPU target uses host_memory(); a CUDA
 // target implements the same interface with cudaMalloc / cudaMemcpy and
-// calls run_training (driver.h) with it.
+// calls run_training (training_loop.h) with it.
 //
 //===----------------------------------------------------------------------===//
 #ifndef CLEAVE_RT_DEVICE_MEMORY_H

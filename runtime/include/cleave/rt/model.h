@@ -2,7 +2,7 @@
 //
 // cleavec emits one C++ (or CUDA C++) file per model: a ModelInfo table that
 // describes the train step's parameters, optimizer state and batch inputs,
-// and a step function. The runtime's driver (run_training) does everything
+// and a step function. The runtime's training loop (run_training) does everything
 // else: command line, loading the initial weights from the ONNX file, data,
 // the step loop, learning-rate schedule, checkpoints, metrics, ONNX export.
 //
@@ -134,11 +134,22 @@ struct ModelInfo {
 /// re-executing the program once if needed.
 void prepare_process(char **argv);
 
-/// The driver: parses the executable's command line and trains. Returns
-/// the process exit code; never aborts on bad input. cleave_rt_core defines
-/// it for host memory; cleave_rt_cuda defines its own (linked first) that
-/// hands the core driver a device-memory allocator (see driver.h).
+// The entry points generated main() calls, one per backend, each defined
+// only in its backend's library: a program linked with another backend's
+// runtime fails to link instead of training on the wrong memory. Each
+// parses the executable's command line and trains (training_loop.h);
+// returns the process exit code; never aborts on bad input. The multi-rank
+// twins are in collectives.h and cuda_collectives.h.
+
+namespace cpu {
+/// Host memory (library cleave_rt_cpu, cpu_training.cpp).
 int run_training(int argc, char **argv, const ModelInfo &model, StepFunction step);
+} // namespace cpu
+
+namespace cuda {
+/// The GPU's memory (library cleave_rt_cuda, cuda_training.cpp).
+int run_training(int argc, char **argv, const ModelInfo &model, StepFunction step);
+} // namespace cuda
 
 } // namespace cleave::rt
 

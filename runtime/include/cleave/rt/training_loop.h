@@ -1,18 +1,17 @@
-//===- driver.h - the training driver behind run_training ------------------===//
+//===- training_loop.h - the training loop behind the entry points --------===//
 //
-// run_training (model.h) = parse_command_line + train with host memory.
-// The pieces are public so that tests drive them without a process, and so
-// that another target plugs in its memory: a CUDA runtime library defines
-// its own run_training(argc, argv, model, step) that calls the overload
-// below with its DeviceMemory; linked before cleave_rt_core, its definition
-// is the one generated programs get (run_training.cpp explains).
+// Each backend's entry point (cpu::run_training, cuda::run_training in
+// model.h) = parse_command_line + train with the backend's DeviceMemory,
+// through the run_training overload below. The pieces are public so that
+// tests drive them without a process, and so that a backend plugs in its
+// memory without a training loop of its own.
 //
 // Both targets hand the step host pointers for StepBuffers::loss and
 // StepBuffers::invalid_index; everything else is in the target's memory.
 //
 //===----------------------------------------------------------------------===//
-#ifndef CLEAVE_RT_DRIVER_H
-#define CLEAVE_RT_DRIVER_H
+#ifndef CLEAVE_RT_TRAINING_LOOP_H
+#define CLEAVE_RT_TRAINING_LOOP_H
 
 #include "cleave/rt/check.h"
 #include "cleave/rt/data.h"
@@ -85,6 +84,15 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
 int run_training(int argc, char **argv, const ModelInfo &model, StepFunction step,
                  DeviceMemory &memory);
 
+/// argv[0] without its directory ("train" when there is none), for
+/// "<program>: error: ..." lines.
+std::string program_name(int argc, char **argv);
+
+/// "the model was compiled for target '<model.target>', but this executable
+/// was linked with <runtime>" when the model names a target other than
+/// `target`; "" when it matches. Every entry point refuses such a model.
+std::string wrong_target(const ModelInfo &model, const char *target, const char *runtime);
+
 } // namespace cleave::rt
 
-#endif // CLEAVE_RT_DRIVER_H
+#endif // CLEAVE_RT_TRAINING_LOOP_H

@@ -1,20 +1,19 @@
-//===- driver.cpp - run_training and device memory for the CUDA target -----===//
+//===- cuda_training.cpp - run_training and device memory for CUDA ---------===//
 //
-// Generated CUDA programs link -lcleave_rt_cuda before -lcleave_rt_core, so
-// the run_training(argc, argv, model, step) below is the one they get
-// (runtime/core/run_training.cpp explains the seam). It hands the core
-// driver
+// cuda::run_training (model.h), which generated CUDA programs' main()
+// calls, defined only here so that only a program linked with the CUDA
+// runtime finds it. It hands the training loop (training_loop.h)
 //   - a DeviceMemory of cudaMalloc'd tensors on this process's GPU, chosen
 //     on first allocation (so --help and command-line mistakes work on any
 //     machine), and
 //   - the model's step wrapped so that the kernels' invalid-index flag is
 //     device memory: the wrapper passes the step a device int32 and, once
-//     the step is done, ORs it into the driver's host flag.
+//     the step is done, ORs it into the training loop's host flag.
 //
 //===----------------------------------------------------------------------===//
-#include "cleave/rt/driver.h"
 #include "cleave/rt/cuda_check.h"
 #include "cleave/rt/cuda_memory.h"
+#include "cleave/rt/training_loop.h"
 
 #include <cuda_runtime.h>
 
@@ -186,18 +185,15 @@ DeviceMemory &device_memory() {
   return memory;
 }
 
-} // namespace cuda
-
 int run_training(int argc, char **argv, const ModelInfo &model, StepFunction step) {
-  if (model.target && std::string(model.target) != "cuda") {
-    std::fprintf(stderr,
-                 "%s: error: the model was compiled for target '%s', but this executable "
-                 "was linked with the CUDA runtime\n",
-                 argc > 0 && argv[0] ? argv[0] : "train", model.target);
+  std::string wrong = wrong_target(model, "cuda", "the CUDA runtime");
+  if (!wrong.empty()) {
+    std::fprintf(stderr, "%s: error: %s\n", argc > 0 && argv[0] ? argv[0] : "train", wrong.c_str());
     return 1;
   }
-  return run_training(argc, argv, cuda::with_device_flag(model), cuda::with_device_flag(step),
-                      cuda::device_memory());
+  return rt::run_training(argc, argv, with_device_flag(model), with_device_flag(step),
+                          device_memory());
 }
 
+} // namespace cuda
 } // namespace cleave::rt

@@ -1,17 +1,18 @@
-//===- distributed_driver.cpp - a sharded CUDA program over MPI ranks -----===//
+//===- cuda_distributed_training.cpp - sharded CUDA training over MPI ranks -===//
 //
-// runtime/comm/distributed_driver.cpp for the CUDA target. Differences:
+// cuda::run_training_distributed: the frame of distributed_training.h with
+// what the CUDA target does on a rank:
 //   - each rank drives GPU local_rank % device count (select_device);
 //   - the grid's communicators take device buffers: NCCL when the runtime
 //     has it and every rank has a GPU of its own, else the MPI
 //     communicator behind host staging (ranks may share a GPU). Both add in
 //     rank order, so the choice does not change the bits.
 //     CLEAVE_CUDA_COMM=nccl or =host overrides the choice;
-//   - the core driver trains with the CUDA DeviceMemory and the step
+//   - the training loop trains with the CUDA DeviceMemory and the step
 //     wrapped for its device invalid-index flag (cuda_memory.h).
 // Whole tensors (initial weights, checkpoints, the ONNX export, batches)
 // go through the Distribution on host buffers over the plain MPI world;
-// the core driver copies each rank's block to and from the GPU.
+// the training loop copies each rank's block to and from the GPU.
 //
 //===----------------------------------------------------------------------===//
 #include "cleave/rt/comm_distribution.h"
@@ -19,9 +20,10 @@
 #include "cleave/rt/cuda_collectives.h"
 #include "cleave/rt/cuda_comm.h"
 #include "cleave/rt/cuda_memory.h"
+#include "cleave/rt/distributed_training.h"
 #include "cleave/rt/distribution.h"
-#include "cleave/rt/driver.h"
 #include "cleave/rt/mpi_comm.h"
+#include "cleave/rt/training_loop.h"
 
 #include <cuda_runtime.h>
 #include <unistd.h>
@@ -36,12 +38,6 @@
 namespace cleave::rt::cuda {
 
 namespace {
-
-std::string program_name(int argc, char **argv) {
-  std::string program = argc > 0 && argv[0] ? argv[0] : "train";
-  size_t slash = program.find_last_of('/');
-  return slash == std::string::npos ? program : program.substr(slash + 1);
-}
 
 /// Collective: whether two ranks of `world` drive the same GPU.
 bool ranks_share_a_gpu(Communicator &world, int device) {
@@ -81,60 +77,18 @@ std::unique_ptr<Communicator> device_world(Communicator &world, int device) {
 } // namespace
 
 int run_training_distributed(int argc, char **argv, const ModelInfo &model, StepFunction step) {
-  std::string program = program_name(argc, argv);
-  std::unique_ptr<Communicator> world;
-  try {
-    world = mpi_world(&argc, &argv);
-  } catch (const std::exception &error) {
-    std::fprintf(stderr, "%s: error: %s\n", program.c_str(), error.what());
-    return 1;
-  }
-  int rank = world->rank();
-  bool several = world->size() > 1;
-  auto report = [&](const char *message) {
-    std::fflush(stdout);
-    if (several)
-      std::fprintf(stderr, "%s: error (rank %d): %s\n", program.c_str(), rank, message);
-    else
-      std::fprintf(stderr, "%s: error: %s\n", program.c_str(), message);
-    std::fflush(stderr);
-  };
-  int status = 0;
-  try {
-    if (model.target && std::string(model.target) != "cuda")
-      fail("the model was compiled for target '", model.target,
-           "', but this executable was linked with the CUDA runtime");
-    GridShape shape = GridShape::parse(model.grid);
-    check_world_size(*world, shape.devices());
-    std::optional<TrainConfig> config = parse_command_line(argc, argv, model);
-    if (!config)
-      return 0;
-    int device = select_device();
-    std::unique_ptr<Communicator> devices = device_world(*world, device);
-    if (rank == 0)
-      std::printf("collectives: %s over %d ranks\n", devices->backend(), devices->size());
-    CommGroups groups(*devices, DeviceGrid::parse(model.grid));
-    CommDistribution distribution(shape, *world, groups);
-    train(*config, with_device_flag(model), with_device_flag(step), device_memory(), stdout,
-          &distribution);
-    return 0;
-  } catch (const UsageError &error) {
-    report(error.what());
-    if (rank == 0)
-      std::fprintf(stderr, "Run '%s --help' for the options.\n", program.c_str());
-    status = 2;
-  } catch (const std::bad_alloc &) {
-    report("out of host memory");
-    status = 1;
-  } catch (const std::exception &error) {
-    report(error.what());
-    status = 1;
-  }
-  // The other ranks may be waiting in a collective this rank will not
-  // join: end them too rather than let them run into the timeout.
-  if (several)
-    world->abort_job(status);
-  return status;
+  return run_training_on_ranks(
+      argc, argv, model, "cuda", "the CUDA runtime",
+      [&](Communicator &world, const GridShape &shape, const TrainConfig &config) {
+        int device = select_device();
+        std::unique_ptr<Communicator> devices = device_world(world, device);
+        if (world.rank() == 0)
+          std::printf("collectives: %s over %d ranks\n", devices->backend(), devices->size());
+        CommGroups groups(*devices, DeviceGrid::parse(model.grid));
+        CommDistribution distribution(shape, world, groups);
+        train(config, with_device_flag(model), with_device_flag(step), device_memory(), stdout,
+              &distribution);
+      });
 }
 
 } // namespace cleave::rt::cuda

@@ -1,4 +1,4 @@
-//===- driver.cpp - the training loop ---------------------------------------===//
+//===- training_loop.cpp - the training loop -------------------------------===//
 //
 // train():
 //  1. check the ModelInfo the code generator wrote;
@@ -16,7 +16,7 @@
 // later steps see exactly what an uninterrupted run would.
 //
 //===----------------------------------------------------------------------===//
-#include "cleave/rt/driver.h"
+#include "cleave/rt/training_loop.h"
 
 #include "cleave/rt/checkpoint.h"
 #include "cleave/rt/distribution.h"
@@ -567,12 +567,16 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
   std::fflush(log);
 }
 
+std::string wrong_target(const ModelInfo &model, const char *target, const char *runtime) {
+  if (!model.target || std::string(model.target) == target)
+    return "";
+  return detail::concat("the model was compiled for target '", model.target,
+                        "', but this executable was linked with ", runtime);
+}
+
 int run_training(int argc, char **argv, const ModelInfo &model, StepFunction step,
                  DeviceMemory &memory) {
-  std::string program = argc > 0 && argv[0] ? argv[0] : "train";
-  size_t slash = program.find_last_of('/');
-  if (slash != std::string::npos)
-    program = program.substr(slash + 1);
+  std::string program = program_name(argc, argv);
   auto report = [&](const char *message) {
     std::fflush(stdout);
     std::fprintf(stderr, "%s: error: %s\n", program.c_str(), message);

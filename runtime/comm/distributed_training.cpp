@@ -1,16 +1,17 @@
-//===- distributed_driver.cpp - run_training over MPI ranks ---------------===//
+//===- distributed_training.cpp - the training loop over MPI ranks --------===//
 //
 // The MPI side of a sharded run: the world, the grid's communicators, and
-// a Distribution (distribution.h) through which the core driver loads,
+// a Distribution (distribution.h) through which the training loop loads,
 // checkpoints and exports whole tensors while each rank computes on its
-// blocks. An error on any rank ends the whole job (abort_job), so no rank
-// waits on a collective its peers will never join.
+// blocks. run_training_on_ranks is the frame both backends' multi-rank
+// entry points share (distributed_training.h); cpu::run_training_distributed
+// fills it with host buffers.
 //
 //===----------------------------------------------------------------------===//
+#include "cleave/rt/distributed_training.h"
+
 #include "cleave/rt/collectives.h"
 #include "cleave/rt/comm_distribution.h"
-#include "cleave/rt/distribution.h"
-#include "cleave/rt/driver.h"
 #include "cleave/rt/mpi_comm.h"
 
 #include <cstdio>
@@ -19,17 +20,8 @@
 
 namespace cleave::rt {
 
-namespace {
-
-std::string program_name(int argc, char **argv) {
-  std::string program = argc > 0 && argv[0] ? argv[0] : "train";
-  size_t slash = program.find_last_of('/');
-  return slash == std::string::npos ? program : program.substr(slash + 1);
-}
-
-} // namespace
-
-int run_training_distributed(int argc, char **argv, const ModelInfo &model, StepFunction step) {
+int run_training_on_ranks(int argc, char **argv, const ModelInfo &model, const char *target,
+                          const char *runtime, const RankTraining &train_rank) {
   std::string program = program_name(argc, argv);
   std::unique_ptr<Communicator> world;
   try {
@@ -50,14 +42,15 @@ int run_training_distributed(int argc, char **argv, const ModelInfo &model, Step
   };
   int status = 0;
   try {
+    std::string wrong = wrong_target(model, target, runtime);
+    if (!wrong.empty())
+      fail(wrong);
     GridShape shape = GridShape::parse(model.grid);
     check_world_size(*world, shape.devices());
     std::optional<TrainConfig> config = parse_command_line(argc, argv, model);
     if (!config)
       return 0;
-    CommGroups groups(*world, DeviceGrid::parse(model.grid));
-    CommDistribution distribution(shape, *world, groups);
-    train(*config, model, step, host_memory(), stdout, &distribution);
+    train_rank(*world, shape, *config);
     return 0;
   } catch (const UsageError &error) {
     report(error.what());
@@ -76,6 +69,17 @@ int run_training_distributed(int argc, char **argv, const ModelInfo &model, Step
   if (several)
     world->abort_job(status);
   return status;
+}
+
+int cpu::run_training_distributed(int argc, char **argv, const ModelInfo &model,
+                                  StepFunction step) {
+  return run_training_on_ranks(
+      argc, argv, model, "cpu", "the CPU runtime",
+      [&](Communicator &world, const GridShape &shape, const TrainConfig &config) {
+        CommGroups groups(world, DeviceGrid::parse(model.grid));
+        CommDistribution distribution(shape, world, groups);
+        train(config, model, step, host_memory(), stdout, &distribution);
+      });
 }
 
 } // namespace cleave::rt

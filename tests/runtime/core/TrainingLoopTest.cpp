@@ -1,10 +1,10 @@
-//===- DriverTest.cpp - run_training end to end, in process ----------------===//
+//===- TrainingLoopTest.cpp - run_training end to end, in process ----------===//
 #include "DemoModel.h"
 #include "TestUtil.h"
 
 #include "cleave/rt/checkpoint.h"
-#include "cleave/rt/driver.h"
 #include "cleave/rt/token_file.h"
+#include "cleave/rt/training_loop.h"
 #include "cleave/rt/weights.h"
 
 #include <catch2/catch.hpp>
@@ -94,7 +94,8 @@ void limited_step(const StepScalars &scalars, const StepBuffers &buffers) {
 
 } // namespace
 
-TEST_CASE("driver: trains linear regression to the true line and exports it", "[runtime][driver]") {
+TEST_CASE("training loop: trains linear regression to the true line and exports it",
+          "[runtime][training-loop]") {
   LinearRun run;
   REQUIRE(run.run({"--steps", "300", "--metrics", run.dir / "m.jsonl", "--checkpoint-dir",
                    run.dir / "ckpt", "--save-onnx", run.dir / "trained.onnx"}) == 0);
@@ -124,8 +125,8 @@ TEST_CASE("driver: trains linear regression to the true line and exports it", "[
   CHECK(exported_weight == weight);
 }
 
-TEST_CASE("driver: a resumed run continues exactly like an uninterrupted one",
-          "[runtime][driver]") {
+TEST_CASE("training loop: a resumed run continues exactly like an uninterrupted one",
+          "[runtime][training-loop]") {
   LinearRun run;
   std::vector<std::string> common = {
       "--steps",  "30", "--shuffle",          "--seed", "5", "--schedule", "cosine",
@@ -163,7 +164,8 @@ TEST_CASE("driver: a resumed run continues exactly like an uninterrupted one",
   CHECK(tail == std::vector<std::string>(uninterrupted.begin() + 20, uninterrupted.end()));
 }
 
-TEST_CASE("driver: device memory that is not host memory gives the same run", "[runtime][driver]") {
+TEST_CASE("training loop: device memory that is not host memory gives the same run",
+          "[runtime][training-loop]") {
   LinearRun run;
   REQUIRE(run.run({"--steps", "20", "--shuffle", "--metrics", run.dir / "host.jsonl"}) == 0);
   FakeDevice device;
@@ -184,7 +186,8 @@ TEST_CASE("driver: device memory that is not host memory gives the same run", "[
   CHECK(Checkpoint(resolve_checkpoint("", run.dir / "ckpt")).meta().step == 25);
 }
 
-TEST_CASE("driver: --init random trains a model exported without weights", "[runtime][driver]") {
+TEST_CASE("training loop: --init random trains a model exported without weights",
+          "[runtime][training-loop]") {
   LinearRun run;
   demo::write_linear_onnx(run.onnx, {}, 0, /*with_weights=*/false);
   REQUIRE_THROWS_WITH(run.train({"--steps", "5"}),
@@ -201,7 +204,8 @@ TEST_CASE("driver: --init random trains a model exported without weights", "[run
   CHECK(mean[0] != 0.0f);
 }
 
-TEST_CASE("driver: a diverging loss stops the run with a clear error", "[runtime][driver]") {
+TEST_CASE("training loop: a diverging loss stops the run with a clear error",
+          "[runtime][training-loop]") {
   LinearRun run;
   REQUIRE_THROWS_WITH(
       run.train({"--steps", "50", "--lr", "1e38"}),
@@ -210,7 +214,7 @@ TEST_CASE("driver: a diverging loss stops the run with a clear error", "[runtime
   CHECK(run.run({"--steps", "50", "--lr", "1e38"}) == 1);
 }
 
-TEST_CASE("driver: command-line defaults and mistakes", "[runtime][driver]") {
+TEST_CASE("training loop: command-line defaults and mistakes", "[runtime][training-loop]") {
   LinearRun run;
   TrainConfig config = test::parse({"--steps", "7", "--data", run.data()}, run.model);
   CHECK(config.steps == 7);
@@ -259,7 +263,8 @@ TEST_CASE("driver: command-line defaults and mistakes", "[runtime][driver]") {
   CHECK(test::run({"--steps", "5", "--data", run.data()}, cuda, demo::linear_step) == 1);
 }
 
-TEST_CASE("driver: checkpoints of another run are never overwritten", "[runtime][driver]") {
+TEST_CASE("training loop: checkpoints of another run are never overwritten",
+          "[runtime][training-loop]") {
   LinearRun run;
   std::string ckpt = run.dir / "ckpt";
   REQUIRE(run.run({"--steps", "4", "--checkpoint-dir", ckpt}) == 0);
@@ -284,7 +289,7 @@ TEST_CASE("driver: checkpoints of another run are never overwritten", "[runtime]
   CHECK(test::read_bytes(ckpt + "/ckpt-00000004.safetensors") == bytes);
 }
 
-TEST_CASE("driver: --tokens trains a bigram language model", "[runtime][driver]") {
+TEST_CASE("training loop: --tokens trains a bigram language model", "[runtime][training-loop]") {
   TempDir dir;
   std::string onnx = dir / "bigram.onnx";
   demo::write_bigram_onnx(onnx);
