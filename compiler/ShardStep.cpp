@@ -2,8 +2,8 @@
 #include "compiler/ShardStep.h"
 
 #include "dialects/Cleave/IR/CleaveOps.h"
+#include "passes/Analysis/Sharding/GridSpec.h"
 #include "passes/Passes.h"
-#include "passes/Sharding/Sharding.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
@@ -29,21 +29,6 @@ bool mlir::cleave::wantsSharding(const ShardOptions &options) {
   return !options.grid.empty() || options.devices > 1 || options.zero != 0 || !options.pins.empty();
 }
 
-/// The product of the sizes of "dp=2,tp=2", or -1 when malformed (the seed
-/// pass then says why).
-static int64_t gridDevices(llvm::StringRef grid) {
-  int64_t devices = 1;
-  llvm::SmallVector<llvm::StringRef> parts;
-  grid.split(parts, ',');
-  for (llvm::StringRef part : parts) {
-    int64_t size = 0;
-    if (part.split('=').second.trim().getAsInteger(10, size) || size < 1)
-      return -1;
-    devices *= size;
-  }
-  return devices;
-}
-
 /// The name a train-step argument is known by: its parameter's, or its
 /// input's; empty for optimizer state and step scalars.
 static std::string argumentName(func::FuncOp function, unsigned index) {
@@ -64,14 +49,14 @@ static LogicalResult seedEvalFromTrainStep(ModuleOp module) {
     return success();
   llvm::StringMap<Attribute> layouts;
   for (unsigned i = 0; i < train.getNumArguments(); ++i)
-    if (Attribute layout = train.getArgAttr(i, kShardingAttr))
+    if (Attribute layout = train.getArgAttr(i, CleaveDialect::kShardingAttrName))
       layouts[argumentName(train, i)] = layout;
   for (unsigned i = 0; i < eval.getNumArguments(); ++i) {
     std::string name = argumentName(eval, i);
     if (name.empty())
       return eval.emitOpError() << "argument #" << i << " is neither a parameter nor an input";
     if (Attribute layout = layouts.lookup(name))
-      eval.setArgAttr(i, kShardingAttr, layout);
+      eval.setArgAttr(i, CleaveDialect::kShardingAttrName, layout);
   }
   return success();
 }
@@ -80,7 +65,12 @@ llvm::Error mlir::cleave::shardTrainStep(ModuleOp module, const ShardOptions &op
   std::string grid = options.grid;
   if (grid.empty())
     grid = "dp=" + std::to_string(options.devices > 0 ? options.devices : 1);
-  int64_t devices = gridDevices(grid);
+  // A malformed grid is left to the seed pass, which says why.
+  int64_t devices = -1;
+  if (llvm::Expected<ParsedGrid> parsed = parseGridSpec(grid))
+    devices = parsed->devices();
+  else
+    llvm::consumeError(parsed.takeError());
   if (options.devices > 0 && devices > 0 && devices != options.devices)
     return makeError("--grid " + grid + " has " + std::to_string(devices) +
                      " devices but --devices is " + std::to_string(options.devices) +

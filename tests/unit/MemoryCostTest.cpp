@@ -3,7 +3,7 @@
 // a 7.5B-parameter model trained with mixed-precision Adam on N_d = 64
 // data-parallel GPUs needs 120 GB per GPU unsharded, 31.4 GB with ZeRO-1,
 // 16.6 GB with ZeRO-2 and 1.9 GB with ZeRO-3.
-#include "compiler/Cost/MemoryCost.h"
+#include "passes/Analysis/Cost/MemoryCost.h"
 
 #include <catch2/catch.hpp>
 

@@ -10,12 +10,12 @@
 // printed, then reported as an error.
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/Cluster/Cluster.h"
 #include "compiler/Driver.h"
 #include "compiler/Importer/Importer.h"
 #include "compiler/Plan/PlanReport.h"
 #include "compiler/Registration.h"
 #include "compiler/ShardStep.h"
+#include "passes/Analysis/Cluster/Cluster.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/FormatVariadic.h"

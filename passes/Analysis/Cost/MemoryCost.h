@@ -20,10 +20,10 @@
 // A tensor-parallel split multiplies into all three factors.
 //
 //===----------------------------------------------------------------------===//
-#ifndef CLEAVE_COMPILER_COST_MEMORYCOST_H
-#define CLEAVE_COMPILER_COST_MEMORYCOST_H
+#ifndef CLEAVE_PASSES_ANALYSIS_COST_MEMORYCOST_H
+#define CLEAVE_PASSES_ANALYSIS_COST_MEMORYCOST_H
 
-#include "compiler/Cluster/Cluster.h"
+#include "passes/Analysis/Cluster/Cluster.h"
 
 #include "llvm/ADT/StringRef.h"
 
@@ -84,4 +84,4 @@ int64_t getMemoryOverflow(const DeviceMemory &memory, const Cluster &cluster);
 
 } // namespace mlir::cleave
 
-#endif // CLEAVE_COMPILER_COST_MEMORYCOST_H
+#endif // CLEAVE_PASSES_ANALYSIS_COST_MEMORYCOST_H

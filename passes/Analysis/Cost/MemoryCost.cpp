@@ -1,5 +1,5 @@
 //===- MemoryCost.cpp - what one device must hold -------------------------===//
-#include "compiler/Cost/MemoryCost.h"
+#include "passes/Analysis/Cost/MemoryCost.h"
 
 #include "llvm/Support/MathExtras.h"
 
