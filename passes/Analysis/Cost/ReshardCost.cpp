@@ -8,8 +8,7 @@
 using namespace mlir;
 using namespace mlir::cleave;
 
-int64_t mlir::cleave::getModelBytes(CollectiveKind kind, int64_t bytesBefore,
-                                    int64_t bytesAfter) {
+int64_t mlir::cleave::getModelBytes(CollectiveKind kind, int64_t bytesBefore, int64_t bytesAfter) {
   return kind == CollectiveKind::allGather ? bytesAfter : bytesBefore;
 }
 

@@ -45,9 +45,8 @@ std::optional<ShardCollective> getShardCollective(Operation *op);
 
 /// Seconds to bring a value of global type `global` laid out as `from`
 /// into `to`, collective by collective as cleave-partition reshards it.
-double reshardSeconds(RankedTensorType global, const TensorSharding &from,
-                      const TensorSharding &to, const GridInfo &grid,
-                      GridCollectives &collectives);
+double reshardSeconds(RankedTensorType global, const TensorSharding &from, const TensorSharding &to,
+                      const GridInfo &grid, GridCollectives &collectives);
 
 } // namespace mlir::cleave
 

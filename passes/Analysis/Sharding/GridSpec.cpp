@@ -4,14 +4,14 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 
+#include <functional>
+#include <numeric>
+
 using namespace mlir;
 using namespace mlir::cleave;
 
 int64_t ParsedGrid::devices() const {
-  int64_t count = 1;
-  for (int64_t size : sizes)
-    count *= size;
-  return count;
+  return std::accumulate(sizes.begin(), sizes.end(), int64_t{1}, std::multiplies<int64_t>());
 }
 
 static llvm::Error gridError(const llvm::Twine &message) {

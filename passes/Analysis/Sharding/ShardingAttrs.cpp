@@ -41,8 +41,8 @@ static std::optional<SmallVector<AxisList, 4>> readSharding(shard::GridAxesArray
 
 std::optional<SmallVector<AxisList, 4>> mlir::cleave::getArgSharding(func::FuncOp function,
                                                                      unsigned index) {
-  return readSharding(function.getArgAttrOfType<shard::GridAxesArrayAttr>(
-      index, CleaveDialect::kShardingAttrName));
+  return readSharding(
+      function.getArgAttrOfType<shard::GridAxesArrayAttr>(index, CleaveDialect::kShardingAttrName));
 }
 
 std::optional<SmallVector<AxisList, 4>> mlir::cleave::getResultSharding(func::FuncOp function,

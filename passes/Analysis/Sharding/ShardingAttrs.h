@@ -36,8 +36,7 @@ void setFactorAxes(Operation *op, llvm::ArrayRef<AxisList> axes);
 
 /// The cleave.sharding of argument (result) `index` of `function`: the axes
 /// of each dimension; std::nullopt when it has none (whole).
-std::optional<llvm::SmallVector<AxisList, 4>> getArgSharding(func::FuncOp function,
-                                                             unsigned index);
+std::optional<llvm::SmallVector<AxisList, 4>> getArgSharding(func::FuncOp function, unsigned index);
 std::optional<llvm::SmallVector<AxisList, 4>> getResultSharding(func::FuncOp function,
                                                                 unsigned index);
 void setArgSharding(func::FuncOp function, unsigned index, llvm::ArrayRef<AxisList> dims);
