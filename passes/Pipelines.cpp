@@ -1,6 +1,7 @@
 //===- Pipelines.cpp - the pass sequences cleavec runs --------------------===//
 #include "passes/Pipelines.h"
 
+#include "passes/Analysis/Sharding/GridSpec.h"
 #include "passes/Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"
@@ -67,16 +68,11 @@ std::string mlir::cleave::getShardGrid(const ShardPipelineOptions &options) {
 /// The product of the sizes of "dp=2,tp=2", or -1 when malformed (the seed
 /// pass then says why).
 static int64_t gridDevices(llvm::StringRef grid) {
-  int64_t devices = 1;
-  llvm::SmallVector<llvm::StringRef> parts;
-  grid.split(parts, ',');
-  for (llvm::StringRef part : parts) {
-    int64_t size = 0;
-    if (part.split('=').second.trim().getAsInteger(10, size) || size < 1)
-      return -1;
-    devices *= size;
-  }
-  return devices;
+  llvm::Expected<ParsedGrid> parsed = parseGridSpec(grid);
+  if (parsed)
+    return parsed->devices();
+  llvm::consumeError(parsed.takeError());
+  return -1;
 }
 
 llvm::Error mlir::cleave::buildCleaveShardPipeline(OpPassManager &pm,

@@ -8,7 +8,7 @@
 #include "compiler/Codegen/Rules.h"
 
 #include "dialects/Cleave/IR/CleaveDialect.h"
-#include "passes/Sharding/Sharding.h"
+#include "passes/Analysis/Sharding/ShardingAttrs.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -45,10 +45,10 @@ codegen::ArgumentLayout codegen::argumentLayout(func::FuncOp function, unsigned 
   auto type = cast<RankedTensorType>(function.getArgumentTypes()[index]);
   layout.globalShape.assign(type.getShape().begin(), type.getShape().end());
   std::optional<GridInfo> grid = gridInfo(function);
-  auto attr = function.getArgAttrOfType<shard::GridAxesArrayAttr>(index, kShardingAttr);
-  if (!grid || !attr)
+  std::optional<SmallVector<AxisList, 4>> attrDims = getArgSharding(function, index);
+  if (!grid || !attrDims)
     return layout;
-  SmallVector<AxisList, 4> dims = fromAttr(attr);
+  SmallVector<AxisList, 4> dims = *attrDims;
   bool split = false;
   std::string text;
   for (auto [d, axes] : llvm::enumerate(dims)) {

@@ -19,11 +19,7 @@ using namespace mlir;
 using namespace mlir::cleave;
 using namespace mlir::cleave::codegen;
 
-int64_t codegen::valueBytes(Value value) {
-  auto type = cast<RankedTensorType>(value.getType());
-  int64_t elementBytes = std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
-  return type.getNumElements() * elementBytes;
-}
+int64_t codegen::valueBytes(Value value) { return getTensorBytes(value.getType()); }
 
 static int64_t alignUp(int64_t bytes) {
   return (bytes + kWorkspaceAlignment - 1) / kWorkspaceAlignment * kWorkspaceAlignment;

@@ -6,12 +6,11 @@
 // boxes labelled with kind, axes, bytes and predicted time.
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/Codegen/MemoryPlan.h"
-#include "compiler/Cost/CollectiveCost.h"
 #include "compiler/Plan/PlanReport.h"
 #include "dialects/Cleave/IR/CleaveOps.h"
+#include "passes/Analysis/Cost/ReshardCost.h"
 
-#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
 
@@ -38,20 +37,6 @@ static std::string axesText(ArrayRef<int16_t> axes, const PlanReport &report) {
   return text.empty() ? "-" : text;
 }
 
-static std::optional<std::pair<std::string, ArrayRef<int16_t>>> collectiveOf(Operation *op) {
-  if (auto c = dyn_cast<shard::AllReduceOp>(op))
-    return std::make_pair(std::string("all_reduce"), c.getGridAxes());
-  if (auto c = dyn_cast<shard::ReduceScatterOp>(op))
-    return std::make_pair(std::string("reduce_scatter"), c.getGridAxes());
-  if (auto c = dyn_cast<shard::AllGatherOp>(op))
-    return std::make_pair(std::string("all_gather"), c.getGridAxes());
-  if (auto c = dyn_cast<shard::AllSliceOp>(op))
-    return std::make_pair(std::string("all_slice"), c.getGridAxes());
-  if (auto c = dyn_cast<shard::AllToAllOp>(op))
-    return std::make_pair(std::string("all_to_all"), c.getGridAxes());
-  return std::nullopt;
-}
-
 void mlir::cleave::printPlanDot(ModuleOp module, const PlanReport &report, llvm::raw_ostream &os) {
   static const char *palette[] = {"#a6cee3", "#b2df8a", "#fdbf6f", "#cab2d6", "#ffff99",
                                   "#8dd3c7", "#bebada", "#fccde5", "#d9d9d9", "#ccebc5"};
@@ -71,7 +56,9 @@ void mlir::cleave::printPlanDot(ModuleOp module, const PlanReport &report, llvm:
   if (gridShape.empty())
     gridShape.push_back(1);
   std::optional<GridCollectives> grid;
-  if (!checkGridFits(gridShape, report.cluster).operator bool())
+  if (llvm::Error error = checkGridFits(gridShape, report.cluster))
+    llvm::consumeError(std::move(error)); // drawn without times
+  else
     grid.emplace(report.cluster, gridShape);
 
   llvm::DenseMap<Operation *, int> ids;
@@ -83,25 +70,17 @@ void mlir::cleave::printPlanDot(ModuleOp module, const PlanReport &report, llvm:
     int id = next++;
     ids[&op] = id;
     os << "  n" << id << " [label=\"";
-    if (auto collective = collectiveOf(&op)) {
-      int64_t bytes = collective->first == "all_gather"  ? codegen::valueBytes(op.getResult(0))
-                      : collective->first == "all_slice" ? 0
-                                                         : codegen::valueBytes(op.getOperand(0));
-      os << collective->first << " over " << axesText(collective->second, report) << "\\n";
-      if (collective->first == "all_slice") {
+    if (std::optional<ShardCollective> collective = getShardCollective(&op)) {
+      os << collective->name << " over " << axesText(collective->axes, report) << "\\n";
+      if (!collective->kind) {
         // Each device keeps its block: no communication, drawn lighter.
         os << "local, no communication\", shape=octagon, fillcolor=\"#fb9a99\"];\n";
         continue;
       }
-      os << formatBytes(bytes);
-      if (grid) {
-        CollectiveKind kind = collective->first == "all_reduce" ? CollectiveKind::allReduce
-                              : collective->first == "reduce_scatter"
-                                  ? CollectiveKind::reduceScatter
-                              : collective->first == "all_gather" ? CollectiveKind::allGather
-                                                                  : CollectiveKind::allToAll;
-        os << ", " << formatSeconds(grid->getTime(kind, bytes, collective->second));
-      }
+      os << formatBytes(collective->bytes);
+      if (grid)
+        os << ", "
+           << formatSeconds(grid->getTime(*collective->kind, collective->bytes, collective->axes));
       os << "\", shape=octagon, fillcolor=\"#e31a1c\", fontcolor=white, penwidth=2];\n";
       continue;
     }

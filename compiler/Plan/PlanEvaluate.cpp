@@ -2,10 +2,10 @@
 #include "compiler/Codegen/Legalize.h"
 #include "compiler/Codegen/MemoryPlan.h"
 #include "compiler/Codegen/Schedule.h"
-#include "compiler/Cost/CollectiveCost.h"
 #include "compiler/Plan/PlanReport.h"
 #include "dialects/Cleave/IR/CleaveOps.h"
-#include "passes/Sharding/Sharding.h"
+#include "passes/Analysis/Cost/ReshardCost.h"
+#include "passes/Analysis/Sharding/GridSpec.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -27,44 +27,6 @@ int64_t PlanReport::devices() const {
   for (int64_t size : gridShape)
     product *= size;
   return product;
-}
-
-namespace {
-/// What the cost model needs of one shard collective.
-struct CollectiveUse {
-  std::string kind;
-  std::optional<CollectiveKind> modelKind; // none: no communication (all_slice)
-  ArrayRef<int16_t> axes;
-  int64_t bytes = 0;
-};
-} // namespace
-
-/// The model's S for each kind (CollectiveCost.h): the bytes before an
-/// all-reduce, reduce-scatter or all-to-all, the gathered bytes of an
-/// all-gather; std::nullopt for ops that are not collectives.
-static std::optional<CollectiveUse> readCollective(Operation *op) {
-  using codegen::valueBytes;
-  CollectiveUse use;
-  if (auto reduce = dyn_cast<shard::AllReduceOp>(op))
-    use = {"all_reduce", CollectiveKind::allReduce, reduce.getGridAxes(),
-           valueBytes(reduce.getInput())};
-  else if (auto scatter = dyn_cast<shard::ReduceScatterOp>(op))
-    use = {"reduce_scatter", CollectiveKind::reduceScatter, scatter.getGridAxes(),
-           valueBytes(scatter.getInput())};
-  else if (auto gather = dyn_cast<shard::AllGatherOp>(op))
-    use = {"all_gather", CollectiveKind::allGather, gather.getGridAxes(),
-           valueBytes(gather.getResult())};
-  else if (auto toAll = dyn_cast<shard::AllToAllOp>(op))
-    use = {"all_to_all", CollectiveKind::allToAll, toAll.getGridAxes(),
-           valueBytes(toAll.getInput())};
-  else if (auto broadcast = dyn_cast<shard::BroadcastOp>(op))
-    use = {"broadcast", CollectiveKind::broadcast, broadcast.getGridAxes(),
-           valueBytes(broadcast.getInput())};
-  else if (auto slice = dyn_cast<shard::AllSliceOp>(op))
-    use = {"all_slice", std::nullopt, slice.getGridAxes(), 0};
-  else
-    return std::nullopt;
-  return use;
 }
 
 static std::string axesName(ArrayRef<int16_t> axes, const PlanReport &report) {
@@ -114,16 +76,16 @@ llvm::Error mlir::cleave::evaluatePartitioned(ModuleOp module, const PlanOptions
   std::vector<std::pair<double, Operation *>> opTimes;
   report.computeSeconds = report.communicationSeconds = 0;
   function.walk([&](Operation *op) {
-    if (std::optional<CollectiveUse> use = readCollective(op)) {
+    if (std::optional<ShardCollective> use = getShardCollective(op)) {
       std::string axes = axesName(use->axes, report);
-      PlanCollective &entry = collectives[{use->kind, axes, use->bytes}];
+      PlanCollective &entry = collectives[{use->name.str(), axes, use->bytes}];
       if (entry.count == 0) {
-        entry.kind = use->kind;
+        entry.kind = use->name.str();
         entry.axes = axes;
         entry.bytes = use->bytes;
         entry.algorithm = "-";
-        if (use->modelKind) {
-          CollectiveCost cost = grid.getCost(*use->modelKind, use->bytes, use->axes);
+        if (use->kind) {
+          CollectiveCost cost = grid.getCost(*use->kind, use->bytes, use->axes);
           entry.seconds = cost.seconds;
           entry.algorithm = stringifyCollectiveAlgorithm(cost.algorithm).str();
         }
@@ -172,7 +134,7 @@ llvm::Error mlir::cleave::evaluatePartitioned(ModuleOp module, const PlanOptions
     if (!isa<RankedTensorType>(argument.getType()))
       continue;
     unsigned index = argument.getArgNumber();
-    int64_t bytes = codegen::valueBytes(argument);
+    int64_t bytes = getTensorBytes(argument.getType());
     if (auto param = function.getArgAttrOfType<ParamAttr>(index, CleaveDialect::kParamAttrName)) {
       report.memory.parameters += bytes;
       if (param.getKind() == ParamKind::trainable)
@@ -194,7 +156,7 @@ llvm::Error mlir::cleave::evaluatePartitioned(ModuleOp module, const PlanOptions
         return; // a view of its operand
       for (Value result : op->getResults())
         if (isa<RankedTensorType>(result.getType()))
-          report.memory.workspace += codegen::valueBytes(result);
+          report.memory.workspace += getTensorBytes(result.getType());
     });
   }
   return llvm::Error::success();
@@ -302,16 +264,12 @@ int64_t mlir::cleave::getPlanDevices(const ShardOptions &shard) {
     return shard.devices;
   if (shard.grid.empty())
     return 1;
-  int64_t devices = 1;
-  SmallVector<StringRef> parts;
-  StringRef(shard.grid).split(parts, ',');
-  for (StringRef part : parts) {
-    int64_t size = 0;
-    if (part.split('=').second.trim().getAsInteger(10, size) || size < 1)
-      return -1;
-    devices *= size;
+  llvm::Expected<ParsedGrid> grid = parseGridSpec(shard.grid);
+  if (!grid) {
+    llvm::consumeError(grid.takeError());
+    return -1;
   }
-  return devices;
+  return grid->devices();
 }
 
 llvm::Expected<ShardOptions> mlir::cleave::parsePlanSpec(llvm::StringRef spec) {

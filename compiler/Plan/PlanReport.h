@@ -7,9 +7,9 @@
 //     state, batch inputs) and the largest intermediates: global shape,
 //     sharding (the grid axes of each dimension), bytes per device;
 //   - every collective: kind, grid axes, bytes per device, predicted time
-//     (the alpha-beta model of compiler/Cost/CollectiveCost.h), identical
+//     (the alpha-beta model of passes/Analysis/Cost/CollectiveCost.h), identical
 //     ones grouped;
-//   - compute time per op (the roofline of compiler/Cost/ComputeCost.h on
+//   - compute time per op (the roofline of passes/Analysis/Cost/ComputeCost.h on
 //     the per-device op: its types already carry the split);
 //   - per-device memory: the persistent tensors plus the codegen memory
 //     plan's workspace peak (gradients and activations, from liveness);
@@ -23,9 +23,9 @@
 #ifndef CLEAVE_COMPILER_PLAN_PLANREPORT_H
 #define CLEAVE_COMPILER_PLAN_PLANREPORT_H
 
-#include "compiler/Cluster/Cluster.h"
-#include "compiler/Cost/ComputeCost.h"
 #include "compiler/ShardStep.h"
+#include "passes/Analysis/Cluster/Cluster.h"
+#include "passes/Analysis/Cost/ComputeCost.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"

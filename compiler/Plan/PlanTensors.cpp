@@ -6,7 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Plan/PlanReport.h"
 #include "dialects/Cleave/IR/CleaveOps.h"
-#include "passes/Sharding/Sharding.h"
+#include "passes/Analysis/Sharding/ShardingAttrs.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -43,19 +43,6 @@ static std::string typeName(Type type) {
   return text;
 }
 
-/// Bytes of one device's block of `type` laid out as `sharding` (elements
-/// divided by the axis sizes of each dimension, rounded up).
-static int64_t bytesPerDevice(RankedTensorType type, const TensorSharding &sharding,
-                              const GridInfo &grid) {
-  int64_t elements = 1;
-  for (auto [index, size] : llvm::enumerate(type.getShape())) {
-    int64_t ways = index < sharding.dims.size() ? grid.axesSize(sharding.dims[index]) : 1;
-    elements *= (size + ways - 1) / std::max<int64_t>(ways, 1);
-  }
-  int64_t bits = type.getElementType().getIntOrFloatBitWidth();
-  return elements * std::max<int64_t>(1, (bits + 7) / 8);
-}
-
 static PlanTensor makeTensor(std::string name, RankedTensorType type,
                              const TensorSharding &sharding, const GridInfo &grid) {
   PlanTensor tensor;
@@ -63,7 +50,7 @@ static PlanTensor makeTensor(std::string name, RankedTensorType type,
   tensor.globalShape.assign(type.getShape().begin(), type.getShape().end());
   tensor.elementType = typeName(type.getElementType());
   tensor.sharding = describe(sharding, grid);
-  tensor.bytesPerDevice = bytesPerDevice(type, sharding, grid);
+  tensor.bytesPerDevice = getLocalBytes(type, sharding, grid);
   return tensor;
 }
 
@@ -97,7 +84,7 @@ std::string mlir::cleave::describeOp(Operation *op) {
 static SmallVector<TensorSharding> resultShardings(Operation *op, const GridInfo &grid) {
   SmallVector<TensorSharding> shardings;
   auto ruleOp = dyn_cast<FactorRuleOpInterface>(op);
-  auto attr = op->getAttrOfType<shard::GridAxesArrayAttr>(kFactorAxesAttr);
+  shard::GridAxesArrayAttr attr = getFactorAxesAttr(op);
   for (Value result : op->getResults()) {
     auto type = dyn_cast<RankedTensorType>(result.getType());
     shardings.push_back(TensorSharding::replicated(type ? type.getRank() : 0));
@@ -169,8 +156,8 @@ llvm::Error mlir::cleave::collectPlanTensors(ModuleOp module, const PlanOptions 
       continue;
     unsigned index = argument.getArgNumber();
     TensorSharding sharding = TensorSharding::replicated(type.getRank());
-    if (auto attr = function.getArgAttrOfType<shard::GridAxesArrayAttr>(index, kShardingAttr))
-      sharding.dims = fromAttr(attr);
+    if (auto dims = getArgSharding(function, index))
+      sharding.dims = *dims;
     markUsed(sharding.dims);
     if (auto param = function.getArgAttrOfType<ParamAttr>(index, CleaveDialect::kParamAttrName)) {
       report.parameters.push_back(makeTensor(param.getName().str(), type, sharding, *grid));
@@ -192,7 +179,7 @@ llvm::Error mlir::cleave::collectPlanTensors(ModuleOp module, const PlanOptions 
   function.walk([&](Operation *op) {
     if (op->getNumResults() == 0 || isa<ConstantOp, ReshapeOp>(op))
       return;
-    if (auto attr = op->getAttrOfType<shard::GridAxesArrayAttr>(kFactorAxesAttr))
+    if (shard::GridAxesArrayAttr attr = getFactorAxesAttr(op))
       markUsed(fromAttr(attr));
     SmallVector<TensorSharding> shardings = resultShardings(op, *grid);
     if (annotate && !shardings.empty() && isa<RankedTensorType>(op->getResult(0).getType()))

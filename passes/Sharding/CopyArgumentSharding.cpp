@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
-#include "passes/Sharding/Sharding.h"
+#include "dialects/Cleave/IR/CleaveDialect.h"
 #include "passes/TrainStepAttrs.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -49,7 +49,7 @@ struct CopyArgumentShardingPass
       return;
     llvm::StringMap<Attribute> layouts;
     for (unsigned i = 0; i < from.getNumArguments(); ++i)
-      if (Attribute layout = from.getArgAttr(i, kShardingAttr))
+      if (Attribute layout = from.getArgAttr(i, CleaveDialect::kShardingAttrName))
         layouts[argumentName(from, i)] = layout;
     for (unsigned i = 0; i < to.getNumArguments(); ++i) {
       std::string name = argumentName(to, i);
@@ -58,7 +58,7 @@ struct CopyArgumentShardingPass
         return signalPassFailure();
       }
       if (Attribute layout = layouts.lookup(name))
-        to.setArgAttr(i, kShardingAttr, layout);
+        to.setArgAttr(i, CleaveDialect::kShardingAttrName, layout);
     }
   }
 };

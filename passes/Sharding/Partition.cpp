@@ -25,8 +25,9 @@
 // each use's resharding on its own, as this does.
 //
 //===----------------------------------------------------------------------===//
+#include "passes/Analysis/Sharding/Reshard.h"
+#include "passes/Analysis/Sharding/ShardingAttrs.h"
 #include "passes/Passes.h"
-#include "passes/Sharding/Sharding.h"
 #include "passes/TrainStepAttrs.h"
 
 #include "dialects/Cleave/IR/CleaveOps.h"
@@ -192,12 +193,13 @@ FailureOr<Value> Partitioner::keepOnOneDevice(Value local, const AxisList &axes,
 FailureOr<SmallVector<AxisList>> Partitioner::readFactorAxes(Operation *op,
                                                              const FactorRule &rule) {
   SmallVector<AxisList> axes(rule.factors.size());
-  auto attr = op->getAttrOfType<shard::GridAxesArrayAttr>(kFactorAxesAttr);
+  shard::GridAxesArrayAttr attr = getFactorAxesAttr(op);
   if (!attr)
     return axes;
   if (attr.size() != rule.factors.size())
-    return op->emitOpError() << "has " << attr.size() << " entries in " << kFactorAxesAttr
-                             << " but " << rule.factors.size() << " factors",
+    return op->emitOpError() << "has " << attr.size() << " entries in "
+                             << CleaveDialect::kFactorAxesAttrName << " but " << rule.factors.size()
+                             << " factors",
            failure();
   axes = fromAttr(attr);
   llvm::SmallBitVector used(grid.shape.size());
@@ -256,7 +258,7 @@ LogicalResult Partitioner::partitionOp(Operation *op) {
     rule = ruleOp.getFactorRule();
   } else {
     // No rule: the op runs replicated on whole tensors.
-    if (op->hasAttr(kFactorAxesAttr))
+    if (getFactorAxesAttr(op))
       return op->emitOpError("has no factor rule and cannot be split"), failure();
     for (Value operand : op->getOperands())
       rule.operands.push_back(TensorFactors(cast<RankedTensorType>(operand.getType()).getRank()));
@@ -328,7 +330,7 @@ LogicalResult Partitioner::partitionOp(Operation *op) {
     for (auto [result, type] : llvm::zip(clone->getResults(), resultTypes))
       result.setType(type);
   }
-  clone->removeAttr(kFactorAxesAttr);
+  clone->removeAttr(CleaveDialect::kFactorAxesAttrName);
 
   // A mean over a split factor: each device divided by its own share of
   // the count, so scale to make the partial results add up to the mean.
@@ -362,8 +364,8 @@ LogicalResult Partitioner::partitionReturn(func::ReturnOp op) {
   for (auto [index, operand] : llvm::enumerate(op.getOperands())) {
     auto rank = cast<RankedTensorType>(operand.getType()).getRank();
     TensorSharding target = TensorSharding::replicated(rank);
-    if (auto attr = func.getResultAttrOfType<shard::GridAxesArrayAttr>(index, kShardingAttr))
-      target.dims = fromAttr(attr);
+    if (auto dims = getResultSharding(func, index))
+      target.dims = *dims;
     FailureOr<Value> value = reshard(operand, target, op);
     if (failed(value))
       return failure();
@@ -385,9 +387,8 @@ LogicalResult Partitioner::run() {
                                 << " is not a ranked tensor",
              failure();
     TensorSharding sharding = TensorSharding::replicated(type.getRank());
-    if (auto attr =
-            func.getArgAttrOfType<shard::GridAxesArrayAttr>(argument.getArgNumber(), kShardingAttr))
-      sharding.dims = fromAttr(attr);
+    if (auto dims = getArgSharding(func, argument.getArgNumber()))
+      sharding.dims = *dims;
     argumentTypes[argument] = type;
     FailureOr<RankedTensorType> localArgType = local(argument, sharding, func);
     if (failed(localArgType))

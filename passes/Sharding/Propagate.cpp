@@ -7,8 +7,8 @@
 // not care which of the two produced a plan.
 //
 //===----------------------------------------------------------------------===//
+#include "passes/Analysis/Sharding/ShardingAttrs.h"
 #include "passes/Passes.h"
-#include "passes/Sharding/Sharding.h"
 
 #include "llvm/ADT/SmallBitVector.h"
 
@@ -39,9 +39,8 @@ public:
     for (BlockArgument argument : body.getArguments()) {
       auto type = cast<RankedTensorType>(argument.getType());
       TensorSharding sharding = TensorSharding::replicated(type.getRank());
-      if (auto attr = func.getArgAttrOfType<shard::GridAxesArrayAttr>(argument.getArgNumber(),
-                                                                      kShardingAttr))
-        sharding.dims = fromAttr(attr);
+      if (auto dims = getArgSharding(func, argument.getArgNumber()))
+        sharding.dims = *dims;
       known[argument] = sharding.dims;
     }
     SmallVector<Operation *> ops;
@@ -81,13 +80,8 @@ public:
       }
       recordResults(op, plan);
     }
-    for (Operation *op : ops) {
-      OpPlan &plan = plans[op];
-      if (plan.anySplit())
-        op->setAttr(kFactorAxesAttr, toAttr(op->getContext(), plan.axes));
-      else
-        op->removeAttr(kFactorAxesAttr);
-    }
+    for (Operation *op : ops)
+      setFactorAxes(op, plans[op].axes);
   }
 
 private:
@@ -96,8 +90,8 @@ private:
     Operation *user = use.getOwner();
     unsigned index = use.getOperandNumber();
     if (isa<func::ReturnOp>(user)) {
-      if (auto attr = func.getResultAttrOfType<shard::GridAxesArrayAttr>(index, kShardingAttr))
-        return SmallVector<AxisList>(fromAttr(attr));
+      if (auto dims = getResultSharding(func, index))
+        return SmallVector<AxisList>(dims->begin(), dims->end());
       return SmallVector<AxisList>(cast<RankedTensorType>(use.get().getType()).getRank());
     }
     auto it = plans.find(user);

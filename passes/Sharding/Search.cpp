@@ -32,13 +32,15 @@
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
 #include "passes/Sharding/IlpSolver.h"
-#include "passes/Sharding/Sharding.h"
 #include "passes/Sharding/StructuralLabels.h"
 #include "passes/TrainStepAttrs.h"
 
-#include "compiler/Cluster/Cluster.h"
-#include "compiler/Cost/CollectiveCost.h"
-#include "compiler/Cost/ComputeCost.h"
+#include "passes/Analysis/Cluster/Cluster.h"
+#include "passes/Analysis/Cost/CollectiveCost.h"
+#include "passes/Analysis/Cost/ComputeCost.h"
+#include "passes/Analysis/Cost/ReshardCost.h"
+#include "passes/Analysis/Sharding/GridSpec.h"
+#include "passes/Analysis/Sharding/ShardingAttrs.h"
 
 #include "dialects/Cleave/IR/CleaveOps.h"
 #include "mlir/IR/Builders.h"
@@ -64,10 +66,6 @@ using namespace mlir::cleave;
 
 namespace {
 
-int64_t tensorBytes(RankedTensorType type) {
-  return type.getNumElements() * std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
-}
-
 std::string key(const TensorSharding &sharding) {
   std::string text;
   for (const AxisList &axes : sharding.dims) {
@@ -81,42 +79,6 @@ std::string key(const TensorSharding &sharding) {
     text += std::to_string(axis) + ",";
   text += std::to_string(static_cast<int>(sharding.partialKind));
   return text;
-}
-
-/// Seconds to bring a value laid out as `from` into `to`, following the
-/// partitioner's resharding (Partition.cpp) collective by collective.
-double reshardSeconds(RankedTensorType global, const TensorSharding &from, const TensorSharding &to,
-                      const GridInfo &grid, GridCollectives &collectives) {
-  auto bytes = [&](const TensorSharding &sharding) {
-    int64_t elements = global.getNumElements();
-    for (const AxisList &axes : sharding.dims)
-      elements /= grid.axesSize(axes);
-    return elements * std::max<int64_t>(1, global.getElementTypeBitWidth() / 8);
-  };
-  double seconds = 0;
-  TensorSharding before = from;
-  for (const ReshardStep &step : planReshard(from, to)) {
-    // Alpha-beta sizes: reduce-scatter the bytes held before, gather the
-    // bytes held after; slicing is local.
-    switch (step.kind) {
-    case ReshardStep::Kind::allReduce:
-      seconds += collectives.getTime(CollectiveKind::allReduce, bytes(before), step.axes);
-      break;
-    case ReshardStep::Kind::reduceScatter:
-      seconds += collectives.getTime(CollectiveKind::reduceScatter, bytes(before), step.axes);
-      break;
-    case ReshardStep::Kind::allGather:
-      seconds += collectives.getTime(CollectiveKind::allGather, bytes(step.after), step.axes);
-      break;
-    case ReshardStep::Kind::allSlice:
-      break;
-    case ReshardStep::Kind::allToAll:
-      seconds += collectives.getTime(CollectiveKind::allToAll, bytes(before), step.axes);
-      break;
-    }
-    before = step.after;
-  }
-  return seconds;
 }
 
 /// Ops whose layout is worth deciding; the rest follow their operands.
@@ -372,12 +334,12 @@ void Search::buildArgumentGroups() {
   for (Group &group : groups) {
     int64_t bytes = 0;
     for (unsigned index : group.arguments)
-      bytes += tensorBytes(cast<RankedTensorType>(func.getArgument(index).getType()));
+      bytes += getTensorBytes(cast<RankedTensorType>(func.getArgument(index).getType()));
     // A trainable parameter's gradient is laid out like it (reduce-scattered
     // into its shards, or all-reduced whole).
     unsigned first = group.arguments.front();
     if (isTrainableParam(func, first))
-      bytes += tensorBytes(cast<RankedTensorType>(func.getArgument(first).getType()));
+      bytes += getTensorBytes(cast<RankedTensorType>(func.getArgument(first).getType()));
     for (Candidate &candidate : group.candidates) {
       int64_t parts = 1;
       for (const AxisList &axes : candidate.argumentDims)
@@ -669,7 +631,7 @@ void Search::completeCandidate(Group &group, Candidate &candidate) {
     for (Value result : member->getResults())
       if (savedActivations.contains(result)) {
         auto type = cast<RankedTensorType>(result.getType());
-        double bytes = tensorBytes(type);
+        double bytes = getTensorBytes(type);
         for (const AxisList &axes : candidate.produced[result].dims)
           bytes /= grid.axesSize(axes);
         candidate.activationBytes += bytes;
@@ -797,27 +759,23 @@ FailureOr<double> Search::run(double timeLimit, bool apply) {
     const Candidate &candidate = candidates[chosen[classOfGroup[index]]];
     for (unsigned index : group.arguments)
       if (cast<RankedTensorType>(func.getArgument(index).getType()).getRank() > 0)
-        func.setArgAttr(index, kShardingAttr, toAttr(context, candidate.argumentDims));
+        setArgSharding(func, index, candidate.argumentDims);
     for (auto [member, op] : llvm::enumerate(group.ops)) {
       if (!rules.count(op))
         continue;
-      const SmallVector<AxisList> &axes = candidate.factorAxes[member];
-      if (llvm::any_of(axes, [](const AxisList &a) { return !a.empty(); }))
-        op->setAttr(kFactorAxesAttr, toAttr(context, axes));
-      else
-        op->removeAttr(kFactorAxesAttr);
+      setFactorAxes(op, candidate.factorAxes[member]);
     }
   }
   for (unsigned r = 0; r < func.getNumResults(); ++r) {
     int64_t updated = getUpdatedArgument(func, r);
-    auto attr = updated >= 0 ? func.getArgAttr(updated, kShardingAttr) : Attribute();
+    auto attr =
+        updated >= 0 ? func.getArgAttr(updated, CleaveDialect::kShardingAttrName) : Attribute();
     if (attr)
-      func.setResultAttr(r, kShardingAttr, attr);
+      func.setResultAttr(r, CleaveDialect::kShardingAttrName, attr);
     else
-      func.removeResultAttr(r, StringAttr::get(context, kShardingAttr));
+      func.removeResultAttr(r, StringAttr::get(context, CleaveDialect::kShardingAttrName));
   }
-  func->setAttr("cleave.predicted_step_seconds",
-                FloatAttr::get(Float64Type::get(context), *objective));
+  setPredictedStepSeconds(func, *objective);
   return *objective;
 }
 
@@ -1195,9 +1153,7 @@ struct SearchShardingPass
       FailureOr<ParsedGrid> pinnedGrid = parseGrid(gridSpec, module);
       if (failed(pinnedGrid))
         return signalPassFailure();
-      int64_t product = 1;
-      for (int64_t size : pinnedGrid->sizes)
-        product *= size;
+      int64_t product = pinnedGrid->devices();
       if (product != devices) {
         module.emitError() << "the grid " << gridSpec << " has " << product << " devices, not "
                            << devices.getValue();
@@ -1359,7 +1315,7 @@ struct SearchShardingPass
       for (BlockArgument argument : func.getArguments())
         if (getParamAttr(func, argument.getArgNumber()) ||
             func.getArgAttr(argument.getArgNumber(), CleaveDialect::kOptStateAttrName))
-          stateBytes += tensorBytes(cast<RankedTensorType>(argument.getType()));
+          stateBytes += getTensorBytes(cast<RankedTensorType>(argument.getType()));
       // dp as large as the batch allows; the remaining devices form a tp
       // axis that propagation leaves to pins.
       int64_t rows = 0;
@@ -1421,11 +1377,8 @@ struct SearchShardingPass
       existing.erase();
     OpBuilder builder(module.getContext());
     builder.setInsertionPointToStart(module.getBody());
-    SmallVector<Attribute> names;
-    for (const std::string &name : shape.names)
-      names.push_back(builder.getStringAttr(name));
     auto grid = shard::GridOp::create(builder, module.getLoc(), "grid", shape.sizes);
-    grid->setAttr(kAxisNamesAttr, builder.getArrayAttr(names));
+    setAxisNames(grid, shape.names);
   }
 };
 

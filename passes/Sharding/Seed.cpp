@@ -1,6 +1,7 @@
 //===- Seed.cpp - a device grid and the shardings of the arguments --------===//
+#include "passes/Analysis/Sharding/GridSpec.h"
+#include "passes/Analysis/Sharding/ShardingAttrs.h"
 #include "passes/Passes.h"
-#include "passes/Sharding/Sharding.h"
 #include "passes/TrainStepAttrs.h"
 
 #include "mlir/IR/Builders.h"
@@ -58,10 +59,7 @@ struct SeedShardingPass : public mlir::cleave::impl::CleaveSeedShardingBase<Seed
     OpBuilder builder(context);
     builder.setInsertionPointToStart(module.getBody());
     auto gridOp = shard::GridOp::create(builder, module.getLoc(), "grid", grid->sizes);
-    SmallVector<Attribute> names;
-    for (const std::string &name : grid->names)
-      names.push_back(builder.getStringAttr(name));
-    gridOp->setAttr(kAxisNamesAttr, builder.getArrayAttr(names));
+    setAxisNames(gridOp, grid->names);
 
     auto dpIt = llvm::find(grid->names, "dp");
     int16_t dp = dpIt == grid->names.end() ? -1 : static_cast<int16_t>(dpIt - grid->names.begin());
@@ -138,7 +136,7 @@ struct SeedShardingPass : public mlir::cleave::impl::CleaveSeedShardingBase<Seed
     // array does not survive a print and parse round trip).
     for (unsigned i = 0; i < count; ++i)
       if (!argShardings[i].empty())
-        func.setArgAttr(i, kShardingAttr, toAttr(context, argShardings[i]));
+        setArgSharding(func, i, argShardings[i]);
     for (unsigned r = 0; r < func.getNumResults(); ++r) {
       int64_t updated = getUpdatedArgument(func, r);
       auto type = cast<RankedTensorType>(func.getResultTypes()[r]);
@@ -146,7 +144,7 @@ struct SeedShardingPass : public mlir::cleave::impl::CleaveSeedShardingBase<Seed
       if (updated >= 0)
         dims = argShardings[updated];
       if (!dims.empty())
-        func.setResultAttr(r, kShardingAttr, toAttr(context, dims));
+        setResultSharding(func, r, dims);
     }
   }
 };

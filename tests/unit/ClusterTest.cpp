@@ -1,7 +1,7 @@
 // Cluster profiles: the shipped ones as the build tree offers them, node
 // patterns, fitting a device count, and every kind of bad profile or name
 // giving a message that names the problem.
-#include "compiler/Cluster/Cluster.h"
+#include "passes/Analysis/Cluster/Cluster.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"

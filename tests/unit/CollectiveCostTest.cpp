@@ -2,7 +2,7 @@
 // out by hand in the comments from the shipped h100-sxm-8xN profile (NVLink
 // 450 GB/s and 2 us, InfiniBand 50 GB/s and 5 us, collectives at 80% of
 // link bandwidth) or from a cluster with round numbers.
-#include "compiler/Cost/CollectiveCost.h"
+#include "passes/Analysis/Cost/CollectiveCost.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,7 +1,7 @@
 // The roofline compute time, on a cluster with round numbers so that every
 // expected value is checkable by hand, and on ops parsed from IR so that the
 // FLOPs and bytes come through CostOpInterface as the search will get them.
-#include "compiler/Cost/ComputeCost.h"
+#include "passes/Analysis/Cost/ComputeCost.h"
 #include "compiler/Registration.h"
 
 #include "mlir/IR/BuiltinOps.h"

@@ -19,7 +19,7 @@
 //   mpirun -np <cores> cleave-calibrate --output cpu.json [--quick] [--trials N]
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/Cluster/Cluster.h"
+#include "passes/Analysis/Cluster/Cluster.h"
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"

@@ -1,7 +1,7 @@
 //===- CompileOptions.cpp - the options cleavec and cleave-plan share -----===//
 #include "tools/common/CompileOptions.h"
 
-#include "compiler/Cluster/Cluster.h"
+#include "passes/Analysis/Cluster/Cluster.h"
 
 #include <optional>
 

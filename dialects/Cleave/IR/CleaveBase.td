@@ -69,9 +69,10 @@ def Cleave_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kBytesAttrName = "cleave.bytes";
     static constexpr ::llvm::StringLiteral kTotalFlopsAttrName = "cleave.total_flops";
     static constexpr ::llvm::StringLiteral kTotalBytesAttrName = "cleave.total_bytes";
-    /// Sharding plans (passes/Sharding/Sharding.h): per op, the grid axes
-    /// of each factor; per argument or result, the axes of each dimension;
-    /// on the shard.grid, the names of its axes.
+    /// Sharding plans (read and written through
+    /// passes/Analysis/Sharding/ShardingAttrs.h): per op, the grid axes of
+    /// each factor; per argument or result, the axes of each dimension; on
+    /// the shard.grid, the names of its axes.
     static constexpr ::llvm::StringLiteral kFactorAxesAttrName = "cleave.factor_axes";
     static constexpr ::llvm::StringLiteral kShardingAttrName = "cleave.sharding";
     static constexpr ::llvm::StringLiteral kAxisNamesAttrName = "cleave.axis_names";

@@ -4,19 +4,12 @@
 
 #include "dialects/Cleave/IR/CleaveDialect.h"
 #include "dialects/Cleave/Interfaces/CostInterface.h"
-#include "mlir/Dialect/Shard/Interfaces/ShardingInterface.h"
+#include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-
-namespace mlir::cleave {
-// The generated ShardingInterface declarations name these unqualified.
-using shard::ReductionKind;
-using shard::Sharding;
-using shard::ShardingOption;
-} // namespace mlir::cleave
 
 #define GET_OP_CLASSES
 #include "dialects/Cleave/IR/CleaveOps.h.inc"

@@ -11,7 +11,6 @@
 
 include "dialects/Cleave/IR/CleaveBase.td"
 include "dialects/Cleave/Interfaces/CostInterface.td"
-include "mlir/Dialect/Shard/Interfaces/ShardingInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
@@ -25,15 +24,6 @@ class Cleave_Op<string mnemonic, list<Trait> traits = [], list<string> costMetho
 
 defvar Cleave_MovesDataOnly = ["getFlops"];
 
-// Ops whose loops, and so whose dimensions, a sharding may split. The first
-// three methods describe the iteration space. The other three derive sharding
-// options and annotations from it like upstream's defaults do, but also
-// accept a constant 0 in an indexing map: a size-1 dimension that
-// broadcasting stretches or `keep_dims` keeps, which no loop indexes and no
-// sharding may split (upstream's defaults reject such maps).
-defvar Cleave_Shardable = DeclareOpInterfaceMethods<ShardingInterface,
-    ["getLoopIteratorTypes", "getReductionLoopIteratorKinds", "getIndexingMaps",
-     "getShardingOption", "getShardingAnnotations", "addShardingAnnotations"]>;
 
 def Cleave_StaticTensor : Type<And<[AnyRankedTensor.predicate,
                                      HasStaticShapePred]>,
@@ -93,7 +83,7 @@ def Cleave_IotaOp : Cleave_Op<"iota", [], Cleave_MovesDataOnly> {
 // before the enum: the enum attribute prints its own, and both together gave
 // `cleave.unary  erf`.
 
-def Cleave_UnaryOp : Cleave_Op<"unary", [Cleave_Shardable, SameOperandsAndResultType]> {
+def Cleave_UnaryOp : Cleave_Op<"unary", [SameOperandsAndResultType]> {
   let summary = "elementwise unary function";
   let description = [{
     ```mlir
@@ -106,7 +96,7 @@ def Cleave_UnaryOp : Cleave_Op<"unary", [Cleave_Shardable, SameOperandsAndResult
   let hasVerifier = 1;
 }
 
-def Cleave_BinaryOp : Cleave_Op<"binary", [Cleave_Shardable]> {
+def Cleave_BinaryOp : Cleave_Op<"binary"> {
   let summary = "elementwise binary function with NumPy broadcasting";
   let description = [{
     Operands and result share an element type; the result shape is the
@@ -123,7 +113,7 @@ def Cleave_BinaryOp : Cleave_Op<"binary", [Cleave_Shardable]> {
   let hasVerifier = 1;
 }
 
-def Cleave_CompareOp : Cleave_Op<"compare", [Cleave_Shardable]> {
+def Cleave_CompareOp : Cleave_Op<"compare"> {
   let summary = "elementwise comparison with NumPy broadcasting, giving i1";
   let description = [{
     ```mlir
@@ -137,7 +127,7 @@ def Cleave_CompareOp : Cleave_Op<"compare", [Cleave_Shardable]> {
   let hasVerifier = 1;
 }
 
-def Cleave_SelectOp : Cleave_Op<"select", [Cleave_Shardable]> {
+def Cleave_SelectOp : Cleave_Op<"select"> {
   let summary = "elementwise choice between two tensors (ONNX Where)";
   let description = [{
     `result = condition ? on_true : on_false`, all three broadcast together.
@@ -153,7 +143,7 @@ def Cleave_SelectOp : Cleave_Op<"select", [Cleave_Shardable]> {
   let hasVerifier = 1;
 }
 
-def Cleave_CastOp : Cleave_Op<"cast", [Cleave_Shardable], Cleave_MovesDataOnly> {
+def Cleave_CastOp : Cleave_Op<"cast", [], Cleave_MovesDataOnly> {
   let summary = "elementwise conversion to another element type";
   let description = [{
     Float to integer truncates toward zero; anything to i1 is `!= 0`.
@@ -189,7 +179,7 @@ def Cleave_DropoutOp : Cleave_Op<"dropout", [SameOperandsAndResultType]> {
 // Contractions and normalisations
 //===----------------------------------------------------------------------===//
 
-def Cleave_MatmulOp : Cleave_Op<"matmul", [Cleave_Shardable], ["getFlops"]> {
+def Cleave_MatmulOp : Cleave_Op<"matmul", [], ["getFlops"]> {
   let summary = "batched matrix product with optional operand transposes";
   let description = [{
     Operands have rank >= 2; their leading (batch) dimensions broadcast like
@@ -213,7 +203,7 @@ def Cleave_MatmulOp : Cleave_Op<"matmul", [Cleave_Shardable], ["getFlops"]> {
   }];
 }
 
-def Cleave_ReduceOp : Cleave_Op<"reduce", [Cleave_Shardable], ["getFlops"]> {
+def Cleave_ReduceOp : Cleave_Op<"reduce", [], ["getFlops"]> {
   let summary = "reduces a tensor along a set of dimensions";
   let description = [{
     `axes` are sorted, non-negative and unique. Without `keep_dims` the
@@ -230,7 +220,7 @@ def Cleave_ReduceOp : Cleave_Op<"reduce", [Cleave_Shardable], ["getFlops"]> {
   let hasVerifier = 1;
 }
 
-def Cleave_SoftmaxOp : Cleave_Op<"softmax", [Cleave_Shardable, SameOperandsAndResultType], ["getFlops"]> {
+def Cleave_SoftmaxOp : Cleave_Op<"softmax", [SameOperandsAndResultType], ["getFlops"]> {
   let summary = "softmax (or log-softmax) along one axis";
   let description = [{
     ```mlir
@@ -244,7 +234,7 @@ def Cleave_SoftmaxOp : Cleave_Op<"softmax", [Cleave_Shardable, SameOperandsAndRe
   let hasVerifier = 1;
 }
 
-def Cleave_LayerNormOp : Cleave_Op<"layer_norm", [Cleave_Shardable], ["getFlops"]> {
+def Cleave_LayerNormOp : Cleave_Op<"layer_norm", [], ["getFlops"]> {
   let summary = "normalises over the trailing dimensions from `axis` on, then scales and shifts";
   let description = [{
     `y = (x - mean) / sqrt(var + epsilon) * scale + bias`, with mean and
@@ -337,7 +327,7 @@ def Cleave_BroadcastOp : Cleave_Op<"broadcast", [], Cleave_MovesDataOnly> {
   let hasFolder = 1;
 }
 
-def Cleave_TransposeOp : Cleave_Op<"transpose", [Cleave_Shardable], Cleave_MovesDataOnly> {
+def Cleave_TransposeOp : Cleave_Op<"transpose", [], Cleave_MovesDataOnly> {
   let summary = "permutes dimensions: result dim i is input dim permutation[i]";
   let description = [{
     ```mlir

@@ -5,12 +5,15 @@
 
 using namespace mlir;
 
+int64_t cleave::getElementBytes(Type elementType) {
+  return std::max<int64_t>(1, (elementType.getIntOrFloatBitWidth() + 7) / 8);
+}
+
 int64_t cleave::getTensorBytes(Type type) {
   auto tensor = dyn_cast<RankedTensorType>(type);
   if (!tensor || !tensor.hasStaticShape())
     return 0;
-  int64_t elementBytes = std::max<int64_t>(1, (tensor.getElementTypeBitWidth() + 7) / 8);
-  return tensor.getNumElements() * elementBytes;
+  return tensor.getNumElements() * getElementBytes(tensor.getElementType());
 }
 
 int64_t cleave::detail::countResultElements(Operation *op) {

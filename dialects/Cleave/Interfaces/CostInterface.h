@@ -13,7 +13,13 @@ int64_t countResultElements(Operation *op);
 int64_t countOperandAndResultBytes(Operation *op);
 } // namespace detail
 
-/// Bytes one tensor of `type` occupies (0 for non-tensor types).
+/// Bytes one element of `elementType` occupies (sub-byte types such as i1
+/// take one byte).
+int64_t getElementBytes(Type elementType);
+
+/// Bytes one tensor of `type` occupies (0 for non-tensor types). Every
+/// byte count of the compiler (costs, the search's memory, the plan
+/// report, codegen's buffers) is this one.
 int64_t getTensorBytes(Type type);
 } // namespace mlir::cleave
 

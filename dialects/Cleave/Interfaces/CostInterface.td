@@ -3,7 +3,7 @@
 // The cost model (and the sharding search built on it) asks every op how
 // much arithmetic it does and how many bytes it touches, for the global
 // shapes it carries. A sharded op's cost follows by dividing by the shard
-// counts of the loops it is split along (see ShardingInterface).
+// counts of the factors it is split along (see FactorRule.h).
 //
 //===----------------------------------------------------------------------===//
 

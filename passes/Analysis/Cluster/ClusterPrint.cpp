@@ -4,7 +4,7 @@
 // GB/s, GB and microseconds.
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/Cluster/Cluster.h"
+#include "passes/Analysis/Cluster/Cluster.h"
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"

@@ -6,7 +6,7 @@
 // error naming the field rather than a silently missing number.
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/Cluster/Cluster.h"
+#include "passes/Analysis/Cluster/Cluster.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"

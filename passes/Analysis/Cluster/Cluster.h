@@ -10,8 +10,8 @@
 // the parser converts.
 //
 //===----------------------------------------------------------------------===//
-#ifndef CLEAVE_COMPILER_CLUSTER_CLUSTER_H
-#define CLEAVE_COMPILER_CLUSTER_CLUSTER_H
+#ifndef CLEAVE_PASSES_ANALYSIS_CLUSTER_CLUSTER_H
+#define CLEAVE_PASSES_ANALYSIS_CLUSTER_CLUSTER_H
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
@@ -123,4 +123,4 @@ llvm::StringRef getDefaultClusterName(bool cudaTarget);
 
 } // namespace mlir::cleave
 
-#endif // CLEAVE_COMPILER_CLUSTER_CLUSTER_H
+#endif // CLEAVE_PASSES_ANALYSIS_CLUSTER_CLUSTER_H

@@ -11,7 +11,7 @@
 //      than devices on one node sharing its rates.
 //
 //===----------------------------------------------------------------------===//
-#include "compiler/Cluster/Cluster.h"
+#include "passes/Analysis/Cluster/Cluster.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"

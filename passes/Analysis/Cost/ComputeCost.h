@@ -11,10 +11,10 @@
 // shapes; an op split `shardFactor` ways does 1/shardFactor of both.
 //
 //===----------------------------------------------------------------------===//
-#ifndef CLEAVE_COMPILER_COST_COMPUTECOST_H
-#define CLEAVE_COMPILER_COST_COMPUTECOST_H
+#ifndef CLEAVE_PASSES_ANALYSIS_COST_COMPUTECOST_H
+#define CLEAVE_PASSES_ANALYSIS_COST_COMPUTECOST_H
 
-#include "compiler/Cluster/Cluster.h"
+#include "passes/Analysis/Cluster/Cluster.h"
 
 #include "mlir/IR/Operation.h"
 
@@ -48,4 +48,4 @@ double computeTime(Operation *op, const Cluster &cluster, int64_t shardFactor = 
 
 } // namespace mlir::cleave
 
-#endif // CLEAVE_COMPILER_COST_COMPUTECOST_H
+#endif // CLEAVE_PASSES_ANALYSIS_COST_COMPUTECOST_H

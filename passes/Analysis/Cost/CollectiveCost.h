@@ -31,10 +31,10 @@
 // group spans all 8 nodes.
 //
 //===----------------------------------------------------------------------===//
-#ifndef CLEAVE_COMPILER_COST_COLLECTIVECOST_H
-#define CLEAVE_COMPILER_COST_COLLECTIVECOST_H
+#ifndef CLEAVE_PASSES_ANALYSIS_COST_COLLECTIVECOST_H
+#define CLEAVE_PASSES_ANALYSIS_COST_COLLECTIVECOST_H
 
-#include "compiler/Cluster/Cluster.h"
+#include "passes/Analysis/Cluster/Cluster.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
@@ -120,4 +120,4 @@ private:
 
 } // namespace mlir::cleave
 
-#endif // CLEAVE_COMPILER_COST_COLLECTIVECOST_H
+#endif // CLEAVE_PASSES_ANALYSIS_COST_COLLECTIVECOST_H

@@ -1,5 +1,5 @@
 //===- ComputeCost.cpp - how long one op computes on one device -----------===//
-#include "compiler/Cost/ComputeCost.h"
+#include "passes/Analysis/Cost/ComputeCost.h"
 
 #include "dialects/Cleave/IR/CleaveOps.h"
 #include "dialects/Cleave/Interfaces/CostInterface.h"

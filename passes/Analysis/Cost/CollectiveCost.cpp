@@ -1,5 +1,5 @@
 //===- CollectiveCost.cpp - how long a collective takes -------------------===//
-#include "compiler/Cost/CollectiveCost.h"
+#include "passes/Analysis/Cost/CollectiveCost.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/FormatVariadic.h"
