@@ -101,6 +101,14 @@ llvm::Error mlir::cleave::shardTrainStep(ModuleOp module, const ShardOptions &op
     search.gridSpec = options.grid;
     search.pins = llvm::join(options.pins, ";");
     pm.addPass(createCleaveSearchSharding(search));
+    // Past its size the search records a fallback for these two to carry
+    // out; when it planned, they do nothing.
+    CleaveSeedShardingOptions fallbackSeed;
+    fallbackSeed.fromSearch = true;
+    pm.addPass(createCleaveSeedSharding(fallbackSeed));
+    CleavePropagateShardingOptions fallbackPropagate;
+    fallbackPropagate.fromSearch = true;
+    pm.addPass(createCleavePropagateSharding(fallbackPropagate));
   } else {
     pm.addPass(createCleaveSeedSharding(seed));
     pm.addPass(createCleavePropagateSharding());
