@@ -21,11 +21,14 @@
 
 #include "dialects/Cleave/IR/CleaveOps.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/Support/DebugLog.h"
 
 namespace mlir::cleave {
 #define GEN_PASS_DEF_CLEAVESEARCHSHARDING
 #include "passes/Passes.h.inc"
 } // namespace mlir::cleave
+
+#define DEBUG_TYPE "cleave-search-sharding"
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -99,6 +102,7 @@ struct SearchShardingPass
     if (const std::optional<SearchFallback> &fallback = decision->fallback) {
       // Seeding and propagation carry it out (cleave-seed-sharding and
       // cleave-propagate-sharding with from-search=true).
+      LDBG() << "recording the fallback on the module for seeding and propagation";
       Builder builder(module.getContext());
       module->setAttr(CleaveDialect::kShardFallbackAttrName,
                       builder.getDictionaryAttr({

@@ -136,6 +136,7 @@ GridSearchResult mlir::cleave::searchGrid(func::FuncOp func, const ParsedGrid &s
   }
   if (failed(objective))
     return result;
+  LLVM_DEBUG(problem.traceChoice(chosen));
   SearchPlan plan = problem.planOf(chosen);
   plan.seconds = *objective;
   if (options.leastMemory)

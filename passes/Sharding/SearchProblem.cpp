@@ -83,6 +83,42 @@ void SearchProblem::computeLeastMemoryPlan() {
   }
 }
 
+std::string SearchProblem::describeCandidate(int groupClass, int c) const {
+  const Group &group = groups[classes[groupClass].representative];
+  const Candidate &chosen = group.candidates[c];
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  auto axes = [&](ArrayRef<AxisList> split) {
+    os << "[";
+    llvm::interleaveComma(split, os, [&](const AxisList &a) { os << grid.axesName(a); });
+    os << "]";
+  };
+  if (!group.arguments.empty()) {
+    os << "argument #" << group.arguments.front() << " x" << classes[groupClass].count << ": dims ";
+    axes(chosen.argumentDims);
+  } else {
+    os << group.ops.front()->getName() << " " << group.ops.front()->getLoc() << " x"
+       << classes[groupClass].count << ": factors ";
+    axes(chosen.factorAxes.empty() ? ArrayRef<AxisList>() : chosen.factorAxes.front());
+  }
+  os << ", " << baseCosts[groupClass][c] << " s, " << candidateBytes(groupClass, c) / 1e6 << " MB";
+  return text;
+}
+
+void SearchProblem::traceChoice(ArrayRef<int> chosen) const {
+  for (size_t k = 0; k < classes.size(); ++k) {
+    int own = 0;
+    for (int c = 1; c < numCandidates(k); ++c)
+      if (baseCosts[k][c] < baseCosts[k][own])
+        own = c;
+    LDBG() << "class " << k << ": candidate " << chosen[k] << " of " << numCandidates(k) << ", "
+           << describeCandidate(k, chosen[k]);
+    if (own != chosen[k])
+      LDBG() << "  (alone it would take candidate " << own << ", " << describeCandidate(k, own)
+             << ": resharding or memory decided)";
+  }
+}
+
 SearchPlan SearchProblem::planOf(ArrayRef<int> chosen) const {
   SearchPlan plan;
   plan.grid.sizes.assign(grid.shape.begin(), grid.shape.end());

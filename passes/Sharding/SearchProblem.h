@@ -153,6 +153,12 @@ public:
   double evaluate(ArrayRef<int> chosen) const;
   /// The attributes of one candidate per class.
   SearchPlan planOf(ArrayRef<int> chosen) const;
+  /// "cleave.matmul loc(...) x12: factors [dp, -, -], 0.0012 s, 3.1 MB"
+  /// for debug traces.
+  std::string describeCandidate(int groupClass, int c) const;
+  /// Traces, per class, the chosen candidate, and the one its own costs
+  /// alone would pick where that differs (edges or memory decided).
+  void traceChoice(ArrayRef<int> chosen) const;
 
 private:
   void buildArgumentGroups();
