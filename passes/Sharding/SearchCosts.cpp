@@ -28,7 +28,7 @@ TensorSharding mlir::cleave::argumentLayout(const Candidate &candidate) {
   return sharding;
 }
 
-static int64_t tensorBytes(RankedTensorType type) {
+int64_t mlir::cleave::tensorBytes(RankedTensorType type) {
   return type.getNumElements() * std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
 }
 

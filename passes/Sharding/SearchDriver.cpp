@@ -95,10 +95,8 @@ static SearchFallback fallbackPlan(func::FuncOp func, const Cluster &cluster,
   int64_t stateBytes = 0;
   for (BlockArgument argument : func.getArguments())
     if (getParamAttr(func, argument.getArgNumber()) ||
-        func.getArgAttr(argument.getArgNumber(), CleaveDialect::kOptStateAttrName)) {
-      auto type = cast<RankedTensorType>(argument.getType());
-      stateBytes += type.getNumElements() * std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
-    }
+        func.getArgAttr(argument.getArgNumber(), CleaveDialect::kOptStateAttrName))
+      stateBytes += tensorBytes(cast<RankedTensorType>(argument.getType()));
   int64_t rows = 0;
   for (BlockArgument argument : func.getArguments())
     if (func.getArgAttr(argument.getArgNumber(), CleaveDialect::kInputAttrName) &&

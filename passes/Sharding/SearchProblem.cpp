@@ -20,10 +20,6 @@
 using namespace mlir;
 using namespace mlir::cleave;
 
-static int64_t tensorBytes(RankedTensorType type) {
-  return type.getNumElements() * std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
-}
-
 SearchProblem::SearchProblem(func::FuncOp func, const GridInfo &grid, const Cluster &cluster,
                              DenseMap<unsigned, SmallVector<AxisList, 4>> pinned)
     : func(func), grid(grid), cluster(cluster), pinned(std::move(pinned)),

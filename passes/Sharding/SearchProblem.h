@@ -90,6 +90,9 @@ struct SearchPlan {
 /// The layout an argument group's candidate stores its arguments in.
 TensorSharding argumentLayout(const Candidate &candidate);
 
+/// Bytes of a whole tensor.
+int64_t tensorBytes(RankedTensorType type);
+
 /// Seconds to bring a value laid out as `from` into `to`, following the
 /// partitioner's resharding (planReshard) collective by collective.
 double reshardSeconds(RankedTensorType global, const TensorSharding &from, const TensorSharding &to,

@@ -52,7 +52,7 @@ TEST_CASE("IlpProblem prices a product of choices through continuous columns", "
   IlpProblem problem;
   std::vector<int> p = chooseOne(problem, {0.0, 1.0});
   std::vector<int> q = chooseOne(problem, {0.0, 1.5});
-  double pair[2][2] = {{10.0, 0.0}, {0.0, 10.0}}; // mismatched layouts cost 10
+  double pair[2][2] = {{0.0, 10.0}, {10.0, 0.0}}; // mismatched layouts cost 10
   int y[2][2];
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 2; ++j)
