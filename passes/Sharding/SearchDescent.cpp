@@ -68,9 +68,9 @@ static FailureOr<double> descend(const SearchProblem &problem, std::vector<int> 
         },
         current, timeLimit);
     tooLarge |= next.tooLarge;
-    LDBG() << "descent step " << step << ", axis " << free << " free: "
-           << (succeeded(next.seconds) ? std::to_string(*next.seconds) + " s" : "no plan")
-           << " against " << *objective << " s";
+    LDBG() << "descent step " << step << ", axis " << free
+           << " free: " << (succeeded(next.seconds) ? *next.seconds : -1.0)
+           << " s (-1: no plan) against " << *objective << " s";
     if (succeeded(next.seconds) && *next.seconds < *objective * (1 - kMinSearchGain)) {
       objective = next.seconds;
       chosen = std::move(next.chosen);

@@ -192,9 +192,9 @@ FailureOr<SearchDecision> mlir::cleave::runShardingSearch(ModuleOp module, func:
       if (trial.grid.sizes.size() == 1)
         oneAxisPlan = trial.result.oneAxisPlan;
       LDBG() << "grid " << gridName(trial.grid) << (leastMemory ? " (least memory)" : "") << ": "
-             << (succeeded(trial.result.plan)
-                     ? std::to_string(trial.result.plan->seconds) + " s predicted"
-                     : std::string(trial.result.tooLarge ? "too large" : "no plan"));
+             << (succeeded(trial.result.plan) ? trial.result.plan->seconds : -1.0) << " s predicted"
+             << (trial.result.tooLarge ? ", too large" : "")
+             << (succeeded(trial.result.plan) ? "" : ", no plan");
     };
     // The one-axis grid first: its plan is where the others start. They are
     // independent of each other and run side by side.

@@ -12,6 +12,7 @@
 #include "dialects/Cleave/IR/CleaveOps.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/DebugLog.h"
+#include "llvm/Support/InterleavedRange.h"
 
 #include <map>
 
@@ -30,7 +31,7 @@ LogicalResult SearchProblem::build(int64_t maxDistinctOps) {
   findSavedActivations();
   buildOpGroups();
   classifyGroups();
-  LDBG() << "grid " << grid.axesName(llvm::to_vector(llvm::seq<int16_t>(0, grid.shape.size())))
+  LDBG() << "grid " << llvm::interleaved(grid.names) << " of " << llvm::interleaved(grid.shape)
          << ": " << groups.size() << " groups in " << classes.size() << " classes, " << distinctOps
          << " distinct ops";
   if (distinctOps > maxDistinctOps)
