@@ -8,11 +8,14 @@
 
 #include "dialects/Cleave/IR/CleaveOps.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/Support/DebugLog.h"
 
 namespace mlir::cleave {
 #define GEN_PASS_DEF_CLEAVEANNOTATECOSTS
 #include "passes/Passes.h.inc"
 } // namespace mlir::cleave
+
+#define DEBUG_TYPE "cleave-annotate-costs"
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -30,6 +33,8 @@ struct AnnotateCostsPass : public mlir::cleave::impl::CleaveAnnotateCostsBase<An
       totalFlops += flops;
       totalBytes += bytes;
     });
+    LDBG() << "@" << function.getSymName() << ": " << totalFlops << " flops, " << totalBytes
+           << " bytes";
     function->setAttr(CleaveDialect::kTotalFlopsAttrName, builder.getI64IntegerAttr(totalFlops));
     function->setAttr(CleaveDialect::kTotalBytesAttrName, builder.getI64IntegerAttr(totalBytes));
   }

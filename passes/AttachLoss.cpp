@@ -15,11 +15,14 @@
 
 #include "dialects/Cleave/IR/TensorBuilder.h"
 #include "passes/TrainStepAttrs.h"
+#include "llvm/Support/DebugLog.h"
 
 namespace mlir::cleave {
 #define GEN_PASS_DEF_CLEAVEATTACHLOSS
 #include "passes/Passes.h.inc"
 } // namespace mlir::cleave
+
+#define DEBUG_TYPE "cleave-attach-loss"
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -50,6 +53,7 @@ struct AttachLossPass : public mlir::cleave::impl::CleaveAttachLossBase<AttachLo
                          << " function";
       return signalPassFailure();
     }
+    LDBG() << "attaching the loss to @" << sourceFunction;
     if (failed(attachLoss(forward)))
       signalPassFailure();
   }

@@ -19,11 +19,14 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/Support/DebugLog.h"
 
 namespace mlir::cleave {
 #define GEN_PASS_DEF_CLEAVEAUTODIFF
 #include "passes/Passes.h.inc"
 } // namespace mlir::cleave
+
+#define DEBUG_TYPE "cleave-autodiff"
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -67,6 +70,7 @@ struct AutodiffPass : public mlir::cleave::impl::CleaveAutodiffBase<AutodiffPass
                          << " (run cleave-attach-loss first)";
       return signalPassFailure();
     }
+    LDBG() << "differentiating @" << sourceFunction;
     if (failed(differentiate(module, loss)))
       signalPassFailure();
   }

@@ -10,11 +10,14 @@
 #include "passes/Passes.h"
 
 #include "dialects/Cleave/IR/TensorBuilder.h"
+#include "llvm/Support/DebugLog.h"
 
 namespace mlir::cleave {
 #define GEN_PASS_DEF_CLEAVEDERIVEEVAL
 #include "passes/Passes.h.inc"
 } // namespace mlir::cleave
+
+#define DEBUG_TYPE "cleave-derive-eval"
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -71,6 +74,8 @@ struct DeriveEvalPass : public mlir::cleave::impl::CleaveDeriveEvalBase<DeriveEv
     });
     if (random)
       return signalPassFailure();
+    LDBG() << "@" << resultFunction << ": " << dropouts.size() << " dropouts removed, "
+           << norms.size() << " batch norms in inference form";
     for (DropoutOp op : dropouts) {
       op.replaceAllUsesWith(op.getInput());
       op.erase();

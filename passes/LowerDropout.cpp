@@ -8,11 +8,14 @@
 #include "passes/Passes.h"
 
 #include "dialects/Cleave/IR/TensorBuilder.h"
+#include "llvm/Support/DebugLog.h"
 
 namespace mlir::cleave {
 #define GEN_PASS_DEF_CLEAVELOWERDROPOUT
 #include "passes/Passes.h.inc"
 } // namespace mlir::cleave
+
+#define DEBUG_TYPE "cleave-lower-dropout"
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -23,6 +26,7 @@ struct LowerDropoutPass : public mlir::cleave::impl::CleaveLowerDropoutBase<Lowe
     int64_t stream = 0;
     SmallVector<DropoutOp> dropouts;
     getOperation().walk([&](DropoutOp op) { dropouts.push_back(op); });
+    LDBG() << dropouts.size() << " dropouts become random masks";
     for (DropoutOp op : dropouts) {
       OpBuilder builder(op);
       TensorBuilder b(builder, op.getLoc());

@@ -20,11 +20,14 @@
 #include "passes/TrainStepAttrs.h"
 
 #include "mlir/IR/IRMapping.h"
+#include "llvm/Support/DebugLog.h"
 
 namespace mlir::cleave {
 #define GEN_PASS_DEF_CLEAVEOPTIMIZER
 #include "passes/Passes.h.inc"
 } // namespace mlir::cleave
+
+#define DEBUG_TYPE "cleave-optimizer"
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -62,6 +65,7 @@ struct OptimizerPass : public mlir::cleave::impl::CleaveOptimizerBase<OptimizerP
                          << "'; choose sgd or adamw";
       return signalPassFailure();
     }
+    LDBG() << "building the train step with " << optimizer;
     if (failed(buildTrainStep(gradients)))
       signalPassFailure();
   }

@@ -233,6 +233,8 @@ def CleaveSeedSharding : Pass<"cleave-seed-sharding", "ModuleOp"> {
     Option<"zero", "zero", "int", "0", "ZeRO level over the dp axis: 0, 2 or 3">,
     Option<"pins", "shard", "std::string", "\"\"",
            "Pinned parameter shardings, NAME=SPEC separated by ';'">,
+    Option<"fromSearch", "from-search", "bool", "false",
+           "Carry out cleave-search-sharding's fallback: take grid, zero and shard from the module's cleave.shard_fallback; do nothing without it">,
   ];
   let dependentDialects = ["::mlir::shard::ShardDialect"];
 }
@@ -258,6 +260,8 @@ def CleavePropagateSharding : Pass<"cleave-propagate-sharding", "ModuleOp"> {
   }];
   let options = [
     Option<"function", "function", "std::string", "\"train_step\"", "The function to shard">,
+    Option<"fromSearch", "from-search", "bool", "false",
+           "Run only to complete cleave-search-sharding's fallback (the module's cleave.shard_fallback, removed here)">,
   ];
   let dependentDialects = ["::mlir::shard::ShardDialect"];
 }
@@ -286,9 +290,15 @@ def CleaveSearchSharding : Pass<"cleave-search-sharding", "ModuleOp"> {
     prediction as `cleave.predicted_step_seconds` on the function. When no
     plan fits, the plan needing the least memory is written (the report
     says by how much it misses). Where the distinct groups hold more than
-    `max-ops` ops or the program would exceed its size limit the pass falls
-    back to data parallelism over all devices, with ZeRO-3 when parameters
-    and optimizer state exceed half a device's memory, and propagation.
+    `max-ops` ops or the program would exceed its size limit the pass
+    plans nothing and records the fallback on the module instead:
+    `cleave.shard_fallback = {grid = "dp=N", shard = "...", zero = 0|3}`,
+    data parallelism over all devices, with ZeRO-3 when parameters and
+    optimizer state exceed half a device's memory. The pipeline carries it
+    out with `cleave-seed-sharding{from-search=true}` and
+    `cleave-propagate-sharding{from-search=true}` after the search; both do
+    nothing when the search planned. `--debug-only=cleave-search-sharding`
+    (in a build with LLVM debug output) traces grids, trials and descent.
 
     ```mlir
     func.func @train_step(%w: tensor<64x32xf32> {cleave.param = ...}, %x: tensor<8x32xf32> {cleave.input = "x"}, ...)

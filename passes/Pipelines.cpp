@@ -98,9 +98,14 @@ llvm::Error mlir::cleave::buildCleaveShardPipeline(OpPassManager &pm,
     search.gridSpec = options.grid;
     search.pins = pins;
     pm.addPass(createCleaveSearchSharding(search));
-    // Passes that complete or replace the search's plan (its fallback to
-    // data parallelism: seed + propagate) go here, after the search and
-    // before anything reads the plan.
+    // Past its size the search records a fallback for these two to carry
+    // out; when it planned, they do nothing.
+    CleaveSeedShardingOptions fallbackSeed;
+    fallbackSeed.fromSearch = true;
+    pm.addPass(createCleaveSeedSharding(fallbackSeed));
+    CleavePropagateShardingOptions fallbackPropagate;
+    fallbackPropagate.fromSearch = true;
+    pm.addPass(createCleavePropagateSharding(fallbackPropagate));
   } else {
     CleaveSeedShardingOptions seed;
     seed.gridSpec = grid;

@@ -16,11 +16,14 @@
 
 #include "dialects/Cleave/IR/CleaveOps.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/Support/DebugLog.h"
 
 namespace mlir::cleave {
 #define GEN_PASS_DEF_CLEAVESPLITFUSEDPROJECTIONS
 #include "passes/Passes.h.inc"
 } // namespace mlir::cleave
+
+#define DEBUG_TYPE "cleave-split-fused-projections"
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -121,6 +124,7 @@ struct SplitFusedProjectionsPass
   void runOnOperation() override {
     SmallVector<MatmulOp> products;
     getOperation().walk([&](MatmulOp product) { products.push_back(product); });
+    LDBG() << products.size() << " products to check for fused projections";
     for (MatmulOp product : products)
       (void)splitProduct(product);
   }

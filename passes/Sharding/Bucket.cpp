@@ -34,11 +34,14 @@
 #include "mlir/Interfaces/CallInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/Support/DebugLog.h"
 
 namespace mlir::cleave {
 #define GEN_PASS_DEF_CLEAVEBUCKETCOLLECTIVES
 #include "passes/Passes.h.inc"
 } // namespace mlir::cleave
+
+#define DEBUG_TYPE "cleave-bucket-collectives"
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -374,6 +377,7 @@ struct BucketCollectivesPass
       return;
     SmallVector<Block *> blocks;
     getOperation().walk([&](Block *block) { blocks.push_back(block); });
+    LDBG() << blocks.size() << " blocks, buckets of up to " << bucketBytes << " bytes";
     for (Block *block : blocks)
       BlockBucketer(*block, bucketBytes).run();
   }

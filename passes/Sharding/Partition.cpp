@@ -34,12 +34,15 @@
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/SmallBitVector.h"
 
+#include "llvm/Support/DebugLog.h"
 #include <map>
 
 namespace mlir::cleave {
 #define GEN_PASS_DEF_CLEAVEPARTITION
 #include "passes/Passes.h.inc"
 } // namespace mlir::cleave
+
+#define DEBUG_TYPE "cleave-partition"
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -437,6 +440,7 @@ struct PartitionPass : public mlir::cleave::impl::CleavePartitionBase<PartitionP
       module.emitError() << "cleave-partition: no function @" << function << " to partition";
       return signalPassFailure();
     }
+    LDBG() << "partitioning @" << function << " over " << grid->devices() << " devices";
     if (failed(Partitioner(func, *grid).run()))
       return signalPassFailure();
   }

@@ -10,7 +10,11 @@
 #include "passes/Analysis/Sharding/ShardingAttrs.h"
 #include "passes/Passes.h"
 
+#include "dialects/Cleave/IR/CleaveOps.h"
 #include "llvm/ADT/SmallBitVector.h"
+#include "llvm/Support/DebugLog.h"
+
+#define DEBUG_TYPE "cleave-propagate-sharding"
 
 namespace mlir::cleave {
 #define GEN_PASS_DEF_CLEAVEPROPAGATESHARDING
@@ -148,6 +152,14 @@ struct PropagateShardingPass
   using CleavePropagateShardingBase::CleavePropagateShardingBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (fromSearch) {
+      // Only where the search left its fallback to seeding and this pass.
+      if (!module->hasAttr(CleaveDialect::kShardFallbackAttrName)) {
+        LDBG() << "no cleave.shard_fallback: the search planned";
+        return;
+      }
+      module->removeAttr(CleaveDialect::kShardFallbackAttrName);
+    }
     if (module.getOps<shard::GridOp>().empty())
       return;
     FailureOr<GridInfo> grid = getGrid(module);
@@ -158,6 +170,7 @@ struct PropagateShardingPass
       module.emitError() << "cleave-propagate-sharding: no function @" << function;
       return signalPassFailure();
     }
+    LDBG() << "propagating over @" << function << " on " << grid->shape.size() << " grid axes";
     Propagator(func, *grid).run();
   }
 };

@@ -7,6 +7,9 @@
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/DebugLog.h"
+
+#define DEBUG_TYPE "cleave-seed-sharding"
 
 namespace mlir::cleave {
 #define GEN_PASS_DEF_CLEAVESEEDSHARDING
@@ -47,11 +50,25 @@ struct SeedShardingPass : public mlir::cleave::impl::CleaveSeedShardingBase<Seed
       module.emitError() << "cleave-seed-sharding: no function @" << function;
       return signalPassFailure();
     }
-    FailureOr<ParsedGrid> grid = parseGrid(gridSpec, module);
+    std::string gridText = gridSpec, pinText = pins;
+    int64_t zeroLevel = zero;
+    if (fromSearch) {
+      // The search's fallback, or nothing: the search planned.
+      auto fallback = module->getAttrOfType<DictionaryAttr>(CleaveDialect::kShardFallbackAttrName);
+      if (!fallback) {
+        LDBG() << "no cleave.shard_fallback: the search planned";
+        return;
+      }
+      gridText = fallback.getAs<StringAttr>("grid").str();
+      pinText = fallback.getAs<StringAttr>("shard").str();
+      zeroLevel = fallback.getAs<IntegerAttr>("zero").getInt();
+    }
+    LDBG() << "grid " << gridText << ", ZeRO " << zeroLevel << ", pins '" << pinText << "'";
+    FailureOr<ParsedGrid> grid = parseGrid(gridText, module);
     if (failed(grid))
       return signalPassFailure();
-    if (zero != 0 && zero != 2 && zero != 3) {
-      module.emitError() << "ZeRO level " << zero.getValue() << " is not one of 0, 2, 3";
+    if (zeroLevel != 0 && zeroLevel != 2 && zeroLevel != 3) {
+      module.emitError() << "ZeRO level " << zeroLevel << " is not one of 0, 2, 3";
       return signalPassFailure();
     }
     for (auto existing : llvm::make_early_inc_range(module.getOps<shard::GridOp>()))
@@ -63,13 +80,13 @@ struct SeedShardingPass : public mlir::cleave::impl::CleaveSeedShardingBase<Seed
 
     auto dpIt = llvm::find(grid->names, "dp");
     int16_t dp = dpIt == grid->names.end() ? -1 : static_cast<int16_t>(dpIt - grid->names.begin());
-    if (zero != 0 && dp < 0) {
+    if (zeroLevel != 0 && dp < 0) {
       module.emitError("ZeRO shards over the data-parallel axis: name one grid axis dp");
       return signalPassFailure();
     }
 
     // Pins by parameter name.
-    FailureOr<llvm::StringMap<std::string>> parsedPins = parsePins(pins, module);
+    FailureOr<llvm::StringMap<std::string>> parsedPins = parsePins(pinText, module);
     if (failed(parsedPins))
       return signalPassFailure();
     llvm::StringMap<std::string> pinned = std::move(*parsedPins);
@@ -93,7 +110,7 @@ struct SeedShardingPass : public mlir::cleave::impl::CleaveSeedShardingBase<Seed
           dims = *spec;
           used.insert(name);
         }
-        if (zero == 3 && param.getKind() == ParamKind::trainable)
+        if (zeroLevel == 3 && param.getKind() == ParamKind::trainable)
           addAxisToFirstDivisible(dims, type, dp, grid->sizes[dp], grid->sizes);
         paramShardings[name] = dims;
       } else if (func.getArgAttr(i, CleaveDialect::kInputAttrName)) {
@@ -128,7 +145,7 @@ struct SeedShardingPass : public mlir::cleave::impl::CleaveSeedShardingBase<Seed
       if (auto it = paramShardings.find(owner);
           it != paramShardings.end() && it->second.size() == dims.size())
         dims = it->second;
-      if (zero >= 2)
+      if (zeroLevel >= 2)
         addAxisToFirstDivisible(dims, type, dp, grid->sizes[dp], grid->sizes);
       argShardings[i] = dims;
     }

@@ -78,6 +78,9 @@ def Cleave_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral kAxisNamesAttrName = "cleave.axis_names";
     /// On a function: the step time (seconds) the sharding search predicted.
     static constexpr ::llvm::StringLiteral kPredictedStepSecondsAttrName = "cleave.predicted_step_seconds";
+    /// On the module: the sharding search's fallback, left to seeding and
+    /// propagation (a dictionary: grid, zero, shard; cleave-search-sharding).
+    static constexpr ::llvm::StringLiteral kShardFallbackAttrName = "cleave.shard_fallback";
   }];
 }
 

@@ -185,5 +185,13 @@ LogicalResult CleaveDialect::verifyOperationAttribute(Operation *op, NamedAttrib
       return op->emitOpError() << "'" << name << "' must be one string per axis on a shard.grid";
     return success();
   }
+  if (name == kShardFallbackAttrName) {
+    auto fallback = dyn_cast<DictionaryAttr>(attribute.getValue());
+    if (!isa<ModuleOp>(op) || !fallback || !fallback.getAs<StringAttr>("grid") ||
+        !fallback.getAs<IntegerAttr>("zero") || !fallback.getAs<StringAttr>("shard"))
+      return op->emitOpError() << "'" << name
+                               << "' must be a dictionary {grid, zero, shard} on the module";
+    return success();
+  }
   return op->emitOpError() << "unknown cleave attribute '" << name << "'";
 }

@@ -4,6 +4,7 @@
 
 #include "dialects/Cleave/IR/CleaveDialect.h"
 #include "dialects/Cleave/Interfaces/CostInterface.h"
+#include "dialects/Cleave/Interfaces/HeavyOpTrait.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"

@@ -11,6 +11,7 @@
 
 include "dialects/Cleave/IR/CleaveBase.td"
 include "dialects/Cleave/Interfaces/CostInterface.td"
+include "dialects/Cleave/Interfaces/HeavyOpTrait.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
@@ -179,7 +180,7 @@ def Cleave_DropoutOp : Cleave_Op<"dropout", [SameOperandsAndResultType]> {
 // Contractions and normalisations
 //===----------------------------------------------------------------------===//
 
-def Cleave_MatmulOp : Cleave_Op<"matmul", [], ["getFlops"]> {
+def Cleave_MatmulOp : Cleave_Op<"matmul", [Cleave_HeavyOp], ["getFlops"]> {
   let summary = "batched matrix product with optional operand transposes";
   let description = [{
     Operands have rank >= 2; their leading (batch) dimensions broadcast like
@@ -203,7 +204,7 @@ def Cleave_MatmulOp : Cleave_Op<"matmul", [], ["getFlops"]> {
   }];
 }
 
-def Cleave_ReduceOp : Cleave_Op<"reduce", [], ["getFlops"]> {
+def Cleave_ReduceOp : Cleave_Op<"reduce", [Cleave_HeavyOp], ["getFlops"]> {
   let summary = "reduces a tensor along a set of dimensions";
   let description = [{
     `axes` are sorted, non-negative and unique. Without `keep_dims` the
@@ -220,7 +221,7 @@ def Cleave_ReduceOp : Cleave_Op<"reduce", [], ["getFlops"]> {
   let hasVerifier = 1;
 }
 
-def Cleave_SoftmaxOp : Cleave_Op<"softmax", [SameOperandsAndResultType], ["getFlops"]> {
+def Cleave_SoftmaxOp : Cleave_Op<"softmax", [SameOperandsAndResultType, Cleave_HeavyOp], ["getFlops"]> {
   let summary = "softmax (or log-softmax) along one axis";
   let description = [{
     ```mlir
@@ -234,7 +235,7 @@ def Cleave_SoftmaxOp : Cleave_Op<"softmax", [SameOperandsAndResultType], ["getFl
   let hasVerifier = 1;
 }
 
-def Cleave_LayerNormOp : Cleave_Op<"layer_norm", [], ["getFlops"]> {
+def Cleave_LayerNormOp : Cleave_Op<"layer_norm", [Cleave_HeavyOp], ["getFlops"]> {
   let summary = "normalises over the trailing dimensions from `axis` on, then scales and shifts";
   let description = [{
     `y = (x - mean) / sqrt(var + epsilon) * scale + bias`, with mean and
@@ -253,7 +254,7 @@ def Cleave_LayerNormOp : Cleave_Op<"layer_norm", [], ["getFlops"]> {
   let hasVerifier = 1;
 }
 
-def Cleave_BatchNormOp : Cleave_Op<"batch_norm", [], ["getFlops"]> {
+def Cleave_BatchNormOp : Cleave_Op<"batch_norm", [Cleave_HeavyOp], ["getFlops"]> {
   let summary = "training-mode batch normalisation over N and the spatial dimensions";
   let description = [{
     Normalises `input` [N, C, ...] with the batch's own per-channel mean and
@@ -282,7 +283,7 @@ def Cleave_BatchNormOp : Cleave_Op<"batch_norm", [], ["getFlops"]> {
 // Data movement
 //===----------------------------------------------------------------------===//
 
-def Cleave_GatherOp : Cleave_Op<"gather", [], Cleave_MovesDataOnly> {
+def Cleave_GatherOp : Cleave_Op<"gather", [Cleave_HeavyOp], Cleave_MovesDataOnly> {
   let summary = "picks slices of `input` along `axis` by index (embedding lookup)";
   let description = [{
     ONNX Gather: result shape = input.shape[:axis] + indices.shape +
@@ -379,7 +380,7 @@ def Cleave_ConcatOp : Cleave_Op<"concat", [], Cleave_MovesDataOnly> {
 // Convolutional networks
 //===----------------------------------------------------------------------===//
 
-def Cleave_Conv2dOp : Cleave_Op<"conv2d", [], ["getFlops"]> {
+def Cleave_Conv2dOp : Cleave_Op<"conv2d", [Cleave_HeavyOp], ["getFlops"]> {
   let summary = "2-D convolution, NCHW input and [F, C/groups, KH, KW] filter";
   let description = [{
     `padding` is [top, left, bottom, right], like ONNX `pads`.
@@ -398,7 +399,7 @@ def Cleave_Conv2dOp : Cleave_Op<"conv2d", [], ["getFlops"]> {
   let hasVerifier = 1;
 }
 
-def Cleave_Pool2dOp : Cleave_Op<"pool2d", [], ["getFlops"]> {
+def Cleave_Pool2dOp : Cleave_Op<"pool2d", [Cleave_HeavyOp], ["getFlops"]> {
   let summary = "2-D max or average pooling over NCHW windows";
   let description = [{
     `padding` is [top, left, bottom, right]. Average pooling divides by the

@@ -13,7 +13,7 @@
 // Losses and randomness
 //===----------------------------------------------------------------------===//
 
-def Cleave_CrossEntropyOp : Cleave_Op<"cross_entropy", [], ["getFlops"]> {
+def Cleave_CrossEntropyOp : Cleave_Op<"cross_entropy", [Cleave_HeavyOp], ["getFlops"]> {
   let summary = "softmax cross-entropy of [N, C] logits against [N] class labels";
   let description = [{
     PyTorch's `F.cross_entropy(logits, labels, ignore_index=..., label_smoothing=...)`.
@@ -40,7 +40,7 @@ def Cleave_CrossEntropyOp : Cleave_Op<"cross_entropy", [], ["getFlops"]> {
   let hasVerifier = 1;
 }
 
-def Cleave_CrossEntropyGradOp : Cleave_Op<"cross_entropy_grad", [], ["getFlops"]> {
+def Cleave_CrossEntropyGradOp : Cleave_Op<"cross_entropy_grad", [Cleave_HeavyOp], ["getFlops"]> {
   let summary = "gradient of cleave.cross_entropy with respect to the logits";
   let description = [{
     `(softmax(logits) - (1 - s) * onehot(labels) - s / C) * result_grad / N`
@@ -82,7 +82,7 @@ def Cleave_RandomMaskOp : Cleave_Op<"random_mask"> {
 // Gradients of the fused ops
 //===----------------------------------------------------------------------===//
 
-def Cleave_SoftmaxGradOp : Cleave_Op<"softmax_grad", [], ["getFlops"]> {
+def Cleave_SoftmaxGradOp : Cleave_Op<"softmax_grad", [Cleave_HeavyOp], ["getFlops"]> {
   let summary = "input gradient of cleave.softmax from its result and result gradient";
   let description = [{
     softmax: `y * (dy - sum(dy * y, axis))`; with `log`: `dy - exp(y) * sum(dy, axis)`.
@@ -98,7 +98,7 @@ def Cleave_SoftmaxGradOp : Cleave_Op<"softmax_grad", [], ["getFlops"]> {
   let hasVerifier = 1;
 }
 
-def Cleave_LayerNormGradOp : Cleave_Op<"layer_norm_grad", [], ["getFlops"]> {
+def Cleave_LayerNormGradOp : Cleave_Op<"layer_norm_grad", [Cleave_HeavyOp], ["getFlops"]> {
   let summary = "gradients of cleave.layer_norm with respect to input, scale and bias";
   let description = [{
     Recomputes the mean and reciprocal standard deviation from `input`.
@@ -117,7 +117,7 @@ def Cleave_LayerNormGradOp : Cleave_Op<"layer_norm_grad", [], ["getFlops"]> {
   let hasVerifier = 1;
 }
 
-def Cleave_BatchNormGradOp : Cleave_Op<"batch_norm_grad", [], ["getFlops"]> {
+def Cleave_BatchNormGradOp : Cleave_Op<"batch_norm_grad", [Cleave_HeavyOp], ["getFlops"]> {
   let summary = "training-mode gradients of cleave.batch_norm (input, scale, bias)";
   let description = [{
     ```mlir
@@ -134,7 +134,7 @@ def Cleave_BatchNormGradOp : Cleave_Op<"batch_norm_grad", [], ["getFlops"]> {
   let hasVerifier = 1;
 }
 
-def Cleave_ScatterAddOp : Cleave_Op<"scatter_add", [], Cleave_MovesDataOnly> {
+def Cleave_ScatterAddOp : Cleave_Op<"scatter_add", [Cleave_HeavyOp], Cleave_MovesDataOnly> {
   let summary = "gradient of cleave.gather: sums `updates` into zeros at `indices` along `axis`";
   let description = [{
     The result has the gathered tensor's shape; rows that several indices
@@ -165,7 +165,7 @@ def Cleave_SliceScatterOp : Cleave_Op<"slice_scatter", [], Cleave_MovesDataOnly>
   let hasVerifier = 1;
 }
 
-def Cleave_Conv2dGradInputOp : Cleave_Op<"conv2d_grad_input", [], ["getFlops"]> {
+def Cleave_Conv2dGradInputOp : Cleave_Op<"conv2d_grad_input", [Cleave_HeavyOp], ["getFlops"]> {
   let summary = "gradient of cleave.conv2d with respect to its input";
   let description = [{
     Attributes are those of the forward convolution; the result type is
@@ -185,7 +185,7 @@ def Cleave_Conv2dGradInputOp : Cleave_Op<"conv2d_grad_input", [], ["getFlops"]> 
   let hasVerifier = 1;
 }
 
-def Cleave_Conv2dGradFilterOp : Cleave_Op<"conv2d_grad_filter", [], ["getFlops"]> {
+def Cleave_Conv2dGradFilterOp : Cleave_Op<"conv2d_grad_filter", [Cleave_HeavyOp], ["getFlops"]> {
   let summary = "gradient of cleave.conv2d with respect to its filter";
   let description = [{
     ```mlir
@@ -202,7 +202,7 @@ def Cleave_Conv2dGradFilterOp : Cleave_Op<"conv2d_grad_filter", [], ["getFlops"]
   let hasVerifier = 1;
 }
 
-def Cleave_Pool2dGradOp : Cleave_Op<"pool2d_grad", [], ["getFlops"]> {
+def Cleave_Pool2dGradOp : Cleave_Op<"pool2d_grad", [Cleave_HeavyOp], ["getFlops"]> {
   let summary = "gradient of cleave.pool2d with respect to its input";
   let description = [{
     Max pooling routes each window's gradient to the window's first
