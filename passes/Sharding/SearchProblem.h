@@ -27,7 +27,9 @@
 #ifndef CLEAVE_PASSES_SHARDING_SEARCHPROBLEM_H
 #define CLEAVE_PASSES_SHARDING_SEARCHPROBLEM_H
 
+#include "dialects/Cleave/Interfaces/FactorRule.h"
 #include "passes/Analysis/Cost/ReshardCost.h"
+#include "passes/Analysis/Sharding/GridSpec.h"
 #include "passes/Analysis/Sharding/Reshard.h"
 #include "passes/Analysis/Sharding/TensorSharding.h"
 
