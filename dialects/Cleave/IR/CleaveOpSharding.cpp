@@ -41,7 +41,8 @@ static std::optional<unsigned> loopOf(AffineExpr expr) {
 /// Records in `option` the split of the value that `map` indexes. Fails on a
 /// split of a dimension no loop indexes, on a loop split two different ways,
 /// and on a grid axis that would split two loops.
-static LogicalResult addToOption(shard::ShardingOption &option, Sharding sharding, AffineMap map) {
+static LogicalResult addToOption(shard::ShardingOption &option, const Sharding &sharding,
+                                 AffineMap map) {
   if (!sharding)
     return success();
   if (option.grid && option.grid != sharding.getGridAttr())
