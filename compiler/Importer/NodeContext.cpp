@@ -199,7 +199,7 @@ std::vector<int64_t> NodeContext::getAttrInts(StringRef name,
   return std::vector<int64_t>(attr->ints().begin(), attr->ints().end());
 }
 
-std::string NodeContext::getAttrString(StringRef name, std::string defaultValue) const {
+std::string NodeContext::getAttrString(StringRef name, const std::string &defaultValue) const {
   const onnx::AttributeProto *attr = findAttr(name);
   return attr ? attr->s() : defaultValue;
 }

@@ -113,7 +113,7 @@ public:
   double getAttrFloat(llvm::StringRef name, double defaultValue) const;
   std::vector<int64_t> getAttrInts(llvm::StringRef name,
                                    std::vector<int64_t> defaultValue = {}) const;
-  std::string getAttrString(llvm::StringRef name, std::string defaultValue) const;
+  std::string getAttrString(llvm::StringRef name, const std::string &defaultValue) const;
 
   /// Reports `message` about this node; returns failure for the rule to return.
   mlir::LogicalResult fail(const llvm::Twine &message);

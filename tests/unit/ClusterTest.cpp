@@ -75,7 +75,7 @@ TEST_CASE("a profile's units are converted to SI", "[cluster]") {
 }
 
 TEST_CASE("bad profiles name the field and what is wrong", "[cluster]") {
-  auto parseWith = [](std::string from, std::string to) {
+  auto parseWith = [](const std::string &from, const std::string &to) {
     std::string text = kSmall;
     size_t at = text.find(from);
     REQUIRE(at != std::string::npos);

@@ -63,10 +63,6 @@ static TensorFactors wholeFrom(FactorRule &rule, ArrayRef<int64_t> shape, int64_
   return dims;
 }
 
-static TensorFactors allWhole(FactorRule &rule, ArrayRef<int64_t> shape) {
-  return addDims(rule, shape, FactorKind::whole);
-}
-
 static void addResult(FactorRule &rule, TensorFactors dims,
                       shard::ReductionKind reduction = shard::ReductionKind::Sum) {
   rule.results.push_back(std::move(dims));

@@ -237,7 +237,7 @@ TEST_CASE("training loop: command-line defaults and mistakes", "[runtime][traini
   CHECK(config.schedule == LrSchedule::cosine);
   CHECK(config.init == WeightInit::random);
 
-  auto usage = [&](std::vector<std::string> args, const std::string &message) {
+  auto usage = [&](const std::vector<std::string> &args, const std::string &message) {
     INFO(message);
     REQUIRE_THROWS_AS(test::parse(args, run.model), UsageError);
     REQUIRE_THROWS_WITH(test::parse(args, run.model), Contains(message));
