@@ -89,13 +89,27 @@ void log_softmax(const float *x, float *y, int64_t outer, int64_t n, int64_t inn
   softmax_lines(true, x, y, outer, n, inner);
 }
 
+namespace {
+
+/// softmax_grad, or log_softmax_grad where `log`; multiversioned with its
+/// loops written out, as softmax_lines.
 CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
-    void softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int64_t n,
-                      int64_t inner) {
+    void softmax_grad_lines(bool log, const float *y, const float *dy, float *dx, int64_t outer,
+                            int64_t n, int64_t inner) {
   require(kernels::check_softmax(outer, n, inner));
 #pragma omp parallel for schedule(static) if (worth_parallel(outer * n * inner))
   for (int64_t l = 0; l < outer * inner; ++l) {
     const int64_t start = kernels::softmax_line_start(l, n, inner), stride = inner;
+    if (log) {
+      float sum = 0.0f;
+      for (int64_t j = 0; j < n; ++j)
+        sum += dy[start + j * stride];
+      for (int64_t j = 0; j < n; ++j) {
+        const int64_t at = start + j * stride;
+        dx[at] = dy[at] - std::exp(y[at]) * sum;
+      }
+      continue;
+    }
     float dot = 0.0f;
     if (stride == 1)
       dot = row_dot(dy + start, y + start, n);
@@ -109,21 +123,16 @@ CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
   }
 }
 
-CLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h
-    void log_softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int64_t n,
-                          int64_t inner) {
-  require(kernels::check_softmax(outer, n, inner));
-#pragma omp parallel for schedule(static) if (worth_parallel(outer * n * inner))
-  for (int64_t l = 0; l < outer * inner; ++l) {
-    const int64_t start = kernels::softmax_line_start(l, n, inner), stride = inner;
-    float sum = 0.0f;
-    for (int64_t j = 0; j < n; ++j)
-      sum += dy[start + j * stride];
-    for (int64_t j = 0; j < n; ++j) {
-      const int64_t at = start + j * stride;
-      dx[at] = dy[at] - std::exp(y[at]) * sum;
-    }
-  }
+} // namespace
+
+void softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int64_t n,
+                  int64_t inner) {
+  softmax_grad_lines(false, y, dy, dx, outer, n, inner);
+}
+
+void log_softmax_grad(const float *y, const float *dy, float *dx, int64_t outer, int64_t n,
+                      int64_t inner) {
+  softmax_grad_lines(true, y, dy, dx, outer, n, inner);
 }
 
 } // namespace cleave::rt::cpu
