@@ -6,10 +6,12 @@
 //===----------------------------------------------------------------------===//
 #include "cleave/rt/check.h"
 #include "cleave/rt/comm.h"
+#include "cleave/rt/enum_table.h"
 
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <iterator>
 
 namespace cleave::rt {
 namespace {
@@ -36,40 +38,34 @@ CommOptions CommOptions::from_environment() {
   return options;
 }
 
+namespace {
+
+/// Bytes and printed name of each CommElement, in the enum's order.
+struct ElementFacts {
+  size_t bytes;
+  const char *name;
+};
+constexpr ElementFacts kElementFacts[] = {{4, "f32"}, {8, "i64"}, {1, "u8"}};
+static_assert(std::size(kElementFacts) == enum_count(CommElement::u8), "one entry per CommElement");
+constexpr ElementFacts kUnknownElement = {1, "?"};
+
+constexpr const char *kReductionNames[] = {"sum", "max", "min"};
+static_assert(std::size(kReductionNames) == enum_count(CommReduction::min),
+              "one name per CommReduction");
+
+} // namespace
+
 size_t element_bytes(CommElement element) {
-  switch (element) {
-  case CommElement::f32:
-    return 4;
-  case CommElement::i64:
-    return 8;
-  case CommElement::u8:
-    return 1;
-  }
-  return 1;
+  return enum_entry_or(kElementFacts, element, kUnknownElement).bytes;
 }
 
 const char *element_name(CommElement element) {
-  switch (element) {
-  case CommElement::f32:
-    return "f32";
-  case CommElement::i64:
-    return "i64";
-  case CommElement::u8:
-    return "u8";
-  }
-  return "?";
+  return enum_entry_or(kElementFacts, element, kUnknownElement).name;
 }
 
 const char *reduction_name(CommReduction reduction) {
-  switch (reduction) {
-  case CommReduction::sum:
-    return "sum";
-  case CommReduction::max:
-    return "max";
-  case CommReduction::min:
-    return "min";
-  }
-  return "?";
+  static constexpr const char *kUnknown = "?";
+  return enum_entry_or(kReductionNames, reduction, kUnknown);
 }
 
 std::string Communicator::describe() const {

@@ -171,40 +171,34 @@ protected:
   void do_all_reduce(void *data, int64_t count, CommElement element,
                      CommReduction reduction) override {
     const int n = size(), me = rank();
-    const int64_t width = static_cast<int64_t>(element_bytes(element));
-    auto *bytes = static_cast<unsigned char *>(data);
-    const ReduceChunks chunks{count, n};
-    const int64_t mine = chunks.size(me) * width;
+    const auto buffer = ReduceChunkBytes::of(data, count, n, element);
+    const int64_t mine = buffer.bytes(me);
     unsigned char *blocks = scratch(mine * n);
     begin("all_reduce", element);
     for (int p = 0; p < n; ++p)
       if (p != me) {
         post_receive(blocks + p * mine, mine, p);
-        post_send(bytes + chunks.offset(p) * width, chunks.size(p) * width, p);
+        post_send(buffer.at(p), buffer.bytes(p), p);
       }
-    copy(blocks + me * mine, bytes + chunks.offset(me) * width, mine);
+    copy(blocks + me * mine, buffer.at(me), mine);
     wait();
-    reduce_in_rank_order(bytes + chunks.offset(me) * width, blocks, n, chunks.size(me),
-                         chunks.size(me), element, reduction);
+    reduce_in_rank_order(buffer.at(me), blocks, n, buffer.chunks.size(me), buffer.chunks.size(me),
+                         element, reduction);
     for (int p = 0; p < n; ++p)
       if (p != me) {
-        post_receive(bytes + chunks.offset(p) * width, chunks.size(p) * width, p);
-        post_send(bytes + chunks.offset(me) * width, mine, p);
+        post_receive(buffer.at(p), buffer.bytes(p), p);
+        post_send(buffer.at(me), mine, p);
       }
     wait();
   }
 
   void do_all_gather(const void *send, void *recv, int64_t send_count,
                      CommElement element) override {
-    const int n = size(), me = rank();
+    const int me = rank();
     const int64_t block = send_count * static_cast<int64_t>(element_bytes(element));
     auto *out = static_cast<unsigned char *>(recv);
     begin("all_gather", element);
-    for (int p = 0; p < n; ++p)
-      if (p != me) {
-        post_receive(out + p * block, block, p);
-        post_send(send, block, p);
-      }
+    post_blocks(out, block, send, 0, block);
     copy(out + me * block, send, block);
     wait();
   }
@@ -216,11 +210,7 @@ protected:
     const auto *in = static_cast<const unsigned char *>(send);
     unsigned char *blocks = scratch(block * n);
     begin("reduce_scatter", element);
-    for (int p = 0; p < n; ++p)
-      if (p != me) {
-        post_receive(blocks + p * block, block, p);
-        post_send(in + p * block, block, p);
-      }
+    post_blocks(blocks, block, in, block, block);
     // Copied before any write to recv, which may be this very block.
     copy(blocks + me * block, in + me * block, block);
     wait();
@@ -229,16 +219,12 @@ protected:
 
   void do_all_to_all(const void *send, void *recv, int64_t block_count,
                      CommElement element) override {
-    const int n = size(), me = rank();
+    const int me = rank();
     const int64_t block = block_count * static_cast<int64_t>(element_bytes(element));
     const auto *in = static_cast<const unsigned char *>(send);
     auto *out = static_cast<unsigned char *>(recv);
     begin("all_to_all", element);
-    for (int p = 0; p < n; ++p)
-      if (p != me) {
-        post_receive(out + p * block, block, p);
-        post_send(in + p * block, block, p);
-      }
+    post_blocks(out, block, in, block, block);
     copy(out + me * block, in + me * block, block);
     wait();
   }
@@ -258,11 +244,7 @@ protected:
 
   void do_barrier() override {
     begin("barrier", CommElement::u8);
-    for (int p = 0; p < size(); ++p)
-      if (p != rank()) {
-        post_receive(nullptr, 0, p);
-        post_send(nullptr, 0, p);
-      }
+    post_blocks(nullptr, 0, nullptr, 0, 0);
     wait();
   }
 
@@ -290,31 +272,44 @@ private:
 
   void post_send(const void *data, int64_t bytes, int peer) {
     const auto *p = static_cast<const unsigned char *>(data);
-    int64_t offset = 0;
-    do {
-      const int piece = static_cast<int>(std::min(bytes - offset, piece_bytes_));
-      pending_.push_back({MPI_REQUEST_NULL, peer, false});
-      check_mpi(MPI_Isend(p ? p + offset : nullptr, piece, MPI_BYTE, peer, tag_, comm_,
-                          &pending_.back().request),
-                op_);
-      offset += piece;
-    } while (offset < bytes);
+    post_pieces(bytes, peer, false, [&](int64_t offset, int piece, MPI_Request *request) {
+      return MPI_Isend(p ? p + offset : nullptr, piece, MPI_BYTE, peer, tag_, comm_, request);
+    });
   }
 
   void post_receive(void *data, int64_t bytes, int peer) {
     auto *p = static_cast<unsigned char *>(data);
+    post_pieces(bytes, peer, true, [&](int64_t offset, int piece, MPI_Request *request) {
+      return MPI_Irecv(p ? p + offset : nullptr, piece, MPI_BYTE, peer, tag_, comm_, request);
+    });
+  }
+
+  /// Posts one message of `bytes` as pieces of at most piece_bytes_ (at
+  /// least one, for an empty message): start(offset, piece, request) posts
+  /// each.
+  template <typename Start> void post_pieces(int64_t bytes, int peer, bool receive, Start start) {
     int64_t offset = 0;
     do {
       const int piece = static_cast<int>(std::min(bytes - offset, piece_bytes_));
-      pending_.push_back({MPI_REQUEST_NULL, peer, true});
-      check_mpi(MPI_Irecv(p ? p + offset : nullptr, piece, MPI_BYTE, peer, tag_, comm_,
-                          &pending_.back().request),
-                op_);
+      pending_.push_back({MPI_REQUEST_NULL, peer, receive});
+      check_mpi(start(offset, piece, &pending_.back().request), op_);
       offset += piece;
     } while (offset < bytes);
   }
 
-  /// Waits for every posted message, or ends the job at the deadline.
+  /// For every other rank p, a receive of `bytes` into recv + p * recv_step
+  /// and a send of `bytes` from send + p * send_step (0: one block for all).
+  void post_blocks(void *recv, int64_t recv_step, const void *send, int64_t send_step,
+                   int64_t bytes) {
+    auto *out = static_cast<unsigned char *>(recv);
+    const auto *in = static_cast<const unsigned char *>(send);
+    for (int p = 0; p < size(); ++p)
+      if (p != rank()) {
+        post_receive(out + p * recv_step, bytes, p);
+        post_send(in + p * send_step, bytes, p);
+      }
+  }
+
   void wait() {
     const size_t n = pending_.size();
     requests_.resize(n);

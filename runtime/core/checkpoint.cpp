@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <set>
+#include <utility>
+#include <variant>
 
 namespace cleave::rt {
 
@@ -77,6 +79,12 @@ public:
     return value == "true";
   }
 
+  void read(const char *key, std::string &field) { field = text(key); }
+  void read(const char *key, int64_t &field) { field = integer(key); }
+  void read(const char *key, uint64_t &field) { field = unsigned_integer(key); }
+  void read(const char *key, double &field) { field = real(key); }
+  void read(const char *key, bool &field) { field = boolean(key); }
+
 private:
   [[noreturn]] void bad(const char *key, const std::string &value) {
     fail("checkpoint '", path_, "' has a malformed metadata field ", key, " = '", value, "'");
@@ -85,6 +93,31 @@ private:
   const Metadata &metadata_;
   const std::string &path_;
 };
+
+/// CheckpointMeta's fields as metadata keys, in the order they are read.
+using MetaField =
+    std::variant<int64_t CheckpointMeta::*, uint64_t CheckpointMeta::*,
+                 std::string CheckpointMeta::*, double CheckpointMeta::*, bool CheckpointMeta::*>;
+const std::pair<const char *, MetaField> kMetaFields[] = {
+    {"step", &CheckpointMeta::step},
+    {"model", &CheckpointMeta::model},
+    {"optimizer", &CheckpointMeta::optimizer},
+    {"seed", &CheckpointMeta::seed},
+    {"data_position", &CheckpointMeta::data_position},
+    {"data", &CheckpointMeta::data},
+    {"data_samples", &CheckpointMeta::data_samples},
+    {"shuffle", &CheckpointMeta::shuffle},
+    {"steps", &CheckpointMeta::steps},
+    {"lr", &CheckpointMeta::lr},
+    {"min_lr", &CheckpointMeta::min_lr},
+    {"schedule", &CheckpointMeta::schedule},
+    {"warmup", &CheckpointMeta::warmup}};
+
+std::string format_field(int64_t value) { return std::to_string(value); }
+std::string format_field(uint64_t value) { return std::to_string(value); }
+std::string format_field(const std::string &value) { return value; }
+std::string format_field(double value) { return format_float(value); }
+std::string format_field(bool value) { return value ? "true" : "false"; }
 
 std::string read_latest(const std::string &dir) {
   std::string latest = join_path(dir, kLatest);
@@ -102,22 +135,11 @@ std::string read_latest(const std::string &dir) {
 } // namespace
 
 Metadata to_metadata(const CheckpointMeta &meta) {
-  return {
-      {kFormatKey, kFormatVersion},
-      {"step", std::to_string(meta.step)},
-      {"model", meta.model},
-      {"optimizer", meta.optimizer},
-      {"seed", std::to_string(meta.seed)},
-      {"data_position", std::to_string(meta.data_position)},
-      {"data", meta.data},
-      {"data_samples", std::to_string(meta.data_samples)},
-      {"shuffle", meta.shuffle ? "true" : "false"},
-      {"steps", std::to_string(meta.steps)},
-      {"lr", format_float(meta.lr)},
-      {"min_lr", format_float(meta.min_lr)},
-      {"schedule", meta.schedule},
-      {"warmup", std::to_string(meta.warmup)},
-  };
+  Metadata metadata{{kFormatKey, kFormatVersion}};
+  for (const auto &[key, field] : kMetaFields)
+    std::visit([&, key = key](auto member) { metadata.emplace(key, format_field(meta.*member)); },
+               field);
+  return metadata;
 }
 
 CheckpointMeta from_metadata(const Metadata &metadata, const std::string &path) {
@@ -126,19 +148,8 @@ CheckpointMeta from_metadata(const Metadata &metadata, const std::string &path) 
     fail("checkpoint '", path, "' has format version ", read.text(kFormatKey),
          "; this runtime reads version ", kFormatVersion);
   CheckpointMeta meta;
-  meta.step = read.integer("step");
-  meta.model = read.text("model");
-  meta.optimizer = read.text("optimizer");
-  meta.seed = read.unsigned_integer("seed");
-  meta.data_position = read.integer("data_position");
-  meta.data = read.text("data");
-  meta.data_samples = read.integer("data_samples");
-  meta.shuffle = read.boolean("shuffle");
-  meta.steps = read.integer("steps");
-  meta.lr = read.real("lr");
-  meta.min_lr = read.real("min_lr");
-  meta.schedule = read.text("schedule");
-  meta.warmup = read.integer("warmup");
+  for (const auto &[key, field] : kMetaFields)
+    std::visit([&, key = key](auto member) { read.read(key, meta.*member); }, field);
   if (meta.step < 0 || meta.data_position < 0)
     fail("checkpoint '", path, "' has a negative step or data position");
   return meta;

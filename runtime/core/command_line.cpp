@@ -54,6 +54,14 @@ static std::string describe_model(const ModelInfo &model) {
   return text;
 }
 
+/// An option that shows its default and must pass `check`, in `group`.
+template <typename T>
+static CLI::Option *add_checked(CLI::App &app, const std::string &flag, T &value,
+                                const std::string &help, const CLI::Validator &check,
+                                const std::string &group) {
+  return app.add_option(flag, value, help)->capture_default_str()->check(check)->group(group);
+}
+
 std::optional<TrainConfig> parse_command_line(int argc, char **argv, const ModelInfo &model) {
   TrainConfig config = default_config(model);
   CLI::App app(describe_model(model), program_name(argc, argv));
@@ -84,62 +92,43 @@ std::optional<TrainConfig> parse_command_line(int argc, char **argv, const Model
       ->group("Evaluation");
   app.add_option("--eval-tokens", config.eval_tokens, "Held-out token stream, as --tokens")
       ->group("Evaluation");
-  app.add_option("--eval-every", config.eval_every,
-                 "Evaluate every N steps (0: only after the last step)")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber)
-      ->group("Evaluation");
-  app.add_option("--eval-batches", config.eval_batches,
-                 "Batches per evaluation, from the start of the held-out data (0: every whole "
-                 "batch it holds)")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber)
-      ->group("Evaluation");
+  add_checked(app, "--eval-every", config.eval_every,
+              "Evaluate every N steps (0: only after the last step)", CLI::NonNegativeNumber,
+              "Evaluation");
+  add_checked(app, "--eval-batches", config.eval_batches,
+              "Batches per evaluation, from the start of the held-out data (0: every whole "
+              "batch it holds)",
+              CLI::NonNegativeNumber, "Evaluation");
 
   app.add_option("--steps", config.steps, "Train up to this step (a resumed run continues to it)")
       ->required()
       ->check(CLI::PositiveNumber)
       ->group("Training");
-  app.add_option("--lr", config.lr, "Peak learning rate")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber)
-      ->group("Training");
+  add_checked(app, "--lr", config.lr, "Peak learning rate", CLI::PositiveNumber, "Training");
   std::string schedule = schedule_name(config.schedule);
-  app.add_option("--schedule", schedule,
-                 "Learning rate after warmup: constant, or cosine decay to --min-lr at --steps")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"constant", "cosine"}))
-      ->group("Training");
-  app.add_option("--warmup", config.warmup_steps, "Steps of linear warmup from lr/warmup to lr")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber)
-      ->group("Training");
-  app.add_option("--min-lr", config.min_lr, "Where --schedule cosine ends")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber)
-      ->group("Training");
+  add_checked(app, "--schedule", schedule,
+              "Learning rate after warmup: constant, or cosine decay to --min-lr at --steps",
+              CLI::IsMember({"constant", "cosine"}), "Training");
+  add_checked(app, "--warmup", config.warmup_steps, "Steps of linear warmup from lr/warmup to lr",
+              CLI::NonNegativeNumber, "Training");
+  add_checked(app, "--min-lr", config.min_lr, "Where --schedule cosine ends",
+              CLI::NonNegativeNumber, "Training");
   std::string init = "onnx";
-  app.add_option("--init", init,
-                 "Initial weights: onnx (the model file's initializers) or random (for models "
-                 "exported without weights)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"onnx", "random"}))
-      ->group("Training");
-  app.add_option("--threads", config.threads,
-                 "CPU threads for OpenMP and OpenBLAS (0: their default)")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber)
-      ->group("Training");
+  add_checked(app, "--init", init,
+              "Initial weights: onnx (the model file's initializers) or random (for models "
+              "exported without weights)",
+              CLI::IsMember({"onnx", "random"}), "Training");
+  add_checked(app, "--threads", config.threads,
+              "CPU threads for OpenMP and OpenBLAS (0: their default)", CLI::NonNegativeNumber,
+              "Training");
 
   app.add_option("--checkpoint-dir", config.checkpoint_dir,
                  "Directory for checkpoints (ckpt-<step>.safetensors, latest); a final one is "
                  "written at the end")
       ->group("Checkpoints");
-  app.add_option("--checkpoint-every", config.checkpoint_every,
-                 "Also checkpoint every N steps (0: only at the end)")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber)
-      ->group("Checkpoints");
+  add_checked(app, "--checkpoint-every", config.checkpoint_every,
+              "Also checkpoint every N steps (0: only at the end)", CLI::NonNegativeNumber,
+              "Checkpoints");
   CLI::Option *resume =
       app.add_option("--resume", config.resume_path,
                      "Continue from a checkpoint: PATH (a file, or a directory's latest), or "
@@ -150,10 +139,8 @@ std::optional<TrainConfig> parse_command_line(int argc, char **argv, const Model
   app.add_option("--metrics", config.metrics_path,
                  "Write one JSON object per step (step, loss, lr, step_time_ms, samples_per_s)")
       ->group("Output");
-  app.add_option("--log-every", config.log_every, "Print a progress line every N steps (0: quiet)")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber)
-      ->group("Output");
+  add_checked(app, "--log-every", config.log_every,
+              "Print a progress line every N steps (0: quiet)", CLI::NonNegativeNumber, "Output");
   app.add_option("--save-onnx", config.save_onnx,
                  "Write the trained model as ONNX (the original with trained initializers)")
       ->group("Output");

@@ -2,12 +2,14 @@
 #include "cleave/rt/data.h"
 
 #include "cleave/rt/check.h"
+#include "cleave/rt/enum_table.h"
 #include "cleave/rt/npy.h"
 #include "cleave/rt/rng.h"
 #include "cleave/rt/tensor.h"
 #include "cleave/rt/token_file.h"
 
 #include <cstring>
+#include <iterator>
 #include <optional>
 
 namespace cleave::rt {
@@ -107,27 +109,16 @@ void store_int(DType dtype, int64_t value, uint8_t *p) {
   }
 }
 
-/// The DType an npy type stores without conversion, if any.
+/// The DType each npy type stores without conversion, if any, in NpyType's
+/// order.
+constexpr std::optional<DType> kExactDTypes[] = {
+    DType::f16, DType::f32, DType::f64, DType::i8, DType::i32, DType::i64, std::nullopt, DType::i1,
+};
+static_assert(std::size(kExactDTypes) == enum_count(NpyType::b1), "one entry per NpyType");
+
 std::optional<DType> exact_dtype(NpyType type) {
-  switch (type) {
-  case NpyType::f2:
-    return DType::f16;
-  case NpyType::f4:
-    return DType::f32;
-  case NpyType::f8:
-    return DType::f64;
-  case NpyType::i1:
-    return DType::i8;
-  case NpyType::i4:
-    return DType::i32;
-  case NpyType::i8:
-    return DType::i64;
-  case NpyType::b1:
-    return DType::i1;
-  case NpyType::u1:
-    return std::nullopt;
-  }
-  return std::nullopt;
+  static constexpr std::optional<DType> kNone;
+  return enum_entry_or(kExactDTypes, type, kNone);
 }
 
 std::pair<int64_t, int64_t> int_range(DType dtype) {

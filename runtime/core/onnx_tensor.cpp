@@ -46,57 +46,45 @@ int32_t onnx_from_dtype(DType dtype) {
   CLEAVE_CHECK(false, "unknown DType ", static_cast<int>(dtype));
 }
 
+namespace {
+
+/// The ONNX element types without a DType that messages name: their name and
+/// bytes per element (0 when it has no fixed size).
+struct OtherOnnxType {
+  int32_t data_type;
+  const char *name;
+  int64_t bytes;
+};
+constexpr OtherOnnxType kOtherOnnxTypes[] = {
+    {TensorProto::UINT8, "uint8", 1},         {TensorProto::UINT16, "uint16", 2},
+    {TensorProto::INT16, "int16", 2},         {TensorProto::UINT32, "uint32", 4},
+    {TensorProto::UINT64, "uint64", 8},       {TensorProto::STRING, "string", 0},
+    {TensorProto::COMPLEX64, "complex64", 8}, {TensorProto::COMPLEX128, "complex128", 16},
+};
+
+const OtherOnnxType *other_onnx_type(int32_t data_type) {
+  for (const OtherOnnxType &type : kOtherOnnxTypes)
+    if (type.data_type == data_type)
+      return &type;
+  return nullptr;
+}
+
+} // namespace
+
 std::string onnx_type_name(int32_t data_type) {
   if (std::optional<DType> dtype = dtype_from_onnx(data_type))
     return dtype_name(*dtype);
-  switch (data_type) {
-  case TensorProto::UINT8:
-    return "uint8";
-  case TensorProto::UINT16:
-    return "uint16";
-  case TensorProto::INT16:
-    return "int16";
-  case TensorProto::UINT32:
-    return "uint32";
-  case TensorProto::UINT64:
-    return "uint64";
-  case TensorProto::STRING:
-    return "string";
-  case TensorProto::COMPLEX64:
-    return "complex64";
-  case TensorProto::COMPLEX128:
-    return "complex128";
-  default:
-    return "ONNX data type " + std::to_string(data_type);
-  }
+  if (const OtherOnnxType *type = other_onnx_type(data_type))
+    return type->name;
+  return "ONNX data type " + std::to_string(data_type);
 }
 
 /// Bytes per element of an ONNX data type; 0 when it has no fixed size.
 static int64_t onnx_type_bytes(int32_t data_type) {
-  switch (data_type) {
-  case TensorProto::UINT8:
-  case TensorProto::INT8:
-  case TensorProto::BOOL:
-    return 1;
-  case TensorProto::UINT16:
-  case TensorProto::INT16:
-  case TensorProto::FLOAT16:
-  case TensorProto::BFLOAT16:
-    return 2;
-  case TensorProto::FLOAT:
-  case TensorProto::INT32:
-  case TensorProto::UINT32:
-    return 4;
-  case TensorProto::DOUBLE:
-  case TensorProto::INT64:
-  case TensorProto::UINT64:
-  case TensorProto::COMPLEX64:
-    return 8;
-  case TensorProto::COMPLEX128:
-    return 16;
-  default:
-    return 0;
-  }
+  if (std::optional<DType> dtype = dtype_from_onnx(data_type))
+    return dtype_bytes(*dtype);
+  const OtherOnnxType *type = other_onnx_type(data_type);
+  return type ? type->bytes : 0;
 }
 
 bool is_external(const TensorProto &tensor) {

@@ -2,8 +2,10 @@
 #include "cleave/rt/schedule.h"
 
 #include "cleave/rt/check.h"
+#include "cleave/rt/enum_table.h"
 
 #include <cmath>
+#include <iterator>
 
 namespace cleave::rt {
 
@@ -46,23 +48,16 @@ StepScalars step_scalars(const LrScheduleConfig &config, const TrainDefaults &de
 }
 
 const char *schedule_name(LrSchedule kind) {
-  switch (kind) {
-  case LrSchedule::constant:
-    return "constant";
-  case LrSchedule::cosine:
-    return "cosine";
-  }
-  CLEAVE_CHECK(false, "unknown LrSchedule ", static_cast<int>(kind));
+  static constexpr const char *kNames[] = {"constant", "cosine"};
+  static_assert(std::size(kNames) == enum_count(LrSchedule::cosine), "one name per LrSchedule");
+  return enum_entry(kNames, kind, "LrSchedule");
 }
 
 const char *optimizer_name(OptimizerKind kind) {
-  switch (kind) {
-  case OptimizerKind::sgd:
-    return "sgd";
-  case OptimizerKind::adamw:
-    return "adamw";
-  }
-  CLEAVE_CHECK(false, "unknown OptimizerKind ", static_cast<int>(kind));
+  static constexpr const char *kNames[] = {"sgd", "adamw"};
+  static_assert(std::size(kNames) == enum_count(OptimizerKind::adamw),
+                "one name per OptimizerKind");
+  return enum_entry(kNames, kind, "OptimizerKind");
 }
 
 } // namespace cleave::rt

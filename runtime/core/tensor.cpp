@@ -3,51 +3,33 @@
 
 #include "cleave/rt/bf16.h"
 #include "cleave/rt/check.h"
+#include "cleave/rt/enum_table.h"
+#include "cleave/rt/vmath.h"
 
 #include <cmath>
 #include <cstring>
+#include <iterator>
 
 namespace cleave::rt {
 
-int64_t dtype_bytes(DType dtype) {
-  switch (dtype) {
-  case DType::f64:
-  case DType::i64:
-    return 8;
-  case DType::f32:
-  case DType::i32:
-    return 4;
-  case DType::f16:
-  case DType::bf16:
-    return 2;
-  case DType::i8:
-  case DType::i1:
-    return 1;
-  }
-  CLEAVE_CHECK(false, "unknown DType ", static_cast<int>(dtype));
-}
+namespace {
 
-const char *dtype_name(DType dtype) {
-  switch (dtype) {
-  case DType::f32:
-    return "float32";
-  case DType::f64:
-    return "float64";
-  case DType::f16:
-    return "float16";
-  case DType::bf16:
-    return "bfloat16";
-  case DType::i64:
-    return "int64";
-  case DType::i32:
-    return "int32";
-  case DType::i8:
-    return "int8";
-  case DType::i1:
-    return "bool";
-  }
-  CLEAVE_CHECK(false, "unknown DType ", static_cast<int>(dtype));
-}
+/// Bytes and printed name of each DType, in the enum's order.
+struct DTypeFacts {
+  int64_t bytes;
+  const char *name;
+};
+constexpr DTypeFacts kDTypeFacts[] = {
+    {4, "float32"}, {8, "float64"}, {2, "float16"}, {2, "bfloat16"},
+    {8, "int64"},   {4, "int32"},   {1, "int8"},    {1, "bool"},
+};
+static_assert(std::size(kDTypeFacts) == enum_count(DType::i1), "one entry per DType");
+
+} // namespace
+
+int64_t dtype_bytes(DType dtype) { return enum_entry(kDTypeFacts, dtype, "DType").bytes; }
+
+const char *dtype_name(DType dtype) { return enum_entry(kDTypeFacts, dtype, "DType").name; }
 
 int64_t num_elements(const std::vector<int64_t> &shape) {
   int64_t count = 1;
@@ -83,20 +65,8 @@ bool is_integer(DType dtype) {
 
 bool is_floating(DType dtype) { return !is_integer(dtype); }
 
-static uint32_t float_bits(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  return bits;
-}
-
-static float bits_float(uint32_t bits) {
-  float value;
-  std::memcpy(&value, &bits, sizeof value);
-  return value;
-}
-
 uint16_t float_to_half(float value) {
-  uint32_t bits = float_bits(value);
+  uint32_t bits = vmath_detail::bits(value);
   uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000);
   uint32_t magnitude = bits & 0x7FFFFFFF;
   if (magnitude >= 0x7F800000) // inf stays inf, NaN stays a (quiet) NaN
@@ -106,7 +76,7 @@ uint16_t float_to_half(float value) {
   if (magnitude < 0x38800000) {
     // Below the smallest normal half (2^-14): a subnormal, in units of 2^-24.
     // Scaling by 2^24 is exact; nearbyint rounds half to even.
-    float units = std::nearbyint(bits_float(magnitude) * 16777216.0f);
+    float units = std::nearbyint(vmath_detail::from_bits(magnitude) * 16777216.0f);
     return sign | static_cast<uint16_t>(units);
   }
   // Normal: rebias the exponent (127 -> 15) and round the mantissa from 23
@@ -124,8 +94,8 @@ float half_to_float(uint16_t bits) {
     return sign ? -magnitude : magnitude;
   }
   if (exponent == 31)
-    return bits_float(sign | 0x7F800000 | (mantissa << 13));
-  return bits_float(sign | ((exponent + 112) << 23) | (mantissa << 13));
+    return vmath_detail::from_bits(sign | 0x7F800000 | (mantissa << 13));
+  return vmath_detail::from_bits(sign | ((exponent + 112) << 23) | (mantissa << 13));
 }
 
 // bf16.h holds the one rounding rule, shared with the kernels and device code.

@@ -118,19 +118,20 @@ struct ModelState {
   std::vector<const void *> input_ptrs;
 
   ModelState(const ModelInfo &model, const LocalSpecs &local, DeviceMemory &memory) {
-    for (int32_t i = 0; i < model.num_params; ++i)
-      params.emplace_back(memory, byte_size(local.params[static_cast<size_t>(i)]));
-    for (int32_t i = 0; i < model.num_opt_state; ++i)
-      opt_state.emplace_back(memory, byte_size(local.opt_state[static_cast<size_t>(i)]));
-    for (int32_t i = 0; i < model.num_inputs; ++i)
-      inputs.emplace_back(memory, byte_size(local.inputs[static_cast<size_t>(i)]));
+    allocate(memory, local.params, model.num_params, params, param_ptrs);
+    allocate(memory, local.opt_state, model.num_opt_state, opt_state, opt_state_ptrs);
+    allocate(memory, local.inputs, model.num_inputs, inputs, input_ptrs);
     workspace = DeviceBuffer(memory, model.workspace_bytes);
-    for (DeviceBuffer &buffer : params)
-      param_ptrs.push_back(buffer.data());
-    for (DeviceBuffer &buffer : opt_state)
-      opt_state_ptrs.push_back(buffer.data());
-    for (DeviceBuffer &buffer : inputs)
-      input_ptrs.push_back(buffer.data());
+  }
+
+  /// A buffer for each of the first `count` specs, and its address.
+  template <typename Pointer>
+  static void allocate(DeviceMemory &memory, const std::vector<TensorSpec> &specs, int32_t count,
+                       std::vector<DeviceBuffer> &buffers, std::vector<Pointer> &pointers) {
+    for (int32_t i = 0; i < count; ++i)
+      buffers.emplace_back(memory, byte_size(specs[static_cast<size_t>(i)]));
+    for (DeviceBuffer &buffer : buffers)
+      pointers.push_back(buffer.data());
   }
 
   /// Parameters then optimizer state: checkpoint_specs order.

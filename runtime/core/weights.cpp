@@ -42,6 +42,18 @@ static bool copy_typed(const Field &field, int64_t count, void *dst) {
   return true;
 }
 
+/// int32_data holds every type narrower than 32 bits widened (and int32
+/// itself); the element keeps the low `bytes` bytes of each value: an int8's
+/// or bool's byte, a float16's or bfloat16's bits.
+template <typename Field>
+static bool copy_int32_data(const Field &field, int64_t bytes, int64_t count, void *dst) {
+  if (bytes == 4)
+    return copy_typed<int32_t>(field, count, dst);
+  if (bytes == 2)
+    return copy_typed<uint16_t>(field, count, dst);
+  return copy_typed<uint8_t>(field, count, dst);
+}
+
 /// Inline values from the typed field that belongs to the data type.
 /// Returns false when the field's count is not `count`.
 static bool copy_typed_field(const TensorProto &tensor, DType dtype, int64_t count, void *dst) {
@@ -53,14 +65,11 @@ static bool copy_typed_field(const TensorProto &tensor, DType dtype, int64_t cou
   case DType::i64:
     return copy_typed<int64_t>(tensor.int64_data(), count, dst);
   case DType::i32:
-    return copy_typed<int32_t>(tensor.int32_data(), count, dst);
   case DType::i8:
-    return copy_typed<int8_t>(tensor.int32_data(), count, dst);
   case DType::i1:
-    return copy_typed<uint8_t>(tensor.int32_data(), count, dst);
   case DType::f16:
   case DType::bf16:
-    return copy_typed<uint16_t>(tensor.int32_data(), count, dst);
+    return copy_int32_data(tensor.int32_data(), dtype_bytes(dtype), count, dst);
   }
   return false;
 }

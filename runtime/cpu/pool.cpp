@@ -24,30 +24,35 @@ int64_t work(const Pool2dParams &p) {
   return p.batch * p.channels * p.out_height * p.out_width * p.kernel_height * p.kernel_width;
 }
 
+/// Checks the parameters, then runs body(plane) for every (image, channel)
+/// plane in parallel.
+template <typename Body> void for_each_plane(const Pool2dParams &params, Body body) {
+  require(kernels::check_pool2d(params));
+#pragma omp parallel for schedule(static) if (worth_parallel(work(params)))
+  for (int64_t plane = 0; plane < params.batch * params.channels; ++plane)
+    body(plane);
+}
+
 } // namespace
 
 using kernels::PoolWindow;
 
 void pool2d(const float *x, float *y, const Pool2dParams &params) {
-  require(kernels::check_pool2d(params));
   const int64_t in_plane = params.in_height * params.in_width;
   const int64_t out_plane = params.out_height * params.out_width;
-#pragma omp parallel for schedule(static) if (worth_parallel(work(params)))
-  for (int64_t plane = 0; plane < params.batch * params.channels; ++plane) {
+  for_each_plane(params, [&](int64_t plane) {
     const float *in = x + plane * in_plane;
     float *out = y + plane * out_plane;
     for (int64_t oh = 0; oh < params.out_height; ++oh)
       for (int64_t ow = 0; ow < params.out_width; ++ow)
         out[oh * params.out_width + ow] = kernels::pool_output(params, in, oh, ow);
-  }
+  });
 }
 
 void pool2d_grad(const float *x, const float *dy, float *dx, const Pool2dParams &params) {
-  require(kernels::check_pool2d(params));
   const int64_t in_plane = params.in_height * params.in_width;
   const int64_t out_plane = params.out_height * params.out_width;
-#pragma omp parallel for schedule(static) if (worth_parallel(work(params)))
-  for (int64_t plane = 0; plane < params.batch * params.channels; ++plane) {
+  for_each_plane(params, [&](int64_t plane) {
     const float *in = x + plane * in_plane;
     const float *grad = dy + plane * out_plane;
     float *out = dx + plane * in_plane;
@@ -69,7 +74,7 @@ void pool2d_grad(const float *x, const float *dy, float *dx, const Pool2dParams 
           for (int64_t c = w.w_begin; c < w.w_end; ++c)
             out[h * params.in_width + c] += share;
       }
-  }
+  });
 }
 
 } // namespace cleave::rt::cpu

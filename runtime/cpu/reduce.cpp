@@ -126,30 +126,12 @@ void reduce_typed(const T *input, T *output, int64_t rank, const int64_t *shape,
                   const int64_t *axes, int64_t num_axes, ReduceKind kind) {
   ReducePlan plan;
   require(kernels::plan_reduce(rank, shape, axes, num_axes, kind, plan));
+  if (kernels::reduce_without_input<T>(
+          plan, kind, [&](T identity) { std::fill_n(output, plan.outputs, identity); }))
+    return;
   const int64_t output_count = plan.outputs, reduced_count = plan.reduced_count;
-  if (output_count == 0)
-    return;
-  if (reduced_count == 0) {
-    // An empty reduced dimension: the input has no elements to read.
-    for (int64_t i = 0; i < output_count; ++i)
-      output[i] = kernels::reduce_identity<T>(kind);
-    return;
-  }
-  switch (kind) {
-  case ReduceKind::sum:
-  case ReduceKind::mean:
-    reduce_with<T, SumOp<T>>(input, output, plan, output_count);
-    break;
-  case ReduceKind::max:
-    reduce_with<T, MaxOp<T>>(input, output, plan, output_count);
-    break;
-  case ReduceKind::min:
-    reduce_with<T, MinOp<T>>(input, output, plan, output_count);
-    break;
-  case ReduceKind::prod:
-    reduce_with<T, ProdOp<T>>(input, output, plan, output_count);
-    break;
-  }
+  kernels::visit_reduce_op<T, SumOp, MaxOp, MinOp, ProdOp>(
+      kind, [&](auto op) { reduce_with<T, decltype(op)>(input, output, plan, output_count); });
   if (kind == ReduceKind::mean) {
     const T count = static_cast<T>(reduced_count);
 #pragma omp parallel for simd schedule(static) if (worth_parallel(output_count))

@@ -67,7 +67,7 @@ void copy_rows(uint8_t *dst, int64_t dst_pitch, const uint8_t *src, int64_t src_
                                  static_cast<size_t>(rows), cudaMemcpyDeviceToDevice));
 }
 
-constexpr LayoutOps kDevice{copy_rows, device_scratch};
+constexpr LayoutOps kLayoutOps{copy_rows, device_scratch};
 
 } // namespace
 
@@ -80,35 +80,6 @@ void all_reduce(void *groups, const char *axes, const void *in, void *out, int64
   comm.all_reduce(out, count, element, reduction);
 }
 
-void all_reduce_sum(void *groups, const char *axes, const void *in, void *out, int64_t count,
-                    CommElement element) {
-  all_reduce(groups, axes, in, out, count, element, CommReduction::sum);
-}
-
-void all_gather(void *groups, const char *axes, const void *in, void *out, int64_t outer,
-                int64_t block, int64_t element_bytes) {
-  gather_all(group(groups, axes), in, out, outer, block * element_bytes, kDevice);
-}
-
-void reduce_scatter_sum(void *groups, const char *axes, const void *in, void *out, int64_t outer,
-                        int64_t block, CommElement element) {
-  reduce_scatter(groups, axes, in, out, outer, block, element, CommReduction::sum);
-}
-
-void reduce_scatter(void *groups, const char *axes, const void *in, void *out, int64_t outer,
-                    int64_t block, CommElement element, CommReduction reduction) {
-  reduce_scatter_blocks(group(groups, axes), in, out, outer, block, element, reduction, kDevice);
-}
-
-void all_slice(void *groups, const char *axes, const void *in, void *out, int64_t outer,
-               int64_t block, int64_t element_bytes) {
-  slice_blocks(group(groups, axes), in, out, outer, block * element_bytes, kDevice);
-}
-
-void all_to_all(void *groups, const char *axes, const void *in, void *out, int64_t send_outer,
-                int64_t send_block, int64_t recv_outer, int64_t recv_block, int64_t element_bytes) {
-  move_blocks(group(groups, axes), in, out, send_outer, send_block * element_bytes, recv_outer,
-              recv_block * element_bytes, kDevice);
-}
+#include "cleave/rt/collective_entry_points.inc"
 
 } // namespace cleave::rt::cuda::collective

@@ -81,23 +81,23 @@ void gather_typed(const void *input, const Index *indices, void *output, int64_t
   require(kernels::check_gather(outer, axis_size, count, inner, element_bytes));
   if (outer * count * inner == 0)
     return; // nothing to copy (and the buffers may be null)
+  // Elements move as unsigned words of their size; `slice` is `inner` in them.
+  const auto launch = [&](auto word, int64_t slice) {
+    return launch_gather<decltype(word)>(input, indices, output, outer, axis_size, count, slice,
+                                         invalid_flag);
+  };
   switch (element_bytes) {
   case 1:
-    return launch_gather<uint8_t>(input, indices, output, outer, axis_size, count, inner,
-                                  invalid_flag);
+    return launch(uint8_t{}, inner);
   case 2:
-    return launch_gather<uint16_t>(input, indices, output, outer, axis_size, count, inner,
-                                   invalid_flag);
+    return launch(uint16_t{}, inner);
   case 4:
-    return launch_gather<uint32_t>(input, indices, output, outer, axis_size, count, inner,
-                                   invalid_flag);
+    return launch(uint32_t{}, inner);
   case 8:
-    return launch_gather<uint64_t>(input, indices, output, outer, axis_size, count, inner,
-                                   invalid_flag);
+    return launch(uint64_t{}, inner);
   default:
     // Any other size: bytes, with the slice widened by the element size.
-    return launch_gather<uint8_t>(input, indices, output, outer, axis_size, count,
-                                  inner * element_bytes, invalid_flag);
+    return launch(uint8_t{}, inner * element_bytes);
   }
 }
 

@@ -123,34 +123,28 @@ protected:
   void do_all_reduce(void *data, int64_t count, CommElement element,
                      CommReduction reduction) override {
     const int n = size(), me = rank();
-    const int64_t width = static_cast<int64_t>(element_bytes(element));
-    auto *bytes = static_cast<unsigned char *>(data);
-    const ReduceChunks chunks{count, n};
-    const int64_t mine = chunks.size(me);
-    unsigned char *blocks = scratch(mine * width * n);
+    const auto buffer = ReduceChunkBytes::of(data, count, n, element);
+    const int64_t mine = buffer.chunks.size(me);
+    unsigned char *blocks = scratch(buffer.bytes(me) * n);
     const ncclDataType_t type = nccl_type(element);
     check(ncclGroupStart(), "ncclGroupStart");
     for (int p = 0; p < n; ++p)
       if (p != me) {
         if (mine > 0)
-          check(ncclRecv(blocks + p * mine * width, mine, type, p, comm_, nullptr), "ncclRecv");
-        if (chunks.size(p) > 0)
-          check(ncclSend(bytes + chunks.offset(p) * width, chunks.size(p), type, p, comm_, nullptr),
-                "ncclSend");
+          check(ncclRecv(blocks + p * buffer.bytes(me), mine, type, p, comm_, nullptr), "ncclRecv");
+        if (buffer.chunks.size(p) > 0)
+          check(ncclSend(buffer.at(p), buffer.chunks.size(p), type, p, comm_, nullptr), "ncclSend");
       }
     check(ncclGroupEnd(), "ncclGroupEnd");
-    copy(blocks + me * mine * width, bytes + chunks.offset(me) * width, mine * width);
-    detail::reduce_in_rank_order(bytes + chunks.offset(me) * width, blocks, n, mine, mine, element,
-                                 reduction);
+    copy(blocks + me * buffer.bytes(me), buffer.at(me), buffer.bytes(me));
+    detail::reduce_in_rank_order(buffer.at(me), blocks, n, mine, mine, element, reduction);
     check(ncclGroupStart(), "ncclGroupStart");
     for (int p = 0; p < n; ++p)
       if (p != me) {
-        if (chunks.size(p) > 0)
-          check(ncclRecv(bytes + chunks.offset(p) * width, chunks.size(p), type, p, comm_, nullptr),
-                "ncclRecv");
+        if (buffer.chunks.size(p) > 0)
+          check(ncclRecv(buffer.at(p), buffer.chunks.size(p), type, p, comm_, nullptr), "ncclRecv");
         if (mine > 0)
-          check(ncclSend(bytes + chunks.offset(me) * width, mine, type, p, comm_, nullptr),
-                "ncclSend");
+          check(ncclSend(buffer.at(me), mine, type, p, comm_, nullptr), "ncclSend");
       }
     check(ncclGroupEnd(), "ncclGroupEnd");
     detail::queued(watched_, "all_reduce", element, calls());
@@ -169,14 +163,7 @@ protected:
     const int64_t block = recv_count * static_cast<int64_t>(element_bytes(element));
     const auto *in = static_cast<const unsigned char *>(send);
     unsigned char *blocks = scratch(block * n);
-    const ncclDataType_t type = nccl_type(element);
-    check(ncclGroupStart(), "ncclGroupStart");
-    for (int p = 0; p < n; ++p)
-      if (p != me) {
-        check(ncclRecv(blocks + p * block, recv_count, type, p, comm_, nullptr), "ncclRecv");
-        check(ncclSend(in + p * block, recv_count, type, p, comm_, nullptr), "ncclSend");
-      }
-    check(ncclGroupEnd(), "ncclGroupEnd");
+    exchange_blocks(blocks, in, recv_count, block, nccl_type(element));
     // Before the add writes recv, which may be this very block of send.
     copy(blocks + me * block, in + me * block, block);
     detail::reduce_in_rank_order(recv, blocks, n, recv_count, recv_count, element, reduction);
@@ -185,18 +172,11 @@ protected:
 
   void do_all_to_all(const void *send, void *recv, int64_t block_count,
                      CommElement element) override {
-    const int n = size(), me = rank();
+    const int me = rank();
     const int64_t block = block_count * static_cast<int64_t>(element_bytes(element));
     const auto *in = static_cast<const unsigned char *>(send);
     auto *out = static_cast<unsigned char *>(recv);
-    const ncclDataType_t type = nccl_type(element);
-    check(ncclGroupStart(), "ncclGroupStart");
-    for (int p = 0; p < n; ++p)
-      if (p != me) {
-        check(ncclRecv(out + p * block, block_count, type, p, comm_, nullptr), "ncclRecv");
-        check(ncclSend(in + p * block, block_count, type, p, comm_, nullptr), "ncclSend");
-      }
-    check(ncclGroupEnd(), "ncclGroupEnd");
+    exchange_blocks(out, in, block_count, block, nccl_type(element));
     copy(out + me * block, in + me * block, block);
     detail::queued(watched_, "all_to_all", element, calls());
   }
@@ -220,6 +200,20 @@ private:
     const char *last = comm_ ? ncclGetLastError(comm_) : ncclGetLastError(nullptr);
     fail("rank ", world_ranks()[rank()], ": ", call, " failed on ", describe(), ": ",
          ncclGetErrorString(result), last && *last ? std::string(" (") + last + ")" : "");
+  }
+
+  /// In one NCCL group, for every other rank p: receives `count` elements
+  /// into recv + p * block and sends `count` from send + p * block (block in
+  /// bytes).
+  void exchange_blocks(unsigned char *recv, const unsigned char *send, int64_t count, int64_t block,
+                       ncclDataType_t type) {
+    check(ncclGroupStart(), "ncclGroupStart");
+    for (int p = 0; p < size(); ++p)
+      if (p != rank()) {
+        check(ncclRecv(recv + p * block, count, type, p, comm_, nullptr), "ncclRecv");
+        check(ncclSend(send + p * block, count, type, p, comm_, nullptr), "ncclSend");
+      }
+    check(ncclGroupEnd(), "ncclGroupEnd");
   }
 
   unsigned char *scratch(int64_t bytes) {

@@ -18,13 +18,21 @@ namespace {
 
 using kernels::PoolWindow;
 
+/// Flat index `i` over (plane, row, column) of planes `plane_size` elements
+/// and rows `width` wide.
+struct PlanePixel {
+  int64_t plane, row, column;
+};
+__device__ PlanePixel split_pixel(int64_t i, int64_t plane_size, int64_t width) {
+  return {i / plane_size, (i % plane_size) / width, i % width};
+}
+
 __global__ void pool2d_kernel(const float *x, float *y, Pool2dParams p) {
   const int64_t in_plane = p.in_height * p.in_width;
   const int64_t out_plane = p.out_height * p.out_width;
   const int64_t total = p.batch * p.channels * out_plane;
   for (int64_t i = global_thread(); i < total; i += grid_threads()) {
-    const int64_t plane = i / out_plane;
-    const int64_t oh = (i % out_plane) / p.out_width, ow = i % p.out_width;
+    const auto [plane, oh, ow] = split_pixel(i, out_plane, p.out_width);
     y[i] = kernels::pool_output(p, x + plane * in_plane, oh, ow);
   }
 }
@@ -34,8 +42,7 @@ __global__ void pool2d_grad_kernel(const float *x, const float *dy, float *dx, P
   const int64_t out_plane = p.out_height * p.out_width;
   const int64_t total = p.batch * p.channels * in_plane;
   for (int64_t i = global_thread(); i < total; i += grid_threads()) {
-    const int64_t plane = i / in_plane;
-    const int64_t ih = (i % in_plane) / p.in_width, iw = i % p.in_width;
+    const auto [plane, ih, iw] = split_pixel(i, in_plane, p.in_width);
     const float *in = x + plane * in_plane;
     const float *grad = dy + plane * out_plane;
     // The outputs whose unclipped window [o*s - pad, o*s - pad + k) holds

@@ -177,24 +177,13 @@ void reduce_typed(const T *input, T *output, int64_t rank, const int64_t *shape,
   ReducePlan plan;
   require(kernels::plan_reduce(rank, shape, axes, num_axes, kind, plan));
   const int64_t outputs = plan.outputs, reduced_count = plan.reduced_count;
-  if (outputs == 0)
+  if (kernels::reduce_without_input<T>(plan, kind,
+                                       [&](T identity) { fill(output, outputs, identity); }))
     return;
-  if (reduced_count == 0) {
-    fill(output, outputs, kernels::reduce_identity<T>(kind));
-    return;
-  }
   const Finish<T> finish{kind == ReduceKind::mean, static_cast<T>(reduced_count)};
-  switch (kind) {
-  case ReduceKind::sum:
-  case ReduceKind::mean:
-    return reduce_with<T, Sum<T>>(input, output, plan, outputs, reduced_count, finish);
-  case ReduceKind::max:
-    return reduce_with<T, Max<T>>(input, output, plan, outputs, reduced_count, finish);
-  case ReduceKind::min:
-    return reduce_with<T, Min<T>>(input, output, plan, outputs, reduced_count, finish);
-  case ReduceKind::prod:
-    return reduce_with<T, Prod<T>>(input, output, plan, outputs, reduced_count, finish);
-  }
+  kernels::visit_reduce_op<T, Sum, Max, Min, Prod>(kind, [&](auto op) {
+    reduce_with<T, decltype(op)>(input, output, plan, outputs, reduced_count, finish);
+  });
 }
 
 } // namespace

@@ -13,6 +13,7 @@
 #include "llvm/Support/JSON.h"
 
 #include <cmath>
+#include <iterator>
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -23,16 +24,13 @@ static constexpr double kTera = 1e12;  // peak_tflops
 static constexpr double kGiga = 1e9;   // *_gb_per_s and memory_gb (decimal GB)
 static constexpr double kMicro = 1e-6; // latency_us
 
+// Indexed by DType.
+static constexpr llvm::StringLiteral kDTypeNames[] = {"f32", "bf16", "f16"};
+static_assert(std::size(kDTypeNames) == kNumDTypes, "one name per DType");
+
 llvm::StringRef cleave::stringifyDType(DType type) {
-  switch (type) {
-  case DType::f32:
-    return "f32";
-  case DType::bf16:
-    return "bf16";
-  case DType::f16:
-    return "f16";
-  }
-  return "f32";
+  size_t index = static_cast<size_t>(type);
+  return index < kNumDTypes ? kDTypeNames[index] : "f32";
 }
 
 std::optional<DType> cleave::parseDType(llvm::StringRef name) {

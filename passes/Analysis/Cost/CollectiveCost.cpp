@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <map>
 
@@ -15,38 +16,24 @@ using namespace mlir::cleave;
 
 static constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
+// Names indexed by the enums, in their declaration order.
+static constexpr llvm::StringLiteral kKindNames[] = {"all_reduce", "all_gather", "reduce_scatter",
+                                                     "all_to_all", "broadcast",  "send_recv"};
+static_assert(std::size(kKindNames) == static_cast<size_t>(CollectiveKind::sendRecv) + 1,
+              "one name per CollectiveKind");
+static constexpr llvm::StringLiteral kAlgorithmNames[] = {"ring", "tree", "hierarchical",
+                                                          "pairwise", "direct"};
+static_assert(std::size(kAlgorithmNames) == static_cast<size_t>(CollectiveAlgorithm::direct) + 1,
+              "one name per CollectiveAlgorithm");
+
 llvm::StringRef cleave::stringifyCollectiveKind(CollectiveKind kind) {
-  switch (kind) {
-  case CollectiveKind::allReduce:
-    return "all_reduce";
-  case CollectiveKind::allGather:
-    return "all_gather";
-  case CollectiveKind::reduceScatter:
-    return "reduce_scatter";
-  case CollectiveKind::allToAll:
-    return "all_to_all";
-  case CollectiveKind::broadcast:
-    return "broadcast";
-  case CollectiveKind::sendRecv:
-    return "send_recv";
-  }
-  return "unknown";
+  size_t index = static_cast<size_t>(kind);
+  return index < std::size(kKindNames) ? kKindNames[index] : "unknown";
 }
 
 llvm::StringRef cleave::stringifyCollectiveAlgorithm(CollectiveAlgorithm algorithm) {
-  switch (algorithm) {
-  case CollectiveAlgorithm::ring:
-    return "ring";
-  case CollectiveAlgorithm::tree:
-    return "tree";
-  case CollectiveAlgorithm::hierarchical:
-    return "hierarchical";
-  case CollectiveAlgorithm::pairwise:
-    return "pairwise";
-  case CollectiveAlgorithm::direct:
-    return "direct";
-  }
-  return "unknown";
+  size_t index = static_cast<size_t>(algorithm);
+  return index < std::size(kAlgorithmNames) ? kAlgorithmNames[index] : "unknown";
 }
 
 GroupPlacement cleave::placeGroup(const GroupSpec &group, const Cluster &cluster) {

@@ -82,6 +82,24 @@ struct ReduceChunks {
   int64_t offset(int p) const { return p * (count / n) + (p < count % n ? p : count % n); }
 };
 
+/// An all_reduce's buffer of `width`-byte elements seen as its ReduceChunks,
+/// in bytes.
+struct ReduceChunkBytes {
+  ReduceChunks chunks;
+  int64_t width;
+  unsigned char *data;
+  /// Where rank p's chunk starts, and how many bytes it holds.
+  unsigned char *at(int p) const { return data + chunks.offset(p) * width; }
+  int64_t bytes(int p) const { return chunks.size(p) * width; }
+
+  /// The `count` elements at `data` split among `n` ranks.
+  static ReduceChunkBytes of(void *data, int64_t count, int n, CommElement element) {
+    return {{count, n},
+            static_cast<int64_t>(element_bytes(element)),
+            static_cast<unsigned char *>(data)};
+  }
+};
+
 class Communicator {
 public:
   virtual ~Communicator() = default;

@@ -53,6 +53,38 @@ template <typename T> T reduce_identity(ReduceKind kind) {
   return T(0);
 }
 
+/// The cases of a reduction that read no input: true when there is nothing
+/// left to do, after fill(identity) has written every output of an empty
+/// reduced dimension.
+template <typename T, typename Fill>
+bool reduce_without_input(const ReducePlan &plan, ReduceKind kind, Fill fill) {
+  if (plan.outputs == 0)
+    return true;
+  if (plan.reduced_count != 0)
+    return false;
+  fill(reduce_identity<T>(kind));
+  return true;
+}
+
+/// visit(Op<T>{}) with a backend's combining op for `kind`; mean combines as
+/// sum (the backend divides afterwards).
+template <typename T, template <typename> class Sum, template <typename> class Max,
+          template <typename> class Min, template <typename> class Prod, typename Visit>
+void visit_reduce_op(ReduceKind kind, Visit visit) {
+  switch (kind) {
+  case ReduceKind::max:
+    return visit(Max<T>{});
+  case ReduceKind::min:
+    return visit(Min<T>{});
+  case ReduceKind::prod:
+    return visit(Prod<T>{});
+  case ReduceKind::sum:
+  case ReduceKind::mean:
+    break;
+  }
+  visit(Sum<T>{});
+}
+
 } // namespace cleave::rt::kernels
 
 #endif // CLEAVE_RT_KERNELS_REDUCE_H
