@@ -9,48 +9,52 @@
 #include "compiler/Codegen/Schedule.h"
 #include "dialects/Cleave/IR/CleaveOps.h"
 
+#include <iterator>
+
 using namespace mlir;
 using namespace mlir::cleave;
 using namespace mlir::cleave::codegen;
+
+/// The unary kinds that are one C math call of their input; `fast` ones
+/// take the target's vectorising variant where it has one.
+namespace {
+struct MathCall {
+  UnaryKind kind;
+  const char *function;
+  bool fast;
+};
+} // namespace
+static constexpr MathCall kMathCalls[] = {
+    {UnaryKind::exp, "exp", true},    {UnaryKind::log, "log", false},
+    {UnaryKind::sqrt, "sqrt", false}, {UnaryKind::tanh, "tanh", false},
+    {UnaryKind::erf, "erf", true},    {UnaryKind::sin, "sin", false},
+    {UnaryKind::cos, "cos", false},   {UnaryKind::floor, "floor", false},
+    {UnaryKind::ceil, "ceil", false}, {UnaryKind::round, "nearbyint", false},
+};
 
 static FailureOr<std::string> unaryExpression(ExpressionContext &ctx) {
   auto unary = ctx.getOp<UnaryOp>();
   std::string x = ctx.reg(unary.getInput());
   const std::string T = ctx.type().str();
   auto call = [&](const std::string &function) { return function + "(" + x + ")"; };
+  for (const MathCall &math : kMathCalls)
+    if (math.kind == unary.getKind())
+      return call(math.fast ? ctx.fastMath(math.function) : ctx.math(math.function));
   switch (unary.getKind()) {
   case UnaryKind::neg:
     return "(-" + x + ")";
   case UnaryKind::abs:
     return ctx.isFloatResult() ? call(ctx.math("fabs"))
                                : "(" + x + " < 0 ? -" + x + " : " + x + ")";
-  case UnaryKind::exp:
-    return call(ctx.fastMath("exp"));
-  case UnaryKind::log:
-    return call(ctx.math("log"));
-  case UnaryKind::sqrt:
-    return call(ctx.math("sqrt"));
   case UnaryKind::rsqrt:
     return "(" + ctx.literal(1.0) + " / " + call(ctx.math("sqrt")) + ")";
   case UnaryKind::reciprocal:
     return "(" + ctx.literal(1.0) + " / " + x + ")";
-  case UnaryKind::tanh:
-    return call(ctx.math("tanh"));
-  case UnaryKind::erf:
-    return call(ctx.fastMath("erf"));
   case UnaryKind::relu:
     return "(" + x + " > 0 ? " + x + " : " + T + "(0))";
   case UnaryKind::sigmoid:
     return "(" + ctx.literal(1.0) + " / (" + ctx.literal(1.0) + " + " + ctx.fastMath("exp") + "(-" +
            x + ")))";
-  case UnaryKind::sin:
-    return call(ctx.math("sin"));
-  case UnaryKind::cos:
-    return call(ctx.math("cos"));
-  case UnaryKind::floor:
-    return call(ctx.math("floor"));
-  case UnaryKind::ceil:
-    return call(ctx.math("ceil"));
   case UnaryKind::sign:
     return T + "((" + x + " > 0) - (" + x + " < 0))";
   case UnaryKind::logical_not:
@@ -61,8 +65,8 @@ static FailureOr<std::string> unaryExpression(ExpressionContext &ctx) {
   case UnaryKind::softplus:
     return "(" + x + " > " + ctx.literal(20.0) + " ? " + x + " : " + ctx.math("log1p") + "(" +
            call(ctx.math("exp")) + "))";
-  case UnaryKind::round:
-    return call(ctx.math("nearbyint"));
+  default: // the math calls above
+    break;
   }
   return unary.emitOpError() << "has no expression for its kind in generated code";
 }
@@ -97,27 +101,15 @@ static FailureOr<std::string> binaryExpression(ExpressionContext &ctx) {
   return binary.emitOpError() << "has no expression for its kind in generated code";
 }
 
-static const char *comparisonSymbol(CompareKind kind) {
-  switch (kind) {
-  case CompareKind::eq:
-    return "==";
-  case CompareKind::ne:
-    return "!=";
-  case CompareKind::lt:
-    return "<";
-  case CompareKind::le:
-    return "<=";
-  case CompareKind::gt:
-    return ">";
-  case CompareKind::ge:
-    return ">=";
-  }
-  return "==";
-}
+/// The C++ operator of each CompareKind, in the enum's order.
+static constexpr const char *kComparisonSymbols[] = {"==", "!=", "<", "<=", ">", ">="};
+static_assert(std::size(kComparisonSymbols) == getMaxEnumValForCompareKind() + 1,
+              "one symbol per CompareKind");
 
 static FailureOr<std::string> compareExpression(ExpressionContext &ctx) {
   auto compare = ctx.getOp<CompareOp>();
-  return "uint8_t(" + ctx.reg(compare.getLhs()) + " " + comparisonSymbol(compare.getKind()) + " " +
+  return "uint8_t(" + ctx.reg(compare.getLhs()) + " " +
+         kComparisonSymbols[static_cast<uint32_t>(compare.getKind())] + " " +
          ctx.reg(compare.getRhs()) + ")";
 }
 
