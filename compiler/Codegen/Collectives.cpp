@@ -149,58 +149,65 @@ static LogicalResult withGrid(CallContext &ctx,
   return body(call);
 }
 
-static LogicalResult emitAllReduce(CallContext &ctx) {
+/// all_reduce and reduce_scatter: `extents` (the runtime's sizes of the
+/// call) between the pointers, then the element kind and the reduction.
+static LogicalResult emitReducingCollective(CallContext &ctx, StringRef name,
+                                            shard::ReductionKind reduction,
+                                            ArrayRef<int16_t> gridAxes, Value input, Value result,
+                                            const std::string &extents) {
   return withGrid(ctx, [&](CollectiveCall &call) -> LogicalResult {
-    auto reduce = ctx.getOp<shard::AllReduceOp>();
-    FailureOr<std::string> how = call.reduction(reduce.getReduction());
+    FailureOr<std::string> how = call.reduction(reduction);
     if (failed(how))
       return failure();
-    FailureOr<std::string> axes = call.axesOf(reduce.getGridAxes());
-    FailureOr<std::string> kind = call.element(reduce.getResult());
+    FailureOr<std::string> axes = call.axesOf(gridAxes);
+    FailureOr<std::string> kind = call.element(result);
     if (failed(axes) || failed(kind))
       return failure();
-    call.emit("all_reduce", llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}", *axes,
-                                          ctx.ptr(reduce.getInput()), ctx.ptr(reduce.getResult()),
-                                          typeOf(reduce.getResult()).getNumElements(), *kind, *how)
-                                .str());
+    call.emit(name, llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}", *axes, ctx.ptr(input),
+                                  ctx.ptr(result), extents, *kind, *how)
+                        .str());
     return success();
   });
 }
 
+static LogicalResult emitAllReduce(CallContext &ctx) {
+  auto reduce = ctx.getOp<shard::AllReduceOp>();
+  return emitReducingCollective(ctx, "all_reduce", reduce.getReduction(), reduce.getGridAxes(),
+                                reduce.getInput(), reduce.getResult(),
+                                std::to_string(typeOf(reduce.getResult()).getNumElements()));
+}
+
 static LogicalResult emitReduceScatter(CallContext &ctx) {
+  auto scatter = ctx.getOp<shard::ReduceScatterOp>();
+  auto [outer, block] =
+      outerAndBlock(typeOf(scatter.getResult()), scatter.getScatterAxis().getSExtValue());
+  return emitReducingCollective(ctx, "reduce_scatter", scatter.getReduction(),
+                                scatter.getGridAxes(), scatter.getInput(), scatter.getResult(),
+                                std::to_string(outer) + ", " + std::to_string(block));
+}
+
+/// all_gather and all_slice: whole blocks of `blocked` (the local side)
+/// along `axis` move between `input` and `result`.
+static LogicalResult emitBlockCollective(CallContext &ctx, StringRef name,
+                                         ArrayRef<int16_t> gridAxes, Value input, Value result,
+                                         Value blocked, int64_t axis) {
   return withGrid(ctx, [&](CollectiveCall &call) -> LogicalResult {
-    auto scatter = ctx.getOp<shard::ReduceScatterOp>();
-    FailureOr<std::string> how = call.reduction(scatter.getReduction());
-    if (failed(how))
+    FailureOr<std::string> axes = call.axesOf(gridAxes);
+    if (failed(axes))
       return failure();
-    FailureOr<std::string> axes = call.axesOf(scatter.getGridAxes());
-    FailureOr<std::string> kind = call.element(scatter.getResult());
-    if (failed(axes) || failed(kind))
-      return failure();
-    auto [outer, block] =
-        outerAndBlock(typeOf(scatter.getResult()), scatter.getScatterAxis().getSExtValue());
-    call.emit("reduce_scatter",
-              llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}, {6}", *axes, ctx.ptr(scatter.getInput()),
-                            ctx.ptr(scatter.getResult()), outer, block, *kind, *how)
-                  .str());
+    auto [outer, block] = outerAndBlock(typeOf(blocked), axis);
+    call.emit(name, llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}", *axes, ctx.ptr(input),
+                                  ctx.ptr(result), outer, block, bytesOf(result))
+                        .str());
     return success();
   });
 }
 
 static LogicalResult emitAllGather(CallContext &ctx) {
-  return withGrid(ctx, [&](CollectiveCall &call) -> LogicalResult {
-    auto gather = ctx.getOp<shard::AllGatherOp>();
-    FailureOr<std::string> axes = call.axesOf(gather.getGridAxes());
-    if (failed(axes))
-      return failure();
-    auto [outer, block] =
-        outerAndBlock(typeOf(gather.getInput()), gather.getGatherAxis().getSExtValue());
-    call.emit("all_gather",
-              llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}", *axes, ctx.ptr(gather.getInput()),
-                            ctx.ptr(gather.getResult()), outer, block, bytesOf(gather.getResult()))
-                  .str());
-    return success();
-  });
+  auto gather = ctx.getOp<shard::AllGatherOp>();
+  return emitBlockCollective(ctx, "all_gather", gather.getGridAxes(), gather.getInput(),
+                             gather.getResult(), gather.getInput(),
+                             gather.getGatherAxis().getSExtValue());
 }
 
 static LogicalResult emitAllToAll(CallContext &ctx) {
@@ -225,19 +232,10 @@ static LogicalResult emitAllToAll(CallContext &ctx) {
 }
 
 static LogicalResult emitAllSlice(CallContext &ctx) {
-  return withGrid(ctx, [&](CollectiveCall &call) -> LogicalResult {
-    auto slice = ctx.getOp<shard::AllSliceOp>();
-    FailureOr<std::string> axes = call.axesOf(slice.getGridAxes());
-    if (failed(axes))
-      return failure();
-    auto [outer, block] =
-        outerAndBlock(typeOf(slice.getResult()), slice.getSliceAxis().getSExtValue());
-    call.emit("all_slice",
-              llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}", *axes, ctx.ptr(slice.getInput()),
-                            ctx.ptr(slice.getResult()), outer, block, bytesOf(slice.getResult()))
-                  .str());
-    return success();
-  });
+  auto slice = ctx.getOp<shard::AllSliceOp>();
+  return emitBlockCollective(ctx, "all_slice", slice.getGridAxes(), slice.getInput(),
+                             slice.getResult(), slice.getResult(),
+                             slice.getSliceAxis().getSExtValue());
 }
 
 void codegen::registerCollectiveCalls(RuleTable &table) {

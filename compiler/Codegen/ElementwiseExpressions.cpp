@@ -9,6 +9,8 @@
 #include "compiler/Codegen/Schedule.h"
 #include "dialects/Cleave/IR/CleaveOps.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
 #include <iterator>
 
 using namespace mlir;
@@ -71,33 +73,30 @@ static FailureOr<std::string> unaryExpression(ExpressionContext &ctx) {
   return unary.emitOpError() << "has no expression for its kind in generated code";
 }
 
+/// The binary kinds that are one C++ expression of their operands {0} and
+/// {1} whatever the element type.
+static constexpr std::pair<BinaryKind, const char *> kBinaryFormats[] = {
+    {BinaryKind::add, "({0} + {1})"},
+    {BinaryKind::sub, "({0} - {1})"},
+    {BinaryKind::mul, "({0} * {1})"},
+    {BinaryKind::div, "({0} / {1})"},
+    {BinaryKind::max, "({0} >= {1} ? {0} : {1})"},
+    {BinaryKind::min, "({0} <= {1} ? {0} : {1})"},
+    {BinaryKind::logical_and, "uint8_t({0} && {1})"},
+    {BinaryKind::logical_or, "uint8_t({0} || {1})"},
+    {BinaryKind::logical_xor, "uint8_t(({0} != 0) != ({1} != 0))"},
+};
+
 static FailureOr<std::string> binaryExpression(ExpressionContext &ctx) {
   auto binary = ctx.getOp<BinaryOp>();
   std::string a = ctx.reg(binary.getLhs()), b = ctx.reg(binary.getRhs());
-  switch (binary.getKind()) {
-  case BinaryKind::add:
-    return "(" + a + " + " + b + ")";
-  case BinaryKind::sub:
-    return "(" + a + " - " + b + ")";
-  case BinaryKind::mul:
-    return "(" + a + " * " + b + ")";
-  case BinaryKind::div:
-    return "(" + a + " / " + b + ")";
-  case BinaryKind::pow:
+  for (auto [kind, format] : kBinaryFormats)
+    if (kind == binary.getKind())
+      return llvm::formatv(format, a, b).str();
+  if (binary.getKind() == BinaryKind::pow)
     return ctx.isFloatResult() ? ctx.math("pow") + "(" + a + ", " + b + ")"
                                : ctx.type().str() + "(" + ctx.math("pow") + "(double(" + a +
                                      "), double(" + b + ")))";
-  case BinaryKind::max:
-    return "(" + a + " >= " + b + " ? " + a + " : " + b + ")";
-  case BinaryKind::min:
-    return "(" + a + " <= " + b + " ? " + a + " : " + b + ")";
-  case BinaryKind::logical_and:
-    return "uint8_t(" + a + " && " + b + ")";
-  case BinaryKind::logical_or:
-    return "uint8_t(" + a + " || " + b + ")";
-  case BinaryKind::logical_xor:
-    return "uint8_t((" + a + " != 0) != (" + b + " != 0))";
-  }
   return binary.emitOpError() << "has no expression for its kind in generated code";
 }
 

@@ -17,6 +17,7 @@
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringExtras.h"
 
 #include <functional>
 #include <string>
@@ -53,6 +54,15 @@ public:
   std::string optionalPtr(Value value);
 
   raw_ostream &out() { return stream; }
+  /// `    K::kernel(arguments...);`, the call of a runtime kernel: each
+  /// argument as raw_ostream prints it (pointers, integers, C++ text).
+  template <typename... Args> LogicalResult callKernel(StringRef kernel, const Args &...arguments) {
+    llvm::ListSeparator separator;
+    stream << "    K::" << kernel << "(";
+    ((stream << separator << arguments), ...);
+    stream << ");\n";
+    return success();
+  }
   /// `const int64_t name[] = {...};` in the block.
   void shapeArray(StringRef name, ArrayRef<int64_t> values);
   /// Scratch bytes the call needs, as a C++ expression; main() sizes the
