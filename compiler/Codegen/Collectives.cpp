@@ -11,7 +11,6 @@
 #include "passes/Analysis/Sharding/ShardingAttrs.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
-#include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -116,9 +115,11 @@ public:
     }
   }
   /// The statement calling collective `call` with `arguments`.
-  void emit(StringRef call, const std::string &arguments) {
-    ctx.out() << "    " << ctx.getTarget().collectivePrefix() << call << "(io.collectives, "
-              << arguments << ");\n";
+  template <typename... Args> LogicalResult emit(StringRef call, const Args &...arguments) {
+    ctx.out() << "    " << ctx.getTarget().collectivePrefix() << call << "(io.collectives";
+    ((ctx.out() << ", " << arguments), ...);
+    ctx.out() << ");\n";
+    return success();
   }
 
 private:
@@ -163,10 +164,7 @@ static LogicalResult emitReducingCollective(CallContext &ctx, StringRef name,
     FailureOr<std::string> kind = call.element(result);
     if (failed(axes) || failed(kind))
       return failure();
-    call.emit(name, llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}", *axes, ctx.ptr(input),
-                                  ctx.ptr(result), extents, *kind, *how)
-                        .str());
-    return success();
+    return call.emit(name, *axes, ctx.ptr(input), ctx.ptr(result), extents, *kind, *how);
   });
 }
 
@@ -196,10 +194,7 @@ static LogicalResult emitBlockCollective(CallContext &ctx, StringRef name,
     if (failed(axes))
       return failure();
     auto [outer, block] = outerAndBlock(typeOf(blocked), axis);
-    call.emit(name, llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}", *axes, ctx.ptr(input),
-                                  ctx.ptr(result), outer, block, bytesOf(result))
-                        .str());
-    return success();
+    return call.emit(name, *axes, ctx.ptr(input), ctx.ptr(result), outer, block, bytesOf(result));
   });
 }
 
@@ -222,12 +217,9 @@ static LogicalResult emitAllToAll(CallContext &ctx) {
     int64_t ranks = input.getDimSize(split) / result.getDimSize(split);
     auto [sendOuter, sendWhole] = outerAndBlock(input, split);
     auto [recvOuter, recvWhole] = outerAndBlock(result, concat);
-    call.emit("all_to_all", llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}", *axes,
-                                          ctx.ptr(toAll.getInput()), ctx.ptr(toAll.getResult()),
-                                          sendOuter, sendWhole / ranks, recvOuter,
-                                          recvWhole / ranks, bytesOf(toAll.getResult()))
-                                .str());
-    return success();
+    return call.emit("all_to_all", *axes, ctx.ptr(toAll.getInput()), ctx.ptr(toAll.getResult()),
+                     sendOuter, sendWhole / ranks, recvOuter, recvWhole / ranks,
+                     bytesOf(toAll.getResult()));
   });
 }
 
