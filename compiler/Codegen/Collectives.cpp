@@ -168,15 +168,13 @@ static LogicalResult emitReducingCollective(CallContext &ctx, StringRef name,
   });
 }
 
-static LogicalResult emitAllReduce(CallContext &ctx) {
-  auto reduce = ctx.getOp<shard::AllReduceOp>();
+static LogicalResult emitAllReduce(CallContext &ctx, shard::AllReduceOp reduce) {
   return emitReducingCollective(ctx, "all_reduce", reduce.getReduction(), reduce.getGridAxes(),
                                 reduce.getInput(), reduce.getResult(),
                                 std::to_string(typeOf(reduce.getResult()).getNumElements()));
 }
 
-static LogicalResult emitReduceScatter(CallContext &ctx) {
-  auto scatter = ctx.getOp<shard::ReduceScatterOp>();
+static LogicalResult emitReduceScatter(CallContext &ctx, shard::ReduceScatterOp scatter) {
   auto [outer, block] =
       outerAndBlock(typeOf(scatter.getResult()), scatter.getScatterAxis().getSExtValue());
   return emitReducingCollective(ctx, "reduce_scatter", scatter.getReduction(),
@@ -198,16 +196,14 @@ static LogicalResult emitBlockCollective(CallContext &ctx, StringRef name,
   });
 }
 
-static LogicalResult emitAllGather(CallContext &ctx) {
-  auto gather = ctx.getOp<shard::AllGatherOp>();
+static LogicalResult emitAllGather(CallContext &ctx, shard::AllGatherOp gather) {
   return emitBlockCollective(ctx, "all_gather", gather.getGridAxes(), gather.getInput(),
                              gather.getResult(), gather.getInput(),
                              gather.getGatherAxis().getSExtValue());
 }
 
-static LogicalResult emitAllToAll(CallContext &ctx) {
+static LogicalResult emitAllToAll(CallContext &ctx, shard::AllToAllOp toAll) {
   return withGrid(ctx, [&](CollectiveCall &call) -> LogicalResult {
-    auto toAll = ctx.getOp<shard::AllToAllOp>();
     FailureOr<std::string> axes = call.axesOf(toAll.getGridAxes());
     if (failed(axes))
       return failure();
@@ -223,17 +219,12 @@ static LogicalResult emitAllToAll(CallContext &ctx) {
   });
 }
 
-static LogicalResult emitAllSlice(CallContext &ctx) {
-  auto slice = ctx.getOp<shard::AllSliceOp>();
+static LogicalResult emitAllSlice(CallContext &ctx, shard::AllSliceOp slice) {
   return emitBlockCollective(ctx, "all_slice", slice.getGridAxes(), slice.getInput(),
                              slice.getResult(), slice.getResult(),
                              slice.getSliceAxis().getSExtValue());
 }
 
 void codegen::registerCollectiveCalls(RuleTable &table) {
-  table.addCall<shard::AllReduceOp>(emitAllReduce);
-  table.addCall<shard::ReduceScatterOp>(emitReduceScatter);
-  table.addCall<shard::AllGatherOp>(emitAllGather);
-  table.addCall<shard::AllToAllOp>(emitAllToAll);
-  table.addCall<shard::AllSliceOp>(emitAllSlice);
+  table.addCalls(emitAllReduce, emitReduceScatter, emitAllGather, emitAllToAll, emitAllSlice);
 }

@@ -34,8 +34,7 @@ static constexpr MathCall kMathCalls[] = {
     {UnaryKind::ceil, "ceil", false}, {UnaryKind::round, "nearbyint", false},
 };
 
-static FailureOr<std::string> unaryExpression(ExpressionContext &ctx) {
-  auto unary = ctx.getOp<UnaryOp>();
+static FailureOr<std::string> unaryExpression(ExpressionContext &ctx, UnaryOp unary) {
   std::string x = ctx.reg(unary.getInput());
   const std::string T = ctx.type().str();
   auto call = [&](const std::string &function) { return function + "(" + x + ")"; };
@@ -87,8 +86,7 @@ static constexpr std::pair<BinaryKind, const char *> kBinaryFormats[] = {
     {BinaryKind::logical_xor, "uint8_t(({0} != 0) != ({1} != 0))"},
 };
 
-static FailureOr<std::string> binaryExpression(ExpressionContext &ctx) {
-  auto binary = ctx.getOp<BinaryOp>();
+static FailureOr<std::string> binaryExpression(ExpressionContext &ctx, BinaryOp binary) {
   std::string a = ctx.reg(binary.getLhs()), b = ctx.reg(binary.getRhs());
   for (auto [kind, format] : kBinaryFormats)
     if (kind == binary.getKind())
@@ -105,33 +103,29 @@ static constexpr const char *kComparisonSymbols[] = {"==", "!=", "<", "<=", ">",
 static_assert(std::size(kComparisonSymbols) == getMaxEnumValForCompareKind() + 1,
               "one symbol per CompareKind");
 
-static FailureOr<std::string> compareExpression(ExpressionContext &ctx) {
-  auto compare = ctx.getOp<CompareOp>();
+static FailureOr<std::string> compareExpression(ExpressionContext &ctx, CompareOp compare) {
   return "uint8_t(" + ctx.reg(compare.getLhs()) + " " +
          kComparisonSymbols[static_cast<uint32_t>(compare.getKind())] + " " +
          ctx.reg(compare.getRhs()) + ")";
 }
 
-static FailureOr<std::string> selectExpression(ExpressionContext &ctx) {
-  auto select = ctx.getOp<SelectOp>();
+static FailureOr<std::string> selectExpression(ExpressionContext &ctx, SelectOp select) {
   return "(" + ctx.reg(select.getCondition()) + " ? " + ctx.reg(select.getOnTrue()) + " : " +
          ctx.reg(select.getOnFalse()) + ")";
 }
 
-static FailureOr<std::string> castExpression(ExpressionContext &ctx) {
-  auto castOp = ctx.getOp<CastOp>();
+static FailureOr<std::string> castExpression(ExpressionContext &ctx, CastOp castOp) {
   std::string x = ctx.reg(castOp.getInput());
   if (typeOf(castOp.getResult()).getElementType().isSignlessInteger(1))
     return "uint8_t(" + x + " != 0)";
   return ctx.type().str() + "(" + x + ")";
 }
 
-static FailureOr<std::string> broadcastExpression(ExpressionContext &ctx) {
-  return ctx.reg(ctx.getOp<BroadcastOp>().getInput());
+static FailureOr<std::string> broadcastExpression(ExpressionContext &ctx, BroadcastOp broadcast) {
+  return ctx.reg(broadcast.getInput());
 }
 
-static FailureOr<std::string> randomMaskExpression(ExpressionContext &ctx) {
-  auto mask = ctx.getOp<RandomMaskOp>();
+static FailureOr<std::string> randomMaskExpression(ExpressionContext &ctx, RandomMaskOp mask) {
   double keep = mask.getKeepProbability().convertToDouble();
   // Each mask draws from its own stream of the step's key.
   std::string element = "(uint64_t(" + std::to_string(mask.getStream()) + ") << 40) + uint64_t(" +
@@ -150,12 +144,7 @@ static FailureOr<std::string> constantExpression(ExpressionContext &ctx) {
 }
 
 void mlir::cleave::codegen::registerElementwiseExpressions(RuleTable &table) {
-  table.addExpression<UnaryOp>(unaryExpression);
-  table.addExpression<BinaryOp>(binaryExpression);
-  table.addExpression<CompareOp>(compareExpression);
-  table.addExpression<SelectOp>(selectExpression);
-  table.addExpression<CastOp>(castExpression);
-  table.addExpression<BroadcastOp>(broadcastExpression);
-  table.addExpression<RandomMaskOp>(randomMaskExpression);
+  table.addExpressions(unaryExpression, binaryExpression, compareExpression, selectExpression,
+                       castExpression, broadcastExpression, randomMaskExpression);
   table.addExpression<ConstantOp>(constantExpression);
 }

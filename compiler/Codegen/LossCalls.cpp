@@ -19,8 +19,7 @@ static std::string crossEntropyOptions(std::optional<uint64_t> ignoreIndex, doub
       .str();
 }
 
-static LogicalResult emitCrossEntropy(CallContext &ctx) {
-  auto loss = ctx.getOp<CrossEntropyOp>();
+static LogicalResult emitCrossEntropy(CallContext &ctx, CrossEntropyOp loss) {
   ArrayRef<int64_t> shape = loss.getLogits().getType().getShape();
   if (!loss.getLabels().getType().getElementType().isSignlessInteger(64))
     return loss.emitOpError() << "needs i64 labels in generated code";
@@ -31,8 +30,7 @@ static LogicalResult emitCrossEntropy(CallContext &ctx) {
                                             loss.getSum()));
 }
 
-static LogicalResult emitCrossEntropyGrad(CallContext &ctx) {
-  auto grad = ctx.getOp<CrossEntropyGradOp>();
+static LogicalResult emitCrossEntropyGrad(CallContext &ctx, CrossEntropyGradOp grad) {
   ArrayRef<int64_t> shape = grad.getLogits().getType().getShape();
   return ctx.callKernel("cross_entropy_grad", ctx.ptr(grad.getLogits()), ctx.ptr(grad.getLabels()),
                         ctx.ptr(grad.getResultGrad()), ctx.ptr(grad.getResult()), shape[0],
@@ -43,6 +41,5 @@ static LogicalResult emitCrossEntropyGrad(CallContext &ctx) {
 }
 
 void mlir::cleave::codegen::registerLossCalls(RuleTable &table) {
-  table.addCall<CrossEntropyOp>(emitCrossEntropy);
-  table.addCall<CrossEntropyGradOp>(emitCrossEntropyGrad);
+  table.addCalls(emitCrossEntropy, emitCrossEntropyGrad);
 }

@@ -7,8 +7,7 @@ using namespace mlir;
 using namespace mlir::cleave;
 using namespace mlir::cleave::codegen;
 
-static LogicalResult emitSoftmax(CallContext &ctx) {
-  auto softmax = ctx.getOp<SoftmaxOp>();
+static LogicalResult emitSoftmax(CallContext &ctx, SoftmaxOp softmax) {
   if (failed(ctx.requireF32(softmax.getResult())))
     return failure();
   return ctx.callKernel(softmax.getLog() ? "log_softmax" : "softmax", ctx.ptr(softmax.getInput()),
@@ -16,16 +15,14 @@ static LogicalResult emitSoftmax(CallContext &ctx) {
                         outerNInner(softmax.getType().getShape(), softmax.getAxis()));
 }
 
-static LogicalResult emitSoftmaxGrad(CallContext &ctx) {
-  auto grad = ctx.getOp<SoftmaxGradOp>();
+static LogicalResult emitSoftmaxGrad(CallContext &ctx, SoftmaxGradOp grad) {
   return ctx.callKernel(grad.getLog() ? "log_softmax_grad" : "softmax_grad",
                         ctx.ptr(grad.getResult()), ctx.ptr(grad.getResultGrad()),
                         ctx.ptr(grad.getInputGrad()),
                         outerNInner(grad.getResult().getType().getShape(), grad.getAxis()));
 }
 
-static LogicalResult emitLayerNorm(CallContext &ctx) {
-  auto norm = ctx.getOp<LayerNormOp>();
+static LogicalResult emitLayerNorm(CallContext &ctx, LayerNormOp norm) {
   if (failed(ctx.requireF32(norm.getResult())))
     return failure();
   ArrayRef<int64_t> shape = norm.getType().getShape();
@@ -37,8 +34,7 @@ static LogicalResult emitLayerNorm(CallContext &ctx) {
                         floatLiteral(norm.getEpsilon().convertToDouble(), true));
 }
 
-static LogicalResult emitLayerNormGrad(CallContext &ctx) {
-  auto grad = ctx.getOp<LayerNormGradOp>();
+static LogicalResult emitLayerNormGrad(CallContext &ctx, LayerNormGradOp grad) {
   ArrayRef<int64_t> shape = grad.getInput().getType().getShape();
   int64_t rows = product(shape.take_front(grad.getAxis()));
   int64_t cols = product(shape.drop_front(grad.getAxis()));
@@ -50,8 +46,7 @@ static LogicalResult emitLayerNormGrad(CallContext &ctx) {
                         "scratch");
 }
 
-static LogicalResult emitBatchNorm(CallContext &ctx) {
-  auto norm = ctx.getOp<BatchNormOp>();
+static LogicalResult emitBatchNorm(CallContext &ctx, BatchNormOp norm) {
   ArrayRef<int64_t> shape = norm.getInput().getType().getShape();
   return ctx.callKernel("batch_norm_train", ctx.ptr(norm.getInput()), ctx.ptr(norm.getScale()),
                         ctx.ptr(norm.getBias()), ctx.ptr(norm.getRunningMean()),
@@ -62,8 +57,7 @@ static LogicalResult emitBatchNorm(CallContext &ctx) {
                         floatLiteral(norm.getMomentum().convertToDouble(), true));
 }
 
-static LogicalResult emitBatchNormGrad(CallContext &ctx) {
-  auto grad = ctx.getOp<BatchNormGradOp>();
+static LogicalResult emitBatchNormGrad(CallContext &ctx, BatchNormGradOp grad) {
   ArrayRef<int64_t> shape = grad.getInput().getType().getShape();
   return ctx.callKernel("batch_norm_grad", ctx.ptr(grad.getInput()), ctx.ptr(grad.getScale()),
                         ctx.ptr(grad.getResultGrad()), ctx.optionalPtr(grad.getInputGrad()),
@@ -73,10 +67,6 @@ static LogicalResult emitBatchNormGrad(CallContext &ctx) {
 }
 
 void mlir::cleave::codegen::registerNormalizationCalls(RuleTable &table) {
-  table.addCall<SoftmaxOp>(emitSoftmax);
-  table.addCall<SoftmaxGradOp>(emitSoftmaxGrad);
-  table.addCall<LayerNormOp>(emitLayerNorm);
-  table.addCall<LayerNormGradOp>(emitLayerNormGrad);
-  table.addCall<BatchNormOp>(emitBatchNorm);
-  table.addCall<BatchNormGradOp>(emitBatchNormGrad);
+  table.addCalls(emitSoftmax, emitSoftmaxGrad, emitLayerNorm, emitLayerNormGrad, emitBatchNorm,
+                 emitBatchNormGrad);
 }

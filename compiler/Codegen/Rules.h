@@ -141,6 +141,17 @@ public:
   template <typename OpT> void addExpression(ExpressionRule rule) {
     expressions[TypeID::get<OpT>()] = std::move(rule);
   }
+  /// Rules that take their op already cast, as a rewrite pattern does: each
+  /// one's op class is its second parameter's type.
+  template <typename... OpTs> void addCalls(LogicalResult (*...rules)(CallContext &, OpTs)) {
+    (addCall<OpTs>([rule = rules](CallContext &ctx) { return rule(ctx, ctx.getOp<OpTs>()); }), ...);
+  }
+  template <typename... OpTs>
+  void addExpressions(FailureOr<std::string> (*...rules)(ExpressionContext &, OpTs)) {
+    (addExpression<OpTs>(
+         [rule = rules](ExpressionContext &ctx) { return rule(ctx, ctx.getOp<OpTs>()); }),
+     ...);
+  }
   const CallRule *lookupCall(Operation *op) const;
   const ExpressionRule *lookupExpression(Operation *op) const;
 
