@@ -11,7 +11,6 @@
 #include "passes/Analysis/Sharding/ShardingAttrs.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
-#include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -116,9 +115,11 @@ public:
     }
   }
   /// The statement calling collective `call` with `arguments`.
-  void emit(StringRef call, const std::string &arguments) {
-    ctx.out() << "    " << ctx.getTarget().collectivePrefix() << call << "(io.collectives, "
-              << arguments << ");\n";
+  template <typename... Args> LogicalResult emit(StringRef call, const Args &...arguments) {
+    ctx.out() << "    " << ctx.getTarget().collectivePrefix() << call << "(io.collectives";
+    ((ctx.out() << ", " << arguments), ...);
+    ctx.out() << ");\n";
+    return success();
   }
 
 private:
@@ -149,63 +150,60 @@ static LogicalResult withGrid(CallContext &ctx,
   return body(call);
 }
 
-static LogicalResult emitAllReduce(CallContext &ctx) {
+/// all_reduce and reduce_scatter: `extents` (the runtime's sizes of the
+/// call) between the pointers, then the element kind and the reduction.
+static LogicalResult emitReducingCollective(CallContext &ctx, StringRef name,
+                                            shard::ReductionKind reduction,
+                                            ArrayRef<int16_t> gridAxes, Value input, Value result,
+                                            const std::string &extents) {
   return withGrid(ctx, [&](CollectiveCall &call) -> LogicalResult {
-    auto reduce = ctx.getOp<shard::AllReduceOp>();
-    FailureOr<std::string> how = call.reduction(reduce.getReduction());
+    FailureOr<std::string> how = call.reduction(reduction);
     if (failed(how))
       return failure();
-    FailureOr<std::string> axes = call.axesOf(reduce.getGridAxes());
-    FailureOr<std::string> kind = call.element(reduce.getResult());
+    FailureOr<std::string> axes = call.axesOf(gridAxes);
+    FailureOr<std::string> kind = call.element(result);
     if (failed(axes) || failed(kind))
       return failure();
-    call.emit("all_reduce", llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}", *axes,
-                                          ctx.ptr(reduce.getInput()), ctx.ptr(reduce.getResult()),
-                                          typeOf(reduce.getResult()).getNumElements(), *kind, *how)
-                                .str());
-    return success();
+    return call.emit(name, *axes, ctx.ptr(input), ctx.ptr(result), extents, *kind, *how);
   });
 }
 
-static LogicalResult emitReduceScatter(CallContext &ctx) {
-  return withGrid(ctx, [&](CollectiveCall &call) -> LogicalResult {
-    auto scatter = ctx.getOp<shard::ReduceScatterOp>();
-    FailureOr<std::string> how = call.reduction(scatter.getReduction());
-    if (failed(how))
-      return failure();
-    FailureOr<std::string> axes = call.axesOf(scatter.getGridAxes());
-    FailureOr<std::string> kind = call.element(scatter.getResult());
-    if (failed(axes) || failed(kind))
-      return failure();
-    auto [outer, block] =
-        outerAndBlock(typeOf(scatter.getResult()), scatter.getScatterAxis().getSExtValue());
-    call.emit("reduce_scatter",
-              llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}, {6}", *axes, ctx.ptr(scatter.getInput()),
-                            ctx.ptr(scatter.getResult()), outer, block, *kind, *how)
-                  .str());
-    return success();
-  });
+static LogicalResult emitAllReduce(CallContext &ctx, shard::AllReduceOp reduce) {
+  return emitReducingCollective(ctx, "all_reduce", reduce.getReduction(), reduce.getGridAxes(),
+                                reduce.getInput(), reduce.getResult(),
+                                std::to_string(typeOf(reduce.getResult()).getNumElements()));
 }
 
-static LogicalResult emitAllGather(CallContext &ctx) {
+static LogicalResult emitReduceScatter(CallContext &ctx, shard::ReduceScatterOp scatter) {
+  auto [outer, block] =
+      outerAndBlock(typeOf(scatter.getResult()), scatter.getScatterAxis().getSExtValue());
+  return emitReducingCollective(ctx, "reduce_scatter", scatter.getReduction(),
+                                scatter.getGridAxes(), scatter.getInput(), scatter.getResult(),
+                                std::to_string(outer) + ", " + std::to_string(block));
+}
+
+/// all_gather and all_slice: whole blocks of `blocked` (the local side)
+/// along `axis` move between `input` and `result`.
+static LogicalResult emitBlockCollective(CallContext &ctx, StringRef name,
+                                         ArrayRef<int16_t> gridAxes, Value input, Value result,
+                                         Value blocked, int64_t axis) {
   return withGrid(ctx, [&](CollectiveCall &call) -> LogicalResult {
-    auto gather = ctx.getOp<shard::AllGatherOp>();
-    FailureOr<std::string> axes = call.axesOf(gather.getGridAxes());
+    FailureOr<std::string> axes = call.axesOf(gridAxes);
     if (failed(axes))
       return failure();
-    auto [outer, block] =
-        outerAndBlock(typeOf(gather.getInput()), gather.getGatherAxis().getSExtValue());
-    call.emit("all_gather",
-              llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}", *axes, ctx.ptr(gather.getInput()),
-                            ctx.ptr(gather.getResult()), outer, block, bytesOf(gather.getResult()))
-                  .str());
-    return success();
+    auto [outer, block] = outerAndBlock(typeOf(blocked), axis);
+    return call.emit(name, *axes, ctx.ptr(input), ctx.ptr(result), outer, block, bytesOf(result));
   });
 }
 
-static LogicalResult emitAllToAll(CallContext &ctx) {
+static LogicalResult emitAllGather(CallContext &ctx, shard::AllGatherOp gather) {
+  return emitBlockCollective(ctx, "all_gather", gather.getGridAxes(), gather.getInput(),
+                             gather.getResult(), gather.getInput(),
+                             gather.getGatherAxis().getSExtValue());
+}
+
+static LogicalResult emitAllToAll(CallContext &ctx, shard::AllToAllOp toAll) {
   return withGrid(ctx, [&](CollectiveCall &call) -> LogicalResult {
-    auto toAll = ctx.getOp<shard::AllToAllOp>();
     FailureOr<std::string> axes = call.axesOf(toAll.getGridAxes());
     if (failed(axes))
       return failure();
@@ -215,35 +213,18 @@ static LogicalResult emitAllToAll(CallContext &ctx) {
     int64_t ranks = input.getDimSize(split) / result.getDimSize(split);
     auto [sendOuter, sendWhole] = outerAndBlock(input, split);
     auto [recvOuter, recvWhole] = outerAndBlock(result, concat);
-    call.emit("all_to_all", llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}", *axes,
-                                          ctx.ptr(toAll.getInput()), ctx.ptr(toAll.getResult()),
-                                          sendOuter, sendWhole / ranks, recvOuter,
-                                          recvWhole / ranks, bytesOf(toAll.getResult()))
-                                .str());
-    return success();
+    return call.emit("all_to_all", *axes, ctx.ptr(toAll.getInput()), ctx.ptr(toAll.getResult()),
+                     sendOuter, sendWhole / ranks, recvOuter, recvWhole / ranks,
+                     bytesOf(toAll.getResult()));
   });
 }
 
-static LogicalResult emitAllSlice(CallContext &ctx) {
-  return withGrid(ctx, [&](CollectiveCall &call) -> LogicalResult {
-    auto slice = ctx.getOp<shard::AllSliceOp>();
-    FailureOr<std::string> axes = call.axesOf(slice.getGridAxes());
-    if (failed(axes))
-      return failure();
-    auto [outer, block] =
-        outerAndBlock(typeOf(slice.getResult()), slice.getSliceAxis().getSExtValue());
-    call.emit("all_slice",
-              llvm::formatv("{0}, {1}, {2}, {3}, {4}, {5}", *axes, ctx.ptr(slice.getInput()),
-                            ctx.ptr(slice.getResult()), outer, block, bytesOf(slice.getResult()))
-                  .str());
-    return success();
-  });
+static LogicalResult emitAllSlice(CallContext &ctx, shard::AllSliceOp slice) {
+  return emitBlockCollective(ctx, "all_slice", slice.getGridAxes(), slice.getInput(),
+                             slice.getResult(), slice.getResult(),
+                             slice.getSliceAxis().getSExtValue());
 }
 
 void codegen::registerCollectiveCalls(RuleTable &table) {
-  table.addCall<shard::AllReduceOp>(emitAllReduce);
-  table.addCall<shard::ReduceScatterOp>(emitReduceScatter);
-  table.addCall<shard::AllGatherOp>(emitAllGather);
-  table.addCall<shard::AllToAllOp>(emitAllToAll);
-  table.addCall<shard::AllSliceOp>(emitAllSlice);
+  table.addCalls(emitAllReduce, emitReduceScatter, emitAllGather, emitAllToAll, emitAllSlice);
 }

@@ -39,69 +39,54 @@ static void addConvScratch(CallContext &ctx, const std::string &params) {
   ctx.addScratch("K::conv2d" + ctx.bf16Suffix() + "_scratch_bytes(" + params + ")");
 }
 
-static LogicalResult emitConv2d(CallContext &ctx) {
-  auto conv = ctx.getOp<Conv2dOp>();
+static LogicalResult emitConv2d(CallContext &ctx, Conv2dOp conv) {
   std::string params =
       convParams(conv.getInput().getType().getShape(), conv.getFilter().getType().getShape(),
                  conv.getType().getShape(), conv.getStrides(), conv.getPadding(),
                  conv.getDilations(), conv.getGroups());
   addConvScratch(ctx, params);
-  ctx.out() << llvm::formatv("    K::conv2d{5}({0}, {1}, {2}, {3}, {4}, scratch);\n",
-                             ctx.ptr(conv.getInput()), ctx.ptr(conv.getFilter()),
-                             conv.getBias() ? ctx.ptr(conv.getBias()) : "nullptr",
-                             ctx.ptr(conv.getResult()), params, ctx.bf16Suffix());
-  return success();
+  return ctx.callKernel("conv2d" + ctx.bf16Suffix(), ctx.ptr(conv.getInput()),
+                        ctx.ptr(conv.getFilter()),
+                        conv.getBias() ? ctx.ptr(conv.getBias()) : "nullptr",
+                        ctx.ptr(conv.getResult()), params, "scratch");
 }
 
-static LogicalResult emitConv2dGradInput(CallContext &ctx) {
-  auto grad = ctx.getOp<Conv2dGradInputOp>();
+static LogicalResult emitConv2dGradInput(CallContext &ctx, Conv2dGradInputOp grad) {
   std::string params = convParams(grad.getType().getShape(), grad.getFilter().getType().getShape(),
                                   grad.getResultGrad().getType().getShape(), grad.getStrides(),
                                   grad.getPadding(), grad.getDilations(), grad.getGroups());
   addConvScratch(ctx, params);
-  ctx.out() << llvm::formatv("    K::conv2d_grad_input{4}({0}, {1}, {2}, {3}, scratch);\n",
-                             ctx.ptr(grad.getResultGrad()), ctx.ptr(grad.getFilter()),
-                             ctx.ptr(grad.getInputGrad()), params, ctx.bf16Suffix());
-  return success();
+  return ctx.callKernel("conv2d_grad_input" + ctx.bf16Suffix(), ctx.ptr(grad.getResultGrad()),
+                        ctx.ptr(grad.getFilter()), ctx.ptr(grad.getInputGrad()), params, "scratch");
 }
 
-static LogicalResult emitConv2dGradFilter(CallContext &ctx) {
-  auto grad = ctx.getOp<Conv2dGradFilterOp>();
+static LogicalResult emitConv2dGradFilter(CallContext &ctx, Conv2dGradFilterOp grad) {
   std::string params = convParams(grad.getInput().getType().getShape(), grad.getType().getShape(),
                                   grad.getResultGrad().getType().getShape(), grad.getStrides(),
                                   grad.getPadding(), grad.getDilations(), grad.getGroups());
   addConvScratch(ctx, params);
-  ctx.out() << llvm::formatv("    K::conv2d_grad_filter{4}({0}, {1}, {2}, {3}, scratch);\n",
-                             ctx.ptr(grad.getInput()), ctx.ptr(grad.getResultGrad()),
-                             ctx.ptr(grad.getFilterGrad()), params, ctx.bf16Suffix());
-  return success();
+  return ctx.callKernel("conv2d_grad_filter" + ctx.bf16Suffix(), ctx.ptr(grad.getInput()),
+                        ctx.ptr(grad.getResultGrad()), ctx.ptr(grad.getFilterGrad()), params,
+                        "scratch");
 }
 
-static LogicalResult emitPool2d(CallContext &ctx) {
-  auto pool = ctx.getOp<Pool2dOp>();
-  ctx.out() << llvm::formatv(
-      "    K::pool2d({0}, {1}, {2});\n", ctx.ptr(pool.getInput()), ctx.ptr(pool.getResult()),
-      poolParams(pool.getKind(), pool.getInput().getType().getShape(), pool.getType().getShape(),
-                 pool.getKernel(), pool.getStrides(), pool.getPadding(), pool.getCeilMode(),
-                 pool.getCountIncludePad()));
-  return success();
+static LogicalResult emitPool2d(CallContext &ctx, Pool2dOp pool) {
+  return ctx.callKernel("pool2d", ctx.ptr(pool.getInput()), ctx.ptr(pool.getResult()),
+                        poolParams(pool.getKind(), pool.getInput().getType().getShape(),
+                                   pool.getType().getShape(), pool.getKernel(), pool.getStrides(),
+                                   pool.getPadding(), pool.getCeilMode(),
+                                   pool.getCountIncludePad()));
 }
 
-static LogicalResult emitPool2dGrad(CallContext &ctx) {
-  auto grad = ctx.getOp<Pool2dGradOp>();
-  ctx.out() << llvm::formatv("    K::pool2d_grad({0}, {1}, {2}, {3});\n", ctx.ptr(grad.getInput()),
-                             ctx.ptr(grad.getResultGrad()), ctx.ptr(grad.getInputGrad()),
-                             poolParams(grad.getKind(), grad.getInput().getType().getShape(),
-                                        grad.getResultGrad().getType().getShape(), grad.getKernel(),
-                                        grad.getStrides(), grad.getPadding(), grad.getCeilMode(),
-                                        grad.getCountIncludePad()));
-  return success();
+static LogicalResult emitPool2dGrad(CallContext &ctx, Pool2dGradOp grad) {
+  return ctx.callKernel("pool2d_grad", ctx.ptr(grad.getInput()), ctx.ptr(grad.getResultGrad()),
+                        ctx.ptr(grad.getInputGrad()),
+                        poolParams(grad.getKind(), grad.getInput().getType().getShape(),
+                                   grad.getResultGrad().getType().getShape(), grad.getKernel(),
+                                   grad.getStrides(), grad.getPadding(), grad.getCeilMode(),
+                                   grad.getCountIncludePad()));
 }
 
 void mlir::cleave::codegen::registerConvolutionCalls(RuleTable &table) {
-  table.addCall<Conv2dOp>(emitConv2d);
-  table.addCall<Conv2dGradInputOp>(emitConv2dGradInput);
-  table.addCall<Conv2dGradFilterOp>(emitConv2dGradFilter);
-  table.addCall<Pool2dOp>(emitPool2d);
-  table.addCall<Pool2dGradOp>(emitPool2dGrad);
+  table.addCalls(emitConv2d, emitConv2dGradInput, emitConv2dGradFilter, emitPool2d, emitPool2dGrad);
 }

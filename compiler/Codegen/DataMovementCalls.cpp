@@ -10,8 +10,7 @@ using namespace mlir;
 using namespace mlir::cleave;
 using namespace mlir::cleave::codegen;
 
-static LogicalResult emitGather(CallContext &ctx) {
-  auto gather = ctx.getOp<GatherOp>();
+static LogicalResult emitGather(CallContext &ctx, GatherOp gather) {
   ArrayRef<int64_t> shape = gather.getInput().getType().getShape();
   int64_t axis = gather.getAxis();
   ctx.out() << llvm::formatv(
@@ -22,8 +21,7 @@ static LogicalResult emitGather(CallContext &ctx) {
   return success();
 }
 
-static LogicalResult emitScatterAdd(CallContext &ctx) {
-  auto scatter = ctx.getOp<ScatterAddOp>();
+static LogicalResult emitScatterAdd(CallContext &ctx, ScatterAddOp scatter) {
   ArrayRef<int64_t> shape = scatter.getType().getShape();
   int64_t axis = scatter.getAxis();
   ctx.out() << llvm::formatv(
@@ -34,8 +32,7 @@ static LogicalResult emitScatterAdd(CallContext &ctx) {
   return success();
 }
 
-static LogicalResult emitTranspose(CallContext &ctx) {
-  auto transpose = ctx.getOp<TransposeOp>();
+static LogicalResult emitTranspose(CallContext &ctx, TransposeOp transpose) {
   ctx.shapeArray("shape", transpose.getInput().getType().getShape());
   ctx.shapeArray("permutation", transpose.getPermutation());
   ctx.out() << llvm::formatv("    K::transpose({0}, {1}, {2}, shape, permutation, {3});\n",
@@ -58,24 +55,21 @@ static void emitWindowCall(CallContext &ctx, StringRef kernel, Value source, Val
                              elementBytes(result), kernel);
 }
 
-static LogicalResult emitSlice(CallContext &ctx) {
-  auto slice = ctx.getOp<SliceOp>();
+static LogicalResult emitSlice(CallContext &ctx, SliceOp slice) {
   emitWindowCall(ctx, "slice", slice.getInput(), slice.getResult(),
                  slice.getInput().getType().getShape(), slice.getStarts(), slice.getStrides(),
                  slice.getType());
   return success();
 }
 
-static LogicalResult emitSliceScatter(CallContext &ctx) {
-  auto scatter = ctx.getOp<SliceScatterOp>();
+static LogicalResult emitSliceScatter(CallContext &ctx, SliceScatterOp scatter) {
   emitWindowCall(ctx, "slice_scatter", scatter.getSource(), scatter.getResult(),
                  scatter.getSource().getType().getShape(), scatter.getStarts(),
                  scatter.getStrides(), scatter.getType());
   return success();
 }
 
-static LogicalResult emitConcat(CallContext &ctx) {
-  auto concat = ctx.getOp<ConcatOp>();
+static LogicalResult emitConcat(CallContext &ctx, ConcatOp concat) {
   ArrayRef<int64_t> shape = concat.getType().getShape();
   int64_t axis = concat.getAxis();
   SmallVector<std::string> inputs;
@@ -93,8 +87,7 @@ static LogicalResult emitConcat(CallContext &ctx) {
   return success();
 }
 
-static LogicalResult emitIota(CallContext &ctx) {
-  auto iota = ctx.getOp<IotaOp>();
+static LogicalResult emitIota(CallContext &ctx, IotaOp iota) {
   Type element = iota.getType().getElementType();
   if (!element.isF32() && !element.isSignlessInteger(64))
     return iota.emitOpError() << "generates only f32 and i64 sequences";
@@ -104,11 +97,6 @@ static LogicalResult emitIota(CallContext &ctx) {
 }
 
 void mlir::cleave::codegen::registerDataMovementCalls(RuleTable &table) {
-  table.addCall<GatherOp>(emitGather);
-  table.addCall<ScatterAddOp>(emitScatterAdd);
-  table.addCall<TransposeOp>(emitTranspose);
-  table.addCall<SliceOp>(emitSlice);
-  table.addCall<SliceScatterOp>(emitSliceScatter);
-  table.addCall<ConcatOp>(emitConcat);
-  table.addCall<IotaOp>(emitIota);
+  table.addCalls(emitGather, emitScatterAdd, emitTranspose, emitSlice, emitSliceScatter, emitConcat,
+                 emitIota);
 }

@@ -9,48 +9,53 @@
 #include "compiler/Codegen/Schedule.h"
 #include "dialects/Cleave/IR/CleaveOps.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
+#include <iterator>
+
 using namespace mlir;
 using namespace mlir::cleave;
 using namespace mlir::cleave::codegen;
 
-static FailureOr<std::string> unaryExpression(ExpressionContext &ctx) {
-  auto unary = ctx.getOp<UnaryOp>();
+/// The unary kinds that are one C math call of their input; `fast` ones
+/// take the target's vectorising variant where it has one.
+namespace {
+struct MathCall {
+  UnaryKind kind;
+  const char *function;
+  bool fast;
+};
+} // namespace
+static constexpr MathCall kMathCalls[] = {
+    {UnaryKind::exp, "exp", true},    {UnaryKind::log, "log", false},
+    {UnaryKind::sqrt, "sqrt", false}, {UnaryKind::tanh, "tanh", false},
+    {UnaryKind::erf, "erf", true},    {UnaryKind::sin, "sin", false},
+    {UnaryKind::cos, "cos", false},   {UnaryKind::floor, "floor", false},
+    {UnaryKind::ceil, "ceil", false}, {UnaryKind::round, "nearbyint", false},
+};
+
+static FailureOr<std::string> unaryExpression(ExpressionContext &ctx, UnaryOp unary) {
   std::string x = ctx.reg(unary.getInput());
   const std::string T = ctx.type().str();
   auto call = [&](const std::string &function) { return function + "(" + x + ")"; };
+  for (const MathCall &math : kMathCalls)
+    if (math.kind == unary.getKind())
+      return call(math.fast ? ctx.fastMath(math.function) : ctx.math(math.function));
   switch (unary.getKind()) {
   case UnaryKind::neg:
     return "(-" + x + ")";
   case UnaryKind::abs:
     return ctx.isFloatResult() ? call(ctx.math("fabs"))
                                : "(" + x + " < 0 ? -" + x + " : " + x + ")";
-  case UnaryKind::exp:
-    return call(ctx.fastMath("exp"));
-  case UnaryKind::log:
-    return call(ctx.math("log"));
-  case UnaryKind::sqrt:
-    return call(ctx.math("sqrt"));
   case UnaryKind::rsqrt:
     return "(" + ctx.literal(1.0) + " / " + call(ctx.math("sqrt")) + ")";
   case UnaryKind::reciprocal:
     return "(" + ctx.literal(1.0) + " / " + x + ")";
-  case UnaryKind::tanh:
-    return call(ctx.math("tanh"));
-  case UnaryKind::erf:
-    return call(ctx.fastMath("erf"));
   case UnaryKind::relu:
     return "(" + x + " > 0 ? " + x + " : " + T + "(0))";
   case UnaryKind::sigmoid:
     return "(" + ctx.literal(1.0) + " / (" + ctx.literal(1.0) + " + " + ctx.fastMath("exp") + "(-" +
            x + ")))";
-  case UnaryKind::sin:
-    return call(ctx.math("sin"));
-  case UnaryKind::cos:
-    return call(ctx.math("cos"));
-  case UnaryKind::floor:
-    return call(ctx.math("floor"));
-  case UnaryKind::ceil:
-    return call(ctx.math("ceil"));
   case UnaryKind::sign:
     return T + "((" + x + " > 0) - (" + x + " < 0))";
   case UnaryKind::logical_not:
@@ -61,86 +66,66 @@ static FailureOr<std::string> unaryExpression(ExpressionContext &ctx) {
   case UnaryKind::softplus:
     return "(" + x + " > " + ctx.literal(20.0) + " ? " + x + " : " + ctx.math("log1p") + "(" +
            call(ctx.math("exp")) + "))";
-  case UnaryKind::round:
-    return call(ctx.math("nearbyint"));
+  default: // the math calls above
+    break;
   }
   return unary.emitOpError() << "has no expression for its kind in generated code";
 }
 
-static FailureOr<std::string> binaryExpression(ExpressionContext &ctx) {
-  auto binary = ctx.getOp<BinaryOp>();
+/// The binary kinds that are one C++ expression of their operands {0} and
+/// {1} whatever the element type.
+static constexpr std::pair<BinaryKind, const char *> kBinaryFormats[] = {
+    {BinaryKind::add, "({0} + {1})"},
+    {BinaryKind::sub, "({0} - {1})"},
+    {BinaryKind::mul, "({0} * {1})"},
+    {BinaryKind::div, "({0} / {1})"},
+    {BinaryKind::max, "({0} >= {1} ? {0} : {1})"},
+    {BinaryKind::min, "({0} <= {1} ? {0} : {1})"},
+    {BinaryKind::logical_and, "uint8_t({0} && {1})"},
+    {BinaryKind::logical_or, "uint8_t({0} || {1})"},
+    {BinaryKind::logical_xor, "uint8_t(({0} != 0) != ({1} != 0))"},
+};
+
+static FailureOr<std::string> binaryExpression(ExpressionContext &ctx, BinaryOp binary) {
   std::string a = ctx.reg(binary.getLhs()), b = ctx.reg(binary.getRhs());
-  switch (binary.getKind()) {
-  case BinaryKind::add:
-    return "(" + a + " + " + b + ")";
-  case BinaryKind::sub:
-    return "(" + a + " - " + b + ")";
-  case BinaryKind::mul:
-    return "(" + a + " * " + b + ")";
-  case BinaryKind::div:
-    return "(" + a + " / " + b + ")";
-  case BinaryKind::pow:
+  for (auto [kind, format] : kBinaryFormats)
+    if (kind == binary.getKind())
+      return llvm::formatv(format, a, b).str();
+  if (binary.getKind() == BinaryKind::pow)
     return ctx.isFloatResult() ? ctx.math("pow") + "(" + a + ", " + b + ")"
                                : ctx.type().str() + "(" + ctx.math("pow") + "(double(" + a +
                                      "), double(" + b + ")))";
-  case BinaryKind::max:
-    return "(" + a + " >= " + b + " ? " + a + " : " + b + ")";
-  case BinaryKind::min:
-    return "(" + a + " <= " + b + " ? " + a + " : " + b + ")";
-  case BinaryKind::logical_and:
-    return "uint8_t(" + a + " && " + b + ")";
-  case BinaryKind::logical_or:
-    return "uint8_t(" + a + " || " + b + ")";
-  case BinaryKind::logical_xor:
-    return "uint8_t((" + a + " != 0) != (" + b + " != 0))";
-  }
   return binary.emitOpError() << "has no expression for its kind in generated code";
 }
 
-static const char *comparisonSymbol(CompareKind kind) {
-  switch (kind) {
-  case CompareKind::eq:
-    return "==";
-  case CompareKind::ne:
-    return "!=";
-  case CompareKind::lt:
-    return "<";
-  case CompareKind::le:
-    return "<=";
-  case CompareKind::gt:
-    return ">";
-  case CompareKind::ge:
-    return ">=";
-  }
-  return "==";
-}
+/// The C++ operator of each CompareKind, in the enum's order.
+static constexpr const char *kComparisonSymbols[] = {"==", "!=", "<", "<=", ">", ">="};
+static_assert(std::size(kComparisonSymbols) == getMaxEnumValForCompareKind() + 1,
+              "one symbol per CompareKind");
 
-static FailureOr<std::string> compareExpression(ExpressionContext &ctx) {
-  auto compare = ctx.getOp<CompareOp>();
-  return "uint8_t(" + ctx.reg(compare.getLhs()) + " " + comparisonSymbol(compare.getKind()) + " " +
+static FailureOr<std::string> compareExpression(ExpressionContext &ctx, CompareOp compare) {
+  return "uint8_t(" + ctx.reg(compare.getLhs()) + " " +
+         kComparisonSymbols[static_cast<uint32_t>(compare.getKind())] + " " +
          ctx.reg(compare.getRhs()) + ")";
 }
 
-static FailureOr<std::string> selectExpression(ExpressionContext &ctx) {
-  auto select = ctx.getOp<SelectOp>();
+static FailureOr<std::string> selectExpression(ExpressionContext &ctx, SelectOp select) {
   return "(" + ctx.reg(select.getCondition()) + " ? " + ctx.reg(select.getOnTrue()) + " : " +
          ctx.reg(select.getOnFalse()) + ")";
 }
 
-static FailureOr<std::string> castExpression(ExpressionContext &ctx) {
-  auto castOp = ctx.getOp<CastOp>();
+static FailureOr<std::string> castExpression(ExpressionContext &ctx, CastOp castOp) {
   std::string x = ctx.reg(castOp.getInput());
   if (typeOf(castOp.getResult()).getElementType().isSignlessInteger(1))
     return "uint8_t(" + x + " != 0)";
   return ctx.type().str() + "(" + x + ")";
 }
 
-static FailureOr<std::string> broadcastExpression(ExpressionContext &ctx) {
-  return ctx.reg(ctx.getOp<BroadcastOp>().getInput());
+static FailureOr<std::string> broadcastExpression(ExpressionContext &ctx, BroadcastOp broadcast) {
+  return ctx.reg(broadcast.getInput());
 }
 
-static FailureOr<std::string> randomMaskExpression(ExpressionContext &ctx) {
-  auto mask = ctx.getOp<RandomMaskOp>();
+static FailureOr<std::string> randomMaskExpression(ExpressionContext &ctx, RandomMaskOp mask) {
   double keep = mask.getKeepProbability().convertToDouble();
   // Each mask draws from its own stream of the step's key.
   std::string element = "(uint64_t(" + std::to_string(mask.getStream()) + ") << 40) + uint64_t(" +
@@ -159,12 +144,7 @@ static FailureOr<std::string> constantExpression(ExpressionContext &ctx) {
 }
 
 void mlir::cleave::codegen::registerElementwiseExpressions(RuleTable &table) {
-  table.addExpression<UnaryOp>(unaryExpression);
-  table.addExpression<BinaryOp>(binaryExpression);
-  table.addExpression<CompareOp>(compareExpression);
-  table.addExpression<SelectOp>(selectExpression);
-  table.addExpression<CastOp>(castExpression);
-  table.addExpression<BroadcastOp>(broadcastExpression);
-  table.addExpression<RandomMaskOp>(randomMaskExpression);
+  table.addExpressions(unaryExpression, binaryExpression, compareExpression, selectExpression,
+                       castExpression, broadcastExpression, randomMaskExpression);
   table.addExpression<ConstantOp>(constantExpression);
 }

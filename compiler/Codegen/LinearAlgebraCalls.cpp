@@ -9,8 +9,7 @@ using namespace mlir;
 using namespace mlir::cleave;
 using namespace mlir::cleave::codegen;
 
-static LogicalResult emitMatmul(CallContext &ctx) {
-  auto matmul = ctx.getOp<MatmulOp>();
+static LogicalResult emitMatmul(CallContext &ctx, MatmulOp matmul) {
   // The CPU runtime also multiplies f64 (dgemm): f64 models run there.
   bool f64 = ctx.getTarget().hasF64Kernels() && typeOf(matmul.getResult()).getElementType().isF64();
   if (!f64 && failed(ctx.requireF32(matmul.getResult())))
@@ -40,8 +39,7 @@ static LogicalResult emitMatmul(CallContext &ctx) {
   return success();
 }
 
-static LogicalResult emitReduce(CallContext &ctx) {
-  auto reduce = ctx.getOp<ReduceOp>();
+static LogicalResult emitReduce(CallContext &ctx, ReduceOp reduce) {
   Type element = reduce.getType().getElementType();
   if (!element.isF32() && !element.isSignlessInteger(64) &&
       !(element.isF64() && ctx.getTarget().hasF64Kernels()))
@@ -58,6 +56,5 @@ static LogicalResult emitReduce(CallContext &ctx) {
 }
 
 void mlir::cleave::codegen::registerLinearAlgebraCalls(RuleTable &table) {
-  table.addCall<MatmulOp>(emitMatmul);
-  table.addCall<ReduceOp>(emitReduce);
+  table.addCalls(emitMatmul, emitReduce);
 }

@@ -19,34 +19,27 @@ static std::string crossEntropyOptions(std::optional<uint64_t> ignoreIndex, doub
       .str();
 }
 
-static LogicalResult emitCrossEntropy(CallContext &ctx) {
-  auto loss = ctx.getOp<CrossEntropyOp>();
+static LogicalResult emitCrossEntropy(CallContext &ctx, CrossEntropyOp loss) {
   ArrayRef<int64_t> shape = loss.getLogits().getType().getShape();
   if (!loss.getLabels().getType().getElementType().isSignlessInteger(64))
     return loss.emitOpError() << "needs i64 labels in generated code";
-  ctx.out() << llvm::formatv(
-      "    K::cross_entropy({0}, {1}, {2}, {3}, {4}, io.invalid_index, {5});\n",
-      ctx.ptr(loss.getLogits()), ctx.ptr(loss.getLabels()), ctx.ptr(loss.getResult()), shape[0],
-      shape[1],
-      crossEntropyOptions(loss.getIgnoreIndex(), loss.getLabelSmoothing().convertToDouble(),
-                          loss.getSum()));
-  return success();
+  return ctx.callKernel("cross_entropy", ctx.ptr(loss.getLogits()), ctx.ptr(loss.getLabels()),
+                        ctx.ptr(loss.getResult()), shape[0], shape[1], "io.invalid_index",
+                        crossEntropyOptions(loss.getIgnoreIndex(),
+                                            loss.getLabelSmoothing().convertToDouble(),
+                                            loss.getSum()));
 }
 
-static LogicalResult emitCrossEntropyGrad(CallContext &ctx) {
-  auto grad = ctx.getOp<CrossEntropyGradOp>();
+static LogicalResult emitCrossEntropyGrad(CallContext &ctx, CrossEntropyGradOp grad) {
   ArrayRef<int64_t> shape = grad.getLogits().getType().getShape();
-  ctx.out() << llvm::formatv(
-      "    K::cross_entropy_grad({0}, {1}, {2}, {3}, {4}, {5}, "
-      "io.invalid_index, {6});\n",
-      ctx.ptr(grad.getLogits()), ctx.ptr(grad.getLabels()), ctx.ptr(grad.getResultGrad()),
-      ctx.ptr(grad.getResult()), shape[0], shape[1],
-      crossEntropyOptions(grad.getIgnoreIndex(), grad.getLabelSmoothing().convertToDouble(),
-                          grad.getSum()));
-  return success();
+  return ctx.callKernel("cross_entropy_grad", ctx.ptr(grad.getLogits()), ctx.ptr(grad.getLabels()),
+                        ctx.ptr(grad.getResultGrad()), ctx.ptr(grad.getResult()), shape[0],
+                        shape[1], "io.invalid_index",
+                        crossEntropyOptions(grad.getIgnoreIndex(),
+                                            grad.getLabelSmoothing().convertToDouble(),
+                                            grad.getSum()));
 }
 
 void mlir::cleave::codegen::registerLossCalls(RuleTable &table) {
-  table.addCall<CrossEntropyOp>(emitCrossEntropy);
-  table.addCall<CrossEntropyGradOp>(emitCrossEntropyGrad);
+  table.addCalls(emitCrossEntropy, emitCrossEntropyGrad);
 }

@@ -2,6 +2,7 @@
 #include "compiler/Codegen/Names.h"
 
 #include "dialects/Cleave/IR/CleaveOps.h"
+#include "dialects/Cleave/IR/NodeName.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Regex.h"
@@ -9,19 +10,6 @@
 using namespace mlir;
 using namespace mlir::cleave;
 using namespace mlir::cleave::codegen;
-
-std::string codegen::nodeNameOf(Operation *op) {
-  Location loc = op->getLoc();
-  if (auto fused = dyn_cast<FusedLoc>(loc))
-    for (Location inner : fused.getLocations())
-      if (isa<NameLoc>(inner)) {
-        loc = inner;
-        break;
-      }
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return name.getName().str();
-  return "";
-}
 
 std::string codegen::nodeComment(ArrayRef<Operation *> ops) {
   SmallVector<std::string> nodes;

@@ -23,10 +23,6 @@
 
 namespace mlir::cleave::codegen {
 
-/// The ONNX node `op` was imported from (its NameLoc, or the first one of a
-/// FusedLoc), or "" when its location names none.
-std::string nodeNameOf(Operation *op);
-
 /// " (ONNX <node>, <node>..)": the nodes `ops` came from, for a comment
 /// on their code; "" when none is known.
 std::string nodeComment(ArrayRef<Operation *> ops);

@@ -1,40 +1,27 @@
 //===- RuleTable.cpp - the table of emission rules and their context ------===//
 #include "compiler/Codegen/Rules.h"
 
+#include "dialects/Cleave/IR/RuleTables.h"
+
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
 
 using namespace mlir;
+using namespace mlir::cleave;
 using namespace mlir::cleave::codegen;
 
-template <typename Rule>
-static const Rule *lookupRule(const llvm::DenseMap<TypeID, Rule> &rules, Operation *op) {
-  std::optional<RegisteredOperationName> name = op->getRegisteredInfo();
-  if (!name)
-    return nullptr;
-  auto it = rules.find(name->getTypeID());
-  return it == rules.end() ? nullptr : &it->second;
-}
-
-const CallRule *RuleTable::lookupCall(Operation *op) const { return lookupRule(calls, op); }
+const CallRule *RuleTable::lookupCall(Operation *op) const { return lookupOpRule(calls, op); }
 
 const ExpressionRule *RuleTable::lookupExpression(Operation *op) const {
-  return lookupRule(expressions, op);
+  return lookupOpRule(expressions, op);
 }
 
 const RuleTable &mlir::cleave::codegen::getRuleTable() {
-  static const RuleTable table = [] {
-    RuleTable rules;
-    registerElementwiseExpressions(rules);
-    registerLinearAlgebraCalls(rules);
-    registerNormalizationCalls(rules);
-    registerDataMovementCalls(rules);
-    registerConvolutionCalls(rules);
-    registerLossCalls(rules);
-    registerCollectiveCalls(rules);
-    return rules;
-  }();
+  static const RuleTable table = buildRuleTable<RuleTable>(
+      {registerElementwiseExpressions, registerLinearAlgebraCalls, registerNormalizationCalls,
+       registerDataMovementCalls, registerConvolutionCalls, registerLossCalls,
+       registerCollectiveCalls});
   return table;
 }
 

@@ -17,6 +17,7 @@
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringExtras.h"
 
 #include <functional>
 #include <string>
@@ -53,6 +54,15 @@ public:
   std::string optionalPtr(Value value);
 
   raw_ostream &out() { return stream; }
+  /// `    K::kernel(arguments...);`, the call of a runtime kernel: each
+  /// argument as raw_ostream prints it (pointers, integers, C++ text).
+  template <typename... Args> LogicalResult callKernel(StringRef kernel, const Args &...arguments) {
+    llvm::ListSeparator separator;
+    stream << "    K::" << kernel << "(";
+    ((stream << separator << arguments), ...);
+    stream << ");\n";
+    return success();
+  }
   /// `const int64_t name[] = {...};` in the block.
   void shapeArray(StringRef name, ArrayRef<int64_t> values);
   /// Scratch bytes the call needs, as a C++ expression; main() sizes the
@@ -130,6 +140,17 @@ public:
   }
   template <typename OpT> void addExpression(ExpressionRule rule) {
     expressions[TypeID::get<OpT>()] = std::move(rule);
+  }
+  /// Rules that take their op already cast, as a rewrite pattern does: each
+  /// one's op class is its second parameter's type.
+  template <typename... OpTs> void addCalls(LogicalResult (*...rules)(CallContext &, OpTs)) {
+    (addCall<OpTs>([rule = rules](CallContext &ctx) { return rule(ctx, ctx.getOp<OpTs>()); }), ...);
+  }
+  template <typename... OpTs>
+  void addExpressions(FailureOr<std::string> (*...rules)(ExpressionContext &, OpTs)) {
+    (addExpression<OpTs>(
+         [rule = rules](ExpressionContext &ctx) { return rule(ctx, ctx.getOp<OpTs>()); }),
+     ...);
   }
   const CallRule *lookupCall(Operation *op) const;
   const ExpressionRule *lookupExpression(Operation *op) const;

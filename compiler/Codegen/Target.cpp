@@ -31,28 +31,50 @@ LogicalResult CodegenTarget::emitLoopKernel(raw_ostream &, int, ArrayRef<KernelP
   return success(); // loops run inside the step function
 }
 
+void CodegenTarget::emitIncludes(raw_ostream &os, bool distributed) const {
+  os << "#include \"cleave/rt/model.h\"\n#include \"cleave/rt/philox.h\"\n";
+  if (distributed)
+    os << "#include \"cleave/rt/" << spelling.collectivesHeader << "\"\n";
+  for (StringRef header : spelling.kernelHeaders)
+    os << "#include \"cleave/rt/" << header << "\"\n";
+}
+
 namespace {
+
+const StringRef kCpuKernelHeaders[] = {"kernels.h", "vmath.h"};
+const TargetSpelling kCpu = {
+    /*name=*/"cpu",
+    /*collectivesHeader=*/"collectives.h",
+    /*kernelHeaders=*/kCpuKernelHeaders,
+    /*kernelNamespace=*/"cleave::rt::cpu",
+    /*collectivePrefix=*/"cleave::rt::collective::",
+    /*hasF64Kernels=*/true,
+    /*constantQualifier=*/"",
+    /*stepFunctionPrefix=*/"\nCLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h\n",
+    /*loopsAreKernels=*/false,
+};
+
+const StringRef kCudaKernelHeaders[] = {"cuda_kernels.h"};
+const TargetSpelling kCuda = {
+    /*name=*/"cuda",
+    /*collectivesHeader=*/"cuda_collectives.h",
+    /*kernelHeaders=*/kCudaKernelHeaders,
+    /*kernelNamespace=*/"cleave::rt::cuda",
+    // The device-buffer twins (cuda_collectives.h): same arguments,
+    // pointers into device memory.
+    /*collectivePrefix=*/"cleave::rt::cuda::collective::",
+    /*hasF64Kernels=*/false,
+    /*constantQualifier=*/"__device__ ",
+    /*stepFunctionPrefix=*/"\n",
+    /*loopsAreKernels=*/true,
+};
 
 class CpuTarget final : public CodegenTarget {
 public:
-  StringRef name() const override { return "cpu"; }
-  void emitIncludes(raw_ostream &os, bool distributed) const override {
-    os << "#include \"cleave/rt/model.h\"\n#include \"cleave/rt/philox.h\"\n";
-    if (distributed)
-      os << "#include \"cleave/rt/collectives.h\"\n";
-    os << "#include \"cleave/rt/kernels.h\"\n#include \"cleave/rt/vmath.h\"\n";
-  }
-  StringRef kernelNamespace() const override { return "cleave::rt::cpu"; }
-  StringRef collectivePrefix() const override { return "cleave::rt::collective::"; }
-  bool hasF64Kernels() const override { return true; }
-
-  StringRef constantQualifier() const override { return ""; }
+  CpuTarget() : CodegenTarget(kCpu) {}
   std::string constantPointer(StringRef name) const override { return name.str(); }
   void emitConstantAccess(raw_ostream &, StringRef, StringRef) const override {}
 
-  StringRef stepFunctionPrefix() const override {
-    return "\nCLEAVE_CPU_MULTIVERSION // see cleave/rt/vmath.h\n";
-  }
   std::string copyStatement(StringRef to, StringRef from, int64_t bytes) const override {
     return ("  std::memcpy(" + to + ", " + from + ", " + std::to_string(bytes) + ");\n").str();
   }
@@ -69,7 +91,6 @@ public:
     return mathFunction(function);
   }
 
-  bool loopsAreKernels() const override { return false; }
   LogicalResult emitLoopStep(raw_ostream &os, const LoopLaunch &launch,
                              LoopBodyWriter body) const override {
     int64_t total = product(launch.dims);
@@ -99,20 +120,7 @@ public:
 
 class CudaTarget final : public CodegenTarget {
 public:
-  StringRef name() const override { return "cuda"; }
-  void emitIncludes(raw_ostream &os, bool distributed) const override {
-    os << "#include \"cleave/rt/model.h\"\n#include \"cleave/rt/philox.h\"\n";
-    if (distributed)
-      os << "#include \"cleave/rt/cuda_collectives.h\"\n";
-    os << "#include \"cleave/rt/cuda_kernels.h\"\n";
-  }
-  StringRef kernelNamespace() const override { return "cleave::rt::cuda"; }
-  // The device-buffer twins (cuda_collectives.h): same arguments,
-  // pointers into device memory.
-  StringRef collectivePrefix() const override { return "cleave::rt::cuda::collective::"; }
-  bool hasF64Kernels() const override { return false; }
-
-  StringRef constantQualifier() const override { return "__device__ "; }
+  CudaTarget() : CodegenTarget(kCuda) {}
   std::string constantPointer(StringRef name) const override { return (name + "_device").str(); }
   // Device code reads constants through their device addresses.
   void emitConstantAccess(raw_ostream &os, StringRef type, StringRef name) const override {
@@ -121,7 +129,6 @@ public:
        << "));\n";
   }
 
-  StringRef stepFunctionPrefix() const override { return "\n"; }
   std::string copyStatement(StringRef to, StringRef from, int64_t bytes) const override {
     return ("  CLEAVE_CUDA_CHECK(cudaMemcpyAsync(" + to + ", " + from + ", " +
             std::to_string(bytes) + ", cudaMemcpyDeviceToDevice));\n")
@@ -135,7 +142,6 @@ public:
 
   std::string mathFunction(StringRef function) const override { return function.str(); }
 
-  bool loopsAreKernels() const override { return true; }
   // One thread per element.
   LogicalResult emitLoopKernel(raw_ostream &os, int index, ArrayRef<KernelParameter> parameters,
                                ArrayRef<int64_t> dims, LoopBodyWriter body) const override {

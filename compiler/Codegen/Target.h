@@ -40,33 +40,51 @@ struct KernelParameter {
 /// in scope.
 using LoopBodyWriter = llvm::function_ref<LogicalResult(raw_ostream &, StringRef indent)>;
 
+/// What a target spells differently, as text.
+struct TargetSpelling {
+  /// ModelInfo::target ("cpu" or "cuda").
+  StringRef name;
+  /// Under cleave/rt/: the collectives' header, and the kernels' headers.
+  StringRef collectivesHeader;
+  ArrayRef<StringRef> kernelHeaders;
+  /// The namespace that `K::` names: the kernels of this target.
+  StringRef kernelNamespace;
+  /// The prefix of the collectives' calls, ending in "::".
+  StringRef collectivePrefix;
+  /// The CPU runtime also runs f64 matmuls and reductions (for f64 models).
+  bool hasF64Kernels;
+  /// What precedes `const T kConstantN[] = {...}` at namespace scope.
+  StringRef constantQualifier;
+  /// What precedes the step function's definition.
+  StringRef stepFunctionPrefix;
+  /// Whether each fused loop is a function of its own (a CUDA kernel),
+  /// defined before the step function by emitLoopKernel.
+  bool loopsAreKernels;
+};
+
 class CodegenTarget {
 public:
+  explicit CodegenTarget(const TargetSpelling &spelling) : spelling(spelling) {}
   virtual ~CodegenTarget() = default;
   static std::unique_ptr<CodegenTarget> get(Target target);
 
-  /// ModelInfo::target ("cpu" or "cuda").
-  virtual StringRef name() const = 0;
+  StringRef name() const { return spelling.name; }
   /// The runtime headers the program includes (the collectives' when
   /// `distributed`).
-  virtual void emitIncludes(raw_ostream &os, bool distributed) const = 0;
-  /// The namespace that `K::` names: the kernels of this target.
-  virtual StringRef kernelNamespace() const = 0;
-  /// The prefix of the collectives' calls, ending in "::".
-  virtual StringRef collectivePrefix() const = 0;
-  /// The CPU runtime also runs f64 matmuls and reductions (for f64 models).
-  virtual bool hasF64Kernels() const = 0;
+  void emitIncludes(raw_ostream &os, bool distributed) const;
+  StringRef kernelNamespace() const { return spelling.kernelNamespace; }
+  StringRef collectivePrefix() const { return spelling.collectivePrefix; }
+  bool hasF64Kernels() const { return spelling.hasF64Kernels; }
+  StringRef constantQualifier() const { return spelling.constantQualifier; }
+  StringRef stepFunctionPrefix() const { return spelling.stepFunctionPrefix; }
+  bool loopsAreKernels() const { return spelling.loopsAreKernels; }
 
-  /// What precedes `const T kConstantN[] = {...}` at namespace scope.
-  virtual StringRef constantQualifier() const = 0;
   /// How the step function names constant array `name`.
   virtual std::string constantPointer(StringRef name) const = 0;
   /// Statements at the top of the step function that make
   /// constantPointer(name) valid.
   virtual void emitConstantAccess(raw_ostream &os, StringRef type, StringRef name) const = 0;
 
-  /// What precedes the step function's definition.
-  virtual StringRef stepFunctionPrefix() const = 0;
   /// A statement copying `bytes` bytes between two buffers of the step.
   virtual std::string copyStatement(StringRef to, StringRef from, int64_t bytes) const = 0;
   /// A statement storing the 0-d f32 buffer `from` into `*io.loss` (host).
@@ -80,15 +98,16 @@ public:
     return mathFunction(function);
   }
 
-  /// Whether each fused loop is a function of its own (a CUDA kernel),
-  /// defined before the step function by emitLoopKernel.
-  virtual bool loopsAreKernels() const = 0;
+  /// A fused loop as a function of its own (when loopsAreKernels()).
   virtual LogicalResult emitLoopKernel(raw_ostream &os, int index,
                                        ArrayRef<KernelParameter> parameters, ArrayRef<int64_t> dims,
                                        LoopBodyWriter body) const;
   /// The statements of the step function that run fused loop `launch`.
   virtual LogicalResult emitLoopStep(raw_ostream &os, const LoopLaunch &launch,
                                      LoopBodyWriter body) const = 0;
+
+private:
+  const TargetSpelling &spelling;
 };
 
 } // namespace mlir::cleave::codegen

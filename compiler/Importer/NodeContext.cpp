@@ -1,5 +1,6 @@
 //===- NodeContext.cpp - what an import rule sees of one ONNX node --------===//
 #include "compiler/Importer/NodeContext.h"
+#include "dialects/Cleave/IR/RuleTables.h"
 #include "dialects/Cleave/IR/TensorBuilder.h"
 
 #include "onnx/onnx_pb.h"
@@ -336,28 +337,13 @@ std::vector<std::string> RuleTable::getOpTypes() const {
 }
 
 const RuleTable &cleave::importer::getRuleTable() {
-  static const RuleTable table = [] {
-    RuleTable rules;
-    registerElementwiseRules(rules);
-    registerShapeRules(rules);
-    registerLinearRules(rules);
-    registerNormalizationRules(rules);
-    registerReductionRules(rules);
-    registerConvolutionRules(rules);
-    registerActivationRules(rules);
-    registerIndexingRules(rules);
-    registerPaddingRules(rules);
-    registerCumSumRules(rules);
-    registerEinsumRules(rules);
-    registerMathFunctionRules(rules);
-    registerRearrangeRules(rules);
-    registerWindowRules(rules);
-    registerChannelNormalizationRules(rules);
-    registerGatherScatterRules(rules);
-    registerLossRules(rules);
-    registerResizeRules(rules);
-    return rules;
-  }();
+  static const RuleTable table = buildRuleTable<RuleTable>(
+      {registerElementwiseRules, registerShapeRules, registerLinearRules,
+       registerNormalizationRules, registerReductionRules, registerConvolutionRules,
+       registerActivationRules, registerIndexingRules, registerPaddingRules, registerCumSumRules,
+       registerEinsumRules, registerMathFunctionRules, registerRearrangeRules, registerWindowRules,
+       registerChannelNormalizationRules, registerGatherScatterRules, registerLossRules,
+       registerResizeRules});
   return table;
 }
 

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Plan/PlanReport.h"
 #include "dialects/Cleave/IR/CleaveOps.h"
+#include "dialects/Cleave/IR/NodeName.h"
 #include "passes/Analysis/Sharding/ShardingAttrs.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
@@ -66,15 +67,9 @@ std::string mlir::cleave::describeOp(Operation *op) {
     word = word.substr(word.find_last_of(" <\"") + 1);
     label += " " + word.str();
   }
-  Location loc = op->getLoc();
-  if (auto fused = dyn_cast<FusedLoc>(loc))
-    for (Location inner : fused.getLocations())
-      if (isa<NameLoc>(inner)) {
-        loc = inner;
-        break;
-      }
-  if (auto name = dyn_cast<NameLoc>(loc))
-    label += " (" + name.getName().str() + ")";
+  std::string node = nodeNameOf(op);
+  if (!node.empty())
+    label += " (" + node + ")";
   return label;
 }
 
