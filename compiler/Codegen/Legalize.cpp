@@ -17,11 +17,14 @@
 #include "compiler/Codegen/Passes.h"
 
 #include "dialects/Cleave/IR/TensorBuilder.h"
+#include "llvm/Support/DebugLog.h"
 
 namespace mlir::cleave::codegen {
 #define GEN_PASS_DEF_CLEAVELEGALIZEFORCODEGEN
 #include "compiler/Codegen/Passes.h.inc"
 } // namespace mlir::cleave::codegen
+
+#define DEBUG_TYPE "cleave-legalize-for-codegen"
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -105,6 +108,8 @@ LogicalResult codegen::legalizeForCodegen(func::FuncOp function) {
   function.walk([&](ReduceOp reduce) { reduces.push_back(reduce); });
   for (ReduceOp reduce : reduces)
     foldBatchSummedMatmul(reduce);
+  LDBG() << "@" << function.getSymName() << ": " << reduces.size()
+         << " reductions looked at for a batch-summed matmul";
 
   WalkResult walk = function.walk([&](Operation *op) -> WalkResult {
     if (isa<DropoutOp>(op))
@@ -119,6 +124,8 @@ LogicalResult codegen::legalizeForCodegen(func::FuncOp function) {
     for (OpOperand &operand : matmul->getOpOperands()) {
       if (hasSimpleBatch(operand.get(), batch))
         continue;
+      LDBG() << "broadcast operand #" << operand.getOperandNumber() << " of " << matmul.getLoc()
+             << " to the batch of its result";
       SmallVector<int64_t> full(batch);
       llvm::append_range(full, TensorBuilder::shapeOf(operand.get()).take_back(2));
       operand.set(b.broadcastTo(operand.get(), full));

@@ -10,7 +10,10 @@
 
 #include "mlir/IR/AsmState.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/DebugLog.h"
 #include "llvm/Support/raw_ostream.h"
+
+#define DEBUG_TYPE "cleave-print-codegen-schedule"
 
 namespace mlir::cleave::codegen {
 #define GEN_PASS_DEF_CLEAVEPRINTCODEGENSCHEDULE
@@ -30,6 +33,9 @@ struct PrintCodegenSchedulePass
       return;
     Schedule schedule = buildSchedule(function);
     MemoryPlan plan = planMemory(function, schedule);
+    LDBG() << "@" << function.getSymName() << ": " << schedule.steps.size() << " steps, "
+           << schedule.loops.size() << " fused loops, " << plan.workspaceBytes
+           << " workspace bytes";
     AsmState state(function);
     raw_ostream &os = llvm::outs();
     auto name = [&](Value value) {

@@ -10,6 +10,9 @@
 #include "compiler/Plan/PlanReport.h"
 
 #include "mlir/Pass/Pass.h"
+#include "llvm/Support/DebugLog.h"
+
+#define DEBUG_TYPE "cleave-collect-plan-tensors"
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -32,7 +35,11 @@ struct CollectPlanTensorsPass
             collectPlanTensors(getOperation(), options, report, options.keepOpShardings)) {
       getOperation().emitError() << llvm::toString(std::move(error));
       signalPassFailure();
+      return;
     }
+    LDBG() << "the plan's tensors: " << report.parameters.size() << " parameters, "
+           << report.optimizerState.size() << " optimizer states, " << report.inputs.size()
+           << " inputs";
   }
 
   PlanOptions options;
