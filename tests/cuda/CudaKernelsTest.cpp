@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 #define CATCH_CONFIG_RUNNER
 #include "KernelTestUtils.h"
+#include "WindowParams.h"
 
 #include "cleave/rt/cuda_kernels.h"
 #include "cleave/rt/cuda_memory.h"
@@ -557,20 +558,10 @@ TEST_CASE("cuda iota matches the cpu", "[cuda][layout]") {
 // Convolution and pooling
 //===----------------------------------------------------------------------===//
 
-cpu::Conv2dParams conv_params(int64_t batch, int64_t channels, int64_t height, int64_t width,
-                              int64_t filters, int64_t kernel_h, int64_t kernel_w, int64_t stride_h,
-                              int64_t stride_w, std::vector<int64_t> padding, int64_t dilation_h,
-                              int64_t dilation_w, int64_t groups) {
-  cpu::Conv2dParams p{batch,      channels,   height,     width,      filters,    0,
-                      0,          kernel_h,   kernel_w,   stride_h,   stride_w,   padding[0],
-                      padding[1], padding[2], padding[3], dilation_h, dilation_w, groups};
-  p.out_height = cpu::window_output_size(height, kernel_h, stride_h, p.pad_top, p.pad_bottom,
-                                         dilation_h, false);
-  p.out_width = cpu::window_output_size(width, kernel_w, stride_w, p.pad_left, p.pad_right,
-                                        dilation_w, false);
-  REQUIRE(cuda::window_output_size(height, kernel_h, stride_h, p.pad_top, p.pad_bottom, dilation_h,
-                                   false) == p.out_height);
-  return p;
+/// The cuda side's own output extents agree with the cpu's (conv_params).
+void require_cuda_extents(const cpu::Conv2dParams &p) {
+  REQUIRE(cuda::window_output_size(p.in_height, p.kernel_height, p.stride_height, p.pad_top,
+                                   p.pad_bottom, p.dilation_height, false) == p.out_height);
 }
 
 TEST_CASE("cuda conv2d_bf16 and its gradients match the cpu's", "[cuda][conv]") {
@@ -580,12 +571,10 @@ TEST_CASE("cuda conv2d_bf16 and its gradients match the cpu's", "[cuda][conv]") 
        {conv_params(2, 3, 7, 6, 4, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1),
         conv_params(1, 4, 6, 7, 6, 2, 3, 1, 2, {0, 1, 1, 0}, 1, 1, 2),
         conv_params(2, 4, 5, 3, 6, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 1, 1)}) {
+    require_cuda_extents(p);
     INFO("conv_bf16 " << p.batch << "x" << p.in_channels << "x" << p.in_height << "x" << p.in_width
                       << " filters " << p.out_channels << " groups " << p.groups);
-    const int64_t x_size = p.batch * p.in_channels * p.in_height * p.in_width;
-    const int64_t f_size =
-        p.out_channels * (p.in_channels / p.groups) * p.kernel_height * p.kernel_width;
-    const int64_t y_size = p.batch * p.out_channels * p.out_height * p.out_width;
+    const int64_t x_size = input_count(p), f_size = filter_count(p), y_size = output_count(p);
     const std::vector<float> x = random_floats(x_size), filter = random_floats(f_size);
     const std::vector<float> bias = random_floats(p.out_channels), dy = random_floats(y_size);
     std::vector<float> scratch(cpu::conv2d_bf16_scratch_bytes(p) / sizeof(float) + 1);
@@ -618,13 +607,11 @@ TEST_CASE("cuda conv2d and its gradients match the cpu", "[cuda][conv]") {
   };
   for (const cpu::Conv2dParams &p : cases)
     for (bool with_bias : {true, false}) {
+      require_cuda_extents(p);
       INFO("conv " << p.batch << "x" << p.in_channels << "x" << p.in_height << "x" << p.in_width
                    << " filters " << p.out_channels << " kernel " << p.kernel_height << "x"
                    << p.kernel_width << " groups " << p.groups << " bias " << with_bias);
-      const int64_t x_size = p.batch * p.in_channels * p.in_height * p.in_width;
-      const int64_t f_size =
-          p.out_channels * (p.in_channels / p.groups) * p.kernel_height * p.kernel_width;
-      const int64_t y_size = p.batch * p.out_channels * p.out_height * p.out_width;
+      const int64_t x_size = input_count(p), f_size = filter_count(p), y_size = output_count(p);
       const std::vector<float> x = random_floats(x_size), filter = random_floats(f_size);
       const std::vector<float> bias = random_floats(p.out_channels), dy = random_floats(y_size);
       std::vector<float> scratch(cpu::conv2d_scratch_bytes(p) / sizeof(float) + 1);
@@ -652,41 +639,17 @@ TEST_CASE("cuda conv2d and its gradients match the cpu", "[cuda][conv]") {
     }
 }
 
-cpu::Pool2dParams pool_params(cpu::PoolKind kind, int64_t batch, int64_t channels, int64_t height,
-                              int64_t width, int64_t kernel_h, int64_t kernel_w, int64_t stride_h,
-                              int64_t stride_w, std::vector<int64_t> padding, bool ceil_mode,
-                              bool count_include_pad) {
-  cpu::Pool2dParams p{
-      kind,       batch,     channels,         height,   width,      0,          0,
-      kernel_h,   kernel_w,  stride_h,         stride_w, padding[0], padding[1], padding[2],
-      padding[3], ceil_mode, count_include_pad};
-  p.out_height =
-      cpu::window_output_size(height, kernel_h, stride_h, p.pad_top, p.pad_bottom, 1, ceil_mode);
-  p.out_width =
-      cpu::window_output_size(width, kernel_w, stride_w, p.pad_left, p.pad_right, 1, ceil_mode);
-  return p;
-}
-
 TEST_CASE("cuda pool2d and its gradient match the cpu", "[cuda][pool]") {
   seed(13);
-  std::vector<cpu::Pool2dParams> cases;
-  for (cpu::PoolKind kind : {cpu::PoolKind::max, cpu::PoolKind::avg})
-    for (bool ceil_mode : {false, true})
-      for (bool include_pad : {false, true}) {
-        cases.push_back(
-            pool_params(kind, 2, 2, 7, 6, 3, 3, 2, 2, {1, 1, 1, 1}, ceil_mode, include_pad));
-        cases.push_back(
-            pool_params(kind, 1, 3, 6, 5, 2, 3, 2, 1, {1, 0, 0, 1}, ceil_mode, include_pad));
-        cases.push_back(
-            pool_params(kind, 8, 16, 32, 32, 2, 2, 2, 2, {0, 0, 0, 0}, ceil_mode, include_pad));
-        cases.push_back(pool_params(kind, 2, 3, 9, 9, 3, 3, 1, 1, {1, 1, 1, 1}, ceil_mode,
-                                    include_pad)); // overlapping windows
-      }
+  const std::vector<cpu::Pool2dParams> cases =
+      pool_option_cases({{2, 2, 7, 6, 3, 3, 2, 2, {1, 1, 1, 1}},
+                         {1, 3, 6, 5, 2, 3, 2, 1, {1, 0, 0, 1}},
+                         {8, 16, 32, 32, 2, 2, 2, 2, {0, 0, 0, 0}},
+                         {2, 3, 9, 9, 3, 3, 1, 1, {1, 1, 1, 1}}}); // the last: overlapping windows
   for (const cpu::Pool2dParams &p : cases) {
     INFO("pool kind " << static_cast<int>(p.kind) << " " << p.in_height << "x" << p.in_width
                       << " ceil " << p.ceil_mode << " include_pad " << p.count_include_pad);
-    const int64_t x_size = p.batch * p.channels * p.in_height * p.in_width;
-    const int64_t y_size = p.batch * p.channels * p.out_height * p.out_width;
+    const int64_t x_size = input_count(p), y_size = output_count(p);
     // Distinct values: one maximum per window, as max pooling's gradient needs.
     const std::vector<float> x = distinct_floats(x_size), dy = random_floats(y_size);
     std::vector<float> y(y_size), gx(x_size);
