@@ -108,23 +108,36 @@ int32_t take_flag(DeviceArray<int32_t> &flag) {
 // Matrix products
 //===----------------------------------------------------------------------===//
 
+/// Random operands of one matmul call on the host and the device. C starts
+/// random when accumulating, NaN otherwise (the kernel must overwrite it).
+struct MatmulOperands {
+  std::vector<float> a, b, expected;
+  int64_t stride_a, stride_b; // 0 where the operand is shared by the batch
+  DeviceArray<float> da, db, dc;
+
+  MatmulOperands(int64_t batch, int64_t m, int64_t n, int64_t k, bool share_a, bool share_b,
+                 bool accumulate)
+      : a(random_floats((share_a ? 1 : batch) * m * k)),
+        b(random_floats((share_b ? 1 : batch) * k * n)),
+        expected(accumulate ? random_floats(batch * m * n)
+                            : std::vector<float>(batch * m * n, NAN)),
+        stride_a(share_a ? 0 : m * k), stride_b(share_b ? 0 : k * n), da(a), db(b),
+        dc(batch * m * n) {
+    if (accumulate)
+      dc.upload(expected);
+  }
+};
+
 void check_matmul(int64_t batch, int64_t m, int64_t n, int64_t k, bool ta, bool tb, bool share_a,
                   bool share_b, bool accumulate, double tolerance) {
   INFO("matmul batch " << batch << " m " << m << " n " << n << " k " << k << " ta " << ta << " tb "
                        << tb << " shared " << share_a << share_b << " accumulate " << accumulate);
-  const std::vector<float> a = random_floats((share_a ? 1 : batch) * m * k);
-  const std::vector<float> b = random_floats((share_b ? 1 : batch) * k * n);
-  const int64_t stride_a = share_a ? 0 : m * k, stride_b = share_b ? 0 : k * n;
-  std::vector<float> expected =
-      accumulate ? random_floats(batch * m * n) : std::vector<float>(batch * m * n, NAN);
-  DeviceArray<float> da(a), db(b), dc(batch * m * n);
-  if (accumulate)
-    dc.upload(expected);
-  cpu::matmul(a.data(), b.data(), expected.data(), batch, m, n, k, ta, tb, stride_a, stride_b,
-              accumulate);
-  cuda::matmul(da.get(), db.get(), dc.get(), batch, m, n, k, ta, tb, stride_a, stride_b,
+  MatmulOperands o(batch, m, n, k, share_a, share_b, accumulate);
+  cpu::matmul(o.a.data(), o.b.data(), o.expected.data(), batch, m, n, k, ta, tb, o.stride_a,
+              o.stride_b, accumulate);
+  cuda::matmul(o.da.get(), o.db.get(), o.dc.get(), batch, m, n, k, ta, tb, o.stride_a, o.stride_b,
                accumulate);
-  require_close(dc.download(), expected, tolerance);
+  require_close(o.dc.download(), o.expected, tolerance);
 }
 
 TEST_CASE("cuda matmul matches the cpu", "[cuda][matmul]") {
@@ -158,24 +171,17 @@ void check_matmul_bf16(int64_t batch, int64_t m, int64_t n, int64_t k, bool ta, 
   INFO("matmul_bf16 batch " << batch << " m " << m << " n " << n << " k " << k << " ta " << ta
                             << " tb " << tb << " shared " << share_a << share_b << " accumulate "
                             << accumulate);
-  const std::vector<float> a = random_floats((share_a ? 1 : batch) * m * k);
-  const std::vector<float> b = random_floats((share_b ? 1 : batch) * k * n);
-  const int64_t stride_a = share_a ? 0 : m * k, stride_b = share_b ? 0 : k * n;
-  std::vector<float> expected =
-      accumulate ? random_floats(batch * m * n) : std::vector<float>(batch * m * n, NAN);
-  DeviceArray<float> da(a), db(b), dc(batch * m * n);
-  if (accumulate)
-    dc.upload(expected);
-  const int64_t cpu_bytes = cpu::matmul_bf16_scratch_bytes(batch, m, n, k, stride_a, stride_b);
-  const int64_t gpu_bytes = cuda::matmul_bf16_scratch_bytes(batch, m, n, k, stride_a, stride_b);
+  MatmulOperands o(batch, m, n, k, share_a, share_b, accumulate);
+  const int64_t cpu_bytes = cpu::matmul_bf16_scratch_bytes(batch, m, n, k, o.stride_a, o.stride_b);
+  const int64_t gpu_bytes = cuda::matmul_bf16_scratch_bytes(batch, m, n, k, o.stride_a, o.stride_b);
   std::vector<unsigned char> host_scratch(static_cast<size_t>(cpu_bytes));
   constexpr int64_t kGuard = 1024;
   DeviceArray<uint8_t> scratch(static_cast<size_t>(gpu_bytes + kGuard));
-  cpu::matmul_bf16(a.data(), b.data(), expected.data(), batch, m, n, k, ta, tb, stride_a, stride_b,
-                   accumulate, host_scratch.data());
-  cuda::matmul_bf16(da.get(), db.get(), dc.get(), batch, m, n, k, ta, tb, stride_a, stride_b,
-                    accumulate, scratch.get());
-  require_close(dc.download(), expected, 5e-5);
+  cpu::matmul_bf16(o.a.data(), o.b.data(), o.expected.data(), batch, m, n, k, ta, tb, o.stride_a,
+                   o.stride_b, accumulate, host_scratch.data());
+  cuda::matmul_bf16(o.da.get(), o.db.get(), o.dc.get(), batch, m, n, k, ta, tb, o.stride_a,
+                    o.stride_b, accumulate, scratch.get());
+  require_close(o.dc.download(), o.expected, 5e-5);
   const std::vector<uint8_t> after = scratch.download();
   for (int64_t i = gpu_bytes; i < gpu_bytes + kGuard; ++i)
     REQUIRE(after[static_cast<size_t>(i)] == 0xFF);

@@ -58,11 +58,9 @@ std::vector<double> reference_conv(const std::vector<float> &x, const std::vecto
 
 TEST_CASE("conv2d: matches direct convolution (padding, strides, dilation, groups)", "[conv]") {
   seed(61);
-  int case_number = 0;
   std::vector<cpu::Conv2dParams> cases = conv_cases();
   cases.push_back(large_case());
-  for (const cpu::Conv2dParams &p : cases) {
-    INFO("case " << case_number++);
+  for_each_case(cases, [&](const cpu::Conv2dParams &p) {
     const std::vector<float> x = random_floats(input_count(p));
     const std::vector<float> filter = random_floats(filter_count(p));
     const std::vector<float> bias = random_floats(p.out_channels);
@@ -72,7 +70,7 @@ TEST_CASE("conv2d: matches direct convolution (padding, strides, dilation, group
     require_close(y, reference_conv(x, filter, bias.data(), p), 1e-5);
     cpu::conv2d(x.data(), filter.data(), nullptr, y.data(), p, scratch.data());
     require_close(y, reference_conv(x, filter, nullptr, p), 1e-5);
-  }
+  });
 }
 
 TEST_CASE("conv2d: only pointwise filters skip the scratch", "[conv]") {
@@ -102,9 +100,7 @@ TEST_CASE("conv2d: gradients of a large case are the adjoints of conv2d", "[conv
 
 TEST_CASE("conv2d: gradients match finite differences", "[conv][grad]") {
   seed(62);
-  int case_number = 0;
-  for (const cpu::Conv2dParams &p : conv_cases()) {
-    INFO("case " << case_number++);
+  for_each_case(conv_cases(), [&](const cpu::Conv2dParams &p) {
     std::vector<float> x = random_floats(input_count(p));
     std::vector<float> filter = random_floats(filter_count(p));
     const std::vector<float> weights = random_floats(output_count(p));
@@ -124,5 +120,5 @@ TEST_CASE("conv2d: gradients match finite differences", "[conv][grad]") {
     cpu::conv2d_grad_filter(x.data(), weights.data(), dfilter.data(), p, scratch.data());
     require_close(dx, expected_dx, 1e-4);
     require_close(dfilter, expected_dfilter, 1e-4);
-  }
+  });
 }

@@ -51,18 +51,16 @@ std::vector<double> reference_pool(const std::vector<float> &x, const cpu::Pool2
 
 TEST_CASE("pool2d: matches the reference (padding, ceil_mode, count_include_pad)", "[pool]") {
   seed(71);
-  int case_number = 0;
   std::vector<cpu::Pool2dParams> cases = pool_cases();
   // Large enough for the parallel path.
   cases.push_back(pool_params(PoolKind::max, 4, 8, 32, 32, 3, 3, 2, 2, {1, 1, 1, 1}, true, false));
   cases.push_back(pool_params(PoolKind::avg, 4, 8, 32, 32, 3, 3, 2, 2, {1, 1, 1, 1}, true, false));
-  for (const cpu::Pool2dParams &p : cases) {
-    INFO("case " << case_number++);
+  for_each_case(cases, [&](const cpu::Pool2dParams &p) {
     const std::vector<float> x = random_floats(input_count(p));
     std::vector<float> y(output_count(p), NAN);
     cpu::pool2d(x.data(), y.data(), p);
     require_close(y, reference_pool(x, p), 1e-6);
-  }
+  });
 }
 
 TEST_CASE("pool2d: ceil_mode adds a partial window, divided by its clipped size", "[pool]") {
@@ -78,9 +76,7 @@ TEST_CASE("pool2d: ceil_mode adds a partial window, divided by its clipped size"
 
 TEST_CASE("pool2d_grad: matches finite differences", "[pool][grad]") {
   seed(72);
-  int case_number = 0;
-  for (const cpu::Pool2dParams &p : pool_cases()) {
-    INFO("case " << case_number++);
+  for_each_case(pool_cases(), [&](const cpu::Pool2dParams &p) {
     // Distinct values 0.05 apart keep every window's maximum where it is
     // under a 0.01 step.
     std::vector<float> x = distinct_floats(input_count(p));
@@ -94,7 +90,7 @@ TEST_CASE("pool2d_grad: matches finite differences", "[pool][grad]") {
     std::vector<float> dx(x.size(), NAN);
     cpu::pool2d_grad(x.data(), weights.data(), dx.data(), p);
     require_close(dx, expected, 1e-3);
-  }
+  });
 }
 
 TEST_CASE("pool2d_grad: max routes to the first of equal maxima", "[pool][grad]") {
