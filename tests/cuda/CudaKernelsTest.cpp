@@ -570,6 +570,18 @@ void require_cuda_extents(const cpu::Conv2dParams &p) {
                                    p.pad_bottom, p.dilation_height, false) == p.out_height);
 }
 
+/// Random conv2d operands (input, filter, bias and an output gradient) on
+/// the host and the device.
+struct ConvOperands {
+  std::vector<float> x, filter, bias, dy;
+  DeviceArray<float> dx, dfilter, dbias, ddy;
+
+  explicit ConvOperands(const cpu::Conv2dParams &p)
+      : x(random_floats(input_count(p))), filter(random_floats(filter_count(p))),
+        bias(random_floats(p.out_channels)), dy(random_floats(output_count(p))), dx(x),
+        dfilter(filter), dbias(bias), ddy(dy) {}
+};
+
 TEST_CASE("cuda conv2d_bf16 and its gradients match the cpu's", "[cuda][conv]") {
   seed(13);
   // Same rounded operands on both (bf16.h), fp32 sums in other orders.
@@ -581,19 +593,17 @@ TEST_CASE("cuda conv2d_bf16 and its gradients match the cpu's", "[cuda][conv]") 
     INFO("conv_bf16 " << p.batch << "x" << p.in_channels << "x" << p.in_height << "x" << p.in_width
                       << " filters " << p.out_channels << " groups " << p.groups);
     const int64_t x_size = input_count(p), f_size = filter_count(p), y_size = output_count(p);
-    const std::vector<float> x = random_floats(x_size), filter = random_floats(f_size);
-    const std::vector<float> bias = random_floats(p.out_channels), dy = random_floats(y_size);
+    ConvOperands o(p);
     std::vector<float> scratch(cpu::conv2d_bf16_scratch_bytes(p) / sizeof(float) + 1);
     DeviceArray<float> dscratch(cuda::conv2d_bf16_scratch_bytes(p) / sizeof(float) + 1);
-    DeviceArray<float> dx(x), dfilter(filter), dbias(bias), ddy(dy);
     std::vector<float> y(y_size), gx(x_size), gfilter(f_size);
-    cpu::conv2d_bf16(x.data(), filter.data(), bias.data(), y.data(), p, scratch.data());
-    cpu::conv2d_grad_input_bf16(dy.data(), filter.data(), gx.data(), p, scratch.data());
-    cpu::conv2d_grad_filter_bf16(x.data(), dy.data(), gfilter.data(), p, scratch.data());
+    cpu::conv2d_bf16(o.x.data(), o.filter.data(), o.bias.data(), y.data(), p, scratch.data());
+    cpu::conv2d_grad_input_bf16(o.dy.data(), o.filter.data(), gx.data(), p, scratch.data());
+    cpu::conv2d_grad_filter_bf16(o.x.data(), o.dy.data(), gfilter.data(), p, scratch.data());
     DeviceArray<float> dy_out(y_size), dgx(x_size), dgfilter(f_size);
-    cuda::conv2d_bf16(dx.get(), dfilter.get(), dbias.get(), dy_out.get(), p, dscratch.get());
-    cuda::conv2d_grad_input_bf16(ddy.get(), dfilter.get(), dgx.get(), p, dscratch.get());
-    cuda::conv2d_grad_filter_bf16(dx.get(), ddy.get(), dgfilter.get(), p, dscratch.get());
+    cuda::conv2d_bf16(o.dx.get(), o.dfilter.get(), o.dbias.get(), dy_out.get(), p, dscratch.get());
+    cuda::conv2d_grad_input_bf16(o.ddy.get(), o.dfilter.get(), dgx.get(), p, dscratch.get());
+    cuda::conv2d_grad_filter_bf16(o.dx.get(), o.ddy.get(), dgfilter.get(), p, dscratch.get());
     require_close(dy_out.download(), y, kTolerance);
     require_close(dgx.download(), gx, kTolerance);
     require_close(dgfilter.download(), gfilter, kTolerance);
@@ -618,28 +628,26 @@ TEST_CASE("cuda conv2d and its gradients match the cpu", "[cuda][conv]") {
                    << " filters " << p.out_channels << " kernel " << p.kernel_height << "x"
                    << p.kernel_width << " groups " << p.groups << " bias " << with_bias);
       const int64_t x_size = input_count(p), f_size = filter_count(p), y_size = output_count(p);
-      const std::vector<float> x = random_floats(x_size), filter = random_floats(f_size);
-      const std::vector<float> bias = random_floats(p.out_channels), dy = random_floats(y_size);
+      ConvOperands o(p);
       std::vector<float> scratch(cpu::conv2d_scratch_bytes(p) / sizeof(float) + 1);
       DeviceArray<float> dscratch(cuda::conv2d_scratch_bytes(p) / sizeof(float) + 1);
-      DeviceArray<float> dx(x), dfilter(filter), dbias(bias), ddy(dy);
 
       std::vector<float> y(y_size);
-      cpu::conv2d(x.data(), filter.data(), with_bias ? bias.data() : nullptr, y.data(), p,
+      cpu::conv2d(o.x.data(), o.filter.data(), with_bias ? o.bias.data() : nullptr, y.data(), p,
                   scratch.data());
       DeviceArray<float> dout(y_size);
-      cuda::conv2d(dx.get(), dfilter.get(), with_bias ? dbias.get() : nullptr, dout.get(), p,
+      cuda::conv2d(o.dx.get(), o.dfilter.get(), with_bias ? o.dbias.get() : nullptr, dout.get(), p,
                    dscratch.get());
       require_close(dout.download(), y, kTolerance);
       if (!with_bias)
         continue; // the gradients do not depend on the bias
 
       std::vector<float> gx(x_size), gfilter(f_size);
-      cpu::conv2d_grad_input(dy.data(), filter.data(), gx.data(), p, scratch.data());
-      cpu::conv2d_grad_filter(x.data(), dy.data(), gfilter.data(), p, scratch.data());
+      cpu::conv2d_grad_input(o.dy.data(), o.filter.data(), gx.data(), p, scratch.data());
+      cpu::conv2d_grad_filter(o.x.data(), o.dy.data(), gfilter.data(), p, scratch.data());
       DeviceArray<float> dgx(x_size), dgfilter(f_size);
-      cuda::conv2d_grad_input(ddy.get(), dfilter.get(), dgx.get(), p, dscratch.get());
-      cuda::conv2d_grad_filter(dx.get(), ddy.get(), dgfilter.get(), p, dscratch.get());
+      cuda::conv2d_grad_input(o.ddy.get(), o.dfilter.get(), dgx.get(), p, dscratch.get());
+      cuda::conv2d_grad_filter(o.dx.get(), o.ddy.get(), dgfilter.get(), p, dscratch.get());
       require_close(dgx.download(), gx, kTolerance);
       require_close(dgfilter.download(), gfilter, kTolerance);
     }
