@@ -148,19 +148,17 @@ TEST_CASE("slice: random starts and strides", "[layout]") {
     const int64_t bytes = kElementBytes[trial % 5];
     const std::vector<int64_t> shape = random_shape(rank, 7);
     const SliceWindow window = random_window(shape);
-    const std::vector<int64_t> &starts = window.starts, &strides = window.strides;
-    const std::vector<int64_t> &output_shape = window.shape;
     INFO("trial " << trial);
     const std::vector<uint8_t> input = random_bytes(product(shape), bytes);
     const std::vector<uint8_t> expected =
-        gather_elements(input, shape, output_shape, bytes, [&](std::vector<int64_t> in) {
+        gather_elements(input, shape, window.shape, bytes, [&](std::vector<int64_t> in) {
           for (int64_t d = 0; d < rank; ++d)
-            in[d] = starts[d] + in[d] * strides[d];
+            in[d] = window.starts[d] + in[d] * window.strides[d];
           return in;
         });
     std::vector<uint8_t> output(expected.size());
-    cpu::slice(input.data(), output.data(), rank, shape.data(), starts.data(), strides.data(),
-               output_shape.data(), bytes);
+    cpu::slice(input.data(), output.data(), rank, shape.data(), window.starts.data(),
+               window.strides.data(), window.shape.data(), bytes);
     REQUIRE(output == expected);
   }
 }
@@ -172,21 +170,19 @@ TEST_CASE("slice_scatter: the adjoint of slice, zero elsewhere", "[layout][grad]
     const int64_t rank = random_int(1, 4);
     const std::vector<int64_t> shape = random_shape(rank, 6);
     const SliceWindow slice = random_window(shape);
-    const std::vector<int64_t> &starts = slice.starts, &strides = slice.strides;
-    const std::vector<int64_t> &window = slice.shape;
     INFO("trial " << trial);
     const std::vector<float> x = random_floats(product(shape));
-    const std::vector<float> u = random_floats(product(window));
+    const std::vector<float> u = random_floats(product(slice.shape));
     std::vector<float> sliced(u.size()), scattered(x.size(), NAN);
-    cpu::slice(x.data(), sliced.data(), rank, shape.data(), starts.data(), strides.data(),
-               window.data(), sizeof(float));
-    cpu::slice_scatter(u.data(), scattered.data(), rank, window.data(), starts.data(),
-                       strides.data(), shape.data(), sizeof(float));
+    cpu::slice(x.data(), sliced.data(), rank, shape.data(), slice.starts.data(),
+               slice.strides.data(), slice.shape.data(), sizeof(float));
+    cpu::slice_scatter(u.data(), scattered.data(), rank, slice.shape.data(), slice.starts.data(),
+                       slice.strides.data(), shape.data(), sizeof(float));
     REQUIRE(weighted_sum(sliced, u) == Approx(weighted_sum(x, scattered)).epsilon(1e-6));
     // Exactly the window's elements are non-zero: slicing the scatter gives u back ...
     std::vector<float> round_trip(u.size());
-    cpu::slice(scattered.data(), round_trip.data(), rank, shape.data(), starts.data(),
-               strides.data(), window.data(), sizeof(float));
+    cpu::slice(scattered.data(), round_trip.data(), rank, shape.data(), slice.starts.data(),
+               slice.strides.data(), slice.shape.data(), sizeof(float));
     REQUIRE(round_trip == u);
     // ... and the rest holds zeros (u has no zeros, so count them).
     const auto nonzero =
