@@ -7,8 +7,8 @@
 // also takes optimizer state and step scalars).
 //
 //===----------------------------------------------------------------------===//
-#include "dialects/Cleave/IR/CleaveDialect.h"
 #include "passes/Passes.h"
+#include "dialects/Cleave/IR/CleaveDialect.h"
 #include "passes/TrainStepAttrs.h"
 
 #include "llvm/ADT/StringMap.h"
