@@ -21,15 +21,14 @@ import sys
 import time
 
 import numpy as np
-import onnx
 import torch
 import torch.nn.functional as F
-from onnx import numpy_helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "models"))
 import gen_gpt  # noqa: E402
 import gen_mlp  # noqa: E402
+from common import load_onnx_weights  # noqa: E402
 
 BENCHMARKS = {
     # name: (generator arguments, torch constructor, batch inputs maker)
@@ -87,13 +86,7 @@ def time_pytorch(make_model, model_path, inputs, labels, threads, steps, warmup,
                   file=sys.stderr)
     else:
         torch.set_num_threads(threads)
-    model = make_model()
-    initial = {t.name: numpy_helper.to_array(t) for t in onnx.load(model_path).graph.initializer}
-    state = model.state_dict()
-    for name in state:
-        if name in initial:
-            state[name] = torch.tensor(initial[name])
-    model.load_state_dict(state)
+    model = load_onnx_weights(make_model(), model_path)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     args = [torch.tensor(v) for v in inputs.values()]

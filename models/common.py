@@ -93,6 +93,21 @@ def randomize_norm_affine(model, norm_type):
     return model
 
 
+def load_onnx_weights(model, path):
+    """Set every entry of ``model``'s state dict that the ONNX file at ``path``
+    has an initializer of the same name for; the others stay. Returns ``model``."""
+    import torch
+    from onnx import numpy_helper
+
+    initial = {t.name: numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
+    state = model.state_dict()
+    for name in state:
+        if name in initial:
+            state[name] = torch.tensor(initial[name])
+    model.load_state_dict(state)
+    return model
+
+
 def mark_buffers_frozen(model, path):
     """List the model's registered buffers that became initializers under FROZEN_KEY.
 

@@ -46,15 +46,10 @@ struct AttachLossPass : public mlir::cleave::impl::CleaveAttachLossBase<AttachLo
 #include "passes/TrainOptions.def"
 
   void runOnOperation() override {
-    ModuleOp module = getOperation();
-    auto forward = module.lookupSymbol<func::FuncOp>(sourceFunction);
-    if (!forward) {
-      module.emitError() << "cleave-attach-loss: the module has no @" << sourceFunction
-                         << " function";
-      return signalPassFailure();
-    }
-    LDBG() << "attaching the loss to @" << sourceFunction;
-    if (failed(attachLoss(forward)))
+    auto forward = lookupFunctionOrEmit(getOperation(), sourceFunction,
+                                        "cleave-attach-loss: the module has no @" + sourceFunction +
+                                            " function");
+    if (!forward || failed(attachLoss(forward)))
       signalPassFailure();
   }
 
@@ -76,6 +71,7 @@ struct AttachLossPass : public mlir::cleave::impl::CleaveAttachLossBase<AttachLo
   }
 
   LogicalResult attachLoss(func::FuncOp forward) {
+    LDBG() << "attaching the loss to @" << sourceFunction;
     FailureOr<unsigned> outputIndex = findOutput(forward);
     if (failed(outputIndex))
       return failure();
@@ -173,13 +169,7 @@ struct AttachLossPass : public mlir::cleave::impl::CleaveAttachLossBase<AttachLo
       addUpdate(op.getNewRunningMean(), op.getRunningMean());
       addUpdate(op.getNewRunningVar(), op.getRunningVar());
     });
-    builder.create<func::ReturnOp>(returnOp.getLoc(), results);
-    returnOp.erase();
-    SmallVector<Type> resultTypes;
-    for (Value result : results)
-      resultTypes.push_back(result.getType());
-    function.setType(builder.getFunctionType(function.getArgumentTypes(), resultTypes));
-    function.setAllResultAttrs(resultAttrs);
+    replaceResults(function, results, resultAttrs);
     return success();
   }
 };

@@ -64,18 +64,15 @@ struct AutodiffPass : public mlir::cleave::impl::CleaveAutodiffBase<AutodiffPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto loss = module.lookupSymbol<func::FuncOp>(sourceFunction);
-    if (!loss) {
-      module.emitError() << "cleave-autodiff: no function @" << sourceFunction
-                         << " (run cleave-attach-loss first)";
-      return signalPassFailure();
-    }
-    LDBG() << "differentiating @" << sourceFunction;
-    if (failed(differentiate(module, loss)))
+    auto loss = lookupFunctionOrEmit(module, sourceFunction,
+                                     "cleave-autodiff: no function @" + sourceFunction +
+                                         " (run cleave-attach-loss first)");
+    if (!loss || failed(differentiate(module, loss)))
       signalPassFailure();
   }
 
   LogicalResult differentiate(ModuleOp module, func::FuncOp loss) {
+    LDBG() << "differentiating @" << sourceFunction;
     int lossIndex = findLossResult(loss);
     if (lossIndex < 0)
       return loss.emitOpError() << "has no result marked cleave.loss";
@@ -144,13 +141,7 @@ struct AutodiffPass : public mlir::cleave::impl::CleaveAutodiffBase<AutodiffPass
       resultAttrs.push_back(builder.getDictionaryAttr(builder.getNamedAttr(
           CleaveDialect::kGradOfAttrName, builder.getI64IntegerAttr(argument.getArgNumber()))));
     }
-    builder.create<func::ReturnOp>(returnOp.getLoc(), results);
-    returnOp.erase();
-    SmallVector<Type> resultTypes;
-    for (Value result : results)
-      resultTypes.push_back(result.getType());
-    function.setType(builder.getFunctionType(function.getArgumentTypes(), resultTypes));
-    function.setAllResultAttrs(resultAttrs);
+    replaceResults(function, results, resultAttrs);
 
     IRRewriter rewriter(builder);
     (void)runRegionDCE(rewriter, function.getBody());

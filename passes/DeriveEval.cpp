@@ -10,6 +10,7 @@
 #include "passes/Passes.h"
 
 #include "dialects/Cleave/IR/TensorBuilder.h"
+#include "passes/TrainStepAttrs.h"
 #include "llvm/Support/DebugLog.h"
 
 namespace mlir::cleave {
@@ -44,12 +45,11 @@ struct DeriveEvalPass : public mlir::cleave::impl::CleaveDeriveEvalBase<DeriveEv
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto source = module.lookupSymbol<func::FuncOp>(sourceFunction);
-    if (!source) {
-      module.emitError() << "cleave-derive-eval: the module has no @" << sourceFunction
-                         << " function";
+    auto source = lookupFunctionOrEmit(module, sourceFunction,
+                                       "cleave-derive-eval: the module has no @" + sourceFunction +
+                                           " function");
+    if (!source)
       return signalPassFailure();
-    }
     if (module.lookupSymbol(resultFunction)) {
       module.emitError() << "cleave-derive-eval: the module already has a @" << resultFunction;
       return signalPassFailure();

@@ -55,11 +55,11 @@ struct OptimizerPass : public mlir::cleave::impl::CleaveOptimizerBase<OptimizerP
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto gradients = module.lookupSymbol<func::FuncOp>("gradients");
-    if (!gradients) {
-      module.emitError() << "cleave-optimizer: no @gradients function (run cleave-autodiff first)";
+    auto gradients = lookupFunctionOrEmit(
+        module, "gradients",
+        "cleave-optimizer: no @gradients function (run cleave-autodiff first)");
+    if (!gradients)
       return signalPassFailure();
-    }
     if (optimizer != "adamw" && optimizer != "sgd") {
       module.emitError() << "cleave-optimizer: unknown optimizer '" << optimizer
                          << "'; choose sgd or adamw";

@@ -11,8 +11,32 @@
 #include "dialects/Cleave/IR/CleaveOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
 
 namespace mlir::cleave {
+
+/// The function @`name` of `module`; where there is none, emits `missing`
+/// (which names the pass and what to run first) and returns null.
+inline func::FuncOp lookupFunctionOrEmit(ModuleOp module, llvm::StringRef name,
+                                         const llvm::Twine &missing) {
+  auto function = module.lookupSymbol<func::FuncOp>(name);
+  if (!function)
+    module.emitError(missing);
+  return function;
+}
+
+/// Makes `function` return `results`, with `resultAttrs`, in place of
+/// what its return op returned; its type follows.
+inline void replaceResults(func::FuncOp function, ValueRange results,
+                           ArrayRef<DictionaryAttr> resultAttrs) {
+  Operation *returnOp = function.getBody().front().getTerminator();
+  OpBuilder builder(returnOp);
+  func::ReturnOp::create(builder, returnOp->getLoc(), results);
+  returnOp->erase();
+  function.setType(
+      builder.getFunctionType(function.getArgumentTypes(), ValueRange(results).getTypes()));
+  function.setAllResultAttrs(resultAttrs);
+}
 
 /// The parameter attribute of argument `index`, or null.
 inline ParamAttr getParamAttr(func::FuncOp function, unsigned index) {

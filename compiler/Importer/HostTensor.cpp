@@ -232,6 +232,12 @@ static int64_t storedValueCount(const onnx::TensorProto &proto) {
   }
 }
 
+/// Element `i` of an integer tensor narrower than 64 bits: from raw_data as
+/// a T, or from int32_data, where ONNX keeps all of them.
+template <typename T> static int64_t readNarrowInteger(const onnx::TensorProto &proto, int64_t i) {
+  return proto.has_raw_data() ? readLittleEndian<T>(proto.raw_data(), i) : proto.int32_data(i);
+}
+
 llvm::Expected<HostTensor> HostTensor::fromProto(const onnx::TensorProto &proto, Type elementType) {
   auto fail = [&](const std::string &why) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
@@ -280,16 +286,16 @@ llvm::Expected<HostTensor> HostTensor::fromProto(const onnx::TensorProto &proto,
       tensor.setInt(i, hasRaw ? readLittleEndian<int64_t>(raw, i) : proto.int64_data(i));
       break;
     case onnx::TensorProto::INT32:
-      tensor.setInt(i, hasRaw ? readLittleEndian<int32_t>(raw, i) : proto.int32_data(i));
+      tensor.setInt(i, readNarrowInteger<int32_t>(proto, i));
       break;
     case onnx::TensorProto::INT16:
-      tensor.setInt(i, hasRaw ? readLittleEndian<int16_t>(raw, i) : proto.int32_data(i));
+      tensor.setInt(i, readNarrowInteger<int16_t>(proto, i));
       break;
     case onnx::TensorProto::INT8:
-      tensor.setInt(i, hasRaw ? readLittleEndian<int8_t>(raw, i) : proto.int32_data(i));
+      tensor.setInt(i, readNarrowInteger<int8_t>(proto, i));
       break;
     default: // UINT8, BOOL
-      tensor.setInt(i, hasRaw ? readLittleEndian<uint8_t>(raw, i) : proto.int32_data(i));
+      tensor.setInt(i, readNarrowInteger<uint8_t>(proto, i));
       break;
     }
   }

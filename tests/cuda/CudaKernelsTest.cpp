@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 #define CATCH_CONFIG_RUNNER
 #include "KernelTestUtils.h"
+#include "WindowParams.h"
 
 #include "cleave/rt/cuda_kernels.h"
 #include "cleave/rt/cuda_memory.h"
@@ -107,23 +108,36 @@ int32_t take_flag(DeviceArray<int32_t> &flag) {
 // Matrix products
 //===----------------------------------------------------------------------===//
 
+/// Random operands of one matmul call on the host and the device. C starts
+/// random when accumulating, NaN otherwise (the kernel must overwrite it).
+struct MatmulOperands {
+  std::vector<float> a, b, expected;
+  int64_t stride_a, stride_b; // 0 where the operand is shared by the batch
+  DeviceArray<float> da, db, dc;
+
+  MatmulOperands(int64_t batch, int64_t m, int64_t n, int64_t k, bool share_a, bool share_b,
+                 bool accumulate)
+      : a(random_floats((share_a ? 1 : batch) * m * k)),
+        b(random_floats((share_b ? 1 : batch) * k * n)),
+        expected(accumulate ? random_floats(batch * m * n)
+                            : std::vector<float>(batch * m * n, NAN)),
+        stride_a(share_a ? 0 : m * k), stride_b(share_b ? 0 : k * n), da(a), db(b),
+        dc(batch * m * n) {
+    if (accumulate)
+      dc.upload(expected);
+  }
+};
+
 void check_matmul(int64_t batch, int64_t m, int64_t n, int64_t k, bool ta, bool tb, bool share_a,
                   bool share_b, bool accumulate, double tolerance) {
   INFO("matmul batch " << batch << " m " << m << " n " << n << " k " << k << " ta " << ta << " tb "
                        << tb << " shared " << share_a << share_b << " accumulate " << accumulate);
-  const std::vector<float> a = random_floats((share_a ? 1 : batch) * m * k);
-  const std::vector<float> b = random_floats((share_b ? 1 : batch) * k * n);
-  const int64_t stride_a = share_a ? 0 : m * k, stride_b = share_b ? 0 : k * n;
-  std::vector<float> expected =
-      accumulate ? random_floats(batch * m * n) : std::vector<float>(batch * m * n, NAN);
-  DeviceArray<float> da(a), db(b), dc(batch * m * n);
-  if (accumulate)
-    dc.upload(expected);
-  cpu::matmul(a.data(), b.data(), expected.data(), batch, m, n, k, ta, tb, stride_a, stride_b,
-              accumulate);
-  cuda::matmul(da.get(), db.get(), dc.get(), batch, m, n, k, ta, tb, stride_a, stride_b,
+  MatmulOperands o(batch, m, n, k, share_a, share_b, accumulate);
+  cpu::matmul(o.a.data(), o.b.data(), o.expected.data(), batch, m, n, k, ta, tb, o.stride_a,
+              o.stride_b, accumulate);
+  cuda::matmul(o.da.get(), o.db.get(), o.dc.get(), batch, m, n, k, ta, tb, o.stride_a, o.stride_b,
                accumulate);
-  require_close(dc.download(), expected, tolerance);
+  require_close(o.dc.download(), o.expected, tolerance);
 }
 
 TEST_CASE("cuda matmul matches the cpu", "[cuda][matmul]") {
@@ -157,24 +171,17 @@ void check_matmul_bf16(int64_t batch, int64_t m, int64_t n, int64_t k, bool ta, 
   INFO("matmul_bf16 batch " << batch << " m " << m << " n " << n << " k " << k << " ta " << ta
                             << " tb " << tb << " shared " << share_a << share_b << " accumulate "
                             << accumulate);
-  const std::vector<float> a = random_floats((share_a ? 1 : batch) * m * k);
-  const std::vector<float> b = random_floats((share_b ? 1 : batch) * k * n);
-  const int64_t stride_a = share_a ? 0 : m * k, stride_b = share_b ? 0 : k * n;
-  std::vector<float> expected =
-      accumulate ? random_floats(batch * m * n) : std::vector<float>(batch * m * n, NAN);
-  DeviceArray<float> da(a), db(b), dc(batch * m * n);
-  if (accumulate)
-    dc.upload(expected);
-  const int64_t cpu_bytes = cpu::matmul_bf16_scratch_bytes(batch, m, n, k, stride_a, stride_b);
-  const int64_t gpu_bytes = cuda::matmul_bf16_scratch_bytes(batch, m, n, k, stride_a, stride_b);
+  MatmulOperands o(batch, m, n, k, share_a, share_b, accumulate);
+  const int64_t cpu_bytes = cpu::matmul_bf16_scratch_bytes(batch, m, n, k, o.stride_a, o.stride_b);
+  const int64_t gpu_bytes = cuda::matmul_bf16_scratch_bytes(batch, m, n, k, o.stride_a, o.stride_b);
   std::vector<unsigned char> host_scratch(static_cast<size_t>(cpu_bytes));
   constexpr int64_t kGuard = 1024;
   DeviceArray<uint8_t> scratch(static_cast<size_t>(gpu_bytes + kGuard));
-  cpu::matmul_bf16(a.data(), b.data(), expected.data(), batch, m, n, k, ta, tb, stride_a, stride_b,
-                   accumulate, host_scratch.data());
-  cuda::matmul_bf16(da.get(), db.get(), dc.get(), batch, m, n, k, ta, tb, stride_a, stride_b,
-                    accumulate, scratch.get());
-  require_close(dc.download(), expected, 5e-5);
+  cpu::matmul_bf16(o.a.data(), o.b.data(), o.expected.data(), batch, m, n, k, ta, tb, o.stride_a,
+                   o.stride_b, accumulate, host_scratch.data());
+  cuda::matmul_bf16(o.da.get(), o.db.get(), o.dc.get(), batch, m, n, k, ta, tb, o.stride_a,
+                    o.stride_b, accumulate, scratch.get());
+  require_close(o.dc.download(), o.expected, 5e-5);
   const std::vector<uint8_t> after = scratch.download();
   for (int64_t i = gpu_bytes; i < gpu_bytes + kGuard; ++i)
     REQUIRE(after[static_cast<size_t>(i)] == 0xFF);
@@ -557,21 +564,23 @@ TEST_CASE("cuda iota matches the cpu", "[cuda][layout]") {
 // Convolution and pooling
 //===----------------------------------------------------------------------===//
 
-cpu::Conv2dParams conv_params(int64_t batch, int64_t channels, int64_t height, int64_t width,
-                              int64_t filters, int64_t kernel_h, int64_t kernel_w, int64_t stride_h,
-                              int64_t stride_w, std::vector<int64_t> padding, int64_t dilation_h,
-                              int64_t dilation_w, int64_t groups) {
-  cpu::Conv2dParams p{batch,      channels,   height,     width,      filters,    0,
-                      0,          kernel_h,   kernel_w,   stride_h,   stride_w,   padding[0],
-                      padding[1], padding[2], padding[3], dilation_h, dilation_w, groups};
-  p.out_height = cpu::window_output_size(height, kernel_h, stride_h, p.pad_top, p.pad_bottom,
-                                         dilation_h, false);
-  p.out_width = cpu::window_output_size(width, kernel_w, stride_w, p.pad_left, p.pad_right,
-                                        dilation_w, false);
-  REQUIRE(cuda::window_output_size(height, kernel_h, stride_h, p.pad_top, p.pad_bottom, dilation_h,
-                                   false) == p.out_height);
-  return p;
+/// The cuda side's own output extents agree with the cpu's (conv_params).
+void require_cuda_extents(const cpu::Conv2dParams &p) {
+  REQUIRE(cuda::window_output_size(p.in_height, p.kernel_height, p.stride_height, p.pad_top,
+                                   p.pad_bottom, p.dilation_height, false) == p.out_height);
 }
+
+/// Random conv2d operands (input, filter, bias and an output gradient) on
+/// the host and the device.
+struct ConvOperands {
+  std::vector<float> x, filter, bias, dy;
+  DeviceArray<float> dx, dfilter, dbias, ddy;
+
+  explicit ConvOperands(const cpu::Conv2dParams &p)
+      : x(random_floats(input_count(p))), filter(random_floats(filter_count(p))),
+        bias(random_floats(p.out_channels)), dy(random_floats(output_count(p))), dx(x),
+        dfilter(filter), dbias(bias), ddy(dy) {}
+};
 
 TEST_CASE("cuda conv2d_bf16 and its gradients match the cpu's", "[cuda][conv]") {
   seed(13);
@@ -580,25 +589,21 @@ TEST_CASE("cuda conv2d_bf16 and its gradients match the cpu's", "[cuda][conv]") 
        {conv_params(2, 3, 7, 6, 4, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1),
         conv_params(1, 4, 6, 7, 6, 2, 3, 1, 2, {0, 1, 1, 0}, 1, 1, 2),
         conv_params(2, 4, 5, 3, 6, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 1, 1)}) {
+    require_cuda_extents(p);
     INFO("conv_bf16 " << p.batch << "x" << p.in_channels << "x" << p.in_height << "x" << p.in_width
                       << " filters " << p.out_channels << " groups " << p.groups);
-    const int64_t x_size = p.batch * p.in_channels * p.in_height * p.in_width;
-    const int64_t f_size =
-        p.out_channels * (p.in_channels / p.groups) * p.kernel_height * p.kernel_width;
-    const int64_t y_size = p.batch * p.out_channels * p.out_height * p.out_width;
-    const std::vector<float> x = random_floats(x_size), filter = random_floats(f_size);
-    const std::vector<float> bias = random_floats(p.out_channels), dy = random_floats(y_size);
+    const int64_t x_size = input_count(p), f_size = filter_count(p), y_size = output_count(p);
+    ConvOperands o(p);
     std::vector<float> scratch(cpu::conv2d_bf16_scratch_bytes(p) / sizeof(float) + 1);
     DeviceArray<float> dscratch(cuda::conv2d_bf16_scratch_bytes(p) / sizeof(float) + 1);
-    DeviceArray<float> dx(x), dfilter(filter), dbias(bias), ddy(dy);
     std::vector<float> y(y_size), gx(x_size), gfilter(f_size);
-    cpu::conv2d_bf16(x.data(), filter.data(), bias.data(), y.data(), p, scratch.data());
-    cpu::conv2d_grad_input_bf16(dy.data(), filter.data(), gx.data(), p, scratch.data());
-    cpu::conv2d_grad_filter_bf16(x.data(), dy.data(), gfilter.data(), p, scratch.data());
+    cpu::conv2d_bf16(o.x.data(), o.filter.data(), o.bias.data(), y.data(), p, scratch.data());
+    cpu::conv2d_grad_input_bf16(o.dy.data(), o.filter.data(), gx.data(), p, scratch.data());
+    cpu::conv2d_grad_filter_bf16(o.x.data(), o.dy.data(), gfilter.data(), p, scratch.data());
     DeviceArray<float> dy_out(y_size), dgx(x_size), dgfilter(f_size);
-    cuda::conv2d_bf16(dx.get(), dfilter.get(), dbias.get(), dy_out.get(), p, dscratch.get());
-    cuda::conv2d_grad_input_bf16(ddy.get(), dfilter.get(), dgx.get(), p, dscratch.get());
-    cuda::conv2d_grad_filter_bf16(dx.get(), ddy.get(), dgfilter.get(), p, dscratch.get());
+    cuda::conv2d_bf16(o.dx.get(), o.dfilter.get(), o.dbias.get(), dy_out.get(), p, dscratch.get());
+    cuda::conv2d_grad_input_bf16(o.ddy.get(), o.dfilter.get(), dgx.get(), p, dscratch.get());
+    cuda::conv2d_grad_filter_bf16(o.dx.get(), o.ddy.get(), dgfilter.get(), p, dscratch.get());
     require_close(dy_out.download(), y, kTolerance);
     require_close(dgx.download(), gx, kTolerance);
     require_close(dgfilter.download(), gfilter, kTolerance);
@@ -618,75 +623,47 @@ TEST_CASE("cuda conv2d and its gradients match the cpu", "[cuda][conv]") {
   };
   for (const cpu::Conv2dParams &p : cases)
     for (bool with_bias : {true, false}) {
+      require_cuda_extents(p);
       INFO("conv " << p.batch << "x" << p.in_channels << "x" << p.in_height << "x" << p.in_width
                    << " filters " << p.out_channels << " kernel " << p.kernel_height << "x"
                    << p.kernel_width << " groups " << p.groups << " bias " << with_bias);
-      const int64_t x_size = p.batch * p.in_channels * p.in_height * p.in_width;
-      const int64_t f_size =
-          p.out_channels * (p.in_channels / p.groups) * p.kernel_height * p.kernel_width;
-      const int64_t y_size = p.batch * p.out_channels * p.out_height * p.out_width;
-      const std::vector<float> x = random_floats(x_size), filter = random_floats(f_size);
-      const std::vector<float> bias = random_floats(p.out_channels), dy = random_floats(y_size);
+      const int64_t x_size = input_count(p), f_size = filter_count(p), y_size = output_count(p);
+      ConvOperands o(p);
       std::vector<float> scratch(cpu::conv2d_scratch_bytes(p) / sizeof(float) + 1);
       DeviceArray<float> dscratch(cuda::conv2d_scratch_bytes(p) / sizeof(float) + 1);
-      DeviceArray<float> dx(x), dfilter(filter), dbias(bias), ddy(dy);
 
       std::vector<float> y(y_size);
-      cpu::conv2d(x.data(), filter.data(), with_bias ? bias.data() : nullptr, y.data(), p,
+      cpu::conv2d(o.x.data(), o.filter.data(), with_bias ? o.bias.data() : nullptr, y.data(), p,
                   scratch.data());
       DeviceArray<float> dout(y_size);
-      cuda::conv2d(dx.get(), dfilter.get(), with_bias ? dbias.get() : nullptr, dout.get(), p,
+      cuda::conv2d(o.dx.get(), o.dfilter.get(), with_bias ? o.dbias.get() : nullptr, dout.get(), p,
                    dscratch.get());
       require_close(dout.download(), y, kTolerance);
       if (!with_bias)
         continue; // the gradients do not depend on the bias
 
       std::vector<float> gx(x_size), gfilter(f_size);
-      cpu::conv2d_grad_input(dy.data(), filter.data(), gx.data(), p, scratch.data());
-      cpu::conv2d_grad_filter(x.data(), dy.data(), gfilter.data(), p, scratch.data());
+      cpu::conv2d_grad_input(o.dy.data(), o.filter.data(), gx.data(), p, scratch.data());
+      cpu::conv2d_grad_filter(o.x.data(), o.dy.data(), gfilter.data(), p, scratch.data());
       DeviceArray<float> dgx(x_size), dgfilter(f_size);
-      cuda::conv2d_grad_input(ddy.get(), dfilter.get(), dgx.get(), p, dscratch.get());
-      cuda::conv2d_grad_filter(dx.get(), ddy.get(), dgfilter.get(), p, dscratch.get());
+      cuda::conv2d_grad_input(o.ddy.get(), o.dfilter.get(), dgx.get(), p, dscratch.get());
+      cuda::conv2d_grad_filter(o.dx.get(), o.ddy.get(), dgfilter.get(), p, dscratch.get());
       require_close(dgx.download(), gx, kTolerance);
       require_close(dgfilter.download(), gfilter, kTolerance);
     }
 }
 
-cpu::Pool2dParams pool_params(cpu::PoolKind kind, int64_t batch, int64_t channels, int64_t height,
-                              int64_t width, int64_t kernel_h, int64_t kernel_w, int64_t stride_h,
-                              int64_t stride_w, std::vector<int64_t> padding, bool ceil_mode,
-                              bool count_include_pad) {
-  cpu::Pool2dParams p{
-      kind,       batch,     channels,         height,   width,      0,          0,
-      kernel_h,   kernel_w,  stride_h,         stride_w, padding[0], padding[1], padding[2],
-      padding[3], ceil_mode, count_include_pad};
-  p.out_height =
-      cpu::window_output_size(height, kernel_h, stride_h, p.pad_top, p.pad_bottom, 1, ceil_mode);
-  p.out_width =
-      cpu::window_output_size(width, kernel_w, stride_w, p.pad_left, p.pad_right, 1, ceil_mode);
-  return p;
-}
-
 TEST_CASE("cuda pool2d and its gradient match the cpu", "[cuda][pool]") {
   seed(13);
-  std::vector<cpu::Pool2dParams> cases;
-  for (cpu::PoolKind kind : {cpu::PoolKind::max, cpu::PoolKind::avg})
-    for (bool ceil_mode : {false, true})
-      for (bool include_pad : {false, true}) {
-        cases.push_back(
-            pool_params(kind, 2, 2, 7, 6, 3, 3, 2, 2, {1, 1, 1, 1}, ceil_mode, include_pad));
-        cases.push_back(
-            pool_params(kind, 1, 3, 6, 5, 2, 3, 2, 1, {1, 0, 0, 1}, ceil_mode, include_pad));
-        cases.push_back(
-            pool_params(kind, 8, 16, 32, 32, 2, 2, 2, 2, {0, 0, 0, 0}, ceil_mode, include_pad));
-        cases.push_back(pool_params(kind, 2, 3, 9, 9, 3, 3, 1, 1, {1, 1, 1, 1}, ceil_mode,
-                                    include_pad)); // overlapping windows
-      }
+  const std::vector<cpu::Pool2dParams> cases =
+      pool_option_cases({{2, 2, 7, 6, 3, 3, 2, 2, {1, 1, 1, 1}},
+                         {1, 3, 6, 5, 2, 3, 2, 1, {1, 0, 0, 1}},
+                         {8, 16, 32, 32, 2, 2, 2, 2, {0, 0, 0, 0}},
+                         {2, 3, 9, 9, 3, 3, 1, 1, {1, 1, 1, 1}}}); // the last: overlapping windows
   for (const cpu::Pool2dParams &p : cases) {
     INFO("pool kind " << static_cast<int>(p.kind) << " " << p.in_height << "x" << p.in_width
                       << " ceil " << p.ceil_mode << " include_pad " << p.count_include_pad);
-    const int64_t x_size = p.batch * p.channels * p.in_height * p.in_width;
-    const int64_t y_size = p.batch * p.channels * p.out_height * p.out_width;
+    const int64_t x_size = input_count(p), y_size = output_count(p);
     // Distinct values: one maximum per window, as max pooling's gradient needs.
     const std::vector<float> x = distinct_floats(x_size), dy = random_floats(y_size);
     std::vector<float> y(y_size), gx(x_size);

@@ -31,15 +31,14 @@ import subprocess
 import sys
 
 import numpy as np
-import onnx
 import torch
 import torch.nn.functional as F
-from onnx import numpy_helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "models"))
 import gen_cnn  # noqa: E402
 import gen_gpt  # noqa: E402
+from common import load_onnx_weights  # noqa: E402
 
 TOLERANCE = 1e-4
 STEPS = 3
@@ -112,13 +111,7 @@ def save(workdir, tag, arrays):
 def pytorch_losses(factory, onnx_path, arrays, batch, batches):
     """Mean per-batch loss of the exported weights in eval() and in train() mode."""
     torch.manual_seed(0)
-    model = factory()
-    exported = {t.name: numpy_helper.to_array(t) for t in onnx.load(onnx_path).graph.initializer}
-    state = model.state_dict()
-    for key in state:
-        if key in exported:
-            state[key] = torch.tensor(exported[key])
-    model.load_state_dict(state)
+    model = load_onnx_weights(factory(), onnx_path)
     names = [n for n in arrays if n != "y"]
     results = {}
     for mode in ("eval", "train"):

@@ -75,6 +75,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <iterator>
 #include <map>
 #include <string>
 #include <thread>
@@ -335,23 +336,12 @@ LogicalResult buildForward(ModuleOp module, ModuleSpec &spec, std::string &error
 using ModelInfoFn = const rt::ModelInfo *(*)();
 using TrainStepFn = void (*)(const rt::StepScalars *, const rt::StepBuffers *);
 
-int64_t dtypeBytes(rt::DType dtype) {
-  switch (dtype) {
-  case rt::DType::f64:
-  case rt::DType::i64:
-    return 8;
-  case rt::DType::f32:
-  case rt::DType::i32:
-    return 4;
-  case rt::DType::f16:
-  case rt::DType::bf16:
-    return 2;
-  case rt::DType::i8:
-  case rt::DType::i1:
-    return 1;
-  }
-  return 1;
-}
+/// Bytes per element, indexed by rt::DType (i1 is stored as one byte).
+constexpr int64_t kDTypeBytes[] = {4, 8, 2, 2, 8, 4, 1, 1}; // f32 f64 f16 bf16 i64 i32 i8 i1
+static_assert(std::size(kDTypeBytes) == static_cast<size_t>(rt::DType::i1) + 1,
+              "one size per rt::DType");
+
+int64_t dtypeBytes(rt::DType dtype) { return kDTypeBytes[static_cast<int>(dtype)]; }
 
 int64_t numElements(const rt::TensorSpec &spec) {
   int64_t count = 1;

@@ -23,7 +23,6 @@ import numpy as np
 import onnx
 import torch
 import torch.nn.functional as F
-from onnx import numpy_helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "models"))
@@ -31,7 +30,7 @@ import gen_cnn  # noqa: E402
 import gen_gpt  # noqa: E402
 import gen_llama  # noqa: E402
 import gen_mlp  # noqa: E402
-from common import input_specs  # noqa: E402
+from common import input_specs, load_onnx_weights  # noqa: E402
 from numerics_common import compare_losses, relative_error, run_training, save_data  # noqa: E402
 
 # Each committed model: its file, how to build the same network in
@@ -102,14 +101,7 @@ def make_data(model_name, model_path, batches, rng):
 def train_reference(model_name, model_path, optimizer, data, batch, steps, label_smoothing=0.0):
     torch.manual_seed(0)
     torch.set_num_threads(1)
-    model = MODELS[model_name][1]()
-    initial = {t.name: numpy_helper.to_array(t)
-               for t in onnx.load(model_path).graph.initializer}
-    state = model.state_dict()
-    for name in state:
-        if name in initial:
-            state[name] = torch.tensor(initial[name])
-    model.load_state_dict(state)
+    model = load_onnx_weights(MODELS[model_name][1](), model_path)
     model.train()
     opt = optimizer_for(model_name, optimizer)[1](model.parameters())
     inputs = [name for name in data if name != "y"]

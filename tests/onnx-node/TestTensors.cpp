@@ -65,28 +65,6 @@ template <typename T> static T load(const void *buffer, int64_t i) {
   return value;
 }
 
-static double readElement(const void *buffer, DType dtype, int64_t i) {
-  switch (dtype) {
-  case DType::f32:
-    return load<float>(buffer, i);
-  case DType::f64:
-    return load<double>(buffer, i);
-  case DType::f16:
-  case DType::bf16:
-    return llvm::APFloat(halfSemantics(dtype), llvm::APInt(16, load<uint16_t>(buffer, i)))
-        .convertToDouble();
-  case DType::i64:
-    return static_cast<double>(load<int64_t>(buffer, i));
-  case DType::i32:
-    return load<int32_t>(buffer, i);
-  case DType::i8:
-    return load<int8_t>(buffer, i);
-  case DType::i1:
-    return load<uint8_t>(buffer, i) != 0;
-  }
-  return 0;
-}
-
 static int64_t readInteger(const void *buffer, DType dtype, int64_t i) {
   switch (dtype) {
   case DType::i64:
@@ -99,6 +77,23 @@ static int64_t readInteger(const void *buffer, DType dtype, int64_t i) {
     return load<uint8_t>(buffer, i);
   default:
     return 0;
+  }
+}
+
+static double readElement(const void *buffer, DType dtype, int64_t i) {
+  switch (dtype) {
+  case DType::f32:
+    return load<float>(buffer, i);
+  case DType::f64:
+    return load<double>(buffer, i);
+  case DType::f16:
+  case DType::bf16:
+    return llvm::APFloat(halfSemantics(dtype), llvm::APInt(16, load<uint16_t>(buffer, i)))
+        .convertToDouble();
+  case DType::i1:
+    return load<uint8_t>(buffer, i) != 0;
+  default:
+    return static_cast<double>(readInteger(buffer, dtype, i));
   }
 }
 

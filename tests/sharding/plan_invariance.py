@@ -104,6 +104,13 @@ MODELS_UNDER_TEST = {
     },
 }
 
+def in_each_layer(prefix, layouts, layers=(0, 1)):
+    """`layouts` (parameter name -> layout) for each of the two transformer
+    layers, the names prefixed with `prefix.<layer>.`."""
+    return {f"{prefix}.{layer}.{name}": layout for layer in layers
+            for name, layout in layouts.items()}
+
+
 # The plan `--devices 4` (the search on the cpu profile) gives each model:
 # grid, the layout of every parameter and batch input that is not
 # replicated (per dimension: grid axes, '*' between them, '-' for none),
@@ -123,13 +130,11 @@ AUTO_PLANS = {
     "gpt": {
         "grid": "dp=4",
         "layouts": {"transformer.wte.weight": "-,dp", "transformer.wpe.weight": "-,dp",
-                    "transformer.ln_f.bias": "dp"} | {
-            f"transformer.h.{layer}.{name}": layout for layer in (0, 1)
-            for name, layout in (("ln_1.bias", "dp"), ("attn.c_attn.weight", "-,dp"),
-                                 ("attn.c_attn.bias", "dp"), ("attn.c_proj.weight", "dp,-"),
-                                 ("attn.c_proj.bias", "dp"), ("ln_2.bias", "dp"),
-                                 ("mlp.c_fc.weight", "dp,-"), ("mlp.c_fc.bias", "dp"),
-                                 ("mlp.c_proj.weight", "-,dp"), ("mlp.c_proj.bias", "dp"))},
+                    "transformer.ln_f.bias": "dp"} | in_each_layer("transformer.h", {
+                        "ln_1.bias": "dp", "attn.c_attn.weight": "-,dp", "attn.c_attn.bias": "dp",
+                        "attn.c_proj.weight": "dp,-", "attn.c_proj.bias": "dp", "ln_2.bias": "dp",
+                        "mlp.c_fc.weight": "dp,-", "mlp.c_fc.bias": "dp",
+                        "mlp.c_proj.weight": "-,dp", "mlp.c_proj.bias": "dp"}),
         "collectives": {"all_gather": 36, "all_to_all": 12, "reduce_scatter": 2,
                         "all_reduce": 12, "all_slice": 24},
     },
@@ -145,13 +150,11 @@ AUTO_PLANS = {
     # as the GPT's but for the embedding table, which stays whole here.
     "gpt_helper": {
         "grid": "dp=4",
-        "layouts": {"wpe": "-,dp", "ln_f.bias": "dp"} | {
-            f"h.{layer}.{name}": layout for layer in (0, 1)
-            for name, layout in (("ln1.bias", "dp"), ("attn.qkv.weight", "dp,-"),
-                                 ("attn.qkv.bias", "dp"), ("attn.proj.weight", "dp,-"),
-                                 ("attn.proj.bias", "dp"), ("ln2.bias", "dp"),
-                                 ("mlp.fc.weight", "-,dp"), ("mlp.fc.bias", "dp"),
-                                 ("mlp.proj.weight", "dp,-"), ("mlp.proj.bias", "dp"))},
+        "layouts": {"wpe": "-,dp", "ln_f.bias": "dp"} | in_each_layer("h", {
+            "ln1.bias": "dp", "attn.qkv.weight": "dp,-", "attn.qkv.bias": "dp",
+            "attn.proj.weight": "dp,-", "attn.proj.bias": "dp", "ln2.bias": "dp",
+            "mlp.fc.weight": "-,dp", "mlp.fc.bias": "dp", "mlp.proj.weight": "dp,-",
+            "mlp.proj.bias": "dp"}),
         "collectives": {"all_gather": 37, "all_to_all": 12, "reduce_scatter": 2,
                         "all_reduce": 12, "all_slice": 27},
     },

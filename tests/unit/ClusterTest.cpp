@@ -27,6 +27,16 @@ Cluster mustLoad(llvm::StringRef name, int64_t devices, llvm::ArrayRef<std::stri
   return *cluster;
 }
 
+/// Loading `name` for `devices` fails with an error containing `message`.
+void checkLoadFails(llvm::StringRef name, int64_t devices, llvm::ArrayRef<std::string> dirs,
+                    const std::string &message) {
+  INFO(name.str() << " with " << devices << " devices");
+  CHECK_THAT(errorOf(loadCluster(name, devices, dirs)), Catch::Matchers::Contains(message));
+}
+void checkLoadFails(llvm::StringRef name, int64_t devices, const std::string &message) {
+  checkLoadFails(name, devices, {}, message);
+}
+
 /// A fresh directory holding `files` (name -> contents).
 std::string writeProfiles(std::initializer_list<std::pair<const char *, const char *>> files) {
   llvm::SmallString<128> dir;
@@ -87,29 +97,37 @@ TEST_CASE("bad profiles name the field and what is wrong", "[cluster]") {
              Contains("cluster profile 'broken.json' is not valid JSON"));
   CHECK_THAT(errorOf(parseCluster("[1, 2]", "list.json")),
              Contains("cluster profile 'list.json': the top level must be a JSON object"));
-  CHECK_THAT(parseWith("\"memory_gb\": 16", "\"memory_gbs\": 16"),
-             Contains("unknown field 'device.memory_gbs'"));
-  CHECK_THAT(parseWith(", \"memory_gb\": 16", ""),
-             Contains("missing field 'device.memory_gb' (GB of memory per device)"));
-  CHECK_THAT(parseWith("\"memory_gb\": 16", "\"memory_gb\": \"16\""),
-             Contains("field 'device.memory_gb' must be a number > 0 (GB of memory per "
-                      "device), got \"16\""));
-  CHECK_THAT(parseWith("\"compute_efficiency\": 0.5", "\"compute_efficiency\": 1.5"),
-             Contains("field 'device.compute_efficiency' must be a fraction in (0, 1]"));
-  CHECK_THAT(parseWith("\"devices_per_node\": 4", "\"devices_per_node\": 2.5"),
-             Contains("field 'devices_per_node' must be a positive integer"));
-  CHECK_THAT(parseWith("\"devices_per_node\": 4", "\"devices_per_node\": 0"),
-             Contains("field 'devices_per_node' must be a positive integer"));
-  CHECK_THAT(parseWith("\"latency_us\": 4", "\"latency_us\": -1"),
-             Contains("field 'intra_node.latency_us' must be a number >= 0"));
-  CHECK_THAT(parseWith("\"f32\": 10, ", ""), Contains("missing field 'device.peak_tflops.f32'"));
-  CHECK_THAT(parseWith("\"bf16\": 100", "\"bf16\": 100, \"fp8\": 400"),
-             Contains("unknown field 'device.peak_tflops.fp8' (known here: f32, bf16, f16)"));
-  // Several nodes need a link between them.
-  CHECK_THAT(parseWith("\"nodes\": 1", "\"nodes\": 2"),
-             Contains("missing field 'inter_node' (bandwidth_gb_per_s and latency_us)"));
-  CHECK_THAT(parseWith("\"nodes\": 1", "\"nodes\": 1, \"oversubscribe\": \"yes\""),
-             Contains("field 'oversubscribe' must be true or false"));
+  // Each edit of kSmall, and what the message must say.
+  struct BadEdit {
+    const char *from, *to, *message;
+  };
+  const BadEdit edits[] = {
+      {"\"memory_gb\": 16", "\"memory_gbs\": 16", "unknown field 'device.memory_gbs'"},
+      {", \"memory_gb\": 16", "", "missing field 'device.memory_gb' (GB of memory per device)"},
+      {"\"memory_gb\": 16", "\"memory_gb\": \"16\"",
+       "field 'device.memory_gb' must be a number > 0 (GB of memory per "
+       "device), got \"16\""},
+      {"\"compute_efficiency\": 0.5", "\"compute_efficiency\": 1.5",
+       "field 'device.compute_efficiency' must be a fraction in (0, 1]"},
+      {"\"devices_per_node\": 4", "\"devices_per_node\": 2.5",
+       "field 'devices_per_node' must be a positive integer"},
+      {"\"devices_per_node\": 4", "\"devices_per_node\": 0",
+       "field 'devices_per_node' must be a positive integer"},
+      {"\"latency_us\": 4", "\"latency_us\": -1",
+       "field 'intra_node.latency_us' must be a number >= 0"},
+      {"\"f32\": 10, ", "", "missing field 'device.peak_tflops.f32'"},
+      {"\"bf16\": 100", "\"bf16\": 100, \"fp8\": 400",
+       "unknown field 'device.peak_tflops.fp8' (known here: f32, bf16, f16)"},
+      // Several nodes need a link between them.
+      {"\"nodes\": 1", "\"nodes\": 2",
+       "missing field 'inter_node' (bandwidth_gb_per_s and latency_us)"},
+      {"\"nodes\": 1", "\"nodes\": 1, \"oversubscribe\": \"yes\"",
+       "field 'oversubscribe' must be true or false"},
+  };
+  for (const BadEdit &edit : edits) {
+    INFO(edit.from << " -> " << edit.to);
+    CHECK_THAT(parseWith(edit.from, edit.to), Contains(edit.message));
+  }
 }
 
 TEST_CASE("shipped profiles are found beside the executable", "[cluster]") {
@@ -168,16 +186,14 @@ TEST_CASE("a plan uses a partial node or whole nodes", "[cluster]") {
   CHECK(whole.nodes == 2);
   CHECK(whole.devicesPerNode == 8);
 
-  using Catch::Matchers::Contains;
-  CHECK_THAT(errorOf(loadCluster("h100-sxm-8x1", 16)),
-             Contains("16 devices do not fit cluster 'h100-sxm-8x1': it has 8 (1 node(s) of "
-                      "8); name 'h100-sxm-8x2' or 'h100-sxm-8xN'"));
-  CHECK_THAT(errorOf(loadCluster("h100-sxm-8x2", 12)),
-             Contains("12 devices do not fit cluster 'h100-sxm-8x2': a plan uses one partial "
-                      "node (at most 8 devices) or whole nodes (a multiple of 8, up to 16)"));
-  CHECK_THAT(errorOf(loadCluster("h100-sxm-8xN", 12)),
-             Contains("12 devices do not fit cluster 'h100-sxm-8x2'"));
-  CHECK_THAT(errorOf(loadCluster("cpu", -2)), Contains("must be positive, got -2"));
+  checkLoadFails("h100-sxm-8x1", 16,
+                 "16 devices do not fit cluster 'h100-sxm-8x1': it has 8 (1 node(s) of "
+                 "8); name 'h100-sxm-8x2' or 'h100-sxm-8xN'");
+  checkLoadFails("h100-sxm-8x2", 12,
+                 "12 devices do not fit cluster 'h100-sxm-8x2': a plan uses one partial "
+                 "node (at most 8 devices) or whole nodes (a multiple of 8, up to 16)");
+  checkLoadFails("h100-sxm-8xN", 12, "12 devices do not fit cluster 'h100-sxm-8x2'");
+  checkLoadFails("cpu", -2, "must be positive, got -2");
 }
 
 TEST_CASE("cpu ranks beyond the cores share the node", "[cluster]") {
@@ -199,17 +215,16 @@ TEST_CASE("unknown names and files say what exists", "[cluster]") {
   CHECK_THAT(unknown, Contains("unknown cluster profile 'tpu-v5': the shipped ones are "
                                "a100-8x<N>, cpu, h100-sxm-8x<N>"));
   CHECK_THAT(unknown, Contains("docs/cluster.md"));
-  CHECK_THAT(errorOf(loadCluster("h100-sxm-8xN", 0)),
-             Contains("cluster profile 'h100-sxm-8xN' is a pattern: name its node count "
-                      "(e.g. 'h100-sxm-8x2') or give a device count"));
-  CHECK_THAT(errorOf(loadCluster("h100-sxm-4x2", 0)),
-             Contains("unknown cluster profile 'h100-sxm-4x2': nodes of 'h100-sxm' have a "
-                      "different device count; name it as 'h100-sxm-8x2'"));
-  CHECK_THAT(errorOf(loadCluster("h100-sxm-8x0", 0)),
-             Contains("cluster 'h100-sxm-8x0' names 0 nodes; it needs at least one"));
-  CHECK_THAT(errorOf(loadCluster("/nonexistent/cluster.json", 4)),
-             Contains("cannot read cluster profile '/nonexistent/cluster.json'"));
-  CHECK_THAT(errorOf(loadCluster("", 4)), Contains("no cluster profile named"));
+  checkLoadFails("h100-sxm-8xN", 0,
+                 "cluster profile 'h100-sxm-8xN' is a pattern: name its node count "
+                 "(e.g. 'h100-sxm-8x2') or give a device count");
+  checkLoadFails("h100-sxm-4x2", 0,
+                 "unknown cluster profile 'h100-sxm-4x2': nodes of 'h100-sxm' have a "
+                 "different device count; name it as 'h100-sxm-8x2'");
+  checkLoadFails("h100-sxm-8x0", 0, "cluster 'h100-sxm-8x0' names 0 nodes; it needs at least one");
+  checkLoadFails("/nonexistent/cluster.json", 4,
+                 "cannot read cluster profile '/nonexistent/cluster.json'");
+  checkLoadFails("", 4, "no cluster profile named");
 }
 
 TEST_CASE("profiles from a path or a directory of one's own", "[cluster]") {
@@ -228,19 +243,18 @@ TEST_CASE("profiles from a path or a directory of one's own", "[cluster]") {
   Cluster byName = mustLoad("small", 4, {dir});
   CHECK(byName.peak(DType::bf16) == 100e12);
 
-  using Catch::Matchers::Contains;
   // fixed-4xN.json has "nodes": 1, so it is no pattern to give a count to.
-  CHECK_THAT(errorOf(loadCluster("fixed-4x2", 0, {dir})), Contains("gives its own node count"));
+  checkLoadFails("fixed-4x2", 0, {dir}, "gives its own node count");
   Cluster quad = mustLoad("quad-4x3", 0, {dir});
   CHECK(quad.numDevices() == 12);
   // A pattern file whose name says 8 devices per node but whose contents say 4.
-  CHECK_THAT(errorOf(loadCluster("odd-8x2", 0, {dir})),
-             Contains("cluster 'odd-8x2' names 8 devices per node, but its profile"));
-  CHECK_THAT(errorOf(loadCluster("broken", 4, {dir})), Contains("broken.json' is not valid JSON"));
+  checkLoadFails("odd-8x2", 0, {dir},
+                 "cluster 'odd-8x2' names 8 devices per node, but its profile");
+  checkLoadFails("broken", 4, {dir}, "broken.json' is not valid JSON");
   // A profile with its own node count cannot name a bigger one.
-  CHECK_THAT(errorOf(loadCluster("small", 8, {dir})),
-             Contains("8 devices do not fit cluster 'small': it has 4 (1 node(s) of 4); "
-                      "name a larger cluster"));
+  checkLoadFails("small", 8, {dir},
+                 "8 devices do not fit cluster 'small': it has 4 (1 node(s) of 4); "
+                 "name a larger cluster");
   llvm::sys::fs::remove_directories(dir);
 }
 

@@ -42,6 +42,15 @@ GroupPlacement place(std::initializer_list<int64_t> grid, std::initializer_list<
   spec.axes.assign(axes);
   return placeGroup(spec, cluster);
 }
+
+/// `group` has `size` devices on `nodes` nodes, `devicesPerNode` on each
+/// (0 where nodes hold different counts).
+void checkPlacement(const GroupPlacement &group, int64_t size, int64_t nodes,
+                    int64_t devicesPerNode) {
+  CHECK(group.size == size);
+  CHECK(group.nodes == nodes);
+  CHECK(group.devicesPerNode == devicesPerNode);
+}
 } // namespace
 
 TEST_CASE("ring all-reduce on one H100 node, by hand", "[cost][collective]") {
@@ -94,16 +103,11 @@ TEST_CASE("dp=8,tp=8 on 8 nodes: tp inside nodes, dp across", "[cost][collective
   Cluster cluster = h100(8);
   REQUIRE(gridError({8, 8}, cluster).empty());
   GroupPlacement tp = place({8, 8}, {1}, cluster);
-  CHECK(tp.size == 8);
-  CHECK(tp.nodes == 1);
+  checkPlacement(tp, 8, 1, 8);
   GroupPlacement dp = place({8, 8}, {0}, cluster);
-  CHECK(dp.size == 8);
-  CHECK(dp.nodes == 8);
-  CHECK(dp.devicesPerNode == 1);
+  checkPlacement(dp, 8, 8, 1);
   GroupPlacement all = place({8, 8}, {0, 1}, cluster);
-  CHECK(all.size == 64);
-  CHECK(all.nodes == 8);
-  CHECK(all.devicesPerNode == 8);
+  checkPlacement(all, 64, 8, 8);
 
   const int64_t gb = 1'000'000'000;
   // tp: as on one node, 4.889111 ms.
@@ -165,9 +169,7 @@ TEST_CASE("groups that straddle nodes unevenly use the slowest link", "[cost][co
   Cluster cluster = roundCluster(3);
   REQUIRE(gridError({2, 6}, cluster).empty());
   GroupPlacement rows = place({2, 6}, {1}, cluster);
-  CHECK(rows.size == 6);
-  CHECK(rows.nodes == 2);
-  CHECK(rows.devicesPerNode == 0);
+  checkPlacement(rows, 6, 2, 0);
   // No hierarchical algorithm on an uneven group; the ring runs at 0.1 GB/s
   // and 10 us: 2 * 5/6 * 1e6 / 0.1e9 + 10 * 10e-6 = 16.7667 ms.
   CHECK(std::isinf(collectiveTime(CollectiveKind::allReduce, CollectiveAlgorithm::hierarchical,

@@ -33,15 +33,32 @@ static std::string chain(int layers) {
   return text + "  return " + previous + " : tensor<4x8xf32>\n}\n";
 }
 
-TEST_CASE("structural labels tie repeated layers and keep the ends apart", "[sharding][labels]") {
+/// The function @f of `source`, parsed in a context of its own.
+struct ParsedFunction {
   MLIRContext context;
-  loadAllDialects(context);
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(chain(6), &context);
-  REQUIRE(module);
-  auto function = module->lookupSymbol<func::FuncOp>("f");
-  SmallVector<Operation *> products;
-  function.walk([&](MatmulOp op) { products.push_back(op); });
-  REQUIRE(products.size() == 6);
+  OwningOpRef<ModuleOp> module;
+  func::FuncOp function;
+
+  explicit ParsedFunction(llvm::StringRef source) {
+    loadAllDialects(context);
+    module = parseSourceString<ModuleOp>(source, &context);
+    REQUIRE(module);
+    function = module->lookupSymbol<func::FuncOp>("f");
+  }
+
+  /// Every OpTy in @f, in order; there must be `count`.
+  template <typename OpTy> SmallVector<Operation *> opsOf(size_t count) {
+    SmallVector<Operation *> ops;
+    function.walk([&](OpTy op) { ops.push_back(op); });
+    REQUIRE(ops.size() == count);
+    return ops;
+  }
+};
+
+TEST_CASE("structural labels tie repeated layers and keep the ends apart", "[sharding][labels]") {
+  ParsedFunction parsed(chain(6));
+  func::FuncOp function = parsed.function;
+  SmallVector<Operation *> products = parsed.opsOf<MatmulOp>(6);
 
   // Before any refinement, every product looks alike (same op and types).
   StructuralLabels initial = computeStructuralLabels(function, 0);
@@ -67,21 +84,14 @@ TEST_CASE("structural labels tie repeated layers and keep the ends apart", "[sha
 }
 
 TEST_CASE("structural labels tell different shapes apart", "[sharding][labels]") {
-  MLIRContext context;
-  loadAllDialects(context);
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(R"mlir(
+  ParsedFunction parsed(R"mlir(
     func.func @f(%x: tensor<4x8xf32>, %y: tensor<4x16xf32>) -> (tensor<4x8xf32>, tensor<4x16xf32>) {
       %a = cleave.unary relu %x : tensor<4x8xf32>
       %b = cleave.unary relu %y : tensor<4x16xf32>
       return %a, %b : tensor<4x8xf32>, tensor<4x16xf32>
-    })mlir",
-                                                             &context);
-  REQUIRE(module);
-  auto function = module->lookupSymbol<func::FuncOp>("f");
-  SmallVector<Operation *> relus;
-  function.walk([&](UnaryOp op) { relus.push_back(op); });
-  REQUIRE(relus.size() == 2);
-  StructuralLabels labels = computeStructuralLabels(function, 1);
+    })mlir");
+  SmallVector<Operation *> relus = parsed.opsOf<UnaryOp>(2);
+  StructuralLabels labels = computeStructuralLabels(parsed.function, 1);
   CHECK(labels.ops.lookup(relus[0]) != labels.ops.lookup(relus[1]));
   CHECK(labels.arguments[0] != labels.arguments[1]);
 }

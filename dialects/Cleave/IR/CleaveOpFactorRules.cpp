@@ -185,38 +185,32 @@ static FactorRule batchNormRule(Operation *op) {
   return rule;
 }
 
-static FactorRule gatherRule(GatherOp op) {
+/// gather picks rows of `data` along `axis` by `indices`: the data's
+/// dimensions (the axis whole: any of its elements may be picked), the
+/// indices', and the gathered tensor's (the data's, the axis replaced by the
+/// indices' dimensions). scatter_add (`scatter`) is its adjoint: it sums
+/// updates shaped as the gathered tensor into rows of its result (`data`),
+/// so the index dimensions are reduced over (a split leaves partial sums).
+static FactorRule indexedRowsRule(Value data, Value indices, int64_t axis, bool scatter) {
   FactorRule rule;
-  ArrayRef<int64_t> input = shapeOf(op.getInput());
-  int64_t axis = op.getAxis();
-  TensorFactors inputDims = addDims(rule, input);
-  if (!inputDims[axis].empty())
-    rule.factors[inputDims[axis][0]].kind = FactorKind::whole;
-  TensorFactors indexDims = addDims(rule, shapeOf(op.getIndices()));
-  TensorFactors resultDims(inputDims.begin(), inputDims.begin() + axis);
-  resultDims.append(indexDims.begin(), indexDims.end());
-  resultDims.append(inputDims.begin() + axis + 1, inputDims.end());
-  rule.operands = {inputDims, indexDims};
-  addResult(rule, resultDims);
+  TensorFactors dataDims = addDims(rule, shapeOf(data));
+  if (!dataDims[axis].empty())
+    rule.factors[dataDims[axis][0]].kind = FactorKind::whole;
+  TensorFactors indexDims = addDims(rule, shapeOf(indices));
+  TensorFactors gathered(dataDims.begin(), dataDims.begin() + axis);
+  gathered.append(indexDims.begin(), indexDims.end());
+  gathered.append(dataDims.begin() + axis + 1, dataDims.end());
+  rule.operands = {scatter ? gathered : dataDims, indexDims};
+  addResult(rule, scatter ? dataDims : gathered);
   return rule;
 }
 
-/// scatter_add sums updates into rows picked by indices: the index
-/// dimensions are reduced over (a split leaves partial sums).
+static FactorRule gatherRule(GatherOp op) {
+  return indexedRowsRule(op.getInput(), op.getIndices(), op.getAxis(), /*scatter=*/false);
+}
+
 static FactorRule scatterAddRule(ScatterAddOp op) {
-  FactorRule rule;
-  ArrayRef<int64_t> result = shapeOf(op.getResult());
-  int64_t axis = op.getAxis();
-  TensorFactors resultDims = addDims(rule, result);
-  if (!resultDims[axis].empty())
-    rule.factors[resultDims[axis][0]].kind = FactorKind::whole;
-  TensorFactors indexDims = addDims(rule, shapeOf(op.getIndices()));
-  TensorFactors updateDims(resultDims.begin(), resultDims.begin() + axis);
-  updateDims.append(indexDims.begin(), indexDims.end());
-  updateDims.append(resultDims.begin() + axis + 1, resultDims.end());
-  rule.operands = {updateDims, indexDims};
-  addResult(rule, resultDims);
-  return rule;
+  return indexedRowsRule(op.getResult(), op.getIndices(), op.getAxis(), /*scatter=*/true);
 }
 
 /// Groups of dimensions whose products match between `from` and `to`

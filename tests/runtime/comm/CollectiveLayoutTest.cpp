@@ -14,25 +14,21 @@ constexpr int64_t kRanks = 3, kOuter = 2, kRow = 2;
 /// Byte b of block (o, r): tells where it came from.
 uint8_t tag(int64_t o, int64_t r, int64_t b) { return static_cast<uint8_t>(100 * o + 10 * r + b); }
 
-/// [outer, n, row], the tensor's layout.
-std::vector<uint8_t> tensor_layout() {
+/// The blocks as [outer, n, row] (the tensor's layout) or, rank-major, as
+/// [n, outer, row] (the communicators' layout).
+std::vector<uint8_t> blocks_in_order(bool rank_major) {
   std::vector<uint8_t> bytes;
-  for (int64_t o = 0; o < kOuter; ++o)
-    for (int64_t r = 0; r < kRanks; ++r)
-      for (int64_t b = 0; b < kRow; ++b)
-        bytes.push_back(tag(o, r, b));
+  for (int64_t block = 0; block < kOuter * kRanks; ++block) {
+    const int64_t o = rank_major ? block % kOuter : block / kRanks;
+    const int64_t r = rank_major ? block / kOuter : block % kRanks;
+    for (int64_t b = 0; b < kRow; ++b)
+      bytes.push_back(tag(o, r, b));
+  }
   return bytes;
 }
 
-/// [n, outer, row], the communicators' layout.
-std::vector<uint8_t> rank_major_layout() {
-  std::vector<uint8_t> bytes;
-  for (int64_t r = 0; r < kRanks; ++r)
-    for (int64_t o = 0; o < kOuter; ++o)
-      for (int64_t b = 0; b < kRow; ++b)
-        bytes.push_back(tag(o, r, b));
-  return bytes;
-}
+std::vector<uint8_t> tensor_layout() { return blocks_in_order(false); }
+std::vector<uint8_t> rank_major_layout() { return blocks_in_order(true); }
 
 int copies = 0;
 void counting_copy(uint8_t *dst, int64_t dst_pitch, const uint8_t *src, int64_t src_pitch,

@@ -1,6 +1,7 @@
 //===- ConvTest.cpp - conv2d and its gradients ----------------------------===//
 
 #include "KernelTestUtils.h"
+#include "WindowParams.h"
 
 #include "cleave/rt/kernels.h"
 
@@ -9,51 +10,22 @@ using namespace cleave::rt::test;
 
 namespace {
 
-/// The Conv2dParams for the given sizes, with output extents filled in.
-cpu::Conv2dParams make_params(int64_t batch, int64_t channels, int64_t height, int64_t width,
-                              int64_t filters, int64_t kernel_h, int64_t kernel_w, int64_t stride_h,
-                              int64_t stride_w, std::vector<int64_t> padding, int64_t dilation_h,
-                              int64_t dilation_w, int64_t groups) {
-  cpu::Conv2dParams p{};
-  p.batch = batch;
-  p.in_channels = channels;
-  p.in_height = height;
-  p.in_width = width;
-  p.out_channels = filters;
-  p.kernel_height = kernel_h;
-  p.kernel_width = kernel_w;
-  p.stride_height = stride_h;
-  p.stride_width = stride_w;
-  p.pad_top = padding[0];
-  p.pad_left = padding[1];
-  p.pad_bottom = padding[2];
-  p.pad_right = padding[3];
-  p.dilation_height = dilation_h;
-  p.dilation_width = dilation_w;
-  p.groups = groups;
-  p.out_height = cpu::window_output_size(height, kernel_h, stride_h, p.pad_top, p.pad_bottom,
-                                         dilation_h, false);
-  p.out_width = cpu::window_output_size(width, kernel_w, stride_w, p.pad_left, p.pad_right,
-                                        dilation_w, false);
-  return p;
-}
-
 std::vector<cpu::Conv2dParams> conv_cases() {
   return {
-      make_params(2, 3, 7, 6, 4, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1), // "same" 3x3
-      make_params(2, 3, 9, 8, 2, 3, 2, 2, 2, {1, 0, 2, 1}, 2, 1, 1), // asymmetric, dilated
-      make_params(1, 4, 6, 7, 6, 2, 3, 1, 2, {0, 1, 1, 0}, 1, 1, 2), // two groups
-      make_params(2, 3, 8, 8, 6, 3, 3, 2, 2, {1, 1, 1, 1}, 1, 1, 3), // depthwise, multiplier 2
-      make_params(2, 4, 5, 3, 6, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 1, 1), // pointwise: no im2col
-      make_params(1, 4, 5, 3, 2, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 1, 2), // pointwise, grouped
-      make_params(2, 2, 7, 5, 3, 1, 1, 2, 2, {0, 0, 0, 0}, 1, 1, 1), // strided 1x1: im2col
+      conv_params(2, 3, 7, 6, 4, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 1), // "same" 3x3
+      conv_params(2, 3, 9, 8, 2, 3, 2, 2, 2, {1, 0, 2, 1}, 2, 1, 1), // asymmetric, dilated
+      conv_params(1, 4, 6, 7, 6, 2, 3, 1, 2, {0, 1, 1, 0}, 1, 1, 2), // two groups
+      conv_params(2, 3, 8, 8, 6, 3, 3, 2, 2, {1, 1, 1, 1}, 1, 1, 3), // depthwise, multiplier 2
+      conv_params(2, 4, 5, 3, 6, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 1, 1), // pointwise: no im2col
+      conv_params(1, 4, 5, 3, 2, 1, 1, 1, 1, {0, 0, 0, 0}, 1, 1, 2), // pointwise, grouped
+      conv_params(2, 2, 7, 5, 3, 1, 1, 2, 2, {0, 0, 0, 0}, 1, 1, 1), // strided 1x1: im2col
   };
 }
 
 /// Large enough for the parallel im2col/col2im paths; too large for
 /// finite differences.
 cpu::Conv2dParams large_case() {
-  return make_params(2, 8, 32, 32, 16, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 2);
+  return conv_params(2, 8, 32, 32, 16, 3, 3, 1, 1, {1, 1, 1, 1}, 1, 1, 2);
 }
 
 std::vector<double> reference_conv(const std::vector<float> &x, const std::vector<float> &filter,
@@ -82,25 +54,13 @@ std::vector<double> reference_conv(const std::vector<float> &x, const std::vecto
   return y;
 }
 
-int64_t input_count(const cpu::Conv2dParams &p) {
-  return p.batch * p.in_channels * p.in_height * p.in_width;
-}
-int64_t filter_count(const cpu::Conv2dParams &p) {
-  return p.out_channels * (p.in_channels / p.groups) * p.kernel_height * p.kernel_width;
-}
-int64_t output_count(const cpu::Conv2dParams &p) {
-  return p.batch * p.out_channels * p.out_height * p.out_width;
-}
-
 } // namespace
 
 TEST_CASE("conv2d: matches direct convolution (padding, strides, dilation, groups)", "[conv]") {
   seed(61);
-  int case_number = 0;
   std::vector<cpu::Conv2dParams> cases = conv_cases();
   cases.push_back(large_case());
-  for (const cpu::Conv2dParams &p : cases) {
-    INFO("case " << case_number++);
+  for_each_case(cases, [&](const cpu::Conv2dParams &p) {
     const std::vector<float> x = random_floats(input_count(p));
     const std::vector<float> filter = random_floats(filter_count(p));
     const std::vector<float> bias = random_floats(p.out_channels);
@@ -110,7 +70,7 @@ TEST_CASE("conv2d: matches direct convolution (padding, strides, dilation, group
     require_close(y, reference_conv(x, filter, bias.data(), p), 1e-5);
     cpu::conv2d(x.data(), filter.data(), nullptr, y.data(), p, scratch.data());
     require_close(y, reference_conv(x, filter, nullptr, p), 1e-5);
-  }
+  });
 }
 
 TEST_CASE("conv2d: only pointwise filters skip the scratch", "[conv]") {
@@ -140,9 +100,7 @@ TEST_CASE("conv2d: gradients of a large case are the adjoints of conv2d", "[conv
 
 TEST_CASE("conv2d: gradients match finite differences", "[conv][grad]") {
   seed(62);
-  int case_number = 0;
-  for (const cpu::Conv2dParams &p : conv_cases()) {
-    INFO("case " << case_number++);
+  for_each_case(conv_cases(), [&](const cpu::Conv2dParams &p) {
     std::vector<float> x = random_floats(input_count(p));
     std::vector<float> filter = random_floats(filter_count(p));
     const std::vector<float> weights = random_floats(output_count(p));
@@ -162,5 +120,5 @@ TEST_CASE("conv2d: gradients match finite differences", "[conv][grad]") {
     cpu::conv2d_grad_filter(x.data(), weights.data(), dfilter.data(), p, scratch.data());
     require_close(dx, expected_dx, 1e-4);
     require_close(dfilter, expected_dfilter, 1e-4);
-  }
+  });
 }

@@ -46,6 +46,15 @@ inline std::vector<float> distinct_floats(int64_t n, float gap = 0.05f) {
   return values;
 }
 
+/// Runs `check` on every case, each under an INFO naming its position.
+template <typename Case, typename Check>
+void for_each_case(const std::vector<Case> &cases, Check check) {
+  for (size_t i = 0; i < cases.size(); ++i) {
+    INFO("case " << i);
+    check(cases[i]);
+  }
+}
+
 inline int64_t product(const std::vector<int64_t> &shape) {
   return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<int64_t>());
 }

@@ -27,16 +27,44 @@ std::vector<int64_t> random_shape(int64_t rank, int64_t max_size) {
   return shape;
 }
 
-void copy_element(const std::vector<uint8_t> &from, int64_t from_index, std::vector<uint8_t> &to,
-                  int64_t to_index, int64_t bytes) {
-  std::memcpy(to.data() + to_index * bytes, from.data() + from_index * bytes, bytes);
-}
-
 int64_t dot(const std::vector<int64_t> &index, const std::vector<int64_t> &strides) {
   int64_t offset = 0;
   for (size_t d = 0; d < index.size(); ++d)
     offset += index[d] * strides[d];
   return offset;
+}
+
+/// The expected output of a data-movement kernel, built element by element:
+/// output index `out` (of `output_shape`) holds input element `source(out)`.
+template <typename Source>
+std::vector<uint8_t>
+gather_elements(const std::vector<uint8_t> &input, const std::vector<int64_t> &input_shape,
+                const std::vector<int64_t> &output_shape, int64_t bytes, Source source) {
+  const std::vector<int64_t> input_strides = strides_of(input_shape);
+  std::vector<uint8_t> expected(product(output_shape) * bytes);
+  for (int64_t i = 0; i < product(output_shape); ++i) {
+    const int64_t from = dot(source(unravel(i, output_shape)), input_strides);
+    std::memcpy(expected.data() + i * bytes, input.data() + from * bytes, bytes);
+  }
+  return expected;
+}
+
+/// A strided window into a tensor of `shape`: random starts and strides,
+/// and a random extent that stays inside.
+struct SliceWindow {
+  std::vector<int64_t> starts, strides, shape;
+};
+
+SliceWindow random_window(const std::vector<int64_t> &shape) {
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  SliceWindow window{std::vector<int64_t>(rank), std::vector<int64_t>(rank),
+                     std::vector<int64_t>(rank)};
+  for (int64_t d = 0; d < rank; ++d) {
+    window.starts[d] = random_int(0, shape[d] - 1);
+    window.strides[d] = random_int(1, 3);
+    window.shape[d] = random_int(1, (shape[d] - 1 - window.starts[d]) / window.strides[d] + 1);
+  }
+  return window;
 }
 
 const int64_t kElementBytes[] = {1, 2, 4, 8, 6};
@@ -58,15 +86,13 @@ TEST_CASE("transpose: random permutations of ranks 1-5", "[layout]") {
     std::vector<int64_t> output_shape(rank);
     for (int64_t d = 0; d < rank; ++d)
       output_shape[d] = shape[permutation[d]];
-    const std::vector<int64_t> input_strides = strides_of(shape);
-    std::vector<uint8_t> expected(input.size());
-    for (int64_t i = 0; i < product(output_shape); ++i) {
-      const std::vector<int64_t> out = unravel(i, output_shape);
-      std::vector<int64_t> in(rank);
-      for (int64_t d = 0; d < rank; ++d)
-        in[permutation[d]] = out[d];
-      copy_element(input, dot(in, input_strides), expected, i, bytes);
-    }
+    const std::vector<uint8_t> expected =
+        gather_elements(input, shape, output_shape, bytes, [&](const std::vector<int64_t> &out) {
+          std::vector<int64_t> in(rank);
+          for (int64_t d = 0; d < rank; ++d)
+            in[permutation[d]] = out[d];
+          return in;
+        });
     std::vector<uint8_t> output(input.size());
     cpu::transpose(input.data(), output.data(), rank, shape.data(), permutation.data(), bytes);
     REQUIRE(output == expected);
@@ -100,16 +126,14 @@ TEST_CASE("broadcast: size-1 and missing leading dimensions repeat", "[layout]")
         size = 1;
     INFO("trial " << trial);
     const std::vector<uint8_t> input = random_bytes(product(input_shape), bytes);
-    const std::vector<int64_t> input_strides = strides_of(input_shape);
-    std::vector<uint8_t> expected(product(output_shape) * bytes);
-    for (int64_t i = 0; i < product(output_shape); ++i) {
-      const std::vector<int64_t> out = unravel(i, output_shape);
-      std::vector<int64_t> in(out.end() - input_rank, out.end());
-      for (int64_t d = 0; d < input_rank; ++d)
-        if (input_shape[d] == 1)
-          in[d] = 0;
-      copy_element(input, dot(in, input_strides), expected, i, bytes);
-    }
+    const std::vector<uint8_t> expected = gather_elements(
+        input, input_shape, output_shape, bytes, [&](const std::vector<int64_t> &out) {
+          std::vector<int64_t> in(out.end() - input_rank, out.end());
+          for (int64_t d = 0; d < input_rank; ++d)
+            if (input_shape[d] == 1)
+              in[d] = 0;
+          return in;
+        });
     std::vector<uint8_t> output(expected.size());
     cpu::broadcast(input.data(), output.data(), input_rank, input_shape.data(), output_rank,
                    output_shape.data(), bytes);
@@ -123,26 +147,18 @@ TEST_CASE("slice: random starts and strides", "[layout]") {
     const int64_t rank = random_int(1, 4);
     const int64_t bytes = kElementBytes[trial % 5];
     const std::vector<int64_t> shape = random_shape(rank, 7);
-    std::vector<int64_t> starts(rank), strides(rank), output_shape(rank);
-    for (int64_t d = 0; d < rank; ++d) {
-      starts[d] = random_int(0, shape[d] - 1);
-      strides[d] = random_int(1, 3);
-      const int64_t room = (shape[d] - 1 - starts[d]) / strides[d] + 1;
-      output_shape[d] = random_int(1, room);
-    }
+    const SliceWindow window = random_window(shape);
     INFO("trial " << trial);
     const std::vector<uint8_t> input = random_bytes(product(shape), bytes);
-    const std::vector<int64_t> input_strides = strides_of(shape);
-    std::vector<uint8_t> expected(product(output_shape) * bytes);
-    for (int64_t i = 0; i < product(output_shape); ++i) {
-      std::vector<int64_t> in = unravel(i, output_shape);
-      for (int64_t d = 0; d < rank; ++d)
-        in[d] = starts[d] + in[d] * strides[d];
-      copy_element(input, dot(in, input_strides), expected, i, bytes);
-    }
+    const std::vector<uint8_t> expected =
+        gather_elements(input, shape, window.shape, bytes, [&](std::vector<int64_t> in) {
+          for (int64_t d = 0; d < rank; ++d)
+            in[d] = window.starts[d] + in[d] * window.strides[d];
+          return in;
+        });
     std::vector<uint8_t> output(expected.size());
-    cpu::slice(input.data(), output.data(), rank, shape.data(), starts.data(), strides.data(),
-               output_shape.data(), bytes);
+    cpu::slice(input.data(), output.data(), rank, shape.data(), window.starts.data(),
+               window.strides.data(), window.shape.data(), bytes);
     REQUIRE(output == expected);
   }
 }
@@ -153,25 +169,20 @@ TEST_CASE("slice_scatter: the adjoint of slice, zero elsewhere", "[layout][grad]
   for (int trial = 0; trial < 20; ++trial) {
     const int64_t rank = random_int(1, 4);
     const std::vector<int64_t> shape = random_shape(rank, 6);
-    std::vector<int64_t> starts(rank), strides(rank), window(rank);
-    for (int64_t d = 0; d < rank; ++d) {
-      starts[d] = random_int(0, shape[d] - 1);
-      strides[d] = random_int(1, 3);
-      window[d] = random_int(1, (shape[d] - 1 - starts[d]) / strides[d] + 1);
-    }
+    const SliceWindow slice = random_window(shape);
     INFO("trial " << trial);
     const std::vector<float> x = random_floats(product(shape));
-    const std::vector<float> u = random_floats(product(window));
+    const std::vector<float> u = random_floats(product(slice.shape));
     std::vector<float> sliced(u.size()), scattered(x.size(), NAN);
-    cpu::slice(x.data(), sliced.data(), rank, shape.data(), starts.data(), strides.data(),
-               window.data(), sizeof(float));
-    cpu::slice_scatter(u.data(), scattered.data(), rank, window.data(), starts.data(),
-                       strides.data(), shape.data(), sizeof(float));
+    cpu::slice(x.data(), sliced.data(), rank, shape.data(), slice.starts.data(),
+               slice.strides.data(), slice.shape.data(), sizeof(float));
+    cpu::slice_scatter(u.data(), scattered.data(), rank, slice.shape.data(), slice.starts.data(),
+                       slice.strides.data(), shape.data(), sizeof(float));
     REQUIRE(weighted_sum(sliced, u) == Approx(weighted_sum(x, scattered)).epsilon(1e-6));
     // Exactly the window's elements are non-zero: slicing the scatter gives u back ...
     std::vector<float> round_trip(u.size());
-    cpu::slice(scattered.data(), round_trip.data(), rank, shape.data(), starts.data(),
-               strides.data(), window.data(), sizeof(float));
+    cpu::slice(scattered.data(), round_trip.data(), rank, shape.data(), slice.starts.data(),
+               slice.strides.data(), slice.shape.data(), sizeof(float));
     REQUIRE(round_trip == u);
     // ... and the rest holds zeros (u has no zeros, so count them).
     const auto nonzero =

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelTestUtils.h"
+#include "MatmulCase.h"
 
 #include "cleave/rt/bf16.h"
 #include "cleave/rt/kernels.h"
@@ -34,39 +35,15 @@ uint32_t to_bits(float value) {
   return bits;
 }
 
-struct Bf16Case {
-  int64_t batch, m, n, k;
-  bool transpose_a, transpose_b;
-  int64_t stride_a, stride_b; // in matrices: 0 broadcasts, 1 steps
-  bool accumulate;
-};
-
-void check_matmul_bf16(const Bf16Case &t) {
-  INFO("batch " << t.batch << " m " << t.m << " n " << t.n << " k " << t.k << " transpose "
-                << t.transpose_a << t.transpose_b << " strides " << t.stride_a << t.stride_b
-                << " accumulate " << t.accumulate);
-  const int64_t a_count = (t.stride_a ? t.batch : 1) * t.m * t.k;
-  const int64_t b_count = (t.stride_b ? t.batch : 1) * t.k * t.n;
-  const std::vector<float> a = random_floats(a_count), b = random_floats(b_count);
+void check_matmul_bf16(const MatmulCase &t) {
+  INFO(t.describe());
+  const std::vector<float> a = random_floats(t.a_count()), b = random_floats(t.b_count());
   std::vector<float> c = random_floats(t.batch * t.m * t.n);
-  std::vector<double> expected(c.size());
-  for (int64_t e = 0; e < t.batch; ++e) {
-    const float *A = a.data() + e * t.stride_a * t.m * t.k;
-    const float *B = b.data() + e * t.stride_b * t.k * t.n;
-    for (int64_t i = 0; i < t.m; ++i)
-      for (int64_t j = 0; j < t.n; ++j) {
-        double sum = t.accumulate ? c[(e * t.m + i) * t.n + j] : 0.0;
-        for (int64_t p = 0; p < t.k; ++p) {
-          const float av = t.transpose_a ? A[p * t.m + i] : A[i * t.k + p];
-          const float bv = t.transpose_b ? B[j * t.k + p] : B[p * t.n + j];
-          sum += static_cast<double>(round_to_bf16(av)) * round_to_bf16(bv);
-        }
-        expected[(e * t.m + i) * t.n + j] = sum;
-      }
-  }
-  const int64_t stride_a = t.stride_a * t.m * t.k, stride_b = t.stride_b * t.k * t.n;
+  const std::vector<double> expected =
+      reference_matmul(a, b, c, t, [](float v) { return round_to_bf16(v); });
+  const int64_t stride_a = t.a_stride(), stride_b = t.b_stride();
   const int64_t bytes = cpu::matmul_bf16_scratch_bytes(t.batch, t.m, t.n, t.k, stride_a, stride_b);
-  REQUIRE(bytes >= int64_t(sizeof(float)) * (a_count + b_count));
+  REQUIRE(bytes >= int64_t(sizeof(float)) * (t.a_count() + t.b_count()));
   // A guard band behind the scratch: the kernel must stay inside its size.
   constexpr int64_t kGuard = 256;
   std::vector<unsigned char> scratch(static_cast<size_t>(bytes + kGuard), 0xA5);
@@ -115,18 +92,18 @@ TEST_CASE("bf16: infinities, overflow and NaN", "[bf16]") {
 
 TEST_CASE("matmul_bf16: every transpose combination on odd sizes", "[matmul_bf16]") {
   seed(11);
-  for (bool ta : {false, true})
-    for (bool tb : {false, true})
-      check_matmul_bf16({1, 5, 7, 3, ta, tb, 1, 1, false});
+  for (const MatmulCase &t : every_transpose({1, 5, 7, 3, false, false, 1, 1, false}))
+    check_matmul_bf16(t);
 }
 
 TEST_CASE("matmul_bf16: broadcast batch strides and accumulation", "[matmul_bf16]") {
   seed(12);
-  check_matmul_bf16({3, 4, 6, 5, false, false, 1, 1, false});
-  check_matmul_bf16({3, 4, 6, 5, false, true, 0, 1, false});
-  check_matmul_bf16({3, 4, 6, 5, true, false, 1, 0, true});
-  check_matmul_bf16({3, 4, 6, 5, true, true, 0, 0, true});
-  check_matmul_bf16({2, 97, 130, 71, false, true, 1, 0, false});
+  for (const MatmulCase &t : {MatmulCase{3, 4, 6, 5, false, false, 1, 1, false},
+                              MatmulCase{3, 4, 6, 5, false, true, 0, 1, false},
+                              MatmulCase{3, 4, 6, 5, true, false, 1, 0, true},
+                              MatmulCase{3, 4, 6, 5, true, true, 0, 0, true},
+                              MatmulCase{2, 97, 130, 71, false, true, 1, 0, false}})
+    check_matmul_bf16(t);
 }
 
 TEST_CASE("matmul_bf16: rounds, unlike matmul, and leaves its inputs alone", "[matmul_bf16]") {

@@ -1,6 +1,7 @@
 //===- PoolTest.cpp - max and average pooling -----------------------------===//
 
 #include "KernelTestUtils.h"
+#include "WindowParams.h"
 
 #include "cleave/rt/kernels.h"
 
@@ -10,48 +11,12 @@ using cpu::PoolKind;
 
 namespace {
 
-cpu::Pool2dParams make_params(PoolKind kind, int64_t batch, int64_t channels, int64_t height,
-                              int64_t width, int64_t kernel_h, int64_t kernel_w, int64_t stride_h,
-                              int64_t stride_w, std::vector<int64_t> padding, bool ceil_mode,
-                              bool count_include_pad) {
-  cpu::Pool2dParams p{};
-  p.kind = kind;
-  p.batch = batch;
-  p.channels = channels;
-  p.in_height = height;
-  p.in_width = width;
-  p.kernel_height = kernel_h;
-  p.kernel_width = kernel_w;
-  p.stride_height = stride_h;
-  p.stride_width = stride_w;
-  p.pad_top = padding[0];
-  p.pad_left = padding[1];
-  p.pad_bottom = padding[2];
-  p.pad_right = padding[3];
-  p.ceil_mode = ceil_mode;
-  p.count_include_pad = count_include_pad;
-  p.out_height =
-      cpu::window_output_size(height, kernel_h, stride_h, p.pad_top, p.pad_bottom, 1, ceil_mode);
-  p.out_width =
-      cpu::window_output_size(width, kernel_w, stride_w, p.pad_left, p.pad_right, 1, ceil_mode);
-  return p;
-}
-
 /// Every combination of kind, ceil_mode and count_include_pad on shapes
 /// where they matter: windows cut by padding and partial ceil-mode windows.
 std::vector<cpu::Pool2dParams> pool_cases() {
-  std::vector<cpu::Pool2dParams> cases;
-  for (PoolKind kind : {PoolKind::max, PoolKind::avg})
-    for (bool ceil_mode : {false, true})
-      for (bool include_pad : {false, true}) {
-        cases.push_back(
-            make_params(kind, 2, 2, 7, 6, 3, 3, 2, 2, {1, 1, 1, 1}, ceil_mode, include_pad));
-        cases.push_back(
-            make_params(kind, 1, 3, 6, 5, 2, 3, 2, 1, {1, 0, 0, 1}, ceil_mode, include_pad));
-        cases.push_back(
-            make_params(kind, 1, 1, 5, 5, 2, 2, 2, 2, {0, 0, 0, 0}, ceil_mode, include_pad));
-      }
-  return cases;
+  return pool_option_cases({{2, 2, 7, 6, 3, 3, 2, 2, {1, 1, 1, 1}},
+                            {1, 3, 6, 5, 2, 3, 2, 1, {1, 0, 0, 1}},
+                            {1, 1, 5, 5, 2, 2, 2, 2, {0, 0, 0, 0}}});
 }
 
 /// PyTorch's window rules, spelt out independently of the kernel.
@@ -82,35 +47,26 @@ std::vector<double> reference_pool(const std::vector<float> &x, const cpu::Pool2
   return y;
 }
 
-int64_t input_count(const cpu::Pool2dParams &p) {
-  return p.batch * p.channels * p.in_height * p.in_width;
-}
-int64_t output_count(const cpu::Pool2dParams &p) {
-  return p.batch * p.channels * p.out_height * p.out_width;
-}
-
 } // namespace
 
 TEST_CASE("pool2d: matches the reference (padding, ceil_mode, count_include_pad)", "[pool]") {
   seed(71);
-  int case_number = 0;
   std::vector<cpu::Pool2dParams> cases = pool_cases();
   // Large enough for the parallel path.
-  cases.push_back(make_params(PoolKind::max, 4, 8, 32, 32, 3, 3, 2, 2, {1, 1, 1, 1}, true, false));
-  cases.push_back(make_params(PoolKind::avg, 4, 8, 32, 32, 3, 3, 2, 2, {1, 1, 1, 1}, true, false));
-  for (const cpu::Pool2dParams &p : cases) {
-    INFO("case " << case_number++);
+  cases.push_back(pool_params(PoolKind::max, 4, 8, 32, 32, 3, 3, 2, 2, {1, 1, 1, 1}, true, false));
+  cases.push_back(pool_params(PoolKind::avg, 4, 8, 32, 32, 3, 3, 2, 2, {1, 1, 1, 1}, true, false));
+  for_each_case(cases, [&](const cpu::Pool2dParams &p) {
     const std::vector<float> x = random_floats(input_count(p));
     std::vector<float> y(output_count(p), NAN);
     cpu::pool2d(x.data(), y.data(), p);
     require_close(y, reference_pool(x, p), 1e-6);
-  }
+  });
 }
 
 TEST_CASE("pool2d: ceil_mode adds a partial window, divided by its clipped size", "[pool]") {
   // 1x1x1x5, kernel 1x2, stride 2, ceil mode: windows [0,1], [2,3], [4].
   const cpu::Pool2dParams p =
-      make_params(PoolKind::avg, 1, 1, 1, 5, 1, 2, 1, 2, {0, 0, 0, 0}, true, true);
+      pool_params(PoolKind::avg, 1, 1, 1, 5, 1, 2, 1, 2, {0, 0, 0, 0}, true, true);
   REQUIRE(p.out_width == 3);
   const std::vector<float> x = {1, 2, 3, 4, 10};
   std::vector<float> y(3);
@@ -120,9 +76,7 @@ TEST_CASE("pool2d: ceil_mode adds a partial window, divided by its clipped size"
 
 TEST_CASE("pool2d_grad: matches finite differences", "[pool][grad]") {
   seed(72);
-  int case_number = 0;
-  for (const cpu::Pool2dParams &p : pool_cases()) {
-    INFO("case " << case_number++);
+  for_each_case(pool_cases(), [&](const cpu::Pool2dParams &p) {
     // Distinct values 0.05 apart keep every window's maximum where it is
     // under a 0.01 step.
     std::vector<float> x = distinct_floats(input_count(p));
@@ -136,12 +90,12 @@ TEST_CASE("pool2d_grad: matches finite differences", "[pool][grad]") {
     std::vector<float> dx(x.size(), NAN);
     cpu::pool2d_grad(x.data(), weights.data(), dx.data(), p);
     require_close(dx, expected, 1e-3);
-  }
+  });
 }
 
 TEST_CASE("pool2d_grad: max routes to the first of equal maxima", "[pool][grad]") {
   const cpu::Pool2dParams p =
-      make_params(PoolKind::max, 1, 1, 2, 2, 2, 2, 1, 1, {0, 0, 0, 0}, false, false);
+      pool_params(PoolKind::max, 1, 1, 2, 2, 2, 2, 1, 1, {0, 0, 0, 0}, false, false);
   const std::vector<float> x = {1, 3, 3, 3};
   const std::vector<float> dy = {5};
   std::vector<float> dx(4, NAN);
