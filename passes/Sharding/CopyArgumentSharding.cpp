@@ -12,6 +12,7 @@
 #include "passes/TrainStepAttrs.h"
 
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/DebugLog.h"
 
 #define DEBUG_TYPE "cleave-copy-argument-sharding"
 
@@ -57,8 +58,10 @@ struct CopyArgumentShardingPass
         to.emitOpError() << "argument #" << i << " is neither a parameter nor an input";
         return signalPassFailure();
       }
-      if (Attribute layout = layouts.lookup(name))
+      if (Attribute layout = layouts.lookup(name)) {
         to.setArgAttr(i, CleaveDialect::kShardingAttrName, layout);
+        LDBG() << name << ": " << layout;
+      }
     }
   }
 };
