@@ -41,9 +41,12 @@ struct AttachLossPass : public mlir::cleave::impl::CleaveAttachLossBase<AttachLo
 #include "passes/TrainOptions.def"
   }
 
+  // FIELD names the member it declares: it cannot be parenthesised.
+  // NOLINTBEGIN(bugprone-macro-parentheses)
 #define CLEAVE_LOSS_OPTION(FIELD, TYPE, FLAG, CLI_FLAG, DEFAULT, HELP, CHECK, SHOW_DEFAULT)        \
   Option<TYPE> FIELD{*this, FLAG, llvm::cl::desc(HELP), llvm::cl::init(DEFAULT)};
 #include "passes/TrainOptions.def"
+  // NOLINTEND(bugprone-macro-parentheses)
 
   void runOnOperation() override {
     auto forward = lookupFunctionOrEmit(getOperation(), sourceFunction,

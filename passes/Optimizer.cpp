@@ -49,9 +49,12 @@ struct OptimizerPass : public mlir::cleave::impl::CleaveOptimizerBase<OptimizerP
 #include "passes/TrainOptions.def"
   }
 
+  // FIELD names the member it declares: it cannot be parenthesised.
+  // NOLINTBEGIN(bugprone-macro-parentheses)
 #define CLEAVE_OPTIMIZER_OPTION(FIELD, TYPE, FLAG, CLI_FLAG, DEFAULT, HELP, CHECK, SHOW_DEFAULT)   \
   Option<TYPE> FIELD{*this, FLAG, llvm::cl::desc(HELP), llvm::cl::init(DEFAULT)};
 #include "passes/TrainOptions.def"
+  // NOLINTEND(bugprone-macro-parentheses)
 
   void runOnOperation() override {
     ModuleOp module = getOperation();

@@ -25,11 +25,14 @@ namespace mlir::cleave {
 struct TrainPipelineOptions : public PassPipelineOptions<TrainPipelineOptions> {
   // The loss and optimizer options (names, defaults, help) come from
   // passes/TrainOptions.def, as do cleavec's flags and the passes' options.
+  // FIELD names the member it declares: it cannot be parenthesised.
+  // NOLINTBEGIN(bugprone-macro-parentheses)
 #define CLEAVE_LOSS_OPTION(FIELD, TYPE, FLAG, CLI_FLAG, DEFAULT, HELP, CHECK, SHOW_DEFAULT)        \
   Option<TYPE> FIELD{*this, FLAG, llvm::cl::desc(HELP), llvm::cl::init(DEFAULT)};
 #define CLEAVE_OPTIMIZER_OPTION(FIELD, TYPE, FLAG, CLI_FLAG, DEFAULT, HELP, CHECK, SHOW_DEFAULT)   \
   Option<TYPE> FIELD{*this, FLAG, llvm::cl::desc(HELP), llvm::cl::init(DEFAULT)};
 #include "passes/TrainOptions.def"
+  // NOLINTEND(bugprone-macro-parentheses)
   Option<bool> eval{*this, "eval",
                     llvm::cl::desc("Also build @eval_loss: the loss of the model in evaluation "
                                    "semantics (cleave-derive-eval)"),

@@ -221,10 +221,12 @@ LogicalResult Emitter::emitLoopKernels() {
         input.name = "in" + std::to_string(i);
     for (auto [i, output] : llvm::enumerate(outputs))
       output.name = "out" + std::to_string(i);
-    if (failed(target->emitLoopKernel(
-            os, loopIndex, parameters, dims, [&](raw_ostream &out, StringRef indent) {
-              return emitLoopBody(out, loop, dims, inputs, outputs, indent);
-            })))
+    if (failed(target->emitLoopKernel(os, loopIndex, parameters, dims,
+                                      // C++17 lambdas cannot capture a structured binding; name it.
+                                      [&, &kernelLoop = loop](raw_ostream &out, StringRef indent) {
+                                        return emitLoopBody(out, kernelLoop, dims, inputs, outputs,
+                                                            indent);
+                                      })))
       return failure();
   }
   return success();

@@ -53,12 +53,12 @@ static HostTensor fromValues(Type elementType, std::vector<int64_t> shape,
 }
 
 HostTensor HostTensor::fromInts(Type elementType, std::vector<int64_t> shape,
-                                std::vector<int64_t> values) {
+                                const std::vector<int64_t> &values) {
   return fromValues(elementType, std::move(shape), values);
 }
 
 HostTensor HostTensor::fromDoubles(Type elementType, std::vector<int64_t> shape,
-                                   std::vector<double> values) {
+                                   const std::vector<double> &values) {
   return fromValues(elementType, std::move(shape), values);
 }
 

@@ -33,9 +33,9 @@ public:
   HostTensor(mlir::Type elementType, std::vector<int64_t> shape);
 
   static HostTensor fromInts(mlir::Type elementType, std::vector<int64_t> shape,
-                             std::vector<int64_t> values);
+                             const std::vector<int64_t> &values);
   static HostTensor fromDoubles(mlir::Type elementType, std::vector<int64_t> shape,
-                                std::vector<double> values);
+                                const std::vector<double> &values);
   /// Decodes an ONNX TensorProto held inside the model (not external data).
   static llvm::Expected<HostTensor> fromProto(const onnx::TensorProto &proto,
                                               mlir::Type elementType);

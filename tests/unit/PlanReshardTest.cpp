@@ -10,7 +10,7 @@ using namespace mlir::cleave;
 
 using Kind = ReshardStep::Kind;
 
-static TensorSharding layout(std::initializer_list<AxisList> dims, AxisList partial = {}) {
+static TensorSharding layout(std::initializer_list<AxisList> dims, const AxisList &partial = {}) {
   TensorSharding sharding;
   sharding.dims.assign(dims.begin(), dims.end());
   sharding.partial = partial;

@@ -35,7 +35,7 @@ GridInfo grid2x2() {
   return grid;
 }
 
-TensorSharding layout(std::initializer_list<AxisList> dims, AxisList partial = {}) {
+TensorSharding layout(std::initializer_list<AxisList> dims, const AxisList &partial = {}) {
   TensorSharding sharding;
   sharding.dims.assign(dims.begin(), dims.end());
   sharding.partial = partial;
