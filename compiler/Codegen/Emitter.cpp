@@ -109,9 +109,10 @@ LogicalResult Emitter::emitLibraryCall(Operation *op) {
   const CallRule *rule = getRuleTable().lookupCall(op);
   if (!rule)
     return op->emitOpError() << "has no code generation rule";
-  CallContext ctx(
-      op, *target, options.precision, [&](Value value) { return pointer(value, op); },
-      scratchExpressions);
+  // The context keeps a function_ref to this lookup: it must outlive ctx,
+  // so it is a named local, not a temporary in the constructor call.
+  auto pointerOf = [&](Value value) { return pointer(value, op); };
+  CallContext ctx(op, *target, options.precision, pointerOf, scratchExpressions);
   if (failed((*rule)(ctx)) || ctx.hasFailed())
     return failure();
   llvm::raw_string_ostream out(body);
