@@ -62,6 +62,17 @@ static llvm::DenseSet<Value> findActiveValues(func::FuncOp function, Value loss)
 struct AutodiffPass : public mlir::cleave::impl::CleaveAutodiffBase<AutodiffPass> {
   using CleaveAutodiffBase::CleaveAutodiffBase;
 
+  /// Tags the ops between `lastBefore` (exclusive; null: the block's start)
+  /// and `end` with the forward op they differentiate. Constants stay
+  /// untagged: every stage can materialise its own.
+  static void tagNewOps(Operation *lastBefore, Operation *end, Attribute forwardId) {
+    Block *block = end->getBlock();
+    auto it = lastBefore ? std::next(lastBefore->getIterator()) : block->begin();
+    for (; &*it != end; ++it)
+      if (!isa<ConstantOp>(*it))
+        it->setAttr(CleaveDialect::kBackwardOfAttrName, forwardId);
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto loss = lookupFunctionOrEmit(module, sourceFunction,
@@ -102,6 +113,10 @@ struct AutodiffPass : public mlir::cleave::impl::CleaveAutodiffBase<AutodiffPass
     SmallVector<Operation *> forwardOps;
     for (Operation &op : body.without_terminator())
       forwardOps.push_back(&op);
+    if (phaseTags)
+      for (auto [index, op] : llvm::enumerate(forwardOps))
+        if (!isa<ConstantOp>(op))
+          op->setAttr(CleaveDialect::kForwardIdAttrName, builder.getI64IntegerAttr(index));
     for (Operation *op : llvm::reverse(forwardOps)) {
       SmallVector<Value> resultGrads;
       bool anyGrad = false;
@@ -118,12 +133,15 @@ struct AutodiffPass : public mlir::cleave::impl::CleaveAutodiffBase<AutodiffPass
       SmallVector<bool> needsGrad;
       for (Value operand : op->getOperands())
         needsGrad.push_back(active.contains(operand));
+      Operation *lastBefore = returnOp->getPrevNode();
       TensorBuilder opTensors(builder, op->getLoc());
       GradientContext ctx(opTensors, op, resultGrads, needsGrad);
       (*rule)(ctx);
       for (auto [operand, grad] : llvm::zip(op->getOperands(), ctx.getOperandGrads()))
         if (grad && active.contains(operand))
           accumulate(operand, grad);
+      if (phaseTags)
+        tagNewOps(lastBefore, returnOp, op->getAttr(CleaveDialect::kForwardIdAttrName));
     }
 
     // New results: everything @loss returned, then the gradients.

@@ -44,6 +44,7 @@ struct OptimizerPass : public mlir::cleave::impl::CleaveOptimizerBase<OptimizerP
   // instance; clone() then copies their values.
   OptimizerPass(const OptimizerPass &other) : CleaveOptimizerBase(other) {}
   explicit OptimizerPass(const OptimizerSettings &settings) {
+    phaseTags = settings.phaseTags;
 #define CLEAVE_OPTIMIZER_OPTION(FIELD, TYPE, FLAG, CLI_FLAG, DEFAULT, HELP, CHECK, SHOW_DEFAULT)   \
   FIELD = settings.FIELD;
 #include "passes/TrainOptions.def"
@@ -163,6 +164,15 @@ struct OptimizerPass : public mlir::cleave::impl::CleaveOptimizerBase<OptimizerP
     SmallVector<Value> grads;
     for (unsigned arg : trainedArgs)
       grads.push_back(mapped(gradientResultOf[arg]));
+    // Tags every op added since `mark` (the update's, for phase-tags).
+    Operation *mark = body->empty() ? nullptr : &body->back();
+    auto tagSince = [&](int64_t argument) {
+      auto it = mark ? std::next(mark->getIterator()) : body->begin();
+      for (; it != body->end(); ++it)
+        if (phaseTags && !isa<ConstantOp>(*it))
+          it->setAttr(CleaveDialect::kUpdateOfAttrName, builder.getI64IntegerAttr(argument));
+      mark = body->empty() ? nullptr : &body->back();
+    };
     if (clipGradNorm > 0.0 && !grads.empty()) {
       // torch.nn.utils.clip_grad_norm_: coefficient min(1, max_norm / (norm + 1e-6)).
       Value squares;
@@ -176,6 +186,7 @@ struct OptimizerPass : public mlir::cleave::impl::CleaveOptimizerBase<OptimizerP
       coefficient = b.binary(BinaryKind::min, coefficient, b.scalar(f32, 1.0));
       for (Value &grad : grads)
         grad = b.mul(grad, coefficient);
+      tagSince(-1);
     }
 
     // 3. The updates.
@@ -238,6 +249,7 @@ struct OptimizerPass : public mlir::cleave::impl::CleaveOptimizerBase<OptimizerP
           emitUpdate(b.sub(param, b.mul(lr, grad)), newIndexOf[arg]);
         }
       }
+      tagSince(newIndexOf[arg]);
     }
     // Buffer updates and the loss pass through.
     for (unsigned i = 0; i < gradients.getNumResults(); ++i) {

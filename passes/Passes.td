@@ -173,6 +173,9 @@ def CleaveAutodiff : Pass<"cleave-autodiff", "ModuleOp"> {
   let options = [
     Option<"sourceFunction", "source", "std::string", "\"loss\"", "Function to differentiate">,
     Option<"resultFunction", "result", "std::string", "\"gradients\"", "Function to create">,
+    Option<"phaseTags", "phase-tags", "bool", "false",
+           "Number the forward ops (cleave.fwd_id) and tag each op the gradient rules add with "
+           "the op it differentiates (cleave.bwd_of), for cleave-pipeline-split">,
   ];
   let dependentDialects = ["::mlir::cleave::CleaveDialect"];
 }
@@ -200,6 +203,11 @@ def CleaveOptimizer : Pass<"cleave-optimizer", "ModuleOp"> {
   // The options (optimizer, beta1, beta2, eps, weight-decay, momentum,
   // clip-grad-norm) are declared with cleavec's flags in
   // passes/TrainOptions.def and added by Optimizer.cpp.
+  let options = [
+    Option<"phaseTags", "phase-tags", "bool", "false",
+           "Tag each op of the update with the argument of the parameter it updates "
+           "(cleave.update_of; -1 for clipping), for cleave-pipeline-split">,
+  ];
   let dependentDialects = ["::mlir::cleave::CleaveDialect", "::mlir::func::FuncDialect"];
 }
 

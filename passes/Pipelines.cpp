@@ -28,6 +28,7 @@ OptimizerSettings TrainPipelineOptions::getOptimizerSettings() const {
 #define CLEAVE_OPTIMIZER_OPTION(FIELD, TYPE, FLAG, CLI_FLAG, DEFAULT, HELP, CHECK, SHOW_DEFAULT)   \
   settings.FIELD = FIELD;
 #include "passes/TrainOptions.def"
+  settings.phaseTags = phaseTags;
   return settings;
 }
 
@@ -45,7 +46,9 @@ void mlir::cleave::buildCleaveTrainPipeline(OpPassManager &pm,
   if (options.eval)
     pm.addPass(
         createCleaveAttachLoss(loss, CleaveAttachLossOptions{"forward_eval", kEvalFunction.str()}));
-  pm.addPass(createCleaveAutodiff());
+  CleaveAutodiffOptions autodiff;
+  autodiff.phaseTags = options.phaseTags;
+  pm.addPass(createCleaveAutodiff(autodiff));
   pm.addPass(createCleaveOptimizer(options.getOptimizerSettings()));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -37,6 +37,11 @@ struct TrainPipelineOptions : public PassPipelineOptions<TrainPipelineOptions> {
                     llvm::cl::desc("Also build @eval_loss: the loss of the model in evaluation "
                                    "semantics (cleave-derive-eval)"),
                     llvm::cl::init(false)};
+  Option<bool> phaseTags{
+      *this, "phase-tags",
+      llvm::cl::desc("Tag forward, backward and update ops (cleave.fwd_id, cleave.bwd_of, "
+                     "cleave.update_of) for pipelines and micro-batches"),
+      llvm::cl::init(false)};
 
   LossSettings getLossSettings() const;
   OptimizerSettings getOptimizerSettings() const;

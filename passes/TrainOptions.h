@@ -27,6 +27,9 @@ struct OptimizerSettings {
   TYPE FIELD = DEFAULT;
 #define CLEAVE_EXECUTABLE_OPTION(FIELD, TYPE, CLI_FLAG, DEFAULT, HELP, CHECK) TYPE FIELD = DEFAULT;
 #include "passes/TrainOptions.def"
+  /// Tag the update's ops for cleave-pipeline-split (not a cleavec flag:
+  /// set by the train pipeline when it builds a pipelined program).
+  bool phaseTags = false;
 };
 
 } // namespace mlir::cleave

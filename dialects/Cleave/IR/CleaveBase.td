@@ -81,6 +81,22 @@ def Cleave_Dialect : Dialect {
     /// On the module: the sharding search's fallback, left to seeding and
     /// propagation (a dictionary: grid, zero, shard; cleave-search-sharding).
     static constexpr ::llvm::StringLiteral kShardFallbackAttrName = "cleave.shard_fallback";
+    /// Pipelines and micro-batches (docs/pipeline.md). Written when the
+    /// train pipeline runs with phase-tags: on each op of the forward, its
+    /// position (i64); on each op autodiff adds, the cleave.fwd_id of the
+    /// forward op it differentiates (i64); on each op the optimizer adds,
+    /// the train_step argument index of the parameter it updates (i64, -1
+    /// for what spans all parameters: gradient clipping).
+    static constexpr ::llvm::StringLiteral kForwardIdAttrName = "cleave.fwd_id";
+    static constexpr ::llvm::StringLiteral kBackwardOfAttrName = "cleave.bwd_of";
+    static constexpr ::llvm::StringLiteral kUpdateOfAttrName = "cleave.update_of";
+    /// Written by cleave-pipeline-split: per op, its pipeline chunk (i64,
+    /// virtual stage; rank stage = chunk % stages) and its phase
+    /// ("forward", "backward", "update"); on the module, the pipeline
+    /// (a dictionary, docs/pipeline.md).
+    static constexpr ::llvm::StringLiteral kStageAttrName = "cleave.stage";
+    static constexpr ::llvm::StringLiteral kPhaseAttrName = "cleave.phase";
+    static constexpr ::llvm::StringLiteral kPipelineAttrName = "cleave.pipeline";
   }];
 }
 

@@ -421,5 +421,6 @@ def Cleave_Pool2dOp : Cleave_Op<"pool2d", [Cleave_HeavyOp], ["getFlops"]> {
 }
 
 include "dialects/Cleave/IR/CleaveTrainingOps.td"
+include "dialects/Cleave/IR/CleavePipelineOps.td"
 
 #endif // CLEAVE_DIALECT_CLEAVEOPS_TD
