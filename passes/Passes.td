@@ -423,4 +423,42 @@ def CleaveCopyArgumentSharding : Pass<"cleave-copy-argument-sharding", "ModuleOp
   let dependentDialects = ["::mlir::shard::ShardDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// Pipelines
+//===----------------------------------------------------------------------===//
+
+def CleavePrintPipelineSchedule : Pass<"cleave-print-pipeline-schedule", "ModuleOp"> {
+  let summary = "Print the per-stage order of a pipeline schedule";
+  let description = [{
+    Builds the schedule `cleave-pipeline-unroll` generates for `stages`
+    rank stages, `micro-batches` micro-batches and `virtual-stages` chunks
+    per rank (passes/Analysis/Pipeline/Schedule.h), checks it (every
+    forward and backward once, on its chunk's stage, no deadlock) and
+    prints it to stdout, or to the file `output`: one line per rank stage,
+    `F<c>.<m>` the forward of chunk c (which runs on stage c % stages) on
+    micro-batch m, `B<c>.<m>` its backward, `W<c>.<m>` the weight-gradient
+    part under `zb-h1`. The module is left unchanged and may be empty. Bad
+    options (a count below 1, `virtual-stages` above 1 with another
+    schedule than `interleaved`, `interleaved` with micro-batches not a
+    multiple of the stages) fail with a message saying which.
+
+    ```mlir
+    module {}
+    // with stages=2 micro-batches=3 schedule=1f1b prints
+    // schedule 1f1b stages 2 micro-batches 3 virtual-stages 1
+    // stage 0: F0.0 F0.1 B0.0 F0.2 B0.1 B0.2
+    // stage 1: F1.0 B1.0 F1.1 B1.1 F1.2 B1.2
+    ```
+  }];
+  let options = [
+    Option<"stages", "stages", "int", "1", "Pipeline (rank) stages S">,
+    Option<"microBatches", "micro-batches", "int", "1", "Micro-batches per step M">,
+    Option<"virtualStages", "virtual-stages", "int", "1",
+           "Chunks per rank stage V (above 1 only with the interleaved schedule)">,
+    Option<"schedule", "schedule", "std::string", "\"1f1b\"",
+           "gpipe, 1f1b, interleaved or zb-h1">,
+    Option<"output", "output", "std::string", "\"\"", "File to write; empty: stdout">,
+  ];
+}
+
 #endif // CLEAVE_PASSES_TD
