@@ -10,6 +10,7 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
@@ -329,8 +330,11 @@ llvm::Expected<Simulation> mlir::cleave::pipeline::simulate(const PipelineSchedu
       return error(llvm::formatv("{0} needs {1} entries (one per {2}), got {3}", what, size,
                                  what == "transfer seconds" ? "cut" : "chunk", times.size()));
     for (double time : times)
-      if (!(time >= 0) || std::isinf(time))
-        return error(llvm::formatv("{0} must be finite and not negative, got {1}", what, time));
+      if (!(time >= 0) || std::isinf(time)) {
+        std::string text;
+        llvm::raw_string_ostream(text) << llvm::format("%g", time);
+        return error(llvm::formatv("{0} must be finite and not negative, got {1}", what, text));
+      }
     return llvm::Error::success();
   };
   if (llvm::Error err = check(forwardSeconds, chunks, "forward seconds"))
