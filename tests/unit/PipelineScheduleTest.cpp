@@ -254,3 +254,23 @@ TEST_CASE("pipeline schedule: stashes in flight", "[pipeline]") {
     }
   CHECK(maxInFlight(build(ScheduleKind::oneFOneB, 2, 2), 5) == 0);
 }
+
+TEST_CASE("pipeline schedule: activation bytes in flight", "[pipeline]") {
+  // Equal chunks: the count times the bytes.
+  PipelineSchedule oneF = build(ScheduleKind::oneFOneB, 4, 8);
+  for (int p = 0; p < 4; ++p)
+    CHECK(maxInFlightBytes(oneF, p, {10, 10, 10, 10}) == 10 * maxInFlight(oneF, p));
+  // Interleaved S = 2, M = 2, V = 2 by hand (Megatron-LM's order): stage 0
+  // warms up with (2 - 0 - 1) * 2 + (2 - 1) * 2 = 4 forwards
+  // F0.0 F0.1 F2.0 F2.1 and then runs B2.0 B2.1 B0.0 B0.1: it holds chunk
+  // 0's and chunk 2's stashes of both micro-batches at once.
+  PipelineSchedule interleaved = build(ScheduleKind::interleaved, 2, 2, 2);
+  CHECK(text(interleaved) == "schedule interleaved stages 2 micro-batches 2 virtual-stages 2\n"
+                             "stage 0: F0.0 F0.1 F2.0 F2.1 B2.0 B2.1 B0.0 B0.1\n"
+                             "stage 1: F1.0 F1.1 F3.0 B3.0 F3.1 B3.1 B1.0 B1.1\n");
+  CHECK(maxInFlightBytes(interleaved, 0, {1, 100, 1000, 10000}) == 2 * 1 + 2 * 1000);
+  // Stage 1 (warm-up 2 + 1 = 3): F1.0 F1.1 F3.0, then B3.0 F3.1: at most
+  // both chunk 1 stashes and one of chunk 3.
+  CHECK(maxInFlightBytes(interleaved, 1, {1, 100, 1000, 10000}) == 2 * 100 + 10000);
+  CHECK(maxInFlightBytes(interleaved, 1, {1, 100, 1000}) == 0);
+}

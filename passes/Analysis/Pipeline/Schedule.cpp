@@ -392,18 +392,38 @@ double mlir::cleave::pipeline::idealBubble(ScheduleKind kind, int stages, int mi
   llvm_unreachable("every schedule kind has a bubble");
 }
 
-int mlir::cleave::pipeline::maxInFlight(const PipelineSchedule &schedule, int stage) {
+namespace {
+
+/// The peak of the stashes `stage` holds along its program, a stash of
+/// chunk c weighing weight(c).
+int64_t peakStashes(const PipelineSchedule &schedule, int stage,
+                    llvm::function_ref<int64_t(int)> weight) {
   if (stage < 0 || stage >= static_cast<int>(schedule.stageActions.size()))
     return 0;
+  // The weight pass still reads the forward's inputs, so under ZB-H1 a
+  // stash lives until W.
   Action::Kind release = schedule.splitsBackward() ? Action::weight : Action::backward;
-  int inFlight = 0, most = 0;
+  int64_t inFlight = 0, most = 0;
   for (const Action &action : schedule.stageActions[stage]) {
     if (action.kind == Action::forward)
-      most = std::max(most, ++inFlight);
+      most = std::max(most, inFlight += weight(action.chunk));
     else if (action.kind == release)
-      --inFlight;
+      inFlight -= weight(action.chunk);
   }
   return most;
+}
+
+} // namespace
+
+int mlir::cleave::pipeline::maxInFlight(const PipelineSchedule &schedule, int stage) {
+  return static_cast<int>(peakStashes(schedule, stage, [](int) -> int64_t { return 1; }));
+}
+
+int64_t mlir::cleave::pipeline::maxInFlightBytes(const PipelineSchedule &schedule, int stage,
+                                                 llvm::ArrayRef<int64_t> chunkActivationBytes) {
+  if (static_cast<int>(chunkActivationBytes.size()) != schedule.chunks())
+    return 0;
+  return peakStashes(schedule, stage, [&](int chunk) { return chunkActivationBytes[chunk]; });
 }
 
 void mlir::cleave::pipeline::printSchedule(const PipelineSchedule &schedule,

@@ -18,6 +18,7 @@
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstdint>
 #include <vector>
 
 namespace mlir::cleave::pipeline {
@@ -141,6 +142,13 @@ double idealBubble(ScheduleKind kind, int stages, int microBatches, int virtualS
 /// activations) has not, along the stage's program: the activation stashes
 /// the stage must hold at once. GPipe: M; 1F1B: min(S - p, M).
 int maxInFlight(const PipelineSchedule &schedule, int stage);
+
+/// The most activation bytes `stage` holds at once along its program, the
+/// stashes counted as in maxInFlight, a stash of chunk c weighing
+/// chunkActivationBytes[c] (C entries; with V > 1 a stage's chunks differ).
+/// 0 for a stage out of range or a wrongly sized list.
+int64_t maxInFlightBytes(const PipelineSchedule &schedule, int stage,
+                         llvm::ArrayRef<int64_t> chunkActivationBytes);
 
 /// The text form (docs/pipeline.md, "Schedules"):
 ///   schedule 1f1b stages 4 micro-batches 8 virtual-stages 1

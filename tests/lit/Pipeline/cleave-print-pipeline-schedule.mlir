@@ -3,8 +3,9 @@
 // Chunk c runs on stage c % 4; F<c>.<m> is chunk c's forward on micro-batch
 // m, B<c>.<m> its backward.
 
-// GPipe (Huang et al. 2019, Fig. 2c; Narayanan et al. 2021, Fig. 3): every
-// forward, then every backward, micro-batches in order.
+// GPipe (Huang et al. 2019) as Megatron-LM's paper draws it (Narayanan et
+// al. 2021, Fig. 3) and torch.distributed.pipelining's ScheduleGPipe runs
+// it: every forward, then every backward, micro-batches in order.
 // RUN: cleave-opt %s -o /dev/null --cleave-print-pipeline-schedule="stages=4 micro-batches=8 schedule=gpipe" | FileCheck %s --check-prefix=GPIPE --match-full-lines
 // GPIPE:      schedule gpipe stages 4 micro-batches 8 virtual-stages 1
 // GPIPE-NEXT: stage 0: F0.0 F0.1 F0.2 F0.3 F0.4 F0.5 F0.6 F0.7 B0.0 B0.1 B0.2 B0.3 B0.4 B0.5 B0.6 B0.7
