@@ -133,6 +133,17 @@ TEST_CASE("pipeline schedule: validate names missing, misplaced and stuck action
         "the 1f1b schedule deadlocks: no stage can go on (stage 0 at B0.0, stage 1 at F1.0), "
         "each waits for an action that never runs before it");
 
+  // simulate refuses what validate refuses instead of reading out of range.
+  PipelineSchedule outside = schedule;
+  outside.stageActions[1].push_back({Action::backward, 7, 0});
+  auto simulation = simulate(outside, {1, 1}, {1, 1}, {0});
+  REQUIRE(!simulation);
+  CHECK(message(simulation.takeError()) ==
+        "stage 1 runs B7.0, which is not part of a 1f1b schedule of 2 chunks and 2 micro-batches");
+  PipelineSchedule fewer = schedule;
+  fewer.stageActions.pop_back();
+  CHECK(message(validate(fewer)) == "the schedule has programs for 1 stages, not 2");
+
   // A 1F1B schedule has no weight passes.
   PipelineSchedule weight = schedule;
   weight.stageActions[0].push_back({Action::weight, 0, 0});

@@ -273,7 +273,9 @@ llvm::Expected<PipelineSchedule> mlir::cleave::pipeline::buildSchedule(ScheduleK
   return schedule;
 }
 
-llvm::Error mlir::cleave::pipeline::validate(const PipelineSchedule &schedule) {
+/// Every action exactly once, on its chunk's stage: what a run needs
+/// before it can index by chunk and micro-batch.
+static llvm::Error checkComplete(const PipelineSchedule &schedule) {
   int stages = schedule.stages, chunks = schedule.chunks(), microBatches = schedule.microBatches;
   if (stages < 1 || microBatches < 1 || schedule.virtualStages < 1)
     return error(llvm::formatv("a schedule needs at least one stage, micro-batch and virtual "
@@ -313,6 +315,12 @@ llvm::Error mlir::cleave::pipeline::validate(const PipelineSchedule &schedule) {
     return error("the " + stringifyScheduleKind(schedule.kind) + " schedule must run every " +
                  "action exactly once" + (missing.empty() ? "" : "; missing: " + missing) +
                  (repeated.empty() ? "" : "; repeated: " + repeated));
+  return llvm::Error::success();
+}
+
+llvm::Error mlir::cleave::pipeline::validate(const PipelineSchedule &schedule) {
+  if (llvm::Error err = checkComplete(schedule))
+    return err;
   auto simulation = run(schedule, [](const Action &) { return 1.0; }, [](int) { return 0.0; });
   if (!simulation)
     return simulation.takeError();
@@ -346,6 +354,8 @@ llvm::Expected<Simulation> mlir::cleave::pipeline::simulate(const PipelineSchedu
   if (!weightSeconds.empty())
     if (llvm::Error err = check(weightSeconds, chunks, "weight seconds"))
       return std::move(err);
+  if (llvm::Error err = checkComplete(schedule))
+    return std::move(err);
   bool split = schedule.splitsBackward();
   auto duration = [&](const Action &action) {
     switch (action.kind) {
