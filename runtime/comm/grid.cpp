@@ -144,6 +144,9 @@ CommGroups::CommGroups(Communicator &world, DeviceGrid grid)
     groups_[mask] =
         world_.split(masked_index(grid_, mine, out), masked_index(grid_, mine, in), name);
   }
+  // Transfers name one axis (collective_api.inc); the same order on every rank.
+  for (int axis = 0; axis < grid_.num_axes(); ++axis)
+    this->axis(grid_.axis_name(axis)).prepare_transfers();
 }
 
 CommGroups::~CommGroups() = default;
