@@ -23,8 +23,8 @@ const char *transfer_name(bool receive) { return receive ? "recv" : "send"; }
 
 } // namespace
 
-void CommGroups::start_send(const std::string &axis, int64_t peer, const void *data,
-                            int64_t bytes, int64_t tag, int64_t slot) {
+void CommGroups::start_send(const std::string &axis, int64_t peer, const void *data, int64_t bytes,
+                            int64_t tag, int64_t slot) {
   start_transfer(false, axis, peer, data, nullptr, bytes, tag, slot);
 }
 

@@ -136,9 +136,8 @@ int run_transfers() {
       failures += passed ? 0 : 1;
     };
     check(throws([&] { collective::wait(&groups, 7); }, "wait on slot 7: no transfer", me));
-    check(throws(
-        [&] { collective::recv_start(&groups, "pp", n, buffer.data(), 16, 0, 0); },
-        "peer coordinate " + std::to_string(n) + " is outside the axis", me));
+    check(throws([&] { collective::recv_start(&groups, "pp", n, buffer.data(), 16, 0, 0); },
+                 "peer coordinate " + std::to_string(n) + " is outside the axis", me));
     check(throws([&] { collective::recv_start(&groups, "pp", 0, buffer.data(), 16, -1, 0); },
                  "negative tag", me));
     check(throws(
@@ -305,7 +304,8 @@ int run_schedule(CommGroups &groups, const Schedule &schedule, int64_t *transfer
 
   std::vector<std::vector<uint8_t>> received(static_cast<size_t>(n)), sent(static_cast<size_t>(n));
   for (int step = 0; step < 2; ++step) {
-    std::vector<int64_t> recv_slot(static_cast<size_t>(n), -1), send_slot(static_cast<size_t>(n), -1);
+    std::vector<int64_t> recv_slot(static_cast<size_t>(n), -1),
+        send_slot(static_cast<size_t>(n), -1);
     std::map<int64_t, int64_t> local; // tag -> bytes of values passed on this stage
     std::map<std::pair<int, int>, bool> forwarded;
     int64_t next_slot = 0;

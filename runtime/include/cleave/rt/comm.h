@@ -204,8 +204,9 @@ public:
   /// transfer (the host may return before the bytes have arrived).
   void wait_transfer(int64_t request);
   /// Collective over the group: sets up what transfers need where that is
-  /// costly (NCCL's communication streams). CommGroups calls it on each
-  /// single-axis group; transfers on other groups set up nothing here.
+  /// costly (NCCL: a communicator and a stream per direction). CommGroups
+  /// calls it on the group of the grid's kPipelineAxis; NCCL refuses
+  /// transfers on groups not prepared, MPI and host staging need nothing.
   virtual void prepare_transfers() {}
 
   /// Collective: a communicator per distinct `color` over the ranks that
@@ -247,6 +248,9 @@ private:
   std::string name_;
   int64_t calls_ = 0;
 };
+
+/// The grid axis of pipeline stages (the contract of docs/pipeline.md).
+constexpr const char *kPipelineAxis = "pp";
 
 /// A row-major grid of named axes over the world's ranks: the last axis
 /// varies fastest, so dp=2,tp=2 puts ranks {0,1} and {2,3} in tp groups
