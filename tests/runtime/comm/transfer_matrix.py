@@ -9,6 +9,9 @@ ranks than cores, --oversubscribe) for a few cases: writes each schedule
 (cleave-opt's printer when it has cleave-print-pipeline-schedule, else
 pipeline_schedules.py) and runs one `mpirun -np S TRANSFER_TEST schedules
 FILE...` job per S. Fails when a job fails or prints no summary line.
+Each schedule is also run through pipeline_schedules.nccl_lanes_check: the
+same transfers under the NCCL communicator's rules (one lane per direction,
+rendezvous, matched in posting order), which cannot run here without GPUs.
 """
 import os
 import subprocess
@@ -43,6 +46,7 @@ def main():
                                "pipeline_schedules.py (cleave-opt has no "
                                "cleave-print-pipeline-schedule)"))
     by_stages = {}
+    nccl_problems = 0
     with tempfile.TemporaryDirectory(prefix="cleave-transfers-") as directory:
         for kind, S, M, V in cases():
             text = (pipeline_schedules.from_printer(cleave_opt, kind, S, M, V) if use_printer
@@ -51,7 +55,13 @@ def main():
             with open(path, "w") as f:
                 f.write(text)
             by_stages.setdefault(S, []).append(path)
-        failed = False
+            problem = pipeline_schedules.nccl_lanes_check(text)
+            if problem:
+                print("NCCL lanes: %s S=%d M=%d V=%d: %s" % (kind, S, M, V, problem))
+                nccl_problems += 1
+        print("NCCL lanes: %d problems in %d schedules" %
+              (nccl_problems, sum(len(p) for p in by_stages.values())))
+        failed = nccl_problems > 0
         for S, paths in sorted(by_stages.items()):
             start = time.time()
             run = subprocess.run([mpiexec, "-np", str(S), "--oversubscribe", test, "schedules"] +
