@@ -129,6 +129,29 @@ int run_transfers() {
         }
       }
     }
+    // Three messages of one tag, each in 3 pieces: matched in posting order.
+    {
+      std::vector<uint8_t> out[3], in[3];
+      for (int k = 0; k < 3; ++k) {
+        out[k].resize(10000);
+        fill(out[k], 500 + k, me);
+        in[k].assign(10000, 0);
+        collective::send_start(&groups, "pp", neighbours[0], out[k].data(), 10000, 5, k);
+      }
+      for (int k = 0; k < 3; ++k)
+        collective::recv_start(&groups, "pp", neighbours[1], in[k].data(), 10000, 5, 3 + k);
+      for (int64_t s = 5; s >= 0; --s)
+        collective::wait(&groups, s);
+      for (int k = 0; k < 3; ++k) {
+        ++checks;
+        const int source = line.world_ranks()[neighbours[1]];
+        if (first_difference(in[k], 500 + k, source) >= 0) {
+          std::printf("rank %d: %s, message %d of tag 5 from rank %d out of order\n", me,
+                      grid.c_str(), k, source);
+          ++failures;
+        }
+      }
+    }
     // The slot table's and the communicator's refusals (this rank alone).
     std::vector<uint8_t> buffer(16);
     auto check = [&](bool passed) {
