@@ -13,8 +13,8 @@ the published orders:
                on stage c % S; virtual micro-batch k is model chunk
                (k mod S*V) div S (reversed for backwards) of micro-batch
                (k div S*V)*S + k mod S; (S-p-1)*2 + (V-1)*S warmup
-               forwards (all of them when M == S), then one forward and
-               one backward, then the remaining backwards.
+               forwards (at most M*V), then one forward and one backward,
+               then the remaining backwards.
 """
 import subprocess
 import sys
@@ -41,7 +41,7 @@ def stage_order(kind, S, M, V, p):
             m = (k // (S * V)) * S + k % S
             return ("F" if forward else "B", chunk * S + p, m)
 
-        warmup = total if M == S else min((S - p - 1) * 2 + (V - 1) * S, total)
+        warmup = min((S - p - 1) * 2 + (V - 1) * S, total)
         order = [action(k, True) for k in range(warmup)]
         for k in range(total - warmup):
             order += [action(k + warmup, True), action(k, False)]
