@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "cleave/rt/collectives.h"
 
+#include "cleave/rt/check.h"
 #include "cleave/rt/collective_layout.h"
 
 #include <cstring>
@@ -27,6 +28,12 @@ uint8_t *host_scratch(int64_t bytes, int which) {
 
 constexpr LayoutOps kLayoutOps{copy_host_rows, host_scratch};
 
+CommGroups &transfers(void *groups) {
+  if (!groups)
+    fail("a pipeline step ran without communicators: run it with its device grid");
+  return *static_cast<CommGroups *>(groups);
+}
+
 } // namespace
 
 void all_reduce(void *groups, const char *axes, const void *in, void *out, int64_t count,
@@ -37,5 +44,21 @@ void all_reduce(void *groups, const char *axes, const void *in, void *out, int64
 }
 
 #include "cleave/rt/collective_entry_points.inc"
+
+void send_start(void *groups, const char *axis, int64_t peer, const void *data, int64_t bytes,
+                int64_t tag, int64_t slot) {
+  transfers(groups).start_send(axis, peer, data, bytes, tag, slot);
+}
+
+void recv_start(void *groups, const char *axis, int64_t peer, void *data, int64_t bytes,
+                int64_t tag, int64_t slot) {
+  transfers(groups).start_receive(axis, peer, data, bytes, tag, slot);
+}
+
+void wait(void *groups, int64_t slot) { transfers(groups).wait_transfer(slot); }
+
+int64_t grid_coordinate(void *groups, const char *axis) {
+  return transfers(groups).coordinate(axis);
+}
 
 } // namespace cleave::rt::collective

@@ -168,6 +168,48 @@ void Communicator::barrier() {
   do_barrier();
 }
 
+namespace {
+
+/// Checks a transfer's arguments; `op` is "send" or "recv".
+void check_transfer(const Communicator &comm, const char *op, const void *data, int64_t bytes,
+                    int peer, int64_t tag) {
+  if (peer < 0 || peer >= comm.size())
+    fail(op, " over ", comm.describe(), ": peer ", peer, " is not a rank of the group (0..",
+         comm.size() - 1, ")");
+  if (bytes < 0)
+    fail(op, " over ", comm.describe(), ": negative size ", bytes, " bytes");
+  if (bytes > 0 && !data)
+    fail(op, " over ", comm.describe(), ": null buffer for ", bytes, " bytes");
+  if (tag < 0)
+    fail(op, " over ", comm.describe(), ": negative tag ", tag);
+}
+
+} // namespace
+
+int64_t Communicator::send_start(const void *data, int64_t bytes, int peer, int64_t tag) {
+  check_transfer(*this, "send", data, bytes, peer, tag);
+  return do_send_start(data, bytes, peer, tag);
+}
+
+int64_t Communicator::recv_start(void *data, int64_t bytes, int peer, int64_t tag) {
+  check_transfer(*this, "recv", data, bytes, peer, tag);
+  return do_recv_start(data, bytes, peer, tag);
+}
+
+void Communicator::wait_transfer(int64_t request) { do_wait_transfer(request); }
+
+int64_t Communicator::do_send_start(const void *, int64_t, int, int64_t) {
+  fail(describe(), " (", backend(), ") has no point-to-point transfers");
+}
+
+int64_t Communicator::do_recv_start(void *, int64_t, int, int64_t) {
+  fail(describe(), " (", backend(), ") has no point-to-point transfers");
+}
+
+void Communicator::do_wait_transfer(int64_t) {
+  fail(describe(), " (", backend(), ") has no point-to-point transfers");
+}
+
 void check_world_size(const Communicator &world, int expected) {
   if (world.size() == expected)
     return;

@@ -144,6 +144,11 @@ CommGroups::CommGroups(Communicator &world, DeviceGrid grid)
     groups_[mask] =
         world_.split(masked_index(grid_, mine, out), masked_index(grid_, mine, in), name);
   }
+  // Pipeline transfers run over the "pp" axis (docs/pipeline.md); only its
+  // group pays for their setup (NCCL: two more communicators).
+  for (int axis = 0; axis < grid_.num_axes(); ++axis)
+    if (grid_.axis_name(axis) == kPipelineAxis)
+      this->axis(kPipelineAxis).prepare_transfers();
 }
 
 CommGroups::~CommGroups() = default;

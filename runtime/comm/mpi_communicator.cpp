@@ -10,6 +10,13 @@
 // MPI_Waitall: on timeout the unfinished receives name the peers that
 // never sent, and the job ends with that message (comm.h, "Failure").
 //
+// Point-to-point transfers (pipeline stages) are MPI_Isend/MPI_Irecv on a
+// duplicate of the group's communicator, so that their user tags can never
+// match a collective's messages (which number their tags by call), waited
+// on the same way. A message longer than max_message_bytes goes in pieces
+// under the same tag: MPI's non-overtaking rule matches the pieces of
+// successive messages between two ranks in the order they were posted.
+//
 //===----------------------------------------------------------------------===//
 #include "cleave/rt/check.h"
 #include "cleave/rt/mpi_comm.h"
@@ -23,6 +30,7 @@
 #include <cstring>
 #include <thread>
 #include <unistd.h>
+#include <unordered_map>
 
 namespace cleave::rt {
 namespace {
@@ -58,6 +66,26 @@ std::string rank_list(const std::vector<int> &ranks) {
 void copy(void *dst, const void *src, int64_t bytes) {
   if (bytes > 0 && dst != src)
     std::memcpy(dst, src, static_cast<size_t>(bytes));
+}
+
+/// Between two polls of a wait: spin briefly for small, fast messages;
+/// then give the core away: ranks are often oversubscribed (several per
+/// core in tests).
+void pause_between_polls(int64_t polls, double waited) {
+  if (polls < 64)
+    return;
+  if (waited < 1e-3)
+    std::this_thread::yield();
+  else
+    std::this_thread::sleep_for(std::chrono::microseconds(waited < 0.1 ? 20 : 200));
+}
+
+/// The largest tag MPI carries (at least 32767 by the standard).
+int64_t mpi_tag_upper_bound() {
+  void *value = nullptr;
+  int found = 0;
+  MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &value, &found);
+  return found && value ? *static_cast<int *>(value) : 32767;
 }
 
 [[noreturn]] void abort_world(int exit_status) {
@@ -125,6 +153,9 @@ public:
         finalize_(finalize),
         piece_bytes_(std::clamp<int64_t>(options.max_message_bytes, 1, INT_MAX)) {
     MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+    // Collective, like the constructor's callers (mpi_world, split).
+    check_mpi(MPI_Comm_dup(comm_, &transfer_comm_), "point-to-point setup");
+    MPI_Comm_set_errhandler(transfer_comm_, MPI_ERRORS_RETURN);
   }
 
   ~MpiCommunicator() override {
@@ -132,6 +163,7 @@ public:
     MPI_Finalized(&finalized);
     if (finalized)
       return;
+    MPI_Comm_free(&transfer_comm_);
     MPI_Comm_free(&comm_);
     if (finalize_)
       MPI_Finalize();
@@ -248,6 +280,47 @@ protected:
     wait();
   }
 
+  int64_t do_send_start(const void *data, int64_t bytes, int peer, int64_t tag) override {
+    const auto *p = static_cast<const unsigned char *>(data);
+    return start_transfer(false, bytes, peer, tag, [&](int64_t offset, int piece, MPI_Request *r) {
+      return MPI_Isend(p ? p + offset : nullptr, piece, MPI_BYTE, peer, static_cast<int>(tag),
+                       transfer_comm_, r);
+    });
+  }
+
+  int64_t do_recv_start(void *data, int64_t bytes, int peer, int64_t tag) override {
+    auto *p = static_cast<unsigned char *>(data);
+    return start_transfer(true, bytes, peer, tag, [&](int64_t offset, int piece, MPI_Request *r) {
+      return MPI_Irecv(p ? p + offset : nullptr, piece, MPI_BYTE, peer, static_cast<int>(tag),
+                       transfer_comm_, r);
+    });
+  }
+
+  void do_wait_transfer(int64_t request) override {
+    auto it = transfers_.find(request);
+    if (it == transfers_.end())
+      fail("wait over ", describe(), ": request ", request,
+           " was never started or was already waited on");
+    Transfer &transfer = it->second;
+    const Clock::time_point start = Clock::now();
+    for (int64_t polls = 0;; ++polls) {
+      int done = 0;
+      const int rc = MPI_Testall(static_cast<int>(transfer.pieces.size()), transfer.pieces.data(),
+                                 &done, MPI_STATUSES_IGNORE);
+      if (rc != MPI_SUCCESS)
+        end_job(transfer_what(transfer) + ": lost rank " +
+                std::to_string(world_ranks()[transfer.peer]) + ": " + mpi_error_string(rc) +
+                "; ending the job");
+      if (done)
+        break;
+      const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+      if (options_.timeout_s > 0 && waited > options_.timeout_s)
+        report_transfer_timeout(transfer, waited);
+      pause_between_polls(polls, waited);
+    }
+    transfers_.erase(it);
+  }
+
 private:
   /// A posted message: the peer it goes to or comes from.
   struct Pending {
@@ -333,16 +406,59 @@ private:
       const double waited = std::chrono::duration<double>(Clock::now() - start).count();
       if (options_.timeout_s > 0 && waited > options_.timeout_s)
         report_timeout(waited);
-      // Spin briefly for small, fast collectives; then give the core away:
-      // ranks are often oversubscribed (several per core in tests).
-      if (polls < 64)
-        continue;
-      if (waited < 1e-3)
-        std::this_thread::yield();
-      else
-        std::this_thread::sleep_for(std::chrono::microseconds(waited < 0.1 ? 20 : 200));
+      pause_between_polls(polls, waited);
     }
     pending_.clear();
+  }
+
+  /// A started point-to-point transfer: its pieces' requests.
+  struct Transfer {
+    std::vector<MPI_Request> pieces;
+    int peer;
+    bool receive;
+    int64_t tag;
+    int64_t bytes;
+  };
+
+  /// Posts a transfer as pieces of at most piece_bytes_ (at least one):
+  /// start(offset, piece, request) posts each.
+  template <typename Start>
+  int64_t start_transfer(bool receive, int64_t bytes, int peer, int64_t tag, Start start) {
+    Transfer transfer{{}, peer, receive, tag, bytes};
+    if (tag > tag_upper_bound_)
+      fail(receive ? "recv" : "send", " over ", describe(), ": tag ", tag,
+           " is larger than this MPI's MPI_TAG_UB (", tag_upper_bound_,
+           "): number the transfers of a step with smaller tags");
+    int64_t offset = 0;
+    do {
+      const int piece = static_cast<int>(std::min(bytes - offset, piece_bytes_));
+      transfer.pieces.push_back(MPI_REQUEST_NULL);
+      const int rc = start(offset, piece, &transfer.pieces.back());
+      if (rc != MPI_SUCCESS)
+        end_job(transfer_what(transfer) + ": " + mpi_error_string(rc) + "; ending the job");
+      offset += piece;
+    } while (offset < bytes);
+    const int64_t request = next_request_++;
+    transfers_.emplace(request, std::move(transfer));
+    return request;
+  }
+
+  /// "rank 0: recv of 4096 bytes (tag 3) from rank 1 over group 'pp' (ranks 0,1)".
+  std::string transfer_what(const Transfer &transfer) const {
+    return "rank " + std::to_string(world_rank()) + ": " + (transfer.receive ? "recv" : "send") +
+           " of " + std::to_string(transfer.bytes) + " bytes (tag " + std::to_string(transfer.tag) +
+           ") " + (transfer.receive ? "from" : "to") + " rank " +
+           std::to_string(world_ranks()[transfer.peer]) + " over " + describe();
+  }
+
+  [[noreturn]] void report_transfer_timeout(const Transfer &transfer, double waited) {
+    const std::string peer = "rank " + std::to_string(world_ranks()[transfer.peer]);
+    char times[96];
+    std::snprintf(times, sizeof times, " after %.3g s (timeout %g s, CLEAVE_COMM_TIMEOUT)", waited,
+                  options_.timeout_s);
+    end_job(transfer_what(transfer) + ": " +
+            (transfer.receive ? "no data from " + peer : peer + " did not take its data") + times +
+            ": it died, stopped, or is itself waiting on a lost rank; ending the job");
   }
 
   /// The start of every failure message.
@@ -410,6 +526,10 @@ private:
   }
 
   MPI_Comm comm_;
+  MPI_Comm transfer_comm_ = MPI_COMM_NULL;
+  int64_t tag_upper_bound_ = mpi_tag_upper_bound();
+  std::unordered_map<int64_t, Transfer> transfers_;
+  int64_t next_request_ = 0;
   CommOptions options_;
   bool finalize_;
   int64_t piece_bytes_;

@@ -82,4 +82,34 @@ void all_reduce(void *groups, const char *axes, const void *in, void *out, int64
 
 #include "cleave/rt/collective_entry_points.inc"
 
+namespace {
+
+/// The groups of a pipeline step whose `axis` communicator takes device buffers.
+CommGroups &transfers(void *groups, const char *axis) {
+  group(groups, axis);
+  return *static_cast<CommGroups *>(groups);
+}
+
+} // namespace
+
+void send_start(void *groups, const char *axis, int64_t peer, const void *data, int64_t bytes,
+                int64_t tag, int64_t slot) {
+  transfers(groups, axis).start_send(axis, peer, data, bytes, tag, slot);
+}
+
+void recv_start(void *groups, const char *axis, int64_t peer, void *data, int64_t bytes,
+                int64_t tag, int64_t slot) {
+  transfers(groups, axis).start_receive(axis, peer, data, bytes, tag, slot);
+}
+
+void wait(void *groups, int64_t slot) {
+  CLEAVE_CHECK(groups, "a pipeline step ran without communicators");
+  static_cast<CommGroups *>(groups)->wait_transfer(slot);
+}
+
+int64_t grid_coordinate(void *groups, const char *axis) {
+  CLEAVE_CHECK(groups, "a pipeline step ran without communicators");
+  return static_cast<CommGroups *>(groups)->coordinate(axis);
+}
+
 } // namespace cleave::rt::cuda::collective

@@ -5,6 +5,10 @@
 // host, and the copy back finishes before the next kernel starts, so the
 // step needs no extra synchronisation.
 //
+// Point-to-point transfers stage through a host buffer per request: a send
+// copies its device bytes out when it starts (so the step may overwrite
+// them at once), a receive copies the host bytes in when it is waited on.
+//
 //===----------------------------------------------------------------------===//
 #include "cleave/rt/check.h"
 #include "cleave/rt/cuda_check.h"
@@ -13,6 +17,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdlib>
+#include <unordered_map>
 #include <vector>
 
 namespace cleave::rt::cuda {
@@ -87,6 +92,34 @@ protected:
     host_->barrier();
   }
 
+  int64_t do_send_start(const void *data, int64_t bytes, int peer, int64_t tag) override {
+    Staged staged = take(bytes);
+    if (bytes > 0)
+      to_host(staged.host, data, bytes);
+    staged.request = host_->send_start(staged.host.data(), bytes, peer, tag);
+    return keep(std::move(staged));
+  }
+
+  int64_t do_recv_start(void *data, int64_t bytes, int peer, int64_t tag) override {
+    Staged staged = take(bytes);
+    staged.device = data;
+    staged.request = host_->recv_start(staged.host.data(), bytes, peer, tag);
+    return keep(std::move(staged));
+  }
+
+  void do_wait_transfer(int64_t request) override {
+    auto it = staged_.find(request);
+    if (it == staged_.end())
+      fail("wait over ", describe(), ": request ", request,
+           " was never started or was already waited on");
+    Staged staged = std::move(it->second);
+    staged_.erase(it);
+    host_->wait_transfer(staged.request);
+    if (staged.device && !staged.host.empty())
+      to_device(staged.device, staged.host, static_cast<int64_t>(staged.host.size()));
+    spare_.push_back(std::move(staged.host));
+  }
+
 private:
   static void to_host(std::vector<unsigned char> &host, const void *device, int64_t bytes) {
     host.resize(static_cast<size_t>(bytes));
@@ -99,9 +132,35 @@ private:
         cudaMemcpy(device, host.data(), static_cast<size_t>(bytes), cudaMemcpyHostToDevice));
   }
 
+  /// A transfer in flight: the host communicator's request and its buffer.
+  struct Staged {
+    std::vector<unsigned char> host;
+    void *device = nullptr; // a receive's destination
+    int64_t request = 0;
+  };
+
+  /// A staging buffer of `bytes`, reusing one of an earlier transfer.
+  Staged take(int64_t bytes) {
+    Staged staged;
+    if (!spare_.empty()) {
+      staged.host = std::move(spare_.back());
+      spare_.pop_back();
+    }
+    staged.host.resize(static_cast<size_t>(bytes));
+    return staged;
+  }
+
+  int64_t keep(Staged staged) {
+    staged_.emplace(next_request_, std::move(staged));
+    return next_request_++;
+  }
+
   std::unique_ptr<Communicator> host_;
   /// Staging buffers, kept between calls (a step calls the same sizes).
   std::vector<unsigned char> in_, out_;
+  std::unordered_map<int64_t, Staged> staged_;
+  std::vector<std::vector<unsigned char>> spare_;
+  int64_t next_request_ = 0;
 };
 
 } // namespace

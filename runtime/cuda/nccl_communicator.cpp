@@ -16,6 +16,20 @@
 //   all_to_all:     grouped send/receive; all_gather, broadcast: NCCL's own
 //                   (they only move bytes).
 //
+// Point-to-point transfers (pipeline stages) run beside the step, not on its
+// stream: one lane per direction, messages to a higher group rank ("up",
+// activations of a plain pipeline) and to a lower or equal one ("down",
+// gradients), each an NCCL communicator split from the group's and a
+// non-blocking stream of its own. NCCL runs the operations of one
+// communicator one after another, so with a single lane a send waiting for
+// its receiver would hold up a receive posted after it. A start makes its
+// lane wait (an event) for the work the step's stream has queued, then
+// queues ncclSend/ncclRecv and records a "done" event; the wait makes the
+// step's stream wait for that event, the host does not block. NCCL has no
+// tags: between a pair of ranks, the transfers of one lane are matched in
+// the order they were posted, and they also finish in that order. The
+// compiler posts them so (docs/runtime-comm.md, "Point to point").
+//
 //===----------------------------------------------------------------------===//
 #include "cleave/rt/check.h"
 #include "cleave/rt/cuda_check.h"
@@ -34,6 +48,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <unistd.h>
+#include <unordered_map>
 #include <vector>
 
 namespace cleave::rt::cuda {
@@ -98,6 +113,18 @@ public:
   }
 
   ~NcclCommunicator() override {
+    for (Lane &lane : lanes_) {
+      if (!lane.comm)
+        continue;
+      (void)cudaStreamSynchronize(lane.stream);
+      detail::unwatch(lane.watched.get());
+      ncclCommDestroy(lane.comm);
+      (void)cudaStreamDestroy(lane.stream);
+    }
+    for (auto &[request, transfer] : transfers_)
+      spare_events_.push_back(transfer.done);
+    for (cudaEvent_t event : spare_events_)
+      (void)cudaEventDestroy(event);
     detail::unwatch(watched_.get());
     ncclCommDestroy(comm_);
     if (scratch_)
@@ -113,7 +140,24 @@ public:
     return std::make_unique<NcclCommunicator>(twin_ref, std::move(twin), options_, device_);
   }
 
+  void prepare_transfers() override {
+    if (lanes_[0].comm)
+      return;
+    for (Lane &lane : lanes_) {
+      // Collective over the group, like this call.
+      check(ncclCommSplit(comm_, 0, rank(), &lane.comm, nullptr), "ncclCommSplit");
+      CLEAVE_CUDA_CHECK(cudaStreamCreateWithFlags(&lane.stream, cudaStreamNonBlocking));
+      auto group = std::make_shared<detail::WatchedGroup>(*watched_);
+      group->comm = lane.comm;
+      lane.watched = group;
+      detail::watch(lane.watched, device_);
+    }
+  }
+
   [[noreturn]] void abort_job(int exit_status) override {
+    for (Lane &lane : lanes_)
+      if (lane.comm)
+        ncclCommAbort(lane.comm);
     ncclCommAbort(comm_);
     host_.abort_job(exit_status);
     std::_Exit(exit_status); // not reached: the host's abort_job does not return
@@ -193,6 +237,40 @@ protected:
     host_.barrier();
   }
 
+  int64_t do_send_start(const void *data, int64_t bytes, int peer, int64_t) override {
+    Lane &lane = lane_between(rank(), peer);
+    follow_step(lane);
+    if (bytes > 0)
+      check(ncclSend(data, static_cast<size_t>(bytes), ncclUint8, peer, lane.comm, lane.stream),
+            "ncclSend");
+    return started(lane, peer, false);
+  }
+
+  int64_t do_recv_start(void *data, int64_t bytes, int peer, int64_t) override {
+    Lane &lane = lane_between(peer, rank());
+    // Also keeps the receive from overwriting bytes the step still reads.
+    follow_step(lane);
+    if (bytes > 0)
+      check(ncclRecv(data, static_cast<size_t>(bytes), ncclUint8, peer, lane.comm, lane.stream),
+            "ncclRecv");
+    return started(lane, peer, true);
+  }
+
+  void do_wait_transfer(int64_t request) override {
+    auto it = transfers_.find(request);
+    if (it == transfers_.end())
+      fail("wait over ", describe(), ": request ", request,
+           " was never started or was already waited on");
+    const Transfer transfer = it->second;
+    transfers_.erase(it);
+    CLEAVE_CUDA_CHECK(cudaStreamWaitEvent(nullptr, transfer.done, 0));
+    // The watchdog's event on the step's stream completes only after the
+    // transfer: its deadline covers the wait for the peer.
+    detail::queued(watched_, transfer.receive ? "recv from" : "send to", CommElement::u8, request,
+                   world_ranks()[transfer.peer]);
+    spare_events_.push_back(transfer.done);
+  }
+
 private:
   void check(ncclResult_t result, const char *call) {
     if (result == ncclSuccess)
@@ -232,6 +310,58 @@ private:
           cudaMemcpyAsync(dst, src, static_cast<size_t>(bytes), cudaMemcpyDeviceToDevice, nullptr));
   }
 
+  /// One direction of point-to-point traffic (see the top of the file).
+  struct Lane {
+    ncclComm_t comm = nullptr;
+    cudaStream_t stream = nullptr;
+    std::shared_ptr<detail::WatchedGroup> watched;
+  };
+
+  struct Transfer {
+    cudaEvent_t done;
+    int peer;
+    bool receive;
+  };
+
+  /// The lane of messages from group rank `from` to `to`: both ends agree.
+  Lane &lane_between(int from, int to) {
+    // Both halves would queue on one lane, the send first: it would wait
+    // for a receive queued behind it.
+    if (from == to)
+      fail("point-to-point transfer over ", describe(), " (nccl): rank ", world_ranks()[from],
+           " to itself; pass the value locally");
+    if (!lanes_[0].comm)
+      fail("point-to-point transfer over ", describe(), " (nccl): only the group of the grid's '",
+           kPipelineAxis, "' axis is prepared for transfers (CommGroups)");
+    return lanes_[to > from ? 0 : 1];
+  }
+
+  cudaEvent_t take_event() {
+    if (!spare_events_.empty()) {
+      cudaEvent_t event = spare_events_.back();
+      spare_events_.pop_back();
+      return event;
+    }
+    cudaEvent_t event;
+    CLEAVE_CUDA_CHECK(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
+    return event;
+  }
+
+  /// `lane` waits for the work queued so far on the step's stream.
+  void follow_step(Lane &lane) {
+    cudaEvent_t queued = take_event();
+    CLEAVE_CUDA_CHECK(cudaEventRecord(queued, nullptr));
+    CLEAVE_CUDA_CHECK(cudaStreamWaitEvent(lane.stream, queued, 0));
+    spare_events_.push_back(queued); // the wait above took its state
+  }
+
+  int64_t started(Lane &lane, int peer, bool receive) {
+    cudaEvent_t done = take_event();
+    CLEAVE_CUDA_CHECK(cudaEventRecord(done, lane.stream));
+    transfers_.emplace(next_transfer_, Transfer{done, peer, receive});
+    return next_transfer_++;
+  }
+
   Communicator &host_;
   std::unique_ptr<Communicator> owned_host_;
   CommOptions options_;
@@ -240,6 +370,10 @@ private:
   std::shared_ptr<detail::WatchedGroup> watched_;
   void *scratch_ = nullptr;
   int64_t scratch_bytes_ = 0;
+  Lane lanes_[2];
+  std::unordered_map<int64_t, Transfer> transfers_;
+  std::vector<cudaEvent_t> spare_events_;
+  int64_t next_transfer_ = 0;
 };
 
 } // namespace

@@ -26,6 +26,7 @@ struct Queued {
   const char *op;
   CommElement element;
   int64_t call;
+  int peer;
 };
 
 class Watchdog {
@@ -58,7 +59,7 @@ public:
   }
 
   void queued(const std::shared_ptr<const WatchedGroup> &group, const char *op, CommElement element,
-              int64_t call) {
+              int64_t call, int peer) {
     std::lock_guard<std::mutex> lock(mutex_);
     cudaEvent_t done;
     if (!spare_.empty()) {
@@ -73,7 +74,7 @@ public:
     }
     if (queue_.empty())
       head_since_ = Clock::now();
-    queue_.push_back({group, done, op, element, call});
+    queue_.push_back({group, done, op, element, call, peer});
   }
 
 private:
@@ -109,6 +110,16 @@ private:
     const double waited = std::chrono::duration<double>(Clock::now() - head_since_).count();
     if (stuck.group->timeout_s <= 0 || waited <= stuck.group->timeout_s)
       return true;
+    if (stuck.peer >= 0) {
+      std::fprintf(stderr,
+                   "cleave: error: rank %d: NCCL %s rank %d (transfer %lld) over %s has not "
+                   "finished after %.3g s (timeout %g s, CLEAVE_COMM_TIMEOUT): rank %d died, "
+                   "stopped, or is itself waiting on a lost rank; ending the job\n",
+                   stuck.group->world_rank, stuck.op, stuck.peer,
+                   static_cast<long long>(stuck.call), stuck.group->description.c_str(), waited,
+                   stuck.group->timeout_s, stuck.peer);
+      end_process();
+    }
     std::fprintf(stderr,
                  "cleave: error: rank %d: NCCL %s (%s, call %lld) over %s has not finished "
                  "after %.3g s (timeout %g s, CLEAVE_COMM_TIMEOUT): a rank of the group died, "
@@ -169,8 +180,8 @@ void watch(std::shared_ptr<const WatchedGroup> group, int device) {
 void unwatch(const WatchedGroup *group) { watchdog().unwatch(group); }
 
 void queued(const std::shared_ptr<const WatchedGroup> &group, const char *op, CommElement element,
-            int64_t call) {
-  watchdog().queued(group, op, element, call);
+            int64_t call, int peer) {
+  watchdog().queued(group, op, element, call, peer);
 }
 
 } // namespace cleave::rt::cuda::detail

@@ -37,9 +37,11 @@ void watch(std::shared_ptr<const WatchedGroup> group, int device);
 /// Waits for the group's collectives and stops watching it.
 void unwatch(const WatchedGroup *group);
 /// Records that collective number `call` (`op`) was just queued on the
-/// legacy default stream for `group`.
+/// legacy default stream for `group`. For a point-to-point wait, `peer` is
+/// the world rank of the other side ("recv from" / "send to" as `op`),
+/// named in the timeout message; -1 for collectives.
 void queued(const std::shared_ptr<const WatchedGroup> &group, const char *op, CommElement element,
-            int64_t call);
+            int64_t call, int peer = -1);
 
 } // namespace cleave::rt::cuda::detail
 

@@ -10,6 +10,9 @@
 //   nccl              nccl_world: one rank per GPU
 //   nccl-shared-gpu   nccl_world with every rank on GPU 0 (LOCAL_RANK=0):
 //                     must refuse, naming the ranks
+//   staged-transfers  point-to-point on device buffers through host
+//                     staging: each rank sends to and receives from both
+//                     ring neighbours at once, sizes in 4 KiB pieces
 //
 // Exits 77 (skipped) where no GPU is visible.
 //
@@ -26,6 +29,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 using namespace cleave::rt;
 
@@ -132,12 +136,53 @@ int local_rank() {
   return value ? std::atoi(value) : 0;
 }
 
+uint8_t pattern(int source, int64_t tag, int64_t i) {
+  return static_cast<uint8_t>(i * 7 + (i >> 8) * 3 + tag * 13 + source * 31 + 1);
+}
+
+/// Transfers between ring neighbours on device buffers; returns the failures.
+int check_transfers(Communicator &comm) {
+  const int n = comm.size(), me = comm.rank();
+  int failures = 0, checks = 0;
+  for (int64_t size : {int64_t(0), int64_t(1), int64_t(4097), int64_t(300000)}) {
+    const int to[2] = {(me + 1) % n, (me + n - 1) % n};
+    std::vector<uint8_t> out(static_cast<size_t>(size)), in(static_cast<size_t>(size));
+    Scratch send[2] = {Scratch(size), Scratch(size)}, recv[2] = {Scratch(size), Scratch(size)};
+    int64_t requests[4];
+    for (int d = 0; d < 2; ++d) {
+      for (int64_t i = 0; i < size; ++i)
+        out[static_cast<size_t>(i)] = pattern(me, d, i);
+      to_device(send[d].get(), out.data(), size);
+      requests[d] = comm.send_start(send[d].get(), size, to[d], d);
+    }
+    for (int d = 0; d < 2; ++d)
+      requests[2 + d] = comm.recv_start(recv[d].get(), size, to[1 - d], d);
+    for (int r : {3, 2, 0, 1})
+      comm.wait_transfer(requests[r]);
+    for (int d = 0; d < 2; ++d) {
+      to_host(in.data(), recv[d].get(), size);
+      const int source = to[1 - d];
+      ++checks;
+      for (int64_t i = 0; i < size; ++i)
+        if (in[static_cast<size_t>(i)] != pattern(source, d, i)) {
+          std::printf("rank %d: %lld bytes from rank %d differ at byte %lld\n", me,
+                      static_cast<long long>(size), source, static_cast<long long>(i));
+          ++failures;
+          break;
+        }
+    }
+  }
+  std::printf("rank %d: %d transfer checks, %d failures\n", me, checks, failures);
+  return failures;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   const std::string mode = argc == 2 ? argv[1] : "";
-  if (mode != "staged" && mode != "nccl" && mode != "nccl-shared-gpu") {
-    std::fprintf(stderr, "usage: %s staged | nccl | nccl-shared-gpu\n", argv[0]);
+  if (mode != "staged" && mode != "nccl" && mode != "nccl-shared-gpu" &&
+      mode != "staged-transfers") {
+    std::fprintf(stderr, "usage: %s staged | nccl | nccl-shared-gpu | staged-transfers\n", argv[0]);
     return 2;
   }
   int devices = 0;
@@ -146,6 +191,16 @@ int main(int argc, char **argv) {
     return 77;
   }
   try {
+    if (mode == "staged-transfers") {
+      CommOptions options = CommOptions::from_environment();
+      options.max_message_bytes = 4096;
+      std::unique_ptr<Communicator> mpi = mpi_world(&argc, &argv, options);
+      CLEAVE_CUDA_CHECK(cudaSetDevice(local_rank() % devices));
+      std::unique_ptr<Communicator> world = cuda::host_staged(std::move(mpi));
+      int64_t failures = check_transfers(*world);
+      world->barrier();
+      return failures == 0 ? 0 : 1;
+    }
     std::unique_ptr<Communicator> mpi = mpi_world(&argc, &argv);
     if (mode == "staged") {
       // Ranks share the GPUs: the point of host staging.

@@ -186,6 +186,29 @@ public:
   void all_to_all(const void *send, void *recv, int64_t block_count, CommElement element);
   void broadcast(void *data, int64_t count, int root, CommElement element);
 
+  /// Point-to-point transfers (pipeline stages; docs/runtime-comm.md, "Point
+  /// to point"). Not collective: only this rank and `peer` (a group rank)
+  /// take part. A send of `tag` matches the peer's receive of the same tag;
+  /// between a pair of ranks, transfers of one tag (and, on NCCL, of one
+  /// direction) are matched in the order posted. Each returns a request that
+  /// wait_transfer() finishes exactly once; until then the send's buffer
+  /// must stay unchanged and the receive's must not be read. Throws Error for
+  /// bad arguments (a peer outside the group, a negative size, a tag the
+  /// implementation cannot carry).
+  int64_t send_start(const void *data, int64_t bytes, int peer, int64_t tag);
+  int64_t recv_start(void *data, int64_t bytes, int peer, int64_t tag);
+  /// Finishes `request`. A transfer that does not finish within
+  /// CommOptions::timeout_s ends the job (kCommFailureExit) naming the
+  /// transfer, the group and the peer's world rank, as a collective does.
+  /// On device communicators the wait orders the step's stream after the
+  /// transfer (the host may return before the bytes have arrived).
+  void wait_transfer(int64_t request);
+  /// Collective over the group: sets up what transfers need where that is
+  /// costly (NCCL: a communicator and a stream per direction). CommGroups
+  /// calls it on the group of the grid's kPipelineAxis; NCCL refuses
+  /// transfers on groups not prepared, MPI and host staging need nothing.
+  virtual void prepare_transfers() {}
+
   /// Collective: a communicator per distinct `color` over the ranks that
   /// passed it, ordered by (key, rank). `name` is for messages.
   virtual std::unique_ptr<Communicator> split(int color, int key, const std::string &name) = 0;
@@ -210,6 +233,11 @@ protected:
                              CommElement element) = 0;
   virtual void do_broadcast(void *data, int64_t count, int root, CommElement element) = 0;
   virtual void do_barrier() = 0;
+  /// Arguments already checked. The default throws Error: an implementation
+  /// without point-to-point transfers.
+  virtual int64_t do_send_start(const void *data, int64_t bytes, int peer, int64_t tag);
+  virtual int64_t do_recv_start(void *data, int64_t bytes, int peer, int64_t tag);
+  virtual void do_wait_transfer(int64_t request);
 
   /// The number of collectives this communicator has started, for messages.
   int64_t calls() const { return calls_; }
@@ -220,6 +248,9 @@ private:
   std::string name_;
   int64_t calls_ = 0;
 };
+
+/// The grid axis of pipeline stages (the contract of docs/pipeline.md).
+constexpr const char *kPipelineAxis = "pp";
 
 /// A row-major grid of named axes over the world's ranks: the last axis
 /// varies fastest, so dp=2,tp=2 puts ranks {0,1} and {2,3} in tp groups
@@ -273,11 +304,42 @@ public:
   /// step names its collectives' groups.
   Communicator &group(const std::string &axes);
 
+  /// A pipeline step's transfers (collective_api.inc's send_start,
+  /// recv_start, wait): the peer is the rank whose coordinate on `axis` is
+  /// `peer` and whose other coordinates are this rank's; `slot` numbers the
+  /// pending request (starting a slot that is still pending, or waiting on
+  /// one that is not, throws Error naming it).
+  void start_send(const std::string &axis, int64_t peer, const void *data, int64_t bytes,
+                  int64_t tag, int64_t slot);
+  void start_receive(const std::string &axis, int64_t peer, void *data, int64_t bytes, int64_t tag,
+                     int64_t slot);
+  void wait_transfer(int64_t slot);
+  /// This rank's coordinate on `axis` (a pipeline program's stage).
+  int coordinate(const std::string &axis) const;
+  /// Seconds spent in wait_transfer() on receives since the last reset:
+  /// the stage's idle time (busy time = step time - this). On device
+  /// communicators it counts the host's wait only.
+  double receive_wait_seconds() const { return receive_wait_seconds_; }
+  void reset_receive_wait_seconds() { receive_wait_seconds_ = 0; }
+
 private:
+  /// A started transfer, by slot.
+  struct PendingTransfer {
+    Communicator *comm = nullptr; // null: the slot is free
+    int64_t request = 0;
+    bool receive = false;
+    int64_t peer = 0;
+    int64_t tag = 0;
+  };
+  void start_transfer(bool receive, const std::string &axis, int64_t peer, const void *send,
+                      void *recv, int64_t bytes, int64_t tag, int64_t slot);
+
   Communicator &world_;
   DeviceGrid grid_;
   /// Indexed by the bit mask of the group's axes; the full mask is world_.
   std::vector<std::unique_ptr<Communicator>> groups_;
+  std::vector<PendingTransfer> slots_;
+  double receive_wait_seconds_ = 0;
 };
 
 /// Throws Error "compiled for 4 ranks, launched with 2: recompile with
