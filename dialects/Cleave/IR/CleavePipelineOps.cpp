@@ -23,19 +23,21 @@ static LogicalResult verifyEndpoint(Operation *op, StringRef axis, int64_t peer,
 }
 
 LogicalResult SendStartOp::verify() {
-  return verifyEndpoint(*this, getAxis(), getPeer(), getTag(), getSlot());
+  return verifyEndpoint(*this, getAxis(), getPeerAttr().getInt(), getTagAttr().getInt(),
+                        getSlotAttr().getInt());
 }
 LogicalResult RecvStartOp::verify() {
-  return verifyEndpoint(*this, getAxis(), getPeer(), getTag(), getSlot());
+  return verifyEndpoint(*this, getAxis(), getPeerAttr().getInt(), getTagAttr().getInt(),
+                        getSlotAttr().getInt());
 }
 LogicalResult SendWaitOp::verify() {
-  if (getSlot() < 0)
-    return emitOpError() << "slot " << getSlot() << " must be >= 0";
+  if (getSlotAttr().getInt() < 0)
+    return emitOpError() << "slot " << getSlotAttr().getInt() << " must be >= 0";
   return success();
 }
 LogicalResult RecvWaitOp::verify() {
-  if (getSlot() < 0)
-    return emitOpError() << "slot " << getSlot() << " must be >= 0";
+  if (getSlotAttr().getInt() < 0)
+    return emitOpError() << "slot " << getSlotAttr().getInt() << " must be >= 0";
   if (!getBuffer().getDefiningOp<RecvStartOp>())
     return emitOpError() << "must wait on the result of a cleave.recv_start";
   return success();
