@@ -346,6 +346,11 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
                                              : open_token_stream(model, config.tokens);
   if (checkpoint)
     compare_with_checkpoint(config, checkpoint->meta(), *source, model, log);
+  if (checkpoint && !checkpoint->has_checksums() && leader)
+    std::fprintf(log,
+                 "note: checkpoint %s has no checksums (written before they were "
+                 "recorded): its tensors load unverified\n",
+                 checkpoint->path().c_str());
   // Held-out data, always read from its start in file order, so that
   // every evaluation sees the same batches.
   std::optional<BatchIterator> eval_batches;
