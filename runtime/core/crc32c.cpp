@@ -59,7 +59,7 @@ uint32_t update_portable(uint32_t state, const uint8_t *p, size_t n) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define CLEAVE_CRC32C_SSE42 1
 __attribute__((target("sse4.2"))) uint32_t update_sse42(uint32_t state, const uint8_t *p,
-                                                         size_t n) {
+                                                        size_t n) {
   uint64_t wide = state;
   while (n >= 8) {
     uint64_t word;

@@ -111,8 +111,8 @@ TEST_CASE("checkpoint corruption: 300 randomly damaged checkpoints are all refus
       if (!touches_header) {
         // Data damage can only be seen by the tensors' checksums.
         CHECK_THAT(message, Contains(damaged_path) && Contains("tensor '") &&
-                                Contains("reads back with CRC32C") &&
-                                Contains("was recorded") && Contains("resume from an earlier"));
+                                Contains("reads back with CRC32C") && Contains("was recorded") &&
+                                Contains("resume from an earlier"));
       }
     }
   }
@@ -152,8 +152,8 @@ TEST_CASE("checkpoint corruption: a checkpoint without checksums still resumes, 
             "\",\"shape\":[";
     for (size_t d = 0; d < entry.shape.size(); ++d)
       json += (d ? "," : "") + std::to_string(entry.shape[d]);
-    json += "],\"data_offsets\":[" + std::to_string(entry.begin) + "," +
-            std::to_string(entry.end) + "]}";
+    json += "],\"data_offsets\":[" + std::to_string(entry.begin) + "," + std::to_string(entry.end) +
+            "]}";
     std::string bytes(static_cast<size_t>(entry.end - entry.begin), '\0');
     file.read(entry, bytes.data());
     data += bytes;

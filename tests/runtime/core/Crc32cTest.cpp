@@ -51,12 +51,10 @@ TEST_CASE("crc32c: continuing a CRC, every length and alignment, both paths agre
   }
   uint32_t whole = crc32c_portable(bytes.data(), bytes.size());
   for (size_t split : {0, 1, 7, 8, 9, 63, 500, 999, 1000})
-    CHECK(crc32c(bytes.data() + split, bytes.size() - split, crc32c(bytes.data(), split)) ==
-          whole);
+    CHECK(crc32c(bytes.data() + split, bytes.size() - split, crc32c(bytes.data(), split)) == whole);
   for (size_t start = 0; start < 9; ++start)
     for (size_t length = 0; length < 40; ++length)
-      CHECK(crc32c(bytes.data() + start, length) ==
-            crc32c_portable(bytes.data() + start, length));
+      CHECK(crc32c(bytes.data() + start, length) == crc32c_portable(bytes.data() + start, length));
   INFO("hardware path: " << (crc32c_hardware() ? "SSE4.2" : "none"));
   SUCCEED();
 }
