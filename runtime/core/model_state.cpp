@@ -28,8 +28,8 @@ StateTensor state_tensor(const ModelInfo &model, const LocalSpecs &local, ModelS
   }
   int32_t j = i - model.num_params;
   auto k = static_cast<size_t>(j);
-  return {model.opt_state[j], sharding_of(model.opt_state_shardings, j),
-          local.opt_state_bytes[k], state.opt_state_ptrs[k]};
+  return {model.opt_state[j], sharding_of(model.opt_state_shardings, j), local.opt_state_bytes[k],
+          state.opt_state_ptrs[k]};
 }
 
 } // namespace

@@ -175,7 +175,8 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
   std::unique_ptr<SampleSource> source = config.tokens.empty()
                                              ? open_arrays(model, config.data)
                                              : open_token_stream(model, config.tokens);
-  if (checkpoint)
+  // Every rank would warn alike: rank 0 speaks for them.
+  if (checkpoint && leader)
     compare_with_checkpoint(config, checkpoint->meta(), *source, model, log);
   if (checkpoint && !checkpoint->has_checksums() && leader)
     std::fprintf(log,

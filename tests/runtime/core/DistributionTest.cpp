@@ -109,11 +109,10 @@ TEST_CASE("distribution: extract and assemble with stage lists on pp=2,dp=2",
     const char *sharding;
     std::vector<bool> holds; // per rank
   };
-  for (const Case &c : {Case{"@0:dp,-", {true, true, false, false}},
-                        Case{"@1:-,-", {false, false, true, true}},
-                        Case{"@1,0:-,dp", {true, true, true, true}},
-                        Case{"@0,1:", {true, true, true, true}},
-                        Case{"dp,-", {true, true, true, true}}}) {
+  for (const Case &c :
+       {Case{"@0:dp,-", {true, true, false, false}}, Case{"@1:-,-", {false, false, true, true}},
+        Case{"@1,0:-,dp", {true, true, true, true}}, Case{"@0,1:", {true, true, true, true}},
+        Case{"dp,-", {true, true, true, true}}}) {
     DYNAMIC_SECTION(c.sharding) {
       std::mutex lock;
       std::vector<std::vector<float>> locals(4), assembled(4);

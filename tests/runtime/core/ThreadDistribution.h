@@ -50,8 +50,7 @@ private:
       woken_.notify_all();
       return;
     }
-    if (!woken_.wait_for(lock, std::chrono::seconds(20),
-                         [&] { return generation_ != generation; }))
+    if (!woken_.wait_for(lock, std::chrono::seconds(20), [&] { return generation_ != generation; }))
       fail("test ranks: a barrier waited 20 s for the other ranks");
   }
 
@@ -100,7 +99,8 @@ private:
 
 /// Runs body(distribution) on `grid`'s ranks, one thread each; rethrows the
 /// first rank's exception, if any, after all have ended.
-inline void on_ranks(const std::string &grid, const std::function<void(ThreadDistribution &)> &body) {
+inline void on_ranks(const std::string &grid,
+                     const std::function<void(ThreadDistribution &)> &body) {
   GridShape shape = GridShape::parse(grid);
   ThreadWorld world(shape.devices());
   std::vector<std::exception_ptr> errors(static_cast<size_t>(shape.devices()));
