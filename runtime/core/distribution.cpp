@@ -225,6 +225,12 @@ int64_t Distribution::local_bytes(const TensorSpec &spec, const char *sharding) 
          dtype_bytes(spec.dtype);
 }
 
+std::vector<double> Distribution::all_gather(double value) {
+  std::vector<double> values(static_cast<size_t>(size()));
+  all_gather_bytes(&value, values.data(), sizeof value);
+  return values;
+}
+
 void Distribution::extract(const TensorSpec &spec, const char *sharding, const void *full,
                            void *local) const {
   Placement placement = parse_placement(sharding ? sharding : "", spec.rank, grid_, spec.name);

@@ -19,6 +19,7 @@
 #include "cleave/rt/training_loop.h"
 
 #include "model_state.h"
+#include "stage_timing.h"
 
 #include "cleave/rt/checkpoint.h"
 #include "cleave/rt/distribution.h"
@@ -273,6 +274,7 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
     metrics.emplace(config.metrics_path, start_step);
   ProgressPrinter progress(start_step + 1, config.steps, leader ? config.log_every : 0,
                            batches.source().tokens_per_sample() > 0, log);
+  StageTiming stage_timing(distribution);
   // The loss and the index flag are host memory on every target: the step
   // copies its loss out itself (a CUDA step with a cudaMemcpy that also
   // waits for the step's kernels).
@@ -349,6 +351,7 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
       invalid_index = 1;
     double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
+    stage_timing.add_step(ms);
     if (invalid_index)
       fail("step ", step_number,
            ": the batch holds an index out of range for the model (a token "
@@ -376,6 +379,11 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
       record.evaluated = true;
       record.eval_loss = evaluate(step_number);
     }
+    // Collective: on the progress lines' steps (every 10th without them).
+    if (stage_timing.active() &&
+        progress_due(step_number, start_step + 1, config.steps,
+                     config.log_every > 0 ? config.log_every : 10, record.evaluated))
+      record.stage_busy_ms = stage_timing.report();
     if (metrics)
       metrics->write(record);
     progress.record(record);

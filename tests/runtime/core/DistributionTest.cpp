@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ThreadDistribution.h"
+#include "stage_timing.h"
 
 #include "cleave/rt/distribution.h"
 #include "cleave/rt/tensor.h"
@@ -161,4 +162,45 @@ TEST_CASE("distribution: extract and assemble with stage lists on pp=2,dp=2",
       }
     }
   }
+}
+
+TEST_CASE("distribution: each pipeline stage's busy time, gathered once per report",
+          "[runtime][distribution]") {
+  std::mutex lock;
+  std::vector<std::vector<double>> reports(4);
+  test::on_ranks("pp=2,dp=2", [&](test::ThreadDistribution &d) {
+    StageTiming timing(&d);
+    auto *context = static_cast<test::ThreadStepContext *>(d.step_context());
+    // Two 10 ms steps; stage 0 waits 1 ms a step on dp 0 and 3 ms on dp 1,
+    // stage 1 waits 6 ms a step (its ranks' busy 4 ms; stage 0's 8 ms).
+    int stage = d.rank() / 2, dp = d.rank() % 2;
+    for (int step = 0; step < 2; ++step) {
+      context->receive_wait_seconds = stage == 0 ? (dp == 0 ? 0.001 : 0.003) : 0.006;
+      timing.add_step(10.0);
+    }
+    std::vector<double> first = timing.report();
+    // A new window: one step without waiting.
+    timing.add_step(5.0);
+    std::vector<double> second = timing.report();
+    std::lock_guard<std::mutex> guard(lock);
+    reports[static_cast<size_t>(d.rank())] = first;
+    reports[static_cast<size_t>(d.rank())].insert(reports[static_cast<size_t>(d.rank())].end(),
+                                                  second.begin(), second.end());
+  });
+  for (const std::vector<double> &report : reports) {
+    REQUIRE(report.size() == 4);
+    CHECK(report[0] == Approx(8.0));
+    CHECK(report[1] == Approx(4.0));
+    CHECK(report[2] == Approx(5.0));
+    CHECK(report[3] == Approx(5.0));
+  }
+  // Without a pp axis (or a grid), nothing is measured or gathered.
+  std::vector<bool> active(2, true);
+  test::on_ranks("dp=2", [&](test::ThreadDistribution &d) {
+    StageTiming timing(&d);
+    std::lock_guard<std::mutex> guard(lock);
+    active[static_cast<size_t>(d.rank())] = timing.active();
+  });
+  CHECK(active == std::vector<bool>{false, false});
+  CHECK(StageTiming(nullptr).report().empty());
 }

@@ -27,6 +27,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
@@ -58,11 +59,11 @@ const char *const kPp4InputShardings[] = {"@0:", "@3:"};
 /// The stage that updates parameter p (its owner) on a grid of `stages`.
 int owner(int p, int stages) { return p < 2 ? 0 : stages - 1; }
 
-constexpr TrainDefaults kDefaults = {OptimizerKind::sgd,    /*lr=*/0.25,
-                                     /*beta1=*/0,           /*beta2=*/0,
-                                     /*eps=*/0,             /*weight_decay=*/0,
-                                     /*momentum=*/0.9,      /*clip_grad_norm=*/0,
-                                     LrSchedule::constant,  /*warmup_steps=*/0,
+constexpr TrainDefaults kDefaults = {OptimizerKind::sgd, /*lr=*/0.25,
+                                     /*beta1=*/0,        /*beta2=*/0,
+                                     /*eps=*/0,          /*weight_decay=*/0,
+                                     /*momentum=*/0.9,   /*clip_grad_norm=*/0, LrSchedule::constant,
+                                     /*warmup_steps=*/0,
                                      /*batch_size=*/4};
 
 ModelInfo staged_model(const char *onnx, const char *grid) {
@@ -172,12 +173,31 @@ TEST_CASE("pipeline state: checkpoints and exports of stage-placed tensors resum
   REQUIRE(reference.size() == 8);
 
   // pp=2,dp=2 for 5 steps: the same checkpoint and the same export.
-  run.train_on("pp=2,dp=2", {"--steps", "5", "--checkpoint-dir", run.dir / "grid",
-                             "--save-onnx", run.dir / "grid.onnx"});
+  run.train_on("pp=2,dp=2", {"--steps", "5", "--checkpoint-dir", run.dir / "grid", "--save-onnx",
+                             run.dir / "grid.onnx"});
   CHECK(tensors_of(run.dir / "grid/ckpt-00000005.safetensors") == reference);
   for (const ParamSpec &param : kParams)
     CHECK(onnx_weight(run.dir / "grid.onnx", param.tensor) ==
           onnx_weight(run.dir / "one.onnx", param.tensor));
+
+  // The metrics: one line per step from rank 0 only; each stage's busy
+  // time on the report steps (first and last with --log-every 0).
+  run.train_on("pp=2,dp=2", {"--steps", "5", "--metrics", run.dir / "m.jsonl"});
+  std::string metrics = test::read_bytes(run.dir / "m.jsonl");
+  std::vector<std::string> lines;
+  for (size_t start = 0, end; (end = metrics.find('\n', start)) != std::string::npos;
+       start = end + 1)
+    lines.push_back(metrics.substr(start, end - start));
+  REQUIRE(lines.size() == 5);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    INFO(lines[i]);
+    CHECK(lines[i].find("\"step\":" + std::to_string(i + 1) + ",") == 1);
+    bool report = i == 0 || i == 4;
+    size_t busy = lines[i].find("\"stage_busy_ms\":[");
+    CHECK((busy != std::string::npos) == report);
+    if (report) // two stages, two numbers
+      CHECK(std::count(lines[i].begin() + static_cast<long>(busy), lines[i].end(), ',') == 1);
+  }
 
   // pp=2,dp=2 for 3 steps, then one device, and pp=4, to step 5.
   run.train_on("pp=2,dp=2", {"--steps", "3", "--checkpoint-dir", run.dir / "a"});

@@ -66,12 +66,15 @@ private:
 struct ThreadStepContext {
   int rank;
   const GridShape *grid;
+  /// What a test's step reports as time spent waiting for receives.
+  double receive_wait_seconds = 0;
 };
 
 class ThreadDistribution : public Distribution {
 public:
   ThreadDistribution(GridShape grid, ThreadWorld &world, int rank)
-      : Distribution(std::move(grid)), world_(world), rank_(rank), context_{rank, &this->grid()} {}
+      : Distribution(std::move(grid)), world_(world), rank_(rank),
+        context_{rank, &this->grid(), 0} {}
 
   int rank() const override { return rank_; }
   bool any(bool flag) override {
@@ -84,6 +87,11 @@ public:
     return false;
   }
   void *step_context() override { return &context_; }
+  double take_receive_wait_seconds() override {
+    double seconds = context_.receive_wait_seconds;
+    context_.receive_wait_seconds = 0;
+    return seconds;
+  }
   [[noreturn]] void abort_job(int exit_status) override { std::_Exit(exit_status); }
 
 protected:

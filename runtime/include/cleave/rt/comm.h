@@ -273,11 +273,18 @@ public:
   /// step names its collectives' groups.
   Communicator &group(const std::string &axes);
 
+  /// Seconds spent in wait_transfer() on receives since the last reset:
+  /// the stage's idle time (busy time = step time - this). On device
+  /// communicators it counts the host's wait only.
+  double receive_wait_seconds() const { return receive_wait_seconds_; }
+  void reset_receive_wait_seconds() { receive_wait_seconds_ = 0; }
+
 private:
   Communicator &world_;
   DeviceGrid grid_;
   /// Indexed by the bit mask of the group's axes; the full mask is world_.
   std::vector<std::unique_ptr<Communicator>> groups_;
+  double receive_wait_seconds_ = 0;
 };
 
 /// Throws Error "compiled for 4 ranks, launched with 2: recompile with

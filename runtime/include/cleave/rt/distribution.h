@@ -116,6 +116,11 @@ public:
 
   /// Collective: whether `flag` is set on any rank.
   virtual bool any(bool flag) = 0;
+  /// Collective: every rank's `value`, in rank order.
+  std::vector<double> all_gather(double value);
+  /// Seconds this rank's step waited for pipeline receives since the last
+  /// call (CommGroups::receive_wait_seconds); 0 where nothing waits.
+  virtual double take_receive_wait_seconds() { return 0; }
   /// What the generated step needs for its collectives (StepBuffers::collectives).
   virtual void *step_context() = 0;
   /// Ends every rank now (after this rank printed its message).
