@@ -1,8 +1,8 @@
 //===- stage_timing.h - each pipeline stage's busy time, for the metrics ---===//
 //
 // In a pipeline program a stage idles while it waits for its neighbours'
-// activations or gradients (the bubble). Every rank adds up its step times
-// and the seconds its receives waited (Distribution::
+// activations or gradients (the bubble). Every rank adds up the time of its
+// step function and the seconds its receives waited in it (Distribution::
 // take_receive_wait_seconds); on report steps (progress_due) one small
 // all_gather brings each rank's mean busy time per step to every rank, and
 // rank 0 prints and records each stage's, the mean over its ranks.
@@ -24,7 +24,7 @@ public:
   explicit StageTiming(Distribution *distribution);
   bool active() const { return stages_ > 0; }
 
-  /// After each step, on every rank: its wall time.
+  /// After each step, on every rank: the step function's wall time.
   void add_step(double step_ms);
   /// Collective, on report steps: per stage, the mean over its ranks of
   /// the busy ms per step since the previous report; then starts a new

@@ -54,8 +54,9 @@ int run() {
     std::vector<int> stages; // holders; the first is the owner
     int64_t held_floats;
   };
-  for (const Case &c : {Case{"@0:dp,-", {0}, 12}, Case{"@1:-,dp", {1}, 12}, Case{"@1,0:", {1, 0}, 24},
-                        Case{"@0,1:-,dp", {0, 1}, 12}, Case{"dp,-", {}, 12}}) {
+  for (const Case &c :
+       {Case{"@0:dp,-", {0}, 12}, Case{"@1:-,dp", {1}, 12}, Case{"@1,0:", {1, 0}, 24},
+        Case{"@0,1:-,dp", {0, 1}, 12}, Case{"dp,-", {}, 12}}) {
     std::string what = std::string(c.sharding) + ": ";
     bool holds = c.stages.empty();
     for (int s : c.stages)

@@ -20,8 +20,9 @@ struct StepRecord {
   bool evaluated = false;   // eval_loss is set: an evaluation ran after this step
   float eval_loss = 0;      // the evaluation function's mean loss on the held-out batches
   /// Pipeline programs, on report steps (progress_due): per pipeline
-  /// stage, its ranks' mean busy time per step (step time minus the time
-  /// spent waiting for receives) since the previous report, in ms.
+  /// stage, its ranks' mean busy time per step (the step function's time
+  /// minus the time it spent waiting for receives) since the previous
+  /// report, in ms.
   std::vector<double> stage_busy_ms;
 };
 
