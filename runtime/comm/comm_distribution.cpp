@@ -11,6 +11,12 @@ bool CommDistribution::any(bool flag) {
   return value != 0;
 }
 
+double CommDistribution::take_receive_wait_seconds() {
+  double seconds = groups_.receive_wait_seconds();
+  groups_.reset_receive_wait_seconds();
+  return seconds;
+}
+
 void CommDistribution::abort_job(int exit_status) {
   world_.abort_job(exit_status);
   std::_Exit(exit_status); // not reached; GCC does not see the virtual call as noreturn

@@ -4,6 +4,7 @@
 #include "cleave/rt/check.h"
 #include "cleave/rt/tensor.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
@@ -75,6 +76,75 @@ DimAxes parse_sharding(const std::string &text, int rank, const GridShape &grid,
   return axes;
 }
 
+Placement parse_placement(const std::string &text, int rank, const GridShape &grid,
+                          const std::string &tensor) {
+  Placement placement;
+  if (text.empty() || text[0] != '@') {
+    placement.axes = parse_sharding(text, rank, grid, tensor);
+    return placement;
+  }
+  auto bad = [&](const std::string &why) {
+    fail("sharding '", text, "' of '", tensor, "' ", why,
+         " (expected \"@<stages>:<dims>\", e.g. \"@0,3:tp,-\" or \"@1:\")");
+  };
+  size_t colon = text.find(':');
+  if (colon == std::string::npos)
+    bad("has a stage list without the ':' that ends it");
+  std::string list = text.substr(1, colon - 1);
+  if (list.empty())
+    bad("has an empty stage list");
+  int pp = -1;
+  for (size_t i = 0; i < grid.names.size(); ++i)
+    if (grid.names[i] == "pp")
+      pp = static_cast<int>(i);
+  if (pp < 0) {
+    std::string names;
+    for (size_t i = 0; i < grid.names.size(); ++i)
+      names += (i ? "," : "") + grid.names[i] + "=" + std::to_string(grid.sizes[i]);
+    fail("sharding '", text, "' of '", tensor, "' lists pipeline stages, but the grid ", names,
+         " has no 'pp' axis; recompile with --grid pp=S,...");
+  }
+  int stages = grid.sizes[static_cast<size_t>(pp)];
+  for (const std::string &item : split(list, ',')) {
+    bool digits = !item.empty() && item.size() <= 9 &&
+                  item.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits)
+      bad("has '" + item + "' in its stage list, not a stage number");
+    int stage = std::atoi(item.c_str());
+    if (stage >= stages)
+      fail("sharding '", text, "' of '", tensor, "' lists stage ", stage,
+           ", but the grid's pp axis has ", stages, " stages (0..", stages - 1,
+           "); the program and the grid disagree: recompile it");
+    for (int seen : placement.stages)
+      if (seen == stage)
+        bad("lists stage " + item + " twice");
+    placement.stages.push_back(stage);
+  }
+  std::string dims = text.substr(colon + 1);
+  if (!dims.empty() && dims[0] == '@')
+    bad("has two stage lists");
+  placement.axes = parse_sharding(dims, rank, grid, tensor);
+  for (const std::vector<int> &axes : placement.axes)
+    for (int axis : axes)
+      if (axis == pp)
+        bad("splits a dimension over 'pp', the axis its stage list already places it on");
+  return placement;
+}
+
+bool Placement::holds(const GridShape &grid, const std::vector<int> &coordinates) const {
+  if (stages.empty())
+    return true;
+  int stage = coordinates[static_cast<size_t>(grid.axis("pp"))];
+  for (int listed : stages)
+    if (listed == stage)
+      return true;
+  return false;
+}
+
+bool Placement::assembles_from(const GridShape &grid, const std::vector<int> &coordinates) const {
+  return stages.empty() || coordinates[static_cast<size_t>(grid.axis("pp"))] == stages.front();
+}
+
 Block block_of(const TensorSpec &spec, const DimAxes &axes, const GridShape &grid,
                const std::vector<int> &coordinates) {
   Block block;
@@ -133,28 +203,66 @@ void copy_block(const std::vector<int64_t> &full_shape, const Block &block, int6
 }
 
 std::vector<int64_t> Distribution::local_shape(const TensorSpec &spec, const char *sharding) const {
-  DimAxes axes = parse_sharding(sharding ? sharding : "", spec.rank, grid_, spec.name);
-  return block_of(spec, axes, grid_, grid_.coordinates(rank())).shape;
+  Placement placement = parse_placement(sharding ? sharding : "", spec.rank, grid_, spec.name);
+  std::vector<int> coordinates = grid_.coordinates(rank());
+  std::vector<int64_t> shape = block_of(spec, placement.axes, grid_, coordinates).shape;
+  if (!placement.holds(grid_, coordinates))
+    shape.assign(shape.size(), 0);
+  return shape;
+}
+
+bool Distribution::holds(const TensorSpec &spec, const char *sharding) const {
+  return parse_placement(sharding ? sharding : "", spec.rank, grid_, spec.name)
+      .holds(grid_, grid_.coordinates(rank()));
+}
+
+int64_t Distribution::local_bytes(const TensorSpec &spec, const char *sharding) const {
+  Placement placement = parse_placement(sharding ? sharding : "", spec.rank, grid_, spec.name);
+  std::vector<int> coordinates = grid_.coordinates(rank());
+  if (!placement.holds(grid_, coordinates))
+    return 0;
+  return num_elements(block_of(spec, placement.axes, grid_, coordinates).shape) *
+         dtype_bytes(spec.dtype);
+}
+
+std::vector<double> Distribution::all_gather(double value) {
+  std::vector<double> values(static_cast<size_t>(size()));
+  all_gather_bytes(&value, values.data(), sizeof value);
+  return values;
 }
 
 void Distribution::extract(const TensorSpec &spec, const char *sharding, const void *full,
                            void *local) const {
-  DimAxes axes = parse_sharding(sharding ? sharding : "", spec.rank, grid_, spec.name);
-  Block block = block_of(spec, axes, grid_, grid_.coordinates(rank()));
+  Placement placement = parse_placement(sharding ? sharding : "", spec.rank, grid_, spec.name);
+  std::vector<int> coordinates = grid_.coordinates(rank());
+  if (!placement.holds(grid_, coordinates))
+    return;
+  Block block = block_of(spec, placement.axes, grid_, coordinates);
   copy_block(shape_of(spec), block, dtype_bytes(spec.dtype), full, local, false);
 }
 
 void Distribution::assemble(const TensorSpec &spec, const char *sharding, const void *local,
                             void *full) {
-  DimAxes axes = parse_sharding(sharding ? sharding : "", spec.rank, grid_, spec.name);
-  Block mine = block_of(spec, axes, grid_, grid_.coordinates(rank()));
+  Placement placement = parse_placement(sharding ? sharding : "", spec.rank, grid_, spec.name);
+  std::vector<int> coordinates = grid_.coordinates(rank());
+  // Every block has the holders' shape; a rank that holds nothing sends
+  // as many zero bytes, so that one all_gather of equal parts serves.
+  Block mine = block_of(spec, placement.axes, grid_, coordinates);
   int64_t element = dtype_bytes(spec.dtype);
   int64_t block_bytes = num_elements(mine.shape) * element;
+  std::vector<uint8_t> nothing;
+  if (!placement.holds(grid_, coordinates)) {
+    nothing.resize(static_cast<size_t>(block_bytes));
+    local = nothing.data();
+  }
   std::vector<uint8_t> blocks(static_cast<size_t>(block_bytes * size()));
   all_gather_bytes(local, blocks.data(), block_bytes);
   std::vector<int64_t> shape = shape_of(spec);
   for (int r = 0; r < size(); ++r) {
-    Block block = block_of(spec, axes, grid_, grid_.coordinates(r));
+    std::vector<int> theirs = grid_.coordinates(r);
+    if (!placement.assembles_from(grid_, theirs))
+      continue;
+    Block block = block_of(spec, placement.axes, grid_, theirs);
     copy_block(shape, block, element, full, blocks.data() + r * block_bytes, true);
   }
 }

@@ -77,6 +77,20 @@ void File::write(const void *src, int64_t bytes) {
   }
 }
 
+void File::write_at(int64_t offset, const void *src, int64_t bytes) {
+  const char *in = static_cast<const char *>(src);
+  int64_t done = 0;
+  while (done < bytes) {
+    ssize_t put = ::pwrite(fd_, in + done, static_cast<size_t>(bytes - done),
+                           static_cast<off_t>(offset + done));
+    if (put < 0 && errno == EINTR)
+      continue;
+    if (put < 0)
+      fail("cannot write '", path_, "': ", last_system_error());
+    done += put;
+  }
+}
+
 void File::sync() {
   if (::fsync(fd_) != 0)
     fail("cannot fsync '", path_, "': ", last_system_error());

@@ -36,6 +36,8 @@ public:
   void read_at(int64_t offset, void *dst, int64_t bytes) const;
   /// Writes all of `bytes` at the current position.
   void write(const void *src, int64_t bytes);
+  /// Overwrites `bytes` at `offset` (pwrite), leaving the write position.
+  void write_at(int64_t offset, const void *src, int64_t bytes);
   void sync();
   void close();
 
@@ -60,6 +62,9 @@ public:
 
   void write(const void *src, int64_t bytes) { file_.write(src, bytes); }
   void write(const std::string &text) { write(text.data(), static_cast<int64_t>(text.size())); }
+  void write_at(int64_t offset, const void *src, int64_t bytes) {
+    file_.write_at(offset, src, bytes);
+  }
   int fd() const { return file_.fd(); }
   const std::string &temp_path() const { return temp_path_; }
 

@@ -33,7 +33,21 @@ std::string metrics_line(const StepRecord &record) {
       std::snprintf(line, sizeof line, ",\"eval_loss\":null");
     text += line;
   }
+  if (!record.stage_busy_ms.empty()) {
+    text += ",\"stage_busy_ms\":[";
+    for (size_t i = 0; i < record.stage_busy_ms.size(); ++i) {
+      std::snprintf(line, sizeof line, "%s%.4f", i ? "," : "", record.stage_busy_ms[i]);
+      text += line;
+    }
+    text += "]";
+  }
   return text + "}";
+}
+
+bool progress_due(int64_t step, int64_t first_step, int64_t total_steps, int64_t log_every,
+                  bool evaluated) {
+  return log_every > 0 &&
+         (step == first_step || step % log_every == 0 || step == total_steps || evaluated);
 }
 
 /// The lines of `path` that a run resumed at `resume_step` keeps: complete
@@ -110,11 +124,7 @@ void ProgressPrinter::record(const StepRecord &record) {
   window_samples_ += record.samples_per_s * seconds;
   window_tokens_ += record.tokens_per_s * seconds;
   ++window_steps_;
-  if (log_every_ <= 0)
-    return;
-  bool due = record.step == first_step_ || record.step % log_every_ == 0 ||
-             record.step == total_steps_ || record.evaluated;
-  if (!due)
+  if (!progress_due(record.step, first_step_, total_steps_, log_every_, record.evaluated))
     return;
 
   double window_seconds = window_ms_ / 1000.0;
@@ -127,11 +137,18 @@ void ProgressPrinter::record(const StepRecord &record) {
   char eval[48] = "";
   if (record.evaluated)
     std::snprintf(eval, sizeof eval, " | eval_loss %.6f", static_cast<double>(record.eval_loss));
-  std::fprintf(out_, "step %*lld/%lld | loss %.6f%s | lr %.2e | %.2f ms/step | %.0f %s | ETA %s\n",
+  std::string stages;
+  for (size_t i = 0; i < record.stage_busy_ms.size(); ++i) {
+    char busy[32];
+    std::snprintf(busy, sizeof busy, " %.2f", record.stage_busy_ms[i]);
+    stages += (i ? "" : " | stage busy ms/step") + std::string(busy);
+  }
+  std::fprintf(out_,
+               "step %*lld/%lld | loss %.6f%s | lr %.2e | %.2f ms/step | %.0f %s%s | ETA %s\n",
                width, static_cast<long long>(record.step), static_cast<long long>(total_steps_),
                static_cast<double>(record.loss), eval, static_cast<double>(record.lr),
                window_ms_ / static_cast<double>(window_steps_), throughput,
-               tokens_ ? "tokens/s" : "samples/s", format_duration(eta).c_str());
+               tokens_ ? "tokens/s" : "samples/s", stages.c_str(), format_duration(eta).c_str());
   std::fflush(out_);
   window_ms_ = window_samples_ = window_tokens_ = 0;
   window_steps_ = 0;

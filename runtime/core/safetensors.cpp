@@ -2,11 +2,14 @@
 #include "cleave/rt/safetensors.h"
 
 #include "cleave/rt/check.h"
+#include "cleave/rt/crc32c.h"
 #include "cleave/rt/tensor.h"
 #include "file_util.h"
 #include "json.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <optional>
 #include <set>
 
 namespace cleave::rt {
@@ -21,6 +24,61 @@ constexpr std::pair<DType, const char *> kDTypeNames[] = {
 // The safetensors library refuses headers over 100 MB; so does this reader,
 // which also keeps a corrupt length from turning into a huge allocation.
 constexpr int64_t kMaxHeaderBytes = 100'000'000;
+
+// Checksums live in __metadata__ as 8 lowercase hex digits: one per tensor
+// under "crc32c:<name>", and one of the 8-byte length and the header JSON
+// under kHeaderChecksumKey, computed with its own value written as
+// kNoChecksum. Fixed width, so the writer lays the header out before the
+// data and fills the values in afterwards without moving anything.
+constexpr const char *kChecksumPrefix = "crc32c:";
+constexpr const char *kHeaderChecksumKey = "header_crc32c";
+constexpr const char *kNoChecksum = "00000000";
+
+std::string hex32(uint32_t value) {
+  char text[9];
+  std::snprintf(text, sizeof text, "%08x", value);
+  return text;
+}
+
+std::optional<uint32_t> parse_hex32(const std::string &text) {
+  if (text.size() != 8)
+    return std::nullopt;
+  uint32_t value = 0;
+  for (char c : text) {
+    int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (digit < 0)
+      return std::nullopt;
+    value = value << 4 | static_cast<uint32_t>(digit);
+  }
+  return value;
+}
+
+std::string checksum_key(const std::string &tensor) { return kChecksumPrefix + tensor; }
+
+/// The 8-byte little-endian header length followed by the header.
+std::string with_length(const std::string &json) {
+  std::string bytes(8, '\0');
+  uint64_t length = json.size();
+  for (int i = 0; i < 8; ++i)
+    bytes[static_cast<size_t>(i)] = static_cast<char>(length >> (8 * i));
+  return bytes + json;
+}
+
+/// The CRC32C of `prefixed_header` (length and JSON) with the header
+/// checksum's value, which starts at `value_at`, read as kNoChecksum.
+uint32_t header_checksum(std::string prefixed_header, size_t value_at) {
+  prefixed_header.replace(value_at, 8, kNoChecksum);
+  return crc32c(prefixed_header.data(), prefixed_header.size());
+}
+
+/// Where the header checksum's value starts in `prefixed_header`, or npos.
+size_t header_checksum_at(const std::string &prefixed_header) {
+  const std::string pattern = json_quote(kHeaderChecksumKey) + ":\"";
+  size_t found = prefixed_header.find(pattern);
+  if (found == std::string::npos || found + pattern.size() + 8 > prefixed_header.size())
+    return std::string::npos;
+  return found + pattern.size();
+}
 
 std::string header_json(const std::vector<SafetensorsEntry> &entries, const Metadata &metadata) {
   std::string json = "{\"__metadata__\":{";
@@ -57,29 +115,49 @@ const char *safetensors_dtype(DType dtype) {
 
 struct SafetensorsWriter::Impl {
   std::vector<SafetensorsEntry> entries;
+  Metadata metadata; // the caller's, plus the checksums
   AtomicFileWriter out;
   size_t next = 0;
+  bool checksums_written = false;
 
-  Impl(const std::string &path, std::vector<SafetensorsEntry> laid_out)
-      : entries(std::move(laid_out)), out(path) {}
+  Impl(const std::string &path, std::vector<SafetensorsEntry> laid_out, Metadata metadata)
+      : entries(std::move(laid_out)), metadata(std::move(metadata)), out(path) {}
+
+  /// Rewrites the header, now that every tensor's checksum is known.
+  void write_checksums() {
+    if (checksums_written)
+      return;
+    for (const SafetensorsEntry &entry : entries)
+      metadata[checksum_key(entry.name)] = hex32(*entry.crc32c);
+    metadata[kHeaderChecksumKey] = kNoChecksum;
+    std::string header = with_length(header_json(entries, metadata));
+    metadata[kHeaderChecksumKey] = hex32(header_checksum(header, header_checksum_at(header)));
+    header = with_length(header_json(entries, metadata));
+    out.write_at(0, header.data(), static_cast<int64_t>(header.size()));
+    checksums_written = true;
+  }
 };
 
 SafetensorsWriter::SafetensorsWriter(const std::string &path, std::vector<SafetensorsEntry> entries,
                                      const Metadata &metadata) {
   int64_t offset = 0;
+  Metadata laid_out = metadata;
   for (SafetensorsEntry &entry : entries) {
     entry.begin = offset;
     offset += num_elements(entry.shape) * dtype_bytes(entry.dtype);
     entry.end = offset;
+    entry.crc32c.reset();
+    laid_out[checksum_key(entry.name)] = kNoChecksum;
   }
-  std::string json = header_json(entries, metadata);
-  impl_ = std::make_unique<Impl>(path, std::move(entries));
-  uint64_t length = json.size();
-  unsigned char prefix[8];
-  for (int i = 0; i < 8; ++i)
-    prefix[i] = static_cast<unsigned char>(length >> (8 * i));
-  impl_->out.write(prefix, 8);
-  impl_->out.write(json);
+  for (const auto &[key, value] : metadata)
+    CLEAVE_CHECK(key != kHeaderChecksumKey && key.rfind(kChecksumPrefix, 0) != 0,
+                 "safetensors metadata key '", key, "' is reserved for the checksums");
+  laid_out[kHeaderChecksumKey] = kNoChecksum;
+  // The header as it will be, with every checksum still zero: the same
+  // length as the final one, which write_checksums puts over it.
+  std::string header = with_length(header_json(entries, laid_out));
+  impl_ = std::make_unique<Impl>(path, std::move(entries), metadata);
+  impl_->out.write(header);
 }
 
 SafetensorsWriter::~SafetensorsWriter() = default;
@@ -88,19 +166,22 @@ const std::vector<SafetensorsEntry> &SafetensorsWriter::entries() const { return
 
 void SafetensorsWriter::write_next(const void *data) {
   CLEAVE_CHECK(impl_->next < impl_->entries.size(), "more tensors written than laid out");
-  const SafetensorsEntry &entry = impl_->entries[impl_->next++];
+  SafetensorsEntry &entry = impl_->entries[impl_->next++];
+  entry.crc32c = crc32c(data, static_cast<size_t>(entry.end - entry.begin));
   impl_->out.write(data, entry.end - entry.begin);
 }
 
 std::string SafetensorsWriter::finish_temp() {
   CLEAVE_CHECK(impl_->next == impl_->entries.size(), "only ", impl_->next, " of ",
                impl_->entries.size(), " tensors written");
+  impl_->write_checksums();
   return impl_->out.finish_temp();
 }
 
 void SafetensorsWriter::commit() {
   CLEAVE_CHECK(impl_->next == impl_->entries.size(), "only ", impl_->next, " of ",
                impl_->entries.size(), " tensors written");
+  impl_->write_checksums();
   impl_->out.commit();
 }
 
@@ -108,6 +189,7 @@ void SafetensorsWriter::commit() {
 
 struct SafetensorsFile::Impl {
   File file;
+  bool checksums = false;
   Metadata metadata;
   std::vector<SafetensorsEntry> entries;
   int64_t data_start = 0;
@@ -206,6 +288,55 @@ SafetensorsFile::SafetensorsFile(const std::string &path) : impl_(std::make_uniq
   if (expected != data_size)
     bad("the tensors need " + std::to_string(expected) + " bytes of data but the file has " +
         std::to_string(data_size) + (expected > data_size ? " (truncated)" : ""));
+  read_checksums(std::string(reinterpret_cast<const char *>(prefix), 8) + text);
+}
+
+void SafetensorsFile::read_checksums(const std::string &prefixed_header) {
+  Metadata &metadata = impl_->metadata;
+  auto bad = [&](const std::string &why) {
+    fail("'", path(), "' is damaged: ", why,
+         "; restore it from a good copy (for a checkpoint: resume from an earlier one)");
+  };
+  std::map<std::string, uint32_t> sums;
+  std::optional<uint32_t> header_sum;
+  for (auto item = metadata.begin(); item != metadata.end();) {
+    bool tensor = item->first.rfind(kChecksumPrefix, 0) == 0;
+    if (!tensor && item->first != kHeaderChecksumKey) {
+      ++item;
+      continue;
+    }
+    std::optional<uint32_t> value = parse_hex32(item->second);
+    if (!value)
+      bad("its checksum '" + item->first + "' = '" + item->second +
+          "' is not 8 lowercase hex digits");
+    if (tensor)
+      sums[item->first.substr(std::string(kChecksumPrefix).size())] = *value;
+    else
+      header_sum = *value;
+    item = metadata.erase(item);
+  }
+  // Files from before the checksums, or from other writers, have none.
+  if (sums.empty() && !header_sum)
+    return;
+  if (!header_sum)
+    bad("it has tensor checksums but no '" + std::string(kHeaderChecksumKey) + "'");
+  size_t value_at = header_checksum_at(prefixed_header);
+  if (value_at == std::string::npos || prefixed_header.compare(value_at, 8, hex32(*header_sum)))
+    bad("its header checksum is not where the writer puts it");
+  uint32_t actual = header_checksum(prefixed_header, value_at);
+  if (actual != *header_sum)
+    bad("its header (the JSON that describes the tensors, and the run) has CRC32C " +
+        hex32(actual) + ", but " + hex32(*header_sum) + " was recorded when it was written");
+  for (SafetensorsEntry &entry : impl_->entries) {
+    auto found = sums.find(entry.name);
+    if (found == sums.end())
+      bad("tensor '" + entry.name + "' has no checksum, unlike the others");
+    entry.crc32c = found->second;
+    sums.erase(found);
+  }
+  if (!sums.empty())
+    bad("it has a checksum for tensor '" + sums.begin()->first + "', which it does not hold");
+  impl_->checksums = true;
 }
 
 SafetensorsFile::~SafetensorsFile() = default;
@@ -214,6 +345,7 @@ SafetensorsFile &SafetensorsFile::operator=(SafetensorsFile &&) noexcept = defau
 
 const std::string &SafetensorsFile::path() const { return impl_->file.path(); }
 const Metadata &SafetensorsFile::metadata() const { return impl_->metadata; }
+bool SafetensorsFile::has_checksums() const { return impl_->checksums; }
 const std::vector<SafetensorsEntry> &SafetensorsFile::entries() const { return impl_->entries; }
 
 const SafetensorsEntry *SafetensorsFile::find(const std::string &name) const {
@@ -225,6 +357,15 @@ const SafetensorsEntry *SafetensorsFile::find(const std::string &name) const {
 
 void SafetensorsFile::read(const SafetensorsEntry &entry, void *dst) const {
   impl_->file.read_at(impl_->data_start + entry.begin, dst, entry.end - entry.begin);
+  if (!entry.crc32c)
+    return;
+  uint32_t actual = crc32c(dst, static_cast<size_t>(entry.end - entry.begin));
+  if (actual != *entry.crc32c)
+    fail("'", path(), "' is damaged: tensor '", entry.name, "' reads back with CRC32C ",
+         hex32(actual), ", but ", hex32(*entry.crc32c),
+         " was recorded when the file was written (its bytes changed on disk or in a copy); "
+         "restore it from a good copy (for a checkpoint: resume from an earlier one, "
+         "--resume DIR/ckpt-<step>.safetensors)");
 }
 
 } // namespace cleave::rt

@@ -18,6 +18,9 @@
 //===----------------------------------------------------------------------===//
 #include "cleave/rt/training_loop.h"
 
+#include "model_state.h"
+#include "stage_timing.h"
+
 #include "cleave/rt/checkpoint.h"
 #include "cleave/rt/distribution.h"
 #include "cleave/rt/metrics.h"
@@ -78,177 +81,6 @@ std::string model_name(const ModelInfo &model) {
   if (name.size() > 5 && name.compare(name.size() - 5, 5, ".onnx") == 0)
     name.resize(name.size() - 5);
   return name;
-}
-
-/// The shapes this rank holds: the global ones on one device, each rank's
-/// block of every tensor under a device grid.
-struct LocalSpecs {
-  std::vector<TensorSpec> params, opt_state, inputs;
-  std::vector<std::unique_ptr<std::vector<int64_t>>> shapes; // owns the shape arrays
-
-  LocalSpecs(const ModelInfo &model, const Distribution *distribution) {
-    auto local = [&](const TensorSpec &spec, const char *const *shardings, int32_t index) {
-      if (!distribution)
-        return spec;
-      const char *sharding = shardings ? shardings[index] : "";
-      shapes.push_back(
-          std::make_unique<std::vector<int64_t>>(distribution->local_shape(spec, sharding)));
-      TensorSpec result = spec;
-      result.shape = shapes.back()->data();
-      return result;
-    };
-    for (int32_t i = 0; i < model.num_params; ++i)
-      params.push_back(local(model.params[i].tensor, model.param_shardings, i));
-    for (int32_t i = 0; i < model.num_opt_state; ++i)
-      opt_state.push_back(local(model.opt_state[i], model.opt_state_shardings, i));
-    for (int32_t i = 0; i < model.num_inputs; ++i)
-      inputs.push_back(local(model.inputs[i], model.input_shardings, i));
-  }
-};
-
-const char *sharding_of(const char *const *shardings, int32_t index) {
-  return shardings ? shardings[index] : "";
-}
-
-/// The model's tensors in one place, allocated in the target's memory.
-struct ModelState {
-  std::vector<DeviceBuffer> params, opt_state, inputs;
-  DeviceBuffer workspace;
-  std::vector<void *> param_ptrs, opt_state_ptrs;
-  std::vector<const void *> input_ptrs;
-
-  ModelState(const ModelInfo &model, const LocalSpecs &local, DeviceMemory &memory) {
-    allocate(memory, local.params, model.num_params, params, param_ptrs);
-    allocate(memory, local.opt_state, model.num_opt_state, opt_state, opt_state_ptrs);
-    allocate(memory, local.inputs, model.num_inputs, inputs, input_ptrs);
-    workspace = DeviceBuffer(memory, model.workspace_bytes);
-  }
-
-  /// A buffer for each of the first `count` specs, and its address.
-  template <typename Pointer>
-  static void allocate(DeviceMemory &memory, const std::vector<TensorSpec> &specs, int32_t count,
-                       std::vector<DeviceBuffer> &buffers, std::vector<Pointer> &pointers) {
-    for (int32_t i = 0; i < count; ++i)
-      buffers.emplace_back(memory, byte_size(specs[static_cast<size_t>(i)]));
-    for (DeviceBuffer &buffer : buffers)
-      pointers.push_back(buffer.data());
-  }
-
-  /// Parameters then optimizer state: checkpoint_specs order.
-  std::vector<BoundTensor> checkpoint_tensors(const ModelInfo &model) {
-    std::vector<BoundTensor> tensors = param_tensors(model);
-    for (int32_t i = 0; i < model.num_opt_state; ++i)
-      tensors.push_back({&model.opt_state[i], opt_state_ptrs[static_cast<size_t>(i)]});
-    return tensors;
-  }
-
-  std::vector<BoundTensor> param_tensors(const ModelInfo &model) {
-    std::vector<BoundTensor> tensors;
-    for (int32_t i = 0; i < model.num_params; ++i)
-      tensors.push_back({&model.params[i].tensor, param_ptrs[static_cast<size_t>(i)]});
-    return tensors;
-  }
-};
-
-/// Fills every parameter from the ONNX file or the random rule, staging
-/// through a host buffer when the target's memory is not host memory.
-void initialize_params(const TrainConfig &config, const ModelInfo &model, const LocalSpecs &local,
-                       ModelState &state, DeviceMemory &memory, const Distribution *distribution) {
-  std::optional<WeightReader> reader;
-  if (config.init == WeightInit::onnx && model.num_params > 0)
-    reader.emplace(model.model_path);
-  std::vector<uint8_t> staging, full;
-  for (int32_t i = 0; i < model.num_params; ++i) {
-    const TensorSpec &spec = model.params[i].tensor;
-    void *device = state.param_ptrs[static_cast<size_t>(i)];
-    void *host = device;
-    if (!memory.is_host() || distribution) {
-      staging.resize(static_cast<size_t>(byte_size(spec)));
-      host = staging.data();
-    }
-    // Every rank reads (or draws) the whole tensor and keeps its block, so
-    // the weights are those of a one-device run whatever the plan.
-    if (reader)
-      reader->read(spec, host);
-    else
-      init_random(spec, config.seed, i, host);
-    const TensorSpec &local_spec = local.params[static_cast<size_t>(i)];
-    if (distribution) {
-      full.swap(staging);
-      staging.resize(static_cast<size_t>(byte_size(local_spec)));
-      distribution->extract(spec, sharding_of(model.param_shardings, i), full.data(),
-                            staging.data());
-      host = staging.data();
-      if (memory.is_host())
-        std::memcpy(device, host, static_cast<size_t>(byte_size(local_spec)));
-    }
-    if (!memory.is_host())
-      memory.copy_to_device(device, host, byte_size(local_spec));
-  }
-}
-
-/// Whole host copies of the checkpointed tensors (parameters, then
-/// optimizer state), each rebuilt from every rank's block. Collective.
-struct FullTensors {
-  std::vector<std::vector<uint8_t>> storage;
-  std::vector<BoundTensor> tensors;
-
-  FullTensors(const ModelInfo &model, const LocalSpecs &local, ModelState &state,
-              DeviceMemory &memory, Distribution &distribution, bool params_only) {
-    int32_t count = params_only ? model.num_params : model.num_params + model.num_opt_state;
-    storage.resize(static_cast<size_t>(count));
-    std::vector<uint8_t> block;
-    for (int32_t i = 0; i < count; ++i) {
-      bool param = i < model.num_params;
-      int32_t j = param ? i : i - model.num_params;
-      const TensorSpec &spec = param ? model.params[j].tensor : model.opt_state[j];
-      const TensorSpec &local_spec =
-          param ? local.params[static_cast<size_t>(j)] : local.opt_state[static_cast<size_t>(j)];
-      void *device = param ? state.param_ptrs[static_cast<size_t>(j)]
-                           : state.opt_state_ptrs[static_cast<size_t>(j)];
-      block.resize(static_cast<size_t>(byte_size(local_spec)));
-      memory.copy_to_host(block.data(), device, byte_size(local_spec));
-      storage[static_cast<size_t>(i)].resize(static_cast<size_t>(byte_size(spec)));
-      distribution.assemble(spec,
-                            param ? sharding_of(model.param_shardings, j)
-                                  : sharding_of(model.opt_state_shardings, j),
-                            block.data(), storage[static_cast<size_t>(i)].data());
-      tensors.push_back({&spec, storage[static_cast<size_t>(i)].data()});
-    }
-  }
-};
-
-/// Loads whole checkpoint tensors and keeps this rank's blocks.
-void load_sharded_checkpoint(const Checkpoint &checkpoint, const ModelInfo &model,
-                             const LocalSpecs &local, ModelState &state, DeviceMemory &memory,
-                             const Distribution &distribution) {
-  std::vector<std::vector<uint8_t>> storage(
-      static_cast<size_t>(model.num_params + model.num_opt_state));
-  std::vector<BoundTensor> tensors;
-  for (int32_t i = 0; i < model.num_params + model.num_opt_state; ++i) {
-    bool param = i < model.num_params;
-    int32_t j = param ? i : i - model.num_params;
-    const TensorSpec &spec = param ? model.params[j].tensor : model.opt_state[j];
-    storage[static_cast<size_t>(i)].resize(static_cast<size_t>(byte_size(spec)));
-    tensors.push_back({&spec, storage[static_cast<size_t>(i)].data()});
-  }
-  checkpoint.load(tensors, host_memory());
-  std::vector<uint8_t> block;
-  for (int32_t i = 0; i < model.num_params + model.num_opt_state; ++i) {
-    bool param = i < model.num_params;
-    int32_t j = param ? i : i - model.num_params;
-    const TensorSpec &spec = param ? model.params[j].tensor : model.opt_state[j];
-    const TensorSpec &local_spec =
-        param ? local.params[static_cast<size_t>(j)] : local.opt_state[static_cast<size_t>(j)];
-    block.resize(static_cast<size_t>(byte_size(local_spec)));
-    distribution.extract(spec,
-                         param ? sharding_of(model.param_shardings, j)
-                               : sharding_of(model.opt_state_shardings, j),
-                         storage[static_cast<size_t>(i)].data(), block.data());
-    memory.copy_to_device(param ? state.param_ptrs[static_cast<size_t>(j)]
-                                : state.opt_state_ptrs[static_cast<size_t>(j)],
-                          block.data(), byte_size(local_spec));
-  }
 }
 
 void warn(std::FILE *log, const std::string &message) {
@@ -344,8 +176,14 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
   std::unique_ptr<SampleSource> source = config.tokens.empty()
                                              ? open_arrays(model, config.data)
                                              : open_token_stream(model, config.tokens);
-  if (checkpoint)
+  // Every rank would warn alike: rank 0 speaks for them.
+  if (checkpoint && leader)
     compare_with_checkpoint(config, checkpoint->meta(), *source, model, log);
+  if (checkpoint && !checkpoint->has_checksums() && leader)
+    std::fprintf(log,
+                 "note: checkpoint %s has no checksums (written before they were "
+                 "recorded): its tensors load unverified\n",
+                 checkpoint->path().c_str());
   // Held-out data, always read from its start in file order, so that
   // every evaluation sees the same batches.
   std::optional<BatchIterator> eval_batches;
@@ -436,6 +274,7 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
     metrics.emplace(config.metrics_path, start_step);
   ProgressPrinter progress(start_step + 1, config.steps, leader ? config.log_every : 0,
                            batches.source().tokens_per_sample() > 0, log);
+  StageTiming stage_timing(distribution);
   // The loss and the index flag are host memory on every target: the step
   // copies its loss out itself (a CUDA step with a cudaMemcpy that also
   // waits for the step's kernels).
@@ -457,16 +296,17 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
     from.next(batch_ptrs.data());
     for (int32_t i = 0; i < model.num_inputs && (distribution || !memory.is_host()); ++i) {
       const void *host = batch_ptrs[static_cast<size_t>(i)];
-      const TensorSpec &local_spec = local.inputs[static_cast<size_t>(i)];
+      int64_t local_bytes = local.input_bytes[static_cast<size_t>(i)];
+      if (local_bytes == 0)
+        continue; // an input only other pipeline stages read
       if (distribution) {
         // Every rank reads the same batch and keeps its rows.
-        input_block.resize(static_cast<size_t>(byte_size(local_spec)));
+        input_block.resize(static_cast<size_t>(local_bytes));
         distribution->extract(model.inputs[i], sharding_of(model.input_shardings, i), host,
                               input_block.data());
         host = input_block.data();
       }
-      memory.copy_to_device(state.inputs[static_cast<size_t>(i)].data(), host,
-                            byte_size(local_spec));
+      memory.copy_to_device(state.inputs[static_cast<size_t>(i)].data(), host, local_bytes);
     }
   };
   // The mean of the evaluation function's loss over the held-out batches
@@ -506,7 +346,13 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
     StepScalars scalars = step_scalars(schedule, model.defaults, step_number);
     scalars.seed = config.seed;
     load_batch(batches);
+    auto step_begin = std::chrono::steady_clock::now();
     step(scalars, buffers);
+    // A stage's busy time counts the step function alone: the check below
+    // makes every rank wait for the slowest, which is not work.
+    stage_timing.add_step(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - step_begin)
+            .count());
     if (distribution && distribution->any(invalid_index != 0))
       invalid_index = 1;
     double ms =
@@ -538,6 +384,11 @@ void train(const TrainConfig &config, const ModelInfo &model, StepFunction step,
       record.evaluated = true;
       record.eval_loss = evaluate(step_number);
     }
+    // Collective: on the progress lines' steps (every 10th without them).
+    if (stage_timing.active() &&
+        progress_due(step_number, start_step + 1, config.steps,
+                     config.log_every > 0 ? config.log_every : 10, record.evaluated))
+      record.stage_busy_ms = stage_timing.report();
     if (metrics)
       metrics->write(record);
     progress.record(record);

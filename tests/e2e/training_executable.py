@@ -124,6 +124,19 @@ def main():
     expect_error(["--steps", "5", "--data", data, "--checkpoint-dir", corrupt, "--resume"],
                  "not a valid safetensors file", "a truncated checkpoint is refused")
     check(snapshot(corrupt) == before, "nothing is overwritten after a refused resume")
+    # One byte of the newest checkpoint's last tensor flipped: only its
+    # checksum (the safetensors metadata) can tell.
+    flipped = os.path.join(work, "flipped")
+    shutil.copytree(good, flipped)
+    with open(os.path.join(flipped, "latest")) as f:
+        newest = os.path.join(flipped, f.read().strip())
+    with open(newest, "r+b") as f:
+        f.seek(-3, os.SEEK_END)
+        byte = f.read(1)[0]
+        f.seek(-3, os.SEEK_END)
+        f.write(bytes([byte ^ 0x08]))
+    expect_error(["--steps", "5", "--data", data, "--checkpoint-dir", flipped, "--resume"],
+                 "is damaged: tensor '", "a flipped byte of tensor data is refused, naming the tensor")
     mlp_dir = os.path.join(work, "mlp_ckpt")
     np.save(os.path.join(work, "x.npy"), rng.standard_normal((8, 32)).astype(np.float32))
     np.save(os.path.join(work, "ylab.npy"), rng.integers(0, 10, size=(8,), dtype=np.int64))

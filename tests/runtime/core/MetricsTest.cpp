@@ -104,3 +104,28 @@ TEST_CASE("metrics: eval_loss in the line and on the progress line", "[runtime][
         "step  3/20 | loss 1.000000 | eval_loss 0.750000 | lr 1.00e-03 | 2.50 ms/step | "
         "3200 samples/s | ETA 0s\n");
 }
+
+TEST_CASE("metrics: per-stage busy time in the line and on the progress line",
+          "[runtime][metrics]") {
+  StepRecord staged = record(10, 0.5f);
+  staged.stage_busy_ms = {1.5, 2.25};
+  CHECK(metrics_line(staged) ==
+        "{\"step\":10,\"loss\":0.5,\"lr\":0.00100000005,\"step_time_ms\":2.5000,"
+        "\"samples_per_s\":3200.00,\"stage_busy_ms\":[1.5000,2.2500]}");
+  CHECK_THAT(metrics_line(record(11, 0.5f)), !Contains("stage_busy_ms"));
+  CHECK(progress_due(1, 1, 20, 10, false));
+  CHECK_FALSE(progress_due(2, 1, 20, 10, false));
+  CHECK(progress_due(2, 1, 20, 10, true));
+  CHECK(progress_due(20, 1, 20, 10, false));
+  CHECK_FALSE(progress_due(1, 1, 20, 0, false));
+
+  TempDir dir;
+  std::FILE *out = std::fopen((dir / "progress.txt").c_str(), "w");
+  REQUIRE(out);
+  ProgressPrinter progress(10, 20, 10, false, out);
+  progress.record(staged);
+  std::fclose(out);
+  CHECK(test::read_bytes(dir / "progress.txt") ==
+        "step 10/20 | loss 0.500000 | lr 1.00e-03 | 2.50 ms/step | 3200 samples/s | "
+        "stage busy ms/step 1.50 2.25 | ETA 0s\n");
+}

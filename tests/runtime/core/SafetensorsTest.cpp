@@ -1,10 +1,12 @@
 //===- SafetensorsTest.cpp - the safetensors reader and writer -------------===//
 #include "TestUtil.h"
 
+#include "cleave/rt/crc32c.h"
 #include "cleave/rt/safetensors.h"
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <cstring>
 
 using namespace cleave::rt;
@@ -125,4 +127,62 @@ TEST_CASE("safetensors: corrupt files are refused with the reason", "[runtime][s
   refuse(handmade(R"({"__metadata__":{"step":12}})", ""), "'step' is not a string");
   std::string huge(8, '\xff');
   refuse(huge + "{}", "header length");
+}
+
+TEST_CASE("safetensors: checksums are written, hidden from metadata() and checked",
+          "[runtime][safetensors]") {
+  TempDir dir;
+  std::vector<float> a = {1, 2, 3, 4};
+  std::vector<float> b = {5, 6};
+  std::string path = dir / "c.safetensors";
+  SafetensorsWriter writer(path, {{"a", DType::f32, {4}, 0, 0}, {"b", DType::f32, {2}, 0, 0}},
+                           {{"step", "3"}});
+  writer.write_next(a.data());
+  writer.write_next(b.data());
+  writer.commit();
+  std::string bytes = test::read_bytes(path);
+  CHECK(bytes.find("\"crc32c:a\":\"") != std::string::npos);
+  CHECK(bytes.find("\"header_crc32c\":\"") != std::string::npos);
+  {
+    SafetensorsFile file(path);
+    CHECK(file.has_checksums());
+    CHECK(file.metadata() == Metadata{{"step", "3"}});
+    REQUIRE(file.find("a")->crc32c);
+    CHECK(*file.find("a")->crc32c == crc32c(a.data(), 16));
+    std::vector<float> read_a(4);
+    file.read(*file.find("a"), read_a.data());
+    CHECK(read_a == a);
+  }
+
+  // One bit of b's data.
+  std::string damaged = bytes;
+  damaged[damaged.size() - 1] = static_cast<char>(damaged[damaged.size() - 1] ^ 1);
+  test::write_bytes(path, damaged);
+  {
+    SafetensorsFile file(path);
+    std::vector<float> read_a(4), read_b(2);
+    CHECK_NOTHROW(file.read(*file.find("a"), read_a.data()));
+    char expected[9];
+    std::snprintf(expected, sizeof expected, "%08x", crc32c(b.data(), 8));
+    REQUIRE_THROWS_WITH(file.read(*file.find("b"), read_b.data()),
+                        Contains("c.safetensors' is damaged: tensor 'b' reads back with CRC32C ") &&
+                            Contains(std::string(", but ") + expected + " was recorded") &&
+                            Contains("restore it from a good copy"));
+  }
+
+  // One byte of the header: "step": "3" becomes "4", valid JSON and metadata.
+  damaged = bytes;
+  size_t step = damaged.find("\"step\":\"3\"");
+  REQUIRE(step != std::string::npos);
+  damaged[step + 8] = '4';
+  test::write_bytes(path, damaged);
+  REQUIRE_THROWS_WITH(SafetensorsFile(path),
+                      Contains("is damaged: its header") && Contains("was recorded"));
+
+  // Tensor checksums without the header's: a renamed key.
+  damaged = bytes;
+  size_t key = damaged.find("header_crc32c");
+  damaged[key] = 'H';
+  test::write_bytes(path, damaged);
+  REQUIRE_THROWS_WITH(SafetensorsFile(path), Contains("tensor checksums but no 'header_crc32c'"));
 }

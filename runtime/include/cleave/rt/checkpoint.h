@@ -4,7 +4,8 @@
 // parameter (trainable and buffers, ModelInfo::params order) and every
 // optimizer state tensor (ModelInfo::opt_state order) in full, plus
 // __metadata__ strings (CheckpointMeta) that let a resumed run continue
-// exactly where the checkpoint was taken.
+// exactly where the checkpoint was taken. The file records a CRC-32C of
+// every tensor and of its header (safetensors.h), checked on load.
 //
 // In a checkpoint directory:
 //   ckpt-<step, 8 digits>.safetensors   one per checkpoint, never rewritten
@@ -88,11 +89,16 @@ public:
 
   const std::string &path() const { return file_.path(); }
   const CheckpointMeta &meta() const { return meta_; }
+  /// False for a checkpoint written before checksums (safetensors.h): it
+  /// loads, unverified.
+  bool has_checksums() const { return file_.has_checksums(); }
 
   /// Error, naming the first tensor that differs, unless the file holds
   /// exactly `specs` with their dtypes and shapes.
   void verify(const std::vector<const TensorSpec *> &specs) const;
-  /// Reads every tensor into its memory. Call verify first.
+  /// Reads every tensor into its memory, checking each one's checksum
+  /// (Error naming the file, the tensor and both checksums). Call verify
+  /// first.
   void load(const std::vector<BoundTensor> &tensors, DeviceMemory &memory) const;
 
 private:

@@ -22,6 +22,7 @@ public:
   int rank() const override { return world_.rank(); }
   bool any(bool flag) override;
   void *step_context() override { return &groups_; }
+  double take_receive_wait_seconds() override;
   [[noreturn]] void abort_job(int exit_status) override;
 
 protected:

@@ -17,6 +17,15 @@
 // "dp,-" splits the rows over dp; "tp*dp,-" splits them over tp, then
 // each tp block over dp. The empty string is replicated.
 //
+// Pipeline stages. A string may start with "@<stages>:", a comma-separated
+// list of coordinates on the grid axis "pp" (the pipeline program's rank
+// stages): "@0,3:tp,-" is held by the ranks of stages 0 and 3 only, split
+// over tp; "@1:" whole on stage 1. The other ranks hold nothing for it: 0
+// bytes, extract() gives them nothing, and assemble() rebuilds the tensor
+// from the ranks of the FIRST listed stage (the owner: a tied weight's
+// other users hold copies of its value). Without '@', every rank holds its
+// block, as before.
+//
 //===----------------------------------------------------------------------===//
 #ifndef CLEAVE_RT_DISTRIBUTION_H
 #define CLEAVE_RT_DISTRIBUTION_H
@@ -44,10 +53,29 @@ struct GridShape {
 /// Per dimension, the grid axes it is split over (major first).
 using DimAxes = std::vector<std::vector<int>>;
 
-/// Parses a sharding string for a tensor of `rank` dimensions; throws
-/// Error naming the tensor when it does not fit the grid or the rank.
+/// Parses a sharding string (without a stage list) for a tensor of `rank`
+/// dimensions; throws Error naming the tensor when it does not fit the
+/// grid or the rank.
 DimAxes parse_sharding(const std::string &text, int rank, const GridShape &grid,
                        const std::string &tensor);
+
+/// A whole sharding string: which pipeline stages hold the tensor, and how.
+struct Placement {
+  /// Coordinates on "pp" in the order listed; empty: every rank.
+  std::vector<int> stages;
+  DimAxes axes;
+
+  /// Whether the device at `coordinates` holds a block of the tensor.
+  bool holds(const GridShape &grid, const std::vector<int> &coordinates) const;
+  /// Whether assemble() takes the block of the device at `coordinates`.
+  bool assembles_from(const GridShape &grid, const std::vector<int> &coordinates) const;
+};
+
+/// parse_sharding of a string that may start with "@<stages>:". Throws
+/// Error naming the tensor for a malformed list, a stage outside the pp
+/// axis, a grid without a "pp" axis, or dimensions split over "pp".
+Placement parse_placement(const std::string &text, int rank, const GridShape &grid,
+                          const std::string &tensor);
 
 /// The block of `spec` (global shape) a device at `coordinates` holds:
 /// its shape and, per dimension, its offset. Throws Error when an axis
@@ -72,15 +100,27 @@ public:
   virtual int rank() const = 0;
   int size() const { return grid_.devices(); }
 
-  /// This rank's block of the full host tensor `full` into host `local`.
+  /// This rank's block of the full host tensor `full` into host `local`
+  /// (nothing, and `local` untouched, on a rank that does not hold it).
   void extract(const TensorSpec &spec, const char *sharding, const void *full, void *local) const;
-  /// Collective: the full tensor, on every rank, from each rank's block.
+  /// Collective: the full tensor, on every rank, from each rank's block
+  /// (`local` is not read on a rank that does not hold it).
   void assemble(const TensorSpec &spec, const char *sharding, const void *local, void *full);
-  /// The shape of this rank's block.
+  /// The shape of this rank's block; every extent 0 on a rank that does
+  /// not hold the tensor (see local_bytes for scalars).
   std::vector<int64_t> local_shape(const TensorSpec &spec, const char *sharding) const;
+  /// Whether this rank holds a block of the tensor (its stage is listed).
+  bool holds(const TensorSpec &spec, const char *sharding) const;
+  /// The bytes of this rank's block; 0 on a rank that does not hold it.
+  int64_t local_bytes(const TensorSpec &spec, const char *sharding) const;
 
   /// Collective: whether `flag` is set on any rank.
   virtual bool any(bool flag) = 0;
+  /// Collective: every rank's `value`, in rank order.
+  std::vector<double> all_gather(double value);
+  /// Seconds this rank's step waited for pipeline receives since the last
+  /// call (CommGroups::receive_wait_seconds); 0 where nothing waits.
+  virtual double take_receive_wait_seconds() { return 0; }
   /// What the generated step needs for its collectives (StepBuffers::collectives).
   virtual void *step_context() = 0;
   /// Ends every rank now (after this rank printed its message).

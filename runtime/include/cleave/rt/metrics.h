@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace cleave::rt {
 
@@ -18,11 +19,23 @@ struct StepRecord {
   double tokens_per_s = 0;  // batch_size * T / step time for token streams, else 0
   bool evaluated = false;   // eval_loss is set: an evaluation ran after this step
   float eval_loss = 0;      // the evaluation function's mean loss on the held-out batches
+  /// Pipeline programs, on report steps (progress_due): per pipeline
+  /// stage, its ranks' mean busy time per step (the step function's time
+  /// minus the time it spent waiting for receives) since the previous
+  /// report, in ms.
+  std::vector<double> stage_busy_ms;
 };
+
+/// Whether `step` gets a progress line: the first, every `log_every`-th,
+/// the last, and one after an evaluation. Pipeline programs gather the
+/// stages' busy times on the same steps (one collective per report).
+bool progress_due(int64_t step, int64_t first_step, int64_t total_steps, int64_t log_every,
+                  bool evaluated);
 
 /// One JSON object, no newline:
 /// {"step":1,"loss":2.30258512,"lr":0.00100000005,"step_time_ms":1.25,"samples_per_s":6400}
-/// plus "tokens_per_s" for token streams and "eval_loss" after an evaluation. Floats print with 9
+/// plus "tokens_per_s" for token streams, "eval_loss" after an evaluation and
+/// "stage_busy_ms":[12.5,11.25] on a pipeline program's report steps. Floats print with 9
 /// significant digits, so loss and lr read back to the same float.
 std::string metrics_line(const StepRecord &record);
 
@@ -52,6 +65,7 @@ std::string format_duration(double seconds);
 /// The progress line, on the first step, every `log_every` steps and the
 /// last step:
 ///   step   40/100 | loss 1.234567 | lr 3.00e-04 | 2.10 ms/step | 3810 samples/s | ETA 0s
+/// and, for a pipeline program, " | stage busy ms/step 1.95 2.04" before the ETA.
 /// ms/step and throughput average the steps since the previous line; the
 /// ETA extrapolates the average step time of this run.
 class ProgressPrinter {

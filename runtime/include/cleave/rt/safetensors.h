@@ -8,6 +8,14 @@
 // little-endian; offsets are relative to the end of the header and the
 // tensors tile the data section without holes. Metadata values are strings.
 //
+// Checksums. The writer adds to __metadata__ a CRC-32C (crc32c.h) of each
+// tensor's bytes, "crc32c:<name>": "1a2b3c4d", and one of the header
+// itself (the 8-byte length and the JSON, with this value read as
+// "00000000"), "header_crc32c". The reader checks the header's when it
+// opens the file and each tensor's as read() reads it, and throws Error
+// "'<path>' is damaged: ..." naming what differs and both checksums. Files
+// without checksums (older ones, other writers') read as before.
+//
 //===----------------------------------------------------------------------===//
 #ifndef CLEAVE_RT_SAFETENSORS_H
 #define CLEAVE_RT_SAFETENSORS_H
@@ -17,6 +25,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +42,9 @@ struct SafetensorsEntry {
   std::vector<int64_t> shape;
   int64_t begin = 0; // byte range in the data section
   int64_t end = 0;
+  /// The CRC-32C of the bytes (crc32c.h): set by the writer as it writes
+  /// them; by the reader when the file records one.
+  std::optional<uint32_t> crc32c;
 };
 
 /// Writes a file tensor by tensor, so that tensors living on a device can
@@ -71,13 +83,19 @@ public:
   SafetensorsFile &operator=(SafetensorsFile &&) noexcept;
 
   const std::string &path() const;
+  /// The __metadata__ strings, less the checksums.
   const Metadata &metadata() const;
+  /// Whether the file records checksums (then every tensor has one).
+  bool has_checksums() const;
   const std::vector<SafetensorsEntry> &entries() const; // in data order
   const SafetensorsEntry *find(const std::string &name) const;
-  /// Reads the entry's bytes into `dst` (host memory).
+  /// Reads the entry's bytes into `dst` (host memory); Error when they do
+  /// not have the recorded checksum.
   void read(const SafetensorsEntry &entry, void *dst) const;
 
 private:
+  void read_checksums(const std::string &prefixed_header);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
