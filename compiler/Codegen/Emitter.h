@@ -120,7 +120,14 @@ private:
   bool hasEval = false;
   /// A pipeline program's stage functions, in stage order (else empty).
   SmallVector<func::FuncOp> stageFunctions;
+  /// The stage this emitter writes (emitStageFragment), else -1.
+  int stage = -1;
 };
+
+/// Whether `function` reads argument `index`: a use other than returning
+/// it unchanged as its own update (what a pipeline stage does with another
+/// stage's tensor).
+bool usesArgument(func::FuncOp function, unsigned index);
 
 /// The pipeline stages of `module` (@<function>_stage0, _stage1...), empty
 /// when it has none; failure (with an error) when they are not consecutive

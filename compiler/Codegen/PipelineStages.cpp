@@ -70,10 +70,7 @@ FailureOr<SmallVector<func::FuncOp>> codegen::findPipelineStages(ModuleOp module
   return stages;
 }
 
-/// Whether `function` reads argument `index`: a use other than returning
-/// it unchanged as its own update (what a stage does with another stage's
-/// tensor).
-static bool usesArgument(func::FuncOp function, unsigned index) {
+bool codegen::usesArgument(func::FuncOp function, unsigned index) {
   BlockArgument argument = function.getArgument(index);
   for (OpOperand &use : argument.getUses()) {
     if (!isa<func::ReturnOp>(use.getOwner()))
@@ -105,6 +102,7 @@ func::FuncOp Emitter::layoutFunction(unsigned index) {
 }
 
 LogicalResult Emitter::emitStageFragment(int stage) {
+  this->stage = stage;
   if (failed(prepare()))
     return failure();
   os << "// Stage " << stage << " (@" << function.getSymName() << "): " << schedule.steps.size()
