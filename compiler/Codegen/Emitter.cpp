@@ -182,13 +182,17 @@ LogicalResult Emitter::emitEvalFragment() {
   os << "namespace eval {\n\n";
   if (failed(emitFunction()))
     return failure();
+  emitWorkspaceBytesFunction();
+  os << "} // namespace eval\n\n";
+  return success();
+}
+
+void Emitter::emitWorkspaceBytesFunction() {
   std::string scratch = "int64_t(0)";
   for (const std::string &expression : scratchExpressions)
     scratch = "std::max<int64_t>(" + scratch + ", " + expression + ")";
   os << "int64_t workspace_bytes() { return " << plan.workspaceBytes << " + " << scratch
      << "; }\n\n";
-  os << "} // namespace eval\n\n";
-  return success();
 }
 
 LogicalResult Emitter::run(CodegenReport *report, Emitter *eval) {
@@ -233,6 +237,20 @@ LogicalResult Emitter::run(CodegenReport *report, Emitter *eval) {
 LogicalResult codegen::emitTrainStep(ModuleOp module, const CodegenOptions &options,
                                      raw_ostream &os, CodegenReport *report) {
   auto function = module.lookupSymbol<func::FuncOp>(options.function);
+  if (!function) {
+    FailureOr<SmallVector<func::FuncOp>> stages = findPipelineStages(module, options.function);
+    if (failed(stages))
+      return failure();
+    if (!stages->empty()) {
+      // Pipeline programs have no evaluation function: a stage holds only
+      // its part of the model.
+      SmallVector<std::unique_ptr<Emitter>> emitters;
+      for (func::FuncOp stage : *stages)
+        emitters.push_back(std::make_unique<Emitter>(stage, options, os));
+      Emitter top(stages->front(), options, os);
+      return top.runPipeline(report, emitters);
+    }
+  }
   if (!function)
     return module.emitError() << "codegen needs a @" << options.function
                               << " function (run the train pipeline for @train_step)";

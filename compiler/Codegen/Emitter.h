@@ -51,6 +51,12 @@ public:
     fragment = true;
   }
 
+  /// A pipeline program (PipelineStages.cpp): `stages[p]` emits
+  /// @train_step_stage<p> into `namespace stage<p>`; this emitter (on the
+  /// stage 0 function, whose signature all share) writes the file around
+  /// them, the dispatching train_step and the model table.
+  LogicalResult runPipeline(CodegenReport *report, ArrayRef<std::unique_ptr<Emitter>> stages);
+
 private:
   // Naming (Emitter.cpp).
   FailureOr<std::string> typeName(Value value);
@@ -67,6 +73,18 @@ private:
   LogicalResult emitEvalFragment();
   LogicalResult emitLibraryCall(Operation *op);
   LogicalResult emitEntryPoints(bool grid);
+  /// `int64_t workspace_bytes()` of a fragment: its plan and scratch.
+  void emitWorkspaceBytesFunction();
+
+  // PipelineStages.cpp
+  LogicalResult emitStageFragment(int stage);
+  void emitStageDispatch();
+  /// ModelInfo's sharding prefix of argument `index` ("@1:", "@0,3:"):
+  /// the stages whose function uses it, "" when all or none do.
+  std::string stagePrefix(unsigned index);
+  /// The function whose argument attributes describe argument `index`:
+  /// the first stage that uses it (this function outside pipelines).
+  func::FuncOp layoutFunction(unsigned index);
 
   // FusedLoops.cpp
   LogicalResult emitLoopKernels();
@@ -100,7 +118,21 @@ private:
   bool fragment = false;
   llvm::StringMap<Slot> fragmentSlots;
   bool hasEval = false;
+  /// A pipeline program's stage functions, in stage order (else empty).
+  SmallVector<func::FuncOp> stageFunctions;
+  /// The stage this emitter writes (emitStageFragment), else -1.
+  int stage = -1;
 };
+
+/// Whether `function` reads argument `index`: a use other than returning
+/// it unchanged as its own update (what a pipeline stage does with another
+/// stage's tensor).
+bool usesArgument(func::FuncOp function, unsigned index);
+
+/// The pipeline stages of `module` (@<function>_stage0, _stage1...), empty
+/// when it has none; failure (with an error) when they are not consecutive
+/// or their signatures differ.
+FailureOr<SmallVector<func::FuncOp>> findPipelineStages(ModuleOp module, StringRef function);
 
 } // namespace mlir::cleave::codegen
 

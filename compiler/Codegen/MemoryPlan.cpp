@@ -3,7 +3,8 @@
 // 1. Arguments are their own storage; a result updating an argument takes
 //    the argument's storage when its producer may write in place (an
 //    elementwise loop, or batch_norm's running statistics) and no later
-//    step reads the argument.
+//    step reads the argument. A result that is the argument it updates
+//    needs nothing.
 // 2. Every other stored value gets a workspace interval [defined, last
 //    read]. Intervals are placed in order of definition, each at the
 //    lowest offset where it overlaps no live interval (first fit).
@@ -42,6 +43,10 @@ MemoryPlan codegen::planMemory(func::FuncOp function, const Schedule &schedule) 
     if (!updated)
       continue;
     unsigned argIndex = updated.getInt();
+    // A pipeline stage returns another stage's tensor unchanged: it is
+    // already where it belongs.
+    if (result == function.getArgument(argIndex))
+      continue;
     Value storage = schedule.storageOf(result);
     auto defining = schedule.definingStep.find(storage);
     bool inPlace = false;

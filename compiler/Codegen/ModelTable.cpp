@@ -2,8 +2,9 @@
 //
 // ModelInfo (runtime/include/cleave/rt/model.h): each parameter, optimizer
 // state and input with its name, dtype and global shape (and sharding in a
-// sharded program), the workspace and scratch sizes, and the training
-// defaults baked in from the command line.
+// sharded program; "@<stages>:" first for a pipeline stage's own tensors),
+// the workspace and scratch sizes, and the training defaults baked in from
+// the command line.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/Codegen/Collectives.h"
@@ -62,8 +63,11 @@ LogicalResult Emitter::emitModelTable() {
   SmallVector<std::string> paramShardings, stateShardings, inputShardings;
   auto spec = [&](StringRef name, RankedTensorType localType, unsigned argument,
                   SmallVectorImpl<std::string> &shardings) {
-    ArgumentLayout layout = argumentLayout(function, argument);
-    shardings.push_back(cString(layout.sharding));
+    ArgumentLayout layout = argumentLayout(layoutFunction(argument), argument);
+    // Batch inputs are every stage's: each rank reads its data-parallel
+    // block of the batch.
+    std::string prefix = &shardings == &inputShardings ? "" : stagePrefix(argument);
+    shardings.push_back(cString(prefix + layout.sharding));
     auto type = RankedTensorType::get(layout.globalShape, localType.getElementType());
     std::string shape = "kShape" + std::to_string(shapeIndex++);
     os << "const int64_t " << shape << "[] = {"
@@ -121,7 +125,15 @@ LogicalResult Emitter::emitModelTable() {
   os << "  model.params = kParams;\n  model.num_params = " << params.size() << ";\n";
   os << "  model.opt_state = kOptState;\n  model.num_opt_state = " << states.size() << ";\n";
   os << "  model.inputs = kInputs;\n  model.num_inputs = " << inputs.size() << ";\n";
-  os << "  model.workspace_bytes = " << plan.workspaceBytes << " + " << scratch << ";\n";
+  if (stageFunctions.empty()) {
+    os << "  model.workspace_bytes = " << plan.workspaceBytes << " + " << scratch << ";\n";
+  } else {
+    // A rank runs one stage: the workspace fits the largest.
+    SmallVector<std::string> stages;
+    for (size_t stage = 0; stage < stageFunctions.size(); ++stage)
+      stages.push_back("stage" + std::to_string(stage) + "::workspace_bytes()");
+    os << "  model.workspace_bytes = std::max<int64_t>({" << llvm::join(stages, ", ") << "});\n";
+  }
   if (hasEval) {
     // One workspace serves both functions: they never run at once.
     os << "  model.workspace_bytes = std::max<int64_t>(model.workspace_bytes, "

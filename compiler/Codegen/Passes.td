@@ -62,4 +62,32 @@ def CleavePrintCodegenSchedule : Pass<"cleave-print-codegen-schedule", "func::Fu
   }];
 }
 
+def CleaveEmitCpp : Pass<"cleave-emit-cpp", "ModuleOp"> {
+  let summary = "Print the C++ or CUDA C++ source codegen writes for the module's train step";
+  let description = [{
+    What `cleavec --emit=cpp` writes, from an MLIR module rather than an
+    ONNX file, so that lit tests can check the source of hand-written
+    programs (a pipeline's `@train_step_stage<p>` functions, transfers).
+    Compiles `@train_step`, or, where the module has
+    `@train_step_stage0`.. instead, one step function per stage and a
+    `train_step` that runs the stage of the rank's coordinate on grid axis
+    `pp`. The source goes to stdout; the module is legalised in place.
+
+    ```mlir
+    func.func @train_step_stage0(...) { ... cleave.send_start %h {axis = "pp", peer = 1 : i64, tag = 0 : i64, slot = 0 : i64} : tensor<4x8xf32> ... }
+    // prints
+    //   namespace stage0 { ... cleave::rt::collective::send_start(io.collectives, "pp", 1, h, 128, 0, 0); ... }
+    //   void train_step(...) { switch (cleave::rt::collective::grid_coordinate(io.collectives, "pp")) { ... } }
+    ```
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "cpu or cuda">,
+    Option<"emitMain", "emit-main", "bool", /*default=*/"true",
+           "write main(); false: the C symbols of a shared library">,
+    Option<"modelPath", "model-path", "std::string", /*default=*/"\"model.onnx\"",
+           "the ONNX file the program loads its initial weights from">,
+  ];
+}
+
 #endif // CLEAVE_CODEGEN_PASSES_TD

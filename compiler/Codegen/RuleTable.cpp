@@ -21,7 +21,7 @@ const RuleTable &mlir::cleave::codegen::getRuleTable() {
   static const RuleTable table = buildRuleTable<RuleTable>(
       {registerElementwiseExpressions, registerLinearAlgebraCalls, registerNormalizationCalls,
        registerDataMovementCalls, registerConvolutionCalls, registerLossCalls,
-       registerCollectiveCalls});
+       registerCollectiveCalls, registerTransferCalls});
   return table;
 }
 

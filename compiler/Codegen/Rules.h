@@ -169,6 +169,7 @@ void registerDataMovementCalls(RuleTable &table);
 void registerConvolutionCalls(RuleTable &table);
 void registerLossCalls(RuleTable &table);
 void registerCollectiveCalls(RuleTable &table);
+void registerTransferCalls(RuleTable &table);
 
 //===----------------------------------------------------------------------===//
 // Helpers the rules share

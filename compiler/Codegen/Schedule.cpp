@@ -2,7 +2,9 @@
 //
 // 1. Walk the ops in program order. Reshapes become views, splat constants
 //    literals; elementwise ops join the open loop if they have its shape,
-//    else open a new one; any other op closes the loop and is a library call.
+//    else open a new one; any other op closes the loop and is a library call
+//    (the pipeline transfers too: no loop spans one, and a recv_wait's
+//    result is a view of its recv_start's buffer).
 // 2. A loop value is an output when anything outside the loop reads it
 //    (directly or through a view) or the function returns it.
 // 3. Record, per stored value, the step that defines it and the last step
@@ -86,6 +88,10 @@ Schedule codegen::buildSchedule(func::FuncOp function) {
         openLoop = -1;
       continue;
     }
+    // A received tensor is its receive's buffer; the wait is still a step
+    // of its own (a call), so no loop that reads the tensor starts before it.
+    if (auto wait = dyn_cast<RecvWaitOp>(op))
+      schedule.viewOf[wait.getResult()] = wait.getBuffer();
     openLoop = -1;
     schedule.steps.push_back(Step{&op, -1});
   }

@@ -42,7 +42,8 @@ struct Schedule {
   /// Last step that reads each value from memory (views count for the value
   /// they alias); values the function returns live to the end.
   llvm::DenseMap<Value, int> lastUse;
-  /// Values that are views of another value's storage (reshape results).
+  /// Values that are views of another value's storage (reshape and
+  /// recv_wait results).
   llvm::DenseMap<Value, Value> viewOf;
 
   /// The value whose storage `value` uses (itself unless it is a view).

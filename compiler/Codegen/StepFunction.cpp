@@ -63,6 +63,9 @@ LogicalResult Emitter::emitStepFunction() {
       source = "io.opt_state[" + std::to_string(states++) + "]";
     else
       source = "const_cast<void *>(io.inputs[" + std::to_string(inputs++) + "])";
+    // A pipeline stage names only its own tensors (nvcc warns of the rest).
+    if (stage >= 0 && !usesArgument(function, index))
+      continue;
     out << "  " << *type << " *const " << names.get(argument) << " = static_cast<" << *type
         << " *>(" << source << ");\n";
   }

@@ -53,3 +53,38 @@ func.func @update(%p: tensor<16xf32>, %m: tensor<16xf32>, %g: tensor<16xf32>) ->
   %3 = cleave.binary add %m, %2 : (tensor<16xf32>, tensor<1xf32>) -> tensor<16xf32>
   return %1, %3 : tensor<16xf32>, tensor<16xf32>
 }
+
+// -----
+
+// Transfers (a pipeline stage): each is a step of its own, so no loop spans
+// one, and the loop reading the received tensor (%3, a view of the buffer
+// %1) comes after its recv_wait. The sent %0 lives until its send_wait
+// (step 6), the buffer %1 from its recv_start to its view's last reader;
+// only the matmul after the send_wait reuses %0's bytes.
+// CHECK-LABEL: schedule @transfers: 8 steps, 3 fused loops
+// CHECK-NEXT:    step 0: loop 0 over [2, 8]: cleave.unary; in %arg0; out %0
+// CHECK-NEXT:    step 1: call cleave.recv_start -> %1
+// CHECK-NEXT:    step 2: call cleave.send_start ->
+// CHECK-NEXT:    step 3: loop 1 over [2, 8]: cleave.unary; in %0; out %2
+// CHECK-NEXT:    step 4: call cleave.recv_wait -> %3
+// CHECK-NEXT:    step 5: loop 2 over [2, 8]: cleave.binary; in %3, %2; out %4
+// CHECK-NEXT:    step 6: call cleave.send_wait ->
+// CHECK-NEXT:    step 7: call cleave.matmul -> %5
+// CHECK-NEXT:  memory @transfers: workspace 256 bytes (320 without reuse)
+// CHECK-NEXT:    %arg0: argument 0
+// CHECK-NEXT:    %0: workspace [0, 64) steps 0..6
+// CHECK-NEXT:    %1: workspace [64, 128) steps 1..5
+// CHECK-NEXT:    %2: workspace [128, 192) steps 3..5
+// CHECK-NEXT:    %4: workspace [192, 256) steps 5..8
+// CHECK-NEXT:    %5: workspace [0, 16) steps 7..8
+func.func @transfers(%x: tensor<2x8xf32>) -> (tensor<2x8xf32>, tensor<2x2xf32>) {
+  %a = cleave.unary relu %x : tensor<2x8xf32>
+  %buf = cleave.recv_start {axis = "pp", peer = 1 : i64, tag = 1 : i64, slot = 1 : i64} : tensor<2x8xf32>
+  cleave.send_start %a {axis = "pp", peer = 1 : i64, tag = 0 : i64, slot = 0 : i64} : tensor<2x8xf32>
+  %e = cleave.unary exp %a : tensor<2x8xf32>
+  %g = cleave.recv_wait %buf {slot = 1 : i64} : tensor<2x8xf32>
+  %s = cleave.binary add %g, %e : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  cleave.send_wait %a {slot = 0 : i64} : tensor<2x8xf32>
+  %m = cleave.matmul %x, %x {transpose_b} : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x2xf32>
+  return %s, %m : tensor<2x8xf32>, tensor<2x2xf32>
+}
