@@ -29,6 +29,27 @@ int64_t PlanReport::devices() const {
   return product;
 }
 
+double PlanReport::stepSeconds() const {
+  if (pipeline && pipeline->predictedStepSeconds)
+    return *pipeline->predictedStepSeconds + exposedSeconds;
+  return computeSeconds + exposedSeconds;
+}
+
+/// Whether the pipeline says what any of its stages holds.
+static bool knowsStageMemory(const PlanReport &report) {
+  return report.pipeline && llvm::any_of(report.pipeline->stageList, [](const PlanStage &stage) {
+           return stage.memoryBytes.has_value();
+         });
+}
+
+bool PlanReport::fits() const {
+  // A device of a pipeline holds its stage only: the whole program's
+  // memory says nothing about it.
+  if (knowsStageMemory(*this))
+    return pipeline->firstStageOver(cluster.memoryCapacity) < 0;
+  return memory.total() <= cluster.memoryCapacity;
+}
+
 static std::string axesName(ArrayRef<int16_t> axes, const PlanReport &report) {
   if (axes.empty())
     return "-";
@@ -159,6 +180,7 @@ llvm::Error mlir::cleave::evaluatePartitioned(ModuleOp module, const PlanOptions
           report.memory.workspace += getTensorBytes(result.getType());
     });
   }
+  readPlanPipeline(module, report);
   return llvm::Error::success();
 }
 
@@ -184,6 +206,8 @@ llvm::Expected<PlanReport> mlir::cleave::planTrainStep(ModuleOp module, const Sh
 llvm::Error mlir::cleave::checkPlanFits(const PlanReport &report) {
   if (report.fits())
     return llvm::Error::success();
+  if (knowsStageMemory(report))
+    return checkPipelineFits(report);
   const PlanMemory &memory = report.memory;
   int64_t capacity = report.cluster.memoryCapacity;
   int64_t gradients = std::min(memory.gradients, memory.workspace);
