@@ -238,11 +238,11 @@ void mlir::cleave::readPlanPipeline(ModuleOp module, PlanReport &report) {
     virtualStages = 1;
   int64_t stages = pipeline.stages.value_or(0);
   if (stages < 1)
-    stages = stageSeconds   ? static_cast<int64_t>(stageSeconds->size())
-             : stageMemory  ? static_cast<int64_t>(stageMemory->size())
-             : forward      ? static_cast<int64_t>(forward->size()) / virtualStages
-             : cuts         ? static_cast<int64_t>(cuts->size() + 1) / virtualStages
-                            : (largestChunk + 1) / virtualStages;
+    stages = stageSeconds  ? static_cast<int64_t>(stageSeconds->size())
+             : stageMemory ? static_cast<int64_t>(stageMemory->size())
+             : forward     ? static_cast<int64_t>(forward->size()) / virtualStages
+             : cuts        ? static_cast<int64_t>(cuts->size() + 1) / virtualStages
+                           : (largestChunk + 1) / virtualStages;
   if (stages < 1)
     stages = 1;
   int64_t chunks = stages * virtualStages;
@@ -293,8 +293,9 @@ llvm::Error mlir::cleave::checkPipelineFits(const PlanReport &report) {
     chunks += (i ? ", " : "") + std::to_string(chunk);
   int64_t stages = static_cast<int64_t>(pipeline.stageList.size());
   std::string message = "the pipeline's stage " + std::to_string(stage.stage) + " of " +
-                        std::to_string(stages) + " (chunk" + (stage.chunks.size() > 1 ? "s " : " ") +
-                        chunks + ") needs " + formatBytes(*stage.memoryBytes) + " per device";
+                        std::to_string(stages) + " (chunk" +
+                        (stage.chunks.size() > 1 ? "s " : " ") + chunks + ") needs " +
+                        formatBytes(*stage.memoryBytes) + " per device";
 
   struct Part {
     const char *name;
