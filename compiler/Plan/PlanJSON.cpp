@@ -38,7 +38,8 @@ static json::Array integers(const std::vector<int64_t> &values) {
 }
 
 /// The pipeline section: the split's figures, unknown ones null.
-static json::Value pipelineToJSON(const PlanPipeline &pipeline, int64_t capacity) {
+static json::Value pipelineToJSON(const PlanPipeline &pipeline,
+                                  const std::vector<PlanStageProgram> &programs, int64_t capacity) {
   json::Array chunks;
   for (const PlanChunk &chunk : pipeline.chunks)
     chunks.push_back(json::Object{{"chunk", chunk.chunk},
@@ -54,7 +55,20 @@ static json::Value pipelineToJSON(const PlanPipeline &pipeline, int64_t capacity
     json::Value fits = nullptr;
     if (stage.memoryBytes)
       fits = *stage.memoryBytes <= capacity;
+    json::Value program = nullptr;
+    for (const PlanStageProgram &priced : programs)
+      if (priced.stage == stage.stage)
+        program = json::Object{{"compute", priced.computeSeconds},
+                               {"communication", priced.communicationSeconds},
+                               {"parameters", priced.memory.parameters},
+                               {"optimizer_state", priced.memory.optimizerState},
+                               {"batch_inputs", priced.memory.inputs},
+                               {"workspace", priced.memory.workspace},
+                               {"workspace_is_upper_bound", !priced.memory.workspaceNote.empty()},
+                               {"total", priced.memory.total()},
+                               {"fits", priced.memory.total() <= capacity}};
     stages.push_back(json::Object{{"stage", stage.stage},
+                                  {"program", std::move(program)},
                                   {"chunks", integers(stage.chunks)},
                                   {"seconds", orNull(stage.seconds)},
                                   {"weights", orNull(stage.weightBytes)},
@@ -156,7 +170,8 @@ json::Value mlir::cleave::planToJSON(const PlanReport &report) {
                       {"memory_per_device", std::move(memoryObject)},
                       {"step_seconds", std::move(step)}};
   if (report.pipeline)
-    result["pipeline"] = pipelineToJSON(*report.pipeline, report.cluster.memoryCapacity);
+    result["pipeline"] =
+        pipelineToJSON(*report.pipeline, report.stagePrograms, report.cluster.memoryCapacity);
   return result;
 }
 

@@ -137,7 +137,7 @@ std::map<int64_t, ChunkSpan> readChunkSpans(ModuleOp module, int64_t &largestChu
   largestChunk = -1;
   for (auto function : module.getOps<func::FuncOp>()) {
     llvm::StringRef name = function.getSymName();
-    if (name != "train_step" && !name.starts_with("train_step_stage"))
+    if (name != "train_step" && !name.starts_with(kStageFunctionPrefix))
       continue;
     int64_t position = 0;
     function.walk([&](Operation *op) {
@@ -174,8 +174,12 @@ std::map<int64_t, ChunkSpan> readChunkSpans(ModuleOp module, int64_t &largestChu
 void mlir::cleave::readPlanPipeline(ModuleOp module, PlanReport &report) {
   report.pipeline.reset();
   auto dictionary = module->getAttrOfType<DictionaryAttr>(CleaveDialect::kPipelineAttrName);
-  if (!dictionary)
+  // Stage functions without the split's figures: still a pipeline, every
+  // figure unknown.
+  if (!dictionary && report.stagePrograms.empty())
     return;
+  if (!dictionary)
+    dictionary = DictionaryAttr::get(module.getContext());
   PlanPipeline pipeline;
   DictionaryReader read{dictionary, pipeline.missingKeys};
   pipeline.stages = read.getInteger("stages");
@@ -237,6 +241,8 @@ void mlir::cleave::readPlanPipeline(ModuleOp module, PlanReport &report) {
   if (virtualStages < 1)
     virtualStages = 1;
   int64_t stages = pipeline.stages.value_or(0);
+  if (stages < 1 && !report.stagePrograms.empty())
+    stages = static_cast<int64_t>(report.stagePrograms.size());
   if (stages < 1)
     stages = stageSeconds  ? static_cast<int64_t>(stageSeconds->size())
              : stageMemory ? static_cast<int64_t>(stageMemory->size())

@@ -100,7 +100,8 @@ static void printPipeline(const PlanReport &report, llvm::raw_ostream &os) {
   };
   printHeading("Pipeline: " + count(pipeline.stages) + " stages, schedule " +
                    (pipeline.schedule.empty() ? "?" : pipeline.schedule) + ", " +
-                   count(pipeline.microBatches) + " micro-batches, " +
+                   count(pipeline.microBatches) +
+                   (pipeline.microBatches == 1 ? " micro-batch, " : " micro-batches, ") +
                    count(pipeline.virtualStages) + " virtual stage(s) per stage",
                os);
   // The bubble as the split predicts it (from the stages' times) beside the
@@ -155,6 +156,26 @@ static void printPipeline(const PlanReport &report, llvm::raw_ostream &os) {
   }
   os << "  per stage and step, on one of its devices (capacity " << formatBytes(capacity) << "):\n";
   printColumns(rows, os, {true, false, true, true, true, true, true, true, false});
+
+  if (!report.stagePrograms.empty()) {
+    // What the unrolled per-stage functions cost as planned (the memory
+    // planner's workspace), beside the split's predictions above.
+    rows = {{"stage", "compute", "communication", "parameters", "optimizer state", "batch inputs",
+             "workspace", "memory", "of capacity"}};
+    for (const PlanStageProgram &program : report.stagePrograms) {
+      int64_t total = program.memory.total();
+      rows.push_back(
+          {std::to_string(program.stage), formatSeconds(program.computeSeconds),
+           formatSeconds(program.communicationSeconds), formatBytes(program.memory.parameters),
+           formatBytes(program.memory.optimizerState), formatBytes(program.memory.inputs),
+           formatBytes(program.memory.workspace), formatBytes(total),
+           capacity ? percent(static_cast<double>(total) / capacity) +
+                          (total > capacity ? " DOES NOT FIT" : " fits")
+                    : "?"});
+    }
+    os << "  per stage, its unrolled program as planned (one device, one step):\n";
+    printColumns(rows, os, {true, true, true, true, true, true, true, true, false});
+  }
 
   size_t cuts = std::max(pipeline.cuts.size(), pipeline.cutBytes.size());
   if (cuts) {

@@ -146,6 +146,23 @@ struct PlanPipeline {
   int64_t firstStageOver(int64_t capacity) const;
 };
 
+/// One rank stage's own per-device function (@train_step_stage<p>, once
+/// cleave-pipeline-unroll has run), priced like a whole step.
+struct PlanStageProgram {
+  int64_t stage = 0;
+  double computeSeconds = 0;
+  double communicationSeconds = 0;
+  /// The arguments the stage uses (it returns the others unchanged) and
+  /// its workspace peak.
+  PlanMemory memory;
+};
+
+/// The per-stage functions of an unrolled pipeline: "train_step_stage0", ...
+inline constexpr llvm::StringLiteral kStageFunctionPrefix = "train_step_stage";
+/// What the pp axis of a pipeline does, as the plan's headline says it.
+inline constexpr llvm::StringLiteral kStageAxisRole =
+    "pipeline stages (each device holds its stage's chunks)";
+
 struct PlanReport {
   /// "dp=2,tp=2" ("single device" without a grid), ZeRO level.
   std::string grid;
@@ -180,6 +197,10 @@ struct PlanReport {
   double exposedSeconds = 0;
   /// Set when the module is a pipeline (it carries cleave.pipeline).
   std::optional<PlanPipeline> pipeline;
+  /// Each stage's function when the step is unrolled into stages; the
+  /// figures above are then the busiest stage's (time) and the largest
+  /// stage's (memory).
+  std::vector<PlanStageProgram> stagePrograms;
   /// compute + exposed communication; for a pipeline the split's predicted
   /// step (its stages' compute with the bubble) replaces compute.
   double stepSeconds() const;

@@ -12,8 +12,10 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Plan/PlanReport.h"
 #include "compiler/Registration.h"
+#include "passes/Analysis/Sharding/TensorSharding.h"
 #include "tools/common/CompileOptions.h"
 
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -46,6 +48,10 @@ struct Planner {
     if (llvm::StringRef(compile.modelPath).ends_with(".mlir")) {
       if (llvm::Error error = parseTrainStep(module))
         return std::move(error);
+      // A step already partitioned (an unrolled pipeline) runs on its grid.
+      if (!cleave::wantsSharding(shard) && !module->getOps<shard::GridOp>().empty())
+        if (FailureOr<cleave::GridInfo> grid = cleave::getGrid(*module); succeeded(grid))
+          devices = grid->devices();
     } else {
       auto imported = cleave::importOnnxFile(compile.modelPath, import, context);
       if (!imported)
@@ -77,7 +83,8 @@ struct Planner {
     if (!module)
       return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                      "cannot read " + compile.modelPath + ": " + diagnostics);
-    if (!module->lookupSymbol("train_step"))
+    if (!module->lookupSymbol("train_step") &&
+        !module->lookupSymbol((cleave::kStageFunctionPrefix + "0").str()))
       return llvm::createStringError(
           llvm::inconvertibleErrorCode(),
           compile.modelPath + " has no @train_step: give an ONNX model, or the output of cleavec "
