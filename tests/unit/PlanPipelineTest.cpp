@@ -118,12 +118,13 @@ TEST_CASE("plan report: an unrolled pipeline is priced stage by stage on the gri
   CHECK(std::count(report.pipeline->missingKeys.begin(), report.pipeline->missingKeys.end(),
                    "predicted_step_seconds") == 1);
   // The step is then compute + communication of the busiest stage.
-  CHECK(report.stepSeconds() ==
-        Approx(report.stagePrograms[0].computeSeconds + report.stagePrograms[0].communicationSeconds));
+  CHECK(report.stepSeconds() == Approx(report.stagePrograms[0].computeSeconds +
+                                       report.stagePrograms[0].communicationSeconds));
   CHECK(report.fits());
 }
 
-TEST_CASE("plan report: a stage over capacity fails the plan, naming the stage", "[plan][pipeline]") {
+TEST_CASE("plan report: a stage over capacity fails the plan, naming the stage",
+          "[plan][pipeline]") {
   PlanReport report;
   report.cluster = fourDevices();
   report.pipeline.emplace();
@@ -137,8 +138,8 @@ TEST_CASE("plan report: a stage over capacity fails the plan, naming the stage",
     stage.optimizerBytes = 200'000;
     stage.activationBytes = p == 0 ? 900'000 : 10'000;
     stage.inFlight = 4;
-    stage.memoryBytes = *stage.weightBytes + *stage.gradientBytes + *stage.optimizerBytes +
-                        *stage.activationBytes;
+    stage.memoryBytes =
+        *stage.weightBytes + *stage.gradientBytes + *stage.optimizerBytes + *stage.activationBytes;
     report.pipeline->stageList.push_back(stage);
   }
   // The whole step's memory (here nothing) does not decide it: stage 0 does.
