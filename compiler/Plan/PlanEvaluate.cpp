@@ -43,6 +43,10 @@ static bool knowsStageMemory(const PlanReport &report) {
          });
 }
 
+bool PlanReport::programIsOneStage() const {
+  return !stagePrograms.empty() || (pipeline && pipeline->stageList.size() == 1);
+}
+
 bool PlanReport::fits() const {
   bool programFits = memory.total() <= cluster.memoryCapacity;
   // A device of a pipeline holds its stage only: a train step not yet
@@ -50,7 +54,7 @@ bool PlanReport::fits() const {
   // (the largest is `memory`) do.
   if (knowsStageMemory(*this))
     return pipeline->firstStageOver(cluster.memoryCapacity) < 0 &&
-           (stagePrograms.empty() || programFits);
+           (!programIsOneStage() || programFits);
   return programFits;
 }
 

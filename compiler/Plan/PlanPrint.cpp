@@ -98,7 +98,8 @@ static void printPipeline(const PlanReport &report, llvm::raw_ostream &os) {
   auto count = [](const std::optional<int64_t> &value) {
     return value ? std::to_string(*value) : std::string("?");
   };
-  printHeading("Pipeline: " + count(pipeline.stages) + " stages, schedule " +
+  printHeading("Pipeline: " + count(pipeline.stages) +
+                   (pipeline.stages == 1 ? " stage, schedule " : " stages, schedule ") +
                    (pipeline.schedule.empty() ? "?" : pipeline.schedule) + ", " +
                    count(pipeline.microBatches) +
                    (pipeline.microBatches == 1 ? " micro-batch, " : " micro-batches, ") +
@@ -320,7 +321,13 @@ void mlir::cleave::printPlanTable(const PlanReport &report, llvm::raw_ostream &o
       report.pipeline && llvm::any_of(report.pipeline->stageList, [](const PlanStage &stage) {
         return stage.memoryBytes.has_value();
       });
-  if (stageMemory)
+  bool programOver = report.programIsOneStage() && memory.total() > report.cluster.memoryCapacity;
+  if (stageMemory && programOver && over < 0)
+    // The split's estimate fits, the stage's planned program does not.
+    os << "  DOES NOT FIT (the largest stage's program, "
+       << llvm::formatv("{0:F1}", 100.0 * memory.total() / report.cluster.memoryCapacity)
+       << "% of the device)\n";
+  else if (stageMemory)
     // A device holds its stage only: the check is per stage (Pipeline above).
     os << "  " << (over < 0 ? "every stage fits" : "DOES NOT FIT: stage " + std::to_string(over))
        << " (per stage, see Pipeline)\n";

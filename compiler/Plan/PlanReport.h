@@ -206,8 +206,13 @@ struct PlanReport {
   double stepSeconds() const;
 
   int64_t devices() const;
-  /// For a pipeline whose stages' memory is known: every stage fits.
+  /// For a pipeline whose stages' memory is known: every stage fits, and
+  /// so does `memory` where it is one stage's (programIsOneStage).
   bool fits() const;
+  /// Whether `memory` and the times are one stage's program: the stages'
+  /// own functions, or the step of a one-stage pipeline (micro-batches
+  /// only); not a step not yet split into stages.
+  bool programIsOneStage() const;
 };
 
 struct PlanOptions {
