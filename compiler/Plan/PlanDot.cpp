@@ -47,8 +47,16 @@ void mlir::cleave::printPlanDot(ModuleOp module, const PlanReport &report, llvm:
      << ": step " << formatSeconds(report.stepSeconds()) << " (compute "
      << formatSeconds(report.computeSeconds) << ", communication "
      << formatSeconds(report.communicationSeconds) << ")\";\n";
-  auto function = module.lookupSymbol<func::FuncOp>("train_step");
-  if (!function) {
+  // An unrolled pipeline has one function per rank stage: each is drawn as
+  // a cluster of its own.
+  SmallVector<func::FuncOp> functions;
+  if (auto function = module.lookupSymbol<func::FuncOp>("train_step"))
+    functions.push_back(function);
+  else
+    while (auto stage = module.lookupSymbol<func::FuncOp>(
+               (kStageFunctionPrefix + llvm::Twine(functions.size())).str()))
+      functions.push_back(stage);
+  if (functions.empty()) {
     os << "}\n";
     return;
   }
@@ -61,46 +69,72 @@ void mlir::cleave::printPlanDot(ModuleOp module, const PlanReport &report, llvm:
   else
     grid.emplace(report.cluster, gridShape);
 
+  // A pipeline's ops are coloured by their rank stage (cleave.stage is the
+  // chunk, on stage chunk % S), other plans' by their sharding.
+  int64_t stages = report.pipeline && !report.pipeline->stageList.empty()
+                       ? static_cast<int64_t>(report.pipeline->stageList.size())
+                       : 0;
   llvm::DenseMap<Operation *, int> ids;
   llvm::StringMap<int> colours;
   int next = 0;
-  for (Operation &op : function.getBody().front()) {
-    if (isa<ConstantOp, func::ReturnOp>(op))
-      continue;
-    int id = next++;
-    ids[&op] = id;
-    os << "  n" << id << " [label=\"";
-    if (std::optional<ShardCollective> collective = getShardCollective(&op)) {
-      os << collective->name << " over " << axesText(collective->axes, report) << "\\n";
-      if (!collective->kind) {
-        // Each device keeps its block: no communication, drawn lighter.
-        os << "local, no communication\", shape=octagon, fillcolor=\"#fb9a99\"];\n";
+  for (func::FuncOp function : functions) {
+    if (functions.size() > 1)
+      os << "  subgraph cluster_" << function.getSymName() << " {\n  label=\""
+         << function.getSymName() << "\";\n";
+    for (Operation &op : function.getBody().front()) {
+      if (isa<ConstantOp, func::ReturnOp>(op))
+        continue;
+      int id = next++;
+      ids[&op] = id;
+      os << "  n" << id << " [label=\"";
+      if (std::optional<ShardCollective> collective = getShardCollective(&op)) {
+        os << collective->name << " over " << axesText(collective->axes, report) << "\\n";
+        if (!collective->kind) {
+          // Each device keeps its block: no communication, drawn lighter.
+          os << "local, no communication\", shape=octagon, fillcolor=\"#fb9a99\"];\n";
+          continue;
+        }
+        os << formatBytes(collective->bytes);
+        if (grid)
+          os << ", "
+             << formatSeconds(
+                    grid->getTime(*collective->kind, collective->bytes, collective->axes));
+        os << "\", shape=octagon, fillcolor=\"#e31a1c\", fontcolor=white, penwidth=2];\n";
         continue;
       }
-      os << formatBytes(collective->bytes);
-      if (grid)
-        os << ", "
-           << formatSeconds(grid->getTime(*collective->kind, collective->bytes, collective->axes));
-      os << "\", shape=octagon, fillcolor=\"#e31a1c\", fontcolor=white, penwidth=2];\n";
-      continue;
+      std::string sharding;
+      if (auto attr = op.getAttrOfType<StringAttr>(kPlanShardingAttr))
+        sharding = attr.str();
+      os << escape(op.getName().getStringRef());
+      if (!sharding.empty())
+        os << "\\n" << escape(sharding);
+      auto chunk = op.getAttrOfType<IntegerAttr>(CleaveDialect::kStageAttrName);
+      if (stages > 0 && chunk) {
+        int64_t stage = chunk.getInt() % stages;
+        os << "\\nstage " << stage << " (chunk " << chunk.getInt() << ")\", fillcolor=\""
+           << palette[stage % std::size(palette)] << "\"];\n";
+        continue;
+      }
+      if (stages > 0) {
+        // Transfers and other ops outside any chunk.
+        os << "\", fillcolor=\"white\"];\n";
+        continue;
+      }
+      auto it = colours.try_emplace(sharding, static_cast<int>(colours.size())).first;
+      os << "\", fillcolor=\"" << palette[it->second % std::size(palette)] << "\"];\n";
     }
-    std::string sharding;
-    if (auto attr = op.getAttrOfType<StringAttr>(kPlanShardingAttr))
-      sharding = attr.str();
-    os << escape(op.getName().getStringRef());
-    if (!sharding.empty())
-      os << "\\n" << escape(sharding);
-    auto it = colours.try_emplace(sharding, static_cast<int>(colours.size())).first;
-    os << "\", fillcolor=\"" << palette[it->second % std::size(palette)] << "\"];\n";
+    if (functions.size() > 1)
+      os << "  }\n";
   }
-  for (Operation &op : function.getBody().front()) {
-    auto user = ids.find(&op);
-    if (user == ids.end())
-      continue;
-    for (Value operand : op.getOperands())
-      if (Operation *producer = operand.getDefiningOp())
-        if (auto found = ids.find(producer); found != ids.end())
-          os << "  n" << found->second << " -> n" << user->second << ";\n";
-  }
+  for (func::FuncOp function : functions)
+    for (Operation &op : function.getBody().front()) {
+      auto user = ids.find(&op);
+      if (user == ids.end())
+        continue;
+      for (Value operand : op.getOperands())
+        if (Operation *producer = operand.getDefiningOp())
+          if (auto found = ids.find(producer); found != ids.end())
+            os << "  n" << found->second << " -> n" << user->second << ";\n";
+    }
   os << "}\n";
 }

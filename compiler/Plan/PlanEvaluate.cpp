@@ -6,6 +6,7 @@
 #include "dialects/Cleave/IR/CleaveOps.h"
 #include "passes/Analysis/Cost/ReshardCost.h"
 #include "passes/Analysis/Sharding/GridSpec.h"
+#include "passes/Analysis/Sharding/TensorSharding.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -29,6 +30,34 @@ int64_t PlanReport::devices() const {
   return product;
 }
 
+double PlanReport::stepSeconds() const {
+  if (pipeline && pipeline->predictedStepSeconds)
+    return *pipeline->predictedStepSeconds + exposedSeconds;
+  return computeSeconds + exposedSeconds;
+}
+
+/// Whether the pipeline says what any of its stages holds.
+static bool knowsStageMemory(const PlanReport &report) {
+  return report.pipeline && llvm::any_of(report.pipeline->stageList, [](const PlanStage &stage) {
+           return stage.memoryBytes.has_value();
+         });
+}
+
+bool PlanReport::programIsOneStage() const {
+  return !stagePrograms.empty() || (pipeline && pipeline->stageList.size() == 1);
+}
+
+bool PlanReport::fits() const {
+  bool programFits = memory.total() <= cluster.memoryCapacity;
+  // A device of a pipeline holds its stage only: a train step not yet
+  // unrolled into stages says nothing about it, the stages' own programs
+  // (the largest is `memory`) do.
+  if (knowsStageMemory(*this))
+    return pipeline->firstStageOver(cluster.memoryCapacity) < 0 &&
+           (!programIsOneStage() || programFits);
+  return programFits;
+}
+
 static std::string axesName(ArrayRef<int16_t> axes, const PlanReport &report) {
   if (axes.empty())
     return "-";
@@ -44,9 +73,9 @@ static std::string axesName(ArrayRef<int16_t> axes, const PlanReport &report) {
 
 /// The codegen memory plan's workspace peak for `function`, planned on a
 /// clone of its module (legalization rewrites ops).
-static llvm::Expected<int64_t> workspacePeak(ModuleOp module) {
+static llvm::Expected<int64_t> workspacePeak(ModuleOp module, llvm::StringRef name) {
   OwningOpRef<ModuleOp> clone = module.clone();
-  auto function = clone->lookupSymbol<func::FuncOp>("train_step");
+  auto function = clone->lookupSymbol<func::FuncOp>(name);
   std::string diagnostics;
   ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &diagnostic) {
     diagnostics += diagnostic.str() + "\n";
@@ -58,18 +87,12 @@ static llvm::Expected<int64_t> workspacePeak(ModuleOp module) {
   return codegen::planMemory(function, schedule).workspaceBytes;
 }
 
-llvm::Error mlir::cleave::evaluatePartitioned(ModuleOp module, const PlanOptions &options,
-                                              PlanReport &report) {
-  auto function = module.lookupSymbol<func::FuncOp>("train_step");
-  if (!function)
-    return makeError("the module has no @train_step to plan (build the train step first)");
-  SmallVector<int64_t, 4> gridShape(report.gridShape.begin(), report.gridShape.end());
-  if (gridShape.empty())
-    gridShape.push_back(1);
-  if (llvm::Error error = checkGridFits(gridShape, report.cluster))
-    return error;
-  GridCollectives grid(report.cluster, gridShape);
-
+/// Prices one per-device step function into `report`'s collectives,
+/// compute, step time and memory. `stage`: the function is one rank stage
+/// of an unrolled pipeline, whose devices hold only the arguments it uses
+/// (the others it returns unchanged: another stage updates them).
+static void evaluateFunction(ModuleOp module, func::FuncOp function, GridCollectives &grid,
+                             const PlanOptions &options, PlanReport &report, bool stage) {
   // Collectives, grouped by (kind, axes, bytes); compute, by op name.
   std::map<std::tuple<std::string, std::string, int64_t>, PlanCollective> collectives;
   std::map<std::string, PlanOpTime> compute;
@@ -133,6 +156,9 @@ llvm::Error mlir::cleave::evaluatePartitioned(ModuleOp module, const PlanOptions
   for (BlockArgument argument : function.getArguments()) {
     if (!isa<RankedTensorType>(argument.getType()))
       continue;
+    if (stage && llvm::all_of(argument.getUsers(),
+                              [](Operation *user) { return isa<func::ReturnOp>(user); }))
+      continue;
     unsigned index = argument.getArgNumber();
     int64_t bytes = getTensorBytes(argument.getType());
     if (auto param = function.getArgAttrOfType<ParamAttr>(index, CleaveDialect::kParamAttrName)) {
@@ -144,7 +170,7 @@ llvm::Error mlir::cleave::evaluatePartitioned(ModuleOp module, const PlanOptions
     else if (function.getArgAttr(index, CleaveDialect::kInputAttrName))
       report.memory.inputs += bytes;
   }
-  llvm::Expected<int64_t> workspace = workspacePeak(module);
+  llvm::Expected<int64_t> workspace = workspacePeak(module, function.getSymName());
   if (workspace) {
     report.memory.workspace = *workspace;
   } else {
@@ -159,6 +185,87 @@ llvm::Error mlir::cleave::evaluatePartitioned(ModuleOp module, const PlanOptions
           report.memory.workspace += getTensorBytes(result.getType());
     });
   }
+}
+
+/// cleave-pipeline-unroll puts the pp axis back into the grid (first):
+/// the partitioned module's grid, not the one the plan was made on, names
+/// the axes of its collectives and the devices of the plan.
+static void adoptModuleGrid(ModuleOp module, PlanReport &report) {
+  if (module.getOps<shard::GridOp>().empty())
+    return;
+  ScopedDiagnosticHandler quiet(module.getContext(), [](Diagnostic &) { return success(); });
+  FailureOr<GridInfo> grid = getGrid(module);
+  if (failed(grid) || llvm::equal(grid->names, report.axisNames))
+    return;
+  std::vector<std::string> roles;
+  std::string spec;
+  for (auto [index, name] : llvm::enumerate(grid->names)) {
+    auto old = llvm::find(report.axisNames, name);
+    size_t oldIndex = old - report.axisNames.begin();
+    roles.push_back(old != report.axisNames.end() && oldIndex < report.axisRoles.size()
+                        ? report.axisRoles[oldIndex]
+                    : name == "pp" ? kStageAxisRole.str()
+                                   : "idle (nothing is split over it)");
+    spec += (index ? "," : "") + name + "=" + std::to_string(grid->shape[index]);
+  }
+  report.axisNames.assign(grid->names.begin(), grid->names.end());
+  report.gridShape.assign(grid->shape.begin(), grid->shape.end());
+  report.axisRoles = std::move(roles);
+  report.grid = spec;
+}
+
+/// The per-stage functions of an unrolled pipeline, stage 0 first.
+static SmallVector<func::FuncOp> getStageFunctions(ModuleOp module) {
+  SmallVector<func::FuncOp> functions;
+  while (auto function = module.lookupSymbol<func::FuncOp>(
+             (kStageFunctionPrefix + llvm::Twine(functions.size())).str()))
+    functions.push_back(function);
+  return functions;
+}
+
+llvm::Error mlir::cleave::evaluatePartitioned(ModuleOp module, const PlanOptions &options,
+                                              PlanReport &report) {
+  auto function = module.lookupSymbol<func::FuncOp>("train_step");
+  SmallVector<func::FuncOp> stages = getStageFunctions(module);
+  if (!function && stages.empty())
+    return makeError("the module has no @train_step to plan (build the train step first)");
+  adoptModuleGrid(module, report);
+  SmallVector<int64_t, 4> gridShape(report.gridShape.begin(), report.gridShape.end());
+  if (gridShape.empty())
+    gridShape.push_back(1);
+  if (llvm::Error error = checkGridFits(gridShape, report.cluster))
+    return error;
+  GridCollectives grid(report.cluster, gridShape);
+
+  report.stagePrograms.clear();
+  if (function) {
+    evaluateFunction(module, function, grid, options, report, /*stage=*/false);
+  } else {
+    // Each device runs one stage's function: the plan's per-device figures
+    // are the worst device's, the busiest stage's time and the largest
+    // stage's memory; every stage's own are listed with the pipeline.
+    std::optional<PlanReport> busiest;
+    PlanMemory largest;
+    for (auto [index, stage] : llvm::enumerate(stages)) {
+      PlanReport priced = report;
+      evaluateFunction(module, stage, grid, options, priced, /*stage=*/true);
+      report.stagePrograms.push_back({static_cast<int64_t>(index), priced.computeSeconds,
+                                      priced.communicationSeconds, priced.memory});
+      if (!busiest || priced.computeSeconds + priced.exposedSeconds >
+                          busiest->computeSeconds + busiest->exposedSeconds)
+        busiest = std::move(priced);
+      if (index == 0 || report.stagePrograms.back().memory.total() > largest.total())
+        largest = report.stagePrograms.back().memory;
+    }
+    report.collectives = std::move(busiest->collectives);
+    report.compute = std::move(busiest->compute);
+    report.slowestOps = std::move(busiest->slowestOps);
+    report.computeSeconds = busiest->computeSeconds;
+    report.communicationSeconds = busiest->communicationSeconds;
+    report.exposedSeconds = busiest->exposedSeconds;
+    report.memory = largest;
+  }
+  readPlanPipeline(module, report);
   return llvm::Error::success();
 }
 
@@ -184,6 +291,9 @@ llvm::Expected<PlanReport> mlir::cleave::planTrainStep(ModuleOp module, const Sh
 llvm::Error mlir::cleave::checkPlanFits(const PlanReport &report) {
   if (report.fits())
     return llvm::Error::success();
+  if (knowsStageMemory(report) &&
+      report.pipeline->firstStageOver(report.cluster.memoryCapacity) >= 0)
+    return checkPipelineFits(report);
   const PlanMemory &memory = report.memory;
   int64_t capacity = report.cluster.memoryCapacity;
   int64_t gradients = std::min(memory.gradients, memory.workspace);

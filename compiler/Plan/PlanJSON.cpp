@@ -5,6 +5,8 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Plan/PlanReport.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace mlir::cleave;
 namespace json = llvm::json;
@@ -22,6 +24,91 @@ static json::Value tensorsToJSON(const std::vector<PlanTensor> &tensors) {
                                  {"bytes_per_device", tensor.bytesPerDevice}});
   }
   return array;
+}
+
+template <typename T> static json::Value orNull(const std::optional<T> &value) {
+  return value ? json::Value(*value) : json::Value(nullptr);
+}
+
+static json::Array integers(const std::vector<int64_t> &values) {
+  json::Array array;
+  for (int64_t value : values)
+    array.push_back(value);
+  return array;
+}
+
+/// The pipeline section: the split's figures, unknown ones null.
+static json::Value pipelineToJSON(const PlanPipeline &pipeline,
+                                  const std::vector<PlanStageProgram> &programs, int64_t capacity) {
+  json::Array chunks;
+  for (const PlanChunk &chunk : pipeline.chunks)
+    chunks.push_back(json::Object{{"chunk", chunk.chunk},
+                                  {"stage", chunk.stage},
+                                  {"first_node", chunk.firstNode},
+                                  {"last_node", chunk.lastNode},
+                                  {"forward_seconds", orNull(chunk.forwardSeconds)},
+                                  {"backward_seconds", orNull(chunk.backwardSeconds)},
+                                  {"parameter_bytes", orNull(chunk.parameterBytes)},
+                                  {"activation_bytes", orNull(chunk.activationBytes)}});
+  json::Array stages;
+  for (const PlanStage &stage : pipeline.stageList) {
+    json::Value fits = nullptr;
+    if (stage.memoryBytes)
+      fits = *stage.memoryBytes <= capacity;
+    json::Value program = nullptr;
+    for (const PlanStageProgram &priced : programs)
+      if (priced.stage == stage.stage)
+        program = json::Object{{"compute", priced.computeSeconds},
+                               {"communication", priced.communicationSeconds},
+                               {"parameters", priced.memory.parameters},
+                               {"optimizer_state", priced.memory.optimizerState},
+                               {"batch_inputs", priced.memory.inputs},
+                               {"workspace", priced.memory.workspace},
+                               {"workspace_is_upper_bound", !priced.memory.workspaceNote.empty()},
+                               {"total", priced.memory.total()},
+                               {"fits", priced.memory.total() <= capacity}};
+    stages.push_back(json::Object{{"stage", stage.stage},
+                                  {"program", std::move(program)},
+                                  {"chunks", integers(stage.chunks)},
+                                  {"seconds", orNull(stage.seconds)},
+                                  {"weights", orNull(stage.weightBytes)},
+                                  {"gradients", orNull(stage.gradientBytes)},
+                                  {"optimizer_state", orNull(stage.optimizerBytes)},
+                                  {"activations_in_flight", orNull(stage.activationBytes)},
+                                  {"micro_batches_in_flight", orNull(stage.inFlight)},
+                                  {"memory", orNull(stage.memoryBytes)},
+                                  {"capacity", capacity},
+                                  {"fits", std::move(fits)}});
+  }
+  json::Array cuts;
+  size_t cutCount = std::max(pipeline.cuts.size(), pipeline.cutBytes.size());
+  for (size_t index = 0; index < cutCount; ++index)
+    cuts.push_back(json::Object{
+        {"after",
+         index < pipeline.cuts.size() ? json::Value(pipeline.cuts[index]) : json::Value(nullptr)},
+        {"bytes", index < pipeline.cutBytes.size() ? json::Value(pipeline.cutBytes[index])
+                                                   : json::Value(nullptr)}});
+  json::Array shared;
+  for (const PlanSharedParameter &parameter : pipeline.sharedParameters)
+    shared.push_back(
+        json::Object{{"name", parameter.name}, {"chunks", integers(parameter.chunks)}});
+  json::Array missing;
+  for (const std::string &key : pipeline.missingKeys)
+    missing.push_back(key);
+  return json::Object{{"stages", orNull(pipeline.stages)},
+                      {"virtual_stages", orNull(pipeline.virtualStages)},
+                      {"micro_batches", orNull(pipeline.microBatches)},
+                      {"schedule", pipeline.schedule.empty() ? json::Value(nullptr)
+                                                             : json::Value(pipeline.schedule)},
+                      {"bubble", orNull(pipeline.bubble)},
+                      {"bubble_formula", orNull(pipeline.formulaBubble())},
+                      {"predicted_step_seconds", orNull(pipeline.predictedStepSeconds)},
+                      {"chunks", std::move(chunks)},
+                      {"per_stage", std::move(stages)},
+                      {"cuts", std::move(cuts)},
+                      {"shared_parameters", std::move(shared)},
+                      {"missing_keys", std::move(missing)},
+                      {"fits", pipeline.firstStageOver(capacity) < 0}};
 }
 
 json::Value mlir::cleave::planToJSON(const PlanReport &report) {
@@ -69,7 +156,9 @@ json::Value mlir::cleave::planToJSON(const PlanReport &report) {
                     {"exposed_communication", report.exposedSeconds},
                     {"total", report.stepSeconds()},
                     {"overlap_modelled", false}};
-  return json::Object{{"grid", std::move(grid)},
+  if (report.pipeline && report.pipeline->predictedStepSeconds)
+    step["pipeline"] = *report.pipeline->predictedStepSeconds;
+  json::Object result{{"grid", std::move(grid)},
                       {"cluster", clusterToJSON(report.cluster)},
                       {"parameters", tensorsToJSON(report.parameters)},
                       {"optimizer_state", tensorsToJSON(report.optimizerState)},
@@ -80,6 +169,10 @@ json::Value mlir::cleave::planToJSON(const PlanReport &report) {
                       {"slowest_ops", std::move(slowest)},
                       {"memory_per_device", std::move(memoryObject)},
                       {"step_seconds", std::move(step)}};
+  if (report.pipeline)
+    result["pipeline"] =
+        pipelineToJSON(*report.pipeline, report.stagePrograms, report.cluster.memoryCapacity);
+  return result;
 }
 
 json::Value mlir::cleave::planComparisonToJSON(const PlanReport &chosen,

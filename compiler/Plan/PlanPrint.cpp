@@ -75,6 +75,131 @@ static std::string planName(const PlanReport &report) {
   return report.grid + (report.zero ? " zero=" + std::to_string(report.zero) : "");
 }
 
+static std::string percent(double fraction) {
+  return llvm::formatv("{0:F1}%", 100 * fraction).str();
+}
+
+template <typename T, typename Format>
+static std::string orUnknown(const std::optional<T> &value, Format format) {
+  return value ? format(*value) : "?";
+}
+
+static std::string listText(const std::vector<int64_t> &values) {
+  std::string text;
+  for (auto [index, value] : llvm::enumerate(values))
+    text += (index ? ", " : "") + std::to_string(value);
+  return text;
+}
+
+/// The pipeline's stages, chunks and cuts (cleave-pipeline-split's
+/// figures, read back from the module).
+static void printPipeline(const PlanReport &report, llvm::raw_ostream &os) {
+  const PlanPipeline &pipeline = *report.pipeline;
+  auto count = [](const std::optional<int64_t> &value) {
+    return value ? std::to_string(*value) : std::string("?");
+  };
+  printHeading("Pipeline: " + count(pipeline.stages) +
+                   (pipeline.stages == 1 ? " stage, schedule " : " stages, schedule ") +
+                   (pipeline.schedule.empty() ? "?" : pipeline.schedule) + ", " +
+                   count(pipeline.microBatches) +
+                   (pipeline.microBatches == 1 ? " micro-batch, " : " micro-batches, ") +
+                   count(pipeline.virtualStages) + " virtual stage(s) per stage",
+               os);
+  // The bubble as the split predicts it (from the stages' times) beside the
+  // textbook one (equal stages).
+  os << "  bubble " << orUnknown(pipeline.bubble, percent) << " predicted";
+  if (std::optional<double> formula = pipeline.formulaBubble()) {
+    int64_t s = *pipeline.stages, m = *pipeline.microBatches,
+            v = pipeline.virtualStages.value_or(1);
+    os << "; formula " << (v > 1 ? "(S-1)/(V(M+S-1))" : "(S-1)/(M+S-1)") << " = " << s - 1 << "/"
+       << (v > 1 ? "(" + std::to_string(v) + "*" + std::to_string(m + s - 1) + ")"
+                 : std::to_string(m + s - 1))
+       << " = " << percent(*formula);
+  }
+  os << "\n";
+  os << "  step " << orUnknown(pipeline.predictedStepSeconds, formatSeconds)
+     << " predicted (the stages' compute with the bubble)\n";
+
+  std::vector<std::vector<std::string>> rows = {
+      {"chunk", "stage", "ONNX nodes", "forward", "backward", "parameters", "activations"}};
+  for (const PlanChunk &chunk : pipeline.chunks) {
+    std::string nodes = chunk.firstNode.empty() && chunk.lastNode.empty()
+                            ? "?"
+                            : (chunk.firstNode.empty() ? "?" : chunk.firstNode) + " .. " +
+                                  (chunk.lastNode.empty() ? "?" : chunk.lastNode);
+    rows.push_back({std::to_string(chunk.chunk), std::to_string(chunk.stage), nodes,
+                    orUnknown(chunk.forwardSeconds, formatSeconds),
+                    orUnknown(chunk.backwardSeconds, formatSeconds),
+                    orUnknown(chunk.parameterBytes, formatBytes),
+                    orUnknown(chunk.activationBytes, formatBytes)});
+  }
+  os << "  per chunk and micro-batch, on one device of its stage:\n";
+  printColumns(rows, os, {true, true, false, true, true, true, true});
+
+  int64_t capacity = report.cluster.memoryCapacity;
+  rows = {{"stage", "chunks", "busy", "weights", "gradients", "optimizer state",
+           "activations in flight", "memory", "of capacity"}};
+  for (const PlanStage &stage : pipeline.stageList) {
+    std::string inFlight = orUnknown(stage.activationBytes, formatBytes);
+    if (stage.activationBytes && stage.inFlight)
+      inFlight += " (" + std::to_string(*stage.inFlight) + " micro-batch" +
+                  (*stage.inFlight == 1 ? "" : "es") + ")";
+    bool over = stage.memoryBytes && *stage.memoryBytes > capacity;
+    rows.push_back(
+        {std::to_string(stage.stage), listText(stage.chunks),
+         orUnknown(stage.seconds, formatSeconds), orUnknown(stage.weightBytes, formatBytes),
+         orUnknown(stage.gradientBytes, formatBytes), orUnknown(stage.optimizerBytes, formatBytes),
+         inFlight, orUnknown(stage.memoryBytes, formatBytes),
+         !stage.memoryBytes || !capacity
+             ? "?"
+             : percent(static_cast<double>(*stage.memoryBytes) / capacity) +
+                   (over ? " DOES NOT FIT" : " fits")});
+  }
+  os << "  per stage and step, on one of its devices (capacity " << formatBytes(capacity) << "):\n";
+  printColumns(rows, os, {true, false, true, true, true, true, true, true, false});
+
+  if (!report.stagePrograms.empty()) {
+    // What the unrolled per-stage functions cost as planned (the memory
+    // planner's workspace), beside the split's predictions above.
+    rows = {{"stage", "compute", "communication", "parameters", "optimizer state", "batch inputs",
+             "workspace", "memory", "of capacity"}};
+    for (const PlanStageProgram &program : report.stagePrograms) {
+      int64_t total = program.memory.total();
+      rows.push_back(
+          {std::to_string(program.stage), formatSeconds(program.computeSeconds),
+           formatSeconds(program.communicationSeconds), formatBytes(program.memory.parameters),
+           formatBytes(program.memory.optimizerState), formatBytes(program.memory.inputs),
+           formatBytes(program.memory.workspace), formatBytes(total),
+           capacity ? percent(static_cast<double>(total) / capacity) +
+                          (total > capacity ? " DOES NOT FIT" : " fits")
+                    : "?"});
+    }
+    os << "  per stage, its unrolled program as planned (one device, one step):\n";
+    printColumns(rows, os, {true, true, true, true, true, true, true, true, false});
+  }
+
+  size_t cuts = std::max(pipeline.cuts.size(), pipeline.cutBytes.size());
+  if (cuts) {
+    rows = {{"cut", "after", "bytes per micro-batch"}};
+    for (size_t index = 0; index < cuts; ++index)
+      rows.push_back(
+          {std::to_string(index), index < pipeline.cuts.size() ? pipeline.cuts[index] : "?",
+           index < pipeline.cutBytes.size() ? formatBytes(pipeline.cutBytes[index]) : "?"});
+    os << "  activations crossing each cut (and their gradients back):\n";
+    printColumns(rows, os, {true, false, true});
+  }
+  for (const PlanSharedParameter &shared : pipeline.sharedParameters)
+    os << "  shared parameter " << shared.name << ": read by chunks " << listText(shared.chunks)
+       << (shared.chunks.empty()
+               ? std::string()
+               : "; chunk " + std::to_string(shared.chunks.front()) +
+                     " owns it (sums the others' gradients, updates it, sends it back)")
+       << "\n";
+  if (!pipeline.missingKeys.empty())
+    os << "  (cleave.pipeline lacks " << llvm::join(pipeline.missingKeys, ", ")
+       << ": shown as ?)\n";
+}
+
 void mlir::cleave::printPlanTable(const PlanReport &report, llvm::raw_ostream &os) {
   // The axis names are labels (the search calls its first axis dp even
   // when it splits weights there): say what each one does.
@@ -175,6 +300,9 @@ void mlir::cleave::printPlanTable(const PlanReport &report, llvm::raw_ostream &o
     printColumns(rows, os, {false, true});
   }
 
+  if (report.pipeline)
+    printPipeline(report, os);
+
   const PlanMemory &memory = report.memory;
   printHeading("Memory per device", os);
   rows = {{"parameters", formatBytes(memory.parameters)},
@@ -187,17 +315,38 @@ void mlir::cleave::printPlanTable(const PlanReport &report, llvm::raw_ostream &o
   if (!memory.workspaceNote.empty())
     os << "  (workspace: an upper bound, every intermediate live at once; " << memory.workspaceNote
        << ")\n";
-  os << "  " << (report.fits() ? "fits" : "DOES NOT FIT") << " ("
-     << llvm::formatv("{0:F1}", report.cluster.memoryCapacity
-                                    ? 100.0 * memory.total() / report.cluster.memoryCapacity
-                                    : 0.0)
-     << "% of the device)\n";
+  int64_t over =
+      report.pipeline ? report.pipeline->firstStageOver(report.cluster.memoryCapacity) : -1;
+  bool stageMemory =
+      report.pipeline && llvm::any_of(report.pipeline->stageList, [](const PlanStage &stage) {
+        return stage.memoryBytes.has_value();
+      });
+  bool programOver = report.programIsOneStage() && memory.total() > report.cluster.memoryCapacity;
+  if (stageMemory && programOver && over < 0)
+    // The split's estimate fits, the stage's planned program does not.
+    os << "  DOES NOT FIT (the largest stage's program, "
+       << llvm::formatv("{0:F1}", 100.0 * memory.total() / report.cluster.memoryCapacity)
+       << "% of the device)\n";
+  else if (stageMemory)
+    // A device holds its stage only: the check is per stage (Pipeline above).
+    os << "  " << (over < 0 ? "every stage fits" : "DOES NOT FIT: stage " + std::to_string(over))
+       << " (per stage, see Pipeline)\n";
+  else
+    os << "  " << (report.fits() ? "fits" : "DOES NOT FIT") << " ("
+       << llvm::formatv("{0:F1}", report.cluster.memoryCapacity
+                                      ? 100.0 * memory.total() / report.cluster.memoryCapacity
+                                      : 0.0)
+       << "% of the device)\n";
 
   printHeading("Step time (predicted)", os);
-  rows = {{"compute", formatSeconds(report.computeSeconds)},
-          {"communication", formatSeconds(report.communicationSeconds)},
-          {"exposed communication", formatSeconds(report.exposedSeconds)},
-          {"total", formatSeconds(report.stepSeconds())}};
+  if (report.pipeline && report.pipeline->predictedStepSeconds)
+    rows = {{"pipeline (the stages' compute with the bubble)",
+             formatSeconds(*report.pipeline->predictedStepSeconds)}};
+  else
+    rows = {{"compute", formatSeconds(report.computeSeconds)}};
+  rows.push_back({"communication", formatSeconds(report.communicationSeconds)});
+  rows.push_back({"exposed communication", formatSeconds(report.exposedSeconds)});
+  rows.push_back({"total", formatSeconds(report.stepSeconds())});
   printColumns(rows, os, {false, true});
   os << "  (no overlap of communication with compute is modelled yet: all of it is exposed)\n";
 }

@@ -33,6 +33,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,81 @@ struct PlanMemory {
   int64_t total() const { return parameters + optimizerState + inputs + workspace; }
 };
 
+/// One chunk (virtual stage) of a pipeline: what cleave-pipeline-split
+/// recorded for it, per micro-batch on one device of its stage. Figures the
+/// module's cleave.pipeline lacks are empty.
+struct PlanChunk {
+  int64_t chunk = 0;
+  /// Its rank stage: chunk % stages (Megatron's interleaved assignment).
+  int64_t stage = 0;
+  /// The ONNX nodes its forward spans, in forward order ("" when no op of
+  /// the chunk names one).
+  std::string firstNode, lastNode;
+  std::optional<double> forwardSeconds, backwardSeconds;
+  std::optional<int64_t> parameterBytes, activationBytes;
+};
+
+/// One rank stage: per step, on one of its devices.
+struct PlanStage {
+  int64_t stage = 0;
+  std::vector<int64_t> chunks;
+  /// Busy time: every micro-batch's forward and backward of its chunks,
+  /// plus its optimizer update (cost model, like the plan's compute).
+  std::optional<double> seconds;
+  /// Weights + gradients + optimizer state + activations in flight.
+  std::optional<int64_t> memoryBytes;
+  std::optional<int64_t> weightBytes, gradientBytes, optimizerBytes, activationBytes;
+  /// Micro-batches whose activations the stage holds at once.
+  std::optional<int64_t> inFlight;
+};
+
+struct PlanSharedParameter {
+  std::string name;
+  /// Every chunk whose forward reads it, the owner (which updates it) first.
+  std::vector<int64_t> chunks;
+};
+
+/// The module's cleave.pipeline dictionary (docs/pipeline.md) as the plan
+/// shows it, with the chunks' ONNX nodes read from the ops' cleave.stage.
+struct PlanPipeline {
+  std::optional<int64_t> stages, virtualStages, microBatches;
+  std::string schedule;
+  /// ONNX nodes that end each chunk but the last, and the activation
+  /// bytes per micro-batch crossing each.
+  std::vector<std::string> cuts;
+  std::vector<int64_t> cutBytes;
+  std::vector<PlanChunk> chunks;
+  std::vector<PlanStage> stageList;
+  std::optional<double> predictedStepSeconds, bubble;
+  std::vector<PlanSharedParameter> sharedParameters;
+  /// Keys of the dictionary that are absent or not of the expected type
+  /// ("cut_bytes"), in the order the contract lists them.
+  std::vector<std::string> missingKeys;
+
+  /// The textbook bubble: (S-1)/(M+S-1), divided by V when interleaved;
+  /// empty without S and M.
+  std::optional<double> formulaBubble() const;
+  /// The first stage whose memory exceeds `capacity`, or -1.
+  int64_t firstStageOver(int64_t capacity) const;
+};
+
+/// One rank stage's own per-device function (@train_step_stage<p>, once
+/// cleave-pipeline-unroll has run), priced like a whole step.
+struct PlanStageProgram {
+  int64_t stage = 0;
+  double computeSeconds = 0;
+  double communicationSeconds = 0;
+  /// The arguments the stage uses (it returns the others unchanged) and
+  /// its workspace peak.
+  PlanMemory memory;
+};
+
+/// The per-stage functions of an unrolled pipeline: "train_step_stage0", ...
+inline constexpr llvm::StringLiteral kStageFunctionPrefix = "train_step_stage";
+/// What the pp axis of a pipeline does, as the plan's headline says it.
+inline constexpr llvm::StringLiteral kStageAxisRole =
+    "pipeline stages (each device holds its stage's chunks)";
+
 struct PlanReport {
   /// "dp=2,tp=2" ("single device" without a grid), ZeRO level.
   std::string grid;
@@ -119,10 +195,24 @@ struct PlanReport {
   double communicationSeconds = 0;
   /// Communication not hidden behind compute: all of it (no overlap yet).
   double exposedSeconds = 0;
-  double stepSeconds() const { return computeSeconds + exposedSeconds; }
+  /// Set when the module is a pipeline (it carries cleave.pipeline).
+  std::optional<PlanPipeline> pipeline;
+  /// Each stage's function when the step is unrolled into stages; the
+  /// figures above are then the busiest stage's (time) and the largest
+  /// stage's (memory).
+  std::vector<PlanStageProgram> stagePrograms;
+  /// compute + exposed communication; for a pipeline the split's predicted
+  /// step (its stages' compute with the bubble) replaces compute.
+  double stepSeconds() const;
 
   int64_t devices() const;
-  bool fits() const { return memory.total() <= cluster.memoryCapacity; }
+  /// For a pipeline whose stages' memory is known: every stage fits, and
+  /// so does `memory` where it is one stage's (programIsOneStage).
+  bool fits() const;
+  /// Whether `memory` and the times are one stage's program: the stages'
+  /// own functions, or the step of a one-stage pipeline (micro-batches
+  /// only); not a step not yet split into stages.
+  bool programIsOneStage() const;
 };
 
 struct PlanOptions {
@@ -167,6 +257,10 @@ llvm::Expected<PlanReport> planTrainStep(ModuleOp module, const ShardOptions &sh
 /// smaller micro-batch for activations.
 llvm::Error checkPlanFits(const PlanReport &report);
 
+/// checkPlanFits for a pipeline whose stages' memory is known: names the
+/// first stage over capacity, its parts, and what shrinks the largest.
+llvm::Error checkPipelineFits(const PlanReport &report);
+
 /// The devices `shard` runs on: --devices, else the product of --grid's
 /// sizes, else 1; -1 for a malformed grid (sharding then says why).
 int64_t getPlanDevices(const ShardOptions &shard);
@@ -174,6 +268,10 @@ int64_t getPlanDevices(const ShardOptions &shard);
 /// An alternative plan "dp=2,tp=4 zero=3" (grid and `zero=N`, separated by
 /// spaces) as ShardOptions; the grid alone ("dp=8") means ZeRO 0.
 llvm::Expected<ShardOptions> parsePlanSpec(llvm::StringRef spec);
+
+/// Reads `module`'s cleave.pipeline into report.pipeline (unset when the
+/// module has none). Absent or malformed keys are listed, never fatal.
+void readPlanPipeline(ModuleOp module, PlanReport &report);
 
 /// Output (PlanPrint.cpp, PlanJSON.cpp, PlanDot.cpp).
 void printPlanTable(const PlanReport &report, llvm::raw_ostream &os);

@@ -109,6 +109,9 @@ static SmallVector<TensorSharding> resultShardings(Operation *op, const GridInfo
 llvm::Error mlir::cleave::collectPlanTensors(ModuleOp module, const PlanOptions &options,
                                              PlanReport &report, bool annotate) {
   auto function = module.lookupSymbol<func::FuncOp>("train_step");
+  // An unrolled pipeline's stage functions share the step's signature.
+  if (!function)
+    function = module.lookupSymbol<func::FuncOp>((kStageFunctionPrefix + "0").str());
   if (!function)
     return makeError("the module has no @train_step to plan (build the train step first)");
   llvm::Expected<GridInfo> grid = readGrid(module);
@@ -185,9 +188,14 @@ llvm::Error mlir::cleave::collectPlanTensors(ModuleOp module, const PlanOptions 
         if (type.getElementType().isIntOrFloat())
           activations.push_back(makeTensor(describeOp(op), type, sharding, *grid));
   });
+  // An unrolled pipeline's pp axis splits the layers, which no sharding
+  // shows (cleave-pipeline-unroll puts it back into the grid).
+  bool pipeline = module->hasAttr(CleaveDialect::kPipelineAttrName) ||
+                  function != module.lookupSymbol<func::FuncOp>("train_step");
+  auto isStageAxis = [&](llvm::StringRef name) { return pipeline && name == "pp"; };
   report.idleAxes.clear();
   for (auto [index, name] : llvm::enumerate(grid->names))
-    if (!used.test(index) && grid->shape[index] > 1)
+    if (!used.test(index) && grid->shape[index] > 1 && !isStageAxis(name))
       report.idleAxes.push_back(name);
   report.axisRoles.clear();
   for (auto [index, name] : llvm::enumerate(grid->names)) {
@@ -195,6 +203,10 @@ llvm::Error mlir::cleave::collectPlanTensors(ModuleOp module, const PlanOptions 
     bool zeroAxis = name == "dp" && report.zero >= 2;
     bool batch = batchAxes.test(index);
     bool weights = weightAxes.test(index) && !(zeroAxis && report.zero == 3);
+    if (isStageAxis(name)) {
+      report.axisRoles.push_back(kStageAxisRole.str());
+      continue;
+    }
     std::string role = batch && weights ? "data and tensor parallel (splits the batch and weights)"
                        : batch          ? "data parallel (splits the batch)"
                        : weights        ? "tensor parallel (splits weights, not the batch)"

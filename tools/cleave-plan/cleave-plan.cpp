@@ -1,6 +1,6 @@
 //===- cleave-plan.cpp - what a sharding plan costs -----------------------===//
 //
-//   cleave-plan model.onnx --devices 8 --cluster h100-sxm-8x1 [--grid dp=2,tp=4]
+//   cleave-plan model.onnx|step.mlir --devices 8 --cluster h100-sxm-8x1 [--grid dp=2,tp=4]
 //       [--zero 0|2|3] [--shard NAME=SPEC] [--format table|json|dot]
 //       [--compare "dp=8" | --compare "dp=2,tp=4 zero=3"]
 //
@@ -12,9 +12,13 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/Plan/PlanReport.h"
 #include "compiler/Registration.h"
+#include "passes/Analysis/Sharding/TensorSharding.h"
 #include "tools/common/CompileOptions.h"
 
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -41,12 +45,21 @@ struct Planner {
   llvm::Expected<cleave::PlanReport> plan(const cleave::ShardOptions &shard,
                                           OwningOpRef<ModuleOp> &module) {
     int64_t devices = cleave::getPlanDevices(shard);
-    auto imported = cleave::importOnnxFile(compile.modelPath, import, context);
-    if (!imported)
-      return imported.takeError();
-    module = std::move(*imported);
-    if (llvm::Error error = cleave::buildTrainStep(*module, compile.train))
-      return std::move(error);
+    if (llvm::StringRef(compile.modelPath).ends_with(".mlir")) {
+      if (llvm::Error error = parseTrainStep(module))
+        return std::move(error);
+      // A step already partitioned (an unrolled pipeline) runs on its grid.
+      if (!cleave::wantsSharding(shard) && !module->getOps<shard::GridOp>().empty())
+        if (FailureOr<cleave::GridInfo> grid = cleave::getGrid(*module); succeeded(grid))
+          devices = grid->devices();
+    } else {
+      auto imported = cleave::importOnnxFile(compile.modelPath, import, context);
+      if (!imported)
+        return imported.takeError();
+      module = std::move(*imported);
+      if (llvm::Error error = cleave::buildTrainStep(*module, compile.train))
+        return std::move(error);
+    }
     llvm::Expected<cleave::Cluster> cluster =
         cleave::loadCluster(compile.clusterName, devices > 0 ? devices : 1);
     if (!cluster)
@@ -55,6 +68,28 @@ struct Planner {
     cleave::ShardOptions onCluster = shard;
     onCluster.cluster = compile.clusterName;
     return cleave::planTrainStep(*module, onCluster, *cluster, options);
+  }
+
+  /// A module that already has its train step (`cleavec --emit=train-mlir`,
+  /// or one written by hand, e.g. carrying a pipeline split): planned as it
+  /// is, the loss and optimizer flags unused.
+  llvm::Error parseTrainStep(OwningOpRef<ModuleOp> &module) {
+    std::string diagnostics;
+    ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diagnostic) {
+      diagnostics += diagnostic.str() + "\n";
+      return success();
+    });
+    module = parseSourceFile<ModuleOp>(compile.modelPath, &context);
+    if (!module)
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "cannot read " + compile.modelPath + ": " + diagnostics);
+    if (!module->lookupSymbol("train_step") &&
+        !module->lookupSymbol((cleave::kStageFunctionPrefix + "0").str()))
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          compile.modelPath + " has no @train_step: give an ONNX model, or the output of cleavec "
+                              "--emit=train-mlir");
+    return llvm::Error::success();
   }
 };
 } // namespace
@@ -65,7 +100,9 @@ int main(int argc, char **argv) {
   cleave::CompileOptions &compile = planner.compile;
   std::string format = "table", compare;
   cleave::addCompileOptions(app, compile);
-  app.get_option("model")->required();
+  app.get_option("model")->required()->description(
+      "ONNX model (.onnx, or textual .onnxtext), or a module that has its "
+      "@train_step (.mlir, e.g. from cleavec --emit=train-mlir)");
   // Where planning differs from compiling, say so.
   app.get_option("--devices")
       ->description("Devices to plan for (the search plans them; see --plan)");
