@@ -1,0 +1,219 @@
+//===- SplitCuts.cpp - where a train step's forward can be cut, and where to //
+#include "passes/Pipeline/SplitCuts.h"
+
+#include "dialects/Cleave/IR/NodeName.h"
+#include "dialects/Cleave/Interfaces/CostInterface.h"
+#include "passes/TrainStepAttrs.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::cleave;
+
+/// Whether `op` reads a trainable parameter of rank >= 2 directly: a
+/// matmul, convolution or embedding lookup, what a layer is made around.
+static bool readsWeight(Operation *op, func::FuncOp function) {
+  Block &body = function.getBody().front();
+  return llvm::any_of(op->getOperands(), [&](Value operand) {
+    auto arg = dyn_cast<BlockArgument>(operand);
+    if (!arg || arg.getOwner() != &body || !isTrainableParam(function, arg.getArgNumber()))
+      return false;
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    return type && type.getRank() >= 2;
+  });
+}
+
+CutProfile mlir::cleave::profileCuts(const TrainStepPhases &phases,
+                                     llvm::function_ref<double(Operation *)> seconds) {
+  int64_t n = phases.getForwardOps().size();
+  CutProfile profile;
+  profile.forwardSeconds.assign(n, 0.0);
+  profile.backwardSeconds.assign(n, 0.0);
+  std::vector<int64_t> countDelta(n + 2, 0), bytesDelta(n + 2, 0);
+  std::vector<bool> weightAt(n, false);
+  func::FuncOp function = phases.getFunction();
+  for (Operation *op : phases.getOps()) {
+    const OpRole *role = phases.getRole(op);
+    if (role->phase == SplitPhase::update)
+      continue;
+    if (role->phase == SplitPhase::backward) {
+      profile.backwardSeconds[role->anchor] += seconds(op);
+      continue;
+    }
+    profile.forwardSeconds[role->anchor] += seconds(op);
+    if (readsWeight(op, function))
+      weightAt[role->anchor] = true;
+    for (Value result : op->getResults()) {
+      int64_t lastUse = -1;
+      for (Operation *user : result.getUsers())
+        if (const OpRole *userRole = phases.getRole(user))
+          if (userRole->phase == SplitPhase::forward)
+            lastUse = std::max(lastUse, userRole->anchor);
+      if (lastUse <= role->anchor)
+        continue;
+      // Crosses the cuts at positions anchor + 1 .. lastUse.
+      int64_t bytes = getTensorBytes(result.getType());
+      countDelta[role->anchor + 1] += 1;
+      countDelta[lastUse + 1] -= 1;
+      bytesDelta[role->anchor + 1] += bytes;
+      bytesDelta[lastUse + 1] -= bytes;
+    }
+  }
+  profile.crossingCount.assign(n + 1, 0);
+  profile.crossingBytes.assign(n + 1, 0);
+  profile.weightOpsBefore.assign(n + 1, 0);
+  int64_t count = 0, bytes = 0;
+  for (int64_t k = 0; k <= n; ++k) {
+    count += countDelta[k];
+    bytes += bytesDelta[k];
+    profile.crossingCount[k] = count;
+    profile.crossingBytes[k] = bytes;
+    if (k > 0)
+      profile.weightOpsBefore[k] = profile.weightOpsBefore[k - 1] + (weightAt[k - 1] ? 1 : 0);
+  }
+
+  // The interior cuts: after the first weight op, before the last.
+  int64_t weights = profile.weightOpsBefore[n];
+  auto interior = [&](int64_t k) {
+    return profile.weightOpsBefore[k] > 0 && profile.weightOpsBefore[k] < weights;
+  };
+  int64_t fewest = std::numeric_limits<int64_t>::max();
+  for (int64_t k = 1; k < n; ++k)
+    if (interior(k))
+      fewest = std::min(fewest, profile.crossingCount[k]);
+  for (int64_t k = 1; k < n; ++k) {
+    if (!interior(k) || profile.crossingCount[k] != fewest)
+      continue;
+    // One per layer: a later boundary with no weight op in between
+    // replaces this one (after the ReLU, not between the matmul's bias
+    // add and the ReLU).
+    if (!profile.candidates.empty() &&
+        profile.weightOpsBefore[profile.candidates.back()] == profile.weightOpsBefore[k])
+      profile.candidates.back() = k;
+    else
+      profile.candidates.push_back(k);
+  }
+  return profile;
+}
+
+namespace {
+/// A partial split's score: the slowest chunk, then the bytes crossing.
+struct Score {
+  double slowest = std::numeric_limits<double>::infinity();
+  int64_t bytes = 0;
+
+  /// Times within a relative 1e-9 are equal: sums of the same op costs in
+  /// another order must still fall to the tie-break.
+  bool operator<(const Score &other) const {
+    if (std::isinf(slowest) || std::isinf(other.slowest))
+      return slowest < other.slowest;
+    double tolerance = 1e-9 * std::max(std::abs(slowest), std::abs(other.slowest));
+    if (slowest < other.slowest - tolerance)
+      return true;
+    if (other.slowest < slowest - tolerance)
+      return false;
+    return bytes < other.bytes;
+  }
+};
+} // namespace
+
+std::vector<int64_t> mlir::cleave::balanceCuts(const CutProfile &profile, int64_t chunks) {
+  int64_t n = profile.forwardSeconds.size();
+  // Boundaries: the start, the candidates, the end.
+  std::vector<int64_t> bounds = {0};
+  llvm::append_range(bounds, profile.candidates);
+  bounds.push_back(n);
+  std::vector<double> prefix(n + 1, 0.0);
+  for (int64_t k = 0; k < n; ++k)
+    prefix[k + 1] = prefix[k] + profile.forwardSeconds[k] + profile.backwardSeconds[k];
+  int64_t b = bounds.size();
+  // best[j][i]: the best split of [0, bounds[i]) into j + 1 chunks.
+  std::vector<std::vector<Score>> best(chunks, std::vector<Score>(b));
+  std::vector<std::vector<int64_t>> from(chunks, std::vector<int64_t>(b, -1));
+  for (int64_t i = 1; i < b; ++i)
+    best[0][i] = {prefix[bounds[i]], 0};
+  for (int64_t j = 1; j < chunks; ++j)
+    for (int64_t i = j + 1; i < b; ++i)
+      for (int64_t a = j; a < i; ++a) {
+        const Score &before = best[j - 1][a];
+        if (std::isinf(before.slowest))
+          continue;
+        Score score{std::max(before.slowest, prefix[bounds[i]] - prefix[bounds[a]]),
+                    before.bytes + profile.crossingBytes[bounds[a]]};
+        if (score < best[j][i]) {
+          best[j][i] = score;
+          from[j][i] = a;
+        }
+      }
+  std::vector<int64_t> starts(chunks, 0);
+  int64_t i = b - 1;
+  for (int64_t j = chunks - 1; j > 0; --j) {
+    i = from[j][i];
+    starts[j] = bounds[i];
+  }
+  return starts;
+}
+
+std::string mlir::cleave::nameCutBefore(const TrainStepPhases &phases, int64_t start) {
+  Operation *last = phases.getForwardOps()[start - 1];
+  std::string node = nodeNameOf(last);
+  if (!node.empty())
+    return node;
+  auto id = last->getAttrOfType<IntegerAttr>(CleaveDialect::kForwardIdAttrName);
+  return last->getName().getStringRef().str() + "#" + std::to_string(id ? id.getInt() : 0);
+}
+
+FailureOr<std::vector<int64_t>> mlir::cleave::resolvePinnedCuts(const TrainStepPhases &phases,
+                                                                llvm::ArrayRef<std::string> cuts) {
+  llvm::ArrayRef<Operation *> forward = phases.getForwardOps();
+  int64_t n = forward.size();
+  llvm::StringMap<int64_t> lastPosition;
+  std::vector<std::string> names;
+  for (auto [position, op] : llvm::enumerate(forward)) {
+    std::string node = nodeNameOf(op);
+    if (node.empty())
+      continue;
+    if (!lastPosition.count(node))
+      names.push_back(node);
+    lastPosition[node] = position;
+  }
+  func::FuncOp function = phases.getFunction();
+  std::vector<int64_t> starts = {0};
+  for (const std::string &cut : cuts) {
+    auto it = lastPosition.find(cut);
+    if (it == lastPosition.end()) {
+      InFlightDiagnostic diag = function.emitOpError() << "has no forward op of ONNX node '" << cut
+                                                       << "' to cut the pipeline after";
+      if (names.empty()) {
+        diag << "; its ops carry no ONNX node names (the IR was printed without locations)";
+        return diag;
+      }
+      std::vector<std::string> nearest = names;
+      llvm::stable_sort(nearest, [&](const std::string &a, const std::string &b) {
+        return llvm::StringRef(a).edit_distance(cut) < llvm::StringRef(b).edit_distance(cut);
+      });
+      nearest.resize(std::min<size_t>(nearest.size(), 4));
+      diag << "; near names: ";
+      llvm::interleaveComma(nearest, diag,
+                            [&](const std::string &name) { diag << "'" << name << "'"; });
+      return diag;
+    }
+    int64_t start = it->second + 1;
+    if (start >= n)
+      return function.emitOpError() << "cannot cut the pipeline after ONNX node '" << cut
+                                    << "': it ends the forward, so the last chunk would be empty";
+    if (start <= starts.back())
+      return function.emitOpError()
+             << "pipeline cut '" << cut << "' ends at or before the previous cut "
+             << (starts.size() > 1 ? "'" + cuts[starts.size() - 2] + "'"
+                                   : std::string("(the start)"))
+             << ": give the cuts in forward order, one per chunk boundary";
+    starts.push_back(start);
+  }
+  return starts;
+}
