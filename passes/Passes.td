@@ -515,6 +515,8 @@ def CleavePipelineSplit : Pass<"cleave-pipeline-split", "ModuleOp"> {
     Option<"clusterName", "cluster", "std::string", "\"cpu\"", "Cluster profile name or JSON file">,
     Option<"dataParallel", "dp", "int64_t", "1", "Data-parallel devices per stage">,
     Option<"tensorParallel", "tp", "int64_t", "1", "Tensor-parallel devices per stage">,
+    Option<"print", "print", "bool", "false",
+           "Print the chosen split to stdout as cleavec does (printPipelineSplit)">,
   ];
   let dependentDialects = ["::mlir::cleave::CleaveDialect"];
 }

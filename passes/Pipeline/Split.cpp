@@ -11,6 +11,7 @@
 #include "passes/Pipeline/SplitCuts.h"
 #include "passes/Pipeline/SplitFigures.h"
 #include "passes/Pipeline/SplitPhases.h"
+#include "passes/Pipeline/SplitReport.h"
 
 #include "passes/Analysis/Cost/ComputeCost.h"
 #include "passes/TrainStepAttrs.h"
@@ -119,6 +120,8 @@ struct PipelineSplitPass : public mlir::cleave::impl::CleavePipelineSplitBase<Pi
     }
     module->setAttr(CleaveDialect::kPipelineAttrName,
                     buildPipelineAttr(&getContext(), settings, *figures));
+    if (print)
+      printPipelineSplit(module, llvm::outs());
   }
 };
 

@@ -7,6 +7,7 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Debug.h"
 
 #include <algorithm>
 #include <cmath>
@@ -14,6 +15,8 @@
 
 using namespace mlir;
 using namespace mlir::cleave;
+
+#define DEBUG_TYPE "cleave-pipeline-split"
 
 /// Whether `op` reads a trainable parameter of rank >= 2 directly: a
 /// matmul, convolution or embedding lookup, what a layer is made around.
@@ -46,8 +49,24 @@ CutProfile mlir::cleave::profileCuts(const TrainStepPhases &phases,
       continue;
     }
     profile.forwardSeconds[role->anchor] += seconds(op);
-    if (readsWeight(op, function))
-      weightAt[role->anchor] = true;
+    int64_t firstUse = n, lastUse = -1;
+    for (Value result : op->getResults())
+      for (Operation *user : result.getUsers())
+        if (const OpRole *userRole = phases.getRole(user))
+          if (userRole->phase == SplitPhase::forward && userRole->anchor > role->anchor) {
+            firstUse = std::min(firstUse, userRole->anchor);
+            lastUse = std::max(lastUse, userRole->anchor);
+          }
+    // A lookup that reads only arguments and constants (an embedding
+    // gather, the slice of a fused weight, a first layer's product with the
+    // batch) begins no layer of its own: it counts with its first reader.
+    if (readsWeight(op, function)) {
+      bool readsActivation = llvm::any_of(op->getOperands(), [&](Value operand) {
+        Operation *producer = operand.getDefiningOp();
+        return producer && phases.getRole(producer);
+      });
+      weightAt[readsActivation || firstUse == n ? role->anchor : firstUse] = true;
+    }
     for (Value result : op->getResults()) {
       int64_t lastUse = -1;
       for (Operation *user : result.getUsers())
@@ -89,15 +108,24 @@ CutProfile mlir::cleave::profileCuts(const TrainStepPhases &phases,
   for (int64_t k = 1; k < n; ++k) {
     if (!interior(k) || profile.crossingCount[k] != fewest)
       continue;
-    // One per layer: a later boundary with no weight op in between
-    // replaces this one (after the ReLU, not between the matmul's bias
-    // add and the ReLU).
+    // One per layer (no weight op between two boundaries): the one with
+    // the fewest bytes crossing, the latest of those (after the ReLU, not
+    // between the bias add and the ReLU; after a CNN's pooling).
     if (!profile.candidates.empty() &&
-        profile.weightOpsBefore[profile.candidates.back()] == profile.weightOpsBefore[k])
-      profile.candidates.back() = k;
-    else
-      profile.candidates.push_back(k);
+        profile.weightOpsBefore[profile.candidates.back()] == profile.weightOpsBefore[k]) {
+      if (profile.crossingBytes[k] <= profile.crossingBytes[profile.candidates.back()])
+        profile.candidates.back() = k;
+      continue;
+    }
+    profile.candidates.push_back(k);
   }
+  LLVM_DEBUG({
+    for (int64_t k = 0; k < n; ++k)
+      llvm::dbgs() << k << " " << phases.getForwardOps()[k]->getName() << " "
+                   << nodeNameOf(phases.getForwardOps()[k]) << " cross=" << profile.crossingCount[k]
+                   << "/" << profile.crossingBytes[k] << " w=" << profile.weightOpsBefore[k]
+                   << (llvm::is_contained(profile.candidates, k) ? " boundary" : "") << "\n";
+  });
   return profile;
 }
 
