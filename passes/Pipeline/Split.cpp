@@ -14,6 +14,7 @@
 #include "passes/Pipeline/SplitReport.h"
 
 #include "passes/Analysis/Cost/ComputeCost.h"
+#include "passes/Analysis/Pipeline/Schedule.h"
 #include "passes/TrainStepAttrs.h"
 
 #include "mlir/IR/Builders.h"
@@ -37,13 +38,15 @@ struct PipelineSplitPass : public mlir::cleave::impl::CleavePipelineSplitBase<Pi
       return module.emitError() << "cleave-pipeline-split: stages (" << stages
                                 << "), virtual-stages (" << virtualStages << "), micro-batches ("
                                 << microBatches << "), dp and tp must be at least 1";
-    if (!llvm::is_contained({"gpipe", "1f1b", "interleaved", "zb-h1"}, schedule))
-      return module.emitError() << "cleave-pipeline-split: unknown schedule '" << schedule
-                                << "'; use gpipe, 1f1b or interleaved";
-    if (virtualStages > 1 && schedule != "interleaved")
-      return module.emitError() << "cleave-pipeline-split: virtual-stages=" << virtualStages
-                                << " needs schedule=interleaved (the " << schedule
-                                << " schedule runs one chunk per stage)";
+    // The schedule's own checks: its name, V > 1 only interleaved, M a
+    // multiple of S for interleaved.
+    llvm::Expected<pipeline::ScheduleKind> kind = pipeline::parseScheduleKind(schedule);
+    if (!kind)
+      return module.emitError() << "cleave-pipeline-split: " << llvm::toString(kind.takeError());
+    llvm::Expected<pipeline::PipelineSchedule> built =
+        pipeline::buildSchedule(*kind, stages, microBatches, virtualStages);
+    if (!built)
+      return module.emitError() << "cleave-pipeline-split: " << llvm::toString(built.takeError());
     return success();
   }
 

@@ -4,6 +4,7 @@
 #include "dialects/Cleave/IR/CleaveDialect.h"
 #include "dialects/Cleave/Interfaces/CostInterface.h"
 #include "passes/Analysis/Cost/ComputeCost.h"
+#include "passes/Analysis/Pipeline/Schedule.h"
 #include "passes/TrainStepAttrs.h"
 
 #include "mlir/IR/Builders.h"
@@ -13,19 +14,6 @@
 
 using namespace mlir;
 using namespace mlir::cleave;
-
-/// The activation stashes (chunk, micro-batch pairs) stage `stage` holds at
-/// most: GPipe runs every forward first; 1F1B lets stage p run S - p
-/// forwards ahead; Megatron's interleaved schedule warms up with
-/// (S - p - 1) * 2 + (V - 1) * S chunk forwards before its first backward.
-static int64_t inFlight(const SplitSettings &settings, int64_t stage) {
-  int64_t s = settings.stages, m = settings.microBatches, v = settings.virtualStages;
-  if (settings.schedule == "gpipe")
-    return m * v;
-  if (settings.schedule == "interleaved" && v > 1)
-    return std::min((s - stage - 1) * 2 + (v - 1) * s + 1, m * v);
-  return std::min(s - stage, m);
-}
 
 FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
                                                  const ChunkAssignment &assignment,
@@ -98,6 +86,31 @@ FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
     figures.cutBytes.push_back(profile.crossingBytes[assignment.chunkStarts[c]] / (m * dp));
   }
 
+  // The stages under the schedule: its in-flight stashes and a simulation
+  // with the chunk times and the cuts' transfers (pp is the grid's slowest
+  // axis, so neighbouring stages are dp x tp ranks apart).
+  llvm::Expected<pipeline::ScheduleKind> kind = pipeline::parseScheduleKind(settings.schedule);
+  llvm::Expected<pipeline::PipelineSchedule> schedule =
+      kind ? pipeline::buildSchedule(*kind, stages, m, settings.virtualStages)
+           : llvm::Expected<pipeline::PipelineSchedule>(kind.takeError());
+  if (!schedule)
+    return function.emitOpError() << "cannot be pipelined: "
+                                  << llvm::toString(schedule.takeError());
+  std::vector<double> transferSeconds;
+  for (int64_t c = 0; c + 1 < chunks; ++c) {
+    int64_t stageDevices = dp * tp;
+    int64_t from = (c % stages) * stageDevices, to = ((c + 1) % stages) * stageDevices;
+    const Link &link =
+        cluster.nodeOf(from) == cluster.nodeOf(to) ? cluster.intraNode : cluster.interNode;
+    transferSeconds.push_back(link.latency +
+                              (link.bandwidth > 0 ? figures.cutBytes[c] / link.bandwidth : 0.0));
+  }
+  llvm::Expected<pipeline::Simulation> simulation = pipeline::simulate(
+      *schedule, figures.chunkForwardSeconds, figures.chunkBackwardSeconds, transferSeconds);
+  if (!simulation)
+    return function.emitOpError() << "cannot be pipelined: "
+                                  << llvm::toString(simulation.takeError());
+
   figures.stageWeightBytes.assign(stages, 0);
   figures.stageGradientBytes.assign(stages, 0);
   figures.stageOptimizerBytes.assign(stages, 0);
@@ -105,40 +118,25 @@ FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
   figures.stageInFlight.assign(stages, 0);
   figures.stageMemoryBytes.assign(stages, 0);
   figures.stageSeconds.assign(stages, 0.0);
-  std::vector<double> stageMicroBatchSeconds(stages, 0.0), stageUpdate(stages, 0.0);
-  double slowestChunk = 0;
+  std::vector<double> stageUpdate(stages, 0.0);
   for (int64_t c = 0; c < chunks; ++c) {
     int64_t p = c % stages;
     figures.stageWeightBytes[p] += figures.chunkParameterBytes[c] / tp;
     figures.stageGradientBytes[p] += figures.chunkGradientBytes[c] / tp;
     figures.stageOptimizerBytes[p] += figures.chunkOptimizerBytes[c] / tp;
-    figures.stageActivationBytes[p] =
-        std::max(figures.stageActivationBytes[p], figures.chunkActivationBytes[c]);
-    double seconds = figures.chunkForwardSeconds[c] + figures.chunkBackwardSeconds[c];
-    stageMicroBatchSeconds[p] += seconds;
     stageUpdate[p] += figures.chunkUpdateSeconds[c];
-    slowestChunk = std::max(slowestChunk, seconds);
   }
   for (int64_t p = 0; p < stages; ++p) {
-    figures.stageInFlight[p] = inFlight(settings, p);
-    // The largest stash of the stage's chunks, once per stash in flight.
-    figures.stageActivationBytes[p] *= figures.stageInFlight[p];
+    figures.stageInFlight[p] = pipeline::maxInFlight(*schedule, p);
+    figures.stageActivationBytes[p] =
+        pipeline::maxInFlightBytes(*schedule, p, figures.chunkActivationBytes);
     figures.stageMemoryBytes[p] = figures.stageWeightBytes[p] + figures.stageGradientBytes[p] +
                                   figures.stageOptimizerBytes[p] + figures.stageActivationBytes[p];
-    figures.stageSeconds[p] = m * stageMicroBatchSeconds[p] + stageUpdate[p];
+    figures.stageSeconds[p] = simulation->stageBusySeconds[p] + stageUpdate[p];
   }
-
-  // The pipeline's makespan: the slowest stage runs all M micro-batches,
-  // the others' work on the first (fill) and last (drain) adds the bubble.
-  double slowestStage = *llvm::max_element(stageMicroBatchSeconds);
-  double pipeline = 0;
-  if (settings.virtualStages > 1)
-    pipeline = m * slowestStage + (stages - 1) * slowestChunk;
-  else
-    pipeline = (m - 1) * slowestStage + llvm::sum_of(stageMicroBatchSeconds);
-  double busy = m * llvm::sum_of(stageMicroBatchSeconds);
-  figures.bubble = pipeline > 0 ? 1.0 - busy / (stages * pipeline) : 0.0;
-  figures.predictedStepSeconds = pipeline + *llvm::max_element(stageUpdate);
+  // The updates run after the pipeline drains, each stage its own.
+  figures.bubble = simulation->bubble;
+  figures.predictedStepSeconds = simulation->makespan + *llvm::max_element(stageUpdate);
   return figures;
 }
 
