@@ -35,9 +35,10 @@ struct PipelineSplitPass : public mlir::cleave::impl::CleavePipelineSplitBase<Pi
   LogicalResult checkSettings(ModuleOp module) {
     if (stages < 1 || virtualStages < 1 || microBatches < 1 || dataParallel < 1 ||
         tensorParallel < 1)
-      return module.emitError() << "cleave-pipeline-split: stages (" << stages
-                                << "), virtual-stages (" << virtualStages << "), micro-batches ("
-                                << microBatches << "), dp and tp must be at least 1";
+      return module.emitError() << "cleave-pipeline-split: stages (" << int64_t(stages)
+                                << "), virtual-stages (" << int64_t(virtualStages)
+                                << "), micro-batches (" << int64_t(microBatches)
+                                << "), dp and tp must be at least 1";
     // The schedule's own checks: its name, V > 1 only interleaved, M a
     // multiple of S for interleaved.
     llvm::Expected<pipeline::ScheduleKind> kind = pipeline::parseScheduleKind(schedule);
@@ -59,17 +60,17 @@ struct PipelineSplitPass : public mlir::cleave::impl::CleavePipelineSplitBase<Pi
       if (static_cast<int64_t>(cuts.size()) != chunks - 1)
         return function.emitOpError()
                << "needs " << chunks - 1 << " pipeline cut" << (chunks == 2 ? "" : "s") << " for "
-               << chunks << " chunks (" << stages << " stages x " << virtualStages
+               << chunks << " chunks (" << int64_t(stages) << " stages x " << int64_t(virtualStages)
                << " virtual stages), got " << cuts.size();
       return resolvePinnedCuts(phases, cuts);
     }
     if (chunks > profile.numLayers())
       return function.emitOpError()
-             << "cannot be cut into " << chunks << " pipeline chunks (" << stages << " stages x "
-             << virtualStages << " virtual stages): the model has " << profile.numLayers()
-             << " layer" << (profile.numLayers() == 1 ? "" : "s") << "; at most "
-             << profile.numLayers() << " chunk" << (profile.numLayers() == 1 ? "" : "s")
-             << " (docs/pipeline.md, \"The split\")";
+             << "cannot be cut into " << chunks << " pipeline chunks (" << int64_t(stages)
+             << " stages x " << int64_t(virtualStages) << " virtual stages): the model has "
+             << profile.numLayers() << " layer" << (profile.numLayers() == 1 ? "" : "s")
+             << "; at most " << profile.numLayers() << " chunk"
+             << (profile.numLayers() == 1 ? "" : "s") << " (docs/pipeline.md, \"The split\")";
     return balanceCuts(profile, chunks);
   }
 
