@@ -129,27 +129,6 @@ CutProfile mlir::cleave::profileCuts(const TrainStepPhases &phases,
   return profile;
 }
 
-namespace {
-/// A partial split's score: the slowest chunk, then the bytes crossing.
-struct Score {
-  double slowest = std::numeric_limits<double>::infinity();
-  int64_t bytes = 0;
-
-  /// Times within a relative 1e-9 are equal: sums of the same op costs in
-  /// another order must still fall to the tie-break.
-  bool operator<(const Score &other) const {
-    if (std::isinf(slowest) || std::isinf(other.slowest))
-      return slowest < other.slowest;
-    double tolerance = 1e-9 * std::max(std::abs(slowest), std::abs(other.slowest));
-    if (slowest < other.slowest - tolerance)
-      return true;
-    if (other.slowest < slowest - tolerance)
-      return false;
-    return bytes < other.bytes;
-  }
-};
-} // namespace
-
 std::vector<int64_t> mlir::cleave::balanceCuts(const CutProfile &profile, int64_t chunks) {
   int64_t n = profile.forwardSeconds.size();
   // Boundaries: the start, the candidates, the end.
@@ -160,21 +139,41 @@ std::vector<int64_t> mlir::cleave::balanceCuts(const CutProfile &profile, int64_
   for (int64_t k = 0; k < n; ++k)
     prefix[k + 1] = prefix[k] + profile.forwardSeconds[k] + profile.backwardSeconds[k];
   int64_t b = bounds.size();
-  // best[j][i]: the best split of [0, bounds[i]) into j + 1 chunks.
-  std::vector<std::vector<Score>> best(chunks, std::vector<Score>(b));
+  auto seconds = [&](int64_t from, int64_t to) {
+    return prefix[bounds[to]] - prefix[bounds[from]];
+  };
+  const double inf = std::numeric_limits<double>::infinity();
+
+  // 1. The slowest chunk of the best split: slowest[j][i] for [0,
+  //    bounds[i]) in j + 1 chunks.
+  std::vector<std::vector<double>> slowest(chunks, std::vector<double>(b, inf));
+  for (int64_t i = 1; i < b; ++i)
+    slowest[0][i] = seconds(0, i);
+  for (int64_t j = 1; j < chunks; ++j)
+    for (int64_t i = j + 1; i < b; ++i)
+      for (int64_t a = j; a < i; ++a)
+        slowest[j][i] = std::min(slowest[j][i], std::max(slowest[j - 1][a], seconds(a, i)));
+
+  // 2. Among the splits whose chunks all fit that time, the fewest bytes
+  //    crossing the cuts. (One pass with (time, bytes) pairs would not do:
+  //    a prefix with a faster chunk but more bytes can lose once a slower
+  //    chunk follows.) Times within a relative 1e-9 count as equal, so that
+  //    sums of the same costs in another order still reach the bytes.
+  double limit = slowest[chunks - 1][b - 1] * (1 + 1e-9);
+  const int64_t none = std::numeric_limits<int64_t>::max();
+  std::vector<std::vector<int64_t>> bytes(chunks, std::vector<int64_t>(b, none));
   std::vector<std::vector<int64_t>> from(chunks, std::vector<int64_t>(b, -1));
   for (int64_t i = 1; i < b; ++i)
-    best[0][i] = {prefix[bounds[i]], 0};
+    if (seconds(0, i) <= limit)
+      bytes[0][i] = 0;
   for (int64_t j = 1; j < chunks; ++j)
     for (int64_t i = j + 1; i < b; ++i)
       for (int64_t a = j; a < i; ++a) {
-        const Score &before = best[j - 1][a];
-        if (std::isinf(before.slowest))
+        if (bytes[j - 1][a] == none || seconds(a, i) > limit)
           continue;
-        Score score{std::max(before.slowest, prefix[bounds[i]] - prefix[bounds[a]]),
-                    before.bytes + profile.crossingBytes[bounds[a]]};
-        if (score < best[j][i]) {
-          best[j][i] = score;
+        int64_t total = bytes[j - 1][a] + profile.crossingBytes[bounds[a]];
+        if (total < bytes[j][i]) {
+          bytes[j][i] = total;
           from[j][i] = a;
         }
       }
