@@ -164,9 +164,10 @@ ChunkAssignment mlir::cleave::assignChunks(const TrainStepPhases &phases,
                                                                        : 0;
   };
 
-  // Update ops go with their parameter; clipping's, which span all of
-  // them, with the latest chunk they read from (its norm needs every
-  // gradient; the stages combine their partial sums).
+  // Update ops go with their parameter. Clipping's (anchor -1) span all
+  // of them: the scaling of one parameter's gradient goes with that
+  // parameter; the norm's reduction with the latest chunk it reads from
+  // (each stage's partial sum flows on to the last).
   for (Operation *op : phases.getOps()) {
     const OpRole *role = phases.getRole(op);
     if (role->phase != SplitPhase::update)
@@ -175,10 +176,25 @@ ChunkAssignment mlir::cleave::assignChunks(const TrainStepPhases &phases,
     if (role->anchor >= 0) {
       chunk = ownerOf(role->anchor);
     } else {
-      for (Value operand : op->getOperands())
-        if (Operation *producer = operand.getDefiningOp())
-          if (auto it = result.chunkOf.find(producer); it != result.chunkOf.end())
-            chunk = std::max(chunk, it->second);
+      std::optional<int64_t> scaled;
+      bool single = !op->use_empty();
+      for (Operation *user : op->getUsers()) {
+        const OpRole *userRole = phases.getRole(user);
+        if (!userRole || userRole->phase != SplitPhase::update || userRole->anchor < 0 ||
+            (scaled && *scaled != ownerOf(userRole->anchor))) {
+          single = false;
+          break;
+        }
+        scaled = ownerOf(userRole->anchor);
+      }
+      if (single && scaled) {
+        chunk = *scaled;
+      } else {
+        for (Value operand : op->getOperands())
+          if (Operation *producer = operand.getDefiningOp())
+            if (auto it = result.chunkOf.find(producer); it != result.chunkOf.end())
+              chunk = std::max(chunk, it->second);
+      }
     }
     result.chunkOf[op] = chunk;
   }

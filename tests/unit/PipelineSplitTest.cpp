@@ -73,8 +73,7 @@ CutProfile layeredProfile(const std::vector<double> &layerSeconds, int opsPerLay
     for (int op = 0; op < opsPerLayer; ++op) {
       // A third forward, two thirds backward, as a matmul's.
       profile.forwardSeconds[layer * opsPerLayer + op] = layerSeconds[layer] / opsPerLayer / 3;
-      profile.backwardSeconds[layer * opsPerLayer + op] =
-          2 * layerSeconds[layer] / opsPerLayer / 3;
+      profile.backwardSeconds[layer * opsPerLayer + op] = 2 * layerSeconds[layer] / opsPerLayer / 3;
     }
   for (size_t layer = 1; layer < layerSeconds.size(); ++layer) {
     profile.candidates.push_back(layer * opsPerLayer);
@@ -85,8 +84,7 @@ CutProfile layeredProfile(const std::vector<double> &layerSeconds, int opsPerLay
 
 } // namespace
 
-TEST_CASE("balanceCuts puts 5 equal layers on 2 stages as 3 + 2 or 2 + 3",
-          "[pipeline-split]") {
+TEST_CASE("balanceCuts puts 5 equal layers on 2 stages as 3 + 2 or 2 + 3", "[pipeline-split]") {
   CutProfile profile = layeredProfile({1, 1, 1, 1, 1}, 3, {100, 100, 50, 100});
   std::vector<int64_t> starts = balanceCuts(profile, 2);
   REQUIRE(starts.size() == 2);
@@ -104,8 +102,7 @@ TEST_CASE("balanceCuts gives the heavy layer a chunk of its own", "[pipeline-spl
   CHECK(score(profile, starts).slowest == Approx(6.0));
 }
 
-TEST_CASE("balanceCuts with as many chunks as layers cuts at every boundary",
-          "[pipeline-split]") {
+TEST_CASE("balanceCuts with as many chunks as layers cuts at every boundary", "[pipeline-split]") {
   CutProfile profile = layeredProfile({3, 1, 2, 5}, 1, {1, 1, 1});
   CHECK(balanceCuts(profile, 4) == std::vector<int64_t>{0, 1, 2, 3});
   CHECK(balanceCuts(profile, 1) == std::vector<int64_t>{0});

@@ -7,6 +7,7 @@
 // RUN: cleave-opt %s --split-input-file --cleave-train-pipeline="loss=cross_entropy labels=y optimizer=sgd phase-tags=true" --cleave-pipeline-split="stages=3 micro-batches=4 schedule=gpipe" | FileCheck %s --check-prefix=S3
 // RUN: cleave-opt %s --split-input-file --cleave-train-pipeline="loss=cross_entropy labels=y optimizer=sgd phase-tags=true" --cleave-pipeline-split="stages=2 micro-batches=4 cuts=relu1" | FileCheck %s --check-prefix=PIN
 // RUN: cleave-opt %s --split-input-file --cleave-train-pipeline="loss=cross_entropy labels=y optimizer=sgd phase-tags=true" --cleave-pipeline-split="stages=2 micro-batches=4 print=true" -o /dev/null | FileCheck %s --check-prefix=REPORT
+// RUN: cleave-opt %s --split-input-file --cleave-train-pipeline="loss=cross_entropy labels=y optimizer=sgd clip-grad-norm=1.0 phase-tags=true" --cleave-pipeline-split="stages=2" | FileCheck %s --check-prefix=CLIP
 
 // Micro-batches alone: every op is chunk 0, with its phase.
 // S1: cleave.pipeline = {bubble = 0.000000e+00 : f64, {{.*}}cut_bytes = [], cuts = [], layers = 3 : i64, micro_batches = 4 : i64, {{.*}}schedule = "1f1b", shared_parameters = [], {{.*}}stage_in_flight = [1], {{.*}}stages = 1 : i64, virtual_stages = 1 : i64}
@@ -54,6 +55,16 @@
 // PIN:       cleave.unary relu {{.*}}cleave.fwd_id = 5 : i64, cleave.phase = "forward", cleave.stage = 0 : i64
 // PIN:       cleave.matmul {{.*}}cleave.fwd_id = 6 : i64, cleave.phase = "forward", cleave.stage = 1 : i64
 // PIN:       cleave.binary sub %arg2, {{.*}}cleave.phase = "update", cleave.stage = 0 : i64
+
+// Gradient clipping (update_of = -1): each gradient's square sums on its
+// own chunk, the partial sums flow on to the last chunk, which makes the
+// coefficient; each gradient is scaled on its parameter's chunk.
+// CLIP-LABEL: func.func @train_step(
+// CLIP:       cleave.reduce sum {{.*}}cleave.phase = "update", cleave.stage = 0 : i64, cleave.update_of = -1 : i64
+// CLIP:       cleave.reduce sum {{.*}}cleave.phase = "update", cleave.stage = 1 : i64, cleave.update_of = -1 : i64
+// CLIP:       %[[COEF:[0-9]+]] = cleave.binary min {{.*}}cleave.phase = "update", cleave.stage = 1 : i64, cleave.update_of = -1 : i64
+// CLIP:       cleave.binary mul %{{[0-9]+}}, %[[COEF]] {cleave.phase = "update", cleave.stage = 0 : i64, cleave.update_of = -1 : i64}
+// CLIP:       cleave.binary mul %{{[0-9]+}}, %[[COEF]] {cleave.phase = "update", cleave.stage = 1 : i64, cleave.update_of = -1 : i64}
 
 // REPORT:      pipeline: 2 stages, 4 micro-batches, schedule 1f1b; the model has 3 layers
 // REPORT-NEXT:   stage 0: memory 18.0 KiB (weights 8.2 KiB, gradients 8.2 KiB, optimizer state 0 B, activations 1.5 KiB for 2 micro-batches in flight), busy {{.*}} per step
