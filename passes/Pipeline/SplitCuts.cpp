@@ -101,12 +101,17 @@ CutProfile mlir::cleave::profileCuts(const TrainStepPhases &phases,
   auto interior = [&](int64_t k) {
     return profile.weightOpsBefore[k] > 0 && profile.weightOpsBefore[k] < weights;
   };
+  // A cut inside one ONNX node's ops could not be pinned by its name.
+  auto splitsNode = [&](int64_t k) {
+    std::string before = nodeNameOf(phases.getForwardOps()[k - 1]);
+    return !before.empty() && before == nodeNameOf(phases.getForwardOps()[k]);
+  };
   int64_t fewest = std::numeric_limits<int64_t>::max();
   for (int64_t k = 1; k < n; ++k)
-    if (interior(k))
+    if (interior(k) && !splitsNode(k))
       fewest = std::min(fewest, profile.crossingCount[k]);
   for (int64_t k = 1; k < n; ++k) {
-    if (!interior(k) || profile.crossingCount[k] != fewest)
+    if (!interior(k) || splitsNode(k) || profile.crossingCount[k] != fewest)
       continue;
     // One per layer (no weight op between two boundaries): the one with
     // the fewest bytes crossing, the latest of those (after the ReLU, not

@@ -4,10 +4,10 @@
 // activations crossing it are the forward values made before k and read
 // by the forward at or after k. Layer boundaries (docs/pipeline.md, "The
 // split") are the cuts with the fewest crossing values, one per layer: the
-// last such cut before each op that reads a weight (a trainable parameter
-// of rank >= 2), none before the first weight op nor after the last (the
-// embedding stays with the first chunk, the head and the loss with the
-// last).
+// cut with the fewest bytes between two ops that read a weight (a trainable
+// parameter of rank >= 2), none before the first weight op nor after the
+// last (the embedding stays with the first chunk, the head and the loss
+// with the last), none inside one ONNX node's ops.
 //
 //===----------------------------------------------------------------------===//
 #ifndef CLEAVE_PASSES_PIPELINE_SPLITCUTS_H
