@@ -126,6 +126,25 @@ FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
     figures.stageOptimizerBytes[p] += figures.chunkOptimizerBytes[c] / tp;
     stageUpdate[p] += figures.chunkUpdateSeconds[c];
   }
+  // A parameter other stages read too (a tied embedding): each of them
+  // holds a copy and accumulates its partial gradient; the owner keeps the
+  // optimizer state.
+  for (unsigned arg = 0; arg < function.getNumArguments(); ++arg) {
+    ParamAttr param = getParamAttr(function, arg);
+    if (!param)
+      continue;
+    int64_t ownerStage = assignment.argumentOwner[arg] % stages;
+    int64_t bytes = getTensorBytes(function.getArgumentTypes()[arg]) / tp;
+    llvm::SmallDenseSet<int64_t> counted = {ownerStage};
+    for (int64_t chunk : assignment.argumentForwardChunks[arg]) {
+      int64_t p = chunk % stages;
+      if (!counted.insert(p).second)
+        continue;
+      figures.stageWeightBytes[p] += bytes;
+      if (param.getKind() == ParamKind::trainable)
+        figures.stageGradientBytes[p] += bytes;
+    }
+  }
   for (int64_t p = 0; p < stages; ++p) {
     figures.stageInFlight[p] = pipeline::maxInFlight(*schedule, p);
     figures.stageActivationBytes[p] =

@@ -94,7 +94,10 @@ module {
 // (the last chunk); chunk 0 owns it (its update is chunk 0's) and the
 // dictionary records both readers. Its gradient is the head's partial sum
 // plus the gather's, added in chunk 0's backward.
-// S2: cleave.pipeline = {{{.*}}cuts = ["relu0"], {{.*}}shared_parameters = [{chunks = [0, 1], name = "wte"}],
+// Stage 1 holds a copy of wte (2048 B) and its partial gradient besides
+// its own fc1 (4224 B); the optimizer state (none for SGD) stays with the
+// owner.
+// S2: cleave.pipeline = {{{.*}}chunk_parameter_bytes = [6272, 4224], {{.*}}cuts = ["relu0"], {{.*}}shared_parameters = [{chunks = [0, 1], name = "wte"}], {{.*}}stage_gradient_bytes = [6272, 6272], {{.*}}stage_weight_bytes = [6272, 6272],
 // S2-LABEL: func.func @train_step(
 // S2:       cleave.gather {{.*}}cleave.phase = "forward", cleave.stage = 0 : i64
 // S2:       cleave.matmul %{{.*}}, %arg0 {cleave.fwd_id = 7 : i64, cleave.phase = "forward", cleave.stage = 1 : i64
