@@ -5,6 +5,7 @@
 #include "dialects/Cleave/Interfaces/CostInterface.h"
 #include "passes/TrainStepAttrs.h"
 
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Debug.h"
@@ -40,6 +41,24 @@ CutProfile mlir::cleave::profileCuts(const TrainStepPhases &phases,
   std::vector<int64_t> countDelta(n + 2, 0), bytesDelta(n + 2, 0);
   std::vector<bool> weightAt(n, false);
   func::FuncOp function = phases.getFunction();
+  Block &body = function.getBody().front();
+  // Activations: the forward values that depend on the batch. Those made
+  // from parameters and constants alone (RoPE tables, position embeddings,
+  // a transposed weight) are the same for every micro-batch and live
+  // across many layers; they count for the bytes a cut carries but do not
+  // tell layers apart.
+  llvm::DenseSet<Value> activations;
+  auto isActivation = [&](Value value) {
+    if (auto arg = dyn_cast<BlockArgument>(value))
+      return arg.getOwner() == &body &&
+             function.getArgAttr(arg.getArgNumber(), CleaveDialect::kInputAttrName);
+    return activations.contains(value);
+  };
+  for (Operation *op : phases.getOps()) {
+    const OpRole *role = phases.getRole(op);
+    if (role->phase == SplitPhase::forward && llvm::any_of(op->getOperands(), isActivation))
+      activations.insert(op->result_begin(), op->result_end());
+  }
   for (Operation *op : phases.getOps()) {
     const OpRole *role = phases.getRole(op);
     if (role->phase == SplitPhase::update)
@@ -77,8 +96,10 @@ CutProfile mlir::cleave::profileCuts(const TrainStepPhases &phases,
         continue;
       // Crosses the cuts at positions anchor + 1 .. lastUse.
       int64_t bytes = getTensorBytes(result.getType());
-      countDelta[role->anchor + 1] += 1;
-      countDelta[lastUse + 1] -= 1;
+      if (activations.contains(result)) {
+        countDelta[role->anchor + 1] += 1;
+        countDelta[lastUse + 1] -= 1;
+      }
       bytesDelta[role->anchor + 1] += bytes;
       bytesDelta[lastUse + 1] -= bytes;
     }

@@ -23,7 +23,8 @@ namespace mlir::cleave {
 /// What cutting at each forward position would cost.
 struct CutProfile {
   /// Per position k in [0, n] (n = forward ops; 0 and n cut nothing): the
-  /// number and global bytes of forward values crossing a cut there.
+  /// number of activations (forward values that depend on a batch input)
+  /// and the global bytes of all forward values crossing a cut there.
   std::vector<int64_t> crossingCount;
   std::vector<int64_t> crossingBytes;
   /// Per position k: the weight-reading forward ops before it.
