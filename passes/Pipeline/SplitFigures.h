@@ -50,8 +50,9 @@ struct SplitFigures {
   int64_t layers = 1;
 };
 
-/// Counts the split `assignment` of `phases`; `seconds` prices one op of
-/// the global program on one device.
+/// Counts the split `assignment` of `phases` (`profile` gives the bytes
+/// crossing each position) with the ops priced on `cluster`; an error on
+/// the function when the schedule cannot be built or simulated.
 FailureOr<SplitFigures> countSplit(const TrainStepPhases &phases, const ChunkAssignment &assignment,
                                    const CutProfile &profile, const SplitSettings &settings,
                                    const Cluster &cluster);
