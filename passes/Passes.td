@@ -461,4 +461,64 @@ def CleavePrintPipelineSchedule : Pass<"cleave-print-pipeline-schedule", "Module
   ];
 }
 
+def CleavePipelineSplit : Pass<"cleave-pipeline-split", "ModuleOp"> {
+  let summary = "Cut the train step into pipeline chunks balanced by the cost model";
+  let description = [{
+    Reads the phase tags of `@train_step` (built with the train pipeline's
+    `phase-tags=true`: `cleave.fwd_id`, `cleave.bwd_of`, `cleave.update_of`)
+    and cuts its forward into C = `stages` x `virtual-stages` contiguous
+    chunks; chunk c runs on rank stage c % stages. Without `cuts` the cuts
+    fall on layer boundaries (the positions of the forward where the fewest
+    activations cross, one per layer: docs/pipeline.md) chosen by dynamic
+    programming to minimise the slowest chunk's forward + backward seconds
+    under the cost model of `cluster` (per micro-batch, on one of the
+    stage's `dp` x `tp` devices), then the activation bytes crossing the
+    cuts. `cuts` pins them instead: C - 1 ONNX node names, each ending a
+    chunk, in forward order.
+
+    Every non-constant op gets `cleave.phase` and `cleave.stage` (its
+    chunk): forward ops by the cuts, backward ops with the forward op they
+    differentiate, update ops with the chunk owning their parameter (the
+    first whose forward reads it), untagged ops with their users, else
+    their producers. The module gets `cleave.pipeline`: the settings, the
+    cuts, per chunk its seconds, parameter and stashed activation bytes,
+    per cut the bytes crossing it, per stage its memory (weights, gradients,
+    optimizer state, activations in flight under `schedule`) and seconds,
+    the predicted step and bubble, and the parameters several chunks read
+    (`shared_parameters`, e.g. a tied embedding). With `stages=1` every op
+    is chunk 0.
+
+    ```mlir
+    %1 = cleave.matmul %x, %w0 {cleave.fwd_id = 0 : i64} ...
+    %2 = cleave.unary relu %1 {cleave.fwd_id = 1 : i64} ...
+    %3 = cleave.matmul %2, %w1 {cleave.fwd_id = 2 : i64} ...
+    %4 = cleave.matmul %g, %w1 {cleave.bwd_of = 2 : i64} ...
+    // with stages=2 becomes
+    module attributes {cleave.pipeline = {stages = 2 : i64, cuts = ["relu0"], ...}}
+    %1 = cleave.matmul %x, %w0 {cleave.fwd_id = 0 : i64, cleave.phase = "forward", cleave.stage = 0 : i64} ...
+    %2 = cleave.unary relu %1 {cleave.fwd_id = 1 : i64, cleave.phase = "forward", cleave.stage = 0 : i64} ...
+    %3 = cleave.matmul %2, %w1 {cleave.fwd_id = 2 : i64, cleave.phase = "forward", cleave.stage = 1 : i64} ...
+    %4 = cleave.matmul %g, %w1 {cleave.bwd_of = 2 : i64, cleave.phase = "backward", cleave.stage = 1 : i64} ...
+    ```
+  }];
+  let options = [
+    Option<"function", "function", "std::string", "\"train_step\"", "The function to split">,
+    Option<"stages", "stages", "int64_t", "1", "Pipeline stages (the grid's pp)">,
+    Option<"virtualStages", "virtual-stages", "int64_t", "1",
+           "Chunks per stage (interleaved schedule only)">,
+    Option<"microBatches", "micro-batches", "int64_t", "1", "Micro-batches per step">,
+    Option<"schedule", "schedule", "std::string", "\"1f1b\"",
+           "The schedule the memory and bubble are counted for: gpipe, 1f1b, interleaved">,
+    ListOption<"cuts", "cuts", "std::string",
+               "ONNX node names that end a chunk (C - 1 of them, in forward order); empty: "
+               "balance by the cost model">,
+    Option<"clusterName", "cluster", "std::string", "\"cpu\"", "Cluster profile name or JSON file">,
+    Option<"dataParallel", "dp", "int64_t", "1", "Data-parallel devices per stage">,
+    Option<"tensorParallel", "tp", "int64_t", "1", "Tensor-parallel devices per stage">,
+    Option<"print", "print", "bool", "false",
+           "Print the chosen split to stdout as cleavec does (printPipelineSplit)">,
+  ];
+  let dependentDialects = ["::mlir::cleave::CleaveDialect"];
+}
+
 #endif // CLEAVE_PASSES_TD
