@@ -173,13 +173,13 @@ LogicalResult CleaveDialect::verifyOperationAttribute(Operation *op, NamedAttrib
                           kTotalBytesAttrName},
                          name))
     return requireKind(isa<IntegerAttr>(value), "an integer");
-  if (llvm::is_contained({kForwardIdAttrName, kBackwardOfAttrName, kUpdateOfAttrName, kStageAttrName},
-                         name))
+  if (llvm::is_contained(
+          {kForwardIdAttrName, kBackwardOfAttrName, kUpdateOfAttrName, kStageAttrName}, name))
     return requireKind(isa<IntegerAttr>(value) && !isa<ModuleOp>(op), "an integer on an op");
   if (name == kPhaseAttrName) {
     auto phase = dyn_cast<StringAttr>(value);
-    return requireKind(phase && llvm::is_contained({"forward", "backward", "update"},
-                                                   phase.getValue()),
+    return requireKind(phase &&
+                           llvm::is_contained({"forward", "backward", "update"}, phase.getValue()),
                        "\"forward\", \"backward\" or \"update\"");
   }
   if (name == kPipelineAttrName)
