@@ -16,10 +16,22 @@ void ShardOptions::toPipelineOptions(ShardPipelineOptions &pipeline, bool eval) 
   pipeline.cluster = cluster;
   pipeline.bucketBytes = bucketBytes;
   pipeline.eval = eval;
+  pipeline.microBatches = microBatches;
+  pipeline.schedule = schedule;
+  pipeline.virtualStages = virtualStages;
+  pipeline.cuts = pipelineCuts;
 }
 
 bool mlir::cleave::wantsSharding(const ShardOptions &options) {
   return !options.grid.empty() || options.devices > 1 || options.zero != 0 || !options.pins.empty();
+}
+
+int64_t mlir::cleave::getPipelineStages(const ShardOptions &options) {
+  return getGridAxisSize(options.grid, kPipelineAxis);
+}
+
+bool mlir::cleave::wantsPipeline(const ShardOptions &options) {
+  return options.microBatches > 1 || getPipelineStages(options) > 1;
 }
 
 llvm::Error mlir::cleave::shardTrainStep(ModuleOp module, const ShardOptions &options,
@@ -27,6 +39,11 @@ llvm::Error mlir::cleave::shardTrainStep(ModuleOp module, const ShardOptions &op
   ShardPipelineOptions pipeline;
   options.toPipelineOptions(pipeline, static_cast<bool>(module.lookupSymbol(kEvalFunction)));
   PassManager pm(module.getContext());
+  if (!wantsSharding(options)) {
+    // Micro-batches on one device: nothing to shard.
+    buildCleaveMicroBatchPipeline(pm, pipeline, std::move(beforePartition));
+    return runPasses(pm, module, "splitting the train step into micro-batches failed");
+  }
   if (llvm::Error error = buildCleaveShardPipeline(pm, pipeline, std::move(beforePartition)))
     return error;
   return runPasses(pm, module,

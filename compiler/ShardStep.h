@@ -43,6 +43,13 @@ struct ShardOptions {
   /// Largest merged gradient message in bytes (cleave-bucket-collectives,
   /// 25 MiB like PyTorch DDP); 0 sends one message per collective.
   int64_t bucketBytes = 25 << 20;
+  /// Pipelines (docs/pipeline.md): micro-batches per step, and with a "pp"
+  /// axis in `grid` the schedule, the chunks per rank stage and the ONNX
+  /// nodes that end a chunk.
+  int microBatches = 1;
+  std::string schedule = "1f1b";
+  int virtualStages = 1;
+  std::vector<std::string> pipelineCuts;
 
   /// The pipeline's options; `eval` partitions @eval_loss too.
   void toPipelineOptions(ShardPipelineOptions &pipeline, bool eval) const;
@@ -51,7 +58,16 @@ struct ShardOptions {
 /// Whether `options` asks for more than one device.
 bool wantsSharding(const ShardOptions &options);
 
-/// Partitions @train_step of `module` in place (and @eval_loss, where the
+/// The size of the grid's "pp" axis (1 without one or for a malformed grid).
+int64_t getPipelineStages(const ShardOptions &options);
+
+/// Whether `options` asks for micro-batches or pipeline stages: the train
+/// step then carries phase tags and the shard pipeline unrolls it.
+bool wantsPipeline(const ShardOptions &options);
+
+/// Partitions @train_step of `module` in place (and unrolls it into
+/// micro-batches and stages where wantsPipeline; without a grid that is all
+/// it does) (and @eval_loss, where the
 /// module has one, with the train step's argument layouts). The error carries the
 /// passes' diagnostics (a grid that does not divide a dimension, ...).
 /// `beforePartition` runs once every op has its sharding and before the

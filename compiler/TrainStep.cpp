@@ -16,6 +16,7 @@ llvm::Error mlir::cleave::buildTrainStep(ModuleOp module, const TrainOptions &op
   pipeline.FIELD = options.settings.FIELD;
 #include "passes/TrainOptions.def"
   pipeline.eval = options.eval;
+  pipeline.phaseTags = options.settings.phaseTags;
   buildCleaveTrainPipeline(pm, pipeline);
   return runPasses(pm, module, "building the train step failed");
 }

@@ -459,6 +459,46 @@ def CleavePrintPipelineSchedule : Pass<"cleave-print-pipeline-schedule", "Module
            "gpipe, 1f1b, interleaved or zb-h1">,
     Option<"output", "output", "std::string", "\"\"", "File to write; empty: stdout">,
   ];
+def CleavePipelineUnroll : Pass<"cleave-pipeline-unroll", "ModuleOp"> {
+  let summary = "Run the per-device train step as micro-batches (gradient accumulation)";
+  let description = [{
+    After the partition: forward and backward ops (`cleave.phase`, else
+    the phase tags cleave.fwd_id / cleave.bwd_of) are cloned once per
+    micro-batch on rows [m*b, (m+1)*b) of every batch input (`cleave.slice`
+    of each `cleave.input` argument, b = its local rows / M; an M that does
+    not divide them is an error naming the input). What they hand to the
+    update ops (gradients) and the loss are summed in micro-batch order and
+    scaled by 1/M: PyTorch's accumulation loop, `(loss_m / M).backward()`
+    per micro-batch then one `step()`. Buffers a micro-batch updates
+    (results with `cleave.updates` made by forward ops: BatchNorm's running
+    statistics) pass from micro-batch m to m+1. Sum collectives whose users
+    all run in the update phase move there: the data-parallel all-reduce
+    reduces the accumulated gradient once per step. `cleave.random_mask`
+    of micro-batch m draws stream `stream * M + m`. M comes from
+    `micro-batches`, else the module's `cleave.pipeline`; M = 1 changes
+    nothing.
+
+    ```mlir
+    func.func @train_step(%w: tensor<4x3xf32> {cleave.param = ...}, %x: tensor<8x4xf32> {cleave.input = "x"})
+        -> (tensor<4x3xf32> {cleave.updates = 0 : i64}) {
+      %g = cleave.matmul %x, %y {transpose_a, cleave.bwd_of = 0 : i64} ...
+      %u = cleave.binary sub %w, %g {cleave.update_of = 0 : i64} ...
+    // with micro-batches=2 becomes
+      %x0 = cleave.slice %x {starts = array<i64: 0, 0>, ...} : tensor<8x4xf32> -> tensor<4x4xf32>
+      %g0 = cleave.matmul %x0, ...
+      %x1 = cleave.slice %x {starts = array<i64: 4, 0>, ...} : tensor<8x4xf32> -> tensor<4x4xf32>
+      %g1 = cleave.matmul %x1, ...
+      %s = cleave.binary add %g0, %g1
+      %g = cleave.binary mul %s, %half
+      %u = cleave.binary sub %w, %g {cleave.update_of = 0 : i64} ...
+    ```
+  }];
+  let options = [
+    Option<"microBatches", "micro-batches", "int", "0",
+           "Micro-batches per step (0: the module's cleave.pipeline)">,
+    Option<"trainStep", "function", "std::string", "\"train_step\"", "The step to unroll">,
+  ];
+  let dependentDialects = ["::mlir::shard::ShardDialect", "::mlir::cleave::CleaveDialect"];
 }
 
 def CleavePipelineSplit : Pass<"cleave-pipeline-split", "ModuleOp"> {

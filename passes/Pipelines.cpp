@@ -78,6 +78,84 @@ static int64_t gridDevices(llvm::StringRef grid) {
   return -1;
 }
 
+int64_t mlir::cleave::getGridAxisSize(llvm::StringRef grid, llvm::StringRef axis) {
+  llvm::Expected<ParsedGrid> parsed = parseGridSpec(grid);
+  if (!parsed) {
+    llvm::consumeError(parsed.takeError());
+    return 1;
+  }
+  for (auto [name, size] : llvm::zip(parsed->names, parsed->sizes))
+    if (name == axis)
+      return size;
+  return 1;
+}
+
+std::string mlir::cleave::removeGridAxis(llvm::StringRef grid, llvm::StringRef axis) {
+  llvm::SmallVector<llvm::StringRef> parts;
+  grid.split(parts, ',', -1, false);
+  llvm::SmallVector<llvm::StringRef> kept;
+  for (llvm::StringRef part : parts)
+    if (part.split('=').first.trim() != axis)
+      kept.push_back(part);
+  return llvm::join(kept, ",");
+}
+
+/// The unroll pass, the last of the pipeline-specific passes.
+static void addPipelineUnroll(OpPassManager &pm, const ShardPipelineOptions &options) {
+  CleavePipelineUnrollOptions unroll;
+  unroll.microBatches = options.microBatches;
+  pm.addPass(createCleavePipelineUnroll(unroll));
+}
+
+/// What cleave-pipeline-split needs from the shard pipeline's options.
+static void addPipelineSplit(OpPassManager &pm, const ShardPipelineOptions &options,
+                             int64_t stages) {
+  // Until cleave-pipeline-split is in this build, the unroll pass derives
+  // the phases of a single stage from the train pipeline's phase tags.
+  (void)pm;
+  (void)options;
+  (void)stages;
+}
+
+/// The pipeline options that contradict each other or the rest, or success.
+static llvm::Error checkPipelineOptions(const ShardPipelineOptions &options, int64_t stages) {
+  if (options.microBatches < 1)
+    return makeError("--micro-batches " + std::to_string(options.microBatches) +
+                     " must be at least 1");
+  if (options.schedule != "gpipe" && options.schedule != "1f1b" &&
+      options.schedule != "interleaved")
+    return makeError("--schedule " + options.schedule +
+                     " is not a pipeline schedule: use gpipe, "
+                     "1f1b or interleaved");
+  if (options.virtualStages < 1)
+    return makeError("--virtual-stages " + std::to_string(options.virtualStages) +
+                     " must be at least 1");
+  if (options.virtualStages > 1 && options.schedule != "interleaved")
+    return makeError("--virtual-stages " + std::to_string(options.virtualStages) +
+                     " needs --schedule interleaved");
+  if (stages > 1 && options.eval)
+    return makeError("the evaluation function is not supported with pipeline stages (--grid "
+                     "pp=" +
+                     std::to_string(stages) + ") yet: build without it (cleavec --no-eval)");
+  if (stages > 1)
+    return makeError("pipeline stages (--grid pp=" + std::to_string(stages) +
+                     ") need cleave-pipeline-split, which this build does not have yet: use "
+                     "--micro-batches alone");
+  if (stages == 1 && (!options.cuts.empty() || options.virtualStages > 1))
+    return makeError("--pipeline-cuts and --virtual-stages need pipeline stages: add pp=S to "
+                     "--grid");
+  return llvm::Error::success();
+}
+
+void mlir::cleave::buildCleaveMicroBatchPipeline(OpPassManager &pm,
+                                                 const ShardPipelineOptions &options,
+                                                 std::unique_ptr<Pass> beforeUnroll) {
+  addPipelineSplit(pm, options, 1);
+  if (beforeUnroll)
+    pm.addPass(std::move(beforeUnroll));
+  addPipelineUnroll(pm, options);
+}
+
 llvm::Error mlir::cleave::buildCleaveShardPipeline(OpPassManager &pm,
                                                    const ShardPipelineOptions &options,
                                                    std::unique_ptr<Pass> beforePartition) {
@@ -87,18 +165,38 @@ llvm::Error mlir::cleave::buildCleaveShardPipeline(OpPassManager &pm,
     return makeError("--grid " + grid + " has " + std::to_string(devices) +
                      " devices but --devices is " + std::to_string(options.devices) +
                      ": make them agree (or drop one of the two)");
+  int64_t stages = getGridAxisSize(grid, kPipelineAxis);
+  bool pipelined = stages > 1 || options.microBatches > 1;
+  if (pipelined)
+    if (llvm::Error error = checkPipelineOptions(options, stages))
+      return error;
+  // The plan is made for one stage: the grid without its "pp" axis.
+  std::string stageGridSpec = options.grid;
+  int stageDevices = options.devices;
+  if (stages > 1) {
+    stageGridSpec = removeGridAxis(options.grid, kPipelineAxis);
+    if (stageDevices > 0)
+      stageDevices /= static_cast<int>(stages);
+    if (stageGridSpec.empty())
+      grid = "dp=" + std::to_string(stageDevices > 0 ? stageDevices : 1);
+    else
+      grid = stageGridSpec;
+  }
   for (const std::string &pin : options.pins)
     if (pin.find(';') != std::string::npos)
       return makeError("--shard '" + pin + "' contains ';': give one NAME=SPEC per --shard");
   std::string pins = llvm::join(options.pins, ";");
 
+  if (pipelined)
+    addPipelineSplit(pm, options, stages);
+
   // 1. The plan of @train_step: every op's `cleave.factor_axes`, every
   //    argument's and result's `cleave.sharding`, the module's grid.
-  if (usesShardingSearch(options)) {
+  if (options.plan == ShardPlan::automatic && options.zero == ZeroLevel::none && stageDevices > 1) {
     CleaveSearchShardingOptions search;
-    search.devices = options.devices;
+    search.devices = stageDevices;
     search.clusterName = options.cluster;
-    search.gridSpec = options.grid;
+    search.gridSpec = stageGridSpec;
     search.pins = pins;
     pm.addPass(createCleaveSearchSharding(search));
     // Past its size the search records a fallback for these two to carry
@@ -140,6 +238,8 @@ llvm::Error mlir::cleave::buildCleaveShardPipeline(OpPassManager &pm,
   // an activation with the forward's, keeping the gathered copy live
   // across the step (Partition.cpp).
   pm.addPass(createCanonicalizerPass());
+  if (pipelined)
+    addPipelineUnroll(pm, options);
   CleaveBucketCollectivesOptions bucket;
   bucket.bucketBytes = options.bucketBytes;
   pm.addNestedPass<func::FuncOp>(createCleaveBucketCollectives(bucket));

@@ -98,7 +98,37 @@ struct ShardPipelineOptions : public PassPipelineOptions<ShardPipelineOptions> {
                     llvm::cl::desc("Also partition @eval_loss, on the train step's argument "
                                    "layouts (the train pipeline's `eval`)"),
                     llvm::cl::init(false)};
+  // Pipelines (docs/pipeline.md); the stages are the grid's "pp" axis.
+  Option<int> microBatches{
+      *this, "micro-batches",
+      llvm::cl::desc("Micro-batches per step: each data-parallel rank's batch runs as this many "
+                     "equal parts and one optimizer update (gradient accumulation)"),
+      llvm::cl::init(1)};
+  Option<std::string> schedule{*this, "schedule",
+                               llvm::cl::desc("Pipeline schedule: gpipe, 1f1b or interleaved"),
+                               llvm::cl::init("1f1b")};
+  Option<int> virtualStages{*this, "virtual-stages",
+                            llvm::cl::desc("Chunks per rank stage (interleaved schedule)"),
+                            llvm::cl::init(1)};
+  ListOption<std::string> cuts{
+      *this, "cuts", llvm::cl::desc("ONNX node names that end a chunk (empty: balanced split)")};
 };
+
+/// The grid axis of pipeline stages.
+inline constexpr llvm::StringLiteral kPipelineAxis = "pp";
+
+/// The size of `axis` in the grid spec "pp=2,dp=2" (1 when it has no such
+/// axis or does not parse).
+int64_t getGridAxisSize(llvm::StringRef grid, llvm::StringRef axis);
+
+/// The grid spec without `axis` ("pp=2,dp=2" -> "dp=2"; "" when nothing is
+/// left).
+std::string removeGridAxis(llvm::StringRef grid, llvm::StringRef axis);
+
+/// Only micro-batches, on one device: phases (cleave-pipeline-split), then
+/// `beforeUnroll` (plan reports), then cleave-pipeline-unroll.
+void buildCleaveMicroBatchPipeline(OpPassManager &pm, const ShardPipelineOptions &options,
+                                   std::unique_ptr<Pass> beforeUnroll = nullptr);
 
 /// Whether the cost-driven search plans (rather than seed + propagate).
 bool usesShardingSearch(const ShardPipelineOptions &options);
@@ -107,7 +137,10 @@ bool usesShardingSearch(const ShardPipelineOptions &options);
 std::string getShardGrid(const ShardPipelineOptions &options);
 
 /// Search (or seed + propagate) the plan of @train_step, then partition it
-/// into the per-device program, merge gradient collectives. When given,
+/// into the per-device program, merge gradient collectives. With
+/// micro-batches or a "pp" axis, cleave-pipeline-split runs first, the plan
+/// is made on the grid without "pp" and cleave-pipeline-unroll runs after
+/// the partition. When given,
 /// `beforePartition` runs once every op of @train_step has its sharding and
 /// before the partitioner rewrites it to per-device types (the plan report
 /// reads global shapes and layouts there). Fails on options that contradict

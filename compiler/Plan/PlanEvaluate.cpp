@@ -275,7 +275,7 @@ llvm::Expected<PlanReport> mlir::cleave::planTrainStep(ModuleOp module, const Sh
   PlanReport report;
   report.cluster = cluster;
   report.zero = shard.zero;
-  if (wantsSharding(shard)) {
+  if (wantsSharding(shard) || wantsPipeline(shard)) {
     if (llvm::Error error =
             shardTrainStep(module, shard, createCollectPlanTensorsPass(options, report)))
       return std::move(error);

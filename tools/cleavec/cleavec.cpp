@@ -48,6 +48,8 @@ struct Invocation {
   bool training() const { return emit == "train-mlir" || emit == "cpp" || binary() || planOnly(); }
   bool planOnly() const { return emit == "plan"; }
   bool sharded() const { return wantsSharding(compile.shard); }
+  /// Micro-batches or pipeline stages: the shard stage unrolls the step.
+  bool pipelined() const { return wantsPipeline(compile.shard); }
 };
 
 llvm::Error makeError(const std::string &message) {
@@ -168,10 +170,10 @@ llvm::Error compile(Invocation &invocation) {
     if (llvm::Error error = buildTrainStep(**module, invocation.compile.train))
       return error;
 
-  if (invocation.sharded() && !invocation.training())
-    return makeError("--devices, --grid, --zero and --shard apply to the train step: use "
-                     "--emit=train-mlir, cpp, exe, lib or plan");
-  if (invocation.sharded() || invocation.planOnly()) {
+  if ((invocation.sharded() || invocation.pipelined()) && !invocation.training())
+    return makeError("--devices, --grid, --zero, --shard and --micro-batches apply to the train "
+                     "step: use --emit=train-mlir, cpp, exe, lib or plan");
+  if (invocation.sharded() || invocation.pipelined() || invocation.planOnly()) {
     if (llvm::Error error = shardTrainStepStage(**module, invocation))
       return error;
     if (invocation.planOnly())
@@ -245,6 +247,11 @@ int main(int argc, char **argv) {
   // train step alone.
   invocation.compile.train.eval =
       !invocation.noEval && (invocation.emit == "cpp" || invocation.binary());
+  if (invocation.compile.train.eval && getPipelineStages(invocation.compile.shard) > 1) {
+    std::cerr << "cleavec: note: the evaluation function is not supported with pipeline stages "
+                 "yet: the program has none (--eval-data is unavailable)\n";
+    invocation.compile.train.eval = false;
+  }
 
   if (llvm::Error error = compile(invocation)) {
     std::cerr << "cleavec: error: " << llvm::toString(std::move(error)) << "\n";

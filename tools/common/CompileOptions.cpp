@@ -3,6 +3,8 @@
 
 #include "passes/Analysis/Cluster/Cluster.h"
 
+#include "llvm/Support/raw_ostream.h"
+
 #include <optional>
 
 using namespace mlir;
@@ -84,6 +86,26 @@ void mlir::cleave::addCompileOptions(CLI::App &app, CompileOptions &options,
                  "message per gradient)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--micro-batches", shard.microBatches,
+                 "Run each (data-parallel rank's) batch as M equal micro-batches with one "
+                 "optimizer update per step (gradient accumulation; pipelines fill with them)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  // constant and cosine were this flag's values before it named the
+  // pipeline schedule: finish() hands them to --lr-schedule.
+  app.add_option("--schedule", shard.schedule,
+                 "Pipeline schedule with --grid pp=S: gpipe, 1f1b or interleaved")
+      ->check(CLI::IsMember({"gpipe", "1f1b", "interleaved", "constant", "cosine"}))
+      ->capture_default_str();
+  app.add_option("--virtual-stages", shard.virtualStages,
+                 "Chunks per pipeline stage (Megatron's interleaved 1F1B; needs --schedule "
+                 "interleaved)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--pipeline-cuts", shard.pipelineCuts,
+                 "ONNX node names that end a pipeline chunk, NODE[,NODE...] (default: a split "
+                 "balanced by the cost model)")
+      ->delimiter(',');
 }
 
 llvm::Expected<ImportOptions> CompileOptions::getImportOptions() const {
@@ -103,4 +125,12 @@ void CompileOptions::finish(bool cudaTarget) {
     clusterName = getDefaultClusterName(cudaTarget).str();
   shard.cluster = clusterName;
   shard.bucketBytes = static_cast<int64_t>(bucketMiB * 1024 * 1024);
+  if (shard.schedule == "constant" || shard.schedule == "cosine") {
+    llvm::errs() << "note: --schedule " << shard.schedule
+                 << " is the learning-rate schedule: use --lr-schedule " << shard.schedule
+                 << " (--schedule now names the pipeline schedule)\n";
+    train.settings.schedule = shard.schedule;
+    shard.schedule = "1f1b";
+  }
+  train.settings.phaseTags = wantsPipeline(shard);
 }

@@ -1,0 +1,87 @@
+//===- Phases.cpp - which ops of a train step run per micro-batch ---------===//
+#include "passes/Pipeline/Phases.h"
+
+#include "dialects/Cleave/IR/CleaveDialect.h"
+#include "dialects/Cleave/IR/CleaveOps.h"
+
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "llvm/ADT/DenseSet.h"
+
+using namespace mlir;
+using namespace mlir::cleave;
+
+/// The part an op's own tags give it, if any.
+static std::optional<StepPart> getTaggedPart(Operation *op) {
+  if (op->hasTrait<OpTrait::ConstantLike>())
+    return StepPart::shared;
+  if (auto phase = op->getAttrOfType<StringAttr>(CleaveDialect::kPhaseAttrName))
+    return phase.getValue() == "update" ? StepPart::once : StepPart::perMicroBatch;
+  if (op->hasAttr(CleaveDialect::kForwardIdAttrName) ||
+      op->hasAttr(CleaveDialect::kBackwardOfAttrName))
+    return StepPart::perMicroBatch;
+  if (op->hasAttr(CleaveDialect::kUpdateOfAttrName))
+    return StepPart::once;
+  return std::nullopt;
+}
+
+/// Sum collectives: they commute with the micro-batch sum.
+static bool isSumCollective(Operation *op) {
+  if (auto reduce = dyn_cast<shard::AllReduceOp>(op))
+    return reduce.getReduction() == shard::ReductionKind::Sum;
+  if (auto scatter = dyn_cast<shard::ReduceScatterOp>(op))
+    return scatter.getReduction() == shard::ReductionKind::Sum;
+  return false;
+}
+
+/// Ops whose result's mean over micro-batches is the op of the operands'
+/// means (operands not computed per micro-batch are the same in each).
+static bool commutesWithMean(Operation *op) {
+  return isSumCollective(op) ||
+         isa<shard::AllGatherOp, shard::AllSliceOp, ReshapeOp, TransposeOp, SliceOp, ConcatOp>(op);
+}
+
+LogicalResult mlir::cleave::classifyStepOps(func::FuncOp function,
+                                            llvm::DenseMap<Operation *, StepPart> &parts) {
+  Block &body = function.getBody().front();
+  // Which values differ between micro-batches: the batch, what reads it,
+  // the dropout masks.
+  llvm::DenseSet<Operation *> varies;
+  for (Operation &op : body.without_terminator()) {
+    bool dependent = isa<RandomMaskOp>(op);
+    for (Value operand : op.getOperands()) {
+      if (auto argument = dyn_cast<BlockArgument>(operand))
+        dependent |= static_cast<bool>(function.getArgAttr(argument.getArgNumber(),
+                                                           CleaveDialect::kInputAttrName));
+      else
+        dependent |= varies.contains(operand.getDefiningOp());
+    }
+    if (dependent)
+      varies.insert(&op);
+  }
+
+  llvm::SmallVector<Operation *> ops;
+  for (Operation &op : body.without_terminator())
+    ops.push_back(&op);
+  // Users come after their producers: walking backwards, every user's part
+  // is known.
+  for (Operation *op : llvm::reverse(ops)) {
+    std::optional<StepPart> tagged = getTaggedPart(op);
+    bool usersRunOnce = !op->use_empty() && llvm::all_of(op->getUsers(), [&](Operation *user) {
+      auto found = parts.find(user);
+      return found != parts.end() && found->second == StepPart::once;
+    });
+    if (tagged == StepPart::perMicroBatch && usersRunOnce && isSumCollective(op)) {
+      parts[op] = StepPart::once;
+      continue;
+    }
+    if (tagged) {
+      parts[op] = *tagged;
+      continue;
+    }
+    if (!op->getRegions().empty())
+      return op->emitOpError() << "has regions and no phase: the pipeline passes cannot place it";
+    bool once = usersRunOnce && (!varies.contains(op) || commutesWithMean(op));
+    parts[op] = once ? StepPart::once : StepPart::perMicroBatch;
+  }
+  return success();
+}
