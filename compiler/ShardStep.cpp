@@ -41,7 +41,8 @@ llvm::Error mlir::cleave::shardTrainStep(ModuleOp module, const ShardOptions &op
   PassManager pm(module.getContext());
   if (!wantsSharding(options)) {
     // Micro-batches on one device: nothing to shard.
-    buildCleaveMicroBatchPipeline(pm, pipeline, std::move(beforePartition));
+    if (llvm::Error error = buildCleaveMicroBatchPipeline(pm, pipeline, std::move(beforePartition)))
+      return error;
     return runPasses(pm, module, "splitting the train step into micro-batches failed");
   }
   if (llvm::Error error = buildCleaveShardPipeline(pm, pipeline, std::move(beforePartition)))

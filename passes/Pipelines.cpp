@@ -147,13 +147,16 @@ static llvm::Error checkPipelineOptions(const ShardPipelineOptions &options, int
   return llvm::Error::success();
 }
 
-void mlir::cleave::buildCleaveMicroBatchPipeline(OpPassManager &pm,
-                                                 const ShardPipelineOptions &options,
-                                                 std::unique_ptr<Pass> beforeUnroll) {
+llvm::Error mlir::cleave::buildCleaveMicroBatchPipeline(OpPassManager &pm,
+                                                        const ShardPipelineOptions &options,
+                                                        std::unique_ptr<Pass> beforeUnroll) {
+  if (llvm::Error error = checkPipelineOptions(options, 1))
+    return error;
   addPipelineSplit(pm, options, 1);
   if (beforeUnroll)
     pm.addPass(std::move(beforeUnroll));
   addPipelineUnroll(pm, options);
+  return llvm::Error::success();
 }
 
 llvm::Error mlir::cleave::buildCleaveShardPipeline(OpPassManager &pm,

@@ -127,8 +127,8 @@ std::string removeGridAxis(llvm::StringRef grid, llvm::StringRef axis);
 
 /// Only micro-batches, on one device: phases (cleave-pipeline-split), then
 /// `beforeUnroll` (plan reports), then cleave-pipeline-unroll.
-void buildCleaveMicroBatchPipeline(OpPassManager &pm, const ShardPipelineOptions &options,
-                                   std::unique_ptr<Pass> beforeUnroll = nullptr);
+llvm::Error buildCleaveMicroBatchPipeline(OpPassManager &pm, const ShardPipelineOptions &options,
+                                          std::unique_ptr<Pass> beforeUnroll = nullptr);
 
 /// Whether the cost-driven search plans (rather than seed + propagate).
 bool usesShardingSearch(const ShardPipelineOptions &options);

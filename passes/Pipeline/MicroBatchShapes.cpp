@@ -15,8 +15,7 @@ static FailureOr<MicroBatchTypes> inferSameRank(Operation *op, TypeRange operand
   auto before = cast<RankedTensorType>(op->getOperand(0).getType());
   auto after = cast<RankedTensorType>(operandTypes[0]);
   auto result = cast<RankedTensorType>(op->getResult(0).getType());
-  if (op->getNumOperands() != 1 || op->getNumResults() != 1 ||
-      result.getRank() != before.getRank())
+  if (op->getNumOperands() != 1 || op->getNumResults() != 1 || result.getRank() != before.getRank())
     return op->emitOpError() << "cannot run on a micro-batch: the pipeline passes know no rule "
                                 "for its shapes",
            failure();

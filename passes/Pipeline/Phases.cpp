@@ -50,8 +50,8 @@ LogicalResult mlir::cleave::classifyStepOps(func::FuncOp function,
     bool dependent = isa<RandomMaskOp>(op);
     for (Value operand : op.getOperands()) {
       if (auto argument = dyn_cast<BlockArgument>(operand))
-        dependent |= static_cast<bool>(function.getArgAttr(argument.getArgNumber(),
-                                                           CleaveDialect::kInputAttrName));
+        dependent |= static_cast<bool>(
+            function.getArgAttr(argument.getArgNumber(), CleaveDialect::kInputAttrName));
       else
         dependent |= varies.contains(operand.getDefiningOp());
     }
@@ -70,7 +70,9 @@ LogicalResult mlir::cleave::classifyStepOps(func::FuncOp function,
       auto found = parts.find(user);
       return found != parts.end() && found->second == StepPart::once;
     });
-    if (tagged == StepPart::perMicroBatch && usersRunOnce && isSumCollective(op)) {
+    // Also the reshape between such a collective and the update (a bias
+    // gradient's [1, n] -> [n]): moving it lets the collective follow.
+    if (tagged == StepPart::perMicroBatch && usersRunOnce && commutesWithMean(op)) {
       parts[op] = StepPart::once;
       continue;
     }

@@ -26,11 +26,11 @@ enum class StepPart {
 };
 
 /// The part of every op of `function`'s body (one block). A sum collective
-/// whose users all run once moves to the once part: it is linear, so it
-/// may reduce the accumulated gradient instead of each micro-batch's. Fails
+/// (or a reshape, a slice, ...) whose users all run once moves to the once
+/// part: it is linear, so it may reduce the accumulated gradient instead of
+/// each micro-batch's. Fails
 /// (with a diagnostic) where an op has no phase and no way to infer one.
-LogicalResult classifyStepOps(func::FuncOp function,
-                              llvm::DenseMap<Operation *, StepPart> &parts);
+LogicalResult classifyStepOps(func::FuncOp function, llvm::DenseMap<Operation *, StepPart> &parts);
 
 } // namespace mlir::cleave
 

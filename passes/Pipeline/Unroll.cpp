@@ -119,9 +119,8 @@ private:
   /// cleave.input, whose first dimension M must divide.
   LogicalResult collectBatchInputs() {
     for (BlockArgument argument : function.getArguments()) {
-      auto name =
-          function.getArgAttrOfType<StringAttr>(argument.getArgNumber(),
-                                                CleaveDialect::kInputAttrName);
+      auto name = function.getArgAttrOfType<StringAttr>(argument.getArgNumber(),
+                                                        CleaveDialect::kInputAttrName);
       if (!name)
         continue;
       auto type = cast<RankedTensorType>(argument.getType());
@@ -156,8 +155,8 @@ private:
       if (!perMicroBatch(value))
         continue;
       unsigned index = operand.getOperandNumber();
-      if (auto updates = function.getResultAttrOfType<IntegerAttr>(
-              index, CleaveDialect::kUpdatesAttrName)) {
+      if (auto updates =
+              function.getResultAttrOfType<IntegerAttr>(index, CleaveDialect::kUpdatesAttrName)) {
         BlockArgument argument = function.getArgument(updates.getInt());
         chainedBuffers.push_back({argument, value});
         continue;
@@ -198,10 +197,9 @@ private:
     llvm::SmallVector<int64_t> starts(type.getRank(), 0);
     starts[dim] = m * shape[dim];
     llvm::SmallVector<int64_t> strides(type.getRank(), 1);
-    return SliceOp::create(builder, value.getLoc(),
-                           RankedTensorType::get(shape, type.getElementType()), value,
-                           builder.getDenseI64ArrayAttr(starts),
-                           builder.getDenseI64ArrayAttr(strides));
+    return SliceOp::create(
+        builder, value.getLoc(), RankedTensorType::get(shape, type.getElementType()), value,
+        builder.getDenseI64ArrayAttr(starts), builder.getDenseI64ArrayAttr(strides));
   }
 
   /// Clones `op` into micro-batch `m` with the types its (smaller) operands
@@ -233,10 +231,11 @@ private:
               double value = splat.getSplatValue<APFloat>().convertToDouble();
               operand = ConstantOp::create(
                   builder, constant.getLoc(),
-                  DenseElementsAttr::get(splat.getType(),
-                                         builder.getFloatAttr(splat.getElementType(),
-                                                              value * static_cast<double>(parts))
-                                             .getValue()));
+                  DenseElementsAttr::get(
+                      splat.getType(),
+                      builder
+                          .getFloatAttr(splat.getElementType(), value * static_cast<double>(parts))
+                          .getValue()));
             }
     Operation *clone = builder.clone(*op);
     clone->setOperands(operands);

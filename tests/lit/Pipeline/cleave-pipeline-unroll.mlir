@@ -43,7 +43,8 @@ func.func @train_step(%w: tensor<3x4xf32> {cleave.param = #cleave.param<"w", tra
 // -----
 
 // Data parallelism: the gradient's all-reduce has only update users, so it
-// moves behind the micro-batch sum and runs once per step; a buffer the
+// moves behind the micro-batch sum and runs once per step (with the slice
+// before it, which commutes with the sum); a buffer the
 // forward updates (a running statistic) passes from micro-batch 0 to 1;
 // the dropout mask of micro-batch m draws stream 3 * 2 + m.
 // CHECK-LABEL: func.func @train_step
@@ -51,17 +52,16 @@ func.func @train_step(%w: tensor<3x4xf32> {cleave.param = #cleave.param<"w", tra
 // CHECK:         %[[X0:.*]] = cleave.slice %[[X]] {{.*}} : tensor<4x4xf32> -> tensor<2x4xf32>
 // CHECK-NEXT:    cleave.random_mask {{.*}}stream = 6 : i64} : tensor<2x4xf32>
 // CHECK:         %[[R0:.*]] = cleave.binary add %[[R]], %{{.*}} {cleave.fwd_id = 2 : i64}
-// CHECK:         cleave.matmul {{.*}} {cleave.bwd_of = 0 : i64, transpose_a}
-// CHECK-NEXT:    %[[G0:.*]] = cleave.slice
+// CHECK:         %[[G0:.*]] = cleave.matmul {{.*}} {cleave.bwd_of = 0 : i64, transpose_a}
 // CHECK-NOT:     shard.all_reduce
 // CHECK:         cleave.slice %[[X]] {starts = array<i64: 2, 0>
 // CHECK-NEXT:    cleave.random_mask {{.*}}stream = 7 : i64} : tensor<2x4xf32>
 // CHECK:         %[[R1:.*]] = cleave.binary add %[[R0]], %{{.*}} {cleave.fwd_id = 2 : i64}
-// CHECK:         cleave.matmul {{.*}} {cleave.bwd_of = 0 : i64, transpose_a}
-// CHECK-NEXT:    %[[G1:.*]] = cleave.slice
+// CHECK:         %[[G1:.*]] = cleave.matmul {{.*}} {cleave.bwd_of = 0 : i64, transpose_a}
 // CHECK-NEXT:    %[[GS:.*]] = cleave.binary add %[[G0]], %[[G1]]
 // CHECK-NEXT:    %[[G:.*]] = cleave.binary mul %[[GS]]
-// CHECK-NEXT:    %[[RED:.*]] = shard.all_reduce %[[G]] on @grid grid_axes = [0]
+// CHECK-NEXT:    %[[G3:.*]] = cleave.slice %[[G]]
+// CHECK-NEXT:    %[[RED:.*]] = shard.all_reduce %[[G3]] on @grid grid_axes = [0]
 // CHECK-NEXT:    %[[NEW:.*]] = cleave.binary sub %[[W]], %[[RED]] {cleave.update_of = 0 : i64}
 // CHECK-NEXT:    return %[[NEW]], %[[R1]]
 shard.grid @grid(shape = 2) {cleave.axis_names = ["dp"]}
