@@ -459,6 +459,8 @@ def CleavePrintPipelineSchedule : Pass<"cleave-print-pipeline-schedule", "Module
            "gpipe, 1f1b, interleaved or zb-h1">,
     Option<"output", "output", "std::string", "\"\"", "File to write; empty: stdout">,
   ];
+}
+
 def CleavePipelineUnroll : Pass<"cleave-pipeline-unroll", "ModuleOp"> {
   let summary = "Run the per-device train step as micro-batches (gradient accumulation)";
   let description = [{

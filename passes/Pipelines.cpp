@@ -107,14 +107,20 @@ static void addPipelineUnroll(OpPassManager &pm, const ShardPipelineOptions &opt
   pm.addPass(createCleavePipelineUnroll(unroll));
 }
 
-/// What cleave-pipeline-split needs from the shard pipeline's options.
-static void addPipelineSplit(OpPassManager &pm, const ShardPipelineOptions &options,
-                             int64_t stages) {
-  // Until cleave-pipeline-split is in this build, the unroll pass derives
-  // the phases of a single stage from the train pipeline's phase tags.
-  (void)pm;
-  (void)options;
-  (void)stages;
+/// cleave-pipeline-split with the shard pipeline's options; `stageGrid` is
+/// the grid one stage's plan is made on (its dp and tp sizes price a chunk).
+static void addPipelineSplit(OpPassManager &pm, const ShardPipelineOptions &options, int64_t stages,
+                             llvm::StringRef stageGrid) {
+  CleavePipelineSplitOptions split;
+  split.stages = stages;
+  split.virtualStages = options.virtualStages;
+  split.microBatches = options.microBatches;
+  split.schedule = options.schedule;
+  split.cuts.assign(options.cuts.begin(), options.cuts.end());
+  split.clusterName = options.cluster;
+  split.dataParallel = getGridAxisSize(stageGrid, "dp");
+  split.tensorParallel = getGridAxisSize(stageGrid, "tp");
+  pm.addPass(createCleavePipelineSplit(split));
 }
 
 /// The pipeline options that contradict each other or the rest, or success.
@@ -137,10 +143,6 @@ static llvm::Error checkPipelineOptions(const ShardPipelineOptions &options, int
     return makeError("the evaluation function is not supported with pipeline stages (--grid "
                      "pp=" +
                      std::to_string(stages) + ") yet: build without it (cleavec --no-eval)");
-  if (stages > 1)
-    return makeError("pipeline stages (--grid pp=" + std::to_string(stages) +
-                     ") need cleave-pipeline-split, which this build does not have yet: use "
-                     "--micro-batches alone");
   if (stages == 1 && (!options.cuts.empty() || options.virtualStages > 1))
     return makeError("--pipeline-cuts and --virtual-stages need pipeline stages: add pp=S to "
                      "--grid");
@@ -152,7 +154,7 @@ llvm::Error mlir::cleave::buildCleaveMicroBatchPipeline(OpPassManager &pm,
                                                         std::unique_ptr<Pass> beforeUnroll) {
   if (llvm::Error error = checkPipelineOptions(options, 1))
     return error;
-  addPipelineSplit(pm, options, 1);
+  addPipelineSplit(pm, options, 1, "");
   if (beforeUnroll)
     pm.addPass(std::move(beforeUnroll));
   addPipelineUnroll(pm, options);
@@ -191,7 +193,7 @@ llvm::Error mlir::cleave::buildCleaveShardPipeline(OpPassManager &pm,
   std::string pins = llvm::join(options.pins, ";");
 
   if (pipelined)
-    addPipelineSplit(pm, options, stages);
+    addPipelineSplit(pm, options, stages, grid);
 
   // 1. The plan of @train_step: every op's `cleave.factor_axes`, every
   //    argument's and result's `cleave.sharding`, the module's grid.
