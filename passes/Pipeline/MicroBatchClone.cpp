@@ -9,7 +9,8 @@ using namespace mlir;
 using namespace mlir::cleave;
 
 /// Part `m` of `parts` of `value` along `dim`.
-Value MicroBatchCloner::slicePart(OpBuilder &builder, Value value, unsigned dim, int64_t parts, int64_t m) {
+Value MicroBatchCloner::slicePart(OpBuilder &builder, Value value, unsigned dim, int64_t parts,
+                                  int64_t m) {
   auto type = cast<RankedTensorType>(value.getType());
   llvm::SmallVector<int64_t> shape(type.getShape());
   shape[dim] /= parts;
@@ -24,7 +25,7 @@ Value MicroBatchCloner::slicePart(OpBuilder &builder, Value value, unsigned dim,
 /// Clones `op` into micro-batch `m` with the types its (smaller) operands
 /// give.
 LogicalResult MicroBatchCloner::clone(OpBuilder &builder, Operation *op, IRMapping &mapping,
-                                    int64_t m) {
+                                      int64_t m) {
   if (auto mask = dyn_cast<RandomMaskOp>(op))
     return cloneMask(builder, mask, mapping, m);
   llvm::SmallVector<Value> operands;
@@ -52,8 +53,7 @@ LogicalResult MicroBatchCloner::clone(OpBuilder &builder, Operation *op, IRMappi
                 builder, constant.getLoc(),
                 DenseElementsAttr::get(
                     splat.getType(),
-                    builder
-                        .getFloatAttr(splat.getElementType(), value * static_cast<double>(parts))
+                    builder.getFloatAttr(splat.getElementType(), value * static_cast<double>(parts))
                         .getValue()));
           }
   Operation *clone = builder.clone(*op);
@@ -67,7 +67,7 @@ LogicalResult MicroBatchCloner::clone(OpBuilder &builder, Operation *op, IRMappi
 /// A dropout mask of micro-batch m: the shape of what it multiplies, a
 /// stream of its own.
 LogicalResult MicroBatchCloner::cloneMask(OpBuilder &builder, RandomMaskOp mask, IRMapping &mapping,
-                                        int64_t m) {
+                                          int64_t m) {
   Type type = mask.getType();
   for (Operation *user : mask->getUsers())
     for (Value other : user->getOperands())
@@ -82,4 +82,3 @@ LogicalResult MicroBatchCloner::cloneMask(OpBuilder &builder, RandomMaskOp mask,
   mapping.map(mask.getResult(), clone.getResult());
   return success();
 }
-

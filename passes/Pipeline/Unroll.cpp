@@ -19,6 +19,7 @@
 #include "passes/Passes.h"
 #include "passes/Pipeline/MicroBatchClone.h"
 #include "passes/Pipeline/Phases.h"
+#include "passes/Pipeline/StageUnroll.h"
 
 #include "dialects/Cleave/IR/CleaveDialect.h"
 #include "dialects/Cleave/IR/CleaveOps.h"
@@ -232,11 +233,10 @@ struct CleavePipelineUnrollPass
                             "micro-batches=M or run cleave-pipeline-split first";
       return signalPassFailure();
     }
-    int64_t stages = getPipelineInteger(module, "stages", 1);
-    if (stages > 1) {
-      module.emitError() << "cleave-pipeline-unroll: " << stages
-                         << " pipeline stages are not supported yet (micro-batches only)";
-      return signalPassFailure();
+    if (getPipelineInteger(module, "stages", 1) > 1) {
+      if (failed(unrollStages(module, function)))
+        return signalPassFailure();
+      return;
     }
     if (count == 1)
       return;
