@@ -14,6 +14,10 @@ Three checks, each on losses per step AND every final weight:
                          (loss_m / M).backward() per micro-batch, one step.
   --check data-parallel  dp=2 x M=2 on 2 MPI ranks matches one device
                          without micro-batches.
+  --check pipeline       --grid GRID (a pp axis) with --micro-batches M and
+                         --schedule S on the grid's ranks matches one device
+                         without micro-batches (--tolerance 1e-4, the plan
+                         invariance limit).
 
     /usr/bin/python3 tests/numerics/compare_micro_batches.py --check accumulation \\
         --model mlp --cleavec build/bin/cleavec --workdir /tmp/mb
@@ -114,8 +118,12 @@ def torch_accumulation(model_path, data, batch, micro_batches, steps):
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", choices=["accumulation", "batchnorm", "data-parallel"],
+    parser.add_argument("--check",
+                        choices=["accumulation", "batchnorm", "data-parallel", "pipeline"],
                         required=True)
+    parser.add_argument("--grid", default="pp=2", help="pipeline: the grid")
+    parser.add_argument("--micro-batches", type=int, default=2, help="pipeline: M")
+    parser.add_argument("--schedule", default="1f1b", help="pipeline: the schedule")
     parser.add_argument("--model", choices=sorted(FILES), default="mlp")
     parser.add_argument("--cleavec", required=True)
     parser.add_argument("--workdir", required=True)
@@ -123,7 +131,7 @@ def main():
     parser.add_argument("--tolerance", type=float, default=1e-5)
     args = parser.parse_args()
 
-    if args.check == "data-parallel" and mpirun_missing():
+    if args.check in ("data-parallel", "pipeline") and mpirun_missing():
         return SKIPPED
     os.makedirs(args.workdir, exist_ok=True)
     model_path = os.path.join(ROOT, "models", "onnx", FILES[args.model])
@@ -147,6 +155,16 @@ def main():
         reference = torch_accumulation(model_path, data, batch, 2, args.steps)
         failures += compare(reference, run("m2", ["--micro-batches", "2"]), args.steps,
                             args.tolerance)
+    elif args.check == "pipeline":
+        full = run("full", [])
+        ranks = 1
+        for axis in args.grid.split(","):
+            ranks *= int(axis.split("=")[1])
+        flags = ["--grid", args.grid, "--micro-batches", str(args.micro_batches),
+                 "--schedule", args.schedule]
+        print(f"{args.model}: {' '.join(flags)} on {ranks} ranks against one device")
+        launch = ("mpirun", "--oversubscribe", "-np", str(ranks))
+        failures += compare(full, run("pipeline", flags, launch), args.steps, args.tolerance)
     else:
         full = run("full", [])
         print(f"{args.model}: --grid dp=2 --micro-batches 2 on 2 ranks against one device")
