@@ -180,7 +180,8 @@ private:
           int64_t to = stageOf(found->second.chunk);
           if (to == from)
             continue;
-          if (place.part != StepPart::perMicroBatch || found->second.part != StepPart::perMicroBatch)
+          if (place.part != StepPart::perMicroBatch ||
+              found->second.part != StepPart::perMicroBatch)
             return user->emitOpError()
                    << "reads a value of pipeline stage " << from << " in stage " << to
                    << " outside the forward and backward (a parameter several stages use, such "
@@ -195,8 +196,28 @@ private:
         }
       }
     }
-    if (!transfers.empty() &&
-        static_cast<int64_t>(transfers.size()) * microBatches - 1 > kMaxTag)
+    // Results updating a parameter that other stages read too.
+    Operation *terminator = function.getBody().front().getTerminator();
+    int64_t nextTag = static_cast<int64_t>(transfers.size()) * microBatches;
+    for (OpOperand &operand : terminator->getOpOperands()) {
+      auto updates = function.getResultAttrOfType<IntegerAttr>(operand.getOperandNumber(),
+                                                               CleaveDialect::kUpdatesAttrName);
+      const Place *place = placeOf(operand.get());
+      if (!updates || !place || place->part == StepPart::shared)
+        continue;
+      int64_t owner = stageOf(place->chunk);
+      llvm::SmallSetVector<int64_t, 4> readers;
+      for (Operation *user : function.getArgument(updates.getInt()).getUsers())
+        if (auto found = places.find(user); found != places.end() &&
+                                            found->second.part != StepPart::shared &&
+                                            stageOf(found->second.chunk) != owner)
+          readers.insert(stageOf(found->second.chunk));
+      llvm::SmallVector<int64_t> sorted(readers.begin(), readers.end());
+      llvm::sort(sorted);
+      for (int64_t to : sorted)
+        updateTransfers.push_back({operand.getOperandNumber(), owner, to, nextTag++});
+    }
+    if (nextTag - 1 > kMaxTag)
       return function.emitOpError()
              << transfers.size() << " values cross stages on " << microBatches
              << " micro-batches: their tags (transfer * M + m) pass " << kMaxTag
@@ -320,6 +341,15 @@ private:
   std::map<std::pair<int64_t, bool>, llvm::SmallVector<Operation *>> chunkOps;
   std::vector<Transfer> transfers;
   llvm::DenseMap<std::pair<Value, int64_t>, int64_t> transferIndex;
+  /// A parameter several stages read (a tied embedding): its owner sends
+  /// the updated value to each other reader at the end of the step.
+  struct UpdateTransfer {
+    unsigned result;
+    int64_t from;
+    int64_t to;
+    int64_t tag;
+  };
+  std::vector<UpdateTransfer> updateTransfers;
   llvm::DenseMap<Value, Type> microBatchType;
   /// Slots of the stage function being built.
   int64_t slotCounter = 0;
@@ -331,9 +361,9 @@ private:
 LogicalResult StageUnroller::buildStage(OpBuilder &moduleBuilder, int64_t p) {
   MLIRContext *context = module.getContext();
   slotCounter = 0;
-  auto stageFunction = func::FuncOp::create(moduleBuilder, function.getLoc(),
-                                            "train_step_stage" + std::to_string(p),
-                                            function.getFunctionType());
+  auto stageFunction =
+      func::FuncOp::create(moduleBuilder, function.getLoc(), "train_step_stage" + std::to_string(p),
+                           function.getFunctionType());
   stageFunction.setAllArgAttrs(function.getAllArgAttrs());
   stageFunction.setAllResultAttrs(function.getAllResultAttrs());
   Block *entry = stageFunction.addEntryBlock();
@@ -356,8 +386,8 @@ LogicalResult StageUnroller::buildStage(OpBuilder &moduleBuilder, int64_t p) {
   llvm::DenseMap<Value, Value> chained; // argument -> the value updating it
   Operation *terminator = body.getTerminator();
   for (OpOperand &operand : terminator->getOpOperands())
-    if (auto updates = function.getResultAttrOfType<IntegerAttr>(
-            operand.getOperandNumber(), CleaveDialect::kUpdatesAttrName))
+    if (auto updates = function.getResultAttrOfType<IntegerAttr>(operand.getOperandNumber(),
+                                                                 CleaveDialect::kUpdatesAttrName))
       if (const Place *place = placeOf(operand.get());
           place && place->part == StepPart::perMicroBatch && stageOf(place->chunk) == p)
         chained[function.getArgument(updates.getInt())] = operand.get();
@@ -394,7 +424,8 @@ LogicalResult StageUnroller::buildStage(OpBuilder &moduleBuilder, int64_t p) {
     for (Operation *op : ops->second) {
       for (Value operand : op->getOperands()) {
         auto found = transferIndex.find({operand, p});
-        if (found != transferIndex.end() && received.insert({found->second, action.microBatch}).second)
+        if (found != transferIndex.end() &&
+            received.insert({found->second, action.microBatch}).second)
           incoming[index].push_back({found->second, action.microBatch});
       }
       for (Value result : op->getResults())
@@ -482,6 +513,7 @@ LogicalResult StageUnroller::buildStage(OpBuilder &moduleBuilder, int64_t p) {
   }
   for (auto [value, slot] : pendingSends)
     SendWaitOp::create(builder, function.getLoc(), value, builder.getI64IntegerAttr(slot));
+  size_t sendsBeforeUpdate = pendingSends.size();
 
   // The update of the parameters this stage owns, on the mean over the
   // micro-batches.
@@ -492,8 +524,8 @@ LogicalResult StageUnroller::buildStage(OpBuilder &moduleBuilder, int64_t p) {
       return crossing.getDefiningOp()->emitOpError()
              << "was never computed on stage " << p << ": no action of the schedule runs it";
     Type elementType = getElementTypeOrSelf(sum.getType());
-    once.map(crossing,
-             tensors.mul(sum, tensors.scalar(elementType, 1.0 / static_cast<double>(microBatches))));
+    once.map(crossing, tensors.mul(sum, tensors.scalar(elementType,
+                                                       1.0 / static_cast<double>(microBatches))));
   }
   for (auto [argument, updated] : chained)
     once.map(updated, maps[microBatches - 1].lookup(updated));
@@ -508,6 +540,33 @@ LogicalResult StageUnroller::buildStage(OpBuilder &moduleBuilder, int64_t p) {
                                    "use is not supported by cleave-pipeline-unroll yet)";
     builder.clone(op, once);
   }
+
+  // Tied parameters: the owner sends its new value, the other readers
+  // return what they receive.
+  llvm::DenseMap<unsigned, Value> receivedUpdates;
+  for (const UpdateTransfer &transfer : updateTransfers) {
+    Value value = terminator->getOperand(transfer.result);
+    if (transfer.from == p) {
+      int64_t slot = slotCounter++;
+      Value updated = once.lookup(value);
+      SendStartOp::create(builder, function.getLoc(), updated, builder.getStringAttr("pp"),
+                          builder.getI64IntegerAttr(transfer.to),
+                          builder.getI64IntegerAttr(transfer.tag), builder.getI64IntegerAttr(slot));
+      sendOrder[p].push_back({transfer.to, transfer.tag});
+      pendingSends.push_back({updated, slot});
+    } else if (transfer.to == p) {
+      int64_t slot = slotCounter++;
+      Value buffer = RecvStartOp::create(
+          builder, function.getLoc(), value.getType(), builder.getStringAttr("pp"),
+          builder.getI64IntegerAttr(transfer.from), builder.getI64IntegerAttr(transfer.tag),
+          builder.getI64IntegerAttr(slot));
+      receiveOrder[p].push_back({transfer.from, transfer.tag});
+      receivedUpdates[transfer.result] = RecvWaitOp::create(
+          builder, function.getLoc(), value.getType(), buffer, builder.getI64IntegerAttr(slot));
+    }
+  }
+  for (auto [value, slot] : llvm::drop_begin(pendingSends, sendsBeforeUpdate))
+    SendWaitOp::create(builder, function.getLoc(), value, builder.getI64IntegerAttr(slot));
 
   llvm::SmallVector<Value> results;
   for (OpOperand &operand : terminator->getOpOperands()) {
@@ -528,12 +587,17 @@ LogicalResult StageUnroller::buildStage(OpBuilder &moduleBuilder, int64_t p) {
         return function.emitOpError() << "result " << index << " is not computed on stage " << p;
       continue;
     }
-    auto updates = function.getResultAttrOfType<IntegerAttr>(index, CleaveDialect::kUpdatesAttrName);
+    auto updates =
+        function.getResultAttrOfType<IntegerAttr>(index, CleaveDialect::kUpdatesAttrName);
     if (!updates)
       return function.emitOpError() << "result " << index << " is computed on stage "
                                     << stageOf(place->chunk) << " only and updates no argument";
-    // Another stage's tensor: unchanged here.
-    results.push_back(stageFunction.getArgument(updates.getInt()));
+    // Another stage's tensor: the owner's new value where this stage reads
+    // it too, else unchanged here.
+    if (Value received = receivedUpdates.lookup(index))
+      results.push_back(received);
+    else
+      results.push_back(stageFunction.getArgument(updates.getInt()));
   }
   func::ReturnOp::create(builder, function.getLoc(), results);
   // Constants this stage does not read.
@@ -555,8 +619,8 @@ LogicalResult StageUnroller::checkTransferOrder() {
           expected.push_back(tag);
       if (sent != expected)
         return function.emitOpError()
-               << "the " << pipeline::stringifyScheduleKind(schedule.kind) << " schedule makes stage " << q
-               << " post its receives from stage " << p
+               << "the " << pipeline::stringifyScheduleKind(schedule.kind)
+               << " schedule makes stage " << q << " post its receives from stage " << p
                << " in another order than stage " << p
                << " sends: NCCL would match them wrongly; choose another schedule";
     }
@@ -576,10 +640,9 @@ LogicalResult mlir::cleave::unrollStages(ModuleOp module, func::FuncOp function)
       pipeline::parseScheduleKind(name ? name.getValue() : "1f1b");
   if (!kind)
     return module.emitError() << "cleave-pipeline-unroll: " << llvm::toString(kind.takeError());
-  llvm::Expected<PipelineSchedule> schedule =
-      pipeline::buildSchedule(*kind, static_cast<int>(integer("stages")),
-                              static_cast<int>(integer("micro_batches")),
-                              static_cast<int>(integer("virtual_stages")));
+  llvm::Expected<PipelineSchedule> schedule = pipeline::buildSchedule(
+      *kind, static_cast<int>(integer("stages")), static_cast<int>(integer("micro_batches")),
+      static_cast<int>(integer("virtual_stages")));
   if (!schedule)
     return module.emitError() << "cleave-pipeline-unroll: " << llvm::toString(schedule.takeError());
   return StageUnroller(module, function, std::move(*schedule)).run();
