@@ -21,6 +21,10 @@ static FailureOr<MicroBatchTypes> inferSameRank(Operation *op, TypeRange operand
            failure();
   llvm::SmallVector<int64_t> shape(result.getShape());
   for (int64_t dim = 0; dim < before.getRank(); ++dim) {
+    if (after.getDimSize(dim) == 0)
+      return op->emitOpError() << "cannot run on a micro-batch: dimension " << dim
+                               << " would be empty",
+             failure();
     int64_t parts = before.getDimSize(dim) / after.getDimSize(dim);
     if (parts > 1 && shape[dim] % parts == 0)
       shape[dim] /= parts;
@@ -55,6 +59,10 @@ FailureOr<MicroBatchTypes> mlir::cleave::inferMicroBatchTypes(Operation *op,
     for (int64_t dim = 0; dim < before.getRank(); ++dim) {
       if (before.getDimSize(dim) == after.getDimSize(dim))
         continue;
+      if (after.getDimSize(dim) == 0)
+        return op->emitOpError() << "cannot run on a micro-batch: dimension " << dim
+                                 << " of operand " << index << " would be empty",
+               failure();
       int64_t ways = before.getDimSize(dim) / after.getDimSize(dim);
       const DimFactors &factors = rule.operands[index][dim];
       if (factors.empty() || before.getDimSize(dim) % after.getDimSize(dim) != 0 ||

@@ -61,7 +61,7 @@ public:
   LogicalResult run() {
     if (failed(placeOps()) || failed(collectTransfers()) || failed(computeMicroBatchTypes()))
       return failure();
-    if (failed(insertPipelineAxis()))
+    if (failed(insertPipelineAxis()) || failed(listActionTransfers()))
       return failure();
     OpBuilder builder(function);
     sendOrder.resize(stages);
@@ -327,6 +327,45 @@ private:
     return success();
   }
 
+  /// Each action's transfers, and each pair of stages' send order.
+  LogicalResult listActionTransfers() {
+    incomingPerStage.resize(stages);
+    outgoingPerStage.resize(stages);
+    for (int64_t p = 0; p < stages; ++p) {
+      const std::vector<Action> &actions = schedule.stageActions[p];
+      incomingPerStage[p].resize(actions.size());
+      outgoingPerStage[p].resize(actions.size());
+      llvm::DenseSet<std::pair<int64_t, int64_t>> received;
+      for (auto [index, action] : llvm::enumerate(actions)) {
+        if (action.kind == Action::weight)
+          return function.emitOpError() << "cleave-pipeline-unroll does not split backward "
+                                           "passes (zb-h1): use gpipe, 1f1b or interleaved";
+        auto ops = chunkOps.find({action.chunk, action.kind == Action::backward});
+        if (ops == chunkOps.end())
+          continue;
+        TransferList &incoming = incomingPerStage[p][index];
+        TransferList &outgoing = outgoingPerStage[p][index];
+        for (Operation *op : ops->second) {
+          for (Value operand : op->getOperands()) {
+            auto found = transferIndex.find({operand, p});
+            if (found != transferIndex.end() &&
+                received.insert({found->second, action.microBatch}).second)
+              incoming.push_back({found->second, action.microBatch});
+          }
+          for (Value result : op->getResults())
+            for (int64_t to = 0; to < stages; ++to)
+              if (auto found = transferIndex.find({result, to}); found != transferIndex.end())
+                outgoing.push_back({found->second, action.microBatch});
+        }
+        llvm::sort(incoming);
+        llvm::sort(outgoing);
+        for (auto item : outgoing)
+          sendSequence[{p, transfers[item.first].to}].push_back(item);
+      }
+    }
+    return success();
+  }
+
   LogicalResult buildStage(OpBuilder &moduleBuilder, int64_t p);
   LogicalResult checkTransferOrder();
 
@@ -351,6 +390,12 @@ private:
   };
   std::vector<UpdateTransfer> updateTransfers;
   llvm::DenseMap<Value, Type> microBatchType;
+  /// (transfer, micro-batch) pairs.
+  using TransferList = llvm::SmallVector<std::pair<int64_t, int64_t>>;
+  /// Per stage, per action: what it receives first, what it sends.
+  std::vector<std::vector<TransferList>> incomingPerStage, outgoingPerStage;
+  /// (from, to) -> the sender's posting order.
+  std::map<std::pair<int64_t, int64_t>, TransferList> sendSequence;
   /// Slots of the stage function being built.
   int64_t slotCounter = 0;
   /// Per stage function: (peer, tag) of its sends and receives in posting
@@ -410,44 +455,30 @@ LogicalResult StageUnroller::buildStage(OpBuilder &moduleBuilder, int64_t p) {
   llvm::DenseMap<Value, Value> sums;
 
   const std::vector<Action> &actions = schedule.stageActions[p];
-  // Per action: the transfers it receives first, and those it sends.
-  std::vector<llvm::SmallVector<std::pair<int64_t, int64_t>>> incoming(actions.size());
-  std::vector<llvm::SmallVector<std::pair<int64_t, int64_t>>> outgoing(actions.size());
-  llvm::DenseSet<std::pair<int64_t, int64_t>> received;
-  for (auto [index, action] : llvm::enumerate(actions)) {
-    if (action.kind == Action::weight)
-      return function.emitOpError() << "cleave-pipeline-unroll does not split backward passes "
-                                       "(zb-h1): use gpipe, 1f1b or interleaved";
-    auto ops = chunkOps.find({action.chunk, action.kind == Action::backward});
-    if (ops == chunkOps.end())
-      continue;
-    for (Operation *op : ops->second) {
-      for (Value operand : op->getOperands()) {
-        auto found = transferIndex.find({operand, p});
-        if (found != transferIndex.end() &&
-            received.insert({found->second, action.microBatch}).second)
-          incoming[index].push_back({found->second, action.microBatch});
-      }
-      for (Value result : op->getResults())
-        for (int64_t to = 0; to < stages; ++to)
-          if (auto found = transferIndex.find({result, to}); found != transferIndex.end())
-            outgoing[index].push_back({found->second, action.microBatch});
-    }
-    llvm::sort(incoming[index]);
-    llvm::sort(outgoing[index]);
-  }
+  const std::vector<TransferList> &incoming = incomingPerStage[p];
+  const std::vector<TransferList> &outgoing = outgoingPerStage[p];
 
   llvm::DenseMap<std::pair<int64_t, int64_t>, std::pair<Value, int64_t>> buffers;
+  // NCCL matches the transfers between two ranks in posting order: the
+  // receives from a peer are posted in the order of its sends, so that one
+  // an action needs may post those the peer sent before it, early.
+  llvm::SmallVector<size_t> posted(stages, 0);
   auto postReceives = [&](size_t index) {
     for (auto [transfer, m] : incoming[index]) {
-      const Transfer &t = transfers[transfer];
-      int64_t slot = slotCounter++;
-      Value buffer = RecvStartOp::create(
-          builder, function.getLoc(), microBatchType.lookup(t.value), builder.getStringAttr("pp"),
-          builder.getI64IntegerAttr(t.from), builder.getI64IntegerAttr(transfer * microBatches + m),
-          builder.getI64IntegerAttr(slot));
-      buffers[{transfer, m}] = {buffer, slot};
-      receiveOrder[p].push_back({t.from, transfer * microBatches + m});
+      int64_t from = transfers[transfer].from;
+      const TransferList &sequence = sendSequence[{from, p}];
+      auto position = llvm::find(sequence, std::make_pair(transfer, m)) - sequence.begin();
+      for (; static_cast<int64_t>(posted[from]) <= position; ++posted[from]) {
+        auto [item, mb] = sequence[posted[from]];
+        int64_t slot = slotCounter++;
+        int64_t tag = item * microBatches + mb;
+        Value buffer = RecvStartOp::create(
+            builder, function.getLoc(), microBatchType.lookup(transfers[item].value),
+            builder.getStringAttr("pp"), builder.getI64IntegerAttr(from),
+            builder.getI64IntegerAttr(tag), builder.getI64IntegerAttr(slot));
+        buffers[{item, mb}] = {buffer, slot};
+        receiveOrder[p].push_back({from, tag});
+      }
     }
   };
   llvm::SmallVector<std::pair<Value, int64_t>> pendingSends;

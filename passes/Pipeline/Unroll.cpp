@@ -46,6 +46,8 @@ public:
       : function(function), microBatches(microBatches) {}
 
   LogicalResult run() {
+    if (failed(checkBatchDivides(function, microBatches)))
+      return failure();
     if (failed(classifyStepOps(function, phases)))
       return failure();
     if (failed(collectBatchInputs()) || failed(collectCrossings()))
@@ -123,13 +125,7 @@ private:
                                                         CleaveDialect::kInputAttrName);
       if (!name)
         continue;
-      auto type = cast<RankedTensorType>(argument.getType());
-      if (type.getRank() == 0 || type.getDimSize(0) % microBatches != 0)
-        return function.emitOpError()
-               << "--micro-batches " << microBatches << " does not divide the batch of "
-               << (type.getRank() == 0 ? 0 : type.getDimSize(0))
-               << " per data-parallel rank (input '" << name.getValue()
-               << "'): pick a micro-batch count that divides it";
+
       for (Operation *user : argument.getUsers())
         if (phases.lookup(user) == StepPart::once)
           return user->emitOpError()
@@ -234,6 +230,8 @@ struct CleavePipelineUnrollPass
       return signalPassFailure();
     }
     if (getPipelineInteger(module, "stages", 1) > 1) {
+      if (failed(checkBatchDivides(function, count)))
+        return signalPassFailure();
       if (failed(unrollStages(module, function)))
         return signalPassFailure();
       return;

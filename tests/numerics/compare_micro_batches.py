@@ -124,6 +124,7 @@ def main():
     parser.add_argument("--grid", default="pp=2", help="pipeline: the grid")
     parser.add_argument("--micro-batches", type=int, default=2, help="pipeline: M")
     parser.add_argument("--schedule", default="1f1b", help="pipeline: the schedule")
+    parser.add_argument("--virtual-stages", type=int, default=1, help="pipeline: V")
     parser.add_argument("--model", choices=sorted(FILES), default="mlp")
     parser.add_argument("--cleavec", required=True)
     parser.add_argument("--workdir", required=True)
@@ -161,7 +162,7 @@ def main():
         for axis in args.grid.split(","):
             ranks *= int(axis.split("=")[1])
         flags = ["--grid", args.grid, "--micro-batches", str(args.micro_batches),
-                 "--schedule", args.schedule]
+                 "--schedule", args.schedule, "--virtual-stages", str(args.virtual_stages)]
         print(f"{args.model}: {' '.join(flags)} on {ranks} ranks against one device")
         launch = ("mpirun", "--oversubscribe", "-np", str(ranks))
         failures += compare(full, run("pipeline", flags, launch), args.steps, args.tolerance)
