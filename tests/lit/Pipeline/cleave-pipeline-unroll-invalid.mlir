@@ -24,3 +24,44 @@ func.func @train_step(%w: tensor<3x4xf32> {cleave.param = #cleave.param<"w", tra
   %l = cleave.reduce sum %n {axes = array<i64: 0, 1>, cleave.fwd_id = 1 : i64} : tensor<3x4xf32> -> tensor<f32>
   return %n, %l : tensor<3x4xf32>, tensor<f32>
 }
+
+// -----
+
+// Clipping by the global norm reads every stage's gradients: not with
+// pipeline stages yet.
+module attributes {cleave.pipeline = {stages = 2 : i64, virtual_stages = 1 : i64, micro_batches = 3 : i64, schedule = "1f1b"}} {
+  shard.grid @grid(shape = 1) {cleave.axis_names = ["dp"]}
+  func.func @train_step(%w: tensor<4x4xf32> {cleave.param = #cleave.param<"w", trainable>},
+                        %x: tensor<6x4xf32> {cleave.input = "x"})
+      -> (tensor<4x4xf32> {cleave.updates = 0 : i64}) {
+    %g = cleave.matmul %x, %x {transpose_a, cleave.phase = "backward", cleave.stage = 1 : i64} : (tensor<6x4xf32>, tensor<6x4xf32>) -> tensor<4x4xf32>
+    // expected-error @below {{clips gradients by their global norm: --clip-grad-norm is not supported with pipeline stages yet}}
+    %n = cleave.reduce sum %g {axes = array<i64: 0, 1>, cleave.phase = "update", cleave.stage = 0 : i64, cleave.update_of = -1 : i64} : tensor<4x4xf32> -> tensor<f32>
+    %u = cleave.binary sub %w, %n {cleave.phase = "update", cleave.stage = 0 : i64, cleave.update_of = 0 : i64} : (tensor<4x4xf32>, tensor<f32>) -> tensor<4x4xf32>
+    return %u : tensor<4x4xf32>
+  }
+}
+
+// -----
+
+// Stages need the partitioned program's grid to add "pp" to.
+module attributes {cleave.pipeline = {stages = 2 : i64, virtual_stages = 1 : i64, micro_batches = 3 : i64, schedule = "1f1b"}} {
+  // expected-error @below {{has no shard.grid: run the shard pipeline's partition before cleave-pipeline-unroll}}
+  func.func @train_step(%w: tensor<4x4xf32> {cleave.param = #cleave.param<"w", trainable>},
+                        %x: tensor<6x4xf32> {cleave.input = "x"})
+      -> (tensor<4x4xf32> {cleave.updates = 0 : i64}) {
+    %g = cleave.matmul %x, %x {transpose_a, cleave.phase = "backward", cleave.stage = 1 : i64} : (tensor<6x4xf32>, tensor<6x4xf32>) -> tensor<4x4xf32>
+    %u = cleave.binary sub %w, %g {cleave.phase = "update", cleave.stage = 1 : i64} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    return %u : tensor<4x4xf32>
+  }
+}
+
+// -----
+
+// The module's cleave.pipeline and the option disagree.
+// expected-error @below {{cleave-pipeline-unroll: micro-batches=3 but the module's cleave.pipeline says 2}}
+module attributes {cleave.pipeline = {stages = 1 : i64, virtual_stages = 1 : i64, micro_batches = 2 : i64, schedule = "1f1b"}} {
+  func.func @train_step(%w: tensor<4x4xf32> {cleave.param = #cleave.param<"w", trainable>}) -> (tensor<4x4xf32> {cleave.updates = 0 : i64}) {
+    return %w : tensor<4x4xf32>
+  }
+}

@@ -79,3 +79,114 @@ func.func @train_step(%w: tensor<3x4xf32> {cleave.param = #cleave.param<"w", tra
   %n = cleave.binary sub %w, %a {cleave.update_of = 0 : i64} : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
   return %n, %r1 : tensor<3x4xf32>, tensor<4xf32>
 }
+
+// -----
+
+// Two stages, two micro-batches, 1F1B: one function per stage. Stage 0
+// runs F0.0 F0.1 B0.0 B0.1, stage 1 F1.0 B1.0 F1.1 B1.1. The relu output
+// goes to stage 1 (transfer 0: tags 0 and 1), its gradient comes back
+// (transfer 1: tags 2 and 3); each receive is posted one action before the
+// action reading it, each send right after its action and waited for at
+// the end. The stage's update runs on the micro-batch mean (the gradient
+// all-reduce moved there), the other stage's parameter is returned as is,
+// the loss is summed over "pp", the first grid axis now.
+// CHECK-LABEL: shard.grid @grid(shape = 2x1) {cleave.axis_names = ["pp", "dp"]}
+// CHECK-LABEL: func.func @train_step_stage0
+// CHECK-SAME:    cleave.input = "x", cleave.sharding = #shard<axisarray{{\[\[}}1], []]>
+// CHECK:         %[[X0:.*]] = cleave.slice %arg2 {starts = array<i64: 0, 0>
+// CHECK:         %[[A0:.*]] = cleave.unary relu
+// CHECK-NEXT:    cleave.send_start %[[A0]] {axis = "pp", peer = 1 : i64, slot = 0 : i64, tag = 0 : i64} : tensor<2x4xf32>
+// CHECK-NEXT:    %[[G0BUF:.*]] = cleave.recv_start {axis = "pp", peer = 1 : i64, slot = 1 : i64, tag = 2 : i64} : tensor<2x4xf32>
+// CHECK-NEXT:    cleave.slice %arg2 {starts = array<i64: 2, 0>
+// CHECK:         %[[A1:.*]] = cleave.unary relu
+// CHECK-NEXT:    cleave.send_start %[[A1]] {axis = "pp", peer = 1 : i64, slot = 2 : i64, tag = 1 : i64}
+// CHECK-NEXT:    %[[G1BUF:.*]] = cleave.recv_start {axis = "pp", peer = 1 : i64, slot = 3 : i64, tag = 3 : i64}
+// CHECK-NEXT:    %[[G0:.*]] = cleave.recv_wait %[[G0BUF]] {slot = 1 : i64}
+// CHECK-NEXT:    cleave.binary mul %[[G0]], %[[A0]]
+// CHECK-NEXT:    %[[W0:.*]] = cleave.matmul
+// CHECK-NEXT:    %[[G1:.*]] = cleave.recv_wait %[[G1BUF]] {slot = 3 : i64}
+// CHECK-NEXT:    cleave.binary mul %[[G1]], %[[A1]]
+// CHECK-NEXT:    %[[W1:.*]] = cleave.matmul
+// CHECK-NEXT:    %[[SUM:.*]] = cleave.binary add %[[W0]], %[[W1]]
+// CHECK-NEXT:    cleave.send_wait %[[A0]] {slot = 0 : i64}
+// CHECK-NEXT:    cleave.send_wait %[[A1]] {slot = 2 : i64}
+// CHECK:         %[[MEAN:.*]] = cleave.binary mul %[[SUM]]
+// CHECK-NEXT:    %[[RED:.*]] = shard.all_reduce %[[MEAN]] on @grid grid_axes = [1]
+// CHECK:         %[[NEW:.*]] = cleave.binary sub %arg0
+// CHECK-NEXT:    %[[ZERO:.*]] = cleave.constant dense<0.000000e+00> : tensor<f32>
+// CHECK-NEXT:    %[[LOSS:.*]] = shard.all_reduce %[[ZERO]] on @grid grid_axes = [0]
+// CHECK-NEXT:    return %[[NEW]], %arg1, %[[LOSS]]
+// CHECK-LABEL: func.func @train_step_stage1
+// CHECK-NEXT:    %[[B0:.*]] = cleave.recv_start {axis = "pp", peer = 0 : i64, slot = 0 : i64, tag = 0 : i64}
+// CHECK-NEXT:    %[[IN0:.*]] = cleave.recv_wait %[[B0]] {slot = 0 : i64}
+// CHECK-NEXT:    cleave.matmul %[[IN0]], %arg1
+// CHECK-NEXT:    %[[L0:.*]] = cleave.reduce sum
+// CHECK-NEXT:    %[[B1:.*]] = cleave.recv_start {axis = "pp", peer = 0 : i64, slot = 1 : i64, tag = 1 : i64}
+// CHECK-NEXT:    cleave.matmul
+// CHECK-NEXT:    %[[GA0:.*]] = cleave.matmul
+// CHECK-NEXT:    cleave.send_start %[[GA0]] {axis = "pp", peer = 0 : i64, slot = 2 : i64, tag = 2 : i64}
+// CHECK-NEXT:    %[[IN1:.*]] = cleave.recv_wait %[[B1]] {slot = 1 : i64}
+// CHECK-NEXT:    cleave.matmul %[[IN1]], %arg1
+// CHECK-NEXT:    %[[L1:.*]] = cleave.reduce sum
+// CHECK-NEXT:    %[[LS:.*]] = cleave.binary add %[[L0]], %[[L1]]
+// CHECK:         cleave.send_start %{{.*}} {axis = "pp", peer = 0 : i64, slot = 3 : i64, tag = 3 : i64}
+// CHECK:         %[[LM:.*]] = cleave.binary mul %[[LS]]
+// CHECK:         %[[NEW1:.*]] = cleave.binary sub %arg1
+// CHECK-NEXT:    %[[LOSS1:.*]] = shard.all_reduce %[[LM]] on @grid grid_axes = [0]
+// CHECK-NEXT:    return %arg0, %[[NEW1]], %[[LOSS1]]
+module attributes {cleave.pipeline = {stages = 2 : i64, virtual_stages = 1 : i64, micro_batches = 2 : i64, schedule = "1f1b"}} {
+  shard.grid @grid(shape = 1) {cleave.axis_names = ["dp"]}
+  func.func @train_step(%w0: tensor<4x4xf32> {cleave.param = #cleave.param<"w0", trainable>, cleave.sharding = #shard<axisarray[[], []]>},
+                        %w1: tensor<4x4xf32> {cleave.param = #cleave.param<"w1", trainable>, cleave.sharding = #shard<axisarray[[], []]>},
+                        %x: tensor<4x4xf32> {cleave.input = "x", cleave.sharding = #shard<axisarray[[0], []]>},
+                        %lr: tensor<f32> {cleave.step_scalar = "lr"})
+      -> (tensor<4x4xf32> {cleave.updates = 0 : i64}, tensor<4x4xf32> {cleave.updates = 1 : i64}, tensor<f32> {cleave.loss}) {
+    %h = cleave.matmul %x, %w0 {transpose_b, cleave.phase = "forward", cleave.stage = 0 : i64} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    %a = cleave.unary relu %h {cleave.phase = "forward", cleave.stage = 0 : i64} : tensor<4x4xf32>
+    %z = cleave.matmul %a, %w1 {transpose_b, cleave.phase = "forward", cleave.stage = 1 : i64} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    %l = cleave.reduce sum %z {axes = array<i64: 0, 1>, cleave.phase = "forward", cleave.stage = 1 : i64} : tensor<4x4xf32> -> tensor<f32>
+    %gw1 = cleave.matmul %z, %a {transpose_a, cleave.phase = "backward", cleave.stage = 1 : i64} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    %ga = cleave.matmul %z, %w1 {cleave.phase = "backward", cleave.stage = 1 : i64} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    %gh = cleave.binary mul %ga, %a {cleave.phase = "backward", cleave.stage = 0 : i64} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    %gw0 = cleave.matmul %gh, %x {transpose_a, cleave.phase = "backward", cleave.stage = 0 : i64} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    %r0 = shard.all_reduce %gw0 on @grid grid_axes = [0] : tensor<4x4xf32> -> tensor<4x4xf32>
+    %s0 = cleave.binary mul %r0, %lr {cleave.phase = "update", cleave.stage = 0 : i64} : (tensor<4x4xf32>, tensor<f32>) -> tensor<4x4xf32>
+    %n0 = cleave.binary sub %w0, %s0 {cleave.phase = "update", cleave.stage = 0 : i64} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    %s1 = cleave.binary mul %gw1, %lr {cleave.phase = "update", cleave.stage = 1 : i64} : (tensor<4x4xf32>, tensor<f32>) -> tensor<4x4xf32>
+    %n1 = cleave.binary sub %w1, %s1 {cleave.phase = "update", cleave.stage = 1 : i64} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    return %n0, %n1, %l : tensor<4x4xf32>, tensor<4x4xf32>, tensor<f32>
+  }
+}
+
+// -----
+
+// GPipe: stage 1 runs both forwards before the backwards, so both
+// activations are received before the first gradient is sent.
+// CHECK-LABEL: func.func @train_step_stage1
+// CHECK:         cleave.recv_start {axis = "pp", peer = 0 : i64, slot = 0 : i64, tag = 0 : i64}
+// CHECK:         cleave.recv_start {axis = "pp", peer = 0 : i64, slot = 1 : i64, tag = 1 : i64}
+// CHECK:         cleave.send_start %{{.*}} {axis = "pp", peer = 0 : i64, slot = 2 : i64, tag = 2 : i64}
+// CHECK:         cleave.send_start %{{.*}} {axis = "pp", peer = 0 : i64, slot = 3 : i64, tag = 3 : i64}
+module attributes {cleave.pipeline = {stages = 2 : i64, virtual_stages = 1 : i64, micro_batches = 2 : i64, schedule = "gpipe"}} {
+  shard.grid @grid(shape = 1) {cleave.axis_names = ["dp"]}
+  func.func @train_step(%w0: tensor<4x4xf32> {cleave.param = #cleave.param<"w0", trainable>, cleave.sharding = #shard<axisarray[[], []]>},
+                        %w1: tensor<4x4xf32> {cleave.param = #cleave.param<"w1", trainable>, cleave.sharding = #shard<axisarray[[], []]>},
+                        %x: tensor<4x4xf32> {cleave.input = "x", cleave.sharding = #shard<axisarray[[0], []]>},
+                        %lr: tensor<f32> {cleave.step_scalar = "lr"})
+      -> (tensor<4x4xf32> {cleave.updates = 0 : i64}, tensor<4x4xf32> {cleave.updates = 1 : i64}, tensor<f32> {cleave.loss}) {
+    %h = cleave.matmul %x, %w0 {transpose_b, cleave.phase = "forward", cleave.stage = 0 : i64} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    %a = cleave.unary relu %h {cleave.phase = "forward", cleave.stage = 0 : i64} : tensor<4x4xf32>
+    %z = cleave.matmul %a, %w1 {transpose_b, cleave.phase = "forward", cleave.stage = 1 : i64} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    %l = cleave.reduce sum %z {axes = array<i64: 0, 1>, cleave.phase = "forward", cleave.stage = 1 : i64} : tensor<4x4xf32> -> tensor<f32>
+    %gw1 = cleave.matmul %z, %a {transpose_a, cleave.phase = "backward", cleave.stage = 1 : i64} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    %ga = cleave.matmul %z, %w1 {cleave.phase = "backward", cleave.stage = 1 : i64} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    %gh = cleave.binary mul %ga, %a {cleave.phase = "backward", cleave.stage = 0 : i64} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    %gw0 = cleave.matmul %gh, %x {transpose_a, cleave.phase = "backward", cleave.stage = 0 : i64} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    %r0 = shard.all_reduce %gw0 on @grid grid_axes = [0] : tensor<4x4xf32> -> tensor<4x4xf32>
+    %s0 = cleave.binary mul %r0, %lr {cleave.phase = "update", cleave.stage = 0 : i64} : (tensor<4x4xf32>, tensor<f32>) -> tensor<4x4xf32>
+    %n0 = cleave.binary sub %w0, %s0 {cleave.phase = "update", cleave.stage = 0 : i64} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    %s1 = cleave.binary mul %gw1, %lr {cleave.phase = "update", cleave.stage = 1 : i64} : (tensor<4x4xf32>, tensor<f32>) -> tensor<4x4xf32>
+    %n1 = cleave.binary sub %w1, %s1 {cleave.phase = "update", cleave.stage = 1 : i64} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    return %n0, %n1, %l : tensor<4x4xf32>, tensor<4x4xf32>, tensor<f32>
+  }
+}
