@@ -125,6 +125,9 @@ def main():
     parser.add_argument("--micro-batches", type=int, default=2, help="pipeline: M")
     parser.add_argument("--schedule", default="1f1b", help="pipeline: the schedule")
     parser.add_argument("--virtual-stages", type=int, default=1, help="pipeline: V")
+    parser.add_argument("--reference-micro-batches", action="store_true",
+                        help="pipeline: compare with one device at the same --micro-batches "
+                             "(BatchNorm: per-micro-batch statistics) instead of the full batch")
     parser.add_argument("--model", choices=sorted(FILES), default="mlp")
     parser.add_argument("--cleavec", required=True)
     parser.add_argument("--workdir", required=True)
@@ -157,7 +160,8 @@ def main():
         failures += compare(reference, run("m2", ["--micro-batches", "2"]), args.steps,
                             args.tolerance)
     elif args.check == "pipeline":
-        full = run("full", [])
+        full = run("full", ["--micro-batches", str(args.micro_batches)]
+                   if args.reference_micro_batches else [])
         ranks = 1
         for axis in args.grid.split(","):
             ranks *= int(axis.split("=")[1])
