@@ -243,10 +243,22 @@ llvm::Error mlir::cleave::buildCleaveShardPipeline(OpPassManager &pm,
   // an activation with the forward's, keeping the gathered copy live
   // across the step (Partition.cpp).
   pm.addPass(createCanonicalizerPass());
-  if (pipelined)
-    addPipelineUnroll(pm, options);
   CleaveBucketCollectivesOptions bucket;
   bucket.bucketBytes = options.bucketBytes;
+  // Micro-batches on one stage: the buckets are made on one micro-batch's
+  // program, then unrolled (the gradient buckets move to the update with
+  // their collectives). Made after the unroll, they would merge the
+  // micro-batches' forward collectives (the loss's count under dp) and
+  // move every backward behind the last forward, keeping all micro-batches'
+  // activations alive. Stages are unrolled first: a bucket must not mix
+  // two stages' gradients, and the transfers keep the actions in place.
+  if (pipelined && stages == 1) {
+    pm.addNestedPass<func::FuncOp>(createCleaveBucketCollectives(bucket));
+    addPipelineUnroll(pm, options);
+    return llvm::Error::success();
+  }
+  if (pipelined)
+    addPipelineUnroll(pm, options);
   pm.addNestedPass<func::FuncOp>(createCleaveBucketCollectives(bucket));
   return llvm::Error::success();
 }
