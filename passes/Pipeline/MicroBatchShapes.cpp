@@ -29,8 +29,10 @@ static FailureOr<MicroBatchTypes> inferSameRank(Operation *op, TypeRange operand
     if (parts > 1 && shape[dim] % parts == 0)
       shape[dim] /= parts;
     else if (parts > 1)
-      return op->emitOpError() << "cannot run on a micro-batch: dimension " << dim
-                               << " does not split " << parts << " ways",
+      return op->emitOpError() << "cannot run on a micro-batch: its result's dimension " << dim
+                               << " (" << shape[dim] << ") does not split " << parts
+                               << " ways; the rank's share of the batch is smaller than its "
+                                  "input's: use fewer micro-batches",
              failure();
   }
   MicroBatchTypes types;

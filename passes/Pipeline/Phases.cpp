@@ -66,7 +66,11 @@ LogicalResult mlir::cleave::classifyStepOps(func::FuncOp function,
   // is known.
   for (Operation *op : llvm::reverse(ops)) {
     std::optional<StepPart> tagged = getTaggedPart(op);
+    // The return counts as once: what only it reads (the all-gather of a
+    // parameter updated in shards) belongs to the update.
     bool usersRunOnce = !op->use_empty() && llvm::all_of(op->getUsers(), [&](Operation *user) {
+      if (user->hasTrait<OpTrait::IsTerminator>())
+        return true;
       auto found = parts.find(user);
       return found != parts.end() && found->second == StepPart::once;
     });

@@ -125,6 +125,9 @@ def main():
     parser.add_argument("--micro-batches", type=int, default=2, help="pipeline: M")
     parser.add_argument("--schedule", default="1f1b", help="pipeline: the schedule")
     parser.add_argument("--virtual-stages", type=int, default=1, help="pipeline: V")
+    parser.add_argument("--plan", default="--grid dp=2",
+                        help="data-parallel: the 2-rank plan's flags (e.g. '--devices 2', "
+                             "'--grid dp=2 --zero 2')")
     parser.add_argument("--reference-micro-batches", action="store_true",
                         help="pipeline: compare with one device at the same --micro-batches "
                              "(BatchNorm: per-micro-batch statistics) instead of the full batch")
@@ -172,9 +175,9 @@ def main():
         failures += compare(full, run("pipeline", flags, launch), args.steps, args.tolerance)
     else:
         full = run("full", [])
-        print(f"{args.model}: --grid dp=2 --micro-batches 2 on 2 ranks against one device")
+        print(f"{args.model}: {args.plan} --micro-batches 2 on 2 ranks against one device")
         launch = ("mpirun", "--oversubscribe", "-np", "2")
-        failures += compare(full, run("dp2m2", ["--grid", "dp=2", "--micro-batches", "2"], launch),
+        failures += compare(full, run("dp2m2", [*args.plan.split(), "--micro-batches", "2"], launch),
                             args.steps, args.tolerance)
     print(f"micro-batches: {failures} failed")
     return 1 if failures else 0

@@ -82,6 +82,34 @@ func.func @train_step(%w: tensor<3x4xf32> {cleave.param = #cleave.param<"w", tra
 
 // -----
 
+// ZeRO: the gradient is reduce-scattered, the parameter's block updated and
+// all-gathered for the return. All three run once per step, on the
+// micro-batch mean (the all-gather only the return reads belongs to the
+// update).
+// CHECK-LABEL: func.func @train_step
+// CHECK:         %[[G0:.*]] = cleave.matmul
+// CHECK:         %[[G1:.*]] = cleave.matmul
+// CHECK-NEXT:    %[[S:.*]] = cleave.binary add %[[G0]], %[[G1]]
+// CHECK-NEXT:    %[[M:.*]] = cleave.binary mul %[[S]]
+// CHECK-NEXT:    %[[RS:.*]] = shard.reduce_scatter %[[M]]
+// CHECK-NEXT:    %[[WS:.*]] = shard.all_slice %arg0
+// CHECK-NEXT:    %[[N:.*]] = cleave.binary sub %[[WS]], %[[RS]]
+// CHECK-NEXT:    %[[FULL:.*]] = shard.all_gather %[[N]]
+// CHECK-NEXT:    return %[[FULL]]
+shard.grid @grid(shape = 2) {cleave.axis_names = ["dp"]}
+func.func @train_step(%w: tensor<4x4xf32> {cleave.param = #cleave.param<"w", trainable>},
+                      %x: tensor<4x4xf32> {cleave.input = "x"})
+    -> (tensor<4x4xf32> {cleave.updates = 0 : i64}) {
+  %g = cleave.matmul %x, %x {cleave.bwd_of = 0 : i64, transpose_a} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %rs = shard.reduce_scatter %g on @grid grid_axes = [0] scatter_axis = 0 : tensor<4x4xf32> -> tensor<2x4xf32>
+  %ws = shard.all_slice %w on @grid grid_axes = [0] slice_axis = 0 : tensor<4x4xf32> -> tensor<2x4xf32>
+  %n = cleave.binary sub %ws, %rs {cleave.update_of = 0 : i64} : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  %full = shard.all_gather %n on @grid grid_axes = [0] gather_axis = 0 : tensor<2x4xf32> -> tensor<4x4xf32>
+  return %full : tensor<4x4xf32>
+}
+
+// -----
+
 // Two stages, two micro-batches, 1F1B: one function per stage. Stage 0
 // runs F0.0 F0.1 B0.0 B0.1, stage 1 F1.0 B1.0 F1.1 B1.1. The relu output
 // goes to stage 1 (transfer 0: tags 0 and 1), its gradient comes back
