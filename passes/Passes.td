@@ -462,7 +462,8 @@ def CleavePrintPipelineSchedule : Pass<"cleave-print-pipeline-schedule", "Module
 }
 
 def CleavePipelineUnroll : Pass<"cleave-pipeline-unroll", "ModuleOp"> {
-  let summary = "Run the per-device train step as micro-batches (gradient accumulation)";
+  let summary = "Run the per-device train step as micro-batches, and as one function per "
+                "pipeline stage";
   let description = [{
     After the partition: forward and backward ops (`cleave.phase`, else
     the phase tags cleave.fwd_id / cleave.bwd_of) are cloned once per
@@ -479,6 +480,17 @@ def CleavePipelineUnroll : Pass<"cleave-pipeline-unroll", "ModuleOp"> {
     of micro-batch m draws stream `stream * M + m`. M comes from
     `micro-batches`, else the module's `cleave.pipeline`; M = 1 changes
     nothing.
+
+    With `stages` S > 1 in `cleave.pipeline` (ops tagged by
+    cleave-pipeline-split) `@train_step` becomes `@train_step_stage<p>`,
+    p < S, each with its signature: the ops of the stage's chunks per
+    action of its schedule (`buildSchedule`), `cleave.send_start` /
+    `cleave.recv_start` where a value crosses stages (tag = transfer * M +
+    m, receives posted one action ahead and in the peer's send order,
+    waits late), the update of the stage's parameters, another stage's
+    tensors returned as they are (a parameter several stages read comes
+    from its owner), the loss all-reduced over "pp", the grid's new first
+    axis (docs/pipeline.md).
 
     ```mlir
     func.func @train_step(%w: tensor<4x3xf32> {cleave.param = ...}, %x: tensor<8x4xf32> {cleave.input = "x"})
