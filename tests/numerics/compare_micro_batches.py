@@ -18,19 +18,27 @@ Three checks, each on losses per step AND every final weight:
                          --schedule S on the grid's ranks matches one device
                          without micro-batches (--tolerance 1e-4, the plan
                          invariance limit).
+  --check resume         checkpoints cross plans: half the steps on the
+                         pipeline grid then resumed on one device, and half
+                         on one device then resumed on the grid, both match
+                         the uninterrupted one-device run.
 
     /usr/bin/python3 tests/numerics/compare_micro_batches.py --check accumulation \\
         --model mlp --cleavec build/bin/cleavec --workdir /tmp/mb
 """
 
 import argparse
+import json
 import os
+import shutil
 import subprocess
 import sys
 
 import numpy as np
+import onnx
 import torch
 import torch.nn.functional as F
+from onnx import numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -83,6 +91,31 @@ def compare(reference, ours, steps, tolerance):
     return failures
 
 
+def compile_only(cleavec, model_path, flags, workdir):
+    os.makedirs(workdir, exist_ok=True)
+    exe = os.path.join(workdir, "train")
+    subprocess.run([cleavec, model_path, "--target", "cpu", "--loss", "cross_entropy",
+                    "--labels", "y", *SGD_FLAGS, *flags, "-o", exe], check=True)
+    return exe
+
+
+def train_until(exe, data_flags, steps, checkpoints, workdir, launch=(), resume=False):
+    """Trains to `steps` writing checkpoints (resuming from them); returns
+    the losses of the steps this run made and the final weights."""
+    metrics = os.path.join(workdir, f"metrics-{steps}.jsonl")
+    trained = os.path.join(workdir, "trained.onnx")
+    if os.path.exists(metrics):
+        os.remove(metrics)
+    env = mpi_environment()
+    subprocess.run([*launch, exe, "--data", ",".join(data_flags), "--steps", str(steps),
+                    "--checkpoint-dir", checkpoints, *(["--resume"] if resume else []),
+                    "--metrics", metrics, "--save-onnx", trained, "--log-every", "0"],
+                   check=True, env=env)
+    losses = [json.loads(line)["loss"] for line in open(metrics)]
+    weights = {t.name: numpy_helper.to_array(t) for t in onnx.load(trained).graph.initializer}
+    return losses, weights
+
+
 def make_inputs(model, model_path, rng):
     """compare_training's data (4 batches): tokens for the GPT, else floats
     and 10 classes."""
@@ -119,7 +152,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check",
-                        choices=["accumulation", "batchnorm", "data-parallel", "pipeline"],
+                        choices=["accumulation", "batchnorm", "data-parallel", "pipeline",
+                                 "resume"],
                         required=True)
     parser.add_argument("--grid", default="pp=2", help="pipeline: the grid")
     parser.add_argument("--micro-batches", type=int, default=2, help="pipeline: M")
@@ -138,7 +172,7 @@ def main():
     parser.add_argument("--tolerance", type=float, default=1e-5)
     args = parser.parse_args()
 
-    if args.check in ("data-parallel", "pipeline") and mpirun_missing():
+    if args.check in ("data-parallel", "pipeline", "resume") and mpirun_missing():
         return SKIPPED
     os.makedirs(args.workdir, exist_ok=True)
     model_path = os.path.join(ROOT, "models", "onnx", FILES[args.model])
@@ -162,6 +196,31 @@ def main():
         reference = torch_accumulation(model_path, data, batch, 2, args.steps)
         failures += compare(reference, run("m2", ["--micro-batches", "2"]), args.steps,
                             args.tolerance)
+    elif args.check == "resume":
+        full = run("full", [])
+        ranks = 1
+        for axis in args.grid.split(","):
+            ranks *= int(axis.split("=")[1])
+        launch = ("mpirun", "--oversubscribe", "-np", str(ranks))
+        one = compile_only(args.cleavec, model_path, [], os.path.join(args.workdir, "one"))
+        grid = compile_only(args.cleavec, model_path,
+                            ["--grid", args.grid, "--micro-batches", str(args.micro_batches),
+                             "--schedule", args.schedule, "--virtual-stages",
+                             str(args.virtual_stages)], os.path.join(args.workdir, "grid"))
+        half = args.steps // 2
+        for name, first, first_launch, second, second_launch in (
+                ("grid then one device", grid, launch, one, ()),
+                ("one device then grid", one, (), grid, launch)):
+            work = os.path.join(args.workdir, name.replace(" ", "-"))
+            checkpoints = os.path.join(work, "checkpoints")
+            shutil.rmtree(work, ignore_errors=True)
+            os.makedirs(work)
+            train_until(first, data_flags, half, checkpoints, work, first_launch)
+            losses, weights = train_until(second, data_flags, args.steps, checkpoints, work,
+                                          second_launch, resume=True)
+            print(f"{args.model}: {half} steps, checkpoint, {args.steps - half} more: {name}")
+            failures += compare((full[0][half:], full[1]), (losses, weights),
+                                args.steps - half, args.tolerance)
     elif args.check == "pipeline":
         full = run("full", ["--micro-batches", str(args.micro_batches)]
                    if args.reference_micro_batches else [])
