@@ -166,11 +166,14 @@ llvm::Error mlir::cleave::buildCleaveShardPipeline(OpPassManager &pm,
                                                    std::unique_ptr<Pass> beforePartition) {
   std::string grid = getShardGrid(options);
   int64_t devices = gridDevices(grid);
-  if (options.devices > 0 && devices > 0 && devices != options.devices)
+  int64_t stages = getGridAxisSize(grid, kPipelineAxis);
+  // "--grid pp=S --devices N": S stages, the search plans each on N / S.
+  bool stagesOnly =
+      stages > 1 && removeGridAxis(grid, kPipelineAxis).empty() && options.devices % stages == 0;
+  if (options.devices > 0 && devices > 0 && devices != options.devices && !stagesOnly)
     return makeError("--grid " + grid + " has " + std::to_string(devices) +
                      " devices but --devices is " + std::to_string(options.devices) +
                      ": make them agree (or drop one of the two)");
-  int64_t stages = getGridAxisSize(grid, kPipelineAxis);
   bool pipelined = stages > 1 || options.microBatches > 1;
   if (pipelined)
     if (llvm::Error error = checkPipelineOptions(options, stages))

@@ -8,23 +8,6 @@
 using namespace mlir;
 using namespace mlir::cleave;
 
-LogicalResult mlir::cleave::checkBatchDivides(func::FuncOp function, int64_t microBatches) {
-  for (BlockArgument argument : function.getArguments()) {
-    auto name = function.getArgAttrOfType<StringAttr>(argument.getArgNumber(),
-                                                      CleaveDialect::kInputAttrName);
-    if (!name)
-      continue;
-    auto type = cast<RankedTensorType>(argument.getType());
-    int64_t rows = type.getRank() == 0 ? 0 : type.getDimSize(0);
-    if (rows == 0 || rows % microBatches != 0)
-      return function.emitOpError()
-             << "--micro-batches " << microBatches << " does not divide the batch of " << rows
-             << " per data-parallel rank (input '" << name.getValue()
-             << "'): pick a micro-batch count that divides it";
-  }
-  return success();
-}
-
 /// Part `m` of `parts` of `value` along `dim`.
 Value MicroBatchCloner::slicePart(OpBuilder &builder, Value value, unsigned dim, int64_t parts,
                                   int64_t m) {

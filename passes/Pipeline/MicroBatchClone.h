@@ -13,7 +13,6 @@
 
 #include "dialects/Cleave/IR/CleaveOps.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/DenseMap.h"
@@ -21,10 +20,6 @@
 #include <utility>
 
 namespace mlir::cleave {
-
-/// Success when `microBatches` divides the first dimension of every batch
-/// input (cleave.input) of `function`; else an error naming the input.
-LogicalResult checkBatchDivides(func::FuncOp function, int64_t microBatches);
 
 class MicroBatchCloner {
 public:

@@ -36,8 +36,8 @@ static bool isSumCollective(Operation *op) {
 /// Ops whose result's mean over micro-batches is the op of the operands'
 /// means (operands not computed per micro-batch are the same in each).
 static bool commutesWithMean(Operation *op) {
-  return isSumCollective(op) ||
-         isa<shard::AllGatherOp, shard::AllSliceOp, ReshapeOp, TransposeOp, SliceOp, ConcatOp>(op);
+  return isSumCollective(op) || isa<shard::AllGatherOp, shard::AllSliceOp, shard::AllToAllOp,
+                                    ReshapeOp, TransposeOp, SliceOp, ConcatOp>(op);
 }
 
 LogicalResult mlir::cleave::classifyStepOps(func::FuncOp function,
@@ -89,5 +89,14 @@ LogicalResult mlir::cleave::classifyStepOps(func::FuncOp function,
     bool once = usersRunOnce && (!varies.contains(op) || commutesWithMean(op));
     parts[op] = once ? StepPart::once : StepPart::perMicroBatch;
   }
+  // What reads an update-phase value runs after the update (the
+  // redistribution of an updated parameter for the return).
+  for (Operation *op : ops)
+    if (parts[op] == StepPart::perMicroBatch && !getTaggedPart(op) &&
+        llvm::any_of(op->getOperands(), [&](Value operand) {
+          Operation *producer = operand.getDefiningOp();
+          return producer && parts.lookup(producer) == StepPart::once;
+        }))
+      parts[op] = StepPart::once;
   return success();
 }

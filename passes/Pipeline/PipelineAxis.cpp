@@ -9,7 +9,7 @@ using namespace mlir;
 using namespace mlir::cleave;
 
 LogicalResult mlir::cleave::insertPipelineAxis(ModuleOp module, func::FuncOp function,
-                                            int64_t stages, std::string &gridName) {
+                                               int64_t stages, std::string &gridName) {
   for (auto grid : module.getOps<shard::GridOp>()) {
     if (gridName.empty())
       gridName = grid.getSymName().str();

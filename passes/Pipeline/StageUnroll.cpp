@@ -16,6 +16,7 @@
 #include "passes/Pipeline/StageUnroll.h"
 
 #include "passes/Analysis/Pipeline/Schedule.h"
+#include "passes/Pipeline/BatchSlices.h"
 #include "passes/Pipeline/MicroBatchClone.h"
 #include "passes/Pipeline/Phases.h"
 #include "passes/Pipeline/PipelineAxis.h"
@@ -29,6 +30,7 @@
 #include "llvm/ADT/SetVector.h"
 
 #include <map>
+#include <optional>
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -60,6 +62,10 @@ public:
         stages(this->schedule.stages), microBatches(this->schedule.microBatches) {}
 
   LogicalResult run() {
+    // Before the grid gains "pp": the inputs' shardings index it.
+    batchSlices.emplace(function, microBatches);
+    if (failed(batchSlices->check()))
+      return failure();
     if (failed(placeOps()) || failed(collectTransfers()) || failed(computeMicroBatchTypes()))
       return failure();
     if (failed(insertPipelineAxis(module, function, stages, gridName)) ||
@@ -240,7 +246,7 @@ private:
     for (BlockArgument argument : function.getArguments()) {
       Value value = entry->getArgument(argument.getArgNumber());
       if (isBatchInput(argument))
-        value = MicroBatchCloner::slicePart(builder, value, 0, microBatches, 0);
+        value = batchSlices->slice(builder, argument, value, 0);
       mapping.map(argument, value);
     }
     LogicalResult result = success();
@@ -311,6 +317,7 @@ private:
   int64_t stages;
   int64_t microBatches;
   std::string gridName;
+  std::optional<BatchSlices> batchSlices;
   llvm::DenseMap<Operation *, Place> places;
   /// (chunk, backward) -> its per-micro-batch ops in program order.
   std::map<std::pair<int64_t, bool>, llvm::SmallVector<Operation *>> chunkOps;
@@ -440,7 +447,7 @@ LogicalResult StageUnroller::buildStage(OpBuilder &moduleBuilder, int64_t p) {
         if (auto argument = dyn_cast<BlockArgument>(operand)) {
           Value value = common.lookup(argument);
           if (isBatchInput(argument))
-            value = MicroBatchCloner::slicePart(builder, value, 0, microBatches, m);
+            value = batchSlices->slice(builder, argument, value, m);
           else if (auto it = chained.find(argument); it != chained.end() && m > 0)
             value = maps[m - 1].lookupOrNull(it->second);
           if (!value)

@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
+#include "passes/Pipeline/BatchSlices.h"
 #include "passes/Pipeline/MicroBatchClone.h"
 #include "passes/Pipeline/Phases.h"
 #include "passes/Pipeline/StageUnroll.h"
@@ -46,7 +47,7 @@ public:
       : function(function), microBatches(microBatches) {}
 
   LogicalResult run() {
-    if (failed(checkBatchDivides(function, microBatches)))
+    if (failed(slices.check()))
       return failure();
     if (failed(classifyStepOps(function, phases)))
       return failure();
@@ -66,7 +67,7 @@ public:
     for (int64_t m = 0; m < microBatches; ++m) {
       IRMapping mapping;
       for (BlockArgument input : batchInputs)
-        mapping.map(input, sliceInput(builder, input, m));
+        mapping.map(input, slices.slice(builder, input, input, m));
       // The buffers micro-batch m - 1 updated are micro-batch m's.
       for (auto [argument, updated] : chainedBuffers)
         if (m > 0)
@@ -180,15 +181,11 @@ private:
     return success();
   }
 
-  /// Rows [m * b, (m + 1) * b) of `input`, b = its rows / M.
-  Value sliceInput(OpBuilder &builder, BlockArgument input, int64_t m) {
-    return MicroBatchCloner::slicePart(builder, input, 0, microBatches, m);
-  }
-
   func::FuncOp function;
   int64_t microBatches;
   llvm::DenseMap<Operation *, StepPart> phases;
   MicroBatchCloner cloner{microBatches};
+  BatchSlices slices{function, microBatches};
   llvm::SmallVector<BlockArgument> batchInputs;
   llvm::SmallVector<Value> crossings;
   /// (argument, the per-micro-batch value the step returns for it).
@@ -230,8 +227,6 @@ struct CleavePipelineUnrollPass
       return signalPassFailure();
     }
     if (getPipelineInteger(module, "stages", 1) > 1) {
-      if (failed(checkBatchDivides(function, count)))
-        return signalPassFailure();
       if (failed(unrollStages(module, function)))
         return signalPassFailure();
       return;

@@ -907,6 +907,21 @@ def generate_plans(rng, spec, params, count):
     return plans
 
 
+def pipeline_variant(spec, plan, seed):
+    """`plan` on 2 pipeline stages (--grid pp=2 before its own axes, twice
+    the ranks) with 1 or 2 micro-batches (1 where BatchNorm would see
+    per-micro-batch statistics, which the one-device reference does not)."""
+    rng = random.Random(seed)
+    variant = copy.deepcopy(plan)
+    variant["pp"] = 2
+    batch = spec["input"]["batch"]
+    batch_norm = '"batch_norm"' in json.dumps(spec)
+    variant["micro_batches"] = 1 if batch_norm or batch % (2 * plan["devices"]) else rng.choice(
+        [1, 2, 2])
+    variant["devices"] = plan["devices"] * 2
+    return variant
+
+
 def plan_divides(spec, plan):
     """Whether every pinned axis divides its dimension and dp the batch."""
     if not plan["grid"]:
@@ -933,7 +948,13 @@ def plan_flags(plan, workdir=None):
         flags += ["--devices", str(plan["devices"])]
     if plan["kind"] == "dp":
         flags += ["--plan", "dp"]
-    if plan["grid"]:
+    if plan.get("pp"):
+        # Pipeline stages (--pipelines): pp is the grid's first axis.
+        grid = f"pp={plan['pp']}" + (f",{plan['grid']}" if plan["grid"] else "")
+        if plan["kind"] == "pinned" and not plan["grid"]:
+            grid += f",dp={plan['devices'] // plan['pp']}"
+        flags += ["--grid", grid, "--micro-batches", str(plan["micro_batches"])]
+    elif plan["grid"]:
         flags += ["--grid", plan["grid"]]
     if plan["zero"]:
         flags += ["--zero", str(plan["zero"])]
@@ -1110,7 +1131,12 @@ class Runner:
             self.perturbed_binding(spec) if perturb else None)
         commands = ref_commands + commands
         if outcome is not None:
-            if outcome.kind == "rejected" and (plan["kind"] == "auto" or (
+            # A pipeline may be refused for the graph's few layers or the
+            # batch's rows, whatever the plan.
+            refused_pipeline = plan.get("pp") and any(
+                reason in outcome.detail
+                for reason in ("pipeline chunks", "does not divide the batch"))
+            if outcome.kind == "rejected" and not refused_pipeline and (plan["kind"] == "auto" or (
                     plan["kind"] == "dp" and spec["input"]["batch"] % plan["devices"] == 0)):
                 # The search must always find some valid plan (and plain
                 # dp one where it divides the batch).
@@ -1360,6 +1386,9 @@ def main():
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--self-check", action="store_true",
                         help="first require a run with perturbed data to be reported")
+    parser.add_argument("--pipelines", action="store_true",
+                        help="run each drawn plan of up to 2 devices on 2 pipeline stages "
+                             "(--grid pp=2,..., 1 or 2 micro-batches) instead")
     parser.add_argument("--keep", action="store_true",
                         help="keep the executables of graphs whose pairs all passed")
     args = parser.parse_args()
@@ -1415,6 +1444,9 @@ def main():
         rng = random.Random(stable_seed(args.seed, index))
         spec = generate_graph(rng, stable_seed(args.seed, index, "weights") % 2**31)
         plans = generate_plans(rng, spec, parameter_shapes(spec), args.plans)
+        if args.pipelines:
+            plans = [pipeline_variant(spec, plan, stable_seed(args.seed, index, number, "pp"))
+                     for number, plan in enumerate(plans) if plan["devices"] <= 2]
         print(f"graph {args.seed}:{index}: {spec['input']['kind']} {input_shape(spec)}, "
               f"{len(spec['layers'])} layer(s) [{' '.join(l['op'] for l in spec['layers'])}], "
               f"loss {spec['loss']}", flush=True)
