@@ -25,9 +25,8 @@ BatchSlices::BatchSlices(func::FuncOp function, int64_t microBatches)
     if (!function.getArgAttr(index, CleaveDialect::kInputAttrName))
       continue;
     int64_t split = 1;
-    if (auto sharding =
-            function.getArgAttrOfType<shard::GridAxesArrayAttr>(index,
-                                                                CleaveDialect::kShardingAttrName))
+    if (auto sharding = function.getArgAttrOfType<shard::GridAxesArrayAttr>(
+            index, CleaveDialect::kShardingAttrName))
       if (sharding.size() > 0)
         for (int16_t axis : sharding.getAxes()[0].asArrayRef())
           if (axis >= 0 && axis < static_cast<int16_t>(gridShape.size()))
@@ -69,10 +68,9 @@ Value BatchSlices::slice(OpBuilder &builder, BlockArgument input, Value value, i
     llvm::SmallVector<int64_t> starts(type.getRank(), 0);
     starts[0] = m * shape[0];
     llvm::SmallVector<int64_t> strides(type.getRank(), 1);
-    return SliceOp::create(builder, value.getLoc(),
-                           RankedTensorType::get(shape, type.getElementType()), value,
-                           builder.getDenseI64ArrayAttr(starts),
-                           builder.getDenseI64ArrayAttr(strides));
+    return SliceOp::create(
+        builder, value.getLoc(), RankedTensorType::get(shape, type.getElementType()), value,
+        builder.getDenseI64ArrayAttr(starts), builder.getDenseI64ArrayAttr(strides));
   }
   // [blocks * M * b, ...] as [blocks, M, b, ...]: part m of each block.
   ArrayRef<int64_t> rest = type.getShape().drop_front();
@@ -86,10 +84,9 @@ Value BatchSlices::slice(OpBuilder &builder, BlockArgument input, Value value, i
   llvm::SmallVector<int64_t> starts(split.size(), 0);
   starts[1] = m;
   llvm::SmallVector<int64_t> strides(split.size(), 1);
-  Value part = SliceOp::create(builder, value.getLoc(),
-                               RankedTensorType::get(picked, type.getElementType()), blocked,
-                               builder.getDenseI64ArrayAttr(starts),
-                               builder.getDenseI64ArrayAttr(strides));
+  Value part = SliceOp::create(
+      builder, value.getLoc(), RankedTensorType::get(picked, type.getElementType()), blocked,
+      builder.getDenseI64ArrayAttr(starts), builder.getDenseI64ArrayAttr(strides));
   llvm::SmallVector<int64_t> shape = {count * rows};
   llvm::append_range(shape, rest);
   return ReshapeOp::create(builder, value.getLoc(),

@@ -5,6 +5,8 @@
 
 #include "dialects/Cleave/IR/CleaveDialect.h"
 
+#include <optional>
+
 using namespace mlir;
 using namespace mlir::cleave;
 
@@ -20,6 +22,42 @@ Value MicroBatchCloner::slicePart(OpBuilder &builder, Value value, unsigned dim,
   return SliceOp::create(
       builder, value.getLoc(), RankedTensorType::get(shape, type.getElementType()), value,
       builder.getDenseI64ArrayAttr(starts), builder.getDenseI64ArrayAttr(strides));
+}
+
+/// The constant splat float operand `index` of `operands`, if it is one.
+static SplatElementsAttr getFloatSplat(ArrayRef<Value> operands, unsigned index) {
+  auto constant = operands[index].getDefiningOp<ConstantOp>();
+  if (!constant)
+    return {};
+  auto splat = dyn_cast<SplatElementsAttr>(constant.getValue());
+  return splat && isa<FloatType>(splat.getElementType()) ? splat : SplatElementsAttr();
+}
+
+/// Multiplies the mean gradient `binary` computes by `parts`: one constant
+/// factor of a product (the smallest: the 1/count scalar, not the ones
+/// canonicalisation made of the broadcast), or the constant divisor of a
+/// quotient.
+static void rescaleMeanGradient(OpBuilder &builder, BinaryOp binary,
+                                llvm::SmallVectorImpl<Value> &operands, double parts) {
+  std::optional<unsigned> chosen;
+  double factor = parts;
+  if (binary.getKind() == BinaryKind::mul) {
+    for (unsigned index = 0; index < operands.size(); ++index)
+      if (SplatElementsAttr splat = getFloatSplat(operands, index))
+        if (!chosen || splat.getNumElements() < getFloatSplat(operands, *chosen).getNumElements())
+          chosen = index;
+  } else if (binary.getKind() == BinaryKind::div && getFloatSplat(operands, 1)) {
+    chosen = 1;
+    factor = 1.0 / parts;
+  }
+  if (!chosen)
+    return;
+  SplatElementsAttr splat = getFloatSplat(operands, *chosen);
+  double value = splat.getSplatValue<APFloat>().convertToDouble() * factor;
+  operands[*chosen] = ConstantOp::create(
+      builder, operands[*chosen].getLoc(),
+      DenseElementsAttr::get(splat.getType(),
+                             builder.getFloatAttr(splat.getElementType(), value).getValue()));
 }
 
 /// Clones `op` into micro-batch `m` with the types its (smaller) operands
@@ -43,19 +81,9 @@ LogicalResult MicroBatchCloner::clone(OpBuilder &builder, Operation *op, IRMappi
     if (auto id = op->getAttrOfType<IntegerAttr>(CleaveDialect::kForwardIdAttrName))
       meanParts[{m, id.getInt()}] = types->meanParts;
   if (auto of = op->getAttrOfType<IntegerAttr>(CleaveDialect::kBackwardOfAttrName))
-    if (int64_t parts = meanParts.lookup({m, of.getInt()}); parts > 1 && isa<BinaryOp>(op))
-      for (Value &operand : operands)
-        if (auto constant = operand.getDefiningOp<ConstantOp>())
-          if (auto splat = dyn_cast<SplatElementsAttr>(constant.getValue());
-              splat && isa<FloatType>(splat.getElementType())) {
-            double value = splat.getSplatValue<APFloat>().convertToDouble();
-            operand = ConstantOp::create(
-                builder, constant.getLoc(),
-                DenseElementsAttr::get(
-                    splat.getType(),
-                    builder.getFloatAttr(splat.getElementType(), value * static_cast<double>(parts))
-                        .getValue()));
-          }
+    if (int64_t parts = meanParts.lookup({m, of.getInt()}); parts > 1)
+      if (auto binary = dyn_cast<BinaryOp>(op))
+        rescaleMeanGradient(builder, binary, operands, static_cast<double>(parts));
   Operation *clone = builder.clone(*op);
   clone->setOperands(operands);
   for (auto [result, type] : llvm::zip(clone->getResults(), types->results))
