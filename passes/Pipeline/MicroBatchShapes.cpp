@@ -5,6 +5,7 @@
 #include "dialects/Cleave/Interfaces/FactorRule.h"
 
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/DenseSet.h"
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -80,9 +81,13 @@ FailureOr<MicroBatchTypes> mlir::cleave::inferMicroBatchTypes(Operation *op,
                failure();
     }
   }
-  auto splitSize = [&](const DimFactors &factors, int64_t size, int64_t &ways) {
+  // A factor a tensor carries in several dimensions (a reshape regrouping
+  // them, kept whole) splits only the first: the micro-batch's rows are a
+  // leading block of the row-major elements.
+  auto splitSize = [&](const DimFactors &factors, int64_t size, int64_t &ways,
+                       llvm::DenseSet<int> &applied) {
     ways = 1;
-    if (factors.empty())
+    if (factors.empty() || !applied.insert(factors.front()).second)
       return size;
     auto found = parts.find(factors.front());
     if (found == parts.end())
@@ -94,9 +99,14 @@ FailureOr<MicroBatchTypes> mlir::cleave::inferMicroBatchTypes(Operation *op,
   for (auto [index, result] : llvm::enumerate(op->getResults())) {
     auto type = cast<RankedTensorType>(result.getType());
     llvm::SmallVector<int64_t> shape(type.getShape());
+    llvm::DenseSet<int> applied;
     for (int64_t dim = 0; dim < type.getRank(); ++dim) {
       int64_t ways;
-      shape[dim] = splitSize(rule.results[index][dim], shape[dim], ways);
+      shape[dim] = splitSize(rule.results[index][dim], shape[dim], ways, applied);
+      if (ways > 1 && type.getDimSize(dim) % ways != 0)
+        return op->emitOpError() << "cannot run on a micro-batch: result dimension " << dim << " ("
+                                 << type.getDimSize(dim) << ") does not split " << ways << " ways",
+               failure();
     }
     types.results.push_back(RankedTensorType::get(shape, type.getElementType()));
   }
@@ -105,18 +115,21 @@ FailureOr<MicroBatchTypes> mlir::cleave::inferMicroBatchTypes(Operation *op,
   for (auto [index, operand] : llvm::enumerate(op->getOperands())) {
     auto before = cast<RankedTensorType>(operand.getType());
     auto after = cast<RankedTensorType>(operandTypes[index]);
+    llvm::DenseSet<int> applied;
     for (int64_t dim = 0; dim < before.getRank(); ++dim) {
       int64_t ways;
-      splitSize(rule.operands[index][dim], before.getDimSize(dim), ways);
+      splitSize(rule.operands[index][dim], before.getDimSize(dim), ways, applied);
       if (ways > 1 && after.getDimSize(dim) == before.getDimSize(dim))
         types.slices[index].push_back({static_cast<unsigned>(dim), ways});
     }
   }
-  if (auto reduce = dyn_cast<ReduceOp>(op); reduce && reduce.getKind() == ReduceKind::mean)
+  if (auto reduce = dyn_cast<ReduceOp>(op); reduce && reduce.getKind() == ReduceKind::mean) {
+    llvm::DenseSet<int> applied;
     for (int64_t axis : reduce.getAxes()) {
       int64_t ways;
-      splitSize(rule.operands[0][axis], 0, ways);
+      splitSize(rule.operands[0][axis], 0, ways, applied);
       types.meanParts *= ways;
     }
+  }
   return types;
 }

@@ -82,8 +82,10 @@ public:
         Value value = mapping.lookup(crossing);
         if (value.getType() != crossing.getType())
           return crossing.getDefiningOp()->emitOpError()
-                 << "hands a value with batch rows to the update phase: micro-batches cannot "
-                    "average it";
+                 << "hands a value with batch rows to the update phase (" << value.getType()
+                 << " on a micro-batch, " << crossing.getType()
+                 << " on the batch: the model mixes the batch's rows into a parameter's "
+                    "dimensions): micro-batches cannot average it";
         auto found = sums.find(crossing);
         if (found == sums.end())
           sums.insert({crossing, value});

@@ -218,3 +218,18 @@ module attributes {cleave.pipeline = {stages = 2 : i64, virtual_stages = 1 : i64
     return %n0, %n1, %l : tensor<4x4xf32>, tensor<4x4xf32>, tensor<f32>
   }
 }
+
+// -----
+
+// A reshape that regroups the batch with another dimension (the factor
+// rule keeps the group whole): the micro-batch's rows are a leading block of
+// the elements, so only the first dimension of the group shrinks.
+// CHECK-LABEL: func.func @train_step
+// CHECK:         cleave.reshape %{{.*}} : tensor<8x6xf32> to tensor<4x12xf32>
+// CHECK:         cleave.reduce sum %{{.*}} : tensor<4x12xf32> -> tensor<1x12xf32>
+func.func @train_step(%w: tensor<1x12xf32> {cleave.param = #cleave.param<"w", trainable>}, %x: tensor<16x6xf32> {cleave.input = "x"}) -> (tensor<1x12xf32> {cleave.updates = 0 : i64}) {
+  %r = cleave.reshape %x {cleave.bwd_of = 6 : i64} : tensor<16x6xf32> to tensor<8x12xf32>
+  %g = cleave.reduce sum %r {axes = array<i64: 0>, cleave.bwd_of = 1 : i64, keep_dims} : tensor<8x12xf32> -> tensor<1x12xf32>
+  %n = cleave.binary sub %w, %g {cleave.update_of = 0 : i64} : (tensor<1x12xf32>, tensor<1x12xf32>) -> tensor<1x12xf32>
+  return %n : tensor<1x12xf32>
+}
