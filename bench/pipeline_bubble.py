@@ -2,29 +2,40 @@
 """Pipeline bubble on CPU ranks: measured against the formula and the cost model.
 
 For S stages (one MPI rank each, one thread each) and M micro-batches, an
-MLP of equal layers is compiled with `cleavec --grid pp=S --micro-batches M`
-(1F1B unless --schedule says otherwise) and trained for a few steps. The
-executable's metrics report each stage's busy time per step (the step
-function's time minus the time it waited for receives, docs/formats.md);
-the measured bubble is
+MLP of equal layers is compiled with `cleavec --grid pp=S --micro-batches M
+--schedule 1f1b` (and `gpipe` for the stages in --gpipe-stages) and trained
+for --steps steps, --repeats times. The executable's metrics report each
+stage's busy time per step on its progress steps (the step function's time
+minus the time it waited for receives, averaged since the previous report;
+docs/formats.md); over the steps after the first,
 
-    1 - mean over stages(busy) / step time
+    measured   = 1 - mean over stages(busy) / step time
+    bottleneck = 1 - max over stages(busy) / step time
 
-and is printed next to the formula (S-1)/(M+S-1) and the bubble the cost
-model predicts for the same split (`cleave-plan --format json`, the
-pipeline's simulated schedule).
+and, from step times alone, 1 - T1 / (S T), with T1 the step time of the
+same M micro-batches on one rank (the work the S stages divide) and T the
+pipeline's step time, are printed (mean and min..max over the repeats)
+next to the formula
+(S-1)/(M+S-1) and the bubble the cost model predicts for the same split
+(`cleave-plan --format json`: `pipeline.bubble`).
 
-  /usr/bin/python3 bench/pipeline_bubble.py --build build --workdir build/bench-bubble
+  /usr/bin/python3 bench/pipeline_bubble.py --workdir /tmp/bubble
 
-Ranks beyond the machine's cores share them: the waits then also measure
-the other ranks' compute, so treat S > cores as a smoke test, not a
-measurement (docs/benchmarks.md says which rows were measured how).
+`--poll-check` instead measures what a rank costs while it waits: it runs
+the S=2, M=1 program, stops one rank (SIGSTOP) for 5 s, and prints the CPU
+time the other rank used meanwhile (it can only wait for its peer).
+
+Ranks beyond the machine's free cores share them: a rank that waits gives
+its core to another one, so the busy times stretch; treat S > free cores
+as a smoke test of the trend, not a measurement (docs/benchmarks.md).
 """
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -47,42 +58,111 @@ def model_flags():
             "--lr", "0.01"]
 
 
-def predicted_bubble(cleave_plan, onnx_path, stages, micro_batches, schedule):
+def predicted(cleave_plan, onnx_path, stages, micro_batches, schedule):
     result = run([cleave_plan, onnx_path, *model_flags(), "--grid", f"pp={stages}",
                   "--micro-batches", str(micro_batches), "--schedule", schedule,
                   "--format", "json"])
-    report = json.loads(result.stdout)
-    plan = report.get("chosen", report)
-    pipeline = plan.get("pipeline") or {}
-    return pipeline.get("bubble")
+    pipeline = json.loads(result.stdout).get("pipeline") or {}
+    return pipeline.get("bubble"), [s.get("seconds") for s in pipeline.get("per_stage", [])]
 
 
-def measure(executable, data, workdir, tag, stages, steps):
+def bubbles(records):
+    """(measured, bottleneck, step ms, busy ms per stage) from one run's metrics.
+
+    A record with stage_busy_ms averages the steps since the previous such
+    record; the step times of the same steps are averaged to match. Step 1
+    (warm-up, first allocation) is left out."""
+    total_step = 0.0
+    total_busy = None
+    pending_steps = []
+    for record in records:
+        if record["step"] == 1:
+            continue
+        pending_steps.append(record["step_time_ms"])
+        busy = record.get("stage_busy_ms")
+        if not busy:
+            continue
+        count = len(pending_steps)
+        total_step += sum(pending_steps)
+        weighted = [b * count for b in busy]
+        total_busy = weighted if total_busy is None else [a + b for a, b in
+                                                          zip(total_busy, weighted)]
+        pending_steps = []
+    if not total_busy or total_step <= 0:
+        return None
+    mean_busy = sum(total_busy) / len(total_busy)
+    return (1.0 - mean_busy / total_step, 1.0 - max(total_busy) / total_step,
+            total_step, total_busy)
+
+
+def measure(executable, data, workdir, tag, stages, steps, log_every):
     metrics = os.path.join(workdir, f"{tag}.jsonl")
     run(["mpirun", "--oversubscribe", "-np", str(stages), executable, "--data", data,
-         "--steps", str(steps), "--metrics", metrics, "--log-every", "0"], env=mpi_env(),
-        timeout=900)
-    records = [json.loads(line) for line in open(metrics)]
-    # Skip the first records (warm-up); use the ones that carry busy times.
-    busy = [r for r in records if r.get("stage_busy_ms") and r["step"] > 1]
-    if not busy:
-        return None, None
-    step_ms = sum(r["step_time_ms"] for r in busy) / len(busy)
-    mean_busy = sum(sum(r["stage_busy_ms"]) / len(r["stage_busy_ms"]) for r in busy) / len(busy)
-    return step_ms, 1.0 - mean_busy / step_ms
+         "--steps", str(steps), "--metrics", metrics, "--log-every", str(log_every)],
+        env=mpi_env(), timeout=900)
+    with open(metrics) as lines:
+        records = [json.loads(line) for line in lines]
+    result = bubbles(records)
+    if result is None:
+        sys.exit(f"{metrics}: no stage_busy_ms after step 1 (a runtime without per-stage busy "
+                 "time?)")
+    measured, bottleneck, total_step, total_busy = result
+    steps_counted = sum(1 for r in records if r["step"] > 1 and r["step"] <= max(
+        r2["step"] for r2 in records if "stage_busy_ms" in r2))
+    return dict(measured=measured, bottleneck=bottleneck, step_ms=total_step / steps_counted,
+                busy_ms=[b / steps_counted for b in total_busy])
+
+
+def spread(values):
+    return sum(values) / len(values), min(values), max(values)
+
+
+def poll_check(executable, data, seconds=5.0):
+    """CPU seconds a rank uses while its peer is stopped."""
+    job = subprocess.Popen(["mpirun", "--oversubscribe", "-np", "2", executable, "--data", data,
+                            "--steps", "1000000", "--log-every", "100000"], env=mpi_env(),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(3)
+        children = run(["pgrep", "-P", str(job.pid)]).stdout.split()
+        if len(children) != 2:
+            sys.exit(f"poll check: expected 2 ranks under mpirun, found {children}")
+        waiting, stopped = int(children[0]), int(children[1])
+
+        def cpu(pid):
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        os.kill(stopped, signal.SIGSTOP)
+        before, start = cpu(waiting), time.monotonic()
+        time.sleep(seconds)
+        used, elapsed = cpu(waiting) - before, time.monotonic() - start
+        os.kill(stopped, signal.SIGCONT)
+    finally:
+        job.terminate()
+        job.wait()
+    print(f"poll check: while its peer was stopped for {elapsed:.2f} s, the waiting rank used "
+          f"{used:.2f} s of CPU ({100 * used / elapsed:.1f}% of a core)")
 
 
 def main():
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--stages", default="2,4")
+    parser.add_argument("--gpipe-stages", default="2",
+                        help="stage counts also measured under GPipe ('' for none)")
     parser.add_argument("--micro-batches", default="1,2,4,8,16")
-    parser.add_argument("--schedule", default="1f1b")
-    parser.add_argument("--steps", type=int, default=31)
+    parser.add_argument("--steps", type=int, default=41)
+    parser.add_argument("--log-every", type=int, default=10,
+                        help="progress steps, which carry the busy times (docs/formats.md)")
+    parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--width", type=int, default=512)
     parser.add_argument("--layers", type=int, default=8)
     parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--poll-check", action="store_true")
     args = parser.parse_args()
     cleavec = os.path.join(args.build, "bin", "cleavec")
     cleave_plan = os.path.join(args.build, "bin", "cleave-plan")
@@ -101,24 +181,73 @@ def main():
     np.save(y, rng.integers(0, 10, args.batch * 4).astype(np.int64))
     data = f"x={x},y={y}"
 
-    print(f"MLP {args.layers} x {args.width}, batch {args.batch}, schedule {args.schedule}, "
-          f"{os.cpu_count()} cores")
-    print(f"{'S':>2} {'M':>3} {'step ms':>9} {'measured':>9} {'formula':>8} {'model':>8}")
+    def compile_program(stages, micro_batches, schedule):
+        executable = os.path.join(args.workdir, f"{schedule}_s{stages}_m{micro_batches}")
+        grid = ["--grid", f"pp={stages}", "--schedule", schedule] if stages > 1 else []
+        run([cleavec, onnx_path, *model_flags(), *grid, "--micro-batches", str(micro_batches),
+             "-o", executable])
+        return executable
+
+    one_rank_ms = {}
+
+    def one_rank_step_ms(micro_batches):
+        """The same micro-batches on one rank: the work a pipeline divides by S."""
+        if micro_batches not in one_rank_ms:
+            executable = compile_program(1, micro_batches, "1f1b")
+            times = []
+            for repeat in range(args.repeats):
+                metrics = os.path.join(args.workdir, f"one_rank_m{micro_batches}_r{repeat}.jsonl")
+                run([executable, "--data", data, "--steps", str(args.steps), "--metrics", metrics,
+                     "--log-every", str(args.log_every)], env=mpi_env(), timeout=900)
+                with open(metrics) as lines:
+                    steps = [json.loads(line)["step_time_ms"] for line in lines][1:]
+                times.append(sum(steps) / len(steps))
+            one_rank_ms[micro_batches] = sum(times) / len(times)
+        return one_rank_ms[micro_batches]
+
+    if args.poll_check:
+        poll_check(compile_program(2, 1, "1f1b"), data)
+        return 0
+
+    points = [("1f1b", int(s)) for s in args.stages.split(",") if s]
+    points += [("gpipe", int(s)) for s in args.gpipe_stages.split(",") if s]
+    print(f"MLP {args.layers} x {args.width}, batch {args.batch}, {args.steps} steps x "
+          f"{args.repeats} runs, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
+    print("bubble: mean (min..max over runs); bottleneck = idle share of the busiest stage; "
+          "T1 = one rank's step on the same micro-batches, T = the pipeline's step")
+    print(f"{'schedule':>8} {'S':>2} {'M':>3} {'step ms':>15} {'measured':>19} "
+          f"{'bottleneck':>19} {'1 - T1/(S T)':>19} {'formula':>7} {'model':>6}  "
+          "busy ms/stage (model ms/stage)")
     rows = []
-    for stages in [int(s) for s in args.stages.split(",")]:
+    for schedule, stages in points:
         for micro_batches in [int(m) for m in args.micro_batches.split(",")]:
-            tag = f"s{stages}_m{micro_batches}"
-            executable = os.path.join(args.workdir, tag)
-            run([cleavec, onnx_path, *model_flags(), "--grid", f"pp={stages}", "--micro-batches",
-                 str(micro_batches), "--schedule", args.schedule, "-o", executable])
-            step_ms, measured = measure(executable, data, args.workdir, tag, stages, args.steps)
+            executable = compile_program(stages, micro_batches, schedule)
+            runs = [measure(executable, data, args.workdir,
+                            f"{schedule}_s{stages}_m{micro_batches}_r{r}", stages, args.steps,
+                            args.log_every) for r in range(args.repeats)]
             formula = (stages - 1) / (micro_batches + stages - 1)
-            model = predicted_bubble(cleave_plan, onnx_path, stages, micro_batches, args.schedule)
-            rows.append(dict(stages=stages, micro_batches=micro_batches, step_ms=step_ms,
-                             measured=measured, formula=formula, model=model))
-            fmt = lambda v: f"{v:.3f}" if isinstance(v, float) else "-"  # noqa: E731
-            print(f"{stages:>2} {micro_batches:>3} {fmt(step_ms):>9} {fmt(measured):>9} "
-                  f"{fmt(formula):>8} {fmt(model):>8}", flush=True)
+            one_rank = one_rank_step_ms(micro_batches)
+            for r in runs:
+                r["from_step_time"] = 1.0 - one_rank / (stages * r["step_ms"])
+            model, model_stage_seconds = predicted(cleave_plan, onnx_path, stages,
+                                                   micro_batches, schedule)
+            row = dict(schedule=schedule, stages=stages, micro_batches=micro_batches,
+                       runs=runs, one_rank_step_ms=one_rank, formula=formula, model=model,
+                       model_stage_ms=[1e3 * s for s in model_stage_seconds if s is not None],
+                       load=os.getloadavg()[0])
+            rows.append(row)
+
+            def cell(key, digits):
+                mean, low, high = spread([r[key] for r in runs])
+                return f"{mean:.{digits}f} ({low:.{digits}f}..{high:.{digits}f})"
+
+            busy = [sum(r["busy_ms"][i] for r in runs) / len(runs) for i in range(stages)]
+            model_text = f"{model:.3f}" if isinstance(model, float) else "-"
+            print(f"{schedule:>8} {stages:>2} {micro_batches:>3} {cell('step_ms', 1):>15} "
+                  f"{cell('measured', 3):>19} {cell('bottleneck', 3):>19} "
+                  f"{cell('from_step_time', 3):>19} {formula:>7.3f} "
+                  f"{model_text:>6}  {' '.join(f'{b:.1f}' for b in busy)} "
+                  f"({' '.join(f'{m:.1f}' for m in row['model_stage_ms'])})", flush=True)
     with open(os.path.join(args.workdir, "bubble.json"), "w") as out:
         json.dump(rows, out, indent=1)
     return 0
