@@ -5,7 +5,8 @@
     gpu_check.py data --model M --onnx F --out D    batches as .npy files (prepare, here)
     gpu_check.py reference --model M --onnx F --data D --steps N --device cuda --out R
                       [--autocast bf16]             PyTorch trains the same steps (run, there)
-    gpu_check.py report --work W --steps N --models M,.. [--sharded-models M,..] --out FILE.md
+    gpu_check.py report --work W --steps N --models M,.. [--sharded-models M,..]
+                      [--pipeline-models M,..] --out FILE.md
                                                     compares Cleave CPU, Cleave CUDA, PyTorch
 
 The comparison follows tests/numerics/compare_training.py (which checks the
@@ -326,6 +327,45 @@ def sharded_report(args, results):
     return lines, failures
 
 
+def pipeline_report(args, results):
+    """The 2-stage pipeline CUDA programs (--grid pp=2 --micro-batches 2,
+    host-staged MPI, one GPU) against 1 CPU rank on the full batch.
+
+    Two micro-batches only change the order of the gradient sums (each
+    half's gradient, then their mean), so losses and final weights must
+    agree within TOLERANCE, as the CPU target's pipeline tests ask
+    (tests/numerics/compare_micro_batches.py --check pipeline). A run skipped
+    for want of mpirun or NCCL is reported, not counted as a failure."""
+    models = [m for m in args.pipeline_models.split(",") if m]
+    if not models:
+        return [], 0
+    lines = ["", "## 2-stage pipeline CUDA programs (host-staged MPI, 2 ranks on one GPU) "
+             "vs 1-rank CPU", "",
+             f"`--grid pp=2 --micro-batches 2` (1F1B), `mpirun -np 2`, `CLEAVE_CUDA_COMM=host`; "
+             f"a match when the largest per-step relative loss difference and the worst "
+             f"relative L2 error of the final weights are <= {TOLERANCE:g}.", "",
+             "| model | run | final loss pipeline CUDA | vs 1-rank CPU loss | "
+             "vs 1-rank CPU weights |", "|---|---|---|---|---|"]
+    failures = 0
+    for model in models:
+        status_path = os.path.join(results, f"{model}-pipeline.status")
+        status = open(status_path).read().strip() if os.path.exists(status_path) else "missing"
+        if status.startswith("skipped"):
+            lines.append(f"| {model} | {status} | - | - | - |")
+            continue
+        cpu_loss, _ = read_metrics(os.path.join(results, f"{model}-cpu.jsonl"))
+        pp_loss, _ = read_metrics(os.path.join(results, f"{model}-cuda-pp2.jsonl"))
+        difference = max_relative(pp_loss, cpu_loss)
+        weights = worst_weight(read_onnx_weights(os.path.join(results, f"{model}-cuda-pp2.onnx")),
+                               read_onnx_weights(os.path.join(results, f"{model}-cpu.onnx")))
+        failures += status != "ran" or difference > TOLERANCE or weights[0] > TOLERANCE
+        final = f"{pp_loss[-1]:.6f}" if pp_loss else "(no run)"
+        lines.append(f"| {model} | {status} | {final} | {difference:.2e} {verdict(difference)} | "
+                     f"{weights[0]:.2e} {verdict(weights[0])} ({weights[2]} tensors"
+                     f"{', worst ' + weights[1] if weights[1] else ''}) |")
+    return lines, failures
+
+
 def command_report(args):
     work = args.work
     results = os.path.join(work, "results")
@@ -398,6 +438,9 @@ def command_report(args):
     sharded_lines, sharded_failures = sharded_report(args, results)
     failures += sharded_failures
     lines += sharded_lines
+    pipeline_lines, pipeline_failures = pipeline_report(args, results)
+    failures += pipeline_failures
+    lines += pipeline_lines
 
     lines += ["", "## Step time", "",
               "Median wall time per step after the first (Cleave: the driver's step_time_ms, "
@@ -438,6 +481,8 @@ def main():
                         help="models also run with --precision bf16 (comma-separated)")
     report.add_argument("--sharded-models", default="",
                         help="models also run as 2-rank CUDA programs (comma-separated)")
+    report.add_argument("--pipeline-models", default="",
+                        help="models also run as 2-stage pipeline CUDA programs (comma-separated)")
     report.add_argument("--out", required=True)
     args = parser.parse_args()
 
