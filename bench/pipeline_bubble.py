@@ -188,22 +188,14 @@ def main():
              "-o", executable])
         return executable
 
-    one_rank_ms = {}
-
-    def one_rank_step_ms(micro_batches):
+    def one_rank_step_ms(executable, tag):
         """The same micro-batches on one rank: the work a pipeline divides by S."""
-        if micro_batches not in one_rank_ms:
-            executable = compile_program(1, micro_batches, "1f1b")
-            times = []
-            for repeat in range(args.repeats):
-                metrics = os.path.join(args.workdir, f"one_rank_m{micro_batches}_r{repeat}.jsonl")
-                run([executable, "--data", data, "--steps", str(args.steps), "--metrics", metrics,
-                     "--log-every", str(args.log_every)], env=mpi_env(), timeout=900)
-                with open(metrics) as lines:
-                    steps = [json.loads(line)["step_time_ms"] for line in lines][1:]
-                times.append(sum(steps) / len(steps))
-            one_rank_ms[micro_batches] = sum(times) / len(times)
-        return one_rank_ms[micro_batches]
+        metrics = os.path.join(args.workdir, f"{tag}.jsonl")
+        run([executable, "--data", data, "--steps", str(args.steps), "--metrics", metrics,
+             "--log-every", str(args.log_every)], env=mpi_env(), timeout=900)
+        with open(metrics) as lines:
+            steps = [json.loads(line)["step_time_ms"] for line in lines][1:]
+        return sum(steps) / len(steps)
 
     if args.poll_check:
         poll_check(compile_program(2, 1, "1f1b"), data)
@@ -211,43 +203,58 @@ def main():
 
     points = [("1f1b", int(s)) for s in args.stages.split(",") if s]
     points += [("gpipe", int(s)) for s in args.gpipe_stages.split(",") if s]
+    points = [(schedule, stages, int(m)) for schedule, stages in points
+              for m in args.micro_batches.split(",")]
+    programs = {point: compile_program(point[1], point[2], point[0]) for point in points}
+    one_rank = {m: compile_program(1, m, "1f1b") for m in sorted({p[2] for p in points})}
+    loads = [os.getloadavg()[0]]
     print(f"MLP {args.layers} x {args.width}, batch {args.batch}, {args.steps} steps x "
-          f"{args.repeats} runs, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
+          f"{args.repeats} runs, {os.cpu_count()} cores")
+    # Repeats go round all points, each pipeline run right after its one-rank
+    # run, so that a burst of other work on the machine shows as spread.
+    runs = {point: [] for point in points}
+    for repeat in range(args.repeats):
+        for point in points:
+            schedule, stages, micro_batches = point
+            tag = f"{schedule}_s{stages}_m{micro_batches}_r{repeat}"
+            reference = one_rank_step_ms(one_rank[micro_batches], f"one_rank_m{micro_batches}_"
+                                         f"r{repeat}_{schedule}_s{stages}")
+            result = measure(programs[point], data, args.workdir, tag, stages, args.steps,
+                             args.log_every)
+            result["one_rank_step_ms"] = reference
+            result["from_step_time"] = 1.0 - reference / (stages * result["step_ms"])
+            result["load"] = os.getloadavg()[0]
+            loads.append(result["load"])
+            runs[point].append(result)
+    print(f"1-minute load average during the runs: {min(loads):.2f} .. {max(loads):.2f}")
     print("bubble: mean (min..max over runs); bottleneck = idle share of the busiest stage; "
           "T1 = one rank's step on the same micro-batches, T = the pipeline's step")
-    print(f"{'schedule':>8} {'S':>2} {'M':>3} {'step ms':>15} {'measured':>19} "
+    print(f"{'schedule':>8} {'S':>2} {'M':>3} {'step ms':>17} {'measured':>19} "
           f"{'bottleneck':>19} {'1 - T1/(S T)':>19} {'formula':>7} {'model':>6}  "
           "busy ms/stage (model ms/stage)")
     rows = []
-    for schedule, stages in points:
-        for micro_batches in [int(m) for m in args.micro_batches.split(",")]:
-            executable = compile_program(stages, micro_batches, schedule)
-            runs = [measure(executable, data, args.workdir,
-                            f"{schedule}_s{stages}_m{micro_batches}_r{r}", stages, args.steps,
-                            args.log_every) for r in range(args.repeats)]
-            formula = (stages - 1) / (micro_batches + stages - 1)
-            one_rank = one_rank_step_ms(micro_batches)
-            for r in runs:
-                r["from_step_time"] = 1.0 - one_rank / (stages * r["step_ms"])
-            model, model_stage_seconds = predicted(cleave_plan, onnx_path, stages,
-                                                   micro_batches, schedule)
-            row = dict(schedule=schedule, stages=stages, micro_batches=micro_batches,
-                       runs=runs, one_rank_step_ms=one_rank, formula=formula, model=model,
-                       model_stage_ms=[1e3 * s for s in model_stage_seconds if s is not None],
-                       load=os.getloadavg()[0])
-            rows.append(row)
+    for point in points:
+        schedule, stages, micro_batches = point
+        formula = (stages - 1) / (micro_batches + stages - 1)
+        model, model_stage_seconds = predicted(cleave_plan, onnx_path, stages, micro_batches,
+                                               schedule)
+        row = dict(schedule=schedule, stages=stages, micro_batches=micro_batches,
+                   runs=runs[point], formula=formula, model=model,
+                   model_stage_ms=[1e3 * s for s in model_stage_seconds if s is not None])
+        rows.append(row)
 
-            def cell(key, digits):
-                mean, low, high = spread([r[key] for r in runs])
-                return f"{mean:.{digits}f} ({low:.{digits}f}..{high:.{digits}f})"
+        def cell(key, digits):
+            mean, low, high = spread([r[key] for r in runs[point]])
+            return f"{mean:.{digits}f} ({low:.{digits}f}..{high:.{digits}f})"
 
-            busy = [sum(r["busy_ms"][i] for r in runs) / len(runs) for i in range(stages)]
-            model_text = f"{model:.3f}" if isinstance(model, float) else "-"
-            print(f"{schedule:>8} {stages:>2} {micro_batches:>3} {cell('step_ms', 1):>15} "
-                  f"{cell('measured', 3):>19} {cell('bottleneck', 3):>19} "
-                  f"{cell('from_step_time', 3):>19} {formula:>7.3f} "
-                  f"{model_text:>6}  {' '.join(f'{b:.1f}' for b in busy)} "
-                  f"({' '.join(f'{m:.1f}' for m in row['model_stage_ms'])})", flush=True)
+        busy = [sum(r["busy_ms"][i] for r in runs[point]) / len(runs[point])
+                for i in range(stages)]
+        model_text = f"{model:.3f}" if isinstance(model, float) else "-"
+        print(f"{schedule:>8} {stages:>2} {micro_batches:>3} {cell('step_ms', 1):>17} "
+              f"{cell('measured', 3):>19} {cell('bottleneck', 3):>19} "
+              f"{cell('from_step_time', 3):>19} {formula:>7.3f} "
+              f"{model_text:>6}  {' '.join(f'{b:.1f}' for b in busy)} "
+              f"({' '.join(f'{m:.1f}' for m in row['model_stage_ms'])})", flush=True)
     with open(os.path.join(args.workdir, "bubble.json"), "w") as out:
         json.dump(rows, out, indent=1)
     return 0
