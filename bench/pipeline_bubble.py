@@ -139,11 +139,27 @@ def poll_check(executable, data, seconds=5.0):
         time.sleep(seconds)
         used, elapsed = cpu(waiting) - before, time.monotonic() - start
         os.kill(stopped, signal.SIGCONT)
+        # Short stops: a wait under 0.1 s sleeps 20 us between polls (under
+        # 1 ms it yields). The window's CPU also holds whatever the waiting
+        # rank still computed before it reached its wait: an upper bound.
+        time.sleep(0.5)
+        short_used = short_elapsed = 0.0
+        for _ in range(40):
+            os.kill(stopped, signal.SIGSTOP)
+            before, start = cpu(waiting), time.monotonic()
+            time.sleep(0.05)
+            short_used += cpu(waiting) - before
+            short_elapsed += time.monotonic() - start
+            os.kill(stopped, signal.SIGCONT)
+            time.sleep(0.03)
     finally:
         job.terminate()
         job.wait()
     print(f"poll check: while its peer was stopped for {elapsed:.2f} s, the waiting rank used "
           f"{used:.2f} s of CPU ({100 * used / elapsed:.1f}% of a core)")
+    print(f"poll check: in 40 stops of 50 ms ({short_elapsed:.2f} s), at most "
+          f"{short_used:.2f} s of CPU ({100 * short_used / short_elapsed:.1f}% of a core; "
+          f"clock ticks of {1000 / os.sysconf('SC_CLK_TCK'):.0f} ms)")
 
 
 def main():
