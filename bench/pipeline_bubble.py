@@ -95,11 +95,40 @@ def bubbles(records):
             total_step, total_busy)
 
 
+def schedstat(pid):
+    """(ns on a CPU, ns runnable but waiting for one) of a process."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as stat:
+            running, waiting, _ = stat.read().split()
+        return int(running), int(waiting)
+    except (OSError, ValueError):
+        return None
+
+
 def measure(executable, data, workdir, tag, stages, steps, log_every):
+    """One run. Besides the metrics, samples the ranks' /proc/PID/schedstat
+    every 50 ms: the share of wall time each rank ran on a CPU and the share
+    it was runnable but waited for a CPU (other work on the machine, or
+    more ranks than cores); the rest it slept (its waits' sleeps)."""
     metrics = os.path.join(workdir, f"{tag}.jsonl")
-    run(["mpirun", "--oversubscribe", "-np", str(stages), executable, "--data", data,
-         "--steps", str(steps), "--metrics", metrics, "--log-every", str(log_every)],
-        env=mpi_env(), timeout=900)
+    command = ["mpirun", "--oversubscribe", "-np", str(stages), executable, "--data", data,
+               "--steps", str(steps), "--metrics", metrics, "--log-every", str(log_every)]
+    job = subprocess.Popen(command, env=mpi_env(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    first, last = {}, {}
+    while job.poll() is None:
+        children = subprocess.run(["pgrep", "-P", str(job.pid)], capture_output=True,
+                                  text=True).stdout.split()
+        now = time.monotonic()
+        for pid in children:
+            sample = schedstat(pid)
+            if sample:
+                first.setdefault(pid, (now, sample))
+                last[pid] = (now, sample)
+        time.sleep(0.05)
+    out, err = job.communicate()
+    if job.returncode != 0:
+        sys.exit(f"FAILED ({job.returncode}): {' '.join(command)}\n{out}\n{err}")
     with open(metrics) as lines:
         records = [json.loads(line) for line in lines]
     result = bubbles(records)
@@ -107,10 +136,18 @@ def measure(executable, data, workdir, tag, stages, steps, log_every):
         sys.exit(f"{metrics}: no stage_busy_ms after step 1 (a runtime without per-stage busy "
                  "time?)")
     measured, bottleneck, total_step, total_busy = result
-    steps_counted = sum(1 for r in records if r["step"] > 1 and r["step"] <= max(
-        r2["step"] for r2 in records if "stage_busy_ms" in r2))
-    return dict(measured=measured, bottleneck=bottleneck, step_ms=total_step / steps_counted,
-                busy_ms=[b / steps_counted for b in total_busy])
+    reported = max(r["step"] for r in records if "stage_busy_ms" in r)
+    counted = sum(1 for r in records if 1 < r["step"] <= reported)
+    shares = []
+    for pid, (start, (run0, wait0)) in first.items():
+        end, (run1, wait1) = last[pid]
+        if end - start > 0.2:
+            shares.append(((run1 - run0) / 1e9 / (end - start),
+                           (wait1 - wait0) / 1e9 / (end - start)))
+    on_cpu = sum(s[0] for s in shares) / len(shares) if shares else float("nan")
+    runqueue = sum(s[1] for s in shares) / len(shares) if shares else float("nan")
+    return dict(measured=measured, bottleneck=bottleneck, step_ms=total_step / counted,
+                busy_ms=[b / counted for b in total_busy], on_cpu=on_cpu, runqueue=runqueue)
 
 
 def spread(values):
@@ -244,10 +281,11 @@ def main():
             runs[point].append(result)
     print(f"1-minute load average during the runs: {min(loads):.2f} .. {max(loads):.2f}")
     print("bubble: mean (min..max over runs); bottleneck = idle share of the busiest stage; "
-          "T1 = one rank's step on the same micro-batches, T = the pipeline's step")
+          "T1 = one rank's step on the same micro-batches, T = the pipeline's step; "
+          "cpu, rq = mean share of a rank's wall time on a CPU, runnable but waiting for one")
     print(f"{'schedule':>8} {'S':>2} {'M':>3} {'step ms':>17} {'measured':>19} "
-          f"{'bottleneck':>19} {'1 - T1/(S T)':>19} {'formula':>7} {'model':>6}  "
-          "busy ms/stage (model ms/stage)")
+          f"{'bottleneck':>19} {'1 - T1/(S T)':>19} {'formula':>7} {'model':>6} {'cpu':>5} "
+          f"{'rq':>5}  busy ms/stage (model ms/stage)")
     rows = []
     for point in points:
         schedule, stages, micro_batches = point
@@ -263,13 +301,17 @@ def main():
             mean, low, high = spread([r[key] for r in runs[point]])
             return f"{mean:.{digits}f} ({low:.{digits}f}..{high:.{digits}f})"
 
+        def mean_of(key):
+            return sum(r[key] for r in runs[point]) / len(runs[point])
+
         busy = [sum(r["busy_ms"][i] for r in runs[point]) / len(runs[point])
                 for i in range(stages)]
         model_text = f"{model:.3f}" if isinstance(model, float) else "-"
         print(f"{schedule:>8} {stages:>2} {micro_batches:>3} {cell('step_ms', 1):>17} "
               f"{cell('measured', 3):>19} {cell('bottleneck', 3):>19} "
               f"{cell('from_step_time', 3):>19} {formula:>7.3f} "
-              f"{model_text:>6}  {' '.join(f'{b:.1f}' for b in busy)} "
+              f"{model_text:>6} {mean_of('on_cpu'):>5.2f} {mean_of('runqueue'):>5.2f}  "
+              f"{' '.join(f'{b:.1f}' for b in busy)} "
               f"({' '.join(f'{m:.1f}' for m in row['model_stage_ms'])})", flush=True)
     with open(os.path.join(args.workdir, "bubble.json"), "w") as out:
         json.dump(rows, out, indent=1)
