@@ -313,6 +313,18 @@ def main():
               f"{model_text:>6} {mean_of('on_cpu'):>5.2f} {mean_of('runqueue'):>5.2f}  "
               f"{' '.join(f'{b:.1f}' for b in busy)} "
               f"({' '.join(f'{m:.1f}' for m in row['model_stage_ms'])})", flush=True)
+    # On a shared machine most runs wait for CPUs; the run whose ranks
+    # waited least (lowest rq) is the closest to an idle machine.
+    print("\nleast disturbed run of each point (lowest rq):")
+    print(f"{'schedule':>8} {'S':>2} {'M':>3} {'rq':>5} {'cpu':>5} {'T1 ms':>6} {'T ms':>6} "
+          f"{'measured':>8} {'bottleneck':>10} {'1-T1/(ST)':>9} {'formula':>7} {'model':>6}")
+    for row in rows:
+        best = min(row["runs"], key=lambda r: r["runqueue"])
+        model_text = f"{row['model']:.3f}" if isinstance(row["model"], float) else "-"
+        print(f"{row['schedule']:>8} {row['stages']:>2} {row['micro_batches']:>3} "
+              f"{best['runqueue']:>5.2f} {best['on_cpu']:>5.2f} {best['one_rank_step_ms']:>6.1f} "
+              f"{best['step_ms']:>6.1f} {best['measured']:>8.3f} {best['bottleneck']:>10.3f} "
+              f"{best['from_step_time']:>9.3f} {row['formula']:>7.3f} {model_text:>6}")
     with open(os.path.join(args.workdir, "bubble.json"), "w") as out:
         json.dump(rows, out, indent=1)
     return 0
