@@ -8,6 +8,31 @@
 using namespace mlir;
 using namespace mlir::cleave;
 
+void mlir::cleave::dropSingleDeviceCollectives(ModuleOp module, func::FuncOp function) {
+  // "--grid pp=S" alone plans each stage on a grid "dp=1": its collectives
+  // (a gradient all-reduce over one device) copy and change nothing.
+  for (auto grid : module.getOps<shard::GridOp>()) {
+    llvm::ArrayRef<int64_t> oldShape = grid.getShape();
+    llvm::SmallVector<Operation *> trivial;
+    function.walk([&](Operation *op) {
+      auto axes = op->getAttrOfType<DenseI16ArrayAttr>("grid_axes");
+      if (!axes || !op->getDialect() || op->getDialect()->getNamespace() != "shard" ||
+          op->getNumOperands() < 1 || op->getNumResults() != 1 ||
+          op->getOperand(0).getType() != op->getResult(0).getType())
+        return;
+      int64_t devices = 1;
+      for (int16_t axis : axes.asArrayRef())
+        devices *= axis < static_cast<int16_t>(oldShape.size()) ? oldShape[axis] : 0;
+      if (devices == 1)
+        trivial.push_back(op);
+    });
+    for (Operation *op : trivial) {
+      op->getResult(0).replaceAllUsesWith(op->getOperand(0));
+      op->erase();
+    }
+  }
+}
+
 LogicalResult mlir::cleave::insertPipelineAxis(ModuleOp module, func::FuncOp function,
                                                int64_t stages, std::string &gridName) {
   for (auto grid : module.getOps<shard::GridOp>()) {

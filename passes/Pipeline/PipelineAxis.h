@@ -14,6 +14,11 @@
 
 namespace mlir::cleave {
 
+/// Removes the collectives of `function` over grid axes whose sizes
+/// multiply to one device (the stage grid "dp=1" of "--grid pp=S"): each
+/// is an identity. Run before anything records `function`'s ops.
+void dropSingleDeviceCollectives(ModuleOp module, func::FuncOp function);
+
 /// Makes "pp" of size `stages` the first axis of `module`'s shard.grid and
 /// moves every grid axis index in `function` (shard ops' grid_axes,
 /// cleave.sharding of arguments and results, any axis array attribute) up

@@ -20,6 +20,7 @@
 #include "passes/Pipeline/MicroBatchClone.h"
 #include "passes/Pipeline/Phases.h"
 #include "passes/Pipeline/PipelineAxis.h"
+#include "passes/Pipeline/TransferDeadlock.h"
 
 #include "dialects/Cleave/IR/CleaveDialect.h"
 #include "dialects/Cleave/IR/CleaveOps.h"
@@ -28,9 +29,12 @@
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/Support/DebugLog.h"
 
 #include <map>
 #include <optional>
+
+#define DEBUG_TYPE "cleave-pipeline-unroll"
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -62,6 +66,7 @@ public:
         stages(this->schedule.stages), microBatches(this->schedule.microBatches) {}
 
   LogicalResult run() {
+    dropSingleDeviceCollectives(module, function);
     // Before the grid gains "pp": the inputs' shardings index it.
     batchSlices.emplace(function, microBatches);
     if (failed(batchSlices->check()))
@@ -72,13 +77,28 @@ public:
         failed(listActionTransfers()))
       return failure();
     OpBuilder builder(function);
-    sendOrder.resize(stages);
-    receiveOrder.resize(stages);
-    for (int64_t p = 0; p < stages; ++p)
-      if (failed(buildStage(builder, p)))
+    // Sends are waited for one action after they start, so that what they
+    // send dies early; where that could stall (TransferDeadlock.h), at the
+    // end of the step.
+    for (bool late : {false, true}) {
+      lateSendWaits = late;
+      sendOrder.assign(stages, {});
+      receiveOrder.assign(stages, {});
+      llvm::SmallVector<func::FuncOp> built;
+      for (int64_t p = 0; p < stages; ++p) {
+        if (failed(buildStage(builder, p)))
+          return failure();
+        built.push_back(cast<func::FuncOp>(builder.getInsertionPoint()->getPrevNode()));
+      }
+      if (failed(checkTransferOrder()))
         return failure();
-    if (failed(checkTransferOrder()))
-      return failure();
+      std::string where;
+      if (late || !transfersCanDeadlock(built, where))
+        break;
+      LDBG() << "early send waits could stall (" << where << "): waiting at the step's end";
+      for (func::FuncOp stage : built)
+        stage.erase();
+    }
     function.erase();
     return success();
   }
@@ -341,6 +361,8 @@ private:
   std::map<std::pair<int64_t, int64_t>, TransferList> sendSequence;
   /// Slots of the stage function being built.
   int64_t slotCounter = 0;
+  /// Wait for every send at the end of the step instead of one action on.
+  bool lateSendWaits = false;
   /// Per stage function: (peer, tag) of its sends and receives in posting
   /// order.
   std::vector<llvm::SmallVector<std::pair<int64_t, int64_t>>> sendOrder, receiveOrder;
@@ -425,12 +447,21 @@ LogicalResult StageUnroller::buildStage(OpBuilder &moduleBuilder, int64_t p) {
     }
   };
   llvm::SmallVector<std::pair<Value, int64_t>> pendingSends;
+  llvm::SmallVector<size_t> sendAction; // the action that started each send
+  size_t sendsWaited = 0;
   if (!actions.empty())
     postReceives(0);
   for (auto [index, action] : llvm::enumerate(actions)) {
     int64_t m = action.microBatch;
     if (index + 1 < actions.size())
       postReceives(index + 1);
+    // The sends of the action before the previous one: their buffers are
+    // free for this action's values.
+    for (; !lateSendWaits && sendsWaited < pendingSends.size() &&
+           sendAction[sendsWaited] + 2 <= index;
+         ++sendsWaited)
+      SendWaitOp::create(builder, function.getLoc(), pendingSends[sendsWaited].first,
+                         builder.getI64IntegerAttr(pendingSends[sendsWaited].second));
     for (auto [transfer, mb] : incoming[index]) {
       auto [buffer, slot] = buffers[{transfer, mb}];
       Value value = RecvWaitOp::create(builder, function.getLoc(), buffer.getType(), buffer,
@@ -474,6 +505,7 @@ LogicalResult StageUnroller::buildStage(OpBuilder &moduleBuilder, int64_t p) {
                           builder.getI64IntegerAttr(slot));
       sendOrder[p].push_back({t.to, transfer * microBatches + mb});
       pendingSends.push_back({value, slot});
+      sendAction.push_back(index);
     }
     // Summed in micro-batch order as each micro-batch's value appears.
     for (Operation *op : ops->second)
@@ -485,7 +517,7 @@ LogicalResult StageUnroller::buildStage(OpBuilder &moduleBuilder, int64_t p) {
             it->second = tensors.add(it->second, value);
         }
   }
-  for (auto [value, slot] : pendingSends)
+  for (auto [value, slot] : llvm::drop_begin(pendingSends, sendsWaited))
     SendWaitOp::create(builder, function.getLoc(), value, builder.getI64IntegerAttr(slot));
   size_t sendsBeforeUpdate = pendingSends.size();
 

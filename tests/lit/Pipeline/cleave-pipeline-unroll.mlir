@@ -114,9 +114,10 @@ func.func @train_step(%w: tensor<4x4xf32> {cleave.param = #cleave.param<"w", tra
 // runs F0.0 F0.1 B0.0 B0.1, stage 1 F1.0 B1.0 F1.1 B1.1. The relu output
 // goes to stage 1 (transfer 0: tags 0 and 1), its gradient comes back
 // (transfer 1: tags 2 and 3); each receive is posted one action before the
-// action reading it, each send right after its action and waited for at
-// the end. The stage's update runs on the micro-batch mean (the gradient
-// all-reduce moved there), the other stage's parameter is returned as is,
+// action reading it, each send right after its action and waited for
+// before the action after next (its buffer is then free again). The stage's update runs on the micro-batch mean (the gradient
+// all-reduce over the stage grid's one dp device is dropped: it would copy
+// and change nothing), the other stage's parameter is returned as is,
 // the loss is summed over "pp", the first grid axis now.
 // CHECK-LABEL: shard.grid @grid(shape = 2x1) {cleave.axis_names = ["pp", "dp"]}
 // CHECK-LABEL: func.func @train_step_stage0
@@ -129,17 +130,18 @@ func.func @train_step(%w: tensor<4x4xf32> {cleave.param = #cleave.param<"w", tra
 // CHECK:         %[[A1:.*]] = cleave.unary relu
 // CHECK-NEXT:    cleave.send_start %[[A1]] {axis = "pp", peer = 1 : i64, slot = 2 : i64, tag = 1 : i64}
 // CHECK-NEXT:    %[[G1BUF:.*]] = cleave.recv_start {axis = "pp", peer = 1 : i64, slot = 3 : i64, tag = 3 : i64}
+// CHECK-NEXT:    cleave.send_wait %[[A0]] {slot = 0 : i64}
 // CHECK-NEXT:    %[[G0:.*]] = cleave.recv_wait %[[G0BUF]] {slot = 1 : i64}
 // CHECK-NEXT:    cleave.binary mul %[[G0]], %[[A0]]
 // CHECK-NEXT:    %[[W0:.*]] = cleave.matmul
+// CHECK-NEXT:    cleave.send_wait %[[A1]] {slot = 2 : i64}
 // CHECK-NEXT:    %[[G1:.*]] = cleave.recv_wait %[[G1BUF]] {slot = 3 : i64}
 // CHECK-NEXT:    cleave.binary mul %[[G1]], %[[A1]]
 // CHECK-NEXT:    %[[W1:.*]] = cleave.matmul
 // CHECK-NEXT:    %[[SUM:.*]] = cleave.binary add %[[W0]], %[[W1]]
-// CHECK-NEXT:    cleave.send_wait %[[A0]] {slot = 0 : i64}
-// CHECK-NEXT:    cleave.send_wait %[[A1]] {slot = 2 : i64}
+// CHECK-NOT:     cleave.send_wait
 // CHECK:         %[[MEAN:.*]] = cleave.binary mul %[[SUM]]
-// CHECK-NEXT:    %[[RED:.*]] = shard.all_reduce %[[MEAN]] on @grid grid_axes = [1]
+// CHECK-NOT:     shard.all_reduce %[[MEAN]]
 // CHECK:         %[[NEW:.*]] = cleave.binary sub %arg0
 // CHECK-NEXT:    %[[ZERO:.*]] = cleave.constant dense<0.000000e+00> : tensor<f32>
 // CHECK-NEXT:    %[[LOSS:.*]] = shard.all_reduce %[[ZERO]] on @grid grid_axes = [0]
