@@ -922,6 +922,56 @@ def pipeline_variant(spec, plan, seed):
     return variant
 
 
+# Families whose result for a sample depends on the other samples of the
+# batch: under micro-batches they compute on the micro-batch (BatchNorm's
+# statistics), so only M = 1 compares with the full-batch reference.
+BATCH_COUPLED = {"batch_norm", "batch_swap"}
+SCHEDULES = ["gpipe", "1f1b", "1f1b", "interleaved"]
+
+
+def layer_ops(layers):
+    for layer in layers:
+        yield layer["op"]
+        yield from layer_ops(layer.get("body", []))
+
+
+def generate_pipeline_plans(rng, spec, params, count):
+    """Pipeline plans (issue 11): pp=2 alone or with dp=2 or tp=2 (tp with
+    random pins), M micro-batches dividing the per-dp batch (1 where the
+    graph couples samples), a random schedule (interleaved: V=2, M a
+    multiple of the stages). Drawn from their own random stream, so the
+    other plans of every seed (and the corpus) stay as they were; only for
+    graphs of 2 layers or more (cleavec refuses more chunks than the
+    split's layers: such a rejection is not a failure)."""
+    if len(spec["layers"]) < 2:
+        return []
+    batch = spec["input"]["batch"]
+    coupled = any(op in BATCH_COUPLED for op in layer_ops(spec["layers"]))
+    plans = []
+    for _ in range(count * 10):
+        if len(plans) == count:
+            break
+        grid = rng.choice(["pp=2", "pp=2", "pp=2,dp=2", "pp=2,tp=2"])
+        axes = grid_axes(grid)
+        dp = axes.get("dp", 1)
+        if batch % dp:
+            continue
+        schedule = rng.choice(SCHEDULES)
+        choices = [m for m in divisors(batch // dp) if m <= 4 and (m == 1 or not coupled)]
+        if schedule == "interleaved":
+            choices = [m for m in choices if m % axes["pp"] == 0]
+            if not choices:
+                continue
+        pins = random_pins(rng, params, {"tp": axes["tp"]}) if "tp" in axes and rng.random() < 0.5 else []
+        plan = {"kind": "pipeline", "devices": int(np.prod(list(axes.values()))), "grid": grid,
+                "pins": pins, "zero": 0, "cluster": None, "bucket_mb": None,
+                "micro_batches": rng.choice(choices), "schedule": schedule,
+                "virtual_stages": 2 if schedule == "interleaved" else 1}
+        if plan not in plans:
+            plans.append(plan)
+    return plans
+
+
 def plan_divides(spec, plan):
     """Whether every pinned axis divides its dimension and dp the batch."""
     if not plan["grid"]:
@@ -962,6 +1012,9 @@ def plan_flags(plan, workdir=None):
         flags += ["--bucket-mb", str(plan["bucket_mb"])]
     for pin in plan["pins"]:
         flags += ["--shard", pin]
+    if plan["kind"] == "pipeline":
+        flags += ["--micro-batches", str(plan["micro_batches"]), "--schedule", plan["schedule"],
+                  "--virtual-stages", str(plan["virtual_stages"])]
     return flags
 
 
@@ -1141,6 +1194,9 @@ class Runner:
                 # The search must always find some valid plan (and plain
                 # dp one where it divides the batch).
                 outcome.kind = "auto-rejected"
+            elif outcome.kind == "rejected" and "pipeline chunks" in outcome.detail:
+                # More chunks than the split finds layers: not a failure.
+                outcome.detail = "[too few layers] " + outcome.detail
             elif outcome.kind == "rejected" and plan_divides(spec, plan):
                 # Not a failure (a pin may split what an op needs whole),
                 # but listed apart in the summary.
@@ -1227,6 +1283,11 @@ def shrink_candidates(spec, plan):
     """Smaller variants of a failing (graph, plan), most promising first."""
     for i in range(len(plan["pins"])):
         yield spec, {**plan, "pins": plan["pins"][:i] + plan["pins"][i + 1:]}
+    if plan["kind"] == "pipeline":
+        if plan["schedule"] != "1f1b":
+            yield spec, {**plan, "schedule": "1f1b", "virtual_stages": 1}
+        if plan["micro_batches"] > 1 and plan["schedule"] != "interleaved":
+            yield spec, {**plan, "micro_batches": 1}
     if plan["zero"]:
         yield spec, {**plan, "zero": 0}
     if plan.get("bucket_mb") is not None:
@@ -1235,6 +1296,9 @@ def shrink_candidates(spec, plan):
         # One axis of the grid alone, pins restricted to it.
         axes = grid_axes(plan["grid"])
         for keep, size in axes.items():
+            if plan["kind"] == "pipeline" and keep != "pp":
+                continue
+
             def restrict(part):
                 kept = [a for a in part.split("*") if a == keep]
                 return kept[0] if kept else "-"
@@ -1376,6 +1440,8 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--count", type=int, default=10, help="graphs to draw")
     parser.add_argument("--plans", type=int, default=3, help="plans per graph")
+    parser.add_argument("--pipeline-plans", type=int, default=1,
+                        help="pipeline plans per graph of 2 layers or more (pair ids SEED:N:pK)")
     parser.add_argument("--only", type=int, help="only graph number N of the seed")
     parser.add_argument("--no-shrink", action="store_true")
     parser.add_argument("--shrink-budget", type=int, default=80, help="pair runs per failure")
@@ -1447,12 +1513,19 @@ def main():
         if args.pipelines:
             plans = [pipeline_variant(spec, plan, stable_seed(args.seed, index, number, "pp"))
                      for number, plan in enumerate(plans) if plan["devices"] <= 2]
+        # Pipeline plans from a stream of their own: the plans above, and so
+        # every recorded pair id, do not change with --pipeline-plans.
+        pipeline_rng = random.Random(stable_seed(args.seed, index, "pipeline"))
+        pipeline_plans = [] if args.pipelines else generate_pipeline_plans(
+            pipeline_rng, spec, parameter_shapes(spec), args.pipeline_plans)
         print(f"graph {args.seed}:{index}: {spec['input']['kind']} {input_shape(spec)}, "
               f"{len(spec['layers'])} layer(s) [{' '.join(l['op'] for l in spec['layers'])}], "
               f"loss {spec['loss']}", flush=True)
         if args.show:
             print(describe(spec))
-        for plan_index, plan in enumerate(plans):
+        numbered = [(str(i), plan) for i, plan in enumerate(plans)]
+        numbered += [(f"p{i}", plan) for i, plan in enumerate(pipeline_plans)]
+        for plan_index, plan in numbered:
             pair = f"{args.seed}:{index}:{plan_index}"
             seen.add(pair)
             outcome, _ = runner.check(spec, plan)
