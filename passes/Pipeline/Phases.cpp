@@ -3,6 +3,7 @@
 
 #include "dialects/Cleave/IR/CleaveDialect.h"
 #include "dialects/Cleave/IR/CleaveOps.h"
+#include "passes/TrainStepAttrs.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "llvm/ADT/DenseSet.h"
@@ -40,6 +41,17 @@ static bool commutesWithMean(Operation *op) {
                                     ReshapeOp, TransposeOp, SliceOp, ConcatOp>(op);
 }
 
+/// Whether result `index` of `function` is the new value of a parameter
+/// no optimizer updates (a buffer: running statistics).
+static bool updatesBuffer(func::FuncOp function, unsigned index) {
+  auto updates = function.getResultAttrOfType<IntegerAttr>(index, CleaveDialect::kUpdatesAttrName);
+  if (!updates)
+    return false;
+  unsigned argument = static_cast<unsigned>(updates.getInt());
+  return function.getArgAttr(argument, CleaveDialect::kParamAttrName) &&
+         !isTrainableParam(function, argument);
+}
+
 LogicalResult mlir::cleave::classifyStepOps(func::FuncOp function,
                                             llvm::DenseMap<Operation *, StepPart> &parts) {
   Block &body = function.getBody().front();
@@ -68,9 +80,12 @@ LogicalResult mlir::cleave::classifyStepOps(func::FuncOp function,
     std::optional<StepPart> tagged = getTaggedPart(op);
     // The return counts as once: what only it reads (the all-gather of a
     // parameter updated in shards) belongs to the update.
-    bool usersRunOnce = !op->use_empty() && llvm::all_of(op->getUsers(), [&](Operation *user) {
+    // Not a buffer's new value (BatchNorm's running statistics, also where
+    // a collective rebuilds them): the next micro-batch reads it.
+    bool usersRunOnce = !op->use_empty() && llvm::all_of(op->getUses(), [&](OpOperand &use) {
+      Operation *user = use.getOwner();
       if (user->hasTrait<OpTrait::IsTerminator>())
-        return true;
+        return !updatesBuffer(function, use.getOperandNumber());
       auto found = parts.find(user);
       return found != parts.end() && found->second == StepPart::once;
     });

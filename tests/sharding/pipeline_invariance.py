@@ -4,7 +4,8 @@ embedding) and the CNN (BatchNorm) trained under pipeline plans on MPI CPU
 ranks match one device, losses per step and every final weight (from
 --save-onnx) within 1e-4 relative.
 
-Plans: pp=2, pp=4, pp=2 x dp=2, pp=2 x tp=2 (1F1B), interleaved 1F1B
+Plans: pp=2, pp=4, pp=2 x dp=2, pp=2 x tp=2 and pp=2 x dp=2 x tp=2 (tp with
+Megatron-style pins; 1F1B), interleaved 1F1B
 with 2 virtual stages on pp=2, and pp=2 with a --pipeline-cuts node inside
 a layer (CUTS); micro-batches M in {1, 2, 4}.
 
@@ -47,6 +48,13 @@ import onnx
 from onnx import numpy_helper
 
 from mpi_runs import SKIPPED, mpi_environment, mpirun_missing
+from plan_invariance import MODELS_UNDER_TEST
+
+# Megatron-style tensor-parallel pins for plans with a tp axis (the plan
+# invariance test's): without them tp would replicate every tensor.
+TP_PINS = {name: MODELS_UNDER_TEST[source]["tp_pins"]
+           for name, source in (("mlp5", "mlp"), ("gpt", "gpt"), ("cnn", "cnn"),
+                                ("resnet", "resnet"))}
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -63,6 +71,7 @@ PLANS = {
     "pp=4": ("pp=4", "1f1b", 1),
     "pp=2,dp=2": ("pp=2,dp=2", "1f1b", 1),
     "pp=2,tp=2": ("pp=2,tp=2", "1f1b", 1),
+    "pp=2,dp=2,tp=2": ("pp=2,dp=2,tp=2", "1f1b", 1),
     "interleaved V=2": ("pp=2", "interleaved", 2),
     # --pipeline-cuts inside a layer (CUTS): several values cross the cut
     # (a residual stream and its branch), every one of them sent.
@@ -275,6 +284,8 @@ def main():
                  "--virtual-stages", str(virtual)]
         if plan == "pp=2 pinned cut":
             flags += ["--pipeline-cuts", CUTS[name]]
+        if "tp" in sizes:
+            flags += [flag for pin in TP_PINS[name] for flag in ("--shard", pin)]
         reason = why_not(model, plan, micro)
         if reason:
             print(f"{name:<6} {plan:<16} {micro:>2}  skipped: {reason}", flush=True)
