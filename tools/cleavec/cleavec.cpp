@@ -15,6 +15,7 @@
 #include "compiler/ModelSummary.h"
 #include "compiler/Plan/PlanReport.h"
 #include "compiler/Registration.h"
+#include "passes/Pipeline/SplitReport.h"
 #include "tools/common/CompileOptions.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -178,6 +179,9 @@ llvm::Error compile(Invocation &invocation) {
       return error;
     if (invocation.planOnly())
       return llvm::Error::success();
+    // The stages the split chose, what each holds and is predicted to take.
+    if (getPipelineStages(invocation.compile.shard) > 1)
+      printPipelineSplit(**module, llvm::errs());
   }
 
   if (invocation.emit == "cpp" || invocation.binary()) {
