@@ -42,8 +42,9 @@ std::vector<Event> eventsOf(func::FuncOp function) {
       auto [peer, tag] = sendSlots.lookup(wait.getSlotAttr().getInt());
       events.push_back({Event::sendWait, peer, tag});
     } else if (auto axes = op->getAttrOfType<DenseI16ArrayAttr>("grid_axes");
-               axes && isa<shard::AllReduceOp, shard::AllGatherOp, shard::ReduceScatterOp,
-                           shard::AllToAllOp>(op) &&
+               axes &&
+               isa<shard::AllReduceOp, shard::AllGatherOp, shard::ReduceScatterOp,
+                   shard::AllToAllOp>(op) &&
                llvm::is_contained(axes.asArrayRef(), 0)) {
       events.push_back({Event::stageBarrier});
     }
@@ -88,8 +89,8 @@ bool mlir::cleave::transfersCanDeadlock(llvm::ArrayRef<func::FuncOp> stageFuncti
     }
     bool allAtBarrier = true;
     for (size_t p = 0; p < stages; ++p)
-      allAtBarrier &= position[p] < events[p].size() &&
-                      events[p][position[p]].kind == Event::stageBarrier;
+      allAtBarrier &=
+          position[p] < events[p].size() && events[p][position[p]].kind == Event::stageBarrier;
     if (allAtBarrier) {
       for (size_t &at : position)
         ++at;
