@@ -90,6 +90,9 @@ TEST_CASE("pipeline schedule: bad arguments are refused with a clear message", "
   CHECK(refuse(ScheduleKind::interleaved, 4, 6, 2) ==
         "the interleaved schedule needs micro-batches to be a multiple of the pipeline stages "
         "(as Megatron-LM does): 6 micro-batches on 4 stages; use 4 or 8 micro-batches");
+  CHECK(refuse(ScheduleKind::interleaved, 2, 1, 2) ==
+        "the interleaved schedule needs micro-batches to be a multiple of the pipeline stages "
+        "(as Megatron-LM does): 1 micro-batches on 2 stages; use 2 micro-batches");
   // V = 1 is Megatron-LM's plain 1F1B, without its divisibility rule.
   PipelineSchedule plain = build(ScheduleKind::interleaved, 4, 6, 1);
   CHECK(plain.stageActions == build(ScheduleKind::oneFOneB, 4, 6).stageActions);

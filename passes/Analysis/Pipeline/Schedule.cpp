@@ -232,12 +232,16 @@ llvm::Expected<PipelineSchedule> mlir::cleave::pipeline::buildSchedule(ScheduleK
   // Megatron-LM's interleaved schedule walks micro-batches in groups of S;
   // a last, smaller group would leave stages waiting, and Megatron-LM
   // refuses it (it needs M % S == 0 or a remainder of at least S).
-  if (kind == ScheduleKind::interleaved && virtualStages > 1 && microBatches % stages != 0)
+  if (kind == ScheduleKind::interleaved && virtualStages > 1 && microBatches % stages != 0) {
+    int lower = microBatches / stages * stages, upper = lower + stages;
+    // Fewer micro-batches than stages: no smaller multiple to offer.
+    std::string choices =
+        lower > 0 ? llvm::formatv("{0} or {1}", lower, upper).str() : std::to_string(upper);
     return error(llvm::formatv(
         "the interleaved schedule needs micro-batches to be a multiple of the pipeline stages "
-        "(as Megatron-LM does): {0} micro-batches on {1} stages; use {2} or {3} micro-batches",
-        microBatches, stages, microBatches / stages * stages,
-        (microBatches / stages + 1) * stages));
+        "(as Megatron-LM does): {0} micro-batches on {1} stages; use {2} micro-batches",
+        microBatches, stages, choices));
+  }
 
   PipelineSchedule schedule;
   schedule.kind = kind;
