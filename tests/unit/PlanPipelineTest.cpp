@@ -3,6 +3,7 @@
 // cleave-pipeline-unroll puts pp back into the grid and replaces
 // @train_step by one function per rank stage. The report must name the
 // axes of the partitioned module and price each stage on its own.
+#include "RoundCluster.h"
 #include "compiler/Plan/PlanReport.h"
 #include "compiler/Registration.h"
 
@@ -16,21 +17,6 @@ using namespace mlir;
 using namespace mlir::cleave;
 
 namespace {
-Cluster fourDevices() {
-  Cluster cluster;
-  cluster.name = "round";
-  cluster.nodes = 1;
-  cluster.devicesPerNode = 4;
-  cluster.peakFlops = {100e12, 200e12, 200e12};
-  cluster.computeEfficiency = 0.5;
-  cluster.memoryBandwidth = 1e12;
-  cluster.memoryEfficiency = 0.5;
-  cluster.memoryCapacity = 1'000'000;
-  cluster.intraNode = {1e9, 1e-6};
-  cluster.interNode = cluster.intraNode;
-  return cluster;
-}
-
 // pp=2 x dp=2: stage 0 holds w0 (256x256, 256 KiB) and the batch, stage 1
 // w1 (64x256, 64 KiB); each all-reduces its weight's gradient over dp
 // (grid axis 1 once pp is first) and returns the other stage's weight
@@ -76,7 +62,7 @@ TEST_CASE("plan report: an unrolled pipeline is priced stage by stage on the gri
   REQUIRE(module);
   // What collectPlanTensors read before the unroll: the grid without pp.
   PlanReport report;
-  report.cluster = fourDevices();
+  report.cluster = test::makeRoundCluster();
   report.grid = "dp=2";
   report.axisNames = {"dp"};
   report.gridShape = {2};
@@ -126,7 +112,7 @@ TEST_CASE("plan report: an unrolled pipeline is priced stage by stage on the gri
 TEST_CASE("plan report: a stage over capacity fails the plan, naming the stage",
           "[plan][pipeline]") {
   PlanReport report;
-  report.cluster = fourDevices();
+  report.cluster = test::makeRoundCluster();
   report.pipeline.emplace();
   report.pipeline->stages = 2;
   report.pipeline->schedule = "gpipe";

@@ -2,6 +2,7 @@
 // price by hand: one node of 4 devices with round numbers (CollectiveCost
 // and ComputeCost formulas, see their headers).
 #include "compiler/Plan/PlanReport.h"
+#include "RoundCluster.h"
 #include "compiler/Registration.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -14,23 +15,6 @@ using namespace mlir;
 using namespace mlir::cleave;
 
 namespace {
-/// 4 devices on one node: f32 at 100 TFLOP/s x 0.5, memory 1 TB/s x 0.5,
-/// links 1 GB/s with 1 us latency at full collective efficiency, 1 MB each.
-Cluster roundCluster() {
-  Cluster cluster;
-  cluster.name = "round";
-  cluster.nodes = 1;
-  cluster.devicesPerNode = 4;
-  cluster.peakFlops = {100e12, 200e12, 200e12};
-  cluster.computeEfficiency = 0.5;
-  cluster.memoryBandwidth = 1e12;
-  cluster.memoryEfficiency = 0.5;
-  cluster.memoryCapacity = 1'000'000;
-  cluster.intraNode = {1e9, 1e-6};
-  cluster.interNode = cluster.intraNode;
-  return cluster;
-}
-
 // The per-device step of a 1024x1024 weight w under dp=4: a forward and a
 // weight-gradient matmul on a 64-row block of x, the gradient all-reduced
 // (4 MiB) and reduce-scattered (4 MiB in), a 1 MiB optimizer-state block
@@ -75,7 +59,7 @@ TEST_CASE("plan report: collectives, compute, memory and step time by hand", "[p
   OwningOpRef<ModuleOp> module = parseStep(context, kStep);
   REQUIRE(module);
   PlanReport report;
-  report.cluster = roundCluster();
+  report.cluster = test::makeRoundCluster();
   PlanOptions options;
   if (llvm::Error tensors = collectPlanTensors(*module, options, report, false))
     FAIL(llvm::toString(std::move(tensors)));
@@ -233,7 +217,7 @@ func.func @train_step(%x: tensor<32x32xf32> {cleave.input = "x"}) -> tensor<32x3
   OwningOpRef<ModuleOp> module = parseStep(context, step);
   REQUIRE(module);
   PlanReport report;
-  report.cluster = roundCluster();
+  report.cluster = test::makeRoundCluster();
   report.cluster.nodes = 1;
   report.cluster.devicesPerNode = 1;
   PlanOptions options;
@@ -256,7 +240,7 @@ PlanReport outOfMemory(int64_t parameters, int64_t state, int64_t workspace, int
   report.axisNames = {"dp"};
   report.gridShape = {8};
   report.zero = zero;
-  report.cluster = roundCluster();
+  report.cluster = test::makeRoundCluster();
   report.cluster.name = "h100";
   report.cluster.memoryCapacity = int64_t(80) << 30;
   report.memory.parameters = parameters;

@@ -103,7 +103,8 @@ void staged_step(const StepScalars &scalars, const StepBuffers &buffers) {
   }
   for (int p = 0; p < 4; ++p) {
     if (stage >= 0 && owner(p, stages) != stage)
-      continue; // not this stage's: its pointer is a placeholder, or a copy
+      continue; // another stage owns it: this rank holds no bytes of it, or a
+                // copy the owner overwrites, so the step leaves it alone
     int64_t n = num_elements(kParams[p].tensor);
     if (p == 0 || p == 3)
       n /= dp;
