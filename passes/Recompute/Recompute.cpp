@@ -100,9 +100,8 @@ static void recomputeRegion(const TrainStepPhases &phases, const RecomputeRegion
     clone->setAttr(kRecomputedAttrName, builder.getUnitAttr());
   }
   for (Value value : stashed) {
-    value.replaceUsesWithIf(mapping.lookup(value), [&](OpOperand &use) {
-      return isBackward(phases, use.getOwner());
-    });
+    value.replaceUsesWithIf(mapping.lookup(value),
+                            [&](OpOperand &use) { return isBackward(phases, use.getOwner()); });
     summary.droppedBytes += getTensorBytes(value.getType());
   }
   summary.regions += 1;
@@ -140,9 +139,8 @@ LogicalResult mlir::cleave::recomputeActivations(func::FuncOp trainStep, Recompu
   FailureOr<TrainStepPhases> phases = TrainStepPhases::analyze(trainStep);
   if (failed(phases))
     return failure();
-  std::vector<RecomputeRegion> regions = mode == RecomputeMode::full
-                                             ? findLayerRegions(*phases)
-                                             : findAttentionRegions(*phases);
+  std::vector<RecomputeRegion> regions =
+      mode == RecomputeMode::full ? findLayerRegions(*phases) : findAttentionRegions(*phases);
   for (const RecomputeRegion &region : regions)
     recomputeRegion(*phases, region, result);
   if (result.regions == 0)

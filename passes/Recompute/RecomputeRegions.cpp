@@ -19,9 +19,7 @@ static bool isForward(const TrainStepPhases &phases, Operation *op) {
 }
 
 /// Only ops without side effects or regions can run twice.
-static bool isClonable(Operation *op) {
-  return op->getNumRegions() == 0 && isMemoryEffectFree(op);
-}
+static bool isClonable(Operation *op) { return op->getNumRegions() == 0 && isMemoryEffectFree(op); }
 
 std::vector<RecomputeRegion> mlir::cleave::findLayerRegions(const TrainStepPhases &phases) {
   // The split's layer boundaries, not a layer notion of our own: a
@@ -70,8 +68,7 @@ static Value getMainOperand(const TrainStepPhases &phases, Operation *op) {
   for (Value operand : op->getOperands()) {
     auto operandType = dyn_cast<ShapedType>(operand.getType());
     if (!operandType || operandType.getShape() != type.getShape() ||
-        !isForward(phases, operand.getDefiningOp()) ||
-        isa<RandomMaskOp>(operand.getDefiningOp()))
+        !isForward(phases, operand.getDefiningOp()) || isa<RandomMaskOp>(operand.getDefiningOp()))
       continue;
     if (main)
       return nullptr;
@@ -84,7 +81,8 @@ static Value getMainOperand(const TrainStepPhases &phases, Operation *op) {
 static RecomputeRegion matchAttentionCore(const TrainStepPhases &phases, SoftmaxOp softmax) {
   // Bounds the walks: a scaling, a mask and a cast, or dropout, are a few.
   const int kLongestChain = 8;
-  if (softmax.getLog() || static_cast<int64_t>(softmax.getAxis()) != softmax.getType().getRank() - 1)
+  if (softmax.getLog() ||
+      static_cast<int64_t>(softmax.getAxis()) != softmax.getType().getRank() - 1)
     return {};
   RecomputeRegion region = {softmax};
   // Back to the scores product.
