@@ -3,6 +3,7 @@
 
 #include "dialects/Cleave/IR/CleaveOps.h"
 #include "passes/Pipeline/SplitCuts.h"
+#include "passes/TrainStepAttrs.h"
 
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
@@ -18,8 +19,28 @@ static bool isForward(const TrainStepPhases &phases, Operation *op) {
   return role && role->phase == SplitPhase::forward;
 }
 
-/// Only ops without side effects or regions can run twice.
-static bool isClonable(Operation *op) { return op->getNumRegions() == 0 && isMemoryEffectFree(op); }
+/// Only ops without side effects or regions can run twice. Nor an op that
+/// reads state the step updates and does not train (BatchNorm's running
+/// statistics): a clone reading it in the backward would keep the memory
+/// plan from updating it in place, holding its new value in the workspace
+/// for the rest of the step (the CNN's peak grew by that).
+static bool isClonable(Operation *op) {
+  if (op->getNumRegions() != 0 || !isMemoryEffectFree(op))
+    return false;
+  auto function = op->getParentOfType<func::FuncOp>();
+  return llvm::none_of(op->getOperands(), [&](Value operand) {
+    auto arg = dyn_cast<BlockArgument>(operand);
+    if (!arg || arg.getOwner() != &function.getBody().front() ||
+        isTrainableParam(function, arg.getArgNumber()))
+      return false;
+    for (unsigned result = 0, e = function.getNumResults(); result < e; ++result)
+      if (auto updates =
+              function.getResultAttrOfType<IntegerAttr>(result, CleaveDialect::kUpdatesAttrName))
+        if (updates.getInt() == arg.getArgNumber())
+          return true;
+    return false;
+  });
+}
 
 std::vector<RecomputeRegion> mlir::cleave::findLayerRegions(const TrainStepPhases &phases) {
   // The split's layer boundaries, not a layer notion of our own: a
