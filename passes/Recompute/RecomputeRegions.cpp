@@ -79,23 +79,41 @@ static bool isBatchedProduct(const TrainStepPhases &phases, Operation *op) {
          isForward(phases, matmul.getRhs().getDefiningOp());
 }
 
-/// An elementwise op's main operand: the one forward value of the result's
-/// shape (a scale, a mask or a bias broadcast into it are not), or null.
-static Value getMainOperand(const TrainStepPhases &phases, Operation *op) {
+/// The forward values among `op`'s operands that an elementwise op could
+/// carry the scores through: of the result's shape (a scale, or a mask
+/// broadcast into it, is not), and not a dropout mask.
+static llvm::SmallVector<Value> getCarriedOperands(const TrainStepPhases &phases, Operation *op) {
   if (!isa<UnaryOp, BinaryOp, SelectOp, CastOp>(op) || op->getNumResults() != 1)
-    return nullptr;
+    return {};
   auto type = cast<ShapedType>(op->getResult(0).getType());
-  Value main;
+  llvm::SmallVector<Value> carried;
   for (Value operand : op->getOperands()) {
     auto operandType = dyn_cast<ShapedType>(operand.getType());
-    if (!operandType || operandType.getShape() != type.getShape() ||
-        !isForward(phases, operand.getDefiningOp()) || isa<RandomMaskOp>(operand.getDefiningOp()))
-      continue;
-    if (main)
-      return nullptr;
-    main = operand;
+    if (operandType && operandType.getShape() == type.getShape() &&
+        isForward(phases, operand.getDefiningOp()) && !isa<RandomMaskOp>(operand.getDefiningOp()))
+      carried.push_back(operand);
   }
-  return main;
+  return carried;
+}
+
+/// Appends to `chain` the elementwise ops from `value` back to a batched
+/// product (the product last), searching at most `depth` ops deep through
+/// each carried operand (a same-shaped mask made by other forward ops is
+/// another branch, which does not reach a product); false, `chain`
+/// unchanged, when none does.
+static bool findScoresChain(const TrainStepPhases &phases, Value value, int depth,
+                            RecomputeRegion &chain) {
+  Operation *producer = value.getDefiningOp();
+  if (depth == 0 || !isForward(phases, producer) || !isClonable(producer))
+    return false;
+  chain.push_back(producer);
+  if (isBatchedProduct(phases, producer))
+    return true;
+  for (Value operand : getCarriedOperands(phases, producer))
+    if (findScoresChain(phases, operand, depth - 1, chain))
+      return true;
+  chain.pop_back();
+  return false;
 }
 
 /// The attention core around `softmax`, or an empty region.
@@ -107,20 +125,10 @@ static RecomputeRegion matchAttentionCore(const TrainStepPhases &phases, Softmax
     return {};
   RecomputeRegion region = {softmax};
   // Back to the scores product.
-  Value value = softmax.getInput();
-  for (int step = 0;; ++step) {
-    Operation *producer = value.getDefiningOp();
-    if (step == kLongestChain || !isForward(phases, producer) || !isClonable(producer))
-      return {};
-    region.push_back(producer);
-    if (isBatchedProduct(phases, producer))
-      break;
-    value = getMainOperand(phases, producer);
-    if (!value)
-      return {};
-  }
+  if (!findScoresChain(phases, softmax.getInput(), kLongestChain, region))
+    return {};
   // On to the product with V.
-  value = softmax.getResult();
+  Value value = softmax.getResult();
   for (int step = 0;; ++step) {
     llvm::SmallVector<Operation *> users;
     for (Operation *user : value.getUsers())
@@ -134,7 +142,7 @@ static RecomputeRegion matchAttentionCore(const TrainStepPhases &phases, Softmax
         return {};
       break;
     }
-    if (getMainOperand(phases, user) != value)
+    if (!llvm::is_contained(getCarriedOperands(phases, user), value))
       return {};
     region.push_back(user);
     // Dropout's mask is made for this product alone.

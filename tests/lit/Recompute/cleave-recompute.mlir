@@ -122,3 +122,34 @@ module {
     return %5 : tensor<4x10xf32>
   }
 }
+
+// -----
+
+// An additive mask of the scores' own shape, made by forward ops from an
+// input: the walk back from the softmax follows the branch that reaches
+// the scores product; the mask stays stashed (the add's backward does not
+// read it anyway) and is read by the clone as is.
+// SEL-LABEL: func.func @train_step(
+// SEL:       %[[MASK:[0-9]+]] = cleave.binary mul %arg5, %{{[0-9]+}} {cleave.fwd_id = 4 : i64}
+// SEL:       %[[S2:[0-9]+]] = cleave.matmul %{{[0-9]+}}, %{{[0-9]+}} {cleave.bwd_of = {{[0-9]+}} : i64, cleave.recomputed, transpose_b}
+// SEL-NEXT:  %[[M2:[0-9]+]] = cleave.binary add %[[S2]], %[[MASK]] {cleave.bwd_of = {{[0-9]+}} : i64, cleave.recomputed}
+// SEL-NEXT:  cleave.softmax %[[M2]] {axis = 2 : i64, cleave.bwd_of = {{[0-9]+}} : i64, cleave.recomputed}
+// SEL-REMARK: remark: cleave-recompute mode=selective: 1 stashed values (128 bytes) recomputed by 3 cloned ops in 1 attention cores
+
+module {
+  func.func @forward(%wq: tensor<8x8xf32> {cleave.param = #cleave.param<"q.weight", trainable>}, %wk: tensor<8x8xf32> {cleave.param = #cleave.param<"k.weight", trainable>}, %wv: tensor<8x8xf32> {cleave.param = #cleave.param<"v.weight", trainable>}, %wh: tensor<10x8xf32> {cleave.param = #cleave.param<"head.weight", trainable>}, %x: tensor<2x4x8xf32> {cleave.input = "x"}, %keep: tensor<2x4x4xf32> {cleave.input = "keep"}) -> (tensor<8x10xf32> {cleave.output = "logits"}) {
+    %big = cleave.constant dense<-1.000000e+04> : tensor<f32>
+    %q = cleave.matmul %x, %wq {transpose_b} : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32> loc("q")
+    %k = cleave.matmul %x, %wk {transpose_b} : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32> loc("k")
+    %v = cleave.matmul %x, %wv {transpose_b} : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32> loc("v")
+    %mask = cleave.binary mul %keep, %big : (tensor<2x4x4xf32>, tensor<f32>) -> tensor<2x4x4xf32> loc("mask")
+    %kt = cleave.transpose %k [0, 2, 1] : tensor<2x4x8xf32> -> tensor<2x8x4xf32> loc("kt")
+    %s = cleave.matmul %q, %kt : (tensor<2x4x8xf32>, tensor<2x8x4xf32>) -> tensor<2x4x4xf32> loc("scores")
+    %sm = cleave.binary add %s, %mask : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32> loc("masked")
+    %p = cleave.softmax %sm {axis = 2 : i64} : tensor<2x4x4xf32> loc("softmax")
+    %o = cleave.matmul %p, %v : (tensor<2x4x4xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32> loc("pv")
+    %flat = cleave.reshape %o : tensor<2x4x8xf32> to tensor<8x8xf32> loc("flatten")
+    %logits = cleave.matmul %flat, %wh {transpose_b} : (tensor<8x8xf32>, tensor<10x8xf32>) -> tensor<8x10xf32> loc("head")
+    return %logits : tensor<8x10xf32>
+  }
+}
