@@ -172,8 +172,9 @@ llvm::Error compile(Invocation &invocation) {
       return error;
 
   if ((invocation.sharded() || invocation.pipelined()) && !invocation.training())
-    return makeError("--devices, --grid, --zero, --shard and --micro-batches apply to the train "
-                     "step: use --emit=train-mlir, cpp, exe, lib or plan");
+    return makeError(
+        "--devices, --grid, --zero, --shard, --micro-batches and --recompute apply to the train "
+        "step: use --emit=train-mlir, cpp, exe, lib or plan");
   if (invocation.sharded() || invocation.pipelined() || invocation.planOnly()) {
     if (llvm::Error error = shardTrainStepStage(**module, invocation))
       return error;

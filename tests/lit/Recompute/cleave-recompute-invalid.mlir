@@ -30,3 +30,12 @@ module {
     return %x : tensor<2x4xf32>
   }
 }
+
+// -----
+
+// The shard pipeline checks the mode before it builds anything.
+// RUN: not cleave-opt %s --split-input-file --cleave-shard-pipeline="recompute=some" -o /dev/null 2>&1 | FileCheck %s --check-prefix=PIPELINE
+// PIPELINE: --recompute some is not none, selective or full
+// expected-error @below {{cleave-recompute: no function @train_step}}
+module {
+}
