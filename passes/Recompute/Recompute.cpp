@@ -145,7 +145,9 @@ LogicalResult mlir::cleave::recomputeActivations(func::FuncOp trainStep, Recompu
     recomputeRegion(*phases, region, result);
   if (result.regions == 0)
     result.nothingBecause =
-        mode == RecomputeMode::full
+        !regions.empty()
+            ? "no value of the regions found is stashed for the backward (already recomputed?)"
+        : mode == RecomputeMode::full
             ? "the model has one layer (the split's layer boundaries), whose backward starts "
               "as soon as its forward ends"
             : "no attention core (a softmax over the last axis between two batched matmuls)";

@@ -12,6 +12,10 @@
 // RUN: cleave-opt %s --split-input-file --cleave-train-pipeline="loss=cross_entropy labels=y optimizer=sgd phase-tags=true" --cleave-recompute=mode=selective --canonicalize --cse 2>/dev/null | FileCheck %s --check-prefix=SEL
 // RUN: cleave-opt %s --split-input-file --cleave-train-pipeline="loss=cross_entropy labels=y optimizer=sgd phase-tags=true" --cleave-recompute=mode=full --canonicalize --cse 2>/dev/null | FileCheck %s --check-prefix=FULL
 // RUN: cleave-opt %s --split-input-file --cleave-train-pipeline="loss=cross_entropy labels=y optimizer=sgd phase-tags=true" --cleave-recompute=mode=selective --cleave-pipeline-split=stages=2 2>/dev/null | FileCheck %s --check-prefix=SPLIT
+// A second run finds nothing left to recompute.
+// RUN: cleave-opt %s --split-input-file --cleave-train-pipeline="loss=cross_entropy labels=y optimizer=sgd phase-tags=true" --cleave-recompute=mode=selective --cleave-recompute=mode=selective -o /dev/null 2>&1 | FileCheck %s --check-prefix=TWICE
+// TWICE: remark: cleave-recompute mode=selective: 3 stashed values
+// TWICE: remark: cleave-recompute mode=selective: nothing recomputed: no value of the regions found is stashed for the backward (already recomputed?)
 // The shard pipeline runs it first when asked to.
 // RUN: cleave-opt %s --split-input-file --cleave-train-pipeline="loss=cross_entropy labels=y optimizer=sgd phase-tags=true" --cleave-shard-pipeline="recompute=selective grid=dp=1" 2>/dev/null | FileCheck %s --check-prefix=SHARD
 
