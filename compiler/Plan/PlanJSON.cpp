@@ -37,6 +37,16 @@ static json::Array integers(const std::vector<int64_t> &values) {
   return array;
 }
 
+/// Disjoint parts that sum to the total (the HTML page's stacked bars).
+static json::Value partsToJSON(const PlanMemoryParts &parts) {
+  return json::Object{{"parameters", parts.parameters},
+                      {"gradients", parts.gradients},
+                      {"optimizer_state", parts.optimizerState},
+                      {"activations", parts.activations},
+                      {"workspace", parts.workspace},
+                      {"batch_inputs", parts.inputs}};
+}
+
 /// The pipeline section: the split's figures, unknown ones null.
 static json::Value pipelineToJSON(const PlanPipeline &pipeline,
                                   const std::vector<PlanStageProgram> &programs, int64_t capacity) {
@@ -95,6 +105,16 @@ static json::Value pipelineToJSON(const PlanPipeline &pipeline,
   json::Array missing;
   for (const std::string &key : pipeline.missingKeys)
     missing.push_back(key);
+  json::Array timeline;
+  for (const PlanTimelineEntry &entry : pipeline.timeline)
+    timeline.push_back(
+        json::Object{{"stage", entry.stage},
+                     {"micro_batch",
+                      entry.microBatch < 0 ? json::Value(nullptr) : json::Value(entry.microBatch)},
+                     {"chunk", entry.chunk < 0 ? json::Value(nullptr) : json::Value(entry.chunk)},
+                     {"kind", entry.kind},
+                     {"start", entry.start},
+                     {"end", entry.end}});
   return json::Object{{"stages", orNull(pipeline.stages)},
                       {"virtual_stages", orNull(pipeline.virtualStages)},
                       {"micro_batches", orNull(pipeline.microBatches)},
@@ -108,6 +128,10 @@ static json::Value pipelineToJSON(const PlanPipeline &pipeline,
                       {"cuts", std::move(cuts)},
                       {"shared_parameters", std::move(shared)},
                       {"missing_keys", std::move(missing)},
+                      {"timeline", std::move(timeline)},
+                      {"timeline_seconds", pipeline.timeline.empty()
+                                               ? json::Value(nullptr)
+                                               : json::Value(pipeline.timelineSeconds)},
                       {"fits", pipeline.firstStageOver(capacity) < 0}};
 }
 
@@ -143,6 +167,7 @@ json::Value mlir::cleave::planToJSON(const PlanReport &report) {
     slowest.push_back(json::Object{{"op", op.op}, {"seconds", op.seconds}});
 
   const PlanMemory &memory = report.memory;
+  PlanMemoryParts parts = memoryParts(memory);
   json::Object memoryObject{{"parameters", memory.parameters},
                             {"optimizer_state", memory.optimizerState},
                             {"batch_inputs", memory.inputs},
@@ -150,6 +175,9 @@ json::Value mlir::cleave::planToJSON(const PlanReport &report) {
                             {"workspace_is_upper_bound", !memory.workspaceNote.empty()},
                             {"total", memory.total()},
                             {"capacity", report.cluster.memoryCapacity},
+                            {"gradients", parts.gradients},
+                            {"activations", parts.activations},
+                            {"parts", partsToJSON(parts)},
                             {"fits", report.fits()}};
   json::Object step{{"compute", report.computeSeconds},
                     {"communication", report.communicationSeconds},
