@@ -55,8 +55,8 @@ std::string mlir::cleave::html::milliseconds(double seconds) {
   return text;
 }
 
-void mlir::cleave::html::printLegend(
-    llvm::ArrayRef<std::pair<const char *, const char *>> entries, llvm::raw_ostream &os) {
+void mlir::cleave::html::printLegend(llvm::ArrayRef<std::pair<const char *, const char *>> entries,
+                                     llvm::raw_ostream &os) {
   os << "<div class=\"legend\">";
   for (auto [name, label] : entries)
     os << "<span class=\"key\"><span class=\"swatch c-" << name << "\"></span>" << escape(label)
@@ -66,14 +66,26 @@ void mlir::cleave::html::printLegend(
 
 namespace {
 /// The colour of each class: phases, parts of memory, collective kinds.
-constexpr std::pair<const char *, const char *> kColours[] = {
-    {"forward", "#4e79a7"},         {"backward", "#f28e2b"},       {"weight", "#edc948"},
-    {"send", "#59a14f"},            {"recv", "#76b7b2"},           {"update", "#b07aa1"},
-    {"compute", "#4e79a7"},         {"communication", "#e15759"},  {"parameters", "#4e79a7"},
-    {"gradients", "#f28e2b"},       {"optimizer_state", "#59a14f"}, {"activations", "#e15759"},
-    {"workspace", "#9c755f"},       {"batch_inputs", "#bab0ac"},   {"all_reduce", "#e15759"},
-    {"reduce_scatter", "#ff9da7"},  {"all_gather", "#af7aa1"},     {"all_slice", "#76b7b2"},
-    {"all_to_all", "#edc948"},      {"other", "#79706e"}};
+constexpr std::pair<const char *, const char *> kColours[] = {{"forward", "#4e79a7"},
+                                                              {"backward", "#f28e2b"},
+                                                              {"weight", "#edc948"},
+                                                              {"send", "#59a14f"},
+                                                              {"recv", "#76b7b2"},
+                                                              {"update", "#b07aa1"},
+                                                              {"compute", "#4e79a7"},
+                                                              {"communication", "#e15759"},
+                                                              {"parameters", "#4e79a7"},
+                                                              {"gradients", "#f28e2b"},
+                                                              {"optimizer_state", "#59a14f"},
+                                                              {"activations", "#e15759"},
+                                                              {"workspace", "#9c755f"},
+                                                              {"batch_inputs", "#bab0ac"},
+                                                              {"all_reduce", "#e15759"},
+                                                              {"reduce_scatter", "#ff9da7"},
+                                                              {"all_gather", "#af7aa1"},
+                                                              {"all_slice", "#76b7b2"},
+                                                              {"all_to_all", "#edc948"},
+                                                              {"other", "#79706e"}};
 
 void printStyle(llvm::raw_ostream &os) {
   os << R"(<style>
@@ -93,7 +105,8 @@ svg .capacity{stroke:#c00;stroke-width:2;stroke-dasharray:6 3}
 svg .device{stroke:#333;stroke-width:1}svg .node-0{fill:#e8eef6}svg .node-1{fill:#f6ede3}
 svg .group{fill:none;stroke:#999;stroke-dasharray:4 2}
 rect.idle{fill:url(#hatch)}.swatch.c-idle{background:repeating-linear-gradient(45deg,#ccc 0 2px,#fff 2px 5px)}
-.columns{display:flex;gap:24px;align-items:flex-start}.columns>.plan{flex:1;min-width:0}
+.columns{display:flex;gap:24px;align-items:flex-start}.columns>.plan{flex:1;min-width:0;overflow-x:auto}
+.columns table{font-size:.8em}
 .fits{color:#070}.over{color:#c00;font-weight:bold}
 .note{color:#555;font-size:.9em}
 )";
@@ -158,7 +171,8 @@ void printGrid(const PlanReport &report, llvm::StringRef id, llvm::raw_ostream &
     return text;
   };
   for (int64_t group = 0; group < groups; ++group) {
-    double gx = 4 + (group % perLine) * (groupWidth + 12), gy = 4 + (group / perLine) * (groupHeight + 12);
+    double gx = 4 + (group % perLine) * (groupWidth + 12),
+           gy = 4 + (group / perLine) * (groupHeight + 12);
     std::string label;
     if (rank > 2) {
       std::string first = coordinates(group * columns * rows);
@@ -177,10 +191,10 @@ void printGrid(const PlanReport &report, llvm::StringRef id, llvm::raw_ostream &
         int64_t device = (group * rows + row) * columns + column;
         int64_t node = report.cluster.devicesPerNode > 0 ? report.cluster.nodeOf(device) : 0;
         double x = gx + pad + column * (box + gap), y = gy + pad + 14 + row * (boxHeight + gap);
-        os << "<rect class=\"device node-" << node % 2 << "\" data-device=\"" << device
-           << "\" x=\"" << coordinate(x) << "\" y=\"" << coordinate(y) << "\" width=\""
-           << coordinate(box) << "\" height=\"" << coordinate(boxHeight) << "\"><title>device "
-           << device << (rank ? ": " : "") << escape(coordinates(device)) << "; node " << node
+        os << "<rect class=\"device node-" << node % 2 << "\" data-device=\"" << device << "\" x=\""
+           << coordinate(x) << "\" y=\"" << coordinate(y) << "\" width=\"" << coordinate(box)
+           << "\" height=\"" << coordinate(boxHeight) << "\"><title>device " << device
+           << (rank ? ": " : "") << escape(coordinates(device)) << "; node " << node
            << "</title></rect>";
         if (devices <= 256)
           os << "<text x=\"" << coordinate(x + box / 2 - 3 * std::to_string(device).size())
@@ -249,13 +263,13 @@ void printMemory(const PlanReport &report, llvm::StringRef id, llvm::raw_ostream
     const char *name, *label;
     int64_t PlanMemoryParts::*field;
   };
-  static const Part parts[] = {{"parameters", "parameters", &PlanMemoryParts::parameters},
-                               {"gradients", "gradients", &PlanMemoryParts::gradients},
-                               {"optimizer_state", "optimizer state",
-                                &PlanMemoryParts::optimizerState},
-                               {"activations", "activations", &PlanMemoryParts::activations},
-                               {"workspace", "workspace (rest)", &PlanMemoryParts::workspace},
-                               {"batch_inputs", "batch inputs", &PlanMemoryParts::inputs}};
+  static const Part parts[] = {
+      {"parameters", "parameters", &PlanMemoryParts::parameters},
+      {"gradients", "gradients", &PlanMemoryParts::gradients},
+      {"optimizer_state", "optimizer state", &PlanMemoryParts::optimizerState},
+      {"activations", "activations", &PlanMemoryParts::activations},
+      {"workspace", "workspace (rest)", &PlanMemoryParts::workspace},
+      {"batch_inputs", "batch inputs", &PlanMemoryParts::inputs}};
   std::vector<std::pair<const char *, const char *>> legend;
   for (const Part &part : parts)
     legend.push_back({part.name, part.label});
@@ -322,7 +336,8 @@ void printMemory(const PlanReport &report, llvm::StringRef id, llvm::raw_ostream
 }
 
 void printCollectives(const PlanReport &report, llvm::StringRef id, llvm::raw_ostream &os) {
-  os << "<section class=\"collectives\" id=\"" << escape(id) << "\">\n<h2>Largest collectives</h2>\n";
+  os << "<section class=\"collectives\" id=\"" << escape(id)
+     << "\">\n<h2>Largest collectives</h2>\n";
   if (report.collectives.empty()) {
     os << "<p>No collectives: nothing is communicated in the step.</p>\n</section>\n";
     return;
@@ -331,7 +346,8 @@ void printCollectives(const PlanReport &report, llvm::StringRef id, llvm::raw_os
   size_t shown = std::min(kShown, report.collectives.size());
   double largest = 0;
   for (size_t index = 0; index < shown; ++index)
-    largest = std::max(largest, report.collectives[index].seconds * report.collectives[index].count);
+    largest =
+        std::max(largest, report.collectives[index].seconds * report.collectives[index].count);
   largest = std::max(largest, 1e-15);
   auto colourOf = [](llvm::StringRef kind) -> std::string {
     for (auto [name, colour] : kColours)
@@ -349,8 +365,8 @@ void printCollectives(const PlanReport &report, llvm::StringRef id, llvm::raw_os
   for (size_t index = 0; index < shown; ++index) {
     const PlanCollective &c = report.collectives[index];
     double total = c.seconds * c.count, y = 4 + index * rowHeight;
-    std::string label = c.kind + " over " + c.axes + ", " + formatBytes(c.bytes) + " x " +
-                        std::to_string(c.count);
+    std::string label =
+        c.kind + " over " + c.axes + ", " + formatBytes(c.bytes) + " x " + std::to_string(c.count);
     os << "<g class=\"collective-bar\"><text x=\"4\" y=\"" << coordinate(y + 14) << "\">"
        << escape(label) << "</text><rect class=\"bar c-" << colourOf(c.kind) << "\" x=\""
        << coordinate(left) << "\" y=\"" << coordinate(y) << "\" width=\""
@@ -403,8 +419,9 @@ std::string signedDifference(double a, double b, bool bytes) {
   std::string text = bytes ? formatBytes(static_cast<int64_t>(std::abs(difference)))
                            : formatSeconds(std::abs(difference));
   std::string relative =
-      a != 0 ? llvm::formatv(" ({0}{1:F1}%)", difference >= 0 ? "+" : "", 100 * difference / a).str()
-             : "";
+      a != 0
+          ? llvm::formatv(" ({0}{1:F1}%)", difference >= 0 ? "+" : "", 100 * difference / a).str()
+          : "";
   return (difference >= 0 ? "+" : "-") + text + relative;
 }
 
@@ -413,7 +430,8 @@ void printComparison(const PlanReport &chosen, const PlanReport &alternative,
   os << "<section class=\"compare\" id=\"compare\">\n<h2>Comparison</h2>\n<table "
         "class=\"difference\"><tr><th></th><th class=\"num\">"
      << escape(planName(chosen)) << " (chosen)</th><th class=\"num\">"
-     << escape(planName(alternative)) << " (alternative)</th><th class=\"num\">difference</th></tr>\n";
+     << escape(planName(alternative))
+     << " (alternative)</th><th class=\"num\">difference</th></tr>\n";
   auto timeRow = [&](llvm::StringRef what, double a, double b) {
     os << "<tr><td>" << what << "</td><td class=\"num\">" << escape(formatSeconds(a))
        << "</td><td class=\"num\">" << escape(formatSeconds(b)) << "</td><td class=\"num\">"
@@ -435,7 +453,8 @@ void printComparison(const PlanReport &chosen, const PlanReport &alternative,
                : y > x ? "slower by " + formatSeconds(y - x) + " per step"
                        : "as fast")
      << ".</p>\n<div class=\"columns\">\n";
-  for (auto [report, name] : {std::pair{&chosen, "chosen"}, std::pair{&alternative, "alternative"}}) {
+  for (auto [report, name] :
+       {std::pair{&chosen, "chosen"}, std::pair{&alternative, "alternative"}}) {
     os << "<div class=\"plan\" id=\"" << name << "\">\n<h2>" << name << ": "
        << escape(planName(*report)) << "</h2>\n";
     printPlan(*report, (llvm::Twine(name) + "-").str(), os);

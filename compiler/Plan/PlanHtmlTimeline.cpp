@@ -41,14 +41,14 @@ struct Chart {
 
   double x(double seconds) const { return kLeft + kPlotWidth * seconds / span; }
   double width(double start, double end) const {
-    return std::max(0.5, kPlotWidth * (end - start) / span);
+    return std::max(1.5, kPlotWidth * (end - start) / span);
   }
 
   /// A bar with its data for tests and its tooltip.
   void bar(llvm::StringRef kind, int64_t stage, int64_t microBatch, int64_t chunk, double start,
            double end, double y, double height, llvm::StringRef title, llvm::StringRef label) {
-    os << "<rect class=\"bar c-" << kind << "\" data-kind=\"" << kind << "\" data-stage=\""
-       << stage << "\"";
+    os << "<rect class=\"bar c-" << kind << "\" data-kind=\"" << kind << "\" data-stage=\"" << stage
+       << "\"";
     if (microBatch >= 0)
       os << " data-micro-batch=\"" << microBatch << "\"";
     if (chunk >= 0)
@@ -64,15 +64,13 @@ struct Chart {
 
   void axis(double y) {
     os << "<g class=\"axis\">\n<line x1=\"" << coordinate(kLeft) << "\" y1=\"" << coordinate(y)
-       << "\" x2=\"" << coordinate(kLeft + kPlotWidth) << "\" y2=\"" << coordinate(y)
-       << "\"/>\n";
+       << "\" x2=\"" << coordinate(kLeft + kPlotWidth) << "\" y2=\"" << coordinate(y) << "\"/>\n";
     double step = tickStep(span);
     for (int tick = 0; tick * step <= span * (1 + 1e-9); ++tick) {
       double at = x(tick * step);
       os << "<line x1=\"" << coordinate(at) << "\" y1=\"" << coordinate(y) << "\" x2=\""
-         << coordinate(at) << "\" y2=\"" << coordinate(y + 5) << "\"/><text x=\""
-         << coordinate(at) << "\" y=\"" << coordinate(y + 18) << "\">"
-         << milliseconds(tick * step) << "</text>\n";
+         << coordinate(at) << "\" y2=\"" << coordinate(y + 5) << "\"/><text x=\"" << coordinate(at)
+         << "\" y=\"" << coordinate(y + 18) << "\">" << milliseconds(tick * step) << "</text>\n";
     }
     os << "<text class=\"axis-title\" x=\"" << coordinate(kLeft + kPlotWidth / 2) << "\" y=\""
        << coordinate(y + 36) << "\">time (ms)</text>\n</g>\n";
@@ -82,8 +80,9 @@ struct Chart {
 std::string actionTitle(const PlanTimelineEntry &entry) {
   std::string what = entry.kind == "update" ? "optimizer update"
                      : entry.kind == "send" ? "send from chunk " + std::to_string(entry.chunk)
-                     : entry.kind == "recv" ? "receive from chunk " + std::to_string(entry.chunk)
-                                            : entry.kind + " of chunk " + std::to_string(entry.chunk);
+                     : entry.kind == "recv"
+                         ? "receive from chunk " + std::to_string(entry.chunk)
+                         : entry.kind + " of chunk " + std::to_string(entry.chunk);
   if (entry.microBatch >= 0)
     what += ", micro-batch " + std::to_string(entry.microBatch);
   return "stage " + std::to_string(entry.stage) + ": " + what + ", " + formatSeconds(entry.start) +
@@ -161,6 +160,29 @@ void printPipelineChart(const PlanReport &report, llvm::raw_ostream &os) {
   os << "</svg>\n";
 }
 
+/// What each chunk runs (the ONNX nodes its forward spans) and costs.
+void printChunks(const PlanPipeline &pipeline, llvm::raw_ostream &os) {
+  os << "<table class=\"chunks\"><tr><th class=\"num\">chunk</th><th class=\"num\">stage</th>"
+        "<th>ONNX nodes</th><th class=\"num\">forward</th><th class=\"num\">backward</th>"
+        "<th class=\"num\">sent to the next chunk</th></tr>\n";
+  for (const PlanChunk &chunk : pipeline.chunks) {
+    auto orUnknown = [](const std::optional<double> &seconds) {
+      return seconds ? formatSeconds(*seconds) : std::string("?");
+    };
+    size_t index = static_cast<size_t>(chunk.chunk);
+    std::string sent = index < pipeline.cutBytes.size()     ? formatBytes(pipeline.cutBytes[index])
+                       : index + 1 < pipeline.chunks.size() ? "?"
+                                                            : "-";
+    os << "<tr><td class=\"num\">" << chunk.chunk << "</td><td class=\"num\">" << chunk.stage
+       << "</td><td>" << escape(chunk.firstNode.empty() ? "?" : chunk.firstNode) << " .. "
+       << escape(chunk.lastNode.empty() ? "?" : chunk.lastNode) << "</td><td class=\"num\">"
+       << escape(orUnknown(chunk.forwardSeconds)) << "</td><td class=\"num\">"
+       << escape(orUnknown(chunk.backwardSeconds)) << "</td><td class=\"num\">" << escape(sent)
+       << "</td></tr>\n";
+  }
+  os << "</table>\n";
+}
+
 void printStepChart(const PlanReport &report, llvm::raw_ostream &os) {
   double compute = report.computeSeconds, exposed = report.exposedSeconds;
   double span = std::max(compute + exposed, 1e-12);
@@ -216,6 +238,7 @@ void mlir::cleave::html::printTimelineSection(const PlanReport &report, llvm::St
                  {"idle", "idle (bubble)"}},
                 os);
     printPipelineChart(report, os);
+    printChunks(*pipeline, os);
   } else {
     if (pipeline)
       os << "<p>No simulated schedule: " << escape(pipeline->timelineNote) << ".</p>\n";

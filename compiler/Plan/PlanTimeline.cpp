@@ -70,10 +70,9 @@ void mlir::cleave::buildPlanTimeline(PlanReport &report) {
   llvm::Expected<pipeline::ScheduleKind> kind = pipeline::parseScheduleKind(pipeline.schedule);
   if (!kind)
     return unknown(llvm::toString(kind.takeError()));
-  llvm::Expected<pipeline::PipelineSchedule> schedule =
-      pipeline::buildSchedule(*kind, static_cast<int>(stages),
-                              static_cast<int>(*pipeline.microBatches),
-                              static_cast<int>(virtualStages));
+  llvm::Expected<pipeline::PipelineSchedule> schedule = pipeline::buildSchedule(
+      *kind, static_cast<int>(stages), static_cast<int>(*pipeline.microBatches),
+      static_cast<int>(virtualStages));
   if (!schedule)
     return unknown(llvm::toString(schedule.takeError()));
   llvm::Expected<pipeline::Simulation> simulation =
