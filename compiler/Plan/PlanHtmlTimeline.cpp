@@ -228,15 +228,18 @@ void mlir::cleave::html::printTimelineSection(const PlanReport &report, llvm::St
        << "; the thin lanes under each stage are what it sends (upper) and receives (lower).</p>\n";
     if (std::optional<std::string> mismatch = timelineMismatch(*pipeline))
       os << "<p class=\"note\">Note: " << escape(*mismatch) << ".</p>\n";
-    printLegend({{"forward", "forward"},
-                 {"backward", "backward"},
-                 {"weight", "weight pass (ZB-H1)"},
-                 {"send", "send"},
-                 {"recv", "receive"},
-                 {"update", "optimizer update"},
-                 {"communication", "exposed communication"},
-                 {"idle", "idle (bubble)"}},
-                os);
+    // The legend names what the chart shows.
+    std::vector<std::pair<const char *, const char *>> legend;
+    for (auto entry : {std::pair{"forward", "forward"}, std::pair{"backward", "backward"},
+                       std::pair{"weight", "weight pass (ZB-H1)"}, std::pair{"send", "send"},
+                       std::pair{"recv", "receive"}, std::pair{"update", "optimizer update"}})
+      if (llvm::any_of(pipeline->timeline,
+                       [&](const PlanTimelineEntry &bar) { return bar.kind == entry.first; }))
+        legend.push_back(entry);
+    if (report.exposedSeconds > 0)
+      legend.push_back({"communication", "exposed communication"});
+    legend.push_back({"idle", "idle (bubble)"});
+    printLegend(legend, os);
     printPipelineChart(report, os);
     printChunks(*pipeline, os);
   } else {
