@@ -137,6 +137,23 @@ PlanMemoryParts mlir::cleave::memoryParts(const PlanMemory &memory) {
   return parts;
 }
 
+std::optional<PlanMemoryParts> mlir::cleave::stageMemoryParts(const PlanReport &report,
+                                                              const PlanStage &stage) {
+  if (!stage.memoryBytes)
+    return std::nullopt;
+  PlanMemoryParts parts;
+  parts.parameters = stage.weightBytes.value_or(0);
+  parts.gradients = stage.gradientBytes.value_or(0);
+  parts.optimizerState = stage.optimizerBytes.value_or(0);
+  parts.activations = stage.activationBytes.value_or(0);
+  for (const PlanStageProgram &program : report.stagePrograms)
+    if (program.stage == stage.stage) {
+      parts.inputs = program.memory.inputs;
+      parts.workspace = std::max<int64_t>(0, program.memory.total() - parts.total());
+    }
+  return parts;
+}
+
 /// Prices one per-device step function into `report`'s collectives,
 /// compute, step time and memory. `stage`: the function is one rank stage
 /// of an unrolled pipeline, whose devices hold only the arguments it uses

@@ -221,23 +221,9 @@ struct MemoryRow {
 std::vector<MemoryRow> memoryRows(const PlanReport &report) {
   std::vector<MemoryRow> rows;
   if (report.pipeline)
-    for (const PlanStage &stage : report.pipeline->stageList) {
-      if (!stage.memoryBytes)
-        continue;
-      // The split's estimate; the stage's planned program adds its batch
-      // inputs and whatever else its workspace holds beyond it.
-      PlanMemoryParts parts;
-      parts.parameters = stage.weightBytes.value_or(0);
-      parts.gradients = stage.gradientBytes.value_or(0);
-      parts.optimizerState = stage.optimizerBytes.value_or(0);
-      parts.activations = stage.activationBytes.value_or(0);
-      for (const PlanStageProgram &program : report.stagePrograms)
-        if (program.stage == stage.stage) {
-          parts.inputs = program.memory.inputs;
-          parts.workspace = std::max<int64_t>(0, program.memory.total() - parts.total());
-        }
-      rows.push_back({"stage " + std::to_string(stage.stage), parts});
-    }
+    for (const PlanStage &stage : report.pipeline->stageList)
+      if (std::optional<PlanMemoryParts> parts = stageMemoryParts(report, stage))
+        rows.push_back({"stage " + std::to_string(stage.stage), *parts});
   if (rows.empty() && !report.stagePrograms.empty())
     for (const PlanStageProgram &program : report.stagePrograms)
       rows.push_back({"stage " + std::to_string(program.stage), memoryParts(program.memory)});

@@ -48,8 +48,10 @@ static json::Value partsToJSON(const PlanMemoryParts &parts) {
 }
 
 /// The pipeline section: the split's figures, unknown ones null.
-static json::Value pipelineToJSON(const PlanPipeline &pipeline,
-                                  const std::vector<PlanStageProgram> &programs, int64_t capacity) {
+static json::Value pipelineToJSON(const PlanReport &report) {
+  const PlanPipeline &pipeline = *report.pipeline;
+  const std::vector<PlanStageProgram> &programs = report.stagePrograms;
+  int64_t capacity = report.cluster.memoryCapacity;
   json::Array chunks;
   for (const PlanChunk &chunk : pipeline.chunks)
     chunks.push_back(json::Object{{"chunk", chunk.chunk},
@@ -77,6 +79,7 @@ static json::Value pipelineToJSON(const PlanPipeline &pipeline,
                                {"workspace_is_upper_bound", !priced.memory.workspaceNote.empty()},
                                {"total", priced.memory.total()},
                                {"fits", priced.memory.total() <= capacity}};
+    std::optional<PlanMemoryParts> parts = stageMemoryParts(report, stage);
     stages.push_back(json::Object{{"stage", stage.stage},
                                   {"program", std::move(program)},
                                   {"chunks", integers(stage.chunks)},
@@ -88,7 +91,8 @@ static json::Value pipelineToJSON(const PlanPipeline &pipeline,
                                   {"micro_batches_in_flight", orNull(stage.inFlight)},
                                   {"memory", orNull(stage.memoryBytes)},
                                   {"capacity", capacity},
-                                  {"fits", std::move(fits)}});
+                                  {"fits", std::move(fits)},
+                                  {"parts", parts ? partsToJSON(*parts) : json::Value(nullptr)}});
   }
   json::Array cuts;
   size_t cutCount = std::max(pipeline.cuts.size(), pipeline.cutBytes.size());
@@ -198,8 +202,7 @@ json::Value mlir::cleave::planToJSON(const PlanReport &report) {
                       {"memory_per_device", std::move(memoryObject)},
                       {"step_seconds", std::move(step)}};
   if (report.pipeline)
-    result["pipeline"] =
-        pipelineToJSON(*report.pipeline, report.stagePrograms, report.cluster.memoryCapacity);
+    result["pipeline"] = pipelineToJSON(report);
   return result;
 }
 

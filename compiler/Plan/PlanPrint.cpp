@@ -333,12 +333,15 @@ void mlir::cleave::printPlanTable(const PlanReport &report, llvm::raw_ostream &o
 
   const PlanMemory &memory = report.memory;
   printHeading("Memory per device", os);
-  rows = {{"parameters", formatBytes(memory.parameters)},
-          {"optimizer state", formatBytes(memory.optimizerState)},
-          {"batch inputs", formatBytes(memory.inputs)},
-          {"gradients and activations (workspace peak)", formatBytes(memory.workspace)},
-          {"total", formatBytes(memory.total())},
-          {"capacity", formatBytes(report.cluster.memoryCapacity)}};
+  rows = {
+      {"parameters", formatBytes(memory.parameters)},
+      {"optimizer state", formatBytes(memory.optimizerState)},
+      {"batch inputs", formatBytes(memory.inputs)},
+      {"gradients and activations (workspace peak)", formatBytes(memory.workspace)},
+      {"  of which gradients (estimated)", formatBytes(memoryParts(memory).gradients)},
+      {"  of which activations the backward reads", formatBytes(memoryParts(memory).activations)},
+      {"total", formatBytes(memory.total())},
+      {"capacity", formatBytes(report.cluster.memoryCapacity)}};
   printColumns(rows, os, {false, true});
   if (!memory.workspaceNote.empty())
     os << "  (workspace: an upper bound, every intermediate live at once; " << memory.workspaceNote

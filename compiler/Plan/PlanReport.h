@@ -319,6 +319,12 @@ llvm::Expected<ShardOptions> parsePlanSpec(llvm::StringRef spec);
 /// module has none). Absent or malformed keys are listed, never fatal.
 void readPlanPipeline(ModuleOp module, PlanReport &report);
 
+/// A pipeline stage's parts, when the split says what it holds: its weights,
+/// gradients, optimizer state and activations in flight; the stage's
+/// planned program (once unrolled) adds its batch inputs and, as workspace,
+/// whatever else it needs beyond them.
+std::optional<PlanMemoryParts> stageMemoryParts(const PlanReport &report, const PlanStage &stage);
+
 /// Fills report.pipeline's timeline (PlanTimeline.cpp); readPlanPipeline
 /// calls it. The cut latencies are the split's (p2p_seconds), else priced
 /// as the split does on report.cluster.

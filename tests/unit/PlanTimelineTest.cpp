@@ -47,8 +47,8 @@ const PlanTimelineEntry &find(const PlanPipeline &pipeline, llvm::StringRef kind
     if (entry.kind == kind && entry.stage == stage && entry.chunk == chunk &&
         entry.microBatch == microBatch)
       return entry;
-  FAIL("no " << kind.str() << " of chunk " << chunk << " micro-batch " << microBatch
-             << " on stage " << stage);
+  FAIL("no " << kind.str() << " of chunk " << chunk << " micro-batch " << microBatch << " on stage "
+             << stage);
   return pipeline.timeline.front();
 }
 } // namespace
