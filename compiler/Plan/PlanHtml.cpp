@@ -232,11 +232,12 @@ std::vector<MemoryRow> memoryRows(const PlanReport &report) {
   return rows;
 }
 
-void printMemory(const PlanReport &report, llvm::StringRef id, llvm::raw_ostream &os) {
+void printMemory(const PlanReport &report, llvm::StringRef id, int64_t minLargest,
+                 llvm::raw_ostream &os) {
   os << "<section class=\"memory\" id=\"" << escape(id) << "\">\n<h2>Memory per device"
      << (report.pipeline ? " (per stage)" : "") << "</h2>\n";
   std::vector<MemoryRow> rows = memoryRows(report);
-  int64_t capacity = report.cluster.memoryCapacity, largest = 1;
+  int64_t capacity = report.cluster.memoryCapacity, largest = std::max<int64_t>(minLargest, 1);
   for (const MemoryRow &row : rows)
     largest = std::max(largest, row.parts.total());
   // Tiny plans on large devices: the capacity would make the bars
@@ -392,11 +393,14 @@ void printSummary(const PlanReport &report, llvm::raw_ostream &os) {
      << (report.fits() ? "fits\">yes" : "over\">no") << "</td></tr>\n</table>\n";
 }
 
-void printPlan(const PlanReport &report, llvm::StringRef prefix, llvm::raw_ostream &os) {
+/// One plan's sections; `scale` (seconds, bytes): the least extent of its
+/// time axis and memory bars, so that two plans compared share them.
+void printPlan(const PlanReport &report, llvm::StringRef prefix, std::pair<double, int64_t> scale,
+               llvm::raw_ostream &os) {
   printSummary(report, os);
   printGrid(report, (prefix + "grid").str(), os);
-  printTimelineSection(report, (prefix + "timeline").str(), os);
-  printMemory(report, (prefix + "memory").str(), os);
+  printTimelineSection(report, (prefix + "timeline").str(), scale.first, os);
+  printMemory(report, (prefix + "memory").str(), scale.second, os);
   printCollectives(report, (prefix + "collectives").str(), os);
 }
 
@@ -439,11 +443,20 @@ void printComparison(const PlanReport &chosen, const PlanReport &alternative,
                : y > x ? "slower by " + formatSeconds(y - x) + " per step"
                        : "as fast")
      << ".</p>\n<div class=\"columns\">\n";
+  // One scale for both columns: the longer step, the larger device.
+  std::pair<double, int64_t> scale{std::max(x, y), 0};
+  for (const PlanReport *report : {&chosen, &alternative}) {
+    if (report->pipeline)
+      for (const PlanTimelineEntry &entry : report->pipeline->timeline)
+        scale.first = std::max(scale.first, entry.end + report->exposedSeconds);
+    for (const MemoryRow &row : memoryRows(*report))
+      scale.second = std::max(scale.second, row.parts.total());
+  }
   for (auto [report, name] :
        {std::pair{&chosen, "chosen"}, std::pair{&alternative, "alternative"}}) {
     os << "<div class=\"plan\" id=\"" << name << "\">\n<h2>" << name << ": "
        << escape(planName(*report)) << "</h2>\n";
-    printPlan(*report, (llvm::Twine(name) + "-").str(), os);
+    printPlan(*report, (llvm::Twine(name) + "-").str(), scale, os);
     os << "</div>\n";
   }
   os << "</div>\n</section>\n";
@@ -472,7 +485,7 @@ void mlir::cleave::printPlanHtml(const PlanReport &report, const PlanReport *alt
     printComparison(report, *alternative, os);
   } else {
     os << "<div class=\"plan\" id=\"plan\">\n";
-    printPlan(report, "", os);
+    printPlan(report, "", {0.0, 0}, os);
     os << "</div>\n";
   }
   os << "</body>\n</html>\n";

@@ -28,8 +28,11 @@ void printLegend(llvm::ArrayRef<std::pair<const char *, const char *>> entries,
                  llvm::raw_ostream &os);
 
 /// The pipeline's Gantt chart or, without a pipeline, one bar per step
-/// (compute, then exposed communication): a <section> with id `id`.
-void printTimelineSection(const PlanReport &report, llvm::StringRef id, llvm::raw_ostream &os);
+/// (compute, then exposed communication): a <section> with id `id`. The
+/// time axis spans at least `minSpan` seconds (the longer step of two plans
+/// compared side by side, so that both are drawn to one scale).
+void printTimelineSection(const PlanReport &report, llvm::StringRef id, double minSpan,
+                          llvm::raw_ostream &os);
 
 } // namespace mlir::cleave::html
 

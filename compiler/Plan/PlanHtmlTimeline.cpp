@@ -89,7 +89,7 @@ std::string actionTitle(const PlanTimelineEntry &entry) {
          " to " + formatSeconds(entry.end) + " (" + formatSeconds(entry.end - entry.start) + ")";
 }
 
-void printPipelineChart(const PlanReport &report, llvm::raw_ostream &os) {
+void printPipelineChart(const PlanReport &report, double minSpan, llvm::raw_ostream &os) {
   const PlanPipeline &pipeline = *report.pipeline;
   int64_t stages = static_cast<int64_t>(pipeline.stageOrder.size());
   bool chunks = pipeline.virtualStages.value_or(1) > 1;
@@ -99,7 +99,7 @@ void printPipelineChart(const PlanReport &report, llvm::raw_ostream &os) {
   // The rest of the step: communication outside the pipeline (dp and tp
   // collectives of the stages' programs), exposed after it.
   double exposed = report.exposedSeconds;
-  double span = std::max(pipelineEnd + exposed, 1e-12);
+  double span = std::max({pipelineEnd + exposed, minSpan, 1e-12});
   double plotHeight = stages * kRowHeight + (exposed > 0 ? kRowHeight : 0);
   double height = kTop + plotHeight + 44;
   os << "<svg class=\"gantt\" viewBox=\"0 0 " << coordinate(kLeft + kPlotWidth + kRight) << " "
@@ -183,9 +183,9 @@ void printChunks(const PlanPipeline &pipeline, llvm::raw_ostream &os) {
   os << "</table>\n";
 }
 
-void printStepChart(const PlanReport &report, llvm::raw_ostream &os) {
+void printStepChart(const PlanReport &report, double minSpan, llvm::raw_ostream &os) {
   double compute = report.computeSeconds, exposed = report.exposedSeconds;
-  double span = std::max(compute + exposed, 1e-12);
+  double span = std::max({compute + exposed, minSpan, 1e-12});
   double height = kTop + kRowHeight + 44;
   os << "<svg class=\"gantt\" viewBox=\"0 0 " << coordinate(kLeft + kPlotWidth + kRight) << " "
      << coordinate(height) << "\" width=\"100%\" role=\"img\" aria-label=\"step timeline\">\n";
@@ -204,7 +204,7 @@ void printStepChart(const PlanReport &report, llvm::raw_ostream &os) {
 } // namespace
 
 void mlir::cleave::html::printTimelineSection(const PlanReport &report, llvm::StringRef id,
-                                              llvm::raw_ostream &os) {
+                                              double minSpan, llvm::raw_ostream &os) {
   os << "<section class=\"timeline\" id=\"" << escape(id) << "\">\n<h2>Timeline</h2>\n";
   const std::optional<PlanPipeline> &pipeline = report.pipeline;
   if (pipeline && !pipeline->timeline.empty()) {
@@ -240,7 +240,7 @@ void mlir::cleave::html::printTimelineSection(const PlanReport &report, llvm::St
       legend.push_back({"communication", "exposed communication"});
     legend.push_back({"idle", "idle (bubble)"});
     printLegend(legend, os);
-    printPipelineChart(report, os);
+    printPipelineChart(report, minSpan, os);
     printChunks(*pipeline, os);
   } else {
     if (pipeline)
@@ -249,7 +249,7 @@ void mlir::cleave::html::printTimelineSection(const PlanReport &report, llvm::St
        << ", then the exposed communication " << escape(formatSeconds(report.exposedSeconds))
        << " (no overlap is modelled yet).</p>\n";
     printLegend({{"compute", "compute"}, {"communication", "exposed communication"}}, os);
-    printStepChart(report, os);
+    printStepChart(report, minSpan, os);
   }
   os << "</section>\n";
 }
