@@ -7,6 +7,7 @@
 #include "passes/Analysis/Cost/ReshardCost.h"
 #include "passes/Analysis/Sharding/GridSpec.h"
 #include "passes/Analysis/Sharding/TensorSharding.h"
+#include "passes/TrainStepAttrs.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -85,6 +86,72 @@ static llvm::Expected<int64_t> workspacePeak(ModuleOp module, llvm::StringRef na
     return makeError("planning the workspace failed: " + diagnostics);
   codegen::Schedule schedule = codegen::buildSchedule(function);
   return codegen::planMemory(function, schedule).workspaceBytes;
+}
+
+/// The forward values the backward reads, each counted once: results of
+/// the forward ops (tagged forward, else those up to the op that computes
+/// the loss) that an op after the forward uses. Reshapes are views.
+static int64_t savedActivationBytes(func::FuncOp function) {
+  Block &body = function.getBody().front();
+  bool tagged =
+      llvm::any_of(body, [](Operation &op) { return op.hasAttr(CleaveDialect::kPhaseAttrName); });
+  Operation *loss = tagged ? nullptr : findLossOp(function);
+  if (!tagged && (!loss || loss->getBlock() != &body))
+    return 0;
+  llvm::DenseSet<Operation *> forward;
+  bool beforeLoss = true;
+  for (Operation &op : body.without_terminator()) {
+    auto phase = op.getAttrOfType<StringAttr>(CleaveDialect::kPhaseAttrName);
+    if (tagged ? phase && phase.getValue() == "forward" : beforeLoss)
+      forward.insert(&op);
+    if (&op == loss)
+      beforeLoss = false;
+  }
+  int64_t bytes = 0;
+  for (Operation *op : forward) {
+    if (isa<ReshapeOp>(op))
+      continue;
+    for (Value result : op->getResults()) {
+      if (!isa<RankedTensorType>(result.getType()))
+        continue;
+      bool read = llvm::any_of(result.getUsers(), [&](Operation *user) {
+        Operation *top = body.findAncestorOpInBlock(*user);
+        return top && !forward.contains(top) && !isa<func::ReturnOp>(top);
+      });
+      if (read)
+        bytes += getTensorBytes(result.getType());
+    }
+  }
+  return bytes;
+}
+
+PlanMemoryParts mlir::cleave::memoryParts(const PlanMemory &memory) {
+  PlanMemoryParts parts;
+  parts.parameters = memory.parameters;
+  parts.optimizerState = memory.optimizerState;
+  parts.inputs = memory.inputs;
+  parts.gradients = std::clamp<int64_t>(memory.gradients, 0, memory.workspace);
+  parts.activations =
+      std::clamp<int64_t>(memory.activations, 0, memory.workspace - parts.gradients);
+  parts.workspace = memory.workspace - parts.gradients - parts.activations;
+  return parts;
+}
+
+std::optional<PlanMemoryParts> mlir::cleave::stageMemoryParts(const PlanReport &report,
+                                                              const PlanStage &stage) {
+  if (!stage.memoryBytes)
+    return std::nullopt;
+  PlanMemoryParts parts;
+  parts.parameters = stage.weightBytes.value_or(0);
+  parts.gradients = stage.gradientBytes.value_or(0);
+  parts.optimizerState = stage.optimizerBytes.value_or(0);
+  parts.activations = stage.activationBytes.value_or(0);
+  for (const PlanStageProgram &program : report.stagePrograms)
+    if (program.stage == stage.stage) {
+      parts.inputs = program.memory.inputs;
+      parts.workspace = std::max<int64_t>(0, program.memory.total() - parts.total());
+    }
+  return parts;
 }
 
 /// Prices one per-device step function into `report`'s collectives,
@@ -170,6 +237,7 @@ static void evaluateFunction(ModuleOp module, func::FuncOp function, GridCollect
     else if (function.getArgAttr(index, CleaveDialect::kInputAttrName))
       report.memory.inputs += bytes;
   }
+  report.memory.activations = savedActivationBytes(function);
   llvm::Expected<int64_t> workspace = workspacePeak(module, function.getSymName());
   if (workspace) {
     report.memory.workspace = *workspace;

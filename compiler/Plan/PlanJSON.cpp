@@ -37,9 +37,21 @@ static json::Array integers(const std::vector<int64_t> &values) {
   return array;
 }
 
+/// Disjoint parts that sum to the total (the HTML page's stacked bars).
+static json::Value partsToJSON(const PlanMemoryParts &parts) {
+  return json::Object{{"parameters", parts.parameters},
+                      {"gradients", parts.gradients},
+                      {"optimizer_state", parts.optimizerState},
+                      {"activations", parts.activations},
+                      {"workspace", parts.workspace},
+                      {"batch_inputs", parts.inputs}};
+}
+
 /// The pipeline section: the split's figures, unknown ones null.
-static json::Value pipelineToJSON(const PlanPipeline &pipeline,
-                                  const std::vector<PlanStageProgram> &programs, int64_t capacity) {
+static json::Value pipelineToJSON(const PlanReport &report) {
+  const PlanPipeline &pipeline = *report.pipeline;
+  const std::vector<PlanStageProgram> &programs = report.stagePrograms;
+  int64_t capacity = report.cluster.memoryCapacity;
   json::Array chunks;
   for (const PlanChunk &chunk : pipeline.chunks)
     chunks.push_back(json::Object{{"chunk", chunk.chunk},
@@ -67,6 +79,7 @@ static json::Value pipelineToJSON(const PlanPipeline &pipeline,
                                {"workspace_is_upper_bound", !priced.memory.workspaceNote.empty()},
                                {"total", priced.memory.total()},
                                {"fits", priced.memory.total() <= capacity}};
+    std::optional<PlanMemoryParts> parts = stageMemoryParts(report, stage);
     stages.push_back(json::Object{{"stage", stage.stage},
                                   {"program", std::move(program)},
                                   {"chunks", integers(stage.chunks)},
@@ -78,7 +91,8 @@ static json::Value pipelineToJSON(const PlanPipeline &pipeline,
                                   {"micro_batches_in_flight", orNull(stage.inFlight)},
                                   {"memory", orNull(stage.memoryBytes)},
                                   {"capacity", capacity},
-                                  {"fits", std::move(fits)}});
+                                  {"fits", std::move(fits)},
+                                  {"parts", parts ? partsToJSON(*parts) : json::Value(nullptr)}});
   }
   json::Array cuts;
   size_t cutCount = std::max(pipeline.cuts.size(), pipeline.cutBytes.size());
@@ -95,6 +109,16 @@ static json::Value pipelineToJSON(const PlanPipeline &pipeline,
   json::Array missing;
   for (const std::string &key : pipeline.missingKeys)
     missing.push_back(key);
+  json::Array timeline;
+  for (const PlanTimelineEntry &entry : pipeline.timeline)
+    timeline.push_back(
+        json::Object{{"stage", entry.stage},
+                     {"micro_batch",
+                      entry.microBatch < 0 ? json::Value(nullptr) : json::Value(entry.microBatch)},
+                     {"chunk", entry.chunk < 0 ? json::Value(nullptr) : json::Value(entry.chunk)},
+                     {"kind", entry.kind},
+                     {"start", entry.start},
+                     {"end", entry.end}});
   return json::Object{{"stages", orNull(pipeline.stages)},
                       {"virtual_stages", orNull(pipeline.virtualStages)},
                       {"micro_batches", orNull(pipeline.microBatches)},
@@ -108,6 +132,10 @@ static json::Value pipelineToJSON(const PlanPipeline &pipeline,
                       {"cuts", std::move(cuts)},
                       {"shared_parameters", std::move(shared)},
                       {"missing_keys", std::move(missing)},
+                      {"timeline", std::move(timeline)},
+                      {"timeline_seconds", pipeline.timeline.empty()
+                                               ? json::Value(nullptr)
+                                               : json::Value(pipeline.timelineSeconds)},
                       {"fits", pipeline.firstStageOver(capacity) < 0}};
 }
 
@@ -143,6 +171,7 @@ json::Value mlir::cleave::planToJSON(const PlanReport &report) {
     slowest.push_back(json::Object{{"op", op.op}, {"seconds", op.seconds}});
 
   const PlanMemory &memory = report.memory;
+  PlanMemoryParts parts = memoryParts(memory);
   json::Object memoryObject{{"parameters", memory.parameters},
                             {"optimizer_state", memory.optimizerState},
                             {"batch_inputs", memory.inputs},
@@ -150,6 +179,9 @@ json::Value mlir::cleave::planToJSON(const PlanReport &report) {
                             {"workspace_is_upper_bound", !memory.workspaceNote.empty()},
                             {"total", memory.total()},
                             {"capacity", report.cluster.memoryCapacity},
+                            {"gradients", parts.gradients},
+                            {"activations", parts.activations},
+                            {"parts", partsToJSON(parts)},
                             {"fits", report.fits()}};
   json::Object step{{"compute", report.computeSeconds},
                     {"communication", report.communicationSeconds},
@@ -170,8 +202,7 @@ json::Value mlir::cleave::planToJSON(const PlanReport &report) {
                       {"memory_per_device", std::move(memoryObject)},
                       {"step_seconds", std::move(step)}};
   if (report.pipeline)
-    result["pipeline"] =
-        pipelineToJSON(*report.pipeline, report.stagePrograms, report.cluster.memoryCapacity);
+    result["pipeline"] = pipelineToJSON(report);
   return result;
 }
 

@@ -208,11 +208,14 @@ void mlir::cleave::readPlanPipeline(ModuleOp module, PlanReport &report) {
   auto optimizer = read.getIntegers("stage_optimizer_bytes", false);
   auto stash = read.getIntegers("stage_activation_bytes", false);
   auto inFlight = read.getIntegers("stage_in_flight", false);
+  auto cutSeconds = read.getReals("p2p_seconds", false);
 
   if (cuts)
     pipeline.cuts = *cuts;
   if (cutBytes)
     pipeline.cutBytes = *cutBytes;
+  if (cutSeconds)
+    pipeline.cutSeconds = *cutSeconds;
   if (auto array = dyn_cast_or_null<ArrayAttr>(shared)) {
     for (Attribute element : array) {
       auto entry = dyn_cast<DictionaryAttr>(element);
@@ -285,6 +288,7 @@ void mlir::cleave::readPlanPipeline(ModuleOp module, PlanReport &report) {
     pipeline.stageList.push_back(std::move(stage));
   }
   report.pipeline = std::move(pipeline);
+  buildPlanTimeline(report);
 }
 
 llvm::Error mlir::cleave::checkPipelineFits(const PlanReport &report) {

@@ -91,6 +91,33 @@ static std::string listText(const std::vector<int64_t> &values) {
   return text;
 }
 
+/// Each stage's actions in order, as the timeline simulates them, with
+/// its busy and idle time; long programs are cut short (the JSON timeline
+/// and the HTML page have every action).
+static void printScheduleOrder(const PlanPipeline &pipeline, llvm::raw_ostream &os) {
+  if (pipeline.stageOrder.empty()) {
+    if (!pipeline.timelineNote.empty())
+      os << "  (no simulated schedule: " << pipeline.timelineNote << ")\n";
+    return;
+  }
+  constexpr size_t kShown = 24;
+  os << "  schedule, per stage in order (F forward, B backward, W weight pass of "
+        "chunk.micro-batch), simulated over "
+     << formatSeconds(pipeline.timelineSeconds) << ":\n";
+  for (auto [p, order] : llvm::enumerate(pipeline.stageOrder)) {
+    std::string text;
+    for (size_t index = 0; index < std::min(order.size(), kShown); ++index)
+      text += (index ? " " : "") + order[index];
+    if (order.size() > kShown)
+      text += " ... (" + std::to_string(order.size() - kShown) + " more)";
+    double busy = p < pipeline.stageBusy.size() ? pipeline.stageBusy[p] : 0.0;
+    os << "   stage " << p << ": " << text << "; busy " << formatSeconds(busy) << ", idle "
+       << formatSeconds(std::max(0.0, pipeline.timelineSeconds - busy)) << "\n";
+  }
+  if (std::optional<std::string> mismatch = timelineMismatch(pipeline))
+    os << "  (" << *mismatch << ")\n";
+}
+
 /// The pipeline's stages, chunks and cuts (cleave-pipeline-split's
 /// figures, read back from the module).
 static void printPipeline(const PlanReport &report, llvm::raw_ostream &os) {
@@ -195,6 +222,7 @@ static void printPipeline(const PlanReport &report, llvm::raw_ostream &os) {
                : "; chunk " + std::to_string(shared.chunks.front()) +
                      " owns it (sums the others' gradients, updates it, sends it back)")
        << "\n";
+  printScheduleOrder(pipeline, os);
   if (!pipeline.missingKeys.empty())
     os << "  (cleave.pipeline lacks " << llvm::join(pipeline.missingKeys, ", ")
        << ": shown as ?)\n";
@@ -305,12 +333,15 @@ void mlir::cleave::printPlanTable(const PlanReport &report, llvm::raw_ostream &o
 
   const PlanMemory &memory = report.memory;
   printHeading("Memory per device", os);
-  rows = {{"parameters", formatBytes(memory.parameters)},
-          {"optimizer state", formatBytes(memory.optimizerState)},
-          {"batch inputs", formatBytes(memory.inputs)},
-          {"gradients and activations (workspace peak)", formatBytes(memory.workspace)},
-          {"total", formatBytes(memory.total())},
-          {"capacity", formatBytes(report.cluster.memoryCapacity)}};
+  rows = {
+      {"parameters", formatBytes(memory.parameters)},
+      {"optimizer state", formatBytes(memory.optimizerState)},
+      {"batch inputs", formatBytes(memory.inputs)},
+      {"gradients and activations (workspace peak)", formatBytes(memory.workspace)},
+      {"  of which gradients (estimated)", formatBytes(memoryParts(memory).gradients)},
+      {"  of which activations the backward reads", formatBytes(memoryParts(memory).activations)},
+      {"total", formatBytes(memory.total())},
+      {"capacity", formatBytes(report.cluster.memoryCapacity)}};
   printColumns(rows, os, {false, true});
   if (!memory.workspaceNote.empty())
     os << "  (workspace: an upper bound, every intermediate live at once; " << memory.workspaceNote

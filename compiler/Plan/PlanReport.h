@@ -81,12 +81,29 @@ struct PlanMemory {
   /// those parameters' bytes on this device (what ZeRO-3 can shard); the
   /// rest of the workspace is activations and scratch.
   int64_t gradients = 0;
+  /// Of the workspace: the forward values the backward reads (ops up to
+  /// the loss, or tagged forward, with a later user), at most the workspace
+  /// less the gradients: what recomputation can drop.
+  int64_t activations = 0;
   /// Empty when `workspace` is the memory plan's; otherwise why the
   /// planner could not run and `workspace` is the sum of every
   /// intermediate (an upper bound).
   std::string workspaceNote;
   int64_t total() const { return parameters + optimizerState + inputs + workspace; }
 };
+
+/// A device's memory as disjoint parts that sum to its total: the stacked
+/// bars of the HTML page and JSON's memory_per_device.parts. `workspace`
+/// here is the rest of the workspace peak (collective buffers, backward
+/// temporaries, updated tensors not written in place).
+struct PlanMemoryParts {
+  int64_t parameters = 0, gradients = 0, optimizerState = 0, activations = 0, workspace = 0,
+          inputs = 0;
+  int64_t total() const {
+    return parameters + gradients + optimizerState + activations + workspace + inputs;
+  }
+};
+PlanMemoryParts memoryParts(const PlanMemory &memory);
 
 /// One chunk (virtual stage) of a pipeline: what cleave-pipeline-split
 /// recorded for it, per micro-batch on one device of its stage. Figures the
@@ -116,6 +133,20 @@ struct PlanStage {
   std::optional<int64_t> inFlight;
 };
 
+/// One bar of the pipeline's timeline: Schedule.h's simulate replayed with
+/// the split's chunk times and cut latencies, as the split priced the step.
+struct PlanTimelineEntry {
+  int64_t stage = 0;
+  /// -1 for the optimizer update (after the pipeline drains).
+  int64_t microBatch = -1;
+  int64_t chunk = -1;
+  /// forward, backward, weight (ZB-H1's weight-gradient pass), send, recv
+  /// (a cut's activations or their gradients, on the sending and the
+  /// receiving stage; they do not occupy the stage), update.
+  std::string kind;
+  double start = 0, end = 0;
+};
+
 struct PlanSharedParameter {
   std::string name;
   /// Every chunk whose forward reads it, the owner (which updates it) first.
@@ -131,6 +162,8 @@ struct PlanPipeline {
   /// bytes per micro-batch crossing each.
   std::vector<std::string> cuts;
   std::vector<int64_t> cutBytes;
+  /// The latency the split's simulation gave each cut (p2p_seconds).
+  std::vector<double> cutSeconds;
   std::vector<PlanChunk> chunks;
   std::vector<PlanStage> stageList;
   std::optional<double> predictedStepSeconds, bubble;
@@ -138,6 +171,19 @@ struct PlanPipeline {
   /// Keys of the dictionary that are absent or not of the expected type
   /// ("cut_bytes"), in the order the contract lists them.
   std::vector<std::string> missingKeys;
+  /// The simulated step (empty with its reason in timelineNote when the
+  /// settings or chunk times are unknown); stageOrder[p]: stage p's
+  /// actions in order, "F0.1" (forward of chunk 0 on micro-batch 1), "B",
+  /// "W"; stageBusy[p]: the seconds stage p computes; timelineSeconds: when
+  /// the last backward ends (the updates follow).
+  std::vector<PlanTimelineEntry> timeline;
+  std::vector<std::vector<std::string>> stageOrder;
+  std::vector<double> stageBusy;
+  double timelineSeconds = 0;
+  /// timelineSeconds plus the longest update: the split's predicted step
+  /// when the module's figures are its own.
+  double timelineStepSeconds = 0;
+  std::string timelineNote;
 
   /// The textbook bubble: (S-1)/(M+S-1), divided by V when interleaved;
   /// empty without S and M.
@@ -273,7 +319,21 @@ llvm::Expected<ShardOptions> parsePlanSpec(llvm::StringRef spec);
 /// module has none). Absent or malformed keys are listed, never fatal.
 void readPlanPipeline(ModuleOp module, PlanReport &report);
 
-/// Output (PlanPrint.cpp, PlanJSON.cpp, PlanDot.cpp).
+/// A pipeline stage's parts, when the split says what it holds: its weights,
+/// gradients, optimizer state and activations in flight; the stage's
+/// planned program (once unrolled) adds its batch inputs and, as workspace,
+/// whatever else it needs beyond them.
+std::optional<PlanMemoryParts> stageMemoryParts(const PlanReport &report, const PlanStage &stage);
+
+/// Fills report.pipeline's timeline (PlanTimeline.cpp); readPlanPipeline
+/// calls it. The cut latencies are the split's (p2p_seconds), else priced
+/// as the split does on report.cluster.
+void buildPlanTimeline(PlanReport &report);
+/// Why the timeline's step is not the split's predicted one (a module
+/// whose figures were written by hand or by an older split), or none.
+std::optional<std::string> timelineMismatch(const PlanPipeline &pipeline);
+
+/// Output (PlanPrint.cpp, PlanJSON.cpp, PlanDot.cpp, PlanHtml.cpp).
 void printPlanTable(const PlanReport &report, llvm::raw_ostream &os);
 llvm::json::Value planToJSON(const PlanReport &report);
 /// The partitioned @train_step as a graph: ops coloured by their sharding
@@ -283,6 +343,11 @@ void printPlanDot(ModuleOp module, const PlanReport &report, llvm::raw_ostream &
 void printPlanComparison(const PlanReport &chosen, const PlanReport &alternative,
                          llvm::raw_ostream &os);
 llvm::json::Value planComparisonToJSON(const PlanReport &chosen, const PlanReport &alternative);
+/// One self-contained HTML page (inline SVG and CSS, nothing loaded from
+/// anywhere): the grid, the pipeline's timeline, memory per device or
+/// stage, the largest collectives; both plans side by side with
+/// `alternative`.
+void printPlanHtml(const PlanReport &report, const PlanReport *alternative, llvm::raw_ostream &os);
 
 /// "cleave.binary add (/h.0/attn/Add)": the op, its kind and the ONNX node
 /// it came from when its location names one.

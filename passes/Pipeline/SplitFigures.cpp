@@ -110,6 +110,7 @@ FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
   if (!simulation)
     return function.emitOpError() << "cannot be pipelined: "
                                   << llvm::toString(simulation.takeError());
+  figures.cutTransferSeconds = transferSeconds;
 
   figures.stageWeightBytes.assign(stages, 0);
   figures.stageGradientBytes.assign(stages, 0);
@@ -203,6 +204,7 @@ DictionaryAttr mlir::cleave::buildPipelineAttr(MLIRContext *context, const Split
       b.getNamedAttr("stage_activation_bytes", i64s(figures.stageActivationBytes)),
       b.getNamedAttr("stage_in_flight", i64s(figures.stageInFlight)),
       b.getNamedAttr("shared_parameters", b.getArrayAttr(shared)),
+      b.getNamedAttr("p2p_seconds", f64s(figures.cutTransferSeconds)),
   };
   return b.getDictionaryAttr(entries);
 }

@@ -48,6 +48,9 @@ struct SplitFigures {
   double bubble = 0;
   std::vector<SharedParameter> sharedParameters;
   int64_t layers = 1;
+  /// The simulation's latency of each cut (C - 1): the plan's timeline
+  /// replays the simulation with them.
+  std::vector<double> cutTransferSeconds;
 };
 
 /// Counts the split `assignment` of `phases` (`profile` gives the bytes

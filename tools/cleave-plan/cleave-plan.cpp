@@ -1,7 +1,7 @@
 //===- cleave-plan.cpp - what a sharding plan costs -----------------------===//
 //
 //   cleave-plan model.onnx|step.mlir --devices 8 --cluster h100-sxm-8x1 [--grid dp=2,tp=4]
-//       [--zero 0|2|3] [--shard NAME=SPEC] [--format table|json|dot]
+//       [--zero 0|2|3] [--shard NAME=SPEC] [--format table|json|dot|html]
 //       [--compare "dp=8" | --compare "dp=2,tp=4 zero=3"]
 //
 // Builds the train step, shards it as cleavec would and prints the plan:
@@ -109,8 +109,10 @@ int main(int argc, char **argv) {
   app.get_option("--target")->description("cpu or cuda: picks the default cluster (default: cuda)");
   app.get_option("--no-weights")
       ->description("Accepted for compatibility: planning reads shapes only, never the weights");
-  app.add_option("--format", format, "table, json or dot")
-      ->check(CLI::IsMember({"table", "json", "dot"}));
+  app.add_option("--format", format,
+                 "table, json, dot or html (one self-contained page: grid, timeline, memory, "
+                 "collectives; both plans side by side with --compare)")
+      ->check(CLI::IsMember({"table", "json", "dot", "html"}));
   app.add_option("--compare", compare,
                  "An alternative plan to compare with: a grid and optionally zero=N, e.g. "
                  "dp=8 or \"dp=2,tp=4 zero=3\"");
@@ -155,6 +157,8 @@ int main(int argc, char **argv) {
     os << llvm::formatv("{0:2}", alternative ? cleave::planComparisonToJSON(*report, *alternative)
                                              : cleave::planToJSON(*report))
        << "\n";
+  } else if (format == "html") {
+    cleave::printPlanHtml(*report, alternative ? &*alternative : nullptr, os);
   } else if (format == "dot") {
     cleave::printPlanDot(*module, *report, os);
   } else {

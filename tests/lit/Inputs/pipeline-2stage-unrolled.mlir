@@ -10,6 +10,7 @@ module attributes {cleave.pipeline = {
     chunk_forward_seconds = [1.0e-06, 1.0e-06], chunk_backward_seconds = [2.0e-06, 2.0e-06],
     chunk_parameter_bytes = [8192, 2560], chunk_activation_bytes = [3072, 2368],
     cut_bytes = [2048],
+    p2p_seconds = [0.0],
     stage_memory_bytes = [19456, 7488], stage_seconds = [3.5e-06, 3.5e-06],
     predicted_step_seconds = 7.0e-06, bubble = 0.5,
     shared_parameters = []}} {

@@ -9,6 +9,7 @@ module attributes {cleave.pipeline = {
     chunk_forward_seconds = [1.0e-06, 2.0e-06], chunk_backward_seconds = [2.0e-06, 4.0e-06],
     chunk_parameter_bytes = [8448, 19240], chunk_activation_bytes = [1280, 2400],
     cut_bytes = [512],
+    p2p_seconds = [0.0],
     stage_memory_bytes = [19456, 40880], stage_seconds = [1.25e-05, 2.45e-05],
     predicted_step_seconds = 2.75e-05, bubble = 0.33333333333333331,
     shared_parameters = [],

@@ -12,6 +12,7 @@ module attributes {cleave.pipeline = {
     chunk_parameter_bytes = [8192, 256, 0, 16384, 256, 0, 2600, 0],
     chunk_activation_bytes = [128, 256, 256, 256, 256, 256, 296, 40],
     cut_bytes = [256, 256, 256, 256, 256, 256, 40],
+    p2p_seconds = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
     stage_memory_bytes = [19712, 2816, 7272, 34048],
     stage_seconds = [4.85e-05, 4.85e-05, 4.85e-05, 9.65e-05],
     predicted_step_seconds = 1.145e-04, bubble = 0.47368421052631582,
