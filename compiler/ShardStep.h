@@ -50,6 +50,8 @@ struct ShardOptions {
   std::string schedule = "1f1b";
   int virtualStages = 1;
   std::vector<std::string> pipelineCuts;
+  /// "fp32" or "bf16" (--precision): what the search and the split price.
+  std::string precision = "fp32";
 
   /// The pipeline's options; `eval` partitions @eval_loss too.
   void toPipelineOptions(ShardPipelineOptions &pipeline, bool eval) const;

@@ -172,6 +172,10 @@ json::Value mlir::cleave::planToJSON(const PlanReport &report) {
   if (report.pipeline)
     result["pipeline"] =
         pipelineToJSON(*report.pipeline, report.stagePrograms, report.cluster.memoryCapacity);
+  result["precision"] = report.precision;
+  result["precision_note"] =
+      report.precisionNote.empty() ? json::Value(nullptr) : json::Value(report.precisionNote);
+  result["executable_memory_per_device"] = orNull(report.executableBytes);
   return result;
 }
 

@@ -120,6 +120,10 @@ static SearchFallback fallbackPlan(func::FuncOp func, const Cluster &cluster,
 FailureOr<SearchDecision> mlir::cleave::runShardingSearch(ModuleOp module, func::FuncOp func,
                                                           const Cluster &cluster,
                                                           const SearchOptions &options) {
+  if (!parsePrecision(options.precision))
+    return module.emitError() << "precision '" << options.precision
+                              << "' is not a training precision: use fp32 or bf16",
+           failure();
   SmallVector<ParsedGrid> grids;
   if (!options.gridSpec.empty()) {
     FailureOr<ParsedGrid> pinnedGrid = parseGrid(options.gridSpec, module);
@@ -173,6 +177,7 @@ FailureOr<SearchDecision> mlir::cleave::runShardingSearch(ModuleOp module, func:
       trial.grid = grid;
       trial.options.timeLimit = options.timeLimit;
       trial.options.maxDistinctOps = options.maxOps;
+      trial.options.precision = options.precision;
       trial.options.pinned = std::move(*pinned);
       trials.push_back(std::move(trial));
     }

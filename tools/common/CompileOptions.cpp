@@ -124,6 +124,7 @@ void CompileOptions::finish(bool cudaTarget) {
   if (clusterName.empty())
     clusterName = getDefaultClusterName(cudaTarget).str();
   shard.cluster = clusterName;
+  shard.precision = precision;
   shard.bucketBytes = static_cast<int64_t>(bucketMiB * 1024 * 1024);
   if (shard.schedule == "constant" || shard.schedule == "cosine") {
     llvm::errs() << "note: --schedule " << shard.schedule
