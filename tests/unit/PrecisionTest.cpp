@@ -53,6 +53,10 @@ TEST_CASE("bytes per element of a mixed-precision run", "[precision]") {
   CHECK(getTrainingType(f32, Precision::bf16) == bf16);
   CHECK(getTrainingType(f32, Precision::fp32) == f32);
   CHECK(getParameterBytes(bf16, Precision::bf16) == 200);
+  // The loss and other scalars stay fp32.
+  auto scalar = RankedTensorType::get({}, b.getF32Type());
+  CHECK(getTrainingType(scalar, Precision::bf16) == scalar);
+  CHECK(getActivationBytes(scalar, Precision::bf16) == 4);
 }
 
 namespace {

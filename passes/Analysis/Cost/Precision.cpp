@@ -24,9 +24,10 @@ Type mlir::cleave::getTrainingType(Type type, Precision precision) {
   if (precision == Precision::fp32)
     return type;
   Type bf16 = BFloat16Type::get(type.getContext());
+  // Scalars (the loss, a gradient norm) stay fp32, as autocast keeps them.
   if (auto tensor = dyn_cast<RankedTensorType>(type))
-    return tensor.getElementType().isF32() ? tensor.clone(bf16) : type;
-  return type.isF32() ? bf16 : type;
+    return tensor.getRank() > 0 && tensor.getElementType().isF32() ? tensor.clone(bf16) : type;
+  return type;
 }
 
 int64_t mlir::cleave::getActivationBytes(Type type, Precision precision) {

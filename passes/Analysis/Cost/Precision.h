@@ -15,7 +15,7 @@
 //
 // so a trainable AdamW parameter holds 4 + 4 + 8 = 16 bytes in fp32 and
 // 2 + 4 + 2 + 8 = 16 in bf16; activations halve. Other element types
-// (token ids, masks) keep their size. The IR keeps f32 throughout: these
+// (token ids, masks) and scalars (the loss) keep their size. The IR keeps f32 throughout: these
 // functions price it, they change nothing.
 //
 //===----------------------------------------------------------------------===//
@@ -39,7 +39,8 @@ std::optional<Precision> parsePrecision(llvm::StringRef name);
 llvm::StringRef getPrecisionName(Precision precision);
 
 /// The type `type` is kept and moved in at `precision`: under bf16 an f32
-/// tensor (or scalar) becomes bf16; anything else is unchanged.
+/// tensor of rank > 0 becomes bf16; anything else (rank-0 tensors such as
+/// the loss, integers) is unchanged.
 Type getTrainingType(Type type, Precision precision);
 
 /// Bytes of an activation, a gradient or a message of IR type `type`.
