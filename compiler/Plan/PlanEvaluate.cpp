@@ -155,9 +155,14 @@ static void evaluateFunction(ModuleOp module, func::FuncOp function, GridCollect
       // A mixed-precision run sends bf16 activations, gradients and
       // parameter copies where the IR has f32.
       int64_t bytes = use->bytes;
-      if (int64_t irBytes = op->getNumOperands() ? getTensorBytes(op->getOperand(0).getType()) : 0)
-        bytes =
-            bytes * getActivationBytes(op->getOperand(0).getType(), options.precision) / irBytes;
+      if (options.precision != Precision::fp32 && op->getNumOperands() > 0) {
+        Type type = op->getOperand(0).getType();
+        if (int64_t irBytes = getTensorBytes(type))
+          bytes = static_cast<int64_t>(
+              static_cast<double>(bytes) *
+              static_cast<double>(getActivationBytes(type, options.precision)) /
+              static_cast<double>(irBytes));
+      }
       PlanCollective &entry = collectives[{use->name.str(), axes, bytes}];
       if (entry.count == 0) {
         entry.kind = use->name.str();

@@ -11,6 +11,12 @@
 // RUN: cleave-opt %s --split-input-file --cleave-search-sharding="devices=4 cluster=%inputs/four-mb-cluster.json" | FileCheck %s --check-prefix=FP32
 // RUN: cleave-opt %s --split-input-file --cleave-search-sharding="devices=4 cluster=%inputs/four-mb-cluster.json precision=bf16" | FileCheck %s --check-prefix=BF16
 // RUN: not cleave-opt %s --split-input-file --cleave-search-sharding="devices=4 precision=fp16" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BAD
+// cleave-shard-pipeline hands its precision to the search: the partitioned
+// step keeps a quarter of each weight per device in fp32, all of it in bf16.
+// RUN: cleave-opt %s --split-input-file --cleave-shard-pipeline="devices=4 cluster=%inputs/four-mb-cluster.json" | FileCheck %s --check-prefix=PIPE32
+// RUN: cleave-opt %s --split-input-file --cleave-shard-pipeline="devices=4 cluster=%inputs/four-mb-cluster.json precision=bf16" | FileCheck %s --check-prefix=PIPE16
+// PIPE32: func.func @train_step(%arg0: tensor<64x256xf32> {cleave.param = #cleave.param<"w1", trainable>{{.*}}, %arg1: tensor<256x64xf32> {cleave.param = #cleave.param<"w2", trainable>
+// PIPE16: func.func @train_step(%arg0: tensor<256x256xf32> {cleave.param = #cleave.param<"w1", trainable>{{.*}}, %arg1: tensor<256x256xf32> {cleave.param = #cleave.param<"w2", trainable>
 
 // FP32:       shard.grid @grid(shape = 4) {cleave.axis_names = ["dp"]}
 // FP32-LABEL: func.func @train_step
