@@ -14,13 +14,13 @@ void ShardOptions::toPipelineOptions(ShardPipelineOptions &pipeline, bool eval) 
   pipeline.zero = static_cast<ZeroLevel>(zero);
   pipeline.pins = pins;
   pipeline.cluster = cluster;
+  pipeline.precision = precision;
   pipeline.bucketBytes = bucketBytes;
   pipeline.eval = eval;
   pipeline.microBatches = microBatches;
   pipeline.schedule = schedule;
   pipeline.virtualStages = virtualStages;
   pipeline.cuts = pipelineCuts;
-  pipeline.precision = precision;
 }
 
 bool mlir::cleave::wantsSharding(const ShardOptions &options) {
