@@ -6,7 +6,6 @@
 #include "passes/Analysis/Cost/Precision.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-
 #include "mlir/IR/BuiltinTypes.h"
 
 #include <algorithm>
