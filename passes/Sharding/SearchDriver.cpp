@@ -92,11 +92,14 @@ pinsOnGrid(func::FuncOp func, const ParsedGrid &grid, const llvm::StringMap<std:
 /// half a device's memory.
 static SearchFallback fallbackPlan(func::FuncOp func, const Cluster &cluster,
                                    const SearchOptions &options) {
+  // At bf16 a parameter also holds its fp32 master (Precision.h).
+  Precision precision = parsePrecision(options.precision).value_or(Precision::fp32);
   int64_t stateBytes = 0;
   for (BlockArgument argument : func.getArguments())
-    if (getParamAttr(func, argument.getArgNumber()) ||
-        func.getArgAttr(argument.getArgNumber(), CleaveDialect::kOptStateAttrName))
-      stateBytes += getTensorBytes(cast<RankedTensorType>(argument.getType()));
+    if (getParamAttr(func, argument.getArgNumber()))
+      stateBytes += getParameterBytes(argument.getType(), precision);
+    else if (func.getArgAttr(argument.getArgNumber(), CleaveDialect::kOptStateAttrName))
+      stateBytes += getOptimizerStateBytes(argument.getType(), precision);
   int64_t rows = 0;
   for (BlockArgument argument : func.getArguments())
     if (func.getArgAttr(argument.getArgNumber(), CleaveDialect::kInputAttrName) &&
