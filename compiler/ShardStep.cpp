@@ -14,6 +14,7 @@ void ShardOptions::toPipelineOptions(ShardPipelineOptions &pipeline, bool eval) 
   pipeline.zero = static_cast<ZeroLevel>(zero);
   pipeline.pins = pins;
   pipeline.cluster = cluster;
+  pipeline.precision = precision;
   pipeline.bucketBytes = bucketBytes;
   pipeline.eval = eval;
   pipeline.microBatches = microBatches;

@@ -40,6 +40,8 @@ struct ShardOptions {
   std::string plan = "auto";
   /// Cluster profile (name or JSON file) the search prices plans on.
   std::string cluster = "cpu";
+  /// "fp32" or "bf16" (--precision): what the search and the split price.
+  std::string precision = "fp32";
   /// Largest merged gradient message in bytes (cleave-bucket-collectives,
   /// 25 MiB like PyTorch DDP); 0 sends one message per collective.
   int64_t bucketBytes = 25 << 20;

@@ -325,6 +325,8 @@ def CleaveSearchSharding : Pass<"cleave-search-sharding", "ModuleOp"> {
     Option<"timeLimit", "time-limit", "double", "2.0", "Seconds CBC may spend per solve (the best plan found by then is used)">,
     Option<"maxOps", "max-ops", "int", "2500",
            "Train steps whose distinct groups (repeated layers counted once) hold more ops skip the search for the fallback plan">,
+    Option<"precision", "precision", "std::string", "\"fp32\"",
+           "fp32, or bf16: price a mixed-precision run (bf16 products, activations, gradients and messages; fp32 master weights and optimizer state)">,
   ];
   let dependentDialects = ["::mlir::shard::ShardDialect"];
 }
@@ -571,6 +573,8 @@ def CleavePipelineSplit : Pass<"cleave-pipeline-split", "ModuleOp"> {
     Option<"tensorParallel", "tp", "int64_t", "1", "Tensor-parallel devices per stage">,
     Option<"print", "print", "bool", "false",
            "Print the chosen split to stdout as cleavec does (printPipelineSplit)">,
+    Option<"precision", "precision", "std::string", "\"fp32\"",
+           "fp32, or bf16: count a mixed-precision run (bf16 products, activations, transfers and gradients; fp32 master weights and optimizer state; key `precision` in cleave.pipeline)">,
   ];
   let dependentDialects = ["::mlir::cleave::CleaveDialect"];
 }

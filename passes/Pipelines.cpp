@@ -122,6 +122,7 @@ static void addPipelineSplit(OpPassManager &pm, const ShardPipelineOptions &opti
   split.clusterName = options.cluster;
   split.dataParallel = getGridAxisSize(stageGrid, "dp");
   split.tensorParallel = getGridAxisSize(stageGrid, "tp");
+  split.precision = options.precision;
   pm.addPass(createCleavePipelineSplit(split));
 }
 
@@ -232,6 +233,7 @@ llvm::Error mlir::cleave::buildCleaveShardPipeline(OpPassManager &pm,
     search.clusterName = options.cluster;
     search.gridSpec = stageGridSpec;
     search.pins = pins;
+    search.precision = options.precision;
     pm.addPass(createCleaveSearchSharding(search));
     // Past its size the search records a fallback for these two to carry
     // out; when it planned, they do nothing.

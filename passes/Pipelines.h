@@ -90,6 +90,10 @@ struct ShardPipelineOptions : public PassPipelineOptions<ShardPipelineOptions> {
       *this, "cluster",
       llvm::cl::desc("Cluster profile (name or JSON file) the search prices plans on"),
       llvm::cl::init("cpu")};
+  Option<std::string> precision{
+      *this, "precision",
+      llvm::cl::desc("fp32, or bf16: the search and the split price a mixed-precision run"),
+      llvm::cl::init("fp32")};
   Option<int64_t> bucketBytes{
       *this, "bucket-bytes",
       llvm::cl::desc("Largest merged gradient message in bytes (cleave-bucket-collectives)"),

@@ -73,8 +73,11 @@ static std::string axesName(ArrayRef<int16_t> axes, const PlanReport &report) {
 }
 
 /// The codegen memory plan's workspace peak for `function`, planned on a
-/// clone of its module (legalization rewrites ops).
-static llvm::Expected<int64_t> workspacePeak(ModuleOp module, llvm::StringRef name) {
+/// clone of its module (legalization rewrites ops). At bf16 the clone's f32
+/// values are retyped to bf16 once scheduled: the same schedule's peak with
+/// a mixed-precision run's 2-byte activations and gradients.
+static llvm::Expected<int64_t> workspacePeak(ModuleOp module, llvm::StringRef name,
+                                             Precision precision) {
   OwningOpRef<ModuleOp> clone = module.clone();
   auto function = clone->lookupSymbol<func::FuncOp>(name);
   std::string diagnostics;
@@ -85,13 +88,22 @@ static llvm::Expected<int64_t> workspacePeak(ModuleOp module, llvm::StringRef na
   if (failed(codegen::legalizeForCodegen(function)))
     return makeError("planning the workspace failed: " + diagnostics);
   codegen::Schedule schedule = codegen::buildSchedule(function);
+  if (precision != Precision::fp32) {
+    // Arguments too, so that an update still writes its argument in place.
+    for (BlockArgument argument : function.getArguments())
+      argument.setType(getTrainingType(argument.getType(), precision));
+    function.walk([&](Operation *op) {
+      for (Value result : op->getResults())
+        result.setType(getTrainingType(result.getType(), precision));
+    });
+  }
   return codegen::planMemory(function, schedule).workspaceBytes;
 }
 
 /// The forward values the backward reads, each counted once: results of
 /// the forward ops (tagged forward, else those up to the op that computes
 /// the loss) that an op after the forward uses. Reshapes are views.
-static int64_t savedActivationBytes(func::FuncOp function) {
+static int64_t savedActivationBytes(func::FuncOp function, Precision precision) {
   Block &body = function.getBody().front();
   bool tagged =
       llvm::any_of(body, [](Operation &op) { return op.hasAttr(CleaveDialect::kPhaseAttrName); });
@@ -119,7 +131,7 @@ static int64_t savedActivationBytes(func::FuncOp function) {
         return top && !forward.contains(top) && !isa<func::ReturnOp>(top);
       });
       if (read)
-        bytes += getTensorBytes(result.getType());
+        bytes += getActivationBytes(result.getType(), precision);
     }
   }
   return bytes;
@@ -154,6 +166,45 @@ std::optional<PlanMemoryParts> mlir::cleave::stageMemoryParts(const PlanReport &
   return parts;
 }
 
+/// The per-device memory of `function` priced at `precision`.
+static PlanMemory priceMemory(ModuleOp module, func::FuncOp function, bool stage,
+                              Precision precision) {
+  PlanMemory memory;
+  for (BlockArgument argument : function.getArguments()) {
+    if (!isa<RankedTensorType>(argument.getType()))
+      continue;
+    if (stage && llvm::all_of(argument.getUsers(),
+                              [](Operation *user) { return isa<func::ReturnOp>(user); }))
+      continue;
+    unsigned index = argument.getArgNumber();
+    Type type = argument.getType();
+    if (auto param = function.getArgAttrOfType<ParamAttr>(index, CleaveDialect::kParamAttrName)) {
+      memory.parameters += getParameterBytes(type, precision);
+      if (param.getKind() == ParamKind::trainable)
+        memory.gradients += getActivationBytes(type, precision);
+    } else if (function.getArgAttr(index, CleaveDialect::kOptStateAttrName))
+      memory.optimizerState += getOptimizerStateBytes(type, precision);
+    else if (function.getArgAttr(index, CleaveDialect::kInputAttrName))
+      memory.inputs += getTensorBytes(type);
+  }
+  llvm::Expected<int64_t> workspace = workspacePeak(module, function.getSymName(), precision);
+  if (workspace) {
+    memory.workspace = *workspace;
+  } else {
+    // Codegen cannot plan this step (an op it does not lower yet): count
+    // every intermediate as live at once, and say so.
+    memory.workspaceNote = llvm::toString(workspace.takeError());
+    function.walk([&](Operation *op) {
+      if (isa<ReshapeOp>(op))
+        return; // a view of its operand
+      for (Value result : op->getResults())
+        if (isa<RankedTensorType>(result.getType()))
+          memory.workspace += getActivationBytes(result.getType(), precision);
+    });
+  }
+  return memory;
+}
+
 /// Prices one per-device step function into `report`'s collectives,
 /// compute, step time and memory. `stage`: the function is one rank stage
 /// of an unrolled pipeline, whose devices hold only the arguments it uses
@@ -168,14 +219,25 @@ static void evaluateFunction(ModuleOp module, func::FuncOp function, GridCollect
   function.walk([&](Operation *op) {
     if (std::optional<ShardCollective> use = getShardCollective(op)) {
       std::string axes = axesName(use->axes, report);
-      PlanCollective &entry = collectives[{use->name.str(), axes, use->bytes}];
+      // A mixed-precision run sends bf16 activations, gradients and
+      // parameter copies where the IR has f32.
+      int64_t bytes = use->bytes;
+      if (options.precision != Precision::fp32 && op->getNumOperands() > 0) {
+        Type type = op->getOperand(0).getType();
+        if (int64_t irBytes = getTensorBytes(type))
+          bytes = static_cast<int64_t>(
+              static_cast<double>(bytes) *
+              static_cast<double>(getActivationBytes(type, options.precision)) /
+              static_cast<double>(irBytes));
+      }
+      PlanCollective &entry = collectives[{use->name.str(), axes, bytes}];
       if (entry.count == 0) {
         entry.kind = use->name.str();
         entry.axes = axes;
-        entry.bytes = use->bytes;
+        entry.bytes = bytes;
         entry.algorithm = "-";
         if (use->kind) {
-          CollectiveCost cost = grid.getCost(*use->kind, use->bytes, use->axes);
+          CollectiveCost cost = grid.getCost(*use->kind, bytes, use->axes);
           entry.seconds = cost.seconds;
           entry.algorithm = stringifyCollectiveAlgorithm(cost.algorithm).str();
         }
@@ -218,41 +280,12 @@ static void evaluateFunction(ModuleOp module, func::FuncOp function, GridCollect
   report.exposedSeconds = report.communicationSeconds;
 
   // Memory: the tensors that live across steps, as the partitioned
-  // arguments hold them, plus the workspace.
-  report.memory = {};
-  for (BlockArgument argument : function.getArguments()) {
-    if (!isa<RankedTensorType>(argument.getType()))
-      continue;
-    if (stage && llvm::all_of(argument.getUsers(),
-                              [](Operation *user) { return isa<func::ReturnOp>(user); }))
-      continue;
-    unsigned index = argument.getArgNumber();
-    int64_t bytes = getTensorBytes(argument.getType());
-    if (auto param = function.getArgAttrOfType<ParamAttr>(index, CleaveDialect::kParamAttrName)) {
-      report.memory.parameters += bytes;
-      if (param.getKind() == ParamKind::trainable)
-        report.memory.gradients += bytes;
-    } else if (function.getArgAttr(index, CleaveDialect::kOptStateAttrName))
-      report.memory.optimizerState += bytes;
-    else if (function.getArgAttr(index, CleaveDialect::kInputAttrName))
-      report.memory.inputs += bytes;
-  }
-  report.memory.activations = savedActivationBytes(function);
-  llvm::Expected<int64_t> workspace = workspacePeak(module, function.getSymName());
-  if (workspace) {
-    report.memory.workspace = *workspace;
-  } else {
-    // Codegen cannot plan this step (an op it does not lower yet): count
-    // every intermediate as live at once, and say so.
-    report.memory.workspaceNote = llvm::toString(workspace.takeError());
-    function.walk([&](Operation *op) {
-      if (isa<ReshapeOp>(op))
-        return; // a view of its operand
-      for (Value result : op->getResults())
-        if (isa<RankedTensorType>(result.getType()))
-          report.memory.workspace += getTensorBytes(result.getType());
-    });
-  }
+  // arguments hold them, plus the workspace; at bf16 also what the
+  // executable (fp32 buffers) needs.
+  report.memory = priceMemory(module, function, stage, options.precision);
+  report.memory.activations = savedActivationBytes(function, options.precision);
+  if (options.precision != Precision::fp32)
+    report.executableBytes = priceMemory(module, function, stage, Precision::fp32).total();
 }
 
 /// cleave-pipeline-unroll puts the pp axis back into the grid (first):
@@ -324,6 +357,9 @@ llvm::Error mlir::cleave::evaluatePartitioned(ModuleOp module, const PlanOptions
         busiest = std::move(priced);
       if (index == 0 || report.stagePrograms.back().memory.total() > largest.total())
         largest = report.stagePrograms.back().memory;
+      if (priced.executableBytes)
+        report.executableBytes =
+            std::max(report.executableBytes.value_or(0), *priced.executableBytes);
     }
     report.collectives = std::move(busiest->collectives);
     report.compute = std::move(busiest->compute);
@@ -334,6 +370,15 @@ llvm::Error mlir::cleave::evaluatePartitioned(ModuleOp module, const PlanOptions
     report.memory = largest;
   }
   readPlanPipeline(module, report);
+  report.precision = getPrecisionName(options.precision).str();
+  report.precisionNote.clear();
+  if (options.precision != Precision::fp32 && report.executableBytes)
+    report.precisionNote =
+        "the figures are a mixed-precision run's (bf16 activations, gradients and messages, "
+        "bf16 products, fp32 master weights and optimizer state); the executable cleavec "
+        "builds today keeps every buffer fp32 and rounds only the operands of products, so "
+        "it needs " +
+        formatBytes(*report.executableBytes) + " per device";
   return llvm::Error::success();
 }
 

@@ -203,6 +203,10 @@ json::Value mlir::cleave::planToJSON(const PlanReport &report) {
                       {"step_seconds", std::move(step)}};
   if (report.pipeline)
     result["pipeline"] = pipelineToJSON(report);
+  result["precision"] = report.precision;
+  result["precision_note"] =
+      report.precisionNote.empty() ? json::Value(nullptr) : json::Value(report.precisionNote);
+  result["executable_memory_per_device"] = orNull(report.executableBytes);
   return result;
 }
 

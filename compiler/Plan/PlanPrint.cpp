@@ -239,6 +239,8 @@ void mlir::cleave::printPlanTable(const PlanReport &report, llvm::raw_ostream &o
   os << "Cluster ";
   printCluster(report.cluster, os);
   os << "\n";
+  if (!report.precisionNote.empty())
+    os << "Precision " << report.precision << ": " << report.precisionNote << "\n";
   for (const std::string &axis : report.idleAxes)
     os << "Note: nothing is split over grid axis '" << axis
        << "': its devices repeat each other's work (pin shardings with --shard to use it)\n";

@@ -26,6 +26,7 @@
 #include "compiler/ShardStep.h"
 #include "passes/Analysis/Cluster/Cluster.h"
 #include "passes/Analysis/Cost/ComputeCost.h"
+#include "passes/Analysis/Cost/Precision.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
@@ -241,6 +242,14 @@ struct PlanReport {
   double communicationSeconds = 0;
   /// Communication not hidden behind compute: all of it (no overlap yet).
   double exposedSeconds = 0;
+  /// What the figures price (PlanOptions::precision): "fp32" or "bf16".
+  std::string precision = "fp32";
+  /// Under bf16, one line on where the executable cleavec builds differs
+  /// from the mixed-precision run the figures describe; empty under fp32.
+  std::string precisionNote;
+  /// Under bf16, what that executable needs per device (its fp32 buffers:
+  /// `memory` counted at fp32, the largest stage's for a pipeline).
+  std::optional<int64_t> executableBytes;
   /// Set when the module is a pipeline (it carries cleave.pipeline).
   std::optional<PlanPipeline> pipeline;
   /// Each stage's function when the step is unrolled into stages; the
@@ -267,6 +276,9 @@ struct PlanOptions {
   /// How many of the slowest ops the report lists.
   int topOps = 10;
   ComputeOptions compute;
+  /// bf16: memory, compute and messages are a mixed-precision run's
+  /// (Precision.h); `compute` should then be getComputeOptions(bf16).
+  Precision precision = Precision::fp32;
   /// Leave `plan.sharding` on every op of the partitioned step (the
   /// dot picture colours nodes by it); cleavec does not want it in its IR.
   bool keepOpShardings = false;

@@ -7,6 +7,7 @@
 #include "compiler/Plan/PlanReport.h"
 #include "dialects/Cleave/IR/CleaveOps.h"
 #include "dialects/Cleave/IR/NodeName.h"
+#include "passes/Analysis/Cost/Precision.h"
 #include "passes/Analysis/Sharding/ShardingAttrs.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
@@ -158,7 +159,14 @@ llvm::Error mlir::cleave::collectPlanTensors(ModuleOp module, const PlanOptions 
       sharding.dims = *dims;
     markUsed(sharding.dims);
     if (auto param = function.getArgAttrOfType<ParamAttr>(index, CleaveDialect::kParamAttrName)) {
-      report.parameters.push_back(makeTensor(param.getName().str(), type, sharding, *grid));
+      PlanTensor tensor = makeTensor(param.getName().str(), type, sharding, *grid);
+      // A mixed-precision run holds a bf16 working copy beside the master.
+      if (auto working = cast<RankedTensorType>(getTrainingType(type, options.precision));
+          working != type) {
+        tensor.elementType = typeName(working.getElementType()) + "+" + tensor.elementType;
+        tensor.bytesPerDevice += getLocalBytes(working, sharding, *grid);
+      }
+      report.parameters.push_back(std::move(tensor));
       markAxes(weightAxes, sharding.dims);
     } else if (auto state =
                    function.getArgAttrOfType<StringAttr>(index, CleaveDialect::kOptStateAttrName)) {
@@ -186,7 +194,9 @@ llvm::Error mlir::cleave::collectPlanTensors(ModuleOp module, const PlanOptions 
     for (auto [result, sharding] : llvm::zip(op->getResults(), shardings))
       if (auto type = dyn_cast<RankedTensorType>(result.getType()))
         if (type.getElementType().isIntOrFloat())
-          activations.push_back(makeTensor(describeOp(op), type, sharding, *grid));
+          activations.push_back(makeTensor(
+              describeOp(op), cast<RankedTensorType>(getTrainingType(type, options.precision)),
+              sharding, *grid));
   });
   // An unrolled pipeline's pp axis splits the layers, which no sharding
   // shows (cleave-pipeline-unroll puts it back into the grid).

@@ -14,6 +14,7 @@
 #include "passes/Pipeline/SplitReport.h"
 
 #include "passes/Analysis/Cost/ComputeCost.h"
+#include "passes/Analysis/Cost/Precision.h"
 #include "passes/Analysis/Pipeline/Schedule.h"
 #include "passes/TrainStepAttrs.h"
 
@@ -94,9 +95,17 @@ struct PipelineSplitPass : public mlir::cleave::impl::CleavePipelineSplitBase<Pi
       module.emitError() << "cleave-pipeline-split: " << llvm::toString(cluster.takeError());
       return signalPassFailure();
     }
+    std::optional<Precision> trainingPrecision = parsePrecision(precision);
+    if (!trainingPrecision) {
+      module.emitError() << "cleave-pipeline-split: precision '" << precision
+                         << "' is not a training precision: use fp32 or bf16";
+      return signalPassFailure();
+    }
     int64_t devices = dataParallel * tensorParallel;
-    CutProfile profile = profileCuts(
-        *phases, [&](Operation *op) { return computeTime(op, *cluster, devices) / microBatches; });
+    ComputeOptions compute = getComputeOptions(*trainingPrecision);
+    CutProfile profile = profileCuts(*phases, [&](Operation *op) {
+      return computeTime(op, *cluster, devices, compute) / microBatches;
+    });
     FailureOr<std::vector<int64_t>> starts = chooseCuts(*phases, profile);
     if (failed(starts))
       return signalPassFailure();
@@ -111,6 +120,7 @@ struct PipelineSplitPass : public mlir::cleave::impl::CleavePipelineSplitBase<Pi
     settings.schedule = schedule;
     settings.dataParallel = dataParallel;
     settings.tensorParallel = tensorParallel;
+    settings.precision = precision;
     FailureOr<SplitFigures> figures = countSplit(*phases, assignment, profile, settings, *cluster);
     if (failed(figures))
       return signalPassFailure();

@@ -4,6 +4,7 @@
 #include "dialects/Cleave/IR/CleaveDialect.h"
 #include "dialects/Cleave/Interfaces/CostInterface.h"
 #include "passes/Analysis/Cost/ComputeCost.h"
+#include "passes/Analysis/Cost/Precision.h"
 #include "passes/Analysis/Pipeline/Schedule.h"
 #include "passes/TrainStepAttrs.h"
 
@@ -15,6 +16,37 @@
 using namespace mlir;
 using namespace mlir::cleave;
 
+/// Per cut between chunks c and c + 1, the bytes crossing it at
+/// `precision` over its IR bytes: the forward values a chunk makes and a
+/// later chunk's forward reads (1 where none, and always at fp32). The cut
+/// profile counts IR bytes; this scales them.
+static std::vector<double> crossingScale(const TrainStepPhases &phases,
+                                         const ChunkAssignment &assignment, Precision precision) {
+  int64_t chunks = assignment.numChunks();
+  std::vector<double> irBytes(std::max<int64_t>(chunks - 1, 0), 0.0), trainingBytes = irBytes;
+  if (precision != Precision::fp32)
+    for (Operation *op : phases.getOps()) {
+      if (phases.getRole(op)->phase != SplitPhase::forward)
+        continue;
+      int64_t from = assignment.chunkOf.lookup(op);
+      for (Value result : op->getResults()) {
+        int64_t last = from;
+        for (Operation *user : result.getUsers())
+          if (const OpRole *role = phases.getRole(user); role && role->phase == SplitPhase::forward)
+            last = std::max(last, assignment.chunkOf.lookup(user));
+        for (int64_t c = from; c < last; ++c) {
+          irBytes[c] += static_cast<double>(getTensorBytes(result.getType()));
+          trainingBytes[c] += static_cast<double>(getActivationBytes(result.getType(), precision));
+        }
+      }
+    }
+  std::vector<double> scale(irBytes.size(), 1.0);
+  for (size_t c = 0; c < scale.size(); ++c)
+    if (irBytes[c] > 0)
+      scale[c] = trainingBytes[c] / irBytes[c];
+  return scale;
+}
+
 FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
                                                  const ChunkAssignment &assignment,
                                                  const CutProfile &profile,
@@ -25,6 +57,8 @@ FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
   int64_t chunks = assignment.numChunks();
   int64_t stages = settings.stages;
   int64_t m = settings.microBatches, dp = settings.dataParallel, tp = settings.tensorParallel;
+  Precision precision = parsePrecision(settings.precision).value_or(Precision::fp32);
+  ComputeOptions compute = getComputeOptions(precision);
   SplitFigures figures;
   figures.layers = profile.numLayers();
   figures.chunkForwardSeconds.assign(chunks, 0.0);
@@ -43,10 +77,10 @@ FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
     int64_t chunk = assignment.chunkOf.lookup(op);
     switch (role->phase) {
     case SplitPhase::forward:
-      figures.chunkForwardSeconds[chunk] += computeTime(op, cluster, dp * tp) / m;
+      figures.chunkForwardSeconds[chunk] += computeTime(op, cluster, dp * tp, compute) / m;
       break;
     case SplitPhase::backward:
-      figures.chunkBackwardSeconds[chunk] += computeTime(op, cluster, dp * tp) / m;
+      figures.chunkBackwardSeconds[chunk] += computeTime(op, cluster, dp * tp, compute) / m;
       for (Value operand : op->getOperands()) {
         Operation *producer = operand.getDefiningOp();
         const OpRole *producerRole = producer ? phases.getRole(producer) : nullptr;
@@ -58,32 +92,35 @@ FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
       }
       break;
     case SplitPhase::update:
+      // The update reads and writes fp32 master weights and state.
       figures.chunkUpdateSeconds[chunk] += computeTime(op, cluster, tp);
       break;
     }
   }
   for (int64_t c = 0; c < chunks; ++c)
     for (Value value : stashed[c])
-      figures.chunkActivationBytes[c] += getTensorBytes(value.getType()) / (m * dp);
+      figures.chunkActivationBytes[c] += getActivationBytes(value.getType(), precision) / (m * dp);
 
   for (unsigned arg = 0; arg < function.getNumArguments(); ++arg) {
     int64_t owner = assignment.argumentOwner[arg];
-    int64_t bytes = getTensorBytes(function.getArgumentTypes()[arg]);
+    Type type = function.getArgumentTypes()[arg];
     if (ParamAttr param = getParamAttr(function, arg)) {
-      figures.chunkParameterBytes[owner] += bytes;
+      figures.chunkParameterBytes[owner] += getParameterBytes(type, precision);
       if (param.getKind() == ParamKind::trainable)
-        figures.chunkGradientBytes[owner] += bytes;
+        figures.chunkGradientBytes[owner] += getActivationBytes(type, precision);
       const std::vector<int64_t> &users = assignment.argumentForwardChunks[arg];
       if (users.size() > 1)
         figures.sharedParameters.push_back({param.getName().str(), users});
     } else if (function.getArgAttr(arg, CleaveDialect::kOptStateAttrName)) {
-      figures.chunkOptimizerBytes[owner] += bytes;
+      figures.chunkOptimizerBytes[owner] += getOptimizerStateBytes(type, precision);
     }
   }
 
+  std::vector<double> cutScale = crossingScale(phases, assignment, precision);
   for (int64_t c = 1; c < chunks; ++c) {
     figures.cuts.push_back(nameCutBefore(phases, assignment.chunkStarts[c]));
-    figures.cutBytes.push_back(profile.crossingBytes[assignment.chunkStarts[c]] / (m * dp));
+    auto crossing = static_cast<double>(profile.crossingBytes[assignment.chunkStarts[c]]);
+    figures.cutBytes.push_back(static_cast<int64_t>(crossing * cutScale[c - 1]) / (m * dp));
   }
 
   // The stages under the schedule: its in-flight stashes and a simulation
@@ -135,15 +172,15 @@ FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
     if (!param)
       continue;
     int64_t ownerStage = assignment.argumentOwner[arg] % stages;
-    int64_t bytes = getTensorBytes(function.getArgumentTypes()[arg]) / tp;
+    Type type = function.getArgumentTypes()[arg];
     llvm::SmallDenseSet<int64_t> counted = {ownerStage};
     for (int64_t chunk : assignment.argumentForwardChunks[arg]) {
       int64_t p = chunk % stages;
       if (!counted.insert(p).second)
         continue;
-      figures.stageWeightBytes[p] += bytes;
+      figures.stageWeightBytes[p] += getParameterBytes(type, precision) / tp;
       if (param.getKind() == ParamKind::trainable)
-        figures.stageGradientBytes[p] += bytes;
+        figures.stageGradientBytes[p] += getActivationBytes(type, precision) / tp;
     }
   }
   for (int64_t p = 0; p < stages; ++p) {
@@ -206,5 +243,8 @@ DictionaryAttr mlir::cleave::buildPipelineAttr(MLIRContext *context, const Split
       b.getNamedAttr("shared_parameters", b.getArrayAttr(shared)),
       b.getNamedAttr("p2p_seconds", f64s(figures.cutTransferSeconds)),
   };
+  // Only where it is not the default, so fp32 splits print as before.
+  if (settings.precision != "fp32")
+    entries.push_back(b.getNamedAttr("precision", b.getStringAttr(settings.precision)));
   return b.getDictionaryAttr(entries);
 }

@@ -8,6 +8,8 @@
 // (ComputeCost.h) divided by the micro-batches and the stage's dp x tp
 // devices. Activations divide by micro-batches and dp (the batch split);
 // weights, gradients and optimizer state by tp (dp replicates them).
+// At bf16 (SplitSettings::precision) the bytes are a mixed-precision run's:
+// activations, transfers and gradients 2 per element, parameters 2 + 4.
 //
 //===----------------------------------------------------------------------===//
 #ifndef CLEAVE_PASSES_PIPELINE_SPLITFIGURES_H
@@ -27,6 +29,8 @@ struct SplitSettings {
   std::string schedule = "1f1b";
   int64_t dataParallel = 1;
   int64_t tensorParallel = 1;
+  /// "fp32" or "bf16": the bytes and math the figures price (Precision.h).
+  std::string precision = "fp32";
 };
 
 struct SharedParameter {

@@ -90,6 +90,7 @@ struct SearchShardingPass
     options.pins = pins;
     options.timeLimit = timeLimit;
     options.maxOps = maxOps;
+    options.precision = precision;
     FailureOr<SearchDecision> decision = runShardingSearch(module, func, *cluster, options);
     if (failed(decision))
       return signalPassFailure();

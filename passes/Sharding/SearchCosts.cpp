@@ -83,11 +83,17 @@ bool SearchProblem::validAxes(const FactorRule &rule, ArrayRef<AxisList> axes) c
   return !llvm::any_of(rule.operands, minorSplit) && !llvm::any_of(rule.results, minorSplit);
 }
 
+RankedTensorType SearchProblem::movedType(Type type) const {
+  // Activations, gradients and the parameters' working copies all move at
+  // the training precision.
+  return cast<RankedTensorType>(getTrainingType(type, precision));
+}
+
 double SearchProblem::computeSeconds(Operation *op, ArrayRef<AxisList> axes) {
   int64_t factor = 1;
   for (const AxisList &factorAxes : axes)
     factor *= grid.axesSize(factorAxes);
-  return computeTime(op, cluster, factor);
+  return computeTime(op, cluster, factor, getComputeOptions(precision));
 }
 
 void SearchProblem::enumerateOpCandidates(Group &group) {
@@ -187,7 +193,7 @@ void SearchProblem::completeCandidate(Group &group, Candidate &candidate) {
       if (it == memberOf.end() || it->second.first != groupIndex)
         continue;
       candidate.seconds +=
-          reshardSeconds(cast<RankedTensorType>(operand.getType()), candidate.produced[operand],
+          reshardSeconds(movedType(operand.getType()), candidate.produced[operand],
                          operandSharding(rule, axes, operandIndex), grid, collectives);
     }
     for (auto [index, result] : llvm::enumerate(member->getResults()))
@@ -197,7 +203,7 @@ void SearchProblem::completeCandidate(Group &group, Candidate &candidate) {
     for (Value result : member->getResults())
       if (savedActivations.contains(result)) {
         auto type = cast<RankedTensorType>(result.getType());
-        double bytes = getTensorBytes(type);
+        double bytes = getActivationBytes(type, precision);
         for (const AxisList &axes : candidate.produced[result].dims)
           bytes /= grid.axesSize(axes);
         candidate.activationBytes += bytes;
@@ -275,7 +281,7 @@ void SearchProblem::buildEdges() {
     for (auto [i, from] : llvm::enumerate(fromLayouts))
       for (auto [j, to] : llvm::enumerate(toLayouts)) {
         for (const TensorSharding &layout : to)
-          edge.cost[i][j] += reshardSeconds(type, from, layout, grid, collectives);
+          edge.cost[i][j] += reshardSeconds(movedType(type), from, layout, grid, collectives);
         edge.anyCost |= edge.cost[i][j] > 0;
       }
     edges.push_back(std::move(edge));

@@ -91,6 +91,8 @@ GridSearchResult mlir::cleave::searchGrid(func::FuncOp func, const ParsedGrid &s
   grid.shape.assign(shape.sizes.begin(), shape.sizes.end());
   grid.names.assign(shape.names.begin(), shape.names.end());
   SearchProblem problem(func, grid, cluster, options.pinned);
+  // runShardingSearch checked the name.
+  problem.setPrecision(parsePrecision(options.precision).value_or(Precision::fp32));
   LogicalResult built = problem.build(options.maxDistinctOps);
   result.distinctOps = problem.getDistinctOps();
   if (failed(built)) {

@@ -92,11 +92,14 @@ pinsOnGrid(func::FuncOp func, const ParsedGrid &grid, const llvm::StringMap<std:
 /// half a device's memory.
 static SearchFallback fallbackPlan(func::FuncOp func, const Cluster &cluster,
                                    const SearchOptions &options) {
+  // At bf16 a parameter also holds its fp32 master (Precision.h).
+  Precision precision = parsePrecision(options.precision).value_or(Precision::fp32);
   int64_t stateBytes = 0;
   for (BlockArgument argument : func.getArguments())
-    if (getParamAttr(func, argument.getArgNumber()) ||
-        func.getArgAttr(argument.getArgNumber(), CleaveDialect::kOptStateAttrName))
-      stateBytes += getTensorBytes(cast<RankedTensorType>(argument.getType()));
+    if (getParamAttr(func, argument.getArgNumber()))
+      stateBytes += getParameterBytes(argument.getType(), precision);
+    else if (func.getArgAttr(argument.getArgNumber(), CleaveDialect::kOptStateAttrName))
+      stateBytes += getOptimizerStateBytes(argument.getType(), precision);
   int64_t rows = 0;
   for (BlockArgument argument : func.getArguments())
     if (func.getArgAttr(argument.getArgNumber(), CleaveDialect::kInputAttrName) &&
@@ -120,6 +123,10 @@ static SearchFallback fallbackPlan(func::FuncOp func, const Cluster &cluster,
 FailureOr<SearchDecision> mlir::cleave::runShardingSearch(ModuleOp module, func::FuncOp func,
                                                           const Cluster &cluster,
                                                           const SearchOptions &options) {
+  if (!parsePrecision(options.precision))
+    return module.emitError() << "precision '" << options.precision
+                              << "' is not a training precision: use fp32 or bf16",
+           failure();
   SmallVector<ParsedGrid> grids;
   if (!options.gridSpec.empty()) {
     FailureOr<ParsedGrid> pinnedGrid = parseGrid(options.gridSpec, module);
@@ -173,6 +180,7 @@ FailureOr<SearchDecision> mlir::cleave::runShardingSearch(ModuleOp module, func:
       trial.grid = grid;
       trial.options.timeLimit = options.timeLimit;
       trial.options.maxDistinctOps = options.maxOps;
+      trial.options.precision = options.precision;
       trial.options.pinned = std::move(*pinned);
       trials.push_back(std::move(trial));
     }

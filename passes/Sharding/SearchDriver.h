@@ -30,6 +30,8 @@ struct GridSearchOptions {
   /// devices (per class, the factor or dimension it split), the descent's
   /// start.
   std::optional<std::vector<int8_t>> oneAxisPlan;
+  /// "fp32" or "bf16": the precision the plan is priced at (Precision.h).
+  std::string precision = "fp32";
 };
 
 struct GridSearchResult {
@@ -62,6 +64,7 @@ struct SearchOptions {
   std::string pins;        // NAME=SPEC;NAME=SPEC
   double timeLimit = 2.0;
   int64_t maxOps = 2500;
+  std::string precision = "fp32"; // fp32 or bf16 (Precision.h)
 };
 
 /// Past the exact search's size: what cleave-seed-sharding and

@@ -193,13 +193,19 @@ void SearchProblem::buildArgumentGroups() {
     }
   for (Group &group : groups) {
     int64_t bytes = 0;
-    for (unsigned index : group.arguments)
-      bytes += getTensorBytes(cast<RankedTensorType>(func.getArgument(index).getType()));
+    for (unsigned index : group.arguments) {
+      Type type = func.getArgument(index).getType();
+      // At bf16 a parameter is a working copy plus its fp32 master.
+      bytes += getParamAttr(func, index) ? getParameterBytes(type, precision)
+               : func.getArgAttr(index, CleaveDialect::kOptStateAttrName)
+                   ? getOptimizerStateBytes(type, precision)
+                   : getTensorBytes(type);
+    }
     // A trainable parameter's gradient is laid out like it (reduce-scattered
     // into its shards, or all-reduced whole).
     unsigned first = group.arguments.front();
     if (isTrainableParam(func, first))
-      bytes += getTensorBytes(cast<RankedTensorType>(func.getArgument(first).getType()));
+      bytes += getActivationBytes(func.getArgument(first).getType(), precision);
     for (Candidate &candidate : group.candidates) {
       int64_t parts = 1;
       for (const AxisList &axes : candidate.argumentDims)

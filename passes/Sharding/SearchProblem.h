@@ -35,6 +35,7 @@
 
 #include "passes/Analysis/Cluster/Cluster.h"
 #include "passes/Analysis/Cost/CollectiveCost.h"
+#include "passes/Analysis/Cost/Precision.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
@@ -101,6 +102,10 @@ public:
   SearchProblem(func::FuncOp func, const GridInfo &grid, const Cluster &cluster,
                 DenseMap<unsigned, SmallVector<AxisList, 4>> pinned =
                     DenseMap<unsigned, SmallVector<AxisList, 4>>());
+
+  /// Prices the plan at `precision` (Precision.h): call before build().
+  void setPrecision(Precision value) { precision = value; }
+  Precision getPrecision() const { return precision; }
 
   /// Groups and classifies the function's ops and arguments; then, unless
   /// the distinct groups hold more than `maxDistinctOps` ops (failure with
@@ -184,6 +189,8 @@ private:
   static TensorSharding operandSharding(const FactorRule &rule, ArrayRef<AxisList> axes,
                                         unsigned operand);
   double computeSeconds(Operation *op, ArrayRef<AxisList> axes);
+  /// The type a resharding of `type` moves (Precision.h).
+  RankedTensorType movedType(Type type) const;
   bool validAxes(const FactorRule &rule, ArrayRef<AxisList> axes) const;
   /// The layout `value` has under each candidate of its group (or fixed).
   TensorSharding layoutOf(Value value, int candidate) const;
@@ -193,6 +200,7 @@ private:
   GridInfo grid;
   const Cluster &cluster;
   DenseMap<unsigned, SmallVector<AxisList, 4>> pinned;
+  Precision precision = Precision::fp32;
   GridCollectives collectives;
   std::vector<Group> groups;
   std::vector<GroupClass> classes;

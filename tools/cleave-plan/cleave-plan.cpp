@@ -129,8 +129,10 @@ int main(int argc, char **argv) {
     return fail(llvm::toString(import.takeError()));
   planner.import = std::move(*import);
   compile.finish(compile.target.empty() || compile.target == "cuda");
-  if (compile.precision == "bf16")
-    planner.options.compute.matmulType = cleave::DType::bf16;
+  if (compile.precision == "bf16") {
+    planner.options.precision = cleave::Precision::bf16;
+    planner.options.compute = cleave::getComputeOptions(cleave::Precision::bf16);
+  }
   planner.options.keepOpShardings = format == "dot";
   cleave::loadAllDialects(planner.context);
 
@@ -145,6 +147,7 @@ int main(int argc, char **argv) {
     if (!spec)
       return fail(llvm::toString(spec.takeError()));
     spec->bucketBytes = shard.bucketBytes;
+    spec->precision = shard.precision;
     OwningOpRef<ModuleOp> other;
     llvm::Expected<cleave::PlanReport> otherReport = planner.plan(*spec, other);
     if (!otherReport)

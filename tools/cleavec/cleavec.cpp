@@ -91,8 +91,10 @@ llvm::Error shardTrainStepStage(ModuleOp module, const Invocation &invocation) {
   if (!cluster)
     return cluster.takeError();
   PlanOptions planOptions;
-  if (compile.precision == "bf16")
-    planOptions.compute.matmulType = DType::bf16;
+  if (compile.precision == "bf16") {
+    planOptions.precision = Precision::bf16;
+    planOptions.compute = getComputeOptions(Precision::bf16);
+  }
   llvm::Expected<PlanReport> plan = planTrainStep(module, compile.shard, *cluster, planOptions);
   if (!plan)
     return plan.takeError();
@@ -100,7 +102,19 @@ llvm::Error shardTrainStepStage(ModuleOp module, const Invocation &invocation) {
     if (llvm::Error error =
             writeOutput(invocation, [&](llvm::raw_ostream &os) { printPlanTable(*plan, os); }))
       return error;
-  return checkPlanFits(*plan);
+  if (llvm::Error error = checkPlanFits(*plan))
+    return error;
+  // The plan prices a bf16 run; the program built here keeps fp32 buffers.
+  if (plan->executableBytes && *plan->executableBytes > plan->cluster.memoryCapacity &&
+      !invocation.planOnly())
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "the plan " + plan->grid + " fits as a bf16 mixed-precision run, but the program " +
+            "cleavec builds keeps fp32 activations, gradients and parameters (--precision bf16 " +
+            "rounds only the operands of products): it needs " +
+            formatBytes(*plan->executableBytes) + " per device, the profile " + plan->cluster.name +
+            " has " + formatBytes(plan->cluster.memoryCapacity));
+  return llvm::Error::success();
 }
 
 /// 4. The train step as C++ or CUDA C++ source.

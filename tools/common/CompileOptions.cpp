@@ -57,7 +57,8 @@ void mlir::cleave::addCompileOptions(CLI::App &app, CompileOptions &options,
 
   app.add_option("--precision", options.precision,
                  "fp32, or bf16: matrix products and convolutions take bfloat16 operands and "
-                 "sum in fp32; weights, gradients, optimizer and all other ops stay fp32")
+                 "sum in fp32; weights, gradients, optimizer and all other ops stay fp32. Plans "
+                 "(--devices, cleave-plan) are priced as a bf16 mixed-precision run")
       ->check(CLI::IsMember({"fp32", "bf16"}));
   ShardOptions &shard = options.shard;
   app.add_option("--devices", shard.devices,
@@ -129,6 +130,7 @@ void CompileOptions::finish(bool cudaTarget) {
   if (clusterName.empty())
     clusterName = getDefaultClusterName(cudaTarget).str();
   shard.cluster = clusterName;
+  shard.precision = precision;
   shard.bucketBytes = static_cast<int64_t>(bucketMiB * 1024 * 1024);
   if (shard.schedule == "constant" || shard.schedule == "cosine") {
     llvm::errs() << "note: --schedule " << shard.schedule

@@ -24,17 +24,24 @@ namespace mlir::cleave {
 
 /// How the executable runs what the IR shows.
 struct ComputeOptions {
-  /// The arithmetic cleave.matmul runs in when codegen rounds its operands
-  /// (cleavec --precision bf16: the IR keeps f32, the kernel uses bf16
-  /// units); nullopt: what the IR's types say.
+  /// The arithmetic the products (cleave.matmul and the convolutions,
+  /// forward and backward) run in when their operands are rounded
+  /// (--precision bf16: the IR keeps f32, the kernel uses bf16 units);
+  /// nullopt: what the IR's types say.
   std::optional<DType> matmulType;
+  /// Price every op's memory traffic with its f32 tensors as bf16 (the
+  /// activations of a mixed-precision run, Precision.h), except the
+  /// optimizer update, which reads and writes fp32 master weights and
+  /// state: ops tagged cleave.update_of or reading a cleave.opt_state
+  /// argument.
+  bool bf16Activations = false;
 };
 
 /// Seconds for `flops` FLOPs touching `bytes` bytes in `type` arithmetic on
 /// one device of `cluster` (the roofline above).
 double rooflineTime(double flops, double bytes, DType type, const Cluster &cluster);
 
-/// The arithmetic `op` runs in: options.matmulType for a matmul when set;
+/// The arithmetic `op` runs in: options.matmulType for a product when set;
 /// else the narrowest floating-point element type among its tensor operands
 /// (a bf16 x bf16 matmul with an f32 result runs on bf16 units), else among
 /// its results; f32 when it has none (integer and index ops, f64).
@@ -45,6 +52,11 @@ DType getComputeDType(Operation *op, const ComputeOptions &options = {});
 /// shard ops: the collective model prices those) and for shardFactor < 1.
 double computeTime(Operation *op, const Cluster &cluster, int64_t shardFactor = 1,
                    const ComputeOptions &options = {});
+
+/// The bytes `op` accesses as options.bf16Activations prices them: its
+/// CostOpInterface count, scaled by its tensors' bytes with f32 read as
+/// bf16 over their IR bytes (1 for the update's ops and without the option).
+double getPricedBytesAccessed(Operation *op, const ComputeOptions &options);
 
 } // namespace mlir::cleave
 
