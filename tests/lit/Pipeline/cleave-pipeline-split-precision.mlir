@@ -15,7 +15,7 @@
 
 // FP32: cleave.pipeline = {{{.*}}chunk_activation_bytes = [768, 1633], {{.*}}chunk_parameter_bytes = [8448, 19240], cut_bytes = [512], cuts = ["relu0"], layers = 3 : i64, micro_batches = 4 : i64, {{.*}}stage_activation_bytes = [1536, 1633], stage_gradient_bytes = [8448, 19240], stage_in_flight = [2, 1], stage_memory_bytes = [35328, 78593], stage_optimizer_bytes = [16896, 38480], {{.*}}stage_weight_bytes = [8448, 19240], stages = 2 : i64, virtual_stages = 1 : i64}
 // FP32-NOT: precision
-// BF16: cleave.pipeline = {{{.*}}chunk_activation_bytes = [384, 825], {{.*}}chunk_parameter_bytes = [12672, 28860], cut_bytes = [256], cuts = ["relu0"], layers = 3 : i64, micro_batches = 4 : i64, precision = "bf16", {{.*}}stage_activation_bytes = [768, 825], stage_gradient_bytes = [4224, 9620], stage_in_flight = [2, 1], stage_memory_bytes = [34560, 77785], stage_optimizer_bytes = [16896, 38480], {{.*}}stage_weight_bytes = [12672, 28860], stages = 2 : i64, virtual_stages = 1 : i64}
+// BF16: cleave.pipeline = {{{.*}}chunk_activation_bytes = [384, 825], {{.*}}chunk_parameter_bytes = [12672, 28860], cut_bytes = [256], cuts = ["relu0"], layers = 3 : i64, micro_batches = 4 : i64, {{.*}}precision = "bf16", {{.*}}stage_activation_bytes = [768, 825], stage_gradient_bytes = [4224, 9620], stage_in_flight = [2, 1], stage_memory_bytes = [34560, 77785], stage_optimizer_bytes = [16896, 38480], {{.*}}stage_weight_bytes = [12672, 28860], stages = 2 : i64, virtual_stages = 1 : i64}
 // BAD: error: cleave-pipeline-split: precision 'f16' is not a training precision: use fp32 or bf16
 
 module {
