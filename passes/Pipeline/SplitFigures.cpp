@@ -3,6 +3,7 @@
 
 #include "dialects/Cleave/IR/CleaveDialect.h"
 #include "dialects/Cleave/Interfaces/CostInterface.h"
+#include "passes/Analysis/Cost/CollectiveCost.h"
 #include "passes/Analysis/Cost/ComputeCost.h"
 #include "passes/Analysis/Pipeline/Schedule.h"
 #include "passes/TrainStepAttrs.h"
@@ -11,9 +12,80 @@
 #include "llvm/ADT/DenseSet.h"
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 
 using namespace mlir;
 using namespace mlir::cleave;
+
+namespace {
+/// What the shared parameters' transfers add to a simulated step.
+struct SharedTraffic {
+  /// The longest the owner's backward waits for a reader's partial gradient.
+  double delaySeconds = 0;
+  /// sendBackSeconds[p]: sending the updated values owner stage p owns back
+  /// to their readers, after its update.
+  std::vector<double> sendBackSeconds;
+};
+} // namespace
+
+/// A parameter several chunks read (a tied embedding) travels twice: each
+/// reader's partial gradient goes to the owner after the reader's backward
+/// of every micro-batch, and the owner's backward of that micro-batch adds
+/// it; the updated value goes back at the end of the step. The simulation
+/// knows only the cuts' transfers, so the partial gradients are queued on
+/// their link (one after the other, each leaving when its backward ended)
+/// against the simulated start of the owner's backward, and the step grows
+/// by the longest wait.
+static SharedTraffic
+priceSharedParameters(func::FuncOp function, const ChunkAssignment &assignment,
+                      const pipeline::PipelineSchedule &schedule,
+                      const pipeline::Simulation &simulation, int64_t tp,
+                      llvm::function_ref<double(int64_t, int64_t, int64_t)> sendSeconds) {
+  int64_t stages = schedule.stages, m = schedule.microBatches;
+  SharedTraffic traffic;
+  traffic.sendBackSeconds.assign(stages, 0.0);
+  // (reader chunk, owner chunk) -> bytes per micro-batch.
+  std::map<std::pair<int64_t, int64_t>, int64_t> partials;
+  for (unsigned arg = 0; arg < function.getNumArguments(); ++arg) {
+    ParamAttr param = getParamAttr(function, arg);
+    if (!param || assignment.argumentForwardChunks[arg].size() < 2)
+      continue;
+    int64_t owner = assignment.argumentOwner[arg];
+    int64_t bytes = getTensorBytes(function.getArgumentTypes()[arg]) / tp;
+    llvm::SmallDenseSet<int64_t> sentBack;
+    for (int64_t reader : assignment.argumentForwardChunks[arg]) {
+      if (reader % stages == owner % stages)
+        continue;
+      if (param.getKind() == ParamKind::trainable)
+        partials[{reader, owner}] += bytes;
+      if (sentBack.insert(reader % stages).second)
+        traffic.sendBackSeconds[owner % stages] +=
+            sendSeconds(owner % stages, reader % stages, bytes);
+    }
+  }
+  // When each (kind, chunk, micro-batch) ran.
+  std::map<std::tuple<int, int, int>, pipeline::ActionTiming> timings;
+  for (int64_t p = 0; p < stages; ++p)
+    for (auto [action, timing] : llvm::zip(schedule.stageActions[p], simulation.timings[p]))
+      timings[{action.kind, action.chunk, action.microBatch}] = timing;
+  for (auto [chunks, bytes] : partials) {
+    auto [reader, owner] = chunks;
+    double alone = sendSeconds(reader % stages, owner % stages, bytes);
+    double latency = sendSeconds(reader % stages, owner % stages, 0);
+    double linkFree = 0;
+    for (int64_t micro = 0; micro < m; ++micro) {
+      auto sent = timings.find({pipeline::Action::backward, reader, micro});
+      auto needed = timings.find({pipeline::Action::backward, owner, micro});
+      if (sent == timings.end() || needed == timings.end())
+        continue;
+      double leaves = std::max(sent->second.end, linkFree);
+      linkFree = leaves + (alone - latency);
+      traffic.delaySeconds = std::max(traffic.delaySeconds, leaves + alone - needed->second.start);
+    }
+  }
+  return traffic;
+}
 
 FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
                                                  const ChunkAssignment &assignment,
@@ -96,20 +168,30 @@ FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
   if (!schedule)
     return function.emitOpError() << "cannot be pipelined: "
                                   << llvm::toString(schedule.takeError());
+  // A message between two stages costs what a send-recv costs in the
+  // collective model (CollectiveCost.h, efficiency included) on the link
+  // between the stages' devices: pp is the grid's slowest axis, so stage p's
+  // devices are ranks p * dp * tp onwards, and a cut between two nodes pays
+  // the inter-node link.
+  int64_t stageDevices = dp * tp;
+  auto sendSeconds = [&](int64_t fromStage, int64_t toStage, int64_t bytes) {
+    bool sameNode =
+        cluster.nodeOf(fromStage * stageDevices) == cluster.nodeOf(toStage * stageDevices);
+    GroupPlacement pair{/*size=*/2, /*nodes=*/sameNode ? 1 : 2,
+                        /*devicesPerNode=*/sameNode ? 2 : 1};
+    return collectiveTime(CollectiveKind::sendRecv, CollectiveAlgorithm::direct, bytes, pair,
+                          cluster);
+  };
   std::vector<double> transferSeconds;
-  for (int64_t c = 0; c + 1 < chunks; ++c) {
-    int64_t stageDevices = dp * tp;
-    int64_t from = (c % stages) * stageDevices, to = ((c + 1) % stages) * stageDevices;
-    const Link &link =
-        cluster.nodeOf(from) == cluster.nodeOf(to) ? cluster.intraNode : cluster.interNode;
-    transferSeconds.push_back(link.latency +
-                              (link.bandwidth > 0 ? figures.cutBytes[c] / link.bandwidth : 0.0));
-  }
+  for (int64_t c = 0; c + 1 < chunks; ++c)
+    transferSeconds.push_back(sendSeconds(c % stages, (c + 1) % stages, figures.cutBytes[c]));
   llvm::Expected<pipeline::Simulation> simulation = pipeline::simulate(
       *schedule, figures.chunkForwardSeconds, figures.chunkBackwardSeconds, transferSeconds);
   if (!simulation)
     return function.emitOpError() << "cannot be pipelined: "
                                   << llvm::toString(simulation.takeError());
+  SharedTraffic shared =
+      priceSharedParameters(function, assignment, *schedule, *simulation, tp, sendSeconds);
 
   figures.stageWeightBytes.assign(stages, 0);
   figures.stageGradientBytes.assign(stages, 0);
@@ -155,7 +237,12 @@ FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
   }
   // The updates run after the pipeline drains, each stage its own.
   figures.bubble = simulation->bubble;
-  figures.predictedStepSeconds = simulation->makespan + *llvm::max_element(stageUpdate);
+  // A shared parameter's owner updates it once the readers' partial
+  // gradients are in and sends the new value back before the step ends.
+  double finish = *llvm::max_element(stageUpdate);
+  for (int64_t p = 0; p < stages; ++p)
+    finish = std::max(finish, stageUpdate[p] + shared.sendBackSeconds[p]);
+  figures.predictedStepSeconds = simulation->makespan + shared.delaySeconds + finish;
   return figures;
 }
 
