@@ -36,11 +36,14 @@ struct SharedTraffic {
 /// knows only the cuts' transfers, so the partial gradients are queued on
 /// their link (one after the other, each leaving when its backward ended)
 /// against the simulated start of the owner's backward, and the step grows
-/// by the longest wait.
+/// by the longest wait. Where the owner is the reader's neighbour, the
+/// cut's activation gradient leaves on the same link at the same moment,
+/// and the owner's backward waits for both.
 static SharedTraffic
 priceSharedParameters(func::FuncOp function, const ChunkAssignment &assignment,
                       const pipeline::PipelineSchedule &schedule,
                       const pipeline::Simulation &simulation, int64_t tp,
+                      llvm::ArrayRef<int64_t> cutBytes,
                       llvm::function_ref<double(int64_t, int64_t, int64_t)> sendSeconds) {
   int64_t stages = schedule.stages, m = schedule.microBatches;
   SharedTraffic traffic;
@@ -57,8 +60,10 @@ priceSharedParameters(func::FuncOp function, const ChunkAssignment &assignment,
     for (int64_t reader : assignment.argumentForwardChunks[arg]) {
       if (reader % stages == owner % stages)
         continue;
-      if (param.getKind() == ParamKind::trainable)
-        partials[{reader, owner}] += bytes;
+      // A frozen parameter has no gradient and is never updated.
+      if (param.getKind() != ParamKind::trainable)
+        continue;
+      partials[{reader, owner}] += bytes;
       if (sentBack.insert(reader % stages).second)
         traffic.sendBackSeconds[owner % stages] +=
             sendSeconds(owner % stages, reader % stages, bytes);
@@ -71,6 +76,8 @@ priceSharedParameters(func::FuncOp function, const ChunkAssignment &assignment,
       timings[{action.kind, action.chunk, action.microBatch}] = timing;
   for (auto [chunks, bytes] : partials) {
     auto [reader, owner] = chunks;
+    if (reader > 0 && (reader - 1) % stages == owner % stages)
+      bytes += cutBytes[reader - 1];
     double alone = sendSeconds(reader % stages, owner % stages, bytes);
     double latency = sendSeconds(reader % stages, owner % stages, 0);
     double linkFree = 0;
@@ -190,8 +197,8 @@ FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
   if (!simulation)
     return function.emitOpError() << "cannot be pipelined: "
                                   << llvm::toString(simulation.takeError());
-  SharedTraffic shared =
-      priceSharedParameters(function, assignment, *schedule, *simulation, tp, sendSeconds);
+  SharedTraffic shared = priceSharedParameters(function, assignment, *schedule, *simulation, tp,
+                                               figures.cutBytes, sendSeconds);
 
   figures.stageWeightBytes.assign(stages, 0);
   figures.stageGradientBytes.assign(stages, 0);

@@ -6,8 +6,9 @@ formula (docs/pipeline.md, "Pipelines the search picks"):
 
 T: the cut's activation gradient (and activation) as a send-recv on the link
 between the stages' first ranks (stage p starts at rank p * dp * tp); Tg: a
-shared parameter's partial gradient (stage 1 -> its owner, stage 0) on the
-same link; Ts: the updated value sent back; u_p: stage p's update
+shared parameter's partial gradient (stage 1 -> its owner, stage 0), which
+leaves with the cut's activation gradient on the same link, so the owner's
+backward waits for both (cut + shared bytes); Ts: the updated value sent back; u_p: stage p's update
 (stage_seconds - F_p - B_p). A send-recv costs latency + bytes /
 (bandwidth * collective_efficiency), the slower link's figures across nodes.
 
@@ -47,11 +48,11 @@ def send(nbytes):
 
 
 updates = [stage_seconds[p] - forward[p] - backward[p] for p in (0, 1)]
-t, tg, ts = send(cut), send(shared) if shared else 0.0, send(shared) if shared else 0.0
+t, tg, ts = send(cut), send(cut + shared) if shared else 0.0, send(shared) if shared else 0.0
 expected = (forward[0] + t + forward[1] + backward[1] + max(t, tg) + backward[0]
             + max(updates[0] + ts, updates[1]))
 error = abs(predicted - expected) / expected
 print(f"{'inter' if across else 'intra'}-node link: cut {cut:.0f} B in {t * 1e6:.3f} us, "
-      f"shared {shared} B in {tg * 1e6:.3f} us; predicted {predicted:.9e} s, formula "
+      f"cut + shared {cut + shared if shared else 0:.0f} B in {tg * 1e6:.3f} us; predicted {predicted:.9e} s, formula "
       f"{expected:.9e} s: {'match' if error < 1e-9 else 'DIFFER'}")
 sys.exit(0 if error < 1e-9 else 1)
