@@ -18,68 +18,45 @@
 using namespace mlir;
 using namespace mlir::cleave;
 
-namespace {
-/// What the shared parameters' transfers add to a simulated step.
-struct SharedTraffic {
-  /// The longest the owner's backward waits for a reader's partial gradient.
-  double delaySeconds = 0;
-  /// sendBackSeconds[p]: sending the updated values owner stage p owns back
-  /// to their readers, after its update.
-  std::vector<double> sendBackSeconds;
-};
-} // namespace
+double mlir::cleave::stageTransferSeconds(const Cluster &cluster, int64_t stageDevices,
+                                          int64_t fromStage, int64_t toStage, int64_t bytes) {
+  bool sameNode =
+      cluster.nodeOf(fromStage * stageDevices) == cluster.nodeOf(toStage * stageDevices);
+  GroupPlacement pair{/*size=*/2, /*nodes=*/sameNode ? 1 : 2,
+                      /*devicesPerNode=*/sameNode ? 2 : 1};
+  return collectiveTime(CollectiveKind::sendRecv, CollectiveAlgorithm::direct, bytes, pair,
+                        cluster);
+}
 
-/// A parameter several chunks read (a tied embedding) travels twice: each
-/// reader's partial gradient goes to the owner after the reader's backward
-/// of every micro-batch, and the owner's backward of that micro-batch adds
-/// it; the updated value goes back at the end of the step. The simulation
-/// knows only the cuts' transfers, so the partial gradients are queued on
-/// their link (one after the other, each leaving when its backward ended)
-/// against the simulated start of the owner's backward, and the step grows
-/// by the longest wait. Where the owner is the reader's neighbour, the
-/// cut's activation gradient leaves on the same link at the same moment,
-/// and the owner's backward waits for both.
-static SharedTraffic
-priceSharedParameters(func::FuncOp function, const ChunkAssignment &assignment,
-                      const pipeline::PipelineSchedule &schedule,
-                      const pipeline::Simulation &simulation, int64_t tp,
-                      llvm::ArrayRef<int64_t> cutBytes,
-                      llvm::function_ref<double(int64_t, int64_t, int64_t)> sendSeconds) {
+/// The partial gradients are queued on their link (one after the other,
+/// each leaving when its backward ended) against the simulated start of the
+/// owner's backward: the simulation itself knows only the cuts' transfers.
+SharedTraffic mlir::cleave::priceSharedTransfers(const pipeline::PipelineSchedule &schedule,
+                                                 const pipeline::Simulation &simulation,
+                                                 llvm::ArrayRef<SharedTransfer> transfers,
+                                                 llvm::ArrayRef<int64_t> cutBytes, int64_t tp,
+                                                 const Cluster &cluster, int64_t stageDevices) {
   int64_t stages = schedule.stages, m = schedule.microBatches;
+  auto send = [&](int64_t from, int64_t to, int64_t bytes) {
+    return stageTransferSeconds(cluster, stageDevices, from, to, bytes);
+  };
   SharedTraffic traffic;
   traffic.sendBackSeconds.assign(stages, 0.0);
-  // (reader chunk, owner chunk) -> bytes per micro-batch.
-  std::map<std::pair<int64_t, int64_t>, int64_t> partials;
-  for (unsigned arg = 0; arg < function.getNumArguments(); ++arg) {
-    ParamAttr param = getParamAttr(function, arg);
-    if (!param || assignment.argumentForwardChunks[arg].size() < 2)
-      continue;
-    int64_t owner = assignment.argumentOwner[arg];
-    int64_t bytes = getTensorBytes(function.getArgumentTypes()[arg]) / tp;
-    llvm::SmallDenseSet<int64_t> sentBack;
-    for (int64_t reader : assignment.argumentForwardChunks[arg]) {
-      if (reader % stages == owner % stages)
-        continue;
-      // A frozen parameter has no gradient and is never updated.
-      if (param.getKind() != ParamKind::trainable)
-        continue;
-      partials[{reader, owner}] += bytes;
-      if (sentBack.insert(reader % stages).second)
-        traffic.sendBackSeconds[owner % stages] +=
-            sendSeconds(owner % stages, reader % stages, bytes);
-    }
-  }
   // When each (kind, chunk, micro-batch) ran.
   std::map<std::tuple<int, int, int>, pipeline::ActionTiming> timings;
   for (int64_t p = 0; p < stages; ++p)
     for (auto [action, timing] : llvm::zip(schedule.stageActions[p], simulation.timings[p]))
       timings[{action.kind, action.chunk, action.microBatch}] = timing;
-  for (auto [chunks, bytes] : partials) {
-    auto [reader, owner] = chunks;
-    if (reader > 0 && (reader - 1) % stages == owner % stages)
+  for (const SharedTransfer &transfer : transfers) {
+    int64_t reader = transfer.readerChunk, owner = transfer.ownerChunk;
+    int64_t from = reader % stages, to = owner % stages;
+    int64_t bytes = transfer.bytes / tp;
+    traffic.sendBackSeconds[to] += send(to, from, bytes);
+    // The neighbour cut's activation gradient leaves on the same link at
+    // the same moment, and the owner's backward waits for both.
+    if (reader > 0 && (reader - 1) % stages == to)
       bytes += cutBytes[reader - 1];
-    double alone = sendSeconds(reader % stages, owner % stages, bytes);
-    double latency = sendSeconds(reader % stages, owner % stages, 0);
+    double alone = send(from, to, bytes), latency = send(from, to, 0);
     double linkFree = 0;
     for (int64_t micro = 0; micro < m; ++micro) {
       auto sent = timings.find({pipeline::Action::backward, reader, micro});
@@ -92,6 +69,29 @@ priceSharedParameters(func::FuncOp function, const ChunkAssignment &assignment,
     }
   }
   return traffic;
+}
+
+/// The trainable parameters several stages read, as (reader chunk, owner
+/// chunk, bytes) pairs; one per reader stage other than the owner's.
+static std::vector<SharedTransfer>
+findSharedTransfers(func::FuncOp function, const ChunkAssignment &assignment, int64_t stages) {
+  std::map<std::pair<int64_t, int64_t>, int64_t> bytesOf;
+  for (unsigned arg = 0; arg < function.getNumArguments(); ++arg) {
+    ParamAttr param = getParamAttr(function, arg);
+    // A frozen parameter has no gradient and is never updated.
+    if (!param || param.getKind() != ParamKind::trainable ||
+        assignment.argumentForwardChunks[arg].size() < 2)
+      continue;
+    int64_t owner = assignment.argumentOwner[arg];
+    llvm::SmallDenseSet<int64_t> readerStages = {owner % stages};
+    for (int64_t reader : assignment.argumentForwardChunks[arg])
+      if (readerStages.insert(reader % stages).second)
+        bytesOf[{reader, owner}] += getTensorBytes(function.getArgumentTypes()[arg]);
+  }
+  std::vector<SharedTransfer> transfers;
+  for (auto [chunks, bytes] : bytesOf)
+    transfers.push_back({chunks.first, chunks.second, bytes});
+  return transfers;
 }
 
 FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
@@ -175,30 +175,21 @@ FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
   if (!schedule)
     return function.emitOpError() << "cannot be pipelined: "
                                   << llvm::toString(schedule.takeError());
-  // A message between two stages costs what a send-recv costs in the
-  // collective model (CollectiveCost.h, efficiency included) on the link
-  // between the stages' devices: pp is the grid's slowest axis, so stage p's
-  // devices are ranks p * dp * tp onwards, and a cut between two nodes pays
-  // the inter-node link.
+  // Messages between stages: stageTransferSeconds, stage p's devices being
+  // ranks p * dp * tp onwards (pp is the grid's slowest axis).
   int64_t stageDevices = dp * tp;
-  auto sendSeconds = [&](int64_t fromStage, int64_t toStage, int64_t bytes) {
-    bool sameNode =
-        cluster.nodeOf(fromStage * stageDevices) == cluster.nodeOf(toStage * stageDevices);
-    GroupPlacement pair{/*size=*/2, /*nodes=*/sameNode ? 1 : 2,
-                        /*devicesPerNode=*/sameNode ? 2 : 1};
-    return collectiveTime(CollectiveKind::sendRecv, CollectiveAlgorithm::direct, bytes, pair,
-                          cluster);
-  };
   std::vector<double> transferSeconds;
   for (int64_t c = 0; c + 1 < chunks; ++c)
-    transferSeconds.push_back(sendSeconds(c % stages, (c + 1) % stages, figures.cutBytes[c]));
+    transferSeconds.push_back(stageTransferSeconds(cluster, stageDevices, c % stages,
+                                                   (c + 1) % stages, figures.cutBytes[c]));
   llvm::Expected<pipeline::Simulation> simulation = pipeline::simulate(
       *schedule, figures.chunkForwardSeconds, figures.chunkBackwardSeconds, transferSeconds);
   if (!simulation)
     return function.emitOpError() << "cannot be pipelined: "
                                   << llvm::toString(simulation.takeError());
-  SharedTraffic shared = priceSharedParameters(function, assignment, *schedule, *simulation, tp,
-                                               figures.cutBytes, sendSeconds);
+  figures.sharedTransfers = findSharedTransfers(function, assignment, stages);
+  SharedTraffic shared = priceSharedTransfers(*schedule, *simulation, figures.sharedTransfers,
+                                              figures.cutBytes, tp, cluster, stageDevices);
 
   figures.stageWeightBytes.assign(stages, 0);
   figures.stageGradientBytes.assign(stages, 0);
