@@ -10,7 +10,9 @@ micro-batch's activations does not. The test
 1. prices pinned plans with cleave-plan (independent of the search): the
    pipeline pp=2,dp=2 with 4 micro-batches must be predicted more than 20%
    faster than the search's best plan on every pipeline-less grid (dp=4,
-   dp=2,tp=2, tp=4, each planned by the search on that grid);
+   dp=2,tp=2, tp=4, each planned by the search on that grid), and its
+   collectives are priced on the links they cross: the dp gradient
+   all-reduce inside a node, the loss's all-reduce over pp across them;
 2. asks for the auto plan (`--devices 4 --cluster slow-link-cluster.json`,
    no other pin) from cleave-plan's JSON (`configuration`, else `grid`) and
    from cleavec's `Plan: <spec> ...` line where it prints one: it must have
@@ -90,11 +92,37 @@ def spec_grid(spec):
             if int(size) > 1]
 
 
+def two_device_all_reduce(nbytes, across):
+    """The collective model's all-reduce between 2 devices (ring or tree,
+    the faster) on the intra-node link, or across the nodes (the slower
+    link's figures): docs/cluster.md, "Collectives"."""
+    profile = json.load(open(PROFILE))
+    intra, inter = profile["intra_node"], profile["inter_node"]
+    efficiency = profile.get("collective_efficiency", 1)
+    links = (intra, inter) if across else (intra,)
+    bandwidth = min(link["bandwidth_gb_per_s"] for link in links) * 1e9 * efficiency
+    latency = max(link["latency_us"] for link in links) * 1e-6
+    return min(nbytes / bandwidth + 2 * latency, 2 * latency + 2 * nbytes / bandwidth)
+
+
 def check_pricing(model):
-    """Pinned plans on the slow-link profile: the pipeline pays."""
+    """Pinned plans on the slow-link profile: the pipeline pays, its dp
+    gradient all-reduce stays inside a node and the loss's all-reduce over
+    pp crosses the nodes."""
     pipeline = plan_json(model, PINNED_PIPELINE)
     step = pipeline["step_seconds"]["total"]
     ok = True
+    for collective in pipeline["collectives"]:
+        if collective["kind"] != "all_reduce" or collective["axes"] not in ("dp", "pp"):
+            continue
+        across = collective["axes"] == "pp"
+        want = two_device_all_reduce(collective["bytes_per_device"], across)
+        good = abs(collective["seconds_each"] - want) <= 1e-9 * want
+        ok &= good
+        print(f"  all_reduce over {collective['axes']} ({collective['bytes_per_device']} B) "
+              f"{collective['seconds_each'] * 1e3:.3f} ms: the "
+              f"{'inter' if across else 'intra'}-node link's "
+              + ("ok" if good else f"FAIL: expected {want * 1e3:.3f} ms"), flush=True)
     print(f"  pp=2,dp=2 micro-batches=4 (pinned)  predicted step {step * 1e3:8.3f} ms", flush=True)
     for grid in PIPELINE_LESS:
         other = plan_json(model, ["--devices", "4", "--grid", grid, "--cluster", PROFILE])
