@@ -3,6 +3,7 @@
 
 #include "dialects/Cleave/IR/CleaveDialect.h"
 #include "dialects/Cleave/Interfaces/CostInterface.h"
+#include "passes/Analysis/Cost/CollectiveCost.h"
 #include "passes/Analysis/Cost/ComputeCost.h"
 #include "passes/Analysis/Cost/Precision.h"
 #include "passes/Analysis/Pipeline/Schedule.h"
@@ -12,6 +13,8 @@
 #include "llvm/ADT/DenseSet.h"
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -45,6 +48,82 @@ static std::vector<double> crossingScale(const TrainStepPhases &phases,
     if (irBytes[c] > 0)
       scale[c] = trainingBytes[c] / irBytes[c];
   return scale;
+}
+
+double mlir::cleave::stageTransferSeconds(const Cluster &cluster, int64_t stageDevices,
+                                          int64_t fromStage, int64_t toStage, int64_t bytes) {
+  bool sameNode =
+      cluster.nodeOf(fromStage * stageDevices) == cluster.nodeOf(toStage * stageDevices);
+  GroupPlacement pair{/*size=*/2, /*nodes=*/sameNode ? 1 : 2,
+                      /*devicesPerNode=*/sameNode ? 2 : 1};
+  return collectiveTime(CollectiveKind::sendRecv, CollectiveAlgorithm::direct, bytes, pair,
+                        cluster);
+}
+
+/// The partial gradients are queued on their link (one after the other,
+/// each leaving when its backward ended) against the simulated start of the
+/// owner's backward: the simulation itself knows only the cuts' transfers.
+SharedTraffic mlir::cleave::priceSharedTransfers(const pipeline::PipelineSchedule &schedule,
+                                                 const pipeline::Simulation &simulation,
+                                                 llvm::ArrayRef<SharedTransfer> transfers,
+                                                 llvm::ArrayRef<int64_t> cutBytes, int64_t tp,
+                                                 const Cluster &cluster, int64_t stageDevices) {
+  int64_t stages = schedule.stages, m = schedule.microBatches;
+  auto send = [&](int64_t from, int64_t to, int64_t bytes) {
+    return stageTransferSeconds(cluster, stageDevices, from, to, bytes);
+  };
+  SharedTraffic traffic;
+  traffic.sendBackSeconds.assign(stages, 0.0);
+  // When each (kind, chunk, micro-batch) ran.
+  std::map<std::tuple<int, int, int>, pipeline::ActionTiming> timings;
+  for (int64_t p = 0; p < stages; ++p)
+    for (auto [action, timing] : llvm::zip(schedule.stageActions[p], simulation.timings[p]))
+      timings[{action.kind, action.chunk, action.microBatch}] = timing;
+  for (const SharedTransfer &transfer : transfers) {
+    int64_t reader = transfer.readerChunk, owner = transfer.ownerChunk;
+    int64_t from = reader % stages, to = owner % stages;
+    int64_t bytes = transfer.bytes / tp;
+    traffic.sendBackSeconds[to] += send(to, from, bytes);
+    // The neighbour cut's activation gradient leaves on the same link at
+    // the same moment, and the owner's backward waits for both.
+    if (reader > 0 && (reader - 1) % stages == to)
+      bytes += cutBytes[reader - 1];
+    double alone = send(from, to, bytes), latency = send(from, to, 0);
+    double linkFree = 0;
+    for (int64_t micro = 0; micro < m; ++micro) {
+      auto sent = timings.find({pipeline::Action::backward, reader, micro});
+      auto needed = timings.find({pipeline::Action::backward, owner, micro});
+      if (sent == timings.end() || needed == timings.end())
+        continue;
+      double leaves = std::max(sent->second.end, linkFree);
+      linkFree = leaves + (alone - latency);
+      traffic.delaySeconds = std::max(traffic.delaySeconds, leaves + alone - needed->second.start);
+    }
+  }
+  return traffic;
+}
+
+/// The trainable parameters several stages read, as (reader chunk, owner
+/// chunk, bytes) pairs; one per reader stage other than the owner's.
+static std::vector<SharedTransfer>
+findSharedTransfers(func::FuncOp function, const ChunkAssignment &assignment, int64_t stages) {
+  std::map<std::pair<int64_t, int64_t>, int64_t> bytesOf;
+  for (unsigned arg = 0; arg < function.getNumArguments(); ++arg) {
+    ParamAttr param = getParamAttr(function, arg);
+    // A frozen parameter has no gradient and is never updated.
+    if (!param || param.getKind() != ParamKind::trainable ||
+        assignment.argumentForwardChunks[arg].size() < 2)
+      continue;
+    int64_t owner = assignment.argumentOwner[arg];
+    llvm::SmallDenseSet<int64_t> readerStages = {owner % stages};
+    for (int64_t reader : assignment.argumentForwardChunks[arg])
+      if (readerStages.insert(reader % stages).second)
+        bytesOf[{reader, owner}] += getTensorBytes(function.getArgumentTypes()[arg]);
+  }
+  std::vector<SharedTransfer> transfers;
+  for (auto [chunks, bytes] : bytesOf)
+    transfers.push_back({chunks.first, chunks.second, bytes});
+  return transfers;
 }
 
 FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
@@ -133,21 +212,22 @@ FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
   if (!schedule)
     return function.emitOpError() << "cannot be pipelined: "
                                   << llvm::toString(schedule.takeError());
+  // Messages between stages: stageTransferSeconds, stage p's devices being
+  // ranks p * dp * tp onwards (pp is the grid's slowest axis).
+  int64_t stageDevices = dp * tp;
   std::vector<double> transferSeconds;
-  for (int64_t c = 0; c + 1 < chunks; ++c) {
-    int64_t stageDevices = dp * tp;
-    int64_t from = (c % stages) * stageDevices, to = ((c + 1) % stages) * stageDevices;
-    const Link &link =
-        cluster.nodeOf(from) == cluster.nodeOf(to) ? cluster.intraNode : cluster.interNode;
-    transferSeconds.push_back(link.latency +
-                              (link.bandwidth > 0 ? figures.cutBytes[c] / link.bandwidth : 0.0));
-  }
+  for (int64_t c = 0; c + 1 < chunks; ++c)
+    transferSeconds.push_back(stageTransferSeconds(cluster, stageDevices, c % stages,
+                                                   (c + 1) % stages, figures.cutBytes[c]));
   llvm::Expected<pipeline::Simulation> simulation = pipeline::simulate(
       *schedule, figures.chunkForwardSeconds, figures.chunkBackwardSeconds, transferSeconds);
   if (!simulation)
     return function.emitOpError() << "cannot be pipelined: "
                                   << llvm::toString(simulation.takeError());
   figures.cutTransferSeconds = transferSeconds;
+  figures.sharedTransfers = findSharedTransfers(function, assignment, stages);
+  SharedTraffic shared = priceSharedTransfers(*schedule, *simulation, figures.sharedTransfers,
+                                              figures.cutBytes, tp, cluster, stageDevices);
 
   figures.stageWeightBytes.assign(stages, 0);
   figures.stageGradientBytes.assign(stages, 0);
@@ -193,7 +273,12 @@ FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
   }
   // The updates run after the pipeline drains, each stage its own.
   figures.bubble = simulation->bubble;
-  figures.predictedStepSeconds = simulation->makespan + *llvm::max_element(stageUpdate);
+  // A shared parameter's owner updates it once the readers' partial
+  // gradients are in and sends the new value back before the step ends.
+  double finish = *llvm::max_element(stageUpdate);
+  for (int64_t p = 0; p < stages; ++p)
+    finish = std::max(finish, stageUpdate[p] + shared.sendBackSeconds[p]);
+  figures.predictedStepSeconds = simulation->makespan + shared.delaySeconds + finish;
   return figures;
 }
 

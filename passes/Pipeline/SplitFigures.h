@@ -16,6 +16,7 @@
 #define CLEAVE_PASSES_PIPELINE_SPLITFIGURES_H
 
 #include "passes/Analysis/Cluster/Cluster.h"
+#include "passes/Analysis/Pipeline/Schedule.h"
 #include "passes/Pipeline/SplitCuts.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
@@ -39,6 +40,27 @@ struct SharedParameter {
   std::vector<int64_t> chunks;
 };
 
+/// A trainable parameter the forward of chunks on several stages reads (a
+/// tied embedding), seen from one reader chunk on another stage than the
+/// owner's: after each micro-batch's backward the reader sends its partial
+/// gradient to the owner, whose backward of that micro-batch adds it; after
+/// the update the owner sends the new value back.
+struct SharedTransfer {
+  int64_t readerChunk = 0;
+  int64_t ownerChunk = 0;
+  /// The parameters' global bytes (a device of a tp-way stage sends 1/tp).
+  int64_t bytes = 0;
+};
+
+/// What the shared parameters' transfers add to a simulated step.
+struct SharedTraffic {
+  /// The longest an owner's backward waits for a partial gradient.
+  double delaySeconds = 0;
+  /// sendBackSeconds[p]: sending the values stage p owns back to their
+  /// readers, after its update.
+  std::vector<double> sendBackSeconds;
+};
+
 struct SplitFigures {
   std::vector<std::string> cuts;
   std::vector<double> chunkForwardSeconds, chunkBackwardSeconds, chunkUpdateSeconds;
@@ -51,11 +73,33 @@ struct SplitFigures {
   double predictedStepSeconds = 0;
   double bubble = 0;
   std::vector<SharedParameter> sharedParameters;
+  std::vector<SharedTransfer> sharedTransfers;
   int64_t layers = 1;
   /// The simulation's latency of each cut (C - 1): the plan's timeline
   /// replays the simulation with them.
   std::vector<double> cutTransferSeconds;
 };
+
+/// Seconds one message of `bytes` takes from a device of rank stage `from`
+/// to its peer of stage `to`: a send-recv of the collective model
+/// (CollectiveCost.h: latency + bytes / (bandwidth x collective efficiency),
+/// the slower link's figures between nodes) between the stages' first
+/// ranks, stage p starting at rank p * stageDevices (pp is the grid's
+/// slowest axis).
+double stageTransferSeconds(const Cluster &cluster, int64_t stageDevices, int64_t from, int64_t to,
+                            int64_t bytes);
+
+/// The wait for `transfers`' partial gradients (per micro-batch, each
+/// leaving when the reader's backward ended in `simulation`, queued on its
+/// link with the neighbour cut's gradient, `cutBytes` per device) and the
+/// owners' send-back of the updated values, on a dp x tp = stageDevices
+/// stage. The predicted step is makespan + delaySeconds + the largest
+/// update + sendBackSeconds of a stage.
+SharedTraffic priceSharedTransfers(const pipeline::PipelineSchedule &schedule,
+                                   const pipeline::Simulation &simulation,
+                                   llvm::ArrayRef<SharedTransfer> transfers,
+                                   llvm::ArrayRef<int64_t> cutBytes, int64_t tp,
+                                   const Cluster &cluster, int64_t stageDevices);
 
 /// Counts the split `assignment` of `phases` (`profile` gives the bytes
 /// crossing each position) with the ops priced on `cluster`; an error on

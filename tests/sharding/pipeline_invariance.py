@@ -9,6 +9,13 @@ Megatron-style pins; 1F1B), interleaved 1F1B
 with 2 virtual stages on pp=2, and pp=2 with a --pipeline-cuts node inside
 a layer (CUTS); micro-batches M in {1, 2, 4}.
 
+Auto plans (issue 12): the 4-layer GPT (gen_gpt.py --preset small --layers 4
+--batch 16) planned by the search alone (`--devices 4 --cluster
+tests/sharding/slow-link-cluster.json`, no grid, micro-batch or schedule
+pin), where a pipeline across the slow link pays: the plan cleave-plan
+reports must have pp > 1 (a plan without one FAILS), and it must match one
+device like the pinned plans (`--models gpt4`; `--auto-only` runs just it).
+
 Models:
   mlp5  a 5-Linear MLP (models/gen_mlp.py --hidden 64,64,64,64, generated
         into the workdir): 5 layers divide neither 2 nor 4 stages
@@ -32,7 +39,7 @@ A pair that cannot run (micro-batches not dividing a batch, interleaved
 with M=1) is reported as skipped with the reason, never silently.
 
   /usr/bin/python3 tests/sharding/pipeline_invariance.py --cleavec build/bin/cleavec \\
-      --workdir /tmp/ppi [--full] [--models mlp5,gpt] [--plans pp=4]
+      --workdir /tmp/ppi [--full] [--models mlp5,gpt] [--plans pp=4] [--auto-only]
 """
 
 import argparse
@@ -196,6 +203,53 @@ def compare(reference, ours):
     return loss_error, weight_error, failures
 
 
+SLOW_LINK = os.path.join(HERE, "slow-link-cluster.json")
+
+
+def auto_pipeline_plans(workdir, rng):
+    """The search's own plan of the 4-layer GPT on the slow-link profile:
+    it must contain a pipeline and match one device. Returns (passed, failed)."""
+    path = os.path.join(workdir, "gpt4.onnx")
+    subprocess.run([sys.executable, os.path.join(ROOT, "models", "gen_gpt.py"), "--preset",
+                    "small", "--layers", "4", "--batch", "16", "-o", path], check=True,
+                   capture_output=True)
+    model = argparse.Namespace(name="gpt4", path=path, flags=[], batch=16)
+    parts = []
+    for key in ("idx", "y"):
+        array = os.path.join(workdir, f"gpt4_{key}.npy")
+        np.save(array, rng.integers(0, 256, (16 * BATCHES, 64)).astype(np.int64))
+        parts.append(f"{key}={array}")
+    model.data = ",".join(parts)
+    auto = ["--devices", "4", "--cluster", SLOW_LINK]
+    plan = subprocess.run([ARGS.cleave_plan, path, "--target", "cpu", "--loss", "cross_entropy",
+                           "--labels", "y", "--optimizer", "sgd", "--momentum", "0.9", *auto,
+                           "--format", "json"], capture_output=True, text=True)
+    label = f"{'gpt4':<6} {'auto slow-link':<16} {'-':>2}  "
+    if plan.returncode != 0:
+        print(label + "FAIL: cleave-plan: " + plan.stderr.strip()[-300:], flush=True)
+        return 0, 1
+    report = json.loads(plan.stdout)
+    config = report.get("configuration") or {}
+    spec = report["grid"]["spec"]
+    stages = int(config.get("pp", grid_sizes(spec).get("pp", 1)))
+    if stages < 2:
+        print(label + f"FAIL: the auto plan {spec} has no pipeline (pp > 1 expected on the "
+              "slow-link profile)", flush=True)
+        return 0, 1
+    reference, failure = train(model, [], os.path.join(workdir, "gpt4-ref"), 1)
+    if failure is None:
+        ours, failure = train(model, auto, os.path.join(workdir, "gpt4-auto"), 4)
+    if failure:
+        print(label + "FAIL: " + failure, flush=True)
+        return 0, 1
+    loss_error, weight_error, failures = compare(reference, ours)
+    status = "ok" if not failures else "FAIL: " + "; ".join(failures[:4])
+    print(f"{label}{loss_error:8.1e}  {weight_error:10.1e}  {status} (auto plan {spec}"
+          f"{', M=' + str(config['micro_batches']) if 'micro_batches' in config else ''})",
+          flush=True)
+    return (0, 1) if failures else (1, 0)
+
+
 def grid_sizes(grid):
     return {axis: int(size) for axis, size in (part.split("=") for part in grid.split(","))}
 
@@ -254,12 +308,17 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cleavec", required=True)
     parser.add_argument("--workdir", required=True)
+    parser.add_argument("--cleave-plan", help="default: cleave-plan next to --cleavec")
+    parser.add_argument("--auto-only", action="store_true",
+                        help="only the auto plans on the slow-link profile (gpt4)")
     parser.add_argument("--full", action="store_true",
                         help="every model x plan x M (45 runs) instead of the covering set")
-    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--models", default=",".join(MODELS + ("gpt4",)))
     parser.add_argument("--plans", default=";".join(PLANS),
                         help="';'-separated subset of: " + "; ".join(PLANS))
     ARGS = parser.parse_args()
+    ARGS.cleave_plan = ARGS.cleave_plan or os.path.join(os.path.dirname(ARGS.cleavec),
+                                                        "cleave-plan")
     if mpirun_missing():
         return SKIPPED
     shutil.rmtree(ARGS.workdir, ignore_errors=True)
@@ -273,7 +332,8 @@ def main():
     start = time.time()
     print(f"{'model':<6} {'plan':<16} {'M':>2}  {'loss err':>8}  {'weight err':>10}  status",
           flush=True)
-    for name, plan, micro in combinations(ARGS.full, models, plans, loaded):
+    for name, plan, micro in combinations(ARGS.full, [] if ARGS.auto_only else models, plans,
+                                          loaded):
         model = loaded[name]
         grid, schedule, virtual = PLANS[plan]
         sizes = grid_sizes(grid)
@@ -333,6 +393,10 @@ def main():
               flush=True)
         failed += bool(failures)
         passed += not failures
+    if "gpt4" in models:
+        auto_passed, auto_failed = auto_pipeline_plans(ARGS.workdir, rng)
+        passed += auto_passed
+        failed += auto_failed
     print(f"pipeline invariance: {passed} match, {failed} failed, {skipped} skipped "
           f"({time.time() - start:.0f} s)")
     return 1 if failed else 0
