@@ -50,6 +50,9 @@ struct ShardOptions {
   std::string schedule = "1f1b";
   int virtualStages = 1;
   std::vector<std::string> pipelineCuts;
+  /// Megatron-SP, norms' rows split over tp: "auto" (the search decides;
+  /// pinned plans keep norms whole), "on", "off".
+  std::string sequenceParallel = "auto";
 
   /// The pipeline's options; `eval` partitions @eval_loss too.
   void toPipelineOptions(ShardPipelineOptions &pipeline, bool eval) const;

@@ -270,6 +270,8 @@ def CleavePropagateSharding : Pass<"cleave-propagate-sharding", "ModuleOp"> {
     Option<"function", "function", "std::string", "\"train_step\"", "The function to shard">,
     Option<"fromSearch", "from-search", "bool", "false",
            "Run only to complete cleave-search-sharding's fallback (the module's cleave.shard_fallback, removed here)">,
+    Option<"sequenceParallel", "sequence-parallel", "bool", "false",
+           "Megatron-SP: scatter a partial sum over the tp axis into rows where it enters a norm or an elementwise op (reduce_scatter; all_gather before the next tensor-parallel product) instead of all-reducing it">,
   ];
   let dependentDialects = ["::mlir::shard::ShardDialect"];
 }
@@ -325,6 +327,8 @@ def CleaveSearchSharding : Pass<"cleave-search-sharding", "ModuleOp"> {
     Option<"timeLimit", "time-limit", "double", "2.0", "Seconds CBC may spend per solve (the best plan found by then is used)">,
     Option<"maxOps", "max-ops", "int", "2500",
            "Train steps whose distinct groups (repeated layers counted once) hold more ops skip the search for the fallback plan">,
+    Option<"sequenceParallel", "sequence-parallel", "std::string", "\"auto\"",
+           "Norms' rows split over the tp axis (Megatron-SP): auto (the cost decides; equal times go to fewer activation bytes), on (required wherever a norm's rows divide), off (forbidden)">,
   ];
   let dependentDialects = ["::mlir::shard::ShardDialect"];
 }

@@ -112,6 +112,12 @@ struct ShardPipelineOptions : public PassPipelineOptions<ShardPipelineOptions> {
                             llvm::cl::init(1)};
   ListOption<std::string> cuts{
       *this, "cuts", llvm::cl::desc("ONNX node names that end a chunk (empty: balanced split)")};
+  Option<std::string> sequenceParallel{
+      *this, "sequence-parallel",
+      llvm::cl::desc("Norms' and elementwise ops' rows split over tp between tensor-parallel "
+                     "blocks (Megatron-SP): auto (the search decides; a pinned plan keeps them "
+                     "whole), on, off"),
+      llvm::cl::init("auto")};
 };
 
 /// The grid axis of pipeline stages.

@@ -173,6 +173,7 @@ FailureOr<SearchDecision> mlir::cleave::runShardingSearch(ModuleOp module, func:
       trial.grid = grid;
       trial.options.timeLimit = options.timeLimit;
       trial.options.maxDistinctOps = options.maxOps;
+      trial.options.sequenceParallel = options.sequenceParallel;
       trial.options.pinned = std::move(*pinned);
       trials.push_back(std::move(trial));
     }

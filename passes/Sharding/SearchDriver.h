@@ -30,6 +30,10 @@ struct GridSearchOptions {
   /// devices (per class, the factor or dimension it split), the descent's
   /// start.
   std::optional<std::vector<int8_t>> oneAxisPlan;
+  /// Megatron-SP: "on" requires, "off" forbids norms' rows split over the
+  /// "tp" axis; "auto" leaves it to the cost, equal times going to the plan
+  /// that keeps fewer activation bytes.
+  std::string sequenceParallel = "auto";
 };
 
 struct GridSearchResult {
@@ -62,6 +66,7 @@ struct SearchOptions {
   std::string pins;        // NAME=SPEC;NAME=SPEC
   double timeLimit = 2.0;
   int64_t maxOps = 2500;
+  std::string sequenceParallel = "auto"; // GridSearchOptions::sequenceParallel
 };
 
 /// Past the exact search's size: what cleave-seed-sharding and

@@ -129,6 +129,10 @@ public:
   int numCandidates(int groupClass) const { return baseCosts[groupClass].size(); }
   /// Memory per device of candidate c of a class, all its groups together.
   double candidateBytes(int groupClass, int c) const;
+  /// The part of it kept from the forward for the backward.
+  double activationBytes(int groupClass, int c) const {
+    return candidate(groupClass, c).activationBytes * classes[groupClass].count;
+  }
   /// For candidate c of a class, the factor (op groups) or dimension
   /// (argument groups) each grid axis splits, -1 for none.
   const SmallVector<int8_t> &axisTargets(int groupClass, int c) const {

@@ -106,6 +106,12 @@ void mlir::cleave::addCompileOptions(CLI::App &app, CompileOptions &options,
                  "ONNX node names that end a pipeline chunk, NODE[,NODE...] (default: a split "
                  "balanced by the cost model)")
       ->delimiter(',');
+  app.add_option("--sequence-parallel", shard.sequenceParallel,
+                 "Megatron-SP: norms and elementwise ops between tensor-parallel blocks run on "
+                 "1/tp of the rows (reduce_scatter, all_gather instead of all_reduce): auto "
+                 "(the search decides; a pinned plan keeps them whole), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->capture_default_str();
 }
 
 llvm::Expected<ImportOptions> CompileOptions::getImportOptions() const {
