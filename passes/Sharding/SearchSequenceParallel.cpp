@@ -13,8 +13,7 @@ int mlir::cleave::findTensorParallelAxis(const GridInfo &grid) {
   return -1;
 }
 
-bool mlir::cleave::splitsNormRows(const SearchProblem &problem, int groupClass, int c,
-                                  int tpAxis) {
+bool mlir::cleave::splitsNormRows(const SearchProblem &problem, int groupClass, int c, int tpAxis) {
   if (tpAxis < 0)
     return false;
   const Group &group = problem.getGroups()[problem.getClasses()[groupClass].representative];

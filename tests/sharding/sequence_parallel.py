@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""Sequence parallelism (Megatron-SP) on 4 MPI ranks matches one device.
+
+The toy GPT (models/onnx/gpt_toy_dynamic.onnx) under Megatron-style pins
+(c_fc column-parallel, c_proj row-parallel, attention's c_proj row-parallel)
+with `--sequence-parallel on`, on tp=4 and on dp=2,tp=2: the row-parallel
+products' partial sums are reduce-scattered into sequence shards, the
+norms and residual adds run on 1/tp of the rows, and the rows are gathered
+before the next column-parallel product. Ten steps of AdamW must give the
+one-device losses and final weights within 1e-4 relative, and the plan
+must really be sequence parallel: cleave-plan's JSON marks the tp axis
+(`grid.axes[].sequence_parallel`), and the per-device program holds
+reduce_scatters where `--sequence-parallel off` (the same pins) has none.
+
+Run by ctest; by hand:
+  /usr/bin/python3 tests/sharding/sequence_parallel.py --cleavec build/bin/cleavec --workdir /tmp/sp
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+from mpi_runs import SKIPPED, mpirun_missing
+from plan_invariance import MODELS, MODELS_UNDER_TEST, compare, compile_model, make_data, run, train
+
+MODEL = "gpt"
+PINS = [p for layer in (0, 1) for p in (
+    f"transformer.h.{layer}.mlp.c_fc.weight=tp,-",
+    f"transformer.h.{layer}.mlp.c_fc.bias=tp",
+    f"transformer.h.{layer}.mlp.c_proj.weight=-,tp",
+    f"transformer.h.{layer}.attn.c_proj.weight=-,tp")]
+GRIDS = ("tp=4", "dp=2,tp=2")
+
+
+def plan_flags(grid, mode):
+    return ["--grid", grid, "--sequence-parallel", mode] + [
+        flag for pin in PINS for flag in ("--shard", pin)]
+
+
+def check_plan(cleave_plan, grid, workdir):
+    """The tp axis is reported sequence parallel under `on` only, and `on`
+    reduce-scatters where `off` all-reduces."""
+    spec = MODELS_UNDER_TEST[MODEL]
+    failures, scatters = [], {}
+    for mode in ("on", "off"):
+        result = run([cleave_plan, os.path.join(MODELS, spec["onnx"]), "--target", "cpu",
+                      "--loss", "cross_entropy", "--labels", "y", "--batch-size", "8",
+                      "--format", "json", *plan_flags(grid, mode)])
+        plan = json.loads(result.stdout)
+        marked = [axis["name"] for axis in plan["grid"]["axes"] if axis.get("sequence_parallel")]
+        if marked != (["tp"] if mode == "on" else []):
+            failures.append(f"{mode}: axes marked sequence parallel {marked}")
+        scatters[mode] = sum(c["count"] for c in plan["collectives"]
+                             if c["kind"] == "reduce_scatter" and c["axes"] == "tp")
+    if scatters["on"] <= scatters["off"]:
+        failures.append(f"reduce_scatters over tp: {scatters['on']} with on, "
+                        f"{scatters['off']} with off")
+    status = "ok" if not failures else "FAIL: " + "; ".join(failures)
+    print(f"  {grid + ' plan is sequence parallel':<34} reduce_scatter over tp: "
+          f"on {scatters['on']}, off {scatters['off']}  {status}", flush=True)
+    return not failures
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cleavec", required=True)
+    parser.add_argument("--cleave-plan", help="default: cleave-plan next to --cleavec")
+    parser.add_argument("--workdir", required=True)
+    args = parser.parse_args()
+    cleave_plan = args.cleave_plan or os.path.join(os.path.dirname(args.cleavec), "cleave-plan")
+    if mpirun_missing():
+        return SKIPPED
+    shutil.rmtree(args.workdir, ignore_errors=True)
+    os.makedirs(args.workdir)
+    data = make_data(args.workdir)[MODEL]
+    ok = True
+    single = os.path.join(args.workdir, "single")
+    compile_model(args.cleavec, MODEL, [], single)
+    reference, ref_onnx = train(single, data, args.workdir, "single", 1)
+    for grid in GRIDS:
+        ok &= check_plan(cleave_plan, grid, args.workdir)
+        tag = "sp_" + grid.replace(",", "_").replace("=", "")
+        executable = os.path.join(args.workdir, tag)
+        compile_model(args.cleavec, MODEL, plan_flags(grid, "on"), executable)
+        losses, exported = train(executable, data, args.workdir, tag, 4)
+        ok &= compare(f"{grid} sequence parallel, 4 ranks", reference, losses, ref_onnx, exported)
+    print("sequence parallelism:", "matches one device" if ok else "MISMATCH")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
