@@ -89,10 +89,22 @@ public:
           if (it == known.end())
             continue;
           const llvm::SmallBitVector &softDims = softOf[operand];
-          for (auto [dim, factors] : llvm::enumerate(dims))
-            if (!factors.empty() && (dim < softDims.size() && softDims.test(dim)) == soft &&
-                propose(plan, factors.front(), it->second[dim]) && soft)
+          for (auto [dim, factors] : llvm::enumerate(dims)) {
+            if (factors.empty())
+              continue;
+            ArrayRef<int16_t> axes = it->second[dim];
+            if (!(dim < softDims.size() && softDims.test(dim))) {
+              if (!soft)
+                propose(plan, factors.front(), axes);
+            } else if (!soft) {
+              // The split under the soft tp axis (dp of dp*tp) holds.
+              AxisList firm(axes.begin(), axes.end());
+              llvm::erase(firm, tpAxis);
+              propose(plan, factors.front(), firm);
+            } else if (extend(plan, factors.front(), axes)) {
               plan.soft.set(factors.front());
+            }
+          }
         }
       if (tpAxis >= 0)
         splitPartialRows(op, plan);
@@ -158,7 +170,10 @@ private:
 
   /// Megatron-SP: an activation that is a partial sum over tp, entering a
   /// norm or a cheap op, is scattered into rows (the dimensions before the
-  /// last, the sequence first) rather than all-reduced.
+  /// last) rather than all-reduced. The leading row dimension takes tp
+  /// after the axes it has (dp*tp): the rows of [batch, sequence] then stay
+  /// one major split when the loss merges them into one dimension, which a
+  /// split sequence would not (a minor split of a merged dimension).
   void splitPartialRows(Operation *op, OpPlan &plan) {
     if (op->hasTrait<OpTrait::cleave::HeavyOp>() && !isa<LayerNormOp, LayerNormGradOp>(op))
       return;
@@ -170,11 +185,17 @@ private:
       if (!type || type.getRank() < 2 || !partialOverTensorParallel.contains(operand) ||
           parameterTypes.contains(type))
         continue;
-      for (int dim = static_cast<int>(dims.size()) - 2; dim >= 0; --dim)
-        if (!dims[dim].empty() && propose(plan, dims[dim].front(), AxisList{tpAxis})) {
-          plan.soft.set(dims[dim].front());
+      for (int dim = 0; dim + 1 < static_cast<int>(dims.size()); ++dim) {
+        if (dims[dim].empty())
+          continue;
+        int factor = dims[dim].front();
+        AxisList axes = plan.axes[factor];
+        axes.push_back(tpAxis);
+        if (extend(plan, factor, axes)) {
+          plan.soft.set(factor);
           return;
         }
+      }
     }
   }
 
@@ -186,6 +207,27 @@ private:
       return false;
     };
     return llvm::any_of(plan.rule.operands, check) || llvm::any_of(plan.rule.results, check);
+  }
+
+  /// Whether `factor`, unsplit or split over a prefix of `axes`, took the
+  /// rest of them.
+  bool extend(OpPlan &plan, int factor, ArrayRef<int16_t> axes) {
+    const AxisList &have = plan.axes[factor];
+    if (have.empty())
+      return propose(plan, factor, axes);
+    if (have.size() >= axes.size() || !llvm::equal(have, axes.take_front(have.size())))
+      return false;
+    const Factor &info = plan.rule.factors[factor];
+    if (info.kind == FactorKind::whole || info.size % grid.axesSize(axes) != 0)
+      return false;
+    for (const AxisList &used : plan.axes)
+      for (int16_t axis : axes.drop_front(have.size()))
+        if (llvm::is_contained(used, axis))
+          return false;
+    if (isMinorAnywhere(plan, factor))
+      return false;
+    plan.axes[factor] = AxisList(axes.begin(), axes.end());
+    return true;
   }
 
   /// Whether `factor` took `axes`.
