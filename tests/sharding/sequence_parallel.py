@@ -9,8 +9,10 @@ norms and residual adds run on 1/tp of the rows, and the rows are gathered
 before the next column-parallel product. Ten steps of AdamW must give the
 one-device losses and final weights within 1e-4 relative, and the plan
 must really be sequence parallel: cleave-plan's JSON marks the tp axis
-(`grid.axes[].sequence_parallel`), and the per-device program holds
-reduce_scatters where `--sequence-parallel off` (the same pins) has none.
+(`grid.axes[].sequence_parallel`), the per-device program holds
+reduce_scatters where `--sequence-parallel off` (the same pins) has none,
+and its workspace peak (gradients and activations, the buffer plan's) is
+smaller.
 
 Run by ctest; by hand:
   /usr/bin/python3 tests/sharding/sequence_parallel.py --cleavec build/bin/cleavec --workdir /tmp/sp
@@ -43,7 +45,7 @@ def check_plan(cleave_plan, grid, workdir):
     """The tp axis is reported sequence parallel under `on` only, and `on`
     reduce-scatters where `off` all-reduces."""
     spec = MODELS_UNDER_TEST[MODEL]
-    failures, scatters = [], {}
+    failures, scatters, workspace = [], {}, {}
     for mode in ("on", "off"):
         result = run([cleave_plan, os.path.join(MODELS, spec["onnx"]), "--target", "cpu",
                       "--loss", "cross_entropy", "--labels", "y", "--batch-size", "8",
@@ -52,14 +54,18 @@ def check_plan(cleave_plan, grid, workdir):
         marked = [axis["name"] for axis in plan["grid"]["axes"] if axis.get("sequence_parallel")]
         if marked != (["tp"] if mode == "on" else []):
             failures.append(f"{mode}: axes marked sequence parallel {marked}")
+        workspace[mode] = plan["memory_per_device"]["workspace"]
         scatters[mode] = sum(c["count"] for c in plan["collectives"]
                              if c["kind"] == "reduce_scatter" and c["axes"] == "tp")
     if scatters["on"] <= scatters["off"]:
         failures.append(f"reduce_scatters over tp: {scatters['on']} with on, "
                         f"{scatters['off']} with off")
+    if workspace["on"] >= workspace["off"]:
+        failures.append(f"workspace {workspace['on']} B with on, {workspace['off']} B with off")
     status = "ok" if not failures else "FAIL: " + "; ".join(failures)
     print(f"  {grid + ' plan is sequence parallel':<34} reduce_scatter over tp: "
-          f"on {scatters['on']}, off {scatters['off']}  {status}", flush=True)
+          f"on {scatters['on']}, off {scatters['off']}; workspace on {workspace['on']} B, "
+          f"off {workspace['off']} B  {status}", flush=True)
     return not failures
 
 
