@@ -3,7 +3,8 @@
 
 The toy GPT (models/onnx/gpt_toy_dynamic.onnx) under Megatron-style pins
 (c_fc column-parallel, c_proj row-parallel, attention's c_proj row-parallel)
-with `--sequence-parallel on`, on tp=4 and on dp=2,tp=2: the row-parallel
+with `--sequence-parallel on`, on tp=4, dp=2,tp=2 and pp=2,tp=2 (two
+micro-batches through two stages): the row-parallel
 products' partial sums are reduce-scattered into sequence shards, the
 norms and residual adds run on 1/tp of the rows, and the rows are gathered
 before the next column-parallel product. Ten steps of AdamW must give the
@@ -33,11 +34,14 @@ PINS = [p for layer in (0, 1) for p in (
     f"transformer.h.{layer}.mlp.c_fc.bias=tp",
     f"transformer.h.{layer}.mlp.c_proj.weight=-,tp",
     f"transformer.h.{layer}.attn.c_proj.weight=-,tp")]
-GRIDS = ("tp=4", "dp=2,tp=2")
+# pp=2,tp=2 runs 2 micro-batches through a 2-stage 1F1B pipeline
+# (docs/pipeline.md): each stage is planned and partitioned as above.
+GRIDS = ("tp=4", "dp=2,tp=2", "pp=2,tp=2")
 
 
 def plan_flags(grid, mode):
-    return ["--grid", grid, "--sequence-parallel", mode] + [
+    pipeline = ["--micro-batches", "2"] if grid.startswith("pp=") else []
+    return ["--grid", grid, "--sequence-parallel", mode, *pipeline] + [
         flag for pin in PINS for flag in ("--shard", pin)]
 
 
