@@ -54,6 +54,9 @@ struct Candidate {
   double seconds = 0;         // compute plus resharding inside the group
   double memoryBytes = 0;     // parameters, their gradients and optimizer state per device
   double activationBytes = 0; // values kept from the forward pass for the backward
+  /// Megatron-SP: followers that read the leader's partial sum over tp
+  /// split their rows over tp (reduce_scatter) instead of all-reducing it.
+  bool scattersPartials = false;
   DenseMap<Value, TensorSharding> produced; // layouts of an op group's values
 };
 
@@ -181,8 +184,10 @@ private:
   // Candidates and their prices (SearchCosts.cpp).
   void enumerateOpCandidates(Group &group);
   /// Fills a candidate's followers from the leader's factor axes (a
-  /// follower factor the layout cannot split stays whole) and prices them.
-  void completeCandidate(Group &group, Candidate &candidate);
+  /// follower factor the layout cannot split stays whole) and prices them;
+  /// returns whether a follower reads a partial sum over tp that
+  /// `candidate.scattersPartials` would scatter into rows.
+  bool completeCandidate(Group &group, Candidate &candidate);
   TensorSharding resultSharding(const FactorRule &rule, ArrayRef<AxisList> axes,
                                 unsigned result) const;
   static TensorSharding operandSharding(const FactorRule &rule, ArrayRef<AxisList> axes,

@@ -40,6 +40,8 @@ std::function<bool(int, int)> mlir::cleave::sequenceParallelFilter(const SearchP
     for (int c = 0; c < problem.numCandidates(k) && !canSplit[k]; ++c)
       canSplit[k] = splitsNormRows(problem, k, c, tpAxis);
   return [&problem, tpAxis, required, canSplit](int k, int c) {
+    if (!required && problem.candidate(k, c).scattersPartials)
+      return false;
     if (!canSplit[k])
       return true;
     return splitsNormRows(problem, k, c, tpAxis) == required;
