@@ -22,6 +22,7 @@ void ShardOptions::toPipelineOptions(ShardPipelineOptions &pipeline, bool eval) 
   pipeline.virtualStages = virtualStages;
   pipeline.cuts = pipelineCuts;
   pipeline.recompute = recompute.empty() ? "none" : recompute;
+  pipeline.sequenceParallel = sequenceParallel;
 }
 
 bool mlir::cleave::wantsSharding(const ShardOptions &options) {

@@ -55,6 +55,9 @@ struct ShardOptions {
   /// Activation recomputation: "none", "selective" or "full"; "" (the
   /// default) lets the configuration search decide where it runs, else none.
   std::string recompute;
+  /// Megatron-SP, norms' rows split over tp: "auto" (the search decides;
+  /// pinned plans keep norms whole), "on", "off".
+  std::string sequenceParallel = "auto";
 
   /// The pipeline's options; `eval` partitions @eval_loss too.
   void toPipelineOptions(ShardPipelineOptions &pipeline, bool eval) const;

@@ -270,6 +270,8 @@ def CleavePropagateSharding : Pass<"cleave-propagate-sharding", "ModuleOp"> {
     Option<"function", "function", "std::string", "\"train_step\"", "The function to shard">,
     Option<"fromSearch", "from-search", "bool", "false",
            "Run only to complete cleave-search-sharding's fallback (the module's cleave.shard_fallback, removed here)">,
+    Option<"sequenceParallel", "sequence-parallel", "bool", "false",
+           "Megatron-SP: scatter a partial sum over the tp axis into rows where it enters a norm or an elementwise op (reduce_scatter; all_gather before the next tensor-parallel product) instead of all-reducing it">,
   ];
   let dependentDialects = ["::mlir::shard::ShardDialect"];
 }
@@ -327,6 +329,8 @@ def CleaveSearchSharding : Pass<"cleave-search-sharding", "ModuleOp"> {
            "Train steps whose distinct groups (repeated layers counted once) hold more ops skip the search for the fallback plan">,
     Option<"precision", "precision", "std::string", "\"fp32\"",
            "fp32, or bf16: price a mixed-precision run (bf16 products, activations, gradients and messages; fp32 master weights and optimizer state)">,
+    Option<"sequenceParallel", "sequence-parallel", "std::string", "\"auto\"",
+           "Norms' rows split over the tp axis (Megatron-SP): auto (the cost decides; equal times go to fewer activation bytes), on (required wherever a norm's rows divide), off (forbidden)">,
   ];
   let dependentDialects = ["::mlir::shard::ShardDialect"];
 }

@@ -199,6 +199,10 @@ llvm::Error mlir::cleave::buildCleaveShardPipeline(OpPassManager &pm,
     return makeError("--grid " + grid + " has " + std::to_string(devices) +
                      " devices but --devices is " + std::to_string(options.devices) +
                      ": make them agree (or drop one of the two)");
+  if (options.sequenceParallel != "auto" && options.sequenceParallel != "on" &&
+      options.sequenceParallel != "off")
+    return makeError("sequence-parallel " + options.sequenceParallel +
+                     ": expected auto, on or off");
   bool pipelined = stages > 1 || options.microBatches > 1;
   if (pipelined)
     if (llvm::Error error = checkPipelineOptions(options, stages))
@@ -234,6 +238,7 @@ llvm::Error mlir::cleave::buildCleaveShardPipeline(OpPassManager &pm,
     search.gridSpec = stageGridSpec;
     search.pins = pins;
     search.precision = options.precision;
+    search.sequenceParallel = options.sequenceParallel;
     pm.addPass(createCleaveSearchSharding(search));
     // Past its size the search records a fallback for these two to carry
     // out; when it planned, they do nothing.
@@ -249,7 +254,9 @@ llvm::Error mlir::cleave::buildCleaveShardPipeline(OpPassManager &pm,
     seed.zero = static_cast<int>(options.zero.getValue());
     seed.pins = pins;
     pm.addPass(createCleaveSeedSharding(seed));
-    pm.addPass(createCleavePropagateSharding());
+    CleavePropagateShardingOptions propagate;
+    propagate.sequenceParallel = options.sequenceParallel == "on";
+    pm.addPass(createCleavePropagateSharding(propagate));
   }
   // The evaluation function sees the train step's parameter and batch
   // blocks, so its plan follows the train step's.

@@ -122,6 +122,12 @@ struct ShardPipelineOptions : public PassPipelineOptions<ShardPipelineOptions> {
       *this, "recompute",
       llvm::cl::desc("Recompute activations in the backward: none, selective or full"),
       llvm::cl::init("none")};
+  Option<std::string> sequenceParallel{
+      *this, "sequence-parallel",
+      llvm::cl::desc("Norms' and elementwise ops' rows split over tp between tensor-parallel "
+                     "blocks (Megatron-SP): auto (the search decides; a pinned plan keeps them "
+                     "whole), on, off"),
+      llvm::cl::init("auto")};
 };
 
 /// The grid axis of pipeline stages.

@@ -299,6 +299,7 @@ static void adoptModuleGrid(ModuleOp module, PlanReport &report) {
   if (failed(grid) || llvm::equal(grid->names, report.axisNames))
     return;
   std::vector<std::string> roles;
+  std::vector<bool> sequenceParallel;
   std::string spec;
   for (auto [index, name] : llvm::enumerate(grid->names)) {
     auto old = llvm::find(report.axisNames, name);
@@ -307,11 +308,15 @@ static void adoptModuleGrid(ModuleOp module, PlanReport &report) {
                         ? report.axisRoles[oldIndex]
                     : name == "pp" ? kStageAxisRole.str()
                                    : "idle (nothing is split over it)");
+    sequenceParallel.push_back(old != report.axisNames.end() &&
+                               oldIndex < report.axisSequenceParallel.size() &&
+                               report.axisSequenceParallel[oldIndex]);
     spec += (index ? "," : "") + name + "=" + std::to_string(grid->shape[index]);
   }
   report.axisNames.assign(grid->names.begin(), grid->names.end());
   report.gridShape.assign(grid->shape.begin(), grid->shape.end());
   report.axisRoles = std::move(roles);
+  report.axisSequenceParallel = std::move(sequenceParallel);
   report.grid = spec;
 }
 

@@ -146,7 +146,9 @@ json::Value mlir::cleave::planToJSON(const PlanReport &report) {
     axes.push_back(json::Object{
         {"name", name},
         {"size", report.gridShape[index]},
-        {"role", index < report.axisRoles.size() ? report.axisRoles[index] : std::string()}});
+        {"role", index < report.axisRoles.size() ? report.axisRoles[index] : std::string()},
+        {"sequence_parallel",
+         index < report.axisSequenceParallel.size() && report.axisSequenceParallel[index]}});
   grid["axes"] = std::move(axes);
   json::Array idle;
   for (const std::string &axis : report.idleAxes)

@@ -223,6 +223,9 @@ struct PlanReport {
   /// parallel (splits weights, not the batch)", ... An axis's name is the
   /// user's or the search's label; this is what it does.
   std::vector<std::string> axisRoles;
+  /// Per grid axis: norms' rows split over it while it splits weights
+  /// (Megatron-SP).
+  std::vector<bool> axisSequenceParallel;
   int zero = 0;
   Cluster cluster;
 

@@ -139,6 +139,9 @@ llvm::Error mlir::cleave::collectPlanTensors(ModuleOp module, const PlanOptions 
   // split over it) and weights (a parameter split over it; ZeRO-3's dp
   // shards are storage, gathered before use, and counted apart).
   llvm::SmallBitVector batchAxes(grid->shape.size()), weightAxes(grid->shape.size());
+  // Axes some norm splits its rows over (Megatron-SP where they split
+  // weights and not the batch).
+  llvm::SmallBitVector normRowAxes(grid->shape.size());
   auto markAxes = [&](llvm::SmallBitVector &bits, llvm::ArrayRef<AxisList> axesLists) {
     for (const AxisList &axes : axesLists)
       for (int16_t axis : axes)
@@ -185,8 +188,11 @@ llvm::Error mlir::cleave::collectPlanTensors(ModuleOp module, const PlanOptions 
   function.walk([&](Operation *op) {
     if (op->getNumResults() == 0 || isa<ConstantOp, ReshapeOp>(op))
       return;
-    if (shard::GridAxesArrayAttr attr = getFactorAxesAttr(op))
+    if (shard::GridAxesArrayAttr attr = getFactorAxesAttr(op)) {
       markUsed(fromAttr(attr));
+      if (isa<LayerNormOp, LayerNormGradOp>(op))
+        markAxes(normRowAxes, fromAttr(attr));
+    }
     SmallVector<TensorSharding> shardings = resultShardings(op, *grid);
     if (annotate && !shardings.empty() && isa<RankedTensorType>(op->getResult(0).getType()))
       op->setAttr(kPlanShardingAttr,
@@ -208,11 +214,14 @@ llvm::Error mlir::cleave::collectPlanTensors(ModuleOp module, const PlanOptions 
     if (!used.test(index) && grid->shape[index] > 1 && !isStageAxis(name))
       report.idleAxes.push_back(name);
   report.axisRoles.clear();
+  report.axisSequenceParallel.clear();
   for (auto [index, name] : llvm::enumerate(grid->names)) {
     // ZeRO-3 splits every parameter over dp for storage only.
     bool zeroAxis = name == "dp" && report.zero >= 2;
     bool batch = batchAxes.test(index);
     bool weights = weightAxes.test(index) && !(zeroAxis && report.zero == 3);
+    bool sequenceParallel = weights && !batch && normRowAxes.test(index);
+    report.axisSequenceParallel.push_back(sequenceParallel);
     if (isStageAxis(name)) {
       report.axisRoles.push_back(kStageAxisRole.str());
       continue;
@@ -222,6 +231,9 @@ llvm::Error mlir::cleave::collectPlanTensors(ModuleOp module, const PlanOptions 
                        : weights        ? "tensor parallel (splits weights, not the batch)"
                        : used.test(index) ? "splits intermediates only (not the batch, no weights)"
                                           : "idle (nothing is split over it)";
+    if (sequenceParallel)
+      role += ", sequence parallel (norms and elementwise ops run on 1/" +
+              std::to_string(grid->shape[index]) + " of the rows)";
     if (zeroAxis)
       role += report.zero == 3 ? ", ZeRO-3 (shards parameters, gradients and optimizer state)"
                                : ", ZeRO-2 (shards optimizer state)";

@@ -91,6 +91,12 @@ struct SearchShardingPass
     options.timeLimit = timeLimit;
     options.maxOps = maxOps;
     options.precision = precision;
+    if (sequenceParallel != "auto" && sequenceParallel != "on" && sequenceParallel != "off") {
+      module.emitError() << "cleave-search-sharding: sequence-parallel=" << sequenceParallel
+                         << " is not one of auto, on, off";
+      return signalPassFailure();
+    }
+    options.sequenceParallel = sequenceParallel;
     FailureOr<SearchDecision> decision = runShardingSearch(module, func, *cluster, options);
     if (failed(decision))
       return signalPassFailure();

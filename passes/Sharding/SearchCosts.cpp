@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Sharding/SearchProblem.h"
+#include "passes/Sharding/SearchSequenceParallel.h"
 #include "passes/TrainStepAttrs.h"
 
 #include "passes/Analysis/Cost/ComputeCost.h"
@@ -112,8 +113,17 @@ void SearchProblem::enumerateOpCandidates(Group &group) {
     if (validAxes(rule, axes)) {
       Candidate candidate;
       candidate.factorAxes.push_back(axes);
-      completeCandidate(group, candidate);
+      bool scatterable = completeCandidate(group, candidate);
       group.candidates.push_back(std::move(candidate));
+      if (scatterable) {
+        // The same strategy with the partial sum reduce-scattered into
+        // rows where the followers read it (Megatron-SP).
+        Candidate scattered;
+        scattered.factorAxes.push_back(axes);
+        scattered.scattersPartials = true;
+        completeCandidate(group, scattered);
+        group.candidates.push_back(std::move(scattered));
+      }
     }
     unsigned axis = 0;
     while (axis < axisCount && ++choice[axis] > factorCount)
@@ -141,7 +151,9 @@ TensorSharding SearchProblem::layoutOf(Value value, int candidate) const {
   return representative.candidates[candidate].produced.lookup(same);
 }
 
-void SearchProblem::completeCandidate(Group &group, Candidate &candidate) {
+bool SearchProblem::completeCandidate(Group &group, Candidate &candidate) {
+  bool scatterable = false;
+  int tpAxis = findTensorParallelAxis(grid);
   Operation *leader = group.ops.front();
   const FactorRule &leaderRule = rules[leader];
   candidate.seconds += computeSeconds(leader, candidate.factorAxes[0]);
@@ -183,6 +195,27 @@ void SearchProblem::completeCandidate(Group &group, Candidate &candidate) {
         for (int16_t axis : layout.dims[dim])
           used.set(axis);
       }
+      // A partial sum over tp (and nothing else) entering a cheap op:
+      // its rows (the leading dimensions before the last) may take tp.
+      auto type = cast<RankedTensorType>(member->getOperand(operandIndex).getType());
+      if (tpAxis >= 0 && layout.partial.size() == 1 && layout.partial.front() == tpAxis &&
+          type.getRank() >= 2 && !used.test(tpAxis)) {
+        const TensorFactors &dims = rule.operands[operandIndex];
+        for (size_t dim = 0; dim + 1 < dims.size(); ++dim) {
+          if (dims[dim].empty())
+            continue;
+          SmallVector<AxisList> trial = axes;
+          trial[dims[dim].front()].push_back(static_cast<int16_t>(tpAxis));
+          if (!validAxes(rule, trial))
+            continue;
+          scatterable = true;
+          if (candidate.scattersPartials) {
+            axes = trial;
+            used.set(tpAxis);
+          }
+          break;
+        }
+      }
     }
     candidate.factorAxes.push_back(axes);
     candidate.seconds += computeSeconds(member, axes);
@@ -208,6 +241,7 @@ void SearchProblem::completeCandidate(Group &group, Candidate &candidate) {
           bytes /= grid.axesSize(axes);
         candidate.activationBytes += bytes;
       }
+  return scatterable;
 }
 
 void SearchProblem::buildEdges() {

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "passes/Sharding/SearchDriver.h"
 #include "passes/Sharding/SearchIlp.h"
+#include "passes/Sharding/SearchSequenceParallel.h"
 
 #include "llvm/Support/DebugLog.h"
 
@@ -47,7 +48,8 @@ static std::vector<int> fromOneAxisPlan(const SearchProblem &problem,
 
 /// Improves `chosen` one axis at a time; returns its predicted seconds.
 static FailureOr<double> descend(const SearchProblem &problem, std::vector<int> &chosen,
-                                 FailureOr<double> objective, double timeLimit, bool &tooLarge) {
+                                 FailureOr<double> objective, double timeLimit, bool &tooLarge,
+                                 const std::function<bool(int, int)> &admitted) {
   // Each improving step leaves the plan optimal along its axis; once every
   // other axis has been tried without gain, it is optimal along all.
   int axisCount = problem.getGrid().shape.size();
@@ -59,6 +61,8 @@ static FailureOr<double> descend(const SearchProblem &problem, std::vector<int> 
     IlpSearchResult next = solveSearchIlp(
         problem,
         [&](int groupClass, int c) {
+          if (!admitted(groupClass, c))
+            return false;
           const SmallVector<int8_t> &targets = problem.axisTargets(groupClass, c);
           const SmallVector<int8_t> &held = problem.axisTargets(groupClass, current[groupClass]);
           for (int axis = 0; axis < axisCount; ++axis)
@@ -100,6 +104,8 @@ GridSearchResult mlir::cleave::searchGrid(func::FuncOp func, const ParsedGrid &s
     return result;
   }
   auto noteTooLarge = [&](const IlpSearchResult &solved) { result.tooLarge |= solved.tooLarge; };
+  std::function<bool(int, int)> admitted =
+      sequenceParallelFilter(problem, options.sequenceParallel);
 
   std::vector<int> chosen;
   FailureOr<double> objective = failure();
@@ -107,8 +113,7 @@ GridSearchResult mlir::cleave::searchGrid(func::FuncOp func, const ParsedGrid &s
     chosen = problem.getLeastMemoryPlan();
     objective = problem.evaluate(chosen);
   } else if (grid.shape.size() == 1) {
-    IlpSearchResult solved =
-        solveSearchIlp(problem, [](int, int) { return true; }, {}, options.timeLimit);
+    IlpSearchResult solved = solveSearchIlp(problem, admitted, {}, options.timeLimit);
     noteTooLarge(solved);
     objective = solved.seconds;
     chosen = std::move(solved.chosen);
@@ -120,6 +125,11 @@ GridSearchResult mlir::cleave::searchGrid(func::FuncOp func, const ParsedGrid &s
   } else {
     if (options.oneAxisPlan)
       chosen = fromOneAxisPlan(problem, *options.oneAxisPlan);
+    for (size_t k = 0; k < chosen.size(); ++k)
+      if (!admitted(k, chosen[k])) {
+        chosen.clear(); // sequence-parallel=on|off rules that start out
+        break;
+      }
     if (!chosen.empty()) {
       objective = problem.evaluate(chosen);
       LDBG() << "descent starts from the one-axis plan: " << *objective << " s";
@@ -127,14 +137,14 @@ GridSearchResult mlir::cleave::searchGrid(func::FuncOp func, const ParsedGrid &s
       IlpSearchResult solved = solveSearchIlp(
           problem,
           [&](int groupClass, int c) {
-            return llvm::all_equal(problem.axisTargets(groupClass, c));
+            return admitted(groupClass, c) && llvm::all_equal(problem.axisTargets(groupClass, c));
           },
           {}, options.timeLimit);
       noteTooLarge(solved);
       objective = solved.seconds;
       chosen = std::move(solved.chosen);
     }
-    objective = descend(problem, chosen, objective, options.timeLimit, result.tooLarge);
+    objective = descend(problem, chosen, objective, options.timeLimit, result.tooLarge, admitted);
   }
   if (failed(objective))
     return result;

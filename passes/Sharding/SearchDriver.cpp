@@ -181,6 +181,7 @@ FailureOr<SearchDecision> mlir::cleave::runShardingSearch(ModuleOp module, func:
       trial.options.timeLimit = options.timeLimit;
       trial.options.maxDistinctOps = options.maxOps;
       trial.options.precision = options.precision;
+      trial.options.sequenceParallel = options.sequenceParallel;
       trial.options.pinned = std::move(*pinned);
       trials.push_back(std::move(trial));
     }

@@ -32,6 +32,10 @@ struct GridSearchOptions {
   std::optional<std::vector<int8_t>> oneAxisPlan;
   /// "fp32" or "bf16": the precision the plan is priced at (Precision.h).
   std::string precision = "fp32";
+  /// Megatron-SP: "on" requires, "off" forbids norms' rows split over the
+  /// "tp" axis; "auto" leaves it to the cost, equal times going to the plan
+  /// that keeps fewer activation bytes.
+  std::string sequenceParallel = "auto";
 };
 
 struct GridSearchResult {
@@ -65,6 +69,7 @@ struct SearchOptions {
   double timeLimit = 2.0;
   int64_t maxOps = 2500;
   std::string precision = "fp32"; // fp32 or bf16 (Precision.h)
+  std::string sequenceParallel = "auto"; // GridSearchOptions::sequenceParallel
 };
 
 /// Past the exact search's size: what cleave-seed-sharding and

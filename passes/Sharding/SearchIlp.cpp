@@ -4,6 +4,8 @@
 
 #include "llvm/Support/DebugLog.h"
 
+#include <limits>
+
 #define DEBUG_TYPE "cleave-search-sharding"
 
 using namespace mlir;
@@ -11,6 +13,9 @@ using namespace mlir::cleave;
 
 /// Programs larger than this are not solved (the search falls back).
 static constexpr int kMaxColumns = 400000;
+/// What all activation bytes together weigh in the objective, relative to
+/// the least compute time: a tie-break only.
+static constexpr double kActivationTieBreak = 1e-5;
 
 IlpSearchResult mlir::cleave::solveSearchIlp(const SearchProblem &problem,
                                              llvm::function_ref<bool(int, int)> allowed,
@@ -27,10 +32,27 @@ IlpSearchResult mlir::cleave::solveSearchIlp(const SearchProblem &problem,
     for (size_t c = 0; c < static_cast<size_t>(problem.numCandidates(k)); ++c)
       if (problem.numCandidates(k) == 1 || allowed(k, c)) // a pin is always allowed
         allowedOf[k].push_back(c);
+  // Among plans of equal time, the one that keeps fewer activation bytes
+  // for the backward (a norm on 1/tp of the rows under sequence
+  // parallelism, say): each byte costs a time so small that all of them
+  // together weigh 1e-5 of the least compute time, below any gain the
+  // search acts on (kMinSearchGain).
+  double leastSeconds = 0, mostActivationBytes = 0;
+  for (size_t k = 0; k < classCount; ++k) {
+    double seconds = std::numeric_limits<double>::infinity(), bytes = 0;
+    for (int c : allowedOf[k]) {
+      seconds = std::min(seconds, problem.baseCost(k, c));
+      bytes = std::max(bytes, problem.activationBytes(k, c));
+    }
+    leastSeconds += allowedOf[k].empty() ? 0 : seconds;
+    mostActivationBytes += bytes;
+  }
+  double secondsPerByte =
+      mostActivationBytes > 0 ? kActivationTieBreak * leastSeconds / mostActivationBytes : 0;
   std::vector<std::vector<double>> costs(classCount);
   for (size_t k = 0; k < classCount; ++k)
     for (int c : allowedOf[k])
-      costs[k].push_back(problem.baseCost(k, c));
+      costs[k].push_back(problem.baseCost(k, c) + secondsPerByte * problem.activationBytes(k, c));
 
   // Edges whose cost depends on one choice only (one side fixed, or one
   // allowed layout, or two groups of one class, which choose alike) go
@@ -88,7 +110,9 @@ IlpSearchResult mlir::cleave::solveSearchIlp(const SearchProblem &problem,
     }
     program.addRow(columns, std::vector<double>(columns.size(), 1.0), 'E', 1.0);
     // The plan to beat, or the first allowed candidate (least split).
-    int startCandidate = start.empty() ? allowedOf[k].front() : start[k];
+    int startCandidate = start.empty() || !llvm::is_contained(allowedOf[k], start[k])
+                             ? allowedOf[k].front()
+                             : start[k];
     startColumns.push_back(
         firstColumn[k] +
         static_cast<int>(llvm::find(allowedOf[k], startCandidate) - allowedOf[k].begin()));

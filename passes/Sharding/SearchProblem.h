@@ -55,6 +55,9 @@ struct Candidate {
   double seconds = 0;         // compute plus resharding inside the group
   double memoryBytes = 0;     // parameters, their gradients and optimizer state per device
   double activationBytes = 0; // values kept from the forward pass for the backward
+  /// Megatron-SP: followers that read the leader's partial sum over tp
+  /// split their rows over tp (reduce_scatter) instead of all-reducing it.
+  bool scattersPartials = false;
   DenseMap<Value, TensorSharding> produced; // layouts of an op group's values
 };
 
@@ -134,6 +137,10 @@ public:
   int numCandidates(int groupClass) const { return baseCosts[groupClass].size(); }
   /// Memory per device of candidate c of a class, all its groups together.
   double candidateBytes(int groupClass, int c) const;
+  /// The part of it kept from the forward for the backward.
+  double activationBytes(int groupClass, int c) const {
+    return candidate(groupClass, c).activationBytes * classes[groupClass].count;
+  }
   /// For candidate c of a class, the factor (op groups) or dimension
   /// (argument groups) each grid axis splits, -1 for none.
   const SmallVector<int8_t> &axisTargets(int groupClass, int c) const {
@@ -182,8 +189,10 @@ private:
   // Candidates and their prices (SearchCosts.cpp).
   void enumerateOpCandidates(Group &group);
   /// Fills a candidate's followers from the leader's factor axes (a
-  /// follower factor the layout cannot split stays whole) and prices them.
-  void completeCandidate(Group &group, Candidate &candidate);
+  /// follower factor the layout cannot split stays whole) and prices them;
+  /// returns whether a follower reads a partial sum over tp that
+  /// `candidate.scattersPartials` would scatter into rows.
+  bool completeCandidate(Group &group, Candidate &candidate);
   TensorSharding resultSharding(const FactorRule &rule, ArrayRef<AxisList> axes,
                                 unsigned result) const;
   static TensorSharding operandSharding(const FactorRule &rule, ArrayRef<AxisList> axes,

@@ -112,6 +112,12 @@ void mlir::cleave::addCompileOptions(CLI::App &app, CompileOptions &options,
                  "selective (attention's softmax and dropout, from Q, K, V) or full (every "
                  "layer from its input)")
       ->check(CLI::IsMember({"none", "selective", "full"}));
+  app.add_option("--sequence-parallel", shard.sequenceParallel,
+                 "Megatron-SP: norms and elementwise ops between tensor-parallel blocks run on "
+                 "1/tp of the rows (reduce_scatter, all_gather instead of all_reduce): auto "
+                 "(the search decides; a pinned plan keeps them whole), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->capture_default_str();
 }
 
 llvm::Expected<ImportOptions> CompileOptions::getImportOptions() const {
