@@ -222,10 +222,12 @@ def CleaveSeedSharding : Pass<"cleave-seed-sharding", "ModuleOp"> {
     and a `cleave.sharding` on every argument and result of `function`:
     batch inputs split their first dimension over `dp`; parameters and
     optimizer state follow `shard` pins (`NAME=SPEC`, SPEC one grid axis,
-    `a*b` or `-` per dimension) and the ZeRO level over `dp` (2: optimizer
-    state and the update split, 3: parameters too); every updated tensor
-    keeps its argument's sharding. `cleave-propagate-sharding` then shards
-    the ops in between.
+    `a*b` or `-` per dimension) and the ZeRO level over `dp` (1: optimizer
+    state and the update split, the gradient all-reduced whole; 2: the
+    gradient reduce-scattered instead; 3: parameters split too); every
+    updated tensor keeps its argument's sharding. A level from 1 is
+    recorded as the module's `cleave.zero` for `cleave-partition`.
+    `cleave-propagate-sharding` then shards the ops in between.
 
     ```mlir
     func.func @train_step(%w: tensor<8x4xf32> {cleave.param = ...}, %x: tensor<16x4xf32> {cleave.input = "x"}) ...
@@ -238,7 +240,7 @@ def CleaveSeedSharding : Pass<"cleave-seed-sharding", "ModuleOp"> {
   let options = [
     Option<"function", "function", "std::string", "\"train_step\"", "The function to shard">,
     Option<"gridSpec", "grid", "std::string", "\"dp=1\"", "Grid axes, e.g. dp=2,tp=2">,
-    Option<"zero", "zero", "int", "0", "ZeRO level over the dp axis: 0, 2 or 3">,
+    Option<"zero", "zero", "int", "0", "ZeRO level over the dp axis: 0, 1 (optimizer state), 2 (and gradients) or 3 (and parameters)">,
     Option<"pins", "shard", "std::string", "\"\"",
            "Pinned parameter shardings, NAME=SPEC separated by ';'">,
     Option<"fromSearch", "from-search", "bool", "false",
@@ -322,6 +324,7 @@ def CleaveSearchSharding : Pass<"cleave-search-sharding", "ModuleOp"> {
     Option<"clusterName", "cluster", "std::string", "\"cpu\"", "Cluster profile name or JSON file">,
     Option<"gridSpec", "grid", "std::string", "\"\"", "Search only this grid (\"dp=2,tp=2\"); empty: every (dp, tp) of `devices`">,
     Option<"pins", "pins", "std::string", "\"\"", "Parameter layouts the plan must keep: NAME=SPEC separated by ';' (as cleave-seed-sharding)">,
+    Option<"zero", "zero", "int", "0", "ZeRO level applied over the searched plan's dp axis (0 to 3; cleave-seed-sharding's meaning), and the fallback's">,
     Option<"timeLimit", "time-limit", "double", "2.0", "Seconds CBC may spend per solve (the best plan found by then is used)">,
     Option<"maxOps", "max-ops", "int", "2500",
            "Train steps whose distinct groups (repeated layers counted once) hold more ops skip the search for the fallback plan">,

@@ -205,5 +205,10 @@ LogicalResult CleaveDialect::verifyOperationAttribute(Operation *op, NamedAttrib
                                << "' must be a dictionary {grid, zero, shard} on the module";
     return success();
   }
+  if (name == kZeroAttrName) {
+    auto level = dyn_cast<IntegerAttr>(value);
+    return requireKind(isa<ModuleOp>(op) && level && level.getInt() >= 1 && level.getInt() <= 3,
+                       "an integer 1, 2 or 3 on the module (the ZeRO level)");
+  }
   return op->emitOpError() << "unknown cleave attribute '" << name << "'";
 }

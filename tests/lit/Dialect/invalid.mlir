@@ -1039,3 +1039,10 @@ func.func @flops_not_integer() attributes {cleave.total_flops = 1.5 : f64} {
 // expected-error @+1 {{unknown cleave attribute 'cleave.params'}}
 module attributes {cleave.params = 3 : i64} {
 }
+
+// -----
+
+// The ZeRO level a plan carries out is 1, 2 or 3 (none: no attribute).
+// expected-error @+1 {{'cleave.zero' must be an integer 1, 2 or 3 on the module (the ZeRO level)}}
+module attributes {cleave.zero = 4 : i64} {
+}

@@ -33,6 +33,28 @@ func.func @f(%x: tensor<8x4xf32> {cleave.sharding = #shard<axisarray[[0], []]>},
 
 // -----
 
+// ZeRO-1 (the module's cleave.zero = 1): the same gradient is all-reduced
+// whole, as DeepSpeed's stage 1 keeps it, and each device slices its shard
+// locally; the whole sum is made once for the two users.
+// CHECK-LABEL: func.func @f
+// CHECK:         %[[G:.*]] = cleave.matmul {{.*}} -> tensor<4x3xf32>
+// CHECK-NEXT:    %[[AR:.*]] = shard.all_reduce %[[G]] on @grid grid_axes = [0] : tensor<4x3xf32> -> tensor<4x3xf32>
+// CHECK-NEXT:    %[[S:.*]] = shard.all_slice %[[AR]] on @grid grid_axes = [0] slice_axis = 0 : tensor<4x3xf32> -> tensor<2x3xf32>
+// CHECK-NOT:     shard.reduce_scatter
+// CHECK-NOT:     shard.all_reduce
+// CHECK:         return %[[S]], %[[AR]] : tensor<2x3xf32>, tensor<4x3xf32>
+module attributes {cleave.zero = 1 : i64} {
+shard.grid @grid(shape = 2) {cleave.axis_names = ["dp"]}
+func.func @f(%x: tensor<8x4xf32> {cleave.sharding = #shard<axisarray[[0], []]>},
+             %dy: tensor<8x3xf32> {cleave.sharding = #shard<axisarray[[0], []]>})
+    -> (tensor<4x3xf32> {cleave.sharding = #shard<axisarray[[0], []]>}, tensor<4x3xf32>) {
+  %g = cleave.matmul %x, %dy {transpose_a, cleave.factor_axes = #shard<axisarray[[], [], [0]]>} : (tensor<8x4xf32>, tensor<8x3xf32>) -> tensor<4x3xf32>
+  return %g, %g : tensor<4x3xf32>, tensor<4x3xf32>
+}
+}
+
+// -----
+
 // ZeRO-3 parameters: a sharded weight is gathered whole before a product
 // that needs all of it; the gathered copy is made once for both users.
 // CHECK-LABEL: func.func @f
