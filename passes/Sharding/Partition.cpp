@@ -28,7 +28,6 @@
 #include "passes/Analysis/Sharding/Reshard.h"
 #include "passes/Analysis/Sharding/ShardingAttrs.h"
 #include "passes/Passes.h"
-#include "passes/Sharding/Zero.h"
 #include "passes/TrainStepAttrs.h"
 
 #include "dialects/Cleave/IR/CleaveOps.h"
@@ -85,8 +84,8 @@ private:
   bool pastLoss = false;
 
 public:
-  /// Under ZeRO-1, the dp axis: values partial over it are reduced whole
-  /// before a slice is taken (-1: reduce-scatter where the target splits).
+  /// The dp axis (-1: none): a user marked cleave.reduce_whole (ZeRO-1)
+  /// gets a value partial over it reduced whole and sliced.
   int16_t wholeReduceAxis = -1;
 };
 
@@ -147,8 +146,8 @@ FailureOr<Value> Partitioner::reshard(Value global, const TensorSharding &target
   // keeps the full gradient, as DeepSpeed's stage 1) and each rank slices
   // its shard from it, where ZeRO-2 would reduce-scatter.
   Value value = source.local;
-  if (wholeReduceAxis >= 0 && !steps.empty() &&
-      steps.front().kind == ReshardStep::Kind::reduceScatter &&
+  if (wholeReduceAxis >= 0 && user->hasAttr(CleaveDialect::kReduceWholeAttrName) &&
+      !steps.empty() && steps.front().kind == ReshardStep::Kind::reduceScatter &&
       llvm::is_contained(steps.front().axes, wholeReduceAxis)) {
     TensorSharding reduced = source.sharding;
     reduced.partial.clear();
@@ -354,6 +353,7 @@ LogicalResult Partitioner::partitionOp(Operation *op) {
       result.setType(type);
   }
   clone->removeAttr(CleaveDialect::kFactorAxesAttrName);
+  clone->removeAttr(CleaveDialect::kReduceWholeAttrName);
 
   // A mean over a split factor: each device divided by its own share of
   // the count, so scale to make the partial results add up to the mean.
@@ -462,9 +462,8 @@ struct PartitionPass : public mlir::cleave::impl::CleavePartitionBase<PartitionP
     }
     LDBG() << "partitioning @" << function << " over " << grid->devices() << " devices";
     Partitioner partitioner(func, *grid);
-    if (getZeroLevel(module) == 1)
-      if (auto dp = llvm::find(grid->names, "dp"); dp != grid->names.end())
-        partitioner.wholeReduceAxis = static_cast<int16_t>(dp - grid->names.begin());
+    if (auto dp = llvm::find(grid->names, "dp"); dp != grid->names.end())
+      partitioner.wholeReduceAxis = static_cast<int16_t>(dp - grid->names.begin());
     if (failed(partitioner.run()))
       return signalPassFailure();
   }

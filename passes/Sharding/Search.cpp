@@ -136,8 +136,7 @@ struct SearchShardingPass
       return success();
     LDBG() << "ZeRO-" << zero << " over dp on the searched plan";
     addZeroArgumentSplits(func, grid->shape, dp, zero);
-    splitUpdateOverAxis(func, *grid, dp);
-    setZeroLevel(module, zero);
+    splitUpdateOverAxis(func, *grid, dp, /*reduceWhole=*/zero == 1);
     return success();
   }
 };

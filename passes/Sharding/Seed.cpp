@@ -143,7 +143,8 @@ struct SeedShardingPass : public mlir::cleave::impl::CleaveSeedShardingBase<Seed
     }
     // ZeRO on top of the pins (Zero.h).
     addZeroArgumentSplits(func, grid->sizes, dp, zeroLevel);
-    setZeroLevel(module, zeroLevel);
+    if (zeroLevel == 1)
+      markReduceWholeAfterLoss(func);
   }
 };
 

@@ -109,7 +109,40 @@ bool isMinorAnywhere(const FactorRule &rule, int factor) {
 
 } // namespace
 
-void mlir::cleave::splitUpdateOverAxis(func::FuncOp function, const GridInfo &grid, int16_t dp) {
+namespace {
+
+/// Adds `dp` to the factor of `op` that result (or operand) dimensions carry
+/// where `layouts` (one per tensor of `dims`) want exactly its axes plus
+/// `dp`; at most one factor. Whether it did.
+bool addAxisWhereWanted(OpAxes &plan, ArrayRef<TensorFactors> dims,
+                        ArrayRef<std::optional<SmallVector<AxisList>>> layouts,
+                        const GridInfo &grid, int16_t dp) {
+  if (llvm::any_of(plan.axes, [&](const AxisList &a) { return llvm::is_contained(a, dp); }))
+    return false;
+  for (auto [tensor, layout] : llvm::zip(dims, layouts)) {
+    if (!layout)
+      continue;
+    for (auto [dim, factors] : llvm::enumerate(tensor)) {
+      if (factors.empty() || dim >= layout->size())
+        continue;
+      int factor = factors.front();
+      AxisList target = plan.axes[factor];
+      target.push_back(dp);
+      const Factor &info = plan.rule.factors[factor];
+      if ((*layout)[dim] != target || info.kind == FactorKind::whole || info.dividesByCount ||
+          isMinorAnywhere(plan.rule, factor) || info.size % grid.axesSize(target) != 0)
+        continue;
+      plan.axes[factor] = target;
+      return true;
+    }
+  }
+  return false;
+}
+
+} // namespace
+
+void mlir::cleave::splitUpdateOverAxis(func::FuncOp function, const GridInfo &grid, int16_t dp,
+                                       bool reduceWhole) {
   Operation *loss = findLossOp(function);
   if (!loss || dp < 0)
     return;
@@ -117,14 +150,43 @@ void mlir::cleave::splitUpdateOverAxis(func::FuncOp function, const GridInfo &gr
   for (Operation *op = loss->getNextNode(); op && !op->hasTrait<OpTrait::IsTerminator>();
        op = op->getNextNode())
     after.push_back(op);
-  for (Operation *op : llvm::reverse(after)) {
+  auto split = [&](Operation *op, OpAxes &plan) {
+    setFactorAxes(op, plan.axes);
+    if (reduceWhole)
+      op->setAttr(CleaveDialect::kReduceWholeAttrName, UnitAttr::get(function.getContext()));
+  };
+  // Forward, as propagation does: an op reading a tensor that ZeRO split
+  // (an argument it sharded, or a result of an op split here) follows it.
+  llvm::DenseMap<Value, SmallVector<AxisList>> zeroLayouts;
+  for (BlockArgument argument : function.getArguments())
+    if (auto dims = getArgSharding(function, argument.getArgNumber()))
+      if (llvm::any_of(*dims, [&](const AxisList &a) { return llvm::is_contained(a, dp); }))
+        zeroLayouts[argument] = SmallVector<AxisList>(dims->begin(), dims->end());
+  for (Operation *op : after) {
     std::optional<OpAxes> plan = readAxes(op);
     if (!plan)
       continue;
-    if (llvm::any_of(plan->axes, [&](const AxisList &a) { return llvm::is_contained(a, dp); }))
+    SmallVector<std::optional<SmallVector<AxisList>>> layouts;
+    for (Value operand : op->getOperands()) {
+      auto it = zeroLayouts.find(operand);
+      layouts.push_back(it == zeroLayouts.end() ? std::nullopt
+                                                : std::optional<SmallVector<AxisList>>(it->second));
+    }
+    if (!addAxisWhereWanted(*plan, plan->rule.operands, layouts, grid, dp))
       continue;
-    // Every use of the result must want the same layout, with dp added.
-    if (op->getNumResults() != 1)
+    split(op, *plan);
+    for (auto [index, result] : llvm::enumerate(op->getResults())) {
+      SmallVector<AxisList> dims;
+      for (const DimFactors &factors : plan->rule.results[index])
+        dims.push_back(factors.empty() ? AxisList{} : plan->axes[factors.front()]);
+      zeroLayouts[result] = dims;
+    }
+  }
+  // Backward: an op whose users all want its result split over dp (the
+  // gradient's scaling before the moment update) takes that split.
+  for (Operation *op : llvm::reverse(after)) {
+    std::optional<OpAxes> plan = readAxes(op);
+    if (!plan || op->getNumResults() != 1)
       continue;
     std::optional<SmallVector<AxisList>> agreed;
     bool usable = true;
@@ -134,39 +196,17 @@ void mlir::cleave::splitUpdateOverAxis(func::FuncOp function, const GridInfo &gr
         usable = false;
       agreed = wanted;
     }
-    if (!usable || !agreed)
-      continue;
-    SmallVector<AxisList> axes = plan->axes;
-    bool added = false;
-    for (auto [dim, factors] : llvm::enumerate(plan->rule.results.front())) {
-      if (factors.empty() || dim >= agreed->size())
-        continue;
-      int factor = factors.front();
-      AxisList target = axes[factor];
-      target.push_back(dp);
-      const Factor &info = plan->rule.factors[factor];
-      if ((*agreed)[dim] != target || added || info.kind == FactorKind::whole ||
-          info.dividesByCount || isMinorAnywhere(plan->rule, factor) ||
-          info.size % grid.axesSize(target) != 0)
-        continue;
-      axes[factor] = target;
-      added = true;
-    }
-    if (added)
-      setFactorAxes(op, axes);
+    if (usable && agreed && addAxisWhereWanted(*plan, plan->rule.results, {agreed}, grid, dp))
+      split(op, *plan);
   }
 }
 
-int64_t mlir::cleave::getZeroLevel(ModuleOp module) {
-  auto attr = module->getAttrOfType<IntegerAttr>(CleaveDialect::kZeroAttrName);
-  return attr ? attr.getInt() : 0;
-}
-
-void mlir::cleave::setZeroLevel(ModuleOp module, int64_t level) {
-  if (level == 0) {
-    module->removeAttr(CleaveDialect::kZeroAttrName);
+void mlir::cleave::markReduceWholeAfterLoss(func::FuncOp function) {
+  Operation *loss = findLossOp(function);
+  if (!loss)
     return;
-  }
-  module->setAttr(CleaveDialect::kZeroAttrName,
-                  IntegerAttr::get(IntegerType::get(module.getContext(), 64), level));
+  UnitAttr unit = UnitAttr::get(function.getContext());
+  for (Operation *op = loss->getNextNode(); op && !op->hasTrait<OpTrait::IsTerminator>();
+       op = op->getNextNode())
+    op->setAttr(CleaveDialect::kReduceWholeAttrName, unit);
 }

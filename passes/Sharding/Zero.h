@@ -7,9 +7,11 @@
 //   3: parameters stored split over dp too, gathered before each use.
 // The seed pass (a pinned grid) and the sharding search (--devices) both
 // lay their plan out first and then add these splits, so a --zero pin
-// constrains the search rather than replacing it. The level is recorded on
-// the module (`cleave.zero`) because cleave-partition needs it: only
-// ZeRO-1 reduces a dp-partial gradient whole before slicing it.
+// constrains the search rather than replacing it. ZeRO-1 also marks the ops
+// of the update it splits (`cleave.reduce_whole`): cleave-partition then
+// all-reduces their dp-partial gradient whole and slices it, where it
+// would reduce-scatter; a split the plan chose itself keeps its
+// reduce-scatter.
 //
 //===----------------------------------------------------------------------===//
 #ifndef CLEAVE_PASSES_SHARDING_ZERO_H
@@ -32,18 +34,20 @@ inline bool isZeroLevel(int64_t level) { return level >= 0 && level <= 3; }
 void addZeroArgumentSplits(func::FuncOp function, llvm::ArrayRef<int64_t> gridSizes, int16_t dp,
                            int level);
 
-/// Gives the ops after the loss that feed only layouts split over `dp`
-/// (the optimizer update once addZeroArgumentSplits ran) the same split
-/// over `dp`, walking back from the results, so that the update runs on
-/// shards of a plan that has every op's `cleave.factor_axes` already (the
-/// search's). An op keeps its axes where `dp` is already in use, where a
-/// factor cannot take it, or where its users disagree.
-void splitUpdateOverAxis(func::FuncOp function, const GridInfo &grid, int16_t dp);
+/// Splits the optimizer update of a plan that has every op's
+/// `cleave.factor_axes` already (the search's) over `dp` once
+/// addZeroArgumentSplits ran: walking forward over the ops after the loss,
+/// an op reading a tensor split over `dp` follows it (as propagation
+/// does); walking back, an op whose users all want its result split over
+/// `dp` takes that split. An op keeps its axes where `dp` is in use or a
+/// factor cannot take it. With `reduceWhole` (ZeRO-1) the ops it splits are
+/// marked `cleave.reduce_whole`.
+void splitUpdateOverAxis(func::FuncOp function, const GridInfo &grid, int16_t dp, bool reduceWhole);
 
-/// The module's ZeRO level (`cleave.zero`; 0 without it) and setting it
-/// (removed for 0).
-int64_t getZeroLevel(ModuleOp module);
-void setZeroLevel(ModuleOp module, int64_t level);
+/// Marks every op after the loss `cleave.reduce_whole`: ZeRO-1 on a plan
+/// that propagation completes (whatever it splits over dp there, it splits
+/// for ZeRO).
+void markReduceWholeAfterLoss(func::FuncOp function);
 
 } // namespace mlir::cleave
 

@@ -205,10 +205,7 @@ LogicalResult CleaveDialect::verifyOperationAttribute(Operation *op, NamedAttrib
                                << "' must be a dictionary {grid, zero, shard} on the module";
     return success();
   }
-  if (name == kZeroAttrName) {
-    auto level = dyn_cast<IntegerAttr>(value);
-    return requireKind(isa<ModuleOp>(op) && level && level.getInt() >= 1 && level.getInt() <= 3,
-                       "an integer 1, 2 or 3 on the module (the ZeRO level)");
-  }
+  if (name == kReduceWholeAttrName)
+    return requireKind(isa<UnitAttr>(value) && !isa<ModuleOp>(op), "a unit attribute on an op");
   return op->emitOpError() << "unknown cleave attribute '" << name << "'";
 }

@@ -1042,7 +1042,7 @@ module attributes {cleave.params = 3 : i64} {
 
 // -----
 
-// The ZeRO level a plan carries out is 1, 2 or 3 (none: no attribute).
-// expected-error @+1 {{'cleave.zero' must be an integer 1, 2 or 3 on the module (the ZeRO level)}}
-module attributes {cleave.zero = 4 : i64} {
+// ZeRO-1's mark is a unit attribute on an op.
+// expected-error @+1 {{'cleave.reduce_whole' must be a unit attribute on an op}}
+module attributes {cleave.reduce_whole} {
 }
