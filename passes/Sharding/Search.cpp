@@ -75,6 +75,10 @@ struct SearchShardingPass
       module.emitError() << "cleave-search-sharding: no function @" << function;
       return signalPassFailure();
     }
+    if (!isZeroLevel(zero)) {
+      module.emitError() << "ZeRO level " << static_cast<int>(zero) << " is not one of 0, 1, 2, 3";
+      return signalPassFailure();
+    }
     if (devices < 1) {
       module.emitError("cleave-search-sharding needs devices >= 1");
       return signalPassFailure();
@@ -119,10 +123,6 @@ struct SearchShardingPass
   /// axis what that plan keeps whole there. No dp axis (or dp=1): nothing
   /// to shard.
   LogicalResult applyZero(ModuleOp module, func::FuncOp func) {
-    if (!isZeroLevel(zero)) {
-      module.emitError() << "ZeRO level " << zero << " is not one of 0, 1, 2, 3";
-      return failure();
-    }
     if (zero == 0)
       return success();
     FailureOr<GridInfo> grid = getGrid(module);
