@@ -215,6 +215,9 @@ def zero_plans(pins):
         "zero2+M=2": ["--grid", "dp=4", "--zero", "2", "--micro-batches", "2"],
         "auto+zero1": ["--devices", "4", "--zero", "1"],
         "auto+zero2": ["--devices", "4", "--zero", "2"],
+        # The search on dp=4 keeps the MLP's weights whole: ZeRO-1 shards
+        # their state and gathers each updated weight.
+        "auto-dp=4+zero1": ["--devices", "4", "--grid", "dp=4", "--zero", "1"],
     }
 
 
