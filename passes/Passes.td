@@ -307,7 +307,11 @@ def CleaveSearchSharding : Pass<"cleave-search-sharding", "ModuleOp"> {
     optimizer state exceed half a device's memory. The pipeline carries it
     out with `cleave-seed-sharding{from-search=true}` and
     `cleave-propagate-sharding{from-search=true}` after the search; both do
-    nothing when the search planned. `--debug-only=cleave-search-sharding`
+    nothing when the search planned. With `zero` (1 to 3) the ZeRO level is
+    applied on top of the plan over its dp axis (passes/Sharding/Zero.h):
+    optimizer state (and at 3 parameters) not yet split over dp gets it, the
+    update's ops follow, and under ZeRO-1 they are marked
+    `cleave.reduce_whole`. `--debug-only=cleave-search-sharding`
     (in a build with LLVM debug output) traces grids, trials and descent.
 
     ```mlir
@@ -340,7 +344,9 @@ def CleavePartition : Pass<"cleave-partition", "ModuleOp"> {
     Where a value's layout differs from what its user needs it inserts
     `shard.all_reduce` / `shard.reduce_scatter` (partial sums),
     `shard.all_gather` (dropped axes) and `shard.all_slice` (added axes,
-    no communication). A mean over a split dimension is rescaled so that
+    no communication). An op marked `cleave.reduce_whole` (ZeRO-1's update)
+    gets an operand partial over `dp` all-reduced whole and sliced, not
+    reduce-scattered. A mean over a split dimension is rescaled so that
     partial results add up to the global mean. A module without a
     `shard.grid` is left alone.
 
