@@ -1,7 +1,7 @@
 //===- cleave-plan.cpp - what a sharding plan costs -----------------------===//
 //
 //   cleave-plan model.onnx|step.mlir --devices 8 --cluster h100-sxm-8x1 [--grid dp=2,tp=4]
-//       [--zero 0|1|2|3] [--shard NAME=SPEC] [--format table|json|dot]
+//       [--zero 0|2|3] [--shard NAME=SPEC] [--format table|json|dot]
 //       [--compare "dp=8" | --compare "dp=2,tp=4 zero=3"]
 //
 // Builds the train step, shards it as cleavec would and prints the plan:
