@@ -29,14 +29,17 @@ struct ShardOptions {
   std::string grid;
   /// Ranks the program runs on (0: the grid's product).
   int devices = 0;
-  /// ZeRO level over dp: 0, 2 or 3.
+  /// ZeRO level over dp: 0, 1 (optimizer state), 2 (and gradients,
+  /// reduce-scattered) or 3 (and parameters); with `devices` (plan auto)
+  /// applied over the searched plan's dp axis.
   int zero = 0;
   /// Parameter pins, "NAME=SPEC" each (SPEC: one grid axis, a*b or - per dimension).
   std::vector<std::string> pins;
   /// "auto": with only a device count, the cost-driven search
   /// (cleave-search-sharding) picks the grid and every sharding; "dp": plain
-  /// data parallelism over the devices. A --grid, --zero or --shard pin
-  /// plans by propagation from the pins instead.
+  /// data parallelism over the devices. --grid, --zero and --shard pins
+  /// constrain the search; without `devices` they are the plan, completed
+  /// by propagation.
   std::string plan = "auto";
   /// Cluster profile (name or JSON file) the search prices plans on.
   std::string cluster = "cpu";

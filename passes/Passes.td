@@ -222,10 +222,12 @@ def CleaveSeedSharding : Pass<"cleave-seed-sharding", "ModuleOp"> {
     and a `cleave.sharding` on every argument and result of `function`:
     batch inputs split their first dimension over `dp`; parameters and
     optimizer state follow `shard` pins (`NAME=SPEC`, SPEC one grid axis,
-    `a*b` or `-` per dimension) and the ZeRO level over `dp` (2: optimizer
-    state and the update split, 3: parameters too); every updated tensor
-    keeps its argument's sharding. `cleave-propagate-sharding` then shards
-    the ops in between.
+    `a*b` or `-` per dimension) and the ZeRO level over `dp` (1: optimizer
+    state and the update split, the gradient all-reduced whole; 2: the
+    gradient reduce-scattered instead; 3: parameters split too); every
+    updated tensor keeps its argument's sharding. A level from 1 is
+    recorded as the module's `cleave.zero` for `cleave-partition`.
+    `cleave-propagate-sharding` then shards the ops in between.
 
     ```mlir
     func.func @train_step(%w: tensor<8x4xf32> {cleave.param = ...}, %x: tensor<16x4xf32> {cleave.input = "x"}) ...
@@ -238,7 +240,7 @@ def CleaveSeedSharding : Pass<"cleave-seed-sharding", "ModuleOp"> {
   let options = [
     Option<"function", "function", "std::string", "\"train_step\"", "The function to shard">,
     Option<"gridSpec", "grid", "std::string", "\"dp=1\"", "Grid axes, e.g. dp=2,tp=2">,
-    Option<"zero", "zero", "int", "0", "ZeRO level over the dp axis: 0, 2 or 3">,
+    Option<"zero", "zero", "int", "0", "ZeRO level over the dp axis: 0, 1 (optimizer state), 2 (and gradients) or 3 (and parameters)">,
     Option<"pins", "shard", "std::string", "\"\"",
            "Pinned parameter shardings, NAME=SPEC separated by ';'">,
     Option<"fromSearch", "from-search", "bool", "false",
@@ -307,7 +309,11 @@ def CleaveSearchSharding : Pass<"cleave-search-sharding", "ModuleOp"> {
     optimizer state exceed half a device's memory. The pipeline carries it
     out with `cleave-seed-sharding{from-search=true}` and
     `cleave-propagate-sharding{from-search=true}` after the search; both do
-    nothing when the search planned. `--debug-only=cleave-search-sharding`
+    nothing when the search planned. With `zero` (1 to 3) the ZeRO level is
+    applied on top of the plan over its dp axis (passes/Sharding/Zero.h):
+    optimizer state (and at 3 parameters) not yet split over dp gets it, the
+    update's ops follow, and under ZeRO-1 they are marked
+    `cleave.reduce_whole`. `--debug-only=cleave-search-sharding`
     (in a build with LLVM debug output) traces grids, trials and descent.
 
     ```mlir
@@ -324,6 +330,7 @@ def CleaveSearchSharding : Pass<"cleave-search-sharding", "ModuleOp"> {
     Option<"clusterName", "cluster", "std::string", "\"cpu\"", "Cluster profile name or JSON file">,
     Option<"gridSpec", "grid", "std::string", "\"\"", "Search only this grid (\"dp=2,tp=2\"); empty: every (dp, tp) of `devices`">,
     Option<"pins", "pins", "std::string", "\"\"", "Parameter layouts the plan must keep: NAME=SPEC separated by ';' (as cleave-seed-sharding)">,
+    Option<"zero", "zero", "int", "0", "ZeRO level applied over the searched plan's dp axis (0 to 3; cleave-seed-sharding's meaning), and the fallback's">,
     Option<"timeLimit", "time-limit", "double", "2.0", "Seconds CBC may spend per solve (the best plan found by then is used)">,
     Option<"maxOps", "max-ops", "int", "2500",
            "Train steps whose distinct groups (repeated layers counted once) hold more ops skip the search for the fallback plan">,
@@ -343,7 +350,9 @@ def CleavePartition : Pass<"cleave-partition", "ModuleOp"> {
     Where a value's layout differs from what its user needs it inserts
     `shard.all_reduce` / `shard.reduce_scatter` (partial sums),
     `shard.all_gather` (dropped axes) and `shard.all_slice` (added axes,
-    no communication). A mean over a split dimension is rescaled so that
+    no communication). An op marked `cleave.reduce_whole` (ZeRO-1's update)
+    gets an operand partial over `dp` all-reduced whole and sliced, not
+    reduce-scattered. A mean over a split dimension is rescaled so that
     partial results add up to the global mean. A module without a
     `shard.grid` is left alone.
 

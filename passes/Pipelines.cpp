@@ -57,11 +57,10 @@ void mlir::cleave::buildCleaveTrainPipeline(OpPassManager &pm,
 }
 
 bool mlir::cleave::usesShardingSearch(const ShardPipelineOptions &options) {
-  // --devices asks for a plan; --grid and --shard then constrain the
-  // search. Without --devices they are the plan, completed by propagation
-  // (as --compare and --zero always are).
-  return options.plan == ShardPlan::automatic && options.zero == ZeroLevel::none &&
-         options.devices > 1;
+  // --devices asks for a plan; --grid, --shard and --zero then constrain
+  // the search. Without --devices they are the plan, completed by
+  // propagation (as --compare always is).
+  return options.plan == ShardPlan::automatic && options.devices > 1;
 }
 
 std::string mlir::cleave::getShardGrid(const ShardPipelineOptions &options) {
@@ -231,9 +230,10 @@ llvm::Error mlir::cleave::buildCleaveShardPipeline(OpPassManager &pm,
 
   // 1. The plan of @train_step: every op's `cleave.factor_axes`, every
   //    argument's and result's `cleave.sharding`, the module's grid.
-  if (options.plan == ShardPlan::automatic && options.zero == ZeroLevel::none && stageDevices > 1) {
+  if (options.plan == ShardPlan::automatic && stageDevices > 1) {
     CleaveSearchShardingOptions search;
     search.devices = stageDevices;
+    search.zero = static_cast<int>(options.zero.getValue());
     search.clusterName = options.cluster;
     search.gridSpec = stageGridSpec;
     search.pins = pins;

@@ -57,15 +57,16 @@ void buildCleaveTrainPipeline(OpPassManager &pm, const TrainPipelineOptions &opt
 /// How the shard pipeline plans (see ShardPipelineOptions::plan).
 enum class ShardPlan { automatic, dataParallel };
 
-/// ZeRO levels over the dp axis: 2 shards optimizer state, 3 parameters too.
-enum class ZeroLevel { none = 0, optimizerState = 2, full = 3 };
+/// ZeRO levels over the dp axis (docs/sharding.md): 1 shards optimizer
+/// state, 2 gradients too (reduce-scattered), 3 parameters too.
+enum class ZeroLevel { none = 0, stage1 = 1, stage2 = 2, stage3 = 3 };
 
 struct ShardPipelineOptions : public PassPipelineOptions<ShardPipelineOptions> {
   Option<ShardPlan> plan{
       *this, "plan",
-      llvm::cl::desc("auto: with devices > 1 (and no ZeRO), cleave-search-sharding picks the "
-                     "grid and every sharding; otherwise the grid and pins are the plan, "
-                     "completed by propagation"),
+      llvm::cl::desc("auto: with devices > 1, cleave-search-sharding picks the grid and every "
+                     "sharding (ZeRO applied over its dp axis); otherwise the grid and pins are "
+                     "the plan, completed by propagation"),
       llvm::cl::init(ShardPlan::automatic),
       llvm::cl::values(
           clEnumValN(ShardPlan::automatic, "auto", "the cost-driven search"),
@@ -77,11 +78,12 @@ struct ShardPipelineOptions : public PassPipelineOptions<ShardPipelineOptions> {
       *this, "grid",
       llvm::cl::desc("Device grid of named axes, e.g. dp=2,tp=2 (empty: dp=`devices`)"),
       llvm::cl::init("")};
-  Option<ZeroLevel> zero{
-      *this, "zero", llvm::cl::desc("ZeRO level over the dp axis"), llvm::cl::init(ZeroLevel::none),
-      llvm::cl::values(clEnumValN(ZeroLevel::none, "0", "none"),
-                       clEnumValN(ZeroLevel::optimizerState, "2", "optimizer state"),
-                       clEnumValN(ZeroLevel::full, "3", "parameters too"))};
+  Option<ZeroLevel> zero{*this, "zero", llvm::cl::desc("ZeRO level over the dp axis"),
+                         llvm::cl::init(ZeroLevel::none),
+                         llvm::cl::values(clEnumValN(ZeroLevel::none, "0", "none"),
+                                          clEnumValN(ZeroLevel::stage1, "1", "optimizer state"),
+                                          clEnumValN(ZeroLevel::stage2, "2", "gradients too"),
+                                          clEnumValN(ZeroLevel::stage3, "3", "parameters too"))};
   ListOption<std::string> pins{
       *this, "shard",
       llvm::cl::desc("Pinned parameter shardings, NAME=SPEC each (SPEC: one grid axis, a*b or "

@@ -508,9 +508,8 @@ llvm::Expected<ShardOptions> mlir::cleave::parsePlanSpec(llvm::StringRef spec) {
   for (StringRef token : tokens) {
     auto [key, value] = token.split('=');
     if (key == "zero") {
-      if (value.getAsInteger(10, options.zero) ||
-          (options.zero != 0 && options.zero != 2 && options.zero != 3))
-        return makeError("plan '" + spec + "': zero must be 0, 2 or 3, not '" + value + "'");
+      if (value.getAsInteger(10, options.zero) || options.zero < 0 || options.zero > 3)
+        return makeError("plan '" + spec + "': zero must be 0, 1, 2 or 3, not '" + value + "'");
     } else if (key == "shard") {
       options.pins.push_back(value.str());
     } else if (key == "grid") {

@@ -217,7 +217,7 @@ llvm::Error mlir::cleave::collectPlanTensors(ModuleOp module, const PlanOptions 
   report.axisSequenceParallel.clear();
   for (auto [index, name] : llvm::enumerate(grid->names)) {
     // ZeRO-3 splits every parameter over dp for storage only.
-    bool zeroAxis = name == "dp" && report.zero >= 2;
+    bool zeroAxis = name == "dp" && report.zero >= 1;
     bool batch = batchAxes.test(index);
     bool weights = weightAxes.test(index) && !(zeroAxis && report.zero == 3);
     bool sequenceParallel = weights && !batch && normRowAxes.test(index);
@@ -235,8 +235,9 @@ llvm::Error mlir::cleave::collectPlanTensors(ModuleOp module, const PlanOptions 
       role += ", sequence parallel (norms and elementwise ops run on 1/" +
               std::to_string(grid->shape[index]) + " of the rows)";
     if (zeroAxis)
-      role += report.zero == 3 ? ", ZeRO-3 (shards parameters, gradients and optimizer state)"
-                               : ", ZeRO-2 (shards optimizer state)";
+      role += report.zero == 3   ? ", ZeRO-3 (shards parameters, gradients and optimizer state)"
+              : report.zero == 2 ? ", ZeRO-2 (shards optimizer state and gradients)"
+                                 : ", ZeRO-1 (shards optimizer state)";
     report.axisRoles.push_back(role);
   }
   std::stable_sort(

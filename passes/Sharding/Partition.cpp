@@ -82,6 +82,11 @@ private:
   std::map<std::tuple<void *, std::string, bool>, Value> reshardCache;
   /// Whether the walk has passed the op that computes the loss.
   bool pastLoss = false;
+
+public:
+  /// The dp axis (-1: none): a user marked cleave.reduce_whole (ZeRO-1)
+  /// gets a value partial over it reduced whole and sliced.
+  int16_t wholeReduceAxis = -1;
 };
 
 } // namespace
@@ -137,10 +142,24 @@ FailureOr<Value> Partitioner::reshard(Value global, const TensorSharding &target
   if (auto cached = reshardCache.find(key); cached != reshardCache.end())
     return cached->second;
 
+  // ZeRO-1: a gradient partial over dp is all-reduced whole (every rank
+  // keeps the full gradient, as DeepSpeed's stage 1) and each rank slices
+  // its shard from it, where ZeRO-2 would reduce-scatter.
+  Value value = source.local;
+  if (wholeReduceAxis >= 0 && user->hasAttr(CleaveDialect::kReduceWholeAttrName) &&
+      !steps.empty() && steps.front().kind == ReshardStep::Kind::reduceScatter &&
+      llvm::is_contained(steps.front().axes, wholeReduceAxis)) {
+    TensorSharding reduced = source.sharding;
+    reduced.partial.clear();
+    FailureOr<Value> whole = reshard(global, reduced, user);
+    if (failed(whole))
+      return failure();
+    value = *whole;
+    steps = planReshard(reduced, target);
+  }
   Location loc = global.getLoc();
   shard::GridOp gridOp = grid.op;
   StringRef gridName = gridOp.getSymName();
-  Value value = source.local;
   for (const ReshardStep &step : steps) {
     FailureOr<RankedTensorType> type = local(global, step.after, user);
     if (failed(type))
@@ -334,6 +353,7 @@ LogicalResult Partitioner::partitionOp(Operation *op) {
       result.setType(type);
   }
   clone->removeAttr(CleaveDialect::kFactorAxesAttrName);
+  clone->removeAttr(CleaveDialect::kReduceWholeAttrName);
 
   // A mean over a split factor: each device divided by its own share of
   // the count, so scale to make the partial results add up to the mean.
@@ -441,7 +461,10 @@ struct PartitionPass : public mlir::cleave::impl::CleavePartitionBase<PartitionP
       return signalPassFailure();
     }
     LDBG() << "partitioning @" << function << " over " << grid->devices() << " devices";
-    if (failed(Partitioner(func, *grid).run()))
+    Partitioner partitioner(func, *grid);
+    if (auto dp = llvm::find(grid->names, "dp"); dp != grid->names.end())
+      partitioner.wholeReduceAxis = static_cast<int16_t>(dp - grid->names.begin());
+    if (failed(partitioner.run()))
       return signalPassFailure();
   }
 };

@@ -18,6 +18,7 @@
 #include "passes/Analysis/Sharding/ShardingAttrs.h"
 #include "passes/Passes.h"
 #include "passes/Sharding/SearchDriver.h"
+#include "passes/Sharding/Zero.h"
 #include "passes/TrainStepAttrs.h"
 
 #include "dialects/Cleave/IR/CleaveOps.h"
@@ -74,6 +75,10 @@ struct SearchShardingPass
       module.emitError() << "cleave-search-sharding: no function @" << function;
       return signalPassFailure();
     }
+    if (!isZeroLevel(zero)) {
+      module.emitError() << "ZeRO level " << static_cast<int>(zero) << " is not one of 0, 1, 2, 3";
+      return signalPassFailure();
+    }
     if (devices < 1) {
       module.emitError("cleave-search-sharding needs devices >= 1");
       return signalPassFailure();
@@ -109,12 +114,37 @@ struct SearchShardingPass
                       builder.getDictionaryAttr({
                           builder.getNamedAttr("grid", builder.getStringAttr(fallback->grid)),
                           builder.getNamedAttr("shard", builder.getStringAttr(fallback->pins)),
-                          builder.getNamedAttr("zero", builder.getI64IntegerAttr(fallback->zero)),
+                          builder.getNamedAttr(
+                              "zero", builder.getI64IntegerAttr(zero > 0 ? zero : fallback->zero)),
                       }));
       return;
     }
     module->removeAttr(CleaveDialect::kShardFallbackAttrName);
     writePlan(module, func, *decision->plan);
+    if (failed(applyZero(module, func)))
+      return signalPassFailure();
+  }
+
+  /// A --zero pin on top of the searched layouts (Zero.h): the search
+  /// decides the grid and every op's split, ZeRO then shards over its dp
+  /// axis what that plan keeps whole there. No dp axis (or dp=1): nothing
+  /// to shard.
+  LogicalResult applyZero(ModuleOp module, func::FuncOp func) {
+    if (zero == 0)
+      return success();
+    FailureOr<GridInfo> grid = getGrid(module);
+    if (failed(grid))
+      return failure();
+    auto dpName = llvm::find(grid->names, "dp");
+    if (dpName == grid->names.end())
+      return success();
+    auto dp = static_cast<int16_t>(dpName - grid->names.begin());
+    if (grid->shape[dp] < 2)
+      return success();
+    LDBG() << "ZeRO-" << zero << " over dp on the searched plan";
+    addZeroArgumentSplits(func, grid->shape, dp, zero);
+    splitUpdateOverAxis(func, *grid, dp, /*reduceWhole=*/zero == 1);
+    return success();
   }
 };
 

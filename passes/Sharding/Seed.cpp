@@ -2,6 +2,7 @@
 #include "passes/Analysis/Sharding/GridSpec.h"
 #include "passes/Analysis/Sharding/ShardingAttrs.h"
 #include "passes/Passes.h"
+#include "passes/Sharding/Zero.h"
 #include "passes/TrainStepAttrs.h"
 
 #include "mlir/IR/Builders.h"
@@ -20,24 +21,6 @@ using namespace mlir;
 using namespace mlir::cleave;
 
 namespace {
-
-/// Splits the first dimension of `type` that `axis` divides and that is
-/// not split yet; unchanged if none.
-void addAxisToFirstDivisible(SmallVector<AxisList, 4> &dims, RankedTensorType type, int16_t axis,
-                             int64_t axisSize, ArrayRef<int64_t> gridSizes) {
-  for (auto [dim, size] : llvm::enumerate(type.getShape())) {
-    for (const AxisList &axes : dims)
-      if (llvm::is_contained(axes, axis))
-        return;
-    int64_t parts = axisSize;
-    for (int16_t other : dims[dim])
-      parts *= gridSizes[other];
-    if (size % parts == 0 && size / parts >= 1) {
-      dims[dim].push_back(axis);
-      return;
-    }
-  }
-}
 
 struct SeedShardingPass : public mlir::cleave::impl::CleaveSeedShardingBase<SeedShardingPass> {
   using CleaveSeedShardingBase::CleaveSeedShardingBase;
@@ -67,8 +50,8 @@ struct SeedShardingPass : public mlir::cleave::impl::CleaveSeedShardingBase<Seed
     FailureOr<ParsedGrid> grid = parseGrid(gridText, module);
     if (failed(grid))
       return signalPassFailure();
-    if (zeroLevel != 0 && zeroLevel != 2 && zeroLevel != 3) {
-      module.emitError() << "ZeRO level " << zeroLevel << " is not one of 0, 2, 3";
+    if (!isZeroLevel(zeroLevel)) {
+      module.emitError() << "ZeRO level " << zeroLevel << " is not one of 0, 1, 2, 3";
       return signalPassFailure();
     }
     for (auto existing : llvm::make_early_inc_range(module.getOps<shard::GridOp>()))
@@ -110,8 +93,6 @@ struct SeedShardingPass : public mlir::cleave::impl::CleaveSeedShardingBase<Seed
           dims = *spec;
           used.insert(name);
         }
-        if (zeroLevel == 3 && param.getKind() == ParamKind::trainable)
-          addAxisToFirstDivisible(dims, type, dp, grid->sizes[dp], grid->sizes);
         paramShardings[name] = dims;
       } else if (func.getArgAttr(i, CleaveDialect::kInputAttrName)) {
         if (dp >= 0 && type.getRank() > 0) {
@@ -133,8 +114,7 @@ struct SeedShardingPass : public mlir::cleave::impl::CleaveSeedShardingBase<Seed
         module.emitError() << "--shard " << pin.getKey() << ": no parameter has that name";
         return signalPassFailure();
       }
-    // Optimizer state follows its parameter ("w.exp_avg" belongs to "w"),
-    // split over dp as well from ZeRO-2 on.
+    // Optimizer state follows its parameter ("w.exp_avg" belongs to "w").
     for (unsigned i = 0; i < count; ++i) {
       auto state = func.getArgAttrOfType<StringAttr>(i, CleaveDialect::kOptStateAttrName);
       if (!state)
@@ -145,8 +125,6 @@ struct SeedShardingPass : public mlir::cleave::impl::CleaveSeedShardingBase<Seed
       if (auto it = paramShardings.find(owner);
           it != paramShardings.end() && it->second.size() == dims.size())
         dims = it->second;
-      if (zeroLevel >= 2)
-        addAxisToFirstDivisible(dims, type, dp, grid->sizes[dp], grid->sizes);
       argShardings[i] = dims;
     }
     // Scalars are always replicated and get no attribute (an empty axis
@@ -163,6 +141,10 @@ struct SeedShardingPass : public mlir::cleave::impl::CleaveSeedShardingBase<Seed
       if (!dims.empty())
         setResultSharding(func, r, dims);
     }
+    // ZeRO on top of the pins (Zero.h).
+    addZeroArgumentSplits(func, grid->sizes, dp, zeroLevel);
+    if (zeroLevel == 1)
+      markReduceWholeAfterLoss(func);
   }
 };
 

@@ -5,7 +5,8 @@ ranks match one device, losses per step and every final weight (from
 --save-onnx) within 1e-4 relative.
 
 Plans: pp=2, pp=4, pp=2 x dp=2, pp=2 x tp=2 and pp=2 x dp=2 x tp=2 (tp with
-Megatron-style pins; 1F1B), interleaved 1F1B
+Megatron-style pins; 1F1B), pp=2 x dp=2 with ZeRO-1 and ZeRO-2 (the MLP
+and the GPT), interleaved 1F1B
 with 2 virtual stages on pp=2, and pp=2 with a --pipeline-cuts node inside
 a layer (CUTS); micro-batches M in {1, 2, 4}.
 
@@ -83,7 +84,13 @@ PLANS = {
     # --pipeline-cuts inside a layer (CUTS): several values cross the cut
     # (a residual stream and its branch), every one of them sent.
     "pp=2 pinned cut": ("pp=2", "1f1b", 1),
+    # ZeRO over each stage's dp axis (docs/sharding.md, "ZeRO").
+    "pp=2,dp=2 zero=1": ("pp=2,dp=2", "1f1b", 1),
+    "pp=2,dp=2 zero=2": ("pp=2,dp=2", "1f1b", 1),
 }
+# The ZeRO level of a plan (none: 0), and the models its plans run on.
+ZERO = {"pp=2,dp=2 zero=1": 1, "pp=2,dp=2 zero=2": 2}
+ZERO_MODELS = ("mlp5", "gpt")
 # ONNX nodes that end the first stage under "pp=2 pinned cut": mid-layer
 # (between a Gemm and its ReLU), mid-attention (q, k, v and the residual
 # stream cross), after a BatchNorm, inside a BasicBlock (its skip crosses).
@@ -281,7 +288,7 @@ def combinations(full, models, plans, loaded):
             continue
         chosen = []
         for i, plan in enumerate(PLANS):
-            if plan not in plans:
+            if plan not in plans or (plan in ZERO and model not in ZERO_MODELS):
                 continue
             if full:
                 chosen += [(plan, micro) for micro in MICRO_BATCHES]
@@ -295,7 +302,8 @@ def combinations(full, models, plans, loaded):
         for micro in MICRO_BATCHES:
             if full or any(m == micro and runs(loaded[model], p, m) for p, m in chosen):
                 continue
-            extra = [p for p in PLANS if p in plans and runs(loaded[model], p, micro)]
+            extra = [p for p in PLANS if p in plans and p not in ZERO and
+                     runs(loaded[model], p, micro)]
             if extra:
                 chosen.append((extra[0], micro))
         for plan, micro in chosen:
@@ -344,6 +352,8 @@ def main():
                  "--virtual-stages", str(virtual)]
         if plan == "pp=2 pinned cut":
             flags += ["--pipeline-cuts", CUTS[name]]
+        if plan in ZERO:
+            flags += ["--zero", str(ZERO[plan])]
         if "tp" in sizes:
             flags += [flag for pin in TP_PINS[name] for flag in ("--shard", pin)]
         reason = why_not(model, plan, micro)

@@ -5,7 +5,8 @@ what one device computes.
 For the MLP, the GPT, the CNN, a ConvNeXt stage and a ResNet stem and
 stage in models/, each plan
 (pure data parallelism, ZeRO-3, tensor parallelism with Megatron-style
-pins, and both axes at once) is compiled with cleavec, trained for 10 steps
+pins, and both axes at once; for the MLP also ZeRO-1 and ZeRO-2 on dp=4 and
+dp=2 x tp=2, with 2 micro-batches, and on top of the search's plan) is compiled with cleavec, trained for 10 steps
 with `mpirun -np 4`, and compared with the one-device executable on the
 same data: per-step losses, and the final weights (from --save-onnx,
 written by rank 0 from whole tensors), within 1e-4 relative. A checkpoint
@@ -47,6 +48,7 @@ MODELS_UNDER_TEST = {
         "onnx": "mlp.onnx",
         "flags": ["--optimizer", "adamw", "--lr", "0.01"],
         "tp_pins": ["0.weight=tp,-", "0.bias=tp", "2.weight=-,tp"],
+        "zero_plans": True,
     },
     "gpt": {
         "onnx": "gpt_toy_dynamic.onnx",
@@ -188,7 +190,7 @@ def plans(model):
     pins = [flag for pin in MODELS_UNDER_TEST[model]["tp_pins"] for flag in ("--shard", pin)]
     return {
         "dp=4": ["--devices", "4", "--plan", "dp"],
-        "zero3": ["--devices", "4", "--zero", "3"],
+        "zero3": ["--grid", "dp=4", "--zero", "3"],
         "tp=4": ["--grid", "tp=4"] + pins,
         "dp=2,tp=2": ["--grid", "dp=2,tp=2"] + pins,
         # The cost-driven search (cleave-search-sharding) on the cpu profile.
@@ -196,6 +198,26 @@ def plans(model):
         # The search constrained by a grid and the tensor-parallel pins.
         "auto+pins": ["--devices", "4", "--grid", "dp=2,tp=2"] + pins,
         **MODELS_UNDER_TEST[model].get("extra_plans", {}),
+        **(zero_plans(pins) if MODELS_UNDER_TEST[model].get("zero_plans") else {}),
+    }
+
+
+def zero_plans(pins):
+    """ZeRO-1 (gradients all-reduced whole, the update on shards) and ZeRO-2
+    (gradients reduce-scattered) on dp=4 and on dp=2 x tp=2, with gradient
+    accumulation, and on top of the search's plan (--devices with --zero)."""
+    return {
+        "zero1": ["--grid", "dp=4", "--zero", "1"],
+        "zero2": ["--grid", "dp=4", "--zero", "2"],
+        "dp=2,tp=2+zero1": ["--grid", "dp=2,tp=2", "--zero", "1"] + pins,
+        "dp=2,tp=2+zero2": ["--grid", "dp=2,tp=2", "--zero", "2"] + pins,
+        "zero1+M=2": ["--grid", "dp=4", "--zero", "1", "--micro-batches", "2"],
+        "zero2+M=2": ["--grid", "dp=4", "--zero", "2", "--micro-batches", "2"],
+        "auto+zero1": ["--devices", "4", "--zero", "1"],
+        "auto+zero2": ["--devices", "4", "--zero", "2"],
+        # The search on dp=4 keeps the MLP's weights whole: ZeRO-1 shards
+        # their state and gathers each updated weight.
+        "auto-dp=4+zero1": ["--devices", "4", "--grid", "dp=4", "--zero", "1"],
     }
 
 

@@ -195,9 +195,12 @@ TEST_CASE("plan specs for --compare", "[plan]") {
   CHECK(zero->grid == "dp=2,tp=4");
   CHECK(zero->zero == 3);
   CHECK(getPlanDevices(*zero) == 8);
-  llvm::Expected<ShardOptions> bad = parsePlanSpec("zero=1");
+  llvm::Expected<ShardOptions> one = parsePlanSpec("dp=4 zero=1");
+  REQUIRE(bool(one));
+  CHECK(one->zero == 1);
+  llvm::Expected<ShardOptions> bad = parsePlanSpec("dp=4 zero=4");
   REQUIRE_FALSE(bool(bad));
-  CHECK_THAT(llvm::toString(bad.takeError()), Catch::Contains("zero must be 0, 2 or 3"));
+  CHECK_THAT(llvm::toString(bad.takeError()), Catch::Contains("zero must be 0, 1, 2 or 3"));
   llvm::Expected<ShardOptions> none = parsePlanSpec("zero=3");
   REQUIRE_FALSE(bool(none));
   CHECK_THAT(llvm::toString(none.takeError()), Catch::Contains("names no grid"));

@@ -66,9 +66,10 @@ void mlir::cleave::addCompileOptions(CLI::App &app, CompileOptions &options,
       ->check(CLI::PositiveNumber);
   app.add_option("--grid", shard.grid, "Device grid of named axes, e.g. dp=2,tp=2");
   app.add_option("--zero", shard.zero,
-                 "ZeRO level over the dp axis: 0, 2 (optimizer state) or "
-                 "3 (parameters too)")
-      ->check(CLI::IsMember({0, 2, 3}));
+                 "ZeRO level over the dp axis: 0, 1 (optimizer state), 2 (gradients too: "
+                 "reduce-scattered) or 3 (parameters too); with --devices, applied over the "
+                 "searched plan's dp axis")
+      ->check(CLI::IsMember({0, 1, 2, 3}));
   app.add_option("--shard", shard.pins,
                  "Pin a parameter's sharding, NAME=SPEC with one grid axis, a*b or - per "
                  "dimension (e.g. fc1.weight=tp,-); repeatable");
@@ -77,8 +78,9 @@ void mlir::cleave::addCompileOptions(CLI::App &app, CompileOptions &options,
                  "(default: cpu for the CPU target, h100-sxm-8xN for CUDA)");
   app.add_option("--plan", shard.plan,
                  "auto: with --devices, search the grid and every op's sharding by predicted "
-                 "step time, keeping what --grid and --shard pin (without --devices, --grid "
-                 "and --shard are the plan, completed by propagation; so is --zero); dp: "
+                 "step time, keeping what --grid and --shard pin and applying --zero over its "
+                 "dp axis (without --devices, --grid, --shard and --zero are the plan, "
+                 "completed by propagation); dp: "
                  "plain data parallelism")
       ->check(CLI::IsMember({"auto", "dp"}))
       ->capture_default_str();

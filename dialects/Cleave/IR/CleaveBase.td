@@ -81,6 +81,10 @@ def Cleave_Dialect : Dialect {
     /// On the module: the sharding search's fallback, left to seeding and
     /// propagation (a dictionary: grid, zero, shard; cleave-search-sharding).
     static constexpr ::llvm::StringLiteral kShardFallbackAttrName = "cleave.shard_fallback";
+    /// On an op (unit; ZeRO-1's update): an operand partial over the `dp`
+    /// axis that the op wants split over it is all-reduced whole and then
+    /// sliced, not reduce-scattered (cleave-partition).
+    static constexpr ::llvm::StringLiteral kReduceWholeAttrName = "cleave.reduce_whole";
     /// Pipelines and micro-batches (docs/pipeline.md). Written when the
     /// train pipeline runs with phase-tags: on each op of the forward, its
     /// position (i64); on each op autodiff adds, the cleave.fwd_id of the

@@ -209,5 +209,7 @@ LogicalResult CleaveDialect::verifyOperationAttribute(Operation *op, NamedAttrib
                                << "' must be a dictionary {grid, zero, shard} on the module";
     return success();
   }
+  if (name == kReduceWholeAttrName)
+    return requireKind(isa<UnitAttr>(value) && !isa<ModuleOp>(op), "a unit attribute on an op");
   return op->emitOpError() << "unknown cleave attribute '" << name << "'";
 }

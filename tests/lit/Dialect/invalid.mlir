@@ -1039,3 +1039,10 @@ func.func @flops_not_integer() attributes {cleave.total_flops = 1.5 : f64} {
 // expected-error @+1 {{unknown cleave attribute 'cleave.params'}}
 module attributes {cleave.params = 3 : i64} {
 }
+
+// -----
+
+// ZeRO-1's mark is a unit attribute on an op.
+// expected-error @+1 {{'cleave.reduce_whole' must be a unit attribute on an op}}
+module attributes {cleave.reduce_whole} {
+}

@@ -33,6 +33,29 @@ func.func @f(%x: tensor<8x4xf32> {cleave.sharding = #shard<axisarray[[0], []]>},
 
 // -----
 
+// ZeRO-1 (a user marked cleave.reduce_whole): the same gradient is
+// all-reduced whole, as DeepSpeed's stage 1 keeps it, and each device
+// slices its shard locally; the whole sum is made once for both users.
+// CHECK-LABEL: func.func @f
+// CHECK:         %[[G:.*]] = cleave.matmul {{.*}} -> tensor<4x3xf32>
+// CHECK-NEXT:    %[[AR:.*]] = shard.all_reduce %[[G]] on @grid grid_axes = [0] : tensor<4x3xf32> -> tensor<4x3xf32>
+// CHECK-NEXT:    %[[S:.*]] = shard.all_slice %[[AR]] on @grid grid_axes = [0] slice_axis = 0 : tensor<4x3xf32> -> tensor<2x3xf32>
+// CHECK-NOT:     shard.reduce_scatter
+// CHECK-NOT:     shard.all_reduce
+// CHECK:         %[[U:.*]] = cleave.unary neg %[[S]] : tensor<2x3xf32>
+// CHECK-NOT:     cleave.reduce_whole
+// CHECK:         return %[[U]], %[[AR]] : tensor<2x3xf32>, tensor<4x3xf32>
+shard.grid @grid(shape = 2) {cleave.axis_names = ["dp"]}
+func.func @f(%x: tensor<8x4xf32> {cleave.sharding = #shard<axisarray[[0], []]>},
+             %dy: tensor<8x3xf32> {cleave.sharding = #shard<axisarray[[0], []]>})
+    -> (tensor<4x3xf32> {cleave.sharding = #shard<axisarray[[0], []]>}, tensor<4x3xf32>) {
+  %g = cleave.matmul %x, %dy {transpose_a, cleave.factor_axes = #shard<axisarray[[], [], [0]]>} : (tensor<8x4xf32>, tensor<8x3xf32>) -> tensor<4x3xf32>
+  %u = cleave.unary neg %g {cleave.reduce_whole, cleave.factor_axes = #shard<axisarray[[0], []]>} : tensor<4x3xf32>
+  return %u, %g : tensor<4x3xf32>, tensor<4x3xf32>
+}
+
+// -----
+
 // ZeRO-3 parameters: a sharded weight is gathered whole before a product
 // that needs all of it; the gathered copy is made once for both users.
 // CHECK-LABEL: func.func @f
