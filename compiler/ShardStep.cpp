@@ -20,6 +20,7 @@ void ShardOptions::toPipelineOptions(ShardPipelineOptions &pipeline, bool eval) 
   pipeline.schedule = schedule;
   pipeline.virtualStages = virtualStages;
   pipeline.cuts = pipelineCuts;
+  pipeline.unroll = unrollPipeline;
 }
 
 bool mlir::cleave::wantsSharding(const ShardOptions &options) {

@@ -112,6 +112,11 @@ struct ShardPipelineOptions : public PassPipelineOptions<ShardPipelineOptions> {
                             llvm::cl::init(1)};
   ListOption<std::string> cuts{
       *this, "cuts", llvm::cl::desc("ONNX node names that end a chunk (empty: balanced split)")};
+  Option<bool> unroll{*this, "unroll",
+                      llvm::cl::desc("Unroll the micro-batches and stages (off: stop after the "
+                                     "split and one stage's plan, for a plan report of a "
+                                     "pipeline too large to unroll)"),
+                      llvm::cl::init(true)};
 };
 
 /// The grid axis of pipeline stages.
