@@ -33,8 +33,8 @@ bool mlir::cleave::wantsConfigurationSearch(const ShardOptions &shard) {
   return shard.devices % product == 0;
 }
 
-llvm::Expected<ConfigSearchOptions> mlir::cleave::getConfigSearchOptions(const ShardOptions &shard,
-                                                                         llvm::StringRef precision) {
+llvm::Expected<ConfigSearchOptions>
+mlir::cleave::getConfigSearchOptions(const ShardOptions &shard, llvm::StringRef precision) {
   ConfigSearchOptions options;
   options.devices = shard.devices;
   options.clusterName = shard.cluster;
@@ -56,6 +56,10 @@ llvm::Expected<ConfigSearchOptions> mlir::cleave::getConfigSearchOptions(const S
     options.virtualStages = shard.virtualStages;
   if (shard.zeroPinned)
     options.zero = shard.zero;
+  // The shard pipeline carries out ZeRO 0, 2 and 3 (ZeroLevel); ZeRO-1
+  // joins the searched levels when the zero lane's cleave-seed-sharding
+  // accepts it.
+  options.zeroLevels = {0, 2, 3};
   // The recompute lane's ShardOptions::recompute pins options.recompute
   // here once it exists.
   options.cuts = shard.pipelineCuts;

@@ -37,9 +37,10 @@ llvm::Expected<ConfigSearchOptions> getConfigSearchOptions(const ShardOptions &s
 /// nothing is searched and the result is empty). On success `shard` holds
 /// the chosen grid, micro-batches, schedule, virtual stages and ZeRO level,
 /// and `train`'s phase tags are on when it is a pipeline.
-llvm::Expected<std::optional<ConfigSearchResult>>
-configureTrainStep(ModuleOp module, TrainOptions &train, ShardOptions &shard,
-                   llvm::StringRef precision);
+llvm::Expected<std::optional<ConfigSearchResult>> configureTrainStep(ModuleOp module,
+                                                                     TrainOptions &train,
+                                                                     ShardOptions &shard,
+                                                                     llvm::StringRef precision);
 
 /// Writes `config` into `shard` (grid, micro-batches, schedule, virtual
 /// stages, ZeRO), keeping the devices, pins and cluster.

@@ -44,6 +44,9 @@ static bool knowsStageMemory(const PlanReport &report) {
 }
 
 bool PlanReport::programIsOneStage() const {
+  // A step left whole (notUnrolled) holds every micro-batch at once.
+  if (!notUnrolled.empty())
+    return false;
   return !stagePrograms.empty() || (pipeline && pipeline->stageList.size() == 1);
 }
 
@@ -297,6 +300,15 @@ llvm::Expected<PlanReport> mlir::cleave::planTrainStep(ModuleOp module, const Sh
     if (llvm::Error error =
             shardTrainStep(module, planned, createCollectPlanTensorsPass(options, report)))
       return std::move(error);
+    // Left whole, the step is one stage's plan, on that stage's devices.
+    int64_t stages = getPipelineStages(shard);
+    if (!report.notUnrolled.empty() && stages > 1) {
+      llvm::Expected<Cluster> stageCluster =
+          loadCluster(cluster.name, cluster.numDevices() / stages);
+      if (!stageCluster)
+        return stageCluster.takeError();
+      report.cluster = *stageCluster;
+    }
   } else if (llvm::Error error =
                  collectPlanTensors(module, options, report, options.keepOpShardings)) {
     return std::move(error);

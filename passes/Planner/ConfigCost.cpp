@@ -81,6 +81,8 @@ mlir::cleave::priceConfiguration(const Configuration &config, const ChunkFigures
   priced.config = config;
   priced.stageMemoryBytes.assign(stages, 0);
   double slowestAfterDrain = 0, slowestSync = 0;
+  bool splitOver = false;
+  int64_t ownLargest = 0;
   const int64_t usable =
       static_cast<int64_t>(kUsableMemoryShare * static_cast<double>(cluster.memoryCapacity));
   for (int64_t p = 0; p < stages; ++p) {
@@ -137,12 +139,29 @@ mlir::cleave::priceConfiguration(const Configuration &config, const ChunkFigures
       stash[c] = static_cast<int64_t>(static_cast<double>(chunks.activationBytes[c]) /
                                       static_cast<double>(m * dp) * share);
       if (c % stages == p)
-        working = std::max(working, static_cast<int64_t>(
-                                        static_cast<double>(chunks.activationBytes[c]) /
-                                        static_cast<double>(m * dp) * subGrid.activationFactor));
+        working = std::max(
+            working, static_cast<int64_t>(static_cast<double>(chunks.activationBytes[c]) /
+                                          static_cast<double>(m * dp) * subGrid.activationFactor));
     }
     int64_t activations = pipeline::maxInFlightBytes(*schedule, p, stash) + working;
     priced.stageMemoryBytes[p] = weights + gradients + optimizer + activations;
+    ownLargest = std::max(ownLargest, priced.stageMemoryBytes[p]);
+    // The split's own count (SplitFigures.h), which the plan report checks
+    // for a pipeline: state divided by tp only, stashes by M x dp only.
+    if (stages > 1 || m > 1) {
+      std::vector<int64_t> splitStash(chunkCount, 0);
+      for (int64_t c = 0; c < chunkCount; ++c)
+        splitStash[c] =
+            static_cast<int64_t>(static_cast<double>(chunks.activationBytes[c]) /
+                                 static_cast<double>(m * dp) * recompute.activationShare);
+      int64_t splitCount = (chunks.stageWeightBytes[p] + chunks.stageGradientBytes[p] +
+                            chunks.stageOptimizerBytes[p]) /
+                               tp +
+                           pipeline::maxInFlightBytes(*schedule, p, splitStash);
+      if (cluster.memoryCapacity > 0 && splitCount > cluster.memoryCapacity)
+        splitOver = true;
+      priced.stageMemoryBytes[p] = std::max(priced.stageMemoryBytes[p], splitCount);
+    }
   }
   int64_t busiest = 0;
   for (int64_t p = 1; p < stages; ++p)
@@ -150,7 +169,7 @@ mlir::cleave::priceConfiguration(const Configuration &config, const ChunkFigures
       busiest = p;
   priced.stepSeconds = simulation->makespan + slowestAfterDrain;
   priced.memoryBytes = static_cast<double>(*llvm::max_element(priced.stageMemoryBytes));
-  priced.fits = cluster.memoryCapacity <= 0 || priced.memoryBytes <= static_cast<double>(usable);
+  priced.fits = cluster.memoryCapacity <= 0 || (!splitOver && ownLargest <= usable);
   priced.computeSeconds = stageCompute[busiest];
   priced.recomputeSeconds = stageRecompute[busiest];
   priced.tensorParallelSeconds =

@@ -65,8 +65,8 @@ struct PricedConfiguration {
   /// The largest stage's, per device.
   double memoryBytes = 0;
   bool fits = true;
-  double computeSeconds = 0, bubbleSeconds = 0, tensorParallelSeconds = 0,
-         dataParallelSeconds = 0, pipelineTransferSeconds = 0, recomputeSeconds = 0;
+  double computeSeconds = 0, bubbleSeconds = 0, tensorParallelSeconds = 0, dataParallelSeconds = 0,
+         pipelineTransferSeconds = 0, recomputeSeconds = 0;
   std::vector<int64_t> stageMemoryBytes;
 };
 

@@ -242,8 +242,8 @@ std::optional<RecomputeFigures> ConfigFigures::recompute(RecomputeMode mode) {
   if (failed(split) || failed(base) || (*base)->forwardSeconds[0] <= 0 || stashBytes <= 0)
     return figures;
   RecomputeFigures result;
-  result.activationShare = static_cast<double>(split->chunkActivationBytes[0]) /
-                           static_cast<double>(stashBytes);
+  result.activationShare =
+      static_cast<double>(split->chunkActivationBytes[0]) / static_cast<double>(stashBytes);
   result.extraForwardShare =
       std::max(0.0, split->chunkBackwardSeconds[0] - (*base)->backwardSeconds[0]) /
       (*base)->forwardSeconds[0];

@@ -27,10 +27,11 @@ class ConfigFigures {
 public:
   /// Reads @train_step of `module`; an error on the function without
   /// phase tags. `cluster` prices the ops (one device's rates).
-  static FailureOr<std::unique_ptr<ConfigFigures>>
-  analyze(ModuleOp module, const Cluster &cluster, std::string clusterName,
-          std::vector<std::string> cuts, std::string shardPins, double ilpTimeLimit,
-          int64_t maxOps);
+  static FailureOr<std::unique_ptr<ConfigFigures>> analyze(ModuleOp module, const Cluster &cluster,
+                                                           std::string clusterName,
+                                                           std::vector<std::string> cuts,
+                                                           std::string shardPins,
+                                                           double ilpTimeLimit, int64_t maxOps);
 
   /// Layer boundaries + 1: the most chunks a balanced split can have.
   int64_t numLayers() const { return profile.numLayers(); }

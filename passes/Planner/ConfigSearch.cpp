@@ -107,8 +107,7 @@ mlir::cleave::searchConfiguration(ModuleOp module, const Cluster &cluster,
                               << " (or divides it, leaving the rest to the search)",
            failure();
   if (options.zero && (*options.zero < 0 || *options.zero > 3))
-    return module.emitError() << "ZeRO level " << *options.zero << ": use 0, 1, 2 or 3",
-           failure();
+    return module.emitError() << "ZeRO level " << *options.zero << ": use 0, 1, 2 or 3", failure();
   if (options.virtualStages && *options.virtualStages > 1 && options.schedule &&
       *options.schedule != "interleaved")
     return module.emitError() << "virtual-stages " << *options.virtualStages
@@ -116,8 +115,8 @@ mlir::cleave::searchConfiguration(ModuleOp module, const Cluster &cluster,
            failure();
 
   FailureOr<std::unique_ptr<ConfigFigures>> analyzed =
-      ConfigFigures::analyze(module, cluster, options.clusterName, options.cuts,
-                             options.shardPins, options.ilpTimeLimit, options.maxOps);
+      ConfigFigures::analyze(module, cluster, options.clusterName, options.cuts, options.shardPins,
+                             options.ilpTimeLimit, options.maxOps);
   if (failed(analyzed))
     return failure();
   ConfigFigures &figures = **analyzed;
@@ -217,12 +216,13 @@ mlir::cleave::searchConfiguration(ModuleOp module, const Cluster &cluster,
           for (RecomputeMode recompute : recomputeModes)
             for (int zero = 0; zero <= 3; ++zero) {
               // ZeRO shards over dp as data parallelism: the batch must split.
-              if (options.zero ? zero != *options.zero : (zero > 0 && (dp == 1 || plainOnly)))
+              if (options.zero ? zero != *options.zero
+                               : (!llvm::is_contained(options.zeroLevels, zero) ||
+                                  (zero > 0 && (dp == 1 || plainOnly))))
                 continue;
               for (int sp = 0; sp <= 1; ++sp) {
-                if (options.sequenceParallel
-                        ? sp != *options.sequenceParallel
-                        : (sp && (tp == 1 || !options.searchSequenceParallel)))
+                if (options.sequenceParallel ? sp != *options.sequenceParallel
+                                             : (sp && (tp == 1 || !options.searchSequenceParallel)))
                   continue;
                 Configuration config;
                 config.pp = stages;
@@ -250,8 +250,7 @@ mlir::cleave::searchConfiguration(ModuleOp module, const Cluster &cluster,
   ConfigSearchResult result;
   chooseConfiguration(std::move(priced), result);
   result.allPinned = result.priced == 1 && pinnedProduct == devices;
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   LDBG() << "priced " << result.priced << " configurations (" << figures.numSubGridPlans()
          << " sub-grid plans) in " << result.seconds << " s; chosen "
          << formatConfiguration(result.best.config);

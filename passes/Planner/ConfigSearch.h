@@ -50,6 +50,8 @@ struct ConfigSearchOptions {
   /// Whether the compile can carry out recomputation (the recompute pass
   /// exists): otherwise only recompute=none is considered.
   bool searchRecompute = CLEAVE_HAVE_RECOMPUTE;
+  /// The ZeRO levels searched when --zero is not given.
+  std::vector<int> zeroLevels = {0, 1, 2, 3};
   int64_t maxMicroBatches = 256;
   double ilpTimeLimit = 2.0;
   int64_t maxOps = 2500;

@@ -165,8 +165,8 @@ TEST_CASE("configuration choice: more machinery must gain kMinSearchGain; ZeRO o
   CHECK(choose({priced("dp=4", 1.0, 9, false), priced("dp=4 zero=2", 2.0, 1, true)}) ==
         "dp=4 zero=2");
   // Nothing fits: the least memory.
-  CHECK(choose({priced("dp=4", 1.0, 9, false), priced("pp=2,dp=2 micro-batches=2", 2.0, 5, false)}) ==
-        "pp=2,dp=2 micro-batches=2");
+  CHECK(choose({priced("dp=4", 1.0, 9, false), priced("pp=2,dp=2 micro-batches=2", 2.0, 5,
+                                                      false)}) == "pp=2,dp=2 micro-batches=2");
 }
 
 TEST_CASE("configuration spec: parse and format round-trip; bad tokens are named", "[planner]") {
