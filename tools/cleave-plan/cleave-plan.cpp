@@ -20,6 +20,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -194,8 +195,22 @@ int main(int argc, char **argv) {
     // sub-grid with the sharding search, as the configuration search would.
     llvm::Expected<cleave::ShardOptions> spec = cleave::parsePlanSpec(compare);
     llvm::Expected<cleave::Configuration> config = cleave::parseConfiguration(compare);
-    if (!spec && config) {
+    bool beyondGrid =
+        config && (config->pp > 1 || config->microBatches > 1 || config->virtualStages > 1 ||
+                   config->schedule != "1f1b" || config->recompute != cleave::RecomputeMode::none);
+    // Tokens beyond the grid and zero=N are a configuration's: its error.
+    llvm::SmallVector<llvm::StringRef> tokens;
+    llvm::SplitString(compare, tokens, " \t");
+    bool configurationTokens = llvm::any_of(llvm::drop_begin(tokens), [](llvm::StringRef token) {
+      return !token.starts_with("zero=");
+    });
+    if (configurationTokens && !config) {
       llvm::consumeError(spec.takeError());
+      return fail("--compare: " + llvm::toString(config.takeError()));
+    }
+    if (beyondGrid || (!spec && config)) {
+      if (!spec)
+        llvm::consumeError(spec.takeError());
       cleave::ShardOptions fixed;
       fixed.devices = static_cast<int>(config->devices());
       fixed.plan = shard.plan;
