@@ -8,7 +8,13 @@ using namespace mlir::cleave;
 
 void mlir::cleave::printConfigurationSearch(const ConfigSearchResult &result,
                                             llvm::raw_ostream &os) {
-  auto gib = [](double bytes) { return llvm::formatv("{0:F2} GiB", bytes / (1 << 30)).str(); };
+  auto gib = [](double bytes) {
+    if (bytes >= 1 << 30)
+      return llvm::formatv("{0:F2} GiB", bytes / (1 << 30)).str();
+    if (bytes >= 1 << 20)
+      return llvm::formatv("{0:F2} MiB", bytes / (1 << 20)).str();
+    return llvm::formatv("{0:F1} KiB", bytes / 1024).str();
+  };
   const PricedConfiguration &best = result.best;
   os << "Configuration: " << formatConfiguration(best.config) << " ("
      << (best.fits ? "fits" : "does not fit") << "; predicted step "

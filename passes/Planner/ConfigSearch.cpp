@@ -177,7 +177,12 @@ mlir::cleave::searchConfiguration(ModuleOp module, const Cluster &cluster,
       bool plainOnly = rows > 0 && rows % dp != 0;
       if (plainOnly && (stages > 1 || tp > 1))
         continue;
-      int64_t perReplica = plainOnly ? 1 : rows > 0 ? rows / dp : 1;
+      // The stage's plan may split the batch over tp too (the axis names
+      // are labels): a micro-batch must still split over both.
+      int64_t perReplica = plainOnly                           ? 1
+                           : rows > 0 && rows % (dp * tp) == 0 ? rows / (dp * tp)
+                           : rows > 0                          ? 1
+                                                               : 1;
       for (int64_t m : divisorsOf(perReplica)) {
         if (options.microBatches ? m != *options.microBatches
                                  : (m > options.maxMicroBatches || (stages > 1 && m < stages)))

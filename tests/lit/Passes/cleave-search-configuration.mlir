@@ -34,24 +34,24 @@ module {
 
 // -----
 
-// A batch of two: dp=4 cannot split it, so one stage of one axis (which the
-// sharding search may use for weights) is all the plain plan can be; a
-// pipeline has two micro-batches (M >= S, dividing the batch).
+// A batch of four: a micro-batch must still split over the stage's
+// dp x tp (its plan may split the batch over either axis), so a pipeline
+// on two devices per stage has two micro-batches.
 // PLAIN: spec = "dp=4"
 // STAGES: spec = "pp=2,tp=2 micro-batches=2"
 // PINNED: spec = "pp=2,tp=2 micro-batches=2 zero=1"
-// CUTS: Configuration: pp=2 micro-batches=2 (fits; predicted step
+// CUTS: Configuration: pp=2 micro-batches=4 (fits; predicted step
 
 module {
-  func.func @forward(%w0: tensor<64x32xf32> {cleave.param = #cleave.param<"0.weight", trainable>}, %b0: tensor<64xf32> {cleave.param = #cleave.param<"0.bias", trainable>}, %w1: tensor<64x64xf32> {cleave.param = #cleave.param<"2.weight", trainable>}, %b1: tensor<64xf32> {cleave.param = #cleave.param<"2.bias", trainable>}, %w2: tensor<10x64xf32> {cleave.param = #cleave.param<"4.weight", trainable>}, %b2: tensor<10xf32> {cleave.param = #cleave.param<"4.bias", trainable>}, %x: tensor<2x32xf32> {cleave.input = "x"}) -> (tensor<2x10xf32> {cleave.output = "logits"}) {
-    %0 = cleave.matmul %x, %w0 {transpose_b} : (tensor<2x32xf32>, tensor<64x32xf32>) -> tensor<2x64xf32> loc("fc0")
-    %1 = cleave.binary add %0, %b0 : (tensor<2x64xf32>, tensor<64xf32>) -> tensor<2x64xf32> loc("fc0")
-    %2 = cleave.unary relu %1 : tensor<2x64xf32> loc("relu0")
-    %3 = cleave.matmul %2, %w1 {transpose_b} : (tensor<2x64xf32>, tensor<64x64xf32>) -> tensor<2x64xf32> loc("fc1")
-    %4 = cleave.binary add %3, %b1 : (tensor<2x64xf32>, tensor<64xf32>) -> tensor<2x64xf32> loc("fc1")
-    %5 = cleave.unary relu %4 : tensor<2x64xf32> loc("relu1")
-    %6 = cleave.matmul %5, %w2 {transpose_b} : (tensor<2x64xf32>, tensor<10x64xf32>) -> tensor<2x10xf32> loc("fc2")
-    %7 = cleave.binary add %6, %b2 : (tensor<2x10xf32>, tensor<10xf32>) -> tensor<2x10xf32> loc("fc2")
-    return %7 : tensor<2x10xf32>
+  func.func @forward(%w0: tensor<64x32xf32> {cleave.param = #cleave.param<"0.weight", trainable>}, %b0: tensor<64xf32> {cleave.param = #cleave.param<"0.bias", trainable>}, %w1: tensor<64x64xf32> {cleave.param = #cleave.param<"2.weight", trainable>}, %b1: tensor<64xf32> {cleave.param = #cleave.param<"2.bias", trainable>}, %w2: tensor<10x64xf32> {cleave.param = #cleave.param<"4.weight", trainable>}, %b2: tensor<10xf32> {cleave.param = #cleave.param<"4.bias", trainable>}, %x: tensor<4x32xf32> {cleave.input = "x"}) -> (tensor<4x10xf32> {cleave.output = "logits"}) {
+    %0 = cleave.matmul %x, %w0 {transpose_b} : (tensor<4x32xf32>, tensor<64x32xf32>) -> tensor<4x64xf32> loc("fc0")
+    %1 = cleave.binary add %0, %b0 : (tensor<4x64xf32>, tensor<64xf32>) -> tensor<4x64xf32> loc("fc0")
+    %2 = cleave.unary relu %1 : tensor<4x64xf32> loc("relu0")
+    %3 = cleave.matmul %2, %w1 {transpose_b} : (tensor<4x64xf32>, tensor<64x64xf32>) -> tensor<4x64xf32> loc("fc1")
+    %4 = cleave.binary add %3, %b1 : (tensor<4x64xf32>, tensor<64xf32>) -> tensor<4x64xf32> loc("fc1")
+    %5 = cleave.unary relu %4 : tensor<4x64xf32> loc("relu1")
+    %6 = cleave.matmul %5, %w2 {transpose_b} : (tensor<4x64xf32>, tensor<10x64xf32>) -> tensor<4x10xf32> loc("fc2")
+    %7 = cleave.binary add %6, %b2 : (tensor<4x10xf32>, tensor<10xf32>) -> tensor<4x10xf32> loc("fc2")
+    return %7 : tensor<4x10xf32>
   }
 }
