@@ -22,7 +22,7 @@ using namespace mlir::cleave;
 FailureOr<std::unique_ptr<ConfigFigures>>
 ConfigFigures::analyze(ModuleOp module, const Cluster &cluster, std::string clusterName,
                        std::vector<std::string> cuts, std::string shardPins, double ilpTimeLimit,
-                       int64_t maxOps) {
+                       int64_t maxOps, std::string precision) {
   func::FuncOp function = lookupFunctionOrEmit(
       module, "train_step",
       "the configuration search: no @train_step; run --cleave-train-pipeline=\"... "
@@ -38,6 +38,7 @@ ConfigFigures::analyze(ModuleOp module, const Cluster &cluster, std::string clus
   figures->shardPins = std::move(shardPins);
   figures->ilpTimeLimit = ilpTimeLimit;
   figures->maxOps = maxOps;
+  figures->precision = std::move(precision);
   figures->profile = profileCuts(figures->phases, [&](Operation *op) {
     double seconds = computeTime(op, cluster);
     figures->computeSeconds += seconds;
@@ -100,7 +101,7 @@ FailureOr<const ChunkFigures *> ConfigFigures::chunks(int64_t stages, int64_t vi
   settings.virtualStages = virtualStages;
   settings.microBatches = stages;
   settings.schedule = virtualStages > 1 ? "interleaved" : "1f1b";
-  // The bf16 lane's SplitSettings::precision goes here.
+  // The bf16 lane's SplitSettings::precision is set from `precision` here.
   FailureOr<SplitFigures> split = countSplit(phases, assignment, profile, settings, cluster);
   if (failed(split))
     return failure();
@@ -143,6 +144,8 @@ const std::optional<ConfigFigures::SubGridPlan> &ConfigFigures::planSubGrid(int6
   options.pins = shardPins;
   options.timeLimit = ilpTimeLimit;
   options.maxOps = maxOps;
+  // The bf16 lane's precision of the sub-grid's plan is set from
+  // `precision` here.
   func::FuncOp function = phases.getFunction();
   // A sub-grid without a plan is priced as an ideal split; the search's
   // reasons are not the configuration's.

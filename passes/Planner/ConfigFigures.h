@@ -27,11 +27,10 @@ class ConfigFigures {
 public:
   /// Reads @train_step of `module`; an error on the function without
   /// phase tags. `cluster` prices the ops (one device's rates).
-  static FailureOr<std::unique_ptr<ConfigFigures>> analyze(ModuleOp module, const Cluster &cluster,
-                                                           std::string clusterName,
-                                                           std::vector<std::string> cuts,
-                                                           std::string shardPins,
-                                                           double ilpTimeLimit, int64_t maxOps);
+  static FailureOr<std::unique_ptr<ConfigFigures>>
+  analyze(ModuleOp module, const Cluster &cluster, std::string clusterName,
+          std::vector<std::string> cuts, std::string shardPins, double ilpTimeLimit, int64_t maxOps,
+          std::string precision = "fp32");
 
   /// Layer boundaries + 1: the most chunks a balanced split can have.
   int64_t numLayers() const { return profile.numLayers(); }
@@ -67,6 +66,8 @@ private:
   TrainStepPhases phases;
   Cluster cluster;
   std::string clusterName, shardPins;
+  /// The user's --precision: the split's and the sub-grid plans' prices.
+  std::string precision = "fp32";
   std::vector<std::string> cuts;
   double ilpTimeLimit = 2.0;
   int64_t maxOps = 2500;

@@ -116,7 +116,7 @@ mlir::cleave::searchConfiguration(ModuleOp module, const Cluster &cluster,
 
   FailureOr<std::unique_ptr<ConfigFigures>> analyzed =
       ConfigFigures::analyze(module, cluster, options.clusterName, options.cuts, options.shardPins,
-                             options.ilpTimeLimit, options.maxOps);
+                             options.ilpTimeLimit, options.maxOps, options.precision);
   if (failed(analyzed))
     return failure();
   ConfigFigures &figures = **analyzed;
