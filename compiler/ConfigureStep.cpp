@@ -60,6 +60,8 @@ mlir::cleave::getConfigSearchOptions(const ShardOptions &shard, llvm::StringRef 
   // joins the searched levels when the zero lane's cleave-seed-sharding
   // accepts it.
   options.zeroLevels = {0, 2, 3};
+  // And carries it out by seeding data parallelism over every device.
+  options.zeroOnlyDataParallel = true;
   // The recompute lane's ShardOptions::recompute pins options.recompute
   // here once it exists.
   options.cuts = shard.pipelineCuts;

@@ -225,6 +225,8 @@ mlir::cleave::searchConfiguration(ModuleOp module, const Cluster &cluster,
                                : (!llvm::is_contained(options.zeroLevels, zero) ||
                                   (zero > 0 && (dp == 1 || plainOnly))))
                 continue;
+              if (zero > 0 && options.zeroOnlyDataParallel && (stages > 1 || tp > 1))
+                continue;
               for (int sp = 0; sp <= 1; ++sp) {
                 if (options.sequenceParallel ? sp != *options.sequenceParallel
                                              : (sp && (tp == 1 || !options.searchSequenceParallel)))

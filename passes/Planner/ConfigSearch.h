@@ -50,6 +50,10 @@ struct ConfigSearchOptions {
   /// Whether the compile can carry out recomputation (the recompute pass
   /// exists): otherwise only recompute=none is considered.
   bool searchRecompute = CLEAVE_HAVE_RECOMPUTE;
+  /// ZeRO only as data parallelism over every device (one stage, no tp):
+  /// how the shard pipeline carries ZeRO out while the sharding search
+  /// does not plan under it (the tools set it; the zero lane lifts it).
+  bool zeroOnlyDataParallel = false;
   /// The ZeRO levels searched when --zero is not given.
   std::vector<int> zeroLevels = {0, 1, 2, 3};
   int64_t maxMicroBatches = 256;
