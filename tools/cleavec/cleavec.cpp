@@ -179,6 +179,11 @@ llvm::Error compile(Invocation &invocation) {
       return configuration.takeError();
     if (*configuration)
       std::cerr << describeConfigurationChoice(**configuration) << "\n";
+    if (compile.train.eval && getPipelineStages(compile.shard) > 1) {
+      std::cerr << "cleavec: note: the evaluation function is not supported with pipeline "
+                   "stages yet: the program has none (--eval-data is unavailable)\n";
+      compile.train.eval = false;
+    }
   }
   if (invocation.training())
     if (llvm::Error error = buildTrainStep(**module, invocation.compile.train))
