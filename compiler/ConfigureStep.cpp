@@ -62,8 +62,15 @@ mlir::cleave::getConfigSearchOptions(const ShardOptions &shard, llvm::StringRef 
   options.zeroLevels = {0, 2, 3};
   // And carries it out by seeding data parallelism over every device.
   options.zeroOnlyDataParallel = true;
-  // The recompute lane's ShardOptions::recompute pins options.recompute
-  // here once it exists.
+#if CLEAVE_HAVE_RECOMPUTE
+  // The recompute lane's flag ("" lets the search decide).
+  if (!shard.recompute.empty()) {
+    std::optional<RecomputeMode> mode = parseRecomputeMode(shard.recompute);
+    if (!mode)
+      return makeError("--recompute " + shard.recompute + ": use none, selective or full");
+    options.recompute = *mode;
+  }
+#endif
   options.cuts = shard.pipelineCuts;
   options.shardPins = llvm::join(shard.pins, ";");
   return options;
@@ -75,6 +82,9 @@ void mlir::cleave::applyConfiguration(const Configuration &config, ShardOptions 
   shard.schedule = config.schedule;
   shard.virtualStages = static_cast<int>(config.virtualStages);
   shard.zero = config.zero;
+#if CLEAVE_HAVE_RECOMPUTE
+  shard.recompute = recomputeModeName(config.recompute).str();
+#endif
 }
 
 llvm::Expected<std::optional<ConfigSearchResult>>

@@ -101,7 +101,10 @@ FailureOr<const ChunkFigures *> ConfigFigures::chunks(int64_t stages, int64_t vi
   settings.virtualStages = virtualStages;
   settings.microBatches = stages;
   settings.schedule = virtualStages > 1 ? "interleaved" : "1f1b";
-  // The bf16 lane's SplitSettings::precision is set from `precision` here.
+#if __has_include("passes/Analysis/Cost/Precision.h")
+  // The split prices the user's precision (the bf16 lane's setting).
+  settings.precision = precision;
+#endif
   FailureOr<SplitFigures> split = countSplit(phases, assignment, profile, settings, cluster);
   if (failed(split))
     return failure();
@@ -144,8 +147,9 @@ const std::optional<ConfigFigures::SubGridPlan> &ConfigFigures::planSubGrid(int6
   options.pins = shardPins;
   options.timeLimit = ilpTimeLimit;
   options.maxOps = maxOps;
-  // The bf16 lane's precision of the sub-grid's plan is set from
-  // `precision` here.
+#if __has_include("passes/Analysis/Cost/Precision.h")
+  options.precision = precision;
+#endif
   func::FuncOp function = phases.getFunction();
   // A sub-grid without a plan is priced as an ideal split; the search's
   // reasons are not the configuration's.
