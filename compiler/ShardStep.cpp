@@ -23,6 +23,7 @@ void ShardOptions::toPipelineOptions(ShardPipelineOptions &pipeline, bool eval) 
   pipeline.cuts = pipelineCuts;
   pipeline.recompute = recompute.empty() ? "none" : recompute;
   pipeline.sequenceParallel = sequenceParallel;
+  pipeline.unroll = unrollPipeline;
 }
 
 bool mlir::cleave::wantsSharding(const ShardOptions &options) {

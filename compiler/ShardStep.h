@@ -61,6 +61,12 @@ struct ShardOptions {
   /// Megatron-SP, norms' rows split over tp: "auto" (the search decides;
   /// pinned plans keep norms whole), "on", "off".
   std::string sequenceParallel = "auto";
+  /// Which of the flags above the user gave (the configuration search
+  /// keeps them; docs/planner.md).
+  bool microBatchesPinned = false, schedulePinned = false, zeroPinned = false;
+  /// Off: a pipeline stops after its split and one stage's plan (a plan
+  /// report of a pipeline too large to unroll; never for code).
+  bool unrollPipeline = true;
 
   /// The pipeline's options; `eval` partitions @eval_loss too.
   void toPipelineOptions(ShardPipelineOptions &pipeline, bool eval) const;

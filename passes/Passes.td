@@ -592,4 +592,59 @@ def CleavePipelineSplit : Pass<"cleave-pipeline-split", "ModuleOp"> {
   let dependentDialects = ["::mlir::cleave::CleaveDialect"];
 }
 
+def CleaveSearchConfiguration : Pass<"cleave-search-configuration", "ModuleOp"> {
+  let summary = "Choose stages, sub-grid, micro-batches, schedule, recomputation and ZeRO by "
+                "the cost model";
+  let description = [{
+    The 3-D search (docs/planner.md) over a phase-tagged `@train_step`
+    (the train pipeline with `phase-tags=true`) on `devices` devices of
+    `cluster`: pipeline stages S (divisors of the devices, at most the
+    layers), the stage's dp x tp sub-grid (tp inside a node, dp dividing
+    the batch), micro-batches (divisors of the per-dp batch, at least S
+    with a pipeline, at most 256), the schedule (1f1b, interleaved with two
+    virtual stages where the layers allow), recomputation and the ZeRO
+    level. Each configuration is priced without being built: the split's
+    chunks (cleave-pipeline-split's balance and counting), the sharding
+    search's plan of each distinct sub-grid shape (run once per shape), the
+    schedule's simulation, the dp synchronisation per ZeRO level and the
+    memory per stage. The fastest configuration that fits wins; one with
+    more machinery must gain 0.1% over a simpler one; when none fits, the
+    one needing the least memory. Every option given restricts the search
+    (`grid` may name some axes only: "pp=2"). Changes no op: writes the
+    module attribute `cleave.configuration` (pp, dp, tp, micro_batches,
+    schedule, virtual_stages, recompute, zero, sequence_parallel,
+    precision, predicted_step_seconds, memory_bytes, fits,
+    configurations_priced, search_seconds, spec); `print` also prints the
+    chosen configuration and the best alternatives.
+
+    ```mlir
+    func.func @train_step(...) // phase-tagged, a 4-layer MLP, batch 32
+    // with devices=4 becomes
+    module attributes {cleave.configuration = {dp = 4 : i64, micro_batches = 1 : i64,
+        pp = 1 : i64, spec = "dp=4", tp = 1 : i64, zero = 0 : i64, ...}}
+    ```
+  }];
+  let options = [
+    Option<"devices", "devices", "int64_t", "1", "Devices to plan for">,
+    Option<"clusterName", "cluster", "std::string", "\"cpu\"", "Cluster profile name or JSON file">,
+    Option<"grid", "grid", "std::string", "\"\"",
+           "Pinned grid axes among pp, dp and tp, whole or partial (\"pp=2\", \"dp=2,tp=2\")">,
+    Option<"zero", "zero", "int", "-1", "Pinned ZeRO level 0..3 (-1: searched)">,
+    Option<"microBatches", "micro-batches", "int64_t", "0", "Pinned micro-batches (0: searched)">,
+    Option<"schedule", "schedule", "std::string", "\"\"",
+           "Pinned schedule: gpipe, 1f1b or interleaved (empty: searched)">,
+    Option<"virtualStages", "virtual-stages", "int64_t", "0",
+           "Pinned chunks per stage (0: searched)">,
+    Option<"recompute", "recompute", "std::string", "\"\"",
+           "Pinned recomputation: none, selective or full (empty: searched)">,
+    ListOption<"cuts", "cuts", "std::string",
+               "Pinned pipeline cuts (ONNX node names ending each chunk but the last)">,
+    Option<"pins", "pins", "std::string", "\"\"", "Parameter pins NAME=SPEC;NAME=SPEC">,
+    Option<"precision", "precision", "std::string", "\"fp32\"", "fp32 or bf16 (never searched)">,
+    Option<"print", "print", "bool", "false",
+           "Print the chosen configuration and the best alternatives to stdout">,
+  ];
+  let dependentDialects = ["::mlir::cleave::CleaveDialect"];
+}
+
 #endif // CLEAVE_PASSES_TD

@@ -103,6 +103,8 @@ std::string mlir::cleave::removeGridAxis(llvm::StringRef grid, llvm::StringRef a
 
 /// The unroll pass, the last of the pipeline-specific passes.
 static void addPipelineUnroll(OpPassManager &pm, const ShardPipelineOptions &options) {
+  if (!options.unroll)
+    return;
   CleavePipelineUnrollOptions unroll;
   unroll.microBatches = options.microBatches;
   pm.addPass(createCleavePipelineUnroll(unroll));

@@ -130,6 +130,11 @@ struct ShardPipelineOptions : public PassPipelineOptions<ShardPipelineOptions> {
                      "blocks (Megatron-SP): auto (the search decides; a pinned plan keeps them "
                      "whole), on, off"),
       llvm::cl::init("auto")};
+  Option<bool> unroll{*this, "unroll",
+                      llvm::cl::desc("Unroll the micro-batches and stages (off: stop after the "
+                                     "split and one stage's plan, for a plan report of a "
+                                     "pipeline too large to unroll)"),
+                      llvm::cl::init(true)};
 };
 
 /// The grid axis of pipeline stages.

@@ -45,6 +45,9 @@ static bool knowsStageMemory(const PlanReport &report) {
 }
 
 bool PlanReport::programIsOneStage() const {
+  // A step left whole (notUnrolled) holds every micro-batch at once.
+  if (!notUnrolled.empty())
+    return false;
   return !stagePrograms.empty() || (pipeline && pipeline->stageList.size() == 1);
 }
 
@@ -394,9 +397,36 @@ llvm::Expected<PlanReport> mlir::cleave::planTrainStep(ModuleOp module, const Sh
   report.cluster = cluster;
   report.zero = shard.zero;
   if (wantsSharding(shard) || wantsPipeline(shard)) {
+    // Unrolled, the step would hold every micro-batch's copy of its ops:
+    // past kMaxUnrolledOps the report keeps the split's figures and one
+    // stage's plan instead of pricing them op by op.
+    ShardOptions planned = shard;
+    if (auto step = module.lookupSymbol<func::FuncOp>("train_step"); step && wantsPipeline(shard)) {
+      int64_t ops = 0;
+      step.walk([&](Operation *) { ++ops; });
+      int64_t unrolled = ops * shard.microBatches;
+      if (unrolled > kMaxUnrolledOps) {
+        planned.unrollPipeline = false;
+        report.notUnrolled =
+            "the pipeline is not unrolled: its " + std::to_string(shard.microBatches) +
+            " micro-batches of " + std::to_string(ops) + " ops (" + std::to_string(unrolled) +
+            ") are more than " + std::to_string(kMaxUnrolledOps) +
+            " to price op by op; the stages' time and memory are the split's figures, the "
+            "collectives and compute one stage's plan of the whole step";
+      }
+    }
     if (llvm::Error error =
-            shardTrainStep(module, shard, createCollectPlanTensorsPass(options, report)))
+            shardTrainStep(module, planned, createCollectPlanTensorsPass(options, report)))
       return std::move(error);
+    // Left whole, the step is one stage's plan, on that stage's devices.
+    int64_t stages = getPipelineStages(shard);
+    if (!report.notUnrolled.empty() && stages > 1) {
+      llvm::Expected<Cluster> stageCluster =
+          loadCluster(cluster.name, cluster.numDevices() / stages);
+      if (!stageCluster)
+        return stageCluster.takeError();
+      report.cluster = *stageCluster;
+    }
   } else if (llvm::Error error =
                  collectPlanTensors(module, options, report, options.keepOpShardings)) {
     return std::move(error);
@@ -451,8 +481,9 @@ llvm::Error mlir::cleave::checkPlanFits(const PlanReport &report) {
   if (part == "activations and workspace" || part == "batch inputs") {
     remedies.push_back("more tensor parallelism (a tp axis in --grid, or more --devices for the "
                        "search to split layers over)");
-    remedies.push_back("a smaller micro-batch (--batch-size, or export the model with a smaller "
-                       "batch)");
+    remedies.push_back("a smaller micro-batch (--micro-batches M, pipeline stages with --grid "
+                       "pp=S, --batch-size, or export the model with a smaller batch)");
+    remedies.push_back("activation recomputation (--recompute selective or full)");
     // ZeRO only shards state; say so when even all of it cannot close the gap.
     int64_t best = std::max(shardable(2), shardable(3));
     if (best < excess)
@@ -460,10 +491,7 @@ llvm::Error mlir::cleave::checkPlanFits(const PlanReport &report) {
                  (best > 0 ? "sharding parameters, gradients and optimizer state saves only " +
                                  formatBytes(best) + " of the " + formatBytes(excess) + " too many"
                            : std::string("it shards only parameters, gradients and optimizer "
-                                         "state")) +
-                 "; activation recomputation is not available yet";
-    else
-      zeroNote = "; activation recomputation is not available yet";
+                                         "state"));
   } else {
     if (part == "optimizer state" && report.zero < 2)
       remedies.push_back(dpSize > 1 ? "--zero 2 (shards optimizer state over dp, saves " +

@@ -139,6 +139,34 @@ static json::Value pipelineToJSON(const PlanReport &report) {
                       {"fits", pipeline.firstStageOver(capacity) < 0}};
 }
 
+/// The contract's `configuration` (docs/planner.md).
+static json::Value configurationToJSON(const PlanConfiguration &config) {
+  json::Array alternatives;
+  for (const PlanConfiguration::Alternative &other : config.alternatives)
+    alternatives.push_back(json::Object{{"spec", other.spec},
+                                        {"step_seconds", other.stepSeconds},
+                                        {"memory_bytes", other.memoryBytes},
+                                        {"fits", other.fits}});
+  return json::Object{{"spec", config.spec},
+                      {"pp", config.pp},
+                      {"dp", config.dp},
+                      {"tp", config.tp},
+                      {"micro_batches", config.microBatches},
+                      {"schedule", config.schedule},
+                      {"virtual_stages", config.virtualStages},
+                      {"recompute", config.recompute},
+                      {"zero", config.zero},
+                      {"sequence_parallel", config.sequenceParallel},
+                      {"precision", config.precision},
+                      {"predicted_step_seconds", config.predictedStepSeconds},
+                      {"memory_bytes", config.memoryBytes},
+                      {"fits", config.fits},
+                      {"chosen_by", config.chosenBy},
+                      {"search_seconds", config.searchSeconds},
+                      {"configurations_priced", config.configurationsPriced},
+                      {"alternatives", std::move(alternatives)}};
+}
+
 json::Value mlir::cleave::planToJSON(const PlanReport &report) {
   json::Object grid{{"spec", report.grid}, {"devices", report.devices()}, {"zero", report.zero}};
   json::Array axes;
@@ -209,6 +237,10 @@ json::Value mlir::cleave::planToJSON(const PlanReport &report) {
   result["precision_note"] =
       report.precisionNote.empty() ? json::Value(nullptr) : json::Value(report.precisionNote);
   result["executable_memory_per_device"] = orNull(report.executableBytes);
+  if (report.configuration)
+    result["configuration"] = configurationToJSON(*report.configuration);
+  if (!report.notUnrolled.empty())
+    result["not_unrolled"] = report.notUnrolled;
   return result;
 }
 

@@ -228,7 +228,28 @@ static void printPipeline(const PlanReport &report, llvm::raw_ostream &os) {
        << ": shown as ?)\n";
 }
 
+/// The configuration search's choice and its best alternatives.
+static void printConfiguration(const PlanConfiguration &config, llvm::raw_ostream &os) {
+  os << "Configuration " << config.spec << " (chosen by the "
+     << (config.chosenBy == "pins" ? "pins" : "search") << "; predicted step "
+     << formatSeconds(config.predictedStepSeconds) << ", "
+     << formatBytes(static_cast<int64_t>(config.memoryBytes)) << " per device on the largest stage"
+     << (config.fits ? "" : ", does not fit") << ")\n";
+  if (config.chosenBy != "search")
+    return;
+  os << "  searched " << config.configurationsPriced << " configurations in "
+     << llvm::formatv("{0:F2}", config.searchSeconds) << " s; the best others:\n";
+  for (const PlanConfiguration::Alternative &other : config.alternatives)
+    os << "    " << other.spec << ": step " << formatSeconds(other.stepSeconds) << ", "
+       << formatBytes(static_cast<int64_t>(other.memoryBytes)) << " per device"
+       << (other.fits ? "" : ", does not fit") << "\n";
+}
+
 void mlir::cleave::printPlanTable(const PlanReport &report, llvm::raw_ostream &os) {
+  if (report.configuration)
+    printConfiguration(*report.configuration, os);
+  if (!report.notUnrolled.empty())
+    os << "Note: " << report.notUnrolled << "\n";
   // The axis names are labels (the search calls its first axis dp even
   // when it splits weights there): say what each one does.
   os << "Plan " << planName(report) << " on " << report.devices() << " device(s)";

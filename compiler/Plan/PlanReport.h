@@ -210,7 +210,35 @@ inline constexpr llvm::StringLiteral kStageFunctionPrefix = "train_step_stage";
 inline constexpr llvm::StringLiteral kStageAxisRole =
     "pipeline stages (each device holds its stage's chunks)";
 
+/// The configuration the plan carries out (docs/planner.md): chosen by the
+/// configuration search, or given whole by the user's flags.
+struct PlanConfiguration {
+  std::string spec;
+  int64_t pp = 1, dp = 1, tp = 1, microBatches = 1, virtualStages = 1;
+  std::string schedule = "1f1b", recompute = "none", precision = "fp32";
+  int zero = 0;
+  bool sequenceParallel = false;
+  /// "search" or "pins" (every decision given).
+  std::string chosenBy = "search";
+  double searchSeconds = 0, predictedStepSeconds = 0, memoryBytes = 0;
+  int64_t configurationsPriced = 0;
+  bool fits = true;
+  struct Alternative {
+    std::string spec;
+    double stepSeconds = 0, memoryBytes = 0;
+    bool fits = true;
+  };
+  /// The best others the search priced, by step time (those that fit
+  /// first).
+  std::vector<Alternative> alternatives;
+};
+
 struct PlanReport {
+  /// Set when the configuration search ran.
+  std::optional<PlanConfiguration> configuration;
+  /// Set when the pipeline has too many micro-batches x ops to unroll and
+  /// price op by op: why the figures are the split's and one stage's.
+  std::string notUnrolled;
   /// "dp=2,tp=2" ("single device" without a grid), ZeRO level.
   std::string grid;
   std::vector<std::string> axisNames;
@@ -304,6 +332,10 @@ std::unique_ptr<Pass> createCollectPlanTensorsPass(const PlanOptions &options, P
 /// collectives, compute, memory and step time. Runs the codegen memory
 /// planner on a clone; `module` is left unchanged.
 llvm::Error evaluatePartitioned(ModuleOp module, const PlanOptions &options, PlanReport &report);
+
+/// The most ops an unrolled pipeline may have for the plan report to
+/// unroll it (micro-batches x the step's ops).
+inline constexpr int64_t kMaxUnrolledOps = 400000;
 
 /// Shards @train_step of `module` in place with `shard` (any grid; a single
 /// device when `shard` asks for none) and reports the plan on `cluster`.

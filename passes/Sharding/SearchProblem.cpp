@@ -123,6 +123,8 @@ SearchPlan SearchProblem::planOf(ArrayRef<int> chosen) const {
   plan.seconds = evaluate(chosen);
   for (auto [index, group] : llvm::enumerate(groups)) {
     const Candidate &candidate = candidatesOf(index)[chosen[classOfGroup[index]]];
+    plan.stateBytes += candidate.memoryBytes;
+    plan.activationBytes += candidate.activationBytes;
     for (unsigned argument : group.arguments)
       if (cast<RankedTensorType>(getFunction().getArgument(argument).getType()).getRank() > 0)
         plan.arguments.push_back({argument, candidate.argumentDims});

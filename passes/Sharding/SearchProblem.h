@@ -89,6 +89,10 @@ struct SearchPlan {
   ParsedGrid grid;
   double seconds = 0; // the predicted step time
   double bytes = 0;   // the memory estimate (least-memory plans only)
+  /// Per device under the chosen candidates: parameters, gradients and
+  /// optimizer state; the activations kept for the backward (the planner
+  /// reads what the sub-grid's plan splits).
+  double stateBytes = 0, activationBytes = 0;
   /// cleave.sharding of every grouped argument of rank > 0.
   SmallVector<std::pair<unsigned, SmallVector<AxisList, 4>>> arguments;
   /// cleave.factor_axes of every op with a factor rule (none split: removed).

@@ -264,7 +264,7 @@ TEST_CASE("plan report: the advice for a plan that does not fit follows the numb
   constexpr int64_t GiB = int64_t(1) << 30;
   // Activations are 124 GiB of 126: no ZeRO stage can close a 46 GiB gap
   // from 2 GiB of state, so none is offered; tensor parallelism and a
-  // smaller micro-batch are, and recomputation is said to be missing.
+  // smaller micro-batch are, and so is recomputation.
   std::string activations = adviceFor(outOfMemory(GiB / 2, GiB, GiB / 2 + 124 * GiB, 0));
   CHECK_THAT(activations,
              Catch::Contains("the largest part is activations and workspace (124.00 GiB of "
@@ -272,7 +272,8 @@ TEST_CASE("plan report: the advice for a plan that does not fit follows the numb
   CHECK_THAT(activations, Catch::Contains("more tensor parallelism"));
   CHECK_THAT(activations, Catch::Contains("a smaller micro-batch"));
   CHECK_THAT(activations, Catch::Contains("ZeRO cannot help"));
-  CHECK_THAT(activations, Catch::Contains("activation recomputation is not available yet"));
+  CHECK_THAT(activations,
+             Catch::Contains("activation recomputation (--recompute selective or full)"));
   CHECK_THAT(activations, !Catch::Contains("--zero 3 ("));
   CHECK_THAT(activations, !Catch::Contains("--zero 2 ("));
 

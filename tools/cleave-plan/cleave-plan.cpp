@@ -10,6 +10,7 @@
 // printed, then reported as an error.
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/ConfigureStep.h"
 #include "compiler/Plan/PlanReport.h"
 #include "compiler/Registration.h"
 #include "passes/Analysis/Sharding/TensorSharding.h"
@@ -19,6 +20,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -42,10 +44,14 @@ struct Planner {
 
   /// Imports the model afresh, builds its train step and plans it with
   /// `shard`; `module` keeps the partitioned step (for the dot picture).
-  llvm::Expected<cleave::PlanReport> plan(const cleave::ShardOptions &shard,
-                                          OwningOpRef<ModuleOp> &module) {
+  /// With `search`, the configuration search runs first (--devices N) and
+  /// the plan carries out what it chose.
+  llvm::Expected<cleave::PlanReport> plan(cleave::ShardOptions shard, OwningOpRef<ModuleOp> &module,
+                                          bool search = false) {
+    std::optional<cleave::ConfigSearchResult> configuration;
     int64_t devices = cleave::getPlanDevices(shard);
-    if (llvm::StringRef(compile.modelPath).ends_with(".mlir")) {
+    bool fromMlir = llvm::StringRef(compile.modelPath).ends_with(".mlir");
+    if (fromMlir) {
       if (llvm::Error error = parseTrainStep(module))
         return std::move(error);
       // A step already partitioned (an unrolled pipeline) runs on its grid.
@@ -57,9 +63,22 @@ struct Planner {
       if (!imported)
         return imported.takeError();
       module = std::move(*imported);
-      if (llvm::Error error = cleave::buildTrainStep(*module, compile.train))
-        return std::move(error);
     }
+    cleave::TrainOptions train = compile.train;
+    if (search) {
+      cleave::ShardOptions onCluster = shard;
+      onCluster.cluster = compile.clusterName;
+      llvm::Expected<std::optional<cleave::ConfigSearchResult>> searched =
+          cleave::configureTrainStep(*module, train, onCluster, compile.precision);
+      if (!searched)
+        return searched.takeError();
+      configuration = std::move(*searched);
+      shard = onCluster;
+    }
+    train.settings.phaseTags = cleave::wantsPipeline(shard);
+    if (!fromMlir)
+      if (llvm::Error error = cleave::buildTrainStep(*module, train))
+        return std::move(error);
     llvm::Expected<cleave::Cluster> cluster =
         cleave::loadCluster(compile.clusterName, devices > 0 ? devices : 1);
     if (!cluster)
@@ -67,7 +86,38 @@ struct Planner {
     // The search prices its candidates on the same cluster.
     cleave::ShardOptions onCluster = shard;
     onCluster.cluster = compile.clusterName;
-    return cleave::planTrainStep(*module, onCluster, *cluster, options);
+    llvm::Expected<cleave::PlanReport> report =
+        cleave::planTrainStep(*module, onCluster, *cluster, options);
+    if (report && configuration)
+      report->configuration = describe(*configuration);
+    return report;
+  }
+
+  /// The search's result as the report carries it.
+  static cleave::PlanConfiguration describe(const cleave::ConfigSearchResult &result) {
+    const cleave::Configuration &config = result.best.config;
+    cleave::PlanConfiguration plan;
+    plan.spec = cleave::formatConfiguration(config);
+    plan.pp = config.pp;
+    plan.dp = config.dp;
+    plan.tp = config.tp;
+    plan.microBatches = config.microBatches;
+    plan.virtualStages = config.virtualStages;
+    plan.schedule = config.schedule;
+    plan.recompute = cleave::recomputeModeName(config.recompute).str();
+    plan.precision = config.precision;
+    plan.zero = config.zero;
+    plan.sequenceParallel = config.sequenceParallel;
+    plan.chosenBy = result.allPinned ? "pins" : "search";
+    plan.searchSeconds = result.seconds;
+    plan.configurationsPriced = result.priced;
+    plan.predictedStepSeconds = result.best.stepSeconds;
+    plan.memoryBytes = result.best.memoryBytes;
+    plan.fits = result.best.fits;
+    for (const cleave::PricedConfiguration &other : llvm::drop_begin(result.considered))
+      plan.alternatives.push_back({cleave::formatConfiguration(other.config), other.stepSeconds,
+                                   other.memoryBytes, other.fits});
+    return plan;
   }
 
   /// A module that already has its train step (`cleavec --emit=train-mlir`,
@@ -114,8 +164,9 @@ int main(int argc, char **argv) {
                  "collectives; both plans side by side with --compare)")
       ->check(CLI::IsMember({"table", "json", "dot", "html"}));
   app.add_option("--compare", compare,
-                 "An alternative plan to compare with: a grid and optionally zero=N, e.g. "
-                 "dp=8 or \"dp=2,tp=4 zero=3\"");
+                 "An alternative plan to compare with: a configuration, e.g. dp=8, "
+                 "\"dp=2,tp=4 zero=3\" or \"pp=8,tp=8 micro-batches=128 recompute=full\" "
+                 "(docs/planner.md)");
   app.add_option("--top", planner.options.topActivations, "Activations to list (default 10)")
       ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
@@ -137,13 +188,43 @@ int main(int argc, char **argv) {
   cleave::loadAllDialects(planner.context);
 
   OwningOpRef<ModuleOp> module;
-  llvm::Expected<cleave::PlanReport> report = planner.plan(shard, module);
+  llvm::Expected<cleave::PlanReport> report = planner.plan(shard, module, /*search=*/true);
   if (!report)
     return fail(llvm::toString(report.takeError()));
 
   std::optional<cleave::PlanReport> alternative;
   if (!compare.empty()) {
+    // A grid with zero=N plans as it always did; a configuration spec
+    // ("pp=8,tp=8 micro-batches=128 recompute=full") plans each stage's
+    // sub-grid with the sharding search, as the configuration search would.
     llvm::Expected<cleave::ShardOptions> spec = cleave::parsePlanSpec(compare);
+    llvm::Expected<cleave::Configuration> config = cleave::parseConfiguration(compare);
+    bool beyondGrid =
+        config && (config->pp > 1 || config->microBatches > 1 || config->virtualStages > 1 ||
+                   config->schedule != "1f1b" || config->recompute != cleave::RecomputeMode::none);
+    // Tokens beyond the grid and zero=N are a configuration's: its error.
+    llvm::SmallVector<llvm::StringRef> tokens;
+    llvm::SplitString(compare, tokens, " \t");
+    bool configurationTokens = llvm::any_of(llvm::drop_begin(tokens), [](llvm::StringRef token) {
+      return !token.starts_with("zero=");
+    });
+    if (configurationTokens && !config) {
+      llvm::consumeError(spec.takeError());
+      return fail("--compare: " + llvm::toString(config.takeError()));
+    }
+    if (beyondGrid || (!spec && config)) {
+      if (!spec)
+        llvm::consumeError(spec.takeError());
+      cleave::ShardOptions fixed;
+      fixed.devices = static_cast<int>(config->devices());
+      fixed.plan = shard.plan;
+      fixed.pins = shard.pins;
+      fixed.pipelineCuts = shard.pipelineCuts;
+      cleave::applyConfiguration(*config, fixed);
+      spec = std::move(fixed);
+    } else if (!config) {
+      llvm::consumeError(config.takeError());
+    }
     if (!spec)
       return fail(llvm::toString(spec.takeError()));
     spec->bucketBytes = shard.bucketBytes;

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/BuildExecutable.h"
 #include "compiler/Codegen/Codegen.h"
+#include "compiler/ConfigureStep.h"
 #include "compiler/ModelSummary.h"
 #include "compiler/Plan/PlanReport.h"
 #include "compiler/Registration.h"
@@ -181,6 +182,23 @@ llvm::Error compile(Invocation &invocation) {
   if (!module)
     return module.takeError();
 
+  // With --devices N the configuration search picks stages, sub-grid,
+  // micro-batches, schedule and ZeRO first (the given flags pin it); the
+  // flow below carries that configuration out.
+  if (invocation.training()) {
+    CompileOptions &compile = invocation.compile;
+    llvm::Expected<std::optional<ConfigSearchResult>> configuration =
+        configureTrainStep(**module, compile.train, compile.shard, compile.precision);
+    if (!configuration)
+      return configuration.takeError();
+    if (*configuration)
+      std::cerr << describeConfigurationChoice(**configuration) << "\n";
+    if (compile.train.eval && getPipelineStages(compile.shard) > 1) {
+      std::cerr << "cleavec: note: the evaluation function is not supported with pipeline "
+                   "stages yet: the program has none (--eval-data is unavailable)\n";
+      compile.train.eval = false;
+    }
+  }
   if (invocation.training())
     if (llvm::Error error = buildTrainStep(**module, invocation.compile.train))
       return error;

@@ -69,7 +69,8 @@ void mlir::cleave::addCompileOptions(CLI::App &app, CompileOptions &options,
                  "ZeRO level over the dp axis: 0, 1 (optimizer state), 2 (gradients too: "
                  "reduce-scattered) or 3 (parameters too); with --devices, applied over the "
                  "searched plan's dp axis")
-      ->check(CLI::IsMember({0, 1, 2, 3}));
+      ->check(CLI::IsMember({0, 1, 2, 3}))
+      ->each([&shard](const std::string &) { shard.zeroPinned = true; });
   app.add_option("--shard", shard.pins,
                  "Pin a parameter's sharding, NAME=SPEC with one grid axis, a*b or - per "
                  "dimension (e.g. fc1.weight=tp,-); repeatable");
@@ -93,13 +94,17 @@ void mlir::cleave::addCompileOptions(CLI::App &app, CompileOptions &options,
                  "Run each (data-parallel rank's) batch as M equal micro-batches with one "
                  "optimizer update per step (gradient accumulation; pipelines fill with them)")
       ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+      ->capture_default_str()
+      ->each([&shard](const std::string &) { shard.microBatchesPinned = true; });
   // constant and cosine were this flag's values before it named the
   // pipeline schedule: finish() hands them to --lr-schedule.
   app.add_option("--schedule", shard.schedule,
                  "Pipeline schedule with --grid pp=S: gpipe, 1f1b or interleaved")
       ->check(CLI::IsMember({"gpipe", "1f1b", "interleaved", "constant", "cosine"}))
-      ->capture_default_str();
+      ->capture_default_str()
+      ->each([&shard](const std::string &value) {
+        shard.schedulePinned = value != "constant" && value != "cosine";
+      });
   app.add_option("--virtual-stages", shard.virtualStages,
                  "Chunks per pipeline stage (Megatron's interleaved 1F1B; needs --schedule "
                  "interleaved)")

@@ -189,6 +189,10 @@ LogicalResult CleaveDialect::verifyOperationAttribute(Operation *op, NamedAttrib
   if (name == kPipelineAttrName)
     return requireKind(isa<DictionaryAttr>(value) && isa<ModuleOp>(op),
                        "a dictionary on the module (docs/pipeline.md)");
+  // Written by cleave-search-configuration (passes/Planner/ConfigSearch.h).
+  if (name == "cleave.configuration")
+    return requireKind(isa<DictionaryAttr>(value) && isa<ModuleOp>(op),
+                       "a dictionary on the module (docs/planner.md)");
   if (name == kPredictedStepSecondsAttrName)
     return requireKind(isa<FloatAttr>(value), "a float (seconds)");
   if (name == kFactorAxesAttrName)
