@@ -168,9 +168,10 @@ mlir::cleave::searchConfiguration(ModuleOp module, const Cluster &cluster,
         continue;
       if (!options.tp && tp > tpLimit)
         continue;
-      // One stage of one axis is named dp, as the sharding search names it
-      // (the plan decides what the axis splits).
-      if (stages == 1 && dp == 1 && tp > 1 && !options.tp)
+      // A stage grid of one axis is named dp, as the sharding search names
+      // it (the plan decides what the axis splits; a lone "tp" axis is
+      // planned as the same problem, so it would only repeat dp).
+      if (dp == 1 && tp > 1 && !options.tp)
         continue;
       // One axis over every device is what the sharding search plans
       // alone: it may split weights there when the batch does not divide.
@@ -220,10 +221,12 @@ mlir::cleave::searchConfiguration(ModuleOp module, const Cluster &cluster,
             continue;
           for (RecomputeMode recompute : recomputeModes)
             for (int zero = 0; zero <= 3; ++zero) {
-              // ZeRO shards over dp as data parallelism: the batch must split.
+              // ZeRO shards over dp as data parallelism: the batch must split,
+              // pinned or not (a pinned level has nothing to shard on dp=1).
               if (options.zero ? zero != *options.zero
-                               : (!llvm::is_contained(options.zeroLevels, zero) ||
-                                  (zero > 0 && (dp == 1 || plainOnly))))
+                               : !llvm::is_contained(options.zeroLevels, zero))
+                continue;
+              if (zero > 0 && (dp == 1 || plainOnly))
                 continue;
               if (zero > 0 && options.zeroOnlyDataParallel && (stages > 1 || tp > 1))
                 continue;

@@ -113,8 +113,22 @@ static SearchFallback fallbackPlan(func::FuncOp func, const Cluster &cluster,
   fallback.grid = "dp=" + std::to_string(dp);
   if (devices / dp > 1)
     fallback.grid += ",tp=" + std::to_string(devices / dp);
-  if (!options.gridSpec.empty())
+  if (!options.gridSpec.empty()) {
+    // The pinned grid, its dp shrunk to what the batch divides (the rest
+    // joins tp, which propagation leaves to pins).
     fallback.grid = options.gridSpec;
+    FailureOr<ParsedGrid> pinned = parseGrid(options.gridSpec, func);
+    if (succeeded(pinned) && rows > 0) {
+      int64_t pinnedDp = 1;
+      for (auto [name, size] : llvm::zip(pinned->names, pinned->sizes))
+        if (name == "dp")
+          pinnedDp *= size;
+      int64_t batchDp = std::gcd<int64_t>(rows, pinnedDp);
+      if (batchDp != pinnedDp)
+        fallback.grid =
+            "dp=" + std::to_string(batchDp) + ",tp=" + std::to_string(devices / batchDp);
+    }
+  }
   fallback.pins = options.pins;
   fallback.zero = stateBytes > cluster.memoryCapacity / 2 ? 3 : 0;
   return fallback;

@@ -20,6 +20,24 @@ uint64_t StructuralLabels::of(Value value) const {
              : static_cast<uint64_t>(llvm::hash_combine(label, result.getResultNumber()));
 }
 
+/// The op's attributes but where it sits in the step: the phase tags
+/// (every op's cleave.fwd_id is its own, every backward op names its own
+/// forward op) and the pipeline's chunk and phase would make each layer's
+/// ops differ from the next layer's.
+static llvm::hash_code opAttributes(Operation &op) {
+  llvm::hash_code code = llvm::hash_value(0);
+  for (NamedAttribute attribute : op.getAttrs()) {
+    llvm::StringRef name = attribute.getName().getValue();
+    if (name == CleaveDialect::kForwardIdAttrName || name == CleaveDialect::kBackwardOfAttrName ||
+        name == CleaveDialect::kUpdateOfAttrName || name == CleaveDialect::kStageAttrName ||
+        name == CleaveDialect::kPhaseAttrName)
+      continue;
+    code = llvm::hash_combine(code, attribute.getName().getAsOpaquePointer(),
+                              attribute.getValue().getAsOpaquePointer());
+  }
+  return code;
+}
+
 StructuralLabels mlir::cleave::computeStructuralLabels(func::FuncOp function, int rounds) {
   StructuralLabels labels;
   for (BlockArgument argument : function.getArguments()) {
@@ -36,8 +54,7 @@ StructuralLabels mlir::cleave::computeStructuralLabels(func::FuncOp function, in
   }
   Block &body = function.getBody().front();
   for (Operation &op : body) {
-    llvm::hash_code code = llvm::hash_combine(op.getName().getAsOpaquePointer(),
-                                              op.getRawDictionaryAttrs().getAsOpaquePointer());
+    llvm::hash_code code = llvm::hash_combine(op.getName().getAsOpaquePointer(), opAttributes(op));
     for (Type type : op.getOperandTypes())
       code = llvm::hash_combine(code, type.getAsOpaquePointer());
     for (Type type : op.getResultTypes())
