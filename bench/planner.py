@@ -1,36 +1,88 @@
 #!/usr/bin/python3
-"""Planner benchmark: planning time and predicted step time of the auto plan
-(cleavec/cleave-plan --devices N, the cost-driven search) against the best
-of an exhaustive grid of Megatron-style (dp, tp) plans under the same cost
-model, for GPT configurations from 125M to 39B parameters (shapes only, no
-weights) on simulated H100 clusters.
+"""Planner benchmark: Alpa's GPT suite planned by Cleave's configuration
+search, against the best Megatron-style 3-D plan under the same cost model.
 
-Megatron-style plan for a grid dp x tp: the MLP's c_fc column-parallel and
-c_proj row-parallel over tp, the attention output projection row-parallel
-(the fused q/k/v projection stays whole: see docs/sharding.md, known
-limits), batch over dp, ZeRO 0 or 3 over dp; tp ranges over 1, 2, 4, 8
-(inside a node).
+Suite (default, `--suite alpa`): the GPT models of Alpa's benchmark (OSDI'22,
+Table 4; ../shared/ANCHORS.md), shapes only, global batch 1024 x sequence
+1024, mixed precision (`--precision bf16`), on simulated H100 clusters:
+1.3B and 2.6B on 8 GPUs (h100-sxm-8x1), 15B on 32 (h100-sxm-8x4), 39B on 64
+(h100-sxm-8x8). For each model:
+
+  auto     `cleave-plan <model> --devices N --cluster C --format json`: the
+           search of docs/sharding.md decides stages, dp x tp, micro-batches,
+           recomputation and ZeRO; timed (wall and CPU) against the issue's
+           limit (20 / 20 / 40 / 60 s on the 2-core development machine).
+  megatron every Megatron-style configuration (pp, dp, tp, micro-batches M,
+           recompute none|selective|full, ZeRO 0-3, 1F1B), each priced by
+           `cleave-plan` with every pin given (`--grid pp=,dp=,tp=
+           --micro-batches --recompute --zero` and Megatron's tensor-parallel
+           layouts of the GPT as --shard pins). The enumeration is pruned by
+           divisibility only: tp inside a node and dividing the heads, dp
+           dividing the batch, M dividing the per-dp batch, pp dividing the
+           layers; ZeRO levels collapse to 0 when dp = 1 (they are the same
+           plan). The best is the fastest one that fits.
+  MFU      model FLOPs per step (Narayanan et al. 2021, no recomputation):
+           72 B s l h^2 (1 + s/(6h) + V/(12 l h)), divided by the predicted
+           step and N x the profile's bf16 peak. HFU counts recomputation:
+           full adds one forward of every layer (96 B s l h^2 (1 + s/(6h) +
+           V/(16 l h))), selective the attention core's forward (4 B s^2 h
+           per layer).
+
+Flag values a cleave-plan build does not accept (e.g. `--recompute` before
+the recompute work, `--zero 1` before ZeRO-1) are found by a probe on a tiny
+model and left out of the enumeration; the output says which.
+
+Prices are cached per candidate under --workdir, keyed by the cleave-plan
+binary (path, size, mtime), so an interrupted run resumes.
 
   /usr/bin/python3 bench/planner.py --build build --workdir build/bench-planner
+  /usr/bin/python3 bench/planner.py --models 1.3B --jobs 2
+  /usr/bin/python3 bench/planner.py --smoke        # seconds: what ctest runs
+  /usr/bin/python3 bench/planner.py --suite grid   # the older dp x tp comparison
 """
 import argparse
+import concurrent.futures
+import hashlib
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GIB = 1 << 30
 
-CONFIGS = [  # (label, gen_gpt preset, layers)
-    ("125M", "gpt2-124m", 12),
-    ("1.3B", "gpt3-1.3b", 24),
-    ("13B", "gpt3-13b", 40),
-    ("39B", "gpt-39b", 48),
+# (label, gen_gpt preset, layers, hidden, heads, devices, cluster, planning limit s)
+SUITE = [
+    ("1.3B", "alpa-1.3b", 24, 2048, 32, 8, "h100-sxm-8x1", 20),
+    ("2.6B", "alpa-2.6b", 32, 2560, 32, 8, "h100-sxm-8x1", 20),
+    ("15B", "alpa-15b", 48, 5120, 40, 32, "h100-sxm-8x4", 40),
+    ("39B", "alpa-39b", 48, 8192, 64, 64, "h100-sxm-8x8", 60),
 ]
+VOCAB, SEQ, BATCH = 51200, 1024, 1024
+# The smoke test: gen_gpt's toy sizes (2 layers, hidden 32, 2 heads, vocab 64,
+# batch 2 x 16 tokens) on 4 devices.
+SMOKE = ("toy", "toy", 2, 32, 2, 4, "h100-sxm-8x1", 30)
+SMOKE_VOCAB, SMOKE_SEQ, SMOKE_BATCH = 64, 16, 2
+
+# Published figures (../shared/ANCHORS.md), printed next to the predictions.
+PUBLISHED = [
+    ("Megatron-LM, GPT 1T on 3072 A100 (Narayanan et al. 2021)",
+     "502 PFLOP/s = 52% of the A100 bf16 peak"),
+    ("Megatron-LM README, H100", "up to 47% MFU"),
+    ("Alpa, GPT 1.3B-39B on up to 64 V100 (OSDI'22)",
+     "matches Megatron-LM (throughput plot; ANCHORS.md records no PFLOP/s figure)"),
+]
+
+RECOMPUTE = ("none", "selective", "full")
+ZERO = (0, 1, 2, 3)
 
 
 def megatron_pins(layers):
+    """Megatron's tensor parallelism of the GPT: MLP c_fc column- then c_proj
+    row-parallel, the attention output projection row-parallel over tp (the
+    q/k/v projection and the heads follow by propagation)."""
     pins = []
     for i in range(layers):
         h = f"transformer.h.{i}"
@@ -39,101 +91,420 @@ def megatron_pins(layers):
     return pins
 
 
-def plan(build, model, devices, cluster, extra, labels="targets"):
-    # With --devices the search plans (pins only constrain it); a grid plan
-    # names its grid without --devices, so that it is exactly what it pins.
-    count = [] if "--grid" in extra else ["--devices", str(devices)]
-    command = [os.path.join(build, "bin", "cleave-plan"), model, "--no-weights", *count,
-               "--cluster", cluster, "--loss", "cross_entropy", "--labels", labels,
-               "--format", "json", *extra]
+def model_flops(batch, seq, layers, hidden, vocab):
+    return 72 * batch * seq * layers * hidden ** 2 * (
+        1 + seq / (6 * hidden) + vocab / (12 * layers * hidden))
+
+
+def hardware_flops(batch, seq, layers, hidden, vocab, recompute):
+    if recompute == "full":
+        return 96 * batch * seq * layers * hidden ** 2 * (
+            1 + seq / (6 * hidden) + vocab / (16 * layers * hidden))
+    extra = 4 * batch * seq * seq * hidden * layers if recompute == "selective" else 0
+    return model_flops(batch, seq, layers, hidden, vocab) + extra
+
+
+def divisors(n):
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def megatron_candidates(layers, heads, devices, per_node, batch, recompute_modes, zero_levels):
+    """Every (pp, dp, tp, M, recompute, zero) allowed by divisibility."""
+    out = []
+    for pp in divisors(devices):
+        if layers % pp:
+            continue
+        for tp in divisors(devices // pp):
+            if tp > per_node or per_node % tp or heads % tp:
+                continue
+            dp = devices // (pp * tp)
+            if batch % dp:
+                continue
+            for m in divisors(batch // dp):
+                for recompute in recompute_modes:
+                    for zero in (zero_levels if dp > 1 else (0,)):
+                        out.append(dict(pp=pp, dp=dp, tp=tp, micro_batches=m,
+                                        recompute=recompute, zero=zero))
+    return out
+
+
+def spec_text(c):
+    """The configuration's spec text (issue 12 contract)."""
+    text = f"pp={c['pp']},dp={c['dp']},tp={c['tp']} micro-batches={c['micro_batches']}"
+    if c.get("schedule"):
+        text += f" schedule={c['schedule']}"
+        if c.get("virtual_stages", 1) != 1:
+            text += f" virtual-stages={c['virtual_stages']}"
+    return text + f" recompute={c['recompute']} zero={c['zero']}" + (
+        " sequence-parallel=on" if c.get("sequence_parallel") else "")
+
+
+def candidate_flags(c, layers, recompute_flag):
+    flags = ["--grid", f"pp={c['pp']},dp={c['dp']},tp={c['tp']}",
+             "--micro-batches", str(c["micro_batches"]), "--zero", str(c["zero"])]
+    if recompute_flag:
+        flags += ["--recompute", c["recompute"]]
+    if c["tp"] > 1:
+        for pin in megatron_pins(layers):
+            flags += ["--shard", pin]
+    return flags
+
+
+def cleave_plan(binary, model, flags, precision, timeout):
+    """Runs cleave-plan (`binary`); (report or None, wall s, return
+    code, last error line)."""
+    command = [binary, model, "--no-weights",
+               "--loss", "cross_entropy", "--labels", "targets", "--format", "json", *flags]
+    if precision != "fp32":
+        command += ["--precision", precision]
     start = time.monotonic()
-    result = subprocess.run(command, capture_output=True, text=True)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, time.monotonic() - start, None, f"timed out after {timeout} s"
     seconds = time.monotonic() - start
+    error = (result.stderr.strip().splitlines() or [""])[-1]
     try:
         report = json.loads(result.stdout)
     except json.JSONDecodeError:
-        return None, seconds, result.stderr.strip().splitlines()[-1:] or ["no output"]
-    return report, seconds, None
+        return None, seconds, result.returncode, error or "no output"
+    return report, seconds, result.returncode, error
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
-    parser.add_argument("--workdir", default=os.path.join(ROOT, "build", "bench-planner"))
-    parser.add_argument("--devices", default="8,64")
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--configs", default=",".join(c[0] for c in CONFIGS))
-    args = parser.parse_args()
+def summarize(report, rc):
+    """The figures the benchmark compares, from one cleave-plan JSON report.
+    A plan fits when cleave-plan accepted it (it exits 1 after printing a
+    plan that does not fit)."""
+    memory = report.get("memory_per_device", {})
+    fits = rc == 0 and memory.get("fits", True) is not False
+    if "pipeline" in report and report["pipeline"].get("fits") is False:
+        fits = False
+    out = {"step": report["step_seconds"]["total"], "fits": fits,
+           "gib": round(memory.get("total", 0) / GIB, 2)}
+    configuration = report.get("configuration")
+    if configuration:
+        out["configuration"] = {k: v for k, v in configuration.items() if k != "alternatives"}
+        out["spec"] = spec_text(configuration)
+        out["alternatives"] = configuration.get("alternatives", [])[:10]
+    else:  # before the configuration search: the grid and what pipelines say
+        pipeline = report.get("pipeline") or {}
+        out["spec"] = report["grid"]["spec"] + (
+            f" micro-batches={pipeline['micro_batches']}" if pipeline.get("micro_batches") else "") + (
+            f" zero={report['grid'].get('zero', 0)}")
+    return out
+
+
+def ensure_model(workdir, preset, extra=()):
+    path = os.path.join(workdir, f"{preset}.onnx")
+    if not os.path.exists(path):
+        subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "models", "gen_gpt.py"),
+                        "--preset", preset, "--shapes-only", *extra, "-o", path],
+                       check=True, capture_output=True)
+    return path
+
+
+def probe_flags(binary, workdir, precision):
+    """Which --recompute and --zero values this cleave-plan accepts (a tiny
+    model; a value it rejects prints no plan)."""
+    model = ensure_model(workdir, "toy")
+    recompute = ["none"]
+    flag = False
+    for mode in ("selective", "full"):
+        report, _, _, _ = cleave_plan(binary, model, ["--grid", "dp=2", "--recompute", mode],
+                                      precision, 120)
+        if report is not None:
+            recompute.append(mode)
+            flag = True
+    zero = [z for z in ZERO if z == 0 or cleave_plan(
+        binary, model, ["--grid", "dp=2", "--zero", str(z)], precision, 120)[0] is not None]
+    return recompute, flag, zero
+
+
+def binary_key(binary):
+    path = binary
+    st = os.stat(path)
+    return hashlib.sha1(f"{os.path.realpath(path)} {st.st_size} {st.st_mtime_ns}".encode()
+                        ).hexdigest()[:12]
+
+
+def price_candidates(args, model, label, entry, candidates, recompute_flag):
+    """Prices every candidate (cached); returns (results, wall s, CPU s)."""
+    _, _, layers, _, _, devices, cluster, _ = entry
+    cache_dir = os.path.join(args.workdir, "cache", binary_key(args.binary),
+                             f"{label}-{cluster}-{devices}-{args.precision}")
+    os.makedirs(cache_dir, exist_ok=True)
+
+    def price(c):
+        key = spec_text(c).replace(" ", "_").replace(",", "_").replace("=", "")
+        path = os.path.join(cache_dir, key + ".json")
+        if os.path.exists(path):
+            with open(path) as f:
+                return json.load(f)
+        flags = ["--cluster", cluster, *candidate_flags(c, layers, recompute_flag)]
+        report, seconds, rc, error = cleave_plan(args.binary, model, flags, args.precision,
+                                                 args.timeout)
+        result = {"candidate": c, "spec": spec_text(c), "seconds": round(seconds, 3)}
+        if report is None:
+            result.update(priced=False, error=error)
+        else:
+            figures = summarize(report, rc)
+            result.update(priced=True, step=figures["step"], fits=figures["fits"],
+                          gib=figures["gib"])
+            if not figures["fits"]:
+                result["error"] = error
+        with open(path + ".tmp", "w") as f:
+            json.dump(result, f)
+        os.replace(path + ".tmp", path)
+        return result
+
+    start, cpu = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        results = []
+        for i, result in enumerate(pool.map(price, candidates), 1):
+            results.append(result)
+            if args.verbose or i % 50 == 0:
+                print(f"  {label}: {i}/{len(candidates)} priced", file=sys.stderr, flush=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_seconds = (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
+    return results, time.monotonic() - start, cpu_seconds
+
+
+def run_model(args, entry, supported, vocab=VOCAB, seq=SEQ, batch=BATCH):
+    label, preset, layers, hidden, heads, devices, cluster, limit = entry
+    model = ensure_model(args.workdir, preset)
+    row = {"model": label, "preset": preset, "devices": devices, "cluster": cluster,
+           "precision": args.precision, "planning_limit_seconds": limit}
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    report, seconds, rc, error = cleave_plan(args.binary, model,
+                                             ["--devices", str(devices), "--cluster", cluster],
+                                             args.precision, args.timeout)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    row["planning_seconds"] = round(seconds, 2)
+    row["planning_cpu_seconds"] = round(after.ru_utime - cpu.ru_utime
+                                        + after.ru_stime - cpu.ru_stime, 2)
+    row["within_limit"] = seconds <= limit
+    flops = model_flops(batch, seq, layers, hidden, vocab)
+    peak = None
+    if report is None:
+        row["auto_error"] = error
+    else:
+        peak = report["cluster"]["device"]["peak_tflops"].get(
+            "bf16" if args.precision == "bf16" else "f32") * 1e12
+        auto = summarize(report, rc)
+        row["auto"] = auto
+        if not auto["fits"]:
+            row["auto_error"] = error
+        recompute = auto.get("configuration", {}).get("recompute", "none")
+        row["model_flops"] = flops
+        row["peak_flops_per_device"] = peak
+        row["auto_mfu"] = round(flops / (auto["step"] * devices * peak), 4)
+        row["auto_hfu"] = round(hardware_flops(batch, seq, layers, hidden, vocab, recompute)
+                                / (auto["step"] * devices * peak), 4)
+    if args.no_megatron:
+        return row
+    recompute_modes, recompute_flag, zero_levels = supported
+    per_node = 8 if cluster.startswith("h100") or cluster.startswith("a100") else devices
+    candidates = megatron_candidates(layers, heads, devices, per_node, batch, recompute_modes,
+                                     zero_levels)
+    results, wall, cpu_seconds = price_candidates(args, model, label, entry, candidates,
+                                                  recompute_flag)
+    fitting = [r for r in results if r.get("priced") and r.get("fits")]
+    row["megatron"] = {"candidates": len(candidates),
+                       "priced": sum(1 for r in results if r.get("priced")),
+                       "failed": sum(1 for r in results if not r.get("priced")),
+                       "fit": len(fitting), "wall_seconds": round(wall, 1),
+                       "cpu_seconds": round(cpu_seconds, 1),
+                       "pricing_seconds_sum": round(sum(r["seconds"] for r in results), 1),
+                       "recompute_modes": list(recompute_modes), "zero_levels": list(zero_levels)}
+    failures = [r for r in results if not r.get("priced")]
+    if failures:
+        row["megatron"]["first_failures"] = [(r["spec"], r.get("error")) for r in failures[:3]]
+    if fitting:
+        best = min(fitting, key=lambda r: r["step"])
+        row["megatron"]["best"] = best
+        if peak:
+            row["megatron"]["best_mfu"] = round(flops / (best["step"] * devices * peak), 4)
+        if "auto" in row and row["auto"]["fits"]:
+            row["auto_over_best"] = round(row["auto"]["step"] / best["step"], 4)
+    return row
+
+
+def markdown(rows):
+    lines = ["| model | GPUs | planning s (limit) | auto configuration | auto step s | GiB | MFU "
+             "(HFU) | best Megatron 3-D | its step s | its MFU | auto / best | candidates priced "
+             "(fit), wall s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        auto = r.get("auto") or {}
+        meg = r.get("megatron") or {}
+        best = meg.get("best") or {}
+        cells = [r["model"], r["devices"],
+                 f"{r['planning_seconds']} ({r['planning_limit_seconds']})"
+                 + ("" if r["within_limit"] else " over the limit"),
+                 auto.get("spec", r.get("auto_error", ""))
+                 + ("" if auto.get("fits", True) else " (does not fit)"),
+                 f"{auto['step']:.4g}" if auto else "-", auto.get("gib", "-"),
+                 f"{100 * r['auto_mfu']:.1f}% ({100 * r['auto_hfu']:.1f}%)"
+                 if "auto_mfu" in r else "-",
+                 best.get("spec", "none fits" if meg else "-"),
+                 f"{best['step']:.4g}" if best else "-",
+                 f"{100 * meg['best_mfu']:.1f}%" if "best_mfu" in meg else "-",
+                 r.get("auto_over_best", "-"),
+                 f"{meg['priced']} ({meg['fit']}), {meg['wall_seconds']}" if meg else "-"]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def run_alpa_suite(args):
+    wanted = args.models.split(",") if args.models else [e[0] for e in SUITE]
+    entries = [e for e in SUITE if e[0] in wanted]
+    if args.smoke:
+        entries = [SMOKE]
     os.makedirs(args.workdir, exist_ok=True)
-    wanted = args.configs.split(",")
+    load_before = os.getloadavg()
+    supported = probe_flags(args.binary, args.workdir, args.precision)
+    print(f"cleave-plan accepts recompute {supported[0]}, zero {supported[2]}", file=sys.stderr)
     rows = []
-    for label, preset, layers in CONFIGS:
+    for entry in entries:
+        if args.smoke:
+            row = run_model(args, entry, supported, SMOKE_VOCAB, SMOKE_SEQ, SMOKE_BATCH)
+        else:
+            row = run_model(args, entry, supported)
+        rows.append(row)
+        print(json.dumps({k: v for k, v in row.items() if k != "auto"} | {
+            "auto_spec": (row.get("auto") or {}).get("spec")}), file=sys.stderr, flush=True)
+    result = {"suite": "smoke" if args.smoke else "alpa", "precision": args.precision,
+              "cpus": os.cpu_count(), "load_average_before": load_before,
+              "load_average_after": os.getloadavg(),
+              "recompute_modes": supported[0], "zero_levels": supported[2],
+              "published": PUBLISHED, "rows": rows}
+    out = args.json or os.path.join(args.workdir, "planner-smoke.json" if args.smoke
+                                    else "planner-alpa.json")
+    with open(out, "w") as f:
+        json.dump(result, f, indent=1)
+    print(markdown(rows))
+    print(f"\nJSON: {out}; load average before {load_before}, after {os.getloadavg()} "
+          f"({os.cpu_count()} CPUs)")
+    if args.smoke:
+        return check_smoke(result)
+    return 0
+
+
+def check_smoke(result):
+    """What the ctest smoke test holds the script to: every candidate priced
+    (none failed), the best is the fastest that fits, the ratio is the ratio."""
+    problems = []
+    for row in result["rows"]:
+        auto, meg = row.get("auto"), row.get("megatron", {})
+        if auto is None:
+            problems.append(f"{row['model']}: the auto plan failed: {row.get('auto_error')}")
+            continue
+        if meg.get("candidates", 0) == 0 or meg.get("failed", 1) != 0:
+            problems.append(f"{row['model']}: candidates {meg.get('candidates')}, failed "
+                            f"{meg.get('failed')}: {meg.get('first_failures')}")
+        if "best" in meg and auto["fits"]:
+            expected = round(auto["step"] / meg["best"]["step"], 4)
+            if row.get("auto_over_best") != expected:
+                problems.append(f"{row['model']}: auto / best {row.get('auto_over_best')} "
+                                f"!= {expected}")
+        if not 0 < row.get("auto_mfu", 0) < 1:
+            problems.append(f"{row['model']}: MFU {row.get('auto_mfu')} outside (0, 1)")
+    for p in problems:
+        print("smoke: " + p, file=sys.stderr)
+    return 1 if problems else 0
+
+
+# --------------------------------------------------------------------------
+# The older comparison (--suite grid): auto plan against the best dp x tp
+# grid plan, fp32, --batch 64 (docs/benchmarks.md, 2026-11-27).
+# --------------------------------------------------------------------------
+
+GRID_CONFIGS = [  # (label, gen_gpt preset, layers)
+    ("125M", "gpt2-124m", 12),
+    ("1.3B", "gpt3-1.3b", 24),
+    ("13B", "gpt3-13b", 40),
+    ("39B", "gpt-39b", 48),
+]
+
+
+def run_grid_suite(args):
+    os.makedirs(args.workdir, exist_ok=True)
+    wanted = (args.models or ",".join(c[0] for c in GRID_CONFIGS)).split(",")
+    rows = []
+    for label, preset, layers in GRID_CONFIGS:
         if label not in wanted:
             continue
-        model = os.path.join(args.workdir, f"{preset}-b{args.batch}.onnx")
-        if not os.path.exists(model):
-            subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "models", "gen_gpt.py"),
-                            "--preset", preset, "--batch", str(args.batch), "-o", model],
-                           check=True, capture_output=True)
+        model = ensure_model(args.workdir, preset, ["--batch", str(args.batch)])
         for devices in map(int, args.devices.split(",")):
             cluster = f"h100-sxm-8x{max(1, devices // 8)}"
-            auto, auto_seconds, auto_error = plan(args.build, model, devices, cluster, [])
+            auto, auto_seconds, _, auto_error = cleave_plan(
+                args.binary, model, ["--devices", str(devices), "--cluster", cluster],
+                args.precision, args.timeout)
             best = None
             for tp in (1, 2, 4, 8):
-                if devices % tp or tp > devices:
+                if devices % tp:
                     continue
-                dp = devices // tp
                 for zero in (0, 3):
-                    extra = ["--grid", f"dp={dp},tp={tp}", "--zero", str(zero)]
+                    extra = ["--cluster", cluster, "--grid", f"dp={devices // tp},tp={tp}",
+                             "--zero", str(zero)]
                     if tp > 1:
                         for pin in megatron_pins(layers):
                             extra += ["--shard", pin]
-                    report, _, _ = plan(args.build, model, devices, cluster, extra)
+                    report, _, _, _ = cleave_plan(args.binary, model, extra, args.precision,
+                                                  args.timeout)
                     if report is None:
                         continue
-                    # The fastest plan that fits; when none fits, the one
-                    # that needs the least memory (as the search does).
                     fits = report["memory_per_device"]["fits"]
                     key = (not fits, report["step_seconds"]["total"] if fits
                            else report["memory_per_device"]["total"])
                     if best is None or key < best[0]:
-                        best = (key, f"dp={dp},tp={tp},zero={zero}", report)
-            row = {"model": label, "devices": devices, "cluster": cluster,
-                   "planning_seconds": round(auto_seconds, 2)}
-            gib = 1 << 30
+                        best = (key, f"dp={devices // tp},tp={tp},zero={zero}", report)
+            row = {"model": label, "devices": devices, "planning_seconds": round(auto_seconds, 2)}
             if auto is not None:
                 row.update(auto_plan=auto["grid"]["spec"], auto_step=auto["step_seconds"]["total"],
-                           auto_fits=auto["memory_per_device"]["fits"],
-                           auto_gib=round(auto["memory_per_device"]["total"] / gib, 1))
+                           auto_fits=auto["memory_per_device"]["fits"])
             else:
-                row.update(auto_plan="error: " + " ".join(auto_error))
+                row["auto_plan"] = "error: " + auto_error
             if best is not None:
                 row.update(grid_best=best[1], grid_step=best[2]["step_seconds"]["total"],
-                           grid_fits=best[2]["memory_per_device"]["fits"],
-                           grid_gib=round(best[2]["memory_per_device"]["total"] / gib, 1))
-            if auto is not None and best is not None:
-                if row["auto_fits"] and row["grid_fits"]:
+                           grid_fits=best[2]["memory_per_device"]["fits"])
+                if auto is not None and row["auto_fits"] and row["grid_fits"]:
                     row["auto_over_grid"] = round(row["auto_step"] / row["grid_step"], 3)
-                elif row["auto_fits"]:
-                    row["auto_over_grid"] = "only auto fits"
-                elif row["grid_fits"]:
-                    row["auto_over_grid"] = "only the grid fits"
-                else:
-                    row["auto_over_grid"] = "neither fits (memory auto / grid %.2f)" % (
-                        row["auto_gib"] / row["grid_gib"])
             rows.append(row)
             print(json.dumps(row), flush=True)
-    print()
-    print("| model | devices | planning (s) | auto plan | auto step (s) | GiB/device | best grid plan | "
-          "grid step (s) | GiB/device | auto / grid |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    yes = {True: "", False: " (does not fit)", None: ""}
-    for r in rows:
-        print(f"| {r['model']} | {r['devices']} | {r['planning_seconds']} | {r.get('auto_plan')} | "
-              f"{r.get('auto_step', float('nan')):.3f} | {r.get('auto_gib')}{yes[r.get('auto_fits')]} | "
-              f"{r.get('grid_best')} | {r.get('grid_step', float('nan')):.3f} | "
-              f"{r.get('grid_gib')}{yes[r.get('grid_fits')]} | {r.get('auto_over_grid')} |")
     return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--cleave-plan", help="the binary (default: <build>/bin/cleave-plan)")
+    parser.add_argument("--workdir", default=os.path.join(ROOT, "build", "bench-planner"))
+    parser.add_argument("--suite", choices=("alpa", "grid"), default="alpa")
+    parser.add_argument("--models", help="labels to run, e.g. 1.3B,39B (default: all)")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default=None,
+                        help="default bf16 for the Alpa suite, fp32 for the grid suite")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="candidates priced at once (the machine has 2 cores)")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds per cleave-plan run")
+    parser.add_argument("--no-megatron", action="store_true",
+                        help="time the auto plans only (no enumeration)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="a 2-layer GPT on 4 devices, the whole enumeration: seconds")
+    parser.add_argument("--json", help="where the results go (default: under --workdir)")
+    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--devices", default="8,64", help="--suite grid only")
+    parser.add_argument("--batch", type=int, default=64, help="--suite grid only")
+    args = parser.parse_args()
+    if args.precision is None:
+        args.precision = "fp32" if args.suite == "grid" else "bf16"
+    args.binary = os.path.abspath(args.cleave_plan or os.path.join(args.build, "bin",
+                                                                   "cleave-plan"))
+    args.workdir = os.path.abspath(args.workdir)
+    if not os.path.exists(args.binary):
+        parser.error(f"no {args.binary}: build cleave-plan, or pass --build / --cleave-plan")
+    return run_grid_suite(args) if args.suite == "grid" else run_alpa_suite(args)
 
 
 if __name__ == "__main__":
