@@ -179,13 +179,18 @@ def summarize(report, rc):
     fits = rc == 0 and memory.get("fits", True) is not False
     if "pipeline" in report and report["pipeline"].get("fits") is False:
         fits = False
-    out = {"step": report["step_seconds"]["total"], "fits": fits,
-           "gib": round(memory.get("total", 0) / GIB, 2)}
+    # step: the configuration search's price where it ran (the cost model
+    # the search decides by), else the report's; report_step: what the
+    # report prices for the program the configuration was carried out as.
+    out = {"step": report["step_seconds"]["total"], "report_step": report["step_seconds"]["total"],
+           "fits": fits, "gib": round(memory.get("total", 0) / GIB, 2)}
     configuration = report.get("configuration")
     if configuration:
         out["configuration"] = {k: v for k, v in configuration.items() if k != "alternatives"}
         out["spec"] = spec_text(configuration)
         out["alternatives"] = configuration.get("alternatives", [])[:10]
+        if configuration.get("predicted_step_seconds") is not None:
+            out["step"] = configuration["predicted_step_seconds"]
     else:  # before the configuration search: the grid and what pipelines say
         pipeline = report.get("pipeline") or {}
         out["spec"] = report["grid"]["spec"] + (
@@ -195,7 +200,7 @@ def summarize(report, rc):
 
 
 def ensure_model(workdir, preset, extra=()):
-    path = os.path.join(workdir, f"{preset}.onnx")
+    path = os.path.join(workdir, "-".join([preset, *extra]).replace("--", "") + ".onnx")
     if not os.path.exists(path):
         subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "models", "gen_gpt.py"),
                         "--preset", preset, "--shapes-only", *extra, "-o", path],
@@ -204,20 +209,20 @@ def ensure_model(workdir, preset, extra=()):
 
 
 def probe_flags(binary, workdir, precision):
-    """Which --recompute and --zero values this cleave-plan accepts (a tiny
-    model; a value it rejects prints no plan)."""
+    """What this cleave-plan offers, tried on a tiny model: the --recompute
+    and --zero values it accepts (a value it rejects prints no plan) and
+    whether it has the configuration search (its JSON has `configuration`)."""
     model = ensure_model(workdir, "toy")
-    recompute = ["none"]
-    flag = False
-    for mode in ("selective", "full"):
-        report, _, _, _ = cleave_plan(binary, model, ["--grid", "dp=2", "--recompute", mode],
-                                      precision, 120)
-        if report is not None:
-            recompute.append(mode)
-            flag = True
-    zero = [z for z in ZERO if z == 0 or cleave_plan(
-        binary, model, ["--grid", "dp=2", "--zero", str(z)], precision, 120)[0] is not None]
-    return recompute, flag, zero
+
+    def plans(flags):
+        return cleave_plan(binary, model, flags, precision, 120)[0]
+
+    recompute = ["none"] + [m for m in ("selective", "full")
+                            if plans(["--grid", "dp=2", "--recompute", m]) is not None]
+    zero = [z for z in ZERO if z == 0 or plans(["--grid", "dp=2", "--zero", str(z)]) is not None]
+    auto = plans(["--devices", "2"])
+    return {"recompute": recompute, "recompute_flag": len(recompute) > 1, "zero": zero,
+            "configuration_search": auto is not None and "configuration" in auto}
 
 
 def binary_key(binary):
@@ -227,7 +232,7 @@ def binary_key(binary):
                         ).hexdigest()[:12]
 
 
-def price_candidates(args, model, label, entry, candidates, recompute_flag):
+def price_candidates(args, model, label, entry, candidates, supported):
     """Prices every candidate (cached); returns (results, wall s, CPU s)."""
     _, _, layers, _, _, devices, cluster, _ = entry
     cache_dir = os.path.join(args.workdir, "cache", binary_key(args.binary),
@@ -237,10 +242,14 @@ def price_candidates(args, model, label, entry, candidates, recompute_flag):
     def price(c):
         key = spec_text(c).replace(" ", "_").replace(",", "_").replace("=", "")
         path = os.path.join(cache_dir, key + ".json")
-        if os.path.exists(path):
+        if os.path.exists(path) and not args.no_cache:
             with open(path) as f:
                 return json.load(f)
-        flags = ["--cluster", cluster, *candidate_flags(c, layers, recompute_flag)]
+        # With the configuration search, --devices makes it price the fully
+        # pinned configuration by the cost model it chose the auto plan by.
+        flags = ["--cluster", cluster, *candidate_flags(c, layers, supported["recompute_flag"])]
+        if supported["configuration_search"]:
+            flags += ["--devices", str(devices)]
         report, seconds, rc, error = cleave_plan(args.binary, model, flags, args.precision,
                                                  args.timeout)
         result = {"candidate": c, "spec": spec_text(c), "seconds": round(seconds, 3)}
@@ -249,7 +258,7 @@ def price_candidates(args, model, label, entry, candidates, recompute_flag):
         else:
             figures = summarize(report, rc)
             result.update(priced=True, step=figures["step"], fits=figures["fits"],
-                          gib=figures["gib"])
+                          report_step=figures["report_step"], gib=figures["gib"])
             if not figures["fits"]:
                 result["error"] = error
         with open(path + ".tmp", "w") as f:
@@ -267,6 +276,52 @@ def price_candidates(args, model, label, entry, candidates, recompute_flag):
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_seconds = (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
     return results, time.monotonic() - start, cpu_seconds
+
+
+def price_grids(args, model, row, entry, candidates, flops, peak):
+    """--megatron-pricing grid: one cleave-plan per Megatron grid (pp, dp,
+    tp) with the Megatron tensor-parallel pins; the configuration search
+    prices micro-batches, recompute and ZeRO inside it. The grid's best is
+    the fastest fitting configuration it reports (chosen or alternatives)."""
+    label, _, layers, _, _, devices, cluster, _ = entry
+    grids = sorted({(c["pp"], c["dp"], c["tp"]) for c in candidates})
+    start = time.monotonic()
+    best, priced, failures = None, 0, []
+    for pp, dp, tp in grids:
+        flags = ["--devices", str(devices), "--cluster", cluster,
+                 "--grid", f"pp={pp},dp={dp},tp={tp}"]
+        if tp > 1:
+            for pin in megatron_pins(layers):
+                flags += ["--shard", pin]
+        report, seconds, rc, error = cleave_plan(args.binary, model, flags, args.precision,
+                                                 args.timeout)
+        if report is None or "configuration" not in report:
+            failures.append((f"pp={pp},dp={dp},tp={tp}", error))
+            continue
+        configuration = report["configuration"]
+        priced += configuration.get("configurations_priced", 0)
+        figures = summarize(report, rc)
+        options = [(figures["step"], figures["spec"])] if figures["fits"] else []
+        options += [(a["step_seconds"], a["spec"]) for a in configuration.get("alternatives", [])
+                    if a.get("fits")]
+        for step, spec in options:
+            if best is None or step < best["step"]:
+                best = {"spec": spec, "step": step, "grid_seconds": round(seconds, 2)}
+        if args.verbose:
+            print(f"  {label} pp={pp},dp={dp},tp={tp}: {figures['spec']} {seconds:.1f} s",
+                  file=sys.stderr)
+    row["megatron"] = {"pricing": "grid", "grids": len(grids), "candidates": len(candidates),
+                       "priced": priced, "failed": len(failures), "fit": None,
+                       "wall_seconds": round(time.monotonic() - start, 1)}
+    if failures:
+        row["megatron"]["first_failures"] = failures[:3]
+    if best:
+        row["megatron"]["best"] = best
+        if peak:
+            row["megatron"]["best_mfu"] = round(flops / (best["step"] * devices * peak), 4)
+        if row.get("auto", {}).get("fits"):
+            row["auto_over_best"] = round(row["auto"]["step"] / best["step"], 4)
+    return row
 
 
 def run_model(args, entry, supported, vocab=VOCAB, seq=SEQ, batch=BATCH):
@@ -302,12 +357,14 @@ def run_model(args, entry, supported, vocab=VOCAB, seq=SEQ, batch=BATCH):
                                 / (auto["step"] * devices * peak), 4)
     if args.no_megatron:
         return row
-    recompute_modes, recompute_flag, zero_levels = supported
+    recompute_modes, zero_levels = supported["recompute"], supported["zero"]
     per_node = 8 if cluster.startswith("h100") or cluster.startswith("a100") else devices
     candidates = megatron_candidates(layers, heads, devices, per_node, batch, recompute_modes,
                                      zero_levels)
+    if args.megatron_pricing == "grid":
+        return price_grids(args, model, row, entry, candidates, flops, peak)
     results, wall, cpu_seconds = price_candidates(args, model, label, entry, candidates,
-                                                  recompute_flag)
+                                                  supported)
     fitting = [r for r in results if r.get("priced") and r.get("fits")]
     row["megatron"] = {"candidates": len(candidates),
                        "priced": sum(1 for r in results if r.get("priced")),
@@ -350,7 +407,8 @@ def markdown(rows):
                  f"{best['step']:.4g}" if best else "-",
                  f"{100 * meg['best_mfu']:.1f}%" if "best_mfu" in meg else "-",
                  r.get("auto_over_best", "-"),
-                 f"{meg['priced']} ({meg['fit']}), {meg['wall_seconds']}" if meg else "-"]
+                 f"{meg['priced']} ({meg['fit'] if meg['fit'] is not None else '-'}), "
+                 f"{meg['wall_seconds']}" if meg else "-"]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
 
@@ -363,7 +421,10 @@ def run_alpa_suite(args):
     os.makedirs(args.workdir, exist_ok=True)
     load_before = os.getloadavg()
     supported = probe_flags(args.binary, args.workdir, args.precision)
-    print(f"cleave-plan accepts recompute {supported[0]}, zero {supported[2]}", file=sys.stderr)
+    print(f"cleave-plan: {supported}", file=sys.stderr)
+    if args.megatron_pricing == "grid" and not supported["configuration_search"]:
+        print("--megatron-pricing grid needs the configuration search", file=sys.stderr)
+        return 2
     rows = []
     for entry in entries:
         if args.smoke:
@@ -376,7 +437,7 @@ def run_alpa_suite(args):
     result = {"suite": "smoke" if args.smoke else "alpa", "precision": args.precision,
               "cpus": os.cpu_count(), "load_average_before": load_before,
               "load_average_after": os.getloadavg(),
-              "recompute_modes": supported[0], "zero_levels": supported[2],
+              "cleave_plan": supported, "megatron_pricing": args.megatron_pricing,
               "published": PUBLISHED, "rows": rows}
     out = args.json or os.path.join(args.workdir, "planner-smoke.json" if args.smoke
                                     else "planner-alpa.json")
@@ -488,10 +549,17 @@ def main():
     parser.add_argument("--jobs", type=int, default=1,
                         help="candidates priced at once (the machine has 2 cores)")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cleave-plan run")
+    parser.add_argument("--megatron-pricing", choices=("each", "grid"), default="each",
+                        help="each: one cleave-plan per candidate, every pin given (exhaustive); "
+                             "grid: one per (pp, dp, tp) with the Megatron pins, the search "
+                             "choosing micro-batches, recompute and ZeRO inside it (not "
+                             "exhaustive: the search's own limits apply)")
     parser.add_argument("--no-megatron", action="store_true",
                         help="time the auto plans only (no enumeration)")
     parser.add_argument("--smoke", action="store_true",
                         help="a 2-layer GPT on 4 devices, the whole enumeration: seconds")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="price every candidate again (the cache is still written)")
     parser.add_argument("--json", help="where the results go (default: under --workdir)")
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--devices", default="8,64", help="--suite grid only")
