@@ -513,6 +513,7 @@ def run_grid_suite(args):
                 if devices % tp:
                     continue
                 for zero in (0, 3):
+                    # Without --devices the grid plan is exactly what it pins.
                     extra = ["--cluster", cluster, "--grid", f"dp={devices // tp},tp={tp}",
                              "--zero", str(zero)]
                     if tp > 1:
@@ -522,24 +523,47 @@ def run_grid_suite(args):
                                                   args.timeout)
                     if report is None:
                         continue
+                    # The fastest plan that fits; when none fits, the one
+                    # that needs the least memory (as the search does).
                     fits = report["memory_per_device"]["fits"]
                     key = (not fits, report["step_seconds"]["total"] if fits
                            else report["memory_per_device"]["total"])
                     if best is None or key < best[0]:
                         best = (key, f"dp={devices // tp},tp={tp},zero={zero}", report)
-            row = {"model": label, "devices": devices, "planning_seconds": round(auto_seconds, 2)}
+            row = {"model": label, "devices": devices, "cluster": cluster,
+                   "planning_seconds": round(auto_seconds, 2)}
             if auto is not None:
                 row.update(auto_plan=auto["grid"]["spec"], auto_step=auto["step_seconds"]["total"],
-                           auto_fits=auto["memory_per_device"]["fits"])
+                           auto_fits=auto["memory_per_device"]["fits"],
+                           auto_gib=round(auto["memory_per_device"]["total"] / GIB, 1))
             else:
-                row["auto_plan"] = "error: " + auto_error
+                row.update(auto_plan="error: " + auto_error)
             if best is not None:
                 row.update(grid_best=best[1], grid_step=best[2]["step_seconds"]["total"],
-                           grid_fits=best[2]["memory_per_device"]["fits"])
-                if auto is not None and row["auto_fits"] and row["grid_fits"]:
+                           grid_fits=best[2]["memory_per_device"]["fits"],
+                           grid_gib=round(best[2]["memory_per_device"]["total"] / GIB, 1))
+            if auto is not None and best is not None:
+                if row["auto_fits"] and row["grid_fits"]:
                     row["auto_over_grid"] = round(row["auto_step"] / row["grid_step"], 3)
+                elif row["auto_fits"]:
+                    row["auto_over_grid"] = "only auto fits"
+                elif row["grid_fits"]:
+                    row["auto_over_grid"] = "only the grid fits"
+                else:
+                    row["auto_over_grid"] = "neither fits (memory auto / grid %.2f)" % (
+                        row["auto_gib"] / row["grid_gib"])
             rows.append(row)
             print(json.dumps(row), flush=True)
+    print()
+    print("| model | devices | planning (s) | auto plan | auto step (s) | GiB/device | best grid plan | "
+          "grid step (s) | GiB/device | auto / grid |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    yes = {True: "", False: " (does not fit)", None: ""}
+    for r in rows:
+        print(f"| {r['model']} | {r['devices']} | {r['planning_seconds']} | {r.get('auto_plan')} | "
+              f"{r.get('auto_step', float('nan')):.3f} | {r.get('auto_gib')}{yes[r.get('auto_fits')]} | "
+              f"{r.get('grid_best')} | {r.get('grid_step', float('nan')):.3f} | "
+              f"{r.get('grid_gib')}{yes[r.get('grid_fits')]} | {r.get('auto_over_grid')} |")
     return 0
 
 
