@@ -130,12 +130,13 @@ def megatron_candidates(layers, heads, devices, per_node, batch, recompute_modes
 
 def spec_text(c):
     """The configuration's spec text (issue 12 contract)."""
-    text = f"pp={c['pp']},dp={c['dp']},tp={c['tp']} micro-batches={c['micro_batches']}"
+    text = (f"pp={c.get('pp', 1)},dp={c.get('dp', 1)},tp={c.get('tp', 1)} "
+            f"micro-batches={c.get('micro_batches', 1)}")
     if c.get("schedule"):
         text += f" schedule={c['schedule']}"
-        if c.get("virtual_stages", 1) != 1:
+        if (c.get("virtual_stages") or 1) != 1:
             text += f" virtual-stages={c['virtual_stages']}"
-    return text + f" recompute={c['recompute']} zero={c['zero']}" + (
+    return text + f" recompute={c.get('recompute', 'none')} zero={c.get('zero', 0)}" + (
         " sequence-parallel=on" if c.get("sequence_parallel") else "")
 
 
@@ -254,7 +255,10 @@ def price_candidates(args, model, label, entry, candidates, supported):
                                                  args.timeout)
         result = {"candidate": c, "spec": spec_text(c), "seconds": round(seconds, 3)}
         if report is None:
-            result.update(priced=False, error=error)
+            # rejected: cleave-plan said why (exit 1); crashed: a signal,
+            # a timeout, or nothing said.
+            crashed = rc is None or rc < 0 or not error or error == "no output"
+            result.update(priced=False, error=error, crashed=crashed)
         else:
             figures = summarize(report, rc)
             result.update(priced=True, step=figures["step"], fits=figures["fits"],
@@ -372,12 +376,16 @@ def run_model(args, entry, supported, vocab=VOCAB, seq=SEQ, batch=BATCH):
     fitting = [r for r in results if r.get("priced") and r.get("fits")]
     row["megatron"] = {"candidates": len(candidates),
                        "priced": sum(1 for r in results if r.get("priced")),
-                       "failed": sum(1 for r in results if not r.get("priced")),
+                       "rejected": sum(1 for r in results
+                                       if not r.get("priced") and not r.get("crashed")),
+                       "failed": sum(1 for r in results if r.get("crashed")),
                        "fit": len(fitting), "wall_seconds": round(wall, 1),
                        "cpu_seconds": round(cpu_seconds, 1),
                        "pricing_seconds_sum": round(sum(r["seconds"] for r in results), 1),
                        "recompute_modes": list(recompute_modes), "zero_levels": list(zero_levels)}
+    row["megatron"]["results"] = results
     failures = [r for r in results if not r.get("priced")]
+    failures.sort(key=lambda r: not r.get("crashed"))
     if failures:
         row["megatron"]["first_failures"] = [(r["spec"], r.get("error")) for r in failures[:3]]
     if fitting:
@@ -439,8 +447,11 @@ def run_alpa_suite(args):
         else:
             row = run_model(args, entry, supported)
         rows.append(row)
-        print(json.dumps({k: v for k, v in row.items() if k != "auto"} | {
-            "auto_spec": (row.get("auto") or {}).get("spec")}), file=sys.stderr, flush=True)
+        brief = {k: v for k, v in row.items() if k not in ("auto", "megatron")}
+        brief["auto_spec"] = (row.get("auto") or {}).get("spec")
+        brief["megatron"] = {k: v for k, v in (row.get("megatron") or {}).items()
+                             if k != "results"}
+        print(json.dumps(brief), file=sys.stderr, flush=True)
     result = {"suite": "smoke" if args.smoke else "alpa", "precision": args.precision,
               "cpus": os.cpu_count(), "load_average_before": load_before,
               "load_average_after": os.getloadavg(),
@@ -459,17 +470,27 @@ def run_alpa_suite(args):
 
 
 def check_smoke(result):
-    """What the ctest smoke test holds the script to: every candidate priced
-    (none failed), the best is the fastest that fits, the ratio is the ratio."""
+    """What the ctest smoke test holds the script to: no candidate crashed
+    cleave-plan and some were priced, the best is the fastest that fits, the
+    ratio is the ratio, MFU in (0, 1)."""
     problems = []
     for row in result["rows"]:
         auto, meg = row.get("auto"), row.get("megatron", {})
         if auto is None:
             problems.append(f"{row['model']}: the auto plan failed: {row.get('auto_error')}")
             continue
-        if meg.get("candidates", 0) == 0 or meg.get("failed", 1) != 0:
-            problems.append(f"{row['model']}: candidates {meg.get('candidates')}, failed "
-                            f"{meg.get('failed')}: {meg.get('first_failures')}")
+        if meg.get("candidates", 0) == 0 or meg.get("failed", 1) != 0 or not meg.get("priced"):
+            problems.append(f"{row['model']}: candidates {meg.get('candidates')}, priced "
+                            f"{meg.get('priced')}, crashed {meg.get('failed')}: "
+                            f"{meg.get('first_failures')}")
+        results = meg.get("results", [])
+        if len(results) != meg.get("candidates"):
+            problems.append(f"{row['model']}: {len(results)} results for "
+                            f"{meg.get('candidates')} candidates")
+        fitting = [r["step"] for r in results if r.get("priced") and r.get("fits")]
+        if fitting and meg.get("best", {}).get("step") != min(fitting):
+            problems.append(f"{row['model']}: best {meg.get('best')} is not the fastest that "
+                            f"fits ({min(fitting)})")
         if "best" in meg and auto["fits"]:
             expected = round(auto["step"] / meg["best"]["step"], 4)
             if row.get("auto_over_best") != expected:
