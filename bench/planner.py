@@ -140,15 +140,59 @@ def spec_text(c):
         " sequence-parallel=on" if c.get("sequence_parallel") else "")
 
 
-def candidate_flags(c, layers, recompute_flag):
-    flags = ["--grid", f"pp={c['pp']},dp={c['dp']},tp={c['tp']}",
-             "--micro-batches", str(c["micro_batches"]), "--zero", str(c["zero"])]
-    if recompute_flag:
-        flags += ["--recompute", c["recompute"]]
-    if c["tp"] > 1:
+# What one cleave-plan call pins, per --megatron-pricing: `each` every
+# decision (one candidate a call); `micro` the grid and M (the search prices
+# the recompute x ZeRO candidates of that grid and M in one call and lists
+# them among its alternatives); `grid` the grid only (the search chooses M,
+# recompute and ZeRO under its own limits: not an independent check).
+PINNED = {"each": ("pp", "dp", "tp", "micro_batches", "recompute", "zero"),
+          "micro": ("pp", "dp", "tp", "micro_batches"),
+          "grid": ("pp", "dp", "tp")}
+KEY = PINNED["each"]
+
+
+def group_flags(g, layers, devices, cluster, supported):
+    flags = ["--cluster", cluster, "--grid", f"pp={g['pp']},dp={g['dp']},tp={g['tp']}"]
+    if "micro_batches" in g:
+        flags += ["--micro-batches", str(g["micro_batches"])]
+    if "recompute" in g and supported["recompute_flag"]:
+        flags += ["--recompute", g["recompute"]]
+    if "zero" in g:
+        flags += ["--zero", str(g["zero"])]
+    if supported["configuration_search"]:
+        # --devices: the search prices what the pins leave open by the cost
+        # model it chose the auto plan by; 1F1B pinned (Megatron's default
+        # schedule; the search would also try interleaved).
+        flags += ["--devices", str(devices)]
+        if g["pp"] > 1:
+            flags += ["--schedule", "1f1b"]
+    if g["tp"] > 1:
         for pin in megatron_pins(layers):
             flags += ["--shard", pin]
     return flags
+
+
+def parse_spec(text):
+    """The fields of a configuration spec text (issue 12 contract)."""
+    c = {"schedule": "1f1b", "virtual_stages": 1, "recompute": "none", "zero": 0,
+         "micro_batches": 1, "sequence_parallel": False, "pp": 1, "dp": 1, "tp": 1}
+    for token in text.split():
+        name, _, value = token.partition("=")
+        if "," in value or name in ("pp", "dp", "tp"):
+            for axis in token.split(","):
+                k, _, v = axis.partition("=")
+                c[k] = int(v)
+        elif name == "micro-batches":
+            c["micro_batches"] = int(value)
+        elif name == "virtual-stages":
+            c["virtual_stages"] = int(value)
+        elif name == "zero":
+            c["zero"] = int(value)
+        elif name == "sequence-parallel":
+            c["sequence_parallel"] = value == "on"
+        elif name in ("schedule", "recompute"):
+            c[name] = value
+    return c
 
 
 def cleave_plan(binary, model, flags, precision, timeout):
@@ -233,99 +277,101 @@ def binary_key(binary):
                         ).hexdigest()[:12]
 
 
-def price_candidates(args, model, label, entry, candidates, supported):
-    """Prices every candidate (cached); returns (results, wall s, CPU s)."""
+def price_groups(args, model, label, entry, candidates, supported):
+    """Prices the candidates, one cleave-plan call per group of candidates
+    that share the pinned decisions (cached per group); returns a result per
+    candidate, the number of calls, wall s, CPU s, configurations the search
+    reported pricing."""
     _, _, layers, _, _, devices, cluster, _ = entry
+    pinned = PINNED[args.megatron_pricing]
     cache_dir = os.path.join(args.workdir, "cache", binary_key(args.binary),
-                             f"{label}-{cluster}-{devices}-{args.precision}")
+                             f"{label}-{cluster}-{devices}-{args.precision}-"
+                             f"{args.megatron_pricing}")
     os.makedirs(cache_dir, exist_ok=True)
+    groups = {}
+    for c in candidates:
+        groups.setdefault(tuple(c[k] for k in pinned), []).append(c)
 
-    def price(c):
-        key = spec_text(c).replace(" ", "_").replace(",", "_").replace("=", "")
-        path = os.path.join(cache_dir, key + ".json")
+    def price(key):
+        g = dict(zip(pinned, key))
+        name = "_".join(f"{k}{v}" for k, v in g.items())
+        path = os.path.join(cache_dir, name + ".json")
         if os.path.exists(path) and not args.no_cache:
             with open(path) as f:
                 return json.load(f)
-        # With the configuration search, --devices makes it price the fully
-        # pinned configuration by the cost model it chose the auto plan by.
-        flags = ["--cluster", cluster, *candidate_flags(c, layers, supported["recompute_flag"])]
-        if supported["configuration_search"]:
-            flags += ["--devices", str(devices)]
+        flags = group_flags(g, layers, devices, cluster, supported)
         report, seconds, rc, error = cleave_plan(args.binary, model, flags, args.precision,
                                                  args.timeout)
-        result = {"candidate": c, "spec": spec_text(c), "seconds": round(seconds, 3)}
+        out = {"group": g, "seconds": round(seconds, 3), "rc": rc, "error": error,
+               "entries": []}
         if report is None:
-            # rejected: cleave-plan said why (exit 1); crashed: a signal,
-            # a timeout, or nothing said.
-            crashed = rc is None or rc < 0 or not error or error == "no output"
-            result.update(priced=False, error=error, crashed=crashed)
+            # rejected: cleave-plan said why (exit 1); crashed: a signal, a
+            # timeout, or nothing said.
+            out["crashed"] = rc is None or rc < 0 or not error or error == "no output"
         else:
             figures = summarize(report, rc)
-            result.update(priced=True, step=figures["step"], fits=figures["fits"],
-                          report_step=figures["report_step"], gib=figures["gib"])
-            if not figures["fits"]:
-                result["error"] = error
+            chosen = dict(g)
+            configuration = figures.get("configuration") or {}
+            if len(pinned) < len(KEY):
+                chosen.update({k: v for k, v in configuration.items() if k in KEY})
+            entry_ = {**{k: chosen.get(k) for k in KEY}, "step": figures["step"],
+                      "report_step": figures["report_step"], "fits": figures["fits"],
+                      "gib": figures["gib"], "source": "chosen"}
+            if configuration and any(configuration.get(k) != g[k] for k in pinned):
+                # the pins did not hold: say what was priced instead
+                entry_["carried_out"] = figures["spec"]
+            out["entries"].append(entry_)
+            out["configurations_priced"] = (figures.get("configuration") or {}).get(
+                "configurations_priced", 1)
+            if len(pinned) < len(KEY):
+                for alternative in figures.get("alternatives", []):
+                    c = parse_spec(alternative["spec"])
+                    if c["schedule"] != "1f1b" or c["sequence_parallel"]:
+                        continue
+                    out["entries"].append({**{k: c[k] for k in KEY},
+                                           "step": alternative["step_seconds"],
+                                           "fits": bool(alternative.get("fits")),
+                                           "gib": round(alternative.get("memory_bytes", 0) / GIB,
+                                                        2),
+                                           "source": "alternative"})
         with open(path + ".tmp", "w") as f:
-            json.dump(result, f)
+            json.dump(out, f)
         os.replace(path + ".tmp", path)
-        return result
+        return out
 
     start, cpu = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    results, calls, searched = [], [], 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        results = []
-        for i, result in enumerate(pool.map(price, candidates), 1):
-            results.append(result)
-            if args.verbose or i % 50 == 0:
-                print(f"  {label}: {i}/{len(candidates)} priced", file=sys.stderr, flush=True)
+        for i, (key, out) in enumerate(zip(groups, pool.map(price, groups)), 1):
+            calls.append(out)
+            searched += out.get("configurations_priced", 0)
+            listed = {}
+            for e in out["entries"]:
+                listed.setdefault(tuple(e[k] for k in KEY), e)
+            for c in groups[key]:
+                result = {"candidate": c, "spec": spec_text(c), "seconds": out["seconds"]}
+                e = listed.get(tuple(c[k] for k in KEY))
+                if e is not None:
+                    result.update(priced=True, step=e["step"], fits=e["fits"], gib=e["gib"],
+                                  source=e["source"])
+                    for extra in ("report_step", "carried_out"):
+                        if extra in e:
+                            result[extra] = e[extra]
+                    if not e["fits"] and e["source"] == "chosen":
+                        result["error"] = out["error"]
+                elif out["entries"]:
+                    # priced by the search, not among the alternatives it lists
+                    result.update(priced=False, unlisted=True)
+                else:
+                    result.update(priced=False, error=out["error"],
+                                  crashed=out.get("crashed", False))
+                results.append(result)
+            if args.verbose or i % 25 == 0:
+                print(f"  {label}: {i}/{len(groups)} cleave-plan calls", file=sys.stderr,
+                      flush=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_seconds = (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
-    return results, time.monotonic() - start, cpu_seconds
-
-
-def price_grids(args, model, row, entry, candidates, flops, peak):
-    """--megatron-pricing grid: one cleave-plan per Megatron grid (pp, dp,
-    tp) with the Megatron tensor-parallel pins; the configuration search
-    prices micro-batches, recompute and ZeRO inside it. The grid's best is
-    the fastest fitting configuration it reports (chosen or alternatives)."""
-    label, _, layers, _, _, devices, cluster, _ = entry
-    grids = sorted({(c["pp"], c["dp"], c["tp"]) for c in candidates})
-    start = time.monotonic()
-    best, priced, failures = None, 0, []
-    for pp, dp, tp in grids:
-        flags = ["--devices", str(devices), "--cluster", cluster,
-                 "--grid", f"pp={pp},dp={dp},tp={tp}"]
-        if tp > 1:
-            for pin in megatron_pins(layers):
-                flags += ["--shard", pin]
-        report, seconds, rc, error = cleave_plan(args.binary, model, flags, args.precision,
-                                                 args.timeout)
-        if report is None or "configuration" not in report:
-            failures.append((f"pp={pp},dp={dp},tp={tp}", error))
-            continue
-        configuration = report["configuration"]
-        priced += configuration.get("configurations_priced", 0)
-        figures = summarize(report, rc)
-        options = [(figures["step"], figures["spec"])] if figures["fits"] else []
-        options += [(a["step_seconds"], a["spec"]) for a in configuration.get("alternatives", [])
-                    if a.get("fits")]
-        for step, spec in options:
-            if best is None or step < best["step"]:
-                best = {"spec": spec, "step": step, "grid_seconds": round(seconds, 2)}
-        if args.verbose:
-            print(f"  {label} pp={pp},dp={dp},tp={tp}: {figures['spec']} {seconds:.1f} s",
-                  file=sys.stderr)
-    row["megatron"] = {"pricing": "grid", "grids": len(grids), "candidates": len(candidates),
-                       "priced": priced, "failed": len(failures), "fit": None,
-                       "wall_seconds": round(time.monotonic() - start, 1)}
-    if failures:
-        row["megatron"]["first_failures"] = failures[:3]
-    if best:
-        row["megatron"]["best"] = best
-        if peak:
-            row["megatron"]["best_mfu"] = round(flops / (best["step"] * devices * peak), 4)
-        if row.get("auto", {}).get("fits"):
-            row["auto_over_best"] = round(row["auto"]["step"] / best["step"], 4)
-    return row
+    return results, calls, time.monotonic() - start, cpu_seconds, searched
 
 
 def run_model(args, entry, supported, vocab=VOCAB, seq=SEQ, batch=BATCH):
@@ -369,22 +415,23 @@ def run_model(args, entry, supported, vocab=VOCAB, seq=SEQ, batch=BATCH):
     per_node = 8 if cluster.startswith("h100") or cluster.startswith("a100") else devices
     candidates = megatron_candidates(layers, heads, devices, per_node, batch, recompute_modes,
                                      zero_levels)
-    if args.megatron_pricing == "grid":
-        return price_grids(args, model, row, entry, candidates, flops, peak)
-    results, wall, cpu_seconds = price_candidates(args, model, label, entry, candidates,
-                                                  supported)
+    results, calls, wall, cpu_seconds, searched = price_groups(args, model, label, entry,
+                                                              candidates, supported)
     fitting = [r for r in results if r.get("priced") and r.get("fits")]
-    row["megatron"] = {"candidates": len(candidates),
+    row["megatron"] = {"pricing": args.megatron_pricing, "candidates": len(candidates),
+                       "calls": len(calls),
                        "priced": sum(1 for r in results if r.get("priced")),
-                       "rejected": sum(1 for r in results
-                                       if not r.get("priced") and not r.get("crashed")),
+                       "unlisted": sum(1 for r in results if r.get("unlisted")),
+                       "rejected": sum(1 for r in results if not r.get("priced")
+                                       and not r.get("unlisted") and not r.get("crashed")),
                        "failed": sum(1 for r in results if r.get("crashed")),
-                       "fit": len(fitting), "wall_seconds": round(wall, 1),
-                       "cpu_seconds": round(cpu_seconds, 1),
-                       "pricing_seconds_sum": round(sum(r["seconds"] for r in results), 1),
+                       "fit": len(fitting), "search_priced": searched,
+                       "wall_seconds": round(wall, 1), "cpu_seconds": round(cpu_seconds, 1),
+                       "call_seconds_sum": round(sum(c["seconds"] for c in calls), 1),
+                       "call_seconds_max": round(max((c["seconds"] for c in calls), default=0), 1),
                        "recompute_modes": list(recompute_modes), "zero_levels": list(zero_levels)}
     row["megatron"]["results"] = results
-    failures = [r for r in results if not r.get("priced")]
+    failures = [r for r in results if not r.get("priced") and not r.get("unlisted")]
     failures.sort(key=lambda r: not r.get("crashed"))
     if failures:
         row["megatron"]["first_failures"] = [(r["spec"], r.get("error")) for r in failures[:3]]
@@ -401,7 +448,7 @@ def run_model(args, entry, supported, vocab=VOCAB, seq=SEQ, batch=BATCH):
 def markdown(rows):
     lines = ["| model | GPUs | planning s (limit) | auto configuration | auto step s | GiB | MFU "
              "(HFU) | best Megatron 3-D | its step s | its MFU | auto / best | candidates priced "
-             "(fit), wall s |",
+             "(fit), cleave-plan calls, wall s |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         auto = r.get("auto") or {}
@@ -419,7 +466,7 @@ def markdown(rows):
                  f"{best['step']:.4g}" if best else "-",
                  f"{100 * meg['best_mfu']:.1f}%" if "best_mfu" in meg else "-",
                  r.get("auto_over_best", "-"),
-                 f"{meg['priced']} ({meg['fit'] if meg['fit'] is not None else '-'}), "
+                 f"{meg['priced']} ({meg['fit']}), {meg['calls']} calls, "
                  f"{meg['wall_seconds']}" if meg else "-"]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     lines += ["", "Published (not the same hardware; a sanity check only):", "",
@@ -437,8 +484,9 @@ def run_alpa_suite(args):
     load_before = os.getloadavg()
     supported = probe_flags(args.binary, args.workdir, args.precision)
     print(f"cleave-plan: {supported}", file=sys.stderr)
-    if args.megatron_pricing == "grid" and not supported["configuration_search"]:
-        print("--megatron-pricing grid needs the configuration search", file=sys.stderr)
+    if args.megatron_pricing != "each" and not supported["configuration_search"]:
+        print(f"--megatron-pricing {args.megatron_pricing} needs the configuration search "
+              "(cleave-plan's JSON has no `configuration`)", file=sys.stderr)
         return 2
     rows = []
     for entry in entries:
@@ -601,11 +649,12 @@ def main():
     parser.add_argument("--jobs", type=int, default=1,
                         help="candidates priced at once (the machine has 2 cores)")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cleave-plan run")
-    parser.add_argument("--megatron-pricing", choices=("each", "grid"), default="each",
-                        help="each: one cleave-plan per candidate, every pin given (exhaustive); "
-                             "grid: one per (pp, dp, tp) with the Megatron pins, the search "
-                             "choosing micro-batches, recompute and ZeRO inside it (not "
-                             "exhaustive: the search's own limits apply)")
+    parser.add_argument("--megatron-pricing", choices=tuple(PINNED), default="each",
+                        help="each: one cleave-plan per candidate, every pin given; micro: one "
+                             "per (pp, dp, tp, M), the search pricing recompute x ZeRO and "
+                             "listing them (needs the configuration search); grid: one per "
+                             "(pp, dp, tp), the search choosing the rest under its own limits "
+                             "(not an independent check)")
     parser.add_argument("--no-megatron", action="store_true",
                         help="time the auto plans only (no enumeration)")
     parser.add_argument("--smoke", action="store_true",
