@@ -5,6 +5,7 @@
 #include "dialects/Cleave/IR/CleaveDialect.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
+#include "passes/Recompute/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -29,6 +30,7 @@ void mlir::cleave::loadAllDialects(mlir::MLIRContext &context) {
 
 void mlir::cleave::registerAllPasses() {
   mlir::cleave::registerCleavePasses();
+  mlir::cleave::registerCleaveRecomputePasses();
   mlir::cleave::registerCleavePipelines();
   mlir::cleave::codegen::registerCleaveCodegenPasses();
   mlir::shard::registerShardPasses();

@@ -20,6 +20,7 @@ void ShardOptions::toPipelineOptions(ShardPipelineOptions &pipeline, bool eval) 
   pipeline.schedule = schedule;
   pipeline.virtualStages = virtualStages;
   pipeline.cuts = pipelineCuts;
+  pipeline.recompute = recompute.empty() ? "none" : recompute;
 }
 
 bool mlir::cleave::wantsSharding(const ShardOptions &options) {
@@ -31,7 +32,11 @@ int64_t mlir::cleave::getPipelineStages(const ShardOptions &options) {
 }
 
 bool mlir::cleave::wantsPipeline(const ShardOptions &options) {
-  return options.microBatches > 1 || getPipelineStages(options) > 1;
+  return options.microBatches > 1 || getPipelineStages(options) > 1 || wantsRecompute(options);
+}
+
+bool mlir::cleave::wantsRecompute(const ShardOptions &options) {
+  return !options.recompute.empty() && options.recompute != "none";
 }
 
 llvm::Error mlir::cleave::shardTrainStep(ModuleOp module, const ShardOptions &options,
@@ -40,7 +45,7 @@ llvm::Error mlir::cleave::shardTrainStep(ModuleOp module, const ShardOptions &op
   options.toPipelineOptions(pipeline, static_cast<bool>(module.lookupSymbol(kEvalFunction)));
   PassManager pm(module.getContext());
   if (!wantsSharding(options)) {
-    // Micro-batches on one device: nothing to shard.
+    // Micro-batches or recomputation on one device: nothing to shard.
     if (llvm::Error error = buildCleaveMicroBatchPipeline(pm, pipeline, std::move(beforePartition)))
       return error;
     return runPasses(pm, module, "splitting the train step into micro-batches failed");

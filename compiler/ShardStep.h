@@ -50,6 +50,9 @@ struct ShardOptions {
   std::string schedule = "1f1b";
   int virtualStages = 1;
   std::vector<std::string> pipelineCuts;
+  /// Activation recomputation: "none", "selective" or "full"; "" (the
+  /// default) lets the configuration search decide where it runs, else none.
+  std::string recompute;
 
   /// The pipeline's options; `eval` partitions @eval_loss too.
   void toPipelineOptions(ShardPipelineOptions &pipeline, bool eval) const;
@@ -61,9 +64,15 @@ bool wantsSharding(const ShardOptions &options);
 /// The size of the grid's "pp" axis (1 without one or for a malformed grid).
 int64_t getPipelineStages(const ShardOptions &options);
 
-/// Whether `options` asks for micro-batches or pipeline stages: the train
-/// step then carries phase tags and the shard pipeline unrolls it.
+/// Whether `options` asks for micro-batches or pipeline stages (the shard
+/// pipeline then unrolls the step) or recomputation: the train step then
+/// carries phase tags.
 bool wantsPipeline(const ShardOptions &options);
+
+/// Whether `options` recomputes activations (recompute neither "" nor
+/// "none"): the train step then carries phase tags and shardTrainStep runs
+/// cleave-recompute even on one device.
+bool wantsRecompute(const ShardOptions &options);
 
 /// Partitions @train_step of `module` in place (and unrolls it into
 /// micro-batches and stages where wantsPipeline; without a grid that is all

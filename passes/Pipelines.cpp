@@ -3,6 +3,8 @@
 
 #include "passes/Analysis/Sharding/GridSpec.h"
 #include "passes/Passes.h"
+#include "passes/Recompute/Passes.h"
+#include "passes/Recompute/Recompute.h"
 
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -149,11 +151,33 @@ static llvm::Error checkPipelineOptions(const ShardPipelineOptions &options, int
   return llvm::Error::success();
 }
 
+/// cleave-recompute, first of all (it needs the global step with phase tags
+/// and no chunks yet), unless recompute is none.
+static llvm::Error addRecompute(OpPassManager &pm, const ShardPipelineOptions &options) {
+  std::optional<RecomputeMode> mode = parseRecomputeMode(options.recompute);
+  if (!mode)
+    return makeError("--recompute " + options.recompute + " is not none, selective or full");
+  if (*mode == RecomputeMode::none)
+    return llvm::Error::success();
+  CleaveRecomputeOptions recompute;
+  recompute.mode = options.recompute;
+  pm.addPass(createCleaveRecompute(recompute));
+  return llvm::Error::success();
+}
+
 llvm::Error mlir::cleave::buildCleaveMicroBatchPipeline(OpPassManager &pm,
                                                         const ShardPipelineOptions &options,
                                                         std::unique_ptr<Pass> beforeUnroll) {
   if (llvm::Error error = checkPipelineOptions(options, 1))
     return error;
+  if (llvm::Error error = addRecompute(pm, options))
+    return error;
+  // Recomputation alone: nothing to unroll.
+  if (options.microBatches == 1) {
+    if (beforeUnroll)
+      pm.addPass(std::move(beforeUnroll));
+    return llvm::Error::success();
+  }
   addPipelineSplit(pm, options, 1, "");
   if (beforeUnroll)
     pm.addPass(std::move(beforeUnroll));
@@ -195,6 +219,8 @@ llvm::Error mlir::cleave::buildCleaveShardPipeline(OpPassManager &pm,
       return makeError("--shard '" + pin + "' contains ';': give one NAME=SPEC per --shard");
   std::string pins = llvm::join(options.pins, ";");
 
+  if (llvm::Error error = addRecompute(pm, options))
+    return error;
   if (pipelined)
     addPipelineSplit(pm, options, stages, grid);
 

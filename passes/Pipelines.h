@@ -112,6 +112,12 @@ struct ShardPipelineOptions : public PassPipelineOptions<ShardPipelineOptions> {
                             llvm::cl::init(1)};
   ListOption<std::string> cuts{
       *this, "cuts", llvm::cl::desc("ONNX node names that end a chunk (empty: balanced split)")};
+  // Activation recomputation (passes/Recompute/Recompute.h); needs the
+  // train step's phase tags.
+  Option<std::string> recompute{
+      *this, "recompute",
+      llvm::cl::desc("Recompute activations in the backward: none, selective or full"),
+      llvm::cl::init("none")};
 };
 
 /// The grid axis of pipeline stages.
@@ -125,7 +131,8 @@ int64_t getGridAxisSize(llvm::StringRef grid, llvm::StringRef axis);
 /// left).
 std::string removeGridAxis(llvm::StringRef grid, llvm::StringRef axis);
 
-/// Only micro-batches, on one device: phases (cleave-pipeline-split), then
+/// Only micro-batches or recomputation, on one device: cleave-recompute
+/// (unless recompute is none), then with micro-batches phases (cleave-pipeline-split), then
 /// `beforeUnroll` (plan reports), then cleave-pipeline-unroll.
 llvm::Error buildCleaveMicroBatchPipeline(OpPassManager &pm, const ShardPipelineOptions &options,
                                           std::unique_ptr<Pass> beforeUnroll = nullptr);

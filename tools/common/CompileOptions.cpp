@@ -106,6 +106,11 @@ void mlir::cleave::addCompileOptions(CLI::App &app, CompileOptions &options,
                  "ONNX node names that end a pipeline chunk, NODE[,NODE...] (default: a split "
                  "balanced by the cost model)")
       ->delimiter(',');
+  app.add_option("--recompute", shard.recompute,
+                 "Recompute activations in the backward instead of keeping them: none, "
+                 "selective (attention's softmax and dropout, from Q, K, V) or full (every "
+                 "layer from its input)")
+      ->check(CLI::IsMember({"none", "selective", "full"}));
 }
 
 llvm::Expected<ImportOptions> CompileOptions::getImportOptions() const {

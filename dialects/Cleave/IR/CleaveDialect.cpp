@@ -176,6 +176,10 @@ LogicalResult CleaveDialect::verifyOperationAttribute(Operation *op, NamedAttrib
   if (llvm::is_contained(
           {kForwardIdAttrName, kBackwardOfAttrName, kUpdateOfAttrName, kStageAttrName}, name))
     return requireKind(isa<IntegerAttr>(value) && !isa<ModuleOp>(op), "an integer on an op");
+  // On the clones of cleave-recompute (kRecomputedAttrName in
+  // passes/Recompute/Recompute.h, which the dialect does not depend on).
+  if (name == "cleave.recomputed")
+    return requireKind(isa<UnitAttr>(value) && !isa<ModuleOp>(op), "a unit attribute on an op");
   if (name == kPhaseAttrName) {
     auto phase = dyn_cast<StringAttr>(value);
     return requireKind(phase &&
