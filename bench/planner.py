@@ -227,15 +227,24 @@ def summarize(report, rc):
     # step: the configuration search's price where it ran (the cost model
     # the search decides by), else the report's; report_step: what the
     # report prices for the program the configuration was carried out as.
+    # fits: the search's verdict where it ran (alternatives carry only
+    # that one), else cleave-plan's; report_fits: cleave-plan's for the
+    # program carried out (it exits 1 after printing a plan that does not).
     out = {"step": report["step_seconds"]["total"], "report_step": report["step_seconds"]["total"],
-           "fits": fits, "gib": round(memory.get("total", 0) / GIB, 2)}
+           "fits": fits, "report_fits": fits, "gib": round(memory.get("total", 0) / GIB, 2)}
+    if report.get("not_unrolled"):
+        out["not_unrolled"] = report["not_unrolled"]
     configuration = report.get("configuration")
     if configuration:
         out["configuration"] = {k: v for k, v in configuration.items() if k != "alternatives"}
-        out["spec"] = spec_text(configuration)
-        out["alternatives"] = configuration.get("alternatives", [])[:10]
+        out["spec"] = configuration.get("spec") or spec_text(configuration)
+        out["alternatives"] = configuration.get("alternatives", [])
         if configuration.get("predicted_step_seconds") is not None:
             out["step"] = configuration["predicted_step_seconds"]
+        if configuration.get("fits") is not None:
+            out["fits"] = bool(configuration["fits"])
+        if configuration.get("memory_bytes"):
+            out["search_gib"] = round(configuration["memory_bytes"] / GIB, 2)
     else:  # before the configuration search: the grid and what pipelines say
         pipeline = report.get("pipeline") or {}
         out["spec"] = report["grid"]["spec"] + (
@@ -316,13 +325,13 @@ def price_groups(args, model, label, entry, candidates, supported):
                 chosen.update({k: v for k, v in configuration.items() if k in KEY})
             entry_ = {**{k: chosen.get(k) for k in KEY}, "step": figures["step"],
                       "report_step": figures["report_step"], "fits": figures["fits"],
-                      "gib": figures["gib"], "source": "chosen"}
+                      "report_fits": figures["report_fits"],
+                      "gib": figures.get("search_gib", figures["gib"]), "source": "chosen"}
             if configuration and any(configuration.get(k) != g[k] for k in pinned):
                 # the pins did not hold: say what was priced instead
                 entry_["carried_out"] = figures["spec"]
             out["entries"].append(entry_)
-            out["configurations_priced"] = (figures.get("configuration") or {}).get(
-                "configurations_priced", 1)
+            out["configurations_priced"] = configuration.get("configurations_priced", 1)
             if len(pinned) < len(KEY):
                 for alternative in figures.get("alternatives", []):
                     c = parse_spec(alternative["spec"])
@@ -354,7 +363,7 @@ def price_groups(args, model, label, entry, candidates, supported):
                 if e is not None:
                     result.update(priced=True, step=e["step"], fits=e["fits"], gib=e["gib"],
                                   source=e["source"])
-                    for extra in ("report_step", "carried_out"):
+                    for extra in ("report_step", "report_fits", "carried_out"):
                         if extra in e:
                             result[extra] = e[extra]
                     if not e["fits"] and e["source"] == "chosen":
@@ -458,8 +467,10 @@ def markdown(rows):
                  f"{r['planning_seconds']} ({r['planning_limit_seconds']})"
                  + ("" if r["within_limit"] else " over the limit"),
                  auto.get("spec", r.get("auto_error", ""))
-                 + ("" if auto.get("fits", True) else " (does not fit)"),
-                 f"{auto['step']:.4g}" if auto else "-", auto.get("gib", "-"),
+                 + ("" if auto.get("fits", True) else " (does not fit)")
+                 + ("" if auto.get("report_fits", True) or not auto.get("fits", True)
+                    else " (fits by the search, not as carried out)"),
+                 f"{auto['step']:.4g}" if auto else "-", auto.get("search_gib", auto.get("gib", "-")),
                  f"{100 * r['auto_mfu']:.1f}% ({100 * r['auto_hfu']:.1f}%)"
                  if "auto_mfu" in r and auto.get("fits") else "-",
                  best.get("spec", "none fits" if meg else "-"),
