@@ -525,7 +525,26 @@ def run_alpa_suite(args):
           f"({os.cpu_count()} CPUs)")
     if args.smoke:
         return check_smoke(result)
-    return 0
+    return check_issue(result) if args.check else 0
+
+
+def check_issue(result):
+    """--check: the issue's criteria per model: a plan that fits, planned
+    within the limit, at least as fast as the best Megatron-style plan."""
+    problems = []
+    for row in result["rows"]:
+        auto = row.get("auto") or {}
+        if not auto.get("fits"):
+            problems.append(f"{row['model']}: no plan that fits ({row.get('auto_error')})")
+        if not row["within_limit"]:
+            problems.append(f"{row['model']}: planned in {row['planning_seconds']} s, limit "
+                            f"{row['planning_limit_seconds']} s")
+        ratio = row.get("auto_over_best")
+        if isinstance(ratio, float) and ratio > 1.0:
+            problems.append(f"{row['model']}: auto / best Megatron {ratio} > 1")
+    for p in problems:
+        print("check: " + p, file=sys.stderr)
+    return 1 if problems else 0
 
 
 def check_smoke(result):
@@ -672,6 +691,9 @@ def main():
                         help="a 2-layer GPT on 4 devices, the whole enumeration: seconds")
     parser.add_argument("--no-cache", action="store_true",
                         help="price every candidate again (the cache is still written)")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 unless every model gets a plan that fits, within its "
+                             "planning limit, at least as fast as the best Megatron plan")
     parser.add_argument("--json", help="where the results go (default: under --workdir)")
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--devices", default="8,64", help="--suite grid only")
