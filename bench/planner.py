@@ -9,7 +9,7 @@ Table 4; ../shared/ANCHORS.md), shapes only, global batch 1024 x sequence
 (h100-sxm-8x8). For each model:
 
   auto     `cleave-plan <model> --devices N --cluster C --format json`: the
-           search of docs/sharding.md decides stages, dp x tp, micro-batches,
+           configuration search (docs/planner.md) decides stages, dp x tp, micro-batches,
            recomputation and ZeRO; timed (wall and CPU) against the issue's
            limit (20 / 20 / 40 / 60 s on the 2-core development machine).
   megatron every Megatron-style configuration (pp, dp, tp, micro-batches M,
@@ -20,7 +20,9 @@ Table 4; ../shared/ANCHORS.md), shapes only, global batch 1024 x sequence
            divisibility only: tp inside a node and dividing the heads, dp
            dividing the batch, M dividing the per-dp batch, pp dividing the
            layers; ZeRO levels collapse to 0 when dp = 1 (they are the same
-           plan). The best is the fastest one that fits.
+           plan). The best is the fastest one that fits. --megatron-pricing
+           micro prices a (pp, dp, tp, M)'s recompute x ZeRO candidates in
+           one call (the search's alternatives), grid leaves M to the search.
   MFU      model FLOPs per step (Narayanan et al. 2021, no recomputation):
            72 B s l h^2 (1 + s/(6h) + V/(12 l h)), divided by the predicted
            step and N x the profile's bf16 peak. HFU counts recomputation:
@@ -32,8 +34,9 @@ Flag values a cleave-plan build does not accept (e.g. `--recompute` before
 the recompute work, `--zero 1` before ZeRO-1) are found by a probe on a tiny
 model and left out of the enumeration; the output says which.
 
-Prices are cached per candidate under --workdir, keyed by the cleave-plan
-binary (path, size, mtime), so an interrupted run resumes.
+Prices are cached per cleave-plan call under --workdir, keyed by the
+binary (path, size, mtime), so an interrupted run resumes. --check exits 1
+unless the issue's criteria hold.
 
   /usr/bin/python3 bench/planner.py --build build --workdir build/bench-planner
   /usr/bin/python3 bench/planner.py --models 1.3B --jobs 2
