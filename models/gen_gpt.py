@@ -81,6 +81,10 @@ def _gpt3(layers, embd, heads):
     return Preset(GPTConfig(51200, 1024, layers, heads, embd), batch=1, seq=1024, shapes_only=True)
 
 
+def _alpa(layers, embd, heads):
+    return dataclasses.replace(_gpt3(layers, embd, heads), batch=1024)
+
+
 PRESETS = {
     "toy": Preset(GPTConfig(64, 16, 2, 2, 32), batch=2, seq=16, shapes_only=False),
     "small": Preset(GPTConfig(256, 64, 4, 4, 128), batch=4, seq=64, shapes_only=False),
@@ -91,6 +95,12 @@ PRESETS = {
     "gpt3-6.7b": _gpt3(32, 4096, 32),
     "gpt3-13b": _gpt3(40, 5120, 40),
     "gpt-39b": _gpt3(48, 8192, 64),
+    # Alpa's GPT suite (OSDI'22, Table 4; ../shared/ANCHORS.md): the same
+    # shapes at its global batch of 1024 sequences of 1024 tokens.
+    "alpa-1.3b": _alpa(24, 2048, 32),
+    "alpa-2.6b": _alpa(32, 2560, 32),
+    "alpa-15b": _alpa(48, 5120, 40),
+    "alpa-39b": _alpa(48, 8192, 64),
 }
 
 
