@@ -68,7 +68,7 @@ struct SearchOptions {
   std::string pins;        // NAME=SPEC;NAME=SPEC
   double timeLimit = 2.0;
   int64_t maxOps = 2500;
-  std::string precision = "fp32"; // fp32 or bf16 (Precision.h)
+  std::string precision = "fp32";        // fp32 or bf16 (Precision.h)
   std::string sequenceParallel = "auto"; // GridSearchOptions::sequenceParallel
 };
 
