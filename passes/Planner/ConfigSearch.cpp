@@ -125,6 +125,14 @@ mlir::cleave::searchConfiguration(ModuleOp module, const Cluster &cluster,
     return module.emitError() << "micro-batches " << *options.microBatches
                               << " do not divide the batch of " << rows,
            failure();
+  // The split cuts at layer boundaries: a pinned stage count needs as many.
+  if (options.pp && options.cuts.empty() && *options.pp > layers)
+    return module.emitError() << "--grid pp=" << *options.pp << ": cannot be cut into "
+                              << *options.pp << " pipeline chunks: the model has " << layers
+                              << (layers == 1 ? " layer" : " layers") << "; at most " << layers
+                              << " stage" << (layers == 1 ? "" : "s")
+                              << " (docs/pipeline.md, \"The split\")",
+           failure();
   const int64_t tpLimit =
       cluster.devicesPerNode > 0 ? std::min(devices, cluster.devicesPerNode) : devices;
 
