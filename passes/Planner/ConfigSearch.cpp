@@ -176,11 +176,6 @@ mlir::cleave::searchConfiguration(ModuleOp module, const Cluster &cluster,
         continue;
       if (!options.tp && tp > tpLimit)
         continue;
-      // A stage grid of one axis is named dp, as the sharding search names
-      // it (the plan decides what the axis splits; a lone "tp" axis is
-      // planned as the same problem, so it would only repeat dp).
-      if (dp == 1 && tp > 1 && !options.tp)
-        continue;
       // One axis over every device is what the sharding search plans
       // alone: it may split weights there when the batch does not divide.
       bool plainOnly = rows > 0 && rows % dp != 0;

@@ -18,7 +18,7 @@
 // SCHEDULE: error: cleave-search-configuration: schedule 'pipedream': use gpipe, 1f1b or interleaved
 // VIRTUAL: error: virtual-stages 2 needs the interleaved schedule, not 1f1b
 // The MLP has 3 layers: four stages cannot be cut.
-// LAYERS: error: no configuration of 4 devices satisfies the pins
+// LAYERS: error: --grid pp=4: cannot be cut into 4 pipeline chunks: the model has 3 layers; at most 3 stages
 // UNTAGGED: error: 'func.func' op has no op tagged cleave.fwd_id: cleave-pipeline-split needs the train step built with phase tags
 
 

@@ -11,7 +11,7 @@
 
 // PLAIN: module attributes {cleave.configuration = {configurations_priced = {{[0-9]+}} : i64, dp = 4 : i64, fits = true, {{.*}}micro_batches = 1 : i64, pp = 1 : i64, precision = "fp32", {{.*}}recompute = "none", schedule = "1f1b", {{.*}}spec = "dp=4", tp = 1 : i64, virtual_stages = 1 : i64, zero = 0 : i64}
 // PLAIN-NOT: cleave.stage
-// STAGES: cleave.configuration = {{{.*}}pp = 2 : i64, {{.*}}spec = "pp=2,dp=2 micro-batches=2"
+// STAGES: cleave.configuration = {{{.*}}pp = 2 : i64, {{.*}}spec = "pp=2,tp=2 micro-batches=2"
 // PINNED: cleave.configuration = {configurations_priced = {{[0-9]+}} : i64, dp = 2 : i64, {{.*}}micro_batches = 2 : i64, pp = 2 : i64, {{.*}}spec = "pp=2,dp=2 micro-batches=2 zero=1", tp = 1 : i64, virtual_stages = 1 : i64, zero = 1 : i64}
 // CUTS: Configuration: pp=2 micro-batches={{[248]}} (fits; predicted step
 // CUTS-NEXT: searched {{[0-9]+}} configurations in
@@ -38,7 +38,7 @@ module {
 // dp x tp (its plan may split the batch over either axis), so a pipeline
 // on two devices per stage has two micro-batches.
 // PLAIN: spec = "dp=4"
-// STAGES: spec = "pp=2,dp=2 micro-batches=2"
+// STAGES: spec = "pp=2,tp=2 micro-batches=2"
 // PINNED: spec = "pp=2,dp=2 micro-batches=2 zero=1"
 // CUTS: Configuration: pp=2 micro-batches=4 (fits; predicted step
 
