@@ -39,15 +39,13 @@ import sys
 import time
 
 import numpy as np
-import onnx
-from onnx import numpy_helper
 
 from mpi_runs import SKIPPED, mpi_environment, mpirun_missing
+from plan_invariance import compare
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 PROFILE = os.path.join(HERE, "slow-link-cluster.json")
-TOLERANCE = 1e-4
 STEPS = 4
 BATCH = 8
 BATCHES = 4  # distinct batches in the data; steps cycle through them
@@ -173,32 +171,6 @@ def train(executable, data, tag, ranks):
     return [json.loads(line)["loss"] for line in open(metrics)], exported
 
 
-def weights(path):
-    return {t.name: numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
-
-
-def compare(what, reference, ref_onnx, losses, onnx_path):
-    failures = []
-    if len(losses) != len(reference):
-        failures.append(f"{len(losses)} losses, expected {len(reference)}")
-    loss_error = max(abs(a - b) / max(abs(a), 1e-12) for a, b in zip(reference, losses))
-    if loss_error > TOLERANCE:
-        failures.append(f"losses differ by {loss_error:.2e} relative")
-    weight_error = 0.0
-    got = weights(onnx_path)
-    for name, ref in weights(ref_onnx).items():
-        if ref.dtype.kind != "f":
-            continue
-        error = np.linalg.norm(got[name] - ref) / max(np.linalg.norm(ref), 1e-12)
-        weight_error = max(weight_error, error)
-        if error > TOLERANCE:
-            failures.append(f"weight {name}: relative L2 error {error:.2e}")
-    status = "ok" if not failures else "FAIL: " + "; ".join(failures)
-    print(f"  {what:<36} loss err {loss_error:.1e}  weight err {weight_error:.1e}  {status}",
-          flush=True)
-    return not failures
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--cleavec", required=True)
@@ -246,7 +218,7 @@ def main():
             ok &= same
     what = f"auto {spec} on 4 ranks" if auto_ok else "pinned pp=2,dp=2 on 4 ranks"
     losses, exported = train(executable, data, "four_ranks", 4)
-    ok &= compare(what, reference, ref_onnx, losses, exported)
+    ok &= compare(what, reference, losses, ref_onnx, exported)
     print(f"auto pipeline: {'ok' if ok else 'FAILED'} ({time.time() - start:.0f} s)")
     return 0 if ok else 1
 
