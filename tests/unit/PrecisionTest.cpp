@@ -1,6 +1,7 @@
 // The per-element byte counts of --precision (Precision.h) and how the
 // compute model prices ops under bf16, on a cluster with round numbers.
 #include "passes/Analysis/Cost/Precision.h"
+#include "RoundCluster.h"
 #include "compiler/Registration.h"
 #include "dialects/Cleave/Interfaces/CostInterface.h"
 
@@ -60,16 +61,6 @@ TEST_CASE("bytes per element of a mixed-precision run", "[precision]") {
 }
 
 namespace {
-/// f32 100 TFLOP/s, bf16 200, at 50%; 1 TB/s at 50%.
-Cluster roundCluster() {
-  Cluster cluster;
-  cluster.peakFlops = {100e12, 200e12, 200e12};
-  cluster.computeEfficiency = 0.5;
-  cluster.memoryBandwidth = 1e12;
-  cluster.memoryEfficiency = 0.5;
-  return cluster;
-}
-
 const char *kStep = R"mlir(
 func.func @f(%a: tensor<1024x1024xf32>, %b: tensor<1024x1024xf32>,
              %m: tensor<1024x1024xf32> {cleave.opt_state = "w.exp_avg"},
@@ -95,7 +86,8 @@ TEST_CASE("compute under bf16: products at the bf16 peak, 2-byte activations", "
   });
   REQUIRE(ops.size() == 4);
   Operation *matmul = ops[0], *add = ops[1], *update = ops[2], *cast = ops[3];
-  Cluster cluster = roundCluster();
+  // f32 100 TFLOP/s, bf16 200, at 50%; 1 TB/s at 50%.
+  Cluster cluster = test::makeRoundCluster();
   ComputeOptions bf16 = getComputeOptions(Precision::bf16);
   // 2 x 1024^3 FLOPs: 42.9 us at 50 TFLOP/s, 21.5 us at 100 (bf16).
   double flops = 2.0 * 1024 * 1024 * 1024;
