@@ -35,6 +35,17 @@ CommOptions CommOptions::from_environment() {
            "' is not a number of seconds (0 or less waits without limit)");
     options.timeout_s = seconds;
   }
+  if (const char *value = std::getenv("CLEAVE_REDUCTION_ORDER"); value && *value) {
+    const std::string order = value;
+    if (order == "library")
+      options.reduction_order = ReductionOrder::library;
+    else if (order == "rank")
+      options.reduction_order = ReductionOrder::rank;
+    else
+      fail("CLEAVE_REDUCTION_ORDER='", value,
+           "' is neither 'library' (the MPI library's or NCCL's own collectives) nor 'rank' "
+           "(sums added in group-rank order, the same bits whatever the library)");
+  }
   return options;
 }
 
@@ -89,6 +100,14 @@ std::string Communicator::describe() const {
 
 void Communicator::all_reduce(void *data, int64_t count, CommElement element,
                               CommReduction reduction) {
+  check_all_reduce(data, count, element, reduction);
+  ++calls_;
+  if (count > 0)
+    do_all_reduce(data, count, element, reduction);
+}
+
+void Communicator::check_all_reduce(const void *data, int64_t count, CommElement element,
+                                    CommReduction reduction) const {
   if (count < 0)
     fail("all_reduce over ", describe(), ": negative count ", count);
   if (element == CommElement::u8)
@@ -96,13 +115,18 @@ void Communicator::all_reduce(void *data, int64_t count, CommElement element,
          " of raw bytes (u8)");
   if (count > 0 && !data)
     fail("all_reduce over ", describe(), ": null buffer for ", count, " elements");
-  ++calls_;
-  if (count > 0)
-    do_all_reduce(data, count, element, reduction);
 }
 
 void Communicator::all_gather(const void *send, void *recv, int64_t send_count,
                               CommElement element) {
+  check_all_gather(send, recv, send_count, element);
+  ++calls_;
+  if (send_count > 0)
+    do_all_gather(send, recv, send_count, element);
+}
+
+void Communicator::check_all_gather(const void *send, const void *recv, int64_t send_count,
+                                    CommElement element) const {
   if (send_count < 0)
     fail("all_gather over ", describe(), ": negative count ", send_count);
   const int64_t bytes = send_count * static_cast<int64_t>(element_bytes(element));
@@ -112,13 +136,18 @@ void Communicator::all_gather(const void *send, void *recv, int64_t send_count,
   if (send != in_place && overlap(send, bytes, recv, bytes * size()))
     fail("all_gather over ", describe(),
          ": the send buffer overlaps the receive buffer without being this rank's block");
-  ++calls_;
-  if (send_count > 0)
-    do_all_gather(send, recv, send_count, element);
 }
 
 void Communicator::reduce_scatter(const void *send, void *recv, int64_t recv_count,
                                   CommElement element, CommReduction reduction) {
+  check_reduce_scatter(send, recv, recv_count, element, reduction);
+  ++calls_;
+  if (recv_count > 0)
+    do_reduce_scatter(send, recv, recv_count, element, reduction);
+}
+
+void Communicator::check_reduce_scatter(const void *send, const void *recv, int64_t recv_count,
+                                        CommElement element, CommReduction reduction) const {
   if (recv_count < 0)
     fail("reduce_scatter over ", describe(), ": negative count ", recv_count);
   if (element == CommElement::u8)
@@ -131,9 +160,6 @@ void Communicator::reduce_scatter(const void *send, void *recv, int64_t recv_cou
   if (recv != in_place && overlap(send, bytes * size(), recv, bytes))
     fail("reduce_scatter over ", describe(),
          ": the receive buffer overlaps the send buffer without being this rank's block");
-  ++calls_;
-  if (recv_count > 0)
-    do_reduce_scatter(send, recv, recv_count, element, reduction);
 }
 
 void Communicator::all_to_all(const void *send, void *recv, int64_t block_count,
@@ -162,6 +188,59 @@ void Communicator::broadcast(void *data, int64_t count, int root, CommElement el
   if (count > 0)
     do_broadcast(data, count, root, element);
 }
+
+// The non-blocking forms check their arguments as the blocking ones do
+// (the same messages), then hand over to the implementation.
+
+Communicator::Request Communicator::all_reduce_start(void *data, int64_t count, CommElement element,
+                                                     CommReduction reduction) {
+  check_all_reduce(data, count, element, reduction);
+  ++calls_;
+  return count > 0 ? do_all_reduce_start(data, count, element, reduction) : kFinishedRequest;
+}
+
+Communicator::Request Communicator::all_gather_start(const void *send, void *recv,
+                                                     int64_t send_count, CommElement element) {
+  check_all_gather(send, recv, send_count, element);
+  ++calls_;
+  return send_count > 0 ? do_all_gather_start(send, recv, send_count, element) : kFinishedRequest;
+}
+
+Communicator::Request Communicator::reduce_scatter_start(const void *send, void *recv,
+                                                         int64_t recv_count, CommElement element,
+                                                         CommReduction reduction) {
+  check_reduce_scatter(send, recv, recv_count, element, reduction);
+  ++calls_;
+  return recv_count > 0 ? do_reduce_scatter_start(send, recv, recv_count, element, reduction)
+                        : kFinishedRequest;
+}
+
+void Communicator::wait_collective(Request request) {
+  if (request != kFinishedRequest)
+    do_wait_collective(request);
+}
+
+Communicator::Request Communicator::do_all_reduce_start(void *data, int64_t count,
+                                                        CommElement element,
+                                                        CommReduction reduction) {
+  do_all_reduce(data, count, element, reduction);
+  return kFinishedRequest;
+}
+
+Communicator::Request Communicator::do_all_gather_start(const void *send, void *recv,
+                                                        int64_t send_count, CommElement element) {
+  do_all_gather(send, recv, send_count, element);
+  return kFinishedRequest;
+}
+
+Communicator::Request Communicator::do_reduce_scatter_start(const void *send, void *recv,
+                                                            int64_t recv_count, CommElement element,
+                                                            CommReduction reduction) {
+  do_reduce_scatter(send, recv, recv_count, element, reduction);
+  return kFinishedRequest;
+}
+
+void Communicator::do_wait_collective(Request) {}
 
 void Communicator::barrier() {
   ++calls_;

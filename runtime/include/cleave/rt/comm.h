@@ -54,6 +54,16 @@ struct CommOptions {
   /// many bytes (MPI counts are ints). Tests lower it to exercise pieces.
   int64_t max_message_bytes = int64_t(1) << 30;
 
+  /// Who decides the order sums are added in. `library`: the MPI library's
+  /// or NCCL's own collective (MPI_Allreduce, ncclAllReduce ...): fastest,
+  /// deterministic for a fixed library, group and message size. `rank`:
+  /// cleave's own rounds, which add in group-rank order whatever the size
+  /// or library (the same bits on MPI and NCCL, and whatever the bucket
+  /// size). From CLEAVE_REDUCTION_ORDER=library|rank; max and min are exact
+  /// and always take cleave's rounds (its NaN rule).
+  enum class ReductionOrder { library, rank };
+  ReductionOrder reduction_order = ReductionOrder::library;
+
   /// The defaults, with timeout_s taken from CLEAVE_COMM_TIMEOUT (seconds)
   /// when set. Throws Error for a value that is not a number.
   static CommOptions from_environment();
@@ -175,6 +185,23 @@ public:
   /// queued before it is finished too).
   void barrier();
 
+  /// A collective started by a *_start call; finish it with
+  /// wait_collective. Until then the start's send buffer must stay
+  /// unchanged and its receive buffer unread. Every rank of the group starts
+  /// the same collectives in the same order (as for the blocking calls);
+  /// they may be waited in any order, and several may be in flight at once
+  /// (they run one after another, in start order, beside the caller's
+  /// work). A blocking call is its start followed at once by its wait, so
+  /// both give the same bits.
+  using Request = int64_t;
+  Request all_reduce_start(void *data, int64_t count, CommElement element,
+                           CommReduction reduction = CommReduction::sum);
+  Request all_gather_start(const void *send, void *recv, int64_t send_count, CommElement element);
+  Request reduce_scatter_start(const void *send, void *recv, int64_t recv_count,
+                               CommElement element, CommReduction reduction = CommReduction::sum);
+  /// Finishes `request` (a timeout ends the job like a blocking call).
+  void wait_collective(Request request);
+
   /// The element-type-erased collectives the typed calls above forward to.
   /// They check their arguments (negative count, bad root, overlapping
   /// buffers, u8 in a reduction) and throw Error.
@@ -238,11 +265,31 @@ protected:
   virtual int64_t do_send_start(const void *data, int64_t bytes, int peer, int64_t tag);
   virtual int64_t do_recv_start(void *data, int64_t bytes, int peer, int64_t tag);
   virtual void do_wait_transfer(int64_t request);
+  /// The non-blocking collectives, arguments checked. The defaults run the
+  /// blocking do_* at once and return a finished request (wait is then a
+  /// no-op): correct for any implementation, without overlap.
+  virtual Request do_all_reduce_start(void *data, int64_t count, CommElement element,
+                                      CommReduction reduction);
+  virtual Request do_all_gather_start(const void *send, void *recv, int64_t send_count,
+                                      CommElement element);
+  virtual Request do_reduce_scatter_start(const void *send, void *recv, int64_t recv_count,
+                                          CommElement element, CommReduction reduction);
+  virtual void do_wait_collective(Request request);
+
+  /// A request that needs no wait (a collective done at its start).
+  static constexpr Request kFinishedRequest = -1;
 
   /// The number of collectives this communicator has started, for messages.
   int64_t calls() const { return calls_; }
 
 private:
+  void check_all_reduce(const void *data, int64_t count, CommElement element,
+                        CommReduction reduction) const;
+  void check_all_gather(const void *send, const void *recv, int64_t send_count,
+                        CommElement element) const;
+  void check_reduce_scatter(const void *send, const void *recv, int64_t recv_count,
+                            CommElement element, CommReduction reduction) const;
+
   int rank_;
   std::vector<int> world_ranks_;
   std::string name_;
