@@ -34,6 +34,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -194,6 +195,8 @@ public:
   /// work). A blocking call is its start followed at once by its wait, so
   /// both give the same bits.
   using Request = int64_t;
+  /// A request that needs no wait (a collective done at its start).
+  static constexpr Request kFinishedRequest = -1;
   Request all_reduce_start(void *data, int64_t count, CommElement element,
                            CommReduction reduction = CommReduction::sum);
   Request all_gather_start(const void *send, void *recv, int64_t send_count, CommElement element);
@@ -275,9 +278,6 @@ protected:
   virtual Request do_reduce_scatter_start(const void *send, void *recv, int64_t recv_count,
                                           CommElement element, CommReduction reduction);
   virtual void do_wait_collective(Request request);
-
-  /// A request that needs no wait (a collective done at its start).
-  static constexpr Request kFinishedRequest = -1;
 
   /// The number of collectives this communicator has started, for messages.
   int64_t calls() const { return calls_; }
@@ -363,6 +363,19 @@ public:
   void wait_transfer(int64_t slot);
   /// This rank's coordinate on `axis` (a pipeline program's stage).
   int coordinate(const std::string &axis) const;
+
+  /// A step's non-blocking collectives by slot (collective_api.inc's
+  /// *_start and wait_collective; slots numbered apart from transfers').
+  /// Keeps `request`, started on `comm`, in `slot`; wait_collective(slot)
+  /// waits for it, then runs `finish` (the layout work that needs the
+  /// data, e.g. a gather's rank-major blocks moved into place).
+  void start_collective(int64_t slot, Communicator &comm, Communicator::Request request,
+                        std::function<void()> finish = {});
+  void wait_collective(int64_t slot);
+  /// Seconds spent in wait_collective since the last reset: the
+  /// communication the step could not hide behind its compute.
+  double collective_wait_seconds() const { return collective_wait_seconds_; }
+  void reset_collective_wait_seconds() { collective_wait_seconds_ = 0; }
   /// Seconds spent in wait_transfer() on receives since the last reset:
   /// the stage's idle time (busy time = step time - this). On device
   /// communicators it counts the host's wait only.
@@ -387,6 +400,13 @@ private:
   std::vector<std::unique_ptr<Communicator>> groups_;
   std::vector<PendingTransfer> slots_;
   double receive_wait_seconds_ = 0;
+  struct PendingCollective {
+    Communicator *comm = nullptr; // null: the slot is free
+    Communicator::Request request = Communicator::kFinishedRequest;
+    std::function<void()> finish;
+  };
+  std::vector<PendingCollective> collective_slots_;
+  double collective_wait_seconds_ = 0;
 };
 
 /// Throws Error "compiled for 4 ranks, launched with 2: recompile with
