@@ -1,6 +1,7 @@
 //===- distributed_training.cpp - the training loop over MPI ranks --------===//
 //
-// The MPI side of a sharded run: the world, the grid's communicators, and
+// The multi-rank side of a sharded run: the world (MPI under mpirun, gloo
+// under torchrun-style variables, gloo_comm.h), the grid's communicators, and
 // a Distribution (distribution.h) through which the training loop loads,
 // checkpoints and exports whole tensors while each rank computes on its
 // blocks. run_training_on_ranks is the frame both backends' multi-rank
@@ -12,6 +13,7 @@
 
 #include "cleave/rt/collectives.h"
 #include "cleave/rt/comm_distribution.h"
+#include "cleave/rt/gloo_comm.h"
 #include "cleave/rt/mpi_comm.h"
 
 #include <cstdio>
@@ -25,7 +27,8 @@ int run_training_on_ranks(int argc, char **argv, const ModelInfo &model, const c
   std::string program = program_name(argc, argv);
   std::unique_ptr<Communicator> world;
   try {
-    world = mpi_world(&argc, &argv);
+    // torchrun-style variables and no MPI launcher: join over gloo (TCP).
+    world = launched_without_mpi() ? gloo_world() : mpi_world(&argc, &argv);
   } catch (const std::exception &error) {
     std::fprintf(stderr, "%s: error: %s\n", program.c_str(), error.what());
     return 1;
