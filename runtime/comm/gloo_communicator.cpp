@@ -14,9 +14,9 @@
 // Failure: a wait that throws (gloo signals a closed connection, or its own
 // timeout, as an exception) or passes the deadline names the peer and ends
 // the job (exit status kCommFailureExit). gloo's messages name the peer's
-// addresses ("[127.0.0.1]:41234": its listener, or its end of the
-// connection); each rank publishes its sockets' addresses after every
-// connect so that a message can be turned back into a rank.
+// pair's listening address ("[127.0.0.1]:41234"), which the rendezvous
+// left in the store: each rank reads them after every connect so that a
+// message can be turned back into a rank.
 //
 //===----------------------------------------------------------------------===//
 #include "gloo_job.h"
@@ -85,10 +85,9 @@ public:
       if (members[i] == rank())
         child_rank = static_cast<int>(i);
     }
-    std::string prefix =
-        prefix_ + "/" + std::to_string(splits_++) + "." + std::to_string(color);
+    std::string prefix = prefix_ + "/" + std::to_string(splits_++) + "." + std::to_string(color);
     auto context = job_->connect(prefix, child_rank, static_cast<int>(members.size()));
-    job_->publish_sockets(prefix, child_rank, world);
+    job_->learn_addresses(prefix, child_rank, world);
     return std::make_unique<GlooCommunicator>(job_, std::move(context), std::move(world), name,
                                               prefix);
   }
@@ -240,7 +239,8 @@ private:
   void post(bool receive, const void *data, int64_t bytes, int peer, int round) {
     if (bytes == 0)
       return;
-    auto buffer = context_->createUnboundBuffer(const_cast<void *>(data), static_cast<size_t>(bytes));
+    auto buffer =
+        context_->createUnboundBuffer(const_cast<void *>(data), static_cast<size_t>(bytes));
     try {
       if (receive)
         buffer->recv(peer, slot(round));
@@ -269,11 +269,11 @@ private:
     const double limit = job_->options.timeout_s;
     auto remaining = std::chrono::milliseconds(std::chrono::hours(24 * 365));
     if (limit > 0) {
-      auto deadline = start + std::chrono::duration_cast<Clock::duration>(
-                                  std::chrono::duration<double>(limit));
-      remaining = std::max(std::chrono::milliseconds(1),
-                           std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                                 Clock::now()));
+      auto deadline =
+          start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(limit));
+      remaining =
+          std::max(std::chrono::milliseconds(1),
+                   std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
     }
     bool done = receive ? buffer.waitRecv(remaining) : buffer.waitSend(remaining);
     if (!done)
@@ -329,8 +329,8 @@ private:
     }
     options.setTag(static_cast<uint32_t>(calls()));
     if (job_->options.timeout_s > 0)
-      options.setTimeout(std::chrono::milliseconds(
-          static_cast<int64_t>(job_->options.timeout_s * 1000)));
+      options.setTimeout(
+          std::chrono::milliseconds(static_cast<int64_t>(job_->options.timeout_s * 1000)));
     const Clock::time_point start = Clock::now();
     try {
       gloo::allreduce(options);

@@ -31,19 +31,17 @@ struct GlooJob {
   std::unique_ptr<StoreServer> server; // rank 0 only
   std::unique_ptr<TcpStore> store;
   std::shared_ptr<gloo::transport::Device> device;
-  /// The world rank that owns each TCP address ("[127.0.0.1]:41234", as
-  /// gloo's messages print them) of the job's sockets, learnt by
-  /// publish_sockets.
+  /// The world rank behind each address gloo's messages name
+  /// ("[127.0.0.1]:41234": a pair's listening address), learnt by
+  /// learn_addresses.
   std::map<std::string, int> socket_owner;
 
   /// Collective over the `size` ranks that call it with the same `prefix`:
   /// a context connecting each pair of them. Throws Error.
   std::shared_ptr<gloo::Context> connect(const std::string &prefix, int rank, int size);
-  /// Collective over a group right after connect(): each member tells the
-  /// others the local addresses of its sockets (the listener, and the
-  /// connections it opened), so that the addresses in gloo's messages
-  /// (a peer's listener or the far end of a connection) map to ranks.
-  void publish_sockets(const std::string &prefix, int group_rank,
+  /// After connect(prefix, group_rank, ...): reads the members' pair
+  /// addresses that the rendezvous left in the store.
+  void learn_addresses(const std::string &prefix, int group_rank,
                        const std::vector<int> &world_ranks);
   /// The world rank whose address `message` (a gloo error) names, or -1.
   int rank_in_message(const std::string &message) const;

@@ -200,8 +200,9 @@ TcpStore::TcpStore(const std::string &host, int port, std::chrono::milliseconds 
     if (fd_ >= 0)
       break;
     if (Clock::now() > deadline)
-      fail("cannot reach the rendezvous of rank 0 at ", where_, " within ", timeout.count() / 1000.0,
-           " s (", last_error, "): is rank 0 running, and are the address and port right?");
+      fail("cannot reach the rendezvous of rank 0 at ", where_, " within ",
+           timeout.count() / 1000.0, " s (", last_error,
+           "): is rank 0 running, and are the address and port right?");
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   int one = 1;

@@ -56,7 +56,8 @@ public:
   void set(const std::string &key, const std::vector<char> &data) override;
   std::vector<char> get(const std::string &key) override;
   void wait(const std::vector<std::string> &keys) override { wait(keys, timeout_); }
-  void wait(const std::vector<std::string> &keys, const std::chrono::milliseconds &timeout) override;
+  void wait(const std::vector<std::string> &keys,
+            const std::chrono::milliseconds &timeout) override;
 
 private:
   /// One request, one reply (serialised by mutex_).

@@ -13,14 +13,11 @@
 #include <gloo/common/error.h>
 #include <gloo/rendezvous/context.h>
 #include <gloo/rendezvous/prefix_store.h>
+#include <gloo/transport/tcp/address.h>
 #include <gloo/transport/tcp/device.h>
 
-#include <arpa/inet.h>
 #include <cctype>
 #include <csignal>
-#include <dirent.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -70,80 +67,26 @@ std::shared_ptr<gloo::Context> GlooJob::connect(const std::string &prefix, int r
   return context;
 }
 
-namespace {
-
-/// "[ip]:port", as gloo prints addresses; empty for other families.
-std::string address_text(const sockaddr_storage &address) {
-  char ip[INET6_ADDRSTRLEN] = {};
-  int port = 0;
-  if (address.ss_family == AF_INET) {
-    const auto *v4 = reinterpret_cast<const sockaddr_in *>(&address);
-    ::inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof ip);
-    port = ntohs(v4->sin_port);
-  } else if (address.ss_family == AF_INET6) {
-    const auto *v6 = reinterpret_cast<const sockaddr_in6 *>(&address);
-    ::inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof ip);
-    port = ntohs(v6->sin6_port);
-  } else {
-    return "";
-  }
-  return "[" + std::string(ip) + "]:" + std::to_string(port);
-}
-
-/// Every TCP socket of this process: its local address and its peer's
-/// (empty for a listener).
-std::vector<std::pair<std::string, std::string>> tcp_sockets() {
-  std::vector<std::pair<std::string, std::string>> sockets;
-  DIR *fds = ::opendir("/proc/self/fd");
-  if (!fds)
-    return sockets;
-  while (dirent *entry = ::readdir(fds)) {
-    int fd = std::atoi(entry->d_name);
-    if (entry->d_name[0] == '.' || fd == ::dirfd(fds))
-      continue;
-    sockaddr_storage local{}, peer{};
-    socklen_t length = sizeof local;
-    if (::getsockname(fd, reinterpret_cast<sockaddr *>(&local), &length) != 0)
-      continue;
-    std::string text = address_text(local);
-    if (text.empty())
-      continue;
-    length = sizeof peer;
-    std::string peer_text;
-    if (::getpeername(fd, reinterpret_cast<sockaddr *>(&peer), &length) == 0)
-      peer_text = address_text(peer);
-    sockets.emplace_back(text, peer_text);
-  }
-  ::closedir(fds);
-  return sockets;
-}
-
-} // namespace
-
-void GlooJob::publish_sockets(const std::string &prefix, int group_rank,
+void GlooJob::learn_addresses(const std::string &prefix, int group_rank,
                               const std::vector<int> &world_ranks) {
-  std::string mine;
-  for (const auto &socket : tcp_sockets())
-    mine += socket.first + "\n";
-  store->set(prefix + "/sockets/" + std::to_string(group_rank),
-             std::vector<char>(mine.begin(), mine.end()));
-  for (size_t member = 0; member < world_ranks.size(); ++member) {
-    if (static_cast<int>(member) == group_rank)
+  // connectFullMesh stored, under "<prefix>/<r>", member r's listening
+  // address for each of its pairs (all members but r, in rank order).
+  const int n = static_cast<int>(world_ranks.size());
+  for (int member = 0; member < n; ++member) {
+    if (member == group_rank)
       continue;
-    std::vector<char> value = store->get(prefix + "/sockets/" + std::to_string(member));
-    std::string text(value.begin(), value.end());
-    for (size_t at = 0, end; (end = text.find('\n', at)) != std::string::npos; at = end + 1)
-      socket_owner[text.substr(at, end - at)] = world_ranks[member];
+    std::vector<char> all = store->get(prefix + "/" + std::to_string(member));
+    const size_t each = all.size() / static_cast<size_t>(n - 1);
+    for (size_t at = 0; each > 0 && at + each <= all.size(); at += each) {
+      std::string text = gloo::transport::tcp::Address(
+                             std::vector<char>(all.begin() + at, all.begin() + at + each))
+                             .str();
+      socket_owner[text.substr(0, text.find('$'))] = world_ranks[member];
+    }
   }
 }
 
 int GlooJob::rank_in_message(const std::string &message) const {
-  // gloo names either the peer's end of a connection ("Connection closed by
-  // peer [a]:p") or this rank's own ("Read error [a]:p"): the latter is
-  // looked up through the socket's peer address.
-  std::map<std::string, std::string> peer_of;
-  for (const auto &socket : tcp_sockets())
-    peer_of[socket.first] = socket.second;
   for (size_t open = message.find('['); open != std::string::npos;
        open = message.find('[', open + 1)) {
     size_t close = message.find("]:", open);
@@ -152,11 +95,7 @@ int GlooJob::rank_in_message(const std::string &message) const {
     size_t end = close + 2;
     while (end < message.size() && std::isdigit(static_cast<unsigned char>(message[end])))
       ++end;
-    std::string address = message.substr(open, end - open);
-    auto owner = socket_owner.find(address);
-    if (owner == socket_owner.end())
-      if (auto own = peer_of.find(address); own != peer_of.end())
-        owner = socket_owner.find(own->second);
+    auto owner = socket_owner.find(message.substr(open, end - open));
     if (owner != socket_owner.end() && owner->second != rank)
       return owner->second;
   }
@@ -198,14 +137,16 @@ std::unique_ptr<Communicator> gloo_world(const CommOptions &options) {
   try {
     job->device = gloo::transport::tcp::CreateDevice(device_attributes(launch.master_addr));
   } catch (const gloo::Exception &error) {
-    fail("rank ", launch.rank, ": cannot open a TCP device (set GLOO_SOCKET_IFNAME to the "
-         "network interface to use): ", error.what());
+    fail("rank ", launch.rank,
+         ": cannot open a TCP device (set GLOO_SOCKET_IFNAME to the "
+         "network interface to use): ",
+         error.what());
   }
   auto context = job->connect("world", launch.rank, launch.world_size);
   std::vector<int> ranks(static_cast<size_t>(launch.world_size));
   for (int r = 0; r < launch.world_size; ++r)
     ranks[r] = r;
-  job->publish_sockets("world", launch.rank, ranks);
+  job->learn_addresses("world", launch.rank, ranks);
   return make_gloo_communicator(job, std::move(context), std::move(ranks), "world", "world");
 }
 

@@ -43,12 +43,12 @@ int integer(const char *name, const std::string &value, long low, long high, con
 
 LaunchEnvironment LaunchEnvironment::from_environment() {
   LaunchEnvironment job;
-  job.world_size = integer("WORLD_SIZE", required("WORLD_SIZE"), 1, INT_MAX,
-                           "a number of ranks (1 or more)");
-  job.rank = integer("RANK", required("RANK"), 0, job.world_size - 1,
-                     ("a rank of the job (0 to WORLD_SIZE-1 = " +
-                      std::to_string(job.world_size - 1) + ")")
-                         .c_str());
+  job.world_size =
+      integer("WORLD_SIZE", required("WORLD_SIZE"), 1, INT_MAX, "a number of ranks (1 or more)");
+  job.rank =
+      integer("RANK", required("RANK"), 0, job.world_size - 1,
+              ("a rank of the job (0 to WORLD_SIZE-1 = " + std::to_string(job.world_size - 1) + ")")
+                  .c_str());
   job.master_addr = required("MASTER_ADDR");
   job.master_port =
       integer("MASTER_PORT", required("MASTER_PORT"), 1, 65535, "a TCP port (1 to 65535)");

@@ -94,8 +94,8 @@ void check_group(Communicator &comm, int world_rank, bool rank_order) {
         data[i] = input(world_rank, i, nan);
       comm.all_reduce(data.data(), count, reduction);
       std::vector<float> expected = expected_reduce(comm, count, 0, reduction, nan);
-      const std::string what = label + ": all_reduce " + reduction_name(reduction) + " of " +
-                               std::to_string(count);
+      const std::string what =
+          label + ": all_reduce " + reduction_name(reduction) + " of " + std::to_string(count);
       if (rank_order || reduction != CommReduction::sum) {
         expect(same_bits(data, expected), what + " (rank order, bit for bit)", world_rank);
       } else {
@@ -203,8 +203,7 @@ int run_collectives() {
   const bool rank_order = options.reduction_order == CommOptions::ReductionOrder::rank;
   check_group(*world, me, rank_order);
   if (world->size() == 4 || world->size() == 2) {
-    CommGroups groups(*world,
-                      DeviceGrid::parse(world->size() == 4 ? "dp=2,tp=2" : "dp=2"));
+    CommGroups groups(*world, DeviceGrid::parse(world->size() == 4 ? "dp=2,tp=2" : "dp=2"));
     for (const char *axes : world->size() == 4 ? std::vector<const char *>{"tp", "dp", "dp,tp"}
                                                : std::vector<const char *>{"dp"})
       check_group(groups.group(axes), me, rank_order);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Starts a job the way torchrun or Kubernetes does, without mpirun.
 
-    launch.py [--nproc N] [--timeout S] [--env K=V ...] [--unset K ...] -- PROGRAM ARGS...
+    launch.py [--nproc N] [--timeout S] [--env K=V ...] [--unset K ...]
+              [--kill RANK@SECONDS] -- PROGRAM ARGS...
 
 Starts N copies of PROGRAM on this host, each with RANK, WORLD_SIZE,
 LOCAL_RANK, MASTER_ADDR=127.0.0.1 and MASTER_PORT (a free port), and waits
@@ -11,6 +12,7 @@ seconds (default 60) it kills what is left and says so (a hang); a rank
 left stopped (SIGSTOP) once all others have exited is killed at once. Prints
 "launch: rank R exited with status X" for each rank that did not exit 0,
 and exits with the largest status (128+signal for a rank killed by one).
+--kill sends SIGKILL to RANK SECONDS after the start (a node lost mid-job).
 """
 import argparse
 import os
@@ -42,6 +44,7 @@ def main():
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--env", action="append", default=[])
     parser.add_argument("--unset", action="append", default=[])
+    parser.add_argument("--kill", default=None)
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -62,10 +65,19 @@ def main():
         for key in args.unset:
             env.pop(key, None)
         ranks.append(subprocess.Popen(command, env=env))
-    deadline = time.monotonic() + args.timeout
+    start = time.monotonic()
+    deadline = start + args.timeout
+    victim, kill_at = None, None
+    if args.kill:
+        victim, _, seconds = args.kill.partition("@")
+        victim, kill_at = int(victim), start + float(seconds)
     status = 0
     pending = set(range(args.nproc))
     while pending:
+        if kill_at is not None and time.monotonic() >= kill_at:
+            print(f"launch: killing rank {victim} (SIGKILL)", flush=True)
+            ranks[victim].send_signal(signal.SIGKILL)
+            kill_at = None
         for rank in sorted(pending):
             code = ranks[rank].poll()
             if code is None:
