@@ -197,7 +197,7 @@ protected:
     try {
       complete(*transfer.buffer, transfer.receive, start);
     } catch (const gloo::Exception &error) {
-      end_job(transfer_what(transfer), transfer.peer, error.what(), start);
+      end_job(transfer_what(transfer), transfer.peer, error.what(), start, {}, transfer.receive);
     }
     transfers_.erase(it);
   }
@@ -290,7 +290,7 @@ private:
           try {
             complete(*pending.buffer, pending.receive, start);
           } catch (const gloo::Exception &error) {
-            end_job(what(), pending.peer, error.what(), start);
+            end_job(what(), pending.peer, error.what(), start, {}, pending.receive);
           }
         }
     pending_.clear();
@@ -335,7 +335,12 @@ private:
     try {
       gloo::allreduce(options);
     } catch (const gloo::Exception &error) {
-      end_job(what(), -1, error.what(), start);
+      if (!timed_out(start) || job_->rank_in_message(error.what()) >= 0)
+        end_job(what(), -1, error.what(), start);
+      // gloo's timeout names nobody: ask who else is still there.
+      std::vector<int> silent =
+          job_->silent_ranks(prefix_ + "/" + std::to_string(calls()), rank(), world_ranks());
+      end_job(what(), silent.empty() ? -1 : silent.front(), error.what(), start, silent);
     }
   }
 
@@ -352,22 +357,45 @@ private:
            std::to_string(world_ranks()[transfer.peer]) + " over " + describe();
   }
 
+  bool timed_out(Clock::time_point start) const {
+    const double limit = job_->options.timeout_s;
+    return limit > 0 && std::chrono::duration<double>(Clock::now() - start).count() >= limit * 0.99;
+  }
+
+  /// "rank 2", "ranks 1, 3".
+  static std::string rank_list(const std::vector<int> &ranks) {
+    std::string text = ranks.size() == 1 ? "rank " : "ranks ";
+    for (size_t i = 0; i < ranks.size(); ++i)
+      text += (i ? ", " : "") + std::to_string(ranks[i]);
+    return text;
+  }
+
   /// Ends the job after a failed wait on `peer` (a group rank; -1: gloo's
-  /// own collective, whose message alone names the peer).
+  /// own collective, whose message alone names the peer; `silent`: the
+  /// world ranks silent_ranks found, where it was asked). `receive`: the
+  /// wait was for data from the peer rather than for it to take ours.
   [[noreturn]] void end_job(const std::string &what, int peer, const std::string &detail,
-                            Clock::time_point start) {
+                            Clock::time_point start, std::vector<int> silent = {},
+                            bool receive = true) {
     const double waited = std::chrono::duration<double>(Clock::now() - start).count();
     const double limit = job_->options.timeout_s;
     int lost = job_->rank_in_message(detail);
     if (lost < 0 && peer >= 0)
       lost = world_ranks()[peer];
+    if (silent.empty() && lost >= 0)
+      silent.push_back(lost);
     std::string message = what + ": ";
-    if (limit > 0 && waited >= limit * 0.99) {
+    if (timed_out(start)) {
       char times[96];
       std::snprintf(times, sizeof times, " after %.3g s (timeout %g s, CLEAVE_COMM_TIMEOUT)",
                     waited, limit);
-      message += (lost >= 0 ? "no data from rank " + std::to_string(lost) : "no data") + times +
-                 ": it died, stopped, or is itself waiting on a lost rank";
+      if (silent.empty())
+        message += "no data";
+      else if (receive)
+        message += "no data from " + rank_list(silent);
+      else
+        message += rank_list(silent) + " did not take its data";
+      message += std::string(times) + ": it died, stopped, or is itself waiting on a lost rank";
     } else {
       message += (lost >= 0 ? "lost rank " + std::to_string(lost) : "lost a peer") +
                  " (its connection closed: it died or ended the job): " + detail;

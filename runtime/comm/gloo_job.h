@@ -43,6 +43,13 @@ struct GlooJob {
   /// addresses that the rendezvous left in the store.
   void learn_addresses(const std::string &prefix, int group_rank,
                        const std::vector<int> &world_ranks);
+  /// After a timeout that cannot tell whom it waited on (inside gloo's own
+  /// all-reduce): each member that also timed out says so in the store
+  /// under `tag`; the world ranks that do not within a short window are
+  /// returned. When the store itself does not answer, rank 0 (its server)
+  /// is the one lost: {0}.
+  std::vector<int> silent_ranks(const std::string &tag, int group_rank,
+                                const std::vector<int> &world_ranks);
   /// The world rank whose address `message` (a gloo error) names, or -1.
   int rank_in_message(const std::string &message) const;
   /// Prints "cleave: error: <message>" and ends this process with

@@ -58,11 +58,12 @@ public:
   void wait(const std::vector<std::string> &keys) override { wait(keys, timeout_); }
   void wait(const std::vector<std::string> &keys,
             const std::chrono::milliseconds &timeout) override;
+  /// Whether `key` has been set (no wait).
+  bool has(const std::string &key);
 
 private:
   /// One request, one reply (serialised by mutex_).
   std::vector<char> request(char op, const std::string &key, const std::vector<char> &value);
-  bool has(const std::string &key);
 
   std::string where_; // "MASTER_ADDR:MASTER_PORT (host:port)"
   std::chrono::milliseconds timeout_;

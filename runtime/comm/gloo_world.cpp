@@ -16,6 +16,7 @@
 #include <gloo/transport/tcp/address.h>
 #include <gloo/transport/tcp/device.h>
 
+#include <algorithm>
 #include <cctype>
 #include <csignal>
 #include <cstdio>
@@ -84,6 +85,35 @@ void GlooJob::learn_addresses(const std::string &prefix, int group_rank,
       socket_owner[text.substr(0, text.find('$'))] = world_ranks[member];
     }
   }
+}
+
+std::vector<int> GlooJob::silent_ranks(const std::string &tag, int group_rank,
+                                       const std::vector<int> &world_ranks) {
+  // The members' timeouts fire within the skew of their arrival in the
+  // collective (the previous one synchronised them): a window of half the
+  // timeout, 1 to 5 s, covers it.
+  const double window = std::clamp(options.timeout_s / 2, 1.0, 5.0);
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(window));
+  std::vector<int> silent;
+  try {
+    store->set("cleave/alive/" + tag + "/" + std::to_string(group_rank), {1});
+    for (size_t member = 0; member < world_ranks.size(); ++member) {
+      const std::string key = "cleave/alive/" + tag + "/" + std::to_string(member);
+      bool alive = static_cast<int>(member) == group_rank;
+      while (!alive && std::chrono::steady_clock::now() < deadline) {
+        alive = store->has(key);
+        if (!alive)
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      if (!alive && !store->has(key))
+        silent.push_back(world_ranks[member]);
+    }
+  } catch (const Error &) {
+    return {0};
+  }
+  return silent;
 }
 
 int GlooJob::rank_in_message(const std::string &message) const {

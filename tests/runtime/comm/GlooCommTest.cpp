@@ -13,6 +13,7 @@
 //                   transfers around the ring
 //   lose SIG RANK   all_reduce in a loop; on the 4th call RANK raises SIG
 //                   (KILL: dies; STOP: stops responding) on itself
+//   lose-grid SIG RANK   the same with tp then dp all_reduces on dp=2,tp=2
 //   join            joins the world and prints its size (the launch
 //                   variables' errors)
 //
@@ -223,19 +224,27 @@ int run_collectives() {
   return total[1] == 0 ? 0 : 1;
 }
 
-int run_lose(const std::string &signal_name, int victim) {
+int run_lose(bool grid, const std::string &signal_name, int victim) {
   const int sig = signal_name == "KILL" ? SIGKILL : signal_name == "STOP" ? SIGSTOP : 0;
   if (!sig) {
     std::fprintf(stderr, "gloo-comm-test: error: signal must be KILL or STOP\n");
     return 2;
   }
   std::unique_ptr<Communicator> world = gloo_world();
+  std::unique_ptr<CommGroups> groups;
+  if (grid)
+    groups = std::make_unique<CommGroups>(*world, DeviceGrid::parse("dp=2,tp=2"));
   std::vector<float> data(4096, 1.0f);
   // 500 steps of 10 ms: a job that misses the loss runs ~5 s and exits 0.
   for (int step = 0; step < 500; ++step) {
     if (step == 3 && world->rank() == victim)
       std::raise(sig);
-    world->all_reduce_sum(data.data(), 4096);
+    if (grid) {
+      groups->axis("tp").all_reduce_sum(data.data(), 4096);
+      groups->axis("dp").all_reduce_sum(data.data(), 4096);
+    } else {
+      world->all_reduce_sum(data.data(), 4096);
+    }
     std::fill(data.begin(), data.end(), 1.0f);
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -250,8 +259,8 @@ int main(int argc, char **argv) {
   try {
     if (mode == "collectives" && argc == 2)
       return run_collectives();
-    if (mode == "lose" && argc == 4)
-      return run_lose(argv[2], std::atoi(argv[3]));
+    if ((mode == "lose" || mode == "lose-grid") && argc == 4)
+      return run_lose(mode == "lose-grid", argv[2], std::atoi(argv[3]));
     if (mode == "join" && argc == 2) {
       std::unique_ptr<Communicator> world = gloo_world();
       world->barrier();
@@ -262,6 +271,6 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "gloo-comm-test: error: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: %s collectives | lose KILL|STOP RANK | join\n", argv[0]);
+  std::fprintf(stderr, "usage: %s collectives | lose[-grid] KILL|STOP RANK | join\n", argv[0]);
   return 2;
 }
