@@ -87,9 +87,12 @@ public:
     }
     std::string prefix = prefix_ + "/" + std::to_string(splits_++) + "." + std::to_string(color);
     auto context = job_->connect(prefix, child_rank, static_cast<int>(members.size()));
+    auto child = std::make_unique<GlooCommunicator>(job_, std::move(context), world, name, prefix);
+    // A message each way on every pair first, so that every connection is
+    // open before its addresses are published.
+    child->barrier();
     job_->learn_addresses(prefix, child_rank, world);
-    return std::make_unique<GlooCommunicator>(job_, std::move(context), std::move(world), name,
-                                              prefix);
+    return child;
   }
 
   [[noreturn]] void abort_job(int exit_status) override { job_->exit_now(exit_status); }
@@ -382,6 +385,8 @@ private:
     int lost = job_->rank_in_message(detail);
     if (lost < 0 && peer >= 0)
       lost = world_ranks()[peer];
+    if (lost < 0 && size() == 2)
+      lost = world_ranks()[1 - rank()];
     if (silent.empty() && lost >= 0)
       silent.push_back(lost);
     std::string message = what + ": ";

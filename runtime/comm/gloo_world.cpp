@@ -17,10 +17,14 @@
 #include <gloo/transport/tcp/device.h>
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
 
@@ -68,10 +72,60 @@ std::shared_ptr<gloo::Context> GlooJob::connect(const std::string &prefix, int r
   return context;
 }
 
+namespace {
+
+/// "[ip]:port", as gloo prints addresses; empty for other families.
+std::string address_text(const sockaddr_storage &address) {
+  char ip[INET6_ADDRSTRLEN] = {};
+  int port = 0;
+  if (address.ss_family == AF_INET) {
+    const auto *v4 = reinterpret_cast<const sockaddr_in *>(&address);
+    ::inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof ip);
+    port = ntohs(v4->sin_port);
+  } else if (address.ss_family == AF_INET6) {
+    const auto *v6 = reinterpret_cast<const sockaddr_in6 *>(&address);
+    ::inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof ip);
+    port = ntohs(v6->sin6_port);
+  } else {
+    return "";
+  }
+  return "[" + std::string(ip) + "]:" + std::to_string(port);
+}
+
+/// The local addresses of this process's TCP sockets, one a line.
+std::string local_socket_addresses() {
+  std::string lines;
+  DIR *fds = ::opendir("/proc/self/fd");
+  if (!fds)
+    return lines;
+  while (dirent *entry = ::readdir(fds)) {
+    const int fd = std::atoi(entry->d_name);
+    if (entry->d_name[0] == '.' || fd == ::dirfd(fds))
+      continue;
+    sockaddr_storage local{};
+    socklen_t length = sizeof local;
+    if (::getsockname(fd, reinterpret_cast<sockaddr *>(&local), &length) == 0) {
+      std::string text = address_text(local);
+      if (!text.empty())
+        lines += text + "\n";
+    }
+  }
+  ::closedir(fds);
+  return lines;
+}
+
+} // namespace
+
 void GlooJob::learn_addresses(const std::string &prefix, int group_rank,
                               const std::vector<int> &world_ranks) {
-  // connectFullMesh stored, under "<prefix>/<r>", member r's listening
-  // address for each of its pairs (all members but r, in rank order).
+  // gloo names a peer by its pair's listening address when this side
+  // connected, by the far end of the connection when the peer did.
+  // connectFullMesh stored the former under "<prefix>/<r>" (member r's
+  // listening address for each of its pairs); each member adds the latter,
+  // its sockets' own addresses.
+  const std::string sockets = local_socket_addresses();
+  store->set(prefix + "/cleave-sockets/" + std::to_string(group_rank),
+             std::vector<char>(sockets.begin(), sockets.end()));
   const int n = static_cast<int>(world_ranks.size());
   for (int member = 0; member < n; ++member) {
     if (member == group_rank)
@@ -84,6 +138,10 @@ void GlooJob::learn_addresses(const std::string &prefix, int group_rank,
                              .str();
       socket_owner[text.substr(0, text.find('$'))] = world_ranks[member];
     }
+    std::vector<char> own = store->get(prefix + "/cleave-sockets/" + std::to_string(member));
+    std::string text(own.begin(), own.end());
+    for (size_t at = 0, end; (end = text.find('\n', at)) != std::string::npos; at = end + 1)
+      socket_owner.emplace(text.substr(at, end - at), world_ranks[member]);
   }
 }
 
@@ -125,9 +183,17 @@ int GlooJob::rank_in_message(const std::string &message) const {
     size_t end = close + 2;
     while (end < message.size() && std::isdigit(static_cast<unsigned char>(message[end])))
       ++end;
-    auto owner = socket_owner.find(message.substr(open, end - open));
-    if (owner != socket_owner.end() && owner->second != rank)
-      return owner->second;
+    if (end == close + 2 || end - close > 7)
+      continue;
+    // This gloo prints the far end of a connection it accepted with the
+    // port's bytes swapped ("Connection closed by peer"): try both.
+    const int port = std::stoi(message.substr(close + 2, end - close - 2));
+    const std::string host = message.substr(open, close + 2 - open);
+    for (int candidate : {port, ((port & 0xff) << 8) | (port >> 8)}) {
+      auto owner = socket_owner.find(host + std::to_string(candidate));
+      if (owner != socket_owner.end() && owner->second != rank)
+        return owner->second;
+    }
   }
   return -1;
 }
@@ -176,8 +242,12 @@ std::unique_ptr<Communicator> gloo_world(const CommOptions &options) {
   std::vector<int> ranks(static_cast<size_t>(launch.world_size));
   for (int r = 0; r < launch.world_size; ++r)
     ranks[r] = r;
+  auto world = make_gloo_communicator(job, std::move(context), ranks, "world", "world");
+  // A message each way on every pair first, so that every connection is
+  // open before its addresses are published.
+  world->barrier();
   job->learn_addresses("world", launch.rank, ranks);
-  return make_gloo_communicator(job, std::move(context), std::move(ranks), "world", "world");
+  return world;
 }
 
 } // namespace cleave::rt

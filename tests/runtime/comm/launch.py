@@ -2,7 +2,7 @@
 """Starts a job the way torchrun or Kubernetes does, without mpirun.
 
     launch.py [--nproc N] [--timeout S] [--env K=V ...] [--unset K ...]
-              [--kill RANK@SECONDS] -- PROGRAM ARGS...
+              [--kill RANK@SECONDS [--kill-after PATH]] -- PROGRAM ARGS...
 
 Starts N copies of PROGRAM on this host, each with RANK, WORLD_SIZE,
 LOCAL_RANK, MASTER_ADDR=127.0.0.1 and MASTER_PORT (a free port), and waits
@@ -12,7 +12,8 @@ seconds (default 60) it kills what is left and says so (a hang); a rank
 left stopped (SIGSTOP) once all others have exited is killed at once. Prints
 "launch: rank R exited with status X" for each rank that did not exit 0,
 and exits with the largest status (128+signal for a rank killed by one).
---kill sends SIGKILL to RANK SECONDS after the start (a node lost mid-job).
+--kill sends SIGKILL to RANK SECONDS after the start (a node lost mid-job);
+with --kill-after, not before PATH exists either (the job has started work).
 """
 import argparse
 import os
@@ -45,6 +46,7 @@ def main():
     parser.add_argument("--env", action="append", default=[])
     parser.add_argument("--unset", action="append", default=[])
     parser.add_argument("--kill", default=None)
+    parser.add_argument("--kill-after", default=None)
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -74,7 +76,8 @@ def main():
     status = 0
     pending = set(range(args.nproc))
     while pending:
-        if kill_at is not None and time.monotonic() >= kill_at:
+        if (kill_at is not None and time.monotonic() >= kill_at
+                and (args.kill_after is None or os.path.exists(args.kill_after))):
             print(f"launch: killing rank {victim} (SIGKILL)", flush=True)
             ranks[victim].send_signal(signal.SIGKILL)
             kill_at = None
