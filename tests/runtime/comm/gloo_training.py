@@ -2,10 +2,11 @@
 """A generated training program launched without mpirun (launch.py's
 torchrun-style variables, the gloo world) trains like under mpirun:
 
-  1. the MLP compiled for dp=2 (`cleavec --devices 2 --grid dp=2`), 4 steps
-     with CLEAVE_REDUCTION_ORDER=rank on 2 ranks under mpirun and under
-     launch.py: identical losses and bit-identical final weights (both add
-     gradients in rank order);
+  1. the MLP compiled for dp=2 (`cleavec --devices 2 --grid dp=2`) and for
+     a 2-stage pipeline (pp=2, 2 micro-batches: point-to-point transfers),
+     4 steps with CLEAVE_REDUCTION_ORDER=rank on 2 ranks under mpirun and
+     under launch.py: identical losses and bit-identical final weights (both
+     add gradients in rank order);
   2. a long run on 2 ranks with rank 1 killed (SIGKILL) after a few
      seconds: rank 0 exits with status 3 within seconds (CLEAVE_COMM_TIMEOUT
      well above that: the closed connection, not the timeout, ends it),
@@ -33,7 +34,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 MODEL = os.path.join(ROOT, "models", "onnx", "mlp.onnx")
 LAUNCH = os.path.join(HERE, "launch.py")
 FLAGS = ["--target", "cpu", "--loss", "cross_entropy", "--labels", "y", "--optimizer", "adamw",
-         "--lr", "0.01", "--devices", "2", "--grid", "dp=2"]
+         "--lr", "0.01", "--devices", "2"]
+PLANS = {"dp=2": ["--grid", "dp=2"], "pp=2": ["--grid", "pp=2", "--micro-batches", "2"]}
 STEPS = 4
 
 
@@ -75,27 +77,28 @@ def main():
         np.save(path, array)
         parts.append(f"{name}={path}")
     data = ",".join(parts)
-    executable = os.path.join(args.workdir, "mlp_dp2")
-    run([args.cleavec, MODEL, *FLAGS, "-o", executable])
     ok = True
+    for plan, flags in PLANS.items():
+        executable = os.path.join(args.workdir, "mlp_" + plan.replace("=", ""))
+        run([args.cleavec, MODEL, *FLAGS, *flags, "-o", executable])
+        mpi_losses, mpi_weights = train(["mpirun", "--oversubscribe", "-np", "2"], executable,
+                                        data, args.workdir, plan + "_mpi")
+        gloo_losses, gloo_weights = train(["/usr/bin/python3", LAUNCH, "--nproc", "2", "--"],
+                                          executable, data, args.workdir, plan + "_gloo")
+        different = [n for n, w in mpi_weights.items() if not np.array_equal(w, gloo_weights[n])]
+        good = (mpi_losses == gloo_losses and len(gloo_losses) == STEPS and not different
+                and set(mpi_weights) == set(gloo_weights))
+        print(f"  {plan} under mpirun and launch.py: losses "
+              f"{'identical' if mpi_losses == gloo_losses else 'DIFFER'} {gloo_losses}; "
+              f"{len(gloo_weights)} weights "
+              f"{'identical' if not different else 'DIFFER: ' + ', '.join(different)}", flush=True)
+        ok &= good
+    executable = os.path.join(args.workdir, "mlp_dp2")
 
-    mpi_losses, mpi_weights = train(["mpirun", "--oversubscribe", "-np", "2"], executable, data,
-                                    args.workdir, "mpi")
-    gloo_losses, gloo_weights = train(["/usr/bin/python3", LAUNCH, "--nproc", "2", "--"],
-                                      executable, data, args.workdir, "gloo")
-    different = [n for n, w in mpi_weights.items() if not np.array_equal(w, gloo_weights[n])]
-    good = (mpi_losses == gloo_losses and len(gloo_losses) == STEPS and not different
-            and set(mpi_weights) == set(gloo_weights))
-    print(f"  dp=2 under mpirun and launch.py: losses "
-          f"{'identical' if mpi_losses == gloo_losses else 'DIFFER'} {gloo_losses}; "
-          f"{len(gloo_weights)} weights {'identical' if not different else 'DIFFER: ' + ', '.join(different)}",
-          flush=True)
-    ok &= good
-
-    start = time.monotonic()
     # Killed once training runs (its metrics exist), not during the
     # rendezvous of a slow start.
     metrics = os.path.join(args.workdir, "killed.jsonl")
+    start = time.monotonic()
     result = run(["/usr/bin/python3", LAUNCH, "--nproc", "2", "--timeout", "60", "--kill", "1@3",
                   "--kill-after", metrics, "--", executable, "--data", data, "--steps", "100000000",
                   "--log-every", "0", "--metrics", metrics],
