@@ -13,10 +13,10 @@
 //
 // Failure: a wait that throws (gloo signals a closed connection, or its own
 // timeout, as an exception) or passes the deadline names the peer and ends
-// the job (exit status kCommFailureExit). gloo's messages name the peer's
-// pair's listening address ("[127.0.0.1]:41234"), which the rendezvous
-// left in the store: each rank reads them after every connect so that a
-// message can be turned back into a rank.
+// the job (exit status kCommFailureExit). gloo's messages name an address
+// ("[127.0.0.1]:41234"), which GlooJob::rank_in_message turns back into a
+// rank (gloo_world.cpp); where gloo's own all-reduce timed out, naming
+// nobody, GlooJob::silent_ranks asks the store who is still there.
 //
 //===----------------------------------------------------------------------===//
 #include "gloo_job.h"
@@ -27,14 +27,12 @@
 #include <gloo/allreduce.h>
 #include <gloo/common/error.h>
 #include <gloo/math.h>
-#include <gloo/rendezvous/prefix_store.h>
 #include <gloo/transport/unbound_buffer.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <thread>
-#include <unistd.h>
 #include <unordered_map>
 
 namespace cleave::rt {

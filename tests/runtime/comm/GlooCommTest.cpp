@@ -14,6 +14,9 @@
 //   lose SIG RANK   all_reduce in a loop; on the 4th call RANK raises SIG
 //                   (KILL: dies; STOP: stops responding) on itself
 //   lose-grid SIG RANK   the same with tp then dp all_reduces on dp=2,tp=2
+//   abort RANK      RANK fails alone and calls abort_job(1) while the
+//                   others wait in all_reduce (60 s timeout): they must
+//                   notice its closed connections at once
 //   join            joins the world and prints its size (the launch
 //                   variables' errors)
 //
@@ -252,6 +255,21 @@ int run_lose(bool grid, const std::string &signal_name, int victim) {
   return 0;
 }
 
+int run_abort(int failing) {
+  CommOptions options;
+  options.timeout_s = 60;
+  std::unique_ptr<Communicator> world = gloo_world(options);
+  float x = 1;
+  world->all_reduce_sum(&x, 1);
+  if (world->rank() == failing) {
+    std::fprintf(stderr, "gloo-comm-test: error: rank %d cannot read its shard\n", failing);
+    world->abort_job(1);
+  }
+  world->all_reduce_sum(&x, 1);
+  std::printf("rank %d: finished without noticing the failed rank\n", world->rank());
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -261,6 +279,8 @@ int main(int argc, char **argv) {
       return run_collectives();
     if ((mode == "lose" || mode == "lose-grid") && argc == 4)
       return run_lose(mode == "lose-grid", argv[2], std::atoi(argv[3]));
+    if (mode == "abort" && argc == 3)
+      return run_abort(std::atoi(argv[2]));
     if (mode == "join" && argc == 2) {
       std::unique_ptr<Communicator> world = gloo_world();
       world->barrier();
@@ -271,6 +291,7 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "gloo-comm-test: error: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: %s collectives | lose[-grid] KILL|STOP RANK | join\n", argv[0]);
+  std::fprintf(stderr, "usage: %s collectives | lose[-grid] KILL|STOP RANK | abort RANK | join\n",
+               argv[0]);
   return 2;
 }

@@ -52,7 +52,7 @@ bool launched_without_mpi();
 
 /// The world of such a launch (named "world"), from LaunchEnvironment.
 /// Collective: returns once every rank has joined, or throws Error after
-/// options.timeout_s (or 60 s when that is unlimited) naming what did not
+/// options.timeout_s (none when that is 0 or less) naming what did not
 /// happen. Communicators split from it must be destroyed first.
 std::unique_ptr<Communicator>
 gloo_world(const CommOptions &options = CommOptions::from_environment());
