@@ -300,7 +300,7 @@ private:
   int64_t start_transfer(bool receive, void *data, int64_t bytes, int peer, int64_t tag) {
     Transfer transfer{{}, {}, peer, receive, tag, bytes};
     if (bytes == 0) {
-      transfer.token.reset(new unsigned char(0));
+      transfer.token = std::make_unique<unsigned char>(0);
       data = transfer.token.get();
     }
     transfer.buffer = context_->createUnboundBuffer(data, static_cast<size_t>(bytes ? bytes : 1));
