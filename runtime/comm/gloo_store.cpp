@@ -251,11 +251,18 @@ void TcpStore::wait(const std::vector<std::string> &keys,
   for (const std::string &key : keys) {
     auto pause = std::chrono::milliseconds(1);
     while (!has(key)) {
-      if (timeout.count() > 0 && Clock::now() > deadline)
-        fail("rendezvous at ", where_, ": key '", key, "' did not appear within ",
-             timeout.count() / 1000.0,
-             " s: a rank did not start or did not join (check WORLD_SIZE and that every rank "
-             "was launched)");
+      if (timeout.count() > 0 && Clock::now() > deadline) {
+        // gloo's rendezvous keys are "<group>/<member's rank>" ("world/2").
+        const size_t slash = key.rfind('/');
+        const std::string last = key.substr(slash + 1);
+        const bool member = slash != std::string::npos && !last.empty() &&
+                            last.find_first_not_of("0123456789") == std::string::npos;
+        fail("rendezvous at ", where_, ": ",
+             member ? "rank " + last + " of '" + key.substr(0, slash) + "'" : "key '" + key + "'",
+             " did not join within ", timeout.count() / 1000.0,
+             " s: it did not start, or failed before joining (check WORLD_SIZE and that every "
+             "rank was launched)");
+      }
       std::this_thread::sleep_for(pause);
       pause = std::min(pause * 2, std::chrono::milliseconds(50));
     }
