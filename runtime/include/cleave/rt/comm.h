@@ -372,6 +372,10 @@ public:
   void start_collective(int64_t slot, Communicator &comm, Communicator::Request request,
                         std::function<void()> finish = {});
   void wait_collective(int64_t slot);
+  /// Throws the Error start_collective would for `slot` (out of range, or
+  /// still pending): for callers that must know before starting the
+  /// collective (a collective started and then refused would be lost).
+  void check_collective_slot(int64_t slot, const Communicator &comm) const;
   /// Seconds spent in wait_collective since the last reset: the
   /// communication the step could not hide behind its compute.
   double collective_wait_seconds() const { return collective_wait_seconds_; }
