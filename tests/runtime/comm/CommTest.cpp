@@ -14,6 +14,8 @@
 //                   wait_collective (collective_api.inc) on dp=N
 //   nonblocking     the non-blocking collectives against the blocking ones
 //                   (NonBlockingChecks.cpp)
+//   overlap COUNT WORK REPEATS   times an all_reduce beside compute against
+//                   blocking (OverlapBench.cpp; bench/overlap_collectives.py)
 //   abort RANK      RANK fails alone (as with a bad file on one node) and
 //                   calls abort_job(1) while the others wait in all_reduce
 //   all-to-all      on dp=2,tp=2 (4 ranks), collective::all_to_all moving
@@ -25,6 +27,7 @@
 #include "cleave/rt/comm.h"
 #include "CommChecks.h"
 #include "NonBlockingChecks.h"
+#include "OverlapBench.h"
 #include "cleave/rt/check.h"
 #include "cleave/rt/collectives.h"
 #include "cleave/rt/mpi_comm.h"
@@ -173,6 +176,9 @@ int main(int argc, char **argv) {
       }
       return test::check_collectives(*world);
     }
+    if (mode == "overlap" && argc == 5)
+      return test::bench_overlap(*mpi_world(nullptr, nullptr), std::atoll(argv[2]),
+                                 std::atoll(argv[3]), std::atoi(argv[4]));
     if (mode == "nonblocking" && argc == 2)
       return test::check_nonblocking(*mpi_world(nullptr, nullptr));
     if (mode == "all-to-all" && argc == 2)
@@ -188,7 +194,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   std::fprintf(stderr,
-               "usage: %s collectives[-in-pieces] | nonblocking | world-size N | "
+               "usage: %s collectives[-in-pieces] | nonblocking | overlap COUNT WORK REPEATS | "
+               "world-size N | "
                "lose[-grid|-nonblocking] KILL|STOP RANK | abort RANK\n",
                argv[0]);
   return 2;

@@ -7,7 +7,8 @@
 // across the ranks of each group (hashes through raw MPI). Both levels:
 // Communicator::*_start and collective_api.inc's slot calls, whose layout
 // work (outer > 1) runs before the start or after the wait. Then the slot
-// table's mistakes. Under either CLEAVE_REDUCTION_ORDER.
+// table's mistakes, and that a start does not wait for the group. Under
+// either CLEAVE_REDUCTION_ORDER.
 //
 //===----------------------------------------------------------------------===//
 #include "NonBlockingChecks.h"
@@ -17,11 +18,13 @@
 
 #include <mpi.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace cleave::rt::test {
@@ -102,8 +105,8 @@ void check_requests(Communicator &a, Communicator &b, const std::string &label) 
                      other_ref = other;
   const Communicator::Request r1 = a.all_reduce_start(reduce.data(), count, CommElement::f32);
   compute();
-  const Communicator::Request r2 = a.reduce_scatter_start(scatter_in.data(), scatter_out.data(),
-                                                          block, CommElement::f32);
+  const Communicator::Request r2 =
+      a.reduce_scatter_start(scatter_in.data(), scatter_out.data(), block, CommElement::f32);
   const Communicator::Request r3 =
       a.all_gather_start(gather_in.data(), gathered.data(), gather, CommElement::f32);
   const Communicator::Request r4 = b.all_reduce_start(other.data(), 4099, CommElement::f32);
@@ -138,6 +141,27 @@ void check_requests(Communicator &a, Communicator &b, const std::string &label) 
          label + ": a blocking all_reduce behind a started one");
   expect(throws_error([&] { a.wait_collective(r5); }, "was never started or was already waited"),
          label + ": a request waited twice");
+}
+
+/// A start returns without waiting for the group: rank 0 starts while the
+/// others are still asleep, and only its wait takes their delay. (Margins
+/// of hundreds of milliseconds: an enqueue takes microseconds.)
+void check_start_returns(Communicator &world) {
+  using Clock = std::chrono::steady_clock;
+  std::vector<float> data = inputs(1000, 11);
+  if (world.rank() != 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  const Clock::time_point start = Clock::now();
+  const Communicator::Request request = world.all_reduce_start(data.data(), 1000, CommElement::f32);
+  const double started = std::chrono::duration<double>(Clock::now() - start).count();
+  world.wait_collective(request);
+  const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+  if (world.rank() == 0 && world.size() > 1) {
+    expect(started < 0.2,
+           "all_reduce_start took " + std::to_string(started) + " s: it waited for the group");
+    expect(waited > 0.2, "wait_collective returned after " + std::to_string(waited) +
+                             " s, before the group started");
+  }
 }
 
 /// collective_api.inc level, through the slot table: outer > 1 layouts.
@@ -188,8 +212,8 @@ void check_slots(CommGroups &groups, const char *axes, const char *other_axes,
                    CommReduction::sum, 4);
   expect(throws_error(
              [&] {
-               all_gather_start(&groups, axes, gather_in.data(), gather_out.data(), outer, row,
-                                4, 4);
+               all_gather_start(&groups, axes, gather_in.data(), gather_out.data(), outer, row, 4,
+                                4);
              },
              "in slot 4: the slot still holds a collective over " + comm.describe()),
          label + ": start in a pending slot");
@@ -209,6 +233,7 @@ void check_slots(CommGroups &groups, const char *axes, const char *other_axes,
 int check_nonblocking(Communicator &world) {
   world_rank = world.rank();
   const int size = world.size();
+  check_start_returns(world);
   check_requests(world, world, "world");
   CommGroups line(world, DeviceGrid::parse("dp=" + std::to_string(size)));
   check_slots(line, "dp", "dp", "dp=" + std::to_string(size));
