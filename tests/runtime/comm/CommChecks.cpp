@@ -401,6 +401,27 @@ int check_collectives(Communicator &world_ref, CommOptions::ReductionOrder order
     if (saved)
       setenv("CLEAVE_COMM_TIMEOUT", saved_value.c_str(), 1);
   }
+  {
+    // The reduction order from the environment, likewise.
+    using Order = CommOptions::ReductionOrder;
+    const char *saved = std::getenv("CLEAVE_REDUCTION_ORDER");
+    const std::string saved_value = saved ? saved : "";
+    setenv("CLEAVE_REDUCTION_ORDER", "rank", 1);
+    expect(CommOptions::from_environment().reduction_order == Order::rank,
+           "CLEAVE_REDUCTION_ORDER=rank");
+    setenv("CLEAVE_REDUCTION_ORDER", "library", 1);
+    expect(CommOptions::from_environment().reduction_order == Order::library,
+           "CLEAVE_REDUCTION_ORDER=library");
+    setenv("CLEAVE_REDUCTION_ORDER", "sideways", 1);
+    expect(throws_error([] { CommOptions::from_environment(); },
+                        "CLEAVE_REDUCTION_ORDER='sideways' is neither 'library'"),
+           "malformed CLEAVE_REDUCTION_ORDER");
+    unsetenv("CLEAVE_REDUCTION_ORDER");
+    expect(CommOptions::from_environment().reduction_order == Order::library,
+           "default reduction order");
+    if (saved)
+      setenv("CLEAVE_REDUCTION_ORDER", saved_value.c_str(), 1);
+  }
   expect(throws_error([] { DeviceGrid::parse("dp=2,tp"); }, "'tp' is not AXIS=SIZE"),
          "malformed grid");
   expect(throws_error([] { DeviceGrid::parse("dp=2,dp=2"); }, "axis 'dp' appears twice"),

@@ -59,8 +59,8 @@ int bench_overlap(Communicator &world, int64_t count, int64_t work, int repeats)
       compute(work);
     });
     timed(3, [&] {
-      const Communicator::Request request = world.all_reduce_start(data.data(), count,
-                                                                   CommElement::f32);
+      const Communicator::Request request =
+          world.all_reduce_start(data.data(), count, CommElement::f32);
       compute(work);
       world.wait_collective(request);
     });
