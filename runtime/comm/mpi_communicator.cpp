@@ -9,8 +9,8 @@
 // which rank never arrived in its own collective: a timeout says so.
 //
 // Every other collective (all under ReductionOrder::rank; max and min
-// always; all_to_all, broadcast, barrier) is one or two rounds of "post a receive from and a send
-// to each peer, then wait" (exchange below). Rounds:
+// always; all_to_all, broadcast, barrier) is one or two rounds of "post a
+// receive from and a send to each peer, then wait" (exchange below). Rounds:
 //   all_reduce:     reduce_scatter of chunk p to rank p, combined (sum,
 //                   max, min) in rank order, then all_gather of the chunks;
 //   reduce_scatter: block p to rank p, combined in rank order;
@@ -252,7 +252,8 @@ private:
     return [=] {
       begin("all_reduce", element, call);
       if (library_order(reduction))
-        library_all_reduce(data, count, element);
+        wait_library(post_library_all_reduce(library_comm_, data, count, element, piece_bytes_,
+                                             library_requests_));
       else
         all_reduce_rounds(data, count, element, reduction);
     };
@@ -265,10 +266,11 @@ private:
       begin("all_gather", element, call);
       const int64_t block = send_count * static_cast<int64_t>(element_bytes(element));
       // Only bytes move: the library's gather and the round give the same.
-      if (options_.reduction_order == CommOptions::ReductionOrder::library)
-        library_all_gather(send, recv, block);
-      else
-        all_gather_rounds(send, recv, block);
+      if (options_.reduction_order != CommOptions::ReductionOrder::library)
+        return all_gather_rounds(send, recv, block);
+      wait_library(post_library_all_gather(library_comm_, rank(), size(), send, recv, block,
+                                           piece_bytes_, scratch_, library_requests_));
+      finish_library_all_gather(size(), recv, block, piece_bytes_, scratch_);
     };
   }
 
@@ -278,7 +280,9 @@ private:
     return [=] {
       begin("reduce_scatter", element, call);
       if (library_order(reduction))
-        library_reduce_scatter(send, recv, recv_count, element);
+        wait_library(post_library_reduce_scatter(library_comm_, rank(), size(), send, recv,
+                                                 recv_count, element, piece_bytes_, scratch_,
+                                                 library_requests_));
       else
         reduce_scatter_rounds(send, recv, recv_count, element, reduction);
     };
@@ -395,31 +399,10 @@ protected:
   }
 
 private:
-  void library_all_reduce(void *data, int64_t count, CommElement element) {
-    check_mpi(post_library_all_reduce(library_comm_, data, count, element, piece_bytes_,
-                                      library_requests_),
-              op_);
-    wait_library();
-  }
-
-  void library_reduce_scatter(const void *send, void *recv, int64_t recv_count,
-                              CommElement element) {
-    check_mpi(post_library_reduce_scatter(library_comm_, rank(), size(), send, recv, recv_count,
-                                          element, piece_bytes_, scratch_, library_requests_),
-              op_);
-    wait_library();
-  }
-
-  void library_all_gather(const void *send, void *recv, int64_t block) {
-    check_mpi(post_library_all_gather(library_comm_, rank(), size(), send, recv, block,
-                                      piece_bytes_, scratch_, library_requests_),
-              op_);
-    wait_library();
-    finish_library_all_gather(size(), recv, block, piece_bytes_, scratch_);
-  }
-
-  /// Polls the posted library collectives like wait() polls the rounds.
-  void wait_library() {
+  /// Polls the library collectives just posted (`posted`: MPI's error
+  /// code from posting them) like wait() polls the rounds.
+  void wait_library(int posted) {
+    check_mpi(posted, op_);
     const Clock::time_point start = Clock::now();
     for (int64_t polls = 0;; ++polls) {
       int done = 0;
