@@ -63,7 +63,7 @@ TEST_CASE("ordered worker: a start returns while the task runs on the thread") {
   CHECK(inline_on == std::this_thread::get_id()); // nothing queued: no handoff
 }
 
-TEST_CASE("ordered worker: a task's error reaches its waiter; tickets are waited once") {
+TEST_CASE("ordered worker: a task's error reaches its waiter, and a ticket is waited once") {
   for (bool threaded : {true, false}) {
     OrderedWorker worker(threaded);
     const int64_t bad = worker.submit([] { cleave::rt::fail("the peer's buffer is gone"); });
