@@ -36,7 +36,7 @@
 #include "cleave/rt/mpi_comm.h"
 #include "mpi_library_collectives.h"
 #include "ordered_worker.h"
-#include "rank_order_reduce.h"
+#include "rank_order.h"
 
 #include <mpi.h>
 
@@ -300,8 +300,8 @@ private:
       }
     copy(blocks + me * mine, buffer.at(me), mine);
     wait();
-    reduce_in_rank_order(buffer.at(me), blocks, n, buffer.chunks.size(me), buffer.chunks.size(me),
-                         element, reduction);
+    rank_order::reduce(buffer.at(me), blocks, n, buffer.chunks.size(me), buffer.chunks.size(me),
+                       element, reduction);
     for (int p = 0; p < n; ++p)
       if (p != me) {
         post_receive(buffer.at(p), buffer.bytes(p), p);
@@ -328,7 +328,7 @@ private:
     // Copied before any write to recv, which may be this very block.
     copy(blocks + me * block, in + me * block, block);
     wait();
-    reduce_in_rank_order(recv, blocks, n, recv_count, recv_count, element, reduction);
+    rank_order::reduce(recv, blocks, n, recv_count, recv_count, element, reduction);
   }
 
   void all_to_all_rounds(const void *send, void *recv, int64_t block_count, CommElement element,
