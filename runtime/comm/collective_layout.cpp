@@ -60,6 +60,45 @@ void reduce_scatter_blocks(Communicator &comm, const void *in, void *out, int64_
   comm.reduce_scatter(packed, out, outer * block, element, reduction);
 }
 
+Communicator::Request start_gather_all(Communicator &comm, const void *in, void *out, int64_t outer,
+                                       int64_t row, const LayoutOps &ops, int64_t slot,
+                                       std::function<void()> &finish) {
+  const int64_t n = comm.size();
+  if (outer == 1)
+    return comm.all_gather_start(in, out, row, CommElement::u8);
+  if (outer * row == 0)
+    return Communicator::kFinishedRequest;
+  if (!ops.slot_scratch) {
+    gather_all(comm, in, out, outer, row, ops);
+    return Communicator::kFinishedRequest;
+  }
+  uint8_t *gathered = ops.slot_scratch(n * outer * row, slot);
+  const Communicator::Request request =
+      comm.all_gather_start(in, gathered, outer * row, CommElement::u8);
+  const CopyRows copy = ops.copy_rows;
+  finish = [=] { from_rank_major(static_cast<uint8_t *>(out), gathered, n, outer, row, copy); };
+  return request;
+}
+
+Communicator::Request start_reduce_scatter_blocks(Communicator &comm, const void *in, void *out,
+                                                  int64_t outer, int64_t block, CommElement element,
+                                                  CommReduction reduction, const LayoutOps &ops,
+                                                  int64_t slot) {
+  const int64_t n = comm.size();
+  const int64_t row = block * static_cast<int64_t>(element_bytes(element));
+  if (outer == 1)
+    return comm.reduce_scatter_start(in, out, block, element, reduction);
+  if (outer * row == 0)
+    return Communicator::kFinishedRequest;
+  if (!ops.slot_scratch) {
+    reduce_scatter_blocks(comm, in, out, outer, block, element, reduction, ops);
+    return Communicator::kFinishedRequest;
+  }
+  uint8_t *packed = ops.slot_scratch(n * outer * row, slot);
+  to_rank_major(packed, static_cast<const uint8_t *>(in), n, outer, row, ops.copy_rows);
+  return comm.reduce_scatter_start(packed, out, outer * block, element, reduction);
+}
+
 void slice_blocks(Communicator &comm, const void *in, void *out, int64_t outer, int64_t row,
                   const LayoutOps &ops) {
   if (outer * row == 0)

@@ -26,7 +26,16 @@ uint8_t *host_scratch(int64_t bytes, int which) {
   return buffers[which].data();
 }
 
-constexpr LayoutOps kLayoutOps{copy_host_rows, host_scratch};
+/// One buffer per slot, for the non-blocking collectives in flight.
+uint8_t *host_slot_scratch(int64_t bytes, int64_t slot) {
+  thread_local std::vector<std::vector<uint8_t>> buffers;
+  if (buffers.size() <= static_cast<size_t>(slot))
+    buffers.resize(static_cast<size_t>(slot) + 1); // moves keep the inner buffers in place
+  buffers[static_cast<size_t>(slot)].resize(static_cast<size_t>(bytes));
+  return buffers[static_cast<size_t>(slot)].data();
+}
+
+constexpr LayoutOps kLayoutOps{copy_host_rows, host_scratch, host_slot_scratch};
 
 CommGroups &transfers(void *groups) {
   if (!groups)

@@ -1,7 +1,16 @@
-//===- mpi_communicator.cpp - collectives from MPI point-to-point ----------===//
+//===- mpi_communicator.cpp - collectives on MPI ---------------------------===//
 //
-// Every collective is one or two rounds of "post a receive from and a send
-// to each peer, then wait" (exchange below). Rounds:
+// Sums under CommOptions::ReductionOrder::library (the default) are MPI's
+// own non-blocking collectives (MPI_Iallreduce, MPI_Ireduce_scatter_block,
+// MPI_Iallgather) on a duplicate of the group's communicator, polled with
+// MPI_Testall against the timeout like the rounds below; a message longer
+// than max_message_bytes goes as several collectives over pieces of it
+// (packed through scratch where a piece is not contiguous). MPI cannot say
+// which rank never arrived in its own collective: a timeout says so.
+//
+// Every other collective (all under ReductionOrder::rank; max and min
+// always; all_to_all, broadcast, barrier) is one or two rounds of "post a
+// receive from and a send to each peer, then wait" (exchange below). Rounds:
 //   all_reduce:     reduce_scatter of chunk p to rank p, combined (sum,
 //                   max, min) in rank order, then all_gather of the chunks;
 //   reduce_scatter: block p to rank p, combined in rank order;
@@ -9,6 +18,11 @@
 // Waiting polls MPI_Testsome with a deadline instead of blocking in
 // MPI_Waitall: on timeout the unfinished receives name the peers that
 // never sent, and the job ends with that message (comm.h, "Failure").
+//
+// Collectives run in start order on the process's OrderedWorker (a thread
+// when MPI gives MPI_THREAD_MULTIPLE): *_start queues one and returns, so
+// it progresses beside the caller's compute; the blocking calls go through
+// the same queue (the same code, so the same bits as start + wait).
 //
 // Point-to-point transfers (pipeline stages) are MPI_Isend/MPI_Irecv on a
 // duplicate of the group's communicator, so that their user tags can never
@@ -20,6 +34,9 @@
 //===----------------------------------------------------------------------===//
 #include "cleave/rt/check.h"
 #include "cleave/rt/mpi_comm.h"
+#include "mpi_library_collectives.h"
+#include "ordered_worker.h"
+#include "rank_order.h"
 
 #include <mpi.h>
 
@@ -100,62 +117,20 @@ int64_t mpi_tag_upper_bound() {
   _exit(exit_status);
 }
 
-/// Combines `n` blocks of `count` elements, `stride` apart, into `out` in
-/// block order. Block-outer, element-inner: each element still sees
-/// ((b0 op b1) op b2) op ..., and the inner loop vectorises.
-template <typename T, typename Op>
-void combine_in_rank_order(T *out, const T *blocks, int n, int64_t stride, int64_t count, Op op) {
-  if (count == 0)
-    return;
-  std::memmove(out, blocks, static_cast<size_t>(count) * sizeof(T));
-  for (int r = 1; r < n; ++r) {
-    const T *block = blocks + r * stride;
-    for (int64_t i = 0; i < count; ++i)
-      out[i] = op(out[i], block[i]);
-  }
-}
-
-// `value != value` is the NaN test: NaN wins over any number, once it is in
-// the accumulator no comparison replaces it (runtime/cpu/reduce.cpp's MaxOp).
-template <typename T>
-void reduce_in_rank_order(T *out, const T *blocks, int n, int64_t stride, int64_t count,
-                          CommReduction reduction) {
-  switch (reduction) {
-  case CommReduction::sum:
-    combine_in_rank_order(out, blocks, n, stride, count, [](T a, T b) { return a + b; });
-    return;
-  case CommReduction::max:
-    combine_in_rank_order(out, blocks, n, stride, count,
-                          [](T a, T b) { return (b > a || b != b) ? b : a; });
-    return;
-  case CommReduction::min:
-    combine_in_rank_order(out, blocks, n, stride, count,
-                          [](T a, T b) { return (b < a || b != b) ? b : a; });
-    return;
-  }
-}
-
-void reduce_in_rank_order(void *out, const void *blocks, int n, int64_t stride, int64_t count,
-                          CommElement element, CommReduction reduction) {
-  if (element == CommElement::f32)
-    reduce_in_rank_order(static_cast<float *>(out), static_cast<const float *>(blocks), n, stride,
-                         count, reduction);
-  else
-    reduce_in_rank_order(static_cast<int64_t *>(out), static_cast<const int64_t *>(blocks), n,
-                         stride, count, reduction);
-}
-
 class MpiCommunicator final : public Communicator {
 public:
   MpiCommunicator(MPI_Comm comm, int rank, std::vector<int> world_ranks, std::string name,
-                  const CommOptions &options, bool finalize)
+                  const CommOptions &options, bool finalize, std::shared_ptr<OrderedWorker> worker)
       : Communicator(rank, std::move(world_ranks), std::move(name)), comm_(comm), options_(options),
         finalize_(finalize),
-        piece_bytes_(std::clamp<int64_t>(options.max_message_bytes, 1, INT_MAX)) {
+        piece_bytes_(std::clamp<int64_t>(options.max_message_bytes, 1, INT_MAX)),
+        worker_(std::move(worker)) {
     MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
     // Collective, like the constructor's callers (mpi_world, split).
     check_mpi(MPI_Comm_dup(comm_, &transfer_comm_), "point-to-point setup");
     MPI_Comm_set_errhandler(transfer_comm_, MPI_ERRORS_RETURN);
+    check_mpi(MPI_Comm_dup(comm_, &library_comm_), "library collectives setup");
+    MPI_Comm_set_errhandler(library_comm_, MPI_ERRORS_RETURN);
   }
 
   ~MpiCommunicator() override {
@@ -163,10 +138,15 @@ public:
     MPI_Finalized(&finalized);
     if (finalized)
       return;
+    // Collectives still queued use these communicators.
+    worker_->drain();
+    MPI_Comm_free(&library_comm_);
     MPI_Comm_free(&transfer_comm_);
     MPI_Comm_free(&comm_);
-    if (finalize_)
+    if (finalize_) {
+      worker_->stop(); // no thread may call MPI after MPI_Finalize
       MPI_Finalize();
+    }
   }
 
   bool is_host() const override { return true; }
@@ -176,7 +156,9 @@ public:
     if (color < 0)
       fail("split of ", describe(), ": negative color ", color);
     MPI_Comm child;
-    check_mpi(MPI_Comm_split(comm_, color, key, &child), "split");
+    // In the queue: MPI_Comm_split is a collective on comm_, ordered after
+    // the collectives started on it before.
+    worker_->run([&] { check_mpi(MPI_Comm_split(comm_, color, key, &child), "split"); });
     int rank = 0, size = 0;
     MPI_Comm_rank(child, &rank);
     MPI_Comm_size(child, &size);
@@ -194,19 +176,123 @@ public:
     std::vector<int> world(size);
     for (int i = 0; i < size; ++i)
       world[i] = world_ranks()[parent_ranks[i]];
-    return std::make_unique<MpiCommunicator>(child, rank, std::move(world), name, options_, false);
+    std::unique_ptr<Communicator> made;
+    worker_->run([&] {
+      made = std::make_unique<MpiCommunicator>(child, rank, std::move(world), name, options_, false,
+                                               worker_);
+    });
+    return made;
   }
 
   [[noreturn]] void abort_job(int exit_status) override { abort_world(exit_status); }
 
 protected:
+  // Each collective is a task for the worker: run() for the blocking call,
+  // submit() for the start. The task keeps the call number of its start
+  // (its tag and its messages' "call N").
+
   void do_all_reduce(void *data, int64_t count, CommElement element,
                      CommReduction reduction) override {
+    worker_->run(all_reduce_task(data, count, element, reduction));
+  }
+  Request do_all_reduce_start(void *data, int64_t count, CommElement element,
+                              CommReduction reduction) override {
+    return worker_->submit(all_reduce_task(data, count, element, reduction));
+  }
+  void do_all_gather(const void *send, void *recv, int64_t send_count,
+                     CommElement element) override {
+    worker_->run(all_gather_task(send, recv, send_count, element));
+  }
+  Request do_all_gather_start(const void *send, void *recv, int64_t send_count,
+                              CommElement element) override {
+    return worker_->submit(all_gather_task(send, recv, send_count, element));
+  }
+  void do_reduce_scatter(const void *send, void *recv, int64_t recv_count, CommElement element,
+                         CommReduction reduction) override {
+    worker_->run(reduce_scatter_task(send, recv, recv_count, element, reduction));
+  }
+  Request do_reduce_scatter_start(const void *send, void *recv, int64_t recv_count,
+                                  CommElement element, CommReduction reduction) override {
+    return worker_->submit(reduce_scatter_task(send, recv, recv_count, element, reduction));
+  }
+  void do_wait_collective(Request request) override {
+    worker_->wait(request, "wait_collective over " + describe());
+  }
+
+  void do_all_to_all(const void *send, void *recv, int64_t block_count,
+                     CommElement element) override {
+    const int64_t call = calls();
+    worker_->run([=] { all_to_all_rounds(send, recv, block_count, element, call); });
+  }
+
+  void do_broadcast(void *data, int64_t count, int root, CommElement element) override {
+    const int64_t call = calls();
+    worker_->run([=] { broadcast_rounds(data, count, root, element, call); });
+  }
+
+  void do_barrier() override {
+    const int64_t call = calls();
+    worker_->run([=] {
+      begin("barrier", CommElement::u8, call);
+      post_blocks(nullptr, 0, nullptr, 0, 0);
+      wait();
+    });
+  }
+
+private:
+  /// Sums of the library's collective (ReductionOrder::library).
+  bool library_order(CommReduction reduction) const {
+    return reduction == CommReduction::sum &&
+           options_.reduction_order == CommOptions::ReductionOrder::library;
+  }
+
+  std::function<void()> all_reduce_task(void *data, int64_t count, CommElement element,
+                                        CommReduction reduction) {
+    const int64_t call = calls();
+    return [=] {
+      begin("all_reduce", element, call);
+      if (library_order(reduction))
+        wait_library(post_library_all_reduce(library_comm_, data, count, element, piece_bytes_,
+                                             library_requests_));
+      else
+        all_reduce_rounds(data, count, element, reduction);
+    };
+  }
+
+  std::function<void()> all_gather_task(const void *send, void *recv, int64_t send_count,
+                                        CommElement element) {
+    const int64_t call = calls();
+    return [=] {
+      begin("all_gather", element, call);
+      const int64_t block = send_count * static_cast<int64_t>(element_bytes(element));
+      // Only bytes move: the library's gather and the round give the same.
+      if (options_.reduction_order != CommOptions::ReductionOrder::library)
+        return all_gather_rounds(send, recv, block);
+      wait_library(post_library_all_gather(library_comm_, rank(), size(), send, recv, block,
+                                           piece_bytes_, scratch_, library_requests_));
+      finish_library_all_gather(size(), recv, block, piece_bytes_, scratch_);
+    };
+  }
+
+  std::function<void()> reduce_scatter_task(const void *send, void *recv, int64_t recv_count,
+                                            CommElement element, CommReduction reduction) {
+    const int64_t call = calls();
+    return [=] {
+      begin("reduce_scatter", element, call);
+      if (library_order(reduction))
+        wait_library(post_library_reduce_scatter(library_comm_, rank(), size(), send, recv,
+                                                 recv_count, element, piece_bytes_, scratch_,
+                                                 library_requests_));
+      else
+        reduce_scatter_rounds(send, recv, recv_count, element, reduction);
+    };
+  }
+
+  void all_reduce_rounds(void *data, int64_t count, CommElement element, CommReduction reduction) {
     const int n = size(), me = rank();
     const auto buffer = ReduceChunkBytes::of(data, count, n, element);
     const int64_t mine = buffer.bytes(me);
     unsigned char *blocks = scratch(mine * n);
-    begin("all_reduce", element);
     for (int p = 0; p < n; ++p)
       if (p != me) {
         post_receive(blocks + p * mine, mine, p);
@@ -214,8 +300,8 @@ protected:
       }
     copy(blocks + me * mine, buffer.at(me), mine);
     wait();
-    reduce_in_rank_order(buffer.at(me), blocks, n, buffer.chunks.size(me), buffer.chunks.size(me),
-                         element, reduction);
+    rank_order::reduce(buffer.at(me), blocks, n, buffer.chunks.size(me), buffer.chunks.size(me),
+                       element, reduction);
     for (int p = 0; p < n; ++p)
       if (p != me) {
         post_receive(buffer.at(p), buffer.bytes(p), p);
@@ -224,46 +310,42 @@ protected:
     wait();
   }
 
-  void do_all_gather(const void *send, void *recv, int64_t send_count,
-                     CommElement element) override {
+  void all_gather_rounds(const void *send, void *recv, int64_t block) {
     const int me = rank();
-    const int64_t block = send_count * static_cast<int64_t>(element_bytes(element));
     auto *out = static_cast<unsigned char *>(recv);
-    begin("all_gather", element);
     post_blocks(out, block, send, 0, block);
     copy(out + me * block, send, block);
     wait();
   }
 
-  void do_reduce_scatter(const void *send, void *recv, int64_t recv_count, CommElement element,
-                         CommReduction reduction) override {
+  void reduce_scatter_rounds(const void *send, void *recv, int64_t recv_count, CommElement element,
+                             CommReduction reduction) {
     const int n = size(), me = rank();
     const int64_t block = recv_count * static_cast<int64_t>(element_bytes(element));
     const auto *in = static_cast<const unsigned char *>(send);
     unsigned char *blocks = scratch(block * n);
-    begin("reduce_scatter", element);
     post_blocks(blocks, block, in, block, block);
     // Copied before any write to recv, which may be this very block.
     copy(blocks + me * block, in + me * block, block);
     wait();
-    reduce_in_rank_order(recv, blocks, n, recv_count, recv_count, element, reduction);
+    rank_order::reduce(recv, blocks, n, recv_count, recv_count, element, reduction);
   }
 
-  void do_all_to_all(const void *send, void *recv, int64_t block_count,
-                     CommElement element) override {
+  void all_to_all_rounds(const void *send, void *recv, int64_t block_count, CommElement element,
+                         int64_t call) {
     const int me = rank();
     const int64_t block = block_count * static_cast<int64_t>(element_bytes(element));
     const auto *in = static_cast<const unsigned char *>(send);
     auto *out = static_cast<unsigned char *>(recv);
-    begin("all_to_all", element);
+    begin("all_to_all", element, call);
     post_blocks(out, block, in, block, block);
     copy(out + me * block, in + me * block, block);
     wait();
   }
 
-  void do_broadcast(void *data, int64_t count, int root, CommElement element) override {
+  void broadcast_rounds(void *data, int64_t count, int root, CommElement element, int64_t call) {
     const int64_t bytes = count * static_cast<int64_t>(element_bytes(element));
-    begin("broadcast", element);
+    begin("broadcast", element, call);
     if (rank() == root) {
       for (int p = 0; p < size(); ++p)
         if (p != root)
@@ -274,12 +356,7 @@ protected:
     wait();
   }
 
-  void do_barrier() override {
-    begin("barrier", CommElement::u8);
-    post_blocks(nullptr, 0, nullptr, 0, 0);
-    wait();
-  }
-
+protected:
   int64_t do_send_start(const void *data, int64_t bytes, int peer, int64_t tag) override {
     const auto *p = static_cast<const unsigned char *>(data);
     return start_transfer(false, bytes, peer, tag, [&](int64_t offset, int piece, MPI_Request *r) {
@@ -322,6 +399,34 @@ protected:
   }
 
 private:
+  /// Polls the library collectives just posted (`posted`: MPI's error
+  /// code from posting them) like wait() polls the rounds.
+  void wait_library(int posted) {
+    check_mpi(posted, op_);
+    const Clock::time_point start = Clock::now();
+    for (int64_t polls = 0;; ++polls) {
+      int done = 0;
+      const int rc = MPI_Testall(static_cast<int>(library_requests_.size()),
+                                 library_requests_.data(), &done, MPI_STATUSES_IGNORE);
+      if (rc != MPI_SUCCESS)
+        end_job(what() + " (MPI's own): " + mpi_error_string(rc) + "; ending the job");
+      if (done)
+        break;
+      const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+      if (options_.timeout_s > 0 && waited > options_.timeout_s) {
+        char times[96];
+        std::snprintf(times, sizeof times, " after %.3g s (timeout %g s, CLEAVE_COMM_TIMEOUT)",
+                      waited, options_.timeout_s);
+        end_job(what() + ": MPI's own " + op_ + " did not finish" + times +
+                ": a rank of the group did not arrive (it died, stopped, or is itself waiting on "
+                "a lost rank; MPI's collectives cannot say which: CLEAVE_REDUCTION_ORDER=rank "
+                "names it); ending the job");
+      }
+      pause_between_polls(polls, waited);
+    }
+    library_requests_.clear();
+  }
+
   /// A posted message: the peer it goes to or comes from.
   struct Pending {
     MPI_Request request;
@@ -329,12 +434,13 @@ private:
     bool receive;
   };
 
-  void begin(const char *op, CommElement element) {
+  void begin(const char *op, CommElement element, int64_t call) {
     op_ = op;
     element_ = element;
+    call_ = call;
     // The same on every rank (calls() counts collectives on this group),
     // which keeps one collective's messages apart from the next one's.
-    tag_ = static_cast<int>(calls() % 32768);
+    tag_ = static_cast<int>(call % 32768);
   }
 
   unsigned char *scratch(int64_t bytes) {
@@ -464,7 +570,7 @@ private:
   /// The start of every failure message.
   std::string what() const {
     return "rank " + std::to_string(world_rank()) + ": " + op_ + " (" + element_name(element_) +
-           ", call " + std::to_string(calls()) + ") over " + describe();
+           ", call " + std::to_string(call_) + ") over " + describe();
   }
 
   [[noreturn]] void report_timeout(double waited) {
@@ -540,7 +646,11 @@ private:
   std::vector<MPI_Status> statuses_;
   const char *op_ = "";
   CommElement element_ = CommElement::u8;
+  int64_t call_ = 0;
   int tag_ = 0;
+  MPI_Comm library_comm_ = MPI_COMM_NULL;
+  std::vector<MPI_Request> library_requests_;
+  std::shared_ptr<OrderedWorker> worker_;
 };
 
 } // namespace
@@ -548,12 +658,20 @@ private:
 std::unique_ptr<Communicator> mpi_world(int *argc, char ***argv, const CommOptions &options) {
   int initialized = 0;
   MPI_Initialized(&initialized);
+  int provided = 0;
   if (!initialized) {
-    // FUNNELED: only the thread that runs the step calls MPI.
-    int provided = 0;
-    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+    // MULTIPLE: the collectives run on the worker thread while the step's
+    // thread posts transfers.
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS)
       fail("MPI_Init failed: start the program directly or with mpirun");
+  } else {
+    MPI_Query_thread(&provided);
   }
+  const bool threaded = provided >= MPI_THREAD_MULTIPLE;
+  if (!threaded && world_rank() == 0)
+    std::fprintf(stderr,
+                 "cleave: note: this MPI gives no MPI_THREAD_MULTIPLE: non-blocking collectives "
+                 "run at their start, without overlap\n");
   MPI_Comm world;
   if (MPI_Comm_dup(MPI_COMM_WORLD, &world) != MPI_SUCCESS)
     fail("cannot duplicate MPI_COMM_WORLD");
@@ -564,7 +682,7 @@ std::unique_ptr<Communicator> mpi_world(int *argc, char ***argv, const CommOptio
   for (int i = 0; i < size; ++i)
     ranks[i] = i;
   return std::make_unique<MpiCommunicator>(world, rank, std::move(ranks), "world", options,
-                                           !initialized);
+                                           !initialized, std::make_shared<OrderedWorker>(threaded));
 }
 
 } // namespace cleave::rt

@@ -19,19 +19,24 @@ constexpr int64_t kMaxCollectiveSlots = int64_t(1) << 24;
 
 } // namespace
 
-void CommGroups::start_collective(int64_t slot, Communicator &comm, Communicator::Request request,
-                                  std::function<void()> finish) {
+void CommGroups::check_collective_slot(int64_t slot, const Communicator &comm) const {
   if (slot < 0 || slot >= kMaxCollectiveSlots)
     fail("collective start over ", comm.describe(), ": slot ", slot, " is outside 0..",
          kMaxCollectiveSlots - 1);
+  if (static_cast<size_t>(slot) < collective_slots_.size() &&
+      collective_slots_[static_cast<size_t>(slot)].comm)
+    fail("collective start over ", comm.describe(), " in slot ", slot,
+         ": the slot still holds a collective over ",
+         collective_slots_[static_cast<size_t>(slot)].comm->describe(),
+         " that was never waited on");
+}
+
+void CommGroups::start_collective(int64_t slot, Communicator &comm, Communicator::Request request,
+                                  std::function<void()> finish) {
+  check_collective_slot(slot, comm);
   if (static_cast<size_t>(slot) >= collective_slots_.size())
     collective_slots_.resize(static_cast<size_t>(slot) + 1);
-  PendingCollective &pending = collective_slots_[static_cast<size_t>(slot)];
-  if (pending.comm)
-    fail("collective start over ", comm.describe(), " in slot ", slot,
-         ": the slot still holds a collective over ", pending.comm->describe(),
-         " that was never waited on");
-  pending = {&comm, request, std::move(finish)};
+  collective_slots_[static_cast<size_t>(slot)] = {&comm, request, std::move(finish)};
 }
 
 void CommGroups::wait_collective(int64_t slot) {

@@ -5,9 +5,12 @@ with a message per gradient (--bucket-mb 0) give identical losses and
 identical final weights.
 
 The GPT is trained under pure data parallelism (merged all-reduces) and
-under ZeRO-3 (merged reduce-scatters) for a few steps. The runtime adds
-each element's contributions in rank order however long the message is,
-so concatenating gradients must not change a single bit; any difference
+under ZeRO-3 (merged reduce-scatters) for a few steps. Under
+CLEAVE_REDUCTION_ORDER=rank (pinned here) the runtime adds each element's
+contributions in rank order however long the message is, so concatenating
+gradients must not change a single bit (MPI's own collectives, the default
+order, may add in another order for another message size on more than 2
+ranks: docs/runtime-comm.md, "Numerics"); any difference
 means the pass mixed up which slice belongs to which gradient, or moved
 an op so that it reads another value.
 
@@ -53,7 +56,7 @@ def train(cleavec, flags, data, workdir, tag):
     run([cleavec, MODEL, *FLAGS, *flags, "-o", executable])
     metrics = os.path.join(workdir, f"{tag}.jsonl")
     exported = os.path.join(workdir, f"{tag}.onnx")
-    env = mpi_environment()
+    env = mpi_environment(CLEAVE_REDUCTION_ORDER="rank")
     run(["mpirun", "--oversubscribe", "-np", "4", executable, "--data", data, "--steps",
          str(STEPS), "--metrics", metrics, "--save-onnx", exported, "--log-every", "0"],
         env=env, timeout=600)

@@ -4,7 +4,10 @@
 // the groups of the grids dp=2,tp=2, dp=4 and a=1,b=2,c=2, comparing with
 // values computed here from the ranks' inputs: exact bits for the
 // rank-order sums and for max/min (NaN winning), and the same bits on every rank of a group (hashes
-// compared through raw MPI, not the code under test). A failed check prints
+// compared through raw MPI, not the code under test). Under
+// CLEAVE_REDUCTION_ORDER=library the sums are MPI's own, in MPI's order:
+// then they must be within rounding of the rank-order sum, repeat bit for
+// bit, and still be the same bits on every rank. A failed check prints
 // and counts but never skips a collective: a rank that skipped one would
 // leave the others waiting.
 //
@@ -32,6 +35,8 @@ namespace {
 int world_rank = 0;
 int failures = 0;
 int checks = 0;
+/// Whether sums must be the rank-order bits (else: MPI's own, to rounding).
+bool rank_order = true;
 
 void expect(bool ok, const std::string &what) {
   ++checks;
@@ -57,6 +62,14 @@ float rank_order_sum(const std::vector<int> &members, int64_t i) {
   for (size_t r = 1; r < members.size(); ++r)
     sum += input(members[r], i);
   return sum;
+}
+
+/// The sum's rounding budget: a few float ulps of the summands' magnitude.
+float sum_tolerance(const std::vector<int> &members, int64_t i) {
+  float magnitude = 0;
+  for (int m : members)
+    magnitude += std::fabs(input(m, i));
+  return 1e-6f * magnitude;
 }
 
 uint64_t hash_bytes(const void *data, size_t bytes) {
@@ -92,6 +105,19 @@ bool same_bits(const std::vector<float> &a, const std::vector<float> &b) {
          (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
 }
 
+/// got[k] against the rank-order sum of input element first + k over
+/// `members`: its bits under rank order, within rounding under library.
+bool sum_matches(const float *got, int64_t count, const std::vector<int> &members, int64_t first) {
+  for (int64_t k = 0; k < count; ++k) {
+    const float want = rank_order_sum(members, first + k);
+    const bool ok = rank_order ? std::memcmp(&got[k], &want, sizeof(float)) == 0
+                               : std::fabs(got[k] - want) <= sum_tolerance(members, first + k);
+    if (!ok)
+      return false;
+  }
+  return true;
+}
+
 template <typename F> bool throws_error(F f, const std::string &needle) {
   try {
     f();
@@ -118,14 +144,16 @@ void check_group(Communicator &comm, const std::vector<int> &members, const std:
 
   for (int64_t count : {0, 1, 3, 7, 1000, 100003}) {
     const std::string what = label + ": all_reduce f32 of " + std::to_string(count);
-    std::vector<float> data(count), expected(count);
-    for (int64_t i = 0; i < count; ++i) {
+    std::vector<float> data(count);
+    for (int64_t i = 0; i < count; ++i)
       data[i] = input(world_rank, i);
-      expected[i] = rank_order_sum(members, i);
-    }
+    std::vector<float> again = data;
     comm.all_reduce_sum(data.data(), count);
-    expect(same_bits(data, expected), what + ": not the rank-order sum");
+    expect(sum_matches(data.data(), count, members, 0),
+           what + (rank_order ? ": not the rank-order sum" : ": not the sum to rounding"));
     expect_same_on_group(members, data.data(), data.size() * sizeof(float), what);
+    comm.all_reduce_sum(again.data(), count);
+    expect(same_bits(data, again), what + ": a repeat gives other bits");
   }
   {
     const int64_t count = 1001;
@@ -165,16 +193,15 @@ void check_group(Communicator &comm, const std::vector<int> &members, const std:
   }
   for (int64_t count : {1, 3, 257}) {
     const std::string what = label + ": reduce_scatter of " + std::to_string(count);
-    std::vector<float> send(count * n), expected(count);
+    std::vector<float> send(count * n);
     for (int64_t i = 0; i < count * n; ++i)
       send[i] = input(world_rank, i);
-    for (int64_t i = 0; i < count; ++i)
-      expected[i] = rank_order_sum(members, me * count + i);
     std::vector<float> recv(count, -1.0f);
     comm.reduce_scatter_sum(send.data(), recv.data(), count);
-    expect(same_bits(recv, expected), what + ": not the rank-order sum");
+    expect(sum_matches(recv.data(), count, members, me * count),
+           what + (rank_order ? ": not the rank-order sum" : ": not the sum to rounding"));
     comm.reduce_scatter_sum(send.data(), send.data() + me * count, count);
-    expect(std::memcmp(send.data() + me * count, expected.data(), count * sizeof(float)) == 0,
+    expect(std::memcmp(send.data() + me * count, recv.data(), count * sizeof(float)) == 0,
            what + " in place");
   }
   // Max and min: exact, so the expectation is the plain fold; one element
@@ -312,6 +339,11 @@ void check_group(Communicator &comm, const std::vector<int> &members, const std:
 } // namespace
 
 int check_collectives(Communicator &world_ref) {
+  return check_collectives(world_ref, CommOptions::from_environment().reduction_order);
+}
+
+int check_collectives(Communicator &world_ref, CommOptions::ReductionOrder order) {
+  rank_order = order == CommOptions::ReductionOrder::rank;
   Communicator *world = &world_ref;
   world_rank = world->rank();
   const int size = world->size();
@@ -320,7 +352,7 @@ int check_collectives(Communicator &world_ref) {
     all[r] = r;
   check_group(*world, all, "world");
 
-  if (size == 4) {
+  if (size == 4 && rank_order) {
     // The order-sensitive case: rank order gives ((1e8 + 1) - 1e8) + 1 = 1
     // in float; pairwise ((1e8 + 1) + (-1e8 + 1)) would give 0.
     const float parts[4] = {1e8f, 1.0f, -1e8f, 1.0f};
@@ -328,6 +360,8 @@ int check_collectives(Communicator &world_ref) {
     world->all_reduce_sum(&x, 1);
     expect(x == 1.0f, "world: all_reduce of {1e8, 1, -1e8, 1} is " + std::to_string(x) +
                           ", not 1 (rank order)");
+  }
+  if (size == 4) {
 
     CommGroups groups(*world, DeviceGrid::parse("dp=2,tp=2"));
     const std::vector<int> coords = groups.coordinates();
@@ -367,6 +401,27 @@ int check_collectives(Communicator &world_ref) {
     if (saved)
       setenv("CLEAVE_COMM_TIMEOUT", saved_value.c_str(), 1);
   }
+  {
+    // The reduction order from the environment, likewise.
+    using Order = CommOptions::ReductionOrder;
+    const char *saved = std::getenv("CLEAVE_REDUCTION_ORDER");
+    const std::string saved_value = saved ? saved : "";
+    setenv("CLEAVE_REDUCTION_ORDER", "rank", 1);
+    expect(CommOptions::from_environment().reduction_order == Order::rank,
+           "CLEAVE_REDUCTION_ORDER=rank");
+    setenv("CLEAVE_REDUCTION_ORDER", "library", 1);
+    expect(CommOptions::from_environment().reduction_order == Order::library,
+           "CLEAVE_REDUCTION_ORDER=library");
+    setenv("CLEAVE_REDUCTION_ORDER", "sideways", 1);
+    expect(throws_error([] { CommOptions::from_environment(); },
+                        "CLEAVE_REDUCTION_ORDER='sideways' is neither 'library'"),
+           "malformed CLEAVE_REDUCTION_ORDER");
+    unsetenv("CLEAVE_REDUCTION_ORDER");
+    expect(CommOptions::from_environment().reduction_order == Order::library,
+           "default reduction order");
+    if (saved)
+      setenv("CLEAVE_REDUCTION_ORDER", saved_value.c_str(), 1);
+  }
   expect(throws_error([] { DeviceGrid::parse("dp=2,tp"); }, "'tp' is not AXIS=SIZE"),
          "malformed grid");
   expect(throws_error([] { DeviceGrid::parse("dp=2,dp=2"); }, "axis 'dp' appears twice"),
@@ -375,7 +430,8 @@ int check_collectives(Communicator &world_ref) {
   int total_failures = 0;
   MPI_Allreduce(&failures, &total_failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
   if (world_rank == 0)
-    std::printf("%d checks per rank on %d ranks, %d failures\n", checks, size, total_failures);
+    std::printf("%d checks per rank on %d ranks (%s order), %d failures\n", checks, size,
+                rank_order ? "rank" : "library", total_failures);
   return total_failures == 0 ? 0 : 1;
 }
 

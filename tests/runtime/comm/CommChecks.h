@@ -10,7 +10,11 @@ namespace cleave::rt::test {
 /// order) and of its grid groups against expectations computed here.
 /// Prints each failed check and "<n> checks per rank on <size> ranks, <f>
 /// failures" on rank 0; returns 0 when every rank passed, else 1.
+/// Sums must be the rank-order bits under ReductionOrder::rank, within
+/// rounding (and the same on every rank, and on a repeat) under library;
+/// the first form takes the order from CLEAVE_REDUCTION_ORDER.
 int check_collectives(Communicator &world);
+int check_collectives(Communicator &world, CommOptions::ReductionOrder order);
 
 } // namespace cleave::rt::test
 

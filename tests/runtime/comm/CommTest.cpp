@@ -10,6 +10,12 @@
 //   lose SIG RANK   all_reduce in a loop; on the 4th call RANK raises SIG
 //                   (KILL: dies; STOP: stops responding) on itself
 //   lose-grid SIG RANK   the same with tp then dp all_reduces on dp=2,tp=2
+//   lose-nonblocking SIG RANK   the same with all_reduce_start, compute,
+//                   wait_collective (collective_api.inc) on dp=N
+//   nonblocking     the non-blocking collectives against the blocking ones
+//                   (NonBlockingChecks.cpp)
+//   overlap COUNT WORK REPEATS   times an all_reduce beside compute against
+//                   blocking (OverlapBench.cpp; bench/overlap_collectives.py)
 //   abort RANK      RANK fails alone (as with a bad file on one node) and
 //                   calls abort_job(1) while the others wait in all_reduce
 //   all-to-all      on dp=2,tp=2 (4 ranks), collective::all_to_all moving
@@ -20,6 +26,8 @@
 //===----------------------------------------------------------------------===//
 #include "cleave/rt/comm.h"
 #include "CommChecks.h"
+#include "NonBlockingChecks.h"
+#include "OverlapBench.h"
 #include "cleave/rt/check.h"
 #include "cleave/rt/collectives.h"
 #include "cleave/rt/mpi_comm.h"
@@ -49,7 +57,7 @@ int run_world_size(int expected) {
   return 0;
 }
 
-int run_lose(bool grid, const std::string &signal_name, int victim) {
+int run_lose(bool grid, bool nonblocking, const std::string &signal_name, int victim) {
   const int sig = signal_name == "KILL" ? SIGKILL : signal_name == "STOP" ? SIGSTOP : 0;
   if (!sig) {
     std::fprintf(stderr, "comm-test: error: signal must be KILL or STOP\n");
@@ -59,12 +67,20 @@ int run_lose(bool grid, const std::string &signal_name, int victim) {
   std::unique_ptr<CommGroups> groups;
   if (grid)
     groups = std::make_unique<CommGroups>(*world, DeviceGrid::parse("dp=2,tp=2"));
+  if (nonblocking)
+    groups = std::make_unique<CommGroups>(*world,
+                                          DeviceGrid::parse("dp=" + std::to_string(world->size())));
   std::vector<float> data(4096, 1.0f);
   // 500 steps of 10 ms: a job that misses the loss runs ~5 s and exits 0.
   for (int step = 0; step < 500; ++step) {
     if (step == 3 && world->rank() == victim)
       std::raise(sig);
-    if (grid) {
+    if (nonblocking) {
+      collective::all_reduce_start(groups.get(), "dp", data.data(), data.data(), 4096,
+                                   CommElement::f32, CommReduction::sum, 0);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1)); // "compute"
+      collective::wait_collective(groups.get(), 0);
+    } else if (grid) {
       groups->axis("tp").all_reduce_sum(data.data(), 4096);
       groups->axis("dp").all_reduce_sum(data.data(), 4096);
     } else {
@@ -160,21 +176,27 @@ int main(int argc, char **argv) {
       }
       return test::check_collectives(*world);
     }
+    if (mode == "overlap" && argc == 5)
+      return test::bench_overlap(*mpi_world(nullptr, nullptr), std::atoll(argv[2]),
+                                 std::atoll(argv[3]), std::atoi(argv[4]));
+    if (mode == "nonblocking" && argc == 2)
+      return test::check_nonblocking(*mpi_world(nullptr, nullptr));
     if (mode == "all-to-all" && argc == 2)
       return run_all_to_all();
     if (mode == "world-size" && argc == 3)
       return run_world_size(std::atoi(argv[2]));
     if (mode == "abort" && argc == 3)
       return run_abort(std::atoi(argv[2]));
-    if ((mode == "lose" || mode == "lose-grid") && argc == 4)
-      return run_lose(mode == "lose-grid", argv[2], std::atoi(argv[3]));
+    if ((mode == "lose" || mode == "lose-grid" || mode == "lose-nonblocking") && argc == 4)
+      return run_lose(mode == "lose-grid", mode == "lose-nonblocking", argv[2], std::atoi(argv[3]));
   } catch (const Error &e) {
     std::fprintf(stderr, "comm-test: error: %s\n", e.what());
     return 1;
   }
   std::fprintf(stderr,
-               "usage: %s collectives[-in-pieces] | world-size N | lose[-grid] KILL|STOP RANK | "
-               "abort RANK\n",
+               "usage: %s collectives[-in-pieces] | nonblocking | overlap COUNT WORK REPEATS | "
+               "world-size N | "
+               "lose[-grid|-nonblocking] KILL|STOP RANK | abort RANK\n",
                argv[0]);
   return 2;
 }

@@ -17,6 +17,7 @@
 #include "cleave/rt/comm.h"
 
 #include <cstdint>
+#include <functional>
 
 namespace cleave::rt::collective {
 
@@ -31,6 +32,11 @@ struct LayoutOps {
   /// A buffer of at least `bytes` in the backend's memory, kept between
   /// calls (a step repeats its sizes); `which` (0 or 1) tells two apart.
   uint8_t *(*scratch)(int64_t bytes, int which);
+  /// A buffer of at least `bytes` for the non-blocking collective of
+  /// `slot` (collective_api.inc), kept between calls and apart from every
+  /// other slot's and from scratch(): it is in use until the slot's wait.
+  /// Null: a start whose blocks need moving finishes at once (no overlap).
+  uint8_t *(*slot_scratch)(int64_t bytes, int64_t slot) = nullptr;
 };
 
 /// dst [n, outer, row] (rank-major) = src [outer, n, row].
@@ -61,6 +67,18 @@ void reduce_scatter_blocks(Communicator &comm, const void *in, void *out, int64_
 /// out [outer, row] = this rank's blocks of in [outer, n, row].
 void slice_blocks(Communicator &comm, const void *in, void *out, int64_t outer, int64_t row,
                   const LayoutOps &ops);
+/// The non-blocking gather_all: starts the communicator's gather and sets
+/// `finish` to what must run after its wait (the rank-major blocks moved
+/// into out). Uses ops.slot_scratch(…, slot); without it, runs blocking.
+Communicator::Request start_gather_all(Communicator &comm, const void *in, void *out, int64_t outer,
+                                       int64_t row, const LayoutOps &ops, int64_t slot,
+                                       std::function<void()> &finish);
+/// The non-blocking reduce_scatter_blocks: in is packed rank-major into
+/// ops.slot_scratch(…, slot) before the start (none to finish).
+Communicator::Request start_reduce_scatter_blocks(Communicator &comm, const void *in, void *out,
+                                                  int64_t outer, int64_t block, CommElement element,
+                                                  CommReduction reduction, const LayoutOps &ops,
+                                                  int64_t slot);
 /// in [send_outer, n, send_row] (chunk r to rank r) to out [recv_outer, n,
 /// recv_row] (chunk r from rank r).
 void move_blocks(Communicator &comm, const void *in, void *out, int64_t send_outer,

@@ -14,14 +14,16 @@
 // elements. Every call is collective over the communicator: each rank of
 // the group makes the same calls in the same order with the same counts.
 //
-// Numerics. all_reduce and reduce_scatter combine in group-rank order,
+// Numerics. Sums follow CommOptions::reduction_order. `library` (the
+// default): the library's own collectives, whose order is deterministic for
+// a fixed library, group and message size, every rank of the group getting
+// the same bits. `rank`: cleave's rounds combine in group-rank order,
 // element by element: ((x_0 op x_1) op x_2) op ... op x_{n-1}, whatever the
-// message size, the MPI library's algorithm or the NCCL topology. Each
+// message size, the MPI library's algorithm or the NCCL topology; each
 // element is combined once, on one rank, and copied byte for byte to the
-// others, so every rank of the group holds the same bits, and the MPI and
-// NCCL implementations give the same bits for the same inputs. The order
-// matters for sums; max and min are exact, and take NaN over any number
-// (as PyTorch's max and min and the CPU reduce kernels do).
+// others, so the MPI and NCCL implementations give the same bits for the
+// same inputs. Max and min always take the rounds: they are exact, and take
+// NaN over any number (as PyTorch's max and min and the CPU reduce kernels).
 //
 // Failure. A collective that does not finish within CommOptions::timeout_s
 // ends the whole job with exit status kCommFailureExit after printing which
@@ -372,6 +374,10 @@ public:
   void start_collective(int64_t slot, Communicator &comm, Communicator::Request request,
                         std::function<void()> finish = {});
   void wait_collective(int64_t slot);
+  /// Throws the Error start_collective would for `slot` (out of range, or
+  /// still pending): for callers that must know before starting the
+  /// collective (a collective started and then refused would be lost).
+  void check_collective_slot(int64_t slot, const Communicator &comm) const;
   /// Seconds spent in wait_collective since the last reset: the
   /// communication the step could not hide behind its compute.
   double collective_wait_seconds() const { return collective_wait_seconds_; }
