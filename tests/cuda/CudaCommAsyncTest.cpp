@@ -134,8 +134,8 @@ public:
       std::memcpy(out.data(), data_, static_cast<size_t>(bytes_));
       return out;
     }
-    CLEAVE_CUDA_CHECK(cudaMemcpy(out.data(), data_, static_cast<size_t>(bytes_),
-                                 cudaMemcpyDeviceToHost));
+    CLEAVE_CUDA_CHECK(
+        cudaMemcpy(out.data(), data_, static_cast<size_t>(bytes_), cudaMemcpyDeviceToHost));
     return out;
   }
 
@@ -204,7 +204,8 @@ void check_sum(Checker &c, bool rank_order, const std::vector<float> &got,
                const std::vector<float> &exact, const std::vector<float> &magnitude, int n,
                const std::string &what) {
   if (rank_order) {
-    c.expect(same_bits(got.data(), exact.data(), got.size() * 4), what + ": not the rank-order sum");
+    c.expect(same_bits(got.data(), exact.data(), got.size() * 4),
+             what + ": not the rank-order sum");
     return;
   }
   int64_t bad = -1;
@@ -295,19 +296,19 @@ void check_size(Checker &c, Communicator &comm, int64_t count, bool rank_order, 
   const std::string at = std::to_string(count) + " elements";
   auto started = run_round(comm, count, false, delay);
   auto blocking = run_round(comm, count, true, delay);
-  const char *names[7] = {"all_reduce sum", "reduce_scatter",  "all_reduce i64", "all_gather",
-                          "all_reduce max", "in-place reduce_scatter", "all_reduce min"};
+  const char *names[7] = {"all_reduce sum", "reduce_scatter", "all_reduce i64",
+                          "all_gather",     "all_reduce max", "in-place reduce_scatter",
+                          "all_reduce min"};
   for (int k = 0; k < 7; ++k) {
     c.expect(started[k] == blocking[k],
              std::string(names[k]) + ", " + at + ": started + waited differs from blocking");
     if (k != 1 && k != 5) // a reduce_scatter's block differs by rank
-      c.same_on_all_ranks(started[k].data(), started[k].size(),
-                          std::string(names[k]) + ", " + at);
+      c.same_on_all_ranks(started[k].data(), started[k].size(), std::string(names[k]) + ", " + at);
   }
 
   // Expectations from every rank's inputs, rank order.
-  std::vector<float> sum(count), sum_abs(count), max(count), min(count), rs(count),
-      rs_abs(count), place(count), place_abs(count), gathered(count * n);
+  std::vector<float> sum(count), sum_abs(count), max(count), min(count), rs(count), rs_abs(count),
+      place(count), place_abs(count), gathered(count * n);
   std::vector<int64_t> i64(count, 0);
   for (int64_t i = 0; i < count; ++i) {
     sum[i] = input_f32(0, 0, i);
