@@ -14,8 +14,10 @@
 // ahead of the producer would read the NaN the buffers were filled with),
 // then seven collectives are started back to back (all_reduce f32 sum, i64
 // sum, f32 max and min with NaNs, reduce_scatter out of place and in
-// place, all_gather out of place) and waited in another order, each output
-// read back by the step's stream right after the waits. Checks, against
+// place, all_gather out of place) behind a 64 MiB all_gather that keeps
+// the communication busy, and waited in another order, each output read
+// back by the step's stream right after the waits (a wait that did not
+// order the step's stream would read NaN). Checks, against
 // values computed here from every rank's inputs:
 //   - max, min (NaN winning), i64 sums, all_gather: exact;
 //   - f32 sums, rank order: the bits of the rank-order sum, and of the
@@ -251,6 +253,11 @@ std::vector<std::vector<unsigned char>> run_round(Communicator &comm, int64_t co
   rs_inplace.write_later(rs_place.data(), pinned);
   ag_send.write_later(ag_in.data(), pinned);
   float *rs_block = rs_inplace.get<float>() + me * count;
+  // Read back by the step's stream right after the waits, the late
+  // collectives' out-of-place outputs first: on one rank, where a sum is its
+  // input, they are what shows a wait that did not order the step's stream.
+  const Buffer *outputs[7] = {&sum, &rs_recv, &i64, &ag_recv, &max, &rs_inplace, &min};
+  std::vector<std::vector<unsigned char>> results(7);
   if (blocking) {
     comm.all_reduce(sum.get(), count, CommElement::f32, CommReduction::sum);
     comm.reduce_scatter(rs_send.get(), rs_recv.get(), count, CommElement::f32);
@@ -260,6 +267,13 @@ std::vector<std::vector<unsigned char>> run_round(Communicator &comm, int64_t co
     comm.reduce_scatter(rs_inplace.get(), rs_block, count, CommElement::f32);
     comm.all_reduce(min.get(), count, CommElement::f32, CommReduction::min);
   } else {
+    // A pacer ahead of them: 64 MiB gathered, so that the checked outputs
+    // are written well after the step's stream could first read them.
+    // (Nothing to pace on the host: a token one.)
+    const int64_t pacer_count = on_host ? 1 : (int64_t(1) << 24) / n;
+    Buffer pacer_send(pacer_count * f), pacer_recv(pacer_count * n * f);
+    const Communicator::Request pacer =
+        comm.all_gather_start(pacer_send.get(), pacer_recv.get(), pacer_count, CommElement::f32);
     Communicator::Request r[7] = {
         comm.all_reduce_start(sum.get(), count, CommElement::f32),
         comm.reduce_scatter_start(rs_send.get(), rs_recv.get(), count, CommElement::f32),
@@ -270,10 +284,14 @@ std::vector<std::vector<unsigned char>> run_round(Communicator &comm, int64_t co
         comm.all_reduce_start(min.get(), count, CommElement::f32, CommReduction::min)};
     for (int k : {3, 6, 0, 5, 1, 4, 2})
       comm.wait_collective(r[k]);
+    comm.wait_collective(pacer);
+    // Read before the pacer's buffers go (cudaFree waits for the device).
+    for (int k : {3, 1, 6, 5, 4, 2, 0})
+      results[k] = outputs[k]->read<unsigned char>();
   }
-  std::vector<std::vector<unsigned char>> results;
-  for (const Buffer *b : {&sum, &rs_recv, &i64, &ag_recv, &max, &rs_inplace, &min})
-    results.push_back(b->read<unsigned char>());
+  if (blocking)
+    for (int k : {3, 1, 6, 5, 4, 2, 0})
+      results[k] = outputs[k]->read<unsigned char>();
   // The in-place reduce_scatter's result is this rank's block only.
   auto &place = results[5];
   place = std::vector<unsigned char>(place.begin() + me * count * f,
