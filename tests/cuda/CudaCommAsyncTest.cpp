@@ -27,6 +27,8 @@
 //     exact sum);
 //   - every result: the same bits as the blocking call on the same
 //     inputs, and but for reduce_scatter's blocks the same on every rank.
+// Then two groups (pairs and stripes of ranks) with all-reduces in flight
+// on both at once, against their members' sums.
 // Exits 0 when every rank passed, 1 otherwise, 77 (skipped) without a GPU
 // (staged, nccl) or, for nccl, without NCCL.
 //
@@ -372,6 +374,51 @@ void check_size(Checker &c, Communicator &comm, int64_t count, bool rank_order, 
   }
 }
 
+/// Two groups' collectives in flight at once (each group its own
+/// communicator and, on NCCL, its own stream): pairs {0,1},{2,3}... and
+/// stripes {0,2,..},{1,3,..}, two all_reduce sums started on each,
+/// alternating, waited in another order.
+void check_groups(Checker &c, Communicator &world, bool rank_order, Delay &delay) {
+  const int me = world.rank();
+  std::unique_ptr<Communicator> groups[2] = {world.split(me / 2, me, "pairs"),
+                                             world.split(me % 2, me, "stripes")};
+  constexpr int64_t count = 4099;
+  std::vector<std::unique_ptr<Buffer>> buffers;
+  std::vector<void *> pinned;
+  delay.queue();
+  for (int k = 0; k < 4; ++k) {
+    std::vector<float> in(count);
+    for (int64_t i = 0; i < count; ++i)
+      in[i] = input_f32(me, 10 + k, i);
+    buffers.push_back(std::make_unique<Buffer>(count * 4));
+    buffers.back()->write_later(in.data(), pinned);
+  }
+  Communicator::Request r[4];
+  for (int k = 0; k < 4; ++k)
+    r[k] = groups[k % 2]->all_reduce_start(buffers[k]->get(), count, CommElement::f32);
+  for (int k : {3, 0, 2, 1})
+    groups[k % 2]->wait_collective(r[k]);
+  for (int k = 0; k < 4; ++k) {
+    Communicator &group = *groups[k % 2];
+    const std::vector<int> &members = group.world_ranks();
+    std::vector<float> exact(count), magnitude(count);
+    for (int64_t i = 0; i < count; ++i) {
+      exact[i] = input_f32(members[0], 10 + k, i);
+      for (size_t m = 1; m < members.size(); ++m)
+        exact[i] += input_f32(members[m], 10 + k, i);
+      for (int member : members)
+        magnitude[i] += std::fabs(input_f32(member, 10 + k, i));
+    }
+    check_sum(c, rank_order, buffers[k]->read<float>(), exact, magnitude, group.size(),
+              "all_reduce sum " + std::to_string(k) + " over " + group.describe() +
+                  ", beside the other group's");
+  }
+  if (!on_host)
+    CLEAVE_CUDA_CHECK(cudaDeviceSynchronize());
+  for (void *p : pinned)
+    CLEAVE_CUDA_CHECK(cudaFreeHost(p));
+}
+
 int local_rank() {
   const char *value = std::getenv("OMPI_COMM_WORLD_LOCAL_RANK");
   return value ? std::atoi(value) : 0;
@@ -414,6 +461,7 @@ int main(int argc, char **argv) {
     Delay delay;
     for (int64_t count : {int64_t(1), int64_t(1000), int64_t(262147)})
       check_size(checker, *world, count, order == "rank", delay);
+    check_groups(checker, *world, order == "rank", delay);
     world->barrier();
     int64_t failures = checker.failures;
     mpi->all_reduce_sum(&failures, 1);
