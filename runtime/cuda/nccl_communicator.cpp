@@ -342,8 +342,8 @@ private:
   unsigned char *scratch(int64_t bytes) {
     if (bytes > scratch_bytes_) {
       if (scratch_) {
-        // The queued collectives that use it first (cudaFree alone need not
-        // wait for a non-blocking stream).
+        // The queued collectives that use it first, said explicitly rather
+        // than left to cudaFree's implicit synchronization.
         CLEAVE_CUDA_CHECK(cudaStreamSynchronize(stream_));
         CLEAVE_CUDA_CHECK(cudaFree(scratch_));
       }
