@@ -328,9 +328,12 @@ def sharded_report(args, results):
 
 
 COMM_TESTS = [
-    ("staged", "cleave-cuda-comm-test staged: every collective, host staging, ranks share the GPU"),
+    ("staged-rank", "cleave-cuda-comm-test staged: every collective, host staging, ranks share "
+     "the GPU, rank order"),
+    ("staged-library", "cleave-cuda-comm-test staged: the same, library order"),
     ("staged-transfers", "cleave-cuda-comm-test staged-transfers: point to point, host staging"),
-    ("nccl", "cleave-cuda-comm-test nccl: every collective (rank order), one rank per GPU"),
+    ("nccl-rank", "cleave-cuda-comm-test nccl: every collective, one rank per GPU, rank order"),
+    ("nccl-library", "cleave-cuda-comm-test nccl: the same, library order (ncclAllReduce ...)"),
     ("nccl-shared-gpu", "cleave-cuda-comm-test nccl-shared-gpu: two NCCL ranks on GPU 0 refused"),
     ("async-staged-library", "non-blocking collectives, host staging, library order"),
     ("async-staged-rank", "non-blocking collectives, host staging, rank order"),

@@ -8,7 +8,6 @@
 //   staged            host_staged(MPI world): any number of ranks, sharing
 //                     the GPUs round-robin
 //   nccl              nccl_world: one rank per GPU
-// (both in rank order: CommChecks expects the rank-order sums' bits)
 //   nccl-shared-gpu   nccl_world with every rank on GPU 0 (LOCAL_RANK=0):
 //                     must refuse, naming the ranks
 //   staged-transfers  point-to-point on device buffers through host
@@ -202,11 +201,7 @@ int main(int argc, char **argv) {
       world->barrier();
       return failures == 0 ? 0 : 1;
     }
-    // The shared checks expect the rank-order sums' bits (the library's own
-    // collectives are checked by tests/cuda/CudaCommAsyncTest.cpp).
-    CommOptions options = CommOptions::from_environment();
-    options.reduction_order = CommOptions::ReductionOrder::rank;
-    std::unique_ptr<Communicator> mpi = mpi_world(&argc, &argv, options);
+    std::unique_ptr<Communicator> mpi = mpi_world(&argc, &argv);
     if (mode == "staged") {
       // Ranks share the GPUs: the point of host staging.
       CLEAVE_CUDA_CHECK(cudaSetDevice(local_rank() % devices));
@@ -218,7 +213,7 @@ int main(int argc, char **argv) {
       return 77;
     }
     if (mode == "nccl") {
-      HostView world(cuda::nccl_world(*mpi, options));
+      HostView world(cuda::nccl_world(*mpi));
       return test::check_collectives(world);
     }
     try {
