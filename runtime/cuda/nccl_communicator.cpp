@@ -6,15 +6,36 @@
 // each NCCL communicator has an MPI twin over the same ranks (for barriers,
 // messages and abort_job).
 //
-// Rounds on the legacy default stream (kernels run there too):
-//   all_reduce:     grouped send/receive of chunk p to rank p, the
-//                   rank-order kernel (sum, max, min), grouped send/receive
-//                   of the results;
-//   reduce_scatter: grouped send/receive of block p to rank p, the kernel;
-// (not ncclAllReduce with ncclSum/ncclMax/ncclMin: its order and NaN
-// handling are NCCL's, and the bits must match the MPI communicator's).
-//   all_to_all:     grouped send/receive; all_gather, broadcast: NCCL's own
-//                   (they only move bytes).
+// Collectives run on the communicator's own communication stream (a
+// non-blocking stream), ordered against the step's stream (the legacy
+// default stream, where the kernels run) by events: a start makes the
+// communication stream wait for an event recorded on the step's stream (so
+// NCCL reads its input only after the kernels that write it), queues the
+// NCCL calls, and records a "done" event; the wait makes the step's stream
+// wait for that event, the host does not block. The compiler keeps the
+// step from writing a started collective's buffers before its wait. A
+// blocking collective is its start followed by its wait: the same work on
+// the same stream, the same bits. Every collective of the communicator
+// goes through that one stream, the blocking ones too (broadcast,
+// all_to_all), so its NCCL operations run in the order they were called,
+// on every rank: NCCL would deadlock on one communicator's operations
+// interleaved differently on two streams.
+//
+// What runs, by CommOptions::reduction_order:
+//   library (the default): all_reduce and reduce_scatter of sums call
+//                   ncclAllReduce and ncclReduceScatter, whose algorithm
+//                   (ring, tree) and hence adding order NCCL picks by size
+//                   and topology: the same bits on every rank, not the MPI
+//                   communicator's;
+//   rank, and max/min always (cleave's NaN rule, which ncclMax does not
+//   keep):
+//     all_reduce:     grouped send/receive of chunk p to rank p, the
+//                     rank-order kernel (sum, max, min), grouped
+//                     send/receive of the results;
+//     reduce_scatter: grouped send/receive of block p to rank p, the kernel;
+//                   the same bits as the MPI communicator's rounds.
+// all_gather and broadcast are NCCL's own (they only move bytes);
+// all_to_all is grouped send/receive (NCCL has no primitive for it).
 //
 // Point-to-point transfers (pipeline stages) run beside the step, not on its
 // stream: one lane per direction, messages to a higher group rank ("up",
@@ -29,6 +50,8 @@
 // tags: between a pair of ranks, the transfers of one lane are matched in
 // the order they were posted, and they also finish in that order. The
 // compiler posts them so (docs/runtime-comm.md, "Point to point").
+//
+// Events come from a pool: a steady-state step creates none.
 //
 //===----------------------------------------------------------------------===//
 #include "cleave/rt/check.h"
@@ -103,6 +126,7 @@ public:
       check(ncclGetUniqueId(&id), "ncclGetUniqueId");
     host.broadcast(&id, sizeof id, 0, CommElement::u8);
     check(ncclCommInitRank(&comm_, host.size(), id, host.rank()), "ncclCommInitRank");
+    CLEAVE_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     auto group = std::make_shared<detail::WatchedGroup>();
     group->comm = comm_;
     group->world_rank = world_ranks()[rank()];
@@ -113,6 +137,8 @@ public:
   }
 
   ~NcclCommunicator() override {
+    // Collectives started and never waited for are finished too.
+    (void)cudaStreamSynchronize(stream_);
     for (Lane &lane : lanes_) {
       if (!lane.comm)
         continue;
@@ -123,10 +149,13 @@ public:
     }
     for (auto &[request, transfer] : transfers_)
       spare_events_.push_back(transfer.done);
+    for (auto &[request, done] : collectives_)
+      spare_events_.push_back(done);
     for (cudaEvent_t event : spare_events_)
       (void)cudaEventDestroy(event);
     detail::unwatch(watched_.get());
     ncclCommDestroy(comm_);
+    (void)cudaStreamDestroy(stream_);
     if (scratch_)
       (void)cudaFree(scratch_);
   }
@@ -164,82 +193,96 @@ public:
   }
 
 protected:
+  // The blocking collectives: their start, then their wait.
   void do_all_reduce(void *data, int64_t count, CommElement element,
                      CommReduction reduction) override {
-    const int n = size(), me = rank();
-    const auto buffer = ReduceChunkBytes::of(data, count, n, element);
-    const int64_t mine = buffer.chunks.size(me);
-    unsigned char *blocks = scratch(buffer.bytes(me) * n);
-    const ncclDataType_t type = nccl_type(element);
-    check(ncclGroupStart(), "ncclGroupStart");
-    for (int p = 0; p < n; ++p)
-      if (p != me) {
-        if (mine > 0)
-          check(ncclRecv(blocks + p * buffer.bytes(me), mine, type, p, comm_, nullptr), "ncclRecv");
-        if (buffer.chunks.size(p) > 0)
-          check(ncclSend(buffer.at(p), buffer.chunks.size(p), type, p, comm_, nullptr), "ncclSend");
-      }
-    check(ncclGroupEnd(), "ncclGroupEnd");
-    copy(blocks + me * buffer.bytes(me), buffer.at(me), buffer.bytes(me));
-    detail::reduce_in_rank_order(buffer.at(me), blocks, n, mine, mine, element, reduction);
-    check(ncclGroupStart(), "ncclGroupStart");
-    for (int p = 0; p < n; ++p)
-      if (p != me) {
-        if (buffer.chunks.size(p) > 0)
-          check(ncclRecv(buffer.at(p), buffer.chunks.size(p), type, p, comm_, nullptr), "ncclRecv");
-        if (mine > 0)
-          check(ncclSend(buffer.at(me), mine, type, p, comm_, nullptr), "ncclSend");
-      }
-    check(ncclGroupEnd(), "ncclGroupEnd");
-    detail::queued(watched_, "all_reduce", element, calls());
+    do_wait_collective(do_all_reduce_start(data, count, element, reduction));
   }
 
   void do_all_gather(const void *send, void *recv, int64_t send_count,
                      CommElement element) override {
-    check(ncclAllGather(send, recv, send_count, nccl_type(element), comm_, nullptr),
-          "ncclAllGather");
-    detail::queued(watched_, "all_gather", element, calls());
+    do_wait_collective(do_all_gather_start(send, recv, send_count, element));
   }
 
   void do_reduce_scatter(const void *send, void *recv, int64_t recv_count, CommElement element,
                          CommReduction reduction) override {
-    const int n = size(), me = rank();
-    const int64_t block = recv_count * static_cast<int64_t>(element_bytes(element));
-    const auto *in = static_cast<const unsigned char *>(send);
-    unsigned char *blocks = scratch(block * n);
-    exchange_blocks(blocks, in, recv_count, block, nccl_type(element));
-    // Before the add writes recv, which may be this very block of send.
-    copy(blocks + me * block, in + me * block, block);
-    detail::reduce_in_rank_order(recv, blocks, n, recv_count, recv_count, element, reduction);
-    detail::queued(watched_, "reduce_scatter", element, calls());
+    do_wait_collective(do_reduce_scatter_start(send, recv, recv_count, element, reduction));
   }
 
   void do_all_to_all(const void *send, void *recv, int64_t block_count,
                      CommElement element) override {
-    const int me = rank();
-    const int64_t block = block_count * static_cast<int64_t>(element_bytes(element));
-    const auto *in = static_cast<const unsigned char *>(send);
-    auto *out = static_cast<unsigned char *>(recv);
-    exchange_blocks(out, in, block_count, block, nccl_type(element));
-    copy(out + me * block, in + me * block, block);
-    detail::queued(watched_, "all_to_all", element, calls());
+    const Request request = start("all_to_all", element, [&] {
+      const int me = rank();
+      const int64_t block = block_count * static_cast<int64_t>(element_bytes(element));
+      const auto *in = static_cast<const unsigned char *>(send);
+      auto *out = static_cast<unsigned char *>(recv);
+      exchange_blocks(out, in, block_count, block, nccl_type(element));
+      copy(out + me * block, in + me * block, block);
+    });
+    do_wait_collective(request);
   }
 
   void do_broadcast(void *data, int64_t count, int root, CommElement element) override {
-    check(ncclBroadcast(data, data, count, nccl_type(element), root, comm_, nullptr),
-          "ncclBroadcast");
-    detail::queued(watched_, "broadcast", element, calls());
+    const Request request = start("broadcast", element, [&] {
+      check(ncclBroadcast(data, data, count, nccl_type(element), root, comm_, stream_),
+            "ncclBroadcast");
+    });
+    do_wait_collective(request);
+  }
+
+  Request do_all_reduce_start(void *data, int64_t count, CommElement element,
+                              CommReduction reduction) override {
+    return start("all_reduce", element, [&] {
+      if (library(reduction))
+        check(ncclAllReduce(data, data, count, nccl_type(element), ncclSum, comm_, stream_),
+              "ncclAllReduce");
+      else
+        all_reduce_in_rank_order(data, count, element, reduction);
+    });
+  }
+
+  Request do_all_gather_start(const void *send, void *recv, int64_t send_count,
+                              CommElement element) override {
+    return start("all_gather", element, [&] {
+      check(ncclAllGather(send, recv, send_count, nccl_type(element), comm_, stream_),
+            "ncclAllGather");
+    });
+  }
+
+  Request do_reduce_scatter_start(const void *send, void *recv, int64_t recv_count,
+                                  CommElement element, CommReduction reduction) override {
+    return start("reduce_scatter", element, [&] {
+      if (library(reduction))
+        check(
+            ncclReduceScatter(send, recv, recv_count, nccl_type(element), ncclSum, comm_, stream_),
+            "ncclReduceScatter");
+      else
+        reduce_scatter_in_rank_order(send, recv, recv_count, element, reduction);
+    });
+  }
+
+  void do_wait_collective(Request request) override {
+    auto it = collectives_.find(request);
+    if (it == collectives_.end())
+      fail("wait_collective over ", describe(), ": request ", request,
+           " was never started or was already waited on");
+    const cudaEvent_t done = it->second;
+    collectives_.erase(it);
+    CLEAVE_CUDA_CHECK(cudaStreamWaitEvent(nullptr, done, 0));
+    spare_events_.push_back(done); // the wait above took its state
   }
 
   void do_barrier() override {
-    // The device work first (the watchdog guards the wait), then the ranks.
+    // The device work first, collectives started and not yet waited for
+    // included (the watchdog guards the waits), then the ranks.
+    CLEAVE_CUDA_CHECK(cudaStreamSynchronize(stream_));
     CLEAVE_CUDA_CHECK(cudaStreamSynchronize(nullptr));
     host_.barrier();
   }
 
   int64_t do_send_start(const void *data, int64_t bytes, int peer, int64_t) override {
     Lane &lane = lane_between(rank(), peer);
-    follow_step(lane);
+    follow_step(lane.stream);
     if (bytes > 0)
       check(ncclSend(data, static_cast<size_t>(bytes), ncclUint8, peer, lane.comm, lane.stream),
             "ncclSend");
@@ -249,7 +292,7 @@ protected:
   int64_t do_recv_start(void *data, int64_t bytes, int peer, int64_t) override {
     Lane &lane = lane_between(peer, rank());
     // Also keeps the receive from overwriting bytes the step still reads.
-    follow_step(lane);
+    follow_step(lane.stream);
     if (bytes > 0)
       check(ncclRecv(data, static_cast<size_t>(bytes), ncclUint8, peer, lane.comm, lane.stream),
             "ncclRecv");
@@ -288,26 +331,94 @@ private:
     check(ncclGroupStart(), "ncclGroupStart");
     for (int p = 0; p < size(); ++p)
       if (p != rank()) {
-        check(ncclRecv(recv + p * block, count, type, p, comm_, nullptr), "ncclRecv");
-        check(ncclSend(send + p * block, count, type, p, comm_, nullptr), "ncclSend");
+        check(ncclRecv(recv + p * block, count, type, p, comm_, stream_), "ncclRecv");
+        check(ncclSend(send + p * block, count, type, p, comm_, stream_), "ncclSend");
       }
     check(ncclGroupEnd(), "ncclGroupEnd");
   }
 
+  /// The rank-order rounds' receive blocks. Collectives in flight share it:
+  /// they run one after another on the communication stream.
   unsigned char *scratch(int64_t bytes) {
     if (bytes > scratch_bytes_) {
-      if (scratch_)
-        CLEAVE_CUDA_CHECK(cudaFree(scratch_)); // waits for the collectives that used it
+      if (scratch_) {
+        // The queued collectives that use it first, said explicitly rather
+        // than left to cudaFree's implicit synchronization.
+        CLEAVE_CUDA_CHECK(cudaStreamSynchronize(stream_));
+        CLEAVE_CUDA_CHECK(cudaFree(scratch_));
+      }
       CLEAVE_CUDA_CHECK(cudaMalloc(&scratch_, static_cast<size_t>(bytes)));
       scratch_bytes_ = bytes;
     }
     return static_cast<unsigned char *>(scratch_);
   }
 
-  static void copy(void *dst, const void *src, int64_t bytes) {
+  /// On the communication stream.
+  void copy(void *dst, const void *src, int64_t bytes) {
     if (bytes > 0 && dst != src)
       CLEAVE_CUDA_CHECK(
-          cudaMemcpyAsync(dst, src, static_cast<size_t>(bytes), cudaMemcpyDeviceToDevice, nullptr));
+          cudaMemcpyAsync(dst, src, static_cast<size_t>(bytes), cudaMemcpyDeviceToDevice, stream_));
+  }
+
+  /// NCCL's own sum, or cleave's rank-order rounds (top of the file).
+  bool library(CommReduction reduction) const {
+    return reduction == CommReduction::sum &&
+           options_.reduction_order == CommOptions::ReductionOrder::library;
+  }
+
+  void all_reduce_in_rank_order(void *data, int64_t count, CommElement element,
+                                CommReduction reduction) {
+    const int n = size(), me = rank();
+    const auto buffer = ReduceChunkBytes::of(data, count, n, element);
+    const int64_t mine = buffer.chunks.size(me);
+    unsigned char *blocks = scratch(buffer.bytes(me) * n);
+    const ncclDataType_t type = nccl_type(element);
+    check(ncclGroupStart(), "ncclGroupStart");
+    for (int p = 0; p < n; ++p)
+      if (p != me) {
+        if (mine > 0)
+          check(ncclRecv(blocks + p * buffer.bytes(me), mine, type, p, comm_, stream_), "ncclRecv");
+        if (buffer.chunks.size(p) > 0)
+          check(ncclSend(buffer.at(p), buffer.chunks.size(p), type, p, comm_, stream_), "ncclSend");
+      }
+    check(ncclGroupEnd(), "ncclGroupEnd");
+    copy(blocks + me * buffer.bytes(me), buffer.at(me), buffer.bytes(me));
+    detail::reduce_in_rank_order(buffer.at(me), blocks, n, mine, mine, element, reduction, stream_);
+    check(ncclGroupStart(), "ncclGroupStart");
+    for (int p = 0; p < n; ++p)
+      if (p != me) {
+        if (buffer.chunks.size(p) > 0)
+          check(ncclRecv(buffer.at(p), buffer.chunks.size(p), type, p, comm_, stream_), "ncclRecv");
+        if (mine > 0)
+          check(ncclSend(buffer.at(me), mine, type, p, comm_, stream_), "ncclSend");
+      }
+    check(ncclGroupEnd(), "ncclGroupEnd");
+  }
+
+  void reduce_scatter_in_rank_order(const void *send, void *recv, int64_t recv_count,
+                                    CommElement element, CommReduction reduction) {
+    const int n = size(), me = rank();
+    const int64_t block = recv_count * static_cast<int64_t>(element_bytes(element));
+    const auto *in = static_cast<const unsigned char *>(send);
+    unsigned char *blocks = scratch(block * n);
+    exchange_blocks(blocks, in, recv_count, block, nccl_type(element));
+    // Before the add writes recv, which may be this very block of send.
+    copy(blocks + me * block, in + me * block, block);
+    detail::reduce_in_rank_order(recv, blocks, n, recv_count, recv_count, element, reduction,
+                                 stream_);
+  }
+
+  /// Queues collective `op` on the communication stream after the step's
+  /// queued work: `queue` makes its calls. Returns the request its wait
+  /// takes.
+  template <typename Queue> Request start(const char *op, CommElement element, Queue queue) {
+    follow_step(stream_);
+    queue();
+    detail::queued(watched_, op, element, calls(), -1, stream_);
+    cudaEvent_t done = take_event();
+    CLEAVE_CUDA_CHECK(cudaEventRecord(done, stream_));
+    collectives_.emplace(next_collective_, done);
+    return next_collective_++;
   }
 
   /// One direction of point-to-point traffic (see the top of the file).
@@ -347,11 +458,11 @@ private:
     return event;
   }
 
-  /// `lane` waits for the work queued so far on the step's stream.
-  void follow_step(Lane &lane) {
+  /// `stream` waits for the work queued so far on the step's stream.
+  void follow_step(cudaStream_t stream) {
     cudaEvent_t queued = take_event();
     CLEAVE_CUDA_CHECK(cudaEventRecord(queued, nullptr));
-    CLEAVE_CUDA_CHECK(cudaStreamWaitEvent(lane.stream, queued, 0));
+    CLEAVE_CUDA_CHECK(cudaStreamWaitEvent(stream, queued, 0));
     spare_events_.push_back(queued); // the wait above took its state
   }
 
@@ -367,6 +478,8 @@ private:
   CommOptions options_;
   int device_;
   ncclComm_t comm_ = nullptr;
+  /// The communication stream: every collective of comm_ runs on it.
+  cudaStream_t stream_ = nullptr;
   std::shared_ptr<detail::WatchedGroup> watched_;
   void *scratch_ = nullptr;
   int64_t scratch_bytes_ = 0;
@@ -374,6 +487,9 @@ private:
   std::unordered_map<int64_t, Transfer> transfers_;
   std::vector<cudaEvent_t> spare_events_;
   int64_t next_transfer_ = 0;
+  /// Started collectives' "done" events, by request.
+  std::unordered_map<Request, cudaEvent_t> collectives_;
+  Request next_collective_ = 0;
 };
 
 } // namespace

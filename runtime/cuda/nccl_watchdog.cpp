@@ -59,7 +59,7 @@ public:
   }
 
   void queued(const std::shared_ptr<const WatchedGroup> &group, const char *op, CommElement element,
-              int64_t call, int peer) {
+              int64_t call, int peer, cudaStream_t stream) {
     std::lock_guard<std::mutex> lock(mutex_);
     cudaEvent_t done;
     if (!spare_.empty()) {
@@ -68,7 +68,7 @@ public:
     } else if (cudaEventCreateWithFlags(&done, cudaEventDisableTiming) != cudaSuccess) {
       return; // the step's own CUDA checks report a broken device
     }
-    if (cudaEventRecord(done, nullptr) != cudaSuccess) {
+    if (cudaEventRecord(done, stream) != cudaSuccess) {
       spare_.push_back(done);
       return;
     }
@@ -180,8 +180,8 @@ void watch(std::shared_ptr<const WatchedGroup> group, int device) {
 void unwatch(const WatchedGroup *group) { watchdog().unwatch(group); }
 
 void queued(const std::shared_ptr<const WatchedGroup> &group, const char *op, CommElement element,
-            int64_t call, int peer) {
-  watchdog().queued(group, op, element, call, peer);
+            int64_t call, int peer, cudaStream_t stream) {
+  watchdog().queued(group, op, element, call, peer, stream);
 }
 
 } // namespace cleave::rt::cuda::detail

@@ -38,19 +38,19 @@ __global__ void combine_blocks(T *out, const T *blocks, int n, int64_t stride, i
 }
 
 template <typename T>
-void launch(T *out, const T *blocks, int n, int64_t stride, int64_t count,
-            CommReduction reduction) {
+void launch(T *out, const T *blocks, int n, int64_t stride, int64_t count, CommReduction reduction,
+            cudaStream_t stream) {
   constexpr int kThreads = 256;
   const int grid = static_cast<int>(std::min<int64_t>((count + kThreads - 1) / kThreads, 65535));
   switch (reduction) {
   case CommReduction::sum:
-    combine_blocks<<<grid, kThreads>>>(out, blocks, n, stride, count, Add{});
+    combine_blocks<<<grid, kThreads, 0, stream>>>(out, blocks, n, stride, count, Add{});
     break;
   case CommReduction::max:
-    combine_blocks<<<grid, kThreads>>>(out, blocks, n, stride, count, Max{});
+    combine_blocks<<<grid, kThreads, 0, stream>>>(out, blocks, n, stride, count, Max{});
     break;
   case CommReduction::min:
-    combine_blocks<<<grid, kThreads>>>(out, blocks, n, stride, count, Min{});
+    combine_blocks<<<grid, kThreads, 0, stream>>>(out, blocks, n, stride, count, Min{});
     break;
   }
 }
@@ -58,15 +58,15 @@ void launch(T *out, const T *blocks, int n, int64_t stride, int64_t count,
 } // namespace
 
 void reduce_in_rank_order(void *out, const void *blocks, int n, int64_t stride, int64_t count,
-                          CommElement element, CommReduction reduction) {
+                          CommElement element, CommReduction reduction, cudaStream_t stream) {
   if (count == 0)
     return;
   if (element == CommElement::f32)
     launch(static_cast<float *>(out), static_cast<const float *>(blocks), n, stride, count,
-           reduction);
+           reduction, stream);
   else
     launch(static_cast<int64_t *>(out), static_cast<const int64_t *>(blocks), n, stride, count,
-           reduction);
+           reduction, stream);
   CLEAVE_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -327,6 +327,52 @@ def sharded_report(args, results):
     return lines, failures
 
 
+COMM_TESTS = [
+    ("staged-rank", "cleave-cuda-comm-test staged: every collective, host staging, ranks share "
+     "the GPU, rank order"),
+    ("staged-library", "cleave-cuda-comm-test staged: the same, library order"),
+    ("staged-transfers", "cleave-cuda-comm-test staged-transfers: point to point, host staging"),
+    ("nccl-rank", "cleave-cuda-comm-test nccl: every collective, one rank per GPU, rank order"),
+    ("nccl-library", "cleave-cuda-comm-test nccl: the same, library order (ncclAllReduce ...)"),
+    ("nccl-shared-gpu", "cleave-cuda-comm-test nccl-shared-gpu: two NCCL ranks on GPU 0 refused"),
+    ("async-staged-library", "non-blocking collectives, host staging, library order"),
+    ("async-staged-rank", "non-blocking collectives, host staging, rank order"),
+    ("async-nccl-library", "non-blocking collectives, NCCL (ncclAllReduce ...), library order"),
+    ("async-nccl-rank", "non-blocking collectives, NCCL rank-order rounds, rank order"),
+]
+
+
+def comm_report(results):
+    """The device communicators' tests (scripts/gpu-check comm_tests): exit
+    status 0 passes, 77 is a skip (said so), anything else fails. Not run
+    at all (no mpirun) is reported, not counted."""
+    directory = os.path.join(results, "comm-tests")
+    lines = ["", "## Device communicators (cleave-cuda-comm-test, cleave-cuda-comm-async-test)",
+             ""]
+    if not os.path.isdir(directory):
+        return lines + ["Not run (no mpirun)."], 0
+    status_path = os.path.join(directory, "status")
+    if os.path.exists(status_path):
+        return lines + [f"Not run: {open(status_path).read().strip()}."], 0
+
+    def read(name, suffix):
+        path = os.path.join(directory, f"{name}.{suffix}")
+        return open(path).read().strip() if os.path.exists(path) else "missing"
+
+    gpus_path = os.path.join(directory, "gpus")
+    gpus = open(gpus_path).read().strip() if os.path.exists(gpus_path) else "?"
+    lines += [f"NCCL runs take one rank per GPU: {gpus} GPU(s) here, so the NCCL rows ran on "
+              f"{gpus} rank(s) (with one rank, the library and rank orders cannot differ).", "",
+              "| test | ranks | exit status |", "|---|---|---|"]
+    failures = 0
+    for name, what in COMM_TESTS:
+        rc = read(name, "rc")
+        verdict_text = {"0": "0 (ok)", "77": "77 (skipped)"}.get(rc, f"{rc} **FAIL**")
+        failures += rc not in ("0", "77")
+        lines.append(f"| {what} | {read(name, 'ranks')} | {verdict_text} |")
+    return lines, failures
+
+
 def pipeline_report(args, results):
     """The 2-stage pipeline CUDA programs (--grid pp=2 --micro-batches 2,
     host-staged MPI, one GPU) against 1 CPU rank on the full batch.
@@ -441,6 +487,9 @@ def command_report(args):
     pipeline_lines, pipeline_failures = pipeline_report(args, results)
     failures += pipeline_failures
     lines += pipeline_lines
+    comm_lines, comm_failures = comm_report(results)
+    failures += comm_failures
+    lines += comm_lines
 
     lines += ["", "## Step time", "",
               "Median wall time per step after the first (Cleave: the driver's step_time_ms, "

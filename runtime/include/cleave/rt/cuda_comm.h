@@ -6,18 +6,22 @@
 //
 //   * nccl_world: NCCL, one rank per GPU. The unique id is made by rank 0
 //     and broadcast over an MPI communicator (as llm.c does); the MPI side
-//     also splits groups and names ranks in messages. Reductions add in
-//     rank order like the MPI communicator (send/receive rounds plus one
-//     add kernel, not ncclAllReduce, whose order depends on the topology),
-//     so both give the same bits.
+//     also splits groups and names ranks in messages. Sums call
+//     ncclAllReduce / ncclReduceScatter under CommOptions::reduction_order
+//     `library` (the default); under `rank`, and for max and min, they add
+//     in rank order like the MPI communicator (send/receive rounds plus one
+//     add kernel), so both give the same bits.
 //   * host_staged: any host communicator (MPI) behind copies to and from
 //     the host. Slower, but several ranks may share one GPU, which is how
 //     plans are checked on a one-GPU machine.
 //
-// Device work runs on the legacy default stream, like the CUDA kernels.
-// NCCL collectives are asynchronous there; a watchdog thread ends the job
-// (kCommFailureExit) when one has not finished CommOptions::timeout_s after
-// the stream reached it, or when NCCL reports an asynchronous error.
+// The step's device work runs on the legacy default stream, like the CUDA
+// kernels. An NCCL communicator's collectives run on its own communication
+// stream, ordered against the step's by events (a start follows the work
+// queued before it; a wait makes the step's stream follow the collective).
+// A watchdog thread ends the job (kCommFailureExit) when one has not
+// finished CommOptions::timeout_s after its stream reached it, or when NCCL
+// reports an asynchronous error.
 //
 //===----------------------------------------------------------------------===//
 #ifndef CLEAVE_RT_CUDA_COMM_H
@@ -40,8 +44,8 @@ std::unique_ptr<Communicator>
 nccl_world(Communicator &host_world, const CommOptions &options = CommOptions::from_environment());
 
 /// `host` (is_host()) for device buffers: each collective copies its device
-/// input to the host, runs there and copies the result back. Waits for the
-/// device work queued before it.
+/// input to the host, runs there and copies the result back (a started one
+/// at its wait). Waits for the device work queued before it.
 std::unique_ptr<Communicator> host_staged(std::unique_ptr<Communicator> host);
 
 } // namespace cleave::rt::cuda
