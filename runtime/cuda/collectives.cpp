@@ -12,6 +12,9 @@
 
 #include <cuda_runtime.h>
 
+#include <memory>
+#include <vector>
+
 namespace cleave::rt::cuda::collective {
 
 using rt::collective::gather_all;
@@ -67,7 +70,21 @@ void copy_rows(uint8_t *dst, int64_t dst_pitch, const uint8_t *src, int64_t src_
                                  static_cast<size_t>(rows), cudaMemcpyDeviceToDevice));
 }
 
-constexpr LayoutOps kLayoutOps{copy_rows, device_scratch};
+/// One device buffer per slot, for the non-blocking collectives in flight
+/// (a gather's blocks land here until its wait moves them into place).
+/// Growing one frees the old buffer, which cudaFree does only once the
+/// device is idle, so a collective still reading it is never cut short.
+uint8_t *device_slot_scratch(int64_t bytes, int64_t slot) {
+  thread_local std::vector<std::unique_ptr<Scratch>> buffers;
+  if (buffers.size() <= static_cast<size_t>(slot))
+    buffers.resize(static_cast<size_t>(slot) + 1);
+  std::unique_ptr<Scratch> &buffer = buffers[static_cast<size_t>(slot)];
+  if (!buffer)
+    buffer = std::make_unique<Scratch>();
+  return buffer->get(static_cast<size_t>(bytes));
+}
+
+constexpr LayoutOps kLayoutOps{copy_rows, device_scratch, device_slot_scratch};
 
 } // namespace
 
