@@ -4,19 +4,32 @@
 // the machine it runs on. Every rank is one device, as in a generated CPU
 // program launched with mpirun; all ranks measure at once, so the rates
 // include the sharing of caches and memory that real runs see:
-//   1. compute: single-threaded OpenBLAS sgemm (2 n^3 FLOPs), best of a few;
+//   1. compute: single-threaded OpenBLAS sgemm (2 m k n FLOPs) at the
+//      sizes of the products of the models a CPU rank trains (rows = batch
+//      x sequence of a few hundred, widths 64 to 512), the median rate;
 //   2. memory: the STREAM triad a = b + s * c (3 arrays of 4-byte floats
-//      read or written once);
+//      read or written once), on arrays the size of those models' tensors;
 //   3. link: MPI ping-pong between ranks 0 and 1 (latency = half the round
 //      trip of an 8-byte message; bandwidth = a large message over half its
 //      round trip less that latency);
 //   4. collective efficiency: MPI_Allreduce over all ranks against the ring
-//      formula's prediction from (3).
+//      formula's prediction from (3);
+//   5. the MPI library's own collectives (MPI_Allreduce,
+//      MPI_Reduce_scatter_block, MPI_Allgather) at several sizes, each
+//      fitted to latency + volume / bandwidth with the ring formula's volume
+//      (the profile's `collectives` object).
 // The measured rates are rates real kernels reach, so both efficiencies
 // are 1. Every rate is the best of several trials, since other work on the
 // machine only ever slows a trial down: on a busy machine ask for more
 // (--trials). Usage:
 //   mpirun -np <cores> cleave-calibrate --output cpu.json [--quick] [--trials N]
+//
+// Why not one 1024^3 sgemm and 64 MB triad arrays (as before 2026-12-06):
+// the models trained on CPU ranks multiply 256 x 64 by 64 x 256 and keep
+// tensors of a few hundred KiB, which OpenBLAS runs ~15% below its 1024^3
+// rate and the caches serve 2-3 times faster than DRAM; a profile of the
+// large sizes predicted the GPT's step too slow (docs/benchmarks.md, "Cost
+// model against measured steps").
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Analysis/Cluster/Cluster.h"
@@ -41,31 +54,40 @@ namespace {
 
 /// How long and how large each measurement is.
 struct Sizes {
-  int gemmN;           // sgemm is gemmN x gemmN x gemmN
   double minSeconds;   // each timed loop runs at least this long
   int trials;          // best of this many
-  size_t streamFloats; // elements of each triad array (well past the caches)
+  size_t streamFloats; // elements of each triad array
   int latencyRounds;   // ping-pong round trips of 8 bytes
   size_t largeMessage; // bytes of the bandwidth ping-pong and the all-reduce
   int largeRounds;     // round trips / all-reduces of the large message
+  int collectiveTrials;
+  std::vector<size_t> collectiveBytes; // the sizes each library collective is timed at
 };
 
-constexpr Sizes kFull{1024, 0.2, 10, 16u << 20, 2000, 16u << 20, 5};
-constexpr Sizes kQuick{256, 0.05, 2, 4u << 20, 200, 1u << 20, 5};
+// Triad arrays of 1 MiB: the GPT's activations are 0.25-4 MiB per rank.
+const Sizes kFull{0.03,      8, 256u << 10, 2000,
+                  16u << 20, 5, 5,          {4u << 10, 32u << 10, 256u << 10, 1u << 20, 4u << 20}};
+const Sizes kQuick{0.01, 2, 256u << 10, 200, 1u << 20, 5, 2, {4u << 10, 256u << 10, 1u << 20}};
+
+/// The products (m, k, n) of the models CPU ranks train (models/onnx's
+/// gpt_small and mlp, bench/cost_model.py): 256 rows (batch x sequence) by
+/// widths from 64 to 512, forward and backward shapes alike.
+constexpr int kGemmShapes[][3] = {
+    {256, 64, 64}, {256, 64, 256}, {256, 256, 64}, {256, 256, 256}, {512, 512, 512}};
 
 /// Runs `body` (one unit of work) repeatedly on all ranks at once, at least
 /// `minSeconds`; returns the best seconds per unit over `trials`, the
 /// slowest rank's time for each trial.
-template <typename Body> double timeAll(const Sizes &sizes, Body body) {
+template <typename Body> double timeAll(double minSeconds, int trials, Body body) {
   double best = 1e30;
-  for (int trial = 0; trial < sizes.trials; ++trial) {
+  for (int trial = 0; trial < trials; ++trial) {
     MPI_Barrier(MPI_COMM_WORLD);
     double start = MPI_Wtime();
     long units = 0;
     do {
       body();
       ++units;
-    } while (MPI_Wtime() - start < sizes.minSeconds);
+    } while (MPI_Wtime() - start < minSeconds);
     double perUnit = (MPI_Wtime() - start) / units;
     double slowest;
     MPI_Allreduce(&perUnit, &slowest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
@@ -74,21 +96,51 @@ template <typename Body> double timeAll(const Sizes &sizes, Body body) {
   return best;
 }
 
+/// timeAll for a collective: every rank must call it equally often, so the
+/// count of calls per trial is agreed first (enough for `minSeconds` on the
+/// slowest rank) instead of each rank looping on its own clock.
+template <typename Body> double timeCollective(double minSeconds, int trials, Body body) {
+  MPI_Barrier(MPI_COMM_WORLD);
+  double start = MPI_Wtime();
+  body();
+  double once = MPI_Wtime() - start, slowest;
+  MPI_Allreduce(&once, &slowest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  long count = std::clamp(long(minSeconds / std::max(slowest, 1e-9)), 1L, 100000L);
+  double best = 1e30;
+  for (int trial = 0; trial < trials; ++trial) {
+    MPI_Barrier(MPI_COMM_WORLD);
+    start = MPI_Wtime();
+    for (long i = 0; i < count; ++i)
+      body();
+    double perCall = (MPI_Wtime() - start) / count;
+    MPI_Allreduce(&perCall, &slowest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    best = std::min(best, slowest);
+  }
+  return best;
+}
+
+/// The median sgemm rate over kGemmShapes: the median, so that neither the
+/// smallest product (call overhead) nor the largest sets the peak alone.
 double measureSgemm(const Sizes &sizes) {
-  int n = sizes.gemmN;
-  std::vector<float> a(size_t(n) * n, 1.0f), b(size_t(n) * n, 0.5f), c(size_t(n) * n, 0.0f);
-  double seconds = timeAll(sizes, [&] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n,
-                0.0f, c.data(), n);
-  });
-  return 2.0 * n * n * n / seconds;
+  std::vector<double> rates;
+  for (const auto &shape : kGemmShapes) {
+    int m = shape[0], k = shape[1], n = shape[2];
+    std::vector<float> a(size_t(m) * k, 1.0f), b(size_t(k) * n, 0.5f), c(size_t(m) * n, 0.0f);
+    double seconds = timeAll(sizes.minSeconds, sizes.trials, [&] {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.data(), k, b.data(),
+                  n, 0.0f, c.data(), n);
+    });
+    rates.push_back(2.0 * m * k * n / seconds);
+  }
+  std::sort(rates.begin(), rates.end());
+  return rates[rates.size() / 2];
 }
 
 double measureTriad(const Sizes &sizes) {
   size_t n = sizes.streamFloats;
   std::vector<float> a(n, 0.0f), b(n, 1.0f), c(n, 2.0f);
   float scale = 3.0f;
-  double seconds = timeAll(sizes, [&] {
+  double seconds = timeAll(sizes.minSeconds, sizes.trials, [&] {
     float *__restrict pa = a.data();
     const float *__restrict pb = b.data();
     const float *__restrict pc = c.data();
@@ -141,6 +193,81 @@ double measureAllReduce(const Sizes &sizes) {
   return best;
 }
 
+/// One library collective as the cost model prices it: seconds = latency +
+/// volume / bandwidth, volume the ring formula's bytes each rank sends.
+struct Fit {
+  double latency = 0;   // s
+  double bandwidth = 0; // bytes/s
+};
+
+/// Fits latency + volume / bandwidth to measured (volume, seconds) by least
+/// squares of the relative error (weights 1/seconds^2), so that the small
+/// messages, which are all latency, count as much as the large ones. A
+/// latency below 0.1 us (noise can make the intercept negative) is raised
+/// to it, and the bandwidth refitted through the points.
+Fit fitAlphaBeta(const std::vector<double> &volume, const std::vector<double> &seconds) {
+  double sww = 0, swx = 0, swxx = 0, swy = 0, swxy = 0;
+  for (size_t i = 0; i < volume.size(); ++i) {
+    double w = 1 / (seconds[i] * seconds[i]), x = volume[i], y = seconds[i];
+    sww += w, swx += w * x, swxx += w * x * x, swy += w * y, swxy += w * x * y;
+  }
+  double det = sww * swxx - swx * swx;
+  double slope = det > 0 ? (sww * swxy - swx * swy) / det : 0;
+  double intercept = det > 0 ? (swy - slope * swx) / sww : seconds.front();
+  constexpr double kMinLatency = 1e-7;
+  if (intercept < kMinLatency || slope <= 0) {
+    intercept = std::max(kMinLatency, std::min(intercept, seconds.front()));
+    double num = 0, den = 0; // slope through (0, intercept): least squares, same weights
+    for (size_t i = 0; i < volume.size(); ++i) {
+      double w = 1 / (seconds[i] * seconds[i]);
+      num += w * volume[i] * (seconds[i] - intercept);
+      den += w * volume[i] * volume[i];
+    }
+    slope = std::max(num / den, 1e-15);
+  }
+  return {intercept, 1 / slope};
+}
+
+/// MPI_Allreduce, MPI_Reduce_scatter_block and MPI_Allgather (sum of
+/// floats over all ranks) at each of sizes.collectiveBytes, fitted against
+/// the ring formula's volume: all-reduce 2 (n-1)/n S of an S-byte buffer,
+/// reduce-scatter (n-1)/n S of an S-byte input, all-gather (n-1)/n S of an
+/// S-byte result (CollectiveCost.h's table).
+struct LibraryCollectives {
+  Fit allReduce, reduceScatter, allGather;
+};
+
+LibraryCollectives measureLibraryCollectives(const Sizes &sizes, int ranks) {
+  double n = ranks;
+  std::vector<double> arVolume, arSeconds, rsVolume, rsSeconds, agVolume, agSeconds;
+  for (size_t bytes : sizes.collectiveBytes) {
+    // A multiple of the rank count, so every rank's block is whole.
+    int block = std::max<int>(1, int(bytes / sizeof(float) / ranks));
+    int count = block * ranks;
+    double total = double(count) * sizeof(float);
+    std::vector<float> in(count, 1.0f), out(count);
+    arSeconds.push_back(timeCollective(sizes.minSeconds, sizes.collectiveTrials, [&] {
+      MPI_Allreduce(in.data(), out.data(), count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    }));
+    arVolume.push_back(2 * (n - 1) / n * total);
+    rsSeconds.push_back(timeCollective(sizes.minSeconds, sizes.collectiveTrials, [&] {
+      MPI_Reduce_scatter_block(in.data(), out.data(), block, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    }));
+    rsVolume.push_back((n - 1) / n * total);
+    agSeconds.push_back(timeCollective(sizes.minSeconds, sizes.collectiveTrials, [&] {
+      MPI_Allgather(in.data(), block, MPI_FLOAT, out.data(), block, MPI_FLOAT, MPI_COMM_WORLD);
+    }));
+    agVolume.push_back((n - 1) / n * total);
+  }
+  return {fitAlphaBeta(arVolume, arSeconds), fitAlphaBeta(rsVolume, rsSeconds),
+          fitAlphaBeta(agVolume, agSeconds)};
+}
+
+llvm::json::Object fitToJSON(const Fit &fit) {
+  return llvm::json::Object{{"latency_us", fit.latency * 1e6},
+                            {"bandwidth_gb_per_s", fit.bandwidth / 1e9}};
+}
+
 std::string today() {
   char text[32];
   std::time_t now = std::time(nullptr);
@@ -174,11 +301,13 @@ int main(int argc, char **argv) {
 
   std::string output;
   Sizes sizes = kFull;
+  bool quick = false;
   int trials = 0; // 0: the preset's
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--quick"))
+    if (!std::strcmp(argv[i], "--quick")) {
       sizes = kQuick;
-    else if (!std::strcmp(argv[i], "--output") && i + 1 < argc)
+      quick = true;
+    } else if (!std::strcmp(argv[i], "--output") && i + 1 < argc)
       output = argv[++i];
     else if (!std::strcmp(argv[i], "--trials") && i + 1 < argc) {
       trials = std::atoi(argv[++i]);
@@ -191,6 +320,12 @@ int main(int argc, char **argv) {
     sizes.trials = trials;
   if (ranks < 2)
     return usage(rank, "needs at least 2 MPI ranks to measure the link between them");
+
+  // Other work running now slows every measurement: the description says
+  // how busy the machine was, so a profile measured under load is known.
+  double load[1] = {0};
+  if (getloadavg(load, 1) < 1)
+    load[0] = -1;
 
   // One thread per rank: a rank is one device.
   openblas_set_num_threads(1);
@@ -212,6 +347,8 @@ int main(int argc, char **argv) {
   double predicted = 2 * (n - 1) / n * bytes / linkBandwidth + 2 * (n - 1) * latency;
   double collectiveEfficiency = std::clamp(predicted / allReduce, 0.05, 1.0);
 
+  LibraryCollectives library = measureLibraryCollectives(sizes, ranks);
+
   long cores = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
   double memoryBytes = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
 
@@ -219,14 +356,18 @@ int main(int argc, char **argv) {
   if (rank == 0) {
     std::string description =
         "This machine (" + hostName() + ", " + std::to_string(cores) +
-        " cores) as measured by `mpirun -np " + std::to_string(ranks) +
-        " cleave-calibrate --trials " + std::to_string(sizes.trials) + "` on " + today() +
-        (sizes.gemmN == kQuick.gemmN ? " (--quick)" : "") +
-        ": a device is one MPI rank on one core. Peak = single-threaded OpenBLAS sgemm " +
-        std::to_string(sizes.gemmN) +
-        "^3 with every rank busy (the CPU has no faster 16-bit units: bf16 and f16 run at "
-        "the f32 rate); memory = STREAM triad per rank with every rank busy; link = MPI "
-        "ping-pong; collective efficiency = MPI_Allreduce against the ring formula; memory = "
+        " cores, 1-minute load average " + llvm::formatv("{0:F1}", load[0]).str() +
+        " before) as measured by `mpirun -np " + std::to_string(ranks) + " cleave-calibrate" +
+        (quick ? " --quick" : "") + " --trials " + std::to_string(sizes.trials) + "` on " +
+        today() +
+        ": a device is one MPI rank on one core. Peak = the median rate of single-threaded "
+        "OpenBLAS sgemm over the models' product sizes (256 x 64 x 64 to 512^3) with every "
+        "rank busy (the CPU has no faster 16-bit units: bf16 and f16 run at the f32 rate); "
+        "memory = STREAM triad on " +
+        std::to_string(sizes.streamFloats * sizeof(float) >> 10) +
+        " KiB arrays (the models' tensor sizes) per rank with every rank busy; link = MPI "
+        "ping-pong; collective efficiency = MPI_Allreduce against the ring formula; "
+        "collectives = MPI's own, fitted to latency + ring volume / bandwidth; memory = "
         "RAM / cores. Measured rates, so both efficiencies are 1.";
     mlir::cleave::Cluster measured;
     measured.description = description;
@@ -239,17 +380,45 @@ int main(int argc, char **argv) {
     measured.intraNode = {linkBandwidth, latency};
     measured.interNode = measured.intraNode;
     measured.collectiveEfficiency = collectiveEfficiency;
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    os << llvm::formatv("{0:2}", mlir::cleave::clusterToJSON(measured));
-    text += "\n";
+    llvm::json::Value profile = mlir::cleave::clusterToJSON(measured);
+    llvm::json::Object collectives{{"library", "mpi"},
+                                   {"all_reduce", fitToJSON(library.allReduce)},
+                                   {"reduce_scatter", fitToJSON(library.reduceScatter)},
+                                   {"all_gather", fitToJSON(library.allGather)}};
+    profile.getAsObject()->try_emplace("collectives", std::move(collectives));
+    auto print = [](const llvm::json::Value &value) {
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      os << llvm::formatv("{0:2}", value) << "\n";
+      return text;
+    };
+    std::string text = print(profile);
+    llvm::StringRef source = output.empty() ? "<stdout>" : output;
     // Check what we wrote with the loader that will read it.
-    if (llvm::Expected<mlir::cleave::Cluster> check =
-            mlir::cleave::parseCluster(text, output.empty() ? "<stdout>" : output);
-        !check) {
-      llvm::errs() << "cleave-calibrate: error: the measured profile does not load: "
-                   << llvm::toString(check.takeError()) << "\n";
-      status = 1;
+    llvm::Expected<mlir::cleave::Cluster> check = mlir::cleave::parseCluster(text, source);
+    if (!check) {
+      // A cluster parser from before issue 13 (lane commcost) rejects the
+      // `collectives` object: then write the profile without it, which that
+      // parser reads, rather than one no cleavec of this build can load.
+      std::string error = llvm::toString(check.takeError());
+      if (llvm::StringRef(error).contains("'collectives'")) {
+        profile.getAsObject()->erase("collectives");
+        text = print(profile);
+        check = mlir::cleave::parseCluster(text, source);
+        if (check)
+          llvm::errs() << "cleave-calibrate: warning: this build's cluster parser does not read "
+                          "'collectives'; the profile is written without them\n";
+        else
+          error = llvm::toString(check.takeError());
+      }
+      if (!check) {
+        llvm::errs() << "cleave-calibrate: error: the measured profile does not load: " << error
+                     << "\n";
+        status = 1;
+      }
+    }
+    if (status != 0) {
+      // Nothing written: the error says why.
     } else if (output.empty()) {
       llvm::outs() << text;
     } else {
@@ -267,6 +436,11 @@ int main(int argc, char **argv) {
                                  "link %.2f us / %.2f GB/s, all-reduce efficiency %.2f\n",
                                  meanFlops / 1e9, meanBandwidth / 1e9, latency * 1e6,
                                  linkBandwidth / 1e9, collectiveEfficiency);
+    for (auto [name, fit] : {std::pair{"MPI_Allreduce", library.allReduce},
+                             std::pair{"MPI_Reduce_scatter_block", library.reduceScatter},
+                             std::pair{"MPI_Allgather", library.allGather}})
+      llvm::errs() << llvm::format("%s: %.2f us + ring volume / %.2f GB/s\n", name,
+                                   fit.latency * 1e6, fit.bandwidth / 1e9);
   }
   MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
   MPI_Finalize();
