@@ -19,9 +19,9 @@
 //      fitted to latency + volume / bandwidth with the ring formula's volume
 //      (the profile's `collectives` object).
 // The measured rates are rates real kernels reach, so both efficiencies
-// are 1. Every rate is the best of several trials, since other work on the
-// machine only ever slows a trial down: on a busy machine ask for more
-// (--trials). Usage:
+// are 1. Every time is the median of many calls each timed alone (timeAll),
+// which leaves out the calls other work on the machine preempted; the
+// link's ping-pong is the best of --trials averages. Usage:
 //   mpirun -np <cores> cleave-calibrate --output cpu.json [--quick] [--trials N]
 //
 // Why not one 1024^3 sgemm and 64 MB triad arrays (as before 2026-12-06):
@@ -75,29 +75,37 @@ const Sizes kQuick{0.01, 2, 256u << 10, 200, 1u << 20, 5, 2, {4u << 10, 256u << 
 constexpr int kGemmShapes[][3] = {
     {256, 64, 64}, {256, 64, 256}, {256, 256, 64}, {256, 256, 256}, {512, 512, 512}};
 
-/// Runs `body` (one unit of work) repeatedly on all ranks at once, at least
-/// `minSeconds`; returns the best seconds per unit over `trials`, the
-/// slowest rank's time for each trial.
+/// The median of `samples` (which it reorders).
+double median(std::vector<double> &samples) {
+  std::nth_element(samples.begin(), samples.begin() + samples.size() / 2, samples.end());
+  return samples[samples.size() / 2];
+}
+
+/// Runs `body` (one unit of work) repeatedly on all ranks at once for
+/// `minSeconds` x `trials`, timing each call; returns the slowest rank's
+/// median seconds per call. Each call is timed alone, and the median taken,
+/// because other work on the machine preempts a rank for whole scheduler
+/// slices: a call that is preempted takes milliseconds longer, the others
+/// run at the machine's rate. An average over a long loop (as before
+/// 2026-12-06) took the load in, and measured this 2-core machine at a
+/// third of its rate while others built (docs/benchmarks.md, "Cost model
+/// against measured steps"); the steps' median (step_time_ms) leaves it out.
 template <typename Body> double timeAll(double minSeconds, int trials, Body body) {
-  double best = 1e30;
-  for (int trial = 0; trial < trials; ++trial) {
-    MPI_Barrier(MPI_COMM_WORLD);
-    double start = MPI_Wtime();
-    long units = 0;
-    do {
-      body();
-      ++units;
-    } while (MPI_Wtime() - start < minSeconds);
-    double perUnit = (MPI_Wtime() - start) / units;
-    double slowest;
-    MPI_Allreduce(&perUnit, &slowest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-    best = std::min(best, slowest);
-  }
-  return best;
+  std::vector<double> samples;
+  MPI_Barrier(MPI_COMM_WORLD);
+  double start = MPI_Wtime();
+  do {
+    double before = MPI_Wtime();
+    body();
+    samples.push_back(MPI_Wtime() - before);
+  } while (MPI_Wtime() - start < minSeconds * trials);
+  double mine = median(samples), slowest;
+  MPI_Allreduce(&mine, &slowest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  return slowest;
 }
 
 /// timeAll for a collective: every rank must call it equally often, so the
-/// count of calls per trial is agreed first (enough for `minSeconds` on the
+/// count of calls is agreed first (enough for `minSeconds` x `trials` on the
 /// slowest rank) instead of each rank looping on its own clock.
 template <typename Body> double timeCollective(double minSeconds, int trials, Body body) {
   MPI_Barrier(MPI_COMM_WORLD);
@@ -105,18 +113,18 @@ template <typename Body> double timeCollective(double minSeconds, int trials, Bo
   body();
   double once = MPI_Wtime() - start, slowest;
   MPI_Allreduce(&once, &slowest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-  long count = std::clamp(long(minSeconds / std::max(slowest, 1e-9)), 1L, 100000L);
-  double best = 1e30;
-  for (int trial = 0; trial < trials; ++trial) {
-    MPI_Barrier(MPI_COMM_WORLD);
-    start = MPI_Wtime();
-    for (long i = 0; i < count; ++i)
-      body();
-    double perCall = (MPI_Wtime() - start) / count;
-    MPI_Allreduce(&perCall, &slowest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-    best = std::min(best, slowest);
+  long count =
+      std::clamp(long(minSeconds * trials / std::max(slowest, 1e-9)), long(trials), 100000L);
+  std::vector<double> samples;
+  MPI_Barrier(MPI_COMM_WORLD);
+  for (long i = 0; i < count; ++i) {
+    double before = MPI_Wtime();
+    body();
+    samples.push_back(MPI_Wtime() - before);
   }
-  return best;
+  double mine = median(samples);
+  MPI_Allreduce(&mine, &slowest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  return slowest;
 }
 
 /// The median sgemm rate over kGemmShapes: the median, so that neither the
@@ -223,7 +231,13 @@ Fit fitAlphaBeta(const std::vector<double> &volume, const std::vector<double> &s
       num += w * volume[i] * (seconds[i] - intercept);
       den += w * volume[i] * volume[i];
     }
-    slope = std::max(num / den, 1e-15);
+    slope = den > 0 ? num / den : 0;
+  }
+  // Noise (a slow small message) can leave no positive slope: then the
+  // largest message's average rate is the bandwidth.
+  if (slope <= 0) {
+    slope = seconds.back() / volume.back();
+    intercept = kMinLatency;
   }
   return {intercept, 1 / slope};
 }
