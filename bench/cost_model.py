@@ -29,6 +29,7 @@ import json
 import math
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -135,17 +136,33 @@ def make_data(batch_inputs, classes, workdir):
     return ",".join(files)
 
 
+def children_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(executable, data, ranks, steps, warmup, workdir):
+    """(median wall seconds per step after the warm-up, CPU seconds per step
+    and rank). The CPU time is that of a run of warmup + steps steps less a
+    run of the warm-up alone (which takes out start-up and warm-up), over
+    all ranks (rusage of the finished children) / ranks / steps: on a
+    loaded machine, where other processes preempt the ranks and inflate the
+    wall time, it stays near the step time of a quiet one (with one thread
+    per rank; MPI's waiting spins, so it counts too)."""
     metrics = os.path.join(workdir, "metrics.jsonl")
-    if os.path.exists(metrics):
-        os.remove(metrics)
-    command = [executable, "--data", data, "--steps", str(warmup + steps), "--threads", "1",
-               "--metrics", metrics, "--log-every", "0"]
-    if ranks > 1:
-        command = ["mpirun", "--oversubscribe", "-np", str(ranks)] + command
-    run(command, timeout=600)
+    cpu = []
+    for total in (warmup, warmup + steps):
+        if os.path.exists(metrics):
+            os.remove(metrics)
+        command = [executable, "--data", data, "--steps", str(total), "--threads", "1",
+                   "--metrics", metrics, "--log-every", "0"]
+        if ranks > 1:
+            command = ["mpirun", "--oversubscribe", "-np", str(ranks)] + command
+        before = children_cpu_seconds()
+        run(command, timeout=600)
+        cpu.append(children_cpu_seconds() - before)
     times = [json.loads(line)["step_time_ms"] for line in open(metrics)][warmup:]
-    return statistics.median(times) / 1e3
+    return statistics.median(times) / 1e3, (cpu[1] - cpu[0]) / ranks / steps
 
 
 def main():
@@ -199,13 +216,15 @@ def main():
                 executable = os.path.join(work, "train")
                 run([cleavec, *common, "--lr", "1e-4", "-o", executable])
                 data = make_data(report["batch_inputs"], classes, work)
-                measured = measure(executable, data, ranks, config["steps"], config["warmup"],
-                                   work)
+                measured, cpu = measure(executable, data, ranks, config["steps"],
+                                        config["warmup"], work)
                 rows.append(dict(model=model, ranks=ranks, plan=plan, grid=grid,
-                                 predicted=predicted, measured=measured))
+                                 predicted=predicted, measured=measured, cpu=cpu,
+                                 load=os.getloadavg()[0]))
                 print(f"{model:10} {ranks} ranks {plan:6} ({grid}): predicted "
-                      f"{predicted * 1e3:8.3f} ms, measured {measured * 1e3:8.3f} ms, ratio "
-                      f"{predicted / measured:5.2f}", flush=True)
+                      f"{predicted * 1e3:8.3f} ms, measured {measured * 1e3:8.3f} ms (CPU "
+                      f"{cpu * 1e3:8.3f} ms), ratio {predicted / measured:5.2f} (to CPU "
+                      f"{predicted / cpu:5.2f}), load {rows[-1]['load']:.1f}", flush=True)
 
     after, seconds_after, summary_after, _ = calibrate(build, os.path.join(workdir,
                                                                             "cluster-after.json"),
@@ -220,7 +239,8 @@ def main():
         key = (row["model"], row["ranks"])
         fastest[key] = min(fastest.get(key, math.inf), row["measured"])
     lines = ["| model | ranks | plan | grid | predicted (ms) | measured (ms) | predicted / "
-             "measured | within 20% | auto vs fastest |", "|---|---|---|---|---|---|---|---|---|"]
+             "measured | within 20% | auto vs fastest | CPU ms / step / rank | predicted / CPU "
+             "| load |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     misses, auto_misses, insane = [], [], []
     for row in rows:
         ratio = row["predicted"] / row["measured"]
@@ -234,11 +254,12 @@ def main():
             if slower > 1.05:
                 auto_misses.append(row)
         if not (row["predicted"] > 0 and math.isfinite(row["predicted"]) and
-                0 < row["measured"] < 60):
+                0 < row["measured"] < 60 and row["cpu"] > 0):
             insane.append(row)
         lines.append(f"| {row['model']} | {row['ranks']} | {row['plan']} | {row['grid']} | "
                      f"{row['predicted'] * 1e3:.3f} | {row['measured'] * 1e3:.3f} | {ratio:.2f} | "
-                     f"{'yes' if ok else 'no'} | {versus} |")
+                     f"{'yes' if ok else 'no'} | {versus} | {row['cpu'] * 1e3:.3f} | "
+                     f"{row['predicted'] / row['cpu']:.2f} | {row['load']:.1f} |")
     table = "\n".join(lines)
     print("\n" + table)
     print(f"\n{len(rows) - len(misses)} of {len(rows)} cells within +-20%; auto plan within 5% "

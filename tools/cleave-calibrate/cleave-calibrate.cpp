@@ -4,11 +4,14 @@
 // the machine it runs on. Every rank is one device, as in a generated CPU
 // program launched with mpirun; all ranks measure at once, so the rates
 // include the sharing of caches and memory that real runs see:
-//   1. compute: single-threaded OpenBLAS sgemm (2 m k n FLOPs) at the
-//      sizes of the products of the models a CPU rank trains (rows = batch
-//      x sequence of a few hundred, widths 64 to 512), the median rate;
-//   2. memory: the STREAM triad a = b + s * c (3 arrays of 4-byte floats
-//      read or written once), on arrays the size of those models' tensors;
+//   1. compute: the runtime's matmul (OpenBLAS sgemm, one thread) on the
+//      products of the models a CPU rank trains (rows = batch x sequence of
+//      a few hundred, widths 64 to 256, operands transposed as in the
+//      backward, the attention's batched ones): their FLOPs over their time;
+//   2. memory: the rate the runtime's memory-bound kernels (transpose,
+//      softmax, layer norm, column sum, and a STREAM triad a = b + s * c
+//      for the fused elementwise loops) reach on tensors of those models'
+//      sizes, as bytes the cost model counts over their time;
 //   3. link: MPI ping-pong between ranks 0 and 1 (latency = half the round
 //      trip of an 8-byte message; bandwidth = a large message over half its
 //      round trip less that latency);
@@ -27,12 +30,16 @@
 // Why not one 1024^3 sgemm and 64 MB triad arrays (as before 2026-12-06):
 // the models trained on CPU ranks multiply 256 x 64 by 64 x 256 and keep
 // tensors of a few hundred KiB, which OpenBLAS runs ~15% below its 1024^3
-// rate and the caches serve 2-3 times faster than DRAM; a profile of the
-// large sizes predicted the GPT's step too slow (docs/benchmarks.md, "Cost
-// model against measured steps").
+// rate, the caches serve faster than DRAM and the runtime's kernels (not a
+// streaming loop) touch; and those one-loop averages took in the load of
+// whoever else was on the machine (docs/benchmarks.md, "Cost model
+// against measured steps").
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Analysis/Cluster/Cluster.h"
+
+#include "cleave/rt/kernels.h"
+#include "cleave/rt/threads.h"
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -69,11 +76,19 @@ const Sizes kFull{0.03,      8, 256u << 10, 2000,
                   16u << 20, 5, 5,          {4u << 10, 32u << 10, 256u << 10, 1u << 20, 4u << 20}};
 const Sizes kQuick{0.01, 2, 256u << 10, 200, 1u << 20, 5, 2, {4u << 10, 256u << 10, 1u << 20}};
 
-/// The products (m, k, n) of the models CPU ranks train (models/onnx's
-/// gpt_small and mlp, bench/cost_model.py): 256 rows (batch x sequence) by
-/// widths from 64 to 512, forward and backward shapes alike.
-constexpr int kGemmShapes[][3] = {
-    {256, 64, 64}, {256, 64, 256}, {256, 256, 64}, {256, 256, 256}, {512, 512, 512}};
+/// The products of the models CPU ranks train (models/onnx's gpt_small, as
+/// bench/cost_model.py runs it): batch x m x k x n and which operand is read
+/// transposed, forward (nn) and backward (nt: dX = dY W^T, tn: dW = X^T dY)
+/// alike, and the attention's batched 64 x 16 x 64 products.
+struct Product {
+  int64_t batch, m, k, n;
+  bool transposeA, transposeB;
+};
+constexpr Product kProducts[] = {{1, 256, 64, 192, false, false}, {1, 256, 192, 64, false, true},
+                                 {1, 64, 256, 192, true, false},  {1, 256, 64, 256, false, false},
+                                 {1, 256, 256, 64, false, true},  {1, 256, 256, 64, false, false},
+                                 {1, 256, 64, 256, false, true},  {16, 64, 16, 64, false, false},
+                                 {16, 64, 64, 16, false, false},  {1, 256, 64, 256, false, false}};
 
 /// The median of `samples` (which it reorders).
 double median(std::vector<double> &samples) {
@@ -127,38 +142,87 @@ template <typename Body> double timeCollective(double minSeconds, int trials, Bo
   return slowest;
 }
 
-/// The median sgemm rate over kGemmShapes: the median, so that neither the
-/// smallest product (call overhead) nor the largest sets the peak alone.
-double measureSgemm(const Sizes &sizes) {
-  std::vector<double> rates;
-  for (const auto &shape : kGemmShapes) {
-    int m = shape[0], k = shape[1], n = shape[2];
-    std::vector<float> a(size_t(m) * k, 1.0f), b(size_t(k) * n, 0.5f), c(size_t(m) * n, 0.0f);
-    double seconds = timeAll(sizes.minSeconds, sizes.trials, [&] {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.data(), k, b.data(),
-                  n, 0.0f, c.data(), n);
+/// The rate of the runtime's own matmul (OpenBLAS sgemm, one thread) over
+/// kProducts: their FLOPs over their summed time. Transposed operands and
+/// the attention's small batched products run well below a square sgemm's
+/// rate, and the step runs those.
+double measureMatmul(const Sizes &sizes) {
+  double flops = 0, seconds = 0;
+  for (const Product &p : kProducts) {
+    std::vector<float> a(size_t(p.batch * p.m * p.k), 1.0f), b(size_t(p.batch * p.k * p.n), 0.5f),
+        c(size_t(p.batch * p.m * p.n));
+    seconds += timeAll(sizes.minSeconds, sizes.trials, [&] {
+      cleave::rt::cpu::matmul(a.data(), b.data(), c.data(), p.batch, p.m, p.n, p.k, p.transposeA,
+                              p.transposeB, p.m * p.k, p.k * p.n, false);
     });
-    rates.push_back(2.0 * m * k * n / seconds);
+    flops += 2.0 * p.batch * p.m * p.k * p.n;
   }
-  std::sort(rates.begin(), rates.end());
-  return rates[rates.size() / 2];
+  return flops / seconds;
 }
 
-double measureTriad(const Sizes &sizes) {
-  size_t n = sizes.streamFloats;
-  std::vector<float> a(n, 0.0f), b(n, 1.0f), c(n, 2.0f);
-  float scale = 3.0f;
-  double seconds = timeAll(sizes.minSeconds, sizes.trials, [&] {
-    float *__restrict pa = a.data();
-    const float *__restrict pb = b.data();
-    const float *__restrict pc = c.data();
-    for (size_t i = 0; i < n; ++i)
-      pa[i] = pb[i] + scale * pc[i];
-  });
-  // Keep the stores observable.
-  volatile float sink = a[n / 2];
-  (void)sink;
-  return 3.0 * n * sizeof(float) / seconds;
+/// The rate the runtime's memory-bound kernels reach at the models' tensor
+/// sizes (256 rows of 256 floats, 256 KiB, as the GPT's activations): the
+/// bytes the cost model counts for them (every operand and result once)
+/// over their time, summed over one call of each: the attention heads'
+/// transpose, a softmax and its gradient, a layer norm, a bias gradient's
+/// column sum, and the triad standing for a fused elementwise loop. These,
+/// not one streaming loop, are what the roofline's memory side prices: on
+/// this machine they reach half the triad's rate (transposes stride,
+/// reductions and softmax make passes over each row).
+double measureKernels(const Sizes &sizes, std::string &rates) {
+  namespace rt = cleave::rt::cpu;
+  constexpr int64_t kRows = 256, kCols = 256, kElements = kRows * kCols;
+  std::vector<float> x(kElements, 0.5f), y(kElements), dy(kElements, 0.25f), scale(kCols, 1.0f),
+      bias(kCols, 0.0f), column(kCols);
+  const double tensor = kElements * sizeof(float);
+  double seconds = 0, bytes = 0;
+  auto add = [&](const char *name, double traffic, auto body) {
+    double time = timeAll(sizes.minSeconds, sizes.trials, body);
+    seconds += time;
+    bytes += traffic;
+    rates += llvm::formatv("{0}{1} {2:F1}", rates.empty() ? "" : ", ", name, traffic / time / 1e9);
+  };
+  // [batch 4, seq 64, heads 4, 64] -> [4, 4, 64, 64]
+  const int64_t heads[] = {4, 64, 4, 64}, permutation[] = {0, 2, 1, 3};
+  add("transpose", 2 * tensor,
+      [&] { rt::transpose(x.data(), y.data(), 4, heads, permutation, 4); });
+  add("softmax", 2 * tensor, [&] { rt::softmax(x.data(), y.data(), kRows * 4, kCols / 4, 1); });
+  add("softmax_grad", 3 * tensor,
+      [&] { rt::softmax_grad(x.data(), dy.data(), y.data(), kRows * 4, kCols / 4, 1); });
+  add("layer_norm", 2 * tensor + 2 * kCols * sizeof(float),
+      [&] { rt::layer_norm(x.data(), scale.data(), bias.data(), y.data(), kRows, kCols, 1e-5f); });
+  const int64_t shape[] = {kRows, kCols}, axis[] = {0};
+  add("column sum", tensor + kCols * sizeof(float),
+      [&] { rt::reduce(x.data(), column.data(), 2, shape, axis, 1, rt::ReduceKind::sum); });
+  {
+    size_t n = sizes.streamFloats;
+    std::vector<float> a(n, 0.0f), b(n, 1.0f), c(n, 2.0f);
+    add("triad", 3.0 * n * sizeof(float), [&] {
+      float *__restrict pa = a.data();
+      const float *__restrict pb = b.data();
+      const float *__restrict pc = c.data();
+      for (size_t i = 0; i < n; ++i)
+        pa[i] = pb[i] + 3.0f * pc[i];
+    });
+    volatile float sink = a[n / 2];
+    (void)sink;
+  }
+  return bytes / seconds;
+}
+
+/// Seconds a runtime kernel call costs beyond its work: the median of a
+/// layer norm and a transpose on one element each (argument checks, the
+/// OpenMP region, the call), the floor under every library call and fused
+/// loop of a step (the profile's device.kernel_launch_us).
+double measureCallOverhead(const Sizes &sizes) {
+  namespace rt = cleave::rt::cpu;
+  float x[1] = {1}, y[1], scale[1] = {1}, bias[1] = {0};
+  const int64_t shape[] = {1, 1}, permutation[] = {1, 0};
+  double norm = timeAll(sizes.minSeconds, sizes.trials,
+                        [&] { rt::layer_norm(x, scale, bias, y, 1, 1, 1e-5f); });
+  double transpose = timeAll(sizes.minSeconds, sizes.trials,
+                             [&] { rt::transpose(x, y, 2, shape, permutation, 4); });
+  return (norm + transpose) / 2;
 }
 
 /// Seconds of one round trip of `bytes` bytes between ranks 0 and 1: the
@@ -343,14 +407,18 @@ int main(int argc, char **argv) {
 
   // One thread per rank: a rank is one device.
   openblas_set_num_threads(1);
-  double flops = measureSgemm(sizes);
+  cleave::rt::set_thread_count(1);
+  double flops = measureMatmul(sizes);
   double meanFlops;
   MPI_Allreduce(&flops, &meanFlops, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
   meanFlops /= ranks;
-  double memoryBandwidth = measureTriad(sizes);
+  std::string kernelRates;
+  double memoryBandwidth = measureKernels(sizes, kernelRates);
   double meanBandwidth;
   MPI_Allreduce(&memoryBandwidth, &meanBandwidth, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
   meanBandwidth /= ranks;
+
+  double callOverhead = measureCallOverhead(sizes);
 
   double latency = pingPong(8, sizes.latencyRounds, sizes.trials, rank) / 2;
   double largeOneWay = pingPong(sizes.largeMessage, sizes.largeRounds, sizes.trials, rank) / 2;
@@ -374,12 +442,13 @@ int main(int argc, char **argv) {
         " before) as measured by `mpirun -np " + std::to_string(ranks) + " cleave-calibrate" +
         (quick ? " --quick" : "") + " --trials " + std::to_string(sizes.trials) + "` on " +
         today() +
-        ": a device is one MPI rank on one core. Peak = the median rate of single-threaded "
-        "OpenBLAS sgemm over the models' product sizes (256 x 64 x 64 to 512^3) with every "
+        ": a device is one MPI rank on one core. Peak = the runtime's matmul (single-threaded "
+        "OpenBLAS sgemm) on the GPT's products (256 x 64 x 192 to 256 x 256 x 64, transposed "
+        "as in the backward, batched 64 x 16 x 64), their FLOPs over their time, with every "
         "rank busy (the CPU has no faster 16-bit units: bf16 and f16 run at the f32 rate); "
-        "memory = STREAM triad on " +
-        std::to_string(sizes.streamFloats * sizeof(float) >> 10) +
-        " KiB arrays (the models' tensor sizes) per rank with every rank busy; link = MPI "
+        "memory = the bytes over the time of the runtime's memory-bound kernels (transpose, "
+        "softmax and its gradient, layer norm, column sum, a triad) on the models' tensor "
+        "sizes (256 KiB, 1 MiB triad arrays) per rank with every rank busy; link = MPI "
         "ping-pong; collective efficiency = MPI_Allreduce against the ring formula; "
         "collectives = MPI's own, fitted to latency + ring volume / bandwidth; memory = "
         "RAM / cores. Measured rates, so both efficiencies are 1.";
@@ -446,10 +515,13 @@ int main(int argc, char **argv) {
         file << text;
       }
     }
-    llvm::errs() << llvm::format("sgemm %.1f GFLOP/s per rank, triad %.1f GB/s per rank, "
-                                 "link %.2f us / %.2f GB/s, all-reduce efficiency %.2f\n",
-                                 meanFlops / 1e9, meanBandwidth / 1e9, latency * 1e6,
-                                 linkBandwidth / 1e9, collectiveEfficiency);
+    llvm::errs() << llvm::format(
+        "matmul %.1f GFLOP/s per rank, memory-bound kernels %.1f GB/s per rank, "
+        "link %.2f us / %.2f GB/s, all-reduce efficiency %.2f\n",
+        meanFlops / 1e9, meanBandwidth / 1e9, latency * 1e6, linkBandwidth / 1e9,
+        collectiveEfficiency);
+    llvm::errs() << "memory-bound kernels on rank 0 (GB/s): " << kernelRates << "\n";
+    llvm::errs() << llvm::format("kernel call overhead %.2f us\n", callOverhead * 1e6);
     for (auto [name, fit] : {std::pair{"MPI_Allreduce", library.allReduce},
                              std::pair{"MPI_Reduce_scatter_block", library.reduceScatter},
                              std::pair{"MPI_Allgather", library.allGather}})
