@@ -476,7 +476,7 @@ int main(int argc, char **argv) {
       return text;
     };
     std::string text = print(profile);
-    llvm::StringRef source = output.empty() ? "<stdout>" : output;
+    std::string source = output.empty() ? std::string("<stdout>") : output;
     // Check what we wrote with the loader that will read it.
     llvm::Expected<mlir::cleave::Cluster> check = mlir::cleave::parseCluster(text, source);
     if (!check) {
