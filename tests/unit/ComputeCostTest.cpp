@@ -144,3 +144,25 @@ TEST_CASE("elementwise ops in one fused loop move only what enters and leaves it
     loop += getPricedBytesAccessed(op, {});
   CHECK(loop == Approx(3 * tensor));
 }
+
+TEST_CASE("a splat constant in a fused loop is a literal", "[cost]") {
+  MLIRContext context;
+  loadAllDialects(context);
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(R"mlir(
+func.func @f(%x: tensor<256x64xf32>) -> tensor<256x64xf32> {
+  %half = cleave.constant dense<0.5> : tensor<256x64xf32>
+  %m = cleave.binary mul %x, %half : (tensor<256x64xf32>, tensor<256x64xf32>) -> tensor<256x64xf32>
+  return %m : tensor<256x64xf32>
+}
+)mlir",
+                                                             &context);
+  REQUIRE(module);
+  Operation *mul = nullptr;
+  module->walk([&](Operation *op) {
+    if (op->getName().getStringRef() == "cleave.binary")
+      mul = op;
+  });
+  REQUIRE(mul);
+  // Reads %x, writes %m; the splat 0.5 costs nothing.
+  CHECK(getPricedBytesAccessed(mul, {}) == Approx(2 * 256 * 64 * 4));
+}

@@ -120,9 +120,17 @@ static bool escapes(Value value, const llvm::SmallPtrSetImpl<Operation *> &loop)
   return false;
 }
 
+/// Whether `value` is a splat constant: a literal inside the loop.
+static bool isLiteral(Value value) {
+  auto constant = value.getDefiningOp<ConstantOp>();
+  auto dense = constant ? dyn_cast<DenseElementsAttr>(constant.getValue()) : nullptr;
+  return dense && dense.isSplat();
+}
+
 /// The tensors a fusible op moves to or from memory inside its fused loop:
-/// an operand unless an earlier op of the loop computed it (a register) or
-/// already read it, a result only when something after the loop reads it.
+/// an operand unless an earlier op of the loop computed it (a register),
+/// already read it, or it is a literal; a result only when something after
+/// the loop reads it.
 /// Pricing each elementwise op as if it read and wrote every tensor charged
 /// a GPT's step for traffic its fused loops never make (on this machine's
 /// CPU ranks, half the predicted step: docs/benchmarks.md, "Cost model
@@ -138,7 +146,8 @@ static SmallVector<Type> fusedTraffic(Operation *op) {
   for (Value operand : op->getOperands()) {
     Value storage = storageOf(operand);
     Operation *producer = storage.getDefiningOp();
-    if ((producer && loop.contains(producer)) || !readBefore.insert(storage).second)
+    if ((producer && loop.contains(producer)) || isLiteral(storage) ||
+        !readBefore.insert(storage).second)
       continue;
     types.push_back(operand.getType());
   }
