@@ -142,6 +142,12 @@ mlir::cleave::searchConfiguration(ModuleOp module, const Cluster &cluster,
   // pipeline); --micro-batches still asks for more.
   bool batchStatistics = false;
   module.walk([&](BatchNormOp) { batchStatistics = true; });
+  if (batchStatistics && options.pp && *options.pp > 1 && !options.microBatches)
+    return module.emitError() << "--grid pp=" << *options.pp << " needs micro-batches, and the "
+                              << "model's batch normalisation would compute its statistics per "
+                              << "micro-batch (not what one device computes), so the search "
+                              << "does not choose them: give --micro-batches M to accept that",
+           failure();
 
   std::vector<PricedConfiguration> priced;
   std::string lastError;
