@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Planner/ConfigSearch.h"
+#include "dialects/Cleave/IR/CleaveOps.h"
 #include "passes/Planner/ConfigFigures.h"
 #include "passes/Sharding/SearchIlp.h"
 
@@ -135,6 +136,18 @@ mlir::cleave::searchConfiguration(ModuleOp module, const Cluster &cluster,
            failure();
   const int64_t tpLimit =
       cluster.devicesPerNode > 0 ? std::min(devices, cluster.devicesPerNode) : devices;
+  // Batch normalisation's statistics are over what one step of the
+  // program sees: with M micro-batches, over each micro-batch, which is
+  // another computation. The search keeps M = 1 for such a model (so no
+  // pipeline); --micro-batches still asks for more.
+  bool batchStatistics = false;
+  module.walk([&](BatchNormOp) { batchStatistics = true; });
+  if (batchStatistics && options.pp && *options.pp > 1 && !options.microBatches)
+    return module.emitError() << "--grid pp=" << *options.pp << " needs micro-batches, and the "
+                              << "model's batch normalisation would compute its statistics per "
+                              << "micro-batch (not what one device computes), so the search "
+                              << "does not choose them: give --micro-batches M to accept that",
+           failure();
 
   std::vector<PricedConfiguration> priced;
   std::string lastError;
@@ -189,7 +202,8 @@ mlir::cleave::searchConfiguration(ModuleOp module, const Cluster &cluster,
                                                                : 1;
       for (int64_t m : divisorsOf(perReplica)) {
         if (options.microBatches ? m != *options.microBatches
-                                 : (m > options.maxMicroBatches || (stages > 1 && m < stages)))
+                                 : (m > options.maxMicroBatches || (stages > 1 && m < stages) ||
+                                    (batchStatistics && m > 1)))
           continue;
         struct Schedule {
           std::string name;

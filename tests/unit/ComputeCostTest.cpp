@@ -92,3 +92,77 @@ TEST_CASE("compute time of ops through CostOpInterface", "[cost]") {
   CHECK(computeTime(ret, cluster) == 0);
   CHECK(computeTime(ops[0], cluster, 0) == 0);
 }
+
+namespace {
+// GELU's tail as the GPT has it: four elementwise ops of one shape run as
+// one fused loop (compiler/Codegen/Schedule.cpp), across a reshape view; a
+// bias add of another shape and the softmax (a library call) end loops.
+const char *kFusedOps = R"mlir(
+func.func @f(%x: tensor<256x64xf32>, %half: tensor<256x64xf32>, %bias: tensor<64xf32>)
+    -> (tensor<256x64xf32>, tensor<16x1024xf32>, tensor<256x64xf32>) {
+  %e = cleave.unary erf %x : tensor<256x64xf32>
+  %p = cleave.binary add %e, %half : (tensor<256x64xf32>, tensor<256x64xf32>) -> tensor<256x64xf32>
+  %v = cleave.reshape %x : tensor<256x64xf32> to tensor<16x1024xf32>
+  %m = cleave.binary mul %p, %x : (tensor<256x64xf32>, tensor<256x64xf32>) -> tensor<256x64xf32>
+  %s = cleave.binary mul %m, %half : (tensor<256x64xf32>, tensor<256x64xf32>) -> tensor<256x64xf32>
+  %n = cleave.softmax %s {axis = 1 : i64} : tensor<256x64xf32>
+  %b = cleave.binary add %n, %bias : (tensor<256x64xf32>, tensor<64xf32>) -> tensor<256x64xf32>
+  return %s, %v, %b : tensor<256x64xf32>, tensor<16x1024xf32>, tensor<256x64xf32>
+}
+)mlir";
+} // namespace
+
+TEST_CASE("elementwise ops in one fused loop move only what enters and leaves it", "[cost]") {
+  MLIRContext context;
+  loadAllDialects(context);
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(kFusedOps, &context);
+  REQUIRE(module);
+  std::vector<Operation *> order;
+  module->walk([&](Operation *op) {
+    if (op->getName().getDialectNamespace() == "cleave")
+      order.push_back(op);
+  });
+  REQUIRE(order.size() == 7);
+  Operation *erf = order[0], *add = order[1], *mul = order[3], *scale = order[4],
+            *softmax = order[5], *bias = order[6];
+  const double tensor = 256 * 64 * 4;
+  // erf reads %x and writes nothing: %e stays in a register.
+  CHECK(getPricedBytesAccessed(erf, {}) == Approx(tensor));
+  // The add reads %half; %e is the loop's own.
+  CHECK(getPricedBytesAccessed(add, {}) == Approx(tensor));
+  // The mul reads nothing new: %x was read by erf, %p is the loop's.
+  CHECK(getPricedBytesAccessed(mul, {}) == Approx(0));
+  // The last op writes %s (the softmax and the return read it).
+  CHECK(getPricedBytesAccessed(scale, {}) == Approx(tensor));
+  // A library call still moves everything.
+  CHECK(getPricedBytesAccessed(softmax, {}) == Approx(2 * tensor));
+  // The bias add is a loop of its own: reads %n and %bias, writes %b.
+  CHECK(getPricedBytesAccessed(bias, {}) == Approx(2 * tensor + 64 * 4));
+  // The whole loop moves what an unfused add would: 3 tensors, not 12.
+  double loop = 0;
+  for (Operation *op : {erf, add, mul, scale})
+    loop += getPricedBytesAccessed(op, {});
+  CHECK(loop == Approx(3 * tensor));
+}
+
+TEST_CASE("a splat constant in a fused loop is a literal", "[cost]") {
+  MLIRContext context;
+  loadAllDialects(context);
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(R"mlir(
+func.func @f(%x: tensor<256x64xf32>) -> tensor<256x64xf32> {
+  %half = cleave.constant dense<0.5> : tensor<256x64xf32>
+  %m = cleave.binary mul %x, %half : (tensor<256x64xf32>, tensor<256x64xf32>) -> tensor<256x64xf32>
+  return %m : tensor<256x64xf32>
+}
+)mlir",
+                                                             &context);
+  REQUIRE(module);
+  Operation *mul = nullptr;
+  module->walk([&](Operation *op) {
+    if (op->getName().getStringRef() == "cleave.binary")
+      mul = op;
+  });
+  REQUIRE(mul);
+  // Reads %x, writes %m; the splat 0.5 costs nothing.
+  CHECK(getPricedBytesAccessed(mul, {}) == Approx(2 * 256 * 64 * 4));
+}

@@ -61,15 +61,19 @@ TEST_CASE("bytes per element of a mixed-precision run", "[precision]") {
 }
 
 namespace {
+// The elementwise ops share one fused loop (ComputeCost.cpp): each reads
+// operands no other op of the loop reads and its result is returned, so
+// each moves all its tensors.
 const char *kStep = R"mlir(
 func.func @f(%a: tensor<1024x1024xf32>, %b: tensor<1024x1024xf32>,
              %m: tensor<1024x1024xf32> {cleave.opt_state = "w.exp_avg"},
-             %ids: tensor<1024x1024xi32>) -> tensor<1024x1024xf32> {
+             %ids: tensor<1024x1024xi32>)
+    -> (tensor<1024x1024xf32>, tensor<1024x1024xf32>, tensor<1024x1024xf32>) {
   %mm = cleave.matmul %a, %b : (tensor<1024x1024xf32>, tensor<1024x1024xf32>) -> tensor<1024x1024xf32>
   %add = cleave.binary add %mm, %a : (tensor<1024x1024xf32>, tensor<1024x1024xf32>) -> tensor<1024x1024xf32>
-  %upd = cleave.binary add %m, %a : (tensor<1024x1024xf32>, tensor<1024x1024xf32>) -> tensor<1024x1024xf32>
+  %upd = cleave.binary add %m, %b : (tensor<1024x1024xf32>, tensor<1024x1024xf32>) -> tensor<1024x1024xf32>
   %c = cleave.cast %ids : tensor<1024x1024xi32> to tensor<1024x1024xf32>
-  return %add : tensor<1024x1024xf32>
+  return %add, %upd, %c : tensor<1024x1024xf32>, tensor<1024x1024xf32>, tensor<1024x1024xf32>
 }
 )mlir";
 } // namespace
