@@ -2,7 +2,7 @@
 """cleave-calibrate's output: runs it (--quick, 2 ranks), then checks that
 the profile it wrote loads in cleave-plan (the cluster parser cleavec uses)
 and that every measured field is there and positive; the library
-collectives (MPI_Allreduce, MPI_Reduce_scatter_block, MPI_Allgather) are
+collectives (MPI_Iallreduce, MPI_Ireduce_scatter_block, MPI_Iallgather) are
 checked in the profile's `collectives` object, or, where this build's
 cluster parser does not read that object yet, in the fit lines the tool
 prints.
@@ -50,8 +50,8 @@ if profile.get("collective_efficiency", 0) > 1:
 if "2 cleave-calibrate --quick" not in profile.get("description", ""):
     failures.append("the description does not say how it was measured")
 
-kinds = {"all_reduce": "MPI_Allreduce", "reduce_scatter": "MPI_Reduce_scatter_block",
-         "all_gather": "MPI_Allgather"}
+kinds = {"all_reduce": "MPI_Iallreduce", "reduce_scatter": "MPI_Ireduce_scatter_block",
+         "all_gather": "MPI_Iallgather"}
 if "collectives" in profile:
     if profile["collectives"].get("library") != "mpi":
         failures.append(f"collectives.library = {profile['collectives'].get('library')!r}")

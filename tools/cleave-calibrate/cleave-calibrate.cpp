@@ -17,8 +17,8 @@
 //      round trip less that latency);
 //   4. collective efficiency: MPI_Allreduce over all ranks against the ring
 //      formula's prediction from (3);
-//   5. the MPI library's own collectives (MPI_Allreduce,
-//      MPI_Reduce_scatter_block, MPI_Allgather) at several sizes, each
+//   5. the MPI library's own collectives (MPI_Iallreduce,
+//      MPI_Ireduce_scatter_block, MPI_Iallgather, as the runtime runs them) at several sizes, each
 //      fitted to latency + volume / bandwidth with the ring formula's volume
 //      (the profile's `collectives` object).
 // The measured rates are rates real kernels reach, so both efficiencies
@@ -313,8 +313,13 @@ Fit fitAlphaBeta(const std::vector<double> &volume, const std::vector<double> &s
   return {intercept, 1 / slope};
 }
 
-/// MPI_Allreduce, MPI_Reduce_scatter_block and MPI_Allgather (sum of
-/// floats over all ranks) at each of sizes.collectiveBytes, fitted against
+/// MPI_Iallreduce, MPI_Ireduce_scatter_block and MPI_Iallgather (sum of
+/// floats over all ranks), each waited at once, at each of
+/// sizes.collectiveBytes: the non-blocking forms, because they are what the
+/// runtime calls under the library order (runtime/comm/
+/// mpi_library_collectives.cpp), and Open MPI runs them with other
+/// algorithms than the blocking ones (libnbc, up to 2x slower for large
+/// buffers here: docs/benchmarks.md). Fitted against
 /// the ring formula's volume: all-reduce 2 (n-1)/n S of an S-byte buffer,
 /// reduce-scatter (n-1)/n S of an S-byte input, all-gather (n-1)/n S of an
 /// S-byte result (CollectiveCost.h's table).
@@ -332,15 +337,23 @@ LibraryCollectives measureLibraryCollectives(const Sizes &sizes, int ranks) {
     double total = double(count) * sizeof(float);
     std::vector<float> in(count, 1.0f), out(count);
     arSeconds.push_back(timeCollective(sizes.minSeconds, sizes.collectiveTrials, [&] {
-      MPI_Allreduce(in.data(), out.data(), count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+      MPI_Request request;
+      MPI_Iallreduce(in.data(), out.data(), count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &request);
+      MPI_Wait(&request, MPI_STATUS_IGNORE);
     }));
     arVolume.push_back(2 * (n - 1) / n * total);
     rsSeconds.push_back(timeCollective(sizes.minSeconds, sizes.collectiveTrials, [&] {
-      MPI_Reduce_scatter_block(in.data(), out.data(), block, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+      MPI_Request request;
+      MPI_Ireduce_scatter_block(in.data(), out.data(), block, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
+                                &request);
+      MPI_Wait(&request, MPI_STATUS_IGNORE);
     }));
     rsVolume.push_back((n - 1) / n * total);
     agSeconds.push_back(timeCollective(sizes.minSeconds, sizes.collectiveTrials, [&] {
-      MPI_Allgather(in.data(), block, MPI_FLOAT, out.data(), block, MPI_FLOAT, MPI_COMM_WORLD);
+      MPI_Request request;
+      MPI_Iallgather(in.data(), block, MPI_FLOAT, out.data(), block, MPI_FLOAT, MPI_COMM_WORLD,
+                     &request);
+      MPI_Wait(&request, MPI_STATUS_IGNORE);
     }));
     agVolume.push_back((n - 1) / n * total);
   }
@@ -529,9 +542,9 @@ int main(int argc, char **argv) {
         collectiveEfficiency);
     llvm::errs() << "memory-bound kernels on rank 0 (GB/s): " << kernelRates << "\n";
     llvm::errs() << llvm::format("kernel call overhead %.2f us\n", callOverhead * 1e6);
-    for (auto [name, fit] : {std::pair{"MPI_Allreduce", library.allReduce},
-                             std::pair{"MPI_Reduce_scatter_block", library.reduceScatter},
-                             std::pair{"MPI_Allgather", library.allGather}})
+    for (auto [name, fit] : {std::pair{"MPI_Iallreduce", library.allReduce},
+                             std::pair{"MPI_Ireduce_scatter_block", library.reduceScatter},
+                             std::pair{"MPI_Iallgather", library.allGather}})
       llvm::errs() << llvm::format("%s: %.2f us + ring volume / %.2f GB/s\n", name,
                                    fit.latency * 1e6, fit.bandwidth / 1e9);
   }
