@@ -242,7 +242,7 @@ static void evaluateFunction(ModuleOp module, func::FuncOp function, GridCollect
         if (use->kind) {
           CollectiveCost cost = grid.getCost(*use->kind, bytes, use->axes);
           entry.seconds = cost.seconds;
-          entry.algorithm = stringifyCollectiveAlgorithm(cost.algorithm).str();
+          entry.algorithm = describeCollective(cost);
         }
       }
       ++entry.count;

@@ -8,9 +8,12 @@
 // every device, while the same weight read through one transpose (GPT-2's
 // export) was split: the plan depended on how the model was written.
 // (x[64,256] . W[256,768] + b, Split, q*k + v, . W2[256,16]; AdamW; the
-// train step from cleavec --emit train-mlir.)
-// RUN: cleave-opt %s --split-input-file --cleave-search-sharding="devices=4 grid=tp=4 cluster=h100-sxm-8x1" | FileCheck %s
-// RUN: cleave-opt %s --split-input-file --cleave-search-sharding="devices=4 grid=tp=4 cluster=h100-sxm-8x1" --cleave-partition | FileCheck %s --check-prefix=COLLECTIVES
+// train step from cleavec --emit train-mlir.) The profile is h100-sxm-8x1
+// without its 4 us kernel launch per NCCL collective: at this size one
+// launch outweighs the update a split saves, and the decision tested here
+// is how shared reads are priced, not the launch floor.
+// RUN: cleave-opt %s --split-input-file --cleave-search-sharding="devices=4 grid=tp=4 cluster=%inputs/h100-no-launch-cluster.json" | FileCheck %s
+// RUN: cleave-opt %s --split-input-file --cleave-search-sharding="devices=4 grid=tp=4 cluster=%inputs/h100-no-launch-cluster.json" --cleave-partition | FileCheck %s --check-prefix=COLLECTIVES
 
 // CHECK-LABEL: func.func @train_step
 // CHECK-SAME:    %arg0: tensor<256x768xf32> {cleave.param = #cleave.param<"qkv.weight", trainable>, cleave.sharding = #shard<axisarray{{\[}}[0], []]>}
