@@ -77,9 +77,8 @@ static const std::optional<MeasuredCollective> &measuredFor(CollectiveKind kind,
   }
 }
 
-double cleave::ncclCollectiveTime(CollectiveKind kind, CollectiveAlgorithm algorithm,
-                                  int64_t bytes, const GroupPlacement &placement,
-                                  const Cluster &cluster) {
+double cleave::ncclCollectiveTime(CollectiveKind kind, CollectiveAlgorithm algorithm, int64_t bytes,
+                                  const GroupPlacement &placement, const Cluster &cluster) {
   int64_t n = placement.size;
   if (n <= 1)
     return 0;
@@ -100,7 +99,8 @@ double cleave::ncclCollectiveTime(CollectiveKind kind, CollectiveAlgorithm algor
   if (bandwidth <= 0)
     return kInfinity;
   // A ring of n devices over m nodes: of its n - 1 hops, m - 1 cross nodes.
-  double ringHops = static_cast<double>(n - m) * alphaIntra + static_cast<double>(m - 1) * alphaInter;
+  double ringHops =
+      static_cast<double>(n - m) * alphaIntra + static_cast<double>(m - 1) * alphaInter;
   double share = static_cast<double>(n - 1) / static_cast<double>(n);
   double seconds = kInfinity;
   switch (kind) {
