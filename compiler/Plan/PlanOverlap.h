@@ -24,9 +24,8 @@ struct PlannedCollective {
 /// program order) as cleave-overlap-collectives builds it when `overlap`,
 /// the blocking one otherwise (PlanOverlap.cpp says which collective goes
 /// where).
-std::vector<PlannedCollective> scheduleCollectives(Block &body,
-                                                   llvm::ArrayRef<Operation *> collectives,
-                                                   bool overlap);
+std::vector<PlannedCollective>
+scheduleCollectives(Block &body, llvm::ArrayRef<Operation *> collectives, bool overlap);
 
 } // namespace mlir::cleave
 

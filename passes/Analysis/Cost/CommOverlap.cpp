@@ -73,6 +73,7 @@ double cleave::exposedPrefetched(double commSeconds, double computeSeconds, int6
   std::vector<double> steps(pieces, computeSeconds / static_cast<double>(pieces));
   std::vector<ScheduledCollective> collectives;
   for (int64_t i = 0; i < pieces; ++i)
-    collectives.push_back({commSeconds / static_cast<double>(pieces), std::max<int64_t>(0, i - 1), i});
+    collectives.push_back(
+        {commSeconds / static_cast<double>(pieces), std::max<int64_t>(0, i - 1), i});
   return simulateOverlap(steps, collectives).exposedSeconds;
 }
