@@ -59,7 +59,7 @@ struct PlanCollective {
   std::string axes;      // grid axis names, "dp" or "dp*tp"
   int64_t bytes = 0;     // per device (the model's S: see CollectiveCost.h)
   double seconds = 0;    // one of them
-  std::string algorithm; // the fastest one the model found ("-" without communication)
+  std::string algorithm; // what the library runs: "nccl ring", "mpi", ... ("-": nothing moves)
   int64_t count = 0;
   /// Of seconds * count, what the schedule cannot hide (PlanOverlap.cpp).
   double exposedSeconds = 0;
