@@ -285,8 +285,15 @@ static void evaluateFunction(ModuleOp module, func::FuncOp function, GridCollect
   std::vector<PlannedCollective> planned =
       scheduleCollectives(body, collectiveOps, options.overlap);
   std::vector<ScheduledCollective> scheduled;
-  for (auto [index, plan] : llvm::enumerate(planned))
+  for (auto [index, plan] : llvm::enumerate(planned)) {
     scheduled.push_back({collectives[collectiveKeys[index]].seconds, plan.post, plan.wait});
+    // The bucket's unpacking runs after the wait.
+    for (int64_t moved : plan.moved)
+      if (moved != plan.wait && plan.wait < static_cast<int64_t>(floor.steps.size())) {
+        floor.steps[plan.wait] += floor.steps[moved];
+        floor.steps[moved] = 0;
+      }
+  }
   OverlapResult overlap = simulateOverlap(floor.steps, scheduled);
   for (auto [index, plan] : llvm::enumerate(planned)) {
     PlanCollective &entry = collectives[collectiveKeys[index]];

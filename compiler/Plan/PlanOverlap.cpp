@@ -6,7 +6,9 @@
 //   - a gradient collective (an all-reduce or reduce-scatter whose result
 //     no product or convolution reads, directly or through other ops: only
 //     the optimizer does) is posted where it is, right after its bucket's
-//     last gradient, and waited for before its first user;
+//     last gradient, and waited for before its first user other than the
+//     slices, reshapes and transposes that unpack the bucket (they move
+//     with the wait);
 //   - a parameter gather (an all-gather of a function argument: ZeRO-3's)
 //     is posted when the previous parameter gather's first user runs (one
 //     layer ahead) and waited for before its own first user;
@@ -23,6 +25,8 @@
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
+
+#include <functional>
 
 using namespace mlir;
 using namespace mlir::cleave;
@@ -52,15 +56,26 @@ mlir::cleave::scheduleCollectives(Block &body, llvm::ArrayRef<Operation *> colle
   const int64_t end = static_cast<int64_t>(index.size());
   auto top = [&](Operation *op) { return body.findAncestorOpInBlock(*op); };
   // Before which step a value is first needed: its first user's (the end
-  // for one only the return reads).
-  auto firstUse = [&](Operation *op) {
-    int64_t first = end;
-    for (Value result : op->getResults())
-      for (Operation *user : result.getUsers())
-        if (Operation *at = top(user); at && !isa<func::ReturnOp>(at))
-          first = std::min(first, index.lookup(at));
-    return first;
-  };
+  // for one only the return reads). The slices, reshapes and transposes
+  // that unpack a bucket move down with the wait, so they do not count:
+  // their users do.
+  std::function<int64_t(Operation *, std::vector<int64_t> &)> firstUse =
+      [&](Operation *op, std::vector<int64_t> &moved) {
+        int64_t first = end;
+        for (Value result : op->getResults())
+          for (Operation *user : result.getUsers()) {
+            Operation *at = top(user);
+            if (!at || isa<func::ReturnOp>(at))
+              continue;
+            if (isa<SliceOp, ReshapeOp, TransposeOp>(at)) {
+              moved.push_back(index.lookup(at));
+              first = std::min(first, firstUse(at, moved));
+            } else {
+              first = std::min(first, index.lookup(at));
+            }
+          }
+        return first;
+      };
   // Which top-level ops lead to a product, in reverse program order: users
   // come after their operands' definitions in one block.
   llvm::DenseSet<Operation *> leadsToProduct;
@@ -86,11 +101,11 @@ mlir::cleave::scheduleCollectives(Block &body, llvm::ArrayRef<Operation *> colle
     if (overlap && at) {
       llvm::StringRef name = op->getName().stripDialect();
       if ((name == "all_reduce" || name == "reduce_scatter") && !leadsToProduct.contains(at)) {
-        entry.wait = std::max(position, firstUse(at));
+        entry.wait = std::max(position, firstUse(at, entry.moved));
         entry.schedule = "overlapped";
       } else if (name == "all_gather" && op->getNumOperands() > 0 &&
                  getArgumentThroughViews(op->getOperand(0))) {
-        int64_t use = std::max(position, firstUse(at));
+        int64_t use = std::max(position, firstUse(at, entry.moved));
         if (previousGatherUse >= 0)
           entry.post = std::min(position, previousGatherUse);
         entry.wait = use;

@@ -18,6 +18,10 @@ struct PlannedCollective {
   int64_t post = 0;
   int64_t wait = 0;
   std::string schedule;
+  /// Top-level ops (indices) that read the result only to unpack it
+  /// (slices, reshapes, transposes): they move down with the wait, so their compute
+  /// runs at step `wait`, after it.
+  std::vector<int64_t> moved;
 };
 
 /// The schedule of `collectives` (shard collective ops in `body`, in
