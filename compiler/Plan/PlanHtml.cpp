@@ -364,14 +364,16 @@ void printCollectives(const PlanReport &report, llvm::StringRef id, llvm::raw_os
   }
   os << "</svg>\n<table class=\"collective-table\"><tr><th>kind</th><th>axes</th><th "
         "class=\"num\">bytes/device</th><th>algorithm</th><th class=\"num\">time each</th><th "
-        "class=\"num\">count</th><th class=\"num\">total</th></tr>\n";
+        "class=\"num\">count</th><th class=\"num\">total</th><th class=\"num\">exposed</th>"
+        "<th>schedule</th></tr>\n";
   for (size_t index = 0; index < shown; ++index) {
     const PlanCollective &c = report.collectives[index];
     os << "<tr><td>" << escape(c.kind) << "</td><td>" << escape(c.axes) << "</td><td class=\"num\">"
        << escape(formatBytes(c.bytes)) << "</td><td>" << escape(c.algorithm)
        << "</td><td class=\"num\">" << escape(formatSeconds(c.seconds)) << "</td><td class=\"num\">"
        << c.count << "</td><td class=\"num\">" << escape(formatSeconds(c.seconds * c.count))
-       << "</td></tr>\n";
+       << "</td><td class=\"num\">" << escape(formatSeconds(c.exposedSeconds)) << "</td><td>"
+       << escape(c.schedule) << "</td></tr>\n";
   }
   os << "</table>\n</section>\n";
 }

@@ -247,7 +247,12 @@ void mlir::cleave::html::printTimelineSection(const PlanReport &report, llvm::St
       os << "<p>No simulated schedule: " << escape(pipeline->timelineNote) << ".</p>\n";
     os << "<p>One step on each device: compute " << escape(formatSeconds(report.computeSeconds))
        << ", then the exposed communication " << escape(formatSeconds(report.exposedSeconds))
-       << " (no overlap is modelled yet).</p>\n";
+       << (report.overlapModelled
+               ? " (overlap modelled: of " + formatSeconds(report.communicationSeconds) +
+                     " of communication, what gradient collectives behind the backward and "
+                     "ZeRO-3 gathers one layer ahead cannot hide)"
+               : std::string(" (the blocking schedule: all communication is exposed)"))
+       << ".</p>\n";
     printLegend({{"compute", "compute"}, {"communication", "exposed communication"}}, os);
     printStepChart(report, minSpan, os);
   }

@@ -191,7 +191,9 @@ json::Value mlir::cleave::planToJSON(const PlanReport &report) {
                                        {"algorithm", c.algorithm},
                                        {"seconds_each", c.seconds},
                                        {"count", c.count},
-                                       {"seconds_total", c.seconds * c.count}});
+                                       {"seconds_total", c.seconds * c.count},
+                                       {"exposed_s", c.exposedSeconds},
+                                       {"schedule", c.schedule}});
   json::Array compute;
   for (const PlanOpTime &op : report.compute)
     compute.push_back(json::Object{{"op", op.op}, {"count", op.count}, {"seconds", op.seconds}});
@@ -217,7 +219,11 @@ json::Value mlir::cleave::planToJSON(const PlanReport &report) {
                     {"communication", report.communicationSeconds},
                     {"exposed_communication", report.exposedSeconds},
                     {"total", report.stepSeconds()},
-                    {"overlap_modelled", false}};
+                    {"communication_s", report.communicationSeconds},
+                    {"exposed_communication_s", report.exposedSeconds},
+                    {"launch_overhead_s", report.launchSeconds},
+                    {"kernels", report.kernels},
+                    {"overlap_modelled", report.overlapModelled}};
   if (report.pipeline && report.pipeline->predictedStepSeconds)
     step["pipeline"] = *report.pipeline->predictedStepSeconds;
   json::Object result{{"grid", std::move(grid)},

@@ -326,11 +326,13 @@ void mlir::cleave::printPlanTable(const PlanReport &report, llvm::raw_ostream &o
   if (report.collectives.empty()) {
     os << "  (none)\n";
   } else {
-    rows = {{"kind", "axes", "bytes/device", "algorithm", "time each", "count", "total"}};
+    rows = {{"kind", "axes", "bytes/device", "algorithm", "time each", "count", "total", "exposed",
+             "schedule"}};
     for (const PlanCollective &c : report.collectives)
       rows.push_back({c.kind, c.axes, formatBytes(c.bytes), c.algorithm, formatSeconds(c.seconds),
-                      std::to_string(c.count), formatSeconds(c.seconds * c.count)});
-    printColumns(rows, os, {false, false, true, false, true, true, true});
+                      std::to_string(c.count), formatSeconds(c.seconds * c.count),
+                      formatSeconds(c.exposedSeconds), c.schedule});
+    printColumns(rows, os, {false, false, true, false, true, true, true, true, false});
   }
 
   printHeading(llvm::formatv("Compute per device: {0}", formatSeconds(report.computeSeconds)).str(),
@@ -402,7 +404,15 @@ void mlir::cleave::printPlanTable(const PlanReport &report, llvm::raw_ostream &o
   rows.push_back({"exposed communication", formatSeconds(report.exposedSeconds)});
   rows.push_back({"total", formatSeconds(report.stepSeconds())});
   printColumns(rows, os, {false, true});
-  os << "  (no overlap of communication with compute is modelled yet: all of it is exposed)\n";
+  if (report.launchSeconds > 0)
+    os << "  (compute includes " << formatSeconds(report.launchSeconds)
+       << " of launch floor: " << report.kernels << " kernels of at least "
+       << formatSeconds(report.cluster.kernelLaunch) << " each)\n";
+  if (report.overlapModelled)
+    os << "  (overlap modelled: gradient collectives run behind the rest of the backward, ZeRO-3 "
+          "gathers one layer ahead, the rest blocks; exposed is what the schedule cannot hide)\n";
+  else
+    os << "  (the blocking schedule, --no-overlap: all communication is exposed)\n";
 }
 
 static std::string percentText(double chosen, double alternative) {

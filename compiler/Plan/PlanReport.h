@@ -59,8 +59,15 @@ struct PlanCollective {
   std::string axes;      // grid axis names, "dp" or "dp*tp"
   int64_t bytes = 0;     // per device (the model's S: see CollectiveCost.h)
   double seconds = 0;    // one of them
-  std::string algorithm; // the fastest one the model found ("-" without communication)
+  std::string algorithm; // what the library runs: "nccl ring", "mpi", ... ("-": nothing moves)
   int64_t count = 0;
+  /// Of seconds * count, what the schedule cannot hide (PlanOverlap.cpp).
+  double exposedSeconds = 0;
+  /// How the schedule runs them: "blocking", "overlapped" (a gradient
+  /// collective posted when its bucket is ready, waited for where the
+  /// optimizer reads it) or "prefetched" (a ZeRO-3 parameter gather posted
+  /// one layer ahead).
+  std::string schedule = "blocking";
 };
 
 /// Compute of all ops of one kind.
@@ -271,8 +278,16 @@ struct PlanReport {
 
   double computeSeconds = 0;
   double communicationSeconds = 0;
-  /// Communication not hidden behind compute: all of it (no overlap yet).
+  /// Communication not hidden behind compute (PlanOverlap.cpp); all of it
+  /// when overlapModelled is false.
   double exposedSeconds = 0;
+  /// Whether the figures model the overlapped schedule (PlanOptions::overlap).
+  bool overlapModelled = false;
+  /// The part of computeSeconds that is kernels' launch floor
+  /// (device.kernel_launch_us; PlanKernels.cpp).
+  double launchSeconds = 0;
+  /// Kernels the step launches (heavy ops and fused elementwise loops).
+  int64_t kernels = 0;
   /// What the figures price (PlanOptions::precision): "fp32" or "bf16".
   std::string precision = "fp32";
   /// Under bf16, one line on where the executable cleavec builds differs
@@ -313,6 +328,11 @@ struct PlanOptions {
   /// Leave `plan.sharding` on every op of the partitioned step (the
   /// dot picture colours nodes by it); cleavec does not want it in its IR.
   bool keepOpShardings = false;
+  /// Price the overlapped schedule cleave-overlap-collectives builds
+  /// (gradient collectives behind the backward, ZeRO-3 gathers one layer
+  /// ahead); false prices the blocking one (`--no-overlap`), where all
+  /// communication is exposed.
+  bool overlap = true;
 };
 
 inline constexpr llvm::StringLiteral kPlanShardingAttr = "plan.sharding";

@@ -5,12 +5,21 @@
 // figures divided by M x dp x tp, times the sub-grid's factor), the
 // schedule orders them and the simulation adds the bubble and the cuts'
 // transfers; after the drain each stage updates its parameters and
-// synchronises them over dp as its ZeRO level asks.
+// synchronises them over dp as its ZeRO level asks. With overlap, the
+// gradient reduction (all-reduce or reduce-scatter) starts bucket by
+// bucket during the last micro-batch's backward and only what that
+// backward cannot hide is paid after the drain (CommOverlap.h's
+// exposedBehindBackward, buckets of kGradientBucketBytes); ZeRO-3's
+// parameter gathers are prefetched one piece ahead within each forward
+// and backward (exposedPrefetched, pieces of the same size, as the
+// figures do not know the layers); the parameter all-gather after the
+// update (ZeRO-1 and 2) always blocks.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Planner/ConfigCost.h"
 
 #include "passes/Analysis/Cost/CollectiveCost.h"
+#include "passes/Analysis/Cost/CommOverlap.h"
 #include "passes/Analysis/Pipeline/Schedule.h"
 
 #include <algorithm>
@@ -21,7 +30,7 @@ using namespace mlir::cleave;
 llvm::Expected<PricedConfiguration>
 mlir::cleave::priceConfiguration(const Configuration &config, const ChunkFigures &chunks,
                                  const SubGridFigures &subGrid, const RecomputeFigures &recompute,
-                                 const Cluster &cluster) {
+                                 const Cluster &cluster, bool overlap) {
   const int64_t stages = config.pp, dp = config.dp, tp = config.tp, m = config.microBatches;
   const int64_t chunkCount = stages * config.virtualStages;
   if (static_cast<int64_t>(chunks.forwardSeconds.size()) != chunkCount ||
@@ -80,7 +89,7 @@ mlir::cleave::priceConfiguration(const Configuration &config, const ChunkFigures
   PricedConfiguration priced;
   priced.config = config;
   priced.stageMemoryBytes.assign(stages, 0);
-  double slowestAfterDrain = 0, slowestSync = 0;
+  double slowestAfterDrain = 0, slowestSync = 0, slowestExposed = 0;
   bool splitOver = false;
   int64_t ownLargest = 0;
   const int64_t usable =
@@ -93,23 +102,28 @@ mlir::cleave::priceConfiguration(const Configuration &config, const ChunkFigures
     int64_t weights = perDeviceState(chunks.stageWeightBytes[p]);
     int64_t gradients = perDeviceState(chunks.stageGradientBytes[p]);
     int64_t optimizer = perDeviceState(chunks.stageOptimizerBytes[p]);
-    double update = 0;
-    for (int64_t c = p; c < chunkCount; c += stages)
+    double update = 0, lastForward = 0, lastBackward = 0;
+    for (int64_t c = p; c < chunkCount; c += stages) {
       update += chunks.updateSeconds[c] / static_cast<double>(tp);
-    double sync = 0;
+      lastForward += forward[c];
+      lastBackward += backward[c];
+    }
+    // The gradient reduction, the blocking gather after the update, and
+    // ZeRO-3's gathers per forward or backward.
+    double reduce = 0, gatherAfter = 0, gatherEach = 0;
     switch (config.zero) {
     case 0:
-      sync = collective(CollectiveKind::allReduce, gradients);
+      reduce = collective(CollectiveKind::allReduce, gradients);
       break;
     case 1:
-      sync = collective(CollectiveKind::allReduce, gradients) +
-             collective(CollectiveKind::allGather, weights);
+      reduce = collective(CollectiveKind::allReduce, gradients);
+      gatherAfter = collective(CollectiveKind::allGather, weights);
       optimizer /= dp;
       update /= static_cast<double>(dp);
       break;
     case 2:
-      sync = collective(CollectiveKind::reduceScatter, gradients) +
-             collective(CollectiveKind::allGather, weights);
+      reduce = collective(CollectiveKind::reduceScatter, gradients);
+      gatherAfter = collective(CollectiveKind::allGather, weights);
       optimizer /= dp;
       gradients /= dp;
       update /= static_cast<double>(dp);
@@ -117,16 +131,30 @@ mlir::cleave::priceConfiguration(const Configuration &config, const ChunkFigures
     default:
       // ZeRO-3 also gathers the parameters before each micro-batch's
       // forward and backward.
-      sync = collective(CollectiveKind::reduceScatter, gradients) +
-             static_cast<double>(2 * m) * collective(CollectiveKind::allGather, weights);
+      reduce = collective(CollectiveKind::reduceScatter, gradients);
+      gatherEach = collective(CollectiveKind::allGather, weights);
       optimizer /= dp;
       gradients /= dp;
       weights /= dp;
       update /= static_cast<double>(dp);
       break;
     }
-    slowestAfterDrain = std::max(slowestAfterDrain, update + sync);
+    double sync = reduce + gatherAfter + static_cast<double>(2 * m) * gatherEach;
+    double exposed = sync;
+    if (overlap) {
+      auto pieces = [](int64_t bytes) {
+        return std::max<int64_t>(1, (bytes + kGradientBucketBytes - 1) / kGradientBucketBytes);
+      };
+      int64_t fullGradients = perDeviceState(chunks.stageGradientBytes[p]);
+      int64_t fullWeights = perDeviceState(chunks.stageWeightBytes[p]);
+      exposed = exposedBehindBackward(reduce, lastBackward, pieces(fullGradients)) + gatherAfter +
+                static_cast<double>(m) *
+                    (exposedPrefetched(gatherEach, lastForward, pieces(fullWeights)) +
+                     exposedPrefetched(gatherEach, lastBackward, pieces(fullWeights)));
+    }
+    slowestAfterDrain = std::max(slowestAfterDrain, update + exposed);
     slowestSync = std::max(slowestSync, sync);
+    slowestExposed = std::max(slowestExposed, exposed);
 
     // Activations in flight under the schedule, plus one micro-batch's
     // worth being worked on (the backward's gradients of them).
@@ -176,6 +204,7 @@ mlir::cleave::priceConfiguration(const Configuration &config, const ChunkFigures
       (stageCompute[busiest] + stageRecompute[busiest]) * (subGrid.timeFactor - 1);
   priced.bubbleSeconds = simulation->makespan - simulation->stageBusySeconds[busiest];
   priced.dataParallelSeconds = slowestSync;
+  priced.exposedDataParallelSeconds = slowestExposed;
   priced.pipelineTransferSeconds = largestTransfer * static_cast<double>(2 * m);
   return priced;
 }

@@ -67,6 +67,9 @@ struct PricedConfiguration {
   bool fits = true;
   double computeSeconds = 0, bubbleSeconds = 0, tensorParallelSeconds = 0, dataParallelSeconds = 0,
          pipelineTransferSeconds = 0, recomputeSeconds = 0;
+  /// Of dataParallelSeconds, what the overlapped schedule cannot hide (all
+  /// of it without overlap).
+  double exposedDataParallelSeconds = 0;
   std::vector<int64_t> stageMemoryBytes;
 };
 
@@ -75,15 +78,23 @@ struct PricedConfiguration {
 /// collective buffers, fragmentation).
 inline constexpr double kUsableMemoryShare = 0.9;
 
+/// The gradient bucket cleave-bucket-collectives packs by default (its
+/// bucket-bytes): the overlap model's unit of gradient synchronisation.
+inline constexpr int64_t kGradientBucketBytes = 25 * 1024 * 1024;
+
 /// Prices `config` on `cluster` (which has config.devices() devices; the
 /// grid's pp axis is the most major, then dp, then tp). `chunks` must have
 /// pp x virtualStages chunks. An error when the schedule cannot be built
-/// (M not a multiple of S for interleaved, ...).
+/// (M not a multiple of S for interleaved, ...). `overlap`: price the
+/// overlapped schedule (cleave-overlap-collectives; docs/planner.md): the
+/// gradient reduction runs behind the last micro-batch's backward in
+/// buckets of kGradientBucketBytes and ZeRO-3's gathers are prefetched;
+/// false prices the blocking one (--no-overlap).
 llvm::Expected<PricedConfiguration> priceConfiguration(const Configuration &config,
                                                        const ChunkFigures &chunks,
                                                        const SubGridFigures &subGrid,
                                                        const RecomputeFigures &recompute,
-                                                       const Cluster &cluster);
+                                                       const Cluster &cluster, bool overlap = true);
 
 } // namespace mlir::cleave
 

@@ -23,10 +23,12 @@ void mlir::cleave::printConfigurationSearch(const ConfigSearchResult &result,
   os << "  searched " << result.priced << " configurations in "
      << llvm::formatv("{0:F2}", result.seconds) << " s\n";
   os << llvm::formatv("  compute {0:F3} ms, bubble {1:F3} ms, tensor parallel {2:F3} ms, data "
-                      "parallel {3:F3} ms, pipeline transfers {4:F3} ms, recompute {5:F3} ms\n",
+                      "parallel {3:F3} ms ({6:F3} ms exposed), pipeline transfers {4:F3} ms, "
+                      "recompute {5:F3} ms\n",
                       best.computeSeconds * 1e3, best.bubbleSeconds * 1e3,
                       best.tensorParallelSeconds * 1e3, best.dataParallelSeconds * 1e3,
-                      best.pipelineTransferSeconds * 1e3, best.recomputeSeconds * 1e3);
+                      best.pipelineTransferSeconds * 1e3, best.recomputeSeconds * 1e3,
+                      best.exposedDataParallelSeconds * 1e3);
   os << "  alternatives (step, memory per device, fits):\n";
   for (const PricedConfiguration &other : llvm::drop_begin(result.considered))
     os << "    " << formatConfiguration(other.config) << ": "

@@ -155,8 +155,9 @@ mlir::cleave::searchConfiguration(ModuleOp module, const Cluster &cluster,
     std::optional<RecomputeFigures> recompute = figures.recompute(config.recompute);
     if (!recompute)
       return;
-    llvm::Expected<PricedConfiguration> result = priceConfiguration(
-        config, chunks, figures.subGrid(config.dp, config.tp), *recompute, cluster);
+    llvm::Expected<PricedConfiguration> result =
+        priceConfiguration(config, chunks, figures.subGrid(config.dp, config.tp), *recompute,
+                           cluster, options.overlap);
     if (!result) {
       lastError = llvm::toString(result.takeError());
       return;

@@ -56,6 +56,9 @@ struct ConfigSearchOptions {
   int64_t maxMicroBatches = 256;
   double ilpTimeLimit = 2.0;
   int64_t maxOps = 2500;
+  /// Price the overlapped schedule (priceConfiguration's `overlap`); false
+  /// for --no-overlap.
+  bool overlap = true;
 };
 
 struct ConfigSearchResult {

@@ -283,7 +283,55 @@ TEST_CASE("a cluster written as JSON reads back the same", "[cluster]") {
     CHECK(back->interNode.bandwidth == Approx(cluster.interNode.bandwidth));
     CHECK(back->interNode.latency == Approx(cluster.interNode.latency));
     CHECK(back->collectiveEfficiency == cluster.collectiveEfficiency);
+    CHECK(back->kernelLaunch == Approx(cluster.kernelLaunch));
+    CHECK(back->collectiveLibrary == cluster.collectiveLibrary);
   }
+}
+
+TEST_CASE("the collective library, its measurements and the launch overhead", "[cluster]") {
+  // Shipped GPU profiles run NCCL and pay a launch per kernel; the CPU one
+  // runs MPI and does not.
+  Cluster h100 = mustLoad("h100-sxm-8x1", 0);
+  CHECK(h100.collectiveLibrary == CollectiveLibrary::nccl);
+  CHECK(h100.kernelLaunch == Approx(4e-6));
+  CHECK_FALSE(h100.measuredAllReduce);
+  Cluster cpu = mustLoad("cpu", 0);
+  CHECK(cpu.collectiveLibrary == CollectiveLibrary::mpi);
+
+  std::string text = kSmall;
+  const std::string memory = "\"memory_gb\": 16", efficiency = "\"collective_efficiency\": 0.9";
+  text.replace(text.find(memory), memory.size(), "\"memory_gb\": 16, \"kernel_launch_us\": 2.5");
+  text.replace(text.find(efficiency), efficiency.size(),
+               R"("collective_efficiency": 0.9, "collectives": {"library": "mpi",
+                  "all_reduce": {"latency_us": 30, "bandwidth_gb_per_s": 0.5},
+                  "reduce_scatter": {"latency_us": 20, "bandwidth_gb_per_s": 0.25}})");
+  llvm::Expected<Cluster> cluster = parseCluster(text, "measured.json");
+  if (!cluster)
+    FAIL(llvm::toString(cluster.takeError()));
+  CHECK(cluster->kernelLaunch == Approx(2.5e-6));
+  CHECK(cluster->collectiveLibrary == CollectiveLibrary::mpi);
+  REQUIRE(cluster->measuredAllReduce);
+  CHECK(cluster->measuredAllReduce->latency == Approx(30e-6));
+  CHECK(cluster->measuredAllReduce->bandwidth == Approx(0.5e9));
+  REQUIRE(cluster->measuredReduceScatter);
+  CHECK(cluster->measuredReduceScatter->bandwidth == Approx(0.25e9));
+  CHECK_FALSE(cluster->measuredAllGather);
+
+  // The round trip keeps every measured kind and nothing else.
+  std::string written;
+  llvm::raw_string_ostream os(written);
+  os << clusterToJSON(*cluster);
+  llvm::Expected<Cluster> back = parseCluster(written, "written.json");
+  INFO(written);
+  if (!back)
+    FAIL(llvm::toString(back.takeError()));
+  CHECK(back->kernelLaunch == Approx(2.5e-6));
+  REQUIRE(back->measuredAllReduce);
+  CHECK(back->measuredAllReduce->latency == Approx(30e-6));
+  CHECK(back->measuredAllReduce->bandwidth == Approx(0.5e9));
+  REQUIRE(back->measuredReduceScatter);
+  CHECK(back->measuredReduceScatter->latency == Approx(20e-6));
+  CHECK_FALSE(back->measuredAllGather);
 }
 
 TEST_CASE("a cluster in one line", "[cluster]") {
@@ -292,5 +340,5 @@ TEST_CASE("a cluster in one line", "[cluster]") {
   printCluster(mustLoad("h100-sxm-8x2", 0), os);
   CHECK(line == "h100-sxm-8x2: 2 node(s) x 8 device(s), 989 TFLOP/s bf16 (67 f32) x 0.7, "
                 "3350 GB/s x 0.85, 80 GB; links 450 GB/s 2 us in a node, 50 GB/s 5 us between "
-                "nodes, collectives x 0.8");
+                "nodes, collectives x 0.8 (nccl), 4 us per kernel");
 }

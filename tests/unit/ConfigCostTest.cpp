@@ -201,3 +201,27 @@ TEST_CASE("configuration spec: parse and format round-trip; bad tokens are named
   CHECK_THAT(error("dp=0"), Catch::Contains("positive integer"));
   CHECK_THAT(error("dp=2 speed=fast"), Catch::Contains("unknown token 'speed=fast'"));
 }
+
+TEST_CASE("configuration cost: the gradient all-reduce hides behind the backward", "[planner]") {
+  // dp=4 on the round cluster (1 GB/s, 1 us, MPI's ring): 60 MB of
+  // gradients (3 buckets of at most 25 MiB) all-reduced in
+  // 2 * 3/4 * 60e6 / 1e9 + 6 us = 90.006 ms; the backward on one device is
+  // 2 s / 4 = 0.5 s, forward 0.25 s.
+  ChunkFigures chunks = uniformChunks(1, 1, 1.0, 2.0);
+  chunks.stageGradientBytes = {60'000'000};
+  Configuration config;
+  config.dp = 4;
+  llvm::Expected<PricedConfiguration> blocking = priceConfiguration(
+      config, chunks, SubGridFigures(), RecomputeFigures(), roundCluster(4), /*overlap=*/false);
+  REQUIRE(static_cast<bool>(blocking));
+  CHECK(blocking->dataParallelSeconds == Approx(90.006e-3));
+  CHECK(blocking->exposedDataParallelSeconds == Approx(90.006e-3));
+  CHECK(blocking->stepSeconds == Approx(0.75 + 90.006e-3));
+  // Overlapped: three buckets of 30.002 ms posted a third of the way
+  // through the backward each, the last at its end: only the last is
+  // exposed.
+  PricedConfiguration overlapped = price(config, chunks);
+  CHECK(overlapped.dataParallelSeconds == Approx(90.006e-3));
+  CHECK(overlapped.exposedDataParallelSeconds == Approx(90.006e-3 / 3));
+  CHECK(overlapped.stepSeconds == Approx(0.75 + 90.006e-3 / 3));
+}

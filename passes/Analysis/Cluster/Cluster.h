@@ -44,6 +44,21 @@ struct Link {
   double latency = 0;
 };
 
+/// The library whose collectives a run on the cluster calls: MPI's on CPU
+/// ranks, NCCL's on GPUs (the profile's `collectives.library`).
+enum class CollectiveLibrary { mpi, nccl };
+
+/// "mpi" or "nccl".
+llvm::StringRef stringifyCollectiveLibrary(CollectiveLibrary library);
+std::optional<CollectiveLibrary> parseCollectiveLibrary(llvm::StringRef name);
+
+/// A library collective as measured (cleave-calibrate): seconds = latency +
+/// the ring formula's bytes on the wire / bandwidth (CollectiveCost.h).
+struct MeasuredCollective {
+  double latency = 0;   // s per collective
+  double bandwidth = 0; // bytes/s
+};
+
 struct Cluster {
   /// The profile it came from (a shipped name or a file path), for messages.
   std::string name;
@@ -74,6 +89,14 @@ struct Cluster {
   /// More ranks than devicesPerNode may share one node (CPU ranks share
   /// cores); loadCluster divides the per-device rates among them.
   bool oversubscribe = false;
+
+  /// Seconds a kernel costs at least on the device (launch and ramp-up):
+  /// a GPU step of many small kernels is bound by it. 0 on CPU ranks.
+  double kernelLaunch = 0;
+  /// Whose collectives run, and what was measured of them (each absent
+  /// kind is predicted by the model for that library).
+  CollectiveLibrary collectiveLibrary = CollectiveLibrary::mpi;
+  std::optional<MeasuredCollective> measuredAllReduce, measuredAllGather, measuredReduceScatter;
 
   int64_t numDevices() const { return nodes * devicesPerNode; }
   /// Which node device `device` (row-major rank) sits on.

@@ -40,6 +40,18 @@ std::optional<DType> cleave::parseDType(llvm::StringRef name) {
   return std::nullopt;
 }
 
+llvm::StringRef cleave::stringifyCollectiveLibrary(CollectiveLibrary library) {
+  return library == CollectiveLibrary::nccl ? "nccl" : "mpi";
+}
+
+std::optional<CollectiveLibrary> cleave::parseCollectiveLibrary(llvm::StringRef name) {
+  if (name == "mpi")
+    return CollectiveLibrary::mpi;
+  if (name == "nccl")
+    return CollectiveLibrary::nccl;
+  return std::nullopt;
+}
+
 namespace {
 /// What a number field may hold.
 enum class Range {
@@ -192,6 +204,45 @@ static std::optional<Link> readLink(ProfileReader &reader, const json::Object &r
   return Link{*bandwidth * kGiga, *latency * kMicro};
 }
 
+/// Reads the optional "collectives" object: which library runs them and
+/// the alpha-beta fit of each kind cleave-calibrate measured.
+static void readCollectives(ProfileReader &reader, const json::Object &root, Cluster &cluster) {
+  const json::Object *object =
+      reader.object(root, "", "collectives", false, "the collective library and its measurements");
+  if (!object)
+    return;
+  reader.rejectUnknown(*object, "collectives",
+                       {"library", "all_reduce", "all_gather", "reduce_scatter"});
+  const json::Value *library = object->get("library");
+  std::optional<llvm::StringRef> name = library ? library->getAsString() : std::nullopt;
+  std::optional<CollectiveLibrary> parsed =
+      name ? parseCollectiveLibrary(*name) : std::optional<CollectiveLibrary>();
+  if (!parsed)
+    reader.fail("field 'collectives.library' must be \"mpi\" or \"nccl\" (the library whose "
+                "collectives run)");
+  else
+    cluster.collectiveLibrary = *parsed;
+  auto measured = [&](llvm::StringRef key) -> std::optional<MeasuredCollective> {
+    std::string prefix = ("collectives." + key).str();
+    const json::Object *kind =
+        reader.object(*object, "collectives", key, false, "latency_us and bandwidth_gb_per_s");
+    if (!kind)
+      return std::nullopt;
+    reader.rejectUnknown(*kind, prefix, {"latency_us", "bandwidth_gb_per_s"});
+    std::optional<double> latency = reader.number(*kind, prefix, "latency_us", true,
+                                                  Range::nonNegative, "microseconds per call");
+    std::optional<double> bandwidth =
+        reader.number(*kind, prefix, "bandwidth_gb_per_s", true, Range::positive,
+                      "GB/s of the ring formula's bytes on the wire");
+    if (!latency || !bandwidth)
+      return std::nullopt;
+    return MeasuredCollective{*latency * kMicro, *bandwidth * kGiga};
+  };
+  cluster.measuredAllReduce = measured("all_reduce");
+  cluster.measuredAllGather = measured("all_gather");
+  cluster.measuredReduceScatter = measured("reduce_scatter");
+}
+
 llvm::Expected<Cluster> cleave::parseCluster(llvm::StringRef text, llvm::StringRef source) {
   llvm::Expected<json::Value> parsed = json::parse(text);
   if (!parsed)
@@ -206,7 +257,7 @@ llvm::Expected<Cluster> cleave::parseCluster(llvm::StringRef text, llvm::StringR
   }
   reader.rejectUnknown(*root, "",
                        {"description", "devices_per_node", "nodes", "oversubscribe", "device",
-                        "intra_node", "inter_node", "collective_efficiency"});
+                        "intra_node", "inter_node", "collective_efficiency", "collectives"});
 
   Cluster cluster;
   cluster.name = source.str();
@@ -221,7 +272,7 @@ llvm::Expected<Cluster> cleave::parseCluster(llvm::StringRef text, llvm::StringR
           reader.object(*root, "", "device", true, "per-device rates and memory")) {
     reader.rejectUnknown(*device, "device",
                          {"peak_tflops", "compute_efficiency", "memory_bandwidth_gb_per_s",
-                          "memory_efficiency", "memory_gb"});
+                          "memory_efficiency", "memory_gb", "kernel_launch_us"});
     if (const json::Object *peaks =
             reader.object(*device, "device", "peak_tflops", true, "TFLOP/s by f32, bf16, f16")) {
       reader.rejectUnknown(*peaks, "device.peak_tflops", {"f32", "bf16", "f16"});
@@ -257,6 +308,11 @@ llvm::Expected<Cluster> cleave::parseCluster(llvm::StringRef text, llvm::StringR
                                          "GB of memory per device")
                                  .value_or(0) *
                              kGiga);
+    cluster.kernelLaunch = reader
+                               .number(*device, "device", "kernel_launch_us", false,
+                                       Range::nonNegative, "microseconds a kernel costs at least")
+                               .value_or(0) *
+                           kMicro;
   }
 
   // A link nobody uses may be left out: inside a node of one device, or
@@ -271,6 +327,7 @@ llvm::Expected<Cluster> cleave::parseCluster(llvm::StringRef text, llvm::StringR
                                      .number(*root, "", "collective_efficiency", false,
                                              Range::fraction, "fraction of link bandwidth")
                                      .value_or(1.0);
+  readCollectives(reader, *root, cluster);
   if (reader.failed())
     return reader.takeError();
   return cluster;

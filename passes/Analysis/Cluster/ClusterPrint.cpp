@@ -22,6 +22,11 @@ static json::Object linkToJSON(const Link &link) {
                       {"latency_us", link.latency / kMicro}};
 }
 
+static json::Object measuredToJSON(const MeasuredCollective &measured) {
+  return json::Object{{"latency_us", measured.latency / kMicro},
+                      {"bandwidth_gb_per_s", measured.bandwidth / kGiga}};
+}
+
 json::Value cleave::clusterToJSON(const Cluster &cluster) {
   json::Object peaks;
   for (DType type : {DType::f32, DType::bf16, DType::f16})
@@ -31,6 +36,8 @@ json::Value cleave::clusterToJSON(const Cluster &cluster) {
                       {"memory_bandwidth_gb_per_s", cluster.memoryBandwidth / kGiga},
                       {"memory_efficiency", cluster.memoryEfficiency},
                       {"memory_gb", cluster.memoryCapacity / kGiga}};
+  if (cluster.kernelLaunch > 0)
+    device["kernel_launch_us"] = cluster.kernelLaunch / kMicro;
   json::Object root{{"devices_per_node", cluster.devicesPerNode},
                     {"device", std::move(device)},
                     {"intra_node", linkToJSON(cluster.intraNode)},
@@ -48,6 +55,19 @@ json::Value cleave::clusterToJSON(const Cluster &cluster) {
                     cluster.interNode.latency == cluster.intraNode.latency;
   if (cluster.nodes != 1 || !copiedLink)
     root["inter_node"] = linkToJSON(cluster.interNode);
+  // MPI with nothing measured is what a profile without the object means.
+  bool measured =
+      cluster.measuredAllReduce || cluster.measuredAllGather || cluster.measuredReduceScatter;
+  if (cluster.collectiveLibrary != CollectiveLibrary::mpi || measured) {
+    json::Object collectives{{"library", stringifyCollectiveLibrary(cluster.collectiveLibrary)}};
+    if (cluster.measuredAllReduce)
+      collectives["all_reduce"] = measuredToJSON(*cluster.measuredAllReduce);
+    if (cluster.measuredAllGather)
+      collectives["all_gather"] = measuredToJSON(*cluster.measuredAllGather);
+    if (cluster.measuredReduceScatter)
+      collectives["reduce_scatter"] = measuredToJSON(*cluster.measuredReduceScatter);
+    root["collectives"] = std::move(collectives);
+  }
   return root;
 }
 
@@ -68,4 +88,15 @@ void cleave::printCluster(const Cluster &cluster, llvm::raw_ostream &os) {
     os << ", " << num(cluster.interNode.bandwidth / kGiga) << " GB/s "
        << num(cluster.interNode.latency / kMicro) << " us between nodes";
   os << ", collectives x " << num(cluster.collectiveEfficiency);
+  // Only what differs from a profile without the fields, so that CPU
+  // profiles keep their line.
+  if (cluster.collectiveLibrary != CollectiveLibrary::mpi || cluster.measuredAllReduce ||
+      cluster.measuredAllGather || cluster.measuredReduceScatter)
+    os << " (" << stringifyCollectiveLibrary(cluster.collectiveLibrary)
+       << (cluster.measuredAllReduce || cluster.measuredAllGather || cluster.measuredReduceScatter
+               ? ", measured"
+               : "")
+       << ")";
+  if (cluster.kernelLaunch > 0)
+    os << ", " << num(cluster.kernelLaunch / kMicro) << " us per kernel";
 }

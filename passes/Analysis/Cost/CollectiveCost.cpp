@@ -21,9 +21,9 @@ static constexpr llvm::StringLiteral kKindNames[] = {"all_reduce", "all_gather",
                                                      "all_to_all", "broadcast",  "send_recv"};
 static_assert(std::size(kKindNames) == static_cast<size_t>(CollectiveKind::sendRecv) + 1,
               "one name per CollectiveKind");
-static constexpr llvm::StringLiteral kAlgorithmNames[] = {"ring", "tree", "hierarchical",
-                                                          "pairwise", "direct"};
-static_assert(std::size(kAlgorithmNames) == static_cast<size_t>(CollectiveAlgorithm::direct) + 1,
+static constexpr llvm::StringLiteral kAlgorithmNames[] = {"ring",     "tree",   "hierarchical",
+                                                          "pairwise", "direct", "library"};
+static_assert(std::size(kAlgorithmNames) == static_cast<size_t>(CollectiveAlgorithm::library) + 1,
               "one name per CollectiveAlgorithm");
 
 llvm::StringRef cleave::stringifyCollectiveKind(CollectiveKind kind) {
@@ -182,19 +182,6 @@ double cleave::collectiveTime(CollectiveKind kind, CollectiveAlgorithm algorithm
     return kInfinity;
   }
   return kInfinity;
-}
-
-CollectiveCost cleave::bestCollective(CollectiveKind kind, int64_t bytes,
-                                      const GroupPlacement &placement, const Cluster &cluster) {
-  CollectiveCost best{kInfinity, CollectiveAlgorithm::ring};
-  for (CollectiveAlgorithm algorithm :
-       {CollectiveAlgorithm::ring, CollectiveAlgorithm::tree, CollectiveAlgorithm::hierarchical,
-        CollectiveAlgorithm::pairwise, CollectiveAlgorithm::direct}) {
-    double seconds = collectiveTime(kind, algorithm, bytes, placement, cluster);
-    if (seconds < best.seconds)
-      best = {seconds, algorithm};
-  }
-  return best;
 }
 
 double cleave::collectiveTime(CollectiveKind kind, int64_t bytes, const GroupSpec &group,

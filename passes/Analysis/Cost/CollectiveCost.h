@@ -23,7 +23,16 @@
 //   all-reduce      = reduce-scatter(g, S) + all-reduce(m, S/g) + all-gather(g, S)
 //   all-gather      = all-gather(m, S/g) across nodes, then all-gather(g, S) inside
 //   reduce-scatter  = the same in reverse
-// The time of a collective is the smallest over the algorithms that apply.
+// These are the formulas; bestCollective prices what the cluster's library
+// (Cluster::collectiveLibrary) will run, see CollectiveLibrary.cpp:
+//   mpi   a measured fit (the profile's `collectives`) where there is one,
+//         else the ring formulas (MPI's own choice is not modelled);
+//   nccl  the measured fit, else NCCL's own choice for an all-reduce: ring
+//         or tree, whichever NCCL's tuning model finds faster; every other
+//         kind runs a ring (NCCL has no other algorithm for them). NCCL's
+//         tree is already hierarchical (a chain inside each node, a double
+//         binary tree across nodes), so the separate hierarchical
+//         algorithm is not a candidate for either library.
 //
 // Groups come from a device grid: named axes in row-major order over the
 // cluster's devices (rank = row-major index; node = rank / devicesPerNode),
@@ -42,7 +51,8 @@
 namespace mlir::cleave {
 
 enum class CollectiveKind { allReduce, allGather, reduceScatter, allToAll, broadcast, sendRecv };
-enum class CollectiveAlgorithm { ring, tree, hierarchical, pairwise, direct };
+/// `library`: the library's own collective as the profile measured it.
+enum class CollectiveAlgorithm { ring, tree, hierarchical, pairwise, direct, library };
 
 llvm::StringRef stringifyCollectiveKind(CollectiveKind kind);
 llvm::StringRef stringifyCollectiveAlgorithm(CollectiveAlgorithm algorithm);
@@ -85,11 +95,26 @@ double collectiveTime(CollectiveKind kind, CollectiveAlgorithm algorithm, int64_
 struct CollectiveCost {
   double seconds = 0;
   CollectiveAlgorithm algorithm = CollectiveAlgorithm::ring;
+  CollectiveLibrary library = CollectiveLibrary::mpi;
 };
 
-/// The fastest algorithm for `kind` on `bytes` bytes, and its time.
+/// What the cluster's library runs for `kind` on `bytes` bytes, and its
+/// time (CollectiveLibrary.cpp).
 CollectiveCost bestCollective(CollectiveKind kind, int64_t bytes, const GroupPlacement &placement,
                               const Cluster &cluster);
+
+/// NCCL's time for `kind` with `algorithm` (ring or tree; +infinity for
+/// one NCCL does not run for the kind), from its tuning model's shape: per
+/// hop the link's latency (a node-crossing hop the inter-node one), the
+/// bytes at the slower of the intra-node link and the group's network
+/// cards on a node together, the tree at 90% of that, plus one kernel
+/// launch.
+double ncclCollectiveTime(CollectiveKind kind, CollectiveAlgorithm algorithm, int64_t bytes,
+                          const GroupPlacement &placement, const Cluster &cluster);
+
+/// How the plan names what runs: "nccl ring", "nccl tree", "nccl" (a
+/// measured fit), "mpi".
+std::string describeCollective(const CollectiveCost &cost);
 
 /// Seconds of the fastest algorithm (places the group on every call).
 double collectiveTime(CollectiveKind kind, int64_t bytes, const GroupSpec &group,
