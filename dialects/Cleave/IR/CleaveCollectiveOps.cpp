@@ -3,7 +3,7 @@
 // A start's shapes follow the shard op it replaces; a wait must name its
 // start's buffer, input and slot, so that codegen can trust the pairing and
 // the memory plan keeps the input alive until the collective is done.
-// Communication computes nothing: no flops.
+// Communication computes nothing and moves no bytes through the core.
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Cleave/IR/CleaveOps.h"
@@ -101,3 +101,9 @@ int64_t AllReduceStartOp::getFlops() { return 0; }
 int64_t ReduceScatterStartOp::getFlops() { return 0; }
 int64_t AllGatherStartOp::getFlops() { return 0; }
 int64_t CollectiveWaitOp::getFlops() { return 0; }
+// The cost model prices the messages as collectives (ReshardCost.cpp), not
+// as memory traffic; the wait's result is a view of the start's buffer.
+int64_t AllReduceStartOp::getBytesAccessed() { return 0; }
+int64_t ReduceScatterStartOp::getBytesAccessed() { return 0; }
+int64_t AllGatherStartOp::getBytesAccessed() { return 0; }
+int64_t CollectiveWaitOp::getBytesAccessed() { return 0; }

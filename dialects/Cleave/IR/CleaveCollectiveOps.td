@@ -33,7 +33,7 @@ def Cleave_ShardReductionAttr
 class Cleave_CollectiveStartOp<string mnemonic, dag extra>
     : Op<Cleave_Dialect, mnemonic,
          [MemoryEffects<[MemRead, MemWrite]>,
-          DeclareOpInterfaceMethods<Cleave_CostOpInterface, ["getFlops"]>]> {
+          DeclareOpInterfaceMethods<Cleave_CostOpInterface, ["getFlops", "getBytesAccessed"]>]> {
   let arguments = !con((ins Cleave_StaticTensor:$input, FlatSymbolRefAttr:$grid,
                             DenseI16ArrayAttr:$grid_axes), extra, (ins I64Attr:$slot));
   let results = (outs Cleave_StaticTensor:$result);
@@ -79,7 +79,7 @@ def Cleave_AllGatherStartOp : Cleave_CollectiveStartOp<"all_gather_start",
 
 def Cleave_CollectiveWaitOp : Op<Cleave_Dialect, "collective_wait",
     [MemoryEffects<[MemRead, MemWrite]>, AllTypesMatch<["buffer", "result"]>,
-     DeclareOpInterfaceMethods<Cleave_CostOpInterface, ["getFlops"]>]> {
+     DeclareOpInterfaceMethods<Cleave_CostOpInterface, ["getFlops", "getBytesAccessed"]>]> {
   let summary = "wait for a started collective; the result is its buffer, complete";
   let description = [{
     `buffer` is the result of an all_reduce_start, reduce_scatter_start or
