@@ -231,8 +231,7 @@ private:
                                        gather.getGridAxesAttr(), gather.getGatherAxisAttr(), slot);
     }
     builder.setInsertionPoint(reader);
-    auto wait =
-        CollectiveWaitOp::create(builder, loc, type, start->getResult(0), input, slot);
+    auto wait = CollectiveWaitOp::create(builder, loc, type, start->getResult(0), input, slot);
     result.replaceAllUsesWith(wait.getResult());
     op->erase();
     lastCollective = start;

@@ -59,8 +59,8 @@ static LogicalResult verifyBlocks(Operation *op, RankedTensorType input, RankedT
 
 LogicalResult AllReduceStartOp::verify() {
   if (getInput().getType() != getResult().getType())
-    return emitOpError() << "result type " << getResult().getType()
-                         << " must equal the input type " << getInput().getType();
+    return emitOpError() << "result type " << getResult().getType() << " must equal the input type "
+                         << getInput().getType();
   return verifyStart(*this, getGridAxes(), getSlot());
 }
 
