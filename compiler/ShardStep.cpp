@@ -24,6 +24,7 @@ void ShardOptions::toPipelineOptions(ShardPipelineOptions &pipeline, bool eval) 
   pipeline.recompute = recompute.empty() ? "none" : recompute;
   pipeline.sequenceParallel = sequenceParallel;
   pipeline.unroll = unrollPipeline;
+  pipeline.overlap = overlapCommunication;
 }
 
 bool mlir::cleave::wantsSharding(const ShardOptions &options) {

@@ -64,6 +64,10 @@ struct ShardOptions {
   /// Which of the flags above the user gave (the configuration search
   /// keeps them; docs/planner.md).
   bool microBatchesPinned = false, schedulePinned = false, zeroPinned = false;
+  /// Gradient buckets and ZeRO-3 parameter gathers started early and
+  /// waited for late (cleave-overlap-collectives); off (--no-overlap): the
+  /// blocking schedule.
+  bool overlapCommunication = true;
   /// Off: a pipeline stops after its split and one stage's plan (a plan
   /// report of a pipeline too large to unroll; never for code).
   bool unrollPipeline = true;

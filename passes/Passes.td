@@ -414,6 +414,45 @@ def CleaveBucketCollectives : Pass<"cleave-bucket-collectives", "func::FuncOp"> 
   let dependentDialects = ["::mlir::shard::ShardDialect", "::mlir::cleave::CleaveDialect"];
 }
 
+def CleaveOverlapCollectives : Pass<"cleave-overlap-collectives", "func::FuncOp"> {
+  let summary = "Start collectives early and wait for them late, so that they overlap compute";
+  let description = [{
+    Each `shard.all_reduce`, `shard.reduce_scatter` and `shard.all_gather`
+    of a block becomes a `cleave.*_start` and a `cleave.collective_wait`
+    when ops would run between them:
+      - the start goes right after its input's definition (a gradient
+        bucket: after the last gradient it carries), but never above the
+        block's previous collective (started or blocking): every rank runs
+        the same program, and the runtime completes collectives in start
+        order, so the order of starts stays the program's;
+      - a collective of a function argument (a ZeRO-3 parameter
+        all-gather) starts no earlier than the previous such collective's
+        wait: one layer ahead, so that at most two gathered parameters
+        are live, in the forward and in the backward;
+      - the `cleave.slice` / `cleave.reshape` ops that unpack the result (a
+        bucket's pieces) move down to just before their first reader, and
+        the wait goes right before the first op that reads the result.
+    Collectives over the pipeline axis "pp" stay blocking (the stages'
+    transfers are ordered against them). Slots are numbered per function,
+    the lowest free one at each start; a slot is free again after its wait.
+    Results are bit-identical: the same collectives with the same inputs.
+
+    ```mlir
+    %g = cleave.matmul %dy, %x {transpose_a} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<8x8xf32>
+    %sum = shard.all_reduce %g on @grid grid_axes = [0] : tensor<8x8xf32> -> tensor<8x8xf32>
+    %dx = cleave.matmul %dy, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+    %new = cleave.binary sub %w, %sum : (tensor<8x8xf32>, tensor<8x8xf32>) -> tensor<8x8xf32>
+    // becomes
+    %g = cleave.matmul %dy, %x {transpose_a} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<8x8xf32>
+    %buf = cleave.all_reduce_start %g {grid = @grid, grid_axes = array<i16: 0>, reduction = #shard<partial sum>, slot = 0 : i64} : tensor<8x8xf32> -> tensor<8x8xf32>
+    %dx = cleave.matmul %dy, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+    %sum = cleave.collective_wait %buf, %g {slot = 0 : i64} : tensor<8x8xf32>, tensor<8x8xf32>
+    %new = cleave.binary sub %w, %sum : (tensor<8x8xf32>, tensor<8x8xf32>) -> tensor<8x8xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::shard::ShardDialect", "::mlir::cleave::CleaveDialect"];
+}
+
 def CleaveCopyArgumentSharding : Pass<"cleave-copy-argument-sharding", "ModuleOp"> {
   let summary = "Give a function's arguments the layouts of the train step's, by name";
   let description = [{

@@ -295,11 +295,15 @@ llvm::Error mlir::cleave::buildCleaveShardPipeline(OpPassManager &pm,
   if (pipelined && stages == 1) {
     pm.addNestedPass<func::FuncOp>(createCleaveBucketCollectives(bucket));
     addPipelineUnroll(pm, options);
-    return llvm::Error::success();
+  } else {
+    if (pipelined)
+      addPipelineUnroll(pm, options);
+    pm.addNestedPass<func::FuncOp>(createCleaveBucketCollectives(bucket));
   }
-  if (pipelined)
-    addPipelineUnroll(pm, options);
-  pm.addNestedPass<func::FuncOp>(createCleaveBucketCollectives(bucket));
+  // Last: on the final program (buckets made, micro-batches and stages
+  // unrolled), whose collectives are the ones the step runs.
+  if (options.overlap)
+    pm.addNestedPass<func::FuncOp>(createCleaveOverlapCollectives());
   return llvm::Error::success();
 }
 

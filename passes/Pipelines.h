@@ -130,6 +130,12 @@ struct ShardPipelineOptions : public PassPipelineOptions<ShardPipelineOptions> {
                      "blocks (Megatron-SP): auto (the search decides; a pinned plan keeps them "
                      "whole), on, off"),
       llvm::cl::init("auto")};
+  Option<bool> overlap{
+      *this, "overlap",
+      llvm::cl::desc("Start gradient buckets and ZeRO-3 parameter gathers early and wait for "
+                     "them where their result is needed (cleave-overlap-collectives); off: "
+                     "the blocking schedule"),
+      llvm::cl::init(true)};
   Option<bool> unroll{*this, "unroll",
                       llvm::cl::desc("Unroll the micro-batches and stages (off: stop after the "
                                      "split and one stage's plan, for a plan report of a "

@@ -8,6 +8,7 @@
 #include "compiler/Codegen/Rules.h"
 
 #include "dialects/Cleave/IR/CleaveDialect.h"
+#include "dialects/Cleave/IR/CleaveOps.h"
 #include "passes/Analysis/Sharding/ShardingAttrs.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
@@ -152,10 +153,12 @@ static LogicalResult withGrid(CallContext &ctx,
 
 /// all_reduce and reduce_scatter: `extents` (the runtime's sizes of the
 /// call) between the pointers, then the element kind and the reduction.
+/// `slot` is empty for a blocking call, else ", slot" of a start.
 static LogicalResult emitReducingCollective(CallContext &ctx, StringRef name,
                                             shard::ReductionKind reduction,
                                             ArrayRef<int16_t> gridAxes, Value input, Value result,
-                                            const std::string &extents) {
+                                            const std::string &extents,
+                                            const std::string &slot = "") {
   return withGrid(ctx, [&](CollectiveCall &call) -> LogicalResult {
     FailureOr<std::string> how = call.reduction(reduction);
     if (failed(how))
@@ -164,7 +167,7 @@ static LogicalResult emitReducingCollective(CallContext &ctx, StringRef name,
     FailureOr<std::string> kind = call.element(result);
     if (failed(axes) || failed(kind))
       return failure();
-    return call.emit(name, *axes, ctx.ptr(input), ctx.ptr(result), extents, *kind, *how);
+    return call.emit(name, *axes, ctx.ptr(input), ctx.ptr(result), extents, *kind, *how + slot);
   });
 }
 
@@ -186,13 +189,15 @@ static LogicalResult emitReduceScatter(CallContext &ctx, shard::ReduceScatterOp 
 /// along `axis` move between `input` and `result`.
 static LogicalResult emitBlockCollective(CallContext &ctx, StringRef name,
                                          ArrayRef<int16_t> gridAxes, Value input, Value result,
-                                         Value blocked, int64_t axis) {
+                                         Value blocked, int64_t axis,
+                                         const std::string &slot = "") {
   return withGrid(ctx, [&](CollectiveCall &call) -> LogicalResult {
     FailureOr<std::string> axes = call.axesOf(gridAxes);
     if (failed(axes))
       return failure();
     auto [outer, block] = outerAndBlock(typeOf(blocked), axis);
-    return call.emit(name, *axes, ctx.ptr(input), ctx.ptr(result), outer, block, bytesOf(result));
+    return call.emit(name, *axes, ctx.ptr(input), ctx.ptr(result), outer, block,
+                     bytesOf(result) + slot);
   });
 }
 
@@ -225,6 +230,42 @@ static LogicalResult emitAllSlice(CallContext &ctx, shard::AllSliceOp slice) {
                              slice.getSliceAxis().getSExtValue());
 }
 
+// The overlapping forms (cleave-overlap-collectives): the same call with
+// `_start` and the slot; the wait writes nothing, its result being the
+// start's buffer (a view, Schedule.cpp).
+
+static std::string slotArgument(int64_t slot) { return ", " + std::to_string(slot); }
+
+static LogicalResult emitAllReduceStart(CallContext &ctx, AllReduceStartOp reduce) {
+  return emitReducingCollective(ctx, "all_reduce_start", reduce.getReduction(),
+                                reduce.getGridAxes(), reduce.getInput(), reduce.getResult(),
+                                std::to_string(typeOf(reduce.getResult()).getNumElements()),
+                                slotArgument(reduce.getSlot()));
+}
+
+static LogicalResult emitReduceScatterStart(CallContext &ctx, ReduceScatterStartOp scatter) {
+  auto [outer, block] =
+      outerAndBlock(typeOf(scatter.getResult()), scatter.getScatterAxis().getSExtValue());
+  return emitReducingCollective(ctx, "reduce_scatter_start", scatter.getReduction(),
+                                scatter.getGridAxes(), scatter.getInput(), scatter.getResult(),
+                                std::to_string(outer) + ", " + std::to_string(block),
+                                slotArgument(scatter.getSlot()));
+}
+
+static LogicalResult emitAllGatherStart(CallContext &ctx, AllGatherStartOp gather) {
+  return emitBlockCollective(ctx, "all_gather_start", gather.getGridAxes(), gather.getInput(),
+                             gather.getResult(), gather.getInput(),
+                             gather.getGatherAxis().getSExtValue(), slotArgument(gather.getSlot()));
+}
+
+static LogicalResult emitCollectiveWait(CallContext &ctx, CollectiveWaitOp wait) {
+  ctx.out() << "    " << ctx.getTarget().collectivePrefix() << "wait_collective(io.collectives, "
+            << wait.getSlot() << ");\n";
+  return success();
+}
+
 void codegen::registerCollectiveCalls(RuleTable &table) {
   table.addCalls(emitAllReduce, emitReduceScatter, emitAllGather, emitAllToAll, emitAllSlice);
+  table.addCalls(emitAllReduceStart, emitReduceScatterStart, emitAllGatherStart,
+                 emitCollectiveWait);
 }

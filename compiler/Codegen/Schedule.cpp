@@ -4,7 +4,8 @@
 //    literals; elementwise ops join the open loop if they have its shape,
 //    else open a new one; any other op closes the loop and is a library call
 //    (the pipeline transfers too: no loop spans one, and a recv_wait's
-//    result is a view of its recv_start's buffer).
+//    result is a view of its recv_start's buffer; so is a collective_wait's
+//    of its start's).
 // 2. A loop value is an output when anything outside the loop reads it
 //    (directly or through a view) or the function returns it.
 // 3. Record, per stored value, the step that defines it and the last step
@@ -91,6 +92,10 @@ Schedule codegen::buildSchedule(func::FuncOp function) {
     // A received tensor is its receive's buffer; the wait is still a step
     // of its own (a call), so no loop that reads the tensor starts before it.
     if (auto wait = dyn_cast<RecvWaitOp>(op))
+      schedule.viewOf[wait.getResult()] = wait.getBuffer();
+    // Likewise a collective's result is its start's buffer; the wait reads
+    // the start's input too, which keeps that alive until the wait.
+    if (auto wait = dyn_cast<CollectiveWaitOp>(op))
       schedule.viewOf[wait.getResult()] = wait.getBuffer();
     openLoop = -1;
     schedule.steps.push_back(Step{&op, -1});

@@ -228,6 +228,7 @@ int main(int argc, char **argv) {
     if (!spec)
       return fail(llvm::toString(spec.takeError()));
     spec->bucketBytes = shard.bucketBytes;
+    spec->overlapCommunication = shard.overlapCommunication;
     spec->precision = shard.precision;
     OwningOpRef<ModuleOp> other;
     llvm::Expected<cleave::PlanReport> otherReport = planner.plan(*spec, other);

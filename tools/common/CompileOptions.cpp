@@ -90,6 +90,11 @@ void mlir::cleave::addCompileOptions(CLI::App &app, CompileOptions &options,
                  "message per gradient)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_flag_callback(
+      "--no-overlap", [&shard] { shard.overlapCommunication = false; },
+      "Compile the blocking schedule: every collective waits where it starts (default: "
+      "gradient buckets start as soon as their last gradient exists and are waited for "
+      "where the optimizer reads them; ZeRO-3 parameter gathers one layer ahead)");
   app.add_option("--micro-batches", shard.microBatches,
                  "Run each (data-parallel rank's) batch as M equal micro-batches with one "
                  "optimizer update per step (gradient accumulation; pipelines fill with them)")

@@ -6,6 +6,7 @@
 #include "dialects/Cleave/Interfaces/CostInterface.h"
 #include "dialects/Cleave/Interfaces/HeavyOpTrait.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/OpImplementation.h"

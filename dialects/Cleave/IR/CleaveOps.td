@@ -422,5 +422,6 @@ def Cleave_Pool2dOp : Cleave_Op<"pool2d", [Cleave_HeavyOp], ["getFlops"]> {
 
 include "dialects/Cleave/IR/CleaveTrainingOps.td"
 include "dialects/Cleave/IR/CleavePipelineOps.td"
+include "dialects/Cleave/IR/CleaveCollectiveOps.td"
 
 #endif // CLEAVE_DIALECT_CLEAVEOPS_TD

@@ -1,6 +1,7 @@
 //===- ReshardCost.cpp - what the collectives of a plan cost --------------===//
 #include "passes/Analysis/Cost/ReshardCost.h"
 
+#include "dialects/Cleave/IR/CleaveOps.h"
 #include "dialects/Cleave/Interfaces/CostInterface.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
@@ -42,6 +43,14 @@ std::optional<ShardCollective> mlir::cleave::getShardCollective(Operation *op) {
     collective = {"broadcast", CollectiveKind::broadcast, broadcast.getGridAxes()};
   else if (auto slice = dyn_cast<shard::AllSliceOp>(op))
     collective = {"all_slice", std::nullopt, slice.getGridAxes()};
+  // cleave-overlap-collectives' starts are the same collectives, begun
+  // early (their waits send nothing).
+  else if (auto reduceStart = dyn_cast<AllReduceStartOp>(op))
+    collective = {"all_reduce", CollectiveKind::allReduce, reduceStart.getGridAxes()};
+  else if (auto scatterStart = dyn_cast<ReduceScatterStartOp>(op))
+    collective = {"reduce_scatter", CollectiveKind::reduceScatter, scatterStart.getGridAxes()};
+  else if (auto gatherStart = dyn_cast<AllGatherStartOp>(op))
+    collective = {"all_gather", CollectiveKind::allGather, gatherStart.getGridAxes()};
   else
     return std::nullopt;
   if (collective.kind)

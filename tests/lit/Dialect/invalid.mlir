@@ -1046,3 +1046,102 @@ module attributes {cleave.params = 3 : i64} {
 // expected-error @+1 {{'cleave.reduce_whole' must be a unit attribute on an op}}
 module attributes {cleave.reduce_whole} {
 }
+
+// -----
+
+// Overlapping collectives (cleave-overlap-collectives): a start's buffer is
+// the wait's alone.
+shard.grid @grid(shape = 2) {cleave.axis_names = ["dp"]}
+func.func @start_without_wait(%x: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{buffer must be read by exactly one cleave.collective_wait}}
+  %b = cleave.all_reduce_start %x {grid = @grid, grid_axes = array<i16: 0>, reduction = #shard<partial sum>, slot = 0 : i64} : tensor<8xf32> -> tensor<8xf32>
+  return %b : tensor<8xf32>
+}
+
+// -----
+
+shard.grid @grid(shape = 2) {cleave.axis_names = ["dp"]}
+func.func @start_negative_slot(%x: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{slot -1 must be >= 0}}
+  %b = cleave.all_reduce_start %x {grid = @grid, grid_axes = array<i16: 0>, reduction = #shard<partial sum>, slot = -1 : i64} : tensor<8xf32> -> tensor<8xf32>
+  %r = cleave.collective_wait %b, %x {slot = -1 : i64} : tensor<8xf32>, tensor<8xf32>
+  return %r : tensor<8xf32>
+}
+
+// -----
+
+shard.grid @grid(shape = 2) {cleave.axis_names = ["dp"]}
+func.func @start_no_axes(%x: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{needs the grid axes it communicates over}}
+  %b = cleave.all_reduce_start %x {grid = @grid, grid_axes = array<i16>, reduction = #shard<partial sum>, slot = 0 : i64} : tensor<8xf32> -> tensor<8xf32>
+  %r = cleave.collective_wait %b, %x {slot = 0 : i64} : tensor<8xf32>, tensor<8xf32>
+  return %r : tensor<8xf32>
+}
+
+// -----
+
+shard.grid @grid(shape = 2) {cleave.axis_names = ["dp"]}
+func.func @all_reduce_start_shape(%x: tensor<8xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{result type 'tensor<4xf32>' must equal the input type 'tensor<8xf32>'}}
+  %b = cleave.all_reduce_start %x {grid = @grid, grid_axes = array<i16: 0>, reduction = #shard<partial sum>, slot = 0 : i64} : tensor<8xf32> -> tensor<4xf32>
+  %r = cleave.collective_wait %b, %x {slot = 0 : i64} : tensor<4xf32>, tensor<8xf32>
+  return %r : tensor<4xf32>
+}
+
+// -----
+
+shard.grid @grid(shape = 2) {cleave.axis_names = ["dp"]}
+func.func @reduce_scatter_start_blocks(%x: tensor<6x4xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{dimension 0 of the input (6) is not a whole number of the result's blocks (4)}}
+  %b = cleave.reduce_scatter_start %x {grid = @grid, grid_axes = array<i16: 0>, reduction = #shard<partial sum>, scatter_axis = 0 : index, slot = 0 : i64} : tensor<6x4xf32> -> tensor<4x4xf32>
+  %r = cleave.collective_wait %b, %x {slot = 0 : i64} : tensor<4x4xf32>, tensor<6x4xf32>
+  return %r : tensor<4x4xf32>
+}
+
+// -----
+
+shard.grid @grid(shape = 2) {cleave.axis_names = ["dp"]}
+func.func @all_gather_start_other_dim(%x: tensor<2x4xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{dimension 1 changes (4 to 8) but only axis 0 may}}
+  %b = cleave.all_gather_start %x {grid = @grid, grid_axes = array<i16: 0>, gather_axis = 0 : index, slot = 0 : i64} : tensor<2x4xf32> -> tensor<4x8xf32>
+  %r = cleave.collective_wait %b, %x {slot = 0 : i64} : tensor<4x8xf32>, tensor<2x4xf32>
+  return %r : tensor<4x8xf32>
+}
+
+// -----
+
+shard.grid @grid(shape = 2) {cleave.axis_names = ["dp"]}
+func.func @all_gather_start_axis(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{axis 2 is outside the tensor's 2 dimensions}}
+  %b = cleave.all_gather_start %x {grid = @grid, grid_axes = array<i16: 0>, gather_axis = 2 : index, slot = 0 : i64} : tensor<2x4xf32> -> tensor<2x4xf32>
+  %r = cleave.collective_wait %b, %x {slot = 0 : i64} : tensor<2x4xf32>, tensor<2x4xf32>
+  return %r : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @wait_not_on_start(%x: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{must wait on the result of a cleave.all_reduce_start, reduce_scatter_start or all_gather_start}}
+  %r = cleave.collective_wait %x, %x {slot = 0 : i64} : tensor<8xf32>, tensor<8xf32>
+  return %r : tensor<8xf32>
+}
+
+// -----
+
+shard.grid @grid(shape = 2) {cleave.axis_names = ["dp"]}
+func.func @wait_other_input(%x: tensor<8xf32>, %y: tensor<8xf32>) -> tensor<8xf32> {
+  %b = cleave.all_reduce_start %x {grid = @grid, grid_axes = array<i16: 0>, reduction = #shard<partial sum>, slot = 0 : i64} : tensor<8xf32> -> tensor<8xf32>
+  // expected-error @+1 {{must also take its start's input}}
+  %r = cleave.collective_wait %b, %y {slot = 0 : i64} : tensor<8xf32>, tensor<8xf32>
+  return %r : tensor<8xf32>
+}
+
+// -----
+
+shard.grid @grid(shape = 2) {cleave.axis_names = ["dp"]}
+func.func @wait_other_slot(%x: tensor<8xf32>) -> tensor<8xf32> {
+  %b = cleave.all_reduce_start %x {grid = @grid, grid_axes = array<i16: 0>, reduction = #shard<partial sum>, slot = 0 : i64} : tensor<8xf32> -> tensor<8xf32>
+  // expected-error @+1 {{waits on slot 1 but its start uses slot 0}}
+  %r = cleave.collective_wait %b, %x {slot = 1 : i64} : tensor<8xf32>, tensor<8xf32>
+  return %r : tensor<8xf32>
+}
