@@ -39,6 +39,7 @@ mlir::cleave::getConfigSearchOptions(const ShardOptions &shard, llvm::StringRef 
   options.devices = shard.devices;
   options.clusterName = shard.cluster;
   options.precision = precision.str();
+  options.overlap = shard.overlapCommunication;
   llvm::SmallVector<llvm::StringRef> axes;
   llvm::StringRef(shard.grid).split(axes, ',', -1, false);
   for (llvm::StringRef axis : axes) {

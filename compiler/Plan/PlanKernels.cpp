@@ -30,6 +30,9 @@ using namespace mlir::cleave;
 static bool launchesNothing(Operation &op) {
   if (isa<ReshapeOp, func::ReturnOp, SendStartOp, SendWaitOp, RecvStartOp, RecvWaitOp>(op))
     return true;
+  // A started collective's launch is in its own price, as a blocking one's.
+  if (isa<AllReduceStartOp, ReduceScatterStartOp, AllGatherStartOp, CollectiveWaitOp>(op))
+    return true;
   if (isa<ConstantOp>(op))
     return true; // a literal inside a loop, or static data
   return op.getDialect() && op.getDialect()->getNamespace() == "shard";

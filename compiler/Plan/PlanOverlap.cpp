@@ -98,6 +98,19 @@ mlir::cleave::scheduleCollectives(Block &body, llvm::ArrayRef<Operation *> colle
     Operation *at = top(op);
     int64_t position = at ? index.lookup(at) : end;
     PlannedCollective entry{position, position, "blocking"};
+    // A program compiled with overlap (cleave-overlap-collectives) says
+    // itself where each collective starts and where it is waited for.
+    if (isa<AllReduceStartOp, ReduceScatterStartOp, AllGatherStartOp>(op) && at) {
+      for (Operation *user : op->getUsers())
+        if (auto wait = dyn_cast<CollectiveWaitOp>(user))
+          if (Operation *waitAt = top(wait))
+            entry.wait = std::max(position, index.lookup(waitAt));
+      entry.schedule = isa<AllGatherStartOp>(op) ? "prefetched" : "overlapped";
+      if (entry.wait == position)
+        entry.schedule = "blocking";
+      planned.push_back(entry);
+      continue;
+    }
     if (overlap && at) {
       llvm::StringRef name = op->getName().stripDialect();
       if ((name == "all_reduce" || name == "reduce_scatter") && !leadsToProduct.contains(at)) {

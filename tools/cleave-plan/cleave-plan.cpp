@@ -185,6 +185,9 @@ int main(int argc, char **argv) {
     planner.options.compute = cleave::getComputeOptions(cleave::Precision::bf16);
   }
   planner.options.keepOpShardings = format == "dot";
+  // The model hides what the compiled program will hide (--no-overlap:
+  // nothing).
+  planner.options.overlap = compile.shard.overlapCommunication;
   cleave::loadAllDialects(planner.context);
 
   OwningOpRef<ModuleOp> module;

@@ -96,6 +96,7 @@ llvm::Error shardTrainStepStage(ModuleOp module, const Invocation &invocation) {
     planOptions.precision = Precision::bf16;
     planOptions.compute = getComputeOptions(Precision::bf16);
   }
+  planOptions.overlap = compile.shard.overlapCommunication;
   llvm::Expected<PlanReport> plan = planTrainStep(module, compile.shard, *cluster, planOptions);
   if (!plan)
     return plan.takeError();
