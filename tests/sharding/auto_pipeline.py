@@ -8,7 +8,7 @@ gradients across it costs more than the whole step's compute, sending a
 micro-batch's activations does not. The test
 
 1. prices pinned plans with cleave-plan (independent of the search): the
-   pipeline pp=2,dp=2 with 4 micro-batches must be predicted more than 20%
+   pipeline pp=2,dp=2 with 4 micro-batches must be predicted more than 15%
    faster than the search's best plan on every pipeline-less grid (dp=4,
    dp=2,tp=2, tp=4, each planned by the search on that grid), and its
    collectives are priced on the links they cross: the dp gradient
@@ -57,7 +57,11 @@ RUN_FLAGS = ["--lr", "0.01", "--weight-decay", "0.01"]
 AUTO = ["--devices", "4", "--cluster", PROFILE]
 PINNED_PIPELINE = ["--grid", "pp=2,dp=2", "--micro-batches", "4", "--cluster", PROFILE]
 PIPELINE_LESS = ("dp=4", "dp=2,tp=2", "tp=4")
-MARGIN = 0.8  # the pipeline must be predicted faster than 0.8 x any other
+# The pipeline must be predicted faster than 0.85 x any other. (0.8 before
+# the model hid gradient buckets behind the backward: dp=2,tp=2's dp
+# all-reduce across the slow link now overlaps part of its backward, 18%
+# behind the pipeline instead of more than 20%.)
+MARGIN = 0.85
 
 
 def run(command, timeout=600, **kwargs):
