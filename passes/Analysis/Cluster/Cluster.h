@@ -75,6 +75,10 @@ struct Cluster {
   /// cores); loadCluster divides the per-device rates among them.
   bool oversubscribe = false;
 
+  /// Seconds a kernel costs at least on the device (launch and ramp-up):
+  /// a GPU step of many small kernels is bound by it. 0 on CPU ranks.
+  double kernelLaunch = 0;
+
   int64_t numDevices() const { return nodes * devicesPerNode; }
   /// Which node device `device` (row-major rank) sits on.
   int64_t nodeOf(int64_t device) const { return device / devicesPerNode; }

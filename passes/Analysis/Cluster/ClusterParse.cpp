@@ -221,7 +221,7 @@ llvm::Expected<Cluster> cleave::parseCluster(llvm::StringRef text, llvm::StringR
           reader.object(*root, "", "device", true, "per-device rates and memory")) {
     reader.rejectUnknown(*device, "device",
                          {"peak_tflops", "compute_efficiency", "memory_bandwidth_gb_per_s",
-                          "memory_efficiency", "memory_gb"});
+                          "memory_efficiency", "memory_gb", "kernel_launch_us"});
     if (const json::Object *peaks =
             reader.object(*device, "device", "peak_tflops", true, "TFLOP/s by f32, bf16, f16")) {
       reader.rejectUnknown(*peaks, "device.peak_tflops", {"f32", "bf16", "f16"});
@@ -257,6 +257,11 @@ llvm::Expected<Cluster> cleave::parseCluster(llvm::StringRef text, llvm::StringR
                                          "GB of memory per device")
                                  .value_or(0) *
                              kGiga);
+    cluster.kernelLaunch = reader
+                               .number(*device, "device", "kernel_launch_us", false,
+                                       Range::nonNegative, "microseconds a kernel costs at least")
+                               .value_or(0) *
+                           kMicro;
   }
 
   // A link nobody uses may be left out: inside a node of one device, or

@@ -31,6 +31,8 @@ json::Value cleave::clusterToJSON(const Cluster &cluster) {
                       {"memory_bandwidth_gb_per_s", cluster.memoryBandwidth / kGiga},
                       {"memory_efficiency", cluster.memoryEfficiency},
                       {"memory_gb", cluster.memoryCapacity / kGiga}};
+  if (cluster.kernelLaunch > 0)
+    device["kernel_launch_us"] = cluster.kernelLaunch / kMicro;
   json::Object root{{"devices_per_node", cluster.devicesPerNode},
                     {"device", std::move(device)},
                     {"intra_node", linkToJSON(cluster.intraNode)},
