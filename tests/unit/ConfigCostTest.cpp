@@ -216,7 +216,7 @@ TEST_CASE("configuration cost: each micro-batch pays its kernels' fixed cost", "
     config.microBatches = m;
     llvm::Expected<PricedConfiguration> priced =
         priceConfiguration(config, chunks, SubGridFigures(), RecomputeFigures(), cluster);
-    REQUIRE(priced);
+    REQUIRE(static_cast<bool>(priced));
     return priced->stepSeconds;
   };
   // M = 1: the priced 1 + 2 s hold the kernels' fixed 0.3 s once already.
@@ -235,7 +235,7 @@ TEST_CASE("configuration cost: each micro-batch pays its kernels' fixed cost", "
   config.microBatches = 4;
   llvm::Expected<PricedConfiguration> piped =
       priceConfiguration(config, two, SubGridFigures(), RecomputeFigures(), pair);
-  REQUIRE(piped);
+  REQUIRE(static_cast<bool>(piped));
   CHECK(piped->stepSeconds == Approx(5 * 0.4875));
   config.pp = 1;
   // Without a fixed cost M changes nothing on one stage.
