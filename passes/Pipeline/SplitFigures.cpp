@@ -2,6 +2,7 @@
 #include "passes/Pipeline/SplitFigures.h"
 
 #include "dialects/Cleave/IR/CleaveDialect.h"
+#include "dialects/Cleave/IR/CleaveOps.h"
 #include "dialects/Cleave/Interfaces/CostInterface.h"
 #include "passes/Analysis/Cost/CollectiveCost.h"
 #include "passes/Analysis/Cost/ComputeCost.h"
@@ -126,6 +127,23 @@ findSharedTransfers(func::FuncOp function, const ChunkAssignment &assignment, in
   return transfers;
 }
 
+static bool isFusedElementwise(Operation *op) {
+  return isa<UnaryOp, BinaryOp, CompareOp, SelectOp, CastOp, BroadcastOp, RandomMaskOp>(op);
+}
+
+bool mlir::cleave::countKernel(Operation *op, Operation *previous) {
+  if (isa<ReshapeOp, ConstantOp>(op))
+    return false;
+  if (!isFusedElementwise(op))
+    return true;
+  return !previous || !isFusedElementwise(previous);
+}
+
+double mlir::cleave::kernelFixedSeconds(int64_t kernels, double launch, int64_t parts) {
+  return static_cast<double>(kernels) * launch *
+         (1.0 - 1.0 / static_cast<double>(std::max<int64_t>(parts, 1)));
+}
+
 FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
                                                  const ChunkAssignment &assignment,
                                                  const CutProfile &profile,
@@ -147,19 +165,27 @@ FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
   figures.chunkGradientBytes.assign(chunks, 0);
   figures.chunkOptimizerBytes.assign(chunks, 0);
   figures.chunkActivationBytes.assign(chunks, 0);
+  figures.chunkForwardKernels.assign(chunks, 0);
+  figures.chunkBackwardKernels.assign(chunks, 0);
 
   // Forward and backward run per micro-batch on a dp x tp stage; the
   // update once per step, split tp ways.
   std::vector<llvm::DenseSet<Value>> stashed(chunks);
+  Operation *previous = nullptr;
   for (Operation *op : phases.getOps()) {
     const OpRole *role = phases.getRole(op);
     int64_t chunk = assignment.chunkOf.lookup(op);
+    bool kernel = countKernel(op, previous);
+    if (!isa<ReshapeOp, ConstantOp>(op))
+      previous = op;
     switch (role->phase) {
     case SplitPhase::forward:
       figures.chunkForwardSeconds[chunk] += computeTime(op, cluster, dp * tp, compute) / m;
+      figures.chunkForwardKernels[chunk] += kernel;
       break;
     case SplitPhase::backward:
       figures.chunkBackwardSeconds[chunk] += computeTime(op, cluster, dp * tp, compute) / m;
+      figures.chunkBackwardKernels[chunk] += kernel;
       for (Value operand : op->getOperands()) {
         Operation *producer = operand.getDefiningOp();
         const OpRole *producerRole = producer ? phases.getRole(producer) : nullptr;
@@ -175,6 +201,17 @@ FailureOr<SplitFigures> mlir::cleave::countSplit(const TrainStepPhases &phases,
       figures.chunkUpdateSeconds[chunk] += computeTime(op, cluster, tp);
       break;
     }
+  }
+  // The work divides by M, a kernel's fixed cost (its call or launch) does
+  // not: M micro-batches run every kernel M times. Measured on the 2-core
+  // VM (docs/benchmarks.md): gpt_small on one rank takes ~1.4 ms more with
+  // 4 micro-batches than with 1, which a linear share of the step cannot
+  // predict and which made the search pick many small micro-batches.
+  for (int64_t c = 0; c < chunks; ++c) {
+    figures.chunkForwardSeconds[c] +=
+        kernelFixedSeconds(figures.chunkForwardKernels[c], cluster.kernelLaunch, m * dp * tp);
+    figures.chunkBackwardSeconds[c] +=
+        kernelFixedSeconds(figures.chunkBackwardKernels[c], cluster.kernelLaunch, m * dp * tp);
   }
   for (int64_t c = 0; c < chunks; ++c)
     for (Value value : stashed[c])

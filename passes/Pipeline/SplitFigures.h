@@ -61,9 +61,28 @@ struct SharedTraffic {
   std::vector<double> sendBackSeconds;
 };
 
+/// Whether `op` starts a kernel of its own when the step runs: an op that
+/// is not fused into an elementwise loop nor a view, or the first of a run
+/// of fusible ops (`previous` is the op before it in program order, views
+/// skipped; null at the start). The code generators' fusion
+/// (compiler/Codegen/Schedule.cpp) also cuts a run where the shape changes;
+/// counting runs is close enough for a fixed cost per kernel.
+bool countKernel(Operation *op, Operation *previous);
+
+/// Seconds `kernels` kernels cost one device on top of the linear share
+/// of their priced time when it runs 1/`parts` of the batch (parts = M x
+/// dp x tp): a kernel's time is a fixed `launch` (its call, what small
+/// products lose) plus the rest in proportion to its rows, and the rates
+/// price the whole batch in one call, which holds the fixed part once.
+double kernelFixedSeconds(int64_t kernels, double launch, int64_t parts);
+
 struct SplitFigures {
   std::vector<std::string> cuts;
   std::vector<double> chunkForwardSeconds, chunkBackwardSeconds, chunkUpdateSeconds;
+  /// Kernels one micro-batch's forward and backward of each chunk run
+  /// (countKernel): each costs Cluster::kernelLaunch on top of its share of
+  /// the work, once per micro-batch, and chunk*Seconds include it.
+  std::vector<int64_t> chunkForwardKernels, chunkBackwardKernels;
   std::vector<int64_t> chunkParameterBytes, chunkGradientBytes, chunkOptimizerBytes;
   std::vector<int64_t> chunkActivationBytes;
   std::vector<int64_t> cutBytes;

@@ -21,6 +21,7 @@
 #include "passes/Analysis/Cost/CollectiveCost.h"
 #include "passes/Analysis/Cost/CommOverlap.h"
 #include "passes/Analysis/Pipeline/Schedule.h"
+#include "passes/Pipeline/SplitFigures.h"
 
 #include <algorithm>
 
@@ -56,6 +57,20 @@ mlir::cleave::priceConfiguration(const Configuration &config, const ChunkFigures
     double again = f * recompute.extraForwardShare;
     forward[c] = f * subGrid.timeFactor;
     backward[c] = (b + again) * subGrid.timeFactor;
+    // A kernel's call or launch costs the same whatever its share of the
+    // batch, once per micro-batch: M small micro-batches are not free
+    // (SplitFigures.cpp). Recomputation runs its share of the forward's
+    // kernels again.
+    if (!chunks.forwardKernels.empty()) {
+      double fixedForward =
+          kernelFixedSeconds(chunks.forwardKernels[c], cluster.kernelLaunch, m * dp * tp);
+      double fixedBackward =
+          kernelFixedSeconds(chunks.backwardKernels[c], cluster.kernelLaunch, m * dp * tp) +
+          fixedForward * recompute.extraForwardShare;
+      forward[c] += fixedForward;
+      backward[c] += fixedBackward;
+      stageCompute[c % stages] += (fixedForward + fixedBackward) * m;
+    }
     stageCompute[c % stages] += (f + b) * m;
     stageRecompute[c % stages] += again * m;
   }

@@ -27,6 +27,9 @@ namespace mlir::cleave {
 /// (M = dp = tp = 1).
 struct ChunkFigures {
   std::vector<double> forwardSeconds, backwardSeconds, updateSeconds;
+  /// Kernels of one micro-batch's forward and backward, per chunk (empty:
+  /// none priced): each costs Cluster::kernelLaunch per micro-batch.
+  std::vector<int64_t> forwardKernels, backwardKernels;
   /// Stashed for the backward, per chunk.
   std::vector<int64_t> activationBytes;
   /// Crossing cut k (between chunks k and k + 1).

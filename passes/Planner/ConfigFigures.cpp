@@ -108,10 +108,21 @@ FailureOr<const ChunkFigures *> ConfigFigures::chunks(int64_t stages, int64_t vi
     return failure();
   ChunkFigures figures;
   double m = static_cast<double>(stages);
-  for (double seconds : split->chunkForwardSeconds)
-    figures.forwardSeconds.push_back(seconds * m);
-  for (double seconds : split->chunkBackwardSeconds)
-    figures.backwardSeconds.push_back(seconds * m);
+  // The global figures are the work only: priceConfiguration adds the
+  // kernels' fixed cost per micro-batch of the configuration it prices.
+  for (size_t c = 0; c < split->chunkForwardSeconds.size(); ++c) {
+    double launch = cluster.kernelLaunch;
+    figures.forwardSeconds.push_back(
+        (split->chunkForwardSeconds[c] -
+         kernelFixedSeconds(split->chunkForwardKernels[c], launch, stages)) *
+        m);
+    figures.backwardSeconds.push_back(
+        (split->chunkBackwardSeconds[c] -
+         kernelFixedSeconds(split->chunkBackwardKernels[c], launch, stages)) *
+        m);
+  }
+  figures.forwardKernels = split->chunkForwardKernels;
+  figures.backwardKernels = split->chunkBackwardKernels;
   figures.updateSeconds = split->chunkUpdateSeconds;
   for (int64_t bytes : split->chunkActivationBytes)
     figures.activationBytes.push_back(bytes * stages);

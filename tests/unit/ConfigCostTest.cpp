@@ -225,3 +225,44 @@ TEST_CASE("configuration cost: the gradient all-reduce hides behind the backward
   CHECK(overlapped.exposedDataParallelSeconds == Approx(90.006e-3 / 3));
   CHECK(overlapped.stepSeconds == Approx(0.75 + 90.006e-3 / 3));
 }
+
+TEST_CASE("configuration cost: each micro-batch pays its kernels' fixed cost", "[planner]") {
+  // Forward 1 s and backward 2 s for the whole batch in one call of each
+  // kernel; 100 and 200 kernels with a fixed 1 ms each per call (docs/benchmarks.md: gpt_small on
+  // one CPU rank is slower with 4 micro-batches than with 1).
+  ChunkFigures chunks = uniformChunks(1, 1, 1.0, 2.0);
+  chunks.forwardKernels = {100};
+  chunks.backwardKernels = {200};
+  Cluster cluster = roundCluster(1);
+  cluster.kernelLaunch = 1e-3;
+  Configuration config;
+  auto step = [&](int64_t m) {
+    config.microBatches = m;
+    llvm::Expected<PricedConfiguration> priced =
+        priceConfiguration(config, chunks, SubGridFigures(), RecomputeFigures(), cluster);
+    REQUIRE(static_cast<bool>(priced));
+    return priced->stepSeconds;
+  };
+  // M = 1: the priced 1 + 2 s hold the kernels' fixed 0.3 s once already.
+  CHECK(step(1) == Approx(3.0));
+  // M = 4: 4 x ((1 + 2 - 0.3) / 4 + 0.3): the work divides, the 0.3 s per
+  // micro-batch does not; 4 x (0.675 + 0.3) = 3.9.
+  CHECK(step(4) == Approx(3.9));
+  // Two stages of one chunk each, M = 4: per micro-batch and stage
+  // (1.5 - 0.15) / 4 + 0.15 = 0.4875 s; 1F1B's makespan (M + S - 1) x it.
+  ChunkFigures two = uniformChunks(2, 2, 0.5, 1.0);
+  two.forwardKernels = {50, 50};
+  two.backwardKernels = {100, 100};
+  Cluster pair = roundCluster(2);
+  pair.kernelLaunch = 1e-3;
+  config.pp = 2;
+  config.microBatches = 4;
+  llvm::Expected<PricedConfiguration> piped =
+      priceConfiguration(config, two, SubGridFigures(), RecomputeFigures(), pair);
+  REQUIRE(static_cast<bool>(piped));
+  CHECK(piped->stepSeconds == Approx(5 * 0.4875));
+  config.pp = 1;
+  // Without a fixed cost M changes nothing on one stage.
+  cluster.kernelLaunch = 0;
+  CHECK(step(4) == Approx(3.0));
+}

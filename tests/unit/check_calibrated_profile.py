@@ -42,6 +42,9 @@ def positive(path):
 for field in ("device.peak_tflops.f32", "device.peak_tflops.bf16", "device.peak_tflops.f16",
               "device.memory_bandwidth_gb_per_s", "device.memory_gb",
               "device.compute_efficiency", "device.memory_efficiency",
+              # The fixed cost per kernel and micro-batch (at least the call
+              # overhead, so never 0).
+              "device.kernel_launch_us",
               "intra_node.bandwidth_gb_per_s", "intra_node.latency_us", "collective_efficiency",
               "nodes", "devices_per_node"):
     positive(field)

@@ -232,6 +232,52 @@ double measureCallOverhead(const Sizes &sizes) {
   return (norm + transpose) / 2;
 }
 
+/// Seconds a kernel costs per call beyond its share of the batch: the
+/// intercept of its time against the batch rows, from the GPT's products
+/// and a layer norm at their full and a quarter of their rows (one of 4
+/// micro-batches), (4 t(quarter) - t(full)) / 3, averaged; at least
+/// `callOverhead`. A step of M micro-batches pays it M times per kernel;
+/// the call overhead alone (0.25 us here) leaves out what smaller products
+/// lose in OpenBLAS (packing, edge kernels): gpt_small on one rank measured
+/// ~0.3 ms more per extra micro-batch, ~1 us for each of its ~300 kernels
+/// (docs/benchmarks.md).
+double measureMicroBatchCost(const Sizes &sizes, double callOverhead) {
+  auto product = [&](Product p) {
+    std::vector<float> a(size_t(p.batch * p.m * p.k), 1.0f), b(size_t(p.batch * p.k * p.n), 0.5f),
+        c(size_t(p.batch * p.m * p.n));
+    return timeAll(sizes.minSeconds, sizes.trials, [&] {
+      cleave::rt::cpu::matmul(a.data(), b.data(), c.data(), p.batch, p.m, p.n, p.k, p.transposeA,
+                              p.transposeB, p.m * p.k, p.k * p.n, false);
+    });
+  };
+  double sum = 0;
+  int count = 0;
+  for (const Product &full : kProducts) {
+    // The batch's rows: the batch of the attention's products, the
+    // contraction of a weight gradient's (transposed A), else A's rows.
+    Product quarter = full;
+    if (full.batch > 1)
+      quarter.batch /= 4;
+    else if (full.transposeA)
+      quarter.k /= 4;
+    else
+      quarter.m /= 4;
+    sum += (4 * product(quarter) - product(full)) / 3;
+    ++count;
+  }
+  constexpr int64_t kCols = 256;
+  std::vector<float> x(256 * kCols, 0.5f), y(x.size()), scale(kCols, 1.0f), bias(kCols, 0.0f);
+  auto norm = [&](int64_t rows) {
+    return timeAll(sizes.minSeconds, sizes.trials, [&] {
+      cleave::rt::cpu::layer_norm(x.data(), scale.data(), bias.data(), y.data(), rows, kCols,
+                                  1e-5f);
+    });
+  };
+  sum += (4 * norm(64) - norm(256)) / 3;
+  ++count;
+  return std::max(callOverhead, sum / count);
+}
+
 /// Seconds of one round trip of `bytes` bytes between ranks 0 and 1: the
 /// best of `trials` averages, since a busy machine only ever adds time.
 double pingPong(size_t bytes, int rounds, int trials, int rank) {
@@ -439,6 +485,7 @@ int main(int argc, char **argv) {
   meanBandwidth /= ranks;
 
   double callOverhead = measureCallOverhead(sizes);
+  double kernelLaunch = measureMicroBatchCost(sizes, callOverhead);
 
   double latency = pingPong(8, sizes.latencyRounds, sizes.trials, rank) / 2;
   double largeOneWay = pingPong(sizes.largeMessage, sizes.largeRounds, sizes.trials, rank) / 2;
@@ -483,6 +530,7 @@ int main(int argc, char **argv) {
     measured.intraNode = {linkBandwidth, latency};
     measured.interNode = measured.intraNode;
     measured.collectiveEfficiency = collectiveEfficiency;
+    measured.kernelLaunch = kernelLaunch;
     llvm::json::Value profile = mlir::cleave::clusterToJSON(measured);
     llvm::json::Object collectives{{"library", "mpi"},
                                    {"all_reduce", fitToJSON(library.allReduce)},
@@ -541,7 +589,9 @@ int main(int argc, char **argv) {
         meanFlops / 1e9, meanBandwidth / 1e9, latency * 1e6, linkBandwidth / 1e9,
         collectiveEfficiency);
     llvm::errs() << "memory-bound kernels on rank 0 (GB/s): " << kernelRates << "\n";
-    llvm::errs() << llvm::format("kernel call overhead %.2f us\n", callOverhead * 1e6);
+    llvm::errs() << llvm::format("kernel call overhead %.2f us, fixed cost per kernel and "
+                                 "micro-batch %.2f us (device.kernel_launch_us)\n",
+                                 callOverhead * 1e6, kernelLaunch * 1e6);
     for (auto [name, fit] : {std::pair{"MPI_Iallreduce", library.allReduce},
                              std::pair{"MPI_Ireduce_scatter_block", library.reduceScatter},
                              std::pair{"MPI_Iallgather", library.allGather}})
