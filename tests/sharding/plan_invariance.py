@@ -162,13 +162,16 @@ AUTO_PLANS = {
                         "all_to_all": 4, "all_slice": 4},
     },
     "convnext": {
-        "grid": "dp=4",
-        "layouts": {"x": "dp,-,-,-", "1.weight": "-,dp,-,-", "1.bias": "dp",
-                    "2.block.0.bias": "dp", "2.block.2.bias": "dp", "2.block.3.weight": "dp,-",
-                    "2.block.3.bias": "dp", "2.block.5.weight": "-,dp", "4.bias": "dp",
-                    "6.weight": "-,dp"},
-        "collectives": {"all_gather": 9, "all_reduce": 6, "reduce_scatter": 5, "all_to_all": 6,
-                        "all_slice": 5},
+        # With the buckets hidden behind the backward and fused elementwise
+        # loops priced as codegen runs them, tp=2 inside dp=2 beats dp=4.
+        "grid": "dp=2,tp=2",
+        "layouts": {"x": "dp*tp,-,-,-", "0.bias": "dp*tp", "1.weight": "-,dp*tp,-,-",
+                    "1.bias": "dp", "2.block.0.bias": "dp*tp", "2.block.2.bias": "dp*tp",
+                    "2.block.3.weight": "dp*tp,-", "2.block.3.bias": "dp*tp",
+                    "2.block.5.weight": "-,dp*tp", "2.block.5.bias": "tp", "4.bias": "dp",
+                    "6.weight": "-,dp*tp"},
+        "collectives": {"all_gather": 16, "all_reduce": 7, "reduce_scatter": 6, "all_to_all": 5,
+                        "all_slice": 10},
     },
     "resnet": {
         "grid": "dp=4",
