@@ -294,3 +294,29 @@ func.func @layers(%w1: tensor<4x4xf32>, %b1: tensor<4xf32>, %w2: tensor<4x4xf32>
   %m3 = cleave.binary sub %b3, %rb3 : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   return %n1, %m1, %n2, %m2, %n3, %m3 : tensor<4x4xf32>, tensor<4xf32>, tensor<4x4xf32>, tensor<4xf32>, tensor<4x4xf32>, tensor<4xf32>
 }
+
+// -----
+
+// Only gradient collectives move: %s feeds a product (a tensor-parallel
+// sum of the backward), so it stays where it is (not up to %p) and fences the gradient
+// all-reduce %b, which moves up to right behind it, not up to its gradient.
+// CHECK-LABEL: func.func @fence
+// CHECK:         %[[GB:.*]] = cleave.unary neg %arg1
+// CHECK-NEXT:    %[[P:.*]] = cleave.unary exp %arg0
+// CHECK-NEXT:    cleave.unary abs %arg1
+// CHECK-NEXT:    %[[S:.*]] = shard.all_reduce %[[P]]
+// CHECK-NEXT:    shard.all_reduce %[[GB]]
+// CHECK-NEXT:    cleave.matmul %[[S]], %arg0
+// OFF-LABEL: func.func @fence
+// SMALL-LABEL: func.func @fence
+// LAYERS-LABEL: func.func @fence
+shard.grid @grid(shape = 2x2) {cleave.axis_names = ["dp", "tp"]}
+func.func @fence(%x: tensor<4x4xf32>, %y: tensor<4xf32>) -> (tensor<4x4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %gb = cleave.unary neg %y : tensor<4xf32>
+  %p = cleave.unary exp %x : tensor<4x4xf32>
+  %q = cleave.unary abs %y : tensor<4xf32>
+  %s = shard.all_reduce %p on @grid grid_axes = [1] : tensor<4x4xf32> -> tensor<4x4xf32>
+  %m = cleave.matmul %s, %x : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %b = shard.all_reduce %gb on @grid grid_axes = [0] : tensor<4xf32> -> tensor<4xf32>
+  return %m, %b, %q : tensor<4x4xf32>, tensor<4xf32>, tensor<4xf32>
+}
