@@ -31,6 +31,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
+#include "passes/Pipelines.h"
 
 #include "dialects/Cleave/IR/CleaveOps.h"
 #include "mlir/IR/Builders.h"
@@ -206,6 +207,28 @@ public:
   }
 
 private:
+  /// Whether `op` sums over the pipeline axis: the stages' transfers are
+  /// ordered against those (passes/Pipeline/TransferDeadlock.cpp), and a
+  /// stage that posted one before a transfer its peer stage waits on would
+  /// deadlock, so they never move.
+  static bool overPipelineAxis(Operation *op) {
+    auto grid = op->getAttrOfType<FlatSymbolRefAttr>("grid");
+    auto axes = op->getAttrOfType<DenseI16ArrayAttr>("grid_axes");
+    if (!grid || !axes)
+      return true;
+    auto gridOp = SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(op, grid);
+    auto names =
+        gridOp ? gridOp->getAttrOfType<ArrayAttr>(CleaveDialect::kAxisNamesAttrName) : nullptr;
+    if (!names)
+      return false;
+    for (int16_t axis : axes.asArrayRef())
+      if (auto name = dyn_cast_or_null<StringAttr>(
+              axis >= 0 && axis < static_cast<int16_t>(names.size()) ? names[axis] : Attribute());
+          name && name.getValue() == kPipelineAxis)
+        return true;
+    return false;
+  }
+
   /// Moves each gradient collective up to right after its operand's
   /// definition, in the order the operands become ready, so that the walk
   /// in run() packs buckets in readiness order and each one starts as soon
@@ -218,9 +241,10 @@ private:
   /// does; compiler/Plan/PlanOverlap.cpp counts the same ones), so nothing
   /// but its own position changes. Every rank runs this same program, so
   /// the reorder is the same on every rank and every rank still issues the
-  /// same collectives in the same order. Other collectives (and calls) are
-  /// fences: no gradient collective crosses one, so their order against
-  /// them, which pipeline transfers and the other groups see, is kept.
+  /// same collectives in the same order. Other collectives, calls and ops
+  /// with effects (pipeline transfers) are fences: no gradient collective
+  /// crosses one, so the order against them, which other stages and groups
+  /// see, is kept; sums over the pipeline axis never move.
   void hoistGradients() {
     llvm::DenseMap<Operation *, int64_t> index;
     for (Operation &op : block)
@@ -244,7 +268,7 @@ private:
       op.walk([&](Operation *inner) { compute |= isProduct(inner); });
       if (reads || compute || isCollectiveBarrier(&op))
         leads.insert(&op);
-      if (!reads && asMember(&op))
+      if (!reads && asMember(&op) && !overPipelineAxis(&op))
         gradients.insert(&op);
     }
     auto readiness = [&](Operation *op) {
@@ -274,7 +298,7 @@ private:
     for (Operation *op : ops) {
       if (gradients.contains(op)) {
         segment.push_back(op);
-      } else if (isCollectiveBarrier(op)) {
+      } else if (isCollectiveBarrier(op) || !isMemoryEffectFree(op)) {
         hoist();
         fence = op;
       }
