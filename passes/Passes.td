@@ -396,8 +396,10 @@ def CleaveBucketCollectives : Pass<"cleave-bucket-collectives", "func::FuncOp"> 
     gradient and hold every later one behind it. Every rank runs the same
     program, so this compile-time reorder is the same on every rank: every
     rank still issues the same collectives in the same order. Other
-    collectives and calls keep their places and are fences: nothing moves
-    across them and they close the open bucket.
+    collectives (sums over the pipeline axis `pp` included), calls and ops
+    with effects (pipeline transfers) keep their places and are fences:
+    no gradient collective moves across them, so the order against other
+    stages' transfers is kept.
 
     The merged op goes right after the last operand's definition (never
     above the previous collective); pure ops that read a member's result

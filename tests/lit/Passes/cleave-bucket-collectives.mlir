@@ -320,3 +320,27 @@ func.func @fence(%x: tensor<4x4xf32>, %y: tensor<4xf32>) -> (tensor<4x4xf32>, te
   %b = shard.all_reduce %gb on @grid grid_axes = [0] : tensor<4xf32> -> tensor<4xf32>
   return %m, %b, %q : tensor<4x4xf32>, tensor<4xf32>, tensor<4xf32>
 }
+
+// -----
+
+// A sum over the pipeline axis (a tied weight's gradient across stages) is
+// ordered against the stages' transfers: it keeps its place and fences the
+// dp gradient all-reduce behind it.
+// CHECK-LABEL: func.func @pipeline_axis
+// CHECK:         %[[GP:.*]] = cleave.unary neg %arg0
+// CHECK-NEXT:    %[[GD:.*]] = cleave.unary exp %arg0
+// CHECK-NEXT:    cleave.unary abs %arg0
+// CHECK-NEXT:    shard.all_reduce %[[GP]] on @grid grid_axes = [0]
+// CHECK-NEXT:    shard.all_reduce %[[GD]] on @grid grid_axes = [1]
+// OFF-LABEL: func.func @pipeline_axis
+// SMALL-LABEL: func.func @pipeline_axis
+// LAYERS-LABEL: func.func @pipeline_axis
+shard.grid @grid(shape = 2x2) {cleave.axis_names = ["pp", "dp"]}
+func.func @pipeline_axis(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %gp = cleave.unary neg %x : tensor<4xf32>
+  %gd = cleave.unary exp %x : tensor<4xf32>
+  %q = cleave.unary abs %x : tensor<4xf32>
+  %p = shard.all_reduce %gp on @grid grid_axes = [0] : tensor<4xf32> -> tensor<4xf32>
+  %d = shard.all_reduce %gd on @grid grid_axes = [1] : tensor<4xf32> -> tensor<4xf32>
+  return %p, %d, %q : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+}
