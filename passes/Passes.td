@@ -386,14 +386,28 @@ def CleaveBucketCollectives : Pass<"cleave-bucket-collectives", "func::FuncOp"> 
     (transposed first when the scattered dimension is not the outermost),
     joined along the blocks, one reduce-scatter of the leading dimension.
 
-    The merged op goes right after the last operand's definition; pure ops
-    that read a member's result before that point (the reshape or transpose
-    partition put right after it) move down behind it; a bucket that cannot
-    be placed so is closed and a new one begins. Collectives never move
-    across another collective: every rank runs the same program, so every
-    rank still issues the same collectives in the same order. Each element
-    is summed over the same ranks in the same order as before, so results
-    are bit-identical. `bucket-bytes=0` turns the pass off.
+    Buckets are formed in readiness order, like DDP's reverse-parameter
+    buckets: the gradient collectives (those whose result no product,
+    convolution or collective reads: only the optimizer) first move up to
+    right after their operand's definition, ordered by it, so that the
+    backward's first gradients (the last layers') fill the first bucket.
+    The partitioner leaves them at their optimizer users in parameter
+    order, where the first bucket would wait for the backward's last
+    gradient and hold every later one behind it. Every rank runs the same
+    program, so this compile-time reorder is the same on every rank: every
+    rank still issues the same collectives in the same order. Other
+    collectives (sums over the pipeline axis `pp` included), calls and ops
+    with effects (pipeline transfers) keep their places and are fences:
+    no gradient collective moves across them, so the order against other
+    stages' transfers is kept.
+
+    The merged op goes right after the last operand's definition (never
+    above the previous collective); pure ops that read a member's result
+    before that point move down behind it; a bucket that cannot be placed
+    so is closed and a new one begins. Each element is summed over the
+    same ranks as before (in the same order under the rank reduction
+    order), so results are bit-identical. `bucket-bytes=0` turns the pass
+    off.
 
     ```mlir
     %a = shard.all_reduce %ga on @grid grid_axes = [0] : tensor<4x2xf32> -> tensor<4x2xf32>

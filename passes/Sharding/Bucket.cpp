@@ -3,16 +3,19 @@
 // cleave-partition reduces each gradient where its user needs it, so a
 // data-parallel step sends one small message per parameter; every message
 // pays the link latency. This pass packs them into buckets like PyTorch
-// DDP. One walk over each block, in program order:
+// DDP. First the gradient collectives (only the optimizer reads them) move
+// up to their operands in readiness order (hoistGradients, which says
+// why); then one walk over each block, in program order:
 //   1. a shard.all_reduce (or shard.reduce_scatter) joins the open bucket
 //      when it agrees with it on grid, grid axes, reduction and element
 //      type, keeps the bucket within `bucket-bytes`,
 //      and the bucket can still be placed (below); otherwise the open bucket
 //      is emitted and a new one begins with it;
 //   2. any other collective (or an op that may hide one) closes the open
-//      bucket, so collectives never cross each other: every rank runs this
-//      same program, and keeping their order keeps every rank's sequence
-//      of messages the same, which the blocking runtime needs;
+//      bucket and nothing crosses it: the order against tensor-parallel
+//      collectives and pipeline transfers stays the partitioner's (every
+//      rank runs this same program, so any reorder here is the same on
+//      every rank and their sequences of messages still match);
 //   3. an emitted bucket goes right after the later of the last operand's
 //      definition and the previous collective: flatten, concat, one
 //      collective, slice + reshape back (a reduce-scatter's inputs as
@@ -22,17 +25,21 @@
 //      right after it) move down behind it, in their order; a bucket is
 //      only placeable when none of them is a collective, has effects, or
 //      feeds another member's operand.
-// Each element is summed over the same ranks in the same order as before
-// (the runtime adds in rank order per element), so results stay
-// bit-identical.
+// Each element is summed over the same ranks as before (under
+// CLEAVE_REDUCTION_ORDER=rank in the same order per element), so results
+// stay bit-identical.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
+#include "passes/Pipelines.h"
 
 #include "dialects/Cleave/IR/CleaveOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/Interfaces/CallInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/DebugLog.h"
 
@@ -160,6 +167,12 @@ static bool isCollectiveBarrier(Operation *op) {
   return found;
 }
 
+/// Products and convolutions: a gradient one of them reads is the
+/// backward's, not only the optimizer's.
+static bool isProduct(Operation *op) {
+  return isa<MatmulOp, Conv2dOp, Conv2dGradInputOp, Conv2dGradFilterOp>(op);
+}
+
 /// Ops that may move later in their block without changing the program.
 static bool isSinkable(Operation *op) {
   return isMemoryEffectFree(op) && op->getNumRegions() == 0 &&
@@ -171,6 +184,7 @@ public:
   BlockBucketer(Block &block, int64_t limit) : block(block), limit(limit) {}
 
   void run() {
+    hoistGradients();
     SmallVector<Operation *> ops;
     for (Operation &op : block)
       ops.push_back(&op);
@@ -193,6 +207,105 @@ public:
   }
 
 private:
+  /// Whether `op` sums over the pipeline axis: the stages' transfers are
+  /// ordered against those (passes/Pipeline/TransferDeadlock.cpp), and a
+  /// stage that posted one before a transfer its peer stage waits on would
+  /// deadlock, so they never move.
+  static bool overPipelineAxis(Operation *op) {
+    auto grid = op->getAttrOfType<FlatSymbolRefAttr>("grid");
+    auto axes = op->getAttrOfType<DenseI16ArrayAttr>("grid_axes");
+    if (!grid || !axes)
+      return true;
+    auto gridOp = SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(op, grid);
+    auto names =
+        gridOp ? gridOp->getAttrOfType<ArrayAttr>(CleaveDialect::kAxisNamesAttrName) : nullptr;
+    if (!names)
+      return false;
+    for (int16_t axis : axes.asArrayRef())
+      if (auto name = dyn_cast_or_null<StringAttr>(
+              axis >= 0 && axis < static_cast<int16_t>(names.size()) ? names[axis] : Attribute());
+          name && name.getValue() == kPipelineAxis)
+        return true;
+    return false;
+  }
+
+  /// Moves each gradient collective up to right after its operand's
+  /// definition, in the order the operands become ready, so that the walk
+  /// in run() packs buckets in readiness order and each one starts as soon
+  /// as its last gradient exists. The partitioner leaves the all-reduces at
+  /// their optimizer users in parameter order, the reverse of the order the
+  /// backward produces them: in program order the first bucket would wait
+  /// for the backward's last gradient and hold every later one behind it.
+  /// A gradient collective is one whose result no product, convolution or
+  /// collective reads, directly or through other ops (only the optimizer
+  /// does; compiler/Plan/PlanOverlap.cpp counts the same ones), so nothing
+  /// but its own position changes. Every rank runs this same program, so
+  /// the reorder is the same on every rank and every rank still issues the
+  /// same collectives in the same order. Other collectives, calls and ops
+  /// with effects (pipeline transfers) are fences: no gradient collective
+  /// crosses one, so the order against them, which other stages and groups
+  /// see, is kept; sums over the pipeline axis never move.
+  void hoistGradients() {
+    llvm::DenseMap<Operation *, int64_t> index;
+    for (Operation &op : block)
+      index.try_emplace(&op, static_cast<int64_t>(index.size()));
+    // Whether `op`'s results reach compute or communication; users come
+    // after their operands' definitions, so one reverse walk settles it.
+    llvm::DenseSet<Operation *> leads;
+    auto readersLead = [&](Operation *op) {
+      for (Value result : op->getResults())
+        for (Operation *user : result.getUsers()) {
+          Operation *at = inBlock(user);
+          if (!at || (at != op && leads.contains(at)))
+            return true;
+        }
+      return false;
+    };
+    llvm::DenseSet<Operation *> gradients;
+    for (Operation &op : llvm::reverse(block)) {
+      bool reads = readersLead(&op);
+      bool compute = false;
+      op.walk([&](Operation *inner) { compute |= isProduct(inner); });
+      if (reads || compute || isCollectiveBarrier(&op))
+        leads.insert(&op);
+      if (!reads && asMember(&op) && !overPipelineAxis(&op))
+        gradients.insert(&op);
+    }
+    auto readiness = [&](Operation *op) {
+      Operation *definer = inBlock(op->getOperand(0).getDefiningOp());
+      return definer ? index.lookup(definer) : -1;
+    };
+    Operation *fence = nullptr;
+    SmallVector<Operation *> segment;
+    auto hoist = [&] {
+      llvm::stable_sort(segment,
+                        [&](Operation *a, Operation *b) { return readiness(a) < readiness(b); });
+      Operation *previous = fence;
+      for (Operation *op : segment) {
+        Operation *definer = inBlock(op->getOperand(0).getDefiningOp());
+        Operation *anchor = notAfter(definer, previous) ? previous : definer;
+        if (anchor)
+          op->moveAfter(anchor);
+        else if (&block.front() != op)
+          op->moveBefore(&block.front());
+        previous = op;
+      }
+      segment.clear();
+    };
+    SmallVector<Operation *> ops;
+    for (Operation &op : block)
+      ops.push_back(&op);
+    for (Operation *op : ops) {
+      if (gradients.contains(op)) {
+        segment.push_back(op);
+      } else if (isCollectiveBarrier(op) || !isMemoryEffectFree(op)) {
+        hoist();
+        fence = op;
+      }
+    }
+    hoist();
+  }
+
   /// The op of this block that is or holds `op`; null for none.
   Operation *inBlock(Operation *op) const {
     return op ? block.findAncestorOpInBlock(*op) : nullptr;
