@@ -29,12 +29,13 @@ inline float row_max(const float *x, int64_t n) {
 }
 
 /// sum_j exp(x[j] - shift); also stores each term in out[j] (which may be
-/// x itself).
+/// x itself). Terms below the smallest normal float are 0 (vexp_normal):
+/// shift is the row's max, so the sum holds 1 and cannot see them.
 inline float row_exp_sum(const float *x, float shift, float *out, int64_t n) {
   float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
   for (int64_t j = 0; j < n; ++j) {
-    const float e = vexp(x[j] - shift);
+    const float e = vexp_normal(x[j] - shift);
     out[j] = e;
     sum += e;
   }
@@ -46,7 +47,7 @@ inline float row_exp_sum(const float *x, float shift, int64_t n) {
   float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
   for (int64_t j = 0; j < n; ++j)
-    sum += vexp(x[j] - shift);
+    sum += vexp_normal(x[j] - shift);
   return sum;
 }
 
