@@ -32,6 +32,7 @@
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
+#include "passes/Sharding/CollectiveOrder.h"
 
 #include "dialects/Cleave/IR/CleaveOps.h"
 #include "mlir/IR/Builders.h"
@@ -145,28 +146,6 @@ static std::optional<std::pair<Member, BucketKey>> asMember(Operation *op) {
   return std::nullopt;
 }
 
-/// shard.all_slice keeps this rank's block of a replicated value: it sends
-/// no message, so it neither orders nor is ordered by the collectives.
-static bool sendsMessages(Operation *op) {
-  return isa_and_present<shard::ShardDialect>(op->getDialect()) &&
-         !isa<shard::GridOp, shard::AllSliceOp>(op);
-}
-
-/// Whether `op` is, holds, or may call a collective that sends messages.
-static bool isCollectiveBarrier(Operation *op) {
-  if (isa<CallOpInterface>(op))
-    return true;
-  bool found = false;
-  op->walk([&](Operation *inner) {
-    if (sendsMessages(inner)) {
-      found = true;
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return found;
-}
-
 /// Products and convolutions: a gradient one of them reads is the
 /// backward's, not only the optimizer's.
 static bool isProduct(Operation *op) {
@@ -207,28 +186,6 @@ public:
   }
 
 private:
-  /// Whether `op` sums over the pipeline axis: the stages' transfers are
-  /// ordered against those (passes/Pipeline/TransferDeadlock.cpp), and a
-  /// stage that posted one before a transfer its peer stage waits on would
-  /// deadlock, so they never move.
-  static bool overPipelineAxis(Operation *op) {
-    auto grid = op->getAttrOfType<FlatSymbolRefAttr>("grid");
-    auto axes = op->getAttrOfType<DenseI16ArrayAttr>("grid_axes");
-    if (!grid || !axes)
-      return true;
-    auto gridOp = SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(op, grid);
-    auto names =
-        gridOp ? gridOp->getAttrOfType<ArrayAttr>(CleaveDialect::kAxisNamesAttrName) : nullptr;
-    if (!names)
-      return false;
-    for (int16_t axis : axes.asArrayRef())
-      if (auto name = dyn_cast_or_null<StringAttr>(
-              axis >= 0 && axis < static_cast<int16_t>(names.size()) ? names[axis] : Attribute());
-          name && name.getValue() == kPipelineAxis)
-        return true;
-    return false;
-  }
-
   /// Moves each gradient collective up to right after its operand's
   /// definition, in the order the operands become ready, so that the walk
   /// in run() packs buckets in readiness order and each one starts as soon
@@ -268,7 +225,7 @@ private:
       op.walk([&](Operation *inner) { compute |= isProduct(inner); });
       if (reads || compute || isCollectiveBarrier(&op))
         leads.insert(&op);
-      if (!reads && asMember(&op) && !overPipelineAxis(&op))
+      if (!reads && asMember(&op) && !isOverPipelineAxis(&op))
         gradients.insert(&op);
     }
     auto readiness = [&](Operation *op) {

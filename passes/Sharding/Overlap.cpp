@@ -25,6 +25,7 @@
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
+#include "passes/Sharding/CollectiveOrder.h"
 
 #include "dialects/Cleave/IR/CleaveOps.h"
 #include "mlir/IR/Builders.h"
@@ -47,46 +48,6 @@ using namespace mlir::cleave;
 
 namespace {
 
-bool isStart(Operation *op) {
-  return isa<AllReduceStartOp, ReduceScatterStartOp, AllGatherStartOp>(op);
-}
-
-/// shard.all_slice keeps this rank's block of a replicated value: it sends
-/// no message, so it neither orders nor is ordered by the collectives.
-bool sendsMessages(Operation *op) {
-  return isStart(op) || (isa_and_present<shard::ShardDialect>(op->getDialect()) &&
-                         !isa<shard::GridOp, shard::AllSliceOp>(op));
-}
-
-/// Whether `op` is, holds, or may call a collective.
-bool isCollectiveBarrier(Operation *op) {
-  if (isa<CallOpInterface>(op))
-    return true;
-  bool found = false;
-  op->walk([&](Operation *inner) {
-    if (sendsMessages(inner)) {
-      found = true;
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return found;
-}
-
-/// The grid axis index of "pp" on `op`'s grid, or -1.
-int64_t pipelineAxisOf(Operation *op, FlatSymbolRefAttr grid) {
-  auto gridOp = SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(op, grid);
-  if (!gridOp)
-    return -1;
-  auto names = gridOp->getAttrOfType<ArrayAttr>(CleaveDialect::kAxisNamesAttrName);
-  if (!names)
-    return -1;
-  for (auto [index, name] : llvm::enumerate(names))
-    if (auto text = dyn_cast<StringAttr>(name); text && text.getValue() == kPipelineAxis)
-      return static_cast<int64_t>(index);
-  return -1;
-}
-
 bool isStaticTensor(Type type) {
   auto tensor = dyn_cast<RankedTensorType>(type);
   return tensor && tensor.hasStaticShape();
@@ -106,8 +67,7 @@ bool canOverlap(Operation *op) {
   auto axes = op->getAttrOfType<DenseI16ArrayAttr>("grid_axes");
   if (!grid || !axes || axes.empty())
     return false;
-  int64_t pipeline = pipelineAxisOf(op, grid);
-  return pipeline < 0 || !llvm::is_contained(axes.asArrayRef(), pipeline);
+  return !isOverPipelineAxis(op);
 }
 
 /// Ops that only cut a collective's result apart (Bucket.cpp's unpacking).
@@ -254,7 +214,7 @@ void numberSlots(func::FuncOp function) {
   int64_t next = 0;
   llvm::DenseMap<Operation *, int64_t> slotOf;
   function.walk([&](Operation *op) {
-    if (isStart(op)) {
+    if (isCollectiveStart(op)) {
       int64_t slot;
       if (free.empty()) {
         slot = next++;
