@@ -3,11 +3,11 @@
 
 #include "dialects/Cleave/IR/CleaveDialect.h"
 #include "dialects/Cleave/IR/CleaveOps.h"
-#include "passes/Pipelines.h"
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/CallInterfaces.h"
+#include "passes/Pipelines.h"
 #include "llvm/ADT/STLExtras.h"
 
 using namespace mlir;
