@@ -417,6 +417,13 @@ private:
         char times[96];
         std::snprintf(times, sizeof times, " after %.3g s (timeout %g s, CLEAVE_COMM_TIMEOUT)",
                       waited, options_.timeout_s);
+        // In a group of two the missing rank can only be the other one
+        // (a pipeline's loss sum over pp, a dp pair): name it as the
+        // rounds do.
+        if (size() == 2)
+          end_job(what() + ": no data from rank " + std::to_string(world_ranks()[1 - rank()]) +
+                  times + " in MPI's own " + op_ +
+                  ": it died, stopped, or is itself waiting on a lost rank; ending the job");
         end_job(what() + ": MPI's own " + op_ + " did not finish" + times +
                 ": a rank of the group did not arrive (it died, stopped, or is itself waiting on "
                 "a lost rank; MPI's collectives cannot say which: CLEAVE_REDUCTION_ORDER=rank "
