@@ -30,6 +30,8 @@ import sys
 
 import numpy as np
 
+from cost_model import make_data
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 FULL = {"hidden": "1024,1024", "batch": 128, "bucket_mb": 2.0, "steps": 12, "rounds": 3}
@@ -49,21 +51,6 @@ def run(command, **kwargs):
         sys.exit(f"FAILED ({result.returncode}): {' '.join(command)}\n{result.stdout}\n"
                  f"{result.stderr}")
     return result
-
-
-def make_data(batch_inputs, classes, workdir):
-    rng = np.random.default_rng(0)
-    files = []
-    for tensor in batch_inputs:
-        shape, kind = tensor["shape"], tensor["type"]
-        if kind.startswith("i"):
-            value = rng.integers(0, classes, size=shape).astype(np.int64)
-        else:
-            value = rng.standard_normal(shape).astype(np.float32)
-        path = os.path.join(workdir, f"{tensor['name']}.npy")
-        np.save(path, value)
-        files.append(f"{tensor['name']}={path}")
-    return ",".join(files)
 
 
 def step_times(executable, data, ranks, steps, workdir):

@@ -21,14 +21,13 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from mpi_runs import SKIPPED, mpi_environment, mpirun_missing
+from mpi_runs import SKIPPED, mpi_environment, mpirun_missing, run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODEL = os.path.join(ROOT, "models", "onnx", "gpt_toy_dynamic.onnx")
@@ -36,13 +35,6 @@ STEPS = 6
 FLAGS = ["--target", "cpu", "--loss", "cross_entropy", "--labels", "y", "--batch-size", "8",
          "--optimizer", "adamw", "--lr", "0.01", "--eps", "1e-6"]
 PLANS = {"dp=4": ["--grid", "dp=4"], "zero3": ["--grid", "dp=4", "--zero", "3"]}
-
-
-def run(command, **kwargs):
-    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
-    if result.returncode != 0:
-        sys.exit(f"FAILED ({result.returncode}): {' '.join(command)}\n{result.stdout}\n{result.stderr}")
-    return result
 
 
 def collectives(cleavec, flags):

@@ -1,11 +1,14 @@
 """What the multi-rank test scripts share: the check that mpirun is
-installed, and the environment the ranks run in.
+installed, the environment the ranks run in, and a command that must
+succeed.
 
 Not meant to be run directly; the scripts import it from their own folder.
 """
 
 import os
 import shutil
+import subprocess
+import sys
 
 # ctest's code for a skipped test (SKIP_RETURN_CODE in tests/sharding/CMakeLists.txt).
 SKIPPED = 77
@@ -26,3 +29,13 @@ def mpi_environment(**extra):
     so each gets one BLAS/OpenMP thread."""
     return dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                 OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", **extra)
+
+
+def run(command, **kwargs):
+    """Runs `command`, its output captured; exits the test with both
+    outputs when it fails."""
+    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        sys.exit(f"FAILED ({result.returncode}): {' '.join(command)}\n{result.stdout}\n"
+                 f"{result.stderr}")
+    return result

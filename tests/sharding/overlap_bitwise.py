@@ -25,14 +25,13 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from mpi_runs import SKIPPED, mpi_environment, mpirun_missing
+from mpi_runs import SKIPPED, mpi_environment, mpirun_missing, run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODEL = os.path.join(ROOT, "models", "onnx", "mlp.onnx")
@@ -46,13 +45,6 @@ PLANS = {
     "zero3": (["--grid", "dp=2", "--zero", "3"], 2),
     "pp=2,dp=2": (["--grid", "pp=2,dp=2", "--micro-batches", "2", "--bucket-mb", "0.005"], 4),
 }
-
-
-def run(command, **kwargs):
-    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
-    if result.returncode != 0:
-        sys.exit(f"FAILED ({result.returncode}): {' '.join(command)}\n{result.stdout}\n{result.stderr}")
-    return result
 
 
 def started(cleavec, flags):
